@@ -1,0 +1,458 @@
+// The GPU runtime: one device, an open command encoder that every op appends its dispatch to, a
+// pipeline cache, a uniform arena for kernel parameters, the buffer pool, read-back and
+// profiling. Knows nothing of tensors or gradients.
+//
+// Execution model: dispatches are encoded, not submitted. The encoder is submitted when data is
+// read back, on sync(), before a queue write that could overtake encoded work, and after
+// maxDispatchesPerSubmit dispatches (the size of the uniform arena).
+
+import { BufferUsage, MapMode } from './constants.js';
+import { BufferPool, sizeClass, type PoolStats } from './pool.js';
+import { describeAdapter, type AdapterDescription } from './device.js';
+
+/** A compute kernel: WGSL source plus the override constants that specialise it. */
+export interface Kernel {
+  /** Names the kernel in errors and profiles, e.g. "matmul.tiled". */
+  name: string;
+  code: string;
+  entryPoint?: string;
+  constants?: Record<string, number>;
+}
+
+/** A storage buffer, or a byte range of one, bound at @binding(1 + index). */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
+export interface RuntimeOptions {
+  /** Wraps every dispatch in a validation error scope, so errors name their kernel exactly. */
+  debug?: boolean;
+  maxDispatchesPerSubmit?: number;
+  /** Upper bound on bytes kept in the free lists of the buffer pool. */
+  maxPooledBytes?: number;
+}
+
+export interface Counters {
+  dispatches: number;
+  submits: number;
+  pipelinesCompiled: number;
+  readbacks: number;
+  bytesRead: number;
+  uploads: number;
+  bytesUploaded: number;
+}
+
+export class DeviceLostError extends Error {
+  constructor(reason: string) {
+    super(`The WebGPU device is lost (${reason}); every tensor on it is gone. Call init() again to get a new device.`);
+    this.name = 'DeviceLostError';
+  }
+}
+
+export class KernelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelError';
+  }
+}
+
+interface CompiledKernel {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  /** Set once the asynchronous validation of this pipeline reported an error. */
+  error?: string;
+}
+
+const PARAMS_SLOT_BYTES = 256;
+const DEFAULT_DISPATCHES_PER_SUBMIT = 512;
+
+/** Per-kernel GPU time collected while profiling is on (timestamp queries, or none). */
+export interface KernelTiming {
+  name: string;
+  calls: number;
+  totalMs: number;
+}
+
+export class Gpu {
+  readonly info: AdapterDescription;
+  readonly pool: BufferPool;
+  readonly counters: Counters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0, bytesRead: 0, uploads: 0, bytesUploaded: 0 };
+  readonly maxDispatchesPerSubmit: number;
+  readonly maxBindingBytes: number;
+  /** A 16-byte storage buffer bound where a kernel's optional input is absent. */
+  readonly placeholder: GPUBuffer;
+  debug: boolean;
+
+  private lostReason: string | undefined;
+  private readonly pipelines = new Map<string, CompiledKernel>();
+  private readonly pendingChecks: Promise<void>[] = [];
+  private readonly failures: string[] = [];
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatchesInEncoder = 0;
+  private readonly paramsSlotBytes: number;
+  private readonly paramsArena: GPUBuffer;
+  private readonly paramsStaging: Uint8Array<ArrayBuffer>;
+  private paramsUsed = 0;
+  private readonly destroyAfterSubmit: GPUBuffer[] = [];
+  private readonly readbackFree = new Map<number, GPUBuffer[]>();
+  private readonly recentKernels: string[] = [];
+  private profiler: Profiler | undefined;
+
+  constructor(
+    readonly device: GPUDevice,
+    adapter: GPUAdapter | undefined,
+    options: RuntimeOptions = {},
+  ) {
+    this.info = describeAdapter(adapter, device);
+    this.debug = options.debug ?? false;
+    this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? DEFAULT_DISPATCHES_PER_SUBMIT;
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    this.paramsSlotBytes = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
+    const arenaBytes = this.paramsSlotBytes * this.maxDispatchesPerSubmit;
+    this.paramsArena = device.createBuffer({ label: 'webfer.params', size: arenaBytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    this.paramsStaging = new Uint8Array(arenaBytes);
+    this.placeholder = device.createBuffer({ label: 'webfer.placeholder', size: 16, usage: BufferUsage.STORAGE });
+    this.pool = new BufferPool(device, (b) => this.destroyAfterSubmit.push(b), options.maxPooledBytes ?? defaultPoolBytes(device));
+    device.lost.then((info) => {
+      this.lostReason ??= `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.failures.push(`WebGPU error after kernels [${this.recentKernels.join(', ')}]: ${message}`);
+    });
+  }
+
+  get lost(): string | undefined {
+    return this.lostReason;
+  }
+
+  private assertAlive(): void {
+    if (this.lostReason !== undefined) throw new DeviceLostError(this.lostReason);
+  }
+
+  // ---- pipelines -------------------------------------------------------------------------
+
+  private kernelKey(kernel: Kernel): string {
+    const constants = kernel.constants ? JSON.stringify(Object.entries(kernel.constants).sort()) : '';
+    return `${kernel.name}|${kernel.entryPoint ?? 'main'}|${constants}|${kernel.code.length}`;
+  }
+
+  private compile(kernel: Kernel): CompiledKernel {
+    const key = this.kernelKey(kernel);
+    const cached = this.pipelines.get(key);
+    if (cached) return cached;
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
+    const pipeline = this.device.createComputePipeline({
+      label: kernel.name,
+      layout: 'auto',
+      compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants },
+    });
+    const compiled: CompiledKernel = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    this.pendingChecks.push(
+      this.device.popErrorScope().then(async (error) => {
+        if (!error) return;
+        const info = await module.getCompilationInfo().catch(() => undefined);
+        const lines = info?.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+        compiled.error = `kernel "${kernel.name}" failed to compile: ${error.message}${lines ? `\n${lines}` : ''}`;
+        this.failures.push(compiled.error);
+      }),
+    );
+    this.counters.pipelinesCompiled++;
+    this.pipelines.set(key, compiled);
+    return compiled;
+  }
+
+  /** Compiles kernels ahead of their first use, in parallel, so the first step does not stall. */
+  async precompile(kernels: Kernel[]): Promise<void> {
+    await Promise.all(
+      kernels.map(async (kernel) => {
+        const key = this.kernelKey(kernel);
+        if (this.pipelines.has(key)) return;
+        const module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
+        try {
+          const pipeline = await this.device.createComputePipelineAsync({
+            label: kernel.name,
+            layout: 'auto',
+            compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants },
+          });
+          this.counters.pipelinesCompiled++;
+          this.pipelines.set(key, { pipeline, layout: pipeline.getBindGroupLayout(0) });
+        } catch (error) {
+          throw new KernelError(`kernel "${kernel.name}" failed to compile: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  // ---- encoding ----------------------------------------------------------------------------
+
+  private openPass(): GPUComputePassEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webfer.ops' });
+    if (this.profiler?.active) return this.profiler.beginPass(this.encoder);
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private closePass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+
+  /**
+   * Appends one dispatch. `params` is copied into the uniform arena and bound at @binding(0);
+   * `bindings` are bound at @binding(1), @binding(2), ... in order.
+   */
+  dispatch(kernel: Kernel, bindings: Binding[], params: ArrayBufferView | undefined, workgroups: readonly [number, number?, number?]): void {
+    this.assertAlive();
+    const compiled = this.compile(kernel);
+    if (compiled.error) throw new KernelError(compiled.error);
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxGroups || y > maxGroups || z > maxGroups) {
+      throw new KernelError(`kernel "${kernel.name}": dispatch [${x}, ${y}, ${z}] exceeds ${maxGroups} workgroups per dimension`);
+    }
+    if (this.dispatchesInEncoder >= this.maxDispatchesPerSubmit) this.flush();
+
+    const entries: GPUBindGroupEntry[] = [];
+    if (params) {
+      if (params.byteLength > this.paramsSlotBytes) throw new KernelError(`kernel "${kernel.name}": ${params.byteLength} bytes of parameters exceed the ${this.paramsSlotBytes}-byte slot`);
+      const offset = this.paramsUsed;
+      this.paramsStaging.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), offset);
+      this.paramsUsed += this.paramsSlotBytes;
+      entries.push({ binding: 0, resource: { buffer: this.paramsArena, offset, size: this.paramsSlotBytes } });
+    }
+    bindings.forEach((binding, index) => {
+      const resource = 'buffer' in binding ? binding : { buffer: binding, offset: 0, size: binding.size };
+      const size = resource.size;
+      if (size > this.maxBindingBytes) {
+        throw new KernelError(
+          `kernel "${kernel.name}": binding ${index + 1} is ${(size / 2 ** 20).toFixed(1)} MiB, above this adapter's ` +
+            `maxStorageBufferBindingSize of ${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB; use a smaller batch or input`,
+        );
+      }
+      entries.push({ binding: index + 1, resource });
+    });
+
+    if (this.debug) this.device.pushErrorScope('validation');
+    const bindGroup = this.device.createBindGroup({ layout: compiled.layout, entries });
+    const pass = this.openPass();
+    pass.setPipeline(compiled.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler?.active) this.profiler.endPass(pass, kernel.name);
+    if (this.debug) {
+      this.pendingChecks.push(
+        this.device.popErrorScope().then((error) => {
+          if (error) this.failures.push(`kernel "${kernel.name}": ${error.message}`);
+        }),
+      );
+    }
+    this.recentKernels.push(kernel.name);
+    if (this.recentKernels.length > 4) this.recentKernels.shift();
+    this.dispatchesInEncoder++;
+    this.counters.dispatches++;
+  }
+
+  /** Appends a buffer-to-buffer copy to the open encoder. */
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.assertAlive();
+    if (bytes === 0) return;
+    this.closePass();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webfer.ops' });
+    this.encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+    this.dispatchesInEncoder++;
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    this.assertAlive();
+    if (!this.encoder) return;
+    this.closePass();
+    if (this.paramsUsed > 0) this.device.queue.writeBuffer(this.paramsArena, 0, this.paramsStaging, 0, this.paramsUsed);
+    this.profiler?.resolve(this.encoder);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.collect();
+    this.counters.submits++;
+    this.encoder = undefined;
+    this.dispatchesInEncoder = 0;
+    this.paramsUsed = 0;
+    for (const buffer of this.destroyAfterSubmit.splice(0)) buffer.destroy();
+  }
+
+  // ---- data in and out ---------------------------------------------------------------------
+
+  /** Writes host data into a buffer, after everything already encoded (which may read it). */
+  upload(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.assertAlive();
+    if (this.encoder) this.flush();
+    const bytes = data.byteLength;
+    if (bytes % 4 !== 0) throw new Error(`upload: ${bytes} bytes is not a multiple of 4`);
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, bytes);
+    this.counters.uploads++;
+    this.counters.bytesUploaded += bytes;
+  }
+
+  /** Reads a byte range of a buffer back to the host, after everything encoded before it. */
+  async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const size = sizeClass(byteLength);
+    const staging = this.readbackFree.get(size)?.pop() ?? this.device.createBuffer({ label: 'webfer.readback', size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    if (byteLength > 0) this.copy(buffer, byteOffset, staging, 0, byteLength);
+    this.flush();
+    this.counters.readbacks++;
+    this.counters.bytesRead += byteLength;
+    await this.whileAlive(staging.mapAsync(MapMode.READ, 0, size), 'read-back');
+    const result = staging.getMappedRange(0, size).slice(0, byteLength);
+    staging.unmap();
+    let list = this.readbackFree.get(size);
+    if (!list) this.readbackFree.set(size, (list = []));
+    list.push(staging);
+    await this.checkErrors();
+    return result;
+  }
+
+  /** Waits until the GPU has finished all work submitted so far; raises deferred kernel errors. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
+    await this.checkErrors();
+  }
+
+  private async checkErrors(): Promise<void> {
+    if (this.pendingChecks.length) await Promise.all(this.pendingChecks.splice(0));
+    if (this.failures.length) {
+      const messages = this.failures.splice(0);
+      throw new KernelError(messages.join('\n'));
+    }
+  }
+
+  /** Resolves like `promise`, but rejects with the loss reason if the device is lost first. */
+  private async whileAlive<T>(promise: Promise<T>, what: string): Promise<T> {
+    const lost = this.device.lost.then((info) => {
+      throw new DeviceLostError(`${info.reason ?? 'unknown'} during ${what}${info.message ? `: ${info.message}` : ''}`);
+    });
+    try {
+      return await Promise.race([promise, lost]);
+    } catch (error) {
+      if (error instanceof DeviceLostError) throw error;
+      if (this.lostReason !== undefined) throw new DeviceLostError(this.lostReason);
+      throw error;
+    }
+  }
+
+  // ---- memory and profiling ---------------------------------------------------------------
+
+  poolStats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Returns pooled buffers to the driver. */
+  releasePool(): void {
+    this.pool.trim();
+    for (const list of this.readbackFree.values()) for (const b of list) this.destroyAfterSubmit.push(b);
+    this.readbackFree.clear();
+    if (!this.encoder) for (const buffer of this.destroyAfterSubmit.splice(0)) buffer.destroy();
+  }
+
+  /**
+   * Runs fn with per-kernel GPU timing. With the timestamp-query feature each dispatch gets its
+   * own pass and GPU timestamps; without it, timings are absent (callers fall back to wall clock).
+   */
+  async profile<T>(fn: () => T | Promise<T>): Promise<{ result: T; timings: KernelTiming[]; timestamps: boolean }> {
+    const timestamps = this.device.features.has('timestamp-query');
+    this.flush();
+    this.profiler = new Profiler(this.device, this.maxDispatchesPerSubmit, timestamps);
+    try {
+      const result = await fn();
+      await this.sync();
+      await this.profiler.settled();
+      return { result, timings: this.profiler.timings(), timestamps };
+    } finally {
+      this.profiler.dispose();
+      this.profiler = undefined;
+    }
+  }
+
+  destroy(): void {
+    this.lostReason ??= 'destroyed';
+    this.device.destroy();
+  }
+}
+
+function defaultPoolBytes(device: GPUDevice): number {
+  return Math.min(4 * 2 ** 30, Math.max(256 * 2 ** 20, device.limits.maxBufferSize));
+}
+
+/** Timestamp queries around each dispatch: one pass per dispatch while profiling. */
+class Profiler {
+  private readonly querySet: GPUQuerySet | undefined;
+  private readonly resolveBuffer: GPUBuffer | undefined;
+  private readonly pendingNames: string[] = [];
+  private readonly reads: Promise<void>[] = [];
+  private readonly totals = new Map<string, KernelTiming>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly capacity: number,
+    readonly active: boolean,
+  ) {
+    if (!active) return;
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    this.resolveBuffer = device.createBuffer({ size: 16 * capacity, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+  }
+
+  beginPass(encoder: GPUCommandEncoder): GPUComputePassEncoder {
+    const index = this.pendingNames.length;
+    return encoder.beginComputePass({ timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } });
+  }
+
+  endPass(pass: GPUComputePassEncoder, name: string): void {
+    pass.end();
+    this.pendingNames.push(name);
+  }
+
+  private readTarget: GPUBuffer | undefined;
+
+  resolve(encoder: GPUCommandEncoder): void {
+    const count = this.pendingNames.length;
+    if (!this.active || count === 0) return;
+    encoder.resolveQuerySet(this.querySet!, 0, 2 * count, this.resolveBuffer!, 0);
+    this.readTarget = this.device.createBuffer({ size: 16 * count, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    encoder.copyBufferToBuffer(this.resolveBuffer!, 0, this.readTarget, 0, 16 * count);
+  }
+
+  collect(): void {
+    const target = this.readTarget;
+    if (!target) return;
+    const names = this.pendingNames.splice(0);
+    this.readTarget = undefined;
+    this.reads.push(
+      target.mapAsync(MapMode.READ).then(() => {
+        const stamps = new BigInt64Array(target.getMappedRange());
+        names.forEach((name, i) => {
+          const ns = Number(stamps[2 * i + 1] - stamps[2 * i]);
+          const entry = this.totals.get(name) ?? { name, calls: 0, totalMs: 0 };
+          entry.calls++;
+          entry.totalMs += Math.max(0, ns) / 1e6;
+          this.totals.set(name, entry);
+        });
+        target.unmap();
+        target.destroy();
+      }),
+    );
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.reads.splice(0));
+  }
+
+  timings(): KernelTiming[] {
+    return [...this.totals.values()].sort((a, b) => b.totalMs - a.totalMs);
+  }
+
+  dispose(): void {
+    this.querySet?.destroy();
+    this.resolveBuffer?.destroy();
+  }
+}

@@ -1,0 +1,81 @@
+// Shared launcher plumbing: parameter packing, kernel specialisation and grid sizing.
+import { gpu, type Kernel } from '../gpu/index.js';
+import { shaderSources } from '../shaders.generated.js';
+
+/** Packs a kernel's uniform parameters: scalar u32 / i32 / f32 fields, 4 bytes each, in order. */
+export class Params {
+  private readonly view: DataView;
+  private readonly bytes: ArrayBuffer;
+  private offset = 0;
+  constructor(capacity = 256) {
+    this.bytes = new ArrayBuffer(capacity);
+    this.view = new DataView(this.bytes);
+  }
+  u32(...values: number[]): this {
+    for (const v of values) {
+      this.view.setUint32(this.offset, v >>> 0, true);
+      this.offset += 4;
+    }
+    return this;
+  }
+  i32(...values: number[]): this {
+    for (const v of values) {
+      this.view.setInt32(this.offset, v | 0, true);
+      this.offset += 4;
+    }
+    return this;
+  }
+  f32(...values: number[]): this {
+    for (const v of values) {
+      this.view.setFloat32(this.offset, v, true);
+      this.offset += 4;
+    }
+    return this;
+  }
+  /** The packed bytes, padded to 16 (uniform structs are 16-byte aligned in size). */
+  done(): Uint8Array {
+    return new Uint8Array(this.bytes, 0, Math.max(16, Math.ceil(this.offset / 16) * 16));
+  }
+}
+
+const kernelCache = new Map<string, Kernel>();
+
+/**
+ * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
+ * (elementwise expressions); `constants` set WGSL override constants.
+ */
+export function kernel(file: string, options: { name?: string; entryPoint?: string; replacements?: Record<string, string>; constants?: Record<string, number> } = {}): Kernel {
+  const name = options.name ?? file;
+  const key = `${file}|${name}|${options.entryPoint ?? ''}|${JSON.stringify(options.replacements ?? {})}|${JSON.stringify(options.constants ?? {})}`;
+  let cached = kernelCache.get(key);
+  if (!cached) {
+    let code = shaderSources[file];
+    if (code === undefined) throw new Error(`no shader named ${file}.wgsl (run \`npm run gen\` after adding one)`);
+    for (const [marker, text] of Object.entries(options.replacements ?? {})) code = code.split(`/*${marker}*/`).join(text);
+    cached = { name, code, entryPoint: options.entryPoint, constants: options.constants };
+    kernelCache.set(key, cached);
+  }
+  return cached;
+}
+
+export const WORKGROUP_SIZE = 256;
+
+/**
+ * Workgroups for a 1-D range of `count` invocations, folded into x and y so that neither exceeds
+ * the per-dimension limit. Shaders recover the flat index as gid.x + gid.y * num_workgroups.x * WG.
+ */
+export function grid1d(count: number, workgroupSize = WORKGROUP_SIZE): [number, number] {
+  const groups = Math.ceil(count / workgroupSize);
+  const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}
+
+export function alloc(elements: number): GPUBuffer {
+  return gpu().pool.acquire(elements * 4);
+}
+
+export function dispatch1d(k: Kernel, bindings: GPUBuffer[], params: Params, count: number, workgroupSize = WORKGROUP_SIZE): void {
+  gpu().dispatch(k, bindings, params.done(), grid1d(count, workgroupSize));
+}

@@ -1,0 +1,23 @@
+// Launcher for reflect / replicate padding of the last two dimensions and its adjoint.
+import { Params, alloc, dispatch1d, kernel } from './launch.js';
+
+export interface PadGeometry {
+  planes: number;
+  height: number;
+  width: number;
+  top: number;
+  left: number;
+  outHeight: number;
+  outWidth: number;
+  reflect: boolean;
+}
+
+/** forward: x [planes, H, W] -> padded; adjoint: gradient of the padded -> [planes, H, W]. */
+export function padIndexed(source: GPUBuffer, g: PadGeometry, adjoint: boolean): GPUBuffer {
+  const count = g.planes * (adjoint ? g.height * g.width : g.outHeight * g.outWidth);
+  const target = alloc(count);
+  const params = new Params().u32(g.planes, g.height, g.width, g.outHeight, g.outWidth, g.top, g.left, g.reflect ? 1 : 0);
+  const entryPoint = adjoint ? 'backward' : 'forward';
+  dispatch1d(kernel('pad', { name: `pad.${g.reflect ? 'reflect' : 'replicate'}.${entryPoint}`, entryPoint }), [source, target], params, count);
+  return target;
+}

@@ -1,0 +1,44 @@
+// Launchers for reductions along one dimension, with the tensor viewed as [outer, R, inner].
+import { gpu } from '../gpu/index.js';
+import { Params, alloc, dispatch1d, kernel } from './launch.js';
+
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
+
+const REDUCERS: Record<ReduceOp, { COMBINE: string; INITIAL: string; FINISH: string }> = {
+  sum: { COMBINE: 'a + b', INITIAL: '0.0', FINISH: 'acc' },
+  mean: { COMBINE: 'a + b', INITIAL: '0.0', FINISH: 'acc / f32(n)' },
+  max: { COMBINE: 'max(a, b)', INITIAL: '-3.402823466e+38', FINISH: 'acc' },
+  min: { COMBINE: 'min(a, b)', INITIAL: '3.402823466e+38', FINISH: 'acc' },
+};
+
+/** Reduces the middle axis of x viewed as [outer, reduced, inner]; returns outer * inner values. */
+export function reduceAxis(op: ReduceOp, x: GPUBuffer, outer: number, reduced: number, inner: number): GPUBuffer {
+  const y = alloc(outer * inner);
+  const params = new Params().u32(outer, reduced, inner, 0);
+  if (inner === 1) {
+    const k = kernel('reduce', { name: `reduce.${op}.rows`, entryPoint: 'rows', replacements: REDUCERS[op] });
+    const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+    const gy = Math.ceil(outer / maxPerDim);
+    gpu().dispatch(k, [x, y], params.done(), [Math.ceil(outer / gy), gy]);
+  } else {
+    const k = kernel('reduce', { name: `reduce.${op}.columns`, entryPoint: 'columns', replacements: REDUCERS[op] });
+    dispatch1d(k, [x, y], params, outer * inner);
+  }
+  return y;
+}
+
+/** Max along the middle axis with the index of the first maximum (as f32). */
+export function argmaxAxis(x: GPUBuffer, outer: number, reduced: number, inner: number): { values: GPUBuffer; indices: GPUBuffer } {
+  const values = alloc(outer * inner);
+  const indices = alloc(outer * inner);
+  dispatch1d(kernel('argmax'), [x, values, indices], new Params().u32(outer, reduced, inner, 0), outer * inner);
+  return { values, indices };
+}
+
+export function softmaxAxis(x: GPUBuffer, outer: number, reduced: number, inner: number, log: boolean): GPUBuffer {
+  const y = alloc(outer * reduced * inner);
+  const OUTPUT = log ? 'x - m - log(s)' : 'exp(x - m) / s';
+  const k = kernel('softmax', { name: log ? 'logSoftmax' : 'softmax', replacements: { OUTPUT } });
+  dispatch1d(k, [x, y], new Params().u32(outer, reduced, inner, 0), outer * inner);
+  return y;
+}

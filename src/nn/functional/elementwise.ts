@@ -1,0 +1,171 @@
+// Elementwise arithmetic and activations. Each op is its forward expression (WGSL, spliced into
+// the unary / binary kernels) next to its backward rule; broadcasting gradients are summed back
+// to the operand's shape with sumTo.
+import { binary, unary } from '../../kernels/elementwise.js';
+import { Tensor, record } from '../../tensor/tensor.js';
+import { generator } from '../../tensor/random.js';
+import { sumTo } from './shape.js';
+import { broadcastShapes, f32Literal, sameShape, wrap } from './util.js';
+
+export type Operand = Tensor | number;
+
+// ---- unary ------------------------------------------------------------------------------------
+
+function map(name: string, x: Tensor, expression: string, alpha = 0, beta = 0): Tensor {
+  return wrap(unary(name, expression, x.buffer, x.size, alpha, beta), x.shape);
+}
+
+function zip(name: string, a: Tensor, b: Tensor, expression: string, alpha = 0): Tensor {
+  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
+  return wrap(binary(name, expression, a.buffer, a.shape, b.buffer, b.shape, shape, alpha), shape);
+}
+
+export function neg(x: Tensor): Tensor {
+  return record('neg', [x], map('neg', x, '-x'), [], (g) => [neg(g)]);
+}
+
+export function exp(x: Tensor): Tensor {
+  const y = map('exp', x, 'exp(x)');
+  return record('exp', [x], y, [y], (g) => [mul(g, y)]);
+}
+
+export function log(x: Tensor): Tensor {
+  return record('log', [x], map('log', x, 'log(x)'), [x], (g) => [div(g, x)]);
+}
+
+export function sqrt(x: Tensor): Tensor {
+  const y = map('sqrt', x, 'sqrt(x)');
+  return record('sqrt', [x], y, [y], (g) => [zip('sqrtGrad', g, y, 'a * 0.5 / b')]);
+}
+
+export function abs(x: Tensor): Tensor {
+  // d|x|/dx = sign(x), 0 at 0 (PyTorch).
+  return record('abs', [x], map('abs', x, 'abs(x)'), [x], (g) => [zip('absGrad', g, x, 'a * sign(b)')]);
+}
+
+/** Clamps to [min, max] (either may be absent); gradient passes where min <= x <= max, like PyTorch. */
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  const lo = min ?? -Infinity;
+  const hi = max ?? Infinity;
+  const y = map('clamp', x, 'min(max(x, p.alpha), p.beta)', lo, hi);
+  return record('clamp', [x], y, [x], (g) => [zip('clampGrad', g, x, `select(0.0, a, b >= ${f32Literal(lo)} && b <= ${f32Literal(hi)})`)]);
+}
+
+export function relu(x: Tensor): Tensor {
+  const y = map('relu', x, 'max(x, 0.0)');
+  return record('relu', [x], y, [y], (g) => [zip('reluGrad', g, y, 'select(0.0, a, b > 0.0)')]);
+}
+
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  const y = map('leakyRelu', x, 'select(x * p.alpha, x, x > 0.0)', negativeSlope);
+  return record('leakyRelu', [x], y, [x], (g) => [zip('leakyReluGrad', g, x, 'select(a * p.alpha, a, b > 0.0)', negativeSlope)]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  // Written so that neither branch overflows: exp of a non-positive number only.
+  const y = map('sigmoid', x, 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)');
+  return record('sigmoid', [x], y, [y], (g) => [zip('sigmoidGrad', g, y, 'a * b * (1.0 - b)')]);
+}
+
+export function tanh(x: Tensor): Tensor {
+  // WGSL's tanh is NaN for large |x| on some drivers; clamp first (tanh(15) == 1 in f32).
+  const y = map('tanh', x, 'tanh(clamp(x, -15.0, 15.0))');
+  return record('tanh', [x], y, [y], (g) => [zip('tanhGrad', g, y, 'a * (1.0 - b * b)')]);
+}
+
+/**
+ * Inverted dropout: zeroes each element with probability p and scales the rest by 1 / (1 - p).
+ * Identity when not training. The mask is a hash of (seed, index), so a seed reproduces it.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
+  if (p < 0 || p > 1) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return mul(x, 0);
+  const s = seed ?? generator().nextUint32();
+  const keep = 1 - p;
+  const maskExpression = `select(0.0, 1.0 / ${f32Literal(keep)}, uniform01(i, p.seed) >= ${f32Literal(p)})`;
+  const mask = wrap(unary('dropoutMask', maskExpression, x.buffer, x.size, 0, 0, s), x.shape);
+  const y = record('dropout', [x], zip('mul', x, mask, 'a * b'), [mask], (g) => [zip('mul', g, mask, 'a * b')]);
+  mask.dispose();
+  return y;
+}
+
+// ---- binary -----------------------------------------------------------------------------------
+
+function scalarOp(name: string, x: Tensor, expression: string, alpha: number): Tensor {
+  return map(name, x, expression, alpha);
+}
+
+export function add(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number') return add(b, a);
+  if (typeof b === 'number') return record('add', [a], scalarOp('addScalar', a, 'x + p.alpha', b), [], (g) => [g]);
+  return record('add', [a, b], zip('add', a, b, 'a + b'), [], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+}
+
+export function sub(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('sub: at least one operand must be a tensor');
+  if (typeof b === 'number') return add(a, -b);
+  if (typeof a === 'number') return record('rsub', [b], scalarOp('rsubScalar', b, 'p.alpha - x', a), [], (g) => [neg(g)]);
+  return record('sub', [a, b], zip('sub', a, b, 'a - b'), [], (g) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)]);
+}
+
+export function mul(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number') return mul(b, a);
+  if (typeof b === 'number') return record('mul', [a], scalarOp('mulScalar', a, 'x * p.alpha', b), [], (g) => [mul(g, b)]);
+  return record('mul', [a, b], zip('mul', a, b, 'a * b'), [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : undefined, b.requiresGrad ? sumTo(mul(g, a), b.shape) : undefined]);
+}
+
+export function div(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('div: at least one operand must be a tensor');
+  if (typeof b === 'number') return mul(a, 1 / b);
+  if (typeof a === 'number') {
+    const y = scalarOp('rdivScalar', b, 'p.alpha / x', a);
+    // d(c / x)/dx = -c / x^2 = -y / x
+    return record('rdiv', [b], y, [y, b], (g) => [neg(div(mul(g, y), b))]);
+  }
+  const y = zip('div', a, b, 'a / b');
+  return record('div', [a, b], y, [b, y], (g) => [
+    a.requiresGrad ? sumTo(div(g, b), a.shape) : undefined,
+    b.requiresGrad ? sumTo(neg(div(mul(g, y), b)), b.shape) : undefined,
+  ]);
+}
+
+/** a ** b. A negative base with an integral scalar exponent follows the sign rule, like PyTorch. */
+export function pow(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('pow: at least one operand must be a tensor');
+  if (typeof b === 'number') {
+    const x = a as Tensor;
+    if (b === 0) return record('pow', [x], scalarOp('powZero', x, '1.0', 0), [], () => [undefined]);
+    const expression = Number.isInteger(b) ? (Math.abs(b) % 2 === 1 ? 'sign(x) * pow(abs(x), p.alpha)' : 'pow(abs(x), p.alpha)') : 'pow(x, p.alpha)';
+    const y = scalarOp('powScalar', x, expression, b);
+    return record('pow', [x], y, [x], (g) => [mul(g, mul(pow(x, b - 1), b))]);
+  }
+  if (typeof a === 'number') {
+    // c ** x = exp(x ln c)
+    const y = scalarOp('rpowScalar', b, 'exp(x * p.alpha)', Math.log(a));
+    return record('rpow', [b], y, [y], (g) => [mul(mul(g, y), Math.log(a))]);
+  }
+  const y = zip('pow', a, b, 'pow(a, b)');
+  return record('pow', [a, b], y, [a, b, y], (g) => [
+    a.requiresGrad ? sumTo(mul(g, mul(b, pow(a, sub(b, 1)))), a.shape) : undefined,
+    b.requiresGrad ? sumTo(mul(g, mul(y, log(a))), b.shape) : undefined,
+  ]);
+}
+
+/** Elementwise maximum; on ties the gradient is split evenly, like torch.maximum. */
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  const y = zip('maximum', a, b, 'max(a, b)');
+  return record('maximum', [a, b], y, [a, b], (g) => {
+    const share = zip('maximumShare', a, b, 'select(select(0.0, 1.0, a > b), 0.5, a == b)');
+    return [sumTo(mul(g, share), a.shape), sumTo(mul(g, sub(1, share)), b.shape)];
+  });
+}
+
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return neg(maximum(neg(a), neg(b)));
+}
+
+/** 1 where a == b, else 0 (no gradient). */
+export function eq(a: Tensor, b: Tensor): Tensor {
+  return zip('eq', a, b, 'select(0.0, 1.0, a == b)');
+}

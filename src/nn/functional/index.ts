@@ -1,0 +1,6 @@
+// F: the functional ops, each with its backward rule. PyTorch names and semantics.
+export { neg, exp, log, sqrt, abs, clamp, relu, leakyRelu, sigmoid, tanh, dropout, add, sub, mul, div, pow, maximum, minimum, eq, type Operand } from './elementwise.js';
+export { sum, mean, max, min, maxWithIndices, argmax, type ReduceOptions } from './reduce.js';
+export { reshape, flatten, unsqueeze, squeeze, expand, sumTo, permute, transpose, slice, cat, pad, type PadMode } from './shape.js';
+export { matmul, linear, type Activation } from './linalg.js';
+export { softmax, logSoftmax, crossEntropy, bceWithLogits, mseLoss, l1Loss, type Reduction, type CrossEntropyOptions } from './loss.js';

@@ -1,0 +1,87 @@
+// matmul (torch.matmul semantics, batched with broadcasting) and linear (x W^T + b, with a fused
+// activation). Transposed operands in the backward pass are strides, never copies.
+import { matmul as matmulKernel, type MatrixOperand } from '../../kernels/matmul.js';
+import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+import { binary } from '../../kernels/elementwise.js';
+import { expand, sumTo } from './shape.js';
+import { sum } from './reduce.js';
+import { broadcastShapes, wrap } from './util.js';
+
+/** Row-major [batch, rows, cols] operand, optionally read transposed. */
+function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
+  return {
+    buffer: t.buffer,
+    batchStride: batched ? rows * cols : 0,
+    rowStride: transposed ? 1 : cols,
+    colStride: transposed ? cols : 1,
+  };
+}
+
+/** Batched product of a [..., M, K] and b [..., K, N] whose batch shapes already agree (or are 1). */
+function batchedProduct(a: Tensor, aT: boolean, b: Tensor, bT: boolean, batch: number, aBatched: boolean, bBatched: boolean): GPUBuffer {
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const M = aT ? aCols : aRows;
+  const K = aT ? aRows : aCols;
+  const N = bT ? bRows : bCols;
+  return matmulKernel(operand(a, aRows, aCols, aBatched, aT), operand(b, bRows, bCols, bBatched, bT), batch, M, N, K);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new Error('matmul: both operands need at least one dimension');
+  // 1-D operands become a row (a) or a column (b) and the added dimension is removed after.
+  const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? b.reshape([b.shape[0], 1]) : b;
+  const [M, K] = a2.shape.slice(-2);
+  const [K2, N] = b2.shape.slice(-2);
+  if (K !== K2) throw new Error(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not multiply (inner dimensions ${K} and ${K2})`);
+  const batchShape = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const aBatch = a2.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const bBatch = b2.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  // An operand whose batch is neither full nor a single matrix is broadcast by a copy.
+  const aFull = aBatch === batch ? a2 : aBatch === 1 ? a2 : expand(a2, [...batchShape, M, K]);
+  const bFull = bBatch === batch ? b2 : bBatch === 1 ? b2 : expand(b2, [...batchShape, K, N]);
+  const y = batchedProduct(aFull, false, bFull, false, batch, aFull.size > M * K, bFull.size > K * N);
+  let outShape = [...batchShape, M, N];
+  if (a.rank === 1) outShape = outShape.filter((_, i) => i !== outShape.length - 2);
+  if (b.rank === 1) outShape = outShape.slice(0, -1);
+  const out = wrap(y, outShape);
+  return record('matmul', [a, b], out, [aFull, bFull], (g) => {
+    const g3 = g.reshape([...batchShape, M, N]);
+    // dA = g B^T, dB = A^T g (per batch), then summed over broadcast batch dimensions.
+    const ga = a.requiresGrad ? sumTo(wrap(batchedProduct(g3, false, bFull, true, batch, true, bFull.size > K * N), [...batchShape, M, K]), a2.shape).reshape(a.shape) : undefined;
+    const gb = b.requiresGrad ? sumTo(wrap(batchedProduct(aFull, true, g3, false, batch, aFull.size > M * K, true), [...batchShape, K, N]), b2.shape).reshape(b.shape) : undefined;
+    return [ga, gb];
+  });
+}
+
+export type Activation = 'none' | 'relu';
+
+const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: 'max(v, 0.0)' };
+
+/** y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none'): Tensor {
+  const [outFeatures, inFeatures] = weight.shape;
+  if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {
+    throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
+  const rows = x.size / inFeatures;
+  const input: MatrixOperand = { buffer: x.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 };
+  const weightT: MatrixOperand = { buffer: weight.buffer, batchStride: 0, rowStride: 1, colStride: inFeatures };
+  const y = matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, bias?.buffer, ACTIVATIONS[activation], activation);
+  const outShape = [...x.shape.slice(0, -1), outFeatures];
+  const out = wrap(y, outShape);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, activation === 'relu' ? [x, weight, out] : [x, weight], (g) => {
+    const gy = activation === 'relu' ? wrap(binary('reluGrad', 'select(0.0, a, b > 0.0)', g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
+    const gyOperand: MatrixOperand = { buffer: gy.buffer, batchStride: 0, rowStride: outFeatures, colStride: 1 };
+    const gx = x.requiresGrad ? wrap(matmulKernel(gyOperand, { buffer: weight.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape) : undefined;
+    const gw = weight.requiresGrad
+      ? wrap(matmulKernel({ buffer: gy.buffer, batchStride: 0, rowStride: 1, colStride: outFeatures }, { buffer: x.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape)
+      : undefined;
+    const gb = bias?.requiresGrad ? sum(gy.reshape([rows, outFeatures]), 0) : undefined;
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}

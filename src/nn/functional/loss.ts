@@ -1,0 +1,102 @@
+// softmax, logSoftmax and the losses, composed from the ops above where that is exact and cheap,
+// so their gradients come from rules that are already tested.
+import { softmaxAxis } from '../../kernels/reduce.js';
+import { binary } from '../../kernels/elementwise.js';
+import { tensor } from '../../tensor/creation.js';
+import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+import { abs, exp, mul, neg, sub } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { broadcastShapes, f32Literal, normDim, splitAt, wrap } from './util.js';
+import { sumTo } from './shape.js';
+
+export function softmax(x: Tensor, dim = -1): Tensor {
+  const d = normDim(dim, x.rank, 'softmax');
+  const { outer, reduced, inner } = splitAt(x.shape, d);
+  const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, false), x.shape);
+  // dx = y * (g - sum(g * y, dim))
+  return record('softmax', [x], y, [y], (g) => {
+    const dot = sum(mul(g, y), d, { keepdim: true });
+    return [mul(y, sub(g, dot))];
+  });
+}
+
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  const d = normDim(dim, x.rank, 'logSoftmax');
+  const { outer, reduced, inner } = splitAt(x.shape, d);
+  const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, true), x.shape);
+  // dx = g - softmax(x) * sum(g, dim)
+  return record('logSoftmax', [x], y, [y], (g) => [sub(g, mul(exp(y), sum(g, d, { keepdim: true })))]);
+}
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduce(x: Tensor, reduction: Reduction): Tensor {
+  if (reduction === 'mean') return mean(x);
+  if (reduction === 'sum') return sum(x);
+  return x;
+}
+
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  /** PyTorch's label_smoothing: the target becomes (1 - e) one-hot + e / C. */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against class indices [N] (or [N, d1, ...]),
+ * given as a tensor or host integers. Matches torch.nn.functional.cross_entropy.
+ */
+export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
+  const { reduction = 'mean', labelSmoothing = 0 } = options;
+  if (logits.rank < 2) throw new Error(`crossEntropy: logits should be [N, C, ...], got ${formatShape(logits.shape)}`);
+  const classes = logits.shape[1];
+  const targetShape = [logits.shape[0], ...logits.shape.slice(2)];
+  const targetCount = targetShape.reduce((a, b) => a * b, 1);
+  let targetTensor: Tensor;
+  if (target instanceof Tensor) {
+    if (target.size !== targetCount) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
+    targetTensor = target;
+  } else {
+    if (target.length !== targetCount) throw new Error(`crossEntropy: ${target.length} targets for logits ${formatShape(logits.shape)} (expected ${targetCount})`);
+    for (let i = 0; i < target.length; i++) {
+      const c = target[i];
+      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new Error(`crossEntropy: target ${i} is ${c}, outside the ${classes} classes [0, ${classes - 1}]`);
+    }
+    targetTensor = tensor(Float32Array.from(target), targetShape);
+  }
+  // Target distribution along dim 1: one-hot of the index, smoothed.
+  const classShape = [1, classes, ...logits.shape.slice(2).map(() => 1)];
+  const classIndex = tensor(Float32Array.from({ length: classes }, (_, c) => c), classShape);
+  const onTarget = 1 - labelSmoothing + labelSmoothing / classes;
+  const offTarget = labelSmoothing / classes;
+  const t = targetTensor.reshape([logits.shape[0], 1, ...logits.shape.slice(2)]);
+  const distribution = wrap(
+    binary('targetDistribution', `select(p.alpha, ${f32Literal(onTarget)}, a == b)`, t.buffer, t.shape, classIndex.buffer, classIndex.shape, logits.shape, offTarget),
+    logits.shape,
+  );
+  const perSample = neg(sum(mul(logSoftmax(logits, 1), distribution), 1));
+  return reduce(perSample, reduction);
+}
+
+/**
+ * Binary cross-entropy on logits, numerically stable: max(x, 0) - x t + log(1 + exp(-|x|)).
+ * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
+ */
+export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  const shape = broadcastShapes(x.shape, target.shape, 'bceWithLogits');
+  const loss = wrap(binary('bceWithLogits', 'max(a, 0.0) - a * b + log(1.0 + exp(-abs(a)))', x.buffer, x.shape, target.buffer, target.shape, shape), shape);
+  const elementwise = record('bceWithLogits', [x, target], loss, [x, target], (g) => [
+    x.requiresGrad ? sumTo(mul(g, wrap(binary('bceGrad', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0) - b', x.buffer, x.shape, target.buffer, target.shape, shape), shape)), x.shape) : undefined,
+    target.requiresGrad ? sumTo(neg(mul(g, x)), target.shape) : undefined,
+  ]);
+  return reduce(elementwise, options.reduction ?? 'mean');
+}
+
+export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  const d = sub(x, target);
+  return reduce(mul(d, d), options.reduction ?? 'mean');
+}
+
+export function l1Loss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return reduce(abs(sub(x, target)), options.reduction ?? 'mean');
+}

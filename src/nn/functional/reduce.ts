@@ -1,0 +1,112 @@
+// Reductions: sum, mean, max (values, or values and indices along one dimension), argmax.
+import { argmaxAxis, reduceAxis, type ReduceOp } from '../../kernels/reduce.js';
+import { binary, unary } from '../../kernels/elementwise.js';
+import { gpu } from '../../gpu/index.js';
+import { tensor } from '../../tensor/creation.js';
+import { Tensor, record, type Shape } from '../../tensor/tensor.js';
+import { expand } from './shape.js';
+import { normDim, normDims, splitAt, wrap } from './util.js';
+
+function reducedShape(shape: Shape, dims: number[], keepdim: boolean): number[] {
+  if (keepdim) return shape.map((n, d) => (dims.includes(d) ? 1 : n));
+  return shape.filter((_, d) => !dims.includes(d));
+}
+
+/** Applies a one-axis reduction over each of dims (highest first), keeping them as size 1. */
+function reduceOver(op: ReduceOp, x: Tensor, dims: number[]): Tensor {
+  let shape = [...x.shape];
+  let buffer = x.buffer;
+  let owned: GPUBuffer | undefined;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const { outer, reduced, inner } = splitAt(shape, dims[i]);
+    const next = reduceAxis(op, buffer, outer, reduced, inner);
+    if (owned) gpu().pool.release(owned);
+    owned = next;
+    buffer = next;
+    shape[dims[i]] = 1;
+  }
+  return owned ? wrap(owned, shape) : wrap(copyOf(x), shape);
+}
+
+function copyOf(x: Tensor): GPUBuffer {
+  return unary('copy', 'x', x.buffer, x.size);
+}
+
+export interface ReduceOptions {
+  keepdim?: boolean;
+}
+
+/** Sum over dims (all when undefined), like torch.sum. */
+export function sum(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  const list = normDims(dims, x.rank, 'sum');
+  const kept = reduceOver('sum', x, list);
+  const out = reducedShape(x.shape, list, options.keepdim ?? false);
+  const keptShape = kept.shape;
+  return record('sum', [x], kept.reshape(out), [], (g) => [expand(g.reshape(keptShape), x.shape)]);
+}
+
+/** Mean over dims (all when undefined), like torch.mean. */
+export function mean(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  const list = normDims(dims, x.rank, 'mean');
+  const count = list.reduce((a, d) => a * x.shape[d], 1);
+  const summed = reduceOver('sum', x, list);
+  const keptShape = summed.shape;
+  const scaled = wrap(unary('scale', 'x * p.alpha', summed.buffer, summed.size, 1 / count), reducedShape(x.shape, list, options.keepdim ?? false));
+  return record('mean', [x], scaled, [], (g) => {
+    const spread = expand(g.reshape(keptShape), x.shape);
+    return [wrap(unary('scale', 'x * p.alpha', spread.buffer, spread.size, 1 / count), x.shape)];
+  });
+}
+
+/**
+ * Maximum. Over one dimension (a number) the gradient flows to the first maximal element, like
+ * torch.max(x, dim); over several or all dimensions it is shared evenly among ties, like
+ * torch.amax / torch.max(x).
+ */
+export function max(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  const keepdim = options.keepdim ?? false;
+  if (typeof dims === 'number') return maxWithIndices(x, dims, { keepdim }).values;
+  const list = normDims(dims, x.rank, 'max');
+  const kept = reduceOver('max', x, list);
+  const keptShape = kept.shape;
+  const values = kept.reshape(reducedShape(x.shape, list, keepdim));
+  return record('max', [x], values, [x, kept], (g) => {
+    const m = expand(kept, x.shape);
+    const ties = wrap(binary('eq', 'select(0.0, 1.0, a == b)', x.buffer, x.shape, m.buffer, x.shape, x.shape), x.shape);
+    const tieCount = reduceOver('sum', ties, list);
+    const share = wrap(binary('div', 'a / b', g.buffer, keptShape, tieCount.buffer, keptShape, keptShape), keptShape);
+    return [wrap(binary('mul', 'a * b', ties.buffer, x.shape, share.buffer, keptShape, x.shape), x.shape)];
+  });
+}
+
+export function min(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  const negated = record('neg', [x], wrap(unary('neg', '-x', x.buffer, x.size), x.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
+  const m = max(negated, dims, options);
+  return record('neg', [m], wrap(unary('neg', '-x', m.buffer, m.size), m.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
+}
+
+/** Max along one dimension with the indices of the first maxima (as f32 values). */
+export function maxWithIndices(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
+  const d = normDim(dim, x.rank, 'max');
+  const { outer, reduced, inner } = splitAt(x.shape, d);
+  const { values, indices } = argmaxAxis(x.buffer, outer, reduced, inner);
+  const out = reducedShape(x.shape, [d], options.keepdim ?? false);
+  const indexTensor = wrap(indices, out);
+  const valueTensor = record('max', [x], wrap(values, out), [indexTensor], (g) => {
+    // One-hot of the index along dim, times the gradient broadcast back over dim.
+    const positions = tensor(Float32Array.from({ length: reduced }, (_, i) => i), [1, reduced, 1]);
+    const idx = indexTensor.reshape([outer, 1, inner]);
+    const hot = wrap(binary('eq', 'select(0.0, 1.0, a == b)', idx.buffer, idx.shape, positions.buffer, positions.shape, [outer, reduced, inner]), [outer, reduced, inner]);
+    const gx = binary('mul', 'a * b', hot.buffer, hot.shape, g.buffer, [outer, 1, inner], [outer, reduced, inner]);
+    return [wrap(gx, x.shape)];
+  });
+  return { values: valueTensor, indices: indexTensor };
+}
+
+/** Indices of the first maxima along dim (f32 values). */
+export function argmax(x: Tensor, dim: number, options: ReduceOptions = {}): Tensor {
+  const { values, indices } = maxWithIndices(x, dim, options);
+  values.dispose();
+  return indices;
+}
+

@@ -1,0 +1,193 @@
+// Shape ops: reshape, flatten, expand, permute, transpose, slice, cat, pad. All move data with
+// one strided-copy kernel (or none: reshape is a view); reflect/replicate padding has its own.
+import { contiguousStrides, fill, stridedCopy } from '../../kernels/elementwise.js';
+import { padIndexed } from '../../kernels/pad.js';
+import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
+import { alloc } from '../../kernels/launch.js';
+import { reduceAxis } from '../../kernels/reduce.js';
+import { normDim, splitAt, wrap } from './util.js';
+
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  return x.reshape(shape);
+}
+
+/** Flattens dimensions startDim..endDim into one (torch.flatten). */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.rank === 0) return x.reshape([1]);
+  const s = normDim(startDim, x.rank, 'flatten');
+  const e = normDim(endDim, x.rank, 'flatten');
+  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
+}
+
+/** Adds a dimension of size 1 at dim. */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim(dim, x.rank + 1, 'unsqueeze');
+  return x.reshape([...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
+}
+
+/** Removes dimensions of size 1 (all, or the given one). */
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return x.reshape(x.shape.filter((d) => d !== 1));
+  const d = normDim(dim, x.rank, 'squeeze');
+  return x.shape[d] === 1 ? x.reshape([...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
+}
+
+/** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous). */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  const out = [...shape];
+  if (out.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
+  const offset = out.length - x.rank;
+  const own = contiguousStrides(x.shape);
+  const strides = out.map((n, d) => {
+    const i = d - offset;
+    if (i < 0) return 0;
+    if (x.shape[i] === n) return own[i];
+    if (x.shape[i] === 1) return 0;
+    throw new Error(`expand: dimension ${i} of ${formatShape(x.shape)} cannot expand to ${n} (target ${formatShape(shape)})`);
+  });
+  const y = alloc(shapeSize(out));
+  stridedCopy(out, { buffer: x.buffer, offset: 0, strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
+  return record('expand', [x], wrap(y, out), [], (g) => [sumTo(g, x.shape)]);
+}
+
+/**
+ * Sums g over the dimensions that broadcasting added or stretched, giving `shape` (the adjoint
+ * of expand). Defined here, with a direct reduction kernel, so that shape ops need no import of
+ * the reduction module.
+ */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const offset = g.rank - shape.length;
+  const dims: number[] = [];
+  for (let d = 0; d < g.rank; d++) {
+    if (d < offset || (shape[d - offset] === 1 && g.shape[d] !== 1)) dims.push(d);
+  }
+  return reduceDims(g, dims).reshape(shape);
+}
+
+/** Plain sum over dims (ascending, keepdim) without autograd: the building block of sumTo. */
+function reduceDims(x: Tensor, dims: number[]): Tensor {
+  let current = x;
+  let shape = [...x.shape];
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const { outer, reduced, inner } = splitAt(shape, dims[i]);
+    const buffer = reduceAxis('sum', current.buffer, outer, reduced, inner);
+    shape[dims[i]] = 1;
+    current = wrap(buffer, shape);
+  }
+  return current;
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.rank) throw new Error(`permute: ${dims.length} dimensions given for a tensor of rank ${x.rank}`);
+  const order = dims.map((d) => normDim(d, x.rank, 'permute'));
+  if (new Set(order).size !== order.length) throw new Error(`permute: [${dims.join(', ')}] is not a permutation`);
+  const own = contiguousStrides(x.shape);
+  const out = order.map((d) => x.shape[d]);
+  const y = alloc(x.size);
+  stridedCopy(out, { buffer: x.buffer, offset: 0, strides: order.map((d) => own[d]) }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
+  const inverse = new Array<number>(order.length);
+  order.forEach((d, i) => (inverse[d] = i));
+  return record('permute', [x], wrap(y, out), [], (g) => [permute(g, inverse)]);
+}
+
+export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
+  const a = normDim(dim0, x.rank, 'transpose');
+  const b = normDim(dim1, x.rank, 'transpose');
+  const order = [...Array(x.rank).keys()];
+  [order[a], order[b]] = [order[b], order[a]];
+  return permute(x, order);
+}
+
+/** Elements start, start + step, ... below end along dim (Python slicing; negative start/end count from the end). */
+export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  const d = normDim(dim, x.rank, 'slice');
+  const n = x.shape[d];
+  if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
+  const s = clampIndex(start);
+  const e = clampIndex(end ?? n);
+  const length = Math.max(0, Math.ceil((e - s) / step));
+  const out = [...x.shape];
+  out[d] = length;
+  const own = contiguousStrides(x.shape);
+  const strides = [...own];
+  strides[d] *= step;
+  const y = alloc(shapeSize(out));
+  stridedCopy(out, { buffer: x.buffer, offset: s * own[d], strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
+  return record('slice', [x], wrap(y, out), [], (g) => {
+    const gx = fill(x.size, 0);
+    stridedCopy(out, { buffer: g.buffer, offset: 0, strides: contiguousStrides(out) }, { buffer: gx, offset: s * own[d], strides });
+    return [wrap(gx, x.shape)];
+  });
+}
+
+export function cat(xs: readonly Tensor[], dim = 0): Tensor {
+  if (xs.length === 0) throw new Error('cat: needs at least one tensor');
+  const first = xs[0];
+  const d = normDim(dim, first.rank, 'cat');
+  for (const t of xs) {
+    if (t.rank !== first.rank || t.shape.some((n, i) => i !== d && n !== first.shape[i])) {
+      throw new Error(`cat: shapes ${xs.map((x) => formatShape(x.shape)).join(', ')} differ outside dimension ${d}`);
+    }
+  }
+  const out = [...first.shape];
+  out[d] = xs.reduce((a, t) => a + t.shape[d], 0);
+  const y = alloc(shapeSize(out));
+  const outStrides = contiguousStrides(out);
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const t of xs) {
+    offsets.push(offset);
+    stridedCopy(t.shape, { buffer: t.buffer, offset: 0, strides: contiguousStrides(t.shape) }, { buffer: y, offset: offset * outStrides[d], strides: outStrides });
+    offset += t.shape[d];
+  }
+  return record('cat', [...xs], wrap(y, out), [], (g) => xs.map((t, i) => slice(g, d, offsets[i], offsets[i] + t.shape[d])));
+}
+
+export type PadMode = 'constant' | 'reflect' | 'replicate';
+
+/**
+ * Pads the last dimensions (torch.nn.functional.pad order: [left, right, top, bottom, ...], last
+ * dimension first). constant: any number of dimensions; reflect / replicate: the last one or two.
+ */
+export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.rank) throw new Error(`pad: ${pads.length} padding values for a tensor of rank ${x.rank}; give [left, right, top, bottom, ...] pairs`);
+  const out = [...x.shape];
+  const before = new Array<number>(x.rank).fill(0);
+  for (let i = 0; i < pads.length / 2; i++) {
+    const d = x.rank - 1 - i;
+    before[d] = pads[2 * i];
+    out[d] += pads[2 * i] + pads[2 * i + 1];
+    if (out[d] < 0) throw new Error(`pad: padding ${JSON.stringify(pads)} leaves dimension ${d} of ${formatShape(x.shape)} negative`);
+  }
+  if (mode !== 'constant') {
+    if (pads.length > 4) throw new Error(`pad: ${mode} padding supports the last one or two dimensions, got ${pads.length / 2}`);
+    const [left, right, top = 0, bottom = 0] = pads;
+    const height = pads.length === 4 ? x.shape[x.rank - 2] : 1;
+    const width = x.shape[x.rank - 1];
+    if (mode === 'reflect' && (Math.max(left, right) >= width || Math.max(top, bottom) >= height && pads.length === 4)) {
+      throw new Error(`pad: reflect padding must be smaller than the padded dimension (pads ${JSON.stringify(pads)}, input ${formatShape(x.shape)})`);
+    }
+    if (pads.some((p) => p < 0)) throw new Error(`pad: ${mode} padding must be non-negative`);
+    const planes = x.size / (height * width);
+    const geometry = { planes, height, width, top, left, outHeight: height + top + bottom, outWidth: width + left + right, reflect: mode === 'reflect' };
+    const y = padIndexed(x.buffer, geometry, false);
+    return record(`pad.${mode}`, [x], wrap(y, out), [], (g) => [wrap(padIndexed(g.buffer, geometry, true), x.shape)]);
+  }
+  // Constant padding: fill, then copy x into the interior (negative pads crop).
+  const y = fill(shapeSize(out), value);
+  const region = x.shape.map((n, d) => n + Math.min(0, before[d]) + Math.min(0, out[d] - x.shape[d] - before[d]));
+  const xOffsets = before.map((b) => Math.max(0, -b));
+  const yOffsets = before.map((b) => Math.max(0, b));
+  const xs = contiguousStrides(x.shape);
+  const ys = contiguousStrides(out);
+  const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
+  stridedCopy(region, { buffer: x.buffer, offset: dot(xOffsets, xs), strides: xs }, { buffer: y, offset: dot(yOffsets, ys), strides: ys });
+  return record('pad.constant', [x], wrap(y, out), [], (g) => {
+    const gx = fill(x.size, 0);
+    stridedCopy(region, { buffer: g.buffer, offset: dot(yOffsets, ys), strides: ys }, { buffer: gx, offset: dot(xOffsets, xs), strides: xs });
+    return [wrap(gx, x.shape)];
+  });
+}

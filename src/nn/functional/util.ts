@@ -1,0 +1,61 @@
+// Small helpers shared by the functional ops.
+import { Tensor, formatShape, type Shape } from '../../tensor/tensor.js';
+
+export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
+  return Tensor.fromBuffer(buffer, shape);
+}
+
+/** Normalises a possibly negative dimension index against a rank. */
+export function normDim(dim: number, rank: number, op: string): number {
+  const d = dim < 0 ? dim + rank : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= Math.max(rank, 1)) throw new Error(`${op}: dimension ${dim} is out of range for a tensor of rank ${rank}`);
+  return d;
+}
+
+export function normDims(dims: number | readonly number[] | undefined, rank: number, op: string): number[] {
+  if (dims === undefined) return [...Array(rank).keys()];
+  const list = (typeof dims === 'number' ? [dims] : [...dims]).map((d) => normDim(d, rank, op));
+  if (new Set(list).size !== list.length) throw new Error(`${op}: dimension list [${list.join(', ')}] repeats a dimension`);
+  return list.sort((a, b) => a - b);
+}
+
+/** Views x as [outer, shape[dim], inner]. */
+export function splitAt(shape: Shape, dim: number): { outer: number; reduced: number; inner: number } {
+  let outer = 1;
+  let inner = 1;
+  for (let d = 0; d < dim; d++) outer *= shape[d];
+  for (let d = dim + 1; d < shape.length; d++) inner *= shape[d];
+  return { outer, reduced: shape[dim] ?? 1, inner };
+}
+
+export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new Error(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast (dimension ${i}: ${x} vs ${y})`);
+    out[i] = x === 1 ? y : x;
+  }
+  return out;
+}
+
+export type Pair = number | readonly [number, number];
+
+export function pair(value: Pair, name: string): [number, number] {
+  const p: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
+  if (!p.every((v) => Number.isInteger(v))) throw new Error(`${name} must be an integer or a pair of integers, got ${JSON.stringify(value)}`);
+  return p;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A WGSL f32 literal for a host number (infinities become the largest finite f32). */
+export function f32Literal(value: number): string {
+  if (value === Infinity || value > 3.4028234e38) return '3.402823466e+38';
+  if (value === -Infinity || value < -3.4028234e38) return '-3.402823466e+38';
+  const text = String(Math.fround(value));
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}

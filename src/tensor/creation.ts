@@ -1,0 +1,73 @@
+// Tensor creators. Host data is uploaded once; constants are filled on the GPU.
+import { gpu } from '../gpu/index.js';
+import { fill } from '../kernels/elementwise.js';
+import { Tensor, checkShape, formatShape, shapeSize, type Shape } from './tensor.js';
+import { generator } from './random.js';
+
+export interface CreateOptions {
+  requiresGrad?: boolean;
+  /** Seed for random creators; the global generator (manualSeed) when absent. */
+  seed?: number;
+}
+
+export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
+  const resolved = checkShape(shape ?? [data.length]);
+  const size = shapeSize(resolved);
+  if (data.length !== size) throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(resolved)} (${size} elements)`);
+  const values = data instanceof Float32Array ? data : Float32Array.from(data);
+  const buffer = gpu().pool.acquire(size * 4);
+  if (size > 0) gpu().upload(buffer, values);
+  return Tensor.fromBuffer(buffer, resolved, options.requiresGrad ?? false);
+}
+
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  const size = shapeSize(checkShape(shape));
+  return Tensor.fromBuffer(fill(size, value), shape, options.requiresGrad ?? false);
+}
+
+export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+export function zerosLike(t: Tensor): Tensor {
+  return zeros(t.shape);
+}
+
+/** Normal(mean, std) samples. */
+export function randn(shape: Shape, options: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
+  const rng = generator(options.seed);
+  const { mean = 0, std = 1 } = options;
+  const values = new Float32Array(shapeSize(checkShape(shape)));
+  for (let i = 0; i < values.length; i++) values[i] = mean + std * rng.normal();
+  return tensor(values, shape, options);
+}
+
+/** Uniform samples in [low, high). */
+export function rand(shape: Shape, options: CreateOptions & { low?: number; high?: number } = {}): Tensor {
+  const rng = generator(options.seed);
+  const { low = 0, high = 1 } = options;
+  const values = new Float32Array(shapeSize(checkShape(shape)));
+  for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * rng.uniform();
+  return tensor(values, shape, options);
+}
+
+/** start, start + step, ... below end (like torch.arange). */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new Error('arange: step must not be 0');
+  const count = Math.max(0, Math.ceil((end - start) / step));
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = start + i * step;
+  return tensor(values, [count], options);
+}
+
+export interface MemoryStats {
+  bytesInUse: number;
+  bytesPooled: number;
+  peakBytes: number;
+  liveTensors: number;
+}

@@ -1,0 +1,381 @@
+// Tensor: a shape over reference-counted f32 storage on the GPU, plus the autograd fields.
+//
+// Memory discipline: storage is freed when its last holder lets go. Holders are tensors (views
+// share storage) and autograd nodes that saved a tensor for backward. So disposing a tensor that
+// a graph still needs is safe: the graph keeps the bytes until backward or release. Every tensor
+// made inside scope(fn) is disposed when fn returns, except the ones it returns.
+import { gpu } from '../gpu/index.js';
+import { accumulate, binary, fill } from '../kernels/elementwise.js';
+
+export type Shape = readonly number[];
+
+export class Storage {
+  private holders = 1;
+  constructor(
+    public buffer: GPUBuffer | undefined,
+    readonly elements: number,
+  ) {}
+  get freed(): boolean {
+    return this.buffer === undefined;
+  }
+  retain(): void {
+    if (!this.buffer) throw new Error('retain: the storage was already freed');
+    this.holders++;
+  }
+  release(): void {
+    if (!this.buffer) return;
+    if (--this.holders === 0) {
+      const ctx = gpu();
+      if (ctx.lost === undefined) ctx.pool.release(this.buffer);
+      this.buffer = undefined;
+    }
+  }
+}
+
+/** One recorded op: how to turn the gradient of its output into gradients of its inputs. */
+export interface GradNode {
+  name: string;
+  inputs: Tensor[];
+  /** Returns one gradient per input (undefined where the input needs none). */
+  backward: (grad: Tensor) => (Tensor | undefined)[];
+  /** Tensors the backward closure reads; their storage is held until release(). */
+  saved: Tensor[];
+  released: boolean;
+}
+
+let nextId = 1;
+let liveTensors = 0;
+
+
+export function shapeSize(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function checkShape(shape: Shape, what = 'shape'): number[] {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${what} ${formatShape(shape)}: every dimension must be a non-negative integer`);
+  }
+  return [...shape];
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly size: number;
+  requiresGrad: boolean;
+  grad: Tensor | null = null;
+  /** The op that made this tensor (PyTorch's grad_fn); null for leaves. */
+  gradFn: GradNode | null = null;
+  /** Unreleased graph nodes that take this tensor as an input. */
+  consumers = 0;
+  private disposed = false;
+
+  constructor(
+    readonly storage: Storage,
+    shape: Shape,
+    requiresGrad = false,
+  ) {
+    this.shape = Object.freeze(checkShape(shape));
+    this.size = shapeSize(shape);
+    if (this.size > storage.elements) throw new Error(`shape ${formatShape(shape)} needs ${this.size} elements, storage has ${storage.elements}`);
+    this.requiresGrad = requiresGrad;
+    liveTensors++;
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  /** Wraps a freshly allocated buffer (the caller hands over ownership). */
+  static fromBuffer(buffer: GPUBuffer, shape: Shape, requiresGrad = false): Tensor {
+    return new Tensor(new Storage(buffer, shapeSize(shape)), shape, requiresGrad);
+  }
+
+  get buffer(): GPUBuffer {
+    const buffer = this.storage.buffer;
+    if (!buffer) throw new Error(`tensor ${formatShape(this.shape)} was disposed and its storage freed`);
+    return buffer;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Releases this tensor's hold on its storage (and its gradient's). Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    liveTensors--;
+    this.storage.release();
+    // Nothing downstream can reach this node any more: free what it saved for backward.
+    if (this.consumers === 0 && this.gradFn) releaseNode(this.gradFn);
+    if (this.grad) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+  }
+
+  /** Copies the values back to the host. */
+  async toArray(): Promise<Float32Array> {
+    if (this.disposed) throw new Error(`toArray: tensor ${formatShape(this.shape)} was disposed`);
+    const bytes = await gpu().read(this.buffer, this.size * 4);
+    return new Float32Array(bytes);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: expected a tensor with one element, got shape ${formatShape(this.shape)}`);
+    return (await this.toArray())[0];
+  }
+
+  /** Same storage, new shape (no copy); one dimension may be -1. */
+  reshape(shape: Shape): Tensor {
+    const resolved = resolveShape(shape, this.size);
+    const view = new Tensor(this.storage, resolved);
+    this.storage.retain();
+    const input = this;
+    return record('reshape', [input], view, [], (g) => [g.reshape(input.shape)]);
+  }
+
+  /** A new tensor over the same storage, cut off from the graph. */
+  detach(): Tensor {
+    this.storage.retain();
+    return new Tensor(this.storage, this.shape);
+  }
+
+  /**
+   * Reverse-mode differentiation from this tensor. Visits every node once in reverse topological
+   * order, sums gradients where a tensor feeds several ops, accumulates into leaves' .grad, and
+   * releases the graph (saved tensors) unless retainGraph.
+   */
+  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    runBackward(this, gradient, options.retainGraph ?? false);
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''}${this.gradFn ? `, gradFn=${this.gradFn.name}` : ''})`;
+  }
+}
+
+export function liveTensorCount(): number {
+  return liveTensors;
+}
+
+export function resolveShape(shape: Shape, size: number): number[] {
+  const inferred = shape.indexOf(-1);
+  if (inferred !== shape.lastIndexOf(-1)) throw new Error(`reshape ${formatShape(shape)}: only one dimension can be -1`);
+  const known = shape.reduce((a, d, i) => (i === inferred ? a : a * d), 1);
+  const resolved = [...shape];
+  if (inferred >= 0) {
+    if (known === 0 || size % known !== 0) throw new Error(`reshape: cannot infer the -1 in ${formatShape(shape)} for ${size} elements`);
+    resolved[inferred] = size / known;
+  }
+  if (shapeSize(resolved) !== size) throw new Error(`reshape: shape ${formatShape(shape)} does not hold ${size} elements`);
+  return checkShape(resolved, 'reshape');
+}
+
+// ---- gradient mode --------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording ops for autograd (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      return result.finally(() => (gradEnabled = previous)) as T;
+    }
+    gradEnabled = previous;
+    return result;
+  } catch (error) {
+    gradEnabled = previous;
+    throw error;
+  }
+}
+
+/**
+ * Attaches a backward rule to `output` if grad mode is on and an input requires grad. `saved`
+ * lists the tensors the rule reads; their storage is held until the graph is released, so the
+ * caller may dispose them freely. Returns output.
+ */
+export function record(name: string, inputs: Tensor[], output: Tensor, saved: Tensor[], backward: GradNode['backward']): Tensor {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
+  for (const t of saved) t.storage.retain();
+  for (const t of inputs) t.consumers++;
+  output.requiresGrad = true;
+  output.gradFn = { name, inputs, backward, saved, released: false };
+  return output;
+}
+
+/**
+ * Frees what a node saved for backward, then walks upstream: an input that was disposed and has
+ * no other consumer can never be differentiated through again, so its node goes too.
+ */
+function releaseNode(first: GradNode): void {
+  const pending = [first];
+  while (pending.length) {
+    const node = pending.pop()!;
+    if (node.released) continue;
+    node.released = true;
+    for (const t of node.saved) t.storage.release();
+    node.saved = [];
+    for (const input of node.inputs) {
+      input.consumers--;
+      if (input.consumers === 0 && input.isDisposed && input.gradFn) pending.push(input.gradFn);
+    }
+  }
+}
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative DFS: deep networks would overflow the call stack with recursion.
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (visited.has(t)) continue;
+    visited.add(t);
+    stack.push([t, true]);
+    for (const input of t.gradFn?.inputs ?? []) if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+  }
+  return order.reverse();
+}
+
+function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (!root.requiresGrad) throw new Error('backward: this tensor does not require grad (no input had requiresGrad: true, or it was made under noGrad)');
+  if (!gradient && root.size !== 1) throw new Error(`backward: a gradient is needed for a non-scalar output of shape ${formatShape(root.shape)}`);
+  if (gradient && shapeSize(gradient.shape) !== root.size) throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}`);
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>();
+  scope(() => {
+    noGrad(() => {
+      const seed = gradient ? gradient.detach() : Tensor.fromBuffer(fill(1, 1), root.shape);
+      grads.set(root, seed);
+      for (const t of order) {
+        const g = grads.get(t);
+        if (!g) continue;
+        const node = t.gradFn;
+        if (!node) {
+          accumulateLeafGrad(t, g);
+          continue;
+        }
+        if (node.released) throw new Error(`backward: the graph through ${node.name} was already released; pass { retainGraph: true } to the first backward to run it twice`);
+        const inputGrads = node.backward(g);
+        node.inputs.forEach((input, i) => {
+          const ig = inputGrads[i];
+          if (!ig || !input.requiresGrad) return;
+          if (shapeSize(ig.shape) !== input.size) throw new Error(`backward of ${node.name}: gradient ${formatShape(ig.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
+          const previous = grads.get(input);
+          if (previous) {
+            // A fresh sum, not an in-place add: the two gradients may share storage (x + x).
+            grads.set(input, Tensor.fromBuffer(binary('add', 'a + b', previous.buffer, [input.size], ig.buffer, [input.size], [input.size]), input.shape));
+          } else {
+            grads.set(input, ig);
+          }
+        });
+        if (!retainGraph) releaseNode(node);
+      }
+    });
+  });
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  if (leaf.grad) {
+    accumulate(leaf.grad.buffer, g.buffer, leaf.size);
+    return;
+  }
+  // The leaf owns its gradient: a fresh copy that outlives the backward scope.
+  const grad = Tensor.fromBuffer(gpu().pool.acquire(leaf.size * 4), leaf.shape);
+  untrack(grad);
+  gpu().copy(g.buffer, 0, grad.buffer, 0, leaf.size * 4);
+  leaf.grad = grad;
+}
+
+// ---- scopes ---------------------------------------------------------------------------------
+
+const scopes: Set<Tensor>[] = [];
+
+function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (value instanceof Tensor) {
+    into.add(value);
+    return;
+  }
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const v of value.values()) collectTensors(v, into, seen);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, into, seen);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, into, seen);
+  }
+}
+
+function closeScope(tracked: Set<Tensor>, result: unknown): void {
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  for (const t of tracked) {
+    if (kept.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except those in its result (tensors,
+ * or arrays / plain objects / Maps holding them), which move to the enclosing scope. Works with
+ * async fn too; then no other tensor-making work should interleave with it.
+ */
+export function scope<T>(fn: () => T): T {
+  const tracked = new Set<Tensor>();
+  scopes.push(tracked);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    closeScope(tracked, undefined);
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => {
+        closeScope(tracked, value);
+        return value;
+      },
+      (error) => {
+        closeScope(tracked, undefined);
+        throw error;
+      },
+    ) as T;
+  }
+  closeScope(tracked, result);
+  return result;
+}
+
+/** Removes a tensor from every open scope: the caller now owns it (parameters, optimizer state). */
+export function untrack<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
