@@ -106,8 +106,11 @@ export function randomPoolCase(rng: Rng): PoolCase {
   const countIncludePad = rng.bool(0.5);
   const N = rng.int(1, 3);
   const C = rng.int(1, 3);
-  const H = drawInputSize(rng, dilation[0] * (kernelSize[0] - 1) + 1 - 2 * padding[0], 8);
-  const W = drawInputSize(rng, dilation[1] * (kernelSize[1] - 1) + 1 - 2 * padding[1], 8);
+  // Dilated windows that start in the padding could miss the input entirely (PyTorch then
+  // outputs -inf with an out-of-plane index), so dilated cases get an input at least a window wide.
+  const needed = (d: 0 | 1) => dilation[d] * (kernelSize[d] - 1) + 1 - (dilation[d] > 1 ? 0 : 2 * padding[d]);
+  const H = drawInputSize(rng, needed(0), 8);
+  const W = drawInputSize(rng, needed(1), 8);
   const out = (d: 0 | 1, dil: number, size: number) => poolOutputSize(size, kernelSize[d], stride[d], padding[d], dil, ceilMode);
   const maxOpts = { kernelSize, stride, padding, dilation, ceilMode };
   const avgOpts = { kernelSize, stride, padding, ceilMode, countIncludePad };
