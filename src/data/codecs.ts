@@ -1,0 +1,115 @@
+/**
+ * Image decoding and PNG encoding that run in Node and browsers alike: PNG through pngjs's
+ * browser build, JPEG through jpeg-js (typed-array mode, no Buffer), TIFF through utif2.
+ * Formats are recognised by their magic bytes, not by file extension.
+ */
+import pngModule from 'pngjs/browser.js';
+import jpeg from 'jpeg-js';
+import UTIF from 'utif2';
+import { DataError } from './errors.js';
+import { fromRgba, toGrayscale, type ImageU8 } from './image.js';
+
+const { PNG } = pngModule;
+
+export type ImageFormat = 'png' | 'jpeg' | 'tiff';
+
+export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (bytes.length >= 4 && ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0) ||
+      (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 0x2a))) return 'tiff';
+  return undefined;
+}
+
+/**
+ * The bundle's sync reader wants its own Buffer class (it calls readUInt32BE); we obtain that
+ * class from an encoded 1×1 PNG, which is the same Buffer as Node's in Node.
+ */
+let bundledBuffer: { from(bytes: Uint8Array): Uint8Array } | undefined;
+function asPngBuffer(bytes: Uint8Array): Uint8Array {
+  if (!bundledBuffer) {
+    const probe = new PNG({ width: 1, height: 1 });
+    bundledBuffer = (PNG.sync.write(probe) as unknown as { constructor: { from(bytes: Uint8Array): Uint8Array } }).constructor;
+  }
+  return bundledBuffer.from(bytes);
+}
+
+/** Decodes PNG, JPEG or TIFF bytes. `name` is only used in error messages. */
+export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3): ImageU8 {
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new DataError('not a PNG, JPEG or TIFF image', {
+      file: name, expected: 'PNG, JPEG or TIFF magic bytes',
+      got: bytes.length === 0 ? 'an empty file' : `bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+      hint: 'convert the file or remove it (or pass --skip-bad)',
+    });
+  }
+  let image: ImageU8;
+  try {
+    image = format === 'png' ? decodePng(bytes) : format === 'jpeg' ? decodeJpeg(bytes) : decodeTiff(bytes);
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(`corrupt or truncated ${format.toUpperCase()}`, {
+      file: name, expected: `a readable ${format.toUpperCase()}`, got: `decoder error "${error instanceof Error ? error.message : String(error)}"`,
+      hint: 'the file is damaged: re-export or re-download it, or pass --skip-bad',
+    });
+  }
+  return channels === undefined ? image : channels === 1 ? toGrayscale(image) : image.channels === 3 ? image : fromRgbaGray(image);
+}
+
+function fromRgbaGray(gray: ImageU8): ImageU8 {
+  const out: ImageU8 = { width: gray.width, height: gray.height, channels: 3, data: new Uint8Array(gray.width * gray.height * 3) };
+  for (let i = 0; i < gray.data.length; i++) out.data.fill(gray.data[i]!, 3 * i, 3 * i + 3);
+  return out;
+}
+
+/** Gray inputs stay one channel (no colour is invented); anything with colour becomes RGB. */
+function grayIfNeutral(rgba: Uint8Array, width: number, height: number): ImageU8 {
+  let neutral = true;
+  for (let j = 0; j < rgba.length && neutral; j += 4) neutral = rgba[j] === rgba[j + 1] && rgba[j] === rgba[j + 2];
+  return fromRgba(rgba, width, height, neutral ? 1 : 3);
+}
+
+function decodePng(bytes: Uint8Array): ImageU8 {
+  const png = PNG.sync.read(asPngBuffer(bytes) as never);
+  return grayIfNeutral(new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
+}
+
+function decodeJpeg(bytes: Uint8Array): ImageU8 {
+  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+  return grayIfNeutral(decoded.data, decoded.width, decoded.height);
+}
+
+function decodeTiff(bytes: Uint8Array): ImageU8 {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const directories = UTIF.decode(buffer);
+  const first = directories[0];
+  if (!first) throw new Error('no image directory');
+  UTIF.decodeImage(buffer, first);
+  const width = first.width, height = first.height;
+  if (!width || !height) throw new Error('image directory without width/height');
+  // utif2 leaves missing strips as zeros rather than failing, so check the strips fit the file.
+  const offsets = first['t273'] as number[] | undefined, counts = first['t279'] as number[] | undefined;
+  if (offsets && counts) {
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i]! + (counts[i] ?? 0) > bytes.length) {
+        throw new Error(`strip ${i} ends at byte ${offsets[i]! + (counts[i] ?? 0)} but the file has ${bytes.length} bytes (truncated)`);
+      }
+    }
+  }
+  return grayIfNeutral(UTIF.toRGBA8(first), width, height);
+}
+
+/** Encodes an 8-bit gray or RGB image as PNG (deflate-compressed). */
+export function encodePng(image: ImageU8): Uint8Array {
+  const png = new PNG({ width: image.width, height: image.height });
+  const c = image.channels;
+  for (let i = 0; i < image.width * image.height; i++) {
+    png.data[4 * i] = image.data[c * i]!;
+    png.data[4 * i + 1] = image.data[c * i + (c === 3 ? 1 : 0)]!;
+    png.data[4 * i + 2] = image.data[c * i + (c === 3 ? 2 : 0)]!;
+    png.data[4 * i + 3] = 255;
+  }
+  const encoded = PNG.sync.write(png, { colorType: c === 1 ? 0 : 2, inputColorType: 6, inputHasAlpha: true } as never);
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length);
+}

@@ -1,0 +1,79 @@
+/** Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF, with 1-based line numbers for errors. */
+import { DataError } from './errors.js';
+
+export interface CsvRecord { line: number; fields: string[] }
+
+/**
+ * Yields the records of `text` one at a time (FER2013's CSV is ~300 MB, so no full split).
+ * Blank lines are skipped. An unterminated quote is an error naming the line it started on.
+ */
+export function* iterateCsv(text: string, file?: string): Generator<CsvRecord> {
+  let position = 0;
+  let line = 1;
+  const length = text.length;
+  if (text.charCodeAt(0) === 0xfeff) position = 1; // byte-order mark from spreadsheet exports
+  while (position < length) {
+    const startLine = line;
+    const fields: string[] = [];
+    let field = '';
+    let atRecordEnd = false;
+    while (!atRecordEnd) {
+      if (text[position] === '"') {
+        position++;
+        for (;;) {
+          const quote = text.indexOf('"', position);
+          if (quote < 0) {
+            throw new DataError('unterminated quoted field', { file, line: startLine, expected: 'a closing "', got: 'end of file', hint: 'fix the quoting of this row' });
+          }
+          const chunk = text.slice(position, quote);
+          for (let i = 0; i < chunk.length; i++) if (chunk.charCodeAt(i) === 10) line++;
+          field += chunk;
+          if (text[quote + 1] === '"') { field += '"'; position = quote + 2; continue; }
+          position = quote + 1;
+          break;
+        }
+      }
+      // Unquoted part (or what follows a closing quote) up to the next comma or newline.
+      let end = position;
+      while (end < length) {
+        const c = text.charCodeAt(end);
+        if (c === 44 || c === 10 || c === 13) break;
+        end++;
+      }
+      field += text.slice(position, end);
+      fields.push(field);
+      field = '';
+      if (end >= length) { position = length; atRecordEnd = true; }
+      else if (text.charCodeAt(end) === 44) { position = end + 1; if (position >= length) { fields.push(''); atRecordEnd = true; } }
+      else {
+        position = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
+        line++;
+        atRecordEnd = true;
+      }
+    }
+    if (fields.length === 1 && fields[0]!.trim() === '') continue;
+    yield { line: startLine, fields };
+  }
+}
+
+export function parseCsv(text: string, file?: string): CsvRecord[] {
+  return [...iterateCsv(text, file)];
+}
+
+function quoteField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Formats rows as CSV text with a header line; values are stringified, undefined → empty. */
+export function formatCsv(header: readonly string[], rows: readonly (readonly (string | number | undefined)[])[]): string {
+  const lines = [header.map(quoteField).join(',')];
+  for (const row of rows) lines.push(row.map((value) => quoteField(value === undefined ? '' : String(value))).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Maps header names (trimmed, lower-cased) to column indices. */
+export function headerIndex(header: readonly string[]): Map<string, number> {
+  const map = new Map<string, number>();
+  header.forEach((name, index) => map.set(name.trim().toLowerCase(), index));
+  return map;
+}

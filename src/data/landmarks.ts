@@ -1,0 +1,95 @@
+/**
+ * 68-point landmarks in iBUG/Dlib order (jaw 0–16, brows 17–26, nose 27–35, eyes 36–47,
+ * mouth 48–67), stored as Float32Array [x0, y0, x1, y1, …] in pixel coordinates.
+ *
+ * Text format (`.txt`, written by `webfer synth`): 68 lines `x y` (decimal pixels, origin at the
+ * top-left pixel's corner, x right, y down). The reader also accepts `x,y` lines and iBUG `.pts`
+ * files (`version: 1` / `n_points: 68` / `{` … `}`).
+ */
+import { DataError } from './errors.js';
+
+export const NUM_LANDMARKS = 68;
+
+/** Index ranges [start, end) of the Dlib facial parts. */
+export const LANDMARK_PARTS = {
+  jaw: [0, 17], rightBrow: [17, 22], leftBrow: [22, 27], noseBridge: [27, 31], noseBottom: [31, 36],
+  rightEye: [36, 42], leftEye: [42, 48], outerMouth: [48, 60], innerMouth: [60, 68],
+} as const;
+
+/** Polylines Dlib's face renderer draws: [indices, closed]. */
+export const LANDMARK_POLYLINES: readonly (readonly [readonly number[], boolean])[] = [
+  [range(0, 17), false],
+  [range(17, 22), false],
+  [range(22, 27), false],
+  [range(27, 31), false],
+  [[30, 31, 32, 33, 34, 35], true],
+  [range(36, 42), true],
+  [range(42, 48), true],
+  [range(48, 60), true],
+  [range(60, 68), true],
+];
+
+/** Index of each point's mirror image under a horizontal flip (left eye ↔ right eye, …). */
+export const LANDMARK_MIRROR: readonly number[] = (() => {
+  const mirror = range(0, 68);
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < 8; i++) pairs.push([i, 16 - i]);
+  pairs.push([17, 26], [18, 25], [19, 24], [20, 23], [21, 22], [31, 35], [32, 34],
+    [36, 45], [37, 44], [38, 43], [39, 42], [40, 47], [41, 46],
+    [48, 54], [49, 53], [50, 52], [55, 59], [56, 58], [60, 64], [61, 63], [65, 67]);
+  for (const [a, b] of pairs) { mirror[a] = b; mirror[b] = a; }
+  return mirror;
+})();
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, k) => start + k);
+}
+
+/** Flips landmarks for a horizontally flipped image of `width` pixels (coordinates and order). */
+export function flipLandmarks(points: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(points.length);
+  for (let i = 0; i < NUM_LANDMARKS; i++) {
+    const j = LANDMARK_MIRROR[i]!;
+    out[2 * j] = width - points[2 * i]!;
+    out[2 * j + 1] = points[2 * i + 1]!;
+  }
+  return out;
+}
+
+export function scaleLandmarks(points: Float32Array, scaleX: number, scaleY: number, offsetX = 0, offsetY = 0): Float32Array {
+  const out = new Float32Array(points.length);
+  for (let i = 0; i < points.length; i += 2) {
+    out[i] = points[i]! * scaleX + offsetX;
+    out[i + 1] = points[i + 1]! * scaleY + offsetY;
+  }
+  return out;
+}
+
+export function formatLandmarks(points: Float32Array): string {
+  let text = '';
+  for (let i = 0; i < NUM_LANDMARKS; i++) text += `${round2(points[2 * i]!)} ${round2(points[2 * i + 1]!)}\n`;
+  return text;
+}
+
+function round2(value: number): string {
+  return (Math.round(value * 100) / 100).toString();
+}
+
+export function parseLandmarks(text: string, file?: string): Float32Array {
+  const values: number[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line === '{' || line === '}' || /^(version|n_points)\s*:/i.test(line)) return;
+    const parts = line.split(/[\s,]+/);
+    const x = Number(parts[0]), y = Number(parts[1]);
+    if (parts.length !== 2 || !Number.isFinite(x) || !Number.isFinite(y)) {
+      throw new DataError('malformed landmark line', { file, line: index + 1, expected: '"x y" with two numbers', got: JSON.stringify(raw.slice(0, 40)) });
+    }
+    values.push(x, y);
+  });
+  if (values.length !== 2 * NUM_LANDMARKS) {
+    throw new DataError('wrong number of landmarks', { file, expected: `${NUM_LANDMARKS} points (iBUG 68)`, got: `${values.length / 2}`, hint: 'write one "x y" line per point' });
+  }
+  return Float32Array.from(values);
+}

@@ -1,0 +1,144 @@
+/**
+ * Synthetic F²ED: subjects × expressions × clips × frames, each frame rendered in every pose
+ * (so FaPE-GAN gets true pose pairs). Everything about one image is a pure function of
+ * (seed, subject, expression, clip, frame, pose): any image can be rendered alone, in any order,
+ * in Node or a browser, and comes out bit-identical.
+ */
+import { EXPRESSIONS, NUM_EXPRESSIONS, POSES, type Pose } from '../labels.js';
+import type { ImageU8 } from '../image.js';
+import { Random, hashSeed } from '../random.js';
+import { EXPRESSION_FEATURES, sampleIdentity, scaleFeatures, type Identity, type Rgb } from './face-model.js';
+import { renderFace, type FaceScene } from './render-face.js';
+
+/** F²ED's pose counts (paper Sec. 3): front most frequent. */
+export const F2ED_POSE_COUNTS: Record<Pose, number> = { HL: 47_053, F: 74_985, HR: 49_152, BV: 48_529 };
+
+export interface SynthOptions {
+  subjects: number;
+  /** Expressions 0..expressions−1 (default all 54). */
+  expressions?: number;
+  clipsPerExpression?: number;
+  framesPerClip?: number;
+  poses?: readonly Pose[];
+  size?: 64 | 128 | 256;
+  channels?: 1 | 3;
+  seed?: number;
+  /**
+   * 'balanced': every frame in every pose. 'f2ed': the front is always kept and each other pose
+   * is kept with probability count(pose)/count(F), giving F²ED's pose proportions while every
+   * kept image still has its front-view partner.
+   */
+  poseMix?: 'balanced' | 'f2ed';
+  /** Std of head jitter in degrees (default 3) and of pixel noise in grey levels (default 3). */
+  jitterDegrees?: number;
+  noise?: number;
+  supersample?: number;
+}
+
+export interface SynthSpec { subject: number; expression: number; clip: number; frame: number; pose: Pose }
+
+export interface SynthSample extends SynthSpec { image: ImageU8; landmarks: Float32Array }
+
+type ResolvedOptions = Required<Omit<SynthOptions, 'supersample'>> & { supersample?: number };
+
+export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    subjects: options.subjects, expressions: options.expressions ?? NUM_EXPRESSIONS,
+    clipsPerExpression: options.clipsPerExpression ?? 1, framesPerClip: options.framesPerClip ?? 3,
+    poses: options.poses ?? POSES, size: options.size ?? 128, channels: options.channels ?? 1,
+    seed: options.seed ?? 0, poseMix: options.poseMix ?? 'balanced',
+    jitterDegrees: options.jitterDegrees ?? 3, noise: options.noise ?? 3, supersample: options.supersample,
+  };
+  const positive = (name: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`synth ${name} must be a positive integer, got ${value}`);
+  };
+  positive('subjects', resolved.subjects); positive('clipsPerExpression', resolved.clipsPerExpression); positive('framesPerClip', resolved.framesPerClip);
+  if (!Number.isInteger(resolved.expressions) || resolved.expressions < 1 || resolved.expressions > NUM_EXPRESSIONS) {
+    throw new RangeError(`synth expressions must be 1..${NUM_EXPRESSIONS}, got ${resolved.expressions}`);
+  }
+  if (![64, 128, 256].includes(resolved.size)) throw new RangeError(`synth size must be 64, 128 or 256 (F²ED crops are 256), got ${resolved.size}`);
+  for (const pose of resolved.poses) if (!(POSES as readonly string[]).includes(pose)) throw new RangeError(`unknown pose ${JSON.stringify(pose)}: use ${POSES.join(', ')}`);
+  return resolved;
+}
+
+/** Whether a (frame, pose) is kept under the pose mix. */
+function keepPose(options: ResolvedOptions, spec: SynthSpec): boolean {
+  if (options.poseMix === 'balanced' || spec.pose === 'F') return true;
+  const keep = F2ED_POSE_COUNTS[spec.pose] / F2ED_POSE_COUNTS.F;
+  return new Random(hashSeed(options.seed, 'pose-mix', spec.subject, spec.expression, spec.clip, spec.frame, spec.pose)).random() < keep;
+}
+
+/** The images a dataset holds, in file order (subject, expression, clip, frame, pose), without rendering. */
+export function listSynthSpecs(options: SynthOptions): SynthSpec[] {
+  const o = resolveSynthOptions(options);
+  const specs: SynthSpec[] = [];
+  for (let subject = 0; subject < o.subjects; subject++) {
+    for (let expression = 0; expression < o.expressions; expression++) {
+      for (let clip = 0; clip < o.clipsPerExpression; clip++) {
+        for (let frame = 0; frame < o.framesPerClip; frame++) {
+          for (const pose of o.poses) {
+            const spec = { subject, expression, clip, frame, pose };
+            if (keepPose(o, spec)) specs.push(spec);
+          }
+        }
+      }
+    }
+  }
+  return specs;
+}
+
+const identityCache = new Map<string, Identity>();
+function identityOf(seed: number, subject: number): Identity {
+  const key = `${seed}:${subject}`;
+  let identity = identityCache.get(key);
+  if (!identity) {
+    if (identityCache.size > 4096) identityCache.clear();
+    identity = sampleIdentity(seed, subject);
+    identityCache.set(key, identity);
+  }
+  return identity;
+}
+
+/** The scene of one image: identity, expression at this frame's intensity, jitter, light. */
+export function sceneFor(options: SynthOptions, spec: SynthSpec): FaceScene {
+  const o = resolveSynthOptions(options);
+  const clipRandom = new Random(hashSeed(o.seed, 'clip', spec.subject, spec.expression, spec.clip));
+  const frameRandom = new Random(hashSeed(o.seed, 'frame', spec.subject, spec.expression, spec.clip, spec.frame));
+  // A clip ramps toward its peak intensity; frames wander around the ramp.
+  const peak = clipRandom.uniform(0.8, 1.0);
+  const progress = o.framesPerClip === 1 ? 1 : spec.frame / (o.framesPerClip - 1);
+  const intensity = Math.min(1, Math.max(0.35, peak * (0.6 + 0.4 * progress) + frameRandom.normal(0, 0.04)));
+  const baseYaw = clipRandom.normal(0, o.jitterDegrees), basePitch = clipRandom.normal(0, o.jitterDegrees), baseRoll = clipRandom.normal(0, o.jitterDegrees * 0.6);
+  const jitter = o.jitterDegrees * 0.4;
+  const azimuth = clipRandom.uniform(-0.7, 0.7), elevation = clipRandom.uniform(0.15, 0.8);
+  const grey = clipRandom.uniform(70, 200);
+  const tint: Rgb = [grey * clipRandom.uniform(0.9, 1.1), grey * clipRandom.uniform(0.9, 1.1), grey * clipRandom.uniform(0.9, 1.1)];
+  return {
+    identity: identityOf(o.seed, spec.subject),
+    features: scaleFeatures(EXPRESSION_FEATURES[spec.expression]!, intensity),
+    pose: spec.pose,
+    headYaw: baseYaw + frameRandom.normal(0, jitter), headPitch: basePitch + frameRandom.normal(0, jitter), headRoll: baseRoll + frameRandom.normal(0, jitter),
+    lightDirection: [Math.sin(azimuth) * Math.cos(elevation), Math.sin(elevation), Math.cos(azimuth) * Math.cos(elevation)],
+    ambient: clipRandom.uniform(0.3, 0.5), brightness: clipRandom.uniform(0.8, 1.0),
+    background: tint,
+    noise: o.noise,
+    // Noise differs per pose (separate sensors); everything else is shared by the frame.
+    noiseSeed: hashSeed(o.seed, 'noise', spec.subject, spec.expression, spec.clip, spec.frame, spec.pose),
+    gaze: [frameRandom.normal(0, 0.012), frameRandom.normal(0, 0.008)],
+  };
+}
+
+export function renderSynthSample(options: SynthOptions, spec: SynthSpec): SynthSample {
+  const o = resolveSynthOptions(options);
+  const { image, landmarks } = renderFace(sceneFor(o, spec), { size: o.size, channels: o.channels, supersample: o.supersample });
+  return { ...spec, image, landmarks };
+}
+
+/** Renders every image of the dataset lazily, in listSynthSpecs order. */
+export function* generateSynthF2ED(options: SynthOptions): Generator<SynthSample> {
+  for (const spec of listSynthSpecs(options)) yield renderSynthSample(options, spec);
+}
+
+/** Names used in file names and index rows. */
+export function synthSubjectName(subject: number): string { return `s${String(subject).padStart(3, '0')}`; }
+export function synthExpressionName(expression: number): string { return EXPRESSIONS[expression]!; }
