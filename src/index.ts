@@ -8,6 +8,7 @@ export { tensor, zeros, ones, full, zerosLike, randn, rand, arange, type CreateO
 export { manualSeed, Generator } from './tensor/random.js';
 export { gpu, DeviceLostError, KernelError, type Gpu, type InitOptions, type AdapterDescription, type Counters, type KernelTiming } from './gpu/index.js';
 export * as F from './nn/functional/index.js';
+export { selfCheck, type CheckResult } from './selfcheck.js';
 
 /** Acquires the WebGPU device: Dawn in Node, navigator.gpu in a browser, or { device } you pass. */
 export async function init(options: InitOptions = {}): Promise<void> {

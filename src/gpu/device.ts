@@ -51,17 +51,16 @@ async function nodeGpuEntry(): Promise<GPU> {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!.env;
   if (!env.XDG_RUNTIME_DIR) {
     // Mesa's Vulkan loader warns on every start without it; a per-user temp folder is enough.
-    const os = await import(/* @vite-ignore */ 'node:' + 'os');
-    const fs = await import(/* @vite-ignore */ 'node:' + 'fs');
+    const os = await import('node:os');
+    const fs = await import('node:fs');
     const dir = `${os.tmpdir()}/webfer-xdg-${os.userInfo().uid}`;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
-  // The specifier is built at run time so that browser bundlers never try to include Dawn.
-  const moduleName = 'web' + 'gpu';
+  // Reached only in Node; browser bundles mark 'webgpu' and node:* as external and never load them.
   let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    dawn = await import(/* @vite-ignore */ moduleName);
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (error) {
     throw new Error(`Could not load the 'webgpu' package (Dawn for Node): ${(error as Error).message}. Run \`npm install\` in the webfer checkout.`);
   }

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The webfer command line: one yargs program over the library's layers.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { infoCommand } from './cli/info.js';
+import { selfcheckCommand, runSelfCheck } from './cli/selfcheck.js';
+import { gpu, hasGpu } from './gpu/index.js';
+
+const demoCommand = {
+  command: 'demo',
+  describe: 'The main job on built-in defaults: adapter info and the kernel self-check',
+  handler: async () => {
+    await infoCommand.handler({ json: false, _: [], $0: 'webfer' });
+    console.log('');
+    if (!(await runSelfCheck())) process.exitCode = 1;
+  },
+};
+
+await yargs(hideBin(process.argv))
+  .scriptName('webfer')
+  .command(infoCommand)
+  .command(selfcheckCommand)
+  .command(demoCommand)
+  .demandCommand(1, 'Name a command (see --help).')
+  .strict()
+  .fail((message, error, y) => {
+    if (error) {
+      console.error(`webfer: ${error.message}`);
+    } else {
+      console.error(`webfer: ${message}\n`);
+      y.showHelp();
+    }
+    process.exit(1);
+  })
+  .help()
+  .parseAsync();
+
+// Dawn keeps the event loop alive while a device exists; finish pending work and leave.
+if (hasGpu()) {
+  await gpu().sync().catch(() => {});
+  gpu().destroy();
+}
