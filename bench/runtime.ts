@@ -1,0 +1,78 @@
+// Runtime and matmul micro-benchmarks: per-dispatch cost, submit cost, read-back round trip,
+// matmul GFLOP/s for both kernel variants side by side.
+import { gpu, sync, tensor } from '../src/index.js';
+import { Params, dispatch1d, kernel } from '../src/kernels/launch.js';
+import { matmul, setMatmulVariant, type MatmulVariant } from '../src/kernels/matmul.js';
+
+export interface BenchRow {
+  name: string;
+  shape: string;
+  ms: number;
+  gflops?: number;
+  gbps?: number;
+  note?: string;
+}
+export type Report = (row: BenchRow) => void;
+
+async function wallMs(repeats: number, fn: () => void | Promise<void>): Promise<number> {
+  await fn();
+  await sync();
+  const start = performance.now();
+  for (let i = 0; i < repeats; i++) await fn();
+  await sync();
+  return (performance.now() - start) / repeats;
+}
+
+export async function benchRuntime(report: Report, options: { quick?: boolean } = {}): Promise<void> {
+  const ctx = gpu();
+  const fill = kernel('fill');
+  const buffer = ctx.pool.acquire(256);
+  const params = new Params().u32(64).f32(1).u32(0, 0);
+
+  const dispatches = options.quick ? 2000 : 10_000;
+  const perDispatch = await wallMs(1, () => {
+    for (let i = 0; i < dispatches; i++) dispatch1d(fill, [buffer], params, 64);
+  });
+  report({ name: 'dispatch (encoded, batched submits)', shape: `${dispatches} tiny fills`, ms: perDispatch / dispatches, note: 'per dispatch' });
+
+  const submits = options.quick ? 100 : 300;
+  const perSubmit = await wallMs(submits, async () => {
+    dispatch1d(fill, [buffer], params, 64);
+    await ctx.sync();
+  });
+  report({ name: 'submit + wait', shape: '1 tiny dispatch', ms: perSubmit });
+
+  const readback = await wallMs(submits, async () => {
+    await ctx.read(buffer, 4);
+  });
+  report({ name: 'read-back round trip', shape: '4 bytes', ms: readback });
+
+  const bigBytes = 64 * 2 ** 20;
+  const big = ctx.pool.acquire(bigBytes);
+  const readBig = await wallMs(3, async () => {
+    await ctx.read(big, bigBytes);
+  });
+  report({ name: 'read-back bandwidth', shape: '64 MiB', ms: readBig, gbps: bigBytes / readBig / 1e6 });
+  ctx.pool.release(big);
+  ctx.pool.release(buffer);
+
+  const sizes = options.quick ? [256, 512] : [256, 512, 1024];
+  for (const n of sizes) {
+    const a = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
+    const b = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2), [n, n]);
+    for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
+      setMatmulVariant(variant);
+      const operand = (t: typeof a) => ({ buffer: t.buffer, batchStride: 0, rowStride: n, colStride: 1 });
+      const repeats = n >= 1024 ? 2 : 4;
+      const { timings, timestamps } = await ctx.profile(async () => {
+        for (let i = 0; i < repeats; i++) ctx.pool.release(matmul(operand(a), operand(b), 1, n, n, n));
+      });
+      const gpuMs = timestamps && timings.length ? timings.reduce((s, t) => s + t.totalMs, 0) / repeats : undefined;
+      const ms = gpuMs ?? (await wallMs(repeats, () => ctx.pool.release(matmul(operand(a), operand(b), 1, n, n, n))));
+      report({ name: `matmul ${variant}`, shape: `${n}³`, ms, gflops: (2 * n ** 3) / ms / 1e6, note: gpuMs ? 'GPU timestamps' : 'wall clock' });
+    }
+    setMatmulVariant(undefined);
+    a.dispose();
+    b.dispose();
+  }
+}
