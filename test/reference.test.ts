@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   type T64, t64, size, strides, zeros, ones, arange, clone, at, unravel, ravel,
   Rng, randn, randu, randDistinct, randomSeed, randomShape, randomBroadcastPair, randomDims,
-  numericGrad, assertClose, assertShape, randomConvCase, randomConvTransposeCase, randomPoolCase,
+  numericGrad, assertGradsClose, roundToF32, assertClose, assertShape, randomConvCase, randomConvTransposeCase, randomPoolCase,
 } from './reference/index.js';
 import * as ref from './reference/ops.js';
 
@@ -428,6 +428,24 @@ test('numericGrad of maxPool2d routes gradOut to the argmax; of crossEntropy is 
   target.forEach((t, n) => (onehot.data[n * 3 + t] = 1));
   const analytic = ref.div(ref.sub(ref.softmax(logits, 1), onehot), 4);
   close(numericGrad(([a]) => ref.crossEntropy(a, target), [logits], 0, ones([])), analytic, ctx('ce grad'), 1e-7, 1e-8);
+});
+
+test('conv2d weight gradient = conv2d(xᵀ, gradOutᵀ) with stride and dilation swapped (assertGradsClose)', () => {
+  const rng = new Rng(seed + 14);
+  for (let k = 0; k < 4; k++) {
+    const c = randomConvCase(rng, 3);
+    const x = randn(rng, c.xShape);
+    const w = randn(rng, c.wShape);
+    const b = randn(rng, [c.wShape[0]]);
+    const g = randn(rng, c.outShape);
+    const { stride, padding, dilation } = c.opts;
+    // dW[co, ci, i, j] = Σ_{n, oh, ow} g[n, co, oh, ow] · x[n, ci, oh·s - p + i·d, ow·s - p + j·d]
+    const full = ref.conv2d(ref.transpose(x, 0, 1), ref.transpose(g, 0, 1), null, { stride: dilation, padding, dilation: stride });
+    const dW = ref.transpose(ref.slice(ref.slice(full, 2, 0, c.wShape[2]), 3, 0, c.wShape[3]), 0, 1);
+    const db = ref.sum(g, [0, 2, 3]);
+    assertGradsClose(([a, q, r]) => ref.conv2d(a, q, r, c.opts), [x, w, b], g, [null, dW, db], { rtol: 1e-6, atol: 1e-7, context: ctx(c.describe) });
+  }
+  assert.equal(Array.from(roundToF32(t64([0.1], [1])).data), [Math.fround(0.1)]);
 });
 
 // ---------------------------------------------------------------- assert and random helpers

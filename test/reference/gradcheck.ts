@@ -1,4 +1,5 @@
 // Finite-difference gradients of float64 references: the oracle for every backward rule.
+import { assertClose } from './assert.js';
 import { type T64, clone, sameShape, zeros } from './tensor64.js';
 
 function dot(y: T64, gradOut: T64): number {
@@ -32,4 +33,22 @@ export function numericGrad(f: (inputs: T64[]) => T64, inputs: T64[], wrt: numbe
 /** numericGrad for every input (or the listed ones; others get null). */
 export function numericGrads(f: (inputs: T64[]) => T64, inputs: T64[], gradOut: T64, wrt?: number[], eps = 1e-6): (T64 | null)[] {
   return inputs.map((_, i) => (wrt === undefined || wrt.includes(i) ? numericGrad(f, inputs, i, gradOut, eps) : null));
+}
+
+/**
+ * Checks analytic gradients (e.g. read back from the GPU) against numericGrad for each input
+ * with a non-null entry in `analytic`. The context gets ` d/d input k` appended on failure.
+ */
+export function assertGradsClose(
+  f: (inputs: T64[]) => T64,
+  inputs: T64[],
+  gradOut: T64,
+  analytic: (ArrayLike<number> | T64 | null | undefined)[],
+  opts: { rtol?: number; atol?: number; eps?: number; context: string },
+): void {
+  analytic.forEach((a, k) => {
+    if (a === null || a === undefined) return;
+    const expected = numericGrad(f, inputs, k, gradOut, opts.eps);
+    assertClose(a, expected, { rtol: opts.rtol, atol: opts.atol, context: `${opts.context} d/d input ${k} [${inputs[k].shape}]` });
+  });
 }

@@ -125,3 +125,8 @@ export function toNested(x: T64): unknown {
 export function toF32(x: T64): Float32Array {
   return Float32Array.from(x.data);
 }
+
+/** Rounds every value to float32, so a reference sees exactly the inputs a GPU kernel gets. */
+export function roundToF32(x: T64): T64 {
+  return { shape: [...x.shape], data: Float64Array.from(Float32Array.from(x.data)) };
+}
