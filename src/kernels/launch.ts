@@ -39,6 +39,20 @@ export class Params {
 }
 
 const kernelCache = new Map<string, Kernel>();
+const codesByName = new Map<string, string[]>();
+
+/**
+ * The runtime caches pipelines by name (not by full source), so two different sources must never
+ * share a name: clampGrad with bounds -0.5 / 0.7 and with -0.3 / 0.2 differ only in literals of
+ * the same length. The first source keeps the name, later ones get "#2", "#3", ...
+ */
+function distinctName(name: string, code: string): string {
+  let codes = codesByName.get(name);
+  if (!codes) codesByName.set(name, (codes = []));
+  let index = codes.indexOf(code);
+  if (index < 0) index = codes.push(code) - 1;
+  return index === 0 ? name : `${name}#${index + 1}`;
+}
 
 /**
  * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
@@ -52,7 +66,7 @@ export function kernel(file: string, options: { name?: string; entryPoint?: stri
     let code = shaderSources[file];
     if (code === undefined) throw new Error(`no shader named ${file}.wgsl (run \`npm run gen\` after adding one)`);
     for (const [marker, text] of Object.entries(options.replacements ?? {})) code = code.split(`/*${marker}*/`).join(text);
-    cached = { name, code, entryPoint: options.entryPoint, constants: options.constants };
+    cached = { name: distinctName(name, code), code, entryPoint: options.entryPoint, constants: options.constants };
     kernelCache.set(key, cached);
   }
   return cached;

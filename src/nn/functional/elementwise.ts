@@ -82,9 +82,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   const s = seed ?? generator().nextUint32();
-  const keep = 1 - p;
-  const maskExpression = `select(0.0, 1.0 / ${f32Literal(keep)}, uniform01(i, p.seed) >= ${f32Literal(p)})`;
-  const mask = wrap(unary('dropoutMask', maskExpression, x.buffer, x.size, 0, 0, s), x.shape);
+  // p and the scale travel as parameters: one pipeline serves every probability.
+  const mask = wrap(unary('dropoutMask', 'select(0.0, p.beta, uniform01(i, p.seed) >= p.alpha)', x.buffer, x.size, p, 1 / (1 - p), s), x.shape);
   const y = record('dropout', [x], zip('mul', x, mask, 'a * b'), [mask], (g) => [zip('mul', g, mask, 'a * b')]);
   mask.dispose();
   return y;
