@@ -1,0 +1,187 @@
+// Elementwise arithmetic (NumPy broadcasting), unary maths, activations and dropout.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { F, noGrad, tensor, type Tensor } from '../../src/index.js';
+import { checkOp, context, draw, fileRng, ref, setup, throwsWith, toT64, type Draw, type T64 } from './helpers.js';
+
+const rng = fileRng('elementwise');
+await setup();
+
+/** A few shapes per case: odd sizes, a batch, a random rank. */
+const shapes = (): number[][] => [[rng.int(1, 9)], [rng.int(2, 4), rng.int(3, 7)], ref.randomShape(rng, rng.int(3, 4), 1, 5)];
+
+/** Broadcast pairs in both directions, leading dims missing on either side, plus random pairs. */
+function broadcastPairs(): [number[], number[]][] {
+  const n = rng.int(2, 5);
+  const m = rng.int(3, 6);
+  return [
+    [[n, m], [n, m]],
+    [[3, 1, m], [n, m]],
+    [[n, m], [3, 1, m]],
+    [[2, n, 1], [1, m]],
+    [[m], [2, n, m]],
+    [[1], [n, m]],
+    ref.randomBroadcastPair(rng, 4, 5),
+    ref.randomBroadcastPair(rng, 4, 5),
+  ];
+}
+
+/** Normal values kept at least `margin` from each of `points` (kinks of clamp and friends). */
+const awayFrom = (points: number[], margin = 0.05): Draw => (r, shape) =>
+  ref.map(ref.randn(r, shape), (v) => {
+    for (const p of points) if (Math.abs(v - p) < margin) v = v < p ? p - margin : p + margin;
+    return v;
+  });
+
+type Binary = (a: Tensor, b: Tensor) => Tensor;
+type Binary64 = (a: T64, b: T64) => T64;
+const binaries: [string, Binary, Binary64, Draw][] = [
+  ['add', F.add, ref.add, draw.normal],
+  ['sub', F.sub, ref.sub, draw.normal],
+  ['mul', F.mul, ref.mul, draw.normal],
+  ['div', F.div, ref.div, draw.positive],
+];
+
+for (const [name, op, reference, divisor] of binaries) {
+  test(`${name} broadcasts like NumPy, forward and both gradients`, async () => {
+    for (const [a, b] of broadcastPairs()) {
+      await checkOp({ name, rng, inputs: [{ shape: a }, { shape: b, draw: divisor }], forward: ([x, y]) => op(x, y), reference: ([x, y]) => reference(x, y) });
+    }
+  });
+}
+
+test('binary ops with a scalar operand on either side', async () => {
+  const shape = [rng.int(2, 5), rng.int(3, 7)];
+  const c = Math.fround(rng.uniform(0.5, 3));
+  await checkOp({ name: 'add(x, c)', rng, inputs: [shape], forward: ([x]) => F.add(x, c), reference: ([x]) => ref.add(x, c) });
+  await checkOp({ name: 'add(c, x)', rng, inputs: [shape], forward: ([x]) => F.add(c, x), reference: ([x]) => ref.add(c, x) });
+  await checkOp({ name: 'sub(x, c)', rng, inputs: [shape], forward: ([x]) => F.sub(x, c), reference: ([x]) => ref.sub(x, c) });
+  await checkOp({ name: 'sub(c, x)', rng, inputs: [shape], forward: ([x]) => F.sub(c, x), reference: ([x]) => ref.sub(c, x) });
+  await checkOp({ name: 'mul(x, c)', rng, inputs: [shape], forward: ([x]) => F.mul(x, -c), reference: ([x]) => ref.mul(x, -c) });
+  await checkOp({ name: 'mul(c, x)', rng, inputs: [shape], forward: ([x]) => F.mul(c, x), reference: ([x]) => ref.mul(c, x) });
+  await checkOp({ name: 'div(x, c)', rng, inputs: [shape], forward: ([x]) => F.div(x, c), reference: ([x]) => ref.div(x, c) });
+  await checkOp({ name: 'div(c, x)', rng, inputs: [{ shape, draw: draw.positive }], forward: ([x]) => F.div(c, x), reference: ([x]) => ref.div(c, x) });
+});
+
+test('a gradient only for the operand that requires it', async () => {
+  const [a, b] = [[3, 1, 5], [4, 5]];
+  await checkOp({ name: 'mul (b constant)', rng, inputs: [{ shape: a }, { shape: b, requiresGrad: false }], forward: ([x, y]) => F.mul(x, y), reference: ([x, y]) => ref.mul(x, y) });
+  await checkOp({ name: 'div (a constant)', rng, inputs: [{ shape: a, requiresGrad: false }, { shape: b, draw: draw.positive }], forward: ([x, y]) => F.div(x, y), reference: ([x, y]) => ref.div(x, y) });
+});
+
+const unaries: [string, (x: Tensor) => Tensor, (x: T64) => T64, Draw][] = [
+  ['neg', F.neg, ref.neg, draw.normal],
+  ['exp', F.exp, ref.exp, draw.normal],
+  ['log', F.log, ref.log, draw.positive],
+  ['sqrt', F.sqrt, ref.sqrt, draw.positive],
+  ['abs', F.abs, ref.abs, draw.awayFromZero],
+  ['relu', F.relu, ref.relu, draw.awayFromZero],
+  ['leakyRelu', (x) => F.leakyRelu(x), (x) => ref.leakyRelu(x), draw.awayFromZero],
+  ['leakyRelu(0.2)', (x) => F.leakyRelu(x, 0.2), (x) => ref.leakyRelu(x, 0.2), draw.awayFromZero],
+  ['sigmoid', F.sigmoid, ref.sigmoid, (r, s) => ref.randn(r, s, 3)],
+  ['tanh', F.tanh, ref.tanh, (r, s) => ref.randn(r, s, 2)],
+  ['clamp(-0.5, 0.7)', (x) => F.clamp(x, -0.5, 0.7), (x) => ref.clamp(x, -0.5, 0.7), awayFrom([-0.5, 0.7])],
+  ['clamp(min 0.2)', (x) => F.clamp(x, 0.2), (x) => ref.clamp(x, 0.2), awayFrom([0.2])],
+  ['clamp(max -0.3)', (x) => F.clamp(x, undefined, -0.3), (x) => ref.clamp(x, undefined, -0.3), awayFrom([-0.3])],
+  ['pow(x, 2)', (x) => F.pow(x, 2), (x) => ref.pow(x, 2), draw.normal],
+  ['pow(x, 3)', (x) => F.pow(x, 3), (x) => ref.pow(x, 3), draw.normal],
+  ['pow(x, -2)', (x) => F.pow(x, -2), (x) => ref.pow(x, -2), awayFrom([0], 0.4)],
+  ['pow(x, 0.5)', (x) => F.pow(x, 0.5), (x) => ref.pow(x, 0.5), draw.positive],
+  ['pow(x, -1.7)', (x) => F.pow(x, -1.7), (x) => ref.pow(x, -1.7), draw.positive],
+  ['pow(2.5, x)', (x) => F.pow(2.5, x), (x) => ref.pow(2.5, x), draw.normal],
+];
+
+for (const [name, op, reference, values] of unaries) {
+  test(`${name}: forward and gradient`, async () => {
+    for (const shape of shapes()) await checkOp({ name, rng, inputs: [{ shape, draw: values }], forward: ([x]) => op(x), reference: ([x]) => reference(x) });
+  });
+}
+
+test('pow with a tensor exponent, broadcast both ways', async () => {
+  for (const [a, b] of [[[3, 4], [3, 4]], [[2, 1, 5], [3, 1]], [[5], [2, 3, 5]]]) {
+    await checkOp({ name: 'pow(a, b)', rng, inputs: [{ shape: a, draw: draw.positive }, { shape: b, draw: draw.uniform(-2, 2) }], forward: ([x, y]) => F.pow(x, y), reference: ([x, y]) => ref.pow(x, y) });
+  }
+});
+
+test('clamp with other bounds of the same textual length gets its own kernel', async () => {
+  // Kernels whose sources differ only in literals once shared a cached pipeline.
+  for (const [lo, hi] of [[-0.5, 0.75], [-0.25, 0.5], [-1.5, 0.25]]) {
+    await checkOp({ name: `clamp(${lo}, ${hi})`, rng, inputs: [{ shape: [4, 9], draw: awayFrom([lo, hi]) }], forward: ([x]) => F.clamp(x, lo, hi), reference: ([x]) => ref.clamp(x, lo, hi) });
+  }
+});
+
+test('sigmoid and tanh saturate without NaN', async () => {
+  const x = tensor([-200, -90, -20, 0, 20, 90, 200], [7]);
+  const s = await toT64(F.sigmoid(x));
+  const t = await toT64(F.tanh(x));
+  const x64 = ref.t64([-200, -90, -20, 0, 20, 90, 200], [7]);
+  ref.assertClose(s, ref.sigmoid(x64), { atol: 1e-7, rtol: 1e-5, context: context('sigmoid saturation') });
+  ref.assertClose(t, ref.tanh(x64), { atol: 1e-7, rtol: 1e-5, context: context('tanh saturation') });
+});
+
+// ---- dropout ------------------------------------------------------------------------------
+
+test('dropout: the same seed gives the same mask, another seed another', async () => {
+  const x = tensor(Float32Array.from({ length: 999 }, (_, i) => 1 + (i % 7)), [27, 37]);
+  const a = await F.dropout(x, 0.3, true, 1234).toArray();
+  const b = await F.dropout(x, 0.3, true, 1234).toArray();
+  const c = await F.dropout(x, 0.3, true, 4321).toArray();
+  assert.equal(a, b, 'same seed, same output');
+  assert.ok(a.some((v, i) => v !== c[i]), 'different seeds should give different masks');
+});
+
+test('dropout: identity in eval mode and for p = 0; zeros for p = 1', async () => {
+  const x64 = ref.randn(rng, [5, 7]);
+  const x = tensor(Float32Array.from(x64.data), [5, 7]);
+  assert.equal(await F.dropout(x, 0.5, false).toArray(), await x.toArray());
+  assert.equal(await F.dropout(x, 0, true, 7).toArray(), await x.toArray());
+  assert.ok((await F.dropout(x, 1, true, 7).toArray()).every((v) => v === 0));
+  throwsWith(() => F.dropout(x, 1.5), /probability/, 'dropout p > 1');
+});
+
+test('dropout: kept fraction near 1 - p, kept values scaled by 1 / (1 - p), gradient through the same mask', async () => {
+  for (const p of [0.1, 0.5, 0.8]) {
+    const n = 20000;
+    const x64 = ref.randu(rng, [100, 200], 0.5, 2);
+    const x = tensor(Float32Array.from(x64.data), [100, 200], { requiresGrad: true });
+    const y = F.dropout(x, p, true, rng.u32());
+    const values = await y.toArray();
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      if (values[i] === 0) continue;
+      kept++;
+      const expected = Math.fround(x64.data[i]) * Math.fround(1 / (1 - p));
+      assert.ok(Math.abs(values[i] - expected) <= 1e-6 * Math.abs(expected), context(`dropout p=${p}: element ${i} is ${values[i]}, expected 0 or ${expected}`));
+    }
+    // Binomial(n, 1 - p): five standard deviations.
+    const sd = Math.sqrt(n * p * (1 - p));
+    assert.ok(Math.abs(kept - n * (1 - p)) < 5 * sd, context(`dropout p=${p}: kept ${kept} of ${n}, expected about ${n * (1 - p)}`));
+    const g64 = ref.randn(rng, [100, 200]);
+    y.backward(tensor(Float32Array.from(g64.data), [100, 200]));
+    const grad = await x.grad!.toArray();
+    for (let i = 0; i < n; i++) {
+      const expected = values[i] === 0 ? 0 : Math.fround(g64.data[i]) * Math.fround(1 / (1 - p));
+      assert.ok(Math.abs(grad[i] - expected) <= 1e-6 * Math.abs(expected), context(`dropout p=${p}: gradient ${i} is ${grad[i]}, expected ${expected}`));
+    }
+  }
+});
+
+test('dropout: neighbouring seeds and positions are not correlated', async () => {
+  // A bad hash shows up as masks that agree far more (or less) often than chance.
+  const x = tensor(new Float32Array(4096).fill(1), [4096]);
+  const a = await F.dropout(x, 0.5, true, 1).toArray();
+  const b = await F.dropout(x, 0.5, true, 2).toArray();
+  let agree = 0;
+  for (let i = 0; i < a.length; i++) if ((a[i] === 0) === (b[i] === 0)) agree++;
+  assert.ok(Math.abs(agree - 2048) < 5 * 32, context(`masks of seeds 1 and 2 agree on ${agree} of 4096`));
+});
+
+test('mismatched shapes fail with a clear error', () => {
+  const a = tensor(new Float32Array(12), [3, 4]);
+  const b = tensor(new Float32Array(15), [3, 5]);
+  throwsWith(() => F.add(a, b), /add: shapes \[3, 4\] and \[3, 5\] do not broadcast/, 'add');
+  throwsWith(() => F.mul(a, b), /do not broadcast/, 'mul');
+  throwsWith(() => noGrad(() => F.pow(a, b)), /do not broadcast/, 'pow');
+});
+
+test.run();
