@@ -52,18 +52,30 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let batch = wid.z;
   let m0 = (wid.y * WGY + lid.y) * TM;
   let n0 = (wid.x * WGX + lid.x) * TN;
+  // Rows and columns past the edge are clamped to the last valid one: the inner loop runs
+  // without bounds checks, and store() drops the duplicated results.
   let aBase = batch * p.strideABatch;
   let bBase = batch * p.strideBBatch;
+  let a0 = aBase + min(m0, p.M - 1u) * p.strideARow;
+  let a1 = aBase + min(m0 + 1u, p.M - 1u) * p.strideARow;
+  let a2 = aBase + min(m0 + 2u, p.M - 1u) * p.strideARow;
+  let a3 = aBase + min(m0 + 3u, p.M - 1u) * p.strideARow;
+  let b0 = bBase + min(n0, p.N - 1u) * p.strideBCol;
+  let b1 = bBase + min(n0 + 1u, p.N - 1u) * p.strideBCol;
+  let b2 = bBase + min(n0 + 2u, p.N - 1u) * p.strideBCol;
+  let b3 = bBase + min(n0 + 3u, p.N - 1u) * p.strideBCol;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   for (var k = 0u; k < p.K; k++) {
-    let b = vec4<f32>(loadB(bBase, k, n0), loadB(bBase, k, n0 + 1u), loadB(bBase, k, n0 + 2u), loadB(bBase, k, n0 + 3u));
-    acc0 += loadA(aBase, m0, k) * b;
-    acc1 += loadA(aBase, m0 + 1u, k) * b;
-    acc2 += loadA(aBase, m0 + 2u, k) * b;
-    acc3 += loadA(aBase, m0 + 3u, k) * b;
+    let ak = k * p.strideACol;
+    let bk = k * p.strideBRow;
+    let b = vec4<f32>(B[b0 + bk], B[b1 + bk], B[b2 + bk], B[b3 + bk]);
+    acc0 += A[a0 + ak] * b;
+    acc1 += A[a1 + ak] * b;
+    acc2 += A[a2 + ak] * b;
+    acc3 += A[a3 + ak] * b;
   }
   store(batch, m0, n0, acc0);
   store(batch, m0 + 1u, n0, acc1);
