@@ -1,0 +1,203 @@
+// conv2d forward: Y[n, co, oh, ow] = Bias[co] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j·DW] · Wt[co, ci, i, j]
+// (reads outside the input are 0). X [N, Cin, H, W], Wt [Cout, Cin, KH, KW], Y [N, Cout, OH, OW], NCHW.
+// As an implicit GEMM: M = Cout, N = N·OH·OW (output pixels), K = Cin·KH·KW; im2col is done on the fly.
+// Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
+// Entry points:
+//   direct         — one invocation per output, plain loops: the GPU test oracle.
+//   registerTiled  — each invocation a TM x TN = 4 channels x 4 pixels block, a 16 x 16 workgroup a
+//                    64 x 64 tile; loops (i, j) outside and ci inside, so the padding tests and the
+//                    pixel decode are paid once per (i, j), not per multiply. No workgroup memory:
+//                    fastest on software Vulkan.
+//   workgroupTiled — K walked in BK = 16 slices staged in workgroup memory (weights and the im2col
+//                    slice): fastest on GPUs.
+// Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
+struct Params {
+  N: u32, Cin: u32, H: u32, W: u32,
+  Cout: u32, OH: u32, OW: u32, hasBias: u32,
+  KH: u32, KW: u32, SH: u32, SW: u32,
+  PH: i32, PW: i32, DH: u32, DW: u32,
+  kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+const TM = 4u;
+const TN = 4u;
+const WGX = 16u;
+const WGY = 16u;
+const BM = 64u;
+const BN = 64u;
+const BK = 16u;
+
+fn biasOf(co: u32) -> f32 {
+  if (p.hasBias == 1u) { return Bias[co]; }
+  return 0.0;
+}
+
+@compute @workgroup_size(256)
+fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = gid.x + gid.y * nwg.x * 256u;
+  if (index >= p.N * p.Cout * p.OH * p.OW) { return; }
+  let ow = index % p.OW;
+  let oh = (index / p.OW) % p.OH;
+  let co = (index / (p.OW * p.OH)) % p.Cout;
+  let n = index / (p.OW * p.OH * p.Cout);
+  var acc = biasOf(co);
+  for (var ci = 0u; ci < p.Cin; ci++) {
+    for (var i = 0u; i < p.KH; i++) {
+      let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+      if (ih < 0 || ih >= i32(p.H)) { continue; }
+      for (var j = 0u; j < p.KW; j++) {
+        let iw = i32(ow * p.SW + j * p.DW) - p.PW;
+        if (iw < 0 || iw >= i32(p.W)) { continue; }
+        acc += X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)] * Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j];
+      }
+    }
+  }
+  Y[index] = acc;
+}
+
+fn loadX(offset: i32) -> f32 {
+  if (offset < 0) { return 0.0; }
+  return X[u32(offset)];
+}
+
+fn storeRow(co: u32, pix0: u32, row: vec4<f32>) {
+  if (co >= p.Cout) { return; }
+  let plane = p.OH * p.OW;
+  let bias = biasOf(co);
+  for (var t = 0u; t < TN; t++) {
+    let q = pix0 + t;
+    if (q < p.N * plane) {
+      let n = q / plane;
+      Y[(n * p.Cout + co) * plane + q % plane] = row[t] + bias;
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let co0 = (wid.y * WGY + lid.y) * TM;
+  let pix0 = (wid.x * WGX + lid.x) * TN;
+  let plane = p.OH * p.OW;
+  let pixels = p.N * plane;
+  let HW = p.H * p.W;
+  let KHW = p.KH * p.KW;
+  // Per pixel: start of its image in X and the top-left tap (may lie in the padding).
+  var base: vec4<i32>;
+  var ih0: vec4<i32>;
+  var iw0: vec4<i32>;
+  for (var t = 0u; t < TN; t++) {
+    let q = min(pix0 + t, pixels - 1u);
+    let r = q % plane;
+    base[t] = i32((q / plane) * p.Cin * HW);
+    ih0[t] = i32((r / p.OW) * p.SH) - p.PH;
+    iw0[t] = i32((r % p.OW) * p.SW) - p.PW;
+  }
+  // Weight rows of the 4 output channels (clamped; their results are not stored).
+  let rowStride = p.Cin * KHW;
+  let w0 = min(co0, p.Cout - 1u) * rowStride;
+  let w1 = min(co0 + 1u, p.Cout - 1u) * rowStride;
+  let w2 = min(co0 + 2u, p.Cout - 1u) * rowStride;
+  let w3 = min(co0 + 3u, p.Cout - 1u) * rowStride;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = ih0 + vec4<i32>(i32(i * p.DH));
+    let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
+    for (var j = 0u; j < p.KW; j++) {
+      let iw = iw0 + vec4<i32>(i32(j * p.DW));
+      let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+      if (!any(ok)) { continue; }
+      let off = select(vec4<i32>(-1), base + ih * i32(p.W) + iw, ok);
+      var tap = i * p.KW + j;
+      var xo = 0;
+      for (var ci = 0u; ci < p.Cin; ci++) {
+        let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
+                          loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
+        acc0 += Wt[w0 + tap] * b;
+        acc1 += Wt[w1 + tap] * b;
+        acc2 += Wt[w2 + tap] * b;
+        acc3 += Wt[w3 + tap] * b;
+        tap += KHW;
+        xo += i32(HW);
+      }
+    }
+  }
+  storeRow(co0, pix0, acc0);
+  storeRow(co0 + 1u, pix0, acc1);
+  storeRow(co0 + 2u, pix0, acc2);
+  storeRow(co0 + 3u, pix0, acc3);
+}
+
+var<workgroup> tileA: array<array<f32, BM>, BK>;  // [k][co]
+var<workgroup> tileB: array<array<f32, BN>, BK>;  // [k][pixel]
+
+@compute @workgroup_size(WGX, WGY)
+fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tileM = wid.y * BM;
+  let tileN = wid.x * BN;
+  let thread = lid.y * WGX + lid.x;
+  let plane = p.OH * p.OW;
+  let pixels = p.N * plane;
+  let KHW = p.KH * p.KW;
+  let K = p.Cin * KHW;
+  // This thread stages pixel column bn of B for k rows bk0, bk0 + 4, bk0 + 8, bk0 + 12.
+  let bn = thread % BN;
+  let bk0 = thread / BN;
+  let q = tileN + bn;
+  let r = q % plane;
+  let pixelOk = q < pixels;
+  let xBase = (q / plane) * p.Cin * p.H * p.W;
+  let ih0 = i32((r / p.OW) * p.SH) - p.PH;
+  let iw0 = i32((r % p.OW) * p.SW) - p.PW;
+  // And row am of A for k columns ak0 .. ak0 + 3.
+  let am = thread / 4u;
+  let ak0 = (thread % 4u) * 4u;
+  let co = tileM + am;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+    for (var e = 0u; e < 4u; e++) {
+      let ka = k0 + ak0 + e;
+      var a = 0.0;
+      if (co < p.Cout && ka < K) { a = Wt[co * K + ka]; }
+      tileA[ak0 + e][am] = a;
+      let bk = bk0 + 4u * e;
+      let kb = k0 + bk;
+      var b = 0.0;
+      if (pixelOk && kb < K) {
+        let ci = kb / KHW;
+        let tap = kb % KHW;
+        let ih = ih0 + i32((tap / p.KW) * p.DH);
+        let iw = iw0 + i32((tap % p.KW) * p.DW);
+        if (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W)) {
+          b = X[xBase + (ci * p.H + u32(ih)) * p.W + u32(iw)];
+        }
+      }
+      tileB[bk][bn] = b;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < BK; k++) {
+      let b = vec4<f32>(tileB[k][lid.x * TN], tileB[k][lid.x * TN + 1u], tileB[k][lid.x * TN + 2u], tileB[k][lid.x * TN + 3u]);
+      acc0 += tileA[k][lid.y * TM] * b;
+      acc1 += tileA[k][lid.y * TM + 1u] * b;
+      acc2 += tileA[k][lid.y * TM + 2u] * b;
+      acc3 += tileA[k][lid.y * TM + 3u] * b;
+    }
+    workgroupBarrier();
+  }
+  let m0 = tileM + lid.y * TM;
+  let n0 = tileN + lid.x * TN;
+  storeRow(m0, n0, acc0);
+  storeRow(m0 + 1u, n0, acc1);
+  storeRow(m0 + 2u, n0, acc2);
+  storeRow(m0 + 3u, n0, acc3);
+}

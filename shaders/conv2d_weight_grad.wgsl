@@ -1,0 +1,118 @@
+// conv2d weight gradient as a GEMM over the N·OH·OW output pixels:
+//   GW[co, ci, i, j] = Σ_{n, oh, ow} GY[n, co, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j·DW]
+// X [N, Cin, H, W], GY [N, Cout, OH, OW], GW [Cout, Cin, KH, KW]. M = Cout, N = Cin·KH·KW,
+// K = N·OH·OW. convTranspose2d's weight gradient is this with X and GY swapped.
+// Split-K: workgroup z sums pixels [z·kChunk, (z + 1)·kChunk) into its own slice Partial[z] of
+// [splits, Cout, Cin·KH·KW]; the launcher adds the slices (one slice: it is GW itself). That keeps
+// the GPU busy when Cout·Cin·KH·KW is small and the pixel count large (conv1: 96 x 25 vs 262,144).
+// Bindings: 0 params, 1 X (read), 2 GY (read), 3 Partial (write).
+// Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K) and
+//   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation, 16 x 16 workgroups).
+// Invariant: a pixel contributes to a column iff its tap lands inside the input.
+struct Params {
+  N: u32, Cin: u32, H: u32, W: u32,
+  Cout: u32, OH: u32, OW: u32, hasBias: u32,
+  KH: u32, KW: u32, SH: u32, SW: u32,
+  PH: i32, PW: i32, DH: u32, DW: u32,
+  kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
+
+const TM = 4u;
+const TN = 4u;
+const WGX = 16u;
+const WGY = 16u;
+
+@compute @workgroup_size(256)
+fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = gid.x + gid.y * nwg.x * 256u;
+  if (index >= p.Cout * p.Cin * p.KH * p.KW) { return; }
+  let j = index % p.KW;
+  let i = (index / p.KW) % p.KH;
+  let ci = (index / (p.KW * p.KH)) % p.Cin;
+  let co = index / (p.KW * p.KH * p.Cin);
+  var acc = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    for (var oh = 0u; oh < p.OH; oh++) {
+      let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+      if (ih < 0 || ih >= i32(p.H)) { continue; }
+      for (var ow = 0u; ow < p.OW; ow++) {
+        let iw = i32(ow * p.SW + j * p.DW) - p.PW;
+        if (iw < 0 || iw >= i32(p.W)) { continue; }
+        acc += GY[((n * p.Cout + co) * p.OH + oh) * p.OW + ow] * X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)];
+      }
+    }
+  }
+  Partial[index] = acc;
+}
+
+fn loadX(offset: i32) -> f32 {
+  if (offset < 0) { return 0.0; }
+  return X[u32(offset)];
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let co0 = (wid.y * WGY + lid.y) * TM;
+  let col0 = (wid.x * WGX + lid.x) * TN;
+  let KHW = p.KH * p.KW;
+  let columns = p.Cin * KHW;
+  let HW = p.H * p.W;
+  let OHW = p.OH * p.OW;
+  // Per column: the channel plane offset and the tap's displacement from (oh·SH, ow·SW).
+  var cOff: vec4<i32>;
+  var dh: vec4<i32>;
+  var dw: vec4<i32>;
+  for (var t = 0u; t < TN; t++) {
+    let c = min(col0 + t, columns - 1u);
+    let tap = c % KHW;
+    cOff[t] = i32((c / KHW) * HW);
+    dh[t] = i32((tap / p.KW) * p.DH) - p.PH;
+    dw[t] = i32((tap % p.KW) * p.DW) - p.PW;
+  }
+  let g0 = min(co0, p.Cout - 1u) * OHW;
+  let g1 = min(co0 + 1u, p.Cout - 1u) * OHW;
+  let g2 = min(co0 + 2u, p.Cout - 1u) * OHW;
+  let g3 = min(co0 + 3u, p.Cout - 1u) * OHW;
+  let total = p.N * OHW;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(total, kStart + p.kChunk);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var n = kStart / OHW;
+  var oh = (kStart % OHW) / p.OW;
+  var ow = kStart % p.OW;
+  for (var k = kStart; k < kEnd; k++) {
+    let ih = vec4<i32>(i32(oh * p.SH)) + dh;
+    let iw = vec4<i32>(i32(ow * p.SW)) + dw;
+    let ok = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+    let off = select(vec4<i32>(-1), vec4<i32>(i32(n * p.Cin * HW)) + cOff + ih * i32(p.W) + iw, ok);
+    let b = vec4<f32>(loadX(off.x), loadX(off.y), loadX(off.z), loadX(off.w));
+    let gBase = n * p.Cout * OHW + oh * p.OW + ow;
+    acc0 += GY[gBase + g0] * b;
+    acc1 += GY[gBase + g1] * b;
+    acc2 += GY[gBase + g2] * b;
+    acc3 += GY[gBase + g3] * b;
+    ow++;
+    if (ow == p.OW) {
+      ow = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  let slice = wid.z * p.Cout * columns;
+  var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < TM; r++) {
+    let co = co0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < TN; t++) {
+      let c = col0 + t;
+      if (c < columns) { Partial[slice + co * columns + c] = rows[r][t]; }
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// Transposed convolution in gather form (no atomics) — the adjoint of conv2d:
+//   Y[n, ci, h, w] = Bias[ci] + Σ_{co, i, j} X[n, co, oh, ow] · Wt[co, ci, i, j]
+//   over the taps with h = oh·SH - PH + i·DH and w = ow·SW - PW + j·DW (oh, ow integral and in range).
+// Sizes are named from conv2d's point of view (conv maps [N, Cin, H, W] to [N, Cout, OH, OW]):
+// X [N, Cout, OH, OW], Wt [Cout, Cin, KH, KW], Y [N, Cin, H, W]. So this is conv2d's input gradient
+// (X = dL/dy) and, with the roles swapped, convTranspose2d's forward pass (PyTorch's [in, out, kh, kw]
+// weight is exactly Wt here).
+// As an implicit GEMM: M = Cin, N = N·H·W (gathered pixels), K = Cout·KH·KW.
+// Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
+// Entry points:
+//   direct        — one invocation per output, plain loops: the GPU test oracle.
+//   registerTiled — 4 channels x 4 pixels per invocation, 16 x 16 workgroups; for each tap (i, j)
+//                   the divisibility tests are made once, then co runs inside. Taps that reach no
+//                   pixel of the block (most of them at stride 2) are skipped.
+// Invariant: a tap contributes iff h + PH - i·DH is a non-negative multiple of SH below OH·SH (same in w).
+struct Params {
+  N: u32, Cin: u32, H: u32, W: u32,
+  Cout: u32, OH: u32, OW: u32, hasBias: u32,
+  KH: u32, KW: u32, SH: u32, SW: u32,
+  PH: i32, PW: i32, DH: u32, DW: u32,
+  kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+const TM = 4u;
+const TN = 4u;
+const WGX = 16u;
+const WGY = 16u;
+
+fn biasOf(ci: u32) -> f32 {
+  if (p.hasBias == 1u) { return Bias[ci]; }
+  return 0.0;
+}
+
+/** The source row (or column) of a gathered position for one tap, or -1 when the tap misses. */
+fn source(t: i32, stride: u32, size: u32) -> i32 {
+  if (t < 0 || t % i32(stride) != 0) { return -1; }
+  let s = t / i32(stride);
+  if (s >= i32(size)) { return -1; }
+  return s;
+}
+
+@compute @workgroup_size(256)
+fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = gid.x + gid.y * nwg.x * 256u;
+  if (index >= p.N * p.Cin * p.H * p.W) { return; }
+  let w = index % p.W;
+  let h = (index / p.W) % p.H;
+  let ci = (index / (p.W * p.H)) % p.Cin;
+  let n = index / (p.W * p.H * p.Cin);
+  var acc = biasOf(ci);
+  for (var co = 0u; co < p.Cout; co++) {
+    for (var i = 0u; i < p.KH; i++) {
+      let oh = source(i32(h) + p.PH - i32(i * p.DH), p.SH, p.OH);
+      if (oh < 0) { continue; }
+      for (var j = 0u; j < p.KW; j++) {
+        let ow = source(i32(w) + p.PW - i32(j * p.DW), p.SW, p.OW);
+        if (ow < 0) { continue; }
+        acc += X[((n * p.Cout + co) * p.OH + u32(oh)) * p.OW + u32(ow)] * Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j];
+      }
+    }
+  }
+  Y[index] = acc;
+}
+
+fn loadX(offset: i32) -> f32 {
+  if (offset < 0) { return 0.0; }
+  return X[u32(offset)];
+}
+
+fn storeRow(ci: u32, pix0: u32, row: vec4<f32>) {
+  if (ci >= p.Cin) { return; }
+  let plane = p.H * p.W;
+  let bias = biasOf(ci);
+  for (var t = 0u; t < TN; t++) {
+    let q = pix0 + t;
+    if (q < p.N * plane) {
+      Y[((q / plane) * p.Cin + ci) * plane + q % plane] = row[t] + bias;
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let ci0 = (wid.y * WGY + lid.y) * TM;
+  let pix0 = (wid.x * WGX + lid.x) * TN;
+  let plane = p.H * p.W;
+  let pixels = p.N * plane;
+  let OHW = p.OH * p.OW;
+  let KHW = p.KH * p.KW;
+  var base: vec4<i32>;
+  var h: vec4<i32>;
+  var w: vec4<i32>;
+  for (var t = 0u; t < TN; t++) {
+    let q = min(pix0 + t, pixels - 1u);
+    let r = q % plane;
+    base[t] = i32((q / plane) * p.Cout * OHW);
+    h[t] = i32(r / p.W);
+    w[t] = i32(r % p.W);
+  }
+  // Weight column offsets of the 4 gathered channels (clamped; their results are not stored).
+  let c0 = min(ci0, p.Cin - 1u) * KHW;
+  let c1 = min(ci0 + 1u, p.Cin - 1u) * KHW;
+  let c2 = min(ci0 + 2u, p.Cin - 1u) * KHW;
+  let c3 = min(ci0 + 3u, p.Cin - 1u) * KHW;
+  let coStride = p.Cin * KHW;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var i = 0u; i < p.KH; i++) {
+    var oh: vec4<i32>;
+    for (var t = 0u; t < TN; t++) { oh[t] = source(h[t] + p.PH - i32(i * p.DH), p.SH, p.OH); }
+    if (!any(oh >= vec4<i32>(0))) { continue; }
+    for (var j = 0u; j < p.KW; j++) {
+      var off = vec4<i32>(-1);
+      for (var t = 0u; t < TN; t++) {
+        let ow = source(w[t] + p.PW - i32(j * p.DW), p.SW, p.OW);
+        if (oh[t] >= 0 && ow >= 0) { off[t] = base[t] + oh[t] * i32(p.OW) + ow; }
+      }
+      if (!any(off >= vec4<i32>(0))) { continue; }
+      var tap = i * p.KW + j;
+      var xo = 0;
+      for (var co = 0u; co < p.Cout; co++) {
+        let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
+                          loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
+        acc0 += Wt[c0 + tap] * b;
+        acc1 += Wt[c1 + tap] * b;
+        acc2 += Wt[c2 + tap] * b;
+        acc3 += Wt[c3 + tap] * b;
+        tap += coStride;
+        xo += i32(OHW);
+      }
+    }
+  }
+  storeRow(ci0, pix0, acc0);
+  storeRow(ci0 + 1u, pix0, acc1);
+  storeRow(ci0 + 2u, pix0, acc2);
+  storeRow(ci0 + 3u, pix0, acc3);
+}

@@ -1,0 +1,108 @@
+// Launchers for conv2d's three kernels: forward (implicit GEMM), the transposed convolution
+// (conv2d's input gradient, convTranspose2d's forward) and the weight gradient (a GEMM over the
+// output pixels, split-K). Sizes are always named from conv2d's point of view:
+// x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
+import { gpu } from '../gpu/index.js';
+import { Params, alloc, grid1d, kernel } from './launch.js';
+import { reduceAxis } from './reduce.js';
+
+export interface ConvGeometry {
+  N: number;
+  Cin: number;
+  H: number;
+  W: number;
+  Cout: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
+}
+
+/**
+ * direct: one invocation per output (the test oracle). registerTiled: no workgroup memory
+ * (software Vulkan). workgroupTiled: workgroup-memory staging (GPUs); the forward kernel has it,
+ * the two gradient kernels use their register-tiled form under it.
+ */
+export type ConvVariant = 'direct' | 'registerTiled' | 'workgroupTiled';
+
+let forcedVariant: ConvVariant | undefined;
+
+/** Overrides the adapter-based choice (tests and benchmarks compare the variants). */
+export function setConvVariant(variant: ConvVariant | undefined): void {
+  forcedVariant = variant;
+}
+
+export function convVariant(): ConvVariant {
+  return forcedVariant ?? (gpu().info.isSoftware ? 'registerTiled' : 'workgroupTiled');
+}
+
+const TILE = 64;
+
+function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
+  return new Params()
+    .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, hasBias ? 1 : 0, g.KH, g.KW, g.SH, g.SW)
+    .i32(g.PH, g.PW)
+    .u32(g.DH, g.DW, kChunk, 0, 0, 0)
+    .done();
+}
+
+/** y [N, Cout, OH, OW] = conv2d(x, weight) + bias. */
+export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
+  const y = alloc(g.N * g.Cout * g.OH * g.OW);
+  const variant = convVariant();
+  const k = kernel('conv2d', { name: `conv2d.${variant}`, entryPoint: variant });
+  const workgroups: [number, number] = variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : [Math.ceil((g.N * g.OH * g.OW) / TILE), Math.ceil(g.Cout / TILE)];
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), workgroups);
+  return y;
+}
+
+/**
+ * The transposed convolution gx [N, Cin, H, W] of gy [N, Cout, OH, OW] through weight
+ * [Cout, Cin, KH, KW], plus bias [Cin]: conv2d's input gradient, and convTranspose2d's forward.
+ */
+export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
+  const gx = alloc(g.N * g.Cin * g.H * g.W);
+  const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
+  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant });
+  const workgroups: [number, number] = variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : [Math.ceil((g.N * g.H * g.W) / TILE), Math.ceil(g.Cin / TILE)];
+  gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
+  return gx;
+}
+
+/** How many K slices the weight gradient is split into: enough workgroups to fill the device. */
+function weightGradSplits(g: ConvGeometry): number {
+  const tiles = Math.ceil((g.Cin * g.KH * g.KW) / TILE) * Math.ceil(g.Cout / TILE);
+  const pixels = g.N * g.OH * g.OW;
+  const targetWorkgroups = gpu().info.isSoftware ? 8 : 256;
+  const wanted = Math.ceil(targetWorkgroups / tiles);
+  const maxSplits = Math.max(1, Math.floor(pixels / 512));
+  return Math.max(1, Math.min(wanted, maxSplits, 64));
+}
+
+/** gw [Cout, Cin, KH, KW] = Σ over pixels of gy ⊗ im2col(x). */
+export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): GPUBuffer {
+  const count = g.Cout * g.Cin * g.KH * g.KW;
+  const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
+  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant });
+  if (variant === 'direct') {
+    const gw = alloc(count);
+    gpu().dispatch(k, [x, gy, gw], params(g, false), grid1d(count));
+    return gw;
+  }
+  const pixels = g.N * g.OH * g.OW;
+  const splits = weightGradSplits(g);
+  const kChunk = Math.ceil(pixels / splits);
+  const used = Math.ceil(pixels / kChunk);
+  const partial = alloc(used * count);
+  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [Math.ceil((g.Cin * g.KH * g.KW) / TILE), Math.ceil(g.Cout / TILE), used]);
+  if (used === 1) return partial;
+  const gw = reduceAxis('sum', partial, 1, used, count);
+  gpu().pool.release(partial);
+  return gw;
+}

@@ -1,0 +1,112 @@
+// conv2d and convTranspose2d (PyTorch semantics, NCHW, groups = 1). Three kernels serve both ops:
+//   conv2d:          y = forward(x)      gx = transpose(gy)   gw = weightGrad(x, gy)
+//   convTranspose2d: y = transpose(x)    gx = forward(gy)     gw = weightGrad(gy, x)
+// and the bias gradient is the sum of gy over batch and pixels.
+import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
+import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+import { sum } from './reduce.js';
+import { pair, wrap, type Pair } from './util.js';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  /** Only 1 is supported. */
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  /** Extra rows / columns on the bottom / right of the output; must be < stride or < dilation. */
+  outputPadding?: Pair;
+}
+
+function positive(value: [number, number], name: string, op: string): void {
+  if (value[0] < 1 || value[1] < 1) throw new Error(`${op}: ${name} must be positive, got [${value}]`);
+}
+
+function checkGroups(groups: number | undefined, op: string): void {
+  if (groups !== undefined && groups !== 1) {
+    throw new Error(`${op}: groups=${groups} is not supported (only groups=1); split the channels with F.slice, convolve each group, and F.cat the results`);
+  }
+}
+
+function checkBias(bias: Tensor | undefined, channels: number, op: string): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new Error(`${op}: bias ${formatShape(bias.shape)} should be [${channels}] (one value per output channel)`);
+}
+
+/** Bias gradient: gy summed over the batch and every pixel. */
+function biasGrad(g: Tensor): Tensor {
+  return sum(g, [0, 2, 3]);
+}
+
+/** y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkGroups(options.groups, op);
+  if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
+  if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cout, Cin, KH, KW], got ${formatShape(weight.shape)}`);
+  const [N, Cin, H, W] = x.shape;
+  const [Cout, wCin, KH, KW] = weight.shape;
+  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(weight.shape)} expects ${wCin}; the weight must be [Cout, ${Cin}, KH, KW]`);
+  checkBias(bias, Cout, op);
+  const [SH, SW] = pair(options.stride ?? 1, 'stride');
+  const [PH, PW] = pair(options.padding ?? 0, 'padding');
+  const [DH, DW] = pair(options.dilation ?? 1, 'dilation');
+  positive([SH, SW], 'stride', op);
+  positive([DH, DW], 'dilation', op);
+  if (PH < 0 || PW < 0) throw new Error(`${op}: padding must be non-negative, got [${PH}, ${PW}]`);
+  const OH = Math.floor((H + 2 * PH - DH * (KH - 1) - 1) / SH) + 1;
+  const OW = Math.floor((W + 2 * PW - DW * (KW - 1) - 1) / SW) + 1;
+  if (OH <= 0 || OW <= 0 || KH <= 0 || KW <= 0) {
+    throw new Error(`${op}: input ${formatShape(x.shape)} with kernel [${KH}, ${KW}], padding [${PH}, ${PW}], dilation [${DH}, ${DW}] gives an empty output ${OH}×${OW}; use a larger input or more padding`);
+  }
+  const geometry: ConvGeometry = { N, Cin, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
+  const y = wrap(conv2dForward(x.buffer, weight.buffer, bias?.buffer, geometry), [N, Cout, OH, OW]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(op, inputs, y, [x, weight], (g) => {
+    const gx = x.requiresGrad ? wrap(conv2dTranspose(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
+    const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(x.buffer, g.buffer, geometry), weight.shape) : undefined;
+    const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
+    return [gx, gw, gb];
+  });
+}
+
+/**
+ * y = convTranspose2d(x, weight) + bias; x [N, Cin, H, W], weight [Cin, Cout, KH, KW] (PyTorch's
+ * layout), output [N, Cout, (H - 1)·SH - 2·PH + DH·(KH - 1) + outputPadding + 1, ...].
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  checkGroups(options.groups, op);
+  if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
+  if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cin, Cout, KH, KW], got ${formatShape(weight.shape)}`);
+  const [N, Cin, H, W] = x.shape;
+  const [wCin, Cout, KH, KW] = weight.shape;
+  if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(weight.shape)} expects ${wCin}; a transposed-conv weight is [Cin, Cout, KH, KW] = [${Cin}, Cout, KH, KW]`);
+  checkBias(bias, Cout, op);
+  const [SH, SW] = pair(options.stride ?? 1, 'stride');
+  const [PH, PW] = pair(options.padding ?? 0, 'padding');
+  const [OPH, OPW] = pair(options.outputPadding ?? 0, 'outputPadding');
+  const [DH, DW] = pair(options.dilation ?? 1, 'dilation');
+  positive([SH, SW], 'stride', op);
+  positive([DH, DW], 'dilation', op);
+  if (PH < 0 || PW < 0 || OPH < 0 || OPW < 0) throw new Error(`${op}: padding [${PH}, ${PW}] and outputPadding [${OPH}, ${OPW}] must be non-negative`);
+  if ((OPH >= SH && OPH >= DH) || (OPW >= SW && OPW >= DW)) {
+    throw new Error(`${op}: outputPadding [${OPH}, ${OPW}] must be smaller than either stride [${SH}, ${SW}] or dilation [${DH}, ${DW}] (as in PyTorch)`);
+  }
+  const OH = (H - 1) * SH - 2 * PH + DH * (KH - 1) + OPH + 1;
+  const OW = (W - 1) * SW - 2 * PW + DW * (KW - 1) + OPW + 1;
+  if (OH <= 0 || OW <= 0 || KH <= 0 || KW <= 0) {
+    throw new Error(`${op}: input ${formatShape(x.shape)} with kernel [${KH}, ${KW}], stride [${SH}, ${SW}], padding [${PH}, ${PW}] gives an empty output ${OH}×${OW}; reduce the padding`);
+  }
+  // The conv2d whose input gradient this is: it maps [N, Cout, OH, OW] back to [N, Cin, H, W].
+  const geometry: ConvGeometry = { N, Cin: Cout, H: OH, W: OW, Cout: Cin, OH: H, OW: W, KH, KW, SH, SW, PH, PW, DH, DW };
+  const y = wrap(conv2dTranspose(x.buffer, weight.buffer, bias?.buffer, geometry), [N, Cout, OH, OW]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(op, inputs, y, [x, weight], (g) => {
+    const gx = x.requiresGrad ? wrap(conv2dForward(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
+    const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(g.buffer, x.buffer, geometry), weight.shape) : undefined;
+    const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
+    return [gx, gw, gb];
+  });
+}

@@ -1,0 +1,130 @@
+// conv2d and convTranspose2d: forward and the three gradients against the float64 reference
+// (finite differences), for the direct oracle and both tiled variants, plus tiled vs direct on
+// shapes that span several 64-wide tiles and split-K slices.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d, convTranspose2d } from '../../src/nn/functional/conv.js';
+import { setConvVariant, type ConvVariant } from '../../src/kernels/conv.js';
+import { type Tensor } from '../../src/index.js';
+import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, type T64 } from './helpers.js';
+
+const rng = fileRng('cnn-conv');
+const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled'];
+
+test.before(setup);
+const spec = (name: string, fn: () => void | Promise<void>) =>
+  test(name, async () => {
+    const start = Date.now();
+    await fn();
+    if (process.env.WEBFER_TIMING) console.error(`${Date.now() - start} ms  ${name}`);
+  });
+test.after.each(() => setConvVariant(undefined));
+
+for (const variant of VARIANTS) {
+  spec(`conv2d ${variant}: forward, input, weight and bias gradients on random cases`, async () => {
+    setConvVariant(variant);
+    for (let trial = 0; trial < 4; trial++) {
+      const c = ref.randomConvCase(rng, 3);
+      await checkOp({
+        name: `${variant} ${c.describe}`,
+        inputs: c.bias ? [c.xShape, c.wShape, [c.wShape[0]]] : [c.xShape, c.wShape],
+        forward: ([x, w, b]) => conv2d(x, w, b, c.opts),
+        reference: ([x, w, b]) => ref.conv2d(x, w, b, c.opts),
+        rng,
+      });
+    }
+  });
+
+  spec(`convTranspose2d ${variant}: forward and gradients on random cases (output padding, dilation)`, async () => {
+    setConvVariant(variant);
+    for (let trial = 0; trial < 4; trial++) {
+      const c = ref.randomConvTransposeCase(rng, 3);
+      await checkOp({
+        name: `${variant} ${c.describe}`,
+        inputs: c.bias ? [c.xShape, c.wShape, [c.wShape[1]]] : [c.xShape, c.wShape],
+        forward: ([x, w, b]) => convTranspose2d(x, w, b, c.opts),
+        reference: ([x, w, b]) => ref.convTranspose2d(x, w, b, c.opts),
+        rng,
+      });
+    }
+  });
+}
+
+spec('conv2d: fixed corner cases (1×1, 7×7 stride 2 pad 3, non-square, batch 2)', async () => {
+  const cases: { x: number[]; w: number[]; opts: object }[] = [
+    { x: [2, 3, 5, 9], w: [4, 3, 1, 1], opts: {} },
+    { x: [2, 2, 11, 8], w: [3, 2, 7, 7], opts: { stride: 2, padding: 3 } },
+    { x: [1, 2, 9, 7], w: [2, 2, 3, 3], opts: { stride: [2, 1], padding: [1, 2], dilation: [2, 1] } },
+  ];
+  for (const variant of VARIANTS) {
+    setConvVariant(variant);
+    for (const c of cases) {
+      await checkOp({
+        name: `${variant} conv2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`,
+        inputs: [c.x, c.w, [c.w[0]]],
+        forward: ([x, w, b]) => conv2d(x, w, b, c.opts),
+        reference: ([x, w, b]) => ref.conv2d(x, w, b, c.opts),
+        rng,
+      });
+    }
+  }
+});
+
+async function runAll(f: (ts: Tensor[]) => Tensor, xs: T64[], g: T64): Promise<T64[]> {
+  const inputs = xs.map((x) => toTensor(x, true));
+  const gy = toTensor(g);
+  const y = f(inputs);
+  y.backward(gy);
+  const out = [await toT64(y), ...(await Promise.all(inputs.map((t) => toT64(t.grad!))))];
+  for (const t of [...inputs, gy, y]) t.dispose();
+  return out;
+}
+
+spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64, split-K)', async () => {
+  const shapes = [
+    { x: [2, 67, 13, 11], w: [70, 67, 3, 3], opts: { padding: 1 } },
+    { x: [3, 5, 40, 37], w: [9, 5, 5, 5], opts: { stride: 2, padding: 2 } },
+  ];
+  for (const s of shapes) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
+    const yShape = ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape;
+    const g = ref.randn(rng, yShape);
+    setConvVariant('direct');
+    const oracle = await runAll(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
+    for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
+      setConvVariant(variant);
+      const got = await runAll(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
+      ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) =>
+        assertNear(got[i], oracle[i], `${variant} vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
+    }
+    const tShape = [s.x[0], s.w[0], ...yShape.slice(2)];
+    const xt = [ref.randn(rng, tShape), ref.randn(rng, [s.w[0], s.w[1], s.w[2], s.w[3]], 0.2), ref.randn(rng, [s.w[1]])];
+    const gt = ref.randn(rng, [s.x[0], s.w[1], s.x[2], s.x[3]]);
+    const opts = { ...s.opts, outputPadding: 0 };
+    // The convTranspose output must be exactly x's size for gt to fit: pick outputPadding to match.
+    const base = ref.convTranspose2d(xt[0], xt[1], xt[2], opts).shape;
+    const op = [s.x[2] - base[2], s.x[3] - base[3]] as [number, number];
+    const topts = { ...s.opts, outputPadding: op };
+    setConvVariant('direct');
+    const toracle = await runAll(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
+    setConvVariant('registerTiled');
+    const tgot = await runAll(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
+    ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => assertNear(tgot[i], toracle[i], `convTranspose2d registerTiled vs direct ${what}`, 1e-3, 1e-4));
+  }
+});
+
+spec('conv2d and convTranspose2d: clear errors for wrong ranks, channels, groups and sizes', () => {
+  const x = toTensor(ref.randn(rng, [1, 3, 5, 5]));
+  const w = toTensor(ref.randn(rng, [4, 2, 3, 3]));
+  const w3 = toTensor(ref.randn(rng, [4, 3, 3, 3]));
+  throwsWith(() => conv2d(x, w), /3 channels but weight \[4, 2, 3, 3\]/, 'channel mismatch');
+  throwsWith(() => conv2d(x.reshape([3, 5, 5]), w3), /expected input \[N, C, H, W\]/, 'rank');
+  throwsWith(() => conv2d(x, w3, undefined, { groups: 3 }), /groups=3 is not supported/, 'groups');
+  throwsWith(() => conv2d(x, toTensor(ref.randn(rng, [4, 3, 7, 7]))), /empty output/, 'too small');
+  throwsWith(() => convTranspose2d(x, toTensor(ref.randn(rng, [3, 4, 3, 3])), undefined, { stride: 2, outputPadding: 2 }), /outputPadding \[2, 2\] must be smaller/, 'outputPadding');
+  throwsWith(() => conv2d(x, w3, toTensor(ref.randn(rng, [3]))), /bias \[3\] should be \[4\]/, 'bias');
+  for (const t of [x, w, w3]) t.dispose();
+  assert.ok(context('').includes('seed'));
+});
+
+test.run();
