@@ -1,0 +1,57 @@
+// Launchers for the in-place optimizer updates in shaders/optim.wgsl: one dispatch per parameter.
+import { gpu } from '../gpu/index.js';
+import { Params, grid1d, kernel } from './launch.js';
+
+export interface SgdUpdate {
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  /** True on the parameter's first step: the momentum buffer is set to the gradient. */
+  first: boolean;
+}
+
+export interface AdamUpdate {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** The 1-based step number of this update (bias correction). */
+  step: number;
+  /** True when the moment buffers hold no state yet (they are treated as zeros). */
+  first: boolean;
+}
+
+function pack(count: number, first: boolean, nesterov: boolean, f: { lr: number; weightDecay: number; momentum?: number; dampening?: number; beta1?: number; beta2?: number; eps?: number; stepSize?: number; bc2Sqrt?: number }): Uint8Array {
+  return new Params()
+    .u32(count, first ? 1 : 0, nesterov ? 1 : 0, 0)
+    .f32(f.lr, f.weightDecay, f.momentum ?? 0, f.dampening ?? 0, f.beta1 ?? 0, f.beta2 ?? 0, f.eps ?? 0, f.stepSize ?? 0, f.bc2Sqrt ?? 1)
+    .u32(0, 0, 0)
+    .done();
+}
+
+/**
+ * SGD step on `count` elements of param in place; `momentumBuffer` (same size) is required when
+ * momentum ≠ 0 and is updated in place.
+ */
+export function sgdUpdate(param: GPUBuffer, grad: GPUBuffer, momentumBuffer: GPUBuffer | undefined, count: number, u: SgdUpdate): void {
+  if (u.momentum !== 0) {
+    if (!momentumBuffer) throw new Error('sgdUpdate: momentum ≠ 0 needs a momentum buffer');
+    const k = kernel('optim', { name: 'optim.sgd_momentum', entryPoint: 'sgd_momentum' });
+    gpu().dispatch(k, [param, grad, momentumBuffer], pack(count, u.first, u.nesterov, u), grid1d(count));
+  } else {
+    const k = kernel('optim', { name: 'optim.sgd', entryPoint: 'sgd' });
+    gpu().dispatch(k, [param, grad], pack(count, false, false, u), grid1d(count));
+  }
+}
+
+/** Adam step (L2 weight decay in the gradient, like torch.optim.Adam) in place on param, expAvg, expAvgSq. */
+export function adamUpdate(param: GPUBuffer, grad: GPUBuffer, expAvg: GPUBuffer, expAvgSq: GPUBuffer, count: number, u: AdamUpdate): void {
+  // Bias corrections in f64 on the host: 1 - β^t loses digits in f32 for β2 near 1.
+  const stepSize = u.lr / (1 - u.beta1 ** u.step);
+  const bc2Sqrt = Math.sqrt(1 - u.beta2 ** u.step);
+  const k = kernel('optim', { name: 'optim.adam', entryPoint: 'adam' });
+  gpu().dispatch(k, [param, grad, expAvg, expAvgSq], pack(count, u.first, false, { ...u, stepSize, bc2Sqrt }), grid1d(count));
+}
