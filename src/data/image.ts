@@ -37,7 +37,7 @@ export function toChannels(image: ImageU8, channels: 1 | 3): ImageU8 {
   return channels === 1 ? toGrayscale(image) : toRgb(image);
 }
 
-/** From RGBA bytes (what the decoders return); alpha is composited over black... or ignored when opaque. */
+/** From RGBA bytes (what the decoders return); translucent pixels are composited over black. */
 export function fromRgba(rgba: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): ImageU8 {
   const rgb = createImage(width, height, 3);
   for (let i = 0, j = 0; i < width * height; i++, j += 4) {

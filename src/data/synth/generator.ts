@@ -134,6 +134,12 @@ export function renderSynthSample(options: SynthOptions, spec: SynthSpec): Synth
   return { ...spec, image, landmarks };
 }
 
+/** The landmarks of one image without rendering it (pixel coordinates of the size×size crop). */
+export function synthLandmarks(options: SynthOptions, spec: SynthSpec): Float32Array {
+  const o = resolveSynthOptions(options);
+  return renderFace(sceneFor(o, spec), { size: o.size, channels: o.channels, supersample: o.supersample, landmarksOnly: true }).landmarks;
+}
+
 /** Renders every image of the dataset lazily, in listSynthSpecs order. */
 export function* generateSynthF2ED(options: SynthOptions): Generator<SynthSample> {
   for (const spec of listSynthSpecs(options)) yield renderSynthSample(options, spec);

@@ -41,6 +41,8 @@ export interface RenderOptions {
   channels: 1 | 3;
   /** Render at size × supersample and area-downsample (antialiasing); default 3 at ≤ 64 px, else 2. */
   supersample?: number;
+  /** Compute the landmarks only (no rasterising): cheap, for masks and indexes. */
+  landmarksOnly?: boolean;
 }
 
 export interface RenderedFace { image: ImageU8; landmarks: Float32Array }
@@ -117,6 +119,16 @@ export function renderFace(scene: FaceScene, options: RenderOptions): RenderedFa
     return [canvasSize / 2 + (ax - centreX) * pixelsPerUnit, canvasSize / 2 - (ay - centreY) * pixelsPerUnit, p[2]];
   };
 
+  const imageLandmarks = () => {
+    const out = new Float32Array(136);
+    for (let i = 0; i < 68; i++) {
+      const p = toScreen(landmarks3d[3 * i]!, landmarks3d[3 * i + 1]!, landmarks3d[3 * i + 2]!);
+      out[2 * i] = p[0] / supersample; out[2 * i + 1] = p[1] / supersample;
+    }
+    return out;
+  };
+  if (options.landmarksOnly) return { image: createImage(options.size, options.size, options.channels), landmarks: imageLandmarks() };
+
   const background = scene.background;
   const canvas = createCanvas(canvasSize, canvasSize, (_x, y) => {
     const shade = 1.08 - 0.16 * (y / canvasSize);
@@ -138,12 +150,7 @@ export function renderFace(scene: FaceScene, options: RenderOptions): RenderedFa
   paintFeatures(canvas, scene, landmarks3d, toScreen, lightAt, pixelsPerUnit);
 
   const image = downsample(canvas, supersample, scene.noise, new Random(scene.noiseSeed));
-  const landmarks = new Float32Array(136);
-  for (let i = 0; i < 68; i++) {
-    const p = toScreen(landmarks3d[3 * i]!, landmarks3d[3 * i + 1]!, landmarks3d[3 * i + 2]!);
-    landmarks[2 * i] = p[0] / supersample; landmarks[2 * i + 1] = p[1] / supersample;
-  }
-  return { image: options.channels === 1 ? toGrayscale(image) : image, landmarks };
+  return { image: options.channels === 1 ? toGrayscale(image) : image, landmarks: imageLandmarks() };
 }
 
 function normalise(v: Vector3): Vector3 {

@@ -1,0 +1,21 @@
+// The data layer: browser-safe (no Node built-ins). Node file I/O lives in src/node/data.
+export * from './random.js';
+export * from './errors.js';
+export * from './labels.js';
+export * from './csv.js';
+export * from './index-csv.js';
+export * from './splits.js';
+export * from './image.js';
+export * from './codecs.js';
+export * from './landmarks.js';
+export * from './pose-mask.js';
+export * from './dataset.js';
+export * from './batch-loader.js';
+export * from './inspect.js';
+export * from './datasets/fer2013.js';
+export * from './datasets/filenames.js';
+export { EXPRESSION_FEATURES, FEATURE_NAMES, sampleIdentity, type ExpressionFeatures, type Identity } from './synth/face-model.js';
+export { POSE_CAMERA, renderFace, type FaceScene, type RenderOptions, type RenderedFace } from './synth/render-face.js';
+export * from './synth/generator.js';
+export * from './synth/synth-dataset.js';
+export * from './synth/contact-sheet.js';

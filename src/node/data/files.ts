@@ -1,0 +1,39 @@
+/** Node file helpers for the data layer: atomic writes, recursive listing, friendly read errors. */
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { DataError } from '../../data/errors.js';
+
+/** Writes via a temporary file + rename so readers never see half a file. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
+export async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    const buffer = await readFile(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch (error) {
+    throw new DataError('cannot read file', { file: path, expected: 'a readable file', got: (error as NodeJS.ErrnoException).code ?? String(error), hint: 'check the path (index paths are relative to the index file)' });
+  }
+}
+
+export async function readText(path: string): Promise<string> {
+  return new TextDecoder().decode(await readBytes(path));
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try { return (await stat(path)).isDirectory(); } catch { return false; }
+}
+
+/** All files under root (sorted, '/'-separated paths relative to root). */
+export async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).split(sep).join('/'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+export const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?)$/i;

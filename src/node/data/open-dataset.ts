@@ -1,0 +1,150 @@
+/**
+ * Opens a dataset from disk in any supported layout and returns the browser-safe Dataset shape:
+ *   index   — an index CSV (path,subject,pose,expression[,landmarks,clip,frame,split])
+ *   fer2013 — fer2013.csv (emotion,pixels,Usage)
+ *   jaffe   — a folder of KA.AN1.39.tiff files
+ *   kdef    — a folder tree of AF01ANS.JPG files
+ *   ckplus  — CK+ (cohn-kanade-images/ + Emotion/ with *_emotion.txt)
+ *   folder  — one folder per class (optionally under train/ val/ test/)
+ */
+import { basename, dirname, join, resolve } from 'node:path';
+import { decodeImage } from '../../data/codecs.js';
+import type { Dataset, Sample } from '../../data/dataset.js';
+import { DataError, ProblemLog } from '../../data/errors.js';
+import { parseFer2013 } from '../../data/datasets/fer2013.js';
+import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, parseKdefName } from '../../data/datasets/filenames.js';
+import { parseIndexCsv } from '../../data/index-csv.js';
+import { CKPLUS_CLASSES, EXPRESSIONS, JAFFE_CLASSES, KDEF_CLASSES, SPLITS, type SplitName } from '../../data/labels.js';
+import { parseLandmarks } from '../../data/landmarks.js';
+import { IMAGE_EXTENSIONS, isDirectory, listFiles, readBytes, readText } from './files.js';
+
+export const DATASET_FORMATS = ['auto', 'index', 'fer2013', 'jaffe', 'kdef', 'ckplus', 'folder'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+
+export interface OpenDatasetOptions {
+  format?: DatasetFormat;
+  /** Skip bad rows/files (counted in dataset.problems) instead of stopping at the first. */
+  skipBad?: boolean;
+  /** CK+: label the last N frames of each labelled sequence (default 1, the peak). */
+  ckplusPeakFrames?: number;
+}
+
+export async function detectFormat(path: string): Promise<Exclude<DatasetFormat, 'auto'>> {
+  if (!(await isDirectory(path))) {
+    const head = (await readText(path)).slice(0, 300).split(/\r?\n/)[0]!.toLowerCase().replace(/\s+/g, '');
+    if (head.startsWith('emotion,pixels')) return 'fer2013';
+    if (head.includes('path') && head.includes('subject')) return 'index';
+    throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(head.slice(0, 60)), hint: 'pass --format' });
+  }
+  const files = await listFiles(path);
+  if (files.some((file) => file.endsWith('_emotion.txt'))) return 'ckplus';
+  const images = files.filter((file) => IMAGE_EXTENSIONS.test(file));
+  const names = images.map((file) => basename(file));
+  if (names.length > 0 && names.filter((name) => parseJaffeName(name)).length > names.length / 2) return 'jaffe';
+  if (names.length > 0 && names.filter((name) => parseKdefName(name)).length > names.length / 2) return 'kdef';
+  return 'folder';
+}
+
+export async function openDataset(path: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+  const format = !options.format || options.format === 'auto' ? await detectFormat(path) : options.format;
+  switch (format) {
+    case 'index': return openIndex(path, options);
+    case 'fer2013': return parseFer2013(await readText(path), { file: path, skipBad: options.skipBad });
+    case 'jaffe': return openNamedFolder(path, 'jaffe', options);
+    case 'kdef': return openNamedFolder(path, 'kdef', options);
+    case 'ckplus': return openCkplus(path, options);
+    case 'folder': return openClassFolders(path, options);
+  }
+}
+
+const loadFileImage = async (sample: Sample) => decodeImage(await readBytes(sample.path), sample.path);
+
+async function openIndex(path: string, options: OpenDatasetOptions): Promise<Dataset> {
+  const parsed = parseIndexCsv(await readText(path), { file: path, skipBad: options.skipBad });
+  const root = dirname(path);
+  const samples: Sample[] = parsed.rows.map((row, k) => ({
+    path: resolve(root, row.path), label: row.expression, subject: row.subject, pose: row.pose, split: row.split,
+    clip: row.clip, frame: row.frame, landmarksPath: row.landmarks ? resolve(root, row.landmarks) : undefined, line: parsed.lines[k],
+  }));
+  return {
+    format: 'index', source: path, classes: EXPRESSIONS, samples, problems: parsed.problems.problems,
+    loadImage: loadFileImage,
+    loadLandmarks: async (sample) => sample.landmarksPath ? parseLandmarks(await readText(sample.landmarksPath), sample.landmarksPath) : undefined,
+  };
+}
+
+/** The split named by a top-level train/ val/ test/ folder, if any. */
+function splitFromPath(relativePath: string): SplitName | undefined {
+  const top = relativePath.split('/')[0]!.toLowerCase();
+  const alias: Record<string, SplitName> = { training: 'train', validation: 'val', valid: 'val', testing: 'test' };
+  return (SPLITS as readonly string[]).includes(top) ? top as SplitName : alias[top];
+}
+
+async function openNamedFolder(root: string, format: 'jaffe' | 'kdef', options: OpenDatasetOptions): Promise<Dataset> {
+  const problems = new ProblemLog(options.skipBad ?? false);
+  const samples: Sample[] = [];
+  for (const file of await listFiles(root)) {
+    if (!IMAGE_EXTENSIONS.test(file)) continue;
+    const parsed = format === 'jaffe' ? parseJaffeName(basename(file)) : parseKdefName(basename(file));
+    if (!parsed) {
+      problems.report(new DataError(`file name does not follow the ${format.toUpperCase()} convention`, { file: join(root, file), expected: format === 'jaffe' ? JAFFE_NAME_HINT : KDEF_NAME_HINT, got: JSON.stringify(basename(file)), hint: 'rename or remove it (or pass --skip-bad)' }));
+      continue;
+    }
+    samples.push({ path: join(root, file), label: parsed.label, subject: parsed.subject, pose: parsed.pose ?? 'F', split: splitFromPath(file) });
+  }
+  return { format, source: root, classes: format === 'jaffe' ? JAFFE_CLASSES : KDEF_CLASSES, samples, problems: problems.problems, loadImage: loadFileImage };
+}
+
+async function openCkplus(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+  const problems = new ProblemLog(options.skipBad ?? false);
+  const files = await listFiles(root);
+  const images = files.filter((file) => IMAGE_EXTENSIONS.test(file));
+  // Sequence key "S005/001" → its frames in order.
+  const sequences = new Map<string, string[]>();
+  for (const file of images) {
+    const match = /(S\d+)_(\d+)_\d+\.(png|jpe?g|tiff?)$/i.exec(basename(file));
+    if (!match) continue;
+    const key = `${match[1]}/${match[2]}`;
+    let frames = sequences.get(key);
+    if (!frames) { frames = []; sequences.set(key, frames); }
+    frames.push(file);
+  }
+  const peakFrames = options.ckplusPeakFrames ?? 1;
+  const samples: Sample[] = [];
+  for (const file of files.filter((name) => name.endsWith('_emotion.txt'))) {
+    const match = /(S\d+)_(\d+)_\d+_emotion\.txt$/.exec(basename(file));
+    const label = parseCkplusEmotion(await readText(join(root, file)));
+    if (!match || label === undefined) {
+      problems.report(new DataError('bad CK+ emotion file', { file: join(root, file), expected: 'a name like S005_001_00000011_emotion.txt holding one number 0..7', got: match ? 'unreadable label' : 'another name' }));
+      continue;
+    }
+    const frames = sequences.get(`${match[1]}/${match[2]}`);
+    if (!frames) {
+      problems.report(new DataError('labelled sequence has no images', { file: join(root, file), expected: `images named ${match[1]}_${match[2]}_*.png`, got: 'none', hint: 'extract cohn-kanade-images next to Emotion' }));
+      continue;
+    }
+    for (const frame of frames.slice(-peakFrames)) samples.push({ path: join(root, frame), label, subject: match[1]!, pose: 'F' });
+  }
+  return { format: 'ckplus', source: root, classes: CKPLUS_CLASSES, samples, problems: problems.problems, loadImage: loadFileImage };
+}
+
+async function openClassFolders(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+  const problems = new ProblemLog(options.skipBad ?? false);
+  const files = (await listFiles(root)).filter((file) => IMAGE_EXTENSIONS.test(file));
+  const classOf = (file: string) => {
+    const parts = file.split('/');
+    const offset = splitFromPath(file) ? 1 : 0;
+    return parts.length >= offset + 2 ? parts[offset] : undefined;
+  };
+  const classes = [...new Set(files.map(classOf).filter((name): name is string => name !== undefined))].sort();
+  const samples: Sample[] = [];
+  for (const file of files) {
+    const name = classOf(file);
+    if (name === undefined) {
+      problems.report(new DataError('image outside a class folder', { file: join(root, file), expected: 'root/<class>/<image> or root/<split>/<class>/<image>', got: file }));
+      continue;
+    }
+    samples.push({ path: join(root, file), label: classes.indexOf(name), split: splitFromPath(file) });
+  }
+  return { format: 'folder', source: root, classes, samples, problems: problems.problems, loadImage: loadFileImage };
+}
