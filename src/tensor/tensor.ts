@@ -225,10 +225,11 @@ export function record(name: string, inputs: Tensor[], output: Tensor, saved: Te
 }
 
 /**
- * Frees what a node saved for backward, then walks upstream: an input that was disposed and has
- * no other consumer can never be differentiated through again, so its node goes too.
+ * Frees what a node saved for backward, then (with `upstream`) walks up: an input that was
+ * disposed and has no other consumer can never be differentiated through again, so its node goes
+ * too. Backward releases node by node without the walk: the nodes above are still to be run.
  */
-function releaseNode(first: GradNode): void {
+function releaseNode(first: GradNode, upstream = true): void {
   const pending = [first];
   while (pending.length) {
     const node = pending.pop()!;
@@ -238,7 +239,7 @@ function releaseNode(first: GradNode): void {
     node.saved = [];
     for (const input of node.inputs) {
       input.consumers--;
-      if (input.consumers === 0 && input.isDisposed && input.gradFn) pending.push(input.gradFn);
+      if (upstream && input.consumers === 0 && input.isDisposed && input.gradFn) pending.push(input.gradFn);
     }
   }
 }
@@ -274,8 +275,12 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
       grads.set(root, seed);
       for (const t of order) {
         const g = grads.get(t);
-        if (!g) continue;
         const node = t.gradFn;
+        if (!g) {
+          // No gradient reached this node (a rule returned none): release it all the same.
+          if (node && !retainGraph) releaseNode(node, false);
+          continue;
+        }
         if (!node) {
           accumulateLeafGrad(t, g);
           continue;
@@ -294,7 +299,7 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
             grads.set(input, ig);
           }
         });
-        if (!retainGraph) releaseNode(node);
+        if (!retainGraph) releaseNode(node, false);
       }
     });
   });
