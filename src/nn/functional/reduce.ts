@@ -3,7 +3,7 @@ import { argmaxAxis, reduceAxis, type ReduceOp } from '../../kernels/reduce.js';
 import { binary, unary } from '../../kernels/elementwise.js';
 import { gpu } from '../../gpu/index.js';
 import { tensor } from '../../tensor/creation.js';
-import { Tensor, record, type Shape } from '../../tensor/tensor.js';
+import { Tensor, record, scope, type Shape } from '../../tensor/tensor.js';
 import { expand } from './shape.js';
 import { normDim, normDims, splitAt, wrap } from './util.js';
 
@@ -39,22 +39,27 @@ export interface ReduceOptions {
 /** Sum over dims (all when undefined), like torch.sum. */
 export function sum(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const list = normDims(dims, x.rank, 'sum');
-  const kept = reduceOver('sum', x, list);
-  const out = reducedShape(x.shape, list, options.keepdim ?? false);
-  const keptShape = kept.shape;
-  return record('sum', [x], kept.reshape(out), [], (g) => [expand(g.reshape(keptShape), x.shape)]);
+  // scope: the keepdim-shaped intermediate is freed; the returned view keeps its storage.
+  return scope(() => {
+    const kept = reduceOver('sum', x, list);
+    const out = reducedShape(x.shape, list, options.keepdim ?? false);
+    const keptShape = kept.shape;
+    return record('sum', [x], kept.reshape(out), [], (g) => [expand(g.reshape(keptShape), x.shape)]);
+  });
 }
 
 /** Mean over dims (all when undefined), like torch.mean. */
 export function mean(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const list = normDims(dims, x.rank, 'mean');
   const count = list.reduce((a, d) => a * x.shape[d], 1);
-  const summed = reduceOver('sum', x, list);
-  const keptShape = summed.shape;
-  const scaled = wrap(unary('scale', 'x * p.alpha', summed.buffer, summed.size, 1 / count), reducedShape(x.shape, list, options.keepdim ?? false));
-  return record('mean', [x], scaled, [], (g) => {
-    const spread = expand(g.reshape(keptShape), x.shape);
-    return [wrap(unary('scale', 'x * p.alpha', spread.buffer, spread.size, 1 / count), x.shape)];
+  return scope(() => {
+    const summed = reduceOver('sum', x, list);
+    const keptShape = summed.shape;
+    const scaled = wrap(unary('scale', 'x * p.alpha', summed.buffer, summed.size, 1 / count), reducedShape(x.shape, list, options.keepdim ?? false));
+    return record('mean', [x], scaled, [], (g) => {
+      const spread = expand(g.reshape(keptShape), x.shape);
+      return [wrap(unary('scale', 'x * p.alpha', spread.buffer, spread.size, 1 / count), x.shape)];
+    });
   });
 }
 
@@ -65,8 +70,16 @@ export function mean(x: Tensor, dims?: number | readonly number[], options: Redu
  */
 export function max(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const keepdim = options.keepdim ?? false;
-  if (typeof dims === 'number') return maxWithIndices(x, dims, { keepdim }).values;
+  if (typeof dims === 'number') {
+    const { values, indices } = maxWithIndices(x, dims, { keepdim });
+    indices.dispose(); // the backward rule holds its storage
+    return values;
+  }
   const list = normDims(dims, x.rank, 'max');
+  return scope(() => maxOver(x, list, keepdim));
+}
+
+function maxOver(x: Tensor, list: number[], keepdim: boolean): Tensor {
   const kept = reduceOver('max', x, list);
   const keptShape = kept.shape;
   const values = kept.reshape(reducedShape(x.shape, list, keepdim));
@@ -80,9 +93,11 @@ export function max(x: Tensor, dims?: number | readonly number[], options: Reduc
 }
 
 export function min(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
-  const negated = record('neg', [x], wrap(unary('neg', '-x', x.buffer, x.size), x.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
-  const m = max(negated, dims, options);
-  return record('neg', [m], wrap(unary('neg', '-x', m.buffer, m.size), m.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
+  return scope(() => {
+    const negated = record('neg', [x], wrap(unary('neg', '-x', x.buffer, x.size), x.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
+    const m = max(negated, dims, options);
+    return record('neg', [m], wrap(unary('neg', '-x', m.buffer, m.size), m.shape), [], (g) => [wrap(unary('neg', '-x', g.buffer, g.size), g.shape)]);
+  });
 }
 
 /** Max along one dimension with the indices of the first maxima (as f32 values). */
