@@ -2,7 +2,7 @@
 // reference, backprop a random gradient and compare every input gradient with central finite
 // differences of that reference. One op test is one checkOp call (tinygrad-style).
 import * as assert from 'uvu/assert';
-import { init, memory, tensor, type Tensor } from '../../src/index.js';
+import { init, memory, scope, tensor, type Tensor } from '../../src/index.js';
 import * as ref from '../reference/index.js';
 import { type T64, Rng } from '../reference/index.js';
 
@@ -44,6 +44,11 @@ export interface OpCase {
   gradAtol?: number;
   /** Skip the backward pass (ops without gradient). */
   forwardOnly?: boolean;
+  /**
+   * Run forward inside scope(): for cases that compose several ops, whose intermediates the
+   * caller owns. Single ops run outside any scope, so a temporary they forget shows as a leak.
+   */
+  scoped?: boolean;
 }
 
 let seedOfRun: number | undefined;
@@ -106,7 +111,7 @@ export async function checkOp(c: OpCase): Promise<void> {
   let y: Tensor | undefined;
   let gradOut: Tensor | undefined;
   try {
-    y = c.forward(inputs);
+    y = c.scoped ? scope(() => c.forward(inputs)) : c.forward(inputs);
     assert.equal([...y.shape], expected.shape, context(`${label}: output shape`));
     assertNear(await toT64(y), expected, `${label}: forward`, c.rtol ?? 1e-4, c.atol ?? 1e-5);
     if (!c.forwardOnly) {
