@@ -1,4 +1,5 @@
 // nn: modules with registered parameters and state dicts, the layers, and weight initialisation.
 export { Module, Parameter, buffer, copyInto, type AnyModule, type HostTensor, type StateSource, type LoadResult } from './module.js';
 export { Linear, Identity, ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, Flatten, Sequential } from './layers/basic.js';
+export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions } from './layers/conv.js';
 export * as init from './init.js';

@@ -56,6 +56,7 @@ export function writeHost(t: Tensor, values: ArrayLike<number>, what: string): v
 export function copyInto(target: Tensor, source: Tensor | HostTensor, what: string): void {
   if (source instanceof Tensor) {
     if (source.size !== target.size) throw new Error(`${what}: ${source.size} values for a tensor of shape ${formatShape(target.shape)}`);
+    if (source.buffer === target.buffer) return; // loading a module's own state: nothing to copy
     gpu().copy(source.buffer, 0, target.buffer, 0, target.size * 4);
   } else {
     writeHost(target, source.data, what);
