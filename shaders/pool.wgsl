@@ -1,0 +1,142 @@
+// 2-D max and average pooling on NCHW planes (P = N·C planes of H x W → OH x OW), with their
+// backward passes as gathers (each input position visits the windows that can contain it; no atomics).
+//   maxForward:  Y = max over the (dilated) window, Indices = flat ih·W + iw of the FIRST maximum in
+//                row-major scan order (PyTorch's rule; NaN wins). Indices are f32, exact below 2^24.
+//   maxBackward: GX[plane, ih, iw] = Σ over windows whose index is ih·W + iw of G.
+//   avgForward:  PyTorch's divisor rules: the window [h0, h0 + KH) is clipped to the padded input
+//                [-PH, H + PH) (its size is the countIncludePad divisor), then to [0, H) (the other
+//                divisor); divisorOverride (when > 0) replaces both. A window wholly in padding gives 0.
+//   avgBackward: GX[plane, ih, iw] = Σ over windows containing (ih, iw) of G / divisor.
+// Bindings (0: params): maxForward 1 X, 2 Y, 3 Indices · maxBackward 1 G, 2 Indices, 3 GX ·
+//   avgForward 1 X, 2 Y · avgBackward 1 G, 2 GX.
+// One invocation per output (forward) or per input position (backward), 1-D grids.
+struct Params {
+  planes: u32, H: u32, W: u32, OH: u32,
+  OW: u32, KH: u32, KW: u32, SH: u32,
+  SW: u32, PH: i32, PW: i32, DH: u32,
+  DW: u32, countIncludePad: u32, divisorOverride: f32, pad0: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> In: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Indices: array<f32>;
+@group(0) @binding(2) var<storage, read> IndicesIn: array<f32>;
+@group(0) @binding(3) var<storage, read_write> GX: array<f32>;
+override WG: u32 = 256;
+
+fn flatIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+@compute @workgroup_size(WG)
+fn maxForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = flatIndex(gid, nwg);
+  if (index >= p.planes * p.OH * p.OW) { return; }
+  let ow = index % p.OW;
+  let oh = (index / p.OW) % p.OH;
+  let plane = index / (p.OW * p.OH);
+  var hStart = i32(oh * p.SH) - p.PH;
+  var wStart = i32(ow * p.SW) - p.PW;
+  let hEnd = min(hStart + i32((p.KH - 1u) * p.DH + 1u), i32(p.H));
+  let wEnd = min(wStart + i32((p.KW - 1u) * p.DW + 1u), i32(p.W));
+  while (hStart < 0) { hStart += i32(p.DH); }
+  while (wStart < 0) { wStart += i32(p.DW); }
+  // -inf (what a window with no input position gives), built at run time: constant -inf is rejected.
+  var best = bitcast<f32>(0xff800000u | p.pad0);
+  var seen = false;
+  var bestIndex = hStart * i32(p.W) + wStart;
+  let base = plane * p.H * p.W;
+  for (var ih = hStart; ih < hEnd; ih += i32(p.DH)) {
+    for (var iw = wStart; iw < wEnd; iw += i32(p.DW)) {
+      let v = In[base + u32(ih * i32(p.W) + iw)];
+      if (!seen || v > best || v != v) {
+        best = v;
+        bestIndex = ih * i32(p.W) + iw;
+        seen = true;
+      }
+    }
+  }
+  Out[index] = best;
+  Indices[index] = f32(bestIndex);
+}
+
+@compute @workgroup_size(WG)
+fn maxBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = flatIndex(gid, nwg);
+  if (index >= p.planes * p.H * p.W) { return; }
+  let iw = i32(index % p.W);
+  let ih = i32((index / p.W) % p.H);
+  let plane = index / (p.W * p.H);
+  let wanted = f32(ih * i32(p.W) + iw);
+  // Windows oh with oh·SH - PH <= ih <= oh·SH - PH + (KH - 1)·DH.
+  let ohLo = max(0, (ih + p.PH - i32((p.KH - 1u) * p.DH) + i32(p.SH) - 1) / i32(p.SH));
+  let ohHi = min(i32(p.OH) - 1, (ih + p.PH) / i32(p.SH));
+  let owLo = max(0, (iw + p.PW - i32((p.KW - 1u) * p.DW) + i32(p.SW) - 1) / i32(p.SW));
+  let owHi = min(i32(p.OW) - 1, (iw + p.PW) / i32(p.SW));
+  var acc = 0.0;
+  for (var oh = ohLo; oh <= ohHi; oh++) {
+    for (var ow = owLo; ow <= owHi; ow++) {
+      let o = (plane * p.OH + u32(oh)) * p.OW + u32(ow);
+      if (IndicesIn[o] == wanted) { acc += In[o]; }
+    }
+  }
+  GX[index] = acc;
+}
+
+/** The averaging window of output (oh, ow): clipped bounds and divisor. */
+struct Window { h0: i32, h1: i32, w0: i32, w1: i32, divisor: f32 }
+
+fn avgWindow(oh: u32, ow: u32) -> Window {
+  var h0 = i32(oh * p.SH) - p.PH;
+  var w0 = i32(ow * p.SW) - p.PW;
+  var h1 = min(h0 + i32(p.KH), i32(p.H) + p.PH);
+  var w1 = min(w0 + i32(p.KW), i32(p.W) + p.PW);
+  let poolSize = (h1 - h0) * (w1 - w0);
+  h0 = max(h0, 0);
+  w0 = max(w0, 0);
+  h1 = min(h1, i32(p.H));
+  w1 = min(w1, i32(p.W));
+  var divisor = f32(select((h1 - h0) * (w1 - w0), poolSize, p.countIncludePad == 1u));
+  if (p.divisorOverride != 0.0) { divisor = p.divisorOverride; }
+  return Window(h0, h1, w0, w1, divisor);
+}
+
+@compute @workgroup_size(WG)
+fn avgForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = flatIndex(gid, nwg);
+  if (index >= p.planes * p.OH * p.OW) { return; }
+  let ow = index % p.OW;
+  let oh = (index / p.OW) % p.OH;
+  let plane = index / (p.OW * p.OH);
+  let win = avgWindow(oh, ow);
+  if (win.h0 >= win.h1 || win.w0 >= win.w1) {
+    Out[index] = 0.0;
+    return;
+  }
+  let base = plane * p.H * p.W;
+  var acc = 0.0;
+  for (var ih = win.h0; ih < win.h1; ih++) {
+    for (var iw = win.w0; iw < win.w1; iw++) { acc += In[base + u32(ih * i32(p.W) + iw)]; }
+  }
+  Out[index] = acc / win.divisor;
+}
+
+@compute @workgroup_size(WG)
+fn avgBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = flatIndex(gid, nwg);
+  if (index >= p.planes * p.H * p.W) { return; }
+  let iw = i32(index % p.W);
+  let ih = i32((index / p.W) % p.H);
+  let plane = index / (p.W * p.H);
+  // Windows with oh·SH - PH <= ih < oh·SH - PH + KH (clipping never removes an input row).
+  let ohLo = max(0, (ih + p.PH - i32(p.KH) + i32(p.SH)) / i32(p.SH));
+  let ohHi = min(i32(p.OH) - 1, (ih + p.PH) / i32(p.SH));
+  let owLo = max(0, (iw + p.PW - i32(p.KW) + i32(p.SW)) / i32(p.SW));
+  let owHi = min(i32(p.OW) - 1, (iw + p.PW) / i32(p.SW));
+  var acc = 0.0;
+  for (var oh = ohLo; oh <= ohHi; oh++) {
+    for (var ow = owLo; ow <= owHi; ow++) {
+      let win = avgWindow(u32(oh), u32(ow));
+      acc += In[(plane * p.OH + u32(oh)) * p.OW + u32(ow)] / win.divisor;
+    }
+  }
+  Out[index] = acc;
+}

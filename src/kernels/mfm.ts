@@ -1,0 +1,16 @@
+// Launchers for the max-feature-map forward and backward (shaders/mfm.wgsl).
+import { Params, alloc, dispatch1d, kernel } from './launch.js';
+
+/** y [N, C, S] = max of the two channel halves of x [N, 2C, S]. */
+export function mfmForward(x: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
+  const y = alloc(N * C * S);
+  dispatch1d(kernel('mfm', { name: 'mfm.forward', entryPoint: 'forward' }), [x, y], new Params().u32(N, C, S, 0), N * C * S);
+  return y;
+}
+
+/** gx [N, 2C, S]: g routed to the winning half, split evenly on ties (torch.maximum's rule). */
+export function mfmBackward(x: GPUBuffer, g: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
+  const gx = alloc(N * 2 * C * S);
+  dispatch1d(kernel('mfm', { name: 'mfm.backward', entryPoint: 'backward' }), [x, g, gx], new Params().u32(N, C, S, 0), N * 2 * C * S);
+  return gx;
+}
