@@ -47,13 +47,27 @@ fn store(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   }
 }
 
+// Columns are interleaved: invocation x owns n = tileN + x + j * WGX, so neighbouring invocations
+// (the SIMD lanes of a software rasteriser) read neighbouring B elements and share each A element.
+fn storeInterleaved(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < TN; j++) {
+    let n = n0 + j * WGX;
+    if (n < p.N) {
+      var v = row[j];
+      if (p.hasBias == 1u) { v += Bias[n]; }
+      C[(batch * p.M + m) * p.N + n] = /*ACT*/;
+    }
+  }
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let batch = wid.z;
-  let m0 = (wid.y * WGY + lid.y) * TM;
-  let n0 = (wid.x * WGX + lid.x) * TN;
+  let m0 = wid.y * BM + lid.y * TM;
+  let n0 = wid.x * BN + lid.x;
   // Rows and columns past the edge are clamped to the last valid one: the inner loop runs
-  // without bounds checks, and store() drops the duplicated results.
+  // without bounds checks, and the store drops the duplicated results.
   let aBase = batch * p.strideABatch;
   let bBase = batch * p.strideBBatch;
   let a0 = aBase + min(m0, p.M - 1u) * p.strideARow;
@@ -61,9 +75,9 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let a2 = aBase + min(m0 + 2u, p.M - 1u) * p.strideARow;
   let a3 = aBase + min(m0 + 3u, p.M - 1u) * p.strideARow;
   let b0 = bBase + min(n0, p.N - 1u) * p.strideBCol;
-  let b1 = bBase + min(n0 + 1u, p.N - 1u) * p.strideBCol;
-  let b2 = bBase + min(n0 + 2u, p.N - 1u) * p.strideBCol;
-  let b3 = bBase + min(n0 + 3u, p.N - 1u) * p.strideBCol;
+  let b1 = bBase + min(n0 + WGX, p.N - 1u) * p.strideBCol;
+  let b2 = bBase + min(n0 + 2u * WGX, p.N - 1u) * p.strideBCol;
+  let b3 = bBase + min(n0 + 3u * WGX, p.N - 1u) * p.strideBCol;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -77,10 +91,10 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     acc2 += A[a2 + ak] * b;
     acc3 += A[a3 + ak] * b;
   }
-  store(batch, m0, n0, acc0);
-  store(batch, m0 + 1u, n0, acc1);
-  store(batch, m0 + 2u, n0, acc2);
-  store(batch, m0 + 3u, n0, acc3);
+  storeInterleaved(batch, m0, n0, acc0);
+  storeInterleaved(batch, m0 + 1u, n0, acc1);
+  storeInterleaved(batch, m0 + 2u, n0, acc2);
+  storeInterleaved(batch, m0 + 3u, n0, acc3);
 }
 
 var<workgroup> tileA: array<array<f32, BM>, BK>;  // [k][m]
