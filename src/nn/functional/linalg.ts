@@ -1,7 +1,7 @@
 // matmul (torch.matmul semantics, batched with broadcasting) and linear (x W^T + b, with a fused
 // activation). Transposed operands in the backward pass are strides, never copies.
 import { matmul as matmulKernel, type MatrixOperand } from '../../kernels/matmul.js';
-import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
@@ -29,6 +29,11 @@ function batchedProduct(a: Tensor, aT: boolean, b: Tensor, bT: boolean, batch: n
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) throw new Error('matmul: both operands need at least one dimension');
+  // scope: the reshaped / expanded operands are freed here; the graph keeps what it saved.
+  return scope(() => matmulUnscoped(a, b));
+}
+
+function matmulUnscoped(a: Tensor, b: Tensor): Tensor {
   // 1-D operands become a row (a) or a column (b) and the added dimension is removed after.
   const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]]) : a;
   const b2 = b.rank === 1 ? b.reshape([b.shape[0], 1]) : b;
