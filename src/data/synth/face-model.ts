@@ -117,11 +117,11 @@ export function sampleIdentity(seed: number, subject: number): Identity {
   const eyeHalfWidth = u(0.13, 0.185);
   const lips = mix(skin, [170, 62, 70], u(0.45, 0.7));
   return {
-    headWidth: u(0.9, 1.08), headHeight, headDepth: u(0.95, 1.1), jawWidth: u(0.55, 0.85),
-    eyeY: u(-0.02, 0.12), eyeSpacing: u(0.33, 0.43), eyeHalfWidth, eyeOpening: u(0.28, 0.42), eyeTilt: u(-0.03, 0.04),
-    browGap: u(0.17, 0.27), browThickness: u(0.035, 0.075), browLength: u(0.95, 1.2),
-    noseTipY: u(-0.46, -0.32), noseHalfWidth: u(0.13, 0.2), noseProtrusion: u(0.17, 0.27),
-    mouthY: u(-0.82, -0.68), mouthHalfWidth: u(0.27, 0.36), upperLip: u(0.04, 0.07), lowerLip: u(0.05, 0.09),
+    headWidth: u(0.86, 1.1), headHeight, headDepth: u(0.95, 1.1), jawWidth: u(0.5, 0.9),
+    eyeY: u(-0.04, 0.14), eyeSpacing: u(0.31, 0.45), eyeHalfWidth, eyeOpening: u(0.28, 0.42), eyeTilt: u(-0.03, 0.04),
+    browGap: u(0.15, 0.29), browThickness: u(0.035, 0.075), browLength: u(0.95, 1.2),
+    noseTipY: u(-0.5, -0.3), noseHalfWidth: u(0.13, 0.2), noseProtrusion: u(0.17, 0.27),
+    mouthY: u(-0.86, -0.66), mouthHalfWidth: u(0.27, 0.36), upperLip: u(0.04, 0.07), lowerLip: u(0.05, 0.09),
     skin, hair, iris: random.pick(IRIS_COLOURS), lips,
     hairlineY: u(0.62, 0.95), templeY: u(0.2, 0.45), napeY: u(-0.9, -0.2), hairVolume: u(0.04, 0.14),
   };

@@ -110,16 +110,20 @@ export function sceneFor(options: SynthOptions, spec: SynthSpec): FaceScene {
   const intensity = Math.min(1, Math.max(0.35, peak * (0.6 + 0.4 * progress) + frameRandom.normal(0, 0.04)));
   const baseYaw = clipRandom.normal(0, o.jitterDegrees), basePitch = clipRandom.normal(0, o.jitterDegrees), baseRoll = clipRandom.normal(0, o.jitterDegrees * 0.6);
   const jitter = o.jitterDegrees * 0.4;
-  const azimuth = clipRandom.uniform(-0.7, 0.7), elevation = clipRandom.uniform(0.15, 0.8);
-  const grey = clipRandom.uniform(70, 200);
-  const tint: Rgb = [grey * clipRandom.uniform(0.9, 1.1), grey * clipRandom.uniform(0.9, 1.1), grey * clipRandom.uniform(0.9, 1.1)];
+  // Background and key light belong to the subject's recording session (F²ED films each person
+  // in one sitting); clips vary them only slightly.
+  const session = new Random(hashSeed(o.seed, 'session', spec.subject));
+  const azimuth = session.uniform(-0.7, 0.7) + clipRandom.normal(0, 0.08), elevation = session.uniform(0.15, 0.8) + clipRandom.normal(0, 0.05);
+  const grey = session.uniform(70, 200) * clipRandom.uniform(0.95, 1.05);
+  const tint: Rgb = [grey * session.uniform(0.9, 1.1), grey * session.uniform(0.9, 1.1), grey * session.uniform(0.9, 1.1)];
+  const ambient = session.uniform(0.3, 0.5), brightness = session.uniform(0.8, 1.0) * clipRandom.uniform(0.96, 1.04);
   return {
     identity: identityOf(o.seed, spec.subject),
     features: scaleFeatures(EXPRESSION_FEATURES[spec.expression]!, intensity),
     pose: spec.pose,
     headYaw: baseYaw + frameRandom.normal(0, jitter), headPitch: basePitch + frameRandom.normal(0, jitter), headRoll: baseRoll + frameRandom.normal(0, jitter),
     lightDirection: [Math.sin(azimuth) * Math.cos(elevation), Math.sin(elevation), Math.cos(azimuth) * Math.cos(elevation)],
-    ambient: clipRandom.uniform(0.3, 0.5), brightness: clipRandom.uniform(0.8, 1.0),
+    ambient, brightness,
     background: tint,
     noise: o.noise,
     // Noise differs per pose (separate sensors); everything else is shared by the frame.

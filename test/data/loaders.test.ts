@@ -1,0 +1,216 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import UTIF from 'utif2';
+import { encodePng, decodeImage } from '../../src/data/codecs.js';
+import { parseIndexCsv } from '../../src/data/index-csv.js';
+import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
+import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
+import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
+import { resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { summarizeDataset } from '../../src/data/inspect.js';
+import { openDataset, detectFormat } from '../../src/node/data/open-dataset.js';
+import { writeSplits } from '../../src/node/data/write-splits.js';
+import { writeSynthDataset } from '../../src/node/data/write-synth.js';
+
+const root = mkdtempSync(join(tmpdir(), 'webfer-data-'));
+const test = suite('loaders and codecs');
+
+/** A gradient image whose pixels encode (x, y, seed) so mix-ups show. */
+function gradient(width: number, height: number, seed: number, channels: 1 | 3 = 1): ImageU8 {
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) {
+    data[(y * width + x) * channels + c] = (x * 7 + y * 3 + seed * 40 + c * 60) % 256;
+  }
+  return { width, height, channels, data };
+}
+function rgba(image: ImageU8): Uint8Array {
+  const out = new Uint8Array(image.width * image.height * 4);
+  for (let i = 0; i < image.width * image.height; i++) {
+    for (let c = 0; c < 3; c++) out[4 * i + c] = image.data[i * image.channels + (image.channels === 3 ? c : 0)]!;
+    out[4 * i + 3] = 255;
+  }
+  return out;
+}
+const write = (path: string, data: Uint8Array | string) => { mkdirSync(join(path, '..'), { recursive: true }); writeFileSync(path, data); };
+
+test('PNG, TIFF and JPEG decode to what was encoded', () => {
+  const image = gradient(20, 12, 1);
+  assert.equal(decodeImage(encodePng(image), 'a.png').data, image.data);
+  const tiff = new Uint8Array(UTIF.encodeImage(rgba(image), 20, 12));
+  assert.equal(decodeImage(tiff, 'a.tiff').data, image.data);
+  const colour = gradient(16, 16, 2, 3);
+  const decoded = decodeImage(new Uint8Array(jpeg.encode({ width: 16, height: 16, data: rgba(colour) }, 100).data), 'a.jpg');
+  assert.is(decoded.channels, 3);
+  let error = 0;
+  for (let i = 0; i < colour.data.length; i++) error = Math.max(error, Math.abs(decoded.data[i]! - colour.data[i]!));
+  assert.ok(error < 40, `JPEG error ${error}`);
+});
+
+test('bad images: a clear error naming the file', () => {
+  const tiff = new Uint8Array(UTIF.encodeImage(rgba(gradient(20, 12, 1)), 20, 12));
+  assert.throws(() => decodeImage(tiff.subarray(0, tiff.length - 50), 'cut.tiff'), /cut\.tiff: corrupt or truncated TIFF/);
+  assert.throws(() => decodeImage(encodePng(gradient(20, 12, 1)).subarray(0, 45), 'cut.png'), /cut\.png: corrupt or truncated PNG/);
+  assert.throws(() => decodeImage(new TextEncoder().encode('hello'), 'notes.png'), /notes\.png: not a PNG, JPEG or TIFF/);
+  assert.throws(() => decodeImage(new Uint8Array(0), 'empty.jpg'), /an empty file/);
+});
+
+test('image ops: area and bilinear resize, flip, grayscale', () => {
+  const image = gradient(8, 8, 0);
+  const half = resizeArea(image, 4, 4);
+  assert.is(half.data[0], Math.round((image.data[0]! + image.data[1]! + image.data[8]! + image.data[9]!) / 4));
+  const same = resizeBilinear(image, 8, 8);
+  assert.equal(same.data, image.data);
+  const flipped = flipHorizontal(image);
+  assert.is(flipped.data[0], image.data[7]);
+  assert.equal(flipHorizontal(flipped).data, image.data);
+  const gray = toGrayscale({ width: 1, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0) });
+  assert.is(gray.data[0], 76);
+});
+
+test('index CSV: parses names and ids, rejects bad rows with file and line', () => {
+  const text = 'path,subject,pose,expression,landmarks\na.png,s1,HL,3,\nb.png,s2,F,calm,b.txt\n';
+  const { rows } = parseIndexCsv(text, { file: 'i.csv' });
+  assert.equal(rows.map((r) => [r.path, r.subject, r.pose, r.expression, r.landmarks]), [['a.png', 's1', 'HL', 3, undefined], ['b.png', 's2', 'F', 1, 'b.txt']]);
+  assert.throws(() => parseIndexCsv('path,subject,pose,expression\na.png,s1,XX,3\n', { file: 'i.csv' }), /i\.csv:2: unknown pose; expected one of HL, F, HR, BV, got "XX"/);
+  assert.throws(() => parseIndexCsv('path,subject,pose,expression\na.png,s1,F,99\n', { file: 'i.csv' }), /i\.csv:2: unknown expression/);
+  assert.throws(() => parseIndexCsv('path,subject,pose,expression\na.png,s1,F\n', { file: 'i.csv' }), /i\.csv:2: row has 3 fields/);
+  assert.throws(() => parseIndexCsv('file,label\n', { file: 'i.csv' }), /index header lacks path, subject, pose, expression/);
+  const skipped = parseIndexCsv('path,subject,pose,expression\na.png,s1,F,1\nb.png,s1,ZZ,1\nc.png,,F,1\n', { file: 'i.csv', skipBad: true });
+  assert.is(skipped.rows.length, 1);
+  assert.is(skipped.problems.count, 2);
+  assert.equal(skipped.problems.problems.map((p) => p.line), [3, 4]);
+});
+
+function ferRow(emotion: number, usage: string, seed: number, pixels = 2304): string {
+  return `${emotion},${Array.from({ length: pixels }, (_, i) => (i * 5 + seed * 31) % 256).join(' ')},${usage}`;
+}
+
+test('FER2013: both header spellings, splits, labels, pixels; bad rows reported', () => {
+  for (const header of ['emotion,pixels,Usage', 'emotion, pixels, Usage']) {
+    const text = [header, ferRow(3, 'Training', 1), ferRow(0, 'PublicTest', 2), ferRow(6, 'PrivateTest', 3)].join('\n');
+    const dataset = parseFer2013(text, { file: 'fer.csv' });
+    assert.equal(dataset.samples.map((s) => [s.label, s.split]), [[3, 'train'], [0, 'val'], [6, 'test']]);
+  }
+  const dataset = parseFer2013(['emotion,pixels,Usage', ferRow(4, 'Training', 9)].join('\n'));
+  return dataset.loadImage(dataset.samples[0]!).then((image) => {
+    assert.is(image.width, 48); assert.is(image.data[1], (5 + 9 * 31) % 256);
+    const bad = ['emotion,pixels,Usage', ferRow(2, 'Training', 1), ferRow(9, 'Training', 1), ferRow(1, 'Training', 1, 100), ferRow(1, 'Nope', 1)].join('\n');
+    assert.throws(() => parseFer2013(bad, { file: 'fer.csv' }), /fer\.csv:3: bad emotion/);
+    const skipped = parseFer2013(bad, { file: 'fer.csv', skipBad: true });
+    assert.is(skipped.samples.length, 1);
+    assert.equal(skipped.problems.map((p) => p.line), [3, 4, 5]);
+    assert.match(skipped.problems[1]!.message, /expected 2304 values \(48×48\), got 100/);
+  });
+});
+
+test('JAFFE (TIFF), KDEF (JPEG), CK+, class folders, index: from files on disk', async () => {
+  const jaffe = join(root, 'jaffe');
+  for (const [name, seed] of [['KA.AN1.39.tiff', 1], ['KA.HA2.44.tiff', 2], ['YM.NE1.49.tiff', 3]] as const) {
+    write(join(jaffe, name), new Uint8Array(UTIF.encodeImage(rgba(gradient(32, 32, seed)), 32, 32)));
+  }
+  const kdef = join(root, 'kdef');
+  for (const [name, seed] of [['AF01ANS.JPG', 1], ['AF01HAHL.JPG', 2], ['BM12SUFR.JPG', 3]] as const) {
+    write(join(kdef, name.slice(0, 4), name), new Uint8Array(jpeg.encode({ width: 24, height: 32, data: rgba(gradient(24, 32, seed)) }, 90).data));
+  }
+  const ck = join(root, 'ckplus');
+  for (let frame = 1; frame <= 3; frame++) write(join(ck, 'cohn-kanade-images/S005/001', `S005_001_0000000${frame}.png`), encodePng(gradient(16, 16, frame)));
+  write(join(ck, 'Emotion/S005/001/S005_001_00000003_emotion.txt'), '   3.0000000e+00\n');
+  const folder = join(root, 'folder');
+  write(join(folder, 'train/happy/a.png'), encodePng(gradient(10, 10, 1)));
+  write(join(folder, 'train/sad/b.png'), encodePng(gradient(10, 10, 2)));
+  write(join(folder, 'test/sad/c.png'), encodePng(gradient(10, 10, 3)));
+
+  assert.is(await detectFormat(jaffe), 'jaffe');
+  assert.is(await detectFormat(kdef), 'kdef');
+  assert.is(await detectFormat(ck), 'ckplus');
+  assert.is(await detectFormat(folder), 'folder');
+
+  const j = await openDataset(jaffe);
+  assert.equal(j.samples.map((s) => [s.subject, j.classes[s.label]]), [['KA', 'angry'], ['KA', 'happy'], ['YM', 'neutral']]);
+  assert.equal((await j.loadImage(j.samples[1]!)).data, gradient(32, 32, 2).data);
+  const k = await openDataset(kdef);
+  assert.equal(k.samples.map((s) => [s.subject, k.classes[s.label], s.pose]), [['F01', 'angry', 'F'], ['F01', 'happy', 'HL'], ['M12', 'surprise', 'FR']]);
+  assert.is((await k.loadImage(k.samples[0]!)).height, 32);
+  const c = await openDataset(ck);
+  assert.is(c.samples.length, 1);
+  assert.is(c.classes[c.samples[0]!.label], 'disgust');
+  assert.match(c.samples[0]!.path, /S005_001_00000003\.png$/);
+  const f = await openDataset(folder);
+  assert.equal(f.classes, ['happy', 'sad']);
+  assert.equal(f.samples.map((s) => [s.label, s.split]), [[1, 'test'], [0, 'train'], [1, 'train']]);
+
+  // Bad names are errors naming the file, or skipped and counted.
+  write(join(jaffe, 'holiday.tiff'), readFileSync(join(jaffe, 'KA.AN1.39.tiff')));
+  try { await openDataset(jaffe, { format: 'jaffe' }); assert.unreachable('should reject holiday.tiff'); } catch (error) { assert.match(String(error), /holiday\.tiff: file name does not follow the JAFFE convention/); }
+  const lenient = await openDataset(jaffe, { format: 'jaffe', skipBad: true });
+  assert.is(lenient.samples.length, 3); assert.is(lenient.problems.length, 1);
+  rmSync(join(jaffe, 'holiday.tiff'));
+});
+
+test('synth → index → split → loaders → batches (and the GAN pairs)', async () => {
+  const out = join(root, 'synth');
+  const options = { subjects: 3, expressions: 3, framesPerClip: 2, size: 64 as const, seed: 4 };
+  const written = await writeSynthDataset(out, options);
+  assert.is(written.images, 3 * 3 * 2 * 4);
+  const header = readFileSync(written.indexPath, 'utf8').split('\n')[0];
+  assert.is(header, 'path,subject,pose,expression,landmarks,clip,frame');
+  const dataset = await openDataset(written.indexPath);
+  assert.is(dataset.format, 'index');
+  const summary = summarizeDataset(dataset);
+  assert.equal(summary.perPose, { BV: 18, F: 18, HL: 18, HR: 18 });
+  assert.is(summary.perSubject.s001, 24);
+
+  const { result, files } = await writeSplits(written.indexPath, 'er-zid', 1, join(out, 'zid'));
+  assert.is(result.testSubjects!.length, 1); // round(21/119 · 3)
+  const test = await openDataset(files[1]!);
+  assert.is(test.samples.length, 24);
+  assert.ok(test.samples.every((s) => s.subject === result.testSubjects![0] && s.split === 'test'));
+  assert.is((await test.loadImage(test.samples[0]!)).width, 64); // rebased paths resolve
+
+  const loader = new BatchLoader(dataset, { batchSize: 10, resize: 72, crop: 64, randomCrop: true, flip: true, seed: 3 });
+  assert.is(loader.length, 8);
+  const batches = [];
+  for await (const batch of loader.epoch(0)) batches.push(batch);
+  assert.is(batches.length, 8);
+  assert.equal(batches[0]!.shape, [10, 1, 64, 64]);
+  assert.equal(batches[7]!.shape, [2, 1, 64, 64]);
+  const all = batches.flatMap((b) => b.samples.map((s) => s.path));
+  assert.is(new Set(all).size, 72, 'an epoch visits every sample once');
+  const images = batches[0]!.images;
+  assert.ok(Math.min(...images) >= 0 && Math.max(...images) <= 1 && Math.max(...images) > 0.5);
+  const again = [];
+  for await (const batch of loader.epoch(0)) again.push(batch);
+  assert.equal(again[3]!.images, batches[3]!.images, 'same seed and epoch, same batch');
+  const next = (await loader.epoch(1).next()).value!;
+  assert.not.equal(next.labels, batches[0]!.labels);
+
+  const pairs = new PairedBatchLoader(createSynthDataset(options), { batchSize: 4, size: 64, targetPoses: ['HL'] });
+  const pair = (await pairs.epoch(0).next()).value!;
+  assert.equal(pair.shape, [4, 1, 64, 64]); assert.equal(pair.maskShape, [4, 1, 64, 64]);
+  assert.ok(pair.targetSamples.every((t, k) => t.pose === 'HL' && t.subject === pair.samples[k]!.subject && t.frame === pair.samples[k]!.frame && t.label === pair.samples[k]!.label));
+  assert.ok(Math.min(...pair.images) >= -1 && Math.min(...pair.images) < -0.3, 'GAN images in [-1, 1]');
+  const lit = pair.targetMasks.subarray(0, 4096).filter((v) => v > 0).length;
+  assert.ok(lit > 100 && lit < 2000, `target mask has ${lit} lit pixels`);
+});
+
+test('a corrupt image in a batch: error naming the file, or skipped and counted', async () => {
+  const dir = join(root, 'bad');
+  write(join(dir, 'good.png'), encodePng(gradient(8, 8, 1)));
+  write(join(dir, 'bad.png'), new TextEncoder().encode('not an image'));
+  write(join(dir, 'index.csv'), 'path,subject,pose,expression\ngood.png,s1,F,1\nbad.png,s1,F,2\n');
+  const dataset = await openDataset(join(dir, 'index.csv'));
+  const strict = new BatchLoader(dataset, { batchSize: 2, shuffle: false });
+  try { await strict.epoch(0).next(); assert.unreachable('should throw'); } catch (error) { assert.match(String(error), /bad\.png: not a PNG, JPEG or TIFF image/); }
+  const lenient = new BatchLoader(dataset, { batchSize: 2, shuffle: false, skipBad: true });
+  const batch = (await lenient.epoch(0).next()).value!;
+  assert.equal(batch.shape, [1, 1, 8, 8]);
+  assert.is(lenient.problems.length, 1);
+  assert.match(lenient.problems[0]!.message, /bad\.png/);
+});
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+test.run();
