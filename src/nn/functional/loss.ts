@@ -3,7 +3,7 @@
 import { softmaxAxis } from '../../kernels/reduce.js';
 import { binary } from '../../kernels/elementwise.js';
 import { tensor } from '../../tensor/creation.js';
-import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { broadcastShapes, f32Literal, normDim, splitAt, wrap } from './util.js';
@@ -47,6 +47,11 @@ export interface CrossEntropyOptions {
  * given as a tensor or host integers. Matches torch.nn.functional.cross_entropy.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
+  // scope: the target tensors and the composed intermediates are freed; the graph keeps what it needs.
+  return scope(() => crossEntropyUnscoped(logits, target, options));
+}
+
+function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions): Tensor {
   const { reduction = 'mean', labelSmoothing = 0 } = options;
   if (logits.rank < 2) throw new Error(`crossEntropy: logits should be [N, C, ...], got ${formatShape(logits.shape)}`);
   const classes = logits.shape[1];
@@ -83,20 +88,26 @@ export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>,
  * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
  */
 export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return scope(() => reduce(bceElementwise(x, target), options.reduction ?? 'mean'));
+}
+
+function bceElementwise(x: Tensor, target: Tensor): Tensor {
   const shape = broadcastShapes(x.shape, target.shape, 'bceWithLogits');
   const loss = wrap(binary('bceWithLogits', 'max(a, 0.0) - a * b + log(1.0 + exp(-abs(a)))', x.buffer, x.shape, target.buffer, target.shape, shape), shape);
   const elementwise = record('bceWithLogits', [x, target], loss, [x, target], (g) => [
     x.requiresGrad ? sumTo(mul(g, wrap(binary('bceGrad', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0) - b', x.buffer, x.shape, target.buffer, target.shape, shape), shape)), x.shape) : undefined,
     target.requiresGrad ? sumTo(neg(mul(g, x)), target.shape) : undefined,
   ]);
-  return reduce(elementwise, options.reduction ?? 'mean');
+  return elementwise;
 }
 
 export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  const d = sub(x, target);
-  return reduce(mul(d, d), options.reduction ?? 'mean');
+  return scope(() => {
+    const d = sub(x, target);
+    return reduce(mul(d, d), options.reduction ?? 'mean');
+  });
 }
 
 export function l1Loss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return reduce(abs(sub(x, target)), options.reduction ?? 'mean');
+  return scope(() => reduce(abs(sub(x, target)), options.reduction ?? 'mean'));
 }
