@@ -1,0 +1,129 @@
+// softmax / logSoftmax along any dim and the losses: crossEntropy (class indices, reductions,
+// label smoothing, [N, C] and [N, C, H, W]), bceWithLogits, mseLoss, l1Loss.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { F, tensor } from '../../src/index.js';
+import { checkOp, draw, fileRng, ref, setup, throwsWith, toT64, type Draw } from './helpers.js';
+
+const rng = fileRng('loss');
+await setup();
+
+const logits: Draw = (r, shape) => ref.randn(r, shape, 2);
+
+for (const [name, op, reference] of [
+  ['softmax', F.softmax, ref.softmax],
+  ['logSoftmax', F.logSoftmax, ref.logSoftmax],
+] as const) {
+  test(`${name} along every dim, negative dims too`, async () => {
+    const shape = [rng.int(2, 4), rng.int(3, 7), rng.int(2, 5)];
+    for (const dim of [0, 1, 2, -1, -2]) {
+      await checkOp({ name: `${name}(dim ${dim})`, rng, inputs: [{ shape, draw: logits }], forward: ([x]) => op(x, dim), reference: ([x]) => reference(x, dim) });
+    }
+    await checkOp({ name: `${name} long row`, rng, inputs: [{ shape: [2, rng.int(300, 400)], draw: logits }], forward: ([x]) => op(x, -1), reference: ([x]) => reference(x, -1) });
+  });
+}
+
+test('softmax and logSoftmax stay finite for large logits', async () => {
+  const x64 = ref.t64([1000, 0, -1000, 88, 89, 90], [2, 3]);
+  const x = tensor(Float32Array.from(x64.data), [2, 3]);
+  ref.assertClose(await toT64(F.softmax(x, 1)), ref.softmax(x64, 1), { atol: 1e-7, rtol: 1e-5, context: 'softmax large' });
+  ref.assertClose(await toT64(F.logSoftmax(x, 1)), ref.logSoftmax(x64, 1), { atol: 1e-4, rtol: 1e-5, context: 'logSoftmax large' });
+});
+
+const reductions = ['mean', 'sum', 'none'] as const;
+
+test('crossEntropy on [N, C]: every reduction, with and without label smoothing, host or tensor targets', async () => {
+  for (const reduction of reductions) {
+    for (const labelSmoothing of [0, 0.1, 0.35]) {
+      const [N, C] = [rng.int(1, 9), rng.int(2, 11)];
+      const target = Array.from({ length: N }, () => rng.int(0, C - 1));
+      const options = { reduction, labelSmoothing };
+      await checkOp({
+        name: `crossEntropy ${JSON.stringify(options)}`,
+        rng,
+        inputs: [{ shape: [N, C], draw: logits }],
+        forward: ([x]) => F.crossEntropy(x, target, options),
+        reference: ([x]) => ref.crossEntropy(x, target, options),
+      });
+      const targetTensor = tensor(target, [N]);
+      await checkOp({
+        name: `crossEntropy tensor target ${JSON.stringify(options)}`,
+        rng,
+        inputs: [{ shape: [N, C], draw: logits }],
+        forward: ([x]) => F.crossEntropy(x, targetTensor, options),
+        reference: ([x]) => ref.crossEntropy(x, target, options),
+      });
+      targetTensor.dispose();
+    }
+  }
+});
+
+test('crossEntropy on [N, C, H, W] (per-pixel classes)', async () => {
+  for (const reduction of reductions) {
+    for (const labelSmoothing of [0, 0.2]) {
+      const [N, C, H, W] = [rng.int(1, 3), rng.int(2, 5), rng.int(1, 4), rng.int(2, 5)];
+      const target = Array.from({ length: N * H * W }, () => rng.int(0, C - 1));
+      const options = { reduction, labelSmoothing };
+      await checkOp({
+        name: `crossEntropy NCHW ${JSON.stringify(options)}`,
+        rng,
+        inputs: [{ shape: [N, C, H, W], draw: logits }],
+        forward: ([x]) => F.crossEntropy(x, target, options),
+        reference: ([x]) => ref.crossEntropy(x, ref.t64(target, [N, H, W]), options),
+      });
+    }
+  }
+});
+
+test('crossEntropy rejects targets that do not fit', () => {
+  const x = tensor(new Float32Array(12), [4, 3]);
+  throwsWith(() => F.crossEntropy(x, [0, 1, 2]), /3 targets for logits \[4, 3\] \(expected 4\)/, 'count');
+  throwsWith(() => F.crossEntropy(x, [0, 1, 3, 0]), /target 2 is 3, outside the 3 classes/, 'class range');
+  throwsWith(() => F.crossEntropy(x, [0, 1.5, 2, 0]), /target 1 is 1.5/, 'integer');
+  throwsWith(() => F.crossEntropy(tensor([1, 2, 3], [3]), [0]), /logits should be \[N, C, \.\.\.\]/, 'rank');
+});
+
+test('bceWithLogits: gradients for logits and targets, every reduction, large logits', async () => {
+  for (const reduction of reductions) {
+    for (const shape of [[rng.int(1, 9)], [rng.int(2, 4), rng.int(3, 6)], [2, 3, rng.int(2, 5)]]) {
+      await checkOp({
+        name: `bceWithLogits ${reduction}`,
+        rng,
+        inputs: [{ shape, draw: (r, s) => ref.randn(r, s, 3) }, { shape, draw: draw.uniform(0, 1) }],
+        forward: ([x, t]) => F.bceWithLogits(x, t, { reduction }),
+        reference: ([x, t]) => ref.bceWithLogits(x, t, { reduction }),
+      });
+    }
+  }
+  await checkOp({
+    name: 'bceWithLogits saturated',
+    rng,
+    inputs: [{ shape: [6], draw: () => ref.t64([-60, -30, -15, 15, 30, 60], [6]) }, { shape: [6], draw: draw.uniform(0, 1) }],
+    forward: ([x, t]) => F.bceWithLogits(x, t, { reduction: 'none' }),
+    reference: ([x, t]) => ref.bceWithLogits(x, t, { reduction: 'none' }),
+  });
+});
+
+test('mseLoss and l1Loss: every reduction, both gradients, broadcast target', async () => {
+  // l1's kink is at x == target: keep |x| >= 0.6 and |target| <= 0.4.
+  const farFromTarget: Draw = (r, s) => ref.map(ref.randu(r, s, 0.6, 2), (v) => (r.bool() ? v : -v));
+  const nearZero = draw.uniform(-0.4, 0.4);
+  for (const reduction of reductions) {
+    for (const [xShape, tShape] of [[[rng.int(1, 9)], null], [[rng.int(2, 4), rng.int(3, 6)], null], [[3, 4, 5], [4, 1]]] as [number[], number[] | null][]) {
+      const t = tShape ?? xShape;
+      await checkOp({ name: `mseLoss ${reduction}`, rng, inputs: [xShape, t], forward: ([x, y]) => F.mseLoss(x, y, { reduction }), reference: ([x, y]) => ref.mseLoss(x, y, { reduction })});
+      await checkOp({ name: `l1Loss ${reduction}`, rng, inputs: [{ shape: xShape, draw: farFromTarget }, { shape: t, draw: nearZero }], forward: ([x, y]) => F.l1Loss(x, y, { reduction }), reference: ([x, y]) => ref.l1Loss(x, y, { reduction })});
+    }
+  }
+});
+
+test('losses on mismatched shapes fail clearly', () => {
+  const a = tensor(new Float32Array(6), [2, 3]);
+  const b = tensor(new Float32Array(8), [2, 4]);
+  throwsWith(() => F.mseLoss(a, b), /do not broadcast/, 'mse');
+  throwsWith(() => F.l1Loss(a, b), /do not broadcast/, 'l1');
+  throwsWith(() => F.bceWithLogits(a, b), /do not broadcast/, 'bce');
+  assert.ok(true);
+});
+
+test.run();
