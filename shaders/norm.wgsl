@@ -1,0 +1,119 @@
+// Batch and instance normalisation over "groups" of values: group g holds X[n, g, s] for n < Nb,
+// s < S at (n·G + g)·S + s. BatchNorm: G = C, Nb = N, S = H·W. InstanceNorm: G = N·C, Nb = 1.
+// The affine weight / bias of group g is entry g % C.
+//   stats / statsUpdate: one workgroup per group, WG threads stride over its Nb·S values, tree
+//       reductions in workgroup memory; two passes (mean, then Σ (x - mean)²) for accuracy.
+//       Writes Mean and InvStd = 1 / sqrt(biased var + eps). statsUpdate also updates the running
+//       estimates in place: RunMean ← (1 - momentum)·RunMean + momentum·mean,
+//       RunVar ← (1 - momentum)·RunVar + momentum·var·m / (m - 1) (unbiased, m = Nb·S), like PyTorch.
+//   gradSums: per group SumG = Σ G and SumGXhat = Σ G·x̂ (x̂ = (X - Mean)·InvStd); these are the bias
+//       and weight gradients, and the two sums the training-mode input gradient needs.
+// (normalize and inputGrad are elementwise and live in norm_apply.wgsl.)
+// Bindings (0: params) — stats: 1 X, 2 Mean, 3 InvStd · statsUpdate: + 4 RunMean, 5 RunVar ·
+//   gradSums: 1 X, 2 G, 3 Mean, 4 InvStd, 5 SumG, 6 SumGXhat.
+// Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
+struct Params {
+  G: u32, Nb: u32, S: u32, C: u32,
+  eps: f32, momentum: f32, hasWeight: u32, hasBias: u32,
+  useBatchStats: u32, pad0: u32, pad1: u32, pad2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> InvStd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RunMean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RunVar: array<f32>;
+// gradSums' bindings (other entry points, so the slots may be reused).
+@group(0) @binding(2) var<storage, read> GIn: array<f32>;
+@group(0) @binding(3) var<storage, read> MeanIn: array<f32>;
+@group(0) @binding(4) var<storage, read> InvStdIn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> SumG: array<f32>;
+@group(0) @binding(6) var<storage, read_write> SumGXhat: array<f32>;
+
+const WG = 256u;
+
+var<workgroup> partialA: array<f32, WG>;
+var<workgroup> partialB: array<f32, WG>;
+
+/** Sums a and b over the workgroup; every invocation gets the totals. */
+fn workgroupSum2(lid: u32, a: f32, b: f32) -> vec2<f32> {
+  workgroupBarrier();
+  partialA[lid] = a;
+  partialB[lid] = b;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      partialA[lid] += partialA[lid + s];
+      partialB[lid] += partialB[lid + s];
+    }
+    workgroupBarrier();
+  }
+  return vec2<f32>(partialA[0], partialB[0]);
+}
+
+fn element(g: u32, r: u32) -> u32 {
+  return ((r / p.S) * p.G + g) * p.S + r % p.S;
+}
+
+/** Mean and biased variance of group g (two passes). */
+fn groupStats(g: u32, valid: bool, lid: u32) -> vec2<f32> {
+  let m = p.Nb * p.S;
+  var acc = 0.0;
+  if (valid) { for (var r = lid; r < m; r += WG) { acc += X[element(g, r)]; } }
+  let mean = workgroupSum2(lid, acc, 0.0).x / f32(m);
+  var dev = 0.0;
+  if (valid) {
+    for (var r = lid; r < m; r += WG) {
+      let d = X[element(g, r)] - mean;
+      dev += d * d;
+    }
+  }
+  return vec2<f32>(mean, workgroupSum2(lid, dev, 0.0).x / f32(m));
+}
+
+@compute @workgroup_size(WG)
+fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  let valid = g < p.G;
+  let mv = groupStats(g, valid, lid.x);
+  if (valid && lid.x == 0u) {
+    Mean[g] = mv.x;
+    InvStd[g] = inverseSqrt(mv.y + p.eps);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn statsUpdate(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  let valid = g < p.G;
+  let mv = groupStats(g, valid, lid.x);
+  if (valid && lid.x == 0u) {
+    Mean[g] = mv.x;
+    InvStd[g] = inverseSqrt(mv.y + p.eps);
+    let m = f32(p.Nb * p.S);
+    RunMean[g] = (1.0 - p.momentum) * RunMean[g] + p.momentum * mv.x;
+    RunVar[g] = (1.0 - p.momentum) * RunVar[g] + p.momentum * mv.y * m / (m - 1.0);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  let valid = g < p.G;
+  var sumG = 0.0;
+  var sumGXhat = 0.0;
+  if (valid) {
+    let mean = MeanIn[g];
+    let invStd = InvStdIn[g];
+    for (var r = lid.x; r < p.Nb * p.S; r += WG) {
+      let i = element(g, r);
+      sumG += GIn[i];
+      sumGXhat += GIn[i] * (X[i] - mean) * invStd;
+    }
+  }
+  let sums = workgroupSum2(lid.x, sumG, sumGXhat);
+  if (valid && lid.x == 0u) {
+    SumG[g] = sums.x;
+    SumGXhat[g] = sums.y;
+  }
+}
