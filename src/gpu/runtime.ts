@@ -55,13 +55,43 @@ export class KernelError extends Error {
 }
 
 interface CompiledKernel {
+  id: number;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   /** Set once the asynchronous validation of this pipeline reported an error. */
   error?: string;
 }
 
+/** The bindings a kernel declares: @binding(0) uniform params (optional), then storage buffers. */
+interface BindingPlan {
+  hasParams: boolean;
+  storage: { binding: number; readOnly: boolean }[];
+}
+
+const BINDING_DECLARATION = /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage)\s*(?:,\s*(read_write|read))?\s*>/g;
+
+/** Reads a kernel's binding table from its WGSL, so pipelines get explicit layouts. */
+export function bindingPlan(code: string, kernelName: string): BindingPlan {
+  const plan: BindingPlan = { hasParams: false, storage: [] };
+  for (const match of code.matchAll(BINDING_DECLARATION)) {
+    const binding = Number(match[1]);
+    if (match[2] === 'uniform') {
+      if (binding !== 0) throw new KernelError(`kernel "${kernelName}": the params uniform must be @binding(0), found @binding(${binding})`);
+      plan.hasParams = true;
+    } else {
+      plan.storage.push({ binding, readOnly: match[3] !== 'read_write' });
+    }
+  }
+  plan.storage.sort((a, b) => a.binding - b.binding);
+  plan.storage.forEach((entry, i) => {
+    if (entry.binding !== i + 1) throw new KernelError(`kernel "${kernelName}": storage buffers must be @binding(1), @binding(2), ... in order; found @binding(${entry.binding})`);
+  });
+  return plan;
+}
+
 const PARAMS_SLOT_BYTES = 256;
+const MAX_CACHED_BIND_GROUPS = 16_384;
+const STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE
 const DEFAULT_DISPATCHES_PER_SUBMIT = 512;
 
 /** Per-kernel GPU time collected while profiling is on (timestamp queries, or none). */
@@ -83,6 +113,12 @@ export class Gpu {
 
   private lostReason: string | undefined;
   private readonly pipelines = new Map<string, CompiledKernel>();
+  private readonly compiledByKernel = new WeakMap<Kernel, CompiledKernel>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private nextPipelineId = 1;
   private readonly pendingChecks: Promise<void>[] = [];
   private readonly failures: string[] = [];
   private encoder: GPUCommandEncoder | undefined;
@@ -133,21 +169,46 @@ export class Gpu {
 
   private kernelKey(kernel: Kernel): string {
     const constants = kernel.constants ? JSON.stringify(Object.entries(kernel.constants).sort()) : '';
-    return `${kernel.name}|${kernel.entryPoint ?? 'main'}|${constants}|${kernel.code.length}`;
+    return `${kernel.name}|${kernel.entryPoint ?? 'main'}|${constants}|${kernel.code}`;
+  }
+
+  private pipelineDescriptor(kernel: Kernel): { descriptor: GPUComputePipelineDescriptor; layout: GPUBindGroupLayout; module: GPUShaderModule } {
+    const plan = bindingPlan(kernel.code, kernel.name);
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    if (plan.hasParams) {
+      // A dynamic offset selects this dispatch's slot of the params arena, so one bind group
+      // serves every dispatch over the same buffers.
+      entries.push({ binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+    }
+    for (const { binding, readOnly } of plan.storage) {
+      entries.push({ binding, visibility: STAGE_COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
+    }
+    const layout = this.device.createBindGroupLayout({ label: kernel.name, entries });
+    const module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
+    return {
+      layout,
+      module,
+      descriptor: {
+        label: kernel.name,
+        layout: this.device.createPipelineLayout({ label: kernel.name, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants },
+      },
+    };
   }
 
   private compile(kernel: Kernel): CompiledKernel {
+    const known = this.compiledByKernel.get(kernel);
+    if (known) return known;
     const key = this.kernelKey(kernel);
     const cached = this.pipelines.get(key);
-    if (cached) return cached;
+    if (cached) {
+      this.compiledByKernel.set(kernel, cached);
+      return cached;
+    }
     this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
-    const pipeline = this.device.createComputePipeline({
-      label: kernel.name,
-      layout: 'auto',
-      compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants },
-    });
-    const compiled: CompiledKernel = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    const { descriptor, layout, module } = this.pipelineDescriptor(kernel);
+    const pipeline = this.device.createComputePipeline(descriptor);
+    const compiled: CompiledKernel = { id: this.nextPipelineId++, pipeline, layout };
     this.pendingChecks.push(
       this.device.popErrorScope().then(async (error) => {
         if (!error) return;
@@ -159,6 +220,7 @@ export class Gpu {
     );
     this.counters.pipelinesCompiled++;
     this.pipelines.set(key, compiled);
+    this.compiledByKernel.set(kernel, compiled);
     return compiled;
   }
 
@@ -168,20 +230,75 @@ export class Gpu {
       kernels.map(async (kernel) => {
         const key = this.kernelKey(kernel);
         if (this.pipelines.has(key)) return;
-        const module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
+        const { descriptor, layout } = this.pipelineDescriptor(kernel);
         try {
-          const pipeline = await this.device.createComputePipelineAsync({
-            label: kernel.name,
-            layout: 'auto',
-            compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants },
-          });
+          const pipeline = await this.device.createComputePipelineAsync(descriptor);
           this.counters.pipelinesCompiled++;
-          this.pipelines.set(key, { pipeline, layout: pipeline.getBindGroupLayout(0) });
+          if (!this.pipelines.has(key)) this.pipelines.set(key, { id: this.nextPipelineId++, pipeline, layout });
         } catch (error) {
           throw new KernelError(`kernel "${kernel.name}" failed to compile: ${(error as Error).message}`);
         }
       }),
     );
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** One bind group per (pipeline, buffers): the pool hands out the same buffers every step. */
+  private bindGroup(kernel: Kernel, compiled: CompiledKernel, bindings: Binding[], hasParams: boolean): GPUBindGroup {
+    let key = `${compiled.id}`;
+    const ids: number[] = [];
+    for (const binding of bindings) {
+      if ('buffer' in binding) {
+        const id = this.bufferId(binding.buffer);
+        ids.push(id);
+        key += `,${id}@${binding.offset}+${binding.size}`;
+      } else {
+        const id = this.bufferId(binding);
+        ids.push(id);
+        key += `,${id}`;
+      }
+    }
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached;
+    const entries: GPUBindGroupEntry[] = [];
+    if (hasParams) entries.push({ binding: 0, resource: { buffer: this.paramsArena, offset: 0, size: this.paramsSlotBytes } });
+    bindings.forEach((binding, index) => {
+      const resource = 'buffer' in binding ? binding : { buffer: binding, offset: 0, size: binding.size };
+      if (resource.size > this.maxBindingBytes) {
+        throw new KernelError(
+          `kernel "${kernel.name}": binding ${index + 1} is ${(resource.size / 2 ** 20).toFixed(1)} MiB, above this adapter's ` +
+            `maxStorageBufferBindingSize of ${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB; use a smaller batch or input`,
+        );
+      }
+      entries.push({ binding: index + 1, resource });
+    });
+    const group = this.device.createBindGroup({ label: kernel.name, layout: compiled.layout, entries });
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
+      this.bindGroups.clear();
+      this.bindGroupKeysByBuffer.clear();
+    }
+    this.bindGroups.set(key, group);
+    for (const id of ids) {
+      const keys = this.bindGroupKeysByBuffer.get(id);
+      if (keys) keys.push(key);
+      else this.bindGroupKeysByBuffer.set(id, [key]);
+    }
+    return group;
+  }
+
+  /** Destroys a buffer and forgets the bind groups that reference it. */
+  private destroyBuffer(buffer: GPUBuffer): void {
+    const id = this.bufferIds.get(buffer);
+    if (id !== undefined) {
+      for (const key of this.bindGroupKeysByBuffer.get(id) ?? []) this.bindGroups.delete(key);
+      this.bindGroupKeysByBuffer.delete(id);
+    }
+    buffer.destroy();
   }
 
   // ---- encoding ----------------------------------------------------------------------------
@@ -214,31 +331,20 @@ export class Gpu {
     }
     if (this.dispatchesInEncoder >= this.maxDispatchesPerSubmit) this.flush();
 
-    const entries: GPUBindGroupEntry[] = [];
+    const hasParams = params !== undefined;
+    let paramsOffset = 0;
     if (params) {
       if (params.byteLength > this.paramsSlotBytes) throw new KernelError(`kernel "${kernel.name}": ${params.byteLength} bytes of parameters exceed the ${this.paramsSlotBytes}-byte slot`);
-      const offset = this.paramsUsed;
-      this.paramsStaging.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), offset);
+      paramsOffset = this.paramsUsed;
+      this.paramsStaging.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), paramsOffset);
       this.paramsUsed += this.paramsSlotBytes;
-      entries.push({ binding: 0, resource: { buffer: this.paramsArena, offset, size: this.paramsSlotBytes } });
     }
-    bindings.forEach((binding, index) => {
-      const resource = 'buffer' in binding ? binding : { buffer: binding, offset: 0, size: binding.size };
-      const size = resource.size;
-      if (size > this.maxBindingBytes) {
-        throw new KernelError(
-          `kernel "${kernel.name}": binding ${index + 1} is ${(size / 2 ** 20).toFixed(1)} MiB, above this adapter's ` +
-            `maxStorageBufferBindingSize of ${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB; use a smaller batch or input`,
-        );
-      }
-      entries.push({ binding: index + 1, resource });
-    });
-
     if (this.debug) this.device.pushErrorScope('validation');
-    const bindGroup = this.device.createBindGroup({ layout: compiled.layout, entries });
+    const bindGroup = this.bindGroup(kernel, compiled, bindings, hasParams);
     const pass = this.openPass();
     pass.setPipeline(compiled.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    if (hasParams) pass.setBindGroup(0, bindGroup, [paramsOffset]);
+    else pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler?.active) this.profiler.endPass(pass, kernel.name);
     if (this.debug) {
@@ -277,7 +383,7 @@ export class Gpu {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.paramsUsed = 0;
-    for (const buffer of this.destroyAfterSubmit.splice(0)) buffer.destroy();
+    for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
   }
 
   // ---- data in and out ---------------------------------------------------------------------
@@ -352,7 +458,7 @@ export class Gpu {
     this.pool.trim();
     for (const list of this.readbackFree.values()) for (const b of list) this.destroyAfterSubmit.push(b);
     this.readbackFree.clear();
-    if (!this.encoder) for (const buffer of this.destroyAfterSubmit.splice(0)) buffer.destroy();
+    if (!this.encoder) for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
   }
 
   /**
