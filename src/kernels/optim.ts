@@ -1,5 +1,6 @@
 // Launchers for the in-place optimizer updates in shaders/optim.wgsl: one dispatch per parameter.
 import { gpu } from '../gpu/index.js';
+import { BufferUsage } from '../gpu/constants.js';
 import { Params, grid1d, kernel } from './launch.js';
 
 export interface SgdUpdate {
@@ -24,27 +25,41 @@ export interface AdamUpdate {
   first: boolean;
 }
 
-function pack(count: number, first: boolean, nesterov: boolean, f: { lr: number; weightDecay: number; momentum?: number; dampening?: number; beta1?: number; beta2?: number; eps?: number; stepSize?: number; bc2Sqrt?: number }): Uint8Array {
+const SGD = 0;
+const ADAM = 1;
+
+function pack(count: number, algorithm: number, first: boolean, nesterov: boolean, f: { lr: number; weightDecay: number; momentum?: number; dampening?: number; beta1?: number; beta2?: number; eps?: number; stepSize?: number; bc2Sqrt?: number }): Uint8Array {
   return new Params()
-    .u32(count, first ? 1 : 0, nesterov ? 1 : 0, 0)
+    .u32(count, algorithm, first ? 1 : 0, nesterov ? 1 : 0)
     .f32(f.lr, f.weightDecay, f.momentum ?? 0, f.dampening ?? 0, f.beta1 ?? 0, f.beta2 ?? 0, f.eps ?? 0, f.stepSize ?? 0, f.bc2Sqrt ?? 1)
     .u32(0, 0, 0)
     .done();
 }
+
+/** Two distinct 16-byte buffers bound where an update keeps less state (writable bindings must not alias). */
+const scratchByDevice = new WeakMap<GPUDevice, [GPUBuffer, GPUBuffer]>();
+function scratch(): [GPUBuffer, GPUBuffer] {
+  const device = gpu().device;
+  let buffers = scratchByDevice.get(device);
+  if (!buffers) {
+    const make = () => device.createBuffer({ label: 'webfer.optim.scratch', size: 16, usage: BufferUsage.STORAGE });
+    buffers = [make(), make()];
+    scratchByDevice.set(device, buffers);
+  }
+  return buffers;
+}
+
+const optimKernel = () => kernel('optim');
 
 /**
  * SGD step on `count` elements of param in place; `momentumBuffer` (same size) is required when
  * momentum ≠ 0 and is updated in place.
  */
 export function sgdUpdate(param: GPUBuffer, grad: GPUBuffer, momentumBuffer: GPUBuffer | undefined, count: number, u: SgdUpdate): void {
-  if (u.momentum !== 0) {
-    if (!momentumBuffer) throw new Error('sgdUpdate: momentum ≠ 0 needs a momentum buffer');
-    const k = kernel('optim', { name: 'optim.sgd_momentum', entryPoint: 'sgd_momentum' });
-    gpu().dispatch(k, [param, grad, momentumBuffer], pack(count, u.first, u.nesterov, u), grid1d(count));
-  } else {
-    const k = kernel('optim', { name: 'optim.sgd', entryPoint: 'sgd' });
-    gpu().dispatch(k, [param, grad], pack(count, false, false, u), grid1d(count));
-  }
+  if (u.momentum !== 0 && !momentumBuffer) throw new Error('sgdUpdate: momentum ≠ 0 needs a momentum buffer');
+  const [scratch1, scratch2] = scratch();
+  const state = u.momentum !== 0 ? momentumBuffer! : scratch1;
+  gpu().dispatch(optimKernel(), [param, grad, state, scratch2], pack(count, SGD, u.first, u.nesterov, u), grid1d(count));
 }
 
 /** Adam step (L2 weight decay in the gradient, like torch.optim.Adam) in place on param, expAvg, expAvgSq. */
@@ -52,6 +67,5 @@ export function adamUpdate(param: GPUBuffer, grad: GPUBuffer, expAvg: GPUBuffer,
   // Bias corrections in f64 on the host: 1 - β^t loses digits in f32 for β2 near 1.
   const stepSize = u.lr / (1 - u.beta1 ** u.step);
   const bc2Sqrt = Math.sqrt(1 - u.beta2 ** u.step);
-  const k = kernel('optim', { name: 'optim.adam', entryPoint: 'adam' });
-  gpu().dispatch(k, [param, grad, expAvg, expAvgSq], pack(count, u.first, false, { ...u, stepSize, bc2Sqrt }), grid1d(count));
+  gpu().dispatch(optimKernel(), [param, grad, expAvg, expAvgSq], pack(count, ADAM, u.first, false, { ...u, stepSize, bc2Sqrt }), grid1d(count));
 }
