@@ -2,7 +2,7 @@
 // the unary / binary kernels) next to its backward rule; broadcasting gradients are summed back
 // to the operand's shape with sumTo.
 import { binary, unary } from '../../kernels/elementwise.js';
-import { Tensor, record } from '../../tensor/tensor.js';
+import { Tensor, record, scope } from '../../tensor/tensor.js';
 import { generator } from '../../tensor/random.js';
 import { sumTo } from './shape.js';
 import { broadcastShapes, f32Literal, sameShape, wrap } from './util.js';
@@ -161,7 +161,8 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
 }
 
 export function minimum(a: Tensor, b: Tensor): Tensor {
-  return neg(maximum(neg(a), neg(b)));
+  // scope: the negated copies are freed; the graph keeps what it needs.
+  return scope(() => neg(maximum(neg(a), neg(b))));
 }
 
 /** 1 where a == b, else 0 (no gradient). */
