@@ -110,6 +110,22 @@ test('clamp with other bounds of the same textual length gets its own kernel', a
   }
 });
 
+test('maximum and minimum broadcast; the gradient goes to the larger (smaller) operand', async () => {
+  for (const [a, b] of [[[3, 4], [3, 4]], [[2, 1, 5], [3, 1]], [[5], [2, 3, 5]]]) {
+    // Distinct values across both operands: no ties within finite-difference reach.
+    const pool = ref.randDistinct(rng, [a.reduce((x, y) => x * y, 1) + b.reduce((x, y) => x * y, 1)]);
+    const first: Draw = (_, shape) => ref.t64(pool.data.slice(0, shape.reduce((x, y) => x * y, 1)), shape);
+    const second: Draw = (_, shape) => ref.t64(pool.data.slice(pool.data.length - shape.reduce((x, y) => x * y, 1)), shape);
+    await checkOp({ name: 'maximum', rng, inputs: [{ shape: a, draw: first }, { shape: b, draw: second }], forward: ([x, y]) => F.maximum(x, y), reference: ([x, y]) => ref.maximum(x, y) });
+    await checkOp({ name: 'minimum', rng, inputs: [{ shape: a, draw: first }, { shape: b, draw: second }], forward: ([x, y]) => F.minimum(x, y), reference: ([x, y]) => ref.minimum(x, y) });
+  }
+  const x = tensor([1, 2, 3], [3], { requiresGrad: true });
+  const y = tensor([1, 5, 0], [3], { requiresGrad: true });
+  F.maximum(x, y).backward(tensor([1, 1, 1], [3]));
+  assert.equal(Array.from(await x.grad!.toArray()), [0.5, 0, 1], 'maximum splits the gradient of a tie');
+  assert.equal(Array.from(await y.grad!.toArray()), [0.5, 1, 0]);
+});
+
 test('sigmoid and tanh saturate without NaN', async () => {
   const x = tensor([-200, -90, -20, 0, 20, 90, 200], [7]);
   const s = await toT64(F.sigmoid(x));
