@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { infoCommand } from './cli/info.js';
 import { selfcheckCommand, runSelfCheck } from './cli/selfcheck.js';
+import { dataCommands } from './cli/data-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
 const demoCommand = {
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(infoCommand)
   .command(selfcheckCommand)
   .command(demoCommand)
+  .command(dataCommands)
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
   .fail((message, error, y) => {

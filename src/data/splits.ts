@@ -61,7 +61,9 @@ export function splitStandard<T extends SplitRow>(rows: readonly T[], seed: numb
 export function splitUnbalancedExpressions<T extends SplitRow>(rows: readonly T[], seed: number): SplitResult<T> {
   const random = new Random(seed);
   const expressions = [...new Set(rows.map((row) => row.expression))].sort((a, b) => a - b);
-  const rareCount = Math.round(RARE_EXPRESSION_FRACTION * expressions.length);
+  // At least one rare class (and never all) when there are two or more, as for ER-ZID's subjects.
+  const rounded = Math.round(RARE_EXPRESSION_FRACTION * expressions.length);
+  const rareCount = expressions.length < 2 ? 0 : Math.min(expressions.length - 1, Math.max(1, rounded));
   const rareExpressions = random.shuffle(expressions.slice()).slice(0, rareCount).sort((a, b) => a - b);
   const assignment = new Uint8Array(rows.length);
   for (const expression of rareExpressions) {
@@ -77,10 +79,14 @@ export function splitUnbalancedPoses<T extends SplitRow>(rows: readonly T[], see
   return { task: 'er-up', ...gather(rows, assignment) };
 }
 
-/** ER-ZID: round(21/119 of the subjects) are held out entirely for test. */
+/**
+ * ER-ZID: round(21/119 of the subjects) are held out entirely for test — at least one (and never
+ * all) when there are two or more, so that small synthetic sets still get a zero-shot test set.
+ */
 export function splitZeroShotIdentities<T extends SplitRow>(rows: readonly T[], seed: number): SplitResult<T> {
   const subjects = [...new Set(rows.map((row) => row.subject))].sort(compareSubjects);
-  const testCount = Math.round(ZERO_SHOT_SUBJECT_FRACTION * subjects.length);
+  const rounded = Math.round(ZERO_SHOT_SUBJECT_FRACTION * subjects.length);
+  const testCount = subjects.length < 2 ? 0 : Math.min(subjects.length - 1, Math.max(1, rounded));
   const testSubjects = new Random(seed).shuffle(subjects.slice()).slice(0, testCount).sort(compareSubjects);
   const held = new Set(testSubjects);
   const assignment = new Uint8Array(rows.length);

@@ -83,4 +83,17 @@ test('small indexes split in the same proportions', () => {
   assert.throws(() => splitRows(small, 'er-xx' as never, 0), /unknown task/);
 });
 
+
+
+test('small sets still get a zero-shot subject and a rare class (at least one, never all)', () => {
+  const small = [0, 1].flatMap((s) => [0, 1, 2].map((e) => ({ subject: `s${s}`, pose: 'F' as const, expression: e })));
+  const zid = splitRows(small, 'er-zid', 1);
+  assert.is(zid.testSubjects!.length, 1);
+  assert.ok(zid.train.length > 0 && zid.test.length > 0);
+  const ue = splitRows(small, 'er-ue', 1);
+  assert.is(ue.rareExpressions!.length, 1);
+  const one = splitRows(small.filter((r) => r.subject === 's0'), 'er-zid', 1);
+  assert.is(one.testSubjects!.length, 0, 'a single subject cannot be held out');
+});
+
 test.run();
