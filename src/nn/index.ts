@@ -4,4 +4,6 @@ export { Linear, Identity, ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, Flatten, Seq
 export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d } from './layers/pool.js';
 export { MFM, type MFMOptions } from './layers/mfm.js';
+export { BatchNorm1d, BatchNorm2d, InstanceNorm2d, type BatchNormLayerOptions } from './layers/norm.js';
+export { initGanWeights } from './layers/gan-init.js';
 export * as init from './init.js';

@@ -49,19 +49,25 @@ export abstract class Optimizer<H extends Hyper> {
     params: ParamsInput<H>,
     readonly defaults: H,
   ) {
+    this.paramGroups = [];
     const groups = isGroupList(params) ? params : [{ params }];
-    const seen = new Set<Tensor>();
-    this.paramGroups = groups.map((group, index) => {
-      const list = [...group.params];
-      for (const p of list) {
-        if (!(p instanceof Tensor)) throw new Error(`${this.constructor.name}: group ${index} holds something that is not a tensor`);
-        if (seen.has(p)) throw new Error(`${this.constructor.name}: a parameter ${formatShape(p.shape)} appears in more than one group (or twice in one)`);
-        seen.add(p);
-      }
-      const merged = { ...defaults, ...group, params: list } as ParamGroup<H>;
-      this.validate(merged, index);
-      return merged;
-    });
+    for (const group of groups) this.addParamGroup(group as Partial<H> & { params: Iterable<Tensor> });
+  }
+
+  /** Adds a group (e.g. layers unfrozen for fine-tuning); unset hyper-parameters take the defaults. */
+  addParamGroup(group: Partial<H> & { params: Iterable<Tensor> }): void {
+    const index = this.paramGroups.length;
+    const list = [...group.params];
+    const seen = new Set(this.paramGroups.flatMap((g) => g.params));
+    for (const p of list) {
+      if (!(p instanceof Tensor)) throw new Error(`${this.constructor.name}: group ${index} holds something that is not a tensor`);
+      if (seen.has(p)) throw new Error(`${this.constructor.name}: a parameter ${formatShape(p.shape)} appears in more than one group (or twice in one)`);
+      seen.add(p);
+    }
+    const given = Object.fromEntries(Object.entries(group).filter(([, value]) => value !== undefined));
+    const merged = { ...this.defaults, ...given, params: list } as ParamGroup<H>;
+    this.validate(merged, index);
+    this.paramGroups.push(merged);
   }
 
   /** Throws if a group's hyper-parameters are invalid (PyTorch's constructor checks). */

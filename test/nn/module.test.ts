@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, manualSeed, memory, randn, scope, tensor, type Tensor } from '../../src/index.js';
-import { Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
+import { BatchNorm1d, BatchNorm2d, InstanceNorm2d, initGanWeights, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
 
 await init();
 
@@ -193,6 +193,74 @@ test('init functions: normal_, constant_, zeros_, xavierUniform_, kaimingNormal_
   assert.equal([...a.slice(0, 50)], [...b.slice(0, 50)]);
   assert.equal(weightInit.calculateFanInAndFanOut([8, 3, 5, 5]), { fanIn: 75, fanOut: 200 });
   p.dispose();
+});
+
+test('BatchNorm2d: running statistics are buffers, updated in train mode and used in eval', async () => {
+  const bn = new BatchNorm2d(3, { momentum: 0.2 });
+  assert.equal(shapesOf([...bn.stateDict()]), ['weight [3]', 'bias [3]', 'running_mean [3]', 'running_var [3]']);
+  assert.equal(bn.parameters().length, 2);
+  const N = 2, C = 3, H = 3, W = 2;
+  const values = Array.from({ length: N * C * H * W }, (_, i) => Math.sin(i * 1.7) * 2 + (i % 5));
+  const x = tensor(values, [N, C, H, W]);
+  bn.call(x);
+  const mean = [0, 1, 2].map((c) => {
+    const v: number[] = [];
+    for (let n = 0; n < N; n++) for (let s = 0; s < H * W; s++) v.push(values[(n * C + c) * H * W + s]);
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return { m, unbiased: v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1) };
+  });
+  const runningMean = await bn.runningMean!.toArray();
+  const runningVar = await bn.runningVar!.toArray();
+  mean.forEach(({ m, unbiased }, c) => {
+    assert.ok(Math.abs(runningMean[c] - 0.2 * m) < 1e-5, `running_mean[${c}] ${runningMean[c]} vs ${0.2 * m}`);
+    assert.ok(Math.abs(runningVar[c] - (0.8 + 0.2 * unbiased)) < 1e-4, `running_var[${c}] ${runningVar[c]} vs ${0.8 + 0.2 * unbiased}`);
+  });
+  bn.eval();
+  const y = await bn.call(x).toArray();
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.floor(i / (H * W)) % C;
+    const expected = (values[i] - runningMean[c]) / Math.sqrt(runningVar[c] + 1e-5);
+    assert.ok(Math.abs(y[i] - expected) < 1e-4, `eval output ${i}: ${y[i]} vs ${expected}`);
+  }
+  const before = [...(await bn.runningMean!.toArray())];
+  bn.call(x);
+  assert.equal([...(await bn.runningMean!.toArray())], before, 'eval mode leaves running stats alone');
+  // PyTorch checkpoints carry num_batches_tracked: accepted and ignored.
+  const saved = new Map<string, Tensor | { shape: number[]; data: Float32Array }>(await bn.exportStateDict());
+  saved.set('num_batches_tracked', { shape: [], data: Float32Array.of(1) });
+  assert.equal(bn.loadStateDict(saved), { missingKeys: [], unexpectedKeys: [] });
+  bn.dispose();
+  x.dispose();
+});
+
+test('BatchNorm1d on [N, C]; InstanceNorm2d has no parameters unless affine', async () => {
+  const bn = new BatchNorm1d(4);
+  const x = tensor([1, 2, 3, 4, 3, 2, 5, 0, 2, 2, 1, 8], [3, 4]);
+  const y = await bn.call(x).toArray();
+  for (let c = 0; c < 4; c++) {
+    const column = [0, 1, 2].map((n) => y[n * 4 + c]);
+    assert.ok(Math.abs(column.reduce((a, b) => a + b, 0)) < 1e-4, `column ${c} of the output has mean 0`);
+  }
+  assert.equal(new InstanceNorm2d(5).namedParameters(), []);
+  const affine = new InstanceNorm2d(5, { affine: true });
+  assert.equal(shapesOf(affine.namedParameters()), ['weight [5]', 'bias [5]']);
+  assert.equal([...affine.stateDict().keys()], ['weight', 'bias']);
+  for (const m of [bn, affine]) m.dispose();
+  x.dispose();
+});
+
+test('initGanWeights: conv / linear weights N(0, 0.02), norm scales N(1, 0.02), biases 0', async () => {
+  const model = new Sequential(new Conv2d(16, 32, 4), new BatchNorm2d(32), new ConvTranspose2d(32, 16, 4), new Linear(64, 40));
+  initGanWeights(model);
+  for (const [name, p] of model.namedParameters()) {
+    const s = stats(await p.toArray());
+    if (name.endsWith('bias')) assert.ok(s.min === 0 && s.max === 0, `${name} is zero`);
+    else {
+      const mean = name.startsWith('1.') ? 1 : 0;
+      assert.ok(Math.abs(s.mean - mean) < 0.006 && Math.abs(s.std - 0.02) < 0.006, `${name}: mean ${s.mean}, std ${s.std}`);
+    }
+  }
+  model.dispose();
 });
 
 test.run();

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, init, manualSeed, memory, scope, tensor, type Tensor } from '../../src/index.js';
-import { Conv2d, Flatten, Linear, MaxPool2d, MFM, ReLU, Sequential, type Module } from '../../src/nn/index.js';
+import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, MFM, ReLU, Sequential, type Module } from '../../src/nn/index.js';
 import { Adam, SGD, StepLR, type Hyper, type Optimizer } from '../../src/optim/index.js';
 import * as ref from '../reference/index.js';
 
@@ -69,7 +69,7 @@ test('an MLP (Linear + ReLU) learns three Gaussian blobs with SGD + momentum; me
   assert.is(memory().bytesInUse, start, 'model, gradients and optimizer state all freed');
 });
 
-test('a tiny conv net (Conv2d + MFM + MaxPool2d + Linear) tells bars apart with Adam; memory stays flat', async () => {
+test('a tiny conv net (Conv2d + BatchNorm2d + MaxPool2d + MFM + Linear) tells bars apart with Adam; memory stays flat', async () => {
   const start = memory().bytesInUse;
   manualSeed(seed);
   const rng = new ref.Rng(seed + 1);
@@ -87,8 +87,9 @@ test('a tiny conv net (Conv2d + MFM + MaxPool2d + Linear) tells bars apart with 
     }
   });
   const x = tensor(images, [N, 1, size, size]);
-  const model = new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2, { ceilMode: true }), new MFM(4, 3, { kernelSize: 3, padding: 1 }), new Flatten(), new Linear(3 * 4 * 4, 2));
-  assert.equal(model.namedParameters().map(([n]) => n), ['0.weight', '0.bias', '3.filter.weight', '3.filter.bias', '5.weight', '5.bias']);
+  const model = new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2, { ceilMode: true }), new MFM(4, 3, { kernelSize: 3, padding: 1 }), new Flatten(), new Linear(3 * 4 * 4, 2));
+  assert.equal(model.namedBuffers().map(([n]) => n), ['1.running_mean', '1.running_var']);
+  assert.equal(model.namedParameters().map(([n]) => n), ['0.weight', '0.bias', '1.weight', '1.bias', '4.filter.weight', '4.filter.bias', '6.weight', '6.bias']);
   const optimizer = new Adam(model.parameters(), { lr: 0.02 });
   const { losses, bytes, liveTensors } = await train(model, optimizer, x, labels, 25);
   assert.ok(losses[24] < 0.3 * losses[0], ctx(`conv net loss should fall: ${losses[0].toFixed(3)} → ${losses[24].toFixed(3)}`));
