@@ -2,14 +2,14 @@
 //   Y[n, c, s] = max(X[n, c, s], X[n, C + c, s])  — torch.max(a, b), i.e. torch.maximum: NaN propagates.
 // The gradient follows torch.maximum's rule: the larger half gets all of it, and on a tie each
 // half gets half (dA = where(a == b, g/2, g) masked to 0 where a < b; dB likewise where a > b).
-// Bindings: forward: 0 params, 1 X (read), 2 Y (write). backward: 0 params, 1 X (read), 2 G (read,
-//   [N, C, S]), 3 GX (write, [N, 2C, S]). 1-D grids over outputs (gid.x + gid.y · nwg.x · WG).
+// Bindings (one table for both entry points): 0 params, 1 X (read), 2 G (read, [N, C, S]; backward
+//   only, a placeholder in forward), 3 Out (write: Y [N, C, S] forward, GX [N, 2C, S] backward).
+// 1-D grids over outputs (gid.x + gid.y · nwg.x · WG).
 struct Params { N: u32, C: u32, S: u32, pad0: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read_write> GX: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 override WG: u32 = 256;
 
 @compute @workgroup_size(WG)
@@ -22,7 +22,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let b = X[n * 2u * p.C * p.S + p.C * p.S + rest];
   var y = max(a, b);
   if (a != a || b != b) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
-  Y[index] = y;
+  Out[index] = y;
 }
 
 @compute @workgroup_size(WG)
@@ -39,5 +39,5 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   var d = g;
   if (mine == other) { d = 0.5 * g; }
   if (mine < other) { d = 0.0; }
-  GX[index] = d;
+  Out[index] = d;
 }

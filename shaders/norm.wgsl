@@ -8,9 +8,11 @@
 //       RunVar ← (1 - momentum)·RunVar + momentum·var·m / (m - 1) (unbiased, m = Nb·S), like PyTorch.
 //   gradSums: per group SumG = Σ G and SumGXhat = Σ G·x̂ (x̂ = (X - Mean)·InvStd); these are the bias
 //       and weight gradients, and the two sums the training-mode input gradient needs.
-// (normalize and inputGrad are elementwise and live in norm_apply.wgsl.)
-// Bindings (0: params) — stats: 1 X, 2 Mean, 3 InvStd · statsUpdate: + 4 RunMean, 5 RunVar ·
-//   gradSums: 1 X, 2 G, 3 Mean, 4 InvStd, 5 SumG, 6 SumGXhat.
+// (normalize and inputGrad are elementwise: norm_apply.wgsl, norm_grad.wgsl.)
+// Bindings, one table (0: params): 1 X, 2 G (gradSums; placeholder otherwise), 3 RunMean / Mean,
+//   4 RunVar / InvStd, 5 Mean / SumG, 6 InvStd / SumGXhat — stats: [X, -, scratch, scratch, Mean,
+//   InvStd] · statsUpdate: [X, -, RunMean, RunVar, Mean, InvStd] · gradSums: [X, G, Mean, InvStd,
+//   SumG, SumGXhat].
 // Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
 struct Params {
   G: u32, Nb: u32, S: u32, C: u32,
@@ -19,16 +21,13 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> InvStd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> RunMean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> RunVar: array<f32>;
-// gradSums' bindings (other entry points, so the slots may be reused).
 @group(0) @binding(2) var<storage, read> GIn: array<f32>;
-@group(0) @binding(3) var<storage, read> MeanIn: array<f32>;
-@group(0) @binding(4) var<storage, read> InvStdIn: array<f32>;
-@group(0) @binding(5) var<storage, read_write> SumG: array<f32>;
-@group(0) @binding(6) var<storage, read_write> SumGXhat: array<f32>;
+// Slots 3 and 4: the running estimates (statsUpdate, updated in place) or Mean / InvStd (gradSums, read).
+@group(0) @binding(3) var<storage, read_write> RunMean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RunVar: array<f32>;
+// Slots 5 and 6: Mean / InvStd (stats) or SumG / SumGXhat (gradSums).
+@group(0) @binding(5) var<storage, read_write> Out1: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Out2: array<f32>;
 
 const WG = 256u;
 
@@ -77,8 +76,8 @@ fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wi
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
   if (valid && lid.x == 0u) {
-    Mean[g] = mv.x;
-    InvStd[g] = inverseSqrt(mv.y + p.eps);
+    Out1[g] = mv.x;
+    Out2[g] = inverseSqrt(mv.y + p.eps);
   }
 }
 
@@ -88,8 +87,8 @@ fn statsUpdate(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
   if (valid && lid.x == 0u) {
-    Mean[g] = mv.x;
-    InvStd[g] = inverseSqrt(mv.y + p.eps);
+    Out1[g] = mv.x;
+    Out2[g] = inverseSqrt(mv.y + p.eps);
     let m = f32(p.Nb * p.S);
     RunMean[g] = (1.0 - p.momentum) * RunMean[g] + p.momentum * mv.x;
     RunVar[g] = (1.0 - p.momentum) * RunVar[g] + p.momentum * mv.y * m / (m - 1.0);
@@ -103,8 +102,8 @@ fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   var sumG = 0.0;
   var sumGXhat = 0.0;
   if (valid) {
-    let mean = MeanIn[g];
-    let invStd = InvStdIn[g];
+    let mean = RunMean[g];
+    let invStd = RunVar[g];
     for (var r = lid.x; r < p.Nb * p.S; r += WG) {
       let i = element(g, r);
       sumG += GIn[i];
@@ -113,7 +112,7 @@ fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   }
   let sums = workgroupSum2(lid.x, sumG, sumGXhat);
   if (valid && lid.x == 0u) {
-    SumG[g] = sums.x;
-    SumGXhat[g] = sums.y;
+    Out1[g] = sums.x;
+    Out2[g] = sums.y;
   }
 }

@@ -7,8 +7,9 @@
 //                [-PH, H + PH) (its size is the countIncludePad divisor), then to [0, H) (the other
 //                divisor); divisorOverride (when > 0) replaces both. A window wholly in padding gives 0.
 //   avgBackward: GX[plane, ih, iw] = Σ over windows containing (ih, iw) of G / divisor.
-// Bindings (0: params): maxForward 1 X, 2 Y, 3 Indices · maxBackward 1 G, 2 Indices, 3 GX ·
-//   avgForward 1 X, 2 Y · avgBackward 1 G, 2 GX.
+// Bindings, one table for every entry point (0: params): 1 In (read: X, or G in backward),
+//   2 IndicesIn (read: maxBackward's indices, else a placeholder), 3 Out (write: Y or GX),
+//   4 Indices (write: maxForward's indices, else a scratch buffer).
 // One invocation per output (forward) or per input position (backward), 1-D grids.
 struct Params {
   planes: u32, H: u32, W: u32, OH: u32,
@@ -18,10 +19,9 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> In: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Indices: array<f32>;
 @group(0) @binding(2) var<storage, read> IndicesIn: array<f32>;
-@group(0) @binding(3) var<storage, read_write> GX: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Indices: array<f32>;
 override WG: u32 = 256;
 
 fn flatIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
@@ -78,7 +78,7 @@ fn maxBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
       if (IndicesIn[o] == wanted) { acc += In[o]; }
     }
   }
-  GX[index] = acc;
+  Out[index] = acc;
 }
 
 /** The averaging window of output (oh, ow): clipped bounds and divisor. */

@@ -1,10 +1,11 @@
 // Launchers for the max-feature-map forward and backward (shaders/mfm.wgsl).
+import { gpu } from '../gpu/index.js';
 import { Params, alloc, dispatch1d, kernel } from './launch.js';
 
 /** y [N, C, S] = max of the two channel halves of x [N, 2C, S]. */
 export function mfmForward(x: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
   const y = alloc(N * C * S);
-  dispatch1d(kernel('mfm', { name: 'mfm.forward', entryPoint: 'forward' }), [x, y], new Params().u32(N, C, S, 0), N * C * S);
+  dispatch1d(kernel('mfm', { name: 'mfm.forward', entryPoint: 'forward' }), [x, gpu().placeholder, y], new Params().u32(N, C, S, 0), N * C * S);
   return y;
 }
 

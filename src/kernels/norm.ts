@@ -1,5 +1,5 @@
 // Launchers for batch / instance normalisation (shaders/norm.wgsl: per-group reductions;
-// shaders/norm_apply.wgsl: elementwise). Element (n, g, s) sits at (n·G + g)·S + s; the affine
+// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise). Element (n, g, s) sits at (n·G + g)·S + s; the affine
 // channel of group g is g % C.
 import { gpu } from '../gpu/index.js';
 import { Params, alloc, dispatch1d, kernel } from './launch.js';
@@ -37,8 +37,10 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   const mean = alloc(g.G);
   const invStd = alloc(g.G);
   const entry = running ? 'statsUpdate' : 'stats';
-  const bindings = running ? [x, mean, invStd, running.mean, running.variance] : [x, mean, invStd];
-  gpu().dispatch(kernel('norm', { name: `norm.${entry}`, entryPoint: entry }), bindings, params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+  // Without running estimates their two read_write slots get throw-away buffers.
+  const slots = running ? [running.mean, running.variance] : [alloc(1), alloc(1)];
+  gpu().dispatch(kernel('norm', { name: `norm.${entry}`, entryPoint: entry }), [x, gpu().placeholder, ...slots, mean, invStd], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+  if (!running) for (const b of slots) gpu().pool.release(b);
   return { mean, invStd };
 }
 
@@ -64,7 +66,7 @@ export function normInputGrad(x: GPUBuffer, gy: GPUBuffer, mean: GPUBuffer, invS
   const gx = alloc(count);
   const placeholder = gpu().placeholder;
   dispatch1d(
-    kernel('norm_apply', { name: 'norm.inputGrad', entryPoint: 'inputGrad' }),
+    kernel('norm_grad', { name: 'norm.inputGrad', entryPoint: 'inputGrad' }),
     [x, mean, invStd, weight ?? placeholder, gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
     params(g, { hasWeight: !!weight, useBatchStats: !!sums }),
     count,

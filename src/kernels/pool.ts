@@ -1,5 +1,19 @@
 // Launchers for 2-D max / average pooling and their gather-form backward passes (shaders/pool.wgsl).
+import { gpu, type Gpu } from '../gpu/index.js';
 import { Params, alloc, dispatch1d, kernel } from './launch.js';
+
+const scratchByDevice = new WeakMap<Gpu, GPUBuffer>();
+
+/** A 16-byte buffer for the write-only Indices slot of kernels that do not write indices. */
+function scratch(): GPUBuffer {
+  const ctx = gpu();
+  let buffer = scratchByDevice.get(ctx);
+  if (!buffer) {
+    buffer = ctx.device.createBuffer({ label: 'webfer.pool.scratch', size: 16, usage: 0x80 /* STORAGE */ });
+    scratchByDevice.set(ctx, buffer);
+  }
+  return buffer;
+}
 
 export interface PoolGeometry {
   /** N·C. */
@@ -32,14 +46,14 @@ export function maxPoolForward(x: GPUBuffer, g: PoolGeometry): { values: GPUBuff
   const count = g.planes * g.OH * g.OW;
   const values = alloc(count);
   const indices = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward' }), [x, values, indices], params(g), count);
+  dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward' }), [x, gpu().placeholder, values, indices], params(g), count);
   return { values, indices };
 }
 
 export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeometry): GPUBuffer {
   const count = g.planes * g.H * g.W;
   const gx = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward' }), [gy, indices, gx], params(g), count);
+  dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward' }), [gy, indices, gx, scratch()], params(g), count);
   return gx;
 }
 
@@ -47,13 +61,13 @@ export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeomet
 export function avgPoolForward(x: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number): GPUBuffer {
   const count = g.planes * g.OH * g.OW;
   const y = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.avgForward', entryPoint: 'avgForward' }), [x, y], params(g, countIncludePad, divisorOverride), count);
+  dispatch1d(kernel('pool', { name: 'pool.avgForward', entryPoint: 'avgForward' }), [x, gpu().placeholder, y, scratch()], params(g, countIncludePad, divisorOverride), count);
   return y;
 }
 
 export function avgPoolBackward(gy: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number): GPUBuffer {
   const count = g.planes * g.H * g.W;
   const gx = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.avgBackward', entryPoint: 'avgBackward' }), [gy, gx], params(g, countIncludePad, divisorOverride), count);
+  dispatch1d(kernel('pool', { name: 'pool.avgBackward', entryPoint: 'avgBackward' }), [gy, gpu().placeholder, gx, scratch()], params(g, countIncludePad, divisorOverride), count);
   return gx;
 }
