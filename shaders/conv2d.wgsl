@@ -26,8 +26,10 @@ struct Params {
 
 const TM = 4u;
 const TN = 4u;
-const WGX = 16u;
-const WGY = 16u;
+// registerTiled's workgroup shape: 16 x 16 by default; the launcher narrows WGY (and widens WGX,
+// keeping 256 invocations) when M has few rows, so no invocation works on clamped rows only.
+override WGX: u32 = 16u;
+override WGY: u32 = 16u;
 const BM = 64u;
 const BN = 64u;
 const BK = 16u;
@@ -138,11 +140,11 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
 var<workgroup> tileA: array<array<f32, BM>, BK>;  // [k][co]
 var<workgroup> tileB: array<array<f32, BN>, BK>;  // [k][pixel]
 
-@compute @workgroup_size(WGX, WGY)
+@compute @workgroup_size(16, 16)
 fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let tileM = wid.y * BM;
   let tileN = wid.x * BN;
-  let thread = lid.y * WGX + lid.x;
+  let thread = lid.y * 16u + lid.x;
   let plane = p.OH * p.OW;
   let pixels = p.N * plane;
   let KHW = p.KH * p.KW;

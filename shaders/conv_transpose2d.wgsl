@@ -28,8 +28,10 @@ struct Params {
 
 const TM = 4u;
 const TN = 4u;
-const WGX = 16u;
-const WGY = 16u;
+// registerTiled's workgroup shape: 16 x 16 by default; the launcher narrows WGY (and widens WGX,
+// keeping 256 invocations) when M has few rows, so no invocation works on clamped rows only.
+override WGX: u32 = 16u;
+override WGY: u32 = 16u;
 
 fn biasOf(ci: u32) -> f32 {
   if (p.hasBias == 1u) { return Bias[ci]; }

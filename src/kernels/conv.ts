@@ -44,6 +44,14 @@ export function convVariant(): ConvVariant {
 
 const TILE = 64;
 
+/** registerTiled's workgroup shape for M rows: 256 invocations, each 4 rows x 4 columns. */
+function registerShape(M: number, columns: number): { constants: Record<string, number>; workgroups: [number, number] } {
+  let wgy = 1;
+  while (wgy < 16 && wgy * 4 < M) wgy *= 2;
+  const wgx = 256 / wgy;
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columns / (4 * wgx)), Math.ceil(M / (4 * wgy))] };
+}
+
 function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
   return new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, hasBias ? 1 : 0, g.KH, g.KW, g.SH, g.SW)
@@ -56,8 +64,11 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
 export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
   const y = alloc(g.N * g.Cout * g.OH * g.OW);
   const variant = convVariant();
-  const k = kernel('conv2d', { name: `conv2d.${variant}`, entryPoint: variant });
-  const workgroups: [number, number] = variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : [Math.ceil((g.N * g.OH * g.OW) / TILE), Math.ceil(g.Cout / TILE)];
+  const shape = registerShape(g.Cout, g.N * g.OH * g.OW);
+  const constants = variant === 'registerTiled' ? shape.constants : undefined;
+  const k = kernel('conv2d', { name: `conv2d.${variant}`, entryPoint: variant, constants });
+  const workgroups: [number, number?] =
+    variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : variant === 'registerTiled' ? shape.workgroups : [Math.ceil((g.N * g.OH * g.OW) / TILE), Math.ceil(g.Cout / TILE)];
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), workgroups);
   return y;
 }
@@ -69,15 +80,17 @@ export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer |
 export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
   const gx = alloc(g.N * g.Cin * g.H * g.W);
   const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
-  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant });
-  const workgroups: [number, number] = variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : [Math.ceil((g.N * g.H * g.W) / TILE), Math.ceil(g.Cin / TILE)];
+  const shape = registerShape(g.Cin, g.N * g.H * g.W);
+  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
+  const workgroups = variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : shape.workgroups;
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
   return gx;
 }
 
 /** How many K slices the weight gradient is split into: enough workgroups to fill the device. */
 function weightGradSplits(g: ConvGeometry): number {
-  const tiles = Math.ceil((g.Cin * g.KH * g.KW) / TILE) * Math.ceil(g.Cout / TILE);
+  const [x, y] = registerShape(g.Cout, g.Cin * g.KH * g.KW).workgroups;
+  const tiles = x * y;
   const pixels = g.N * g.OH * g.OW;
   const targetWorkgroups = gpu().info.isSoftware ? 8 : 256;
   const wanted = Math.ceil(targetWorkgroups / tiles);
@@ -89,7 +102,8 @@ function weightGradSplits(g: ConvGeometry): number {
 export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
-  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant });
+  const shape = registerShape(g.Cout, g.Cin * g.KH * g.KW);
+  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
   if (variant === 'direct') {
     const gw = alloc(count);
     gpu().dispatch(k, [x, gy, gw], params(g, false), grid1d(count));
@@ -100,7 +114,7 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): 
   const kChunk = Math.ceil(pixels / splits);
   const used = Math.ceil(pixels / kChunk);
   const partial = alloc(used * count);
-  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [Math.ceil((g.Cin * g.KH * g.KW) / TILE), Math.ceil(g.Cout / TILE), used]);
+  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [shape.workgroups[0], shape.workgroups[1], used]);
   if (used === 1) return partial;
   const gw = reduceAxis('sum', partial, 1, used, count);
   gpu().pool.release(partial);
