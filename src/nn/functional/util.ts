@@ -12,8 +12,9 @@ export function normDim(dim: number, rank: number, op: string): number {
   return d;
 }
 
+/** Sorted, normalised dims; undefined or [] means every dim (torch.sum(x, dim=[]) reduces all). */
 export function normDims(dims: number | readonly number[] | undefined, rank: number, op: string): number[] {
-  if (dims === undefined) return [...Array(rank).keys()];
+  if (dims === undefined || (typeof dims !== 'number' && dims.length === 0)) return [...Array(rank).keys()];
   const list = (typeof dims === 'number' ? [dims] : [...dims]).map((d) => normDim(d, rank, op));
   if (new Set(list).size !== list.length) throw new Error(`${op}: dimension list [${list.join(', ')}] repeats a dimension`);
   return list.sort((a, b) => a - b);
