@@ -19,6 +19,7 @@ function cases(): [number[], number | number[] | undefined][] {
     [shape, [0, 2]],
     [shape, [-1, 1]],
     [shape, undefined],
+    [shape, []],
     [r4, ref.randomDims(rng, 4)],
     [r4, ref.randomDims(rng, 4)],
     [[rng.int(300, 700)], 0],
