@@ -25,3 +25,5 @@ export function memory(): MemoryStats {
   const stats = hasGpu() ? gpu().poolStats() : { bytesInUse: 0, bytesPooled: 0, peakBytes: 0 };
   return { bytesInUse: stats.bytesInUse, bytesPooled: stats.bytesPooled, peakBytes: stats.peakBytes, liveTensors: liveTensorCount() };
 }
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
