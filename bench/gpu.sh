@@ -10,13 +10,21 @@ out="${OUT:-$PWD/gpu-results}"
 mkdir -p "$out"
 quick="${1:-}"
 
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-  ldconfig
+# The Vulkan loader and GLVND (NVIDIA's Vulkan driver, libGLX_nvidia, needs libGLdispatch).
+for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -d "$dir" ] && echo "$dir" > "/etc/ld.so.conf.d/webfer-$(basename "$dir").conf"
+done
+ldconfig
+if [ -z "${VK_DRIVER_FILES:-}" ]; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+    if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd"; break; fi
+  done
 fi
-if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && ! ls /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json >/dev/null 2>&1; then
-  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-fi
+echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+[ -n "${VK_DRIVER_FILES:-}" ] && cat "$VK_DRIVER_FILES"
+glx=$(ldconfig -p | awk '/libGLX_nvidia.so.0/ {print $NF; exit}')
+[ -n "$glx" ] && { echo "$glx:"; ldd "$glx" | grep -i 'not found'; }
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
 bin=/tmp/webfer-node
@@ -27,9 +35,14 @@ if ! command -v node >/dev/null; then
 fi
 [ -d node_modules ] || tar -xJf .carry/node_modules.tar.xz
 node --version
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
 node scripts/bundle-shaders.mjs
 
-node --import tsx src/cli.ts info --json > "$out/info.json" 2> "$out/info.err" || cat "$out/info.err"
+if ! node --import tsx src/cli.ts info --json > "$out/info.json" 2> "$out/info.err"; then
+  cat "$out/info.err"
+  echo "no WebGPU adapter: stopping before tests and benchmarks"
+  exit 1
+fi
 cat "$out/info.json"
 WEBFER_SKIP_BROWSER=1 timeout 300 node scripts/run-tests.mjs 2>&1 | tee "$out/tests.log" | grep -E "FAIL|✘|passed, .* failed|Error" | head -40
 timeout 240 node --import tsx bench/index.ts $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"

@@ -13,21 +13,35 @@ const staging = join(carry, 'staging');
 rmSync(staging, { recursive: true, force: true });
 mkdirSync(join(staging, 'node_modules'), { recursive: true });
 
-// Dependency closure of what the tests, benchmarks and CLI import at run time.
+// Dependency closure of what the tests, benchmarks and CLI import at run time, resolved the way
+// Node does (a package's own node_modules first, then upwards), nested copies included.
+const modules = join(root, 'node_modules');
 const wanted = ['tsx', 'uvu', 'webgpu', 'pngjs', 'jpeg-js', 'utif2', 'yargs', 'cli-progress', '@esbuild/linux-x64'];
-const seen = new Set();
-const queue = [...wanted];
-while (queue.length) {
-  const name = queue.shift();
-  if (seen.has(name)) continue;
-  const dir = join(root, 'node_modules', name);
-  if (!existsSync(dir)) continue; // optional dependency for another platform
-  seen.add(name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  queue.push(...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}).filter((d) => d.includes('linux-x64')));
+const found = new Set();
+function resolveFrom(fromDir, name) {
+  for (let dir = fromDir; dir.startsWith(modules); dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === modules) break;
+  }
+  const top = join(modules, name);
+  return existsSync(join(top, 'package.json')) ? top : undefined;
 }
+const queue = wanted.map((name) => join(modules, name)).filter((dir) => existsSync(dir));
+while (queue.length) {
+  const dir = queue.shift();
+  if (found.has(dir)) continue;
+  found.add(dir);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}).filter((d) => !/darwin|win32|arm|android|freebsd|openbsd|netbsd|sunos|aix|wasm/.test(d))];
+  for (const dep of deps) {
+    const resolved = resolveFrom(dir, dep);
+    if (resolved) queue.push(resolved);
+  }
+}
+const seen = new Set([...found].map((dir) => dir.slice(modules.length + 1)));
 for (const name of seen) {
-  cpSync(join(root, 'node_modules', name), join(staging, 'node_modules', name), {
+  cpSync(join(modules, name), join(staging, 'node_modules', name), {
     recursive: true,
     // Dawn ships one binary per platform: keep Linux x64 only.
     filter: (src) => !(name === 'webgpu' && /dist[\\/](darwin|win32|linux-arm64)/.test(src)),
