@@ -2,11 +2,12 @@
 // so their gradients come from rules that are already tested.
 import { softmaxAxis } from '../../kernels/reduce.js';
 import { binary } from '../../kernels/elementwise.js';
+import { crossEntropyBackward, crossEntropyForward } from '../../kernels/cross-entropy.js';
 import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { broadcastShapes, f32Literal, normDim, splitAt, wrap } from './util.js';
+import { broadcastShapes, normDim, splitAt, wrap } from './util.js';
 import { sumTo } from './shape.js';
 
 export function softmax(x: Tensor, dim = -1): Tensor {
@@ -69,17 +70,13 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
     }
     targetTensor = tensor(Float32Array.from(target), targetShape);
   }
-  // Target distribution along dim 1: one-hot of the index, smoothed.
-  const classShape = [1, classes, ...logits.shape.slice(2).map(() => 1)];
-  const classIndex = tensor(Float32Array.from({ length: classes }, (_, c) => c), classShape);
-  const onTarget = 1 - labelSmoothing + labelSmoothing / classes;
-  const offTarget = labelSmoothing / classes;
-  const t = targetTensor.reshape([logits.shape[0], 1, ...logits.shape.slice(2)]);
-  const distribution = wrap(
-    binary('targetDistribution', `select(p.alpha, ${f32Literal(onTarget)}, a == b)`, t.buffer, t.shape, classIndex.buffer, classIndex.shape, logits.shape, offTarget),
-    logits.shape,
-  );
-  const perSample = neg(sum(mul(logSoftmax(logits, 1), distribution), 1));
+  // One fused kernel: per-row logsumexp minus the smoothed target's expected logit; its backward
+  // is softmax minus the target distribution. The graph saves the logits and the targets.
+  const geometry = { batch: logits.shape[0], classes, inner: targetCount / logits.shape[0], smoothing: labelSmoothing };
+  const rows = wrap(crossEntropyForward(logits.buffer, targetTensor.buffer, geometry), targetShape);
+  const perSample = record('crossEntropy', [logits], rows, [logits, targetTensor], (g) => [
+    wrap(crossEntropyBackward(logits.buffer, targetTensor.buffer, g.buffer, geometry), logits.shape),
+  ]);
   return reduce(perSample, reduction);
 }
 
