@@ -27,3 +27,8 @@ export function memory(): MemoryStats {
 }
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+
+/** Returns the buffer pool's unused buffers to the driver (like torch.cuda.empty_cache()). */
+export function emptyCache(): void {
+  if (hasGpu()) gpu().releasePool();
+}
