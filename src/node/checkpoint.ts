@@ -3,6 +3,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type HostArray, type SafetensorsContent } from '../nn/safetensors.js';
+import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
 
 /** Writes bytes to path atomically (temp file + fsync + rename). */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
@@ -35,4 +36,20 @@ export function loadSafetensors(path: string): SafetensorsContent {
     throw new Error(`cannot read checkpoint ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return decodeSafetensors(bytes, path);
+}
+
+/** Saves a training checkpoint (modules, optimizers, schedules, random stream, run info) atomically. */
+export async function saveTrainingCheckpoint(path: string, parts: TrainingParts, info: RunInfo): Promise<void> {
+  const content = await captureCheckpoint(parts, info);
+  saveSafetensors(path, content.tensors, content.metadata);
+}
+
+/** Restores a training checkpoint into already-built parts; returns where the run stood. */
+export function loadTrainingCheckpoint(path: string, parts: TrainingParts): RunInfo {
+  return restoreCheckpoint(loadSafetensors(path), parts, path);
+}
+
+/** The run info of a checkpoint, to rebuild the right model before loading it. */
+export function peekTrainingCheckpoint(path: string): RunInfo {
+  return readRunInfo(loadSafetensors(path), path);
 }

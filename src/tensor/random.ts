@@ -56,6 +56,19 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** The full generator state, for checkpoints that must resume the same random stream. */
+  getState(): (number | null)[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? null];
+  }
+
+  setState(state: readonly (number | null)[]): void {
+    if (state.length !== 5 || state.slice(0, 4).some((v) => typeof v !== 'number')) {
+      throw new Error(`Generator.setState: expected 4 state words and a spare (from getState()), got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state.slice(0, 4).map((v) => (v as number) >>> 0);
+    this.spare = state[4] ?? undefined;
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);
@@ -71,6 +84,15 @@ let global = new Generator(0x5eed);
 /** Reseeds the global generator that randn / rand / dropout use when no seed is given. */
 export function manualSeed(seed: number): void {
   global = new Generator(seed);
+}
+
+/** The global generator's state (dropout masks, default initialisation) for checkpoints. */
+export function globalGeneratorState(): (number | null)[] {
+  return global.getState();
+}
+
+export function setGlobalGeneratorState(state: readonly (number | null)[]): void {
+  global.setState(state);
 }
 
 export function generator(seed?: number): Generator {

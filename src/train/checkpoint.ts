@@ -1,0 +1,109 @@
+// Training checkpoints as safetensors content (browser-safe): every module's state dict, every
+// optimizer's state, the schedules, the global random stream and the run's progress, so that a
+// run resumed from the end of epoch e continues exactly as if it had not stopped.
+// Tensor names: "<module>.<param>" and "optim.<optimizer>.<index>.<buffer>"; everything else is
+// JSON in the header's __metadata__ (format in DESIGN.md "Files").
+import type { AnyModule } from '../nn/module.js';
+import type { HostArray, SafetensorsContent } from '../nn/safetensors.js';
+import type { Hyper, Optimizer, OptimizerState } from '../optim/optimizer.js';
+import type { LRScheduler, SchedulerState } from '../optim/lr-scheduler.js';
+import { globalGeneratorState, setGlobalGeneratorState } from '../tensor/random.js';
+
+export interface TrainingParts {
+  modules: Record<string, AnyModule>;
+  optimizers?: Record<string, Optimizer<Hyper & { lr: number }>>;
+  schedulers?: Record<string, LRScheduler>;
+}
+
+/** Where a run stands; stored as JSON next to the tensors. */
+export interface RunInfo {
+  /** What was trained, e.g. "fanet" or "fapegan". */
+  kind: string;
+  /** Model configuration, enough to rebuild the modules before loading. */
+  config: Record<string, unknown>;
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps completed. */
+  step: number;
+  metrics?: Record<string, number>;
+  /** Free-form details (data set, task, seed) shown by tools. */
+  extra?: Record<string, unknown>;
+}
+
+interface OptimizerMeta {
+  paramGroups: OptimizerState<unknown>['paramGroups'];
+  steps: Record<number, { step: number; buffers: string[] }>;
+}
+
+const FORMAT = 'webfer-checkpoint-1';
+
+export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Promise<SafetensorsContent> {
+  const tensors = new Map<string, HostArray>();
+  for (const [prefix, module] of Object.entries(parts.modules)) {
+    for (const [name, t] of await module.exportStateDict()) tensors.set(`${prefix}.${name}`, t);
+  }
+  const optimizers: Record<string, OptimizerMeta> = {};
+  for (const [name, optimizer] of Object.entries(parts.optimizers ?? {})) {
+    const state = await optimizer.exportState();
+    const steps: OptimizerMeta['steps'] = {};
+    for (const [index, s] of Object.entries(state.state)) {
+      steps[Number(index)] = { step: s.step, buffers: Object.keys(s.buffers) };
+      for (const [buffer, t] of Object.entries(s.buffers)) tensors.set(`optim.${name}.${index}.${buffer}`, t);
+    }
+    optimizers[name] = { paramGroups: state.paramGroups, steps };
+  }
+  const schedulers: Record<string, SchedulerState> = {};
+  for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) schedulers[name] = scheduler.stateDict();
+  return {
+    tensors,
+    metadata: {
+      format: FORMAT,
+      run: JSON.stringify(info),
+      optimizers: JSON.stringify(optimizers),
+      schedulers: JSON.stringify(schedulers),
+      random: JSON.stringify(globalGeneratorState()),
+    },
+  };
+}
+
+/** Reads the run info without touching any module (to rebuild the right model first). */
+export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'): RunInfo {
+  if (content.metadata.format !== FORMAT || !content.metadata.run) {
+    throw new Error(`${source} is not a webfer training checkpoint (metadata format ${JSON.stringify(content.metadata.format ?? null)}); for plain weights load them with module.loadStateDict()`);
+  }
+  return JSON.parse(content.metadata.run) as RunInfo;
+}
+
+/** Restores every part from a checkpoint; returns the run info. Checks everything it can first. */
+export function restoreCheckpoint(content: SafetensorsContent, parts: TrainingParts, source = 'checkpoint'): RunInfo {
+  const info = readRunInfo(content, source);
+  for (const [prefix, module] of Object.entries(parts.modules)) {
+    const own = new Map<string, HostArray>();
+    for (const [name, t] of content.tensors) if (name.startsWith(`${prefix}.`)) own.set(name.slice(prefix.length + 1), t);
+    if (own.size === 0) throw new Error(`${source} has no weights for "${prefix}" (it holds ${[...new Set([...content.tensors.keys()].map((k) => k.split('.')[0]))].join(', ')})`);
+    module.loadStateDict(own, { strict: true });
+  }
+  const optimizers = JSON.parse(content.metadata.optimizers ?? '{}') as Record<string, OptimizerMeta>;
+  for (const [name, optimizer] of Object.entries(parts.optimizers ?? {})) {
+    const meta = optimizers[name];
+    if (!meta) throw new Error(`${source} has no state for optimizer "${name}"`);
+    const state: OptimizerState<HostArray> = { paramGroups: meta.paramGroups, state: {} };
+    for (const [index, s] of Object.entries(meta.steps)) {
+      const buffers: Record<string, HostArray> = {};
+      for (const buffer of s.buffers) {
+        const t = content.tensors.get(`optim.${name}.${index}.${buffer}`);
+        if (!t) throw new Error(`${source} is missing optim.${name}.${index}.${buffer}`);
+        buffers[buffer] = t;
+      }
+      state.state[Number(index)] = { step: s.step, buffers };
+    }
+    optimizer.importState(state);
+  }
+  const schedulers = JSON.parse(content.metadata.schedulers ?? '{}') as Record<string, SchedulerState>;
+  for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) {
+    if (!schedulers[name]) throw new Error(`${source} has no state for schedule "${name}"`);
+    scheduler.loadStateDict(schedulers[name]);
+  }
+  if (content.metadata.random) setGlobalGeneratorState(JSON.parse(content.metadata.random));
+  return info;
+}
