@@ -45,4 +45,4 @@ if ! node --import tsx src/cli.ts info --json > "$out/info.json" 2> "$out/info.e
 fi
 cat "$out/info.json"
 WEBFER_SKIP_BROWSER=1 timeout 300 node scripts/run-tests.mjs 2>&1 | tee "$out/tests.log" | grep -E "FAIL|✘|passed, .* failed|Error" | head -40
-timeout 240 node --import tsx bench/index.ts $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
+timeout 240 node --import tsx src/cli.ts bench $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"

@@ -32,9 +32,18 @@ function counts({ code, out }) {
   return { passed, failed };
 }
 
+// Type-check sources and tests together first (tsx strips types without checking them).
+let typecheckPassed = 0, typecheckFailed = 0;
+if (!pattern) {
+  const typecheck = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json']);
+  if (typecheck.code === 0) typecheckPassed = 1;
+  else typecheckFailed = 1;
+  console.log(`typecheck (tsc -p tsconfig.test.json): ${typecheck.code === 0 ? 'ok' : 'FAILED'}`);
+}
+
 const filePattern = pattern ? `.*${pattern}.*\\.test\\.ts$` : '\\.test\\.ts$';
 const unit = counts(await run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', filePattern]));
-let passed = unit.passed, failed = unit.failed;
+let passed = unit.passed + typecheckPassed, failed = unit.failed + typecheckFailed;
 
 if (!process.env.WEBFER_SKIP_BROWSER && (!pattern || 'browser'.includes(pattern))) {
   const browser = counts(await run(process.execPath, ['scripts/browser-test.mjs']));

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { infoCommand } from './cli/info.js';
 import { selfcheckCommand, runSelfCheck } from './cli/selfcheck.js';
+import { benchCommand } from './cli/bench.js';
 import { dataCommands } from './cli/data-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
@@ -23,6 +24,7 @@ await yargs(hideBin(process.argv))
   .command(selfcheckCommand)
   .command(demoCommand)
   .command(dataCommands)
+  .command(benchCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
   .fail((message, error, y) => {

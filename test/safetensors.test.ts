@@ -10,7 +10,8 @@ import { Rng, randomSeed } from './reference/index.js';
 
 function randomTensors(rng: Rng) {
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of [['features.0.filter.weight', [6, 1, 5, 5]], ['features.0.filter.bias', [6]], ['fc.weight', [3, 7]], ['empty', [0, 4]]] as const) {
+  const shapes: [string, number[]][] = [['features.0.filter.weight', [6, 1, 5, 5]], ['features.0.filter.bias', [6]], ['fc.weight', [3, 7]], ['empty', [0, 4]]];
+  for (const [name, shape] of shapes) {
     const n = shape.reduce((a, b) => a * b, 1);
     tensors.set(name, { shape: [...shape], data: Float32Array.from({ length: n }, () => rng.normal()) });
   }

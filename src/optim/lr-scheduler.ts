@@ -1,7 +1,10 @@
 // Learning-rate schedules (torch.optim.lr_scheduler). Each sets group.lr from the group's
 // initial lr and the epoch counter, in closed form, so a schedule restored from its state dict
 // lands on exactly the same rates. Call step() once per epoch, after optimizer.step().
-import type { Hyper, Optimizer } from './optimizer.js';
+/** What a schedule needs of an optimizer: its groups' learning rates (any optimizer has them). */
+export interface ScheduledOptimizer {
+  paramGroups: { lr: number; initialLr?: number }[];
+}
 
 export interface SchedulerState {
   lastEpoch: number;
@@ -13,7 +16,7 @@ export abstract class LRScheduler {
   baseLrs: number[];
   private lastLrs: number[] = [];
 
-  constructor(readonly optimizer: Optimizer<Hyper & { lr: number }>) {
+  constructor(readonly optimizer: ScheduledOptimizer) {
     // Like PyTorch: remember each group's starting lr as initialLr, then apply epoch 0.
     for (const group of optimizer.paramGroups) group.initialLr ??= group.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr!);
@@ -59,7 +62,7 @@ export class StepLR extends LRScheduler {
   readonly stepSize: number;
   readonly gamma: number;
 
-  constructor(optimizer: Optimizer<Hyper & { lr: number }>, options: { stepSize: number; gamma?: number }) {
+  constructor(optimizer: ScheduledOptimizer, options: { stepSize: number; gamma?: number }) {
     super(optimizer);
     if (!(Number.isInteger(options.stepSize) && options.stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${options.stepSize}`);
     this.stepSize = options.stepSize;
@@ -81,7 +84,7 @@ export class LinearLR extends LRScheduler {
   readonly endFactor: number;
   readonly totalIters: number;
 
-  constructor(optimizer: Optimizer<Hyper & { lr: number }>, options: { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
+  constructor(optimizer: ScheduledOptimizer, options: { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
     super(optimizer);
     this.startFactor = options.startFactor ?? 1 / 3;
     this.endFactor = options.endFactor ?? 1;
@@ -106,7 +109,7 @@ export class LinearDecayLR extends LRScheduler {
   readonly constantEpochs: number;
   readonly decayEpochs: number;
 
-  constructor(optimizer: Optimizer<Hyper & { lr: number }>, options: { constantEpochs: number; decayEpochs: number }) {
+  constructor(optimizer: ScheduledOptimizer, options: { constantEpochs: number; decayEpochs: number }) {
     super(optimizer);
     if (!(options.constantEpochs >= 0)) throw new Error(`LinearDecayLR: constantEpochs must be ≥ 0, got ${options.constantEpochs}`);
     if (!(options.decayEpochs > 0)) throw new Error(`LinearDecayLR: decayEpochs must be > 0, got ${options.decayEpochs}`);
@@ -124,7 +127,7 @@ export class LinearDecayLR extends LRScheduler {
 /** lr = initialLr · lrLambda(epoch, groupIndex) (torch's LambdaLR). */
 export class LambdaLR extends LRScheduler {
   constructor(
-    optimizer: Optimizer<Hyper & { lr: number }>,
+    optimizer: ScheduledOptimizer,
     readonly lrLambda: (epoch: number, groupIndex: number) => number,
   ) {
     super(optimizer);

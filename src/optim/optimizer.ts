@@ -41,6 +41,10 @@ export function stateTensor(shape: readonly number[]): Tensor {
   return untrack(new Tensor(new Storage(gpu().pool.acquire(size * 4), size), shape));
 }
 
+/** Any optimizer, whatever its hyper-parameters (containers such as checkpoint part lists). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOptimizer = Optimizer<any>;
+
 export abstract class Optimizer<H extends Hyper> {
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, ParamState<Tensor>>();

@@ -5,13 +5,13 @@
 // JSON in the header's __metadata__ (format in DESIGN.md "Files").
 import type { AnyModule } from '../nn/module.js';
 import type { HostArray, SafetensorsContent } from '../nn/safetensors.js';
-import type { Hyper, Optimizer, OptimizerState } from '../optim/optimizer.js';
+import type { AnyOptimizer, OptimizerState } from '../optim/optimizer.js';
 import type { LRScheduler, SchedulerState } from '../optim/lr-scheduler.js';
 import { globalGeneratorState, setGlobalGeneratorState } from '../tensor/random.js';
 
 export interface TrainingParts {
   modules: Record<string, AnyModule>;
-  optimizers?: Record<string, Optimizer<Hyper & { lr: number }>>;
+  optimizers?: Record<string, AnyOptimizer>;
   schedulers?: Record<string, LRScheduler>;
 }
 

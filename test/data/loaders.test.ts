@@ -1,3 +1,4 @@
+import type { PairedBatch } from '../../src/data/batch-loader.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -189,7 +190,7 @@ test('synth → index → split → loaders → batches (and the GAN pairs)', as
   assert.not.equal(next.labels, batches[0]!.labels);
 
   const pairs = new PairedBatchLoader(createSynthDataset(options), { batchSize: 4, size: 64, targetPoses: ['HL'] });
-  const pair = (await pairs.epoch(0).next()).value!;
+  const pair = (await pairs.epoch(0).next()).value as PairedBatch;
   assert.equal(pair.shape, [4, 1, 64, 64]); assert.equal(pair.maskShape, [4, 1, 64, 64]);
   assert.ok(pair.targetSamples.every((t, k) => t.pose === 'HL' && t.subject === pair.samples[k]!.subject && t.frame === pair.samples[k]!.frame && t.label === pair.samples[k]!.label));
   assert.ok(Math.min(...pair.images) >= -1 && Math.min(...pair.images) < -0.3, 'GAN images in [-1, 1]');

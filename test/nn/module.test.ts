@@ -226,7 +226,7 @@ test('BatchNorm2d: running statistics are buffers, updated in train mode and use
   bn.call(x);
   assert.equal([...(await bn.runningMean!.toArray())], before, 'eval mode leaves running stats alone');
   // PyTorch checkpoints carry num_batches_tracked: accepted and ignored.
-  const saved = new Map<string, Tensor | { shape: number[]; data: Float32Array }>(await bn.exportStateDict());
+  const saved = new Map<string, Tensor | { shape: readonly number[]; data: Float32Array }>(await bn.exportStateDict());
   saved.set('num_batches_tracked', { shape: [], data: Float32Array.of(1) });
   assert.equal(bn.loadStateDict(saved), { missingKeys: [], unexpectedKeys: [] });
   bn.dispose();

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, tensor, untrack } from '../../src/index.js';
 import { Parameter } from '../../src/nn/index.js';
-import { SGD, Adam, StepLR, LinearLR, LinearDecayLR, type Optimizer, type Hyper } from '../../src/optim/index.js';
+import { SGD, Adam, StepLR, LinearLR, LinearDecayLR, type AnyOptimizer } from '../../src/optim/index.js';
 import * as ref from '../reference/index.js';
 
 await init();
@@ -21,7 +21,7 @@ function setGrad(p: Parameter, values: Float64Array): void {
 /** Runs `steps` optimizer steps on GPU parameters and on float64 copies updated by `refStep`. */
 async function compare(
   name: string,
-  makeOptimizer: (groups: Parameter[][]) => Optimizer<Hyper & { lr: number }>,
+  makeOptimizer: (groups: Parameter[][]) => AnyOptimizer,
   refStep: (groupIndex: number, params: ref.T64[], grads: ref.T64[]) => void,
   groupSizes = [2, 1],
   steps = 5,
@@ -101,7 +101,7 @@ test('optimizer state export → import resumes exactly (Adam and SGD momentum)'
   for (const make of [(ps: Parameter[]) => new Adam(ps, { lr: 1e-2, weightDecay: 0.01 }), (ps: Parameter[]) => new SGD(ps, { lr: 0.1, momentum: 0.9 })]) {
     const start = shapes.map((s) => ref.randn(rng, s));
     const gradsPerStep = [0, 1, 2, 3].map(() => start.map((p) => ref.randn(rng, p.shape)));
-    const run = (ps: Parameter[], opt: Optimizer<Hyper & { lr: number }>, from: number, to: number) => {
+    const run = (ps: Parameter[], opt: AnyOptimizer, from: number, to: number) => {
       for (let s = from; s < to; s++) {
         ps.forEach((p, i) => setGrad(p, gradsPerStep[s][i].data));
         opt.step();

@@ -1,8 +1,9 @@
 // Runtime and matmul micro-benchmarks: per-dispatch cost, submit cost, read-back round trip,
 // matmul GFLOP/s for both kernel variants side by side.
-import { gpu, sync, tensor } from '../src/index.js';
-import { Params, dispatch1d, kernel } from '../src/kernels/launch.js';
-import { matmul, setMatmulVariant, type MatmulVariant } from '../src/kernels/matmul.js';
+import { gpu } from '../gpu/index.js';
+import { tensor } from '../tensor/creation.js';
+import { Params, dispatch1d, kernel } from '../kernels/launch.js';
+import { matmul, setMatmulVariant, type MatmulVariant } from '../kernels/matmul.js';
 
 export interface BenchRow {
   name: string;
@@ -16,10 +17,10 @@ export type Report = (row: BenchRow) => void;
 
 async function wallMs(repeats: number, fn: () => void | Promise<void>): Promise<number> {
   await fn();
-  await sync();
+  await gpu().sync();
   const start = performance.now();
   for (let i = 0; i < repeats; i++) await fn();
-  await sync();
+  await gpu().sync();
   return (performance.now() - start) / repeats;
 }
 

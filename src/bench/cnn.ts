@@ -3,11 +3,11 @@
 // GPU timestamps (gpu().profile) summed over every kernel of one op call, averaged over a few
 // repetitions after a warm-up; wall clock around sync() where the adapter has no timestamps.
 // GFLOP/s counts 2·MACs; GB/s counts the bytes an op must read and write once.
-import { gpu, sync } from '../src/index.js';
-import { conv2dForward, conv2dTranspose, conv2dWeightGrad, convVariant, type ConvGeometry } from '../src/kernels/conv.js';
-import { mfmBackward, mfmForward } from '../src/kernels/mfm.js';
-import { maxPoolBackward, maxPoolForward, type PoolGeometry } from '../src/kernels/pool.js';
-import { normGradSums, normInputGrad, normStats, normalize, type NormGeometry } from '../src/kernels/norm.js';
+import { gpu } from '../gpu/index.js';
+import { conv2dForward, conv2dTranspose, conv2dWeightGrad, convVariant, type ConvGeometry } from '../kernels/conv.js';
+import { mfmBackward, mfmForward } from '../kernels/mfm.js';
+import { maxPoolBackward, maxPoolForward, type PoolGeometry } from '../kernels/pool.js';
+import { normGradSums, normInputGrad, normStats, normalize, type NormGeometry } from '../kernels/norm.js';
 
 type Report = (row: { name: string; shape: string; ms: number; gflops?: number; gbps?: number; note?: string }) => void;
 
@@ -61,7 +61,7 @@ function buffer(elements: number): GPUBuffer {
 /** Mean milliseconds of one call of `op` (which returns buffers to free). */
 async function time(op: () => GPUBuffer[], repeats: number): Promise<number> {
   for (const b of op()) gpu().pool.release(b);
-  await sync();
+  await gpu().sync();
   const start = performance.now();
   const { timings, timestamps } = await gpu().profile(() => {
     for (let r = 0; r < repeats; r++) for (const b of op()) gpu().pool.release(b);
