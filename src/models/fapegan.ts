@@ -24,7 +24,7 @@ export interface FaPEGanConfig {
   /** Residual blocks at the generator's bottleneck (9 in PN-GAN). */
   residualBlocks: number;
   norm: GanNorm;
-  /** Square input size in pixels; a multiple of 4, at least 16. */
+  /** Square input size in pixels; a multiple of 4, at least 24. */
   imageSize: number;
 }
 
@@ -39,9 +39,9 @@ export function resolveFaPEGanConfig(partial: Partial<FaPEGanConfig> = {}): FaPE
   if (!Number.isInteger(residualBlocks) || residualBlocks < 0) throw new Error(`FaPE-GAN: residualBlocks must be a non-negative integer, got ${residualBlocks}`);
   if (norm !== 'batch' && norm !== 'instance') throw new Error(`FaPE-GAN: norm must be "batch" or "instance", got ${JSON.stringify(norm)}`);
   // Two stride-2 convs then two ×2 transposed convs return the input size only for multiples of 4;
-  // the discriminator's five 4×4 convs need at least 16 px to leave a patch grid.
-  if (!Number.isInteger(imageSize) || imageSize < 16 || imageSize % 4 !== 0) {
-    throw new Error(`FaPE-GAN: imageSize must be a multiple of 4 and at least 16, got ${imageSize} (use 32, 64 or 128)`);
+  // the discriminator's five 4×4 convs need at least 24 px to leave a patch grid.
+  if (!Number.isInteger(imageSize) || imageSize < 24 || imageSize % 4 !== 0) {
+    throw new Error(`FaPE-GAN: imageSize must be a multiple of 4 and at least 24, got ${imageSize} (use 32, 64 or 128)`);
   }
   return { channels, baseWidth, residualBlocks, norm, imageSize };
 }
