@@ -1,0 +1,322 @@
+// Fa-Net training and evaluation (browser-safe): the paper's recipe for LightCNN on F²ED —
+// SGD momentum 0.9, weight decay 1e-4, lr 0.01 at batch 128 (scaled linearly with the batch),
+// the reference train.py's parameter groups (biases 2× lr without decay, the classifier fc2 10×
+// for its weight and 20× for its bias), StepLR γ = 0.457305051927326 every 10 epochs; grayscale,
+// random crop from a 144/128 resize plus horizontal flip for training, centre crop for eval.
+//
+// File I/O stays outside: the caller passes a checkpoint-save callback and a progress factory,
+// so the CLI writes safetensors and a browser page can keep them in memory.
+import { BatchLoader, type BatchLoaderOptions, type TransformOptions } from '../data/batch-loader.js';
+import type { Dataset } from '../data/dataset.js';
+import type { LightCNN } from '../models/lightcnn.js';
+import * as F from '../nn/functional/index.js';
+import { SGD, type SgdHyper } from '../optim/sgd.js';
+import { StepLR } from '../optim/lr-scheduler.js';
+import type { ParamsInput } from '../optim/optimizer.js';
+import { tensor } from '../tensor/creation.js';
+import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
+import type { RunInfo, TrainingParts } from './checkpoint.js';
+import { assertFinite } from './guards.js';
+import { ConfusionMatrix, type ClassificationReport } from './metrics.js';
+import { silentProgress, type ProgressFactory } from './progress.js';
+
+/** The paper's and reference code's hyper-parameters. */
+export const FANET_RECIPE = {
+  /** lr 0.01 at batch 128 (F²ED); scaled linearly for other batch sizes. */
+  baseLr: 0.01,
+  baseBatchSize: 128,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  /** StepLR: × gamma every stepSize epochs. */
+  stepSize: 10,
+  gamma: 0.457305051927326,
+  biasLrFactor: 2,
+  classifierWeightLrFactor: 10,
+  classifierBiasLrFactor: 20,
+  /** Training images are resized to inputSize · 144/128 and randomly cropped back to inputSize. */
+  resizeRatio: 144 / 128,
+} as const;
+
+/** lr for a batch size by the linear scaling rule from 0.01 at 128. */
+export function fanetLearningRate(batchSize: number, baseLr: number = FANET_RECIPE.baseLr, baseBatchSize: number = FANET_RECIPE.baseBatchSize): number {
+  return (baseLr * batchSize) / baseBatchSize;
+}
+
+/**
+ * train.py's groups, gathered into (at most) four: backbone weights (lr, decay), backbone biases
+ * (2× lr, no decay), classifier weight (10× lr, decay), classifier bias (20× lr, no decay).
+ * Empty groups (LightCNN-29v2's classifier has no bias) are left out.
+ */
+export function fanetParamGroups(model: LightCNN, lr: number, weightDecay: number = FANET_RECIPE.weightDecay): (Partial<SgdHyper> & { params: Tensor[]; role: string })[] {
+  const classifier = `${model.classifierName}.`;
+  const groups = [
+    { role: 'weights', lr, weightDecay, params: [] as Tensor[] },
+    { role: 'biases', lr: FANET_RECIPE.biasLrFactor * lr, weightDecay: 0, params: [] as Tensor[] },
+    { role: 'classifier weight', lr: FANET_RECIPE.classifierWeightLrFactor * lr, weightDecay, params: [] as Tensor[] },
+    { role: 'classifier bias', lr: FANET_RECIPE.classifierBiasLrFactor * lr, weightDecay: 0, params: [] as Tensor[] },
+  ];
+  for (const [name, p] of model.namedParameters()) {
+    const isBias = name.endsWith('bias'); // train.py: 'bias' in name
+    const isClassifier = name.startsWith(classifier);
+    groups[(isClassifier ? 2 : 0) + (isBias ? 1 : 0)]!.params.push(p);
+  }
+  return groups.filter((g) => g.params.length > 0);
+}
+
+export interface FanetOptimizerOptions {
+  batchSize: number;
+  /** Overrides the batch-scaled lr. */
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  stepSize?: number;
+  gamma?: number;
+}
+
+/** SGD over the recipe's parameter groups and its StepLR schedule. */
+export function createFanetOptimizer(model: LightCNN, options: FanetOptimizerOptions): { optimizer: SGD; scheduler: StepLR; lr: number } {
+  const lr = options.lr ?? fanetLearningRate(options.batchSize);
+  if (!(lr > 0)) throw new Error(`Fa-Net: learning rate must be positive, got ${lr}`);
+  const groups = fanetParamGroups(model, lr, options.weightDecay ?? FANET_RECIPE.weightDecay).map(({ role: _role, ...group }) => group);
+  const optimizer = new SGD(groups as ParamsInput<SgdHyper>, { lr, momentum: options.momentum ?? FANET_RECIPE.momentum, weightDecay: options.weightDecay ?? FANET_RECIPE.weightDecay });
+  const scheduler = new StepLR(optimizer, { stepSize: options.stepSize ?? FANET_RECIPE.stepSize, gamma: options.gamma ?? FANET_RECIPE.gamma });
+  return { optimizer, scheduler, lr };
+}
+
+/** Train (random crop + flip) and eval (centre crop) transforms for a model input size. */
+export function fanetTransforms(inputSize: number, channels: 1 | 3 = 1): { train: TransformOptions; eval: TransformOptions } {
+  const resize = Math.round(inputSize * FANET_RECIPE.resizeRatio);
+  const common = { channels, resize, crop: inputSize, normalization: 'unit' as const };
+  return { train: { ...common, randomCrop: true, flip: true }, eval: { ...common, randomCrop: false, flip: false } };
+}
+
+/** Batch loaders with the recipe's transforms (train shuffled, eval in order). */
+export function createFanetLoaders(
+  train: Dataset | undefined,
+  evaluation: Dataset | undefined,
+  options: { batchSize: number; inputSize: number; channels?: 1 | 3; seed?: number; evalBatchSize?: number } & Pick<BatchLoaderOptions, 'skipBad' | 'prefetch'>,
+): { trainLoader?: BatchLoader; evalLoader?: BatchLoader } {
+  const transforms = fanetTransforms(options.inputSize, options.channels ?? 1);
+  const shared = { skipBad: options.skipBad, prefetch: options.prefetch };
+  return {
+    trainLoader: train && new BatchLoader(train, { ...transforms.train, ...shared, batchSize: options.batchSize, shuffle: true, seed: options.seed ?? 0 }),
+    evalLoader: evaluation && new BatchLoader(evaluation, { ...transforms.eval, ...shared, batchSize: options.evalBatchSize ?? options.batchSize, shuffle: false }),
+  };
+}
+
+/** The names under which a Fa-Net run is checkpointed. */
+export function fanetParts(model: LightCNN, optimizer?: SGD, scheduler?: StepLR): TrainingParts {
+  return { modules: { model }, optimizers: optimizer ? { sgd: optimizer } : {}, schedulers: scheduler ? { lr: scheduler } : {} };
+}
+
+export interface EpochRecord {
+  /** 1-based epoch just completed. */
+  epoch: number;
+  /** Optimizer steps completed so far. */
+  step: number;
+  /** Base learning rate used during the epoch. */
+  lr: number;
+  trainLoss: number;
+  /** Accuracy on the training batches (with dropout and augmentation on). */
+  trainAccuracy: number;
+  evalLoss?: number;
+  evalAccuracy?: number;
+  evalMeanClassAccuracy?: number;
+  seconds: number;
+  trainImagesPerSecond: number;
+}
+
+export interface FanetTrainOptions {
+  model: LightCNN;
+  optimizer: SGD;
+  scheduler: StepLR;
+  trainLoader: BatchLoader;
+  /** Evaluated after every epoch when given. */
+  evalLoader?: BatchLoader;
+  /** Train until this many epochs are complete. */
+  epochs: number;
+  /** Where a resumed run stands (from the checkpoint's RunInfo). */
+  start?: { epoch: number; step: number; batchInEpoch?: number };
+  /** Read the loss back (a GPU sync) every this many steps; default 4. */
+  readEvery?: number;
+  progress?: ProgressFactory;
+  /** Called with the parts and run info at the end of every epoch and when stopped. */
+  saveCheckpoint?: (parts: TrainingParts, info: RunInfo) => Promise<void>;
+  /** Extra run info stored in checkpoints (data set, task, seed, batch size...). */
+  extra?: Record<string, unknown>;
+  /** Polled after every step: true stops the run (after saving a checkpoint). */
+  shouldStop?: () => boolean;
+  /** Called after each epoch's checkpoint. */
+  onEpoch?: (record: EpochRecord, evaluation?: ClassificationReport) => void | Promise<void>;
+}
+
+export interface FanetTrainResult {
+  history: EpochRecord[];
+  /** True when shouldStop ended the run early. */
+  stopped: boolean;
+  epoch: number;
+  step: number;
+  lastEvaluation?: ClassificationReport;
+}
+
+/**
+ * One optimizer step inside a scope; returns a detached [2] tensor (summed loss, correct count)
+ * so that the caller can read several steps back with a single sync.
+ */
+export function fanetTrainStep(model: LightCNN, optimizer: SGD, images: Float32Array, shape: readonly number[], labels: Int32Array): Tensor {
+  return scope(() => {
+    optimizer.zeroGrad();
+    const x = tensor(images, shape);
+    const { logits } = model.call(x);
+    const loss = F.crossEntropy(logits, labels);
+    loss.backward();
+    optimizer.step();
+    return noGrad(() => {
+      const target = tensor(Float32Array.from(labels), [labels.length]);
+      const correct = F.sum(F.eq(F.argmax(logits, 1), target));
+      return F.cat([F.mul(loss, labels.length).reshape([1]), correct.reshape([1])]);
+    });
+  });
+}
+
+/** Sums pending per-step [loss sum, correct] pairs with one read-back, then frees them. */
+async function drain(pending: Tensor[]): Promise<[number, number]> {
+  if (pending.length === 0) return [0, 0];
+  const total = scope(() => F.sum(F.reshape(F.cat(pending), [pending.length, 2]), 0));
+  try {
+    const [loss, correct] = await total.toArray();
+    return [loss, correct];
+  } finally {
+    total.dispose();
+    for (const t of pending) t.dispose();
+    pending.length = 0;
+  }
+}
+
+export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrainResult> {
+  const { model, optimizer, scheduler, trainLoader, evalLoader } = options;
+  const readEvery = Math.max(1, options.readEvery ?? 4);
+  const progressFactory = options.progress ?? silentProgress;
+  const history: EpochRecord[] = [];
+  let epoch = options.start?.epoch ?? 0;
+  let step = options.start?.step ?? 0;
+  let skip = options.start?.batchInEpoch ?? 0;
+  let lastEvaluation: ClassificationReport | undefined;
+  const parts = fanetParts(model, optimizer, scheduler);
+  const info = (metrics: Record<string, number>, batchInEpoch: number): RunInfo => ({
+    kind: 'fanet',
+    config: { ...model.config },
+    epoch,
+    step,
+    metrics,
+    extra: { ...options.extra, ...(batchInEpoch > 0 ? { batchInEpoch } : {}) },
+  });
+
+  while (epoch < options.epochs) {
+    model.train();
+    const started = performance.now();
+    const lr = optimizer.paramGroups[0]!.lr;
+    const progress = progressFactory(`epoch ${epoch + 1}/${options.epochs}`, trainLoader.length);
+    const pending: Tensor[] = [];
+    let lossSum = 0, correct = 0, seen = 0, batchIndex = 0, imagesThisRun = 0;
+    let stopped = false;
+    try {
+      for await (const batch of trainLoader.epoch(epoch)) {
+        batchIndex++;
+        if (batchIndex <= skip) continue; // resuming inside an epoch: the same order, minus what was done
+        pending.push(fanetTrainStep(model, optimizer, batch.images, batch.shape, batch.labels));
+        step++;
+        seen += batch.labels.length;
+        imagesThisRun += batch.labels.length;
+        const stopNow = options.shouldStop?.() ?? false;
+        if (pending.length >= readEvery || batchIndex === trainLoader.length || stopNow) {
+          const [l, c] = await drain(pending);
+          assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`);
+          lossSum += l;
+          correct += c;
+          progress.update(batchIndex, { loss: lossSum / seen, acc: `${((100 * correct) / seen).toFixed(1)}%`, 'img/s': Math.round(imagesThisRun / ((performance.now() - started) / 1000)) });
+        }
+        if (stopNow) {
+          stopped = true;
+          break;
+        }
+      }
+      const [l, c] = await drain(pending); // a short last batch when images were skipped
+      lossSum += assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`);
+      correct += c;
+    } finally {
+      for (const t of pending) t.dispose();
+      progress.stop();
+    }
+    if (stopped) {
+      await options.saveCheckpoint?.(parts, info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex));
+      return { history, stopped: true, epoch, step, lastEvaluation };
+    }
+    skip = 0;
+    const trainSeconds = (performance.now() - started) / 1000;
+    const record: EpochRecord = {
+      epoch: epoch + 1, step, lr,
+      trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen),
+      seconds: trainSeconds, trainImagesPerSecond: imagesThisRun / trainSeconds,
+    };
+    if (evalLoader) {
+      lastEvaluation = await evaluateFanet(model, evalLoader, { classes: model.config.classes, progress: progressFactory, label: `eval ${epoch + 1}` });
+      record.evalLoss = lastEvaluation.meanLoss;
+      record.evalAccuracy = lastEvaluation.accuracy;
+      record.evalMeanClassAccuracy = lastEvaluation.meanClassAccuracy;
+      record.seconds = (performance.now() - started) / 1000;
+    }
+    scheduler.step();
+    epoch++;
+    history.push(record);
+    const metrics = Object.fromEntries(Object.entries(record).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+    await options.saveCheckpoint?.(parts, info(metrics, 0));
+    await options.onEpoch?.(record, lastEvaluation);
+  }
+  return { history, stopped: false, epoch, step, lastEvaluation };
+}
+
+export interface FanetEvalOptions {
+  /** Class count, or the class names (for the report). */
+  classes: number | readonly string[];
+  progress?: ProgressFactory;
+  label?: string;
+}
+
+/** Accuracy, per-class accuracy, confusion matrix and mean loss, in eval mode without gradients. */
+export async function evaluateFanet(model: LightCNN, loader: BatchLoader, options: FanetEvalOptions): Promise<ClassificationReport> {
+  const classCount = typeof options.classes === 'number' ? options.classes : options.classes.length;
+  if (classCount !== model.config.classes) throw new Error(`evaluateFanet: the data has ${classCount} classes, the model ${model.config.classes}; use a checkpoint trained on this label set`);
+  const matrix = new ConfusionMatrix(classCount);
+  const wasTraining = model.training;
+  model.eval();
+  const progress = (options.progress ?? silentProgress)(options.label ?? 'eval', loader.length);
+  try {
+    let done = 0;
+    for await (const batch of loader.epoch(0)) {
+      const n = batch.labels.length;
+      const out = noGrad(() =>
+        scope(() => {
+          const { logits } = model.call(tensor(batch.images, batch.shape));
+          const lossSum = F.crossEntropy(logits, batch.labels, { reduction: 'sum' });
+          return F.cat([F.argmax(logits, 1), lossSum.reshape([1])]);
+        }),
+      );
+      let values: Float32Array;
+      try {
+        values = await out.toArray();
+      } finally {
+        out.dispose();
+      }
+      assertFinite(values[n]!, 'evaluation loss', `batch ${done + 1}`);
+      matrix.add(values.subarray(0, n), batch.labels, values[n]!);
+      done++;
+      const report = matrix.report();
+      progress.update(done, { loss: report.meanLoss, acc: `${(100 * report.accuracy).toFixed(1)}%` });
+    }
+  } finally {
+    progress.stop();
+    model.train(wasTraining);
+  }
+  return matrix.report(typeof options.classes === 'number' ? undefined : options.classes);
+}
