@@ -1,0 +1,179 @@
+/**
+ * CLI commands of FaPE-GAN: `webfer gan-train` (train G and D on pose pairs) and `webfer augment`
+ * (re-pose training faces with a trained G to top up the rare pose or expressions).
+ *
+ *   runs/NAME/checkpoint.safetensors   G, D, both Adams, schedules, run info (written each epoch)
+ *   runs/NAME/metrics.jsonl            one JSON line per epoch
+ *   runs/NAME/samples-epochNNN.png     rows: source | target mask | generated | true target
+ *
+ *   OUT/images/<subject>/<pose>/syn00000_e<expr>.png + OUT/index.csv
+ *     (path,subject,pose,expression,split,synthetic,source; split = train, synthetic = 1,
+ *      source = the real image it was made from, relative to OUT)
+ */
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { encodePng } from '../data/codecs.js';
+import { formatCsv } from '../data/csv.js';
+import type { Dataset } from '../data/dataset.js';
+import { createSynthDataset } from '../data/synth/synth-dataset.js';
+import { init } from '../gpu/index.js';
+import { FaPEGenerator, resolveFaPEGanConfig, type FaPEGanConfig } from '../models/fapegan.js';
+import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
+import { isDirectory, writeFileAtomic } from '../node/data/files.js';
+import { openDataset } from '../node/data/open-dataset.js';
+import { terminalProgress } from '../node/progress.js';
+import {
+  AUGMENT_TASKS, createFaPEGanSession, freeSession, generateAugmentation, planAugmentation, resumeSession, sessionParts, trainFaPEGan,
+  type AugmentTask, type AugmentationPlan, type FaPEGanTrainingOptions,
+} from '../train/fapegan.js';
+
+/** A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits. */
+async function openTrainingData(path: string): Promise<Dataset> {
+  const file = (await isDirectory(path)) ? join(path, 'index.csv') : path;
+  if (!existsSync(file)) throw new Error(`no dataset index at ${file}: pass an index CSV or a folder holding index.csv (webfer synth OUT writes one)`);
+  const dataset = await openDataset(file, { format: 'index' });
+  const hasSplits = dataset.samples.some((s) => s.split !== undefined);
+  return hasSplits ? { ...dataset, samples: dataset.samples.filter((s) => s.split === 'train') } : dataset;
+}
+
+interface GanTrainArgs {
+  data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
+  norm: 'batch' | 'instance'; rgb: boolean; lr: number; lambda: number; decay: boolean; seed: number; flip: boolean;
+  synthSubjects: number; synthExpressions: number;
+}
+
+const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
+  command: 'gan-train',
+  describe: 'Train FaPE-GAN (pose-conditioned generator + PatchGAN) on pose pairs; checkpoint, metrics and sample grid each epoch',
+  builder: (yargs) => yargs
+    .option('data', { type: 'string', describe: 'index CSV or dataset folder with landmarks (default: an in-memory synthetic F²ED)' })
+    .option('size', { type: 'number', default: 64, describe: 'image size in pixels (multiple of 4; the paper uses 128–256 on a GPU)' })
+    .option('width', { type: 'number', default: 16, describe: 'base width (paper 64)' })
+    .option('blocks', { type: 'number', default: 3, describe: 'residual blocks (paper 9)' })
+    .option('norm', { type: 'string', default: 'batch', choices: ['batch', 'instance'] })
+    .option('rgb', { type: 'boolean', default: false, describe: 'train on RGB instead of grayscale' })
+    .option('epochs', { type: 'number', default: 10, describe: 'total epochs (paper 100)' })
+    .option('batch-size', { type: 'number', default: 4 })
+    .option('lr', { type: 'number', default: 2e-4, describe: 'Adam lr for G and D (betas 0.5, 0.999)' })
+    .option('lambda', { type: 'number', default: 10, describe: 'weight of the L1 term' })
+    .option('decay', { type: 'boolean', default: false, describe: 'decay the lr linearly to 0 over the second half of the epochs' })
+    .option('flip', { type: 'boolean', default: false, describe: 'random horizontal flips of whole pairs' })
+    .option('seed', { type: 'number', default: 0 })
+    .option('synth-subjects', { type: 'number', default: 4, describe: 'without --data: synthetic identities' })
+    .option('synth-expressions', { type: 'number', default: 8, describe: 'without --data: synthetic expressions' })
+    .option('out', { type: 'string', default: 'runs/fapegan', describe: 'run folder' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' }) as never,
+  handler: async (argv) => {
+    await init();
+    const checkpointPath = join(argv.out, 'checkpoint.safetensors');
+    const metricsPath = join(argv.out, 'metrics.jsonl');
+    let config: Partial<FaPEGanConfig> = { channels: argv.rgb ? 3 : 1, baseWidth: argv.width, residualBlocks: argv.blocks, norm: argv.norm, imageSize: argv.size };
+    let training: FaPEGanTrainingOptions = { epochs: argv.epochs, batchSize: argv.batchSize, lr: argv.lr, lambdaL1: argv.lambda, decay: argv.decay, seed: argv.seed, flip: argv.flip };
+    if (argv.resume) {
+      if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; start without --resume or pass the run's --out`);
+      const info = peekTrainingCheckpoint(checkpointPath);
+      if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN`);
+      // The run's own configuration wins; only the number of epochs may grow.
+      config = info.config as Partial<FaPEGanConfig>;
+      training = { ...(info.extra?.training as FaPEGanTrainingOptions), epochs: Math.max(argv.epochs, info.epoch) };
+    }
+    const resolved = resolveFaPEGanConfig(config);
+    const synthSize = ([64, 128, 256] as const).find((s) => s >= resolved.imageSize) ?? 256;
+    const dataset = argv.data
+      ? await openTrainingData(argv.data)
+      : createSynthDataset({ subjects: argv.synthSubjects, expressions: argv.synthExpressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: argv.seed });
+    const session = createFaPEGanSession(resolved, training);
+    if (argv.resume) {
+      resumeSession(session, loadTrainingCheckpoint(checkpointPath, sessionParts(session)));
+      console.log(`resuming ${checkpointPath} after epoch ${session.epoch} (step ${session.step})`);
+    } else {
+      mkdirSync(argv.out, { recursive: true });
+      rmSync(metricsPath, { force: true });
+    }
+    console.log(`FaPE-GAN ${resolved.imageSize}px ${resolved.channels === 1 ? 'gray' : 'RGB'} width ${resolved.baseWidth} blocks ${resolved.residualBlocks} ${resolved.norm}norm: ` +
+      `G ${session.generator.numParameters().toLocaleString('en')} · D ${session.discriminator.numParameters().toLocaleString('en')} parameters; ` +
+      `${dataset.samples.length} images from ${argv.data ?? 'synthetic F²ED'}`);
+    try {
+      await trainFaPEGan(session, dataset, {
+        progress: terminalProgress,
+        extra: { data: argv.data ?? 'synth' },
+        onEpochEnd: async ({ metrics, samplesPng, parts, info }) => {
+          await saveTrainingCheckpoint(checkpointPath, parts, info);
+          appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+          await writeFileAtomic(join(argv.out, `samples-epoch${String(metrics.epoch).padStart(3, '0')}.png`), samplesPng);
+        },
+      });
+      console.log(`wrote ${checkpointPath}, ${metricsPath} and sample grids in ${argv.out}`);
+    } finally {
+      freeSession(session);
+    }
+  },
+};
+
+/** Loads a FaPE-GAN generator from a gan-train checkpoint. */
+export function loadGenerator(checkpointPath: string): FaPEGenerator {
+  const info = peekTrainingCheckpoint(checkpointPath);
+  if (info.kind !== 'fapegan') throw new Error(`${checkpointPath} is a "${info.kind}" checkpoint; augment needs one written by webfer gan-train`);
+  const generator = new FaPEGenerator(info.config as Partial<FaPEGanConfig>);
+  loadTrainingCheckpoint(checkpointPath, { modules: { generator } });
+  return generator;
+}
+
+export interface WriteAugmentationResult { images: number; indexPath: string; plan: AugmentationPlan }
+
+/** Generates the plan's images with G and writes them with their index (see the file header). */
+export async function writeAugmentation(
+  outDir: string, generator: FaPEGenerator, dataset: Dataset, plan: AugmentationPlan,
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<WriteAugmentationResult> {
+  const rows: (string | number)[][] = [];
+  const toPosix = (path: string) => path.split(sep).join('/');
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
+  let done = 0;
+  for await (const { job, image } of generateAugmentation(generator, dataset, plan.jobs, { batchSize: options.batchSize })) {
+    const path = `images/${safe(job.subject)}/${job.targetPose}/syn${String(done).padStart(5, '0')}_e${String(job.expression).padStart(2, '0')}.png`;
+    await writeFileAtomic(join(outDir, path), encodePng(image));
+    const source = dataset.format === 'synth' ? job.source.path : toPosix(relative(resolve(outDir), resolve(job.source.path)));
+    rows.push([path, job.subject, job.targetPose, job.expression, 'train', 1, source]);
+    done++;
+    options.onProgress?.(done, plan.jobs.length);
+  }
+  const indexPath = join(outDir, 'index.csv');
+  await writeFileAtomic(indexPath, formatCsv(['path', 'subject', 'pose', 'expression', 'split', 'synthetic', 'source'], rows));
+  return { images: done, indexPath, plan };
+}
+
+interface AugmentArgs { checkpoint: string; data: string; task: AugmentTask; count?: number; out: string; seed: number; batchSize: number }
+
+const augmentCommand: CommandModule<object, AugmentArgs> = {
+  command: 'augment',
+  describe: 'Synthesise re-posed training faces with a trained FaPE-GAN generator (ER-UP: half-left; ER-UE: rare expressions)',
+  builder: (yargs) => yargs
+    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint.safetensors from webfer gan-train' })
+    .option('data', { type: 'string', demandOption: true, describe: 'index CSV of the task split (webfer split), with landmarks; only train rows are used' })
+    .option('task', { type: 'string', demandOption: true, choices: AUGMENT_TASKS, describe: 'er-up: top up half-left · er-ue: top up the rare expressions' })
+    .option('count', { type: 'number', describe: 'images to make (default: up to the mean count of the common classes)' })
+    .option('batch-size', { type: 'number', default: 8 })
+    .option('seed', { type: 'number', default: 0 })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' }) as never,
+  handler: async (argv) => {
+    await init();
+    const generator = loadGenerator(argv.checkpoint);
+    try {
+      const dataset = await openDataset(argv.data, { format: 'index' });
+      const plan = planAugmentation(dataset, argv.task, { count: argv.count, seed: argv.seed });
+      const before = Object.entries(plan.countsBefore).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`${argv.task}: ${plan.jobs.length} synthetic images to make (training images before: ${before})`);
+      const progress = terminalProgress('augment', plan.jobs.length);
+      const result = await writeAugmentation(argv.out, generator, dataset, plan, { batchSize: argv.batchSize, onProgress: (done) => progress.update(done) });
+      progress.stop();
+      console.log(`wrote ${result.images} images and ${result.indexPath}; append its rows to the Fa-Net train split`);
+    } finally {
+      generator.dispose();
+    }
+  },
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const ganCommands: CommandModule<any, any>[] = [ganTrainCommand, augmentCommand];
