@@ -28,7 +28,7 @@ async function weights(session: ReturnType<typeof createFaPEGanSession>): Promis
   return out;
 }
 
-test('32 steps on pose pairs at the paper's Adam settings reduce the L1 reconstruction loss clearly; metrics and a sample grid each epoch', async () => {
+test('32 steps on pose pairs at the paper’s Adam settings reduce the L1 reconstruction loss clearly; metrics and a sample grid each epoch', async () => {
   const seed = randomSeed();
   const session = createFaPEGanSession(tiny, { epochs: 8, batchSize: 4, seed });
   const results: EpochResult[] = [];
