@@ -6,6 +6,7 @@ import { infoCommand } from './cli/info.js';
 import { selfcheckCommand, runSelfCheck } from './cli/selfcheck.js';
 import { benchCommand } from './cli/bench.js';
 import { dataCommands } from './cli/data-commands.js';
+import { ganCommands } from './cli/gan-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
 const demoCommand = {
@@ -24,6 +25,7 @@ await yargs(hideBin(process.argv))
   .command(selfcheckCommand)
   .command(demoCommand)
   .command(dataCommands)
+  .command(ganCommands)
   .command(benchCommand)
   .demandCommand(1, 'Name a command (see --help).')
   .strict()

@@ -32,3 +32,4 @@ export * as optim from './optim/index.js';
 export function emptyCache(): void {
   if (hasGpu()) gpu().releasePool();
 }
+export * as models from './models/index.js';

@@ -1,0 +1,3 @@
+// The paper's networks: LightCNN (Fa-Net's backbone) and FaPE-GAN.
+export * from './lightcnn.js';
+export * from './fapegan.js';
