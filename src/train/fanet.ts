@@ -10,6 +10,7 @@ import { BatchLoader, type BatchLoaderOptions, type TransformOptions } from '../
 import type { Dataset } from '../data/dataset.js';
 import type { LightCNN } from '../models/lightcnn.js';
 import * as F from '../nn/functional/index.js';
+import { Adam, type AdamHyper } from '../optim/adam.js';
 import { SGD, type SgdHyper } from '../optim/sgd.js';
 import { StepLR } from '../optim/lr-scheduler.js';
 import type { ParamsInput } from '../optim/optimizer.js';
@@ -65,6 +66,12 @@ export function fanetParamGroups(model: LightCNN, lr: number, weightDecay: numbe
 
 export interface FanetOptimizerOptions {
   batchSize: number;
+  /**
+   * 'sgd' (default): the paper's recipe. 'adam': the same groups and decay, one lr for all
+   * (default 1e-3) — from PyTorch's default init a narrow LightCNN's signal is faint and SGD at
+   * the paper's rate needs many epochs to leave chance; Adam's per-parameter scaling does not.
+   */
+  optimizer?: 'sgd' | 'adam';
   /** Overrides the batch-scaled lr. */
   lr?: number;
   momentum?: number;
@@ -73,12 +80,20 @@ export interface FanetOptimizerOptions {
   gamma?: number;
 }
 
-/** SGD over the recipe's parameter groups and its StepLR schedule. */
-export function createFanetOptimizer(model: LightCNN, options: FanetOptimizerOptions): { optimizer: SGD; scheduler: StepLR; lr: number } {
-  const lr = options.lr ?? fanetLearningRate(options.batchSize);
+export type FanetOptimizer = SGD | Adam;
+
+/** SGD over the recipe's parameter groups (or Adam, see FanetOptimizerOptions) and its StepLR schedule. */
+export function createFanetOptimizer(model: LightCNN, options: FanetOptimizerOptions): { optimizer: FanetOptimizer; scheduler: StepLR; lr: number } {
+  const kind = options.optimizer ?? 'sgd';
+  if (kind !== 'sgd' && kind !== 'adam') throw new Error(`Fa-Net: optimizer must be sgd or adam, got ${JSON.stringify(kind)}`);
+  const lr = options.lr ?? (kind === 'adam' ? 1e-3 : fanetLearningRate(options.batchSize));
   if (!(lr > 0)) throw new Error(`Fa-Net: learning rate must be positive, got ${lr}`);
-  const groups = fanetParamGroups(model, lr, options.weightDecay ?? FANET_RECIPE.weightDecay).map(({ role: _role, ...group }) => group);
-  const optimizer = new SGD(groups as ParamsInput<SgdHyper>, { lr, momentum: options.momentum ?? FANET_RECIPE.momentum, weightDecay: options.weightDecay ?? FANET_RECIPE.weightDecay });
+  const weightDecay = options.weightDecay ?? FANET_RECIPE.weightDecay;
+  const groups = fanetParamGroups(model, lr, weightDecay).map(({ role: _role, ...group }) => (kind === 'adam' ? { ...group, lr } : group));
+  const optimizer =
+    kind === 'adam'
+      ? new Adam(groups as ParamsInput<AdamHyper>, { lr, weightDecay })
+      : new SGD(groups as ParamsInput<SgdHyper>, { lr, momentum: options.momentum ?? FANET_RECIPE.momentum, weightDecay });
   const scheduler = new StepLR(optimizer, { stepSize: options.stepSize ?? FANET_RECIPE.stepSize, gamma: options.gamma ?? FANET_RECIPE.gamma });
   return { optimizer, scheduler, lr };
 }
@@ -97,7 +112,10 @@ export function createFanetLoaders(
   options: { batchSize: number; inputSize: number; channels?: 1 | 3; seed?: number; evalBatchSize?: number } & Pick<BatchLoaderOptions, 'skipBad' | 'prefetch'>,
 ): { trainLoader?: BatchLoader; evalLoader?: BatchLoader } {
   const transforms = fanetTransforms(options.inputSize, options.channels ?? 1);
-  const shared = { skipBad: options.skipBad, prefetch: options.prefetch };
+  // Only options that were given: an explicit undefined would override the loader's defaults.
+  const shared: Pick<BatchLoaderOptions, 'skipBad' | 'prefetch'> = {};
+  if (options.skipBad !== undefined) shared.skipBad = options.skipBad;
+  if (options.prefetch !== undefined) shared.prefetch = options.prefetch;
   return {
     trainLoader: train && new BatchLoader(train, { ...transforms.train, ...shared, batchSize: options.batchSize, shuffle: true, seed: options.seed ?? 0 }),
     evalLoader: evaluation && new BatchLoader(evaluation, { ...transforms.eval, ...shared, batchSize: options.evalBatchSize ?? options.batchSize, shuffle: false }),
@@ -105,8 +123,8 @@ export function createFanetLoaders(
 }
 
 /** The names under which a Fa-Net run is checkpointed. */
-export function fanetParts(model: LightCNN, optimizer?: SGD, scheduler?: StepLR): TrainingParts {
-  return { modules: { model }, optimizers: optimizer ? { sgd: optimizer } : {}, schedulers: scheduler ? { lr: scheduler } : {} };
+export function fanetParts(model: LightCNN, optimizer?: FanetOptimizer, scheduler?: StepLR): TrainingParts {
+  return { modules: { model }, optimizers: optimizer ? { optimizer } : {}, schedulers: scheduler ? { lr: scheduler } : {} };
 }
 
 export interface EpochRecord {
@@ -128,7 +146,7 @@ export interface EpochRecord {
 
 export interface FanetTrainOptions {
   model: LightCNN;
-  optimizer: SGD;
+  optimizer: FanetOptimizer;
   scheduler: StepLR;
   trainLoader: BatchLoader;
   /** Evaluated after every epoch when given. */
@@ -163,7 +181,7 @@ export interface FanetTrainResult {
  * One optimizer step inside a scope; returns a detached [2] tensor (summed loss, correct count)
  * so that the caller can read several steps back with a single sync.
  */
-export function fanetTrainStep(model: LightCNN, optimizer: SGD, images: Float32Array, shape: readonly number[], labels: Int32Array): Tensor {
+export function fanetTrainStep(model: LightCNN, optimizer: FanetOptimizer, images: Float32Array, shape: readonly number[], labels: Int32Array): Tensor {
   return scope(() => {
     optimizer.zeroGrad();
     const x = tensor(images, shape);
