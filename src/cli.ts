@@ -3,21 +3,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { infoCommand } from './cli/info.js';
-import { selfcheckCommand, runSelfCheck } from './cli/selfcheck.js';
+import { selfcheckCommand } from './cli/selfcheck.js';
+import { demoCommand } from './cli/demo.js';
 import { benchCommand } from './cli/bench.js';
 import { dataCommands } from './cli/data-commands.js';
 import { ganCommands } from './cli/gan-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
-
-const demoCommand = {
-  command: 'demo',
-  describe: 'The main job on built-in defaults: adapter info and the kernel self-check',
-  handler: async () => {
-    await infoCommand.handler({ json: false, _: [], $0: 'webfer' });
-    console.log('');
-    if (!(await runSelfCheck())) process.exitCode = 1;
-  },
-};
 
 await yargs(hideBin(process.argv))
   .scriptName('webfer')

@@ -46,3 +46,20 @@ export function subsetDataset(dataset: Dataset, keep: (sample: Sample) => boolea
 export function splitDataset(dataset: Dataset, split: SplitName): Dataset {
   return subsetDataset(dataset, (sample) => sample.split === split);
 }
+
+/**
+ * The dataset plus images held in memory (generated ones: FaPE-GAN re-posed faces). Each extra
+ * sample's path must be unique; its image is served from memory, the others as before.
+ */
+export function withImages(dataset: Dataset, extra: readonly { sample: Sample; image: ImageU8 }[]): Dataset {
+  const images = new Map<string, ImageU8>();
+  for (const { sample, image } of extra) {
+    if (images.has(sample.path) || dataset.samples.some((s) => s.path === sample.path)) throw new Error(`withImages: sample path ${sample.path} is not unique`);
+    images.set(sample.path, image);
+  }
+  return {
+    ...dataset,
+    samples: [...dataset.samples, ...extra.map((e) => e.sample)],
+    loadImage: (sample) => images.get(sample.path) ? Promise.resolve(images.get(sample.path)!) : dataset.loadImage(sample),
+  };
+}
