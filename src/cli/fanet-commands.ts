@@ -1,0 +1,305 @@
+/** CLI commands for Fa-Net: `webfer train` (LightCNN on F²ED or any dataset) and `webfer eval`. */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { encodePng } from '../data/codecs.js';
+import type { Dataset, Sample } from '../data/dataset.js';
+import { splitRows, TASKS, type Task } from '../data/splits.js';
+import { createSynthDataset } from '../data/synth/synth-dataset.js';
+import type { SynthOptions } from '../data/synth/generator.js';
+import type { Pose } from '../data/labels.js';
+import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
+import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint, writeFileAtomic } from '../node/checkpoint.js';
+import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
+import { terminalProgress } from '../node/progress.js';
+import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
+import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
+import { drawConfusionMatrix, drawTrainingCurves, formatReport, type ClassificationReport } from '../train/metrics.js';
+
+interface DataArgs {
+  data?: string;
+  format: DatasetFormat;
+  task?: Task;
+  seed: number;
+  splitDir?: string;
+  skipBad: boolean;
+  synthSubjects: number;
+  synthExpressions: number;
+}
+
+interface DataSplits {
+  train: Dataset;
+  /** Evaluated after every epoch: val when there is one, else test. */
+  monitor: Dataset;
+  test: Dataset;
+  description: string;
+  /** Enough to rebuild the same data for `webfer eval` (stored in the checkpoint). */
+  recipe: Record<string, unknown>;
+}
+
+function synthOptions(subjects: number, expressions: number, seed: number, inputSize: number): SynthOptions {
+  return { subjects, expressions, framesPerClip: 2, size: inputSize > 64 ? 128 : 64, channels: 1, seed };
+}
+
+/** Keeps every decoded image: the synthetic renderer is slower than a training step, and its sets are small. */
+function cacheImages(dataset: Dataset): Dataset {
+  const cache = new Map<string, ReturnType<Dataset['loadImage']>>();
+  return {
+    ...dataset,
+    loadImage: (sample) => {
+      let image = cache.get(sample.path);
+      if (!image) cache.set(sample.path, (image = dataset.loadImage(sample)));
+      return image;
+    },
+  };
+}
+
+function subset(dataset: Dataset, samples: Sample[]): Dataset {
+  return { ...dataset, samples };
+}
+
+/** Splits by --split-dir, --task, the dataset's own split column, or ER-SS (seeded) by default. */
+async function loadSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
+  if (args.splitDir) {
+    const open = (name: string) => openDataset(join(args.splitDir!, name), { format: 'index', skipBad: args.skipBad });
+    const need = (name: string) => {
+      if (!existsSync(join(args.splitDir!, name))) throw new Error(`--split-dir ${args.splitDir}: no ${name} (expected train.csv and test.csv from \`webfer split\`)`);
+    };
+    need('train.csv');
+    need('test.csv');
+    const train = await open('train.csv');
+    const test = await open('test.csv');
+    const val = existsSync(join(args.splitDir, 'val.csv')) ? await open('val.csv') : undefined;
+    return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: args.splitDir } };
+  }
+  const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
+  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad }) : cacheImages(createSynthDataset(synth!));
+  if (dataset.samples.length === 0) throw new Error(`${dataset.source}: no samples`);
+  const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, in memory)`;
+  const recipe: Record<string, unknown> = { data: args.data ?? null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
+  const hasOwnSplit = dataset.samples.some((s) => s.split === 'test');
+  if (!args.task && hasOwnSplit) {
+    const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
+    const train = part('train'), val = part('val'), test = part('test');
+    if (train.samples.length === 0) throw new Error(`${dataset.source}: the split column has test rows but no train rows; pass --task to split it`);
+    return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, its own train/val/test split`, recipe };
+  }
+  const task = args.task ?? 'er-ss';
+  if (task !== 'er-ss' && dataset.samples.some((s) => s.subject === undefined || s.pose === undefined)) {
+    throw new Error(`--task ${task} needs subject and pose for every sample; ${dataset.format} data lacks them: use --task er-ss or an index CSV`);
+  }
+  const rows = dataset.samples.map((sample) => ({ sample, subject: sample.subject ?? '?', pose: (sample.pose ?? 'F') as Pose, expression: sample.label }));
+  const split = splitRows(rows, task, args.seed);
+  const train = subset(dataset, split.train.map((r) => r.sample));
+  const test = subset(dataset, split.test.map((r) => r.sample));
+  const val = subset(dataset, split.val.map((r) => r.sample));
+  if (train.samples.length === 0 || test.samples.length === 0) throw new Error(`${task} (seed ${args.seed}) on ${dataset.samples.length} samples leaves train ${train.samples.length} / test ${test.samples.length}: use more data`);
+  return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, ${task} seed ${args.seed}`, recipe: { ...recipe, task } };
+}
+
+const dataOptions = {
+  data: { type: 'string', describe: 'dataset: index CSV, fer2013.csv or a folder (default: a small synthetic F²ED made in memory)' },
+  format: { type: 'string', default: 'auto', choices: DATASET_FORMATS },
+  task: { type: 'string', choices: TASKS, describe: 'F²ED task split (default: the data\'s own split column, else er-ss)' },
+  seed: { type: 'number', default: 0, describe: 'seed of the split, the synthetic data and the batch order' },
+  'split-dir': { type: 'string', describe: 'folder with train.csv / val.csv / test.csv from `webfer split`' },
+  'skip-bad': { type: 'boolean', default: false, describe: 'skip unreadable images instead of stopping' },
+  'synth-subjects': { type: 'number', default: 6, describe: 'synthetic data (no --data): identities' },
+  'synth-expressions': { type: 'number', default: 6, describe: 'synthetic data (no --data): expressions 0..N-1' },
+} as const;
+
+interface TrainArgs extends DataArgs {
+  model: LightCNNVariant;
+  width: number;
+  inputSize: number;
+  epochs: number;
+  batchSize: number;
+  lr?: number;
+  optimizer: 'sgd' | 'adam';
+  out?: string;
+  resume: boolean;
+  readEvery: number;
+}
+
+function checkPositiveInteger(value: number, flag: string, hint: string): void {
+  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
+}
+
+function writePng(path: string, image: Parameters<typeof encodePng>[0]): void {
+  writeFileAtomic(path, encodePng(image));
+}
+
+function readHistory(path: string): EpochRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as EpochRecord);
+}
+
+const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, metrics.jsonl, curves.png, confusion.png',
+  builder: (yargs) =>
+    yargs
+      .options(dataOptions)
+      .option('model', { type: 'string', default: 'lightcnn9', choices: LIGHTCNN_VARIANTS })
+      .option('width', { type: 'number', default: 1, describe: 'channel width multiplier (0.25 or 0.5 for CPU / software GPUs)' })
+      .option('input-size', { type: 'number', default: 128, describe: 'square input in pixels (paper 128; 64 or 48 on slow machines)' })
+      .option('epochs', { type: 'number', default: 10 })
+      .option('batch-size', { type: 'number', default: 16 })
+      .option('lr', { type: 'number', describe: 'learning rate (default: 0.01 · batch / 128 for sgd, 1e-3 for adam)' })
+      .option('optimizer', { type: 'string', default: 'sgd', choices: ['sgd', 'adam'], describe: 'sgd: the paper\'s recipe; adam: leaves chance faster on small data' })
+      .option('out', { type: 'string', describe: 'run folder (default runs/fanet-MODEL)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' })
+      .option('read-every', { type: 'number', default: 4, describe: 'read the loss back every N steps (each read is a GPU sync)' })
+      .check((parsed) => {
+        const argv = parsed as unknown as TrainArgs;
+        checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
+        checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
+        checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
+        if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
+        if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
+          throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
+        }
+        if (argv.lr !== undefined && !(argv.lr > 0)) throw new Error(`--lr must be positive, got ${argv.lr}`);
+        return true;
+      }) as never,
+  handler: async (argv) => {
+    const out = argv.out ?? join('runs', `fanet-${argv.model}`);
+    const checkpointPath = join(out, 'checkpoint.safetensors');
+    const metricsPath = join(out, 'metrics.jsonl');
+    let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
+    let resumeInfo: RunInfo | undefined;
+    if (argv.resume) {
+      if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; drop --resume to start a new run, or pass the run's --out`);
+      resumeInfo = peekTrainingCheckpoint(checkpointPath);
+      if (resumeInfo.kind !== 'fanet') throw new Error(`${checkpointPath} is a ${resumeInfo.kind} checkpoint, not Fa-Net: use another --out`);
+      config = resumeInfo.config as unknown as LightCNNConfig;
+      console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step}); the checkpoint's model configuration wins over --model/--width/--input-size`);
+    } else if (existsSync(checkpointPath)) {
+      throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
+    }
+    const inputSize = config.inputSize ?? 128;
+    const splits = await loadSplits(argv, inputSize);
+    config.classes ||= splits.train.classes.length;
+    if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
+    const model = createLightCNN(config);
+    const { optimizer, scheduler, lr } = createFanetOptimizer(model, { batchSize: argv.batchSize, lr: argv.lr, optimizer: argv.optimizer });
+    if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler));
+    const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: argv.batchSize, inputSize, seed: argv.seed, skipBad: argv.skipBad });
+    const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: argv.batchSize, inputSize, skipBad: argv.skipBad });
+
+    mkdirSync(out, { recursive: true });
+    if (!resumeInfo) writeFileSync(metricsPath, '');
+    const history = readHistory(metricsPath).filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
+    console.error(
+      `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
+        `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${argv.optimizer} lr ${lr} batch ${argv.batchSize}`,
+    );
+
+    let stopRequested = false;
+    const onSigint = () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      console.error('\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await trainFanet({
+        model, optimizer, scheduler, trainLoader: trainLoader!, evalLoader, epochs: argv.epochs,
+        start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch: Number(resumeInfo.extra?.batchInEpoch ?? 0) } : undefined,
+        readEvery: argv.readEvery,
+        progress: terminalProgress,
+        extra: { ...splits.recipe, batchSize: argv.batchSize, lr, optimizer: argv.optimizer },
+        saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
+        shouldStop: () => stopRequested,
+        onEpoch: (record, evaluation) => {
+          history.push(record);
+          appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+          writePng(join(out, 'curves.png'), drawTrainingCurves(history));
+          if (evaluation) writePng(join(out, 'confusion.png'), drawConfusionMatrix(evaluation.confusion));
+          const evalText = record.evalAccuracy === undefined ? '' : ` · eval loss ${record.evalLoss!.toFixed(4)} acc ${(100 * record.evalAccuracy).toFixed(2)}%`;
+          console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText} · lr ${record.lr.toPrecision(3)} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
+        },
+      });
+      if (result.stopped) {
+        console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
+        return;
+      }
+      let final: ClassificationReport | undefined = result.lastEvaluation;
+      if (splits.test !== splits.monitor || !final) {
+        final = await evaluateFanet(model, testLoader!, { classes: splits.test.classes, progress: terminalProgress, label: 'test' });
+        writePng(join(out, 'confusion.png'), drawConfusionMatrix(final.confusion));
+      }
+      console.log(`test: ${formatReport({ ...final, classes: [...splits.test.classes] })}`);
+      console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(out, 'curves.png')}, ${join(out, 'confusion.png')}`);
+    } finally {
+      process.off('SIGINT', onSigint);
+      optimizer.dispose();
+      model.dispose();
+    }
+  },
+};
+
+interface EvalArgs extends DataArgs {
+  checkpoint: string;
+  split: 'train' | 'val' | 'test' | 'all';
+  batchSize: number;
+  json: boolean;
+}
+
+const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Evaluate a Fa-Net checkpoint: accuracy, per-class accuracy, confusion matrix',
+  builder: (yargs) =>
+    yargs
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint.safetensors written by `webfer train`' })
+      .options(dataOptions)
+      .option('split', { type: 'string', default: 'test', choices: ['train', 'val', 'test', 'all'], describe: 'which part to evaluate' })
+      .option('batch-size', { type: 'number', default: 32 })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .check((parsed) => {
+        checkPositiveInteger((parsed as unknown as EvalArgs).batchSize, '--batch-size', 'e.g. --batch-size 32');
+        return true;
+      }) as never,
+  handler: async (argv) => {
+    const info = peekTrainingCheckpoint(argv.checkpoint);
+    if (info.kind !== 'fanet') throw new Error(`${argv.checkpoint} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
+    const config = info.config as unknown as LightCNNConfig;
+    const extra = info.extra ?? {};
+    // With no --data, rebuild the data the run was trained on (synthetic set, task and seed).
+    const dataArgs: DataArgs = argv.data || argv.splitDir ? argv : {
+      ...argv,
+      data: (extra.data as string | null) ?? undefined,
+      format: extra.data ? ((extra.format as DatasetFormat | undefined) ?? 'auto') : 'auto',
+      task: (extra.task as Task | null) ?? undefined,
+      seed: (extra.seed as number | undefined) ?? argv.seed,
+      splitDir: (extra.splitDir as string | undefined) ?? undefined,
+      synthSubjects: (extra.synth as SynthOptions | null)?.subjects ?? argv.synthSubjects,
+      synthExpressions: (extra.synth as SynthOptions | null)?.expressions ?? argv.synthExpressions,
+    };
+    const splits = await loadSplits(dataArgs, config.inputSize ?? 128);
+    const dataset = argv.split === 'all' ? subset(splits.train, [...splits.train.samples, ...(splits.monitor !== splits.test ? splits.monitor.samples : []), ...splits.test.samples])
+      : argv.split === 'train' ? splits.train : argv.split === 'val' ? splits.monitor : splits.test;
+    if (dataset.classes.length !== config.classes) {
+      throw new Error(`${argv.checkpoint} was trained for ${config.classes} classes, this data has ${dataset.classes.length} (${dataset.format}): evaluate on data with the same label set`);
+    }
+    const model = createLightCNN(config);
+    try {
+      restoreCheckpoint(loadSafetensors(argv.checkpoint), { modules: { model } }, argv.checkpoint);
+      const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
+      const started = performance.now();
+      const report = await evaluateFanet(model, evalLoader!, { classes: dataset.classes, progress: terminalProgress, label: argv.split });
+      const seconds = (performance.now() - started) / 1000;
+      if (argv.json) {
+        console.log(JSON.stringify({ checkpoint: argv.checkpoint, model: config, epoch: info.epoch, split: argv.split, seconds, imagesPerSecond: report.count / seconds, ...report }));
+      } else {
+        console.log(`${config.variant} after epoch ${info.epoch} on ${argv.split} (${report.count} images, ${(report.count / seconds).toFixed(1)} img/s)`);
+        console.log(formatReport(report));
+      }
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const fanetCommands: CommandModule<any, any>[] = [trainCommand, evalCommand];
