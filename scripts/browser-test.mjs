@@ -1,7 +1,8 @@
 // Browser smoke test: serves the browser bundle on localhost, opens test/browser/page.html in
 // headless Chromium (WebGPU on SwiftShader) and checks what the page computed. Prints uvu-style
 // "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
-//   node scripts/browser-test.mjs            (run `npm run build` first; CHROMIUM=path to override)
+//   node scripts/browser-test.mjs            (builds the bundles if missing; CHROMIUM=path to override,
+//                                              WEBFER_SCREENSHOT=file.png saves the demo page)
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
@@ -17,7 +18,7 @@ if (!chromium) {
   summary(1, 0);
   process.exit(1);
 }
-if (!existsSync(join(root, 'dist/webfer.browser.js'))) execFileSync(process.execPath, [join(root, 'scripts/build-browser.mjs')], { stdio: 'inherit' });
+if (!existsSync(join(root, 'dist/webfer.browser.js')) || !existsSync(join(root, 'dist/web/demo.js'))) execFileSync(process.execPath, [join(root, 'scripts/build-browser.mjs')], { stdio: 'inherit' });
 
 const types = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json' };
 const server = createServer((request, response) => {
@@ -63,6 +64,18 @@ try {
     console.log(`  ${c.ok ? '✓' : '✘'} ${c.name} (max error ${c.maxError})${c.detail ? ` — ${c.detail}` : ''}`);
   }
   if (total === 0) total = 1;
+
+  // The demo page runs the whole quick pipeline (synthesis, Fa-Net, FaPE-GAN, augmentation).
+  const demo = await browser.newPage();
+  demo.on('console', (m) => m.type() === 'error' && console.log(`  demo page: ${m.text()}`));
+  await demo.goto(`${url}dist/web/index.html?auto=quick`);
+  await demo.waitForFunction(() => window.webferDemo?.done, null, { timeout: 600_000, polling: 1000 });
+  const outcome = await demo.evaluate(() => window.webferDemo);
+  if (process.env.WEBFER_SCREENSHOT) await demo.screenshot({ path: process.env.WEBFER_SCREENSHOT, fullPage: true });
+  total++;
+  const demoOk = !outcome.error && outcome.result && outcome.result.counts.synthetic > 0 && outcome.result.baseline >= 0;
+  if (demoOk) passed++;
+  console.log(`  ${demoOk ? '✓' : '✘'} demo page, quick run: ${outcome.error ?? JSON.stringify(outcome.result)}`);
 } catch (error) {
   console.log(`  ✘ browser test could not run: ${error.message}`);
   total = Math.max(total, 1);
