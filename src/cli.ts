@@ -8,6 +8,7 @@ import { demoCommand } from './cli/demo.js';
 import { benchCommand } from './cli/bench.js';
 import { dataCommands } from './cli/data-commands.js';
 import { ganCommands } from './cli/gan-commands.js';
+import { fanetCommands } from './cli/fanet-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
 await yargs(hideBin(process.argv))
@@ -16,6 +17,7 @@ await yargs(hideBin(process.argv))
   .command(selfcheckCommand)
   .command(demoCommand)
   .command(dataCommands)
+  .command(fanetCommands)
   .command(ganCommands)
   .command(benchCommand)
   .demandCommand(1, 'Name a command (see --help).')
