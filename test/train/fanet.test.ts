@@ -10,6 +10,7 @@ import { createFanetLoaders, createFanetOptimizer, evaluateFanet, FANET_RECIPE, 
 import { NonFiniteLossError } from '../../src/train/guards.js';
 import { ConfusionMatrix, drawConfusionMatrix, drawTrainingCurves } from '../../src/train/metrics.js';
 import type { SafetensorsContent } from '../../src/nn/safetensors.js';
+import type { SGD } from '../../src/optim/sgd.js';
 import * as ref from '../reference/index.js';
 
 await init();
@@ -68,7 +69,7 @@ test('the recipe: lr 0.01 at batch 128 scaled with the batch; biases 2× without
 
   const { optimizer, scheduler, lr } = createFanetOptimizer(model, { batchSize: 64 });
   assert.is(lr, 0.005);
-  assert.is(optimizer.paramGroups[0]!.momentum, 0.9);
+  assert.is((optimizer as SGD).paramGroups[0]!.momentum, 0.9);
   for (let epoch = 0; epoch < 10; epoch++) scheduler.step();
   assert.ok(Math.abs(optimizer.paramGroups[3]!.lr - 20 * 0.005 * FANET_RECIPE.gamma) < 1e-15);
   optimizer.dispose();
