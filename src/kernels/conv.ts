@@ -3,25 +3,13 @@
 // output pixels, split-K). Sizes are always named from conv2d's point of view:
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, grid1d, kernel } from './launch.js';
+import { Params, alloc, grid1d, kernel, type WindowGeometry } from './launch.js';
 import { reduceAxis } from './reduce.js';
 
-export interface ConvGeometry {
+export interface ConvGeometry extends WindowGeometry {
   N: number;
   Cin: number;
-  H: number;
-  W: number;
   Cout: number;
-  OH: number;
-  OW: number;
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
-  DH: number;
-  DW: number;
 }
 
 /**

@@ -93,3 +93,22 @@ export function alloc(elements: number): GPUBuffer {
 export function dispatch1d(k: Kernel, bindings: GPUBuffer[], params: Params, count: number, workgroupSize = WORKGROUP_SIZE): void {
   gpu().dispatch(k, bindings, params.done(), grid1d(count, workgroupSize));
 }
+
+/**
+ * A sliding window over an H x W plane (convolution and pooling): output size, kernel size,
+ * stride, padding and dilation per axis, PyTorch's meanings.
+ */
+export interface WindowGeometry {
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
+}

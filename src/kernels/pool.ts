@@ -1,6 +1,6 @@
 // Launchers for 2-D max / average pooling and their gather-form backward passes (shaders/pool.wgsl).
 import { gpu, type Gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, kernel } from './launch.js';
+import { Params, alloc, dispatch1d, kernel, type WindowGeometry } from './launch.js';
 
 const scratchByDevice = new WeakMap<Gpu, GPUBuffer>();
 
@@ -15,21 +15,9 @@ function scratch(): GPUBuffer {
   return buffer;
 }
 
-export interface PoolGeometry {
+export interface PoolGeometry extends WindowGeometry {
   /** N·C. */
   planes: number;
-  H: number;
-  W: number;
-  OH: number;
-  OW: number;
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
-  DH: number;
-  DW: number;
 }
 
 function params(g: PoolGeometry, countIncludePad = true, divisorOverride = 0): Params {
