@@ -26,7 +26,7 @@ test('quick ER-UP demo: baseline, FaPE-GAN, augmentation, augmented Fa-Net; no l
       epochs.push(`${run}:${record.epoch}`);
     },
   });
-  assert.is(result.classes, options.data.expressions);
+  assert.is(result.classes, options.data.expressionIds!.length);
   assert.is(result.counts.train + result.counts.test, result.counts.images, 'ER-UP has no validation split');
   assert.ok(result.counts.synthetic > 0, 'half-left faces were synthesised');
   for (const run of [result.baseline, result.augmented!]) {

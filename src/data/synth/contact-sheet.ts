@@ -23,7 +23,7 @@ export function composeGrid(rows: ImageU8[][], gap = 4): ImageU8 {
 export interface ContactSheetOptions extends SynthOptions {
   subject?: number;
   /** Expression ids for the columns (default: neutral plus three of each family). */
-  expressionIds?: number[];
+  expressionIds?: readonly number[];
   poses?: readonly Pose[];
   /** Add a row of pose masks under each pose row. */
   masks?: boolean;

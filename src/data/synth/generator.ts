@@ -17,6 +17,8 @@ export interface SynthOptions {
   subjects: number;
   /** Expressions 0..expressions−1 (default all 54). */
   expressions?: number;
+  /** These expression ids instead (labels stay the ids): e.g. a few from each family. */
+  expressionIds?: readonly number[];
   clipsPerExpression?: number;
   framesPerClip?: number;
   poses?: readonly Pose[];
@@ -43,7 +45,8 @@ type ResolvedOptions = Required<Omit<SynthOptions, 'supersample'>> & { supersamp
 
 export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
-    subjects: options.subjects, expressions: options.expressions ?? NUM_EXPRESSIONS,
+    subjects: options.subjects, expressions: options.expressionIds?.length ?? options.expressions ?? NUM_EXPRESSIONS,
+    expressionIds: options.expressionIds ?? [...Array(options.expressions ?? NUM_EXPRESSIONS).keys()],
     clipsPerExpression: options.clipsPerExpression ?? 1, framesPerClip: options.framesPerClip ?? 3,
     poses: options.poses ?? POSES, size: options.size ?? 128, channels: options.channels ?? 1,
     seed: options.seed ?? 0, poseMix: options.poseMix ?? 'balanced',
@@ -56,6 +59,10 @@ export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
   if (!Number.isInteger(resolved.expressions) || resolved.expressions < 1 || resolved.expressions > NUM_EXPRESSIONS) {
     throw new RangeError(`synth expressions must be 1..${NUM_EXPRESSIONS}, got ${resolved.expressions}`);
   }
+  for (const id of resolved.expressionIds) {
+    if (!Number.isInteger(id) || id < 0 || id >= NUM_EXPRESSIONS) throw new RangeError(`synth expression ids must be 0..${NUM_EXPRESSIONS - 1}, got ${id}`);
+  }
+  if (new Set(resolved.expressionIds).size !== resolved.expressionIds.length) throw new RangeError(`synth expression ids repeat: ${resolved.expressionIds.join(', ')}`);
   if (![64, 128, 256].includes(resolved.size)) throw new RangeError(`synth size must be 64, 128 or 256 (F²ED crops are 256), got ${resolved.size}`);
   for (const pose of resolved.poses) if (!(POSES as readonly string[]).includes(pose)) throw new RangeError(`unknown pose ${JSON.stringify(pose)}: use ${POSES.join(', ')}`);
   return resolved;
@@ -73,7 +80,7 @@ export function listSynthSpecs(options: SynthOptions): SynthSpec[] {
   const o = resolveSynthOptions(options);
   const specs: SynthSpec[] = [];
   for (let subject = 0; subject < o.subjects; subject++) {
-    for (let expression = 0; expression < o.expressions; expression++) {
+    for (const expression of o.expressionIds) {
       for (let clip = 0; clip < o.clipsPerExpression; clip++) {
         for (let frame = 0; frame < o.framesPerClip; frame++) {
           for (const pose of o.poses) {
