@@ -27,6 +27,14 @@ export interface LightCNNConfig {
   inputChannels?: number;
   /** Scales every channel count (rounded, at least 1); 1 = the reference widths. */
   widthMultiplier?: number;
+  /** Dropout before the classifier (reference: 0.5). */
+  dropout?: number;
+  /**
+   * BatchNorm before every convolutional max-feature-map (not in the reference, default off;
+   * state-dict names gain `.norm.*`). From scratch on small data the reference network needs
+   * thousands of steps to leave chance; with it, a few hundred.
+   */
+  batchNorm?: boolean;
 }
 
 export type ResolvedLightCNNConfig = Required<LightCNNConfig>;
@@ -44,11 +52,12 @@ const BLOCKS_29 = [1, 2, 3, 4] as const;
 const WIDTHS = { conv1: 48, group1: 96, group2: 192, group3: 128, group4: 128, embedding: 256 } as const;
 
 export function resolveLightCNNConfig(config: LightCNNConfig): ResolvedLightCNNConfig {
-  const resolved: ResolvedLightCNNConfig = { inputSize: 128, inputChannels: 1, widthMultiplier: 1, ...config };
+  const resolved: ResolvedLightCNNConfig = { inputSize: 128, inputChannels: 1, widthMultiplier: 1, dropout: 0.5, batchNorm: false, ...config };
   const { variant, classes, inputSize, inputChannels, widthMultiplier } = resolved;
   if (!(LIGHTCNN_VARIANTS as readonly string[]).includes(variant)) throw new Error(`LightCNN: unknown variant ${JSON.stringify(variant)}; use one of ${LIGHTCNN_VARIANTS.join(', ')}`);
   if (!(Number.isInteger(classes) && classes >= 1)) throw new Error(`LightCNN: classes must be a positive integer, got ${classes}`);
   if (!(Number.isInteger(inputChannels) && inputChannels >= 1)) throw new Error(`LightCNN: inputChannels must be a positive integer, got ${inputChannels}`);
+  if (!(resolved.dropout >= 0 && resolved.dropout < 1)) throw new Error(`LightCNN: dropout must be in [0, 1), got ${resolved.dropout}`);
   if (!(widthMultiplier > 0 && widthMultiplier <= 4)) throw new Error(`LightCNN: widthMultiplier must be in (0, 4], got ${widthMultiplier}`);
   // Four 2× poolings: below 16 px the last feature map would be empty.
   if (!(Number.isInteger(inputSize) && inputSize >= 16)) {
@@ -82,10 +91,10 @@ export function flattenSize(config: ResolvedLightCNNConfig): number {
 export class Group extends Module {
   readonly conv_a: MFM;
   readonly conv: MFM;
-  constructor(inChannels: number, outChannels: number, kernelSize = 3, stride = 1, padding = 1) {
+  constructor(inChannels: number, outChannels: number, kernelSize = 3, stride = 1, padding = 1, batchNorm = false) {
     super();
-    this.conv_a = this.registerModule('conv_a', new MFM(inChannels, inChannels, { kernelSize: 1, stride: 1, padding: 0 }));
-    this.conv = this.registerModule('conv', new MFM(inChannels, outChannels, { kernelSize, stride, padding }));
+    this.conv_a = this.registerModule('conv_a', new MFM(inChannels, inChannels, { kernelSize: 1, stride: 1, padding: 0, batchNorm }));
+    this.conv = this.registerModule('conv', new MFM(inChannels, outChannels, { kernelSize, stride, padding, batchNorm }));
   }
   forward(x: Tensor): Tensor {
     return this.conv.call(this.conv_a.call(x));
@@ -96,18 +105,18 @@ export class Group extends Module {
 export class ResBlock extends Module {
   readonly conv1: MFM;
   readonly conv2: MFM;
-  constructor(channels: number) {
+  constructor(channels: number, batchNorm = false) {
     super();
-    this.conv1 = this.registerModule('conv1', new MFM(channels, channels, { kernelSize: 3, stride: 1, padding: 1 }));
-    this.conv2 = this.registerModule('conv2', new MFM(channels, channels, { kernelSize: 3, stride: 1, padding: 1 }));
+    this.conv1 = this.registerModule('conv1', new MFM(channels, channels, { kernelSize: 3, stride: 1, padding: 1, batchNorm }));
+    this.conv2 = this.registerModule('conv2', new MFM(channels, channels, { kernelSize: 3, stride: 1, padding: 1, batchNorm }));
   }
   forward(x: Tensor): Tensor {
     return F.add(this.conv2.call(this.conv1.call(x)), x);
   }
 }
 
-function resBlocks(count: number, channels: number): Sequential {
-  return new Sequential(...Array.from({ length: count }, () => new ResBlock(channels)));
+function resBlocks(count: number, channels: number, batchNorm: boolean): Sequential {
+  return new Sequential(...Array.from({ length: count }, () => new ResBlock(channels, batchNorm)));
 }
 
 function ceilPool(): MaxPool2d {
@@ -129,7 +138,7 @@ export abstract class LightCNN extends Module<[Tensor], LightCNNOutput> {
 
   /** F.dropout(x, 0.5, training), as the reference forward calls it (no module, no state). */
   protected dropout(x: Tensor): Tensor {
-    return F.dropout(x, 0.5, this.training);
+    return F.dropout(x, this.config.dropout, this.training);
   }
 
   get embeddingSize(): number {
@@ -168,14 +177,14 @@ export class LightCNN9 extends LightCNN {
     this.features = this.registerModule(
       'features',
       new Sequential(
-        new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2 }),
+        new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2, batchNorm: this.config.batchNorm }),
         ceilPool(),
-        new Group(c1, g1),
+        new Group(c1, g1, 3, 1, 1, this.config.batchNorm),
         ceilPool(),
-        new Group(g1, g2),
+        new Group(g1, g2, 3, 1, 1, this.config.batchNorm),
         ceilPool(),
-        new Group(g2, g3),
-        new Group(g3, g4),
+        new Group(g2, g3, 3, 1, 1, this.config.batchNorm),
+        new Group(g3, g4, 3, 1, 1, this.config.batchNorm),
         ceilPool(),
       ),
     );
@@ -214,18 +223,18 @@ export class LightCNN29 extends LightCNN {
     super({ ...config, variant: 'lightcnn29' });
     const w = (c: number) => scaledChannels(c, this.config.widthMultiplier);
     const [c1, g1, g2, g3, g4] = [w(WIDTHS.conv1), w(WIDTHS.group1), w(WIDTHS.group2), w(WIDTHS.group3), w(WIDTHS.group4)];
-    this.conv1 = this.registerModule('conv1', new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2 }));
+    this.conv1 = this.registerModule('conv1', new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2, batchNorm: this.config.batchNorm }));
     this.pool1 = this.registerModule('pool1', ceilPool());
-    this.block1 = this.registerModule('block1', resBlocks(BLOCKS_29[0], c1));
-    this.group1 = this.registerModule('group1', new Group(c1, g1));
+    this.block1 = this.registerModule('block1', resBlocks(BLOCKS_29[0], c1, this.config.batchNorm));
+    this.group1 = this.registerModule('group1', new Group(c1, g1, 3, 1, 1, this.config.batchNorm));
     this.pool2 = this.registerModule('pool2', ceilPool());
-    this.block2 = this.registerModule('block2', resBlocks(BLOCKS_29[1], g1));
-    this.group2 = this.registerModule('group2', new Group(g1, g2));
+    this.block2 = this.registerModule('block2', resBlocks(BLOCKS_29[1], g1, this.config.batchNorm));
+    this.group2 = this.registerModule('group2', new Group(g1, g2, 3, 1, 1, this.config.batchNorm));
     this.pool3 = this.registerModule('pool3', ceilPool());
-    this.block3 = this.registerModule('block3', resBlocks(BLOCKS_29[2], g2));
-    this.group3 = this.registerModule('group3', new Group(g2, g3));
-    this.block4 = this.registerModule('block4', resBlocks(BLOCKS_29[3], g3));
-    this.group4 = this.registerModule('group4', new Group(g3, g4));
+    this.block3 = this.registerModule('block3', resBlocks(BLOCKS_29[2], g2, this.config.batchNorm));
+    this.group3 = this.registerModule('group3', new Group(g2, g3, 3, 1, 1, this.config.batchNorm));
+    this.block4 = this.registerModule('block4', resBlocks(BLOCKS_29[3], g3, this.config.batchNorm));
+    this.group4 = this.registerModule('group4', new Group(g3, g4, 3, 1, 1, this.config.batchNorm));
     this.pool4 = this.registerModule('pool4', ceilPool());
     this.fc = this.registerModule('fc', new MFM(flattenSize(this.config), this.embeddingSize, { type: 0 }));
     this.fc2 = this.registerModule('fc2', new Linear(this.embeddingSize, this.config.classes));
@@ -266,15 +275,15 @@ export class LightCNN29v2 extends LightCNN {
     super({ ...config, variant: 'lightcnn29v2' });
     const w = (c: number) => scaledChannels(c, this.config.widthMultiplier);
     const [c1, g1, g2, g3, g4] = [w(WIDTHS.conv1), w(WIDTHS.group1), w(WIDTHS.group2), w(WIDTHS.group3), w(WIDTHS.group4)];
-    this.conv1 = this.registerModule('conv1', new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2 }));
-    this.block1 = this.registerModule('block1', resBlocks(BLOCKS_29[0], c1));
-    this.group1 = this.registerModule('group1', new Group(c1, g1));
-    this.block2 = this.registerModule('block2', resBlocks(BLOCKS_29[1], g1));
-    this.group2 = this.registerModule('group2', new Group(g1, g2));
-    this.block3 = this.registerModule('block3', resBlocks(BLOCKS_29[2], g2));
-    this.group3 = this.registerModule('group3', new Group(g2, g3));
-    this.block4 = this.registerModule('block4', resBlocks(BLOCKS_29[3], g3));
-    this.group4 = this.registerModule('group4', new Group(g3, g4));
+    this.conv1 = this.registerModule('conv1', new MFM(this.config.inputChannels, c1, { kernelSize: 5, stride: 1, padding: 2, batchNorm: this.config.batchNorm }));
+    this.block1 = this.registerModule('block1', resBlocks(BLOCKS_29[0], c1, this.config.batchNorm));
+    this.group1 = this.registerModule('group1', new Group(c1, g1, 3, 1, 1, this.config.batchNorm));
+    this.block2 = this.registerModule('block2', resBlocks(BLOCKS_29[1], g1, this.config.batchNorm));
+    this.group2 = this.registerModule('group2', new Group(g1, g2, 3, 1, 1, this.config.batchNorm));
+    this.block3 = this.registerModule('block3', resBlocks(BLOCKS_29[2], g2, this.config.batchNorm));
+    this.group3 = this.registerModule('group3', new Group(g2, g3, 3, 1, 1, this.config.batchNorm));
+    this.block4 = this.registerModule('block4', resBlocks(BLOCKS_29[3], g3, this.config.batchNorm));
+    this.group4 = this.registerModule('group4', new Group(g3, g4, 3, 1, 1, this.config.batchNorm));
     this.fc = this.registerModule('fc', new Linear(flattenSize(this.config), this.embeddingSize));
     this.fc2 = this.registerModule('fc2', new Linear(this.embeddingSize, this.config.classes, { bias: false }));
   }

@@ -31,7 +31,7 @@ export interface PaperDemoOptions {
    * optimizer 'adam' (lr 1e-3) by default: from scratch, the paper's SGD recipe needs far more
    * epochs than a demo has before a narrow LightCNN leaves chance; 'sgd' runs the recipe.
    */
-  fanet: { inputSize: number; widthMultiplier: number; epochs: number; batchSize: number; optimizer?: 'sgd' | 'adam' };
+  fanet: { inputSize: number; widthMultiplier: number; epochs: number; batchSize: number; optimizer?: 'sgd' | 'adam'; batchNorm?: boolean };
   /** false: the Fa-Net baseline only. */
   gan: false | { imageSize: number; baseWidth: number; residualBlocks: number; epochs: number; batchSize: number };
 }
@@ -63,7 +63,7 @@ export function defaultPaperDemoOptions(software: boolean, quick = false): Paper
     return {
       task: 'er-up', seed: 1,
       data: { subjects: 8, expressionIds: expressionsAcrossFamilies(2), clipsPerExpression: 1, framesPerClip: 3, size: 64 },
-      fanet: { inputSize: 48, widthMultiplier: 0.25, epochs: 12, batchSize: 16 },
+      fanet: { inputSize: 48, widthMultiplier: 0.25, epochs: 20, batchSize: 16, batchNorm: true },
       gan: { imageSize: 48, baseWidth: 12, residualBlocks: 2, epochs: 3, batchSize: 8 },
     };
   }
@@ -115,7 +115,7 @@ function splitByTask(dataset: Dataset, task: Task, seed: number): Dataset {
 
 async function trainAndEvaluate(run: 'baseline' | 'augmented', train: Dataset, test: Dataset, classes: number, options: PaperDemoOptions, hooks: PaperDemoHooks): Promise<FanetRun> {
   const { inputSize, widthMultiplier, epochs, batchSize } = options.fanet;
-  const model = createLightCNN({ variant: 'lightcnn9', classes, inputSize, widthMultiplier });
+  const model = createLightCNN({ variant: 'lightcnn9', classes, inputSize, widthMultiplier, batchNorm: options.fanet.batchNorm ?? false });
   const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize, optimizer: options.fanet.optimizer ?? 'adam' });
   const { trainLoader, evalLoader } = createFanetLoaders(train, test, { batchSize, inputSize, seed: options.seed });
   try {

@@ -172,4 +172,22 @@ test('clear errors: an input of the wrong size or channels, and an input size th
   assert.throws(() => createLightCNN({ variant: 'lightcnn9', classes: 0 }), /classes must be a positive integer/);
 });
 
+test('batchNorm option: a BatchNorm2d before every convolutional mfm, named .norm, off by default', async () => {
+  const plain = createLightCNN({ variant: 'lightcnn9', classes: 4, inputSize: 32, widthMultiplier: 0.125 });
+  assert.ok(plain.namedParameters().every(([name]) => !name.includes('.norm.')));
+  const normed = createLightCNN({ variant: 'lightcnn9', classes: 4, inputSize: 32, widthMultiplier: 0.125, batchNorm: true });
+  const names = normed.namedParameters().map(([name]) => name);
+  // conv1 + two mfm per group x 4 groups = 9 normalised layers; fc1 (linear) has none.
+  assert.is(names.filter((n) => n.endsWith('.norm.weight')).length, 9);
+  assert.ok(names.includes('features.0.norm.weight') && names.includes('features.2.conv_a.norm.bias'));
+  assert.ok(normed.namedBuffers().some(([name]) => name === 'features.7.conv.norm.running_var'));
+  const x = tensor(Float32Array.from({ length: 2 * 32 * 32 }, (_, i) => Math.sin(i * 0.7)), [2, 1, 32, 32]);
+  const { logits } = normed.call(x);
+  assert.equal(logits.shape, [2, 4]);
+  assert.throws(() => createLightCNN({ variant: 'lightcnn9', classes: 4, dropout: 1 }), /dropout must be in \[0, 1\)/);
+  for (const t of [x, logits]) t.dispose();
+  plain.dispose();
+  normed.dispose();
+});
+
 test.run();

@@ -7,6 +7,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
 import { Linear } from './basic.js';
 import { Conv2d } from './conv.js';
+import { BatchNorm2d } from './norm.js';
 
 export interface MFMOptions {
   kernelSize?: Pair;
@@ -14,10 +15,16 @@ export interface MFMOptions {
   padding?: Pair;
   /** 1: Conv2d filter (default), 0: Linear filter (kernel options ignored), as in light_cnn.py. */
   type?: 0 | 1;
+  /**
+   * BatchNorm2d on the 2·out filter outputs before the max (type 1 only; registered as `norm`).
+   * Not in the reference: it lets narrow networks leave chance within a few hundred steps.
+   */
+  batchNorm?: boolean;
 }
 
 export class MFM extends Module {
   readonly filter: Conv2d | Linear;
+  readonly norm: BatchNorm2d | undefined;
 
   constructor(
     readonly inChannels: number,
@@ -25,11 +32,13 @@ export class MFM extends Module {
     options: MFMOptions = {},
   ) {
     super();
-    const { kernelSize = 3, stride = 1, padding = 1, type = 1 } = options;
+    const { kernelSize = 3, stride = 1, padding = 1, type = 1, batchNorm = false } = options;
     this.filter = this.registerModule('filter', type === 1 ? new Conv2d(inChannels, 2 * outChannels, kernelSize, { stride, padding }) : new Linear(inChannels, 2 * outChannels));
+    this.norm = batchNorm && type === 1 ? this.registerModule('norm', new BatchNorm2d(2 * outChannels)) : undefined;
   }
 
   forward(x: Tensor): Tensor {
-    return mfm(this.filter.call(x));
+    const y = this.filter.call(x);
+    return mfm(this.norm ? this.norm.call(y) : y);
   }
 }
