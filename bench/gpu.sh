@@ -2,13 +2,15 @@
 # Runs webfer's tests and benchmarks on a GPU server that has no Node.js and no network, from the
 # bundle that scripts/device-bundle.mjs packs into .carry/ (node binary, node_modules) plus the
 # Vulkan loader debs in .gl/. Results land in $OUT (or ./gpu-results): info.json, tests.log,
-# bench.json, bench.log.
-#   bash bench/gpu.sh [--quick]
+# bench.json, bench.log, and with the demo task demo.log plus demo/ (pictures, results.json).
+#   bash bench/gpu.sh [--quick]                      tests and benchmarks
+#   WEBFER_GPU_TASKS="demo" bash bench/gpu.sh        any of: tests bench demo
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/gpu-results}"
 mkdir -p "$out"
 quick="${1:-}"
+tasks="${WEBFER_GPU_TASKS:-tests bench}"
 
 # The Vulkan loader and GLVND (NVIDIA's Vulkan driver, libGLX_nvidia, needs libGLdispatch).
 for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
@@ -44,5 +46,12 @@ if ! node --import tsx src/cli.ts info --json > "$out/info.json" 2> "$out/info.e
   exit 1
 fi
 cat "$out/info.json"
-WEBFER_SKIP_BROWSER=1 timeout 300 node scripts/run-tests.mjs 2>&1 | tee "$out/tests.log" | grep -E "FAIL|✘|passed, .* failed|Error" | head -40
-timeout 240 node --import tsx src/cli.ts bench $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
+if [[ " $tasks " == *" tests "* ]]; then
+  WEBFER_SKIP_BROWSER=1 timeout 300 node scripts/run-tests.mjs 2>&1 | tee "$out/tests.log" | grep -E "FAIL|✘|passed, .* failed|Error" | head -40
+fi
+if [[ " $tasks " == *" bench "* ]]; then
+  timeout 240 node --import tsx src/cli.ts bench $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
+fi
+if [[ " $tasks " == *" demo "* ]]; then
+  timeout "${WEBFER_DEMO_TIMEOUT:-420}" node --import tsx src/cli.ts demo --out "$out/demo" ${WEBFER_DEMO_ARGS:-} 2>&1 | tee "$out/demo.log" | grep -vE "^(epoch|eval) .*[0-9]+/[0-9]+ \("
+fi
