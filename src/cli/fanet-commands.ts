@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { encodePng } from '../data/codecs.js';
-import type { Dataset, Sample } from '../data/dataset.js';
+import { cachedDataset, type Dataset, type Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
 import type { SynthOptions } from '../data/synth/generator.js';
@@ -41,19 +41,6 @@ function synthOptions(subjects: number, expressions: number, seed: number, input
   return { subjects, expressions, framesPerClip: 2, size: inputSize > 64 ? 128 : 64, channels: 1, seed };
 }
 
-/** Keeps every decoded image: the synthetic renderer is slower than a training step, and its sets are small. */
-function cacheImages(dataset: Dataset): Dataset {
-  const cache = new Map<string, ReturnType<Dataset['loadImage']>>();
-  return {
-    ...dataset,
-    loadImage: (sample) => {
-      let image = cache.get(sample.path);
-      if (!image) cache.set(sample.path, (image = dataset.loadImage(sample)));
-      return image;
-    },
-  };
-}
-
 function subset(dataset: Dataset, samples: Sample[]): Dataset {
   return { ...dataset, samples };
 }
@@ -73,7 +60,7 @@ async function loadSplits(args: DataArgs, inputSize: number): Promise<DataSplits
     return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: args.splitDir } };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
-  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad }) : cacheImages(createSynthDataset(synth!));
+  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad }) : cachedDataset(createSynthDataset(synth!));
   if (dataset.samples.length === 0) throw new Error(`${dataset.source}: no samples`);
   const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, in memory)`;
   const recipe: Record<string, unknown> = { data: args.data ?? null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };

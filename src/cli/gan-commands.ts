@@ -15,7 +15,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { encodePng } from '../data/codecs.js';
 import { formatCsv } from '../data/csv.js';
-import type { Dataset } from '../data/dataset.js';
+import { cachedDataset, type Dataset } from '../data/dataset.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
 import { init } from '../gpu/index.js';
 import { FaPEGenerator, resolveFaPEGanConfig, type FaPEGanConfig } from '../models/fapegan.js';
@@ -82,7 +82,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     const synthSize = ([64, 128, 256] as const).find((s) => s >= resolved.imageSize) ?? 256;
     const dataset = argv.data
       ? await openTrainingData(argv.data)
-      : createSynthDataset({ subjects: argv.synthSubjects, expressions: argv.synthExpressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: argv.seed });
+      : cachedDataset(createSynthDataset({ subjects: argv.synthSubjects, expressions: argv.synthExpressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: argv.seed }));
     const session = createFaPEGanSession(resolved, training);
     if (argv.resume) {
       resumeSession(session, loadTrainingCheckpoint(checkpointPath, sessionParts(session)));

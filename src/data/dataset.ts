@@ -63,3 +63,19 @@ export function withImages(dataset: Dataset, extra: readonly { sample: Sample; i
     loadImage: (sample) => images.get(sample.path) ? Promise.resolve(images.get(sample.path)!) : dataset.loadImage(sample),
   };
 }
+
+/**
+ * The same dataset, each image loaded (or rendered) once and kept: for sets that fit in memory
+ * and cost more to load than to train on, such as the synthetic renderer's.
+ */
+export function cachedDataset(dataset: Dataset): Dataset {
+  const cache = new Map<string, Promise<ImageU8>>();
+  return {
+    ...dataset,
+    loadImage: (sample) => {
+      let image = cache.get(sample.path);
+      if (!image) cache.set(sample.path, (image = dataset.loadImage(sample)));
+      return image;
+    },
+  };
+}
