@@ -9,24 +9,11 @@
 // Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K) and
 //   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation, 16 x 16 workgroups).
 // Invariant: a pixel contributes to a column iff its tap lands inside the input.
-struct Params {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, hasBias: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  PH: i32, PW: i32, DH: u32, DW: u32,
-  kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+//!include conv_geometry
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GY: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
-
-const TM = 4u;
-const TN = 4u;
-// registerTiled's workgroup shape: 16 x 16 by default; the launcher narrows WGY (and widens WGX,
-// keeping 256 invocations) when M has few rows, so no invocation works on clamped rows only.
-override WGX: u32 = 16u;
-override WGY: u32 = 16u;
 
 @compute @workgroup_size(256)
 fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -13,25 +13,12 @@
 //                   the divisibility tests are made once, then co runs inside. Taps that reach no
 //                   pixel of the block (most of them at stride 2) are skipped.
 // Invariant: a tap contributes iff h + PH - i·DH is a non-negative multiple of SH below OH·SH (same in w).
-struct Params {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, hasBias: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  PH: i32, PW: i32, DH: u32, DW: u32,
-  kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+//!include conv_geometry
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-
-const TM = 4u;
-const TN = 4u;
-// registerTiled's workgroup shape: 16 x 16 by default; the launcher narrows WGY (and widens WGX,
-// keeping 256 invocations) when M has few rows, so no invocation works on clamped rows only.
-override WGX: u32 = 16u;
-override WGY: u32 = 16u;
 
 fn biasOf(ci: u32) -> f32 {
   if (p.hasBias == 1u) { return Bias[ci]; }
