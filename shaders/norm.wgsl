@@ -14,11 +14,7 @@
 //   InvStd] · statsUpdate: [X, -, RunMean, RunVar, Mean, InvStd] · gradSums: [X, G, Mean, InvStd,
 //   SumG, SumGXhat].
 // Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
-struct Params {
-  G: u32, Nb: u32, S: u32, C: u32,
-  eps: f32, momentum: f32, hasWeight: u32, hasBias: u32,
-  useBatchStats: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+//!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GIn: array<f32>;

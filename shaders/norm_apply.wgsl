@@ -2,11 +2,7 @@
 // group layout: element (n, g, s) at (n·G + g)·S + s, affine channel c = g % C):
 //   Y = (X - Mean[g])·InvStd[g]·Weight[c] + Bias[c]   (Weight 1 / Bias 0 when absent)
 // Bindings: 0 params, 1 X, 2 Mean, 3 InvStd, 4 Weight, 5 Bias, 6 Y. 1-D grid.
-struct Params {
-  G: u32, Nb: u32, S: u32, C: u32,
-  eps: f32, momentum: f32, hasWeight: u32, hasBias: u32,
-  useBatchStats: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+//!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Mean: array<f32>;

@@ -3,11 +3,7 @@
 //     GX = Weight[c]·InvStd[g] / m · (m·G - SumG[g] - x̂·SumGXhat[g]),  x̂ = (X - Mean)·InvStd
 //   fixed (running) statistics: GX = G·Weight[c]·InvStd[g].
 // Bindings: 0 params, 1 X, 2 Mean, 3 InvStd, 4 Weight, 5 G, 6 SumG, 7 SumGXhat, 8 GX. 1-D grid.
-struct Params {
-  G: u32, Nb: u32, S: u32, C: u32,
-  eps: f32, momentum: f32, hasWeight: u32, hasBias: u32,
-  useBatchStats: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+//!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Mean: array<f32>;
