@@ -15,6 +15,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 override WG: u32 = 256;
 
+//!include pow
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -8,6 +8,8 @@ struct Params { count: u32, alpha: f32, beta: f32, seed: u32 }
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 override WG: u32 = 256;
 
+//!include pow
+
 // Stateless per-element random number in [0, 1) (PCG hash of index and seed): dropout masks
 // depend only on (seed, index), so they are reproducible and need no state buffer.
 fn uniform01(index: u32, seed: u32) -> f32 {

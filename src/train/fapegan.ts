@@ -150,12 +150,12 @@ export interface GanStepLosses {
 
 /** L_D = BCE(realLogits, 1) + BCE(fakeLogits, 0), each a mean over batch and patch grid. */
 export function discriminatorLoss(realLogits: Tensor, fakeLogits: Tensor): Tensor {
-  return scope(() => F.add(F.bceWithLogits(realLogits, full([1], 1)), F.bceWithLogits(fakeLogits, full([1], 0))));
+  return scope(() => F.add(F.bceWithLogits(realLogits, full(realLogits.shape, 1)), F.bceWithLogits(fakeLogits, full(fakeLogits.shape, 0))));
 }
 
 /** G's adversarial term, non-saturating: BCE(D(Î, P), 1) = −mean log σ(logits). */
 export function generatorGanLoss(fakeLogits: Tensor): Tensor {
-  return scope(() => F.bceWithLogits(fakeLogits, full([1], 1)));
+  return scope(() => F.bceWithLogits(fakeLogits, full(fakeLogits.shape, 1)));
 }
 
 function setRequiresGrad(parameters: Tensor[], value: boolean): void {

@@ -122,7 +122,9 @@ test('losses on mismatched shapes fail clearly', () => {
   const b = tensor(new Float32Array(8), [2, 4]);
   throwsWith(() => F.mseLoss(a, b), /do not broadcast/, 'mse');
   throwsWith(() => F.l1Loss(a, b), /do not broadcast/, 'l1');
-  throwsWith(() => F.bceWithLogits(a, b), /do not broadcast/, 'bce');
+  throwsWith(() => F.bceWithLogits(a, b), /must be the same as input size/, 'bce');
+  // PyTorch refuses a broadcastable but different target for bce too.
+  throwsWith(() => F.bceWithLogits(a, tensor(new Float32Array(3), [3])), /must be the same as input size/, 'bce broadcast');
   assert.ok(true);
 });
 

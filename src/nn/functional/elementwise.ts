@@ -134,20 +134,23 @@ export function pow(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error('pow: at least one operand must be a tensor');
   if (typeof b === 'number') {
     const x = a as Tensor;
-    if (b === 0) return record('pow', [x], scalarOp('powZero', x, '1.0', 0), [], () => [undefined]);
-    const expression = Number.isInteger(b) ? (Math.abs(b) % 2 === 1 ? 'sign(x) * pow(abs(x), p.alpha)' : 'pow(abs(x), p.alpha)') : 'pow(x, p.alpha)';
-    const y = scalarOp('powScalar', x, expression, b);
+    // x ** 0 is 1 everywhere and its gradient 0 (PyTorch), even where x ** -1 is infinite.
+    if (b === 0) return record('pow', [x], scalarOp('powZero', x, '1.0', 0), [], (g) => [mul(g, 0)]);
+    const y = scalarOp('powScalar', x, 'powReal(x, p.alpha)', b);
     return record('pow', [x], y, [x], (g) => [mul(g, mul(pow(x, b - 1), b))]);
   }
   if (typeof a === 'number') {
-    // c ** x = exp(x ln c)
-    const y = scalarOp('rpowScalar', b, 'exp(x * p.alpha)', Math.log(a));
-    return record('rpow', [b], y, [y], (g) => [mul(mul(g, y), Math.log(a))]);
+    const c = a;
+    const y = scalarOp('rpowScalar', b, 'powReal(p.alpha, x)', c);
+    // d(c ** x)/dx = c ** x · ln c; PyTorch takes it as 0 where c == 0 and x >= 0.
+    return record('rpow', [b], y, [y, b], (g) => [c === 0 ? wrap(binary('rpowZeroGrad', 'select(a * b * p.alpha, 0.0, b >= 0.0)', g.buffer, g.shape, b.buffer, b.shape, g.shape, -Infinity), g.shape) : mul(mul(g, y), Math.log(c))]);
   }
-  const y = zip('pow', a, b, 'pow(a, b)');
+  const y = zip('pow', a, b, 'powReal(a, b)');
   return record('pow', [a, b], y, [a, b, y], (g) => [
-    a.requiresGrad ? sumTo(mul(g, mul(b, pow(a, sub(b, 1)))), a.shape) : undefined,
-    b.requiresGrad ? sumTo(mul(g, mul(y, log(a))), b.shape) : undefined,
+    // b · a ** (b - 1), taken as 0 where b == 0 (PyTorch), even where a ** -1 is infinite.
+    a.requiresGrad ? sumTo(mul(g, zip('powBaseGrad', mul(b, pow(a, sub(b, 1))), b, 'select(a, 0.0, b == 0.0)')), a.shape) : undefined,
+    // y · ln a, taken as 0 where a == 0 and b >= 0, like PyTorch.
+    b.requiresGrad ? sumTo(mul(g, zip('powExponentGrad', mul(y, log(a)), zip('zeroBaseMask', a, b, 'select(1.0, 0.0, a == 0.0 && b >= 0.0)'), 'select(a, 0.0, b == 0.0)')), b.shape) : undefined,
   ]);
 }
 

@@ -7,7 +7,7 @@ import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { broadcastShapes, normDim, splitAt, wrap } from './util.js';
+import { normDim, sameShape, splitAt, wrap } from './util.js';
 import { sumTo } from './shape.js';
 
 export function softmax(x: Tensor, dim = -1): Tensor {
@@ -89,7 +89,10 @@ export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: 
 }
 
 function bceElementwise(x: Tensor, target: Tensor): Tensor {
-  const shape = broadcastShapes(x.shape, target.shape, 'bceWithLogits');
+  if (!sameShape(x.shape, target.shape)) {
+    throw new Error(`bceWithLogits: target size ${formatShape(target.shape)} must be the same as input size ${formatShape(x.shape)} (PyTorch's rule)`);
+  }
+  const shape = x.shape;
   const loss = wrap(binary('bceWithLogits', 'max(a, 0.0) - a * b + log(1.0 + exp(-abs(a)))', x.buffer, x.shape, target.buffer, target.shape, shape), shape);
   const elementwise = record('bceWithLogits', [x, target], loss, [x, target], (g) => [
     x.requiresGrad ? sumTo(mul(g, wrap(binary('bceGrad', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0) - b', x.buffer, x.shape, target.buffer, target.shape, shape), shape)), x.shape) : undefined,
