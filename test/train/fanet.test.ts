@@ -106,6 +106,50 @@ test('a tiny Fa-Net (LightCNN-9, width 0.25, 32 px, Adam) learns a 4-class patte
   model.dispose();
 });
 
+test('a run stopped mid-epoch (Ctrl-C) and resumed from its checkpoint continues bit for bit', async () => {
+  const data = patternDataset(24, 28, seed);
+  const build = () => {
+    const model = createLightCNN({ variant: 'lightcnn9', classes: 4, widthMultiplier: 0.125, inputSize: 24 });
+    const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: 8, lr: 0.01, stepSize: 1, gamma: 0.5 });
+    const { trainLoader } = createFanetLoaders(data, undefined, { batchSize: 8, inputSize: 24, seed: 3 });
+    return { model, optimizer, scheduler, trainLoader: trainLoader! };
+  };
+  manualSeed(seed);
+  const straight = build();
+  await trainFanet({ ...straight, epochs: 2 });
+  const expected = await parameterArrays(straight.model);
+
+  manualSeed(seed);
+  const first = build();
+  let saved: SafetensorsContent | undefined;
+  let steps = 0;
+  const result = await trainFanet({
+    ...first, epochs: 2,
+    shouldStop: () => ++steps === 5, // the second step of epoch 2 (3 batches per epoch)
+    saveCheckpoint: async (parts, info) => { saved = await captureCheckpoint(parts, info); },
+  });
+  assert.ok(result.stopped, 'stopped early');
+  first.optimizer.dispose();
+  first.model.dispose();
+
+  manualSeed(seed + 777);
+  const resumed = build();
+  const info = restoreCheckpoint(saved!, { modules: { model: resumed.model }, optimizers: { optimizer: resumed.optimizer }, schedulers: { lr: resumed.scheduler } });
+  const batchInEpoch = Number(info.extra?.batchInEpoch ?? 0);
+  assert.equal([info.epoch, info.step, batchInEpoch], [1, 5, 2], 'stopped in epoch 2 after its second batch');
+  await trainFanet({ ...resumed, epochs: 2, start: { epoch: info.epoch, step: info.step, batchInEpoch } });
+  const actual = await parameterArrays(resumed.model);
+  for (const [name, values] of expected) {
+    const got = actual.get(name)!;
+    const differing = values.findIndex((v, i) => !Object.is(v, got[i]));
+    assert.is(differing, -1, ctx(`${name}[${differing}]: straight ${values[differing]}, stopped and resumed ${got[differing]}`));
+  }
+  for (const run of [straight, resumed]) {
+    run.optimizer.dispose();
+    run.model.dispose();
+  }
+});
+
 test('resume is exact: 2 epochs straight == 1 epoch + checkpoint + fresh model/optimizer + load + 1 epoch (bitwise)', async () => {
   const data = patternDataset(24, 28, seed);
   const build = () => {
