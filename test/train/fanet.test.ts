@@ -106,14 +106,25 @@ test('a tiny Fa-Net (LightCNN-9, width 0.25, 32 px, Adam) learns a 4-class patte
   model.dispose();
 });
 
+/** A tiny Fa-Net run on the pattern set (SGD recipe, halving lr each epoch): resume tests. */
+function buildPatternRun(data: Dataset) {
+  const model = createLightCNN({ variant: 'lightcnn9', classes: 4, widthMultiplier: 0.125, inputSize: 24 });
+  const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: 8, lr: 0.01, stepSize: 1, gamma: 0.5 });
+  const { trainLoader } = createFanetLoaders(data, undefined, { batchSize: 8, inputSize: 24, seed: 3 });
+  return { model, optimizer, scheduler, trainLoader: trainLoader! };
+}
+
+function assertSameParameters(expected: Map<string, Float32Array>, actual: Map<string, Float32Array>, what: string): void {
+  for (const [name, values] of expected) {
+    const got = actual.get(name)!;
+    const differing = values.findIndex((v, i) => !Object.is(v, got[i]));
+    assert.is(differing, -1, ctx(`${name}[${differing}]: straight ${values[differing]}, ${what} ${got[differing]}`));
+  }
+}
+
 test('a run stopped mid-epoch (Ctrl-C) and resumed from its checkpoint continues bit for bit', async () => {
   const data = patternDataset(24, 28, seed);
-  const build = () => {
-    const model = createLightCNN({ variant: 'lightcnn9', classes: 4, widthMultiplier: 0.125, inputSize: 24 });
-    const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: 8, lr: 0.01, stepSize: 1, gamma: 0.5 });
-    const { trainLoader } = createFanetLoaders(data, undefined, { batchSize: 8, inputSize: 24, seed: 3 });
-    return { model, optimizer, scheduler, trainLoader: trainLoader! };
-  };
+  const build = () => buildPatternRun(data);
   manualSeed(seed);
   const straight = build();
   await trainFanet({ ...straight, epochs: 2 });
@@ -139,11 +150,7 @@ test('a run stopped mid-epoch (Ctrl-C) and resumed from its checkpoint continues
   assert.equal([info.epoch, info.step, batchInEpoch], [1, 5, 2], 'stopped in epoch 2 after its second batch');
   await trainFanet({ ...resumed, epochs: 2, start: { epoch: info.epoch, step: info.step, batchInEpoch } });
   const actual = await parameterArrays(resumed.model);
-  for (const [name, values] of expected) {
-    const got = actual.get(name)!;
-    const differing = values.findIndex((v, i) => !Object.is(v, got[i]));
-    assert.is(differing, -1, ctx(`${name}[${differing}]: straight ${values[differing]}, stopped and resumed ${got[differing]}`));
-  }
+  assertSameParameters(expected, actual, 'stopped and resumed');
   for (const run of [straight, resumed]) {
     run.optimizer.dispose();
     run.model.dispose();
@@ -152,12 +159,7 @@ test('a run stopped mid-epoch (Ctrl-C) and resumed from its checkpoint continues
 
 test('resume is exact: 2 epochs straight == 1 epoch + checkpoint + fresh model/optimizer + load + 1 epoch (bitwise)', async () => {
   const data = patternDataset(24, 28, seed);
-  const build = () => {
-    const model = createLightCNN({ variant: 'lightcnn9', classes: 4, widthMultiplier: 0.125, inputSize: 24 });
-    const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: 8, lr: 0.01, stepSize: 1, gamma: 0.5 });
-    const { trainLoader } = createFanetLoaders(data, undefined, { batchSize: 8, inputSize: 24, seed: 3 });
-    return { model, optimizer, scheduler, trainLoader: trainLoader! };
-  };
+  const build = () => buildPatternRun(data);
 
   manualSeed(seed);
   const straight = build();
@@ -184,11 +186,7 @@ test('resume is exact: 2 epochs straight == 1 epoch + checkpoint + fresh model/o
   assert.is(resumed.optimizer.paramGroups[0]!.lr, 0.005, 'schedule restored');
   await trainFanet({ ...resumed, epochs: 2, start: { epoch: info.epoch, step: info.step } });
   const actual = await parameterArrays(resumed.model);
-  for (const [name, values] of expected) {
-    const got = actual.get(name)!;
-    const differing = values.findIndex((v, i) => !Object.is(v, got[i]));
-    assert.is(differing, -1, ctx(`${name}[${differing}]: straight ${values[differing]}, resumed ${got[differing]}`));
-  }
+  assertSameParameters(expected, actual, 'resumed');
   const resumedMomentum = await resumed.optimizer.exportState();
   for (const [index, state] of Object.entries(expectedMomentum.state)) {
     assert.equal(Array.from(resumedMomentum.state[Number(index)]!.buffers.momentumBuffer!.data), Array.from(state.buffers.momentumBuffer!.data), `momentum of parameter ${index}`);
