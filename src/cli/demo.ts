@@ -40,7 +40,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   handler: async (argv) => {
     await init();
     const info = gpu().info;
-    console.log(`adapter  ${info.description || info.vendor} (${info.isSoftware ? 'software: small sizes' : 'hardware GPU: paper-like sizes'})`);
+    console.log(`adapter  ${info.description || info.vendor} (${info.isSoftware ? 'software: small sizes' : 'hardware GPU: larger sizes'})`);
     if (!(await runSelfCheck())) {
       process.exitCode = 1;
       console.error('webfer: the kernel self-check failed; not running the demo on a device that computes wrong results.');
