@@ -113,6 +113,25 @@ test('a shader with an error raises an error that names the kernel', async () =>
   assert.equal(Array.from(await tensor([1, 2], [2]).toArray()), [1, 2]);
 });
 
+test('no adapter: the error says what is missing and the command that installs a software driver', async () => {
+  const global = globalThis as { navigator?: unknown };
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: { requestAdapter: async () => null } }, configurable: true, writable: true });
+  try {
+    let message = '';
+    try {
+      await requestAdapter();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    assert.match(message, 'No WebGPU adapter');
+    assert.match(message, 'apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else delete global.navigator;
+  }
+});
+
 test('after device.destroy() every call fails fast with the reason', async () => {
   const adapter = await requestAdapter();
   const own = new Gpu(await requestDevice(adapter), adapter);
