@@ -29,6 +29,33 @@ export function reduceAxis(op: ReduceOp, x: GPUBuffer, outer: number, reduced: n
   return y;
 }
 
+/**
+ * Reduces x of `shape` over each of `dims` (one axis at a time, highest first), keeping them as
+ * size 1; intermediate buffers go straight back to the pool. No dims: a copy.
+ */
+export function reduceDims(op: ReduceOp, x: GPUBuffer, shape: readonly number[], dims: readonly number[]): { buffer: GPUBuffer; shape: number[] } {
+  const kept = [...shape];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (dims.length === 0) {
+    const copy = alloc(size);
+    gpu().copy(x, 0, copy, 0, size * 4);
+    return { buffer: copy, shape: kept };
+  }
+  let buffer = x;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i];
+    let outer = 1;
+    let inner = 1;
+    for (let k = 0; k < d; k++) outer *= kept[k];
+    for (let k = d + 1; k < kept.length; k++) inner *= kept[k];
+    const next = reduceAxis(op, buffer, outer, kept[d], inner);
+    if (buffer !== x) gpu().pool.release(buffer);
+    buffer = next;
+    kept[d] = 1;
+  }
+  return { buffer, shape: kept };
+}
+
 /** Max along the middle axis with the index of the first maximum (as f32). */
 export function argmaxAxis(x: GPUBuffer, outer: number, reduced: number, inner: number): { values: GPUBuffer; indices: GPUBuffer } {
   const values = alloc(outer * inner);

@@ -1,7 +1,6 @@
 // Reductions: sum, mean, max (values, or values and indices along one dimension), argmax.
-import { argmaxAxis, reduceAxis, type ReduceOp } from '../../kernels/reduce.js';
+import { argmaxAxis, reduceDims, type ReduceOp } from '../../kernels/reduce.js';
 import { binary, unary } from '../../kernels/elementwise.js';
-import { gpu } from '../../gpu/index.js';
 import { tensor } from '../../tensor/creation.js';
 import { Tensor, record, scope, type Shape } from '../../tensor/tensor.js';
 import { expand } from './shape.js';
@@ -12,24 +11,10 @@ function reducedShape(shape: Shape, dims: number[], keepdim: boolean): number[] 
   return shape.filter((_, d) => !dims.includes(d));
 }
 
-/** Applies a one-axis reduction over each of dims (highest first), keeping them as size 1. */
+/** Reduces over each of dims (kept as size 1) into a new tensor; no dims: a copy. */
 function reduceOver(op: ReduceOp, x: Tensor, dims: number[]): Tensor {
-  let shape = [...x.shape];
-  let buffer = x.buffer;
-  let owned: GPUBuffer | undefined;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const { outer, reduced, inner } = splitAt(shape, dims[i]);
-    const next = reduceAxis(op, buffer, outer, reduced, inner);
-    if (owned) gpu().pool.release(owned);
-    owned = next;
-    buffer = next;
-    shape[dims[i]] = 1;
-  }
-  return owned ? wrap(owned, shape) : wrap(copyOf(x), shape);
-}
-
-function copyOf(x: Tensor): GPUBuffer {
-  return unary('copy', 'x', x.buffer, x.size);
+  const { buffer, shape } = reduceDims(op, x.buffer, x.shape, dims);
+  return wrap(buffer, shape);
 }
 
 export interface ReduceOptions {

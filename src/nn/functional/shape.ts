@@ -4,8 +4,8 @@ import { contiguousStrides, fill, stridedCopy } from '../../kernels/elementwise.
 import { padIndexed } from '../../kernels/pad.js';
 import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
-import { reduceAxis } from '../../kernels/reduce.js';
-import { normDim, splitAt, wrap } from './util.js';
+import { reduceDims } from '../../kernels/reduce.js';
+import { normDim, wrap } from './util.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   return x.reshape(shape);
@@ -63,20 +63,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   for (let d = 0; d < g.rank; d++) {
     if (d < offset || (shape[d - offset] === 1 && g.shape[d] !== 1)) dims.push(d);
   }
-  return reduceDims(g, dims).reshape(shape);
-}
-
-/** Plain sum over dims (ascending, keepdim) without autograd: the building block of sumTo. */
-function reduceDims(x: Tensor, dims: number[]): Tensor {
-  let current = x;
-  let shape = [...x.shape];
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const { outer, reduced, inner } = splitAt(shape, dims[i]);
-    const buffer = reduceAxis('sum', current.buffer, outer, reduced, inner);
-    shape[dims[i]] = 1;
-    current = wrap(buffer, shape);
-  }
-  return current;
+  const summed = reduceDims('sum', g.buffer, g.shape, dims);
+  return wrap(summed.buffer, summed.shape).reshape(shape);
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
