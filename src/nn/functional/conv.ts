@@ -20,8 +20,15 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
   outputPadding?: Pair;
 }
 
-function positive(value: [number, number], name: string, op: string): void {
-  if (value[0] < 1 || value[1] < 1) throw new Error(`${op}: ${name} must be positive, got [${value}]`);
+/** Stride, padding and dilation as [h, w] pairs, checked: stride and dilation >= 1, padding >= 0. */
+function windowOptions(options: { stride?: Pair; padding?: Pair; dilation?: Pair }, op: string) {
+  const [SH, SW] = pair(options.stride ?? 1, 'stride');
+  const [PH, PW] = pair(options.padding ?? 0, 'padding');
+  const [DH, DW] = pair(options.dilation ?? 1, 'dilation');
+  if (SH < 1 || SW < 1) throw new Error(`${op}: stride must be positive, got [${SH}, ${SW}]`);
+  if (DH < 1 || DW < 1) throw new Error(`${op}: dilation must be positive, got [${DH}, ${DW}]`);
+  if (PH < 0 || PW < 0) throw new Error(`${op}: padding must be non-negative, got [${PH}, ${PW}]`);
+  return { SH, SW, PH, PW, DH, DW };
 }
 
 function checkGroups(groups: number | undefined, op: string): void {
@@ -49,12 +56,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   const [Cout, wCin, KH, KW] = weight.shape;
   if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(weight.shape)} expects ${wCin}; the weight must be [Cout, ${Cin}, KH, KW]`);
   checkBias(bias, Cout, op);
-  const [SH, SW] = pair(options.stride ?? 1, 'stride');
-  const [PH, PW] = pair(options.padding ?? 0, 'padding');
-  const [DH, DW] = pair(options.dilation ?? 1, 'dilation');
-  positive([SH, SW], 'stride', op);
-  positive([DH, DW], 'dilation', op);
-  if (PH < 0 || PW < 0) throw new Error(`${op}: padding must be non-negative, got [${PH}, ${PW}]`);
+  const { SH, SW, PH, PW, DH, DW } = windowOptions(options, op);
   const OH = Math.floor((H + 2 * PH - DH * (KH - 1) - 1) / SH) + 1;
   const OW = Math.floor((W + 2 * PW - DW * (KW - 1) - 1) / SW) + 1;
   if (OH <= 0 || OW <= 0 || KH <= 0 || KW <= 0) {
@@ -84,13 +86,9 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   const [wCin, Cout, KH, KW] = weight.shape;
   if (wCin !== Cin) throw new Error(`${op}: input ${formatShape(x.shape)} has ${Cin} channels but weight ${formatShape(weight.shape)} expects ${wCin}; a transposed-conv weight is [Cin, Cout, KH, KW] = [${Cin}, Cout, KH, KW]`);
   checkBias(bias, Cout, op);
-  const [SH, SW] = pair(options.stride ?? 1, 'stride');
-  const [PH, PW] = pair(options.padding ?? 0, 'padding');
+  const { SH, SW, PH, PW, DH, DW } = windowOptions(options, op);
   const [OPH, OPW] = pair(options.outputPadding ?? 0, 'outputPadding');
-  const [DH, DW] = pair(options.dilation ?? 1, 'dilation');
-  positive([SH, SW], 'stride', op);
-  positive([DH, DW], 'dilation', op);
-  if (PH < 0 || PW < 0 || OPH < 0 || OPW < 0) throw new Error(`${op}: padding [${PH}, ${PW}] and outputPadding [${OPH}, ${OPW}] must be non-negative`);
+  if (OPH < 0 || OPW < 0) throw new Error(`${op}: outputPadding must be non-negative, got [${OPH}, ${OPW}]`);
   if ((OPH >= SH && OPH >= DH) || (OPW >= SW && OPW >= DW)) {
     throw new Error(`${op}: outputPadding [${OPH}, ${OPW}] must be smaller than either stride [${SH}, ${SW}] or dilation [${DH}, ${DW}] (as in PyTorch)`);
   }
