@@ -42,6 +42,24 @@ test('10,000 dispatches are encoded into few submits', async () => {
   assert.is(last[63], 9999, 'the last fill wins: dispatches ran in order with their own parameters');
 });
 
+test('an upload while work is encoded costs no submit and lands after the work that read the old data', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  const a = Float32Array.from({ length: 257 }, () => rng.normal());
+  const b = Float32Array.from({ length: 257 }, () => rng.normal());
+  await gpu().sync();
+  const x = tensor(a, [257]);
+  const doubled = F.mul(x, 2); // encoded, reads x's buffer
+  x.dispose(); // the buffer goes back to the pool while the read is still pending
+  const submits = gpu().counters.submits;
+  const z = tensor(b, [257]); // takes the same size class: likely x's buffer
+  assert.is(gpu().counters.submits, submits, 'no submit for a mid-step upload');
+  assert.equal(Array.from(await doubled.toArray()), Array.from(a, (v) => Math.fround(2 * v)), `seed ${seed}`);
+  assert.equal(Array.from(await z.toArray()), Array.from(b), `seed ${seed}`);
+  doubled.dispose();
+  z.dispose();
+});
+
 test('pool: 1,000 alloc/free cycles of mixed sizes return to zero bytes in use, pool bounded', () => {
   const seed = randomSeed();
   const rng = new Rng(seed);

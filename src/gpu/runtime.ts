@@ -3,8 +3,8 @@
 // profiling. Knows nothing of tensors or gradients.
 //
 // Execution model: dispatches are encoded, not submitted. The encoder is submitted when data is
-// read back, on sync(), before a queue write that could overtake encoded work, and after
-// maxDispatchesPerSubmit dispatches (the size of the uniform arena).
+// read back, on sync(), and after maxDispatchesPerSubmit dispatches (the size of the uniform
+// arena). Uploads while work is encoded are copied inside the encoder, so they keep their order.
 
 import { BufferUsage, MapMode } from './constants.js';
 import { BufferPool, sizeClass, type PoolStats } from './pool.js';
@@ -390,13 +390,25 @@ export class Gpu {
 
   // ---- data in and out ---------------------------------------------------------------------
 
-  /** Writes host data into a buffer, after everything already encoded (which may read it). */
+  /**
+   * Writes host data into a buffer, ordered after everything already encoded (which may still
+   * read the buffer's old contents: pooled buffers are reused). With work encoded, the data goes
+   * through a staging buffer copied inside the encoder, so a mid-step upload (targets, labels)
+   * costs no submit; with nothing encoded, straight through the queue.
+   */
   upload(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
     this.assertAlive();
-    if (this.encoder) this.flush();
     const bytes = data.byteLength;
     if (bytes % 4 !== 0) throw new Error(`upload: ${bytes} bytes is not a multiple of 4`);
-    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, bytes);
+    if (this.encoder && bytes > 0) {
+      const staging = this.device.createBuffer({ label: 'webfer.upload', size: bytes, usage: BufferUsage.COPY_SRC, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+      staging.unmap();
+      this.copy(staging, 0, buffer, byteOffset, bytes);
+      this.destroyAfterSubmit.push(staging);
+    } else {
+      this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, bytes);
+    }
     this.counters.uploads++;
     this.counters.bytesUploaded += bytes;
   }
