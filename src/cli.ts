@@ -11,6 +11,20 @@ import { ganCommands } from './cli/gan-commands.js';
 import { fanetCommands } from './cli/fanet-commands.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
+const verbose = process.argv.includes('--verbose') || ['1', 'true'].includes(process.env.WEBFER_DEBUG ?? '');
+
+/** Prints an error as one line (the stack only when asked for) and exits non-zero. */
+function exitWithError(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`webfer: ${message.replace(/\s*\n\s*/g, ' ')}`);
+  if (verbose && error instanceof Error && error.stack) console.error(error.stack);
+  process.exit(1);
+}
+
+// A rejection nobody awaited is still an error of this command: one line, exit 1, no raw stack.
+process.on('unhandledRejection', exitWithError);
+process.on('uncaughtException', exitWithError);
+
 await yargs(hideBin(process.argv))
   .scriptName('webfer')
   .command(infoCommand)
@@ -20,15 +34,13 @@ await yargs(hideBin(process.argv))
   .command(fanetCommands)
   .command(ganCommands)
   .command(benchCommand)
+  .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors (or WEBFER_DEBUG=1)' })
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
   .fail((message, error, y) => {
-    if (error) {
-      console.error(`webfer: ${error.message}`);
-    } else {
-      console.error(`webfer: ${message}\n`);
-      y.showHelp();
-    }
+    if (error) exitWithError(error);
+    console.error(`webfer: ${message}\n`);
+    y.showHelp();
     process.exit(1);
   })
   .help()

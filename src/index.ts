@@ -33,3 +33,5 @@ export function emptyCache(): void {
   if (hasGpu()) gpu().releasePool();
 }
 export * as models from './models/index.js';
+export * as data from './data/index.js';
+export { encodeSafetensors, decodeSafetensors, type HostArray, type SafetensorsContent } from './nn/safetensors.js';

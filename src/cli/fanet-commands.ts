@@ -8,6 +8,7 @@ import { splitRows, TASKS, type Task } from '../data/splits.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
+import { init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
 import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint, writeFileAtomic } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
@@ -150,6 +151,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
+    await init();
     const out = argv.out ?? join('runs', `fanet-${argv.model}`);
     const checkpointPath = join(out, 'checkpoint.safetensors');
     const metricsPath = join(out, 'metrics.jsonl');
@@ -248,6 +250,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
+    await init();
     const info = peekTrainingCheckpoint(argv.checkpoint);
     if (info.kind !== 'fanet') throw new Error(`${argv.checkpoint} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
     const config = info.config as unknown as LightCNNConfig;
