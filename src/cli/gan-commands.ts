@@ -23,10 +23,8 @@ import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint 
 import { isDirectory, writeFileAtomic } from '../node/data/files.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { terminalProgress } from '../node/progress.js';
-import {
-  AUGMENT_TASKS, createFaPEGanSession, freeSession, generateAugmentation, planAugmentation, resumeSession, sessionParts, trainFaPEGan,
-  type AugmentTask, type AugmentationPlan, type FaPEGanTrainingOptions,
-} from '../train/fapegan.js';
+import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
+import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 
 /** A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits. */
 async function openTrainingData(path: string): Promise<Dataset> {

@@ -9,7 +9,8 @@ import { EXPRESSION_FAMILIES, EXPRESSION_FAMILY_OF, type Pose } from '../data/la
 import type { ImageU8 } from '../data/image.js';
 import { createLightCNN } from '../models/lightcnn.js';
 import { createFanetLoaders, createFanetOptimizer, trainFanet, type EpochRecord } from './fanet.js';
-import { createFaPEGanSession, freeSession, generateAugmentation, planAugmentation, trainFaPEGan, type FaPEGanMetrics } from './fapegan.js';
+import { generateAugmentation, planAugmentation } from './augmentation.js';
+import { createFaPEGanSession, freeSession, trainFaPEGan, type FaPEGanMetrics } from './fapegan.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 import type { ClassificationReport } from './metrics.js';
 
