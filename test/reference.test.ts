@@ -16,8 +16,6 @@ const close = (actual: T64 | ArrayLike<number>, expected: T64 | ArrayLike<number
   assertClose(actual, expected, { rtol, atol, context });
 const dot = (a: T64, b: T64) => a.data.reduce((s, v, i) => s + v * b.data[i], 0);
 
-// ---------------------------------------------------------------- PyTorch fixtures
-
 type JsonTensor = { shape: number[]; data: (number | 'NaN' | 'Infinity' | '-Infinity')[] };
 interface Fixture { op: string; inputs: JsonTensor[]; opts: Record<string, any>; out: JsonTensor | JsonTensor[] | Record<string, JsonTensor> }
 const fixtures = JSON.parse(readFileSync(new URL('./reference/fixtures/torch-fixtures.json', import.meta.url), 'utf8')) as { torch: string; cases: Fixture[] };
@@ -90,8 +88,6 @@ test(`matches PyTorch ${fixtures.torch} on ${fixtures.cases.length} fixed cases`
     }
   });
 });
-
-// ---------------------------------------------------------------- hand-computed cases
 
 test('tensor64 basics', () => {
   assert.equal(size([2, 3, 4]), 24);
@@ -228,8 +224,6 @@ test('optimisers by hand', () => {
   close(q[0], [1 - 0.01 * 0.5 / (0.5 + 1e-8), 1 + 0.01 * 3 / (3 + 1e-8)], 'adam step 1');
   close([ref.stepLR(0.01, 25, 10, 0.5)], [0.0025], 'stepLR');
 });
-
-// ---------------------------------------------------------------- identities on random inputs
 
 test('convTranspose2d is the adjoint of conv2d', () => {
   const rng = new Rng(seed);
@@ -386,8 +380,6 @@ test('slice/cat and permute round trips', () => {
   close(ref.pad(ref.pad(x, [1, 1, 0, 3], 'reflect'), [-1, -1, 0, -3]), x, ctx('pad then crop'));
 });
 
-// ---------------------------------------------------------------- gradcheck
-
 test('numericGrad of sum(x·y) w.r.t. x is y; of matmul is gradOut·bᵀ', () => {
   const rng = new Rng(seed + 11);
   const x = randn(rng, [3, 4]);
@@ -447,8 +439,6 @@ test('conv2d weight gradient = conv2d(xᵀ, gradOutᵀ) with stride and dilation
   }
   assert.equal(Array.from(roundToF32(t64([0.1], [1])).data), [Math.fround(0.1)]);
 });
-
-// ---------------------------------------------------------------- assert and random helpers
 
 test('assertClose reports context, worst index and errors; checks lengths and NaN', () => {
   assertClose([1, 2, NaN], t64([1, 2 + 1e-9, NaN], [3]), { context: 'ok' });

@@ -9,6 +9,9 @@
 import { BufferUsage, MapMode } from './constants.js';
 import { BufferPool, sizeClass, type PoolStats } from './pool.js';
 import { describeAdapter, type AdapterDescription } from './device.js';
+import { Profiler, type KernelTiming } from './profiler.js';
+
+export type { KernelTiming } from './profiler.js';
 
 /** A compute kernel: WGSL source plus the override constants that specialise it. */
 export interface Kernel {
@@ -94,13 +97,6 @@ const MAX_CACHED_BIND_GROUPS = 16_384;
 const STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE
 const DEFAULT_DISPATCHES_PER_SUBMIT = 512;
 
-/** Per-kernel GPU time collected while profiling is on (timestamp queries, or none). */
-export interface KernelTiming {
-  name: string;
-  calls: number;
-  totalMs: number;
-}
-
 export class Gpu {
   readonly info: AdapterDescription;
   readonly pool: BufferPool;
@@ -164,8 +160,6 @@ export class Gpu {
   private assertAlive(): void {
     if (this.lostReason !== undefined) throw new DeviceLostError(this.lostReason);
   }
-
-  // ---- pipelines -------------------------------------------------------------------------
 
   private kernelKey(kernel: Kernel): string {
     const constants = kernel.constants ? JSON.stringify(Object.entries(kernel.constants).sort()) : '';
@@ -304,8 +298,6 @@ export class Gpu {
     buffer.destroy();
   }
 
-  // ---- encoding ----------------------------------------------------------------------------
-
   private openPass(): GPUComputePassEncoder {
     this.encoder ??= this.device.createCommandEncoder({ label: 'webfer.ops' });
     if (this.profiler?.active) return this.profiler.beginPass(this.encoder);
@@ -388,8 +380,6 @@ export class Gpu {
     for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
   }
 
-  // ---- data in and out ---------------------------------------------------------------------
-
   /**
    * Writes host data into a buffer, ordered after everything already encoded (which may still
    * read the buffer's old contents: pooled buffers are reused). With work encoded, the data goes
@@ -461,8 +451,6 @@ export class Gpu {
     }
   }
 
-  // ---- memory and profiling ---------------------------------------------------------------
-
   poolStats(): PoolStats {
     return this.pool.stats();
   }
@@ -502,77 +490,4 @@ export class Gpu {
 
 function defaultPoolBytes(device: GPUDevice): number {
   return Math.min(4 * 2 ** 30, Math.max(256 * 2 ** 20, device.limits.maxBufferSize));
-}
-
-/** Timestamp queries around each dispatch: one pass per dispatch while profiling. */
-class Profiler {
-  private readonly querySet: GPUQuerySet | undefined;
-  private readonly resolveBuffer: GPUBuffer | undefined;
-  private readonly pendingNames: string[] = [];
-  private readonly reads: Promise<void>[] = [];
-  private readonly totals = new Map<string, KernelTiming>();
-
-  constructor(
-    private readonly device: GPUDevice,
-    private readonly capacity: number,
-    readonly active: boolean,
-  ) {
-    if (!active) return;
-    this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
-    this.resolveBuffer = device.createBuffer({ size: 16 * capacity, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
-  }
-
-  beginPass(encoder: GPUCommandEncoder): GPUComputePassEncoder {
-    const index = this.pendingNames.length;
-    return encoder.beginComputePass({ timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } });
-  }
-
-  endPass(pass: GPUComputePassEncoder, name: string): void {
-    pass.end();
-    this.pendingNames.push(name);
-  }
-
-  private readTarget: GPUBuffer | undefined;
-
-  resolve(encoder: GPUCommandEncoder): void {
-    const count = this.pendingNames.length;
-    if (!this.active || count === 0) return;
-    encoder.resolveQuerySet(this.querySet!, 0, 2 * count, this.resolveBuffer!, 0);
-    this.readTarget = this.device.createBuffer({ size: 16 * count, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
-    encoder.copyBufferToBuffer(this.resolveBuffer!, 0, this.readTarget, 0, 16 * count);
-  }
-
-  collect(): void {
-    const target = this.readTarget;
-    if (!target) return;
-    const names = this.pendingNames.splice(0);
-    this.readTarget = undefined;
-    this.reads.push(
-      target.mapAsync(MapMode.READ).then(() => {
-        const stamps = new BigInt64Array(target.getMappedRange());
-        names.forEach((name, i) => {
-          const ns = Number(stamps[2 * i + 1] - stamps[2 * i]);
-          const entry = this.totals.get(name) ?? { name, calls: 0, totalMs: 0 };
-          entry.calls++;
-          entry.totalMs += Math.max(0, ns) / 1e6;
-          this.totals.set(name, entry);
-        });
-        target.unmap();
-        target.destroy();
-      }),
-    );
-  }
-
-  async settled(): Promise<void> {
-    await Promise.all(this.reads.splice(0));
-  }
-
-  timings(): KernelTiming[] {
-    return [...this.totals.values()].sort((a, b) => b.totalMs - a.totalMs);
-  }
-
-  dispose(): void {
-    this.querySet?.destroy();
-    this.resolveBuffer?.destroy();
-  }
 }

@@ -42,9 +42,11 @@ const kernelCache = new Map<string, Kernel>();
 const codesByName = new Map<string, string[]>();
 
 /**
- * The runtime caches pipelines by name (not by full source), so two different sources must never
- * share a name: clampGrad with bounds -0.5 / 0.7 and with -0.3 / 0.2 differ only in literals of
- * the same length. The first source keeps the name, later ones get "#2", "#3", ...
+ * The runtime keys pipelines by name, entry point, constants and full source, so a shared name
+ * cannot mix up pipelines; but errors and profiles identify kernels by name alone (profile
+ * timings are summed per name). So two different sources never share a name: clampGrad with
+ * bounds -0.5 / 0.7 and with -0.3 / 0.2 differ only in literals. The first source keeps the name,
+ * later ones get "#2", "#3", ...
  */
 function distinctName(name: string, code: string): string {
   let codes = codesByName.get(name);

@@ -89,8 +89,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this.forward(...inputs);
   }
 
-  // ---- registration ---------------------------------------------------------------------------
-
   private checkName(name: string, kind: string): void {
     if (name === '' || name.includes('.')) throw new Error(`register${kind}: name "${name}" must be non-empty and contain no "."`);
     if (this.ownParameters.has(name) || this.ownBuffers.has(name) || this.ownModules.has(name)) {
@@ -118,7 +116,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return module;
   }
 
-  // ---- traversal (PyTorch order: own state first, then children in registration order) -------
+  // Traversal in PyTorch's order: own state first, then children in registration order.
 
   namedChildren(): [string, AnyModule][] {
     return [...this.ownModules];
@@ -187,8 +185,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
-  // ---- modes and gradients ------------------------------------------------------------------
-
   train(mode = true): this {
     this.training = mode;
     for (const child of this.ownModules.values()) child.train(mode);
@@ -206,8 +202,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       p.grad = null;
     }
   }
-
-  // ---- state dicts --------------------------------------------------------------------------
 
   /**
    * Name → live tensor for every parameter and buffer (no copies, like PyTorch's state_dict).

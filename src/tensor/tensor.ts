@@ -185,8 +185,6 @@ export function resolveShape(shape: Shape, size: number): number[] {
   return checkShape(resolved, 'reshape');
 }
 
-// ---- gradient mode --------------------------------------------------------------------------
-
 let gradEnabled = true;
 
 export function isGradEnabled(): boolean {
@@ -316,8 +314,6 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
   gpu().copy(g.buffer, 0, grad.buffer, 0, leaf.size * 4);
   leaf.grad = grad;
 }
-
-// ---- scopes ---------------------------------------------------------------------------------
 
 const scopes: Set<Tensor>[] = [];
 

@@ -91,8 +91,6 @@ export function formatReport(report: ClassificationReport): string {
   return lines.join('\n');
 }
 
-// ---- charts ---------------------------------------------------------------------------------
-
 /** 3×5 glyphs, rows top to bottom, 3 bits each (4 = left column). */
 const GLYPHS: Record<string, number[]> = {
   '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],

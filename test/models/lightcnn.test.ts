@@ -96,7 +96,7 @@ test('forward: logits [N, classes] and 256·width features for every variant at 
   }
 });
 
-// ---- float64 reference forward (eval mode: dropout is the identity) ------------------------
+// A float64 reference forward in eval mode, where dropout is the identity.
 
 type HostDict = Map<string, ref.T64>;
 

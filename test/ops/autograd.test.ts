@@ -19,8 +19,6 @@ async function leavesNoTrace(what: string, fn: () => Promise<void> | void): Prom
   assert.is(after.bytesInUse, before.bytesInUse, context(`${what}: bytes in use`));
 }
 
-// ---- gradient accumulation ----------------------------------------------------------------
-
 test('one tensor feeding three ops gets the sum of the three gradients', async () => {
   const shape = [rng.int(2, 5), rng.int(3, 7)];
   await checkOp({
@@ -74,8 +72,6 @@ test('.grad accumulates over two backward calls until it is reset', async () => 
   F.mul(x, 3).backward(toTensor(g1));
   assertNear(await toT64(x.grad!), ref.mul(g1, 3), 'gradient after reset');
 });
-
-// ---- graph lifetime ---------------------------------------------------------------------------
 
 test('backward twice without retainGraph is a clear error; with retainGraph it accumulates', async () => {
   const x = tensor([1, 2, 3], [3], { requiresGrad: true });
@@ -168,8 +164,6 @@ test('disposing the loss without backward frees the saved graph', async () => {
   });
 });
 
-// ---- scope -----------------------------------------------------------------------------------
-
 test('scope frees everything except what it returns (tensors, arrays, objects, maps)', async () => {
   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { requiresGrad: true });
   const before = memory();
@@ -255,8 +249,6 @@ test('a training step in a scope with backward leaves memory where it started', 
   });
 });
 
-// ---- deep graphs -----------------------------------------------------------------------------
-
 test('a 3000-op chain backpropagates (no recursion limit) and frees its graph', async () => {
   await leavesNoTrace('deep chain', async () => {
     const x = tensor([0.5, -0.25], [2], { requiresGrad: true });
@@ -270,8 +262,6 @@ test('a 3000-op chain backpropagates (no recursion limit) and frees its graph', 
     x.dispose();
   });
 });
-
-// ---- runtime ---------------------------------------------------------------------------------
 
 test('read-back of random data round-trips bit-exactly', async () => {
   for (const n of [1, 3, 255, 256, 257, rng.int(1000, 5000)]) {
@@ -300,8 +290,6 @@ test('tensor() with data that does not fill the shape is a clear error', () => {
   t.dispose();
   throwsWith(() => F.exp(t), /disposed/, 'use after dispose');
 });
-
-// ---- training --------------------------------------------------------------------------------
 
 /** Three classes in the plane: inner disc, ring, outside (not linearly separable). */
 function ringData(n: number): { x: T64; labels: number[] } {

@@ -135,8 +135,6 @@ test('sigmoid and tanh saturate without NaN', async () => {
   ref.assertClose(t, ref.tanh(x64), { atol: 1e-7, rtol: 1e-5, context: context('tanh saturation') });
 });
 
-// ---- dropout ------------------------------------------------------------------------------
-
 test('dropout: the same seed gives the same mask, another seed another', async () => {
   const x = tensor(Float32Array.from({ length: 999 }, (_, i) => 1 + (i % 7)), [27, 37]);
   const a = await F.dropout(x, 0.3, true, 1234).toArray();

@@ -9,8 +9,6 @@ import { broadcastShapes, f32Literal, sameShape, wrap } from './util.js';
 
 export type Operand = Tensor | number;
 
-// ---- unary ------------------------------------------------------------------------------------
-
 function map(name: string, x: Tensor, expression: string, alpha = 0, beta = 0): Tensor {
   return wrap(unary(name, expression, x.buffer, x.size, alpha, beta), x.shape);
 }
@@ -89,28 +87,22 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
   return y;
 }
 
-// ---- binary -----------------------------------------------------------------------------------
-
-function scalarOp(name: string, x: Tensor, expression: string, alpha: number): Tensor {
-  return map(name, x, expression, alpha);
-}
-
 export function add(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number') return add(b, a);
-  if (typeof b === 'number') return record('add', [a], scalarOp('addScalar', a, 'x + p.alpha', b), [], (g) => [g]);
+  if (typeof b === 'number') return record('add', [a], map('addScalar', a, 'x + p.alpha', b), [], (g) => [g]);
   return record('add', [a, b], zip('add', a, b, 'a + b'), [], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
 }
 
 export function sub(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error('sub: at least one operand must be a tensor');
   if (typeof b === 'number') return add(a, -b);
-  if (typeof a === 'number') return record('rsub', [b], scalarOp('rsubScalar', b, 'p.alpha - x', a), [], (g) => [neg(g)]);
+  if (typeof a === 'number') return record('rsub', [b], map('rsubScalar', b, 'p.alpha - x', a), [], (g) => [neg(g)]);
   return record('sub', [a, b], zip('sub', a, b, 'a - b'), [], (g) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)]);
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number') return mul(b, a);
-  if (typeof b === 'number') return record('mul', [a], scalarOp('mulScalar', a, 'x * p.alpha', b), [], (g) => [mul(g, b)]);
+  if (typeof b === 'number') return record('mul', [a], map('mulScalar', a, 'x * p.alpha', b), [], (g) => [mul(g, b)]);
   return record('mul', [a, b], zip('mul', a, b, 'a * b'), [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : undefined, b.requiresGrad ? sumTo(mul(g, a), b.shape) : undefined]);
 }
 
@@ -118,7 +110,7 @@ export function div(a: Operand, b: Operand): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error('div: at least one operand must be a tensor');
   if (typeof b === 'number') return mul(a, 1 / b);
   if (typeof a === 'number') {
-    const y = scalarOp('rdivScalar', b, 'p.alpha / x', a);
+    const y = map('rdivScalar', b, 'p.alpha / x', a);
     // d(c / x)/dx = -c / x^2 = -y / x
     return record('rdiv', [b], y, [y, b], (g) => [neg(div(mul(g, y), b))]);
   }
@@ -135,13 +127,13 @@ export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') {
     const x = a as Tensor;
     // x ** 0 is 1 everywhere and its gradient 0 (PyTorch), even where x ** -1 is infinite.
-    if (b === 0) return record('pow', [x], scalarOp('powZero', x, '1.0', 0), [], (g) => [mul(g, 0)]);
-    const y = scalarOp('powScalar', x, 'powReal(x, p.alpha)', b);
+    if (b === 0) return record('pow', [x], map('powZero', x, '1.0', 0), [], (g) => [mul(g, 0)]);
+    const y = map('powScalar', x, 'powReal(x, p.alpha)', b);
     return record('pow', [x], y, [x], (g) => [mul(g, mul(pow(x, b - 1), b))]);
   }
   if (typeof a === 'number') {
     const c = a;
-    const y = scalarOp('rpowScalar', b, 'powReal(p.alpha, x)', c);
+    const y = map('rpowScalar', b, 'powReal(p.alpha, x)', c);
     // d(c ** x)/dx = c ** x · ln c; PyTorch takes it as 0 where c == 0 and x >= 0.
     return record('rpow', [b], y, [y, b], (g) => [c === 0 ? wrap(binary('rpowZeroGrad', 'select(a * b * p.alpha, 0.0, b >= 0.0)', g.buffer, g.shape, b.buffer, b.shape, g.shape, -Infinity), g.shape) : mul(mul(g, y), Math.log(c))]);
   }
