@@ -23,6 +23,7 @@ interface DataArgs {
   task?: Task;
   seed: number;
   splitDir?: string;
+  extraTrain?: string[];
   skipBad: boolean;
   synthSubjects: number;
   synthExpressions: number;
@@ -46,8 +47,35 @@ function subset(dataset: Dataset, samples: Sample[]): Dataset {
   return { ...dataset, samples };
 }
 
-/** Splits by --split-dir, --task, the dataset's own split column, or ER-SS (seeded) by default. */
+/** Splits by --split-dir, --task, the dataset's own split column, or ER-SS (seeded) by default; then adds --extra-train rows. */
 async function loadSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
+  const splits = await loadBaseSplits(args, inputSize);
+  for (const path of args.extraTrain ?? []) splits.train = await withExtraTraining(splits.train, path, args.skipBad);
+  if (args.extraTrain?.length) {
+    splits.description += ` + train rows of ${args.extraTrain.join(', ')}`;
+    splits.recipe = { ...splits.recipe, extraTrain: args.extraTrain };
+  }
+  return splits;
+}
+
+/** The train split plus the train rows of another index (e.g. `webfer augment`'s), each image read by its own dataset. */
+async function withExtraTraining(train: Dataset, path: string, skipBad: boolean): Promise<Dataset> {
+  const extra = await openDataset(path, { format: 'index', skipBad });
+  if (extra.classes.join('\n') !== train.classes.join('\n')) {
+    throw new Error(`--extra-train ${path}: its ${extra.classes.length} F²ED classes differ from the training data's ${train.classes.length} (${train.format}); add rows only to F²ED index data`);
+  }
+  const rows = extra.samples.filter((sample) => sample.split === undefined || sample.split === 'train');
+  if (rows.length === 0) throw new Error(`--extra-train ${path}: no train rows (its split column names other splits only)`);
+  const added = new Set(rows);
+  return {
+    ...train,
+    samples: [...train.samples, ...rows],
+    loadImage: (sample) => (added.has(sample) ? extra.loadImage(sample) : train.loadImage(sample)),
+    loadLandmarks: async (sample) => (added.has(sample) ? extra.loadLandmarks?.(sample) : train.loadLandmarks?.(sample)),
+  };
+}
+
+async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
   if (args.splitDir) {
     const open = (name: string) => openDataset(join(args.splitDir!, name), { format: 'index', skipBad: args.skipBad });
     const need = (name: string) => {
@@ -91,6 +119,7 @@ const dataOptions = {
   task: { type: 'string', choices: TASKS, describe: 'F²ED task split (default: the data\'s own split column, else er-ss)' },
   seed: { type: 'number', default: 0, describe: 'seed of the split, the synthetic data and the batch order' },
   'split-dir': { type: 'string', describe: 'folder with train.csv / val.csv / test.csv from `webfer split`' },
+  'extra-train': { type: 'array', string: true, describe: 'index CSVs whose train rows join the training split (e.g. OUT/index.csv of `webfer augment`)' },
   'skip-bad': { type: 'boolean', default: false, describe: 'skip unreadable images instead of stopping' },
   'synth-subjects': { type: 'number', default: 6, describe: 'synthetic data (no --data): identities' },
   'synth-expressions': { type: 'number', default: 6, describe: 'synthetic data (no --data): expressions 0..N-1' },
@@ -263,6 +292,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       task: (extra.task as Task | null) ?? undefined,
       seed: (extra.seed as number | undefined) ?? argv.seed,
       splitDir: (extra.splitDir as string | undefined) ?? undefined,
+      extraTrain: (extra.extraTrain as string[] | undefined) ?? undefined,
       synthSubjects: (extra.synth as SynthOptions | null)?.subjects ?? argv.synthSubjects,
       synthExpressions: (extra.synth as SynthOptions | null)?.expressions ?? argv.synthExpressions,
     };

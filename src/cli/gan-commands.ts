@@ -166,7 +166,7 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
       const progress = terminalProgress('augment', plan.jobs.length);
       const result = await writeAugmentation(argv.out, generator, dataset, plan, { batchSize: argv.batchSize, onProgress: (done) => progress.update(done) });
       progress.stop();
-      console.log(`wrote ${result.images} images and ${result.indexPath}; append its rows to the Fa-Net train split`);
+      console.log(`wrote ${result.images} images and ${result.indexPath}; add them to Fa-Net's training split with \`webfer train ... --extra-train ${result.indexPath}\``);
     } finally {
       generator.dispose();
     }

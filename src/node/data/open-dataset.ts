@@ -37,6 +37,8 @@ export async function detectFormat(path: string): Promise<Exclude<DatasetFormat,
     throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(head.slice(0, 60)), hint: 'pass --format' });
   }
   const files = await listFiles(path);
+  // `webfer synth OUT` and `webfer augment --out OUT` write OUT/index.csv next to images/.
+  if (files.includes('index.csv')) return 'index';
   if (files.some((file) => file.endsWith('_emotion.txt'))) return 'ckplus';
   const images = files.filter((file) => IMAGE_EXTENSIONS.test(file));
   const names = images.map((file) => basename(file));
@@ -60,6 +62,7 @@ export async function openDataset(path: string, options: OpenDatasetOptions = {}
 const loadFileImage = async (sample: Sample) => decodeImage(await readBytes(sample.path), sample.path);
 
 async function openIndex(path: string, options: OpenDatasetOptions): Promise<Dataset> {
+  if (await isDirectory(path)) path = join(path, 'index.csv');
   const parsed = parseIndexCsv(await readText(path), { file: path, skipBad: options.skipBad });
   const root = dirname(path);
   const samples: Sample[] = parsed.rows.map((row, k) => ({
