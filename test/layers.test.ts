@@ -32,7 +32,7 @@ test('browser-safe modules import no Node built-ins statically', () => {
 });
 
 // Lower index = lower layer. A file may import from its own layer or lower ones.
-const LAYERS = ['shaders.generated.ts', 'gpu', 'kernels', 'tensor', 'nn', 'optim', 'models', 'data', 'train', 'bench', 'selfcheck.ts', 'index.ts', 'node', 'cli'];
+const LAYERS = ['shaders.generated.ts', 'gpu', 'kernels', 'tensor', 'nn', 'optim', 'models', 'data', 'plots', 'train', 'bench', 'selfcheck.ts', 'index.ts', 'node', 'cli'];
 function layerOf(path: string): number {
   const top = path.split('/')[0];
   const index = LAYERS.findIndex((layer) => top === layer || top.startsWith(layer));

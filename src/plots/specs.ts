@@ -1,0 +1,237 @@
+// The charts of a run as Vega-Lite specs: pure data in, a spec object out. One spec renders to
+// SVG in Node and in the page (render.ts) and to PNG in Node (src/node/plots.ts), so the CLI,
+// the demo and the browser show the same picture. Values go into the spec's data as given
+// (fractions stay fractions; axes format them), so a spec is also a faithful record of the run.
+// Browser-safe.
+import type { TopLevelSpec } from 'vega-lite';
+
+export type VegaLiteSpec = TopLevelSpec;
+
+/** One epoch of a training run (Fa-Net's EpochRecord is one). Accuracies are fractions. */
+export interface CurvePoint {
+  /** 1-based epoch. */
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  evalLoss?: number;
+  evalAccuracy?: number;
+}
+
+/** A row of the curves' data: one value of one metric on one split at one epoch. */
+export interface CurveRow {
+  epoch: number;
+  metric: 'loss' | 'accuracy';
+  split: 'train' | 'eval';
+  value: number;
+}
+
+const SPLIT_COLORS = { domain: ['train', 'eval'], range: ['#1f77b4', '#e6550d'] };
+
+function assertTitle(where: string, title: unknown): void {
+  if (title !== undefined && typeof title !== 'string') throw new Error(`${where}: title must be a string, got ${typeof title}`);
+}
+
+/**
+ * Loss (left) and accuracy (right) per epoch, training and evaluation. Values that are not finite
+ * (a diverged loss) cannot be drawn; the subtitle names them instead of hiding them.
+ */
+export function trainingCurvesSpec(history: readonly CurvePoint[], title = 'Training curves'): VegaLiteSpec {
+  assertTitle('trainingCurvesSpec', title);
+  if (history.length === 0) throw new Error('trainingCurvesSpec: the history is empty; plot after the first epoch');
+  const rows: CurveRow[] = [];
+  const notFinite: string[] = [];
+  const seen = new Set<number>();
+  for (const point of history) {
+    if (!(Number.isInteger(point.epoch) && point.epoch >= 1)) throw new Error(`trainingCurvesSpec: epoch must be a positive integer, got ${point.epoch}`);
+    if (seen.has(point.epoch)) throw new Error(`trainingCurvesSpec: epoch ${point.epoch} appears twice in the history`);
+    seen.add(point.epoch);
+    const values: [CurveRow['metric'], CurveRow['split'], number | undefined][] = [
+      ['loss', 'train', point.trainLoss], ['accuracy', 'train', point.trainAccuracy],
+      ['loss', 'eval', point.evalLoss], ['accuracy', 'eval', point.evalAccuracy],
+    ];
+    for (const [metric, split, value] of values) {
+      if (value === undefined) continue;
+      if (Number.isFinite(value)) rows.push({ epoch: point.epoch, metric, split, value });
+      else notFinite.push(`${split} ${metric} ${value} at epoch ${point.epoch}`);
+    }
+  }
+  const panel = (metric: CurveRow['metric'], yTitle: string, y: object) => ({
+    transform: [{ filter: { field: 'metric', equal: metric } }],
+    mark: { type: 'line' as const, point: true },
+    width: 320,
+    height: 220,
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative' as const, title: yTitle, ...y },
+      color: { field: 'split', type: 'nominal' as const, title: null, scale: SPLIT_COLORS },
+      tooltip: [
+        { field: 'epoch', type: 'quantitative' as const },
+        { field: 'split', type: 'nominal' as const },
+        { field: 'value', type: 'quantitative' as const, title: metric, format: metric === 'accuracy' ? '.2%' : '.4f' },
+      ],
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: notFinite.length > 0 ? { text: title, subtitle: `not drawn (not finite): ${notFinite.join('; ')}` } : title,
+    data: { values: rows },
+    hconcat: [
+      panel('loss', 'cross-entropy loss', { scale: { zero: true } }),
+      panel('accuracy', 'accuracy', { scale: { domain: [0, 1] }, axis: { format: '%' } }),
+    ],
+  };
+}
+
+/** A cell of the confusion matrix's data. share is count / rowTotal, null for a class with no samples. */
+export interface ConfusionCell {
+  true: string;
+  predicted: string;
+  count: number;
+  rowTotal: number;
+  share: number | null;
+}
+
+/**
+ * Row-normalised confusion matrix as a heat map: true class down, predicted across, the share of
+ * each true class's samples (counts in the tooltip). Rows of classes without samples are grey.
+ * Cells shrink and labels turn with many classes (54 expressions fit in about 600 px); up to 12
+ * classes the cells also print their share.
+ */
+export function confusionMatrixSpec(confusion: readonly (readonly number[])[], classNames: readonly string[], title = 'Confusion matrix'): VegaLiteSpec {
+  assertTitle('confusionMatrixSpec', title);
+  const classes = confusion.length;
+  if (classes === 0) throw new Error('confusionMatrixSpec: the confusion matrix is empty');
+  if (classNames.length !== classes) throw new Error(`confusionMatrixSpec: ${classNames.length} class names for a ${classes}×${classes} matrix; pass one name per class`);
+  const names = new Set<string>();
+  for (const name of classNames) {
+    if (typeof name !== 'string' || name === '') throw new Error(`confusionMatrixSpec: class names must be non-empty strings, got ${JSON.stringify(name)}`);
+    if (names.has(name)) throw new Error(`confusionMatrixSpec: class name "${name}" appears twice; the cells of both classes would merge`);
+    names.add(name);
+  }
+  const cells: ConfusionCell[] = [];
+  confusion.forEach((row, t) => {
+    if (row.length !== classes) throw new Error(`confusionMatrixSpec: row ${t} (${classNames[t]}) has ${row.length} entries, expected ${classes}`);
+    row.forEach((count, p) => {
+      if (!(Number.isFinite(count) && count >= 0)) throw new Error(`confusionMatrixSpec: count [${t}][${p}] is ${count}; counts must be finite and non-negative`);
+    });
+    const rowTotal = row.reduce((a, b) => a + b, 0);
+    row.forEach((count, p) => cells.push({ true: classNames[t]!, predicted: classNames[p]!, count, rowTotal, share: rowTotal > 0 ? count / rowTotal : null }));
+  });
+  const step = classes <= 12 ? 40 : classes <= 24 ? 22 : 11;
+  const labelFontSize = classes <= 24 ? 11 : 8;
+  const axis = { labelFontSize, labelLimit: 120 };
+  const sort = [...classNames];
+  const rect = {
+    // 'show' keeps the cells of empty rows (share null), which the condition paints grey.
+    mark: { type: 'rect' as const, stroke: 'white', strokeWidth: classes <= 24 ? 1 : 0.5, invalid: 'show' as const },
+    encoding: {
+      color: {
+        condition: { test: 'datum.share === null', value: '#e0e0e0' },
+        field: 'share', type: 'quantitative' as const, title: 'share of row',
+        scale: { domain: [0, 1], range: ['#f7fbff', '#08306b'] }, legend: { format: '%' },
+      },
+      tooltip: [
+        { field: 'true', type: 'nominal' as const, title: 'true class' },
+        { field: 'predicted', type: 'nominal' as const },
+        { field: 'count', type: 'quantitative' as const },
+        { field: 'rowTotal', type: 'quantitative' as const, title: 'samples of the class' },
+        { field: 'share', type: 'quantitative' as const, format: '.1%' },
+      ],
+    },
+  };
+  const shareText = {
+    transform: [{ filter: 'datum.share !== null' }],
+    mark: { type: 'text' as const, fontSize: 10 },
+    encoding: {
+      text: { field: 'share', type: 'quantitative' as const, format: '.0%' },
+      color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: 'black' },
+    },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values: cells },
+    width: { step },
+    height: { step },
+    encoding: {
+      x: { field: 'predicted', type: 'nominal', sort, title: 'predicted class', axis: { ...axis, labelAngle: classes <= 12 ? -45 : -90, orient: 'top' } },
+      y: { field: 'true', type: 'nominal', sort, title: 'true class', axis },
+    },
+    layer: classes <= 12 ? [rect, shareText] : [rect],
+  };
+}
+
+/** A bar of a grouped bar chart: `series` bars stand side by side within each `group`. */
+export interface BarRow {
+  group: string;
+  series: string;
+  value: number;
+}
+
+export interface BarChartOptions {
+  title: string;
+  yTitle: string;
+  /** Fixed value axis, e.g. [0, 1] for accuracies; default from the data (from 0). */
+  yDomain?: [number, number];
+  /** d3-format of the value axis, e.g. '%' for fractions; default plain numbers. */
+  yFormat?: string;
+  /** d3-format of the values printed on the bars and in tooltips; default '.1%' with yFormat '%', else '.3~g'. */
+  valueFormat?: string;
+}
+
+/**
+ * Grouped bars: groups along x in the order they first appear, one colored bar per series
+ * within each group (per-pose accuracy of several runs; Table 4/5 comparisons with the paper).
+ */
+export function barChartSpec(rows: readonly BarRow[], options: BarChartOptions): VegaLiteSpec {
+  assertTitle('barChartSpec', options.title);
+  if (rows.length === 0) throw new Error('barChartSpec: no rows to plot');
+  const pairs = new Set<string>();
+  for (const row of rows) {
+    if (typeof row.group !== 'string' || typeof row.series !== 'string') throw new Error(`barChartSpec: group and series must be strings, got ${JSON.stringify(row)}`);
+    if (!Number.isFinite(row.value)) throw new Error(`barChartSpec: the value of ${row.series} in ${row.group} is ${row.value}; bars need finite values`);
+    const key = JSON.stringify([row.group, row.series]);
+    if (pairs.has(key)) throw new Error(`barChartSpec: ${row.series} in ${row.group} appears twice; one bar per series and group`);
+    pairs.add(key);
+  }
+  if (options.yDomain) {
+    const [low, high] = options.yDomain;
+    if (!(Number.isFinite(low) && Number.isFinite(high) && low < high)) throw new Error(`barChartSpec: yDomain must be [low, high] with low < high, got [${low}, ${high}]`);
+    const outside = rows.filter((row) => row.value < low || row.value > high);
+    if (outside.length > 0) throw new Error(`barChartSpec: ${outside.map((r) => `${r.series} in ${r.group} (${r.value})`).join(', ')} outside yDomain [${low}, ${high}]; widen it or leave it out`);
+  }
+  const groups = [...new Set(rows.map((row) => row.group))];
+  const series = [...new Set(rows.map((row) => row.series))];
+  const axisFormat = options.yFormat === undefined ? {} : { format: options.yFormat };
+  const valueFormat = options.valueFormat ?? (options.yFormat === '%' ? '.1%' : '.3~g');
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    data: { values: rows.map((row) => ({ group: row.group, series: row.series, value: row.value })) },
+    width: { step: Math.max(16, Math.min(40, Math.floor(160 / series.length))) * series.length + 16 },
+    height: 240,
+    encoding: {
+      x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: { labelAngle: groups.some((g) => g.length > 10) ? -30 : 0 } },
+      xOffset: { field: 'series', type: 'nominal', sort: series },
+      y: { field: 'value', type: 'quantitative', title: options.yTitle, axis: { ...axisFormat }, ...(options.yDomain ? { scale: { domain: [...options.yDomain] } } : {}) },
+    },
+    // A printed picture has no tooltips: each bar also carries its value (up to 24 bars).
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          color: { field: 'series', type: 'nominal', sort: series, title: null, legend: { orient: 'bottom' } },
+          tooltip: [
+            { field: 'group', type: 'nominal' },
+            { field: 'series', type: 'nominal' },
+            { field: 'value', type: 'quantitative', format: valueFormat },
+          ],
+        },
+      },
+      ...(rows.length <= 24 ? [{
+        mark: { type: 'text' as const, baseline: 'bottom' as const, dy: -2, fontSize: 9 },
+        encoding: { text: { field: 'value', type: 'quantitative' as const, format: valueFormat } },
+      }] : []),
+    ],
+  };
+}
