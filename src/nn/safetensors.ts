@@ -1,7 +1,10 @@
-// safetensors: an 8-byte little-endian header length, a JSON header
+// safetensors: an 8-byte little-endian header length N, N bytes of UTF-8 JSON
 // { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__: { key: string } }, then the
-// raw little-endian tensor bytes. Browser-safe (bytes in, bytes out); files live in src/node/.
+// data section: raw little-endian tensor bytes, offsets relative to its start. Browser-safe (bytes
+// in, bytes out); files live in src/node/, which reads by ranges through the same validation.
 // Metadata values must be strings (the format's rule): structured metadata goes in as JSON text.
+// Validation follows the reference reader (huggingface/safetensors, Metadata::validate): sorted by
+// offset, the tensors tile the data section exactly — no holes, no overlaps, nothing after the last.
 
 export interface HostArray {
   shape: readonly number[];
@@ -13,7 +16,38 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
+/** One header entry, validated: offsets are relative to the data section. */
+export interface TensorLayout {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A validated header: where the data section starts, the tensors in header order, the metadata. */
+export interface SafetensorsLayout {
+  dataStart: number;
+  tensors: TensorLayout[];
+  metadata: Record<string, string>;
+}
+
+/** The reference reader's limit; a longer header is refused before it is read. */
+export const MAX_HEADER_LENGTH = 100_000_000;
+
 const ALIGNMENT = 8;
+
+/** Every dtype of the format, with its size in bits (F4 and F6 pack several elements per byte). */
+const DTYPE_BITS: Record<string, number> = {
+  BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8,
+  F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8, I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32,
+  C64: 64, F64: 64, I64: 64, U64: 64,
+};
+
+/** The dtypes webfer widens to f32. */
+const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export function encodeSafetensors(tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
@@ -24,6 +58,8 @@ export function encodeSafetensors(tensors: Map<string, HostArray> | Record<strin
   }
   let offset = 0;
   for (const [name, t] of entries) {
+    if (name === '__metadata__') throw new Error('safetensors: "__metadata__" is reserved for the metadata and cannot name a tensor');
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`safetensors: "${name}" has shape [${t.shape.join(', ')}]; dimensions must be non-negative integers`);
     const elements = t.shape.reduce((a, b) => a * b, 1);
     if (elements !== t.data.length) throw new Error(`safetensors: "${name}" has shape [${t.shape.join(', ')}] but ${t.data.length} values`);
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
@@ -49,46 +85,177 @@ export function encodeSafetensors(tensors: Map<string, HostArray> | Record<strin
   return out;
 }
 
-const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Parses a safetensors file; `source` names it in errors. Accepts F32, F16 and BF16 (widened to f32). */
+/** Parses a whole safetensors file held in memory; `source` names it in errors. F32, F16 and BF16 are widened to f32. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContent {
-  if (bytes.length < 8) throw new Error(`${source}: ${bytes.length} bytes is too short for a safetensors file (needs an 8-byte header length)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) throw new Error(`${source}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes): truncated or not safetensors`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (error) {
-    throw new Error(`${source}: the header is not valid JSON (${(error as Error).message})`);
-  }
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length, source);
+  const layout = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
+  for (const t of layout.tensors) assertReadableDtype(t, source);
   const tensors = new Map<string, HostArray>();
+  for (const t of layout.tensors) {
+    const data = decodeTensorData(t, bytes.subarray(layout.dataStart + t.begin, layout.dataStart + t.end));
+    tensors.set(t.name, { shape: t.shape, data });
+  }
+  return { tensors, metadata: layout.metadata };
+}
+
+/** The header length N from the file's first 8 bytes, checked against the file's length. */
+export function readHeaderLength(prefix: Uint8Array, fileLength: number, source: string): number {
+  if (fileLength < 8 || prefix.length < 8) throw new Error(`${source}: ${fileLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
+  const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (length > BigInt(fileLength - 8)) throw new Error(`${source}: header length ${length} runs past the end of the file (${fileLength} bytes): truncated or not safetensors`);
+  if (length > BigInt(MAX_HEADER_LENGTH)) throw new Error(`${source}: header length ${length} is over the format's limit of ${MAX_HEADER_LENGTH} bytes: not a safetensors file`);
+  return Number(length);
+}
+
+/**
+ * Parses and validates the JSON header (the N bytes after the length) of a file of `fileLength`
+ * bytes. Every rule of the format is checked here, for the in-memory and the file reader alike.
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: number, source: string): SafetensorsLayout {
+  const dataStart = 8 + headerBytes.length;
+  const dataLength = fileLength - dataStart;
+  const fail = (detail: string): never => {
+    throw new Error(`${source}: ${detail}; the file is damaged or was not written as safetensors`);
+  };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+  } catch {
+    return fail('the header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (error) {
+    return fail(`the header is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isPlainObject(header)) return fail(`the header is ${describeJson(header)}, expected a JSON object of tensors`);
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) return fail(`the header names ${duplicate} twice`);
+
   let metadata: Record<string, string> = {};
+  const tensors: TensorLayout[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (entry === null) continue; // the reference reader treats null as no metadata
+      if (!isPlainObject(entry)) return fail(`__metadata__ is ${describeJson(entry)}, expected an object of strings`);
+      for (const [key, value] of Object.entries(entry)) {
+        if (typeof value !== 'string') return fail(`__metadata__ "${key}" is ${describeJson(value)}; metadata values must be strings`);
+      }
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const elements = shape.reduce((a, b) => a * b, 1);
-    const width = dtype === 'F32' ? 4 : dtype === 'F16' || dtype === 'BF16' ? 2 : 0;
-    if (!width) throw new Error(`${source}: tensor "${name}" has dtype ${dtype}; webfer reads F32, F16 and BF16`);
-    if (!offsets || offsets[1] - offsets[0] !== elements * width || offsets[1] > dataLength) {
-      throw new Error(`${source}: tensor "${name}" (${dtype} [${shape.join(', ')}]) has data offsets ${JSON.stringify(offsets)} that do not fit ${dataLength} data bytes`);
+    const at = `tensor "${name}"`;
+    if (!isPlainObject(entry)) return fail(`${at} is ${describeJson(entry)}, expected { dtype, shape, data_offsets }`);
+    const { dtype, shape, data_offsets: offsets } = entry;
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_BITS)) return fail(`${at} has dtype ${JSON.stringify(dtype)}, expected one of ${Object.keys(DTYPE_BITS).join(', ')}`);
+    if (!Array.isArray(shape) || !shape.every(isByteCount)) return fail(`${at} has shape ${JSON.stringify(shape)}, expected a list of non-negative integers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isByteCount)) {
+      return fail(`${at}: data_offsets ${JSON.stringify(offsets)}, expected [begin, end]: two non-negative integers`);
     }
-    const data = new Float32Array(elements);
-    const base = dataStart + offsets[0];
-    for (let i = 0; i < elements; i++) {
-      if (dtype === 'F32') data[i] = view.getFloat32(base + 4 * i, true);
-      else if (dtype === 'BF16') data[i] = bf16ToF32(view.getUint16(base + 2 * i, true));
-      else data[i] = f16ToF32(view.getUint16(base + 2 * i, true));
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) return fail(`${at}: data_offsets [${begin}, ${end}] end before they begin, expected begin ≤ end`);
+    if (end > dataLength) return fail(`${at}: data_offsets [${begin}, ${end}] run past the data section (${dataLength} bytes after the ${headerBytes.length}-byte header): truncated file`);
+    const bits = (shape as number[]).reduce((a, d) => a * BigInt(d), 1n) * BigInt(DTYPE_BITS[dtype]!);
+    if (bits % 8n !== 0n) return fail(`${at}: ${dtype} [${shape.join(', ')}] is ${bits} bits, not a whole number of bytes`);
+    if (bits / 8n !== BigInt(end - begin)) {
+      return fail(`${at}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, expected ${bits / 8n} for ${dtype} [${shape.join(', ')}]`);
     }
-    tensors.set(name, { shape, data });
+    tensors.push({ name, dtype, shape: [...(shape as number[])], begin, end });
   }
-  return { tensors, metadata };
+
+  // Sorted by offset, each tensor starts where the previous one ended and the last ends the file.
+  const ordered = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let position = 0;
+  let previous: TensorLayout | undefined;
+  for (const t of ordered) {
+    const at = `tensor "${t.name}": data_offsets [${t.begin}, ${t.end}]`;
+    if (t.begin > position) {
+      return fail(`${at} leave bytes ${position}..${t.begin} of the data section unused ${previous ? `after "${previous.name}"` : 'at its start'}, expected begin ${position} (no holes between tensors)`);
+    }
+    if (t.begin < position) return fail(`${at} overlap "${previous!.name}" [${previous!.begin}, ${previous!.end}], expected begin ${position} (tensors must not share bytes)`);
+    position = t.end;
+    previous = t;
+  }
+  if (position !== dataLength) {
+    return fail(`the data section has ${dataLength} bytes but the tensors end at byte ${position}${previous ? ` ("${previous.name}")` : ''}: ${dataLength - position} bytes belong to no tensor`);
+  }
+  return { dataStart, tensors, metadata };
+}
+
+/** Throws unless webfer can widen this tensor's dtype to f32 (before any data is read). */
+export function assertReadableDtype(tensor: TensorLayout, source: string): void {
+  if (!READABLE_DTYPES.has(tensor.dtype)) {
+    throw new Error(`${source}: tensor "${tensor.name}" has dtype ${tensor.dtype}; webfer reads F32, F16 and BF16 (convert it to a float type when saving)`);
+  }
+}
+
+/** Widens one tensor's bytes (exactly its data_offsets range) to f32. */
+export function decodeTensorData(tensor: TensorLayout, bytes: Uint8Array): Float32Array {
+  const elements = tensor.shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(elements);
+  if (tensor.dtype === 'F32' && littleEndian) {
+    new Uint8Array(data.buffer).set(bytes);
+    return data;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < elements; i++) {
+    if (tensor.dtype === 'F32') data[i] = view.getFloat32(4 * i, true);
+    else if (tensor.dtype === 'BF16') data[i] = bf16ToF32(view.getUint16(2 * i, true));
+    else data[i] = f16ToF32(view.getUint16(2 * i, true));
+  }
+  return data;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `the ${typeof value} ${JSON.stringify(value)}`;
+}
+
+/**
+ * The first key that an object of the (already parsed, so well-formed) JSON text repeats, as
+ * `"key"` or `"key" in "parent"`. JSON.parse keeps the last value silently; the format allows one.
+ */
+function findDuplicateKey(json: string): string | undefined {
+  const objects: ({ keys: Set<string>; name: string } | null)[] = []; // null for a list
+  let lastKey = '';
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        const object = objects[objects.length - 1]!;
+        if (object.keys.has(key)) return objects.length > 1 ? `"${key}" in "${object.name}"` : `"${key}"`;
+        object.keys.add(key);
+        lastKey = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      objects.push({ keys: new Set(), name: lastKey });
+      expectKey = true;
+    } else if (c === '[') {
+      objects.push(null);
+    } else if (c === '}' || c === ']') {
+      objects.pop();
+    } else if (c === ',') {
+      expectKey = objects[objects.length - 1] != null;
+    }
+  }
+  return undefined;
 }
 
 function bf16ToF32(bits: number): number {

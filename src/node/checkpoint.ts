@@ -1,13 +1,19 @@
 // Checkpoint files (Node): safetensors written atomically — a temp file in the same folder,
-// fsync, then rename — so an interrupted save never leaves a half-written checkpoint behind.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// fsync, then rename — so an interrupted save never leaves a half-written checkpoint behind, and
+// read by ranges (header first, then each tensor's bytes straight into its array), so files of
+// any size load and a header-only look reads a few kilobytes.
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type HostArray, type SafetensorsContent } from '../nn/safetensors.js';
+import {
+  assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
+  type HostArray, type SafetensorsContent, type TensorLayout,
+} from '../nn/safetensors.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
 
-/** Writes bytes to path atomically (temp file + fsync + rename). */
+/** Writes bytes to path atomically (temp file + fsync + rename), first removing temp files that dead writers left. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
+  removeStaleTempFiles(path);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, 'w');
   try {
@@ -24,18 +30,99 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   renameSync(temp, path);
 }
 
+/**
+ * Removes `.<name>.<pid>.<time>.tmp` files of `path` (writeFileAtomic's temp names) whose writer is
+ * gone: killed mid-write, the temp file stays forever otherwise. A live process's temp file is
+ * kept (it may be writing now); this process's own are stale, since its writes are synchronous.
+ * Returns the names removed.
+ */
+export function removeStaleTempFiles(path: string): string[] {
+  const folder = dirname(path);
+  const pattern = new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.\\d+\\.tmp$`);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || (pid !== process.pid && isProcessAlive(pid))) continue;
+    rmSync(join(folder, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
+
 export function saveSafetensors(path: string, tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-export function loadSafetensors(path: string): SafetensorsContent {
-  let bytes: Uint8Array;
+export interface LoadOptions {
+  /** Which tensors to read (all by default); the whole header is validated either way. */
+  select?: (name: string) => boolean;
+}
+
+/** Reads a safetensors file by ranges: the header, then only the selected tensors' bytes. */
+export function loadSafetensors(path: string, options: LoadOptions = {}): SafetensorsContent {
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (error) {
     throw new Error(`cannot read checkpoint ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return decodeSafetensors(bytes, path);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new Error(`cannot read checkpoint ${path}: not a file`);
+    const fileLength = stats.size;
+    const headerLength = readHeaderLength(readRange(fd, 0, Math.min(8, fileLength), path), fileLength, path);
+    const layout = parseSafetensorsHeader(readRange(fd, 8, headerLength, path), fileLength, path);
+    const wanted = layout.tensors.filter((t) => options.select?.(t.name) ?? true);
+    for (const t of wanted) assertReadableDtype(t, path);
+    const tensors = new Map<string, HostArray>();
+    for (const t of wanted) tensors.set(t.name, { shape: t.shape, data: readTensor(fd, layout.dataStart, t, path) });
+    return { tensors, metadata: layout.metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function readTensor(fd: number, dataStart: number, tensor: TensorLayout, path: string): Float32Array {
+  if (tensor.dtype === 'F32' && littleEndian) {
+    const data = new Float32Array((tensor.end - tensor.begin) / 4);
+    readInto(fd, new Uint8Array(data.buffer), dataStart + tensor.begin, path);
+    return data;
+  }
+  return decodeTensorData(tensor, readRange(fd, dataStart + tensor.begin, tensor.end - tensor.begin, path));
+}
+
+function readRange(fd: number, position: number, length: number, path: string): Uint8Array {
+  const bytes = new Uint8Array(length);
+  readInto(fd, bytes, position, path);
+  return bytes;
+}
+
+/** Fills `target` from `position` (a single read is capped below 2 GiB, so it loops). */
+function readInto(fd: number, target: Uint8Array, position: number, path: string): void {
+  const chunk = 1 << 30;
+  let done = 0;
+  while (done < target.length) {
+    const read = readSync(fd, target, done, Math.min(chunk, target.length - done), position + done);
+    if (read === 0) throw new Error(`${path}: the file ended at byte ${position + done} while reading it (was it changed while loading?)`);
+    done += read;
+  }
 }
 
 /** Saves a training checkpoint (modules, optimizers, schedules, random stream, run info) atomically. */
@@ -44,12 +131,13 @@ export async function saveTrainingCheckpoint(path: string, parts: TrainingParts,
   saveSafetensors(path, content.tensors, content.metadata);
 }
 
-/** Restores a training checkpoint into already-built parts; returns where the run stood. */
+/** Restores a training checkpoint into already-built parts; returns where the run stood. Removes stale temp files of a killed save. */
 export function loadTrainingCheckpoint(path: string, parts: TrainingParts): RunInfo {
+  removeStaleTempFiles(path);
   return restoreCheckpoint(loadSafetensors(path), parts, path);
 }
 
-/** The run info of a checkpoint, to rebuild the right model before loading it. */
+/** The run info of a checkpoint, to rebuild the right model before loading it (reads the header only). */
 export function peekTrainingCheckpoint(path: string): RunInfo {
-  return readRunInfo(loadSafetensors(path), path);
+  return readRunInfo(loadSafetensors(path, { select: () => false }), path);
 }
