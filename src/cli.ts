@@ -39,7 +39,8 @@ await yargs(hideBin(process.argv))
   .strict()
   .fail((message, error, y) => {
     if (error) exitWithError(error);
-    console.error(`webfer: ${message}\n`);
+    // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): keep the one-line rule.
+    console.error(`webfer: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     y.showHelp();
     process.exit(1);
   })
