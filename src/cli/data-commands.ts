@@ -1,6 +1,7 @@
 /** CLI commands of the data layer: `webfer synth`, `webfer split`, `webfer inspect`. */
 import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
+import { checkImages } from '../data/check-images.js';
 import { summarizeDataset, formatSummary } from '../data/inspect.js';
 import { POSES, type Pose } from '../data/labels.js';
 import { TASKS, type Task } from '../data/splits.js';
@@ -8,6 +9,7 @@ import { listSynthSpecs, type SynthOptions } from '../data/synth/generator.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
 import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
+import { allowOutsidePathsOption, reportProblems } from './data-report.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -72,7 +74,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
   },
 };
 
-interface SplitArgs { index: string; task: Task; seed: number; out: string; skipBad: boolean }
+interface SplitArgs { index: string; task: Task; seed: number; out: string; skipBad: boolean; allowOutsidePaths: boolean }
 
 const splitCommand: CommandModule<object, SplitArgs> = {
   command: 'split',
@@ -82,22 +84,20 @@ const splitCommand: CommandModule<object, SplitArgs> = {
     .option('task', { type: 'string', demandOption: true, choices: TASKS, describe: 'er-ss random 175k/19.7k/25k · er-ue rare expressions · er-up rare half-left · er-zid unseen subjects' })
     .option('seed', { type: 'number', default: 0 })
     .option('out', { type: 'string', demandOption: true, describe: 'folder for the split CSVs' })
-    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed rows (reported) instead of stopping' }) as never,
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed or repeated rows (reported) instead of stopping' })
+    .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
-    const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, argv.skipBad);
+    const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, { skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths });
     const sizes = `train ${result.train.length}${argv.task === 'er-ss' ? ` · val ${result.val.length}` : ''} · test ${result.test.length}`;
     console.log(`${argv.task} (seed ${argv.seed}): ${sizes}`);
     if (result.rareExpressions) console.log(`rare expressions: ${result.rareExpressions.join(' ')}`);
     if (result.testSubjects) console.log(`test subjects (${result.testSubjects.length}): ${result.testSubjects.join(' ')}`);
-    if (problems.length > 0) {
-      console.log(`skipped ${problems.length} bad row(s):`);
-      for (const problem of problems.slice(0, 20)) console.log(`  ${problem.message}`);
-    }
+    reportProblems('bad row(s)', argv.index, problems, console.log);
     console.log(`wrote ${files.join(', ')}`);
   },
 };
 
-interface InspectArgs { path: string; format: DatasetFormat; json: boolean; skipBad: boolean; decode: boolean }
+interface InspectArgs { path: string; format: DatasetFormat; json: boolean; skipBad: boolean; decode: boolean; allowOutsidePaths: boolean }
 
 const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <path>',
@@ -107,25 +107,18 @@ const inspectCommand: CommandModule<object, InspectArgs> = {
     .option('format', { type: 'string', default: 'auto', choices: DATASET_FORMATS })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
     .option('skip-bad', { type: 'boolean', default: true, describe: 'list bad rows/files as problems instead of stopping at the first' })
-    .option('decode', { type: 'boolean', default: true, describe: 'decode every image to find corrupt files (--no-decode to skip)' }) as never,
+    .option('decode', { type: 'boolean', default: true, describe: 'decode every image to find corrupt files (--no-decode to skip)' })
+    .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
-    const dataset = await openDataset(argv.path, { format: argv.format, skipBad: argv.skipBad });
+    const dataset = await openDataset(argv.path, { format: argv.format, skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths });
+    let check: Awaited<ReturnType<typeof checkImages>> | undefined;
     if (argv.decode) {
       const bar = progressBar('decode');
-      const bad = new Set<number>();
-      for (let k = 0; k < dataset.samples.length; k++) {
-        const sample = dataset.samples[k]!;
-        try { await dataset.loadImage(sample); } catch (error) {
-          if (!argv.skipBad) throw error;
-          bad.add(k);
-          dataset.problems.push({ message: error instanceof Error ? error.message : String(error), file: sample.path, line: sample.line });
-        }
-        if (k % 50 === 0 || k === dataset.samples.length - 1) bar.update(k + 1, dataset.samples.length);
-      }
-      bar.stop();
-      if (bad.size > 0) dataset.samples = dataset.samples.filter((_, k) => !bad.has(k));
+      try { check = await checkImages(dataset, { skipBad: argv.skipBad, onProgress: (done, total) => bar.update(done, total) }); } finally { bar.stop(); }
+      dataset.problems.push(...check.unreadable);
+      dataset.samples = check.readable;
     }
-    const summary = summarizeDataset(dataset);
+    const summary = summarizeDataset(dataset, check);
     console.log(argv.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
   },
 };

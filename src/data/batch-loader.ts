@@ -39,6 +39,8 @@ export interface BatchLoaderOptions extends TransformOptions {
   prefetch?: number;
   /** Skip samples whose image cannot be decoded (recorded in loader.problems) instead of throwing. */
   skipBad?: boolean;
+  /** Called the first time a sample is skipped (skipBad), so a caller can say so as it happens. */
+  onProblem?: (problem: DataProblem) => void;
 }
 
 export interface Batch {
@@ -79,13 +81,28 @@ export function transformImage(image: ImageU8, options: TransformOptions, random
   return { image: out, flipped, scaleX, scaleY, offsetX, offsetY };
 }
 
+/**
+ * Starts loading a batch ahead of its consumer. The handler attached here marks the promise as
+ * handled, so a bad image in a batch nobody awaits yet (or ever, if the consumer stops early)
+ * cannot become an unhandled rejection; the error itself reaches whoever awaits the batch.
+ */
+function prefetched<T>(load: Promise<T>): Promise<T> {
+  load.catch(() => {});
+  return load;
+}
+
 export class BatchLoader {
+  /** Each skipped sample once (not once per epoch), in the order they were met. */
   readonly problems: DataProblem[] = [];
+  /** See BatchLoaderOptions.onProblem; may also be set after construction. */
+  onProblem?: (problem: DataProblem) => void;
+  private readonly skipped = new Set<string>();
   private readonly options: Required<Pick<BatchLoaderOptions, 'batchSize' | 'shuffle' | 'seed' | 'dropLast' | 'prefetch'>> & BatchLoaderOptions;
 
   constructor(readonly dataset: Dataset, options: BatchLoaderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
     this.options = { shuffle: true, seed: 0, dropLast: false, prefetch: 2, ...options };
+    this.onProblem = options.onProblem;
   }
 
   /** Batches per epoch. */
@@ -110,7 +127,7 @@ export class BatchLoader {
     const launch = () => {
       if (next < starts.length) {
         const start = starts[next++]!;
-        pending.push(this.loadBatch(Array.from(order.subarray(start, Math.min(start + this.options.batchSize, order.length))), epoch));
+        pending.push(prefetched(this.loadBatch(Array.from(order.subarray(start, Math.min(start + this.options.batchSize, order.length))), epoch)));
       }
     };
     for (let k = 0; k <= this.options.prefetch; k++) launch();
@@ -135,7 +152,13 @@ export class BatchLoader {
         return undefined;
       }
     }));
-    this.problems.push(...log.problems);
+    for (const problem of log.problems) {
+      const key = `${problem.file ?? ''}\n${problem.message}`;
+      if (this.skipped.has(key)) continue;
+      this.skipped.add(key);
+      this.problems.push(problem);
+      this.onProblem?.(problem);
+    }
     const good = loaded.filter((item): item is { sample: Sample; image: ImageU8 } => item !== undefined);
     if (good.length === 0) return undefined;
     const { width, height, channels } = good[0]!.image;
@@ -231,7 +254,7 @@ export class PairedBatchLoader {
     const launch = () => {
       if (next < this.length) {
         const start = next++ * this.options.batchSize;
-        pending.push(this.loadBatch(pairs.slice(start, start + this.options.batchSize), epoch, start));
+        pending.push(prefetched(this.loadBatch(pairs.slice(start, start + this.options.batchSize), epoch, start)));
       }
     };
     for (let k = 0; k <= this.options.prefetch; k++) launch();

@@ -54,7 +54,10 @@ export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3)
       hint: 'the file is damaged: re-export or re-download it, or pass --skip-bad',
     });
   }
-  return channels === undefined ? image : channels === 1 ? toGrayscale(image) : image.channels === 3 ? image : fromRgbaGray(image);
+  if (channels === undefined) return image;
+  const converted = channels === 1 ? toGrayscale(image) : image.channels === 3 ? image : fromRgbaGray(image);
+  if (image.alphaComposited) converted.alphaComposited = true;
+  return converted;
 }
 
 function fromRgbaGray(gray: ImageU8): ImageU8 {

@@ -6,6 +6,8 @@ export interface ImageU8 {
   channels: 1 | 3;
   /** Row-major, channels interleaved (HWC). */
   data: Uint8Array;
+  /** Set by the decoders when the file had transparent or translucent pixels (see fromRgba). */
+  alphaComposited?: boolean;
 }
 
 export function createImage(width: number, height: number, channels: 1 | 3): ImageU8 {
@@ -37,16 +39,26 @@ export function toChannels(image: ImageU8, channels: 1 | 3): ImageU8 {
   return channels === 1 ? toGrayscale(image) : toRgb(image);
 }
 
-/** From RGBA bytes (what the decoders return); translucent pixels are composited over black. */
+/**
+ * From RGBA bytes (what the decoders return). The models take no alpha channel, so a transparent
+ * or translucent pixel is composited onto black (colour × alpha / 255): what a viewer shows on a
+ * black page, and the stored colour under alpha 0 is often garbage. Note that torchvision's
+ * loader (PIL `convert('RGB')`) instead drops alpha and keeps the stored colour. Such images
+ * carry `alphaComposited` so that `webfer inspect` can count them.
+ */
 export function fromRgba(rgba: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): ImageU8 {
   const rgb = createImage(width, height, 3);
+  let composited = false;
   for (let i = 0, j = 0; i < width * height; i++, j += 4) {
     const alpha = rgba[j + 3]!;
+    if (alpha !== 255) composited = true;
     rgb.data[3 * i] = alpha === 255 ? rgba[j]! : Math.round((rgba[j]! * alpha) / 255);
     rgb.data[3 * i + 1] = alpha === 255 ? rgba[j + 1]! : Math.round((rgba[j + 1]! * alpha) / 255);
     rgb.data[3 * i + 2] = alpha === 255 ? rgba[j + 2]! : Math.round((rgba[j + 2]! * alpha) / 255);
   }
-  return channels === 3 ? rgb : toGrayscale(rgb);
+  const out = channels === 3 ? rgb : toGrayscale(rgb);
+  if (composited) out.alphaComposited = true;
+  return out;
 }
 
 export function toRgba(image: ImageU8): Uint8Array {

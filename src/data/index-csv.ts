@@ -1,11 +1,14 @@
 /**
  * The dataset index (DESIGN "Files (contract)"): CSV with header `path,subject,pose,expression`
  * plus optional `landmarks`, `split`, `clip`, `frame`. pose ∈ {HL, F, HR, BV}; expression an
- * integer 0..53 or a name from EXPRESSIONS. Paths are relative to the CSV's folder.
+ * integer 0..53 or a name from EXPRESSIONS. Paths are relative to the CSV's folder and must stay
+ * inside the dataset's folder (see paths.ts); each image may be listed once, since a repeated
+ * image can land in train and test at once and inflate test accuracy.
  */
 import { formatCsv, headerIndex, iterateCsv } from './csv.js';
 import { DataError, ProblemLog, preview } from './errors.js';
 import { EXPRESSIONS, POSES, SPLITS, isPose, parseExpression, type Pose, type SplitName } from './labels.js';
+import { isInsideFolder, normalizeIndexPath } from './paths.js';
 
 export interface IndexRow {
   path: string;
@@ -21,7 +24,18 @@ export interface IndexRow {
 export const INDEX_REQUIRED_COLUMNS = ['path', 'subject', 'pose', 'expression'] as const;
 export const INDEX_OPTIONAL_COLUMNS = ['landmarks', 'clip', 'frame', 'split'] as const;
 
-export interface ParseIndexOptions { file?: string; skipBad?: boolean; problems?: ProblemLog }
+export interface ParseIndexOptions {
+  file?: string;
+  skipBad?: boolean;
+  problems?: ProblemLog;
+  /** Accept paths that leave the dataset folder (`--allow-outside-paths`). */
+  allowOutsidePaths?: boolean;
+  /**
+   * The dataset's folder, relative to the index's folder (default '.', the index's own folder).
+   * Split files written elsewhere by `webfer split` name theirs in split.json.
+   */
+  datasetFolder?: string;
+}
 
 export interface ParsedIndex { rows: IndexRow[]; lines: number[]; problems: ProblemLog }
 
@@ -42,15 +56,40 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
   const at = (name: string) => columns.get(name);
   const rows: IndexRow[] = [];
   const lines: number[] = [];
+  const firstLineOfPath = new Map<string, number>();
   for (const record of records) {
     try {
-      rows.push(parseIndexRecord(record.fields, at, record.line, file, first.value.fields.length));
+      const row = parseIndexRecord(record.fields, at, record.line, file, first.value.fields.length);
+      checkRowPaths(row, record.line, options);
+      const key = normalizeIndexPath(row.path);
+      const earlier = firstLineOfPath.get(key);
+      if (earlier !== undefined) {
+        throw new DataError('duplicate image path', {
+          file, line: record.line, expected: 'each image listed once', got: `${preview(row.path, 80)} again (first on line ${earlier})`,
+          hint: `delete line ${record.line} or line ${earlier}: a repeated image can land in both train and test (--skip-bad keeps the first)`,
+        });
+      }
+      firstLineOfPath.set(key, record.line);
+      rows.push(row);
       lines.push(record.line);
     } catch (error) {
       problems.report(error, { file, line: record.line });
     }
   }
   return { rows, lines, problems };
+}
+
+function checkRowPaths(row: IndexRow, line: number, options: ParseIndexOptions): void {
+  if (options.allowOutsidePaths) return;
+  const folder = options.datasetFolder ?? '.';
+  for (const [what, path] of [['image path', row.path], ['landmarks path', row.landmarks]] as const) {
+    if (path === undefined || isInsideFolder(path, folder)) continue;
+    throw new DataError(`${what} leaves the dataset folder`, {
+      file: options.file, line,
+      expected: folder === '.' ? 'a path inside the index\'s folder' : `a path inside the dataset folder ${preview(folder, 80)} named by split.json`,
+      got: preview(path, 80), hint: 'move the file into the dataset folder, or pass --allow-outside-paths if you trust this index',
+    });
+  }
 }
 
 function parseIndexRecord(fields: string[], at: (name: string) => number | undefined, line: number, file: string | undefined, width: number): IndexRow {

@@ -12,6 +12,8 @@ export * from './pose-mask.js';
 export * from './dataset.js';
 export * from './batch-loader.js';
 export * from './inspect.js';
+export * from './check-images.js';
+export * from './paths.js';
 export * from './datasets/fer2013.js';
 export * from './datasets/filenames.js';
 export { EXPRESSION_FEATURES, FEATURE_NAMES, sampleIdentity, type ExpressionFeatures, type Identity } from './synth/face-model.js';

@@ -1,4 +1,5 @@
 /** `webfer inspect`: what a dataset holds (counts per split, subject, pose, class) and what is wrong with it. */
+import type { ImageCheck } from './check-images.js';
 import type { Dataset } from './dataset.js';
 import type { DataProblem } from './errors.js';
 
@@ -11,8 +12,12 @@ export interface DatasetSummary {
   perSubject: Record<string, number>;
   perPose: Record<string, number>;
   perClass: Record<string, number>;
-  /** Problems found: bad rows/files skipped, empty classes, subjects in two splits. */
+  /** Problems found: bad rows/files skipped, empty classes, fewer than two classes, subjects in two splits. */
   problems: DataProblem[];
+  /** Images with transparency, composited onto black (counted when the images were decoded). */
+  transparentImages?: number;
+  /** The first few of them. */
+  transparentExamples?: string[];
 }
 
 function count(values: (string | undefined)[]): Record<string, number> {
@@ -21,7 +26,8 @@ function count(values: (string | undefined)[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
 }
 
-export function summarizeDataset(dataset: Dataset): DatasetSummary {
+/** `check`: the result of decoding every image (checkImages), when that was done. */
+export function summarizeDataset(dataset: Dataset, check?: Pick<ImageCheck, 'transparent'>): DatasetSummary {
   const samples = dataset.samples;
   const perClass: Record<string, number> = {};
   for (const name of dataset.classes) perClass[name] = 0;
@@ -31,6 +37,8 @@ export function summarizeDataset(dataset: Dataset): DatasetSummary {
   }
   const problems: DataProblem[] = [...dataset.problems];
   const empty = Object.entries(perClass).filter(([, n]) => n === 0).map(([name]) => name);
+  const withImages = Object.entries(perClass).filter(([, n]) => n > 0).map(([name]) => name);
+  if (withImages.length === 1) problems.push({ message: `every image is of one class (${withImages[0]}): a classifier needs at least 2 classes with images; check the labels` });
   if (samples.length > 0 && empty.length > 0) problems.push({ message: `${empty.length} class(es) have no images: ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}` });
   const splitsOfSubject = new Map<string, Set<string>>();
   for (const sample of samples) {
@@ -46,6 +54,7 @@ export function summarizeDataset(dataset: Dataset): DatasetSummary {
     format: dataset.format, source: dataset.source, images: samples.length, classes: dataset.classes.length,
     perSplit: count(samples.map((s) => s.split ?? 'unsplit')), perSubject: count(samples.map((s) => s.subject)),
     perPose: count(samples.map((s) => s.pose)), perClass, problems,
+    ...(check ? { transparentImages: check.transparent.length, transparentExamples: check.transparent.slice(0, 5).map((s) => s.path) } : {}),
   };
 }
 
@@ -63,6 +72,10 @@ export function formatSummary(summary: DatasetSummary): string {
   table('poses', summary.perPose);
   table('classes', summary.perClass);
   table('subjects', summary.perSubject, 20);
+  if (summary.transparentImages) {
+    const more = summary.transparentImages > summary.transparentExamples!.length ? ', …' : '';
+    lines.push(`${summary.transparentImages} image(s) with transparency, composited onto black: ${summary.transparentExamples!.join(', ')}${more}`);
+  }
   lines.push(summary.problems.length === 0 ? 'problems: none' : `problems (${summary.problems.length}):`);
   for (const problem of summary.problems.slice(0, 50)) lines.push(`  ${problem.message}`);
   if (summary.problems.length > 50) lines.push(`  … ${summary.problems.length - 50} more (use --json for all)`);

@@ -3,7 +3,7 @@
  * slips are corrected by its own totals: ER-UE's test set is 40,730 (not 140,730) and ER-ZID
  * holds out 21 subjects for test (not 98). Rows keep their input order inside each split.
  */
-import { DataError } from './errors.js';
+import { DataError, preview } from './errors.js';
 import { Random } from './random.js';
 import type { Pose } from './labels.js';
 
@@ -33,12 +33,44 @@ export const RARE_POSE: Pose = 'HL'; // ER-UP: the half-left pose is rare
 export const ZERO_SHOT_SUBJECT_FRACTION = 21 / 119; // ER-ZID: 21 of F²ED's 119 subjects
 
 export function splitRows<T extends SplitRow>(rows: readonly T[], task: Task, seed: number): SplitResult<T> {
+  const result = splitByTask(rows, task, seed);
+  const placed = result.train.length + result.val.length + result.test.length;
+  if (placed !== rows.length) throw new Error(`splitRows(${task}): ${rows.length} rows in, ${placed} placed; a split must place every row exactly once`);
+  assertDisjointParts([['train', result.train], ['val', result.val], ['test', result.test]], (row) => row);
+  return result;
+}
+
+function splitByTask<T extends SplitRow>(rows: readonly T[], task: Task, seed: number): SplitResult<T> {
   switch (task) {
     case 'er-ss': return splitStandard(rows, seed);
     case 'er-ue': return splitUnbalancedExpressions(rows, seed);
     case 'er-up': return splitUnbalancedPoses(rows, seed);
     case 'er-zid': return splitZeroShotIdentities(rows, seed);
     default: throw new DataError('unknown task', { expected: TASKS.join(', '), got: JSON.stringify(task) });
+  }
+}
+
+/**
+ * Throws when one item (by `key`: the row itself, or an image path) sits in two parts, naming
+ * it and both places: an image in train and test would make test accuracy a memory test.
+ */
+export function assertDisjointParts<T>(
+  parts: readonly (readonly [string, readonly T[]])[], key: (item: T) => unknown,
+  where: (item: T, part: string) => string = (_, part) => part,
+): void {
+  const home = new Map<unknown, { part: string; item: T }>();
+  for (const [part, items] of parts) {
+    for (const item of items) {
+      const id = key(item);
+      const earlier = home.get(id);
+      if (earlier) {
+        throw new DataError(`${typeof id === 'string' ? preview(id, 120) : 'a row'} is in ${earlier.part === part ? `${part} twice` : `both ${earlier.part} and ${part}`}`, {
+          expected: 'each image in exactly one split', got: `${where(earlier.item, earlier.part)} and ${where(item, part)}`,
+          hint: 'remove it from one of them (or split again with `webfer split`)',
+        });
+      }
+      home.set(id, { part, item });
+    }
   }
 }
 

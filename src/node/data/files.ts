@@ -36,4 +36,12 @@ export async function listFiles(root: string): Promise<string[]> {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
+/** All folders under root (sorted, '/'-separated paths relative to root). */
+export async function listFolders(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isDirectory())
+    .map((entry) => relative(root, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).split(sep).join('/'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
 export const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?)$/i;

@@ -16,7 +16,8 @@ import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, pa
 import { parseIndexCsv } from '../../data/index-csv.js';
 import { CKPLUS_CLASSES, EXPRESSIONS, JAFFE_CLASSES, KDEF_CLASSES, SPLITS, type SplitName } from '../../data/labels.js';
 import { parseLandmarks } from '../../data/landmarks.js';
-import { IMAGE_EXTENSIONS, isDirectory, listFiles, readBytes, readText } from './files.js';
+import { IMAGE_EXTENSIONS, isDirectory, listFiles, listFolders, readBytes, readText } from './files.js';
+import { datasetFolderOf } from './write-splits.js';
 
 export const DATASET_FORMATS = ['auto', 'index', 'fer2013', 'jaffe', 'kdef', 'ckplus', 'folder'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
@@ -27,6 +28,8 @@ export interface OpenDatasetOptions {
   skipBad?: boolean;
   /** CK+: label the last N frames of each labelled sequence (default 1, the peak). */
   ckplusPeakFrames?: number;
+  /** Index CSV: accept paths outside the dataset's folder (`--allow-outside-paths`). */
+  allowOutsidePaths?: boolean;
 }
 
 export async function detectFormat(path: string): Promise<Exclude<DatasetFormat, 'auto'>> {
@@ -63,7 +66,9 @@ const loadFileImage = async (sample: Sample) => decodeImage(await readBytes(samp
 
 async function openIndex(path: string, options: OpenDatasetOptions): Promise<Dataset> {
   if (await isDirectory(path)) path = join(path, 'index.csv');
-  const parsed = parseIndexCsv(await readText(path), { file: path, skipBad: options.skipBad });
+  const parsed = parseIndexCsv(await readText(path), {
+    file: path, skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths, datasetFolder: await datasetFolderOf(path),
+  });
   const root = dirname(path);
   const samples: Sample[] = parsed.rows.map((row, k) => ({
     path: resolve(root, row.path), label: row.expression, subject: row.subject, pose: row.pose, split: row.split,
@@ -139,6 +144,17 @@ async function openClassFolders(root: string, options: OpenDatasetOptions): Prom
     const offset = splitFromPath(file) ? 1 : 0;
     return parts.length >= offset + 2 ? parts[offset] : undefined;
   };
+  // A class folder without images would silently shrink the label set (or, kept, be a class
+  // the model never sees): it is a problem to fix, not something to drop quietly.
+  const withImages = new Set(files.map((file) => file.split('/').slice(0, -1).join('/')));
+  for (const folder of await listFolders(root)) {
+    const depth = folder.split('/').length, isClassLevel = splitFromPath(folder) ? depth === 2 : depth === 1;
+    if (!isClassLevel || withImages.has(folder) || [...withImages].some((other) => other.startsWith(`${folder}/`))) continue;
+    problems.report(new DataError('class folder has no images', {
+      file: join(root, folder), expected: 'at least one PNG, JPEG or TIFF image', got: 'none',
+      hint: 'add images or delete the folder (its name would be a class with nothing to learn from), or pass --skip-bad to leave it out',
+    }));
+  }
   const classes = [...new Set(files.map(classOf).filter((name): name is string => name !== undefined))].sort();
   const samples: Sample[] = [];
   for (const file of files) {

@@ -1,23 +1,75 @@
-/** `webfer split`: reads an index CSV, applies a task's split rule, writes train.csv / val.csv / test.csv. */
-import { dirname, join, relative, resolve, sep } from 'node:path';
+/**
+ * `webfer split`: reads an index CSV, applies a task's split rule, writes train.csv / val.csv /
+ * test.csv and split.json. The split files' paths are relative to their own folder, so they climb
+ * out of it (`../images/...`) when --out is not the dataset folder; split.json names the dataset
+ * folder they may reach (the source index's folder), which is where readers check paths stay.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatIndexCsv, parseIndexCsv, type IndexRow } from '../../data/index-csv.js';
-import { splitRows, type SplitResult, type Task } from '../../data/splits.js';
-import type { DataProblem } from '../../data/errors.js';
+import { assertDisjointParts, splitRows, type SplitResult, type Task } from '../../data/splits.js';
+import { DataError, type DataProblem } from '../../data/errors.js';
 import { readText, writeFileAtomic } from './files.js';
+
+export const SPLIT_MANIFEST = 'split.json';
+
+export interface SplitManifest {
+  task: Task;
+  seed: number;
+  /** The index that was split, relative to the manifest's folder. */
+  index: string;
+  /** The dataset folder the split files' paths must stay inside, relative to the manifest's folder. */
+  datasetFolder: string;
+  sizes: { train: number; val: number; test: number };
+  rareExpressions?: number[];
+  testSubjects?: string[];
+}
+
+export interface WriteSplitsOptions { skipBad?: boolean; allowOutsidePaths?: boolean }
 
 export interface WriteSplitsResult { result: SplitResult<IndexRow>; files: string[]; problems: DataProblem[] }
 
-export async function writeSplits(indexPath: string, task: Task, seed: number, outDir: string, skipBad = false): Promise<WriteSplitsResult> {
-  const parsed = parseIndexCsv(await readText(indexPath), { file: indexPath, skipBad });
+const toPosix = (path: string) => path.split(sep).join('/');
+
+export async function writeSplits(indexPath: string, task: Task, seed: number, outDir: string, options: WriteSplitsOptions = {}): Promise<WriteSplitsResult> {
+  const parsed = parseIndexCsv(await readText(indexPath), {
+    file: indexPath, skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths, datasetFolder: await datasetFolderOf(indexPath),
+  });
   const result = splitRows(parsed.rows, task, seed);
   // Paths in the split files are relative to where the split files are written.
-  const rebase = (value: string) => relative(resolve(outDir), resolve(dirname(indexPath), value)).split(sep).join('/');
-  const files: string[] = [];
+  const rebase = (value: string) => toPosix(relative(resolve(outDir), resolve(dirname(indexPath), value)));
   const parts: [string, IndexRow[]][] = task === 'er-ss' ? [['train', result.train], ['val', result.val], ['test', result.test]] : [['train', result.train], ['test', result.test]];
+  const lineOf = new Map(parsed.rows.map((row, k) => [row, parsed.lines[k]!]));
+  assertDisjointParts(parts, (row) => resolve(dirname(indexPath), row.path), (row) => `${indexPath}:${lineOf.get(row)}`);
+  const files: string[] = [];
   for (const [name, rows] of parts) {
     const file = join(outDir, `${name}.csv`);
     await writeFileAtomic(file, formatIndexCsv(rows.map((row) => ({ ...row, path: rebase(row.path), landmarks: row.landmarks ? rebase(row.landmarks) : undefined, split: name as IndexRow['split'] }))));
     files.push(file);
   }
+  const manifest: SplitManifest = {
+    task, seed, index: toPosix(relative(resolve(outDir), resolve(indexPath))), datasetFolder: toPosix(relative(resolve(outDir), resolve(dirname(indexPath)))) || '.',
+    sizes: { train: result.train.length, val: result.val.length, test: result.test.length },
+    ...(result.rareExpressions ? { rareExpressions: result.rareExpressions } : {}),
+    ...(result.testSubjects ? { testSubjects: result.testSubjects } : {}),
+  };
+  const manifestPath = join(outDir, SPLIT_MANIFEST);
+  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  files.push(manifestPath);
   return { result, files, problems: parsed.problems.problems };
+}
+
+/**
+ * The dataset folder an index's paths must stay inside, relative to the index's folder: the
+ * folder named by a split.json beside it (files from `webfer split`), else the index's own.
+ */
+export async function datasetFolderOf(indexPath: string): Promise<string> {
+  const manifestPath = join(dirname(indexPath), SPLIT_MANIFEST);
+  if (!existsSync(manifestPath)) return '.';
+  let folder: unknown;
+  try { folder = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).datasetFolder; } catch { folder = undefined; }
+  if (typeof folder !== 'string' || folder === '' || isAbsolute(folder)) {
+    throw new DataError('unreadable split manifest', { file: manifestPath, expected: 'JSON with a relative "datasetFolder" (written by `webfer split`)', got: JSON.stringify(folder), hint: 'split the index again, or delete split.json to keep paths inside this folder' });
+  }
+  return folder;
 }

@@ -1,0 +1,40 @@
+/**
+ * Decodes every image of a dataset once, before it is used: what `webfer inspect` reports and
+ * what `gan-train --skip-bad` filters by (its pose pairs must be formed from readable images).
+ */
+import type { Dataset, Sample } from './dataset.js';
+import { DataError, formatProblem, type DataProblem } from './errors.js';
+
+export interface ImageCheck {
+  /** The samples whose image decoded, in dataset order. */
+  readable: Sample[];
+  /** One problem per unreadable image, naming its file (and index line). */
+  unreadable: DataProblem[];
+  /** Readable images that had transparency, composited onto black (see fromRgba). */
+  transparent: Sample[];
+}
+
+export interface CheckImagesOptions {
+  /** Record unreadable images and go on; otherwise the first one throws. */
+  skipBad?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function checkImages(dataset: Dataset, options: CheckImagesOptions = {}): Promise<ImageCheck> {
+  const check: ImageCheck = { readable: [], unreadable: [], transparent: [] };
+  const total = dataset.samples.length;
+  for (let k = 0; k < total; k++) {
+    const sample = dataset.samples[k]!;
+    try {
+      const image = await dataset.loadImage(sample);
+      check.readable.push(sample);
+      if (image.alphaComposited) check.transparent.push(sample);
+    } catch (error) {
+      if (!options.skipBad) throw error;
+      const message = error instanceof DataError ? error.message : formatProblem(error instanceof Error ? error.message : String(error), { file: sample.path });
+      check.unreadable.push({ message, file: sample.path, line: sample.line });
+    }
+    if (k % 50 === 0 || k === total - 1) options.onProgress?.(k + 1, total);
+  }
+  return check;
+}
