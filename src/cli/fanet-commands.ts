@@ -12,6 +12,8 @@ import { init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
 import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint, writeFileAtomic } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
+import { assertDisjointParts } from '../data/splits.js';
+import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems, SkipReporter } from './data-report.js';
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
@@ -25,6 +27,7 @@ interface DataArgs {
   splitDir?: string;
   extraTrain?: string[];
   skipBad: boolean;
+  allowOutsidePaths: boolean;
   synthSubjects: number;
   synthExpressions: number;
 }
@@ -50,17 +53,22 @@ function subset(dataset: Dataset, samples: Sample[]): Dataset {
 /** Splits by --split-dir, --task, the dataset's own split column, or ER-SS (seeded) by default; then adds --extra-train rows. */
 async function loadSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
   const splits = await loadBaseSplits(args, inputSize);
-  for (const path of args.extraTrain ?? []) splits.train = await withExtraTraining(splits.train, path, args.skipBad);
+  for (const path of args.extraTrain ?? []) splits.train = await withExtraTraining(splits.train, path, args);
   if (args.extraTrain?.length) {
     splits.description += ` + train rows of ${args.extraTrain.join(', ')}`;
     splits.recipe = { ...splits.recipe, extraTrain: args.extraTrain };
   }
+  // No image may be in two parts (split files written by hand, or an index listing it twice).
+  const parts: [string, Dataset][] = [['train', splits.train], ...(splits.monitor !== splits.test ? [['val', splits.monitor] as [string, Dataset]] : []), ['test', splits.test]];
+  assertDisjointParts(parts.map(([name, part]) => [name, part.samples] as const), (sample) => sample.path,
+    (sample, name) => `${parts.find(([other]) => other === name)![1].source}${sample.line !== undefined ? `:${sample.line}` : ''}`);
   return splits;
 }
 
 /** The train split plus the train rows of another index (e.g. `webfer augment`'s), each image read by its own dataset. */
-async function withExtraTraining(train: Dataset, path: string, skipBad: boolean): Promise<Dataset> {
-  const extra = await openDataset(path, { format: 'index', skipBad });
+async function withExtraTraining(train: Dataset, path: string, options: Pick<DataArgs, 'skipBad' | 'allowOutsidePaths'>): Promise<Dataset> {
+  const extra = await openDataset(path, { format: 'index', skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths });
+  reportDatasetProblems(extra);
   if (extra.classes.join('\n') !== train.classes.join('\n')) {
     throw new Error(`--extra-train ${path}: its ${extra.classes.length} F²ED classes differ from the training data's ${train.classes.length} (${train.format}); add rows only to F²ED index data`);
   }
@@ -77,7 +85,11 @@ async function withExtraTraining(train: Dataset, path: string, skipBad: boolean)
 
 async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
   if (args.splitDir) {
-    const open = (name: string) => openDataset(join(args.splitDir!, name), { format: 'index', skipBad: args.skipBad });
+    const open = async (name: string) => {
+      const part = await openDataset(join(args.splitDir!, name), { format: 'index', skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths });
+      reportDatasetProblems(part);
+      return part;
+    };
     const need = (name: string) => {
       if (!existsSync(join(args.splitDir!, name))) throw new Error(`--split-dir ${args.splitDir}: no ${name} (expected train.csv and test.csv from \`webfer split\`)`);
     };
@@ -89,7 +101,8 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: args.splitDir } };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
-  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad }) : cachedDataset(createSynthDataset(synth!));
+  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths }) : cachedDataset(createSynthDataset(synth!));
+  reportDatasetProblems(dataset);
   if (dataset.samples.length === 0) throw new Error(`${dataset.source}: no samples`);
   const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, in memory)`;
   const recipe: Record<string, unknown> = { data: args.data ?? null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
@@ -120,7 +133,8 @@ const dataOptions = {
   seed: { type: 'number', default: 0, describe: 'seed of the split, the synthetic data and the batch order' },
   'split-dir': { type: 'string', describe: 'folder with train.csv / val.csv / test.csv from `webfer split`' },
   'extra-train': { type: 'array', string: true, describe: 'index CSVs whose train rows join the training split (e.g. OUT/index.csv of `webfer augment`)' },
-  'skip-bad': { type: 'boolean', default: false, describe: 'skip unreadable images instead of stopping' },
+  'skip-bad': { type: 'boolean', default: false, describe: 'skip bad rows and unreadable images (each named, all counted) instead of stopping' },
+  'allow-outside-paths': allowOutsidePathsOption,
   'synth-subjects': { type: 'number', default: 6, describe: 'synthetic data (no --data): identities' },
   'synth-expressions': { type: 'number', default: 6, describe: 'synthetic data (no --data): expressions 0..N-1' },
 } as const;
@@ -197,6 +211,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     }
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits(argv, inputSize);
+    assertTrainableClasses(splits.train, splits.description);
     config.classes ||= splits.train.classes.length;
     if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
     const model = createLightCNN(config);
@@ -204,6 +219,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler));
     const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: argv.batchSize, inputSize, seed: argv.seed, skipBad: argv.skipBad });
     const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: argv.batchSize, inputSize, skipBad: argv.skipBad });
+    const skips = new SkipReporter();
+    skips.watch('train', trainLoader);
+    skips.watch('eval', evalLoader);
+    skips.watch('test', testLoader);
 
     mkdirSync(out, { recursive: true });
     if (!resumeInfo) writeFileSync(metricsPath, '');
@@ -250,6 +269,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       console.log(`test: ${formatReport({ ...final, classes: [...splits.test.classes] })}`);
       console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(out, 'curves.png')}, ${join(out, 'confusion.png')}`);
     } finally {
+      const skipped = skips.summary();
+      if (skipped) console.error(skipped);
       process.off('SIGINT', onSigint);
       optimizer.dispose();
       model.dispose();
@@ -306,6 +327,11 @@ const evalCommand: CommandModule<object, EvalArgs> = {
     try {
       restoreCheckpoint(loadSafetensors(argv.checkpoint), { modules: { model } }, argv.checkpoint);
       const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
+      const skips = new SkipReporter();
+      skips.watch(argv.split, evalLoader);
+      // Not an error: a part may rightly hold one class (ER-UE's test set on few expressions).
+      const present = new Set(dataset.samples.map((sample) => sample.label));
+      if (present.size === 1) console.error(`note: every evaluated image is of class "${dataset.classes[[...present][0]!]}": the accuracy is that class's recall`);
       const started = performance.now();
       const report = await evaluateFanet(model, evalLoader!, { classes: dataset.classes, progress: terminalProgress, label: argv.split });
       const seconds = (performance.now() - started) / 1000;
@@ -315,6 +341,8 @@ const evalCommand: CommandModule<object, EvalArgs> = {
         console.log(`${config.variant} after epoch ${info.epoch} on ${argv.split} (${report.count} images, ${(report.count / seconds).toFixed(1)} img/s)`);
         console.log(formatReport(report));
       }
+      const skipped = skips.summary();
+      if (skipped) console.error(skipped);
     } finally {
       model.dispose();
     }

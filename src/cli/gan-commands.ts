@@ -23,22 +23,34 @@ import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint 
 import { isDirectory, writeFileAtomic } from '../node/data/files.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { terminalProgress } from '../node/progress.js';
+import { checkImages } from '../data/check-images.js';
+import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from './data-report.js';
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 
-/** A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits. */
-async function openTrainingData(path: string): Promise<Dataset> {
+/**
+ * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
+ * With skipBad every image is decoded first, so that pose pairs are formed from readable images
+ * only and the skipped ones are named before training starts. One expression is fine here: the
+ * GAN re-poses faces, it does not classify them.
+ */
+async function openTrainingData(path: string, options: { skipBad: boolean; allowOutsidePaths: boolean }): Promise<Dataset> {
   const file = (await isDirectory(path)) ? join(path, 'index.csv') : path;
   if (!existsSync(file)) throw new Error(`no dataset index at ${file}: pass an index CSV or a folder holding index.csv (webfer synth OUT writes one)`);
-  const dataset = await openDataset(file, { format: 'index' });
+  const dataset = await openDataset(file, { format: 'index', skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths });
+  reportDatasetProblems(dataset);
   const hasSplits = dataset.samples.some((s) => s.split !== undefined);
-  return hasSplits ? { ...dataset, samples: dataset.samples.filter((s) => s.split === 'train') } : dataset;
+  const training = hasSplits ? { ...dataset, samples: dataset.samples.filter((s) => s.split === 'train') } : dataset;
+  if (!options.skipBad) return training;
+  const check = await checkImages(training, { skipBad: true });
+  reportProblems('unreadable image(s)', file, check.unreadable);
+  return { ...training, samples: check.readable };
 }
 
 interface GanTrainArgs {
   data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
   norm: 'batch' | 'instance'; rgb: boolean; lr: number; lambda: number; decay: boolean; seed: number; flip: boolean;
-  synthSubjects: number; synthExpressions: number;
+  synthSubjects: number; synthExpressions: number; skipBad: boolean; allowOutsidePaths: boolean;
 }
 
 const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
@@ -61,7 +73,9 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     .option('synth-subjects', { type: 'number', default: 4, describe: 'without --data: synthetic identities' })
     .option('synth-expressions', { type: 'number', default: 8, describe: 'without --data: synthetic expressions' })
     .option('out', { type: 'string', default: 'runs/fapegan', describe: 'run folder' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' }) as never,
+    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' })
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip bad rows and unreadable images (decoded once before training; each named, all counted)' })
+    .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
     await init();
     const checkpointPath = join(argv.out, 'checkpoint.safetensors');
@@ -79,7 +93,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     const resolved = resolveFaPEGanConfig(config);
     const synthSize = ([64, 128, 256] as const).find((s) => s >= resolved.imageSize) ?? 256;
     const dataset = argv.data
-      ? await openTrainingData(argv.data)
+      ? await openTrainingData(argv.data, argv)
       : cachedDataset(createSynthDataset({ subjects: argv.synthSubjects, expressions: argv.synthExpressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: argv.seed }));
     const session = createFaPEGanSession(resolved, training);
     if (argv.resume) {
@@ -142,7 +156,7 @@ export async function writeAugmentation(
   return { images: done, indexPath, plan };
 }
 
-interface AugmentArgs { checkpoint: string; data: string; task: AugmentTask; count?: number; out: string; seed: number; batchSize: number }
+interface AugmentArgs { checkpoint: string; data: string; task: AugmentTask; count?: number; out: string; seed: number; batchSize: number; allowOutsidePaths: boolean }
 
 const augmentCommand: CommandModule<object, AugmentArgs> = {
   command: 'augment',
@@ -154,12 +168,13 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
     .option('count', { type: 'number', describe: 'images to make (default: up to the mean count of the common classes)' })
     .option('batch-size', { type: 'number', default: 8 })
     .option('seed', { type: 'number', default: 0 })
-    .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' }) as never,
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' })
+    .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
     await init();
     const generator = loadGenerator(argv.checkpoint);
     try {
-      const dataset = await openDataset(argv.data, { format: 'index' });
+      const dataset = await openDataset(argv.data, { format: 'index', allowOutsidePaths: argv.allowOutsidePaths });
       const plan = planAugmentation(dataset, argv.task, { count: argv.count, seed: argv.seed });
       const before = Object.entries(plan.countsBefore).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${argv.task}: ${plan.jobs.length} synthetic images to make (training images before: ${before})`);
