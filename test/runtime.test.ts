@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, tensor, memory, gpu, F, scope } from '../src/index.js';
-import { Gpu, KernelError, DeviceLostError } from '../src/gpu/index.js';
-import { requestAdapter, requestDevice } from '../src/gpu/device.js';
+import { Gpu, KernelError, DeviceLostError, InvalidInputError, FLAG_WORDS, deviceGeneration } from '../src/gpu/index.js';
+import { noAdapterMessage, requestAdapter, requestDevice } from '../src/gpu/device.js';
 import { BufferPool, sizeClass } from '../src/gpu/pool.js';
 import { kernel, Params, dispatch1d } from '../src/kernels/launch.js';
 import { Rng, randomSeed } from './reference/index.js';
@@ -150,6 +150,51 @@ test('no adapter: the error says what is missing and the command that installs a
   }
 });
 
+test('no adapter in a browser: the message names the browsers and flags that have WebGPU, no apt-get', () => {
+  const browsers = [/Chrome and Edge 113/, /Safari 26/, /Safari Technology Preview/, /Firefox 141 or later on Windows/, /Firefox Nightly with dom\.webgpu\.enabled/, /--enable-unsafe-webgpu --enable-features=Vulkan/];
+  const noWebGpu = noAdapterMessage({ runtime: 'browser', hasWebGpu: false });
+  const insecure = noAdapterMessage({ runtime: 'browser', hasWebGpu: false, secureContext: false });
+  const noAdapter = noAdapterMessage({ runtime: 'browser', hasWebGpu: true, secureContext: true });
+  assert.match(noWebGpu, 'navigator.gpu is undefined');
+  assert.match(insecure, /not a secure context: open it over https:\/\/ or from localhost/);
+  assert.match(noAdapter, /no usable GPU adapter/);
+  assert.match(noAdapter, 'chrome://gpu');
+  for (const message of [noWebGpu, insecure, noAdapter]) {
+    for (const pattern of browsers) assert.match(message, pattern);
+    assert.not.match(message, /apt-get|Debian|setup\.sh/);
+  }
+  const node = noAdapterMessage({ runtime: 'node', hasWebGpu: true });
+  assert.match(node, 'apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
+  assert.not.match(node, /Safari|Firefox/);
+});
+
+test('a kernel that flags bad input makes the next read-back reject, once, and its flags are cleared for reuse', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  const setFlags = { name: 'test.setFlags', code: '@group(0) @binding(1) var<storage, read_write> Flags: array<u32>;\n@compute @workgroup_size(1) fn main() { Flags[1] = 41u + Flags[1]; }' };
+  const seen: number[][] = [];
+  const explain = (words: Uint32Array) => (seen.push([...words]), `test: flag word 1 is ${words[1]}`);
+  const flagged = rng.int(1, 4);
+  for (let i = 0; i < flagged; i++) gpu().dispatch(setFlags, [gpu().checkedFlags(explain)], undefined, [1]);
+  const values = Float32Array.from({ length: rng.int(1, 100) }, () => rng.normal());
+  const x = tensor(values, [values.length]);
+  let error: unknown;
+  await x.toArray().catch((e) => (error = e));
+  assert.instance(error, InvalidInputError, `seed ${seed}`);
+  assert.is((error as Error).message, `test: flag word 1 is 41${flagged > 1 ? ` (and ${flagged - 1} more like it since the last read-back)` : ''}`);
+  assert.equal(seen, Array.from({ length: flagged }, () => [0, 41, 0, 0].slice(0, FLAG_WORDS)));
+  assert.equal(Array.from(await x.toArray()), Array.from(values), 'the next read is clean');
+  // Reused flags buffers start at zero again: 41, not 82.
+  seen.length = 0;
+  gpu().dispatch(setFlags, [gpu().checkedFlags(explain)], undefined, [1]);
+  gpu().checkedFlags(explain); // given to no kernel: stays zero, no error
+  await gpu().sync().catch((e) => (error = e));
+  assert.is((error as Error).message, 'test: flag word 1 is 41');
+  assert.is(seen.length, 1);
+  await gpu().sync();
+  x.dispose();
+});
+
 test('after device.destroy() every call fails fast with the reason', async () => {
   const adapter = await requestAdapter();
   const own = new Gpu(await requestDevice(adapter), adapter);
@@ -165,6 +210,35 @@ test('after device.destroy() every call fails fast with the reason', async () =>
   assert.instance(readError, DeviceLostError);
   assert.throws(() => own.dispatch(kernel('fill'), [buffer], new Params().u32(4).f32(1).u32(0, 0).done(), [1]), (e: Error) => e instanceof DeviceLostError);
   assert.ok(Date.now() - started < 5000, 'no hang');
+});
+
+// Last: it replaces the device every test above used.
+test('a tensor from before a second init() is refused by name at its next op, not by Dawn', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  const shape = [rng.int(1, 5), rng.int(1, 7)];
+  const size = shape[0] * shape[1];
+  const old = tensor(Float32Array.from({ length: size }, () => rng.normal()), shape);
+  const oldView = old.reshape([size]);
+  const first = deviceGeneration();
+  gpu().destroy();
+  await init();
+  assert.is(deviceGeneration(), first + 1);
+  const expected = `tensor [${shape.join(', ')}] is from an earlier init(): it was created on device #${first}, the current device is #${first + 1}; recreate it (or keep one init() for the process)`;
+  const fresh = tensor(Float32Array.from({ length: size }, () => rng.normal()), shape);
+  assert.throws(() => F.add(fresh, old), (e: Error) => e.message === expected, `seed ${seed}: an op`);
+  assert.throws(() => F.mul(old, 2), (e: Error) => e.message === expected, `seed ${seed}: a scalar op`);
+  let readError: unknown;
+  await old.toArray().catch((e) => (readError = e));
+  assert.is((readError as Error | undefined)?.message, expected, 'a read-back');
+  assert.throws(() => oldView.buffer, (e: Error) => e.message.startsWith(`tensor [${size}] is from an earlier init()`), 'a view');
+  const before = memory();
+  old.dispose();
+  oldView.dispose();
+  assert.is(memory().bytesInUse, before.bytesInUse, "the old buffer does not enter the new device's pool");
+  assert.is(memory().liveTensors, before.liveTensors - 2);
+  assert.equal((await fresh.toArray()).length, size, 'the new device works');
+  fresh.dispose();
 });
 
 test.run();

@@ -30,12 +30,43 @@ const RAISED_LIMITS = [
 
 export const REPORTED_LIMITS = [...RAISED_LIMITS, 'minUniformBufferOffsetAlignment', 'minStorageBufferOffsetAlignment'] as const;
 
-const NO_ADAPTER_HELP =
+const DEBIAN_DRIVER_HELP =
   'No WebGPU adapter was found. webfer needs a Vulkan, Metal or D3D12 driver; on a machine without a GPU, ' +
   'Mesa lavapipe (software Vulkan) works. On Debian bookworm, as root: ' +
   "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list && " +
   'apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1 ' +
   "(bookworm's own Mesa 22.3 is refused by Dawn). Or run `bash scripts/setup.sh` in the webfer checkout.";
+
+const WEBGPU_BROWSERS =
+  'WebGPU runs in Chrome and Edge 113 or later, Safari 26 or later (or Safari Technology Preview with WebGPU ' +
+  'turned on under Develop > Feature Flags), and Firefox 141 or later on Windows (elsewhere Firefox Nightly with ' +
+  'dom.webgpu.enabled set to true in about:config). On Linux, start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan.';
+
+/** Where init() looked for WebGPU, and how far it got. */
+export interface AdapterEnvironment {
+  /** 'node': Dawn from the npm `webgpu` package; 'browser': navigator.gpu. */
+  runtime: 'node' | 'browser';
+  /** Whether an entry point (navigator.gpu, or Dawn) existed; false when there is no WebGPU at all. */
+  hasWebGpu: boolean;
+  /** The page's window.isSecureContext (browsers expose WebGPU only to https:// and localhost). */
+  secureContext?: boolean;
+}
+
+/** What to tell someone for whom init() found no adapter: a driver to install, or a browser to use. */
+export function noAdapterMessage(environment: AdapterEnvironment): string {
+  if (environment.runtime === 'node') return DEBIAN_DRIVER_HELP;
+  if (!environment.hasWebGpu) {
+    if (environment.secureContext === false) {
+      return 'This page has no WebGPU because it is not a secure context: open it over https:// or from localhost. ' + WEBGPU_BROWSERS;
+    }
+    return `This browser has no WebGPU (navigator.gpu is undefined). ${WEBGPU_BROWSERS}`;
+  }
+  return (
+    'This browser has WebGPU but found no usable GPU adapter: the GPU may be blocklisted or hardware acceleration ' +
+    "turned off (in Chrome or Edge: Settings > System > 'Use graphics acceleration when available'; chrome://gpu " +
+    `shows why WebGPU is off). ${WEBGPU_BROWSERS}`
+  );
+}
 
 // The object returned by the `webgpu` package's create() must stay referenced for the life of the
 // process: if it is garbage-collected, Node crashes.
@@ -71,10 +102,12 @@ async function nodeGpuEntry(): Promise<GPU> {
 
 export async function requestAdapter(powerPreference: GPUPowerPreference = 'high-performance'): Promise<GPUAdapter> {
   const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  const entry = navigatorGpu ?? (isNode() ? await nodeGpuEntry() : undefined);
-  if (!entry) throw new Error('This browser has no WebGPU (navigator.gpu is undefined). Use a recent Chrome, Edge or Firefox, or enable WebGPU in its flags.');
+  const runtime = isNode() ? 'node' : 'browser';
+  const entry = navigatorGpu ?? (runtime === 'node' ? await nodeGpuEntry() : undefined);
+  const secureContext = (globalThis as { isSecureContext?: boolean }).isSecureContext;
+  if (!entry) throw new Error(noAdapterMessage({ runtime, hasWebGpu: false, secureContext }));
   const adapter = await entry.requestAdapter({ powerPreference });
-  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+  if (!adapter) throw new Error(noAdapterMessage({ runtime, hasWebGpu: true, secureContext }));
   return adapter;
 }
 

@@ -2,7 +2,7 @@
 import { requestAdapter, requestDevice } from './device.js';
 import { Gpu, type RuntimeOptions } from './runtime.js';
 
-export { Gpu, DeviceLostError, KernelError, type Kernel, type Binding, type Counters, type KernelTiming, type RuntimeOptions } from './runtime.js';
+export { Gpu, DeviceLostError, KernelError, InvalidInputError, FLAG_WORDS, type Kernel, type Binding, type Counters, type KernelTiming, type RuntimeOptions } from './runtime.js';
 export { sizeClass, type PoolStats } from './pool.js';
 export type { AdapterDescription } from './device.js';
 
@@ -14,6 +14,8 @@ export interface InitOptions extends RuntimeOptions {
 }
 
 let current: Gpu | undefined;
+/** Counts the devices init() has made current: tensors record it, to refuse use on a later device. */
+let generation = 0;
 
 /** Acquires a WebGPU device (Node: Dawn; browser: navigator.gpu) and makes it current. */
 export async function init(options: InitOptions = {}): Promise<Gpu> {
@@ -25,6 +27,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     device = await requestDevice(adapter);
   }
   current = new Gpu(device, adapter, options);
+  generation++;
   return current;
 }
 
@@ -36,4 +39,9 @@ export function gpu(): Gpu {
 
 export function hasGpu(): boolean {
   return current !== undefined;
+}
+
+/** The number of the current device: 1 after the first init(), 2 after a second, ... (0 before). */
+export function deviceGeneration(): number {
+  return generation;
 }

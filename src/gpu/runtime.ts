@@ -50,6 +50,14 @@ export class DeviceLostError extends Error {
   }
 }
 
+/** A kernel flagged input it cannot raise an error for itself (see Gpu.checkedFlags). */
+export class InvalidInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+  }
+}
+
 export class KernelError extends Error {
   constructor(message: string) {
     super(message);
@@ -92,6 +100,16 @@ export function bindingPlan(code: string, kernelName: string): BindingPlan {
   return plan;
 }
 
+/** Words in a checked-flags buffer; kernels give them their own meanings. */
+export const FLAG_WORDS = 4;
+const FLAG_BYTES = 4 * FLAG_WORDS;
+
+/** A flags buffer handed to a kernel, and how to turn what the kernel wrote into an error. */
+interface FlagCheck {
+  buffer: GPUBuffer;
+  explain: (words: Uint32Array) => string | undefined;
+}
+
 const PARAMS_SLOT_BYTES = 256;
 const MAX_CACHED_BIND_GROUPS = 16_384;
 const STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE
@@ -126,6 +144,9 @@ export class Gpu {
   private paramsUsed = 0;
   private readonly destroyAfterSubmit: GPUBuffer[] = [];
   private readonly readbackFree = new Map<number, GPUBuffer[]>();
+  private readonly pendingFlags: FlagCheck[] = [];
+  /** Flags buffers already read back and cleared (in queue order), ready for the next kernel. */
+  private readonly flagsFree: GPUBuffer[] = [];
   private readonly recentKernels: string[] = [];
   private profiler: Profiler | undefined;
 
@@ -406,27 +427,85 @@ export class Gpu {
   /** Reads a byte range of a buffer back to the host, after everything encoded before it. */
   async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.assertAlive();
-    const size = sizeClass(byteLength);
-    const staging = this.readbackFree.get(size)?.pop() ?? this.device.createBuffer({ label: 'webfer.readback', size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const staging = this.takeReadback(byteLength);
     if (byteLength > 0) this.copy(buffer, byteOffset, staging, 0, byteLength);
+    const flags = this.encodeFlagReadback();
     this.flush();
     this.counters.readbacks++;
     this.counters.bytesRead += byteLength;
-    await this.whileAlive(staging.mapAsync(MapMode.READ, 0, size), 'read-back');
-    const result = staging.getMappedRange(0, size).slice(0, byteLength);
-    staging.unmap();
-    let list = this.readbackFree.get(size);
-    if (!list) this.readbackFree.set(size, (list = []));
-    list.push(staging);
+    const [result, flagWords] = await Promise.all([this.mapAndCopy(staging, byteLength, 'read-back'), flags && this.mapAndCopy(flags.staging, flags.bytes, 'read-back')]);
     await this.checkErrors();
+    if (flags && flagWords) this.raiseFlags(flags.checks, new Uint32Array(flagWords));
     return result;
   }
 
   /** Waits until the GPU has finished all work submitted so far; raises deferred kernel errors. */
   async sync(): Promise<void> {
+    const flags = this.encodeFlagReadback();
     this.flush();
     await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
+    const flagWords = flags && (await this.mapAndCopy(flags.staging, flags.bytes, 'sync'));
     await this.checkErrors();
+    if (flags && flagWords) this.raiseFlags(flags.checks, new Uint32Array(flagWords));
+  }
+
+  private takeReadback(byteLength: number): GPUBuffer {
+    const size = sizeClass(byteLength);
+    return this.readbackFree.get(size)?.pop() ?? this.device.createBuffer({ label: 'webfer.readback', size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  }
+
+  /** Maps a read-back buffer once its copy has run, copies out the first byteLength bytes and recycles it. */
+  private async mapAndCopy(staging: GPUBuffer, byteLength: number, what: string): Promise<ArrayBuffer> {
+    const size = staging.size;
+    await this.whileAlive(staging.mapAsync(MapMode.READ, 0, size), what);
+    const result = staging.getMappedRange(0, size).slice(0, byteLength);
+    staging.unmap();
+    let list = this.readbackFree.get(size);
+    if (!list) this.readbackFree.set(size, (list = []));
+    list.push(staging);
+    return result;
+  }
+
+  /**
+   * A zeroed storage buffer of FLAG_WORDS u32 words for a kernel that checks its input on the
+   * GPU (class indices, say) and cannot raise an error itself: the kernel writes what it found
+   * wrong into the words. With the next read-back or sync the words come back to the host
+   * alongside the data; `explain` turns nonzero words into a message (undefined: all is well),
+   * and that read or sync rejects with an InvalidInputError. The runtime owns the buffer.
+   */
+  checkedFlags(explain: (words: Uint32Array) => string | undefined): GPUBuffer {
+    this.assertAlive();
+    const buffer = this.flagsFree.pop() ?? this.device.createBuffer({ label: 'webfer.flags', size: FLAG_BYTES, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+    this.pendingFlags.push({ buffer, explain });
+    return buffer;
+  }
+
+  /** Copies every pending flags buffer into one read-back buffer, then clears them for reuse. */
+  private encodeFlagReadback(): { staging: GPUBuffer; bytes: number; checks: FlagCheck[] } | undefined {
+    if (this.pendingFlags.length === 0) return undefined;
+    const checks = this.pendingFlags.splice(0);
+    const bytes = checks.length * FLAG_BYTES;
+    const staging = this.takeReadback(bytes);
+    checks.forEach((check, i) => this.copy(check.buffer, 0, staging, i * FLAG_BYTES, FLAG_BYTES));
+    for (const { buffer } of checks) {
+      this.encoder!.clearBuffer(buffer, 0, FLAG_BYTES);
+      this.flagsFree.push(buffer);
+    }
+    return { staging, bytes, checks };
+  }
+
+  private raiseFlags(checks: FlagCheck[], words: Uint32Array): void {
+    const messages: string[] = [];
+    checks.forEach((check, i) => {
+      const slice = words.subarray(i * FLAG_WORDS, (i + 1) * FLAG_WORDS);
+      if (slice.some((w) => w !== 0)) {
+        const message = check.explain(slice);
+        if (message !== undefined) messages.push(message);
+      }
+    });
+    if (messages.length === 0) return;
+    const more = messages.length > 1 ? ` (and ${messages.length - 1} more like it since the last read-back)` : '';
+    throw new InvalidInputError(messages[0] + more);
   }
 
   private async checkErrors(): Promise<void> {

@@ -4,13 +4,15 @@
 // share storage) and autograd nodes that saved a tensor for backward. So disposing a tensor that
 // a graph still needs is safe: the graph keeps the bytes until backward or release. Every tensor
 // made inside scope(fn) is disposed when fn returns, except the ones it returns.
-import { gpu } from '../gpu/index.js';
+import { deviceGeneration, gpu } from '../gpu/index.js';
 import { accumulate, binary, fill } from '../kernels/elementwise.js';
 
 export type Shape = readonly number[];
 
 export class Storage {
   private holders = 1;
+  /** The device this storage was allocated on (deviceGeneration() at creation). */
+  readonly generation = deviceGeneration();
   constructor(
     public buffer: GPUBuffer | undefined,
     readonly elements: number,
@@ -26,7 +28,8 @@ export class Storage {
     if (!this.buffer) return;
     if (--this.holders === 0) {
       const ctx = gpu();
-      if (ctx.lost === undefined) ctx.pool.release(this.buffer);
+      // A buffer of an earlier device is not the current pool's to take back; it goes with its device.
+      if (ctx.lost === undefined && this.generation === deviceGeneration()) ctx.pool.release(this.buffer);
       this.buffer = undefined;
     }
   }
@@ -94,7 +97,9 @@ export class Tensor {
     return new Tensor(new Storage(buffer, shapeSize(shape)), shape, requiresGrad);
   }
 
+  /** The storage's buffer, for launching an op: checks that it belongs to the current device. */
   get buffer(): GPUBuffer {
+    if (this.storage.generation !== deviceGeneration()) throw new Error(staleDeviceMessage(this.shape, this.storage.generation));
     const buffer = this.storage.buffer;
     if (!buffer) throw new Error(`tensor ${formatShape(this.shape)} was disposed and its storage freed`);
     return buffer;
@@ -166,6 +171,13 @@ export class Tensor {
   toString(): string {
     return `Tensor(${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''}${this.gradFn ? `, gradFn=${this.gradFn.name}` : ''})`;
   }
+}
+
+function staleDeviceMessage(shape: Shape, generation: number): string {
+  return (
+    `tensor ${formatShape(shape)} is from an earlier init(): it was created on device #${generation}, the current device is #${deviceGeneration()}; ` +
+    'recreate it (or keep one init() for the process)'
+  );
 }
 
 export function liveTensorCount(): number {

@@ -2,6 +2,7 @@
 // and bias (finite differences), running statistics over several training steps, eval mode.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { memory } from '../../src/index.js';
 import { batchNorm, instanceNorm } from '../../src/nn/functional/norm.js';
 import { assertNear, checkOp, draw, fileRng, ref, setup, throwsWith, toT64, toTensor } from './helpers.js';
 
@@ -97,18 +98,24 @@ test('instanceNorm: forward and gradients with and without affine', async () => 
   }
 });
 
-test('batchNorm / instanceNorm: clear errors', () => {
+test('batchNorm / instanceNorm: clear errors, and a refused call leaves no tensor or buffer behind', () => {
+  const before = memory();
   const x = toTensor(ref.randn(rng, [2, 3, 4]));
   const v3 = toTensor(ref.ones([3]));
   const v4 = toTensor(ref.ones([4]));
+  const flat = x.reshape([24]);
+  const batchOfOne = toTensor(ref.ones([1, 3]));
+  const matrix = x.reshape([6, 4]);
   throwsWith(() => batchNorm(x, v4, v4), /runningMean \[4\] should be \[3\]/, 'channel mismatch');
   throwsWith(() => batchNorm(x, undefined, undefined), /eval mode/, 'eval without stats');
-  throwsWith(() => batchNorm(x.reshape([24]), v3, v3), /expected input \[N, C\]/, 'rank');
-  throwsWith(() => batchNorm(toTensor(ref.ones([1, 3])), v3, v3, undefined, undefined, { training: true }), /more than 1 value per channel/, 'batch 1');
+  throwsWith(() => batchNorm(flat, v3, v3), /expected input \[N, C\]/, 'rank');
+  throwsWith(() => batchNorm(batchOfOne, v3, v3, undefined, undefined, { training: true }), /more than 1 value per channel/, 'batch 1');
   throwsWith(() => instanceNorm(x, v4), /weight \[4\] should be \[3\]/, 'weight');
-  throwsWith(() => instanceNorm(x.reshape([6, 4])), /expected input \[N, C, H, W\]/, 'rank');
-  for (const t of [x, v3, v4]) t.dispose();
-  assert.ok(true);
+  throwsWith(() => instanceNorm(matrix), /expected input \[N, C, H, W\]/, 'rank');
+  for (const t of [x, v3, v4, flat, batchOfOne, matrix]) t.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, 'live tensors');
+  assert.is(after.bytesInUse, before.bytesInUse, 'bytes in use');
 });
 
 test.run();

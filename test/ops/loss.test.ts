@@ -2,8 +2,8 @@
 // label smoothing, [N, C] and [N, C, H, W]), bceWithLogits, mseLoss, l1Loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { F, tensor } from '../../src/index.js';
-import { checkOp, draw, fileRng, ref, setup, throwsWith, toT64, type Draw } from './helpers.js';
+import { F, InvalidInputError, memory, sync, tensor, type Tensor } from '../../src/index.js';
+import { checkOp, context, draw, fileRng, ref, setup, throwsWith, toT64, toTensor, type Draw } from './helpers.js';
 
 const rng = fileRng('loss');
 await setup();
@@ -79,8 +79,95 @@ test('crossEntropy rejects targets that do not fit', () => {
   const x = tensor(new Float32Array(12), [4, 3]);
   throwsWith(() => F.crossEntropy(x, [0, 1, 2]), /3 targets for logits \[4, 3\] \(expected 4\)/, 'count');
   throwsWith(() => F.crossEntropy(x, [0, 1, 3, 0]), /target 2 is 3, outside the 3 classes/, 'class range');
-  throwsWith(() => F.crossEntropy(x, [0, 1.5, 2, 0]), /target 1 is 1.5/, 'integer');
+  throwsWith(() => F.crossEntropy(x, [0, 1.5, 2, 0]), /target 1 is 1.5, not an integer class index/, 'integer');
   throwsWith(() => F.crossEntropy(tensor([1, 2, 3], [3]), [0]), /logits should be \[N, C, \.\.\.\]/, 'rank');
+});
+
+/** A target value that is not a class index of C classes, of each kind PyTorch refuses. */
+function invalidTarget(kind: string, C: number): number {
+  if (kind === 'too large') return C + rng.int(0, 5);
+  if (kind === 'negative') return -rng.int(1, 5);
+  if (kind === 'ignore_index') return -100;
+  if (kind === 'fraction') return rng.int(0, C - 2) + 0.5;
+  return NaN;
+}
+const invalidKinds = ['too large', 'negative', 'ignore_index', 'fraction', 'NaN'];
+
+function expectedMessage(index: number, value: number, C: number): RegExp {
+  const escaped = String(value).replace('.', '\\.');
+  const why = value === -100 ? "PyTorch's ignore_index, which webfer's crossEntropy does not support" : Number.isInteger(value) ? `outside the ${C} classes \\[0, ${C - 1}\\]` : `not an integer class index in \\[0, ${C - 1}\\]`;
+  return new RegExp(`crossEntropy: target ${index} is ${escaped}, ${why.replace(/[()]/g, '\\$&')}`);
+}
+
+test('crossEntropy with host targets: a bad class index of any kind is refused at once, naming it', () => {
+  for (const kind of invalidKinds) {
+    const [N, C] = [rng.int(2, 9), rng.int(2, 7)];
+    const x = tensor(new Float32Array(N * C), [N, C]);
+    const target = Array.from({ length: N }, () => rng.int(0, C - 1));
+    const bad = rng.int(0, N - 1);
+    target[bad] = invalidTarget(kind, C);
+    throwsWith(() => F.crossEntropy(x, target), expectedMessage(bad, target[bad], C), context(`${kind} at ${bad} of [${N}, ${C}]`));
+    x.dispose();
+  }
+});
+
+test('crossEntropy with a target tensor: bad class indices raise at the next read-back, their rows stay NaN with zero gradient', async () => {
+  for (const kind of invalidKinds) {
+    const shape = rng.bool() ? [rng.int(2, 6), rng.int(2, 6)] : [rng.int(1, 3), rng.int(2, 4), rng.int(1, 3), rng.int(2, 4)];
+    const [N, C] = shape;
+    const targetShape = [N, ...shape.slice(2)];
+    const count = targetShape.reduce((a, b) => a * b, 1);
+    const target = Array.from({ length: count }, () => rng.int(0, C - 1));
+    const badRows = [...new Set(Array.from({ length: rng.int(1, Math.min(3, count)) }, () => rng.int(0, count - 1)))].sort((a, b) => a - b);
+    for (const row of badRows) target[row] = invalidTarget(kind, C);
+    const what = context(`${kind} at rows ${badRows} of target ${JSON.stringify(targetShape)}, logits ${JSON.stringify(shape)}`);
+    const x64 = ref.map(ref.randn(rng, shape, 2), Math.fround);
+    const x = toTensor(x64, true);
+    const targetTensor = tensor(target, targetShape);
+    const losses = F.crossEntropy(x, targetTensor, { reduction: 'none' });
+    let error: unknown;
+    await losses.toArray().catch((e) => (error = e));
+    assert.instance(error, InvalidInputError, what);
+    const message = (error as Error).message;
+    assert.match(message, expectedMessage(badRows[0], target[badRows[0]], C), what);
+    assert.match(message, `${badRows.length} of the ${count} targets`, what);
+    // The error is raised once: the same values read again show NaN exactly on the bad rows.
+    const values = await losses.toArray();
+    const valid = target.map((t, i) => (badRows.includes(i) ? 0 : t));
+    const expected = ref.crossEntropy(x64, ref.t64(valid, targetShape), { reduction: 'none' });
+    values.forEach((v, i) => {
+      if (badRows.includes(i)) assert.ok(Number.isNaN(v), `${what}: row ${i} should be NaN, got ${v}`);
+      else assert.ok(Math.abs(v - expected.data[i]) <= 1e-4 * Math.max(1, Math.abs(expected.data[i])), `${what}: row ${i}: ${v} vs ${expected.data[i]}`);
+    });
+    losses.backward(tensor(new Float32Array(count).fill(1), targetShape));
+    const grad = await x.grad!.toArray();
+    const inner = count / N;
+    for (let row = 0; row < count; row++) {
+      const [n, s] = [Math.floor(row / inner), row % inner];
+      const rowGrad = Array.from({ length: C }, (_, c) => grad[(n * C + c) * inner + s]);
+      if (badRows.includes(row)) assert.equal(rowGrad, new Array(C).fill(0), `${what}: gradient of bad row ${row}`);
+      else assert.ok(Math.abs(rowGrad.reduce((a, b) => a + b, 0)) < 1e-5, `${what}: gradient of row ${row} sums to 0`);
+    }
+    for (const t of [x, targetTensor, losses]) t.dispose();
+  }
+});
+
+test('crossEntropy with a valid target tensor adds no error, and sync() raises a pending bad-target flag too', async () => {
+  const [N, C] = [rng.int(2, 8), rng.int(2, 6)];
+  const x = tensor(Float32Array.from({ length: N * C }, () => rng.normal()), [N, C]);
+  const good = tensor(Array.from({ length: N }, () => rng.int(0, C - 1)), [N]);
+  const loss = F.crossEntropy(x, good);
+  assert.ok(Number.isFinite(await loss.item()));
+  const badTarget = Array.from({ length: N }, () => rng.int(0, C - 1));
+  badTarget[N - 1] = C;
+  const bad = tensor(badTarget, [N]);
+  const badLoss = F.crossEntropy(x, bad);
+  let error: unknown;
+  await sync().catch((e) => (error = e));
+  assert.instance(error, InvalidInputError);
+  assert.match((error as Error).message, `target ${N - 1} is ${C}, outside the ${C} classes`);
+  await sync();
+  for (const t of [x, good, loss, bad, badLoss] as Tensor[]) t.dispose();
 });
 
 test('bceWithLogits: gradients for logits and targets, every reduction, large logits', async () => {
@@ -117,15 +204,20 @@ test('mseLoss and l1Loss: every reduction, both gradients, broadcast target', as
   }
 });
 
-test('losses on mismatched shapes fail clearly', () => {
+test('losses on mismatched shapes fail clearly, and a refused loss leaves no tensor or buffer behind', () => {
+  const before = memory();
   const a = tensor(new Float32Array(6), [2, 3]);
   const b = tensor(new Float32Array(8), [2, 4]);
+  const row = tensor(new Float32Array(3), [3]);
   throwsWith(() => F.mseLoss(a, b), /do not broadcast/, 'mse');
   throwsWith(() => F.l1Loss(a, b), /do not broadcast/, 'l1');
   throwsWith(() => F.bceWithLogits(a, b), /must be the same as input size/, 'bce');
   // PyTorch refuses a broadcastable but different target for bce too.
-  throwsWith(() => F.bceWithLogits(a, tensor(new Float32Array(3), [3])), /must be the same as input size/, 'bce broadcast');
-  assert.ok(true);
+  throwsWith(() => F.bceWithLogits(a, row), /must be the same as input size/, 'bce broadcast');
+  for (const t of [a, b, row]) t.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, 'live tensors');
+  assert.is(after.bytesInUse, before.bytesInUse, 'bytes in use');
 });
 
 test.run();

@@ -2,7 +2,8 @@
 // so their gradients come from rules that are already tested.
 import { softmaxAxis } from '../../kernels/reduce.js';
 import { binary } from '../../kernels/elementwise.js';
-import { crossEntropyBackward, crossEntropyForward } from '../../kernels/cross-entropy.js';
+import { crossEntropyBackward, crossEntropyForward, decodeTargetFlags } from '../../kernels/cross-entropy.js';
+import { gpu } from '../../gpu/index.js';
 import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
@@ -45,7 +46,11 @@ export interface CrossEntropyOptions {
 
 /**
  * Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against class indices [N] (or [N, d1, ...]),
- * given as a tensor or host integers. Matches torch.nn.functional.cross_entropy.
+ * given as a tensor or host integers. Matches torch.nn.functional.cross_entropy, without
+ * ignore_index and class weights. Every target must be an integer in [0, C): host targets are
+ * checked here; a target tensor is checked by the kernel, and the next read-back or sync()
+ * (loss.item(), say) rejects with an InvalidInputError naming the first bad target. Until then
+ * a row with a bad target has a NaN loss and a zero gradient, so it cannot pass for a real loss.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
   // scope: the target tensors and the composed intermediates are freed; the graph keeps what it needs.
@@ -59,25 +64,45 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   const targetShape = [logits.shape[0], ...logits.shape.slice(2)];
   const targetCount = targetShape.reduce((a, b) => a * b, 1);
   let targetTensor: Tensor;
+  // Host targets are checked here; a target tensor's values are only on the GPU, so the kernel
+  // checks them and flags what it finds for the next read-back.
+  let flags: GPUBuffer | undefined;
   if (target instanceof Tensor) {
     if (target.size !== targetCount) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
     targetTensor = target;
+    flags = gpu().checkedFlags((words) => {
+      const found = decodeTargetFlags(words, targetCount);
+      if (!found) return undefined;
+      const ignoreNote = found.sawIgnoreIndex && found.firstValue !== IGNORE_INDEX ? `; some targets are -100, ${IGNORE_INDEX_NOTE}` : '';
+      return `${invalidTargetMessage(found.firstIndex, found.firstValue, classes)} (${found.count} of the ${targetCount} targets in the target tensor ${formatShape(targetShape)} are invalid${ignoreNote}; checked on the GPU, where their losses are NaN and their gradients 0)`;
+    });
   } else {
     if (target.length !== targetCount) throw new Error(`crossEntropy: ${target.length} targets for logits ${formatShape(logits.shape)} (expected ${targetCount})`);
     for (let i = 0; i < target.length; i++) {
       const c = target[i];
-      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new Error(`crossEntropy: target ${i} is ${c}, outside the ${classes} classes [0, ${classes - 1}]`);
+      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new Error(invalidTargetMessage(i, c, classes));
     }
     targetTensor = tensor(Float32Array.from(target), targetShape);
   }
   // One fused kernel: per-row logsumexp minus the smoothed target's expected logit; its backward
   // is softmax minus the target distribution. The graph saves the logits and the targets.
   const geometry = { batch: logits.shape[0], classes, inner: targetCount / logits.shape[0], smoothing: labelSmoothing };
-  const rows = wrap(crossEntropyForward(logits.buffer, targetTensor.buffer, geometry), targetShape);
+  const rows = wrap(crossEntropyForward(logits.buffer, targetTensor.buffer, flags, geometry), targetShape);
   const perSample = record('crossEntropy', [logits], rows, [logits, targetTensor], (g) => [
     wrap(crossEntropyBackward(logits.buffer, targetTensor.buffer, g.buffer, geometry), logits.shape),
   ]);
   return reduce(perSample, reduction);
+}
+
+const IGNORE_INDEX = -100;
+const IGNORE_INDEX_NOTE = "PyTorch's ignore_index, which webfer's crossEntropy does not support: leave those samples out of the batch";
+
+/** PyTorch says "Target N is out of bounds."; this says which target, what it is and what fits. */
+function invalidTargetMessage(index: number, value: number, classes: number): string {
+  const what = `crossEntropy: target ${index} is ${value}`;
+  if (value === IGNORE_INDEX) return `${what}, ${IGNORE_INDEX_NOTE}`;
+  if (!Number.isInteger(value)) return `${what}, not an integer class index in [0, ${classes - 1}]`;
+  return `${what}, outside the ${classes} classes [0, ${classes - 1}]`;
 }
 
 /**
