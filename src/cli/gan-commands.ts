@@ -110,8 +110,8 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       await trainFaPEGan(session, dataset, {
         progress: terminalProgress,
         extra: { data: argv.data ?? 'synth' },
-        onEpochEnd: async ({ metrics, samplesPng, parts, info }) => {
-          await saveTrainingCheckpoint(checkpointPath, parts, info);
+        saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
+        onEpochEnd: async ({ metrics, samplesPng }) => {
           appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
           await writeFileAtomic(join(argv.out, `samples-epoch${String(metrics.epoch).padStart(3, '0')}.png`), samplesPng);
         },

@@ -17,7 +17,7 @@ import type { ParamsInput } from '../optim/optimizer.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
 import type { RunInfo, TrainingParts } from './checkpoint.js';
-import { assertFinite } from './guards.js';
+import { assertFinite, type LastCheckpoint } from './guards.js';
 import { ConfusionMatrix, type ClassificationReport } from './metrics.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 
@@ -221,6 +221,13 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
   let skip = options.start?.batchInEpoch ?? 0;
   let lastEvaluation: ClassificationReport | undefined;
   const parts = fanetParts(model, optimizer, scheduler);
+  // What a non-finite loss can truthfully say about the checkpoint on disk (a resumed run has one).
+  let lastCheckpoint: LastCheckpoint = options.saveCheckpoint ? (options.start ? { epoch, step } : null) : undefined;
+  const saveCheckpoint = async (runInfo: RunInfo) => {
+    if (!options.saveCheckpoint) return;
+    await options.saveCheckpoint(parts, runInfo);
+    lastCheckpoint = { epoch: runInfo.epoch, step: runInfo.step };
+  };
   const info = (metrics: Record<string, number>, batchInEpoch: number): RunInfo => ({
     kind: 'fanet',
     config: { ...model.config },
@@ -249,7 +256,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
         const stopNow = options.shouldStop?.() ?? false;
         if (pending.length >= readEvery || batchIndex === trainLoader.length || stopNow) {
           const [l, c] = await drain(pending);
-          assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`);
+          assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint);
           lossSum += l;
           correct += c;
           progress.update(batchIndex, { loss: lossSum / seen, acc: `${((100 * correct) / seen).toFixed(1)}%`, 'img/s': Math.round(imagesThisRun / ((performance.now() - started) / 1000)) });
@@ -260,14 +267,14 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
         }
       }
       const [l, c] = await drain(pending); // a short last batch when images were skipped
-      lossSum += assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`);
+      lossSum += assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint);
       correct += c;
     } finally {
       for (const t of pending) t.dispose();
       progress.stop();
     }
     if (stopped) {
-      await options.saveCheckpoint?.(parts, info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex));
+      await saveCheckpoint(info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex));
       return { history, stopped: true, epoch, step, lastEvaluation };
     }
     skip = 0;
@@ -288,7 +295,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     epoch++;
     history.push(record);
     const metrics = Object.fromEntries(Object.entries(record).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
-    await options.saveCheckpoint?.(parts, info(metrics, 0));
+    await saveCheckpoint(info(metrics, 0));
     await options.onEpoch?.(record, lastEvaluation);
   }
   return { history, stopped: false, epoch, step, lastEvaluation };

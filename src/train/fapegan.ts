@@ -20,7 +20,7 @@ import { Generator } from '../tensor/random.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
 import { full, tensor } from '../tensor/creation.js';
 import type { RunInfo, TrainingParts } from './checkpoint.js';
-import { assertFinite } from './guards.js';
+import { assertFinite, type LastCheckpoint } from './guards.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 import { renderSampleGrid } from './sample-grid.js';
 
@@ -207,7 +207,12 @@ export interface EpochResult {
 
 export interface TrainFaPEGanOptions {
   progress?: ProgressFactory;
-  /** Called after every epoch: save the checkpoint, metrics and samples here. */
+  /**
+   * Saves the checkpoint after every epoch (before onEpochEnd). With it, a non-finite loss says
+   * whether a checkpoint exists: a session that starts past epoch 0 is taken to be resumed from one.
+   */
+  saveCheckpoint?: (parts: TrainingParts, info: RunInfo) => Promise<void>;
+  /** Called after every epoch: write metrics and samples here. */
   onEpochEnd?: (result: EpochResult) => Promise<void> | void;
   /** Free-form run details stored in the checkpoint (data source, ...). */
   extra?: Record<string, unknown>;
@@ -244,6 +249,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
   for await (const batch of sampleLoader.epoch(0)) { sampleBatch = batch; break; }
   const lastEpoch = Math.min(session.options.epochs, session.epoch + (options.maxEpochs ?? Infinity));
   const history: FaPEGanMetrics[] = [];
+  let lastCheckpoint: LastCheckpoint = options.saveCheckpoint ? (session.epoch > 0 ? { epoch: session.epoch, step: session.step } : null) : undefined;
   while (session.epoch < lastEpoch) {
     const epoch = session.epoch;
     const started = Date.now();
@@ -255,9 +261,9 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       const values = totals ? await totals.toArray() : new Float32Array(3);
       const where = `epoch ${epoch + 1}, step ${session.step}`;
       const means = Array.from(values, (v) => v / Math.max(1, steps)) as [number, number, number];
-      assertFinite(means[0], 'discriminator loss', where);
-      assertFinite(means[1], 'generator adversarial loss', where);
-      assertFinite(means[2], 'L1 reconstruction loss', where);
+      assertFinite(means[0], 'discriminator loss', where, lastCheckpoint);
+      assertFinite(means[1], 'generator adversarial loss', where, lastCheckpoint);
+      assertFinite(means[2], 'L1 reconstruction loss', where, lastCheckpoint);
       return means;
     };
     try {
@@ -283,7 +289,13 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       history.push(metrics);
       progress.log(`epoch ${session.epoch}: D ${dLoss.toFixed(4)}  G_GAN ${gGan.toFixed(4)}  L1 ${l1.toFixed(4)}  (${metrics.seconds.toFixed(1)} s)`);
       const samplesPng = sampleBatch ? encodePng(await renderSampleGrid(session.generator, sampleBatch)) : new Uint8Array();
-      await options.onEpochEnd?.({ metrics, samplesPng, parts: sessionParts(session), info: sessionRunInfo(session, metrics, options.extra) });
+      const parts = sessionParts(session);
+      const info = sessionRunInfo(session, metrics, options.extra);
+      if (options.saveCheckpoint) {
+        await options.saveCheckpoint(parts, info);
+        lastCheckpoint = { epoch: info.epoch, step: info.step };
+      }
+      await options.onEpochEnd?.({ metrics, samplesPng, parts, info });
     } finally {
       totals?.dispose();
       progress.stop();

@@ -1,16 +1,26 @@
 // Guards a training loop needs: a loss that stops being a number ends the run with advice, not
-// with a model full of NaN.
+// with a model full of NaN — and says truthfully whether a checkpoint exists to go back to.
+
+/** The newest checkpoint a run has on disk: null when none was written yet, undefined when the trainer saves none. */
+export type LastCheckpoint = { epoch: number; step: number } | null | undefined;
+
 export class NonFiniteLossError extends Error {
-  constructor(what: string, value: number, where: string) {
+  constructor(what: string, value: number, where: string, lastCheckpoint?: LastCheckpoint) {
     super(
-      `${what} became ${value} at ${where}. The last checkpoint is intact. Usual causes: a learning rate ` +
-        `too high for this batch size (lower --lr), inputs not normalised, or a corrupt image in the batch.`,
+      `${what} became ${value} at ${where}.${describeCheckpoint(lastCheckpoint)} Usual causes: a learning rate too high ` +
+        `for this batch size (lower --lr), inputs not normalised, or a corrupt image in the batch.`,
     );
     this.name = 'NonFiniteLossError';
   }
 }
 
-export function assertFinite(value: number, what: string, where: string): number {
-  if (!Number.isFinite(value)) throw new NonFiniteLossError(what, value, where);
+function describeCheckpoint(last: LastCheckpoint): string {
+  if (last === undefined) return '';
+  if (last === null) return ' No checkpoint was written yet.';
+  return ` The last checkpoint (epoch ${last.epoch} done, step ${last.step}) is intact.`;
+}
+
+export function assertFinite(value: number, what: string, where: string, lastCheckpoint?: LastCheckpoint): number {
+  if (!Number.isFinite(value)) throw new NonFiniteLossError(what, value, where, lastCheckpoint);
   return value;
 }
