@@ -70,6 +70,16 @@ if [ $want_browser = 1 ] && ! command -v chromium >/dev/null; then
   fi
 fi
 
+# The PNG charts (resvg) draw text only with an installed font; Debian's default is DejaVu Sans.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && have_debian_apt; then
+  if is_root; then
+    log "installing fonts-dejavu-core (text in the PNG charts)"
+    apt_install fonts-dejavu-core
+  else
+    log "no DejaVu fonts: as root run 'apt-get install fonts-dejavu-core' for text in the PNG charts"
+  fi
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi

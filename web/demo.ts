@@ -3,7 +3,8 @@
 // and sets window.webferDemo when done (the headless browser test reads it).
 import { init, gpu, selfCheck } from '../src/index.js';
 import { defaultPaperDemoOptions, formatPaperDemo, runPaperDemo, type PaperDemoResult } from '../src/train/paper-demo.js';
-import { drawTrainingCurves } from '../src/train/metrics.js';
+import { trainingCurvesSpec, type VegaLiteSpec } from '../src/plots/specs.js';
+import { renderSvg } from '../src/plots/render.js';
 import type { ImageU8 } from '../src/data/image.js';
 import type { Progress } from '../src/train/progress.js';
 
@@ -45,6 +46,14 @@ function canvasOf(image: ImageU8): HTMLCanvasElement {
   return canvas;
 }
 
+/** The chart as inline SVG: the same spec and renderer as the CLI's curves.svg. */
+async function chartOf(spec: VegaLiteSpec): Promise<HTMLElement> {
+  const div = document.createElement('div');
+  div.className = 'chart';
+  div.innerHTML = await renderSvg(spec);
+  return div;
+}
+
 function progress(label: string, total: number): Progress {
   return {
     update: (done, figures = {}) => {
@@ -84,7 +93,8 @@ async function run(quick: boolean): Promise<void> {
       },
       fanetEpoch: (run, record) => log(`${run} epoch ${record.epoch}: loss ${record.trainLoss.toFixed(3)}, test ${record.evalAccuracy === undefined ? '-' : (100 * record.evalAccuracy).toFixed(1)} %`),
     });
-    show('Fa-Net curves', canvasOf(drawTrainingCurves(result.baseline.history)));
+    show('Fa-Net curves', await chartOf(trainingCurvesSpec(result.baseline.history, 'Fa-Net training curves')));
+    if (result.augmented) show('FaPE-GAN + Fa-Net curves', await chartOf(trainingCurvesSpec(result.augmented.history, 'FaPE-GAN + Fa-Net training curves')));
     $('results').replaceChildren(table(result));
     status.textContent = `done in ${result.seconds.toFixed(0)} s`;
     report.result = { baseline: result.baseline.accuracy, augmented: result.augmented?.accuracy, counts: result.counts, classes: result.classes };

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gpu, init } from '../gpu/index.js';
 import { encodePng } from '../data/codecs.js';
 import { defaultPaperDemoOptions, formatPaperDemo, runPaperDemo, type PaperDemoOptions } from '../train/paper-demo.js';
-import { drawTrainingCurves } from '../train/metrics.js';
+import { trainingCurvesSpec } from '../plots/specs.js';
+import { writePlot } from '../node/plots.js';
 import { writeFileAtomic } from '../node/checkpoint.js';
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
@@ -71,8 +72,12 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         console.log(`  ${run} epoch ${record.epoch}: loss ${record.trainLoss.toFixed(3)}, train ${(100 * record.trainAccuracy).toFixed(1)} %, test ${record.evalAccuracy === undefined ? '-' : (100 * record.evalAccuracy).toFixed(1)} % (${record.trainImagesPerSecond.toFixed(0)} img/s)`);
       },
     });
-    write('fanet-curves.png', encodePng(drawTrainingCurves(result.baseline.history)));
-    if (result.augmented) write('fapegan-fanet-curves.png', encodePng(drawTrainingCurves(result.augmented.history)));
+    const plot = async (name: string, spec: Parameters<typeof writePlot>[1]) => {
+      const paths = await writePlot(join(argv.out, name), spec);
+      written.push(paths.png, paths.svg);
+    };
+    await plot('fanet-curves', trainingCurvesSpec(result.baseline.history, 'Fa-Net training curves'));
+    if (result.augmented) await plot('fapegan-fanet-curves', trainingCurvesSpec(result.augmented.history, 'FaPE-GAN + Fa-Net training curves'));
     const { report: _b, ...baseline } = result.baseline;
     const augmented = result.augmented ? (({ report: _a, ...rest }) => rest)(result.augmented) : undefined;
     write('results.json', JSON.stringify({ options, ...result, baseline, augmented, adapter: info.description || info.vendor }, null, 2));

@@ -2,7 +2,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { encodePng } from '../data/codecs.js';
 import { cachedDataset, type Dataset, type Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
@@ -10,14 +9,16 @@ import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
 import { init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
-import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint, writeFileAtomic } from '../node/checkpoint.js';
+import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
 import { assertDisjointParts } from '../data/splits.js';
 import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems, SkipReporter } from './data-report.js';
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
-import { drawConfusionMatrix, drawTrainingCurves, formatReport, type ClassificationReport } from '../train/metrics.js';
+import { formatReport, type ClassificationReport } from '../train/metrics.js';
+import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
+import { writePlot } from '../node/plots.js';
 
 interface DataArgs {
   data?: string;
@@ -156,10 +157,6 @@ function checkPositiveInteger(value: number, flag: string, hint: string): void {
   if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
 }
 
-function writePng(path: string, image: Parameters<typeof encodePng>[0]): void {
-  writeFileAtomic(path, encodePng(image));
-}
-
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as EpochRecord);
@@ -167,7 +164,7 @@ function readHistory(path: string): EpochRecord[] {
 
 const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
-  describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, metrics.jsonl, curves.png, confusion.png',
+  describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, metrics.jsonl, curves.png/.svg, confusion.png/.svg',
   builder: (yargs) =>
     yargs
       .options(dataOptions)
@@ -248,11 +245,11 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         extra: { ...splits.recipe, batchSize: argv.batchSize, lr, optimizer: argv.optimizer },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         shouldStop: () => stopRequested,
-        onEpoch: (record, evaluation) => {
+        onEpoch: async (record, evaluation) => {
           history.push(record);
           appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
-          writePng(join(out, 'curves.png'), drawTrainingCurves(history));
-          if (evaluation) writePng(join(out, 'confusion.png'), drawConfusionMatrix(evaluation.confusion));
+          await writePlot(join(out, 'curves'), trainingCurvesSpec(history, `${config.variant} training curves`));
+          if (evaluation) await writePlot(join(out, 'confusion'), confusionMatrixSpec(evaluation.confusion, splits.train.classes, `Confusion matrix (eval, epoch ${record.epoch})`));
           const evalText = record.evalAccuracy === undefined ? '' : ` · eval loss ${record.evalLoss!.toFixed(4)} acc ${(100 * record.evalAccuracy).toFixed(2)}%`;
           console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText} · lr ${record.lr.toPrecision(3)} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
         },
@@ -264,10 +261,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       let final: ClassificationReport | undefined = result.lastEvaluation;
       if (splits.test !== splits.monitor || !final) {
         final = await evaluateFanet(model, testLoader!, { classes: splits.test.classes, progress: terminalProgress, label: 'test' });
-        writePng(join(out, 'confusion.png'), drawConfusionMatrix(final.confusion));
+        await writePlot(join(out, 'confusion'), confusionMatrixSpec(final.confusion, splits.test.classes, 'Confusion matrix (test)'));
       }
       console.log(`test: ${formatReport({ ...final, classes: [...splits.test.classes] })}`);
-      console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(out, 'curves.png')}, ${join(out, 'confusion.png')}`);
+      console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(out, 'curves.png')} (and .svg), ${join(out, 'confusion.png')} (and .svg)`);
     } finally {
       const skipped = skips.summary();
       if (skipped) console.error(skipped);

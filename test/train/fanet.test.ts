@@ -8,7 +8,7 @@ import { createLightCNN, type LightCNN } from '../../src/models/lightcnn.js';
 import { captureCheckpoint, restoreCheckpoint, type RunInfo, type TrainingParts } from '../../src/train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, FANET_RECIPE, fanetLearningRate, fanetParamGroups, fanetTransforms, trainFanet } from '../../src/train/fanet.js';
 import { NonFiniteLossError } from '../../src/train/guards.js';
-import { ConfusionMatrix, drawConfusionMatrix, drawTrainingCurves } from '../../src/train/metrics.js';
+import { ConfusionMatrix } from '../../src/train/metrics.js';
 import type { SafetensorsContent } from '../../src/nn/safetensors.js';
 import type { SGD } from '../../src/optim/sgd.js';
 import * as ref from '../reference/index.js';
@@ -211,9 +211,6 @@ test('metrics: accuracy, per-class accuracy, confusion matrix and mean loss on a
   assert.is(report.meanClassAccuracy, (1 / 2 + 2 / 3 + 1) / 3);
   assert.equal(new ConfusionMatrix(4).report().perClassAccuracy, [null, null, null, null]);
   assert.throws(() => matrix.add([3], [0]), /outside \[0, 2\]/);
-  const curves = drawTrainingCurves([{ trainLoss: 1.2, trainAccuracy: 0.3, evalLoss: 1.1, evalAccuracy: 0.35 }, { trainLoss: 0.8, trainAccuracy: 0.6 }]);
-  assert.ok(curves.data.some((v) => v !== 255), 'curves drawn');
-  assert.is(drawConfusionMatrix(report.confusion).channels, 3);
 });
 
 test('evaluateFanet agrees with the model\'s own argmax and cross-entropy, in eval mode, and restores train mode', async () => {
