@@ -4,6 +4,11 @@ import * as assert from 'uvu/assert';
 import { init, tensor, F, nn, optim, scope, manualSeed } from '../../src/index.js';
 import { captureCheckpoint, restoreCheckpoint, readRunInfo } from '../../src/train/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.js';
+import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../../src/node/checkpoint.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Rng, randomSeed } from '../reference/index.js';
 
 await init();
@@ -74,6 +79,35 @@ test('restoring into the wrong model or from plain weights explains what is wron
   parts.model.dispose();
   parts.optimizer.dispose();
   other.dispose();
+});
+
+test('checkpoint files: peek reads only the header, a resume removes a killed save\'s temp file, damage is named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webfer-train-ckpt-'));
+  const path = join(dir, 'checkpoint.safetensors');
+  const parts = build();
+  try {
+    const info = { kind: 'test', config: { hidden: 8 }, epoch: 2, step: 6 };
+    await saveTrainingCheckpoint(path, { modules: { model: parts.model }, optimizers: { sgd: parts.optimizer } }, info);
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = `.checkpoint.safetensors.${deadPid}.1700000000000.tmp`;
+    writeFileSync(join(dir, stale), 'half a checkpoint');
+    assert.equal(loadTrainingCheckpoint(path, { modules: { model: parts.model }, optimizers: { sgd: parts.optimizer } }), info);
+    assert.equal(readdirSync(dir), ['checkpoint.safetensors']);
+
+    // A dtype webfer cannot widen: peek (header only) still reads the run info, a load names the tensor.
+    const bytes = readFileSync(path);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, 8 + headerLength).toString('utf8').replace('"dtype":"F32"', '"dtype":"I32"');
+    writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), Buffer.from(header), bytes.subarray(8 + headerLength)]));
+    assert.equal(peekTrainingCheckpoint(path), info);
+    assert.throws(() => loadTrainingCheckpoint(path, { modules: { model: parts.model } }), /checkpoint\.safetensors: tensor "model\.[^"]+" has dtype I32; webfer reads F32, F16 and BF16/);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 4));
+    assert.throws(() => peekTrainingCheckpoint(path), /checkpoint\.safetensors: tensor "[^"]+": data_offsets .* run past the data section .*truncated file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    parts.model.dispose();
+    parts.optimizer.dispose();
+  }
 });
 
 test.run();
