@@ -3,14 +3,14 @@
 // with its text drawn.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { barChartSpec, confusionMatrixSpec, trainingCurvesSpec, type BarRow, type ConfusionCell, type CurvePoint, type CurveRow, type VegaLiteSpec } from '../src/plots/specs.js';
 import { compileVegaLite, renderSvg } from '../src/plots/render.js';
 import { renderPng, writePlot } from '../src/node/plots.js';
 import { randomSeed, Rng } from './reference/random.js';
-import { removeDir, tempDir } from './cli/run-cli.js';
 
 const seed = randomSeed();
 const ctx = (what: string) => `${what} (seed ${seed}; replay with WEBFER_SEED=${seed})`;
@@ -170,7 +170,7 @@ test('PNG: the signature, the SVG size times the scale, and text drawn in the in
 });
 
 test('writePlot writes the .svg and the .png beside each other', async () => {
-  const dir = tempDir('webfer-plots-');
+  const dir = mkdtempSync(join(tmpdir(), 'webfer-plots-'));
   try {
     const spec = trainingCurvesSpec(randomHistory(new Rng(seed + 4), 3, true));
     const paths = await writePlot(join(dir, 'sub', 'curves'), spec);
@@ -180,7 +180,7 @@ test('writePlot writes the .svg and the .png beside each other', async () => {
     await writePlot(join(dir, 'x.png'), spec).then(() => assert.unreachable('x.png'), (error: Error) => assert.match(error.message, /without extension/));
     assert.not.ok(existsSync(join(dir, 'x.png.svg')));
   } finally {
-    removeDir(dir);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
