@@ -9,6 +9,8 @@ import { benchCommand } from './cli/bench.js';
 import { dataCommands } from './cli/data-commands.js';
 import { ganCommands } from './cli/gan-commands.js';
 import { fanetCommands } from './cli/fanet-commands.js';
+import { predictCommand } from './cli/predict.js';
+import { modelsCommand } from './cli/models.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
 const verbose = process.argv.includes('--verbose') || ['1', 'true'].includes(process.env.WEBFER_DEBUG ?? '');
@@ -32,7 +34,9 @@ await yargs(hideBin(process.argv))
   .command(demoCommand)
   .command(dataCommands)
   .command(fanetCommands)
+  .command(predictCommand)
   .command(ganCommands)
+  .command(modelsCommand)
   .command(benchCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors (or WEBFER_DEBUG=1)' })
   .demandCommand(1, 'Name a command (see --help).')

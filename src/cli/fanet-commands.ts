@@ -242,7 +242,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch: Number(resumeInfo.extra?.batchInEpoch ?? 0) } : undefined,
         readEvery: argv.readEvery,
         progress: terminalProgress,
-        extra: { ...splits.recipe, batchSize: argv.batchSize, lr, optimizer: argv.optimizer },
+        // The class names let `webfer predict` name its outputs; older checkpoints lack them.
+        extra: { ...splits.recipe, batchSize: argv.batchSize, lr, optimizer: argv.optimizer, classes: [...splits.train.classes] },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         shouldStop: () => stopRequested,
         onEpoch: async (record, evaluation) => {
