@@ -11,6 +11,7 @@ import { ganCommands } from './cli/gan-commands.js';
 import { fanetCommands } from './cli/fanet-commands.js';
 import { predictCommand } from './cli/predict.js';
 import { modelsCommand } from './cli/models.js';
+import { convertCommand } from './cli/convert.js';
 import { gpu, hasGpu } from './gpu/index.js';
 
 const verbose = process.argv.includes('--verbose') || ['1', 'true'].includes(process.env.WEBFER_DEBUG ?? '');
@@ -37,6 +38,7 @@ await yargs(hideBin(process.argv))
   .command(predictCommand)
   .command(ganCommands)
   .command(modelsCommand)
+  .command(convertCommand)
   .command(benchCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors (or WEBFER_DEBUG=1)' })
   .demandCommand(1, 'Name a command (see --help).')
