@@ -15,6 +15,8 @@ import { assertDisjointParts } from '../data/splits.js';
 import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems, SkipReporter } from './data-report.js';
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
+import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
+import { givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
@@ -191,31 +193,41 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
-    await init();
     const out = argv.out ?? join('runs', `fanet-${argv.model}`);
     const checkpointPath = join(out, 'checkpoint.safetensors');
     const metricsPath = join(out, 'metrics.jsonl');
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
+    // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
+    let run: FanetResumeSettings = { optimizer: argv.optimizer, batchSize: argv.batchSize, epochs: argv.epochs, data: argv, notes: [] };
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; drop --resume to start a new run, or pass the run's --out`);
       resumeInfo = peekTrainingCheckpoint(checkpointPath);
       if (resumeInfo.kind !== 'fanet') throw new Error(`${checkpointPath} is a ${resumeInfo.kind} checkpoint, not Fa-Net: use another --out`);
+      run = resumeFanetSettings(resumeInfo, argv, givenOptions(), checkpointPath);
       config = resumeInfo.config as unknown as LightCNNConfig;
-      console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step}); the checkpoint's model configuration wins over --model/--width/--input-size`);
+      console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
+      for (const note of run.notes) console.error(note);
     } else if (existsSync(checkpointPath)) {
       throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
     }
+    await init();
     const inputSize = config.inputSize ?? 128;
-    const splits = await loadSplits(argv, inputSize);
+    const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);
     config.classes ||= splits.train.classes.length;
     if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
     const model = createLightCNN(config);
-    const { optimizer, scheduler, lr } = createFanetOptimizer(model, { batchSize: argv.batchSize, lr: argv.lr, optimizer: argv.optimizer });
+    const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: run.batchSize, lr: argv.lr, optimizer: run.optimizer });
     if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler));
-    const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: argv.batchSize, inputSize, seed: argv.seed, skipBad: argv.skipBad });
-    const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: argv.batchSize, inputSize, skipBad: argv.skipBad });
+    if (run.lr !== undefined) {
+      const previous = setBaseLearningRate(optimizer, scheduler, run.lr);
+      const multiples = optimizer.paramGroups.map((group) => `${+(group.initialLr! / run.lr!).toPrecision(6)}×`).join('/');
+      console.error(`lr changed from ${previous} to ${run.lr} (parameter groups at ${multiples} of it; the StepLR schedule continues from the new base)`);
+    }
+    const lr = baseLearningRate(optimizer);
+    const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: run.batchSize, inputSize, seed: run.data.seed, skipBad: argv.skipBad });
+    const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: run.batchSize, inputSize, skipBad: argv.skipBad });
     const skips = new SkipReporter();
     skips.watch('train', trainLoader);
     skips.watch('eval', evalLoader);
@@ -226,7 +238,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const history = readHistory(metricsPath).filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
     console.error(
       `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
-        `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${argv.optimizer} lr ${lr} batch ${argv.batchSize}`,
+        `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
     );
 
     let stopRequested = false;
@@ -238,12 +250,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     process.on('SIGINT', onSigint);
     try {
       const result = await trainFanet({
-        model, optimizer, scheduler, trainLoader: trainLoader!, evalLoader, epochs: argv.epochs,
+        model, optimizer, scheduler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
         start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch: Number(resumeInfo.extra?.batchInEpoch ?? 0) } : undefined,
         readEvery: argv.readEvery,
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.
-        extra: { ...splits.recipe, batchSize: argv.batchSize, lr, optimizer: argv.optimizer, classes: [...splits.train.classes] },
+        extra: { ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, classes: [...splits.train.classes] },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         shouldStop: () => stopRequested,
         onEpoch: async (record, evaluation) => {

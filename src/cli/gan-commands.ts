@@ -10,8 +10,8 @@
  *     (path,subject,pose,expression,split,synthetic,source; split = train, synthetic = 1,
  *      source = the real image it was made from, relative to OUT)
  */
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { encodePng } from '../data/codecs.js';
 import { formatCsv } from '../data/csv.js';
@@ -27,6 +27,8 @@ import { checkImages } from '../data/check-images.js';
 import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from './data-report.js';
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
+import { setBaseLearningRate } from '../train/learning-rate.js';
+import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -46,6 +48,9 @@ async function openTrainingData(path: string, options: { skipBad: boolean; allow
   reportProblems('unreadable image(s)', file, check.unreadable);
   return { ...training, samples: check.readable };
 }
+
+const sampleGridName = (epoch: number) => `samples-epoch${String(epoch).padStart(3, '0')}.png`;
+const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^samples-epoch\d+\.png$/.test(name);
 
 interface GanTrainArgs {
   data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
@@ -77,43 +82,59 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip bad rows and unreadable images (decoded once before training; each named, all counted)' })
     .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
-    await init();
     const checkpointPath = join(argv.out, 'checkpoint.safetensors');
     const metricsPath = join(argv.out, 'metrics.jsonl');
     let config: Partial<FaPEGanConfig> = { channels: argv.rgb ? 3 : 1, baseWidth: argv.width, residualBlocks: argv.blocks, norm: argv.norm, imageSize: argv.size };
     let training: FaPEGanTrainingOptions = { epochs: argv.epochs, batchSize: argv.batchSize, lr: argv.lr, lambdaL1: argv.lambda, decay: argv.decay, seed: argv.seed, flip: argv.flip };
+    let data = argv.data;
+    let synth = { subjects: argv.synthSubjects, expressions: argv.synthExpressions };
+    let resumed: GanResumeSettings | undefined;
+    // Everything the run folder and the checkpoint can refuse is refused before the GPU starts.
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; start without --resume or pass the run's --out`);
       const info = peekTrainingCheckpoint(checkpointPath);
       if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN`);
-      // The run's own configuration wins; only the number of epochs may grow.
+      resumed = resumeGanSettings(info, argv, givenOptions(), checkpointPath);
       config = info.config as Partial<FaPEGanConfig>;
-      training = { ...(info.extra?.training as FaPEGanTrainingOptions), epochs: Math.max(argv.epochs, info.epoch) };
+      training = resumed.training;
+      data = resumed.data;
+      synth = { subjects: resumed.synthSubjects, expressions: resumed.synthExpressions };
+    } else {
+      assertFreshRunFolder(argv.out, isGanRunFile);
     }
+    await init();
     const resolved = resolveFaPEGanConfig(config);
     const synthSize = ([64, 128, 256] as const).find((s) => s >= resolved.imageSize) ?? 256;
-    const dataset = argv.data
-      ? await openTrainingData(argv.data, argv)
-      : cachedDataset(createSynthDataset({ subjects: argv.synthSubjects, expressions: argv.synthExpressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: argv.seed }));
+    const dataset = data
+      ? await openTrainingData(data, argv)
+      : cachedDataset(createSynthDataset({ subjects: synth.subjects, expressions: synth.expressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: training.seed ?? 0 }));
     const session = createFaPEGanSession(resolved, training);
-    if (argv.resume) {
-      resumeSession(session, loadTrainingCheckpoint(checkpointPath, sessionParts(session)));
-      console.log(`resuming ${checkpointPath} after epoch ${session.epoch} (step ${session.step})`);
-    } else {
-      mkdirSync(argv.out, { recursive: true });
-      rmSync(metricsPath, { force: true });
-    }
-    console.log(`FaPE-GAN ${resolved.imageSize}px ${resolved.channels === 1 ? 'gray' : 'RGB'} width ${resolved.baseWidth} blocks ${resolved.residualBlocks} ${resolved.norm}norm: ` +
-      `G ${session.generator.numParameters().toLocaleString('en')} · D ${session.discriminator.numParameters().toLocaleString('en')} parameters; ` +
-      `${dataset.samples.length} images from ${argv.data ?? 'synthetic F²ED'}`);
     try {
+      if (resumed) {
+        resumeSession(session, loadTrainingCheckpoint(checkpointPath, sessionParts(session)));
+        console.log(`resuming ${checkpointPath} after epoch ${session.epoch} (step ${session.step})`);
+        for (const note of resumed.notes) console.log(note);
+        if (resumed.lr !== undefined) {
+          const previous = setBaseLearningRate(session.optimizerG, session.schedulerG, resumed.lr);
+          setBaseLearningRate(session.optimizerD, session.schedulerD, resumed.lr);
+          session.options.lr = resumed.lr;
+          console.log(`lr changed from ${previous} to ${resumed.lr} (G and D${session.schedulerG ? '; the decay continues from the new base' : ''})`);
+        }
+      } else {
+        mkdirSync(argv.out, { recursive: true });
+      }
+      const { options } = session;
+      console.log(`FaPE-GAN ${resolved.imageSize}px ${resolved.channels === 1 ? 'gray' : 'RGB'} width ${resolved.baseWidth} blocks ${resolved.residualBlocks} ${resolved.norm}norm: ` +
+        `G ${session.generator.numParameters().toLocaleString('en')} · D ${session.discriminator.numParameters().toLocaleString('en')} parameters; ` +
+        `${dataset.samples.length} images from ${data ?? 'synthetic F²ED'} · Adam lr ${session.optimizerG.paramGroups[0]!.lr}${options.decay ? ' (linear decay in the second half)' : ''} ` +
+        `batch ${options.batchSize} lambda ${options.lambdaL1} seed ${options.seed} · epochs ${session.epoch + 1}–${options.epochs}`);
       await trainFaPEGan(session, dataset, {
         progress: terminalProgress,
-        extra: { data: argv.data ?? 'synth' },
+        extra: data ? { data } : { data: 'synth', synth },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         onEpochEnd: async ({ metrics, samplesPng }) => {
           appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
-          await writeFileAtomic(join(argv.out, `samples-epoch${String(metrics.epoch).padStart(3, '0')}.png`), samplesPng);
+          await writeFileAtomic(join(argv.out, sampleGridName(metrics.epoch)), samplesPng);
         },
       });
       console.log(`wrote ${checkpointPath}, ${metricsPath} and sample grids in ${argv.out}`);
@@ -141,19 +162,69 @@ export async function writeAugmentation(
 ): Promise<WriteAugmentationResult> {
   const rows: (string | number)[][] = [];
   const toPosix = (path: string) => path.split(sep).join('/');
-  const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const paths = augmentationPaths(plan);
+  const written: string[] = [];
   let done = 0;
-  for await (const { job, image } of generateAugmentation(generator, dataset, plan.jobs, { batchSize: options.batchSize })) {
-    const path = `images/${safe(job.subject)}/${job.targetPose}/syn${String(done).padStart(5, '0')}_e${String(job.expression).padStart(2, '0')}.png`;
-    await writeFileAtomic(join(outDir, path), encodePng(image));
-    const source = dataset.format === 'synth' ? job.source.path : toPosix(relative(resolve(outDir), resolve(job.source.path)));
-    rows.push([path, job.subject, job.targetPose, job.expression, 'train', 1, source]);
-    done++;
-    options.onProgress?.(done, plan.jobs.length);
+  try {
+    for await (const { job, image } of generateAugmentation(generator, dataset, plan.jobs, { batchSize: options.batchSize })) {
+      const path = paths[done]!;
+      await writeFileAtomic(join(outDir, path), encodePng(image));
+      written.push(join(outDir, path));
+      const source = dataset.format === 'synth' ? job.source.path : toPosix(relative(resolve(outDir), resolve(job.source.path)));
+      rows.push([path, job.subject, job.targetPose, job.expression, 'train', 1, source]);
+      done++;
+      options.onProgress?.(done, plan.jobs.length);
+    }
+  } catch (error) {
+    // No images without their index: a failed run leaves the folder as it found it.
+    for (const path of written) rmSync(path, { force: true });
+    throw error;
   }
-  const indexPath = join(outDir, 'index.csv');
+  const indexPath = join(outDir, AUGMENT_INDEX);
   await writeFileAtomic(indexPath, formatCsv(['path', 'subject', 'pose', 'expression', 'split', 'synthetic', 'source'], rows));
   return { images: done, indexPath, plan };
+}
+
+const AUGMENT_INDEX = 'index.csv';
+
+/** The image files (relative to OUT, in job order) that writeAugmentation writes for a plan. */
+export function augmentationPaths(plan: AugmentationPlan): string[] {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return plan.jobs.map((job, k) => `images/${safe(job.subject)}/${job.targetPose}/syn${String(k).padStart(5, '0')}_e${String(job.expression).padStart(2, '0')}.png`);
+}
+
+/** The real path when it exists (symbolic links resolved), else the absolute one. */
+function canonicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+const isSameOrInside = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+
+/** The index CSV `--data` names (a folder means its index.csv). */
+async function indexFileOf(data: string): Promise<string> {
+  return (await isDirectory(data)) ? join(data, 'index.csv') : data;
+}
+
+/**
+ * augment writes a dataset of its own: never into the source dataset's folder, never over an index
+ * or image already in OUT. Checked before anything is written.
+ */
+function checkAugmentOutput(outDir: string, indexFile: string, planned?: { paths: readonly string[]; sources: readonly string[] }): void {
+  const out = canonicalPath(outDir);
+  const sourceFolder = canonicalPath(dirname(indexFile));
+  if (isSameOrInside(out, sourceFolder)) {
+    throw new Error(`--out ${outDir} is ${out === sourceFolder ? '' : 'inside '}the folder of the source dataset ${indexFile}: augment never writes into its input; pass a new folder, e.g. --out ${join(dirname(sourceFolder), `${basename(sourceFolder)}-augmented`)}`);
+  }
+  const source = [indexFile, ...(planned?.sources ?? [])].find((path) => isSameOrInside(resolve(path), out) || isSameOrInside(resolve(path), resolve(outDir)));
+  if (source) throw new Error(`--out ${outDir} contains ${source} of the source dataset: augment never writes into its input; pass a folder outside it`);
+  for (const path of [AUGMENT_INDEX, ...(planned?.paths ?? [])]) {
+    const target = join(outDir, path);
+    if (existsSync(target)) throw new Error(`${target} exists: augment never writes over an index or image; pass another --out (an empty or new folder)`);
+  }
 }
 
 interface AugmentArgs { checkpoint: string; data: string; task: AugmentTask; count?: number; out: string; seed: number; batchSize: number; allowOutsidePaths: boolean }
@@ -171,11 +242,14 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' })
     .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
+    const indexFile = await indexFileOf(argv.data);
+    checkAugmentOutput(argv.out, indexFile);
     await init();
     const generator = loadGenerator(argv.checkpoint);
     try {
       const dataset = await openDataset(argv.data, { format: 'index', allowOutsidePaths: argv.allowOutsidePaths });
       const plan = planAugmentation(dataset, argv.task, { count: argv.count, seed: argv.seed });
+      checkAugmentOutput(argv.out, indexFile, { paths: augmentationPaths(plan), sources: dataset.samples.map((s) => s.path) });
       const before = Object.entries(plan.countsBefore).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${argv.task}: ${plan.jobs.length} synthetic images to make (training images before: ${before})`);
       const progress = terminalProgress('augment', plan.jobs.length);
