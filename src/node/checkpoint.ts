@@ -2,67 +2,14 @@
 // fsync, then rename — so an interrupted save never leaves a half-written checkpoint behind, and
 // read by ranges (header first, then each tensor's bytes straight into its array), so files of
 // any size load and a header-only look reads a few kilobytes.
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomic, removeStaleTempFiles } from './atomic-write.js';
 import {
   assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
   type HostArray, type SafetensorsContent, type TensorLayout,
 } from '../nn/safetensors.js';
+export { writeFileAtomic, removeStaleTempFiles };
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
-
-/** Writes bytes to path atomically (temp file + fsync + rename), first removing temp files that dead writers left. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  removeStaleTempFiles(path);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w');
-  try {
-    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(temp, path);
-}
-
-/**
- * Removes `.<name>.<pid>.<time>.tmp` files of `path` (writeFileAtomic's temp names) whose writer is
- * gone: killed mid-write, the temp file stays forever otherwise. A live process's temp file is
- * kept (it may be writing now); this process's own are stale, since its writes are synchronous.
- * Returns the names removed.
- */
-export function removeStaleTempFiles(path: string): string[] {
-  const folder = dirname(path);
-  const pattern = new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.\\d+\\.tmp$`);
-  let names: string[];
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1]);
-    if (!pid || (pid !== process.pid && isProcessAlive(pid))) continue;
-    rmSync(join(folder, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
-  }
-}
 
 export function saveSafetensors(path: string, tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));

@@ -1,15 +1,9 @@
 /** Node file helpers for the data layer: atomic writes, recursive listing, friendly read errors. */
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { DataError } from '../../data/errors.js';
 
-/** Writes via a temporary file + rename so readers never see half a file. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(temporary, data);
-  await rename(temporary, path);
-}
+export { writeFileAtomic } from '../atomic-write.js';
 
 export async function readBytes(path: string): Promise<Uint8Array> {
   try {

@@ -1,0 +1,58 @@
+// Atomic file writes (Node): a temp file in the same folder, fsync, then rename, so a reader or an
+// interrupted run never sees half a file; temp files that killed writers left behind are removed.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+
+/** Writes bytes to path atomically (temp file + fsync + rename), first removing temp files that dead writers left. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  removeStaleTempFiles(path);
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(temp, 'w');
+  try {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, path);
+}
+
+/**
+ * Removes `.<name>.<pid>.<time>.tmp` files of `path` (writeFileAtomic's temp names) whose writer is
+ * gone: killed mid-write, the temp file stays forever otherwise. A live process's temp file is
+ * kept (it may be writing now); this process's own are stale, since its writes are synchronous.
+ * Returns the names removed.
+ */
+export function removeStaleTempFiles(path: string): string[] {
+  const folder = dirname(path);
+  const pattern = new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.\\d+\\.tmp$`);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || (pid !== process.pid && isProcessAlive(pid))) continue;
+    rmSync(join(folder, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
