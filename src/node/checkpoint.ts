@@ -8,8 +8,9 @@ import {
   assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
   type HostArray, type SafetensorsContent, type TensorLayout,
 } from '../nn/safetensors.js';
-export { writeFileAtomic, removeStaleTempFiles };
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
+
+export { writeFileAtomic, removeStaleTempFiles };
 
 export function saveSafetensors(path: string, tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
