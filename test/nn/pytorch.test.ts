@@ -45,6 +45,16 @@ test('legacy format under state_dict with DataParallel prefixes loads the same t
   }
 });
 
+test('Python 2 / PyTorch 0.2 legacy files (the official LightCNN ones): str keys, OrderedDict([[k, v]]), _rebuild_tensor, CUDA storages', () => {
+  const zip = loadPytorchCheckpoint(fixture('lightcnn9-tiny.pth'));
+  const py2 = readPytorchCheckpoint(fixture('lightcnn9-tiny-py2.pth.tar'), { source: 'py2.pth.tar' });
+  assert.is(py2.format, 'legacy');
+  assert.is(py2.strippedPrefix, 'module.');
+  assert.equal(py2.otherEntries, { epoch: '3', arch: '"LightCNN-9"', prec1: '12.5' });
+  assert.equal([...py2.tensors.keys()], [...zip.keys()]);
+  for (const [name, t] of zip) assert.equal(py2.tensors.get(name)!.data, t.data, name);
+});
+
 for (const file of ['dtypes.pth', 'dtypes-legacy.pth']) {
   test(`${file}: float16, bfloat16, float64, int64, a transposed view, an offset view and a 0-d tensor`, () => {
     const tensors = loadPytorchCheckpoint(fixture(file), { source: file });

@@ -217,6 +217,8 @@ function findStateDict(object: unknown, key: string | undefined, source: string)
 function materialize(tensor: PickledTensor, bytes: Uint8Array, littleEndian: boolean, where: string): PytorchTensor {
   const { storage, size, stride } = tensor;
   const count = size.reduce((a, b) => a * b, 1);
+  // Stride 0 lets a one-element storage claim any size; refuse before allocating.
+  if (count > 2 ** 30) throw new Error(`${where}: size (${size.join(', ')}) is ${count} elements, more than one array holds: the file is damaged or not a weight file`);
   const data = new Float32Array(count);
   const shape = [...size];
   if (count === 0) return { shape, data, dtype: storage.dtype };
