@@ -74,7 +74,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
   },
 };
 
-interface SplitArgs { index: string; task: Task; seed: number; out: string; skipBad: boolean; allowOutsidePaths: boolean }
+interface SplitArgs { index: string; task: Task; seed: number; out: string; skipBad: boolean; allowOutsidePaths: boolean; overwrite: boolean }
 
 const splitCommand: CommandModule<object, SplitArgs> = {
   command: 'split',
@@ -84,10 +84,11 @@ const splitCommand: CommandModule<object, SplitArgs> = {
     .option('task', { type: 'string', demandOption: true, choices: TASKS, describe: 'er-ss random 175k/19.7k/25k · er-ue rare expressions · er-up rare half-left · er-zid unseen subjects' })
     .option('seed', { type: 'number', default: 0 })
     .option('out', { type: 'string', demandOption: true, describe: 'folder for the split CSVs' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace split files already in --out' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed or repeated rows (reported) instead of stopping' })
     .option('allow-outside-paths', allowOutsidePathsOption) as never,
   handler: async (argv) => {
-    const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, { skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths });
+    const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, { skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths, overwrite: argv.overwrite });
     const sizes = `train ${result.train.length}${argv.task === 'er-ss' ? ` · val ${result.val.length}` : ''} · test ${result.test.length}`;
     console.log(`${argv.task} (seed ${argv.seed}): ${sizes}`);
     if (result.rareExpressions) console.log(`rare expressions: ${result.rareExpressions.join(' ')}`);

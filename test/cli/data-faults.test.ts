@@ -163,5 +163,14 @@ test('index paths outside the dataset folder: refused by every command that read
   helps.forEach((help, k) => assert.match(help.stdout, /--allow-outside-paths/, `${INDEX_COMMANDS[k]} --help`));
 });
 
+test('split never writes over earlier split files unless --overwrite', async () => {
+  assertOk(await run(['split', '--index', 'ds/index.csv', '--task', 'er-up', '--out', 'split-twice']));
+  const before = readFileSync(at('split-twice', 'train.csv'), 'utf8');
+  assertRefused(await run(['split', '--index', 'ds/index.csv', '--task', 'er-ss', '--seed', '3', '--out', 'split-twice']), /split-twice\/train\.csv: split files exist.*--overwrite/);
+  assert.is(readFileSync(at('split-twice', 'train.csv'), 'utf8'), before, 'the refused split left train.csv as it was');
+  assertOk(await run(['split', '--index', 'ds/index.csv', '--task', 'er-ss', '--seed', '3', '--out', 'split-twice', '--overwrite']));
+  assert.is(JSON.parse(readFileSync(at('split-twice', 'split.json'), 'utf8')).task, 'er-ss');
+});
+
 test.after(() => removeDir(work));
 test.run();

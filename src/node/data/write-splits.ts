@@ -25,7 +25,12 @@ export interface SplitManifest {
   testSubjects?: string[];
 }
 
-export interface WriteSplitsOptions { skipBad?: boolean; allowOutsidePaths?: boolean }
+export interface WriteSplitsOptions {
+  skipBad?: boolean;
+  allowOutsidePaths?: boolean;
+  /** Replace split files already in outDir (refused otherwise: they may belong to a run). */
+  overwrite?: boolean;
+}
 
 export interface WriteSplitsResult { result: SplitResult<IndexRow>; files: string[]; problems: DataProblem[] }
 
@@ -41,6 +46,11 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
   const parts: [string, IndexRow[]][] = task === 'er-ss' ? [['train', result.train], ['val', result.val], ['test', result.test]] : [['train', result.train], ['test', result.test]];
   const lineOf = new Map(parsed.rows.map((row, k) => [row, parsed.lines[k]!]));
   assertDisjointParts(parts, (row) => resolve(dirname(indexPath), row.path), (row) => `${indexPath}:${lineOf.get(row)}`);
+  const targets = [...['train', 'val', 'test'].map((name) => join(outDir, `${name}.csv`)), join(outDir, SPLIT_MANIFEST)];
+  const existing = targets.filter((file) => existsSync(file));
+  if (existing.length > 0 && !options.overwrite) {
+    throw new DataError('split files exist', { file: existing[0]!, expected: 'a folder without train.csv / val.csv / test.csv / split.json', got: `${existing.length} of them already there`, hint: 'pass another --out, or --overwrite to replace them' });
+  }
   const files: string[] = [];
   for (const [name, rows] of parts) {
     const file = join(outDir, `${name}.csv`);
