@@ -1,6 +1,6 @@
 /** CLI commands for Fa-Net: `webfer train` (LightCNN on F²ED or any dataset) and `webfer eval`. */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { cachedDataset, type Dataset, type Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
@@ -59,7 +59,7 @@ async function loadSplits(args: DataArgs, inputSize: number): Promise<DataSplits
   for (const path of args.extraTrain ?? []) splits.train = await withExtraTraining(splits.train, path, args);
   if (args.extraTrain?.length) {
     splits.description += ` + train rows of ${args.extraTrain.join(', ')}`;
-    splits.recipe = { ...splits.recipe, extraTrain: args.extraTrain };
+    splits.recipe = { ...splits.recipe, extraTrain: args.extraTrain.map((path) => resolve(path)) };
   }
   // No image may be in two parts (split files written by hand, or an index listing it twice).
   const parts: [string, Dataset][] = [['train', splits.train], ...(splits.monitor !== splits.test ? [['val', splits.monitor] as [string, Dataset]] : []), ['test', splits.test]];
@@ -101,14 +101,15 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     const train = await open('train.csv');
     const test = await open('test.csv');
     const val = existsSync(join(args.splitDir, 'val.csv')) ? await open('val.csv') : undefined;
-    return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: args.splitDir } };
+    return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: resolve(args.splitDir) } };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
   const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths }) : cachedDataset(createSynthDataset(synth!));
   reportDatasetProblems(dataset);
   if (dataset.samples.length === 0) throw new Error(`${dataset.source}: no samples`);
   const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, in memory)`;
-  const recipe: Record<string, unknown> = { data: args.data ?? null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
+  // Absolute paths: `webfer eval` and --resume rebuild this data from any working folder.
+  const recipe: Record<string, unknown> = { data: args.data ? resolve(args.data) : null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
   const hasOwnSplit = dataset.samples.some((s) => s.split === 'test');
   if (!args.task && hasOwnSplit) {
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));

@@ -130,7 +130,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         `batch ${options.batchSize} lambda ${options.lambdaL1} seed ${options.seed} · epochs ${session.epoch + 1}–${options.epochs}`);
       await trainFaPEGan(session, dataset, {
         progress: terminalProgress,
-        extra: data ? { data } : { data: 'synth', synth },
+        extra: data ? { data: resolve(data) } : { data: 'synth', synth },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         onEpochEnd: async ({ metrics, samplesPng }) => {
           appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);

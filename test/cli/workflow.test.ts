@@ -199,6 +199,17 @@ test('train on the er-up split plus the augmented rows, then eval (test and trai
   await assertEval('fanet-augmented/checkpoint.safetensors', 'train', sizes.train + augmentedImages);
 });
 
+test('eval run from another folder finds the data the run recorded (split files, --extra-train)', async () => {
+  const elsewhere = tempDir('webfer-cli-elsewhere-');
+  try {
+    const result = await runCli(['eval', '--checkpoint', at('fanet-augmented', 'checkpoint.safetensors'), '--split', 'train', '--json'], { cwd: elsewhere });
+    assertOk(result);
+    assert.is(JSON.parse(result.stdout).count, splitSizes['er-up']!.train + augmentedImages);
+  } finally {
+    removeDir(elsewhere);
+  }
+});
+
 test('info names the adapter (text and --json)', async () => {
   const json = await run(['info', '--json']);
   assertOk(json);
