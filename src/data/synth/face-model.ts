@@ -106,24 +106,37 @@ function mix(a: Rgb, b: Rgb, t: number): Rgb {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 }
 
-/** A subject's identity, a pure function of (seed, subject). */
-export function sampleIdentity(seed: number, subject: number): Identity {
+export type Sex = 'male' | 'female';
+
+/**
+ * A subject's identity, a pure function of (seed, subject[, sex]). With a sex, the dimorphic traits
+ * (head and jaw width, brow height and thickness, lip colour, hair length and volume) draw from
+ * that sex's part of each range; without one, from the whole range. The same numbers are drawn
+ * either way, so giving no sex keeps the identities of earlier versions.
+ */
+export function sampleIdentity(seed: number, subject: number, sex?: Sex): Identity {
   const random = new Random(hashSeed(seed, 'identity', subject));
   const u = (low: number, high: number) => random.uniform(low, high);
+  // Men take the upper 60 % of a range where `maleHigher`, women the lower 60 % (and vice versa).
+  const dimorphic = (low: number, high: number, maleHigher: boolean) => {
+    if (!sex) return u(low, high);
+    const upper = (sex === 'male') === maleHigher, span = 0.6 * (high - low);
+    return upper ? u(high - span, high) : u(low, low + span);
+  };
   const toneAt = u(0, SKIN_TONES.length - 1);
   const skin = mix(SKIN_TONES[Math.floor(toneAt)]!, SKIN_TONES[Math.min(SKIN_TONES.length - 1, Math.floor(toneAt) + 1)]!, toneAt % 1);
   const hair = random.pick(HAIR_COLOURS);
   const headHeight = u(1.28, 1.5);
   const eyeHalfWidth = u(0.13, 0.185);
-  const lips = mix(skin, [170, 62, 70], u(0.45, 0.7));
+  const lips = mix(skin, [170, 62, 70], dimorphic(0.45, 0.7, false));
   return {
-    headWidth: u(0.86, 1.1), headHeight, headDepth: u(0.95, 1.1), jawWidth: u(0.5, 0.9),
+    headWidth: dimorphic(0.86, 1.1, true), headHeight, headDepth: u(0.95, 1.1), jawWidth: dimorphic(0.5, 0.9, true),
     eyeY: u(-0.04, 0.14), eyeSpacing: u(0.31, 0.45), eyeHalfWidth, eyeOpening: u(0.28, 0.42), eyeTilt: u(-0.03, 0.04),
-    browGap: u(0.15, 0.29), browThickness: u(0.035, 0.075), browLength: u(0.95, 1.2),
+    browGap: dimorphic(0.15, 0.29, false), browThickness: dimorphic(0.035, 0.075, true), browLength: u(0.95, 1.2),
     noseTipY: u(-0.5, -0.3), noseHalfWidth: u(0.13, 0.2), noseProtrusion: u(0.17, 0.27),
     mouthY: u(-0.86, -0.66), mouthHalfWidth: u(0.27, 0.36), upperLip: u(0.04, 0.07), lowerLip: u(0.05, 0.09),
     skin, hair, iris: random.pick(IRIS_COLOURS), lips,
-    hairlineY: u(0.62, 0.95), templeY: u(0.2, 0.45), napeY: u(-0.9, -0.2), hairVolume: u(0.04, 0.14),
+    hairlineY: u(0.62, 0.95), templeY: u(0.2, 0.45), napeY: dimorphic(-0.9, -0.2, true), hairVolume: dimorphic(0.04, 0.14, false),
   };
 }
 

@@ -7,7 +7,7 @@
 import { EXPRESSIONS, NUM_EXPRESSIONS, POSES, type Pose } from '../labels.js';
 import type { ImageU8 } from '../image.js';
 import { Random, hashSeed } from '../random.js';
-import { EXPRESSION_FEATURES, sampleIdentity, scaleFeatures, type Identity, type Rgb } from './face-model.js';
+import { EXPRESSION_FEATURES, sampleIdentity, scaleFeatures, type Identity, type Rgb, type Sex } from './face-model.js';
 import { renderFace, type FaceScene } from './render-face.js';
 
 /** F²ED's pose counts (paper Sec. 3): front most frequent. */
@@ -35,13 +35,19 @@ export interface SynthOptions {
   jitterDegrees?: number;
   noise?: number;
   supersample?: number;
+  /** Each subject's sex, for the identity priors (F²ED: 37 male, 82 female); none: sexless priors. */
+  subjectSexes?: readonly Sex[];
 }
 
-export interface SynthSpec { subject: number; expression: number; clip: number; frame: number; pose: Pose }
+export interface SynthSpec {
+  subject: number; expression: number; clip: number; frame: number; pose: Pose;
+  /** Frames in this clip when clips differ in length (the f2ed preset); else framesPerClip. */
+  clipFrames?: number;
+}
 
 export interface SynthSample extends SynthSpec { image: ImageU8; landmarks: Float32Array }
 
-type ResolvedOptions = Required<Omit<SynthOptions, 'supersample'>> & { supersample?: number };
+type ResolvedOptions = Required<Omit<SynthOptions, 'supersample' | 'subjectSexes'>> & Pick<SynthOptions, 'supersample' | 'subjectSexes'>;
 
 export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
@@ -51,6 +57,7 @@ export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
     poses: options.poses ?? POSES, size: options.size ?? 128, channels: options.channels ?? 1,
     seed: options.seed ?? 0, poseMix: options.poseMix ?? 'balanced',
     jitterDegrees: options.jitterDegrees ?? 3, noise: options.noise ?? 3, supersample: options.supersample,
+    subjectSexes: options.subjectSexes,
   };
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`synth ${name} must be a positive integer, got ${value}`);
@@ -65,6 +72,10 @@ export function resolveSynthOptions(options: SynthOptions): ResolvedOptions {
   if (new Set(resolved.expressionIds).size !== resolved.expressionIds.length) throw new RangeError(`synth expression ids repeat: ${resolved.expressionIds.join(', ')}`);
   if (![64, 128, 256].includes(resolved.size)) throw new RangeError(`synth size must be 64, 128 or 256 (F²ED crops are 256), got ${resolved.size}`);
   for (const pose of resolved.poses) if (!(POSES as readonly string[]).includes(pose)) throw new RangeError(`unknown pose ${JSON.stringify(pose)}: use ${POSES.join(', ')}`);
+  const sexes = resolved.subjectSexes;
+  if (sexes && (sexes.length !== resolved.subjects || sexes.some((sex) => sex !== 'male' && sex !== 'female'))) {
+    throw new RangeError(`synth subjectSexes must give 'male' or 'female' for each of the ${resolved.subjects} subjects, got ${sexes.length} entries`);
+  }
   return resolved;
 }
 
@@ -95,12 +106,12 @@ export function listSynthSpecs(options: SynthOptions): SynthSpec[] {
 }
 
 const identityCache = new Map<string, Identity>();
-function identityOf(seed: number, subject: number): Identity {
-  const key = `${seed}:${subject}`;
+function identityOf(seed: number, subject: number, sex: Sex | undefined): Identity {
+  const key = `${seed}:${subject}:${sex ?? ''}`;
   let identity = identityCache.get(key);
   if (!identity) {
     if (identityCache.size > 4096) identityCache.clear();
-    identity = sampleIdentity(seed, subject);
+    identity = sampleIdentity(seed, subject, sex);
     identityCache.set(key, identity);
   }
   return identity;
@@ -113,7 +124,8 @@ export function sceneFor(options: SynthOptions, spec: SynthSpec): FaceScene {
   const frameRandom = new Random(hashSeed(o.seed, 'frame', spec.subject, spec.expression, spec.clip, spec.frame));
   // A clip ramps toward its peak intensity; frames wander around the ramp.
   const peak = clipRandom.uniform(0.8, 1.0);
-  const progress = o.framesPerClip === 1 ? 1 : spec.frame / (o.framesPerClip - 1);
+  const clipFrames = spec.clipFrames ?? o.framesPerClip;
+  const progress = clipFrames === 1 ? 1 : spec.frame / (clipFrames - 1);
   const intensity = Math.min(1, Math.max(0.35, peak * (0.6 + 0.4 * progress) + frameRandom.normal(0, 0.04)));
   const baseYaw = clipRandom.normal(0, o.jitterDegrees), basePitch = clipRandom.normal(0, o.jitterDegrees), baseRoll = clipRandom.normal(0, o.jitterDegrees * 0.6);
   const jitter = o.jitterDegrees * 0.4;
@@ -125,7 +137,7 @@ export function sceneFor(options: SynthOptions, spec: SynthSpec): FaceScene {
   const tint: Rgb = [grey * session.uniform(0.9, 1.1), grey * session.uniform(0.9, 1.1), grey * session.uniform(0.9, 1.1)];
   const ambient = session.uniform(0.3, 0.5), brightness = session.uniform(0.8, 1.0) * clipRandom.uniform(0.96, 1.04);
   return {
-    identity: identityOf(o.seed, spec.subject),
+    identity: identityOf(o.seed, spec.subject, o.subjectSexes?.[spec.subject]),
     features: scaleFeatures(EXPRESSION_FEATURES[spec.expression]!, intensity),
     pose: spec.pose,
     headYaw: baseYaw + frameRandom.normal(0, jitter), headPitch: basePitch + frameRandom.normal(0, jitter), headRoll: baseRoll + frameRandom.normal(0, jitter),
