@@ -3,6 +3,7 @@
 // and sets window.webferDemo when done (the headless browser test reads it).
 import { init, gpu, selfCheck } from '../src/index.js';
 import { defaultPaperDemoOptions, formatPaperDemo, runPaperDemo, type PaperDemoResult } from '../src/train/paper-demo.js';
+import { curveRuns } from '../src/train/demo/report.js';
 import { trainingCurvesSpec, type VegaLiteSpec } from '../src/plots/specs.js';
 import { renderSvg } from '../src/plots/render.js';
 import type { ImageU8 } from '../src/data/image.js';
@@ -93,11 +94,17 @@ async function run(quick: boolean): Promise<void> {
       },
       fanetEpoch: (run, record) => log(`${run} epoch ${record.epoch}: loss ${record.trainLoss.toFixed(3)}, test ${record.evalAccuracy === undefined ? '-' : (100 * record.evalAccuracy).toFixed(1)} %`),
     });
-    show('Fa-Net curves', await chartOf(trainingCurvesSpec(result.baseline.history, 'Fa-Net training curves')));
-    if (result.augmented) show('FaPE-GAN + Fa-Net curves', await chartOf(trainingCurvesSpec(result.augmented.history, 'FaPE-GAN + Fa-Net training curves')));
+    for (const run of curveRuns(result)) show(`${run.name} curves`, await chartOf(trainingCurvesSpec(run.history, run.name)));
     $('results').replaceChildren(table(result));
     status.textContent = `done in ${result.seconds.toFixed(0)} s`;
-    report.result = { baseline: result.baseline.accuracy, augmented: result.augmented?.accuracy, counts: result.counts, classes: result.classes };
+    report.result = {
+      tasks: result.tasks.map((t) => ({ task: t.task, baseline: t.baseline.mean, augmented: t.augmented?.mean, counts: t.counts })),
+      transfer: result.transfer?.map((t) => ({ set: t.set, scratch: t.scratch.mean, pretrained: t.pretrained.mean })),
+      classes: result.classIds.length,
+      // The fields scripts/browser-test.mjs checks: the first task's Fa-Net accuracy and the re-posed faces made.
+      baseline: result.tasks[0]!.baseline.mean,
+      counts: { synthetic: result.tasks.reduce((n, t) => n + (t.runs[0]?.synthetic ?? 0), 0) },
+    };
   } catch (error) {
     report.error = String((error as Error).stack ?? error);
     status.textContent = `error: ${(error as Error).message}`;

@@ -1,6 +1,7 @@
 // Augmentation planning with a trained FaPE-GAN (browser-safe): which training faces to re-pose
-// into the rare pose (ER-UP) or the rare expressions' missing poses (ER-UE), with which pose
-// reference, and the generator run over that plan. Files are written by src/cli/gan-commands.ts.
+// into the rare pose (ER-UP), the rare expressions' missing poses (ER-UE) or, on the balanced
+// tasks (ER-SS, ER-ZID), into other poses, with which pose reference, and the generator run over
+// that plan. Files are written by src/cli/gan-commands.ts.
 import type { Dataset, Sample } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { resize, toChannels, writeChw, type ImageU8 } from '../data/image.js';
@@ -12,7 +13,7 @@ import { RARE_EXPRESSION_FRACTION, RARE_POSE } from '../data/splits.js';
 import type { FaPEGenerator } from '../models/fapegan.js';
 import { generate, symmetricToImage } from './generate.js';
 
-export const AUGMENT_TASKS = ['er-up', 'er-ue'] as const;
+export const AUGMENT_TASKS = ['er-up', 'er-ue', 'er-ss', 'er-zid'] as const;
 export type AugmentTask = (typeof AUGMENT_TASKS)[number];
 
 /** One synthetic image to make: `source` re-posed to the pose drawn from `reference`'s landmarks. */
@@ -32,9 +33,12 @@ export interface AugmentationPlan {
   /** ER-UP: the rare pose; ER-UE: the rare expressions (fewest training images). */
   rarePose?: string;
   rareExpressions?: number[];
-  /** Training images per rare class before augmentation. */
+  /** Training images per rare class (ER-SS / ER-ZID: per pose) before augmentation. */
   countsBefore: Record<string, number>;
 }
+
+/** ER-SS / ER-ZID: re-posed faces added, as a share of the training images (paper-like default). */
+export const DEFAULT_REPOSE_SHARE = 0.5;
 
 function trainPool(dataset: Dataset): Sample[] {
   const hasSplits = dataset.samples.some((s) => s.split !== undefined);
@@ -84,11 +88,14 @@ function apportion(weights: number[], total: number): number[] {
  *   er-up: re-pose training images of the other poses to half-left (the rare pose).
  *   er-ue: re-pose training images of the rare expressions (the 20% with fewest training images)
  *          to the pose that expression has fewest images in.
+ *   er-ss, er-zid: nothing is rare; re-pose `share` (default 0.5) × the training images, each into
+ *          another pose, the pose with the fewest training images (so far) first.
  */
-export function planAugmentation(dataset: Dataset, task: AugmentTask, options: { count?: number; seed?: number } = {}): AugmentationPlan {
+export function planAugmentation(dataset: Dataset, task: AugmentTask, options: { count?: number; seed?: number; share?: number } = {}): AugmentationPlan {
   const random = new Random(hashSeed(options.seed ?? 0, 'augment', task));
   const pool = trainPool(dataset).filter((s) => s.pose !== undefined && s.subject !== undefined);
   const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+  if (task === 'er-ss' || task === 'er-zid') return planRepose(dataset, task, pool, random, options);
   if (task === 'er-up') {
     const rarePose = RARE_POSE;
     const sources = random.shuffle(pool.filter((s) => s.pose !== rarePose));
@@ -142,6 +149,28 @@ export function planAugmentation(dataset: Dataset, task: AugmentTask, options: {
     }
   });
   return { task, jobs, rareExpressions, countsBefore };
+}
+
+function planRepose(dataset: Dataset, task: AugmentTask, pool: Sample[], random: Random, options: { count?: number; share?: number }): AugmentationPlan {
+  const share = options.share ?? DEFAULT_REPOSE_SHARE;
+  if (!(share >= 0 && Number.isFinite(share))) throw new RangeError(`planAugmentation(${task}): share must be a non-negative number, got ${share}`);
+  const count = options.count ?? Math.round(share * pool.length);
+  const perPose = new Map<string, number>(POSES.map((p) => [p, pool.filter((s) => s.pose === p).length]));
+  const countsBefore = Object.fromEntries(perPose);
+  const references = new Map<string, Sample[]>(POSES.map((p) => [p, pool.filter((s) => s.pose === p && hasLandmarks(dataset, s))]));
+  const sources = random.shuffle(pool.slice());
+  const jobs: AugmentationJob[] = [];
+  for (let k = 0; k < count; k++) {
+    const source = sources[k % Math.max(1, sources.length)];
+    const poses = POSES.filter((p) => p !== source?.pose && references.get(p)!.length > 0);
+    if (!source || poses.length === 0) {
+      throw new DataError('nothing to re-pose', { file: dataset.source, expected: 'training images with landmarks in at least two poses', got: `${pool.length} training images in poses ${[...new Set(pool.map((s) => s.pose))].join(', ') || 'none'}` });
+    }
+    const targetPose = poses.reduce((best, p) => (perPose.get(p)! < perPose.get(best)! ? p : best));
+    perPose.set(targetPose, perPose.get(targetPose)! + 1);
+    jobs.push({ source, reference: chooseReference(source, references.get(targetPose)!, random), targetPose, expression: source.label, subject: source.subject! });
+  }
+  return { task, jobs, countsBefore };
 }
 
 /**
