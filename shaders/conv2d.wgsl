@@ -4,23 +4,20 @@
 // Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
 // Entry points:
 //   direct         — one invocation per output, plain loops: the GPU test oracle.
-//   registerTiled  — each invocation a TM x TN = 4 channels x 4 pixels block, a 16 x 16 workgroup a
-//                    64 x 64 tile; loops (i, j) outside and ci inside, so the padding tests and the
+//   registerTiled  — each invocation a TM x TN = 4 channels x 4 pixels block (gemm_core), a
+//                    WGX x WGY workgroup set by the launcher; loops (i, j) outside and ci inside, so the padding tests and the
 //                    pixel decode are paid once per (i, j), not per multiply. No workgroup memory:
 //                    fastest on software Vulkan.
 //   workgroupTiled — K walked in BK = 16 slices staged in workgroup memory (weights and the im2col
 //                    slice): fastest on GPUs.
 // Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
 //!include conv_geometry
+//!include gemm_core
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-
-const BM = 64u;
-const BN = 64u;
-const BK = 16u;
 
 fn biasOf(co: u32) -> f32 {
   if (p.hasBias == 1u) { return Bias[co]; }
@@ -93,10 +90,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let w1 = min(co0 + 1u, p.Cout - 1u) * rowStride;
   let w2 = min(co0 + 2u, p.Cout - 1u) * rowStride;
   let w3 = min(co0 + 3u, p.Cout - 1u) * rowStride;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = Acc4x4();
   for (var i = 0u; i < p.KH; i++) {
     let ih = ih0 + vec4<i32>(i32(i * p.DH));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
@@ -110,29 +104,24 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       for (var ci = 0u; ci < p.Cin; ci++) {
         let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
                           loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
-        acc0 += Wt[w0 + tap] * b;
-        acc1 += Wt[w1 + tap] * b;
-        acc2 += Wt[w2 + tap] * b;
-        acc3 += Wt[w3 + tap] * b;
+        outerAccumulate(&acc, vec4<f32>(Wt[w0 + tap], Wt[w1 + tap], Wt[w2 + tap], Wt[w3 + tap]), b);
         tap += KHW;
         xo += i32(HW);
       }
     }
   }
-  storeRow(co0, pix0, acc0);
-  storeRow(co0 + 1u, pix0, acc1);
-  storeRow(co0 + 2u, pix0, acc2);
-  storeRow(co0 + 3u, pix0, acc3);
+  storeRow(co0, pix0, acc.r0);
+  storeRow(co0 + 1u, pix0, acc.r1);
+  storeRow(co0 + 2u, pix0, acc.r2);
+  storeRow(co0 + 3u, pix0, acc.r3);
 }
 
-var<workgroup> tileA: array<array<f32, BM>, BK>;  // [k][co]
-var<workgroup> tileB: array<array<f32, BN>, BK>;  // [k][pixel]
-
-@compute @workgroup_size(16, 16)
+// tileA [k][co] holds weights, tileB [k][pixel] the im2col slice.
+@compute @workgroup_size(TILED_WG, TILED_WG)
 fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let tileM = wid.y * BM;
   let tileN = wid.x * BN;
-  let thread = lid.y * 16u + lid.x;
+  let thread = lid.y * TILED_WG + lid.x;
   let plane = p.OH * p.OW;
   let pixels = p.N * plane;
   let KHW = p.KH * p.KW;
@@ -150,10 +139,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let am = thread / 4u;
   let ak0 = (thread % 4u) * 4u;
   let co = tileM + am;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = Acc4x4();
   for (var k0 = 0u; k0 < K; k0 += BK) {
     for (var e = 0u; e < 4u; e++) {
       let ka = k0 + ak0 + e;
@@ -175,19 +161,13 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       tileB[bk][bn] = b;
     }
     workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      let b = vec4<f32>(tileB[k][lid.x * TN], tileB[k][lid.x * TN + 1u], tileB[k][lid.x * TN + 2u], tileB[k][lid.x * TN + 3u]);
-      acc0 += tileA[k][lid.y * TM] * b;
-      acc1 += tileA[k][lid.y * TM + 1u] * b;
-      acc2 += tileA[k][lid.y * TM + 2u] * b;
-      acc3 += tileA[k][lid.y * TM + 3u] * b;
-    }
+    accumulateStagedSlice(&acc, lid);
     workgroupBarrier();
   }
   let m0 = tileM + lid.y * TM;
   let n0 = tileN + lid.x * TN;
-  storeRow(m0, n0, acc0);
-  storeRow(m0 + 1u, n0, acc1);
-  storeRow(m0 + 2u, n0, acc2);
-  storeRow(m0 + 3u, n0, acc3);
+  storeRow(m0, n0, acc.r0);
+  storeRow(m0 + 1u, n0, acc.r1);
+  storeRow(m0 + 2u, n0, acc.r2);
+  storeRow(m0 + 3u, n0, acc.r3);
 }

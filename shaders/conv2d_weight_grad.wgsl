@@ -7,9 +7,10 @@
 // the GPU busy when Cout·Cin·KH·KW is small and the pixel count large (conv1: 96 x 25 vs 262,144).
 // Bindings: 0 params, 1 X (read), 2 GY (read), 3 Partial (write).
 // Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K) and
-//   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation, 16 x 16 workgroups).
+//   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation (gemm_core), WGX x WGY workgroups).
 // Invariant: a pixel contributes to a column iff its tap lands inside the input.
 //!include conv_geometry
+//!include gemm_core
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GY: array<f32>;
@@ -69,10 +70,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let total = p.N * OHW;
   let kStart = wid.z * p.kChunk;
   let kEnd = min(total, kStart + p.kChunk);
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = Acc4x4();
   var n = kStart / OHW;
   var oh = (kStart % OHW) / p.OW;
   var ow = kStart % p.OW;
@@ -83,10 +81,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     let off = select(vec4<i32>(-1), vec4<i32>(i32(n * p.Cin * HW)) + cOff + ih * i32(p.W) + iw, ok);
     let b = vec4<f32>(loadX(off.x), loadX(off.y), loadX(off.z), loadX(off.w));
     let gBase = n * p.Cout * OHW + oh * p.OW + ow;
-    acc0 += GY[gBase + g0] * b;
-    acc1 += GY[gBase + g1] * b;
-    acc2 += GY[gBase + g2] * b;
-    acc3 += GY[gBase + g3] * b;
+    outerAccumulate(&acc, vec4<f32>(GY[gBase + g0], GY[gBase + g1], GY[gBase + g2], GY[gBase + g3]), b);
     ow++;
     if (ow == p.OW) {
       ow = 0u;
@@ -95,7 +90,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     }
   }
   let slice = wid.z * p.Cout * columns;
-  var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  var rows = array<vec4<f32>, 4>(acc.r0, acc.r1, acc.r2, acc.r3);
   for (var r = 0u; r < TM; r++) {
     let co = co0 + r;
     if (co >= p.Cout) { break; }

@@ -9,11 +9,12 @@
 // Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
 // Entry points:
 //   direct        — one invocation per output, plain loops: the GPU test oracle.
-//   registerTiled — 4 channels x 4 pixels per invocation, 16 x 16 workgroups; for each tap (i, j)
+//   registerTiled — 4 channels x 4 pixels per invocation (gemm_core), WGX x WGY workgroups; for each tap (i, j)
 //                   the divisibility tests are made once, then co runs inside. Taps that reach no
 //                   pixel of the block (most of them at stride 2) are skipped.
 // Invariant: a tap contributes iff h + PH - i·DH is a non-negative multiple of SH below OH·SH (same in w).
 //!include conv_geometry
+//!include gemm_core
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
@@ -97,10 +98,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let c2 = min(ci0 + 2u, p.Cin - 1u) * KHW;
   let c3 = min(ci0 + 3u, p.Cin - 1u) * KHW;
   let coStride = p.Cin * KHW;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = Acc4x4();
   for (var i = 0u; i < p.KH; i++) {
     var oh: vec4<i32>;
     for (var t = 0u; t < TN; t++) { oh[t] = source(h[t] + p.PH - i32(i * p.DH), p.SH, p.OH); }
@@ -117,17 +115,14 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       for (var co = 0u; co < p.Cout; co++) {
         let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
                           loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
-        acc0 += Wt[c0 + tap] * b;
-        acc1 += Wt[c1 + tap] * b;
-        acc2 += Wt[c2 + tap] * b;
-        acc3 += Wt[c3 + tap] * b;
+        outerAccumulate(&acc, vec4<f32>(Wt[c0 + tap], Wt[c1 + tap], Wt[c2 + tap], Wt[c3 + tap]), b);
         tap += coStride;
         xo += i32(OHW);
       }
     }
   }
-  storeRow(ci0, pix0, acc0);
-  storeRow(ci0 + 1u, pix0, acc1);
-  storeRow(ci0 + 2u, pix0, acc2);
-  storeRow(ci0 + 3u, pix0, acc3);
+  storeRow(ci0, pix0, acc.r0);
+  storeRow(ci0 + 1u, pix0, acc.r1);
+  storeRow(ci0 + 2u, pix0, acc.r2);
+  storeRow(ci0 + 3u, pix0, acc.r3);
 }

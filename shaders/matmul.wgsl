@@ -2,9 +2,10 @@
 // through strides (so transposed operands and broadcast batches cost nothing) and C contiguous
 // [batch, M, N]. The activation is spliced in at ACT (an expression of v; "v" for none).
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 Bias (read; used when hasBias == 1), 4 C (write).
-// Tiling: each invocation owns a TM x TN = 4 x 4 block of C, a 16 x 16 workgroup a 64 x 64 tile.
+// Tiling (shaders/include/gemm_core.wgsl): each invocation owns a TM x TN = 4 x 4 block of C.
 //   registerTiled  — operands straight from storage, no workgroup memory, no barriers: fastest
-//                    on software Vulkan (lavapipe), where barriers cost more than they save.
+//                    on software Vulkan (lavapipe), where barriers cost more than they save. The
+//                    launcher sets WGX x WGY (256 invocations) to fit M.
 //   workgroupTiled — K is walked in BK = 16 slices staged in workgroup memory: fastest on GPUs.
 struct Params {
   M: u32, N: u32, K: u32, hasBias: u32,
@@ -17,13 +18,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
-const TM = 4u;
-const TN = 4u;
-const WGX = 16u;
-const WGY = 16u;
-const BM = 64u;
-const BN = 64u;
-const BK = 16u;
+//!include gemm_core
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -64,8 +59,8 @@ fn storeInterleaved(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
 @compute @workgroup_size(WGX, WGY)
 fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let batch = wid.z;
-  let m0 = wid.y * BM + lid.y * TM;
-  let n0 = wid.x * BN + lid.x;
+  let m0 = (wid.y * WGY + lid.y) * TM;
+  let n0 = wid.x * WGX * TN + lid.x;
   // Rows and columns past the edge are clamped to the last valid one: the inner loop runs
   // without bounds checks, and the store drops the duplicated results.
   let aBase = batch * p.strideABatch;
@@ -78,40 +73,27 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let b1 = bBase + min(n0 + WGX, p.N - 1u) * p.strideBCol;
   let b2 = bBase + min(n0 + 2u * WGX, p.N - 1u) * p.strideBCol;
   let b3 = bBase + min(n0 + 3u * WGX, p.N - 1u) * p.strideBCol;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc = Acc4x4();
   for (var k = 0u; k < p.K; k++) {
     let ak = k * p.strideACol;
     let bk = k * p.strideBRow;
-    let b = vec4<f32>(B[b0 + bk], B[b1 + bk], B[b2 + bk], B[b3 + bk]);
-    acc0 += A[a0 + ak] * b;
-    acc1 += A[a1 + ak] * b;
-    acc2 += A[a2 + ak] * b;
-    acc3 += A[a3 + ak] * b;
+    outerAccumulate(&acc, vec4<f32>(A[a0 + ak], A[a1 + ak], A[a2 + ak], A[a3 + ak]), vec4<f32>(B[b0 + bk], B[b1 + bk], B[b2 + bk], B[b3 + bk]));
   }
-  storeInterleaved(batch, m0, n0, acc0);
-  storeInterleaved(batch, m0 + 1u, n0, acc1);
-  storeInterleaved(batch, m0 + 2u, n0, acc2);
-  storeInterleaved(batch, m0 + 3u, n0, acc3);
+  storeInterleaved(batch, m0, n0, acc.r0);
+  storeInterleaved(batch, m0 + 1u, n0, acc.r1);
+  storeInterleaved(batch, m0 + 2u, n0, acc.r2);
+  storeInterleaved(batch, m0 + 3u, n0, acc.r3);
 }
 
-var<workgroup> tileA: array<array<f32, BM>, BK>;  // [k][m]
-var<workgroup> tileB: array<array<f32, BN>, BK>;  // [k][n]
-
-@compute @workgroup_size(WGX, WGY)
+@compute @workgroup_size(TILED_WG, TILED_WG)
 fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let batch = wid.z;
   let tileM = wid.y * BM;
   let tileN = wid.x * BN;
   let aBase = batch * p.strideABatch;
   let bBase = batch * p.strideBBatch;
-  let thread = lid.y * WGX + lid.x;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  let thread = lid.y * TILED_WG + lid.x;
+  var acc = Acc4x4();
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     // 256 threads stage 64 x 16 elements of A and 16 x 64 of B: 4 each.
     for (var e = 0u; e < 4u; e++) {
@@ -124,19 +106,13 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       tileB[bk][bn] = loadB(bBase, k0 + bk, tileN + bn);
     }
     workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      let b = vec4<f32>(tileB[k][lid.x * TN], tileB[k][lid.x * TN + 1u], tileB[k][lid.x * TN + 2u], tileB[k][lid.x * TN + 3u]);
-      acc0 += tileA[k][lid.y * TM] * b;
-      acc1 += tileA[k][lid.y * TM + 1u] * b;
-      acc2 += tileA[k][lid.y * TM + 2u] * b;
-      acc3 += tileA[k][lid.y * TM + 3u] * b;
-    }
+    accumulateStagedSlice(&acc, lid);
     workgroupBarrier();
   }
   let m0 = tileM + lid.y * TM;
   let n0 = tileN + lid.x * TN;
-  store(batch, m0, n0, acc0);
-  store(batch, m0 + 1u, n0, acc1);
-  store(batch, m0 + 2u, n0, acc2);
-  store(batch, m0 + 3u, n0, acc3);
+  store(batch, m0, n0, acc.r0);
+  store(batch, m0 + 1u, n0, acc.r1);
+  store(batch, m0 + 2u, n0, acc.r2);
+  store(batch, m0 + 3u, n0, acc.r3);
 }

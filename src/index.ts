@@ -6,7 +6,7 @@ import type { MemoryStats } from './tensor/creation.js';
 export { Tensor, noGrad, isGradEnabled, scope, untrack, record, type Shape, type GradNode } from './tensor/tensor.js';
 export { tensor, zeros, ones, full, zerosLike, randn, rand, arange, type CreateOptions, type MemoryStats } from './tensor/creation.js';
 export { manualSeed, Generator } from './tensor/random.js';
-export { gpu, DeviceLostError, KernelError, InvalidInputError, type Gpu, type InitOptions, type AdapterDescription, type Counters, type KernelTiming } from './gpu/index.js';
+export { gpu, DeviceLostError, KernelError, InvalidInputError, type Gpu, type InitOptions, type AdapterDescription, type Counters, type KernelTiming, type KernelPolicy, type KernelChoices, type AdapterClass } from './gpu/index.js';
 export * as F from './nn/functional/index.js';
 export { selfCheck, type CheckResult } from './selfcheck.js';
 

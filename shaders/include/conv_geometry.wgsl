@@ -1,7 +1,7 @@
 // Shared by conv2d.wgsl, conv_transpose2d.wgsl and conv2d_weight_grad.wgsl (spliced in by
 // scripts/bundle-shaders.mjs at their //!include line): the convolution's geometry, named from
 // conv2d's point of view ([N, Cin, H, W] -> [N, Cout, OH, OW], kernel KH x KW, stride S,
-// padding P, dilation D; kChunk = split-K slice for the weight gradient), and the register tile.
+// padding P, dilation D; kChunk = split-K slice for the weight gradient). The kernels include gemm_core next.
 struct Params {
   N: u32, Cin: u32, H: u32, W: u32,
   Cout: u32, OH: u32, OW: u32, hasBias: u32,
@@ -10,9 +10,3 @@ struct Params {
   kChunk: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 
-const TM = 4u;
-const TN = 4u;
-// registerTiled's workgroup shape: 16 x 16 by default; the launcher narrows WGY (and widens WGX,
-// keeping 256 invocations) when M has few rows, so no invocation works on clamped rows only.
-override WGX: u32 = 16u;
-override WGY: u32 = 16u;

@@ -4,7 +4,7 @@
 // repetitions after a warm-up; wall clock around sync() where the adapter has no timestamps.
 // GFLOP/s counts 2·MACs; GB/s counts the bytes an op must read and write once.
 import { gpu } from '../gpu/index.js';
-import { conv2dForward, conv2dTranspose, conv2dWeightGrad, convVariant, type ConvGeometry } from '../kernels/conv.js';
+import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../kernels/conv.js';
 import { mfmBackward, mfmForward } from '../kernels/mfm.js';
 import { maxPoolBackward, maxPoolForward, type PoolGeometry } from '../kernels/pool.js';
 import { normGradSums, normInputGrad, normStats, normalize, type NormGeometry } from '../kernels/norm.js';
@@ -116,7 +116,8 @@ export async function benchCnn(report: Report, options: { quick?: boolean }): Pr
   const quick = options.quick ?? false;
   const N = quick ? 1 : 16;
   const repeats = quick ? 1 : 5;
-  report({ name: `conv variant: ${convVariant()}`, shape: '', ms: 0 });
+  const policy = gpu().policy.choices();
+  report({ name: `conv variants: forward ${policy.convForward}, input grad ${policy.convInputGrad}, weight grad ${policy.convWeightGrad}`, shape: '', ms: 0 });
   for (const s of LIGHTCNN9) await benchConv(report, s, N, repeats);
   for (const s of FAPEGAN) await benchConv(report, s, N, repeats);
 

@@ -3,7 +3,7 @@
 import { gpu } from '../gpu/index.js';
 import { tensor } from '../tensor/creation.js';
 import { Params, dispatch1d, kernel } from '../kernels/launch.js';
-import { matmul, setMatmulVariant, type MatmulVariant } from '../kernels/matmul.js';
+import { matmul, type MatmulVariant } from '../kernels/matmul.js';
 
 export interface BenchRow {
   name: string;
@@ -62,7 +62,7 @@ export async function benchRuntime(report: Report, options: { quick?: boolean } 
     const a = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
     const b = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2), [n, n]);
     for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
-      setMatmulVariant(variant);
+      ctx.policy.set({ matmul: variant });
       const operand = (t: typeof a) => ({ buffer: t.buffer, batchStride: 0, rowStride: n, colStride: 1 });
       const repeats = n >= 1024 ? 2 : 4;
       const { timings, timestamps } = await ctx.profile(async () => {
@@ -72,7 +72,7 @@ export async function benchRuntime(report: Report, options: { quick?: boolean } 
       const ms = gpuMs ?? (await wallMs(repeats, () => ctx.pool.release(matmul(operand(a), operand(b), 1, n, n, n))));
       report({ name: `matmul ${variant}`, shape: `${n}³`, ms, gflops: (2 * n ** 3) / ms / 1e6, note: gpuMs ? 'GPU timestamps' : 'wall clock' });
     }
-    setMatmulVariant(undefined);
+    ctx.policy.set({ matmul: undefined });
     a.dispose();
     b.dispose();
   }

@@ -5,6 +5,7 @@ import { Gpu, type RuntimeOptions } from './runtime.js';
 export { Gpu, DeviceLostError, KernelError, InvalidInputError, FLAG_WORDS, type Kernel, type Binding, type Counters, type KernelTiming, type RuntimeOptions } from './runtime.js';
 export { sizeClass, type PoolStats } from './pool.js';
 export type { AdapterDescription } from './device.js';
+export { KernelPolicy, POLICY_DEFAULTS, adapterClassOf, type AdapterClass, type KernelChoices } from './policy.js';
 
 export interface InitOptions extends RuntimeOptions {
   /** Adopt a device the caller already has (its adapter, if known, for info()). */
@@ -19,7 +20,11 @@ let generation = 0;
 
 /** Acquires a WebGPU device (Node: Dawn; browser: navigator.gpu) and makes it current. */
 export async function init(options: InitOptions = {}): Promise<Gpu> {
-  if (current && !options.device && current.lost === undefined) return current;
+  if (current && !options.device && current.lost === undefined) {
+    // The device is kept; a kernel policy asked for now still applies to it.
+    if (options.kernelPolicy) current.policy.set(options.kernelPolicy);
+    return current;
+  }
   let device = options.device;
   let adapter = options.adapter;
   if (!device) {

@@ -10,6 +10,7 @@ import { BufferUsage, MapMode } from './constants.js';
 import { BufferPool, sizeClass, type PoolStats } from './pool.js';
 import { describeAdapter, type AdapterDescription } from './device.js';
 import { Profiler, type KernelTiming } from './profiler.js';
+import { KernelPolicy, adapterClassOf, type KernelChoices } from './policy.js';
 
 export type { KernelTiming } from './profiler.js';
 
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   maxDispatchesPerSubmit?: number;
   /** Upper bound on bytes kept in the free lists of the buffer pool. */
   maxPooledBytes?: number;
+  /** Kernel variants to use instead of the adapter class's defaults (see KernelPolicy). */
+  kernelPolicy?: Partial<KernelChoices>;
 }
 
 export interface Counters {
@@ -123,6 +126,8 @@ export class Gpu {
   readonly maxBindingBytes: number;
   /** A 16-byte storage buffer bound where a kernel's optional input is absent. */
   readonly placeholder: GPUBuffer;
+  /** Which kernel variant and split each GEMM-shaped op uses here; overridable. */
+  readonly policy: KernelPolicy;
   debug: boolean;
 
   private lostReason: string | undefined;
@@ -156,6 +161,7 @@ export class Gpu {
     options: RuntimeOptions = {},
   ) {
     this.info = describeAdapter(adapter, device);
+    this.policy = new KernelPolicy(adapterClassOf(this.info), options.kernelPolicy);
     this.debug = options.debug ?? false;
     this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? DEFAULT_DISPATCHES_PER_SUBMIT;
     this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;

@@ -3,7 +3,8 @@
 // output pixels, split-K). Sizes are always named from conv2d's point of view:
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, grid1d, kernel, type WindowGeometry } from './launch.js';
+import type { KernelChoices } from '../gpu/policy.js';
+import { Params, alloc, grid1d, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
 import { reduceAxis } from './reduce.js';
 
 export interface ConvGeometry extends WindowGeometry {
@@ -12,33 +13,8 @@ export interface ConvGeometry extends WindowGeometry {
   Cout: number;
 }
 
-/**
- * direct: one invocation per output (the test oracle). registerTiled: no workgroup memory
- * (software Vulkan). workgroupTiled: workgroup-memory staging (GPUs); the forward kernel has it,
- * the two gradient kernels use their register-tiled form under it.
- */
-export type ConvVariant = 'direct' | 'registerTiled' | 'workgroupTiled';
-
-let forcedVariant: ConvVariant | undefined;
-
-/** Overrides the adapter-based choice (tests and benchmarks compare the variants). */
-export function setConvVariant(variant: ConvVariant | undefined): void {
-  forcedVariant = variant;
-}
-
-export function convVariant(): ConvVariant {
-  return forcedVariant ?? (gpu().info.isSoftware ? 'registerTiled' : 'workgroupTiled');
-}
-
-const TILE = 64;
-
-/** registerTiled's workgroup shape for M rows: 256 invocations, each 4 rows x 4 columns. */
-function registerShape(M: number, columns: number): { constants: Record<string, number>; workgroups: [number, number] } {
-  let wgy = 1;
-  while (wgy < 16 && wgy * 4 < M) wgy *= 2;
-  const wgx = 256 / wgy;
-  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columns / (4 * wgx)), Math.ceil(M / (4 * wgy))] };
-}
+/** Chosen per kernel by gpu().policy: 'convForward', 'convInputGrad', 'convWeightGrad'. */
+export type ConvVariant = KernelChoices['convForward'];
 
 function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
   return new Params()
@@ -51,12 +27,12 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
 /** y [N, Cout, OH, OW] = conv2d(x, weight) + bias. */
 export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
   const y = alloc(g.N * g.Cout * g.OH * g.OW);
-  const variant = convVariant();
-  const shape = registerShape(g.Cout, g.N * g.OH * g.OW);
+  const variant = gpu().policy.get('convForward');
+  const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
   const k = kernel('conv2d', { name: `conv2d.${variant}`, entryPoint: variant, constants });
   const workgroups: [number, number?] =
-    variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : variant === 'registerTiled' ? shape.workgroups : [Math.ceil((g.N * g.OH * g.OW) / TILE), Math.ceil(g.Cout / TILE)];
+    variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), workgroups);
   return y;
 }
@@ -67,8 +43,8 @@ export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer |
  */
 export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
   const gx = alloc(g.N * g.Cin * g.H * g.W);
-  const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
-  const shape = registerShape(g.Cin, g.N * g.H * g.W);
+  const variant = gpu().policy.get('convInputGrad');
+  const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
   const workgroups = variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : shape.workgroups;
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
@@ -77,10 +53,10 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
 
 /** How many K slices the weight gradient is split into: enough workgroups to fill the device. */
 function weightGradSplits(g: ConvGeometry): number {
-  const [x, y] = registerShape(g.Cout, g.Cin * g.KH * g.KW).workgroups;
+  const [x, y] = registerTileShape(g.Cout, g.Cin * g.KH * g.KW).workgroups;
   const tiles = x * y;
   const pixels = g.N * g.OH * g.OW;
-  const targetWorkgroups = gpu().info.isSoftware ? 8 : 256;
+  const targetWorkgroups = gpu().policy.get('weightGradWorkgroups');
   const wanted = Math.ceil(targetWorkgroups / tiles);
   const maxSplits = Math.max(1, Math.floor(pixels / 512));
   return Math.max(1, Math.min(wanted, maxSplits, 64));
@@ -89,8 +65,8 @@ function weightGradSplits(g: ConvGeometry): number {
 /** gw [Cout, Cin, KH, KW] = Σ over pixels of gy ⊗ im2col(x). */
 export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
-  const variant = convVariant() === 'direct' ? 'direct' : 'registerTiled';
-  const shape = registerShape(g.Cout, g.Cin * g.KH * g.KW);
+  const variant = gpu().policy.get('convWeightGrad');
+  const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
   const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
   if (variant === 'direct') {
     const gw = alloc(count);

@@ -88,6 +88,23 @@ export function grid1d(count: number, workgroupSize = WORKGROUP_SIZE): [number, 
   return [Math.ceil(groups / y), y];
 }
 
+/**
+ * A registerTiled GEMM's workgroup (shaders/include/gemm_core.wgsl) for M rows by `columns`
+ * columns: 256 invocations of 4 x 4 each, WGY narrowed (and WGX widened) when M has few rows, so
+ * that no invocation works on clamped rows only. Returns the override constants and the grid.
+ */
+export function registerTileShape(M: number, columns: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  let wgy = 1;
+  while (wgy < 16 && wgy * 4 < M) wgy *= 2;
+  const wgx = 256 / wgy;
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columns / (4 * wgx)), Math.ceil(M / (4 * wgy))] };
+}
+
+/** workgroupTiled's grid: one 16 x 16 workgroup per 64 x 64 tile of C. */
+export function workgroupTileGrid(M: number, columns: number): [number, number] {
+  return [Math.ceil(columns / 64), Math.ceil(M / 64)];
+}
+
 export function alloc(elements: number): GPUBuffer {
   return gpu().pool.acquire(elements * 4);
 }

@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, convTranspose2d } from '../../src/nn/functional/conv.js';
-import { setConvVariant, type ConvVariant } from '../../src/kernels/conv.js';
+import type { ConvVariant } from '../../src/kernels/conv.js';
+import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, type T64 } from './helpers.js';
 
@@ -12,6 +13,12 @@ const rng = fileRng('cnn-conv');
 const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled'];
 
 test.before(setup);
+
+/** Forces the three conv kernels through the policy; the gradient kernels have no workgroupTiled form, so they run registerTiled under it. */
+function setConvVariant(variant: ConvVariant | undefined): void {
+  const gradient = variant === 'workgroupTiled' ? 'registerTiled' : variant;
+  gpu().policy.set({ convForward: variant, convInputGrad: gradient, convWeightGrad: gradient });
+}
 const spec = (name: string, fn: () => void | Promise<void>) =>
   test(name, async () => {
     const start = Date.now();

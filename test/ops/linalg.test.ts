@@ -2,7 +2,8 @@
 // kernel variants, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16.
 import { test } from 'uvu';
 import { F, tensor } from '../../src/index.js';
-import { setMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul.js';
+import type { MatmulVariant } from '../../src/kernels/matmul.js';
+import { gpu } from '../../src/gpu/index.js';
 import { checkOp, draw, fileRng, ref, roundF32, setup, throwsWith, type T64 } from './helpers.js';
 
 const rng = fileRng('linalg');
@@ -29,7 +30,7 @@ const tolerance = (K: number) => ({ rtol: 1e-4, atol: 2e-6 * Math.max(1, Math.sq
 
 for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
   test(`matmul (${variant}): 2-D at odd sizes, across tile edges`, async () => {
-    setMatmulVariant(variant);
+    gpu().policy.set({ matmul: variant });
     try {
       const sizes: [number, number, number][] = [
         [1, 1, 1],
@@ -44,12 +45,12 @@ for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
         await checkOp({ name: `matmul ${variant}`, rng, inputs: [[M, K], [K, N]], forward: ([a, b]) => F.matmul(a, b), reference: ([a, b]) => ref.matmul(a, b), ...tolerance(K) });
       }
     } finally {
-      setMatmulVariant(undefined);
+      gpu().policy.set({ matmul: undefined });
     }
   });
 
   test(`matmul (${variant}): 1-D operands and batched broadcasting both ways`, async () => {
-    setMatmulVariant(variant);
+    gpu().policy.set({ matmul: variant });
     try {
       const [M, K, N] = [rng.int(2, 7), rng.int(3, 19), rng.int(2, 9)];
       const cases: [number[], number[]][] = [
@@ -69,12 +70,12 @@ for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
         await checkOp({ name: `matmul ${variant}`, rng, inputs: [a, b], forward: ([x, y]) => F.matmul(x, y), reference: ([x, y]) => ref.matmul(x, y), ...tolerance(K) });
       }
     } finally {
-      setMatmulVariant(undefined);
+      gpu().policy.set({ matmul: undefined });
     }
   });
 
   test(`linear (${variant}): with and without bias, fused relu, batched input`, async () => {
-    setMatmulVariant(variant);
+    gpu().policy.set({ matmul: variant });
     try {
       for (const [xShape, outF] of [[[rng.int(1, 9), rng.int(3, 37)], rng.int(2, 20)], [[2, rng.int(2, 5), rng.int(3, 20)], rng.int(2, 20)], [[rng.int(3, 20)], rng.int(2, 20)], [[3, 5], rng.int(65, 70)]] as [number[], number][]) {
         const inF = xShape[xShape.length - 1];
@@ -95,7 +96,7 @@ for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
         }
       }
     } finally {
-      setMatmulVariant(undefined);
+      gpu().policy.set({ matmul: undefined });
     }
   });
 }

@@ -1,0 +1,112 @@
+// The kernel policy: which variant (and split) each GEMM-shaped kernel uses on this adapter. One
+// object on the device context (Gpu.policy), defaulted per adapter class and overridable with
+// init({ kernelPolicy }) or gpu().policy.set(...), so tests and benchmarks force a variant without
+// module globals, and a kernel file never asks "is this a software adapter?" itself.
+import type { AdapterDescription } from './device.js';
+
+export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | 'other';
+
+/**
+ * direct: one invocation per output, plain loops (the GPU test oracle). registerTiled: 4×4 register
+ * tiles, no workgroup memory (software Vulkan: barriers cost more than they save there).
+ * workgroupTiled: operands staged in workgroup memory (hardware GPUs).
+ */
+export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
+export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled'] as const;
+export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled'] as const;
+
+export interface KernelChoices {
+  matmul: (typeof MATMUL_VARIANTS)[number];
+  convForward: (typeof CONV_FORWARD_VARIANTS)[number];
+  convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
+  convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
+  /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
+  weightGradWorkgroups: number;
+}
+
+const SOFTWARE: KernelChoices = { matmul: 'registerTiled', convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', weightGradWorkgroups: 8 };
+// Measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json); AMD, Intel and Apple
+// take the same choices until someone measures them.
+const HARDWARE: KernelChoices = { matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', weightGradWorkgroups: 256 };
+
+export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
+  software: SOFTWARE, nvidia: HARDWARE, amd: HARDWARE, intel: HARDWARE, apple: HARDWARE, other: HARDWARE,
+};
+
+const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'positive integer' } = {
+  matmul: MATMUL_VARIANTS,
+  convForward: CONV_FORWARD_VARIANTS,
+  convInputGrad: CONV_GRAD_VARIANTS,
+  convWeightGrad: CONV_GRAD_VARIANTS,
+  weightGradWorkgroups: 'positive integer',
+};
+
+export function adapterClassOf(info: Pick<AdapterDescription, 'isSoftware' | 'vendor' | 'architecture' | 'description'>): AdapterClass {
+  if (info.isSoftware) return 'software';
+  const text = `${info.vendor} ${info.architecture} ${info.description}`.toLowerCase();
+  if (/nvidia/.test(text)) return 'nvidia';
+  if (/\bamd\b|\bati\b|radeon/.test(text)) return 'amd';
+  if (/intel/.test(text)) return 'intel';
+  if (/apple/.test(text)) return 'apple';
+  return 'other';
+}
+
+/** Throws a one-line error naming the bad key or value and what is allowed. */
+function checkChoices(choices: Partial<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(choices)) {
+    if (!(key in ALLOWED)) throw new Error(`kernel policy: unknown choice "${key}"; the choices are ${Object.keys(ALLOWED).join(', ')}`);
+    if (value === undefined) continue;
+    const allowed = ALLOWED[key as keyof KernelChoices];
+    if (allowed === 'positive integer') {
+      if (!(Number.isInteger(value) && (value as number) >= 1)) throw new Error(`kernel policy: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    } else if (!(allowed as readonly unknown[]).includes(value)) {
+      throw new Error(`kernel policy: ${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+export class KernelPolicy {
+  private overrides: Partial<KernelChoices> = {};
+
+  constructor(
+    readonly adapterClass: AdapterClass,
+    overrides: Partial<KernelChoices> = {},
+  ) {
+    this.set(overrides);
+  }
+
+  /** The choice for one kernel: the override if one is set, else this adapter class's default. */
+  get<K extends keyof KernelChoices>(key: K): KernelChoices[K] {
+    return this.overrides[key] ?? POLICY_DEFAULTS[this.adapterClass][key];
+  }
+
+  /** Every choice in force. */
+  choices(): KernelChoices {
+    return { ...POLICY_DEFAULTS[this.adapterClass], ...this.overrides };
+  }
+
+  /** Overrides some choices (an undefined value returns that one to the default). */
+  set(overrides: Partial<KernelChoices>): void {
+    checkChoices(overrides);
+    for (const [key, value] of Object.entries(overrides) as [keyof KernelChoices, never][]) {
+      if (value === undefined) delete this.overrides[key];
+      else this.overrides[key] = value;
+    }
+  }
+
+  /** Back to the adapter class's defaults. */
+  reset(): void {
+    this.overrides = {};
+  }
+
+  /** Runs fn with some choices overridden, then restores the previous ones (also on a throw). */
+  async with<T>(overrides: Partial<KernelChoices>, fn: () => T | Promise<T>): Promise<T> {
+    const saved = { ...this.overrides };
+    this.set(overrides);
+    try {
+      return await fn();
+    } finally {
+      this.overrides = saved;
+    }
+  }
+}
