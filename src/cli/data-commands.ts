@@ -1,14 +1,17 @@
 /** CLI commands of the data layer: `webfer synth`, `webfer split`, `webfer inspect`. */
 import cliProgress from 'cli-progress';
+import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { checkImages } from '../data/check-images.js';
 import { summarizeDataset, formatSummary } from '../data/inspect.js';
 import { POSES, type Pose } from '../data/labels.js';
 import { TASKS, type Task } from '../data/splits.js';
-import { listSynthSpecs, type SynthOptions } from '../data/synth/generator.js';
+import { F2ED_STATISTICS, SYNTH_PRESETS, SYNTH_PRESET_NAMES, checkF2edScale, f2edSynthOptions, planF2edSynth, type SynthPreset } from '../data/synth/f2ed-preset.js';
+import { listSynthSpecs, type SynthOptions, type SynthSpec } from '../data/synth/generator.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
 import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
+import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
@@ -23,8 +26,19 @@ function progressBar(label: string): { update(done: number, total: number): void
 }
 
 interface SynthArgs {
-  out?: string; subjects: number; expressions: number; clips: number; frames: number; size: number; rgb: boolean;
-  seed: number; poseMix: 'balanced' | 'f2ed'; poses?: string[]; contactSheet?: string; subject: number; masks: boolean; noise: number; jitter: number;
+  out?: string; subjects?: number; expressions?: number; clips?: number; frames?: number; size?: number; rgb: boolean;
+  seed: number; poseMix?: 'balanced' | 'f2ed'; poses?: string[]; contactSheet?: string; subject: number; masks: boolean; noise: number; jitter: number;
+  preset?: SynthPreset; scale?: number; workers?: number; dryRun: boolean;
+}
+
+/** Options a preset lays out itself: giving one with --preset is refused, not silently ignored. */
+const LAYOUT_OPTIONS = { subjects: 'subjects', expressions: 'expressions', clips: 'clips', frames: 'frames', poseMix: 'pose-mix', poses: 'poses' } as const;
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }
 
 const synthCommand: CommandModule<object, SynthArgs> = {
@@ -32,14 +46,18 @@ const synthCommand: CommandModule<object, SynthArgs> = {
   describe: 'Generate a synthetic F²ED (faces in 4 poses × 54 expressions) as PNGs + index.csv + landmark files',
   builder: (yargs) => yargs
     .positional('out', { type: 'string', describe: 'output folder (images/, landmarks/, index.csv)' })
-    .option('subjects', { type: 'number', default: 4, describe: 'number of identities' })
-    .option('expressions', { type: 'number', default: 54, describe: 'use expressions 0..N-1' })
-    .option('clips', { type: 'number', default: 1, describe: 'clips per (subject, expression)' })
-    .option('frames', { type: 'number', default: 3, describe: 'frames per clip (intensity ramps up)' })
-    .option('size', { type: 'number', default: 128, choices: [64, 128, 256], describe: 'crop size in pixels' })
+    .option('preset', { type: 'string', choices: SYNTH_PRESET_NAMES, describe: `F²ED's layout: f2ed = ${F2ED_STATISTICS.images.toLocaleString('en')} images, ${F2ED_STATISTICS.subjects} subjects, ${F2ED_STATISTICS.clips.toLocaleString('en')} clips, its pose counts, 256 px; f2ed-small = 10 % of it` })
+    .option('scale', { type: 'number', describe: 'with --preset f2ed: this fraction of F²ED (0.01..1), same proportions' })
+    .option('workers', { type: 'number', describe: 'worker threads rendering in parallel [default: every core]' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the counts (images, subjects, clips, poses) and the split sizes they give; render nothing' })
+    .option('subjects', { type: 'number', describe: 'number of identities [default: 4]' })
+    .option('expressions', { type: 'number', describe: 'use expressions 0..N-1 [default: 54]' })
+    .option('clips', { type: 'number', describe: 'clips per (subject, expression) [default: 1]' })
+    .option('frames', { type: 'number', describe: 'frames per clip (intensity ramps up) [default: 3]' })
+    .option('size', { type: 'number', choices: [64, 128, 256], describe: 'crop size in pixels [default: 128; 256 with --preset]' })
     .option('rgb', { type: 'boolean', default: false, describe: 'write RGB instead of grayscale' })
     .option('seed', { type: 'number', default: 0 })
-    .option('pose-mix', { type: 'string', default: 'balanced', choices: ['balanced', 'f2ed'], describe: 'f2ed: F²ED pose proportions (front most frequent)' })
+    .option('pose-mix', { type: 'string', choices: ['balanced', 'f2ed'], describe: 'f2ed: F²ED pose proportions (front most frequent) [default: balanced]' })
     .option('poses', { type: 'array', string: true, describe: `subset of ${POSES.join(' ')}` })
     .option('noise', { type: 'number', default: 3, describe: 'pixel noise std (grey levels)' })
     .option('jitter', { type: 'number', default: 3, describe: 'head jitter std (degrees)' })
@@ -47,29 +65,77 @@ const synthCommand: CommandModule<object, SynthArgs> = {
     .option('subject', { type: 'number', default: 0, describe: 'subject shown on the contact sheet' })
     .option('masks', { type: 'boolean', default: false, describe: 'add pose-mask rows to the contact sheet' })
     .check((argv) => {
-      if (!argv.out && !argv.contactSheet) throw new Error('give an output folder (webfer synth OUT) and/or --contact-sheet FILE.png');
+      if (!argv.out && !argv.contactSheet && !argv.dryRun) throw new Error('give an output folder (webfer synth OUT) and/or --contact-sheet FILE.png');
       for (const pose of argv.poses ?? []) if (!(POSES as readonly string[]).includes(pose)) throw new Error(`unknown pose ${JSON.stringify(pose)}: use ${POSES.join(', ')}`);
+      if (argv.preset) {
+        const given = Object.entries(LAYOUT_OPTIONS).filter(([key]) => argv[key as keyof typeof LAYOUT_OPTIONS] !== undefined).map(([, flag]) => `--${flag}`);
+        if (given.length > 0) throw new Error(`--preset ${argv.preset} lays out subjects, expressions, clips, frames and poses itself: drop ${given.join(', ')} (or drop --preset)`);
+      }
+      if (argv.scale !== undefined) {
+        if (argv.preset !== 'f2ed') throw new Error(`--scale needs --preset f2ed (f2ed-small is --scale ${SYNTH_PRESETS['f2ed-small']})`);
+        checkF2edScale(argv.scale);
+      }
+      if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 1)) throw new Error(`--workers must be a positive integer, got ${argv.workers}`);
       return true;
     }) as never,
   handler: async (argv) => {
-    const options: SynthOptions = {
-      subjects: argv.subjects, expressions: argv.expressions, clipsPerExpression: argv.clips, framesPerClip: argv.frames,
-      size: argv.size as 64 | 128 | 256, channels: argv.rgb ? 3 : 1, seed: argv.seed, poseMix: argv.poseMix,
-      poses: argv.poses as Pose[] | undefined, noise: argv.noise, jitterDegrees: argv.jitter,
-    };
+    const render = { channels: argv.rgb ? 3 : 1, noise: argv.noise, jitterDegrees: argv.jitter } as const;
+    let options: SynthOptions;
+    let specs: SynthSpec[] | undefined;
+    let recipe: Record<string, string | number> | undefined;
+    if (argv.preset) {
+      const scale = argv.scale ?? SYNTH_PRESETS[argv.preset];
+      const plan = planF2edSynth({ scale, seed: argv.seed });
+      options = f2edSynthOptions(plan, { ...render, size: (argv.size ?? F2ED_STATISTICS.size) as 64 | 128 | 256 });
+      specs = plan.specs;
+      recipe = { preset: argv.preset, scale };
+      const { counts } = plan;
+      console.log(`${argv.preset}${argv.scale !== undefined ? ` ×${scale}` : ''}: ${counts.images} images, ${counts.subjects} subjects (${counts.males} male, ${counts.females} female), `
+        + `${counts.expressions} expressions, ${counts.clips} clips, ${counts.frames} frames; ${POSES.map((pose) => `${pose} ${counts.poses[pose]}`).join(' · ')}`);
+      if (argv.dryRun) {
+        const { design } = plan;
+        console.log(`webfer split --seed 0: er-ue test ${design.erUeTest} (rare expressions ${design.rareExpressions.join(' ')}), `
+          + `er-zid test ${design.erZidTest} (${design.heldOutSubjects.length} subjects: ${design.heldOutSubjects.join(' ')})`);
+        return;
+      }
+    } else {
+      options = {
+        subjects: argv.subjects ?? 4, expressions: argv.expressions ?? 54, clipsPerExpression: argv.clips ?? 1, framesPerClip: argv.frames ?? 3,
+        size: (argv.size ?? 128) as 64 | 128 | 256, seed: argv.seed, poseMix: argv.poseMix ?? 'balanced', poses: argv.poses as Pose[] | undefined, ...render,
+      };
+      if (argv.dryRun) {
+        console.log(`${listSynthSpecs(options).length} images of ${options.subjects} subjects`);
+        return;
+      }
+    }
     if (argv.contactSheet) {
       await writeSynthContactSheet(argv.contactSheet, { ...options, subjects: Math.max(options.subjects, argv.subject + 1), subject: argv.subject, masks: argv.masks });
       console.log(`wrote ${argv.contactSheet}`);
     }
     if (argv.out) {
-      const total = listSynthSpecs(options).length;
-      const bar = progressBar('synth');
+      const workers = argv.workers ?? availableParallelism();
       const started = Date.now();
+      let bar: ReturnType<typeof terminalProgress> | undefined;
+      let renderStarted = started;
       try {
-        const result = await writeSynthDataset(argv.out, options, (done) => bar.update(done, total));
-        bar.stop();
-        console.log(`wrote ${result.images} images and ${result.indexPath} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      } finally { bar.stop(); }
+        const result = await writeSynthDataset(argv.out, options, {
+          specs, recipe, workers,
+          onStart: (missing, kept) => {
+            if (kept > 0) console.log(`resuming ${argv.out}: ${kept} of ${kept + missing} images already written, ${missing} to render`);
+            console.log(`rendering ${missing} images on ${Math.min(workers, Math.max(1, missing))} worker thread(s)`);
+            bar = terminalProgress('synth', missing);
+            renderStarted = Date.now();
+          },
+          onProgress: (done, total) => {
+            const rate = done / Math.max(1e-3, (Date.now() - renderStarted) / 1000);
+            bar?.update(done, done > 0 ? { 'images/s': rate, eta: formatDuration((total - done) / rate) } : {});
+          },
+        });
+        bar?.stop();
+        const seconds = (Date.now() - started) / 1000;
+        const kept = result.kept > 0 ? `; ${result.kept} kept from an earlier run` : '';
+        console.log(`wrote ${result.images} images and ${result.indexPath} in ${seconds.toFixed(1)} s (${result.rendered} rendered, ${(result.rendered / Math.max(1e-3, (Date.now() - renderStarted) / 1000)).toFixed(1)} images/s${kept})`);
+      } finally { bar?.stop(); }
     }
   },
 };
