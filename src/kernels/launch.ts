@@ -90,13 +90,18 @@ export function grid1d(count: number, workgroupSize = WORKGROUP_SIZE): [number, 
 
 /**
  * A registerTiled GEMM's workgroup (shaders/include/gemm_core.wgsl) for M rows by `columns`
- * columns: 256 invocations of 4 x 4 each, WGY narrowed (and WGX widened) when M has few rows, so
- * that no invocation works on clamped rows only. Returns the override constants and the grid.
+ * columns: 256 invocations of 4 x 4 each, WGY narrowed (and WGX widened) when M has few rows, and
+ * WGX narrowed when there are few columns, so that few invocations work on clamped rows or columns only. Returns the override constants and the grid.
  */
 export function registerTileShape(M: number, columns: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
   let wgy = 1;
   while (wgy < 16 && wgy * 4 < M) wgy *= 2;
-  const wgx = 256 / wgy;
+  let wgx = 256 / wgy;
+  // Few columns (conv1's weight gradient has 25): the spare invocations take rows instead.
+  while (wgx > 1 && (wgx / 2) * 4 >= columns && wgy * 4 < M) {
+    wgx /= 2;
+    wgy *= 2;
+  }
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columns / (4 * wgx)), Math.ceil(M / (4 * wgy))] };
 }
 
