@@ -1,15 +1,21 @@
-// Browser smoke test: serves the browser bundle on localhost, opens test/browser/page.html in
-// headless Chromium (WebGPU on SwiftShader) and checks what the page computed. Prints uvu-style
-// "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
-//   node scripts/browser-test.mjs            (builds the bundles if missing; CHROMIUM=path to override,
-//                                              WEBFER_SCREENSHOT=file.png saves the demo page)
+// Browser tests in headless Chromium (WebGPU on SwiftShader): the kernel checks of
+// test/browser/page.html, then the application (dist/web) used as a visitor would — it loads
+// without console errors, trains in its worker while requestAnimationFrame keeps ticking, Stop
+// stops, the same seed gives the same numbers, a gallery face gets five predictions, a checkpoint
+// trained by `webfer train` gives the CLI's top-1 in the page, a page-trained checkpoint is read
+// by `webfer eval`, the GAN panel draws, the benchmark table fills. Screenshots (1440 and 390 px
+// wide) go to test-artifacts/browser/. Prints uvu-style "Total / Passed / Skipped" lines for
+// scripts/run-tests.mjs.
+//   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
 import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync, spawn } from 'node:child_process';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const artifacts = join(root, 'test-artifacts/browser');
 const summary = (total, passed) => console.log(`\n  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   0\n`);
 
 const chromium = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
@@ -18,9 +24,15 @@ if (!chromium) {
   summary(1, 0);
   process.exit(1);
 }
-if (!existsSync(join(root, 'dist/webfer.browser.js')) || !existsSync(join(root, 'dist/web/demo.js'))) execFileSync(process.execPath, [join(root, 'scripts/build-browser.mjs')], { stdio: 'inherit' });
+for (const built of ['dist/webfer.browser.js', 'dist/web/app.js', 'dist/web/worker.js']) {
+  if (!existsSync(join(root, built))) {
+    execFileSync(process.execPath, [join(root, 'scripts/build-browser.mjs')], { stdio: 'inherit' });
+    break;
+  }
+}
+mkdirSync(artifacts, { recursive: true });
 
-const types = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json' };
+const types = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
 const server = createServer((request, response) => {
   const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
   const file = join(root, path === '/' ? 'test/browser/page.html' : path);
@@ -34,11 +46,40 @@ const server = createServer((request, response) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
 
+/** Runs the built CLI; resolves with stdout, rejects with stderr's last lines. */
+function cli(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`webfer ${args[0]} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+  });
+}
+
+let total = 0;
+let passed = 0;
+function check(name, ok, detail = '') {
+  total++;
+  if (ok) passed++;
+  console.log(`  ${ok ? '✓' : '✘'} ${name}${detail ? ` — ${detail}` : ''}`);
+}
+
+/** Runs one named check; a throw is a failure with its message. */
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    const result = await body();
+    check(`${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`, result.ok, result.detail);
+  } catch (error) {
+    check(`${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`, false, error.message.split('\n')[0]);
+  }
+}
+
 const { chromium: launcher } = await import('playwright-core');
 let browser;
 let failed = false;
-let total = 0;
-let passed = 0;
+const scratch = mkdtempSync(join(tmpdir(), 'webfer-browser-'));
 try {
   browser = await launcher.launch({
     executablePath: chromium,
@@ -48,34 +89,182 @@ try {
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
     ],
   });
-  const page = await browser.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.log(`  page: ${m.text()}`));
-  await page.goto(url);
-  await page.waitForFunction(() => window.webferReport?.done, null, { timeout: 120_000 });
-  const report = await page.evaluate(() => window.webferReport);
-  console.log(`browser: WebGPU adapter ${JSON.stringify(report.adapter)}`);
-  if (report.error) {
-    console.log(`  ✘ page failed: ${report.error}`);
-    total += 1;
-  }
-  for (const c of report.checks) {
-    total++;
-    if (c.ok) passed++;
-    console.log(`  ${c.ok ? '✓' : '✘'} ${c.name} (max error ${c.maxError})${c.detail ? ` — ${c.detail}` : ''}`);
-  }
-  if (total === 0) total = 1;
 
-  // The demo page runs the whole quick pipeline (synthesis, Fa-Net, FaPE-GAN, augmentation).
-  const demo = await browser.newPage();
-  demo.on('console', (m) => m.type() === 'error' && console.log(`  demo page: ${m.text()}`));
-  await demo.goto(`${url}dist/web/index.html?auto=quick`);
-  await demo.waitForFunction(() => window.webferDemo?.done, null, { timeout: 600_000, polling: 1000 });
-  const outcome = await demo.evaluate(() => window.webferDemo);
-  if (process.env.WEBFER_SCREENSHOT) await demo.screenshot({ path: process.env.WEBFER_SCREENSHOT, fullPage: true });
-  total++;
-  const demoOk = !outcome.error && outcome.result && outcome.result.counts.synthetic > 0 && outcome.result.baseline >= 0;
-  if (demoOk) passed++;
-  console.log(`  ${demoOk ? '✓' : '✘'} demo page, quick run: ${outcome.error ?? JSON.stringify(outcome.result)}`);
+  // A checkpoint trained by the CLI, made while the browser works (it is compared near the end).
+  const nodeRun = join(scratch, 'node-run');
+  const nodeTrained = cli(['train', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--synth-subjects', '2', '--synth-expressions', '3', '--out', nodeRun]);
+  nodeTrained.catch(() => {});
+
+  const kernels = await browser.newPage();
+  kernels.on('console', (m) => m.type() === 'error' && console.log(`  page: ${m.text()}`));
+  await kernels.goto(url);
+  await kernels.waitForFunction(() => window.webferReport?.done, null, { timeout: 120_000 });
+  const report = await kernels.evaluate(() => window.webferReport);
+  console.log(`browser: WebGPU adapter ${JSON.stringify(report.adapter)}`);
+  if (report.error) check('kernel page', false, report.error);
+  for (const c of report.checks) check(`${c.name} (max error ${c.maxError})`, c.ok, c.detail);
+  await kernels.close();
+
+  // The application, with settings small enough for SwiftShader.
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => consoleErrors.push(`request failed: ${request.url()}`));
+  page.on('response', (response) => { if (response.status() >= 400) consoleErrors.push(`HTTP ${response.status()} ${response.url()}`); });
+  const settings = 'epochs=1&subjects=2&expressions=3&inputSize=32&width=0.125&batchSize=16&seed=7&task=er-up&augment=0';
+  const appUrl = `${url}dist/web/index.html?${settings}`;
+
+  await step('app: loads, gets ready, shows the adapter and the gallery, no console errors', async () => {
+    await page.goto(appUrl);
+    await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
+    const state = await page.evaluate(() => ({ state: document.body.dataset.state, adapter: document.getElementById('adapter').textContent, faces: document.querySelectorAll('#gallery button.face').length }));
+    const expectedFaces = 2 * 4 * 3;
+    return {
+      ok: state.state === 'ready' && /WebGPU adapter/.test(state.adapter) && state.faces === expectedFaces && consoleErrors.length === 0,
+      detail: `state ${state.state}, ${state.faces}/${expectedFaces} faces, ${state.adapter}${consoleErrors.length ? `; console: ${consoleErrors.join(' | ')}` : ''}`,
+    };
+  });
+
+  /** Presses Train and waits for the run to end; returns the frame gaps seen meanwhile and the chart's points. */
+  async function trainOnce(timeout = 150_000) {
+    await page.evaluate(() => {
+      const monitor = { gaps: [], last: performance.now(), running: true };
+      window.frameMonitor = monitor;
+      const tick = (now) => { monitor.gaps.push(now - monitor.last); monitor.last = now; if (monitor.running) requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    });
+    const runs = await page.evaluate(() => window.webferApp.summaries.length);
+    await page.click('#train-start');
+    await page.waitForFunction((n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
+    return page.evaluate(() => {
+      window.frameMonitor.running = false;
+      const gaps = window.frameMonitor.gaps;
+      return {
+        summary: window.webferApp.summaries.at(-1), errors: window.webferApp.errors,
+        frames: gaps.length, maxGap: Math.max(...gaps), points: Number(document.getElementById('loss-chart').dataset.points),
+        svg: document.querySelectorAll('#loss-chart svg').length, status: document.getElementById('train-status').textContent,
+      };
+    });
+  }
+
+  let first;
+  await step('app: trains Fa-Net in the worker; requestAnimationFrame never waits over 250 ms; the loss chart gains points', async () => {
+    first = await trainOnce();
+    const ok = first.summary && !first.summary.stopped && first.maxGap <= 250 && first.points > 0 && first.svg === 1 && first.summary.accuracy.fanet >= 0;
+    return { ok, detail: `${first.frames} frames, longest gap ${first.maxGap.toFixed(0)} ms, ${first.points} chart points, ${first.status}${first.errors.length ? `; errors: ${first.errors.join(' | ')}` : ''}` };
+  });
+  await page.screenshot({ path: join(artifacts, 'app-1440-trained.png'), fullPage: true });
+
+  await step('app: the same seed twice gives the same numbers (a fresh log each run)', async () => {
+    const second = await trainOnce();
+    const a = first?.summary?.losses ?? [], b = second.summary?.losses ?? [];
+    const same = a.length > 0 && a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    const log = await page.evaluate(() => document.getElementById('train-log').textContent);
+    const freshLog = (log.match(/webfer in a Web Worker/g) ?? []).length === 1;
+    return { ok: same && freshLog, detail: `${a.length} numbers, ${same ? 'identical' : `first difference at ${a.findIndex((v, i) => !Object.is(v, b[i]))}: ${a.slice(0, 4)} vs ${b.slice(0, 4)}`}; log starts fresh: ${freshLog}` };
+  });
+
+  await step('app: a gallery face gets five predictions from the page\'s model', async () => {
+    await page.click('#gallery button.face >> nth=5');
+    await page.click('#predict-face');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+    const items = await page.$$eval('#predictions li', (list) => list.map((li) => ({ name: li.dataset.name, p: Number(li.dataset.probability) })));
+    const sorted = items.every((item, i) => i === 0 || items[i - 1].p >= item.p);
+    const text = await page.textContent('#predictions');
+    return { ok: items.length === 5 && sorted && items.every((i) => i.p >= 0 && i.p <= 1), detail: items.length ? items.map((i) => `${i.name} ${(100 * i.p).toFixed(1)}%`).join(', ') : text };
+  });
+
+  await step('app: a page-trained checkpoint is read by `webfer eval` with the page\'s test accuracy', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('#checkpoint-save')]);
+    const file = join(scratch, 'page-checkpoint.safetensors');
+    await download.saveAs(file);
+    const evaluation = JSON.parse(await cli(['eval', '--checkpoint', file, '--json']));
+    const pageAccuracy = (await page.evaluate(() => window.webferApp.summaries.at(-1))).accuracy.fanet;
+    return { ok: Math.abs(evaluation.accuracy - pageAccuracy) < 1e-9, detail: `webfer eval ${(100 * evaluation.accuracy).toFixed(2)} % on ${evaluation.count} images, page ${(100 * pageAccuracy).toFixed(2)} %` };
+  });
+
+  await step('app: the FaPE-GAN panel draws source | mask | generated | real, labelled', async () => {
+    await page.selectOption('#gan-pose', 'HL');
+    await page.click('#gallery button.face >> nth=2');
+    await page.click('#gan-run');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('gan-output').dataset.state), null, { timeout: 60_000 });
+    const figures = await page.$$eval('#gan-output figure', (list) => list.map((f) => ({ caption: f.textContent, width: f.querySelector('img').naturalWidth, alt: f.querySelector('img').alt })));
+    return { ok: figures.length === 4 && figures.every((f) => f.width > 0 && f.alt), detail: figures.map((f) => `${f.caption} (${f.width} px)`).join(' | ') || await page.textContent('#gan-output') };
+  });
+
+  await step('app: the benchmark table fills (optimizer suite, quick shapes)', async () => {
+    await page.click('#bench-start');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('bench-table').dataset.state), null, { timeout: 90_000 });
+    const rows = await page.$$eval('#bench-table tbody tr', (list) => list.map((tr) => tr.textContent));
+    return { ok: rows.length >= 3 && (await page.getAttribute('#bench-table', 'data-state')) === 'done', detail: `${rows.length} rows; ${rows[0] ?? await page.textContent('#bench-status')}` };
+  });
+
+  await step('app: Pause holds a long run still, Resume continues it, Stop ends it within seconds', async () => {
+    await page.fill('#set-epochs', '50');
+    const runs = await page.evaluate(() => window.webferApp.summaries.length);
+    await page.click('#train-start');
+    const points = () => page.evaluate(() => Number(document.getElementById('loss-chart').dataset.points));
+    await page.waitForFunction(() => Number(document.getElementById('loss-chart').dataset.points) > 0 || document.body.dataset.training === 'failed', null, { timeout: 60_000, polling: 100 });
+    await page.click('#train-pause');
+    // Batches already loaded may still run; after that nothing moves.
+    await page.waitForTimeout(2000);
+    const pausedAt = await points();
+    await page.waitForTimeout(1500);
+    const stillPaused = (await points()) === pausedAt && (await page.textContent('#train-pause')) === 'Resume';
+    await page.click('#train-pause');
+    await page.waitForFunction((n) => Number(document.getElementById('loss-chart').dataset.points) > n, pausedAt, { timeout: 30_000, polling: 100 });
+    const pressed = Date.now();
+    await page.click('#train-stop');
+    await page.waitForFunction((n) => window.webferApp.summaries.length > n, runs, { timeout: 60_000, polling: 100 });
+    const seconds = (Date.now() - pressed) / 1000;
+    const result = await page.evaluate(() => ({ summary: window.webferApp.summaries.at(-1), start: document.getElementById('train-start').disabled, stop: document.getElementById('train-stop').disabled, state: document.body.dataset.training }));
+    await page.fill('#set-epochs', '1');
+    return {
+      ok: stillPaused && result.summary.stopped && result.state === 'stopped' && !result.start && result.stop && seconds < 20,
+      detail: `paused at ${pausedAt} chart points: ${stillPaused ? 'held' : 'kept moving'}; resumed; stopped ${seconds.toFixed(1)} s after the click, ${result.summary.losses.length} numbers read`,
+    };
+  });
+
+  await step('app: a checkpoint trained by `webfer train` gives the CLI\'s top-1 in the page (`webfer predict --json`)', async () => {
+    await nodeTrained;
+    // Two synthetic faces written as PNG files by the Node library, read by both sides.
+    const { renderSynthSample } = await import(pathToFileURL(join(root, 'dist/data/synth/generator.js')).href);
+    const { encodePng } = await import(pathToFileURL(join(root, 'dist/data/codecs.js')).href);
+    const images = [[0, 1, 'HL'], [1, 2, 'F']].map(([subject, expression, pose], k) => {
+      const file = join(scratch, `face-${k}.png`);
+      writeFileSync(file, encodePng(renderSynthSample({ subjects: 2, expressions: 3, size: 64, channels: 1, seed: 11 }, { subject, expression, clip: 0, frame: 0, pose }).image));
+      return file;
+    });
+    const checkpoint = join(nodeRun, 'checkpoint.safetensors');
+    const node = JSON.parse(await cli(['predict', ...images, '--checkpoint', checkpoint, '--json']));
+    await page.setInputFiles('#checkpoint-input', checkpoint);
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    const loaded = await page.textContent('#checkpoint-status');
+    const matches = [];
+    for (const [k, file] of images.entries()) {
+      await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+      await page.setInputFiles('#image-input', file);
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+      const top = await page.$$eval('#predictions li', (list) => list.map((li) => ({ name: li.dataset.name, probability: Number(li.dataset.probability) })));
+      const expected = node[k].predictions[0];
+      matches.push({ ok: top[0]?.name === expected.name && Math.abs(top[0].probability - expected.probability) < 1e-3, text: `${top[0]?.name} ${top[0]?.probability?.toFixed(4)} vs CLI ${expected.name} ${expected.probability.toFixed(4)}` });
+    }
+    return { ok: matches.length === 2 && matches.every((m) => m.ok), detail: `${loaded}; ${matches.map((m) => m.text).join('; ')}` };
+  });
+
+  await page.screenshot({ path: join(artifacts, 'app-1440.png'), fullPage: true });
+  await step('app: the layout fits a 390 px wide phone (no horizontal scrolling)', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    await page.screenshot({ path: join(artifacts, 'app-390.png'), fullPage: true });
+    return { ok: widths.scroll <= widths.client + 1, detail: `document ${widths.scroll} px in a ${widths.client} px viewport` };
+  });
+
+  check('app: no console errors, failed requests or page errors all along', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
+  await context.close();
 } catch (error) {
   console.log(`  ✘ browser test could not run: ${error.message}`);
   total = Math.max(total, 1);
@@ -83,6 +272,9 @@ try {
 } finally {
   await browser?.close();
   server.close();
+  rmSync(scratch, { recursive: true, force: true });
 }
+if (total === 0) total = 1;
+console.log(`screenshots: ${artifacts}`);
 summary(total, passed);
 process.exit(failed || passed !== total ? 1 : 0);

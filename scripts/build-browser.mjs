@@ -1,7 +1,8 @@
 // Bundles the browser-safe core (src/index.ts) into one ES module, dist/webfer.browser.js, and
-// the demo page into dist/web/ (index.html + demo.js).
+// the browser application into a static site in dist/web/: index.html, app.js (the page: DOM
+// only), worker.js (the GPU work in a Web Worker, with the library bundled in), favicon.svg.
 import { build } from 'esbuild';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +17,10 @@ const common = {
   external: ['webgpu', 'node:*'],
   logLevel: 'warning',
 };
-// The library as one ES module, and the demo page (web/) with the library bundled in.
+// dist/web is the static site alone: nothing left from older builds.
+rmSync(join(root, 'dist/web'), { recursive: true, force: true });
 await build({ ...common, entryPoints: [join(root, 'src/index.ts')], outfile: join(root, 'dist/webfer.browser.js') });
-await build({ ...common, entryPoints: [join(root, 'web/demo.ts')], outfile: join(root, 'dist/web/demo.js') });
-copyFileSync(join(root, 'web/index.html'), join(root, 'dist/web/index.html'));
+await build({ ...common, entryPoints: [join(root, 'web/app/main.ts')], outfile: join(root, 'dist/web/app.js') });
+await build({ ...common, entryPoints: [join(root, 'web/worker.ts')], outfile: join(root, 'dist/web/worker.js') });
+mkdirSync(join(root, 'dist/web'), { recursive: true });
+for (const file of ['index.html', 'favicon.svg']) copyFileSync(join(root, 'web', file), join(root, 'dist/web', file));

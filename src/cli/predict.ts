@@ -9,12 +9,11 @@ import type { Dataset, Sample } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { init } from '../gpu/index.js';
 import { createLightCNN, type LightCNNConfig } from '../models/lightcnn.js';
-import * as F from '../nn/functional/index.js';
 import { loadSafetensors } from '../node/checkpoint.js';
-import { tensor } from '../tensor/creation.js';
-import { noGrad, scope } from '../tensor/tensor.js';
 import { readRunInfo, restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
-import { createFanetLoaders } from '../train/fanet.js';
+import { predictImages, topPredictions, type Prediction } from '../train/predict.js';
+
+export { topPredictions, type Prediction };
 
 interface PredictArgs {
   images: string[];
@@ -23,13 +22,6 @@ interface PredictArgs {
   json: boolean;
   batchSize: number;
   skipBad: boolean;
-}
-
-export interface Prediction {
-  class: number;
-  /** The class name stored with the checkpoint, or the class id as text for older checkpoints. */
-  name: string;
-  probability: number;
 }
 
 const DEFAULT_TOP = 5;
@@ -81,13 +73,6 @@ function imageDataset(paths: readonly string[], classes: readonly string[], chan
   };
 }
 
-/** The k most probable classes, most probable first (ties: the lower class id first). */
-export function topPredictions(probabilities: ArrayLike<number>, names: readonly string[], k: number): Prediction[] {
-  return Array.from({ length: probabilities.length }, (_, id) => ({ class: id, name: names[id]!, probability: probabilities[id]! }))
-    .sort((a, b) => b.probability - a.probability || a.class - b.class)
-    .slice(0, k);
-}
-
 export const predictCommand: CommandModule<object, PredictArgs> = {
   command: 'predict <images..>',
   describe: 'Predict the expression in images with a Fa-Net checkpoint: the top-k classes and their softmax probabilities',
@@ -123,23 +108,9 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     const model = createLightCNN(config);
     try {
       restoreCheckpoint(content, { modules: { model } }, argv.checkpoint);
-      model.eval();
       const inputSize = config.inputSize ?? 128;
-      const { evalLoader } = createFanetLoaders(undefined, imageDataset(paths, names, channels), { batchSize: argv.batchSize, inputSize, channels, skipBad: argv.skipBad });
-      const results: { image: string; predictions: Prediction[] }[] = [];
-      for await (const batch of evalLoader!.epoch(0)) {
-        const probabilities = noGrad(() => scope(() => F.softmax(model.call(tensor(batch.images, batch.shape)).logits, 1)));
-        let values: Float32Array;
-        try {
-          values = await probabilities.toArray();
-        } finally {
-          probabilities.dispose();
-        }
-        batch.samples.forEach((sample, n) => {
-          results.push({ image: sample.path, predictions: topPredictions(values.subarray(n * config.classes, (n + 1) * config.classes), names, top) });
-        });
-      }
-      for (const problem of evalLoader!.problems) console.error(`skipped ${problem.message}`);
+      const { results, loader: evalLoader } = await predictImages(model, imageDataset(paths, names, channels), { names, top, batchSize: argv.batchSize, skipBad: argv.skipBad });
+      for (const problem of evalLoader.problems) console.error(`skipped ${problem.message}`);
       if (results.length === 0) throw new Error(`none of the ${paths.length} images could be read (each is named above)`);
       if (argv.json) {
         console.log(JSON.stringify(results));

@@ -1,0 +1,491 @@
+// The browser application: settings, live training charts, gallery, predictions, checkpoints,
+// the FaPE-GAN panel and the benchmark table. All GPU work happens in web/worker.ts; this thread
+// only draws, so the page stays responsive while a run goes on. Stable ids (DESIGN.md "Browser
+// page"): #adapter #gallery #train-start #train-stop #train-status #loss-chart #predictions
+// #gan-output #bench-table #checkpoint-input, and body[data-state] = 'ready' once initialised.
+import {
+  AUGMENTABLE_TASKS, SETTING_LIMITS, STAGE_LABELS, settingsProblems,
+  type AdapterSummary, type BenchRowMessage, type FromWorker, type GalleryFace, type GanReply, type GrayImage, type ImageSource,
+  type PredictionReply, type Request, type RunSettings, type TrainEvent, type TrainSummary,
+} from './protocol.js';
+import { formatSecondsLeft } from './estimate.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element as T;
+};
+
+/** What tests and users' scripts can read besides the DOM. */
+const app = {
+  summaries: [] as TrainSummary[],
+  errors: [] as string[],
+  selectedFace: undefined as string | undefined,
+};
+(window as unknown as { webferApp: typeof app }).webferApp = app;
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 1;
+const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+function call<T>(request: Request, transfer: Transferable[] = []): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    worker.postMessage({ ...request, id }, transfer);
+  });
+}
+
+worker.onmessage = (event: MessageEvent<FromWorker>) => {
+  const message = event.data;
+  if (message.kind === 'reply') {
+    const waiting = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.ok) waiting?.resolve(message.value);
+    else waiting?.reject(new Error(message.error));
+    return;
+  }
+  onTrainEvent(message);
+};
+worker.onerror = (event) => {
+  const text = `the worker failed: ${event.message || 'it could not start (see the console)'}`;
+  showError(text);
+  for (const waiting of pending.values()) waiting.reject(new Error(text));
+  pending.clear();
+};
+
+function showError(text: string): void {
+  app.errors.push(text);
+  const box = $('errors');
+  box.textContent = text;
+  box.hidden = false;
+}
+
+function clearError(): void {
+  $('errors').hidden = true;
+}
+
+// ---- drawing helpers
+
+function canvasOf(image: GrayImage): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  const rgba = new ImageData(image.width, image.height);
+  for (let i = 0; i < image.pixels.length; i++) {
+    rgba.data[4 * i] = rgba.data[4 * i + 1] = rgba.data[4 * i + 2] = image.pixels[i]!;
+    rgba.data[4 * i + 3] = 255;
+  }
+  canvas.getContext('2d')!.putImageData(rgba, 0, 0);
+  return canvas;
+}
+
+function imageOf(image: GrayImage, alt: string, className = ''): HTMLImageElement {
+  const img = document.createElement('img');
+  img.src = canvasOf(image).toDataURL('image/png');
+  img.alt = alt;
+  img.width = image.width;
+  img.height = image.height;
+  if (className) img.className = className;
+  return img;
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+// ---- settings
+
+const settingInputs = {
+  epochs: $<HTMLInputElement>('set-epochs'), width: $<HTMLInputElement>('set-width'), inputSize: $<HTMLInputElement>('set-input-size'),
+  subjects: $<HTMLInputElement>('set-subjects'), expressions: $<HTMLInputElement>('set-expressions'), seed: $<HTMLInputElement>('set-seed'),
+  batchSize: $<HTMLInputElement>('set-batch-size'), ganEpochs: $<HTMLInputElement>('set-gan-epochs'),
+};
+const taskSelect = $<HTMLSelectElement>('set-task');
+const augmentBox = $<HTMLInputElement>('set-augment');
+
+for (const [name, input] of Object.entries(settingInputs) as [keyof typeof SETTING_LIMITS, HTMLInputElement][]) {
+  const limits = SETTING_LIMITS[name];
+  input.min = String(limits.min);
+  input.max = String(limits.max);
+  input.step = String(limits.step);
+}
+
+function readSettings(): RunSettings {
+  const number = (input: HTMLInputElement) => (input.value.trim() === '' ? NaN : Number(input.value));
+  return {
+    task: taskSelect.value as RunSettings['task'], augment: augmentBox.checked,
+    epochs: number(settingInputs.epochs), width: number(settingInputs.width), inputSize: number(settingInputs.inputSize),
+    subjects: number(settingInputs.subjects), expressions: number(settingInputs.expressions), seed: number(settingInputs.seed),
+    batchSize: number(settingInputs.batchSize), ganEpochs: number(settingInputs.ganEpochs),
+  };
+}
+
+function writeSettings(settings: RunSettings): void {
+  taskSelect.value = settings.task;
+  augmentBox.checked = settings.augment;
+  for (const [name, input] of Object.entries(settingInputs) as [keyof typeof settingInputs, HTMLInputElement][]) input.value = String(settings[name]);
+}
+
+/** Settings from the address (?epochs=2&seed=3): for links and tests. */
+function settingsFromQuery(base: RunSettings): RunSettings {
+  const query = new URLSearchParams(location.search);
+  const merged: Record<string, unknown> = { ...base };
+  for (const key of Object.keys(base)) {
+    const value = query.get(key);
+    if (value === null) continue;
+    merged[key] = key === 'task' ? value : key === 'augment' ? value === '1' || value === 'true' : Number(value);
+  }
+  return merged as unknown as RunSettings;
+}
+
+function syncAugment(): void {
+  const possible = AUGMENTABLE_TASKS.includes(taskSelect.value as RunSettings['task']);
+  augmentBox.disabled = !possible || training;
+  if (!possible) augmentBox.checked = false;
+  $('augment-note').textContent = possible ? '' : '(FaPE-GAN tops up a rare pose or expression: ER-UP and ER-UE only)';
+}
+taskSelect.addEventListener('change', syncAugment);
+
+// ---- training
+
+const startButton = $<HTMLButtonElement>('train-start');
+const stopButton = $<HTMLButtonElement>('train-stop');
+const pauseButton = $<HTMLButtonElement>('train-pause');
+const status = $('train-status');
+const bar = $<HTMLProgressElement>('train-progress');
+const logBox = $('train-log');
+const liveChart = $('loss-chart');
+const epochChart = $('epoch-chart');
+let training = false;
+let paused = false;
+
+function log(line: string): void {
+  logBox.textContent += `${line}\n`;
+  logBox.scrollTop = logBox.scrollHeight;
+}
+
+function onTrainEvent(event: TrainEvent): void {
+  switch (event.event) {
+    case 'log': log(event.line); break;
+    case 'progress': {
+      bar.value = event.fraction;
+      bar.setAttribute('aria-valuetext', `${Math.round(100 * event.fraction)} %`);
+      const stage = `stage ${event.stageIndex + 1} of ${event.stageCount}: ${STAGE_LABELS[event.stage]}`;
+      status.textContent = `${paused ? 'paused · ' : ''}${stage} — ${event.detail} · ${Math.round(100 * event.fraction)} % · ${formatSecondsLeft(event.etaSeconds)}`;
+      status.dataset.stage = event.stage;
+      break;
+    }
+    case 'points': break;
+    case 'chart': {
+      const target = event.target === 'live' ? liveChart : epochChart;
+      target.innerHTML = event.svg;
+      target.dataset.points = String(event.points);
+      target.querySelector('svg')?.setAttribute('role', 'img');
+      target.querySelector('svg')?.setAttribute('aria-label', event.target === 'live' ? 'training loss and accuracy per step' : 'training curves per epoch');
+      break;
+    }
+    case 'paused':
+      paused = event.paused;
+      pauseButton.textContent = paused ? 'Resume' : 'Pause';
+      pauseButton.setAttribute('aria-pressed', String(paused));
+      if (paused) status.textContent = `paused · ${status.textContent}`;
+      break;
+    case 'bench-row': addBenchRow(event.row); break;
+    case 'warning': showError(event.message); break;
+  }
+}
+
+function setBusy(isTraining: boolean): void {
+  training = isTraining;
+  startButton.disabled = isTraining;
+  stopButton.disabled = !isTraining;
+  pauseButton.disabled = !isTraining;
+  for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-needs-idle]'))) button.disabled = isTraining;
+  syncAugment();
+}
+
+async function startTraining(): Promise<void> {
+  clearError();
+  const settings = readSettings();
+  const problems = settingsProblems(settings);
+  if (problems.length > 0) {
+    showError(`check the settings: ${problems.join('; ')}`);
+    return;
+  }
+  // Each run starts clean: log, charts and bar.
+  logBox.textContent = '';
+  liveChart.replaceChildren(element('p', 'the loss appears here after the first step', 'muted'));
+  liveChart.dataset.points = '0';
+  epochChart.replaceChildren();
+  epochChart.dataset.points = '0';
+  bar.value = 0;
+  paused = false;
+  pauseButton.textContent = 'Pause';
+  setBusy(true);
+  document.body.dataset.training = 'running';
+  status.textContent = 'starting…';
+  try {
+    await refreshGallery(settings);
+    const summary = await call<TrainSummary>({ op: 'train', settings });
+    app.summaries.push(summary);
+    const results = Object.entries(summary.accuracy).map(([stage, value]) => `${STAGE_LABELS[stage as keyof typeof STAGE_LABELS]}: test accuracy ${(100 * value!).toFixed(1)} %`);
+    status.textContent = summary.stopped ? `stopped after ${summary.seconds.toFixed(0)} s` : `done in ${summary.seconds.toFixed(0)} s · ${results.join(' · ')}`;
+    if (!summary.stopped) bar.value = 1;
+    document.body.dataset.training = summary.stopped ? 'stopped' : 'done';
+    $('model-choice-page').removeAttribute('disabled');
+  } catch (error) {
+    status.textContent = `training failed: ${(error as Error).message}`;
+    showError((error as Error).message);
+    document.body.dataset.training = 'failed';
+  } finally {
+    setBusy(false);
+  }
+}
+
+startButton.addEventListener('click', () => void startTraining());
+stopButton.addEventListener('click', () => {
+  worker.postMessage({ op: 'stop' });
+  status.textContent = 'stopping after this step…';
+});
+pauseButton.addEventListener('click', () => worker.postMessage({ op: paused ? 'resume' : 'pause' }));
+
+// ---- gallery
+
+const galleryBox = $('gallery');
+let galleryKey = '';
+let faces: GalleryFace[] = [];
+
+async function refreshGallery(settings: RunSettings): Promise<void> {
+  const key = JSON.stringify([settings.subjects, settings.expressions, settings.seed, settings.inputSize > 64]);
+  if (key === galleryKey) return;
+  galleryKey = key;
+  faces = await call<GalleryFace[]>({ op: 'gallery', settings });
+  galleryBox.replaceChildren();
+  const bySubject = new Map<string, GalleryFace[]>();
+  for (const face of faces) bySubject.set(face.subject, [...(bySubject.get(face.subject) ?? []), face]);
+  for (const [subject, list] of bySubject) {
+    const group = element('div', undefined, 'subject');
+    group.append(element('h3', `subject ${subject}`));
+    const grid = element('div', undefined, 'faces');
+    for (const face of list) {
+      const button = element('button', undefined, 'face');
+      button.type = 'button';
+      button.dataset.key = face.key;
+      const description = `${face.subject}, pose ${face.pose}, ${face.expressionName}`;
+      button.setAttribute('aria-label', `select ${description}`);
+      button.title = `${description} — hover or focus shows the landmark mask`;
+      const photo = imageOf(face.image, `synthetic face: ${description}`, 'photo');
+      const mask = imageOf(face.mask, `landmark pose mask of ${description}`, 'mask');
+      button.append(photo, mask, element('span', `${face.pose} · ${face.expressionName}`));
+      button.addEventListener('click', () => selectFace(face.key));
+      grid.append(button);
+    }
+    group.append(grid);
+    galleryBox.append(group);
+  }
+  if (!faces.some((face) => face.key === app.selectedFace)) selectFace(faces[0]?.key);
+}
+
+function selectFace(key: string | undefined): void {
+  app.selectedFace = key;
+  for (const button of Array.from(galleryBox.querySelectorAll<HTMLButtonElement>('button.face'))) button.setAttribute('aria-pressed', String(button.dataset.key === key));
+  const face = faces.find((f) => f.key === key);
+  $('selected-face').textContent = face ? `${face.subject}, pose ${face.pose}, ${face.expressionName} (true label)` : 'none';
+}
+
+// ---- predictions
+
+const predictionsBox = $('predictions');
+
+function modelChoice(): 'page' | 'loaded' {
+  return ($<HTMLInputElement>('model-choice-loaded')).checked ? 'loaded' : 'page';
+}
+
+async function predict(source: ImageSource, transfer: Transferable[] = []): Promise<void> {
+  clearError();
+  predictionsBox.dataset.state = 'running';
+  predictionsBox.replaceChildren(element('p', 'predicting…', 'muted'));
+  try {
+    const reply = await call<PredictionReply>({ op: 'predict', source, model: modelChoice() }, transfer);
+    const list = element('ol', undefined, 'top5');
+    for (const p of reply.predictions) {
+      const item = element('li');
+      item.dataset.class = String(p.class);
+      item.dataset.name = p.name;
+      item.dataset.probability = String(p.probability);
+      const meter = element('meter') as HTMLMeterElement;
+      meter.min = 0;
+      meter.max = 1;
+      meter.value = p.probability;
+      meter.setAttribute('aria-label', `probability of ${p.name}`);
+      item.append(element('span', p.name, 'name'), meter, element('span', `${(100 * p.probability).toFixed(1)} %`, 'value'));
+      list.append(item);
+    }
+    const figure = element('figure');
+    figure.append(imageOf(reply.input, 'the image as the model sees it after the evaluation crop and resize', 'enlarged'), element('figcaption', `model input (${reply.input.width} px)`));
+    predictionsBox.replaceChildren(element('p', `by ${reply.model}:`, 'muted'), element('div', undefined, 'prediction'));
+    predictionsBox.lastElementChild!.append(figure, list);
+    predictionsBox.dataset.state = 'done';
+  } catch (error) {
+    predictionsBox.replaceChildren(element('p', (error as Error).message, 'error'));
+    predictionsBox.dataset.state = 'failed';
+  }
+}
+
+$('predict-face').addEventListener('click', () => {
+  if (!app.selectedFace) return showError('choose a face in the gallery first');
+  void predict({ kind: 'gallery', key: app.selectedFace });
+});
+
+async function predictFile(file: File): Promise<void> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  await predict({ kind: 'file', name: file.name, bytes }, [bytes.buffer]);
+}
+
+$<HTMLInputElement>('image-input').addEventListener('change', (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (file) void predictFile(file);
+});
+
+// ---- checkpoints
+
+const checkpointStatus = $('checkpoint-status');
+
+async function loadCheckpointFile(file: File): Promise<void> {
+  clearError();
+  checkpointStatus.textContent = `reading ${file.name}…`;
+  checkpointStatus.dataset.state = 'loading';
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const loaded = await call<{ kind: string; label: string }>({ op: 'load-checkpoint', name: file.name, bytes }, [bytes.buffer]);
+    checkpointStatus.textContent = `loaded ${loaded.label}`;
+    checkpointStatus.dataset.state = 'loaded';
+    checkpointStatus.dataset.kind = loaded.kind;
+    if (loaded.kind === 'fanet') {
+      const loadedChoice = $<HTMLInputElement>('model-choice-loaded');
+      loadedChoice.disabled = false;
+      loadedChoice.checked = true;
+    }
+  } catch (error) {
+    checkpointStatus.textContent = `could not load ${file.name}: ${(error as Error).message}`;
+    checkpointStatus.dataset.state = 'failed';
+  }
+}
+
+$<HTMLInputElement>('checkpoint-input').addEventListener('change', (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (file) void loadCheckpointFile(file);
+});
+
+for (const zone of Array.from(document.querySelectorAll<HTMLElement>('[data-drop]'))) {
+  zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    const file = event.dataTransfer?.files[0];
+    if (!file) return;
+    if (zone.dataset.drop === 'checkpoint') void loadCheckpointFile(file);
+    else void predictFile(file);
+  });
+}
+
+$('checkpoint-save').addEventListener('click', async () => {
+  clearError();
+  try {
+    const saved = await call<{ name: string; bytes: Uint8Array }>({ op: 'save-checkpoint' });
+    const link = element('a', `download ${saved.name} (${(saved.bytes.length / 1024).toFixed(0)} KiB)`);
+    link.href = URL.createObjectURL(new Blob([saved.bytes as BlobPart], { type: 'application/octet-stream' }));
+    link.download = saved.name;
+    link.id = 'checkpoint-download';
+    $('checkpoint-saved').replaceChildren(link, element('span', ' — read it with `webfer eval --checkpoint checkpoint.safetensors` or `webfer predict`', 'muted'));
+    link.click();
+  } catch (error) {
+    showError((error as Error).message);
+  }
+});
+
+// ---- FaPE-GAN panel
+
+const ganOutput = $('gan-output');
+
+$('gan-run').addEventListener('click', async () => {
+  clearError();
+  if (!app.selectedFace) return showError('choose a face in the gallery first');
+  ganOutput.dataset.state = 'running';
+  try {
+    const reply = await call<GanReply>({ op: 'gan', key: app.selectedFace, targetPose: $<HTMLSelectElement>('gan-pose').value });
+    const row = element('div', undefined, 'gan-row');
+    for (const tile of reply.tiles) {
+      const figure = element('figure');
+      figure.append(imageOf(tile.image, tile.label, 'enlarged'), element('figcaption', tile.label));
+      row.append(figure);
+    }
+    ganOutput.replaceChildren(element('p', `generator: ${reply.generator}`, 'muted'), row);
+    ganOutput.dataset.state = 'done';
+  } catch (error) {
+    ganOutput.replaceChildren(element('p', (error as Error).message, 'error'));
+    ganOutput.dataset.state = 'failed';
+  }
+});
+
+// ---- benchmark
+
+const benchBody = $('bench-table').querySelector('tbody')!;
+
+function addBenchRow(row: BenchRowMessage): void {
+  const tr = element('tr');
+  const time = row.ms < 1 ? `${(row.ms * 1000).toFixed(1)} µs` : `${row.ms.toFixed(2)} ms`;
+  const rate = row.gflops !== undefined ? `${row.gflops.toFixed(2)} GFLOP/s` : row.gbps !== undefined ? `${row.gbps.toFixed(2)} GB/s` : '';
+  for (const text of [row.suite, row.name, row.shape, time, rate, row.note ?? '']) tr.append(element('td', text));
+  benchBody.append(tr);
+}
+
+$('bench-start').addEventListener('click', async () => {
+  clearError();
+  const suites = Array.from(document.querySelectorAll<HTMLInputElement>('input[name=bench-suite]:checked')).map((box) => box.value);
+  if (suites.length === 0) return showError('choose at least one benchmark suite');
+  benchBody.replaceChildren();
+  const table = $('bench-table');
+  table.dataset.state = 'running';
+  $('bench-status').textContent = `running ${suites.join(', ')} (quick shapes)…`;
+  try {
+    const rows = await call<BenchRowMessage[]>({ op: 'bench', suites });
+    table.dataset.state = 'done';
+    $('bench-status').textContent = `${rows.length} rows`;
+  } catch (error) {
+    table.dataset.state = 'failed';
+    $('bench-status').textContent = `benchmark failed: ${(error as Error).message}`;
+  }
+});
+
+// ---- start-up
+
+async function start(): Promise<void> {
+  const adapterBox = $('adapter');
+  const mainThreadHasWebGpu = 'gpu' in navigator;
+  try {
+    const { adapter, suggested } = await call<{ adapter: AdapterSummary; suggested: RunSettings }>({ op: 'init' });
+    adapterBox.textContent = `WebGPU adapter: ${adapter.name}${adapter.isSoftware ? ' (software rasteriser: the suggested sizes are small)' : ''}`;
+    adapterBox.dataset.software = String(adapter.isSoftware);
+    writeSettings(settingsFromQuery(suggested));
+    syncAugment();
+    await refreshGallery(readSettings());
+    setBusy(false);
+    document.body.dataset.state = 'ready';
+  } catch (error) {
+    const text = (error as Error).message;
+    const inWorkerOnly = mainThreadHasWebGpu && /no WebGPU/.test(text)
+      ? 'This browser has WebGPU on the page but not in Web Workers, where webfer trains; Chrome and Edge 113+ have both. ' : '';
+    adapterBox.textContent = `${inWorkerOnly}${text}`;
+    adapterBox.classList.add('error');
+    document.body.dataset.state = 'no-webgpu';
+    for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('button'))) button.disabled = true;
+  }
+}
+
+void start();
