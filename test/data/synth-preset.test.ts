@@ -16,11 +16,12 @@ import { renderSynthInWorkers, synthFilePaths } from '../../src/node/data/synth-
 import { writeSynthDataset } from '../../src/node/data/write-synth.js';
 
 const seed = 1 + Math.floor(Math.random() * 1000);
+const fullPlan = planF2edSynth({ seed });
 const rowsOf = (plan: ReturnType<typeof planF2edSynth>): SplitRow[] =>
   plan.specs.map((spec) => ({ subject: synthSubjectName(spec.subject), pose: spec.pose, expression: spec.expression }));
 
 test(`f2ed preset (seed ${seed}): F²ED's counts, without rendering`, () => {
-  const plan = planF2edSynth({ seed });
+  const plan = fullPlan;
   const { counts } = plan;
   assert.is(counts.images, 219_719);
   assert.equal(counts.poses, { HL: 47_053, F: 74_985, HR: 49_152, BV: 48_529 });
@@ -34,7 +35,7 @@ test(`f2ed preset (seed ${seed}): F²ED's counts, without rendering`, () => {
 });
 
 test(`f2ed preset (seed ${seed}): webfer split gives the paper's four task sizes`, () => {
-  const rows = rowsOf(planF2edSynth({ seed }));
+  const rows = rowsOf(fullPlan);
   const size = (task: Parameters<typeof splitRows>[1]) => splitRows(rows, task, 0);
   const ss = size('er-ss'), ue = size('er-ue'), up = size('er-up'), zid = size('er-zid');
   assert.equal([ss.train.length, ss.val.length, ss.test.length], [175_000, 19_719, 25_000]);

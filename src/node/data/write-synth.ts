@@ -16,6 +16,7 @@ import { formatIndexCsv, type IndexRow } from '../../data/index-csv.js';
 import { hashSeed } from '../../data/random.js';
 import { listSynthSpecs, resolveSynthOptions, synthSubjectName, type SynthOptions, type SynthSpec } from '../../data/synth/generator.js';
 import { synthContactSheet, type ContactSheetOptions } from '../../data/synth/contact-sheet.js';
+import { removeStaleTempFiles } from '../atomic-write.js';
 import { listFiles, writeFileAtomic } from './files.js';
 import { renderSynthInWorkers, synthFilePaths, type SynthWorkerOptions } from './synth-workers.js';
 
@@ -50,6 +51,11 @@ export async function writeSynthDataset(outDir: string, options: SynthOptions, r
 
   const present = new Set(await listFilesIfAny(outDir, 'images'));
   for (const path of await listFilesIfAny(outDir, 'landmarks')) present.add(path);
+  // Temp files a killed run left behind: removed (unless a live process is writing them).
+  for (const path of present) {
+    const temp = /^(.*\/)\.(.+)\.\d+\.\d+\.tmp$/.exec(path);
+    if (temp) removeStaleTempFiles(join(outDir, `${temp[1]}${temp[2]}`));
+  }
   const missing = specs.filter((spec) => {
     const paths = synthFilePaths(spec);
     return !(present.has(paths.image) && present.has(paths.landmarks));
