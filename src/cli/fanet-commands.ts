@@ -21,6 +21,8 @@ import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, tr
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
+import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
+import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 
 interface DataArgs {
   data?: string;
@@ -154,7 +156,21 @@ interface TrainArgs extends DataArgs {
   out?: string;
   resume: boolean;
   readEvery: number;
+  initFrom?: string;
+  freeze?: 'features';
+  preset?: FanetPreset;
 }
+
+/** The paper's Fa-Net recipes (lr at batch size, SGD with the reference parameter groups). */
+const FANET_PRESETS = {
+  f2ed: { lr: 0.01, batchSize: 128 },
+  fer2013: { lr: 2e-3, batchSize: 64 },
+  jaffe: { lr: 5e-4, batchSize: 32 },
+} as const;
+type FanetPreset = keyof typeof FANET_PRESETS;
+
+/** The architecture options a pre-trained file fixes unless the command line names them. */
+const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
 
 function checkPositiveInteger(value: number, flag: string, hint: string): void {
   if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
@@ -181,8 +197,13 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', describe: 'run folder (default runs/fanet-MODEL)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' })
       .option('read-every', { type: 'number', default: 4, describe: 'read the loss back every N steps (each read is a GPU sync)' })
+      .option('init-from', { type: 'string', describe: 'start from pre-trained weights: a webfer checkpoint, a safetensors state dict (`webfer convert`) or a PyTorch .pth / .pth.tar; the classifier is replaced when the class count differs' })
+      .option('freeze', { type: 'string', choices: ['features'], describe: 'with --init-from: train only the classifier' })
+      .option('preset', { type: 'string', choices: Object.keys(FANET_PRESETS), describe: 'the paper\'s lr / batch: f2ed 0.01/128, fer2013 2e-3/64, jaffe 5e-4/32 (SGD, reference parameter groups)' })
       .check((parsed) => {
         const argv = parsed as unknown as TrainArgs;
+        if (argv.freeze && !argv.initFrom) throw new Error('--freeze features needs --init-from FILE (freezing freshly initialised features would train only the classifier on random features)');
+        if (argv.resume && (argv.initFrom || argv.preset)) throw new Error(`--resume continues from the run's checkpoint; ${argv.initFrom ? '--init-from' : '--preset'} is for a new run (drop it, or pass another --out)`);
         checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
@@ -200,6 +221,25 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
     // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
+    const given = givenOptions();
+    if (argv.preset) {
+      const preset = FANET_PRESETS[argv.preset];
+      if (given.has('optimizer') && argv.optimizer !== 'sgd') throw new Error(`--preset ${argv.preset} is the paper's SGD recipe; drop --optimizer ${argv.optimizer} or --preset`);
+      if (!given.has('lr')) argv.lr = preset.lr;
+      if (!given.has('batchSize')) argv.batchSize = preset.batchSize;
+    }
+    let pretrained: PretrainedWeights | undefined;
+    if (argv.initFrom) {
+      pretrained = readPretrainedWeights(argv.initFrom);
+      for (const [key, option, flag] of ARCHITECTURE_FLAGS) {
+        const recorded = pretrained.config?.[key];
+        if (recorded === undefined) continue;
+        if (!given.has(option)) (config as unknown as Record<string, unknown>)[key] = recorded;
+        else if (recorded !== config[key]) console.error(`note: ${argv.initFrom} was ${flag} ${recorded}; using ${flag} ${config[key]} as given`);
+      }
+      if (pretrained.config?.batchNorm !== undefined) config.batchNorm = pretrained.config.batchNorm;
+      if (pretrained.config?.inputChannels !== undefined) config.inputChannels = pretrained.config.inputChannels;
+    }
     let run: FanetResumeSettings = { optimizer: argv.optimizer, batchSize: argv.batchSize, epochs: argv.epochs, data: argv, notes: [] };
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; drop --resume to start a new run, or pass the run's --out`);
@@ -219,6 +259,18 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     config.classes ||= splits.train.classes.length;
     if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
     const model = createLightCNN(config);
+    if (pretrained) {
+      const classifier = pretrained.tensors.get(`${model.classifierName}.weight`);
+      const replaceClassifier = !classifier || classifier.shape[0] !== config.classes;
+      const loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
+      console.error(
+        `initialised from ${pretrained.description}: ${loaded.loaded.length} tensors` +
+          `${replaceClassifier ? `; a new classifier for ${config.classes} classes${classifier ? ` (the file's has ${classifier.shape[0]})` : ''}` : '; its classifier kept'}` +
+          `${loaded.frozen.length ? `; ${loaded.frozen.length} feature parameters frozen` : ''}`,
+      );
+    }
+    // A fine-tuning run with frozen features stays frozen when resumed.
+    if (resumeInfo?.extra?.freeze === 'features') console.error(`the run trains only its classifier: ${freezeFeatures(model).length} feature parameters stay frozen`);
     const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: run.batchSize, lr: argv.lr, optimizer: run.optimizer });
     if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler));
     if (run.lr !== undefined) {
@@ -256,7 +308,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         readEvery: argv.readEvery,
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.
-        extra: { ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, classes: [...splits.train.classes] },
+        extra: {
+          ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, classes: [...splits.train.classes],
+          ...(argv.initFrom ? { initFrom: resolve(argv.initFrom), freeze: argv.freeze ?? null } : {}), ...(argv.preset ? { preset: argv.preset } : {}),
+        },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         shouldStop: () => stopRequested,
         onEpoch: async (record, evaluation) => {

@@ -80,15 +80,19 @@ export function initFromPretrained(model: LightCNN, stateDict: StateSource, opti
     }
   }
   model.loadStateDict(source, { strict: false });
-  const frozen: string[] = [];
-  if (options.freeze === 'features') {
-    for (const [name, parameter] of model.namedParameters()) {
-      if (isClassifier(name)) continue;
-      parameter.requiresGrad = false;
-      frozen.push(name);
-    }
-  }
+  const frozen = options.freeze === 'features' ? freezeFeatures(model) : [];
   return { loaded: [...source.keys()], replaced, frozen };
+}
+
+/** Stops every parameter outside the classifier from learning (a fine-tuning run, and its resume); returns their names. */
+export function freezeFeatures(model: LightCNN): string[] {
+  const frozen: string[] = [];
+  for (const [name, parameter] of model.namedParameters()) {
+    if (name.startsWith(`${model.classifierName}.`)) continue;
+    parameter.requiresGrad = false;
+    frozen.push(name);
+  }
+  return frozen;
 }
 
 export interface FineTuneOptimizerOptions {

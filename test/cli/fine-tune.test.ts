@@ -1,0 +1,102 @@
+// `webfer train --init-from / --freeze / --preset` as a user runs them: a Fa-Net trained by webfer
+// and a PyTorch checkpoint (test/reference/fixtures/pytorch/) start a run on a 7-class
+// FER2013-format set; frozen features come out bit-identical to the file's, the classifier is new.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadSafetensors } from '../../src/node/checkpoint.js';
+import { errorLines, removeDir, repoRoot, runCli, tempDir, type CliResult } from './run-cli.js';
+
+const work = tempDir('webfer-fine-tune-');
+const at = (...parts: string[]) => join(work, ...parts);
+const run = (args: string[]) => runCli(args, { cwd: work, timeoutMs: 180_000 });
+const fixture = join(repoRoot, 'test/reference/fixtures/pytorch/lightcnn9-tiny.pth');
+const TINY = ['--batch-size', '8', '--epochs', '1'];
+const seed = Date.now() % 100_000;
+
+function assertOk(result: CliResult): void {
+  assert.is(result.code, 0, `${result.command} exited ${result.code} (seed ${seed}):\n${result.stderr}`);
+  assert.equal(errorLines(result), [], `${result.command} printed errors`);
+}
+
+function assertRefused(result: CliResult, pattern: RegExp): void {
+  assert.is(result.code, 1, `${result.command} should fail:\n${result.stderr}`);
+  const lines = errorLines(result);
+  assert.is(lines.length, 1, `${result.command}: one error line, got ${JSON.stringify(lines)}`);
+  assert.match(lines[0]!, pattern);
+}
+
+/** A FER2013-format CSV (emotion,pixels,Usage) of random 48×48 faces, every class in every part. */
+function writeFer2013(path: string): void {
+  let state = seed;
+  const next = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) % 256;
+  const rows = ['emotion,pixels,Usage'];
+  for (const [usage, perClass] of [['Training', 3], ['PublicTest', 1], ['PrivateTest', 1]] as const) {
+    for (let emotion = 0; emotion < 7; emotion++) {
+      for (let k = 0; k < perClass; k++) rows.push(`${emotion},${Array.from({ length: 48 * 48 }, next).join(' ')},${usage}`);
+    }
+  }
+  writeFileSync(path, `${rows.join('\n')}\n`);
+}
+
+const features = (path: string, prefix = 'model.') =>
+  new Map([...loadSafetensors(path).tensors].filter(([name]) => name.startsWith(prefix) && !name.startsWith(`${prefix}fc2.`)).map(([name, t]) => [name.slice(prefix.length), t]));
+
+test('setup: a tiny Fa-Net on synthetic F²ED and a FER2013-format set', async () => {
+  writeFer2013(at('fer2013.csv'));
+  assertOk(await run(['train', '--width', '0.125', '--input-size', '32', '--synth-subjects', '2', '--synth-expressions', '2', '--seed', String(seed % 5), ...TINY, '--out', 'pretrained']));
+});
+
+test('--init-from a webfer checkpoint takes its architecture, replaces the classifier and --freeze keeps the features', async () => {
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'pretrained/checkpoint.safetensors', '--freeze', 'features', ...TINY, '--out', 'fer']);
+  assertOk(result);
+  assert.match(result.stderr, /initialised from webfer Fa-Net checkpoint pretrained\/checkpoint\.safetensors \(after epoch 1\): \d+ tensors; a new classifier for 7 classes \(the file's has 54\); \d+ feature parameters frozen/);
+  assert.match(result.stderr, /lightcnn9 \(width 0\.125, 32 px/);
+  const before = features(at('pretrained', 'checkpoint.safetensors'));
+  const after = features(at('fer', 'checkpoint.safetensors'));
+  assert.equal([...after.keys()], [...before.keys()]);
+  for (const [name, tensor] of before) assert.equal(after.get(name)!.data, tensor.data, `${name} stayed as loaded`);
+  const classifier = loadSafetensors(at('fer', 'checkpoint.safetensors')).tensors.get('model.fc2.weight')!;
+  assert.is(classifier.shape[0], 7);
+});
+
+test('--init-from a PyTorch checkpoint loads its reference-named weights', async () => {
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', fixture, '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-pth']);
+  assertOk(result);
+  assert.match(result.stderr, /initialised from PyTorch checkpoint \(zip format\) .*lightcnn9-tiny\.pth: \d+ tensors; a new classifier for 7 classes \(the file's has 5\)/);
+  assertOk(await run(['convert', fixture, '--out', 'converted.safetensors']));
+  const reference = features(at('converted.safetensors'), '');
+  const after = features(at('fer-pth', 'checkpoint.safetensors'));
+  assert.ok(reference.size > 5, `${reference.size} feature tensors in the fixture`);
+  for (const [name, tensor] of reference) assert.equal(after.get(name)?.data, tensor.data, `${name} is the PyTorch file's`);
+});
+
+test('--preset sets the paper\'s lr and batch size unless given', async () => {
+  const result = await run(['train', '--data', 'fer2013.csv', '--preset', 'jaffe', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', 'preset']);
+  assertOk(result);
+  assert.match(result.stderr, /sgd lr 0\.0005 batch 32/);
+  const firstEpoch = JSON.parse(readFileSync(at('preset', 'metrics.jsonl'), 'utf8').split('\n')[0]!);
+  assert.is(firstEpoch.lr, 0.0005, 'the epoch ran at the preset lr');
+});
+
+test('bad --init-from / --freeze / --preset combinations: one line each, nothing written', async () => {
+  const results = await Promise.all([
+    run(['train', '--data', 'fer2013.csv', '--freeze', 'features', '--out', 'never-1']),
+    run(['train', '--data', 'fer2013.csv', '--init-from', 'pretrained/checkpoint.safetensors', '--width', '0.25', ...TINY, '--out', 'never-2']),
+    run(['train', '--data', 'fer2013.csv', '--init-from', 'missing.pth', '--out', 'never-3']),
+    run(['train', '--data', 'fer2013.csv', '--init-from', join(repoRoot, 'test/reference/fixtures/pytorch/malicious.pth'), '--out', 'never-4']),
+    run(['train', '--resume', '--init-from', 'pretrained/checkpoint.safetensors', '--out', 'pretrained']),
+    run(['train', '--data', 'fer2013.csv', '--preset', 'fer2013', '--optimizer', 'adam', '--out', 'never-5']),
+  ]);
+  assertRefused(results[0]!, /--freeze features needs --init-from FILE/);
+  assertRefused(results[1]!, /features\.0\.filter\.weight is \[\d+(, \d+)*\] in the state dict but \[\d+(, \d+)*\] in the model; .*--width/);
+  assertRefused(results[2]!, /--init-from missing\.pth: cannot read it \(ENOENT\)/);
+  assertRefused(results[3]!, /refusing to load global os\.system/);
+  assertRefused(results[4]!, /--resume continues from the run's checkpoint; --init-from is for a new run/);
+  assertRefused(results[5]!, /--preset fer2013 is the paper's SGD recipe/);
+  for (const k of [1, 2, 3, 4, 5]) assert.not.ok(existsSync(at(`never-${k}`)), `never-${k} was not created`);
+});
+
+test.after(() => removeDir(work));
+test.run();
