@@ -201,6 +201,25 @@ try {
     return { ok: rows.length >= 3 && (await page.getAttribute('#bench-table', 'data-state')) === 'done', detail: `${rows.length} rows; ${rows[0] ?? await page.textContent('#bench-status')}` };
   });
 
+  await step('app: with FaPE-GAN augmentation the run passes all four stages; the GAN panel then uses the page\'s generator', async () => {
+    await page.check('#set-augment');
+    const stages = [];
+    await page.exposeFunction('recordStage', (stage) => { if (stages.at(-1) !== stage) stages.push(stage); }).catch(() => {});
+    await page.evaluate(() => {
+      const status = document.getElementById('train-status');
+      new MutationObserver(() => status.dataset.stage && window.recordStage(status.dataset.stage)).observe(status, { attributes: true, childList: true, subtree: true, characterData: true });
+    });
+    const run = await trainOnce(240_000);
+    await page.uncheck('#set-augment');
+    await page.click('#gallery button.face >> nth=1');
+    await page.click('#gan-run');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('gan-output').dataset.state), null, { timeout: 60_000 });
+    const generator = await page.textContent('#gan-output p');
+    const accuracy = run.summary?.accuracy ?? {};
+    const ok = !run.summary?.stopped && stages.join(',') === 'synth,fanet,fapegan,fanet-augmented' && accuracy['fanet-augmented'] >= 0 && /this page's FaPE-GAN/.test(generator) && run.maxGap <= 250;
+    return { ok, detail: `stages ${stages.join(' → ')}; ${run.status}; longest frame gap ${run.maxGap.toFixed(0)} ms; ${generator}` };
+  });
+
   await step('app: Pause holds a long run still, Resume continues it, Stop ends it within seconds', async () => {
     await page.fill('#set-epochs', '50');
     const runs = await page.evaluate(() => window.webferApp.summaries.length);
@@ -208,10 +227,15 @@ try {
     const points = () => page.evaluate(() => Number(document.getElementById('loss-chart').dataset.points));
     await page.waitForFunction(() => Number(document.getElementById('loss-chart').dataset.points) > 0 || document.body.dataset.training === 'failed', null, { timeout: 60_000, polling: 100 });
     await page.click('#train-pause');
-    // Batches already loaded may still run; after that nothing moves.
-    await page.waitForTimeout(2000);
-    const pausedAt = await points();
-    await page.waitForTimeout(1500);
+    // The batches already loaded (up to the loader's prefetch) still run; then nothing moves.
+    let pausedAt = await points();
+    for (let waited = 0; waited < 20_000; waited += 2500) {
+      await page.waitForTimeout(2500);
+      const now = await points();
+      if (now === pausedAt) break;
+      pausedAt = now;
+    }
+    await page.waitForTimeout(2500);
     const stillPaused = (await points()) === pausedAt && (await page.textContent('#train-pause')) === 'Resume';
     await page.click('#train-pause');
     await page.waitForFunction((n) => Number(document.getElementById('loss-chart').dataset.points) > n, pausedAt, { timeout: 30_000, polling: 100 });

@@ -260,7 +260,6 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
             losses.push(stepLoss);
             const runningAccuracy = parseFloat(String(figures.acc)) / 100;
             points.push({ step: stepInStage, metric: 'loss', split: 'train', value: stepLoss }, { step: stepInStage, metric: 'accuracy', split: 'train', value: runningAccuracy });
-            emit({ event: 'points', stage, points: points.slice(-2) });
             void drawLive(false);
           }
           report(stage, `${label}: ${done}/${total}${isEval ? '' : ` · loss ${Number(figures.loss).toFixed(4)} · acc ${String(figures.acc)}`}`);

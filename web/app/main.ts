@@ -179,7 +179,6 @@ function onTrainEvent(event: TrainEvent): void {
       status.dataset.stage = event.stage;
       break;
     }
-    case 'points': break;
     case 'chart': {
       const target = event.target === 'live' ? liveChart : epochChart;
       target.innerHTML = event.svg;
@@ -227,6 +226,7 @@ async function startTraining(): Promise<void> {
   pauseButton.textContent = 'Pause';
   setBusy(true);
   document.body.dataset.training = 'running';
+  delete status.dataset.stage;
   status.textContent = 'starting…';
   try {
     await refreshGallery(settings);

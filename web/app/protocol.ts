@@ -1,8 +1,6 @@
 // The messages between the page (web/app/main.ts) and the training worker (web/worker.ts), and the
 // run settings both sides agree on. Requests carry an id and get one reply; a training run also
 // streams events. Plain data only (structured clone).
-import type { StepPoint } from '../../src/plots/step-curves.js';
-
 export const TASK_CHOICES = ['er-up', 'er-ue', 'er-ss', 'er-zid'] as const;
 export type TaskChoice = (typeof TASK_CHOICES)[number];
 /** Tasks whose rare part FaPE-GAN tops up (the paper's ER-UP and ER-UE). */
@@ -139,7 +137,6 @@ export interface TrainSummary {
 export type TrainEvent =
   | { event: 'log'; line: string }
   | { event: 'progress'; stage: StageName; stageIndex: number; stageCount: number; detail: string; fraction: number; etaSeconds?: number }
-  | { event: 'points'; stage: StageName; points: StepPoint[] }
   | { event: 'chart'; target: 'live' | 'epochs' | 'gan'; svg: string; points: number }
   | { event: 'paused'; paused: boolean }
   | { event: 'bench-row'; row: BenchRowMessage }
