@@ -5,6 +5,7 @@
 // Metadata values must be strings (the format's rule): structured metadata goes in as JSON text.
 // Validation follows the reference reader (huggingface/safetensors, Metadata::validate): sorted by
 // offset, the tensors tile the data section exactly — no holes, no overlaps, nothing after the last.
+import { bfloat16ToFloat, halfToFloat } from './half-float.js';
 
 export interface HostArray {
   shape: readonly number[];
@@ -201,8 +202,8 @@ export function decodeTensorData(tensor: TensorLayout, bytes: Uint8Array): Float
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < elements; i++) {
     if (tensor.dtype === 'F32') data[i] = view.getFloat32(4 * i, true);
-    else if (tensor.dtype === 'BF16') data[i] = bf16ToF32(view.getUint16(2 * i, true));
-    else data[i] = f16ToF32(view.getUint16(2 * i, true));
+    else if (tensor.dtype === 'BF16') data[i] = bfloat16ToFloat(view.getUint16(2 * i, true));
+    else data[i] = halfToFloat(view.getUint16(2 * i, true));
   }
   return data;
 }
@@ -256,18 +257,4 @@ function findDuplicateKey(json: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function bf16ToF32(bits: number): number {
-  const f = new Float32Array(new Uint32Array([bits << 16]).buffer);
-  return f[0];
-}
-
-function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }

@@ -13,6 +13,7 @@
 // The object may be a state dict or a dict holding one (under `state_dict` by default).
 import { unzipSync } from 'fflate';
 import { DTYPE_BYTES, PickledTensor, StorageType, describe, unpickle, type StorageRef, type TorchDtype } from './unpickle.js';
+import { bfloat16ToFloat, halfToFloat } from '../half-float.js';
 
 export type CheckpointFormat = 'zip' | 'legacy';
 
@@ -259,20 +260,4 @@ function elementReader(dtype: TorchDtype, view: DataView, little: boolean): (ele
     case 'uint8':
     case 'bool': return (i) => view.getUint8(i);
   }
-}
-
-const conversion = new DataView(new ArrayBuffer(4));
-
-function bfloat16ToFloat(bits: number): number {
-  conversion.setUint32(0, bits << 16);
-  return conversion.getFloat32(0);
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
