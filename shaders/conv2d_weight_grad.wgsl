@@ -6,8 +6,12 @@
 // [splits, Cout, Cin·KH·KW]; the launcher adds the slices (one slice: it is GW itself). That keeps
 // the GPU busy when Cout·Cin·KH·KW is small and the pixel count large (conv1: 96 x 25 vs 262,144).
 // Bindings: 0 params, 1 X (read), 2 GY (read), 3 Partial (write).
-// Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K) and
-//   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation (gemm_core), WGX x WGY workgroups).
+// Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K),
+//   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation (gemm_core), WGX x WGY workgroups)
+//   and workgroupTiled (64 x 64 tiles, the pixels of a split walked in BK = 16 slices staged in
+//   workgroup memory: tileA [pixel][co] from GY, tileB [pixel][column] the im2col slice of X; each
+//   thread decodes one pixel per slice and stages along pixels, so neighbouring threads read
+//   neighbouring addresses; for hardware GPUs).
 // Invariant: a pixel contributes to a column iff its tap lands inside the input.
 //!include conv_geometry
 //!include gemm_core
@@ -96,6 +100,72 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     if (co >= p.Cout) { break; }
     for (var t = 0u; t < TN; t++) {
       let c = col0 + t;
+      if (c < columns) { Partial[slice + co * columns + c] = rows[r][t]; }
+    }
+  }
+}
+
+@compute @workgroup_size(TILED_WG, TILED_WG)
+fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tileM = wid.y * BM;
+  let tileN = wid.x * BN;
+  let thread = lid.y * TILED_WG + lid.x;
+  let KHW = p.KH * p.KW;
+  let columns = p.Cin * KHW;
+  let HW = p.H * p.W;
+  let OHW = p.OH * p.OW;
+  let total = p.N * OHW;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(total, kStart + p.kChunk);
+  // This thread stages pixel row kk = thread % BK of both tiles, for rows (out channels) and
+  // columns (ci, i, j) thread / BK + 16·e, e = 0..3. The columns' offsets are fixed: decode them once.
+  let kk = thread % BK;
+  let slot = thread / BK;
+  var cOff: vec4<i32>;
+  var dh: vec4<i32>;
+  var dw: vec4<i32>;
+  var colOk: vec4<bool>;
+  for (var e = 0u; e < 4u; e++) {
+    let c = tileN + slot + 16u * e;
+    colOk[e] = c < columns;
+    let tap = c % KHW;
+    cOff[e] = i32((c / KHW) * HW);
+    dh[e] = i32((tap / p.KW) * p.DH) - p.PH;
+    dw[e] = i32((tap % p.KW) * p.DW) - p.PW;
+  }
+  var acc = Acc4x4();
+  for (var k0 = kStart; k0 < kEnd; k0 += BK) {
+    let k = k0 + kk;
+    let pixelOk = k < kEnd;
+    let n = k / OHW;
+    let rest = k % OHW;
+    let ih = vec4<i32>(i32((rest / p.OW) * p.SH)) + dh;
+    let iw = vec4<i32>(i32((rest % p.OW) * p.SW)) + dw;
+    let inside = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+    let xBase = vec4<i32>(i32(n * p.Cin * HW)) + cOff + ih * i32(p.W) + iw;
+    let gBase = n * p.Cout * OHW + rest;
+    for (var e = 0u; e < 4u; e++) {
+      let co = tileM + slot + 16u * e;
+      var a = 0.0;
+      if (pixelOk && co < p.Cout) { a = GY[gBase + co * OHW]; }
+      tileA[kk][slot + 16u * e] = a;
+      var b = 0.0;
+      if (pixelOk && colOk[e] && inside[e]) { b = X[u32(xBase[e])]; }
+      tileB[kk][slot + 16u * e] = b;
+    }
+    workgroupBarrier();
+    accumulateStagedSlice(&acc, lid);
+    workgroupBarrier();
+  }
+  let slice = wid.z * p.Cout * columns;
+  let m0 = tileM + lid.y * TM;
+  let n0 = tileN + lid.x * TN;
+  var rows = array<vec4<f32>, 4>(acc.r0, acc.r1, acc.r2, acc.r3);
+  for (var r = 0u; r < TM; r++) {
+    let co = m0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < TN; t++) {
+      let c = n0 + t;
       if (c < columns) { Partial[slice + co * columns + c] = rows[r][t]; }
     }
   }

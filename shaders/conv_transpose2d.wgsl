@@ -12,6 +12,9 @@
 //   registerTiled — 4 channels x 4 pixels per invocation (gemm_core), WGX x WGY workgroups; for each tap (i, j)
 //                   the divisibility tests are made once, then co runs inside. Taps that reach no
 //                   pixel of the block (most of them at stride 2) are skipped.
+//   workgroupTiled — K walked in BK = 16 slices staged in workgroup memory (gemm_core's tileA holds
+//                   weights [k][ci], tileB the gathered slice [k][pixel]; taps that miss stage 0):
+//                   for hardware GPUs.
 // Invariant: a tap contributes iff h + PH - i·DH is a non-negative multiple of SH below OH·SH (same in w).
 //!include conv_geometry
 //!include gemm_core
@@ -125,4 +128,59 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   storeRow(ci0 + 1u, pix0, acc.r1);
   storeRow(ci0 + 2u, pix0, acc.r2);
   storeRow(ci0 + 3u, pix0, acc.r3);
+}
+
+// tileA [k][ci] holds Wt[co, ci, tap] for k = co·KHW + tap; tileB [k][pixel] the gathered X values.
+@compute @workgroup_size(TILED_WG, TILED_WG)
+fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tileM = wid.y * BM;
+  let tileN = wid.x * BN;
+  let thread = lid.y * TILED_WG + lid.x;
+  let plane = p.H * p.W;
+  let pixels = p.N * plane;
+  let OHW = p.OH * p.OW;
+  let KHW = p.KH * p.KW;
+  let K = p.Cout * KHW;
+  // This thread stages pixel column bn of B for k rows bk0, bk0 + 4, bk0 + 8, bk0 + 12 ...
+  let bn = thread % BN;
+  let bk0 = thread / BN;
+  let q = tileN + bn;
+  let pixelOk = q < pixels;
+  let r = q % plane;
+  let xBase = (q / plane) * p.Cout * OHW;
+  let hp = i32(r / p.W) + p.PH;
+  let wp = i32(r % p.W) + p.PW;
+  // ... and row am of A (one gathered channel) for k columns ak0 .. ak0 + 3.
+  let am = thread / 4u;
+  let ak0 = (thread % 4u) * 4u;
+  let ci = tileM + am;
+  var acc = Acc4x4();
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+    for (var e = 0u; e < 4u; e++) {
+      let ka = k0 + ak0 + e;
+      var a = 0.0;
+      if (ci < p.Cin && ka < K) { a = Wt[((ka / KHW) * p.Cin + ci) * KHW + ka % KHW]; }
+      tileA[ak0 + e][am] = a;
+      let bk = bk0 + 4u * e;
+      let kb = k0 + bk;
+      var b = 0.0;
+      if (pixelOk && kb < K) {
+        let co = kb / KHW;
+        let tap = kb % KHW;
+        let oh = source(hp - i32((tap / p.KW) * p.DH), p.SH, p.OH);
+        let ow = source(wp - i32((tap % p.KW) * p.DW), p.SW, p.OW);
+        if (oh >= 0 && ow >= 0) { b = X[xBase + co * OHW + u32(oh) * p.OW + u32(ow)]; }
+      }
+      tileB[bk][bn] = b;
+    }
+    workgroupBarrier();
+    accumulateStagedSlice(&acc, lid);
+    workgroupBarrier();
+  }
+  let m0 = tileM + lid.y * TM;
+  let n0 = tileN + lid.x * TN;
+  storeRow(m0, n0, acc.r0);
+  storeRow(m0 + 1u, n0, acc.r1);
+  storeRow(m0 + 2u, n0, acc.r2);
+  storeRow(m0 + 3u, n0, acc.r3);
 }

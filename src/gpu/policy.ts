@@ -12,7 +12,7 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
  * workgroupTiled: operands staged in workgroup memory (hardware GPUs).
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
-export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled'] as const;
+export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled'] as const;
 
 export interface KernelChoices {
@@ -25,9 +25,11 @@ export interface KernelChoices {
 }
 
 const SOFTWARE: KernelChoices = { matmul: 'registerTiled', convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', weightGradWorkgroups: 8 };
-// Measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json); AMD, Intel and Apple
-// take the same choices until someone measures them.
-const HARDWARE: KernelChoices = { matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', weightGradWorkgroups: 256 };
+// Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
+// the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
+// gradients are the forward's structure and are chosen here untimed (no hardware GPU since they
+// were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
+const HARDWARE: KernelChoices = { matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', weightGradWorkgroups: 256 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
   software: SOFTWARE, nvidia: HARDWARE, amd: HARDWARE, intel: HARDWARE, apple: HARDWARE, other: HARDWARE,

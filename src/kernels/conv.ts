@@ -45,15 +45,15 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const gx = alloc(g.N * g.Cin * g.H * g.W);
   const variant = gpu().policy.get('convInputGrad');
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
-  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
-  const workgroups = variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : shape.workgroups;
+  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
+  const workgroups: [number, number?] =
+    variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cin, g.N * g.H * g.W);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
   return gx;
 }
 
 /** How many K slices the weight gradient is split into: enough workgroups to fill the device. */
-function weightGradSplits(g: ConvGeometry): number {
-  const [x, y] = registerTileShape(g.Cout, g.Cin * g.KH * g.KW).workgroups;
+function weightGradSplits(g: ConvGeometry, [x, y]: [number, number]): number {
   const tiles = x * y;
   const pixels = g.N * g.OH * g.OW;
   const targetWorkgroups = gpu().policy.get('weightGradWorkgroups');
@@ -67,18 +67,20 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): 
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const variant = gpu().policy.get('convWeightGrad');
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
-  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'direct' ? undefined : shape.constants });
+  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
   if (variant === 'direct') {
     const gw = alloc(count);
     gpu().dispatch(k, [x, gy, gw], params(g, false), grid1d(count));
     return gw;
   }
   const pixels = g.N * g.OH * g.OW;
-  const splits = weightGradSplits(g);
-  const kChunk = Math.ceil(pixels / splits);
+  const tiles = variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.Cin * g.KH * g.KW);
+  const splits = weightGradSplits(g, tiles);
+  // workgroupTiled walks its slice in steps of 16 pixels: whole steps waste no staged rows.
+  const kChunk = variant === 'registerTiled' ? Math.ceil(pixels / splits) : Math.ceil(pixels / splits / 16) * 16;
   const used = Math.ceil(pixels / kChunk);
   const partial = alloc(used * count);
-  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [shape.workgroups[0], shape.workgroups[1], used]);
+  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], used]);
   if (used === 1) return partial;
   const gw = reduceAxis('sum', partial, 1, used, count);
   gpu().pool.release(partial);
