@@ -55,31 +55,44 @@ export function trainingCurvesSpec(history: readonly CurvePoint[], title = 'Trai
       else notFinite.push(`${split} ${metric} ${value} at epoch ${point.epoch}`);
     }
   }
-  const panel = (metric: CurveRow['metric'], yTitle: string, y: object) => ({
+  const panel = (metric: CurveRow['metric']) => ({
     transform: [{ filter: { field: 'metric', equal: metric } }],
     mark: { type: 'line' as const, point: true },
     width: 320,
     height: 220,
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative' as const, title: yTitle, ...y },
-      color: { field: 'split', type: 'nominal' as const, title: null, scale: SPLIT_COLORS },
-      tooltip: [
-        { field: 'epoch', type: 'quantitative' as const },
-        { field: 'split', type: 'nominal' as const },
-        { field: 'value', type: 'quantitative' as const, title: metric, format: metric === 'accuracy' ? '.2%' : '.4f' },
-      ],
-    },
+    encoding: curveEncoding('epoch', metric),
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: notFinite.length > 0 ? { text: title, subtitle: `not drawn (not finite): ${notFinite.join('; ')}` } : title,
+    title: titleNamingNotFinite(title, notFinite),
     data: { values: rows },
-    hconcat: [
-      panel('loss', 'cross-entropy loss', { scale: { zero: true } }),
-      panel('accuracy', 'accuracy', { scale: { domain: [0, 1] }, axis: { format: '%' } }),
+    hconcat: [panel('loss'), panel('accuracy')],
+  };
+}
+
+/**
+ * The encoding the per-epoch curves and the page's per-step curves share: x (epoch or step), the
+ * value on a loss axis from zero or a 0-100 % accuracy axis, the split's colour, a tooltip.
+ */
+export function curveEncoding(x: 'epoch' | 'step', metric: 'loss' | 'accuracy') {
+  const y = metric === 'loss'
+    ? { title: 'cross-entropy loss', scale: { zero: true } }
+    : { title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } };
+  return {
+    x: { field: x, type: 'quantitative' as const, title: x, axis: { tickMinStep: 1, format: 'd' } },
+    y: { field: 'value', type: 'quantitative' as const, ...y },
+    color: { field: 'split', type: 'nominal' as const, title: null, scale: SPLIT_COLORS },
+    tooltip: [
+      { field: x, type: 'quantitative' as const },
+      { field: 'split', type: 'nominal' as const },
+      { field: 'value', type: 'quantitative' as const, title: metric, format: metric === 'accuracy' ? '.2%' : '.4f' },
     ],
   };
+}
+
+/** The chart's title; values that could not be drawn are named in the subtitle, not hidden. */
+export function titleNamingNotFinite(title: string, notFinite: readonly string[]): string | { text: string; subtitle: string } {
+  return notFinite.length > 0 ? { text: title, subtitle: `not drawn (not finite): ${notFinite.join('; ')}` } : title;
 }
 
 /** A cell of the confusion matrix's data. share is count / rowTotal, null for a class with no samples. */

@@ -2,7 +2,7 @@
 // training loss of every step (a line) and the evaluation after each epoch (points at the step
 // where the epoch ended). The epoch-level chart of `webfer train` is trainingCurvesSpec; this one
 // shares its colours and layout so both read alike. Browser-safe.
-import type { VegaLiteSpec } from './specs.js';
+import { curveEncoding, titleNamingNotFinite, type VegaLiteSpec } from './specs.js';
 
 /** One value of one metric at one optimizer step. Accuracies are fractions. */
 export interface StepPoint {
@@ -12,8 +12,6 @@ export interface StepPoint {
   split: 'train' | 'eval';
   value: number;
 }
-
-const SPLIT_COLORS = { domain: ['train', 'eval'], range: ['#1f77b4', '#e6550d'] };
 
 /**
  * Loss (left) and accuracy (right) against the step. Non-finite values cannot be drawn and are
@@ -36,29 +34,17 @@ export function stepCurvesSpec(points: readonly StepPoint[], title = 'Training (
     ...(rows.some((r) => r.metric === metric && r.split === 'train') ? [{ transform: [{ filter: { field: 'split', equal: 'train' } }], mark: { type: 'line' as const } }] : []),
     ...(rows.some((r) => r.metric === metric && r.split === 'eval') ? [{ transform: [{ filter: { field: 'split', equal: 'eval' } }], mark: { type: 'line' as const, point: true } }] : []),
   ];
-  const panel = (metric: StepPoint['metric'], yTitle: string, y: object) => ({
+  const panel = (metric: StepPoint['metric']) => ({
     transform: [{ filter: { field: 'metric', equal: metric } }],
     width,
     height: 200,
-    encoding: {
-      x: { field: 'step', type: 'quantitative' as const, title: 'step', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative' as const, title: yTitle, ...y },
-      color: { field: 'split', type: 'nominal' as const, title: null, scale: SPLIT_COLORS },
-      tooltip: [
-        { field: 'step', type: 'quantitative' as const },
-        { field: 'split', type: 'nominal' as const },
-        { field: 'value', type: 'quantitative' as const, title: metric, format: metric === 'accuracy' ? '.2%' : '.4f' },
-      ],
-    },
+    encoding: curveEncoding('step', metric),
     layer: layers(metric),
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: notFinite.length > 0 ? { text: title, subtitle: `not drawn (not finite): ${notFinite.join('; ')}` } : title,
+    title: titleNamingNotFinite(title, notFinite),
     data: { values: rows },
-    hconcat: [
-      panel('loss', 'cross-entropy loss', { scale: { zero: true } }),
-      panel('accuracy', 'accuracy', { scale: { domain: [0, 1] }, axis: { format: '%' } }),
-    ].filter((p) => p.layer.length > 0),
+    hconcat: [panel('loss'), panel('accuracy')].filter((p) => p.layer.length > 0),
   };
 }
