@@ -122,7 +122,8 @@ const synthCommand: CommandModule<object, SynthArgs> = {
           specs, recipe, workers,
           onStart: (missing, kept) => {
             if (kept > 0) console.log(`resuming ${argv.out}: ${kept} of ${kept + missing} images already written, ${missing} to render`);
-            console.log(`rendering ${missing} images on ${Math.min(workers, Math.max(1, missing))} worker thread(s)`);
+            if (missing === 0) { console.log('every image is already written: writing index.csv'); return; }
+            console.log(`rendering ${missing} images on ${Math.min(workers, Math.ceil(missing / 8))} worker thread(s)`);
             bar = terminalProgress('synth', missing);
             renderStarted = Date.now();
           },
