@@ -1,7 +1,14 @@
 // conv2d forward: Y[n, co, oh, ow] = Bias[co] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j·DW] · Wt[co, ci, i, j]
 // (reads outside the input are 0). X [N, Cin, H, W], Wt [Cout, Cin, KH, KW], Y [N, Cout, OH, OW], NCHW.
 // As an implicit GEMM: M = Cout, N = N·OH·OW (output pixels), K = Cin·KH·KW; im2col is done on the fly.
-// Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
+// Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
+//   5 Mask (write; used when p.mfm == 1, else bound to Y and never touched).
+// Fused max-feature-map (p.mfm != 0; LightCNN's conv is always followed by mfm): Cout = 2C filters,
+//   Y [N, C, OH, OW] = max(conv[:, :C] + Bias[:C], conv[:, C:] + Bias[C:]) (torch.maximum: NaN
+//   propagates). The tiled kernels walk GEMM rows r in the order (0, C, 1, C + 1, ...), weight row
+//   filterOf(r), so every invocation's 4 rows are two whole pairs and the max is taken in registers.
+//   Mask [N, C, OH, OW] (u32, p.mfm == 1) says where the gradient goes: bit 0 to the first half,
+//   bit 1 to the second, bit 2 halves it (a tie) — torch.maximum's rule, as shaders/mfm.wgsl.
 // Entry points:
 //   direct         — one invocation per output, plain loops: the GPU test oracle.
 //   registerTiled  — each invocation a TM x TN = 4 channels x 4 pixels block (gemm_core), a
@@ -18,20 +25,32 @@
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 
 fn biasOf(co: u32) -> f32 {
   if (p.hasBias == 1u) { return Bias[co]; }
   return 0.0;
 }
 
-@compute @workgroup_size(256)
-fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let index = gid.x + gid.y * nwg.x * 256u;
-  if (index >= p.N * p.Cout * p.OH * p.OW) { return; }
-  let ow = index % p.OW;
-  let oh = (index / p.OW) % p.OH;
-  let co = (index / (p.OW * p.OH)) % p.Cout;
-  let n = index / (p.OW * p.OH * p.Cout);
+/** The filter (weight row) computed as GEMM row r: r itself, or under mfm the pair order 0, C, 1, C + 1, ... */
+fn filterOf(r: u32) -> u32 {
+  if (p.mfm == 0u) { return r; }
+  return (r >> 1u) + (r & 1u) * (p.Cout >> 1u);
+}
+
+/** Stores mfm output (n, c, pixel r) from the two halves' biased sums a and b, and its gradient mask. */
+fn storeMfm(index: u32, a: f32, b: f32) {
+  var y = max(a, b);
+  if (a != a || b != b) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
+  Y[index] = y;
+  if (p.mfm == 1u) {
+    var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
+    if (a > b) { m = 1u; } else if (a < b) { m = 2u; } else if (a == b) { m = 7u; }
+    Mask[index] = m;
+  }
+}
+
+fn directSum(n: u32, co: u32, oh: u32, ow: u32) -> f32 {
   var acc = biasOf(co);
   for (var ci = 0u; ci < p.Cin; ci++) {
     for (var i = 0u; i < p.KH; i++) {
@@ -44,7 +63,23 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       }
     }
   }
-  Y[index] = acc;
+  return acc;
+}
+
+@compute @workgroup_size(256)
+fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = gid.x + gid.y * nwg.x * 256u;
+  let channels = select(p.Cout, p.Cout >> 1u, p.mfm != 0u);
+  if (index >= p.N * channels * p.OH * p.OW) { return; }
+  let ow = index % p.OW;
+  let oh = (index / p.OW) % p.OH;
+  let co = (index / (p.OW * p.OH)) % channels;
+  let n = index / (p.OW * p.OH * channels);
+  if (p.mfm == 0u) {
+    Y[index] = directSum(n, co, oh, ow);
+  } else {
+    storeMfm(index, directSum(n, co, oh, ow), directSum(n, co + channels, oh, ow));
+  }
 }
 
 fn loadX(offset: i32) -> f32 {
@@ -61,6 +96,33 @@ fn storeRow(co: u32, pix0: u32, row: vec4<f32>) {
     if (q < p.N * plane) {
       let n = q / plane;
       Y[(n * p.Cout + co) * plane + q % plane] = row[t] + bias;
+    }
+  }
+}
+
+/** The epilogue of a 4 x 4 block whose GEMM rows start at r0 (a multiple of 4). */
+fn storeBlock(r0: u32, pix0: u32, acc: Acc4x4) {
+  if (p.mfm == 0u) {
+    storeRow(r0, pix0, acc.r0);
+    storeRow(r0 + 1u, pix0, acc.r1);
+    storeRow(r0 + 2u, pix0, acc.r2);
+    storeRow(r0 + 3u, pix0, acc.r3);
+    return;
+  }
+  let C = p.Cout >> 1u;
+  let plane = p.OH * p.OW;
+  var firsts = array<vec4<f32>, 2>(acc.r0, acc.r2);
+  var seconds = array<vec4<f32>, 2>(acc.r1, acc.r3);
+  for (var pairIndex = 0u; pairIndex < 2u; pairIndex++) {
+    let c = (r0 >> 1u) + pairIndex;
+    if (c >= C) { return; }
+    let biasA = biasOf(c);
+    let biasB = biasOf(c + C);
+    for (var t = 0u; t < TN; t++) {
+      let q = pix0 + t;
+      if (q < p.N * plane) {
+        storeMfm(((q / plane) * C + c) * plane + q % plane, firsts[pairIndex][t] + biasA, seconds[pairIndex][t] + biasB);
+      }
     }
   }
 }
@@ -86,10 +148,10 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   }
   // Weight rows of the 4 output channels (clamped; their results are not stored).
   let rowStride = p.Cin * KHW;
-  let w0 = min(co0, p.Cout - 1u) * rowStride;
-  let w1 = min(co0 + 1u, p.Cout - 1u) * rowStride;
-  let w2 = min(co0 + 2u, p.Cout - 1u) * rowStride;
-  let w3 = min(co0 + 3u, p.Cout - 1u) * rowStride;
+  let w0 = filterOf(min(co0, p.Cout - 1u)) * rowStride;
+  let w1 = filterOf(min(co0 + 1u, p.Cout - 1u)) * rowStride;
+  let w2 = filterOf(min(co0 + 2u, p.Cout - 1u)) * rowStride;
+  let w3 = filterOf(min(co0 + 3u, p.Cout - 1u)) * rowStride;
   var acc = Acc4x4();
   for (var i = 0u; i < p.KH; i++) {
     let ih = ih0 + vec4<i32>(i32(i * p.DH));
@@ -110,10 +172,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       }
     }
   }
-  storeRow(co0, pix0, acc.r0);
-  storeRow(co0 + 1u, pix0, acc.r1);
-  storeRow(co0 + 2u, pix0, acc.r2);
-  storeRow(co0 + 3u, pix0, acc.r3);
+  storeBlock(co0, pix0, acc);
 }
 
 // tileA [k][co] holds weights, tileB [k][pixel] the im2col slice.
@@ -144,7 +203,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     for (var e = 0u; e < 4u; e++) {
       let ka = k0 + ak0 + e;
       var a = 0.0;
-      if (co < p.Cout && ka < K) { a = Wt[co * K + ka]; }
+      if (co < p.Cout && ka < K) { a = Wt[filterOf(co) * K + ka]; }
       tileA[ak0 + e][am] = a;
       let bk = bk0 + 4u * e;
       let kb = k0 + bk;
@@ -164,10 +223,5 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     accumulateStagedSlice(&acc, lid);
     workgroupBarrier();
   }
-  let m0 = tileM + lid.y * TM;
-  let n0 = tileN + lid.x * TN;
-  storeRow(m0, n0, acc.r0);
-  storeRow(m0 + 1u, n0, acc.r1);
-  storeRow(m0 + 2u, n0, acc.r2);
-  storeRow(m0 + 3u, n0, acc.r3);
+  storeBlock(tileM + lid.y * TM, tileN + lid.x * TN, acc);
 }

@@ -126,6 +126,11 @@ export class Gpu {
   readonly maxBindingBytes: number;
   /** A 16-byte storage buffer bound where a kernel's optional input is absent. */
   readonly placeholder: GPUBuffer;
+  /**
+   * A 16-byte storage buffer bound where a kernel's optional output is absent: a writable binding
+   * may alias neither the read-only placeholder nor another writable binding in one dispatch.
+   */
+  readonly placeholderOutput: GPUBuffer;
   /** Which kernel variant and split each GEMM-shaped op uses here; overridable. */
   readonly policy: KernelPolicy;
   debug: boolean;
@@ -170,6 +175,7 @@ export class Gpu {
     this.paramsArena = device.createBuffer({ label: 'webfer.params', size: arenaBytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.paramsStaging = new Uint8Array(arenaBytes);
     this.placeholder = device.createBuffer({ label: 'webfer.placeholder', size: 16, usage: BufferUsage.STORAGE });
+    this.placeholderOutput = device.createBuffer({ label: 'webfer.placeholderOutput', size: 16, usage: BufferUsage.STORAGE });
     this.pool = new BufferPool(device, (b) => this.destroyAfterSubmit.push(b), options.maxPooledBytes ?? defaultPoolBytes(device));
     device.lost.then((info) => {
       this.lostReason ??= `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;

@@ -16,25 +16,46 @@ export interface ConvGeometry extends WindowGeometry {
 /** Chosen per kernel by gpu().policy: 'convForward', 'convInputGrad', 'convWeightGrad'. */
 export type ConvVariant = KernelChoices['convForward'];
 
-function params(g: ConvGeometry, hasBias: boolean, kChunk = 0): Uint8Array {
+/** The fused max-feature-map epilogue of conv2d's forward (Params.mfm in shaders/include/conv_geometry.wgsl). */
+const MFM_MODE = { off: 0, withMask: 1, withoutMask: 2 } as const;
+
+function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0): Uint8Array {
   return new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, hasBias ? 1 : 0, g.KH, g.KW, g.SH, g.SW)
     .i32(g.PH, g.PW)
-    .u32(g.DH, g.DW, kChunk, 0, 0, 0)
+    .u32(g.DH, g.DW, kChunk, mfm, 0, 0)
     .done();
+}
+
+function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
+  const variant = gpu().policy.get('convForward');
+  const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
+  const constants = variant === 'registerTiled' ? shape.constants : undefined;
+  const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants });
+  const outputs = (mfm ? g.Cout / 2 : g.Cout) * g.N * g.OH * g.OW;
+  const workgroups: [number, number?] =
+    variant === 'direct' ? grid1d(outputs) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y, mask ?? gpu().placeholderOutput], params(g, bias !== undefined, 0, mfm), workgroups);
 }
 
 /** y [N, Cout, OH, OW] = conv2d(x, weight) + bias. */
 export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
   const y = alloc(g.N * g.Cout * g.OH * g.OW);
-  const variant = gpu().policy.get('convForward');
-  const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
-  const constants = variant === 'registerTiled' ? shape.constants : undefined;
-  const k = kernel('conv2d', { name: `conv2d.${variant}`, entryPoint: variant, constants });
-  const workgroups: [number, number?] =
-    variant === 'direct' ? grid1d(g.N * g.Cout * g.OH * g.OW) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), workgroups);
+  launchForward(x, weight, bias, g, y, undefined, MFM_MODE.off);
   return y;
+}
+
+/**
+ * y [N, Cout/2, OH, OW] = mfm(conv2d(x, weight) + bias) in one kernel (the max taken in the
+ * epilogue), and with `withMask` the mask [N, Cout/2, OH, OW] (u32) that mfmBackwardFromMask
+ * routes the gradient by. g.Cout is the filter count, 2·C.
+ */
+export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+  const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
+  const y = alloc(outputs);
+  const mask = withMask ? alloc(outputs) : undefined;
+  launchForward(x, weight, bias, g, y, mask, withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask);
+  return { y, mask };
 }
 
 /**

@@ -15,3 +15,10 @@ export function mfmBackward(x: GPUBuffer, g: GPUBuffer, N: number, C: number, S:
   dispatch1d(kernel('mfm', { name: 'mfm.backward', entryPoint: 'backward' }), [x, g, gx], new Params().u32(N, C, S, 0), N * 2 * C * S);
   return gx;
 }
+
+/** gx [N, 2C, S] from the fused conv2d + mfm forward's mask [N, C, S] (u32; see shaders/conv2d.wgsl). */
+export function mfmBackwardFromMask(mask: GPUBuffer, g: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
+  const gx = alloc(N * 2 * C * S);
+  dispatch1d(kernel('mfm_grad_from_mask', { name: 'mfm.backwardFromMask' }), [mask, g, gx], new Params().u32(N, C, S, 0), N * 2 * C * S);
+  return gx;
+}

@@ -1,9 +1,11 @@
 // conv2d and convTranspose2d (PyTorch semantics, NCHW, groups = 1). Three kernels serve both ops:
 //   conv2d:          y = forward(x)      gx = transpose(gy)   gw = weightGrad(x, gy)
 //   convTranspose2d: y = transpose(x)    gx = forward(gy)     gw = weightGrad(gy, x)
-// and the bias gradient is the sum of gy over batch and pixels.
-import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
-import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+// and the bias gradient is the sum of gy over batch and pixels. conv2dMfm is conv2d followed by
+// LightCNN's max-feature-map, fused into the forward kernel's epilogue.
+import { conv2dForward, conv2dMfmForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
+import { mfmBackwardFromMask } from '../../kernels/mfm.js';
+import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { sum } from './reduce.js';
 import { pair, wrap, type Pair } from './util.js';
 
@@ -46,9 +48,8 @@ function biasGrad(g: Tensor): Tensor {
   return sum(g, [0, 2, 3]);
 }
 
-/** y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
+/** conv2d's checks and geometry (shared by conv2d and conv2dMfm). */
+function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions): ConvGeometry {
   checkGroups(options.groups, op);
   if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cout, Cin, KH, KW], got ${formatShape(weight.shape)}`);
@@ -62,15 +63,51 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   if (OH <= 0 || OW <= 0 || KH <= 0 || KW <= 0) {
     throw new Error(`${op}: input ${formatShape(x.shape)} with kernel [${KH}, ${KW}], padding [${PH}, ${PW}], dilation [${DH}, ${DW}] gives an empty output ${OH}×${OW}; use a larger input or more padding`);
   }
-  const geometry: ConvGeometry = { N, Cin, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
-  const y = wrap(conv2dForward(x.buffer, weight.buffer, bias?.buffer, geometry), [N, Cout, OH, OW]);
+  return { N, Cin, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
+}
+
+/** conv2d's three gradients for the output gradient g [N, Cout, OH, OW]. */
+function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
+  const gx = x.requiresGrad ? wrap(conv2dTranspose(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
+  const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(x.buffer, g.buffer, geometry), weight.shape) : undefined;
+  const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
+  return [gx, gw, gb];
+}
+
+/** y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
+  const y = wrap(conv2dForward(x.buffer, weight.buffer, bias?.buffer, geometry), [geometry.N, geometry.Cout, geometry.OH, geometry.OW]);
+  return record('conv2d', bias ? [x, weight, bias] : [x, weight], y, [x, weight], (g) => conv2dBackward(x, weight, bias, geometry, g));
+}
+
+/**
+ * y = mfm(conv2d(x, weight) + bias) = torch.max(c[:, :C], c[:, C:]) for c the conv output with
+ * weight [2C, Cin, KH, KW]: LightCNN's mfm convolution as one kernel, the max taken in the conv's
+ * epilogue, so the 2C-channel activations are never written; backward routes the gradient by a
+ * C-channel mask (torch.maximum's rule: all to the larger half, split evenly on a tie), then takes
+ * conv2d's three gradients.
+ */
+export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dMfm';
+  const geometry = conv2dGeometry(op, x, weight, bias, options);
+  const { N, Cout, OH, OW } = geometry;
+  if (Cout % 2 !== 0) throw new Error(`${op}: weight ${formatShape(weight.shape)} has ${Cout} filters; max-feature-map needs an even count (two halves of C each)`);
+  const C = Cout / 2;
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(op, inputs, y, [x, weight], (g) => {
-    const gx = x.requiresGrad ? wrap(conv2dTranspose(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
-    const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(x.buffer, g.buffer, geometry), weight.shape) : undefined;
-    const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
-    return [gx, gw, gb];
+  const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const { y, mask } = conv2dMfmForward(x.buffer, weight.buffer, bias?.buffer, geometry, needsGrad);
+  const out = wrap(y, [N, C, OH, OW]);
+  if (!mask) return out;
+  const maskTensor = wrap(mask, [N, C, OH, OW]);
+  const result = record(op, inputs, out, [x, weight, maskTensor], (g) => {
+    const gFull = wrap(mfmBackwardFromMask(maskTensor.buffer, g.buffer, N, C, OH * OW), [N, Cout, OH, OW]);
+    const grads = conv2dBackward(x, weight, bias, geometry, gFull);
+    gFull.dispose();
+    return grads;
   });
+  maskTensor.dispose();
+  return result;
 }
 
 /**

@@ -1,6 +1,7 @@
 // LightCNN's mfm layer: a convolution (type 1) or linear map (type 0) to 2·out channels, then
 // max-feature-map (the elementwise max of the two halves). Parameter names follow the reference
 // light_cnn.py: `filter.weight`, `filter.bias`.
+import { conv2dMfm } from '../functional/conv.js';
 import { mfm } from '../functional/mfm.js';
 import type { Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -38,7 +39,12 @@ export class MFM extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = this.filter.call(x);
+    const filter = this.filter;
+    // Without a norm between them, conv and max are one kernel: the 2·out activations are never written.
+    if (!this.norm && filter instanceof Conv2d) {
+      return conv2dMfm(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups });
+    }
+    const y = filter.call(x);
     return mfm(this.norm ? this.norm.call(y) : y);
   }
 }
