@@ -25,6 +25,8 @@ export interface PoolStats {
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly classOf = new WeakMap<GPUBuffer, number>();
+  /** Bytes asked for at the buffer's latest acquire: the range kernels bind (see bytesAcquired). */
+  private readonly acquiredBytes = new WeakMap<GPUBuffer, number>();
   private bytesInUse = 0;
   private bytesPooled = 0;
   private peakBytes = 0;
@@ -55,7 +57,13 @@ export class BufferPool {
     this.bytesInUse += size;
     this.buffersInUse++;
     this.peakBytes = Math.max(this.peakBytes, this.bytesInUse);
+    this.acquiredBytes.set(buffer, bytes);
     return buffer;
+  }
+
+  /** The bytes the holder of a pooled buffer asked for (its size class may be up to a third more); undefined for other buffers. */
+  bytesAcquired(buffer: GPUBuffer): number | undefined {
+    return this.acquiredBytes.get(buffer);
   }
 
   release(buffer: GPUBuffer): void {

@@ -118,12 +118,20 @@ const MAX_CACHED_BIND_GROUPS = 16_384;
 const STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE
 const DEFAULT_DISPATCHES_PER_SUBMIT = 512;
 
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`;
+}
+
 export class Gpu {
   readonly info: AdapterDescription;
   readonly pool: BufferPool;
   readonly counters: Counters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0, bytesRead: 0, uploads: 0, bytesUploaded: 0 };
   readonly maxDispatchesPerSubmit: number;
-  readonly maxBindingBytes: number;
+  /** The largest storage binding a dispatch may use: the adapter's limit, or lower (setMaxBindingBytes). */
+  get maxBindingBytes(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.bindingLimitOverride ?? Infinity);
+  }
+  private bindingLimitOverride: number | undefined;
   /** A 16-byte storage buffer bound where a kernel's optional input is absent. */
   readonly placeholder: GPUBuffer;
   /**
@@ -169,7 +177,6 @@ export class Gpu {
     this.policy = new KernelPolicy(adapterClassOf(this.info), options.kernelPolicy);
     this.debug = options.debug ?? false;
     this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? DEFAULT_DISPATCHES_PER_SUBMIT;
-    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
     this.paramsSlotBytes = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
     const arenaBytes = this.paramsSlotBytes * this.maxDispatchesPerSubmit;
     this.paramsArena = device.createBuffer({ label: 'webfer.params', size: arenaBytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
@@ -279,30 +286,46 @@ export class Gpu {
    * is a cache hit. (Dynamic uniform offsets would need fewer bind groups, but measured 2-3x
    * slower per dispatch on lavapipe.)
    */
+  /**
+   * Lowers the binding limit the runtime assumes below the adapter's (undefined restores it), so
+   * tests reach the paths of tensors larger than a binding with small ones.
+   */
+  setMaxBindingBytes(bytes: number | undefined): void {
+    if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 16 && bytes % 4 === 0)) {
+      throw new Error(`setMaxBindingBytes: expected a multiple of 4 of at least 16 bytes, got ${bytes}`);
+    }
+    this.bindingLimitOverride = bytes;
+  }
+
+  /**
+   * The range a whole-buffer binding covers: a pooled buffer's acquired bytes (rounded up to 16,
+   * within the buffer), not its size class, so a tensor that fits a binding binds even when its
+   * pool buffer would not; other buffers whole.
+   */
+  private boundRange(buffer: GPUBuffer): { buffer: GPUBuffer; offset: number; size: number } {
+    const acquired = this.pool.bytesAcquired(buffer);
+    const size = acquired === undefined ? buffer.size : Math.min(buffer.size, Math.max(16, Math.ceil(acquired / 16) * 16));
+    return { buffer, offset: 0, size };
+  }
+
   private bindGroup(kernel: Kernel, compiled: CompiledKernel, bindings: Binding[], hasParams: boolean, paramsOffset: number): GPUBindGroup {
     let key = `${compiled.id}:${paramsOffset}`;
     const ids: number[] = [];
-    for (const binding of bindings) {
-      if ('buffer' in binding) {
-        const id = this.bufferId(binding.buffer);
-        ids.push(id);
-        key += `,${id}@${binding.offset}+${binding.size}`;
-      } else {
-        const id = this.bufferId(binding);
-        ids.push(id);
-        key += `,${id}`;
-      }
+    const resources = bindings.map((binding) => ('buffer' in binding ? binding : this.boundRange(binding)));
+    for (const resource of resources) {
+      const id = this.bufferId(resource.buffer);
+      ids.push(id);
+      key += `,${id}@${resource.offset}+${resource.size}`;
     }
     const cached = this.bindGroups.get(key);
     if (cached) return cached;
     const entries: GPUBindGroupEntry[] = [];
     if (hasParams) entries.push({ binding: 0, resource: { buffer: this.paramsArena, offset: paramsOffset, size: this.paramsSlotBytes } });
-    bindings.forEach((binding, index) => {
-      const resource = 'buffer' in binding ? binding : { buffer: binding, offset: 0, size: binding.size };
+    resources.forEach((resource, index) => {
       if (resource.size > this.maxBindingBytes) {
         throw new KernelError(
-          `kernel "${kernel.name}": binding ${index + 1} is ${(resource.size / 2 ** 20).toFixed(1)} MiB, above this adapter's ` +
-            `maxStorageBufferBindingSize of ${(this.maxBindingBytes / 2 ** 20).toFixed(0)} MiB; use a smaller batch or input`,
+          `kernel "${kernel.name}": binding ${index + 1} is ${formatBytes(resource.size)}, above this adapter's ` +
+            `maxStorageBufferBindingSize of ${formatBytes(this.maxBindingBytes)}; use a smaller batch or input`,
         );
       }
       entries.push({ binding: index + 1, resource });
