@@ -1,15 +1,36 @@
 // Launchers for elementwise kernels: unary expressions, broadcasting binary expressions, fills,
 // strided copies (permute, slice, cat, expand, pad) and in-place accumulation.
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, grid1d, kernel } from './launch.js';
+import { Params, alloc, bindingChunks, dispatch1d, elementRange, grid1d, kernel } from './launch.js';
 
 export const MAX_RANK = 8;
 
-/** Y = f(x) elementwise; `expression` is WGSL over x, p.alpha, p.beta (and uniform01(i, p.seed)). */
+// shaders/unary.wgsl's uniform01 hashes index·HASH_INDEX + seed·HASH_SEED: a chunk starting at
+// element `start` gets the seed that makes its local index i hash as start + i, so a chunked
+// dropout mask is the unchunked one.
+const HASH_INDEX = 747796405;
+const HASH_SEED = 2891336453;
+const HASH_SEED_INVERSE = (() => {
+  let inverse = HASH_SEED; // Newton's iteration for the inverse of an odd number modulo 2^32
+  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(HASH_SEED, inverse));
+  return inverse >>> 0;
+})();
+
+function chunkSeed(seed: number, start: number): number {
+  return (seed + Math.imul(Math.imul(start, HASH_INDEX), HASH_SEED_INVERSE)) >>> 0;
+}
+
+/**
+ * Y = f(x) elementwise; `expression` is WGSL over x, p.alpha, p.beta (and uniform01(i, p.seed)).
+ * Tensors larger than one storage binding run as several dispatches over binding-sized ranges.
+ */
 export function unary(name: string, expression: string, x: GPUBuffer, count: number, alpha = 0, beta = 0, seed = 0): GPUBuffer {
   const y = alloc(count);
   const k = kernel('unary', { name: `unary.${name}`, replacements: { EXPR: expression } });
-  dispatch1d(k, [x, y], new Params().u32(count).f32(alpha, beta).u32(seed), count);
+  for (const chunk of bindingChunks(count)) {
+    const bindings = [elementRange(x, chunk.start, chunk.count), elementRange(y, chunk.start, chunk.count)];
+    gpu().dispatch(k, bindings, new Params().u32(chunk.count).f32(alpha, beta).u32(chunkSeed(seed, chunk.start)).done(), grid1d(chunk.count));
+  }
   return y;
 }
 
@@ -72,7 +93,21 @@ export function binary(name: string, expression: string, a: GPUBuffer, aShape: r
   packDims(params, merged.strides[0]);
   packDims(params, merged.strides[1]);
   const k = kernel('binary', { name: `binary.${name}`, replacements: { EXPR: expression } });
-  gpu().dispatch(k, [a, b, y], params.done(), grid1d(count));
+  const chunks = bindingChunks(count);
+  // Chunked only where each operand is read contiguously (stride 1) or as one value (stride 0):
+  // same shapes and scalars. Other broadcasts larger than a binding are refused by the runtime.
+  if (chunks.length === 1 || merged.shape.length !== 1) {
+    gpu().dispatch(k, [a, b, y], params.done(), grid1d(count));
+    return y;
+  }
+  for (const chunk of chunks) {
+    const chunkParams = new Params().u32(chunk.count, 1).f32(alpha).u32(0);
+    packDims(chunkParams, [chunk.count]);
+    packDims(chunkParams, merged.strides[0]);
+    packDims(chunkParams, merged.strides[1]);
+    const operand = (buffer: GPUBuffer, stride: number) => (stride === 0 ? buffer : elementRange(buffer, chunk.start, chunk.count));
+    gpu().dispatch(k, [operand(a, merged.strides[0][0]), operand(b, merged.strides[1][0]), elementRange(y, chunk.start, chunk.count)], chunkParams.done(), grid1d(chunk.count));
+  }
   return y;
 }
 
@@ -101,7 +136,10 @@ export function stridedCopy(shape: readonly number[], x: StridedView, y: Strided
   gpu().dispatch(kernel('strided_copy'), [x.buffer, y.buffer], params.done(), grid1d(count));
 }
 
-/** y += alpha * x in place. */
+/** y += alpha * x in place (in binding-sized chunks when the tensors are larger than one binding). */
 export function accumulate(y: GPUBuffer, x: GPUBuffer, count: number, alpha = 1): void {
-  dispatch1d(kernel('accumulate'), [x, y], new Params().u32(count).f32(alpha).u32(0, 0), count);
+  for (const chunk of bindingChunks(count)) {
+    const bindings = [elementRange(x, chunk.start, chunk.count), elementRange(y, chunk.start, chunk.count)];
+    gpu().dispatch(kernel('accumulate'), bindings, new Params().u32(chunk.count).f32(alpha).u32(0, 0).done(), grid1d(chunk.count));
+  }
 }

@@ -136,3 +136,24 @@ export interface WindowGeometry {
   DH: number;
   DW: number;
 }
+
+/**
+ * Splits a 1-D range of `count` f32 elements into chunks that each fit one storage binding
+ * (gpu().maxBindingBytes) and start at an offset the adapter can bind (minStorageBufferOffsetAlignment).
+ * One chunk when the whole range fits.
+ */
+export function bindingChunks(count: number): { start: number; count: number }[] {
+  const limits = gpu().device.limits;
+  const alignment = limits.minStorageBufferOffsetAlignment;
+  const chunk = Math.floor(gpu().maxBindingBytes / alignment) * (alignment / 4);
+  if (count * 4 <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
+  const chunks: { start: number; count: number }[] = [];
+  for (let start = 0; start < count; start += chunk) chunks.push({ start, count: Math.min(chunk, count - start) });
+  return chunks;
+}
+
+/** The binding of elements [start, start + count) of a buffer (size rounded up to 16 bytes, within the buffer). */
+export function elementRange(buffer: GPUBuffer, start: number, count: number): { buffer: GPUBuffer; offset: number; size: number } {
+  const offset = start * 4;
+  return { buffer, offset, size: Math.min(buffer.size - offset, Math.max(16, Math.ceil((count * 4) / 16) * 16)) };
+}
