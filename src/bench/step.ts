@@ -46,6 +46,7 @@ interface StepWorkload {
 
 const CONV_FAMILIES: Record<string, string> = {
   conv2d: 'conv forward',
+  conv2dMfm: 'conv forward',
   conv_transpose2d: 'conv input-grad',
   conv2d_weight_grad: 'conv weight-grad',
 };
