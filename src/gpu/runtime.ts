@@ -291,8 +291,8 @@ export class Gpu {
    * tests reach the paths of tensors larger than a binding with small ones.
    */
   setMaxBindingBytes(bytes: number | undefined): void {
-    if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 16 && bytes % 4 === 0)) {
-      throw new Error(`setMaxBindingBytes: expected a multiple of 4 of at least 16 bytes, got ${bytes}`);
+    if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 16 && bytes % 16 === 0)) {
+      throw new Error(`setMaxBindingBytes: expected a positive multiple of 16 bytes, got ${bytes}`);
     }
     this.bindingLimitOverride = bytes;
   }

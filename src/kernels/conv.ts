@@ -2,9 +2,12 @@
 // (conv2d's input gradient, convTranspose2d's forward) and the weight gradient (a GEMM over the
 // output pixels, split-K). Sizes are always named from conv2d's point of view:
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
-import { gpu } from '../gpu/index.js';
+// A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
+// launches over runs of whole images (batchChunks); the weight gradient adds their results.
+import { gpu, type Binding } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, grid1d, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
+import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
+import { accumulate } from './elementwise.js';
 import { reduceAxis } from './reduce.js';
 
 export interface ConvGeometry extends WindowGeometry {
@@ -27,7 +30,18 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0): Uint8Ar
     .done();
 }
 
-function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
+
+function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
+  const xPerImage = whole.Cin * whole.H * whole.W;
+  const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
+  for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
+    const g = { ...whole, N: chunk.count };
+    const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
+    launchForwardChunk(images(x, chunk, whole.N, xPerImage), weight, bias, g, outputs[0], outputs[1], mfm);
+  }
+}
+
+function launchForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   const variant = gpu().policy.get('convForward');
   const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
@@ -35,7 +49,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
   const outputs = (mfm ? g.Cout / 2 : g.Cout) * g.N * g.OH * g.OW;
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(outputs) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y, mask ?? gpu().placeholderOutput], params(g, bias !== undefined, 0, mfm), workgroups);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm), workgroups);
 }
 
 /** y [N, Cout, OH, OW] = conv2d(x, weight) + bias. */
@@ -62,15 +76,24 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * The transposed convolution gx [N, Cin, H, W] of gy [N, Cout, OH, OW] through weight
  * [Cout, Cin, KH, KW], plus bias [Cin]: conv2d's input gradient, and convTranspose2d's forward.
  */
-export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
-  const gx = alloc(g.N * g.Cin * g.H * g.W);
+export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry): GPUBuffer {
+  const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
+  const gyPerImage = whole.Cout * whole.OH * whole.OW;
+  const gxPerImage = whole.Cin * whole.H * whole.W;
+  for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
+    const g = { ...whole, N: chunk.count };
+    launchTransposeChunk(images(gy, chunk, whole.N, gyPerImage), weight, bias, g, images(gx, chunk, whole.N, gxPerImage));
+  }
+  return gx;
+}
+
+function launchTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
   const variant = gpu().policy.get('convInputGrad');
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cin, g.N * g.H * g.W);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
-  return gx;
 }
 
 /** How many K slices the weight gradient is split into: enough workgroups to fill the device. */
@@ -84,7 +107,24 @@ function weightGradSplits(g: ConvGeometry, [x, y]: [number, number]): number {
 }
 
 /** gw [Cout, Cin, KH, KW] = Σ over pixels of gy ⊗ im2col(x). */
-export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry): GPUBuffer {
+export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometry): GPUBuffer {
+  const xPerImage = whole.Cin * whole.H * whole.W;
+  const gyPerImage = whole.Cout * whole.OH * whole.OW;
+  let gw: GPUBuffer | undefined;
+  for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage])) {
+    const g = { ...whole, N: chunk.count };
+    const part = weightGradChunk(images(x, chunk, whole.N, xPerImage), images(gy, chunk, whole.N, gyPerImage), g);
+    if (!gw) {
+      gw = part;
+    } else {
+      accumulate(gw, part, whole.Cout * whole.Cin * whole.KH * whole.KW);
+      gpu().pool.release(part);
+    }
+  }
+  return gw!;
+}
+
+function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const variant = gpu().policy.get('convWeightGrad');
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);

@@ -1,5 +1,5 @@
 // Shared launcher plumbing: parameter packing, kernel specialisation and grid sizing.
-import { gpu, type Kernel } from '../gpu/index.js';
+import { gpu, type Binding, type Kernel } from '../gpu/index.js';
 import { shaderSources } from '../shaders.generated.js';
 
 /** Packs a kernel's uniform parameters: scalar u32 / i32 / f32 fields, 4 bytes each, in order. */
@@ -156,4 +156,35 @@ export function bindingChunks(count: number): { start: number; count: number }[]
 export function elementRange(buffer: GPUBuffer, start: number, count: number): { buffer: GPUBuffer; offset: number; size: number } {
   const offset = start * 4;
   return { buffer, offset, size: Math.min(buffer.size - offset, Math.max(16, Math.ceil((count * 4) / 16) * 16)) };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * Runs of whole images [start, start + count) for tensors holding `perImage` elements per image
+ * each: every run's range of every tensor fits one binding and starts at a bindable offset
+ * (minStorageBufferOffsetAlignment), so a batch too large for one binding runs in several
+ * launches. One run of N when everything fits; one run of N too when a single aligned run of
+ * images does not fit (the runtime then refuses the binding with its message).
+ */
+export function batchChunks(N: number, perImage: number[]): { start: number; count: number }[] {
+  const limit = gpu().maxBindingBytes;
+  const largest = Math.max(...perImage);
+  if (N * largest * 4 <= limit) return [{ start: 0, count: N }];
+  const alignment = gpu().device.limits.minStorageBufferOffsetAlignment / 4;
+  // Images per step so that every tensor's offset stays a multiple of the alignment.
+  const step = perImage.reduce((acc, elements) => {
+    const need = alignment / gcd(elements, alignment);
+    return (acc * need) / gcd(acc, need);
+  }, 1);
+  const perRun = Math.floor(limit / (largest * 4) / step) * step;
+  if (perRun === 0) return [{ start: 0, count: N }];
+  const chunks: { start: number; count: number }[] = [];
+  for (let start = 0; start < N; start += perRun) chunks.push({ start, count: Math.min(perRun, N - start) });
+  return chunks;
+}
+
+/** The binding of images [start, start + count) of a tensor with `perImage` elements per image (the whole buffer for one run of all). */
+export function images(buffer: GPUBuffer, chunk: { start: number; count: number }, N: number, perImage: number): Binding {
+  return chunk.start === 0 && chunk.count === N ? buffer : elementRange(buffer, chunk.start * perImage, chunk.count * perImage);
 }

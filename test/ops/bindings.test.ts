@@ -2,18 +2,24 @@
 // limit the runtime assumes lowered (gpu().setMaxBindingBytes), a tensor that fits the limit in a
 // pool buffer that does not still runs; one that does not fit is refused in one line; a buffer
 // reused for a larger tensor of the same size class binds its new range; elementwise ops on tensors
-// larger than a binding run in binding-sized chunks (dropout masks identical to the unchunked ones).
+// larger than a binding run in binding-sized chunks (dropout masks identical to the unchunked ones),
+// and convolutions (conv2d, convTranspose2d, conv2dMfm; every variant) in runs of whole images.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu, sizeClass } from '../../src/gpu/index.js';
 import { F } from '../../src/index.js';
-import { assertNear, fileRng, ref, setup, throwsWith, toT64, toTensor } from './helpers.js';
+import { conv2dMfm } from '../../src/nn/functional/conv.js';
+import type { ConvVariant } from '../../src/kernels/conv.js';
+import { assertNear, checkOp, fileRng, ref, setup, throwsWith, toT64, toTensor } from './helpers.js';
 
 const rng = fileRng('bindings');
-const LIMIT = 3000;
+const LIMIT = 2992;
 
 test.before(setup);
-test.after.each(() => gpu().setMaxBindingBytes(undefined));
+test.after.each(() => {
+  gpu().setMaxBindingBytes(undefined);
+  gpu().policy.reset();
+});
 
 test('a tensor within the binding limit runs although its pool buffer is larger (conv, matmul, elementwise)', async () => {
   gpu().setMaxBindingBytes(LIMIT);
@@ -23,7 +29,7 @@ test('a tensor within the binding limit runs although its pool buffer is larger 
   const b = ref.randn(rng, [7, 100]);
   const [ta, tb] = [toTensor(a), toTensor(b)];
   const sum = F.add(ta, tb);
-  assertNear(await toT64(sum), ref.binary(a, b, (p, q) => p + q), 'add of 700 elements under a 3000-byte binding limit');
+  assertNear(await toT64(sum), ref.binary(a, b, (p, q) => p + q), 'add of 700 elements under a 2992-byte binding limit');
   const x = ref.randn(rng, [1, 7, 10, 10]);
   const w = ref.randn(rng, [7, 7, 3, 3], 0.3);
   const tx = toTensor(x);
@@ -39,13 +45,13 @@ test('a tensor within the binding limit runs although its pool buffer is larger 
 
 test('a tensor beyond the binding limit is refused in one line naming the kernel, the sizes and what to do', async () => {
   gpu().setMaxBindingBytes(LIMIT);
-  // Convolutions are not split over bindings yet: an 800-float input is refused.
+  // One image of 800 floats cannot be split further.
   const a = toTensor(ref.randn(rng, [1, 8, 10, 10]));
   const w = toTensor(ref.randn(rng, [2, 8, 1, 1]));
-  throwsWith(() => F.conv2d(a, w), /binding 1 is 3200 bytes, above this adapter's maxStorageBufferBindingSize of 3000 bytes; use a smaller batch or input/, 'too large');
+  throwsWith(() => F.conv2d(a, w), /binding 1 is 3200 bytes, above this adapter's maxStorageBufferBindingSize of 2992 bytes; use a smaller batch or input/, 'too large');
   a.dispose();
   w.dispose();
-  throwsWith(() => gpu().setMaxBindingBytes(10), /expected a multiple of 4 of at least 16 bytes, got 10/, 'bad limit');
+  throwsWith(() => gpu().setMaxBindingBytes(10), /expected a positive multiple of 16 bytes, got 10/, 'bad limit');
 });
 
 test('a pool buffer reused for a larger tensor of the same size class binds the larger range', async () => {
@@ -87,6 +93,18 @@ test('elementwise ops larger than a binding run in chunks: unary, same-shape and
   assertNear(await toT64(ta.grad!), ref.binary(ref.binary(b, b, (p, q) => p + q), s, (p, q) => p + q), 'accumulated gradient');
   assert.equal(Array.from((await dropped()).data), Array.from(unchunkedDropout.data), 'dropout mask with and without chunks');
   for (const t of [ta, tb, ts, exp, sum, scaled, ones, y, ta.grad!]) t.dispose();
+});
+
+test('convolutions whose batch exceeds a binding run in runs of whole images: forward and gradients against the float64 reference, every variant', async () => {
+  // 2 KiB limit: x [5, 2, 8, 8] is 512 bytes an image, its conv outputs 1-2 KiB an image, so runs of 1-2 images.
+  for (const variant of ['direct', 'registerTiled', 'workgroupTiled'] as ConvVariant[]) {
+    gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant });
+    gpu().setMaxBindingBytes(2048);
+    const opts = { padding: 1 };
+    await checkOp({ name: `${variant} chunked conv2d`, inputs: [[5, 2, 8, 8], [4, 2, 3, 3]], forward: ([x, w]) => F.conv2d(x, w, undefined, opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, opts), rng });
+    await checkOp({ name: `${variant} chunked convTranspose2d`, inputs: [[5, 4, 8, 8], [4, 2, 3, 3]], forward: ([x, w]) => F.convTranspose2d(x, w, undefined, opts), reference: ([x, w]) => ref.convTranspose2d(x, w, undefined, opts), rng });
+    await checkOp({ name: `${variant} chunked conv2dMfm`, inputs: [[5, 2, 8, 8], [8, 2, 3, 3]], forward: ([x, w]) => conv2dMfm(x, w, undefined, opts), reference: ([x, w]) => ref.mfm(ref.conv2d(x, w, undefined, opts)), rng });
+  }
 });
 
 test.run();
