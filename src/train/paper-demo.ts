@@ -213,7 +213,7 @@ export async function measureCosts(options: PaperDemoOptions): Promise<MeasuredC
     return (performance.now() - started) / 1000 / steps;
   };
   manualSeed(hashSeed(options.seed, 'measure'));
-  const model = createLightCNN({ variant: 'lightcnn9', classes: EXPRESSIONS.length, inputSize, widthMultiplier, batchNorm: batchNorm ?? false });
+  const model = createLightCNN({ variant: 'lightcnn9', classes: EXPRESSIONS.length, inputSize, widthMultiplier, batchNorm: batchNorm ?? false, ...(options.fanet.dropout !== undefined ? { dropout: options.fanet.dropout } : {}) });
   const { optimizer } = createFanetOptimizer(model, { batchSize, optimizer: options.fanet.optimizer ?? 'adam' });
   const images = new Float32Array(batchSize * inputSize * inputSize).map((_, i) => (i % 97) / 97);
   const labels = Int32Array.from({ length: batchSize }, (_, i) => i % EXPRESSIONS.length);
@@ -297,15 +297,15 @@ async function trainAndEvaluate(spec: RunSpec, options: PaperDemoOptions, hooks:
   const { inputSize, widthMultiplier } = options.fanet;
   // The same initial weights for the runs a table compares (with / without augmentation or pre-training).
   manualSeed(hashSeed(spec.seed, 'fanet-init', spec.classes));
-  const model: LightCNN = createLightCNN({ variant: 'lightcnn9', classes: spec.classes, inputSize, widthMultiplier, batchNorm: options.fanet.batchNorm ?? false });
+  const model: LightCNN = createLightCNN({ variant: 'lightcnn9', classes: spec.classes, inputSize, widthMultiplier, batchNorm: options.fanet.batchNorm ?? false, ...(options.fanet.dropout !== undefined ? { dropout: options.fanet.dropout } : {}) });
   let optimizer: FanetOptimizer | undefined;
   let scheduler: StepLR;
   try {
     if (spec.pretrained) {
       initFromPretrained(model, spec.pretrained.stateDict, { replaceClassifier: true });
-      ({ optimizer, scheduler } = createFineTuneOptimizer(model, { batchSize: spec.batchSize, optimizer: options.fanet.optimizer ?? 'adam', backboneLrRatio: spec.pretrained.backboneLrRatio }));
+      ({ optimizer, scheduler } = createFineTuneOptimizer(model, { batchSize: spec.batchSize, optimizer: options.fanet.optimizer ?? 'adam', lr: options.fanet.lr, backboneLrRatio: spec.pretrained.backboneLrRatio }));
     } else {
-      ({ optimizer, scheduler } = createFanetOptimizer(model, { batchSize: spec.batchSize, optimizer: options.fanet.optimizer ?? 'adam' }));
+      ({ optimizer, scheduler } = createFanetOptimizer(model, { batchSize: spec.batchSize, optimizer: options.fanet.optimizer ?? 'adam', lr: options.fanet.lr }));
     }
     const { trainLoader, evalLoader } = createFanetLoaders(spec.train, spec.test, { batchSize: spec.batchSize, inputSize, seed: hashSeed(spec.seed, 'order', spec.name) });
     const result = await trainFanet({

@@ -12,6 +12,10 @@ export interface FanetSettings {
   batchSize: number;
   /** 'adam' (lr 1e-3) by default: from scratch the paper's SGD recipe needs far more epochs than a demo has. */
   optimizer?: 'sgd' | 'adam';
+  /** Overrides the optimizer's default lr (Adam 1e-3, SGD the batch-scaled recipe). */
+  lr?: number;
+  /** Before the classifier (reference 0.5); a narrow embedding (32 values at width ×0.125) learns faster without. */
+  dropout?: number;
   batchNorm?: boolean;
 }
 
@@ -98,10 +102,13 @@ export function presetOptions(preset: PresetName): PaperDemoOptions {
     case 'software':
       return {
         seed: 1, seeds: 1, tasks: ALL_TASKS,
-        data: { subjects: 6, expressionIds: expressionsAcrossFamilies(2), clipsPerExpression: 1, framesPerClip: 3, size: 64 },
-        fanet: { inputSize: 32, widthMultiplier: 0.125, epochs: 12, batchSize: 16, batchNorm: true },
+        // One expression per family (joy, fear, angry, sadness): on 2 CPU cores a narrow LightCNN-9
+        // leaves chance within the budget on these, not on 8 finer classes (measured: 8 classes at
+        // 16 epochs stayed near chance on test).
+        data: { subjects: 8, expressionIds: expressionsAcrossFamilies(1), clipsPerExpression: 1, framesPerClip: 3, size: 64 },
+        fanet: { inputSize: 32, widthMultiplier: 0.125, epochs: 16, batchSize: 32, lr: 2e-3, dropout: 0, batchNorm: true },
         gan: { imageSize: 32, baseWidth: 8, residualBlocks: 1, epochs: 4, batchSize: 8, scope: 'shared', reposeShare: 0.5 },
-        transfer: { fer2013: { subjects: 8, framesPerExpression: 2 }, jaffe: { subjects: 10, framesPerExpression: 3, extra: 3 }, epochs: 10, batchSize: 16 },
+        transfer: { fer2013: { subjects: 8, framesPerExpression: 2 }, jaffe: { subjects: 10, framesPerExpression: 3, extra: 3 }, epochs: 12, batchSize: 32 },
       };
     case 'gpu':
       return {
