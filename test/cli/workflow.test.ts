@@ -1,9 +1,10 @@
 // The whole command-line path a user walks, in one temporary folder, each command run once and
 // its outputs handed to the next: synth → inspect → split (4 tasks) → train → eval → gan-train →
-// augment → train on the augmented split → eval; then info, selfcheck, bench and demo --quick.
+// augment → train on the augmented split → eval; then info, selfcheck and bench (demo --quick has
+// its own suite: test/cli/demo.test.ts).
 // Sizes are the smallest the commands take, so the walk stays fast on a software adapter.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
@@ -246,36 +247,6 @@ test('bench --quick --only runtime prints and writes only the runtime rows', asy
     assert.ok(row.ms > 0 && Number.isFinite(row.ms), `${row.name}: ${row.ms} ms`);
     assert.match(result.stdout, row.name);
   }
-});
-
-test('demo --quick writes its pictures and results.json, and prints the same accuracies', async () => {
-  const started = performance.now();
-  const result = await run(['demo', '--quick', '--out', 'demo'], 240_000);
-  const seconds = (performance.now() - started) / 1000;
-  assertOk(result);
-  const wroteLine = /wrote (.+)$/m.exec(result.stdout);
-  assert.ok(wroteLine, `demo did not list what it wrote:\n${result.stdout}`);
-  const files = wroteLine![1]!.split(', ');
-  for (const name of ['results.json', 'fanet-curves.png', 'fapegan-fanet-curves.png', 'contact-sheet.png']) {
-    assert.ok(files.includes(`demo/${name}`), `demo/${name} among ${files}`);
-  }
-  for (const file of files) {
-    assert.ok(existsSync(at(file)), `${file} was listed but not written`);
-    if (file.endsWith('.png')) pngInfo(at(file));
-  }
-  assert.ok(files.some((file) => /fapegan-samples-epoch\d{3}\.png$/.test(file)), 'a FaPE-GAN sample grid');
-  const results = JSON.parse(readFileSync(at('demo', 'results.json'), 'utf8'));
-  assert.is(results.counts.train + results.counts.test, results.counts.images);
-  for (const run of [results.baseline, results.augmented]) {
-    assert.ok(run.accuracy >= 0 && run.accuracy <= 1, `accuracy ${run.accuracy}`);
-    assert.ok(run.history.length >= 1);
-  }
-  const [fanet] = numbersIn(result.stdout, /^Fa-Net\s+([\d.]+) %/m);
-  const [fapegan] = numbersIn(result.stdout, /^FaPE-GAN \+ Fa-Net\s+([\d.]+) %/m);
-  assert.is(fanet, Number((100 * results.baseline.accuracy).toFixed(1)));
-  assert.is(fapegan, Number((100 * results.augmented.accuracy).toFixed(1)));
-  assert.ok(seconds < 120, `demo --quick took ${seconds.toFixed(0)} s; the README promises a smoke run of seconds`);
-  assert.ok(dirname(files[0]!) === 'demo');
 });
 
 test.run();
