@@ -235,7 +235,7 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
   builder: (yargs) => yargs
     .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint.safetensors from webfer gan-train' })
     .option('data', { type: 'string', demandOption: true, describe: 'index CSV of the task split (webfer split), with landmarks; only train rows are used' })
-    .option('task', { type: 'string', demandOption: true, choices: AUGMENT_TASKS, describe: 'er-up: top up half-left · er-ue: top up the rare expressions' })
+    .option('task', { type: 'string', demandOption: true, choices: AUGMENT_TASKS, describe: 'er-up: top up half-left · er-ue: top up the rare expressions · er-ss / er-zid: re-pose a share of the training faces into other poses' })
     .option('count', { type: 'number', describe: 'images to make (default: up to the mean count of the common classes)' })
     .option('batch-size', { type: 'number', default: 8 })
     .option('seed', { type: 'number', default: 0 })
