@@ -221,7 +221,8 @@ export function barChartSpec(rows: readonly BarRow[], options: BarChartOptions):
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
     data: { values: rows.map((row) => ({ group: row.group, series: row.series, value: row.value })) },
-    width: { step: Math.max(16, Math.min(40, Math.floor(160 / series.length))) * series.length + 16 },
+    // With an xOffset, Vega-Lite's step is one bar's band (not one group's).
+    width: { step: Math.max(12, Math.min(36, Math.floor(144 / series.length))) },
     height: 240,
     encoding: {
       x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: { labelAngle: groups.some((g) => g.length > 10) ? -30 : 0 } },
@@ -233,7 +234,7 @@ export function barChartSpec(rows: readonly BarRow[], options: BarChartOptions):
       {
         mark: { type: 'bar' },
         encoding: {
-          color: { field: 'series', type: 'nominal', sort: series, title: null, legend: { orient: 'bottom' } },
+          color: { field: 'series', type: 'nominal', sort: series, title: null, legend: { orient: 'bottom', labelLimit: 320, columns: 2 } },
           tooltip: [
             { field: 'group', type: 'nominal' },
             { field: 'series', type: 'nominal' },
