@@ -57,6 +57,17 @@ function cli(args) {
   });
 }
 
+/** Runs an ES module body with Node in the repository root; resolves with stdout. */
+function nodeScript(body, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', body, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`node script exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+  });
+}
+
 let total = 0;
 let passed = 0;
 function check(name, ok, detail = '') {
@@ -86,6 +97,8 @@ try {
     headless: true,
     args: [
       '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox',
+      // A synthetic camera (a moving test pattern) that is granted without a prompt.
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
     ],
   });
@@ -130,20 +143,24 @@ try {
   /** Presses Train and waits for the run to end; returns the frame gaps seen meanwhile and the chart's points. */
   async function trainOnce(timeout = 150_000) {
     await page.evaluate(() => {
-      const monitor = { gaps: [], last: performance.now(), running: true };
+      const monitor = { gaps: [], last: performance.now(), running: true, longTasks: [] };
       window.frameMonitor = monitor;
       const tick = (now) => { monitor.gaps.push(now - monitor.last); monitor.last = now; if (monitor.running) requestAnimationFrame(tick); };
       requestAnimationFrame(tick);
+      // Main-thread tasks over 50 ms (Chromium's Long Tasks API): where a frame gap comes from.
+      monitor.observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) monitor.longTasks.push(entry.duration); });
+      monitor.observer.observe({ type: 'longtask' });
     });
     const runs = await page.evaluate(() => window.webferApp.summaries.length);
     await page.click('#train-start');
     await page.waitForFunction((n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
     return page.evaluate(() => {
       window.frameMonitor.running = false;
-      const gaps = window.frameMonitor.gaps;
+      window.frameMonitor.observer.disconnect();
+      const { gaps, longTasks } = window.frameMonitor;
       return {
         summary: window.webferApp.summaries.at(-1), errors: window.webferApp.errors,
-        frames: gaps.length, maxGap: Math.max(...gaps), points: Number(document.getElementById('loss-chart').dataset.points),
+        frames: gaps.length, maxGap: Math.max(...gaps), longTasks: longTasks.length, longestTask: Math.max(0, ...longTasks), points: Number(document.getElementById('loss-chart').dataset.points),
         svg: document.querySelectorAll('#loss-chart svg').length, status: document.getElementById('train-status').textContent,
       };
     });
@@ -153,7 +170,7 @@ try {
   await step('app: trains Fa-Net in the worker; requestAnimationFrame never waits over 250 ms; the loss chart gains points', async () => {
     first = await trainOnce();
     const ok = first.summary && !first.summary.stopped && first.maxGap <= 250 && first.points > 0 && first.svg === 1 && first.summary.accuracy.fanet >= 0;
-    return { ok, detail: `${first.frames} frames, longest gap ${first.maxGap.toFixed(0)} ms, ${first.points} chart points, ${first.status}${first.errors.length ? `; errors: ${first.errors.join(' | ')}` : ''}` };
+    return { ok, detail: `${first.frames} frames, longest gap ${first.maxGap.toFixed(0)} ms, ${first.longTasks} long tasks (longest ${first.longestTask.toFixed(0)} ms), ${first.points} chart points, ${first.status}${first.errors.length ? `; errors: ${first.errors.join(' | ')}` : ''}` };
   });
   await page.screenshot({ path: join(artifacts, 'app-1440-trained.png'), fullPage: true });
 
@@ -174,6 +191,21 @@ try {
     const sorted = items.every((item, i) => i === 0 || items[i - 1].p >= item.p);
     const text = await page.textContent('#predictions');
     return { ok: items.length === 5 && sorted && items.every((i) => i.p >= 0 && i.p <= 1), detail: items.length ? items.map((i) => `${i.name} ${(100 * i.p).toFixed(1)}%`).join(', ') : text };
+  });
+
+  await step('app: a camera frame (Chromium\'s fake camera) gets five predictions', async () => {
+    await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+    await page.click('#camera-start');
+    await page.waitForFunction(() => document.body.dataset.camera === 'unavailable' || (document.body.dataset.camera === 'live' && document.getElementById('camera-video').videoWidth > 0), null, { timeout: 20_000 });
+    const camera = await page.evaluate(() => ({ state: document.body.dataset.camera, width: document.getElementById('camera-video').videoWidth, status: document.getElementById('camera-status').textContent }));
+    if (camera.state !== 'live') return { ok: false, detail: `camera ${camera.state}: ${camera.status}` };
+    await page.click('#camera-capture');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+    const items = await page.$$eval('#predictions li', (list) => list.map((li) => Number(li.dataset.probability)));
+    const input = await page.$eval('#predictions figure img', (img) => img.naturalWidth).catch(() => 0);
+    await page.click('#camera-stop');
+    const off = await page.evaluate(() => document.getElementById('camera-video').hidden && !document.getElementById('camera-start').disabled);
+    return { ok: items.length === 5 && items.every((p) => p >= 0 && p <= 1) && input === 32 && off, detail: `${camera.width} px frame → ${input} px model input, ${items.length} predictions; camera off again: ${off}` };
   });
 
   await step('app: a page-trained checkpoint is read by `webfer eval` with the page\'s test accuracy', async () => {
@@ -217,7 +249,7 @@ try {
     const generator = await page.textContent('#gan-output p');
     const accuracy = run.summary?.accuracy ?? {};
     const ok = !run.summary?.stopped && stages.join(',') === 'synth,fanet,fapegan,fanet-augmented' && accuracy['fanet-augmented'] >= 0 && /this page's FaPE-GAN/.test(generator) && run.maxGap <= 250;
-    return { ok, detail: `stages ${stages.join(' → ')}; ${run.status}; longest frame gap ${run.maxGap.toFixed(0)} ms; ${generator}` };
+    return { ok, detail: `stages ${stages.join(' → ')}; ${run.status}; longest frame gap ${run.maxGap.toFixed(0)} ms, ${run.longTasks} long tasks (longest ${run.longestTask.toFixed(0)} ms); ${generator}` };
   });
 
   await step('app: Pause holds a long run still, Resume continues it, Stop ends it within seconds', async () => {
@@ -276,6 +308,56 @@ try {
       matches.push({ ok: top[0]?.name === expected.name && Math.abs(top[0].probability - expected.probability) < 1e-3, text: `${top[0]?.name} ${top[0]?.probability?.toFixed(4)} vs CLI ${expected.name} ${expected.probability.toFixed(4)}` });
     }
     return { ok: matches.length === 2 && matches.every((m) => m.ok), detail: `${loaded}; ${matches.map((m) => m.text).join('; ')}` };
+  });
+
+  await step('app: a PyTorch LightCNN .pth loads in the page and gives Node\'s probabilities for `webfer convert`\'s file', async () => {
+    const fixture = join(root, 'test/reference/fixtures/pytorch/lightcnn9-tiny.pth');
+    const converted = join(scratch, 'lightcnn9-tiny.safetensors');
+    await cli(['convert', fixture, '--out', converted]);
+    const { renderSynthSample } = await import(pathToFileURL(join(root, 'dist/data/synth/generator.js')).href);
+    const { encodePng } = await import(pathToFileURL(join(root, 'dist/data/codecs.js')).href);
+    const image = join(scratch, 'face-pth.png');
+    writeFileSync(image, encodePng(renderSynthSample({ subjects: 1, expressions: 5, size: 64, channels: 1, seed: 5 }, { subject: 0, expression: 3, clip: 0, frame: 0, pose: 'F' }).image));
+    // Node: the converted weights in the configuration convert recorded, through the evaluation transform.
+    const node = JSON.parse(await nodeScript(`
+      const [file, image] = process.argv.slice(1);
+      const { init } = await import('./dist/index.js');
+      const { loadSafetensors } = await import('./dist/node/checkpoint.js');
+      const { createLightCNN } = await import('./dist/models/lightcnn.js');
+      const { predictImages } = await import('./dist/train/predict.js');
+      const { decodeImage } = await import('./dist/data/codecs.js');
+      const { readFileSync } = await import('node:fs');
+      await init();
+      const content = loadSafetensors(file);
+      const config = JSON.parse(content.metadata.model);
+      const model = createLightCNN(config);
+      model.loadStateDict(content.tensors);
+      const names = Array.from({ length: config.classes }, (_, id) => String(id));
+      const images = { format: 'files', source: 'test', classes: names, problems: [], samples: [{ path: image, label: 0 }], loadImage: async () => decodeImage(readFileSync(image), image, 1) };
+      const { results } = await predictImages(model, images, { names, top: config.classes });
+      console.log(JSON.stringify(results[0].predictions));
+      process.exit(0);`, [converted, image]));
+    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; document.getElementById('predictions').dataset.state = 'waiting'; });
+    await page.setInputFiles('#checkpoint-input', fixture);
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    const loaded = await page.textContent('#checkpoint-status');
+    await page.setInputFiles('#image-input', image);
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+    const top = await page.$$eval('#predictions li', (list) => list.map((li) => ({ name: li.dataset.name, probability: Number(li.dataset.probability) })));
+    // This model's logits are far apart (expected.json), so the probabilities span many decades:
+    // compared as log-probabilities (logit differences), down to where float32 softmax underflows.
+    const logDifference = (page, cli) => (cli < 1e-30 ? (page < 1e-30 ? 0 : Infinity) : Math.abs(Math.log(page) - Math.log(cli)));
+    const worst = Math.max(...node.map((p, i) => (top[i]?.name === p.name ? logDifference(top[i].probability, p.probability) : Infinity)));
+    const list = (predictions) => predictions.map((p) => `${p.name} ${p.probability.toPrecision(3)}`).join(', ');
+    return { ok: top.length === 5 && worst < 1e-3, detail: `${loaded}; page ${list(top)}; Node ${list(node)}; largest log-probability difference ${worst.toExponential(1)}` };
+  });
+
+  await step('app: a file that is not a LightCNN state dict is refused with the reason', async () => {
+    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
+    await page.setInputFiles('#checkpoint-input', join(root, 'test/reference/fixtures/pytorch/dtypes.pth'));
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    const text = await page.textContent('#checkpoint-status');
+    return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
   });
 
   await page.screenshot({ path: join(artifacts, 'app-1440.png'), fullPage: true });

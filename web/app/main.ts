@@ -164,29 +164,65 @@ let training = false;
 let paused = false;
 
 function log(line: string): void {
-  logBox.textContent += `${line}\n`;
+  // Appending a text node keeps each line O(1); `textContent +=` re-lays out the whole log.
+  logBox.append(`${line}\n`);
   logBox.scrollTop = logBox.scrollHeight;
+}
+
+/**
+ * Progress and charts are drawn once per animation frame with the newest values: events that
+ * arrive faster than frames replace each other instead of each costing a style and layout pass.
+ */
+const pendingDraw: { progress?: Extract<TrainEvent, { event: 'progress' }>; charts: Map<'live' | 'epochs', Extract<TrainEvent, { event: 'chart' }>> } = { charts: new Map() };
+let drawScheduled = false;
+
+function scheduleDraw(): void {
+  if (drawScheduled) return;
+  drawScheduled = true;
+  requestAnimationFrame(() => {
+    drawScheduled = false;
+    const progress = pendingDraw.progress;
+    pendingDraw.progress = undefined;
+    if (progress) drawProgress(progress);
+    for (const chart of pendingDraw.charts.values()) drawChart(chart);
+    pendingDraw.charts.clear();
+  });
+}
+
+/** At a run's end: its last charts are drawn now, its last progress line gives way to the result. */
+function finishPendingDraw(): void {
+  pendingDraw.progress = undefined;
+  for (const chart of pendingDraw.charts.values()) drawChart(chart);
+  pendingDraw.charts.clear();
+}
+
+function drawProgress(event: Extract<TrainEvent, { event: 'progress' }>): void {
+  bar.value = event.fraction;
+  bar.setAttribute('aria-valuetext', `${Math.round(100 * event.fraction)} %`);
+  const stage = `stage ${event.stageIndex + 1} of ${event.stageCount}: ${STAGE_LABELS[event.stage]}`;
+  status.textContent = `${paused ? 'paused · ' : ''}${stage} — ${event.detail} · ${Math.round(100 * event.fraction)} % · ${formatSecondsLeft(event.etaSeconds)}`;
+  status.dataset.stage = event.stage;
+}
+
+function drawChart(event: Extract<TrainEvent, { event: 'chart' }>): void {
+  const target = event.target === 'live' ? liveChart : epochChart;
+  target.innerHTML = event.svg;
+  target.dataset.points = String(event.points);
+  target.querySelector('svg')?.setAttribute('role', 'img');
+  target.querySelector('svg')?.setAttribute('aria-label', event.target === 'live' ? 'training loss and accuracy per step' : 'training curves per epoch');
 }
 
 function onTrainEvent(event: TrainEvent): void {
   switch (event.event) {
     case 'log': log(event.line); break;
-    case 'progress': {
-      bar.value = event.fraction;
-      bar.setAttribute('aria-valuetext', `${Math.round(100 * event.fraction)} %`);
-      const stage = `stage ${event.stageIndex + 1} of ${event.stageCount}: ${STAGE_LABELS[event.stage]}`;
-      status.textContent = `${paused ? 'paused · ' : ''}${stage} — ${event.detail} · ${Math.round(100 * event.fraction)} % · ${formatSecondsLeft(event.etaSeconds)}`;
-      status.dataset.stage = event.stage;
+    case 'progress':
+      pendingDraw.progress = event;
+      scheduleDraw();
       break;
-    }
-    case 'chart': {
-      const target = event.target === 'live' ? liveChart : epochChart;
-      target.innerHTML = event.svg;
-      target.dataset.points = String(event.points);
-      target.querySelector('svg')?.setAttribute('role', 'img');
-      target.querySelector('svg')?.setAttribute('aria-label', event.target === 'live' ? 'training loss and accuracy per step' : 'training curves per epoch');
+    case 'chart':
+      pendingDraw.charts.set(event.target, event);
+      scheduleDraw();
       break;
-    }
     case 'paused':
       paused = event.paused;
       pauseButton.textContent = paused ? 'Resume' : 'Pause';
@@ -204,6 +240,7 @@ function setBusy(isTraining: boolean): void {
   stopButton.disabled = !isTraining;
   pauseButton.disabled = !isTraining;
   for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-needs-idle]'))) button.disabled = isTraining;
+  syncCameraButtons();
   syncAugment();
 }
 
@@ -230,7 +267,7 @@ async function startTraining(): Promise<void> {
   status.textContent = 'starting…';
   try {
     await refreshGallery(settings);
-    const summary = await call<TrainSummary>({ op: 'train', settings });
+    const summary = await call<TrainSummary>({ op: 'train', settings }).finally(finishPendingDraw);
     app.summaries.push(summary);
     const results = Object.entries(summary.accuracy).map(([stage, value]) => `${STAGE_LABELS[stage as keyof typeof STAGE_LABELS]}: test accuracy ${(100 * value!).toFixed(1)} %`);
     status.textContent = summary.stopped ? `stopped after ${summary.seconds.toFixed(0)} s` : `done in ${summary.seconds.toFixed(0)} s · ${results.join(' · ')}`;
@@ -351,6 +388,82 @@ $<HTMLInputElement>('image-input').addEventListener('change', (event) => {
   if (file) void predictFile(file);
 });
 
+// ---- camera: a frame from getUserMedia, sent as a PNG through the same path as an upload
+
+const cameraStart = $<HTMLButtonElement>('camera-start');
+const cameraCapture = $<HTMLButtonElement>('camera-capture');
+const cameraStop = $<HTMLButtonElement>('camera-stop');
+const cameraStatus = $('camera-status');
+const cameraVideo = $<HTMLVideoElement>('camera-video');
+let cameraStream: MediaStream | undefined;
+
+/** No camera to use: the button stays off and says why. */
+function cameraUnavailable(reason: string): void {
+  cameraStart.disabled = true;
+  cameraStart.removeAttribute('data-needs-idle');
+  cameraStatus.textContent = reason;
+  document.body.dataset.camera = 'unavailable';
+}
+
+async function checkCamera(): Promise<void> {
+  if (!navigator.mediaDevices?.getUserMedia) return cameraUnavailable('no camera access here (browsers allow it on https:// and localhost pages only)');
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  if (!devices.some((device) => device.kind === 'videoinput')) return cameraUnavailable('no camera found');
+  document.body.dataset.camera = 'available';
+}
+
+function syncCameraButtons(): void {
+  if (document.body.dataset.camera === 'unavailable') cameraStart.disabled = true;
+  if (cameraStream) cameraStart.disabled = true;
+  cameraCapture.disabled = training || !cameraStream;
+}
+
+function stopCamera(): void {
+  for (const track of cameraStream?.getTracks() ?? []) track.stop();
+  cameraStream = undefined;
+  cameraVideo.srcObject = null;
+  cameraVideo.hidden = true;
+  cameraStop.disabled = true;
+  cameraStart.disabled = training;
+  syncCameraButtons();
+  if (document.body.dataset.camera === 'live') document.body.dataset.camera = 'available';
+}
+
+cameraStart.addEventListener('click', async () => {
+  clearError();
+  cameraStatus.textContent = 'asking for the camera…';
+  try {
+    cameraStream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (error) {
+    const name = (error as DOMException).name;
+    return cameraUnavailable(name === 'NotAllowedError' ? 'camera permission refused: allow it in the site settings, or upload an image'
+      : name === 'NotFoundError' ? 'no camera found' : `the camera could not start (${(error as Error).message})`);
+  }
+  cameraVideo.srcObject = cameraStream;
+  cameraVideo.hidden = false;
+  await cameraVideo.play();
+  cameraStop.disabled = false;
+  syncCameraButtons();
+  cameraStatus.textContent = 'camera on: centre your face, then predict a frame';
+  document.body.dataset.camera = 'live';
+});
+
+cameraCapture.addEventListener('click', () => {
+  if (!cameraStream || cameraVideo.videoWidth === 0) return showError('the camera has no picture yet: wait a moment and try again');
+  const canvas = document.createElement('canvas');
+  canvas.width = cameraVideo.videoWidth;
+  canvas.height = cameraVideo.videoHeight;
+  canvas.getContext('2d')!.drawImage(cameraVideo, 0, 0);
+  canvas.toBlob((blob) => {
+    if (!blob) return showError('the camera frame could not be captured');
+    void predictFile(new File([blob], 'camera frame.png', { type: 'image/png' }));
+  }, 'image/png');
+});
+cameraStop.addEventListener('click', () => {
+  stopCamera();
+  cameraStatus.textContent = '';
+});
+
 // ---- checkpoints
 
 const checkpointStatus = $('checkpoint-status');
@@ -371,7 +484,9 @@ async function loadCheckpointFile(file: File): Promise<void> {
       loadedChoice.checked = true;
     }
   } catch (error) {
-    checkpointStatus.textContent = `could not load ${file.name}: ${(error as Error).message}`;
+    const message = (error as Error).message;
+    // The loaders' messages mostly start with the file's name already.
+    checkpointStatus.textContent = message.startsWith(file.name) ? message : `could not load ${file.name}: ${message}`;
     checkpointStatus.dataset.state = 'failed';
   }
 }
@@ -402,7 +517,9 @@ $('checkpoint-save').addEventListener('click', async () => {
     link.href = URL.createObjectURL(new Blob([saved.bytes as BlobPart], { type: 'application/octet-stream' }));
     link.download = saved.name;
     link.id = 'checkpoint-download';
-    $('checkpoint-saved').replaceChildren(link, element('span', ' — read it with `webfer eval --checkpoint checkpoint.safetensors` or `webfer predict`', 'muted'));
+    const hint = element('span', ' — read it with ', 'muted');
+    hint.append(element('code', `webfer eval --checkpoint ${saved.name}`), ' or ', element('code', `webfer predict IMAGE --checkpoint ${saved.name}`));
+    $('checkpoint-saved').replaceChildren(link, hint);
     link.click();
   } catch (error) {
     showError((error as Error).message);
@@ -475,6 +592,7 @@ async function start(): Promise<void> {
     writeSettings(settingsFromQuery(suggested));
     syncAugment();
     await refreshGallery(readSettings());
+    await checkCamera();
     setBusy(false);
     document.body.dataset.state = 'ready';
   } catch (error) {

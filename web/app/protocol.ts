@@ -137,7 +137,7 @@ export interface TrainSummary {
 export type TrainEvent =
   | { event: 'log'; line: string }
   | { event: 'progress'; stage: StageName; stageIndex: number; stageCount: number; detail: string; fraction: number; etaSeconds?: number }
-  | { event: 'chart'; target: 'live' | 'epochs' | 'gan'; svg: string; points: number }
+  | { event: 'chart'; target: 'live' | 'epochs'; svg: string; points: number }
   | { event: 'paused'; paused: boolean }
   | { event: 'bench-row'; row: BenchRowMessage }
   | { event: 'warning'; message: string };
