@@ -7,10 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { barChartSpec, confusionMatrixSpec, trainingCurvesSpec, type BarRow, type ConfusionCell, type CurvePoint, type CurveRow, type VegaLiteSpec } from '../src/plots/specs.js';
+import { barChartSpec, confusionMatrixSpec, sampleGridSpec, SAMPLE_GRID_COLUMNS, trainingCurvesSpec, type BarRow, type ConfusionCell, type CurvePoint, type CurveRow, type VegaLiteSpec } from '../src/plots/specs.js';
 import { compileVegaLite, renderSvg } from '../src/plots/render.js';
 import { renderPng, writePlot } from '../src/node/plots.js';
 import { randomSeed, Rng } from './reference/random.js';
+import { decodeImage } from '../src/data/codecs.js';
+import { createImage } from '../src/data/image.js';
 
 const seed = randomSeed();
 const ctx = (what: string) => `${what} (seed ${seed}; replay with WEBFER_SEED=${seed})`;
@@ -140,6 +142,30 @@ test('bar chart: grouped bars in input order with exact values, printed on the b
   assert.throws(() => barChartSpec([{ group: 'a', series: 's', value: 2 }], { title: 't', yTitle: 'y', yDomain: [0, 1] }), /s in a \(2\) outside yDomain \[0, 1\]/);
   assert.throws(() => barChartSpec([{ group: 'a', series: 's', value: Number.NaN }], { title: 't', yTitle: 'y' }), /NaN; bars need finite values/);
   assert.throws(() => barChartSpec([{ group: 'a', series: 's', value: 1 }, { group: 'a', series: 's', value: 2 }], { title: 't', yTitle: 'y' }), /appears twice/);
+});
+
+test('sample grid: every tile becomes an image of the same pixels under its named column', async () => {
+  const rng = new Rng(seed);
+  const tile = 5 + Math.floor(rng.uniform() * 20), rows = 1 + Math.floor(rng.uniform() * 4), channels = rng.uniform() < 0.5 ? 1 : 3;
+  const grid = createImage(4 * tile, rows * tile, channels);
+  for (let i = 0; i < grid.data.length; i++) grid.data[i] = Math.floor(rng.uniform() * 256);
+  const spec = sampleGridSpec(grid, { title: 'epoch 3' });
+  assertCompilesClean(spec, 'sample grid');
+  const cells = dataOf<{ row: number; column: string; url: string }>(spec);
+  assert.is(cells.length, 4 * rows, ctx('one image per tile'));
+  for (const { row, column, url } of cells) {
+    const k = SAMPLE_GRID_COLUMNS.indexOf(column as (typeof SAMPLE_GRID_COLUMNS)[number]);
+    const decoded = decodeImage(Uint8Array.from(Buffer.from(url.replace('data:image/png;base64,', ''), 'base64')), column, channels);
+    assert.equal([decoded.width, decoded.height], [tile, tile]);
+    for (let y = 0; y < tile; y++) {
+      const from = ((row - 1) * tile + y) * grid.width * channels + k * tile * channels;
+      assert.equal([...decoded.data.subarray(y * tile * channels, (y + 1) * tile * channels)], [...grid.data.subarray(from, from + tile * channels)], ctx(`${column} row ${row}, line ${y}`));
+    }
+  }
+  const svg = await renderSvg(spec);
+  assert.is(svg.split('<image').length - 1, 4 * rows, ctx('image marks in the SVG'));
+  for (const column of SAMPLE_GRID_COLUMNS) assert.ok(svg.includes(`>${column}</text>`), ctx(`column heading ${column}`));
+  assert.throws(() => sampleGridSpec(createImage(4 * tile + 1, tile, 1)), /does not split into 4 columns of square tiles/);
 });
 
 test('renderSvg refuses a spec Vega-Lite warns about (a channel it would drop)', async () => {

@@ -8,16 +8,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpu, init } from '../gpu/index.js';
-import { encodePng } from '../data/codecs.js';
+import { decodeImage, encodePng } from '../data/codecs.js';
 import { EXPRESSION_FAMILIES } from '../data/labels.js';
 import { TASKS, type Task } from '../data/splits.js';
 import { defaultSeedCount, estimatePaperDemo, presetOptions, runPaperDemo, type PaperDemoOptions, type PaperDemoResult, type PresetName } from '../train/paper-demo.js';
 import { formatPaperDemo, figureName, curveRuns, reportMarkdown } from '../train/demo/report.js';
 import { PAPER_RESULTS, PAPER_TRANSFER_RESULTS, TRANSFER_SET_NAMES } from '../train/demo/paper-results.js';
-import { barChartSpec, confusionMatrixSpec, trainingCurvesSpec, type VegaLiteSpec } from '../plots/specs.js';
+import { barChartSpec, confusionMatrixSpec, sampleGridSpec, trainingCurvesSpec, type VegaLiteSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
 import { writeFileAtomic } from '../node/checkpoint.js';
 import { openDataset } from '../node/data/open-dataset.js';
+import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers.js';
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
 
@@ -221,12 +222,17 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     };
     const figures: Record<string, string> = {};
     const transferFiles = { fer2013: 'fer2013/fer2013.csv', jaffe: 'jaffe' };
+    // The synthetic faces render on every core (idle workers do not hold the process open).
+    const renderPool = new SynthWorkerPool();
     const result = await runPaperDemo(options, {
+      synthRenderer: workerSynthRenderer(renderPool),
       progress: terminalProgress,
       log: (line) => console.log(line),
       image: (name, image) => write(`${name}.png`, encodePng(image)),
-      png: (name, png) => {
-        write(`figures/${name}.png`, png);
+      // FaPE-GAN sample grids, enlarged with their columns named (.png + .svg).
+      png: async (name, png) => {
+        const paths = await writePlot(join(out, 'figures', name), sampleGridSpec(decodeImage(png, name)));
+        written.push(paths.svg, paths.png);
         figures[name] = `figures/${name}.png`;
       },
       fanetEpoch: (run, record) => {
@@ -239,7 +245,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         // Read back through the loaders a user's own FER2013 / JAFFE download goes through.
         return { fer2013: await openDataset(join(out, transferFiles.fer2013), { format: 'fer2013' }), jaffe: await openDataset(join(out, transferFiles.jaffe), { format: 'jaffe' }) };
       },
-    });
+    }).finally(() => renderPool.close());
 
     const specs = charts(result);
     const plotting = terminalProgress('plots', specs.length);

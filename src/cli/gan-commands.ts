@@ -4,7 +4,7 @@
  *
  *   runs/NAME/checkpoint.safetensors   G, D, both Adams, schedules, run info (written each epoch)
  *   runs/NAME/metrics.jsonl            one JSON line per epoch
- *   runs/NAME/samples-epochNNN.png     rows: source | target mask | generated | true target
+ *   runs/NAME/samples-epochNNN.png/.svg  columns named: source | target mask | generated | real target
  *
  *   OUT/images/<subject>/<pose>/syn00000_e<expr>.png + OUT/index.csv
  *     (path,subject,pose,expression,split,synthetic,source; split = train, synthetic = 1,
@@ -13,7 +13,7 @@
 import { appendFileSync, existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { encodePng } from '../data/codecs.js';
+import { decodeImage, encodePng } from '../data/codecs.js';
 import { formatCsv } from '../data/csv.js';
 import { cachedDataset, type Dataset } from '../data/dataset.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
@@ -23,6 +23,8 @@ import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint 
 import { isDirectory, writeFileAtomic } from '../node/data/files.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { terminalProgress } from '../node/progress.js';
+import { writePlot } from '../node/plots.js';
+import { sampleGridSpec } from '../plots/specs.js';
 import { checkImages } from '../data/check-images.js';
 import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from './data-report.js';
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
@@ -49,8 +51,9 @@ async function openTrainingData(path: string, options: { skipBad: boolean; allow
   return { ...training, samples: check.readable };
 }
 
-const sampleGridName = (epoch: number) => `samples-epoch${String(epoch).padStart(3, '0')}.png`;
-const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^samples-epoch\d+\.png$/.test(name);
+/** The epoch's sample grid, without extension (written as .png and .svg). */
+const sampleGridName = (epoch: number) => `samples-epoch${String(epoch).padStart(3, '0')}`;
+const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^samples-epoch\d+\.(png|svg)$/.test(name);
 
 interface GanTrainArgs {
   data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
@@ -134,7 +137,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
         onEpochEnd: async ({ metrics, samplesPng }) => {
           appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
-          await writeFileAtomic(join(argv.out, sampleGridName(metrics.epoch)), samplesPng);
+          await writePlot(join(argv.out, sampleGridName(metrics.epoch)), sampleGridSpec(decodeImage(samplesPng, 'sample grid'), { title: `FaPE-GAN, epoch ${metrics.epoch}` }));
         },
       });
       console.log(`wrote ${checkpointPath}, ${metricsPath} and sample grids in ${argv.out}`);

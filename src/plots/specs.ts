@@ -4,6 +4,8 @@
 // (fractions stay fractions; axes format them), so a spec is also a faithful record of the run.
 // Browser-safe.
 import type { TopLevelSpec } from 'vega-lite';
+import { encodePng } from '../data/codecs.js';
+import { crop, type ImageU8 } from '../data/image.js';
 
 export type VegaLiteSpec = TopLevelSpec;
 
@@ -248,4 +250,50 @@ export function barChartSpec(rows: readonly BarRow[], options: BarChartOptions):
       }] : []),
     ],
   };
+}
+
+/** FaPE-GAN sample grids: one row per example, these columns (src/train/sample-grid.ts). */
+export const SAMPLE_GRID_COLUMNS = ['source', 'target pose mask', 'generated', 'real target'] as const;
+
+/**
+ * A FaPE-GAN sample grid with its columns named and each face enlarged to `cellPixels` (pixels
+ * kept sharp): the grid's tiles become PNG images inside the chart, so the SVG and PNG carry them.
+ */
+export function sampleGridSpec(grid: ImageU8, options: { columns?: readonly string[]; cellPixels?: number; title?: string } = {}): VegaLiteSpec {
+  const columns = options.columns ?? SAMPLE_GRID_COLUMNS;
+  const tile = grid.width / columns.length;
+  if (!Number.isInteger(tile) || tile < 1 || grid.height % tile !== 0) {
+    throw new Error(`sampleGridSpec: a ${grid.width}×${grid.height} grid does not split into ${columns.length} columns of square tiles`);
+  }
+  const cell = options.cellPixels ?? Math.max(96, tile);
+  const values: { row: number; column: string; url: string }[] = [];
+  for (let row = 0; row < grid.height / tile; row++) {
+    columns.forEach((column, k) => values.push({ row: row + 1, column, url: `data:image/png;base64,${base64(encodePng(crop(grid, k * tile, row * tile, tile, tile)))}` }));
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(options.title ? { title: options.title } : {}),
+    data: { values },
+    width: { step: cell + 6 },
+    height: { step: cell + 6 },
+    mark: { type: 'image', width: cell, height: cell, smooth: false },
+    encoding: {
+      x: { field: 'column', type: 'nominal', sort: [...columns], axis: { orient: 'top', title: null, labelAngle: 0, ticks: false, domain: false, labelFontWeight: 'bold', labelLimit: cell + 40 } },
+      y: { field: 'row', type: 'ordinal', axis: null },
+      url: { field: 'url', type: 'nominal' },
+    },
+    config: { view: { stroke: null } },
+  };
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function base64(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const [a, b = 0, c = 0] = [bytes[i]!, bytes[i + 1], bytes[i + 2]];
+    const word = (a << 16) | (b << 8) | c;
+    text += BASE64[word >> 18]! + BASE64[(word >> 12) & 63]! + (i + 1 < bytes.length ? BASE64[(word >> 6) & 63]! : '=') + (i + 2 < bytes.length ? BASE64[word & 63]! : '=');
+  }
+  return text;
 }
