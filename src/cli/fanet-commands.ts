@@ -2,15 +2,15 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cachedDataset, type Dataset, type Sample } from '../data/dataset.js';
+import type { Dataset, Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
-import { createSynthDataset } from '../data/synth/synth-dataset.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
 import { init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
 import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
+import { onTheFlyPrefetch, openOnTheFlySynth } from '../node/data/synth-on-the-fly.js';
 import { assertDisjointParts } from '../data/splits.js';
 import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems, SkipReporter } from './data-report.js';
 import { terminalProgress } from '../node/progress.js';
@@ -35,6 +35,8 @@ interface DataArgs {
   allowOutsidePaths: boolean;
   synthSubjects: number;
   synthExpressions: number;
+  /** Threads rendering the synthetic data (default: every core). */
+  workers?: number;
 }
 
 interface DataSplits {
@@ -45,6 +47,9 @@ interface DataSplits {
   description: string;
   /** Enough to rebuild the same data for `webfer eval` (stored in the checkpoint). */
   recipe: Record<string, unknown>;
+  /** Synthetic data rendered on the fly: its worker threads, stopped by close(). */
+  renderWorkers?: number;
+  close: () => Promise<void>;
 }
 
 function synthOptions(subjects: number, expressions: number, seed: number, inputSize: number): SynthOptions {
@@ -89,6 +94,9 @@ async function withExtraTraining(train: Dataset, path: string, options: Pick<Dat
 }
 
 async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSplits> {
+  if (args.workers !== undefined && (args.data || args.splitDir)) {
+    throw new Error(`--workers ${args.workers} sets the threads that render synthetic data; with ${args.data ? '--data' : '--split-dir'} the images are read from files: drop --workers`);
+  }
   if (args.splitDir) {
     const open = async (name: string) => {
       const part = await openDataset(join(args.splitDir!, name), { format: 'index', skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths });
@@ -103,13 +111,20 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     const train = await open('train.csv');
     const test = await open('test.csv');
     const val = existsSync(join(args.splitDir, 'val.csv')) ? await open('val.csv') : undefined;
-    return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: resolve(args.splitDir) } };
+    return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: resolve(args.splitDir) }, close: async () => {} };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
-  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths }) : cachedDataset(createSynthDataset(synth!));
+  // Rendered on worker threads as the loaders ask, kept in memory after the first epoch while it
+  // fits. Idle workers do not hold the process, so an error below needs no close.
+  const onTheFly = synth && openOnTheFlySynth(synth, {
+    workers: args.workers,
+    onCacheFull: ({ images, bytes }) => console.error(`note: ${images} rendered images (${(bytes / 2 ** 20).toFixed(0)} MiB) fill the image cache; the others are rendered again each epoch`),
+  });
+  const synthParts = { renderWorkers: onTheFly?.workers, close: async () => { await onTheFly?.close(); } };
+  const dataset = args.data ? await openDataset(args.data, { format: args.format, skipBad: args.skipBad, allowOutsidePaths: args.allowOutsidePaths }) : onTheFly!.dataset;
   reportDatasetProblems(dataset);
   if (dataset.samples.length === 0) throw new Error(`${dataset.source}: no samples`);
-  const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, in memory)`;
+  const source = args.data ? `${dataset.format} ${dataset.source}` : `synthetic F²ED (${args.synthSubjects} subjects × ${args.synthExpressions} expressions × 4 poses, rendered on ${onTheFly!.workers} worker thread${onTheFly!.workers === 1 ? '' : 's'})`;
   // Absolute paths: `webfer eval` and --resume rebuild this data from any working folder.
   const recipe: Record<string, unknown> = { data: args.data ? resolve(args.data) : null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
   const hasOwnSplit = dataset.samples.some((s) => s.split === 'test');
@@ -117,7 +132,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
     const train = part('train'), val = part('val'), test = part('test');
     if (train.samples.length === 0) throw new Error(`${dataset.source}: the split column has test rows but no train rows; pass --task to split it`);
-    return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, its own train/val/test split`, recipe };
+    return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, its own train/val/test split`, recipe, ...synthParts };
   }
   const task = args.task ?? 'er-ss';
   if (task !== 'er-ss' && dataset.samples.some((s) => s.subject === undefined || s.pose === undefined)) {
@@ -129,7 +144,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
   const test = subset(dataset, split.test.map((r) => r.sample));
   const val = subset(dataset, split.val.map((r) => r.sample));
   if (train.samples.length === 0 || test.samples.length === 0) throw new Error(`${task} (seed ${args.seed}) on ${dataset.samples.length} samples leaves train ${train.samples.length} / test ${test.samples.length}: use more data`);
-  return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, ${task} seed ${args.seed}`, recipe: { ...recipe, task } };
+  return { train, test, monitor: val.samples.length > 0 ? val : test, description: `${source}, ${task} seed ${args.seed}`, recipe: { ...recipe, task }, ...synthParts };
 }
 
 const dataOptions = {
@@ -143,6 +158,7 @@ const dataOptions = {
   'allow-outside-paths': allowOutsidePathsOption,
   'synth-subjects': { type: 'number', default: 6, describe: 'synthetic data (no --data): identities' },
   'synth-expressions': { type: 'number', default: 6, describe: 'synthetic data (no --data): expressions 0..N-1' },
+  workers: { type: 'number', describe: 'synthetic data (no --data): threads rendering it ahead of training [default: every core]' },
 } as const;
 
 interface TrainArgs extends DataArgs {
@@ -207,6 +223,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
+        if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
         if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
         if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
           throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
@@ -279,8 +296,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       console.error(`lr changed from ${previous} to ${run.lr} (parameter groups at ${multiples} of it; the StepLR schedule continues from the new base)`);
     }
     const lr = baseLearningRate(optimizer);
-    const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: run.batchSize, inputSize, seed: run.data.seed, skipBad: argv.skipBad });
-    const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: run.batchSize, inputSize, skipBad: argv.skipBad });
+    // Rendering on the fly: enough batches ahead that every worker has work (the order and results do not depend on it).
+    const prefetch = splits.renderWorkers ? onTheFlyPrefetch(splits.renderWorkers, run.batchSize) : undefined;
+    const { trainLoader, evalLoader } = createFanetLoaders(splits.train, splits.monitor, { batchSize: run.batchSize, inputSize, seed: run.data.seed, skipBad: argv.skipBad, prefetch });
+    const { evalLoader: testLoader } = createFanetLoaders(undefined, splits.test, { batchSize: run.batchSize, inputSize, skipBad: argv.skipBad, prefetch });
     const skips = new SkipReporter();
     skips.watch('train', trainLoader);
     skips.watch('eval', evalLoader);
@@ -338,6 +357,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       const skipped = skips.summary();
       if (skipped) console.error(skipped);
       process.off('SIGINT', onSigint);
+      await splits.close();
       optimizer.dispose();
       model.dispose();
     }
@@ -363,6 +383,8 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .check((parsed) => {
         checkPositiveInteger((parsed as unknown as EvalArgs).batchSize, '--batch-size', 'e.g. --batch-size 32');
+        const workers = (parsed as unknown as EvalArgs).workers;
+        if (workers !== undefined) checkPositiveInteger(workers, '--workers', 'e.g. --workers 4');
         return true;
       }) as never,
   handler: async (argv) => {
@@ -410,6 +432,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       const skipped = skips.summary();
       if (skipped) console.error(skipped);
     } finally {
+      await splits.close();
       model.dispose();
     }
   },

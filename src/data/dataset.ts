@@ -64,17 +64,43 @@ export function withImages(dataset: Dataset, extra: readonly { sample: Sample; i
   };
 }
 
+export interface ImageCacheOptions {
+  /** Pixel bytes to keep at most (default: no limit). */
+  maxBytes?: number;
+  /** Called once, when the first image does not fit: from then on such images are loaded each time. */
+  onFull?: (kept: { images: number; bytes: number }) => void;
+}
+
 /**
- * The same dataset, each image loaded (or rendered) once and kept: for sets that fit in memory
- * and cost more to load than to train on, such as the synthetic renderer's.
+ * The same dataset, each image loaded (or rendered) once and kept: for sets that cost more to
+ * load than to train on, such as the synthetic renderer's. Concurrent requests for one image
+ * share its load; a failed load is not kept. Under maxBytes the first images to arrive stay and
+ * later ones are loaded again whenever asked for: with a shuffled order every epoch, any kept
+ * subset saves as much as any other, and nothing is evicted and loaded twice.
  */
-export function cachedDataset(dataset: Dataset): Dataset {
+export function cachedDataset(dataset: Dataset, options: ImageCacheOptions = {}): Dataset {
   const cache = new Map<string, Promise<ImageU8>>();
+  const maxBytes = options.maxBytes ?? Infinity;
+  let keptBytes = 0, keptImages = 0, full = false;
   return {
     ...dataset,
     loadImage: (sample) => {
-      let image = cache.get(sample.path);
-      if (!image) cache.set(sample.path, (image = dataset.loadImage(sample)));
+      const cached = cache.get(sample.path);
+      if (cached) return cached;
+      const image = dataset.loadImage(sample);
+      cache.set(sample.path, image);
+      image.then((loaded) => {
+        if (keptBytes + loaded.data.byteLength <= maxBytes) {
+          keptBytes += loaded.data.byteLength;
+          keptImages++;
+          return;
+        }
+        cache.delete(sample.path);
+        if (!full) {
+          full = true;
+          options.onFull?.({ images: keptImages, bytes: keptBytes });
+        }
+      }, () => cache.delete(sample.path));
       return image;
     },
   };

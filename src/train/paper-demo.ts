@@ -6,7 +6,7 @@
 //             FER2013-format and a JAFFE-format set of unseen identities, against the same
 //             networks from scratch;
 // repeated over seeds. Every number in the result is measured in the run.
-import { createSynthDataset, synthContactSheet, type SynthOptions } from '../data/index.js';
+import { createSynthDataset, synthContactSheet, type SynthImageRenderer, type SynthOptions } from '../data/index.js';
 import { splitRows, type Task } from '../data/splits.js';
 import { cachedDataset, splitDataset, subsetDataset, withImages, type Dataset, type Sample } from '../data/dataset.js';
 import { decodeImage } from '../data/codecs.js';
@@ -49,6 +49,11 @@ export interface PaperDemoHooks {
    * with the same parsers.
    */
   openTransferSets?: (sets: { fer2013: Fer2013Export; jaffe: JaffeExport }) => Promise<Record<TransferSet, Dataset>>;
+  /**
+   * Renders the synthetic F²ED's faces (default: in this thread). The CLI renders on worker
+   * threads, every core; the faces are the same bytes either way.
+   */
+  synthRenderer?: SynthImageRenderer;
 }
 
 export interface PoseAccuracy { pose: string; accuracy: number; count: number }
@@ -365,17 +370,21 @@ export async function runPaperDemo(options: PaperDemoOptions, hooks: PaperDemoHo
   const progress = hooks.progress ?? silentProgress;
   const synth = synthOptionsOf(options);
   // Rendered once: the renderer costs more per image than a training step.
-  const dataset = cachedDataset(createSynthDataset(synth));
+  const dataset = cachedDataset(createSynthDataset(synth, hooks.synthRenderer));
   const classIds = [...new Set(dataset.samples.map((sample) => sample.label))].sort((a, b) => a - b);
   const classNames = classIds.map((id) => EXPRESSIONS[id]!);
   const classes = dataset.classes.length; // all 54 outputs, like the paper's classifier
   await hooks.image?.('contact-sheet', synthContactSheet({ ...synth, subjects: Math.min(2, synth.subjects), masks: true, expressionIds: classIds.slice(0, 8) }));
   const seeds = Array.from({ length: options.seeds }, (_, k) => options.seed + k);
   log(hooks, `Synthetic F²ED: ${options.data.subjects} subjects × ${classIds.length} of the 54 expressions × 4 poses, ${dataset.samples.length} images; tasks ${options.tasks.map((t) => t.toUpperCase()).join(', ')}; seeds ${seeds.join(', ')}`);
+  // Every task and seed trains on these faces: all rendered first, a window at a time so that a
+  // renderer with several threads keeps each busy (in this thread the window changes nothing).
   const render = progress('rendering faces', dataset.samples.length);
-  for (let k = 0; k < dataset.samples.length; k++) {
-    await dataset.loadImage(dataset.samples[k]!);
-    if (k % 16 === 15 || k === dataset.samples.length - 1) render.update(k + 1);
+  const renderWindow = 64;
+  for (let start = 0; start < dataset.samples.length; start += renderWindow) {
+    const end = Math.min(start + renderWindow, dataset.samples.length);
+    await Promise.all(dataset.samples.slice(start, end).map((sample) => dataset.loadImage(sample)));
+    render.update(end);
   }
   render.stop();
 

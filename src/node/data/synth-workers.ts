@@ -1,20 +1,29 @@
-// Renders synthetic images on worker threads (all cores by default): the main thread hands out
-// batches of specs, each worker renders, encodes and writes its images itself (PNG encoding and
-// file writes run in parallel too), and a failure anywhere stops the run with one line naming
-// the worker and the image.
+// Renders synthetic images on worker threads (all cores by default). One pool serves both uses:
+// `webfer synth` hands out batches of specs that each worker renders, encodes and writes itself
+// (PNG encoding and file writes run in parallel too), and training asks for single images that
+// come back as pixels (workerSynthRenderer). A failure reaches whoever awaits that job as one
+// line naming the worker (and the image).
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encodePng } from '../../data/codecs.js';
+import { DataError } from '../../data/errors.js';
+import type { ImageU8 } from '../../data/image.js';
 import { formatLandmarks } from '../../data/landmarks.js';
 import { renderSynthSample, type SynthOptions, type SynthSpec } from '../../data/synth/generator.js';
-import { synthSamplePath } from '../../data/synth/synth-dataset.js';
+import { synthSamplePath, type SynthImageRenderer } from '../../data/synth/synth-dataset.js';
 
-export interface SynthBatch { id: number; outDir: string; options: SynthOptions; specs: SynthSpec[] }
+/** write: render, encode and write files into outDir; render: send the pixels back. */
+export type SynthJob =
+  | { type: 'write'; outDir: string; options: SynthOptions; specs: SynthSpec[] }
+  | { type: 'render'; options: SynthOptions; spec: SynthSpec };
+export type SynthJobMessage = SynthJob & { id: number };
 export type SynthWorkerReply =
-  | { type: 'done'; batch: number; count: number }
-  | { type: 'failed'; batch: number; file?: string; message: string };
+  | { type: 'written'; id: number; count: number }
+  | { type: 'rendered'; id: number; image: ImageU8 }
+  | { type: 'failed'; id: number; file?: string; message: string };
+type SynthJobResult = Exclude<SynthWorkerReply, { type: 'failed' }>;
 
 /** Where an image and its landmark file go, relative to the dataset folder. */
 export function synthFilePaths(spec: SynthSpec): { image: string; landmarks: string } {
@@ -54,6 +63,110 @@ function writeFileWhole(path: string, bytes: Uint8Array | string): void {
   }
 }
 
+export function checkWorkerCount(workers: number): number {
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`synth workers must be a positive integer, got ${workers}`);
+  return workers;
+}
+
+interface PendingJob {
+  message: SynthJobMessage;
+  resolve: (reply: SynthJobResult) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker { worker: Worker; index: number; job?: PendingJob }
+
+/**
+ * Up to `size` worker threads, started as jobs arrive, each given the oldest waiting job when it
+ * is free. A worker holds the process open only while it has a job, so a pool nobody closes does
+ * not keep a finished command alive. A worker that crashes (rather than reporting a failed job)
+ * breaks the pool: its job and every later one reject with that worker's error.
+ */
+export class SynthWorkerPool {
+  readonly size: number;
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: PendingJob[] = [];
+  private nextId = 0;
+  private broken?: Error;
+  private closed = false;
+
+  constructor(size: number = availableParallelism()) {
+    this.size = checkWorkerCount(size);
+  }
+
+  /** Workers started so far. */
+  get started(): number { return this.workers.length; }
+
+  run(job: SynthJob): Promise<SynthJobResult> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error('synth worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message: { ...job, id: this.nextId++ }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; jobs still waiting reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new Error('synth worker pool closed before the job ran'));
+    await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let free = this.workers.find((entry) => !entry.job);
+      if (!free && this.workers.length < this.size) free = this.startWorker();
+      if (!free) return;
+      const job = this.queue.shift()!;
+      free.job = job;
+      free.worker.ref();
+      free.worker.postMessage(job.message);
+    }
+  }
+
+  private startWorker(): PoolWorker {
+    const entry: PoolWorker = { worker: startSynthWorker(), index: this.workers.length };
+    this.workers.push(entry);
+    const { worker } = entry;
+    worker.on('message', (reply: SynthWorkerReply) => {
+      const job = entry.job;
+      if (!job || job.message.id !== reply.id) return;
+      entry.job = undefined;
+      worker.unref();
+      if (reply.type === 'failed') {
+        // A render names its image the way the dataset does (its sample path leads the line).
+        if (job.message.type === 'render') job.reject(new DataError(`${this.workerName(entry)} failed: ${reply.message}`, { file: reply.file }));
+        else job.reject(new Error(`${this.workerName(entry)} failed ${reply.file ? `on ${join(job.message.outDir, reply.file)}` : 'to start'}: ${reply.message}`));
+      } else job.resolve(reply);
+      this.dispatch();
+    });
+    worker.on('error', (error) => this.breakPool(entry, `to run: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.breakPool(entry, `and exited with code ${code} before its images were done`);
+    });
+    return entry;
+  }
+
+  private workerName(entry: PoolWorker): string {
+    return `synth worker ${entry.index + 1} of ${this.workers.length}`;
+  }
+
+  private breakPool(entry: PoolWorker, what: string): void {
+    if (this.broken || this.closed) return;
+    this.broken = new Error(`${this.workerName(entry)} failed ${what}`);
+    entry.job?.reject(this.broken);
+    entry.job = undefined;
+    this.failAll(this.broken);
+    for (const { worker } of this.workers) void worker.terminate();
+  }
+
+  private failAll(error: Error): void {
+    for (const job of this.queue.splice(0)) job.reject(error);
+  }
+}
+
 export interface SynthWorkerOptions {
   /** Worker threads (default: every core, os.availableParallelism()). */
   workers?: number;
@@ -62,56 +175,38 @@ export interface SynthWorkerOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Renders `specs` into outDir on worker threads; resolves once every file is written. */
+/** Renders `specs` into outDir on worker threads; resolves once every file is written, rejects at the first failure. */
 export async function renderSynthInWorkers(outDir: string, options: SynthOptions, specs: readonly SynthSpec[], run: SynthWorkerOptions = {}): Promise<void> {
-  const workerCount = run.workers ?? availableParallelism();
-  if (!Number.isInteger(workerCount) || workerCount < 1) throw new RangeError(`synth workers must be a positive integer, got ${workerCount}`);
+  const workerCount = checkWorkerCount(run.workers ?? availableParallelism());
   const batchSize = run.batchSize ?? 8;
-  const batches: SynthBatch[] = [];
-  for (let start = 0; start < specs.length; start += batchSize) {
-    batches.push({ id: batches.length, outDir, options, specs: specs.slice(start, start + batchSize) });
-  }
   run.onProgress?.(0, specs.length);
-  if (batches.length === 0) return;
-
-  const workers: Worker[] = [];
-  const retired = new Set<Worker>(); // terminated by us: their exit is no failure
-  const retire = (worker: Worker) => { retired.add(worker); void worker.terminate(); };
-  await new Promise<void>((resolve, reject) => {
-    let next = 0, finished = 0, done = 0, failed = false;
-    const fail = (index: number, what: string) => {
-      if (failed) return;
-      failed = true;
-      for (const worker of workers) retire(worker);
-      reject(new Error(`synth worker ${index + 1} of ${workers.length} failed ${what}`));
-    };
-    const feed = (worker: Worker) => {
-      if (next < batches.length) worker.postMessage(batches[next++]!);
-      else retire(worker);
-    };
-    for (let index = 0; index < Math.min(workerCount, batches.length); index++) {
-      const worker = startSynthWorker();
-      workers.push(worker);
-      worker.on('message', (reply: SynthWorkerReply) => {
-        if (failed) return;
-        if (reply.type === 'failed') {
-          fail(index, `${reply.file ? `on ${join(outDir, reply.file)}` : 'to start'}: ${reply.message}`);
-          return;
-        }
-        done += reply.count;
+  if (specs.length === 0) return;
+  const pool = new SynthWorkerPool(Math.min(workerCount, Math.ceil(specs.length / batchSize)));
+  let done = 0;
+  try {
+    const batches: Promise<void>[] = [];
+    for (let start = 0; start < specs.length; start += batchSize) {
+      batches.push(pool.run({ type: 'write', outDir, options, specs: specs.slice(start, start + batchSize) }).then((reply) => {
+        done += reply.type === 'written' ? reply.count : 0;
         run.onProgress?.(done, specs.length);
-        if (++finished === batches.length) {
-          for (const other of workers) retire(other);
-          resolve();
-        } else feed(worker);
-      });
-      worker.on('error', (error) => fail(index, `to run: ${error.message}`));
-      worker.on('exit', (code) => {
-        if (!retired.has(worker)) fail(index, `and exited with code ${code} before its images were written`);
-      });
-      feed(worker);
+      }));
     }
-  });
+    await Promise.all(batches);
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Renders each image on the pool's threads. The image is a pure function of (options, spec), so
+ * which worker renders it, and in which order, changes no byte: what renderSynthSample gives here.
+ */
+export function workerSynthRenderer(pool: SynthWorkerPool): SynthImageRenderer {
+  return async (options, spec) => {
+    const reply = await pool.run({ type: 'render', options, spec });
+    if (reply.type !== 'rendered') throw new Error(`synth worker answered a render with ${reply.type}`);
+    return reply.image;
+  };
 }
 
 /**
