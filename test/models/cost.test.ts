@@ -9,6 +9,7 @@ import { createLightCNN, flattenSize, LIGHTCNN_VARIANTS, resolveLightCNNConfig, 
 import { FaPEGenerator, PatchDiscriminator, patchGridSize, type FaPEGanConfig } from '../../src/models/fapegan.js';
 import { Linear } from '../../src/nn/layers/basic.js';
 import { Conv2d, ConvTranspose2d } from '../../src/nn/layers/conv.js';
+import { MFM } from '../../src/nn/layers/mfm.js';
 import type { AnyModule } from '../../src/nn/module.js';
 import * as ref from '../reference/index.js';
 
@@ -89,6 +90,17 @@ interface MeasuredLayer { name: string; outputShape: number[]; macs: number }
 function measure(module: AnyModule, run: () => Tensor): MeasuredLayer[] {
   const measured: MeasuredLayer[] = [];
   for (const [name, layer] of module.namedModules()) {
+    // An MFM without a norm runs its convolution fused with the max (F.conv2dMfm), never calling
+    // the filter module: record the filter's 2·C-channel output from the MFM's C-channel one.
+    if (layer instanceof MFM && layer.filter instanceof Conv2d && !layer.norm) {
+      const forward = layer.forward.bind(layer), filter = layer.filter;
+      layer.forward = (x: Tensor) => {
+        const y = forward(x);
+        measured.push({ name: `${name}.filter`, outputShape: [2 * y.shape[1]!, y.shape[2]!, y.shape[3]!], macs: y.shape[2]! * y.shape[3]! * filter.weight.size });
+        return y;
+      };
+      continue;
+    }
     if (!(layer instanceof Conv2d || layer instanceof ConvTranspose2d || layer instanceof Linear)) continue;
     const forward = layer.forward.bind(layer);
     layer.forward = (x: Tensor) => {

@@ -7,7 +7,7 @@ import { conv2d, convTranspose2d } from '../../src/nn/functional/conv.js';
 import type { ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
-import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, type T64 } from './helpers.js';
+import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
 
 const rng = fileRng('cnn-conv');
 const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled'];
@@ -76,16 +76,6 @@ spec('conv2d: fixed corner cases (1×1, 7×7 stride 2 pad 3, non-square, batch 2
   }
 });
 
-async function runAll(f: (ts: Tensor[]) => Tensor, xs: T64[], g: T64): Promise<T64[]> {
-  const inputs = xs.map((x) => toTensor(x, true));
-  const gy = toTensor(g);
-  const y = f(inputs);
-  y.backward(gy);
-  const out = [await toT64(y), ...(await Promise.all(inputs.map((t) => toT64(t.grad!))))];
-  for (const t of [...inputs, gy, y]) t.dispose();
-  return out;
-}
-
 spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64, split-K)', async () => {
   const shapes = [
     { x: [2, 67, 13, 11], w: [70, 67, 3, 3], opts: { padding: 1 } },
@@ -96,10 +86,10 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
     const yShape = ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape;
     const g = ref.randn(rng, yShape);
     setConvVariant('direct');
-    const oracle = await runAll(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
+    const oracle = await forwardAndGradients(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
     for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
       setConvVariant(variant);
-      const got = await runAll(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
+      const got = await forwardAndGradients(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
       ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) =>
         assertNear(got[i], oracle[i], `${variant} vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
     }
@@ -112,10 +102,10 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
     const op = [s.x[2] - base[2], s.x[3] - base[3]] as [number, number];
     const topts = { ...s.opts, outputPadding: op };
     setConvVariant('direct');
-    const toracle = await runAll(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
+    const toracle = await forwardAndGradients(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
     for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
       setConvVariant(variant);
-      const tgot = await runAll(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
+      const tgot = await forwardAndGradients(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
       ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => assertNear(tgot[i], toracle[i], `convTranspose2d ${variant} vs direct ${what}`, 1e-3, 1e-4));
     }
   }

@@ -10,7 +10,7 @@ import type { ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { sizeClass } from '../../src/gpu/pool.js';
 import { memory, noGrad, type Tensor } from '../../src/index.js';
-import { assertNear, checkOp, fileRng, ref, setup, throwsWith, toT64, toTensor, type T64 } from './helpers.js';
+import { assertNear, checkOp, fileRng, ref, setup, throwsWith, toT64, toTensor, forwardAndGradients, type T64 } from './helpers.js';
 
 const rng = fileRng('conv-mfm');
 const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled'];
@@ -37,17 +37,6 @@ for (const variant of VARIANTS) {
   });
 }
 
-/** Forward output and the gradients of every input, for output gradient g. */
-async function runAll(f: (ts: Tensor[]) => Tensor, xs: T64[], g: T64): Promise<T64[]> {
-  const inputs = xs.map((x) => toTensor(x, true));
-  const gy = toTensor(g);
-  const y = f(inputs);
-  y.backward(gy);
-  const out = [await toT64(y), ...(await Promise.all(inputs.map((t) => toT64(t.grad!))))];
-  for (const t of [...inputs, gy, y]) t.dispose();
-  return out;
-}
-
 test('conv2dMfm equals mfm(conv2d) on multi-tile shapes (filters > 64, odd pair count) and on exact ties', async () => {
   const shapes = [
     { x: [2, 9, 13, 11], w: [134, 9, 3, 3], opts: { padding: 1 } },
@@ -62,10 +51,10 @@ test('conv2dMfm equals mfm(conv2d) on multi-tile shapes (filters > 64, odd pair 
     const tiedB = { shape: [s.w[0]], data: xs[2].data.map((_, i, d) => d[i % half]) };
     for (const inputs of [xs, [xs[0], tiedW, tiedB]]) {
       setVariant('direct');
-      const unfused = await runAll(([x, w, b]) => mfm(conv2d(x, w, b, s.opts)), inputs, g);
+      const unfused = await forwardAndGradients(([x, w, b]) => mfm(conv2d(x, w, b, s.opts)), inputs, g);
       for (const variant of VARIANTS) {
         setVariant(variant);
-        const fused = await runAll(([x, w, b]) => conv2dMfm(x, w, b, s.opts), inputs, g);
+        const fused = await forwardAndGradients(([x, w, b]) => conv2dMfm(x, w, b, s.opts), inputs, g);
         const tie = inputs === xs ? '' : ' (ties)';
         ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => assertNear(fused[i], unfused[i], `${variant} conv2dMfm vs mfm(conv2d) ${what}${tie} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
       }

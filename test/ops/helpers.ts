@@ -79,6 +79,17 @@ export function toTensor(x: T64, requiresGrad = false): Tensor {
   return tensor(Float32Array.from(x.data), x.shape, { requiresGrad });
 }
 
+/** The forward output and the gradient of every input for output gradient g (tensors freed after). */
+export async function forwardAndGradients(f: (ts: Tensor[]) => Tensor, xs: T64[], g: T64): Promise<T64[]> {
+  const inputs = xs.map((x) => toTensor(x, true));
+  const gy = toTensor(g);
+  const y = f(inputs);
+  y.backward(gy);
+  const out = [await toT64(y), ...(await Promise.all(inputs.map((t) => toT64(t.grad!))))];
+  for (const t of [...inputs, gy, y]) t.dispose();
+  return out;
+}
+
 export async function toT64(t: Tensor): Promise<T64> {
   return { shape: [...t.shape], data: Float64Array.from(await t.toArray()) };
 }
