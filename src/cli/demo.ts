@@ -204,8 +204,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     }
     console.log('');
     const estimate = await estimatePaperDemo(options, options.seeds);
-    if (argv.seeds === undefined) {
-      options.seeds = defaultSeedCount(info.isSoftware, estimate.perSeed);
+    // --quick is a smoke run: one seed. Otherwise as many seeds as the time budget allows.
+    if (argv.seeds === undefined && !argv.quick && argv.preset !== 'quick') {
+      options.seeds = defaultSeedCount(info.isSoftware, estimate.perSeed, estimate.seconds - options.seeds * estimate.perSeed);
       if (options.seeds !== 1) Object.assign(estimate, await estimatePaperDemo(options, options.seeds));
     }
     const { work, costs } = estimate;
