@@ -1,10 +1,18 @@
-// `webfer bench`: the kernel micro-benchmarks as one table (and JSON), or with --step whole
-// training steps (images/s, each kernel family's share, dispatches and submits per step).
+// `webfer bench`: the kernel micro-benchmarks as one table (and JSON), with --step whole
+// training steps (images/s, each kernel family's share, dispatches and submits per step), or with
+// --compare tfjs the same work through TensorFlow.js WebGPU on the same device, side by side
+// (--record appends that table to the checkout's bench/RESULTS.md).
 import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { gpu, init } from '../gpu/index.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
+import { benchCompareTfjs, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
+import type { AdapterDescription } from '../gpu/index.js';
 import { writeFileAtomic } from '../node/checkpoint.js';
 
 interface BenchArgs {
@@ -13,7 +21,13 @@ interface BenchArgs {
   json?: string;
   step: boolean;
   steps?: number;
+  compare?: string;
+  record: boolean;
 }
+
+/** The package root: bench/RESULTS.md lives there in a git checkout (dist/cli/ and src/cli/ are two levels down). */
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+const resultsPath = join(packageRoot, 'bench', 'RESULTS.md');
 
 function formatRow(row: BenchRow): string {
   const rate = row.gflops !== undefined ? `${row.gflops.toFixed(2)} GFLOP/s` : row.gbps !== undefined ? `${row.gbps.toFixed(2)} GB/s` : '';
@@ -36,10 +50,55 @@ function formatStep(r: StepResult): string {
   return lines.join('\n');
 }
 
+function formatTime(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`;
+}
+
+function formatFigures(f: LibraryFigures): string {
+  const rate = f.gflops !== undefined ? `${f.gflops.toFixed(2)} GFLOP/s` : f.imagesPerSecond !== undefined ? `${f.imagesPerSecond.toFixed(f.imagesPerSecond < 10 ? 2 : 1)} images/s` : '';
+  return `${formatTime(f.ms)}, ${rate}`;
+}
+
+function formatCompareRow(r: CompareRow): string {
+  const agreement = `${r.agree ? 'agree' : 'DISAGREE'} ${r.difference.toExponential(1)}`;
+  return `${r.name.padEnd(34)} ${r.shape.padEnd(30)} webfer ${formatFigures(r.webfer).padEnd(26)} TF.js ${formatFigures(r.tfjs).padEnd(26)} ${r.ratio.toFixed(2).padStart(6)}×  ${agreement}`;
+}
+
+function dawnVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, 'node_modules', 'webgpu', 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The comparison as a dated bench/RESULTS.md section. */
+function compareMarkdown(result: CompareResult, meta: { date: Date; commit?: string; adapter: AdapterDescription; quick: boolean; load: number[] }): string {
+  const { adapter } = meta;
+  const dawn = dawnVersion();
+  const lines = [
+    '',
+    `## ${meta.date.toISOString().slice(0, 16).replace('T', ' ')} UTC — webfer vs TensorFlow.js ${result.tfjsVersion} WebGPU, side by side${meta.quick ? ' (quick shapes)' : ''}`,
+    '',
+    `\`webfer bench --compare tfjs${meta.quick ? ' --quick' : ''} --record\`, commit ${meta.commit ?? 'unknown'}; ` +
+      `${adapter.description || adapter.vendor} (${adapter.isSoftware ? 'software' : 'hardware'}${dawn ? `, Dawn \`webgpu\` ${dawn}` : ''}); ` +
+      `${cpus().length} cores, load average ${meta.load.map((l) => l.toFixed(1)).join(' / ')} at the end.`,
+    'Both libraries on one WebGPU device in one process, TF.js in its native NHWC layout. Times are wall clock per call ' +
+      '(per step) after a warm-up, synced (webfer `sync()`, TF.js its queue\'s `onSubmittedWorkDone`); ratio = TF.js time / webfer time. ' +
+      `Each row first ran the same inputs through both: difference = max |webfer − TF.js| / max |TF.js| (tolerance ${result.tolerance}).`,
+    '',
+    '| workload | shape | webfer | TF.js | ratio | difference |',
+    '|---|---|---|---|---|---|',
+    ...result.rows.map((r) => `| ${r.name} | ${r.shape} | ${formatFigures(r.webfer)} | ${formatFigures(r.tfjs)} | ${r.ratio.toFixed(2)}× | ${r.difference.toExponential(1)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
 /** The checkout's commit when run from a git clone, else undefined. */
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
   } catch {
     return undefined;
   }
@@ -47,17 +106,21 @@ function gitCommit(): string | undefined {
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench',
-  describe: 'Kernel micro-benchmarks (dispatch/submit/read-back costs, matmul, conv, norm, pool, optimizers), or whole training steps with --step',
+  describe: 'Kernel micro-benchmarks (dispatch/submit/read-back costs, matmul, conv, norm, pool, optimizers), whole training steps with --step, or side by side with TensorFlow.js with --compare tfjs',
   builder: (y) =>
     y
       .option('quick', { type: 'boolean', default: false, describe: 'small shapes (software adapters; seconds)' })
       .option('only', { type: 'array', string: true, choices: Object.keys(BENCH_SUITES), describe: 'run these kernel suites only' })
       .option('step', { type: 'boolean', default: false, describe: 'whole training steps: LightCNN-9 at paper scale and demo sizes, FaPE-GAN D + G' })
-      .option('steps', { type: 'number', describe: 'timed steps per workload with --step (default 2 on software adapters, 10 on GPUs)' })
+      .option('steps', { type: 'number', describe: 'timed steps per workload with --step (default 2 on software adapters, 10 on GPUs) or for the --compare training step (default 1 / 5)' })
+      .option('compare', { type: 'string', choices: ['tfjs'], describe: 'matmul, every LightCNN-9 conv (forward, input grad, weight grad) and the LightCNN-9 training step through webfer and TensorFlow.js WebGPU on the same device, with the ratio per row (needs the dev dependencies: npm install)' })
+      .option('record', { type: 'boolean', default: false, describe: "with --compare: append the table, dated, with adapter and commit, to the checkout's bench/RESULTS.md" })
       .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
       .check((argv) => {
         if (argv.step && argv.only) throw new Error('--only picks kernel suites and --step runs whole training steps: pass one of them');
-        if (argv.steps !== undefined && !argv.step) throw new Error('--steps applies to --step only: add --step or drop --steps');
+        if (argv.compare !== undefined && (argv.step || argv.only)) throw new Error(`--compare runs its own rows: drop ${argv.step ? '--step' : '--only'}`);
+        if (argv.record && argv.compare === undefined) throw new Error('--record appends a --compare table to bench/RESULTS.md: add --compare tfjs (use --json FILE for other runs)');
+        if (argv.steps !== undefined && !argv.step && argv.compare === undefined) throw new Error('--steps applies to --step and --compare only: add one or drop --steps');
         if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps >= 1)) throw new Error(`--steps must be a positive integer, got ${argv.steps}`);
         return true;
       }) as never,
@@ -65,6 +128,26 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     await init();
     const info = gpu().info;
     const adapter = `${info.description || info.vendor} (${info.isSoftware ? 'software' : 'hardware'})`;
+    if (argv.compare !== undefined) {
+      if (argv.record && !existsSync(resultsPath)) throw new Error(`--record appends to ${resultsPath}, which does not exist: run from a webfer git checkout, or drop --record and use --json FILE`);
+      console.log(`webfer bench --compare tfjs on ${adapter}${argv.quick ? ', quick shapes' : ''}: ratio = TF.js time / webfer time\n`);
+      const result = await benchCompareTfjs((r) => console.log(formatCompareRow(r)), { quick: argv.quick, steps: argv.steps });
+      const date = new Date();
+      const meta = { date, commit: gitCommit(), adapter: info, quick: argv.quick, load: loadavg() };
+      if (argv.json) writeFileAtomic(argv.json, JSON.stringify({ date: date.toISOString(), commit: meta.commit, adapter: info, quick: argv.quick, loadAverage: meta.load, ...result }, null, 2));
+      const disagreeing = result.rows.filter((r) => !r.agree);
+      if (disagreeing.length > 0) {
+        throw new Error(
+          `TF.js and webfer disagree beyond ${result.tolerance} on ${disagreeing.map((r) => `${r.name} (${r.difference.toExponential(1)})`).join(', ')}: ` +
+            `those times are not of the same computation${argv.record ? ', so nothing was recorded' : ''}; the rows are in the output above${argv.json ? ` and in ${argv.json}` : ''}`,
+        );
+      }
+      if (argv.record) {
+        appendFileSync(resultsPath, compareMarkdown(result, meta));
+        console.log(`\nappended to ${resultsPath}`);
+      }
+      return;
+    }
     if (argv.step) {
       console.log(`webfer bench --step on ${adapter}${argv.quick ? ', quick sizes' : ''}\n`);
       const results = await benchSteps((r) => console.log(`${formatStep(r)}\n`), { quick: argv.quick, steps: argv.steps });

@@ -100,6 +100,11 @@ async function nodeGpuEntry(): Promise<GPU> {
   return nodeGpu;
 }
 
+/** The Dawn entry point init() made in Node (navigator.gpu's stand-in); undefined in a browser or before it. */
+export function nodeGpuEntryIfMade(): GPU | undefined {
+  return nodeGpu;
+}
+
 export async function requestAdapter(powerPreference: GPUPowerPreference = 'high-performance'): Promise<GPUAdapter> {
   const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const runtime = isNode() ? 'node' : 'browser';

@@ -1,9 +1,10 @@
-// `webfer bench --step`: whole training steps, spawned as a user types it, at --quick sizes.
-import { readFileSync } from 'node:fs';
+// `webfer bench --step` (whole training steps) and `webfer bench --compare tfjs` (side by side with
+// TensorFlow.js WebGPU), spawned as a user types them, at --quick sizes.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { errorLines, removeDir, runCli, tempDir } from './run-cli.js';
+import { errorLines, removeDir, repoRoot, runCli, tempDir } from './run-cli.js';
 
 const work = tempDir('webfer-bench-');
 test.after(() => removeDir(work));
@@ -34,10 +35,50 @@ test('bench --step --quick --json: LightCNN-9 and FaPE-GAN steps with images/s, 
   }
 });
 
-test('bench: --step with --only, and --steps without --step or below 1, are refused in one line', async () => {
+const tfjsMissing = ['@tensorflow/tfjs-core', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'].filter((name) => !existsSync(join(repoRoot, 'node_modules', name, 'package.json')));
+
+test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 conv pass and the step, both libraries timed, agreeing, with ratios', async () => {
+  if (tfjsMissing.length > 0) {
+    console.log(`  skipped bench --compare tfjs: ${tfjsMissing.join(' and ')} not installed (npm install)`);
+    return;
+  }
+  const results = join(repoRoot, 'bench', 'RESULTS.md');
+  const recorded = readFileSync(results, 'utf8');
+  const result = await runCli(['bench', '--compare', 'tfjs', '--quick', '--json', 'compare.json'], { cwd: work, timeoutMs: 90_000 });
+  assert.is(result.code, 0, `${result.command} exited ${result.code}:\n${result.stderr}`);
+  const written = JSON.parse(readFileSync(join(work, 'compare.json'), 'utf8'));
+  assert.is(written.quick, true);
+  assert.is(written.tfjsVersion, '4.22.0');
+  assert.type(written.adapter.description, 'string');
+  assert.ok(!Number.isNaN(Date.parse(written.date)), `date ${written.date}`);
+  const names = written.rows.map((r: { name: string }) => r.name);
+  const layers = ['conv1 5x5', 'group1 1x1', 'group1 3x3', 'group2 1x1', 'group2 3x3', 'group3 1x1', 'group3 3x3', 'group4 1x1', 'group4 3x3'];
+  assert.equal(names, [
+    'matmul 256³', 'matmul LightCNN-9 fc1',
+    ...layers.flatMap((layer) => ['forward', 'input grad', 'weight grad'].map((pass) => `${layer} ${pass}`)),
+    'LightCNN-9 training step (quick)',
+  ]);
+  for (const row of written.rows) {
+    for (const library of ['webfer', 'tfjs']) {
+      const figures = row[library];
+      assert.ok(figures.ms > 0 && Number.isFinite(figures.ms), `${row.name}: ${library} ${figures.ms} ms`);
+      const rate = row.kind === 'step' ? (1000 * row.batch) / figures.ms : row.flops / (figures.ms * 1e6);
+      const reported = row.kind === 'step' ? figures.imagesPerSecond : figures.gflops;
+      assert.ok(Math.abs(reported - rate) <= 1e-9 * rate, `${row.name}: ${library} rate ${reported}, expected ${rate}`);
+    }
+    assert.ok(Math.abs(row.ratio - row.tfjs.ms / row.webfer.ms) <= 1e-9 * row.ratio, `${row.name}: ratio ${row.ratio}`);
+    assert.ok(row.agree && row.difference <= 1e-3, `${row.name}: webfer and TF.js differ by ${row.difference}`);
+    assert.match(result.stdout, row.name);
+  }
+  assert.is(readFileSync(results, 'utf8'), recorded, 'without --record bench/RESULTS.md is left alone');
+});
+
+test('bench: --step with --only, --compare with --step, --record without --compare, and --steps without --step or below 1, are refused in one line', async () => {
   for (const [args, pattern] of [
     [['bench', '--step', '--only', 'runtime'], /pass one of them/],
-    [['bench', '--steps', '2'], /--steps applies to --step only/],
+    [['bench', '--compare', 'tfjs', '--step'], /--compare runs its own rows: drop --step/],
+    [['bench', '--record'], /add --compare tfjs/],
+    [['bench', '--steps', '2'], /--steps applies to --step and --compare only/],
     [['bench', '--step', '--steps', '0'], /--steps must be a positive integer, got 0/],
   ] as [string[], RegExp][]) {
     const result = await runCli(args, { cwd: work });
