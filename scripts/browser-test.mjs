@@ -1,11 +1,12 @@
 // Browser tests in headless Chromium (WebGPU on SwiftShader): the kernel checks of
 // test/browser/page.html, then the application (dist/web) used as a visitor would — it loads
 // without console errors, trains in its worker while requestAnimationFrame keeps ticking, Stop
-// stops, the same seed gives the same numbers, a gallery face gets five predictions, a checkpoint
-// trained by `webfer train` gives the CLI's top-1 in the page, a page-trained checkpoint is read
-// by `webfer eval`, the GAN panel draws, the benchmark table fills. Screenshots (1440 and 390 px
-// wide) go to test-artifacts/browser/. Prints uvu-style "Total / Passed / Skipped" lines for
-// scripts/run-tests.mjs.
+// stops, the same seed gives the same numbers, the faces from its render workers equal (byte for
+// byte, and in the numbers they train to) a page that renders in one thread, a gallery face gets
+// five predictions, a checkpoint trained by `webfer train` gives the CLI's top-1 in the page, a
+// page-trained checkpoint is read by `webfer eval`, the GAN panel draws, the benchmark table
+// fills. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
+// "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
 //   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ if (!chromium) {
   summary(1, 0);
   process.exit(1);
 }
-for (const built of ['dist/webfer.browser.js', 'dist/web/app.js', 'dist/web/worker.js']) {
+for (const built of ['dist/webfer.browser.js', 'dist/web/app.js', 'dist/web/worker.js', 'dist/web/render-worker.js']) {
   if (!existsSync(join(root, built))) {
     execFileSync(process.execPath, [join(root, 'scripts/build-browser.mjs')], { stdio: 'inherit' });
     break;
@@ -140,9 +141,9 @@ try {
     };
   });
 
-  /** Presses Train and waits for the run to end; returns the frame gaps seen meanwhile and the chart's points. */
-  async function trainOnce(timeout = 150_000) {
-    await page.evaluate(() => {
+  /** Presses Train (on `target`) and waits for the run to end; returns the frame gaps seen meanwhile, the chart's points and the log's render rate. */
+  async function trainOnce(timeout = 150_000, target = page) {
+    await target.evaluate(() => {
       const monitor = { gaps: [], last: performance.now(), running: true, longTasks: [] };
       window.frameMonitor = monitor;
       const tick = (now) => { monitor.gaps.push(now - monitor.last); monitor.last = now; if (monitor.running) requestAnimationFrame(tick); };
@@ -151,10 +152,10 @@ try {
       monitor.observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) monitor.longTasks.push(entry.duration); });
       monitor.observer.observe({ type: 'longtask' });
     });
-    const runs = await page.evaluate(() => window.webferApp.summaries.length);
-    await page.click('#train-start');
-    await page.waitForFunction((n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
-    return page.evaluate(() => {
+    const runs = await target.evaluate(() => window.webferApp.summaries.length);
+    await target.click('#train-start');
+    await target.waitForFunction((n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
+    return target.evaluate(() => {
       window.frameMonitor.running = false;
       window.frameMonitor.observer.disconnect();
       const { gaps, longTasks } = window.frameMonitor;
@@ -162,6 +163,7 @@ try {
         summary: window.webferApp.summaries.at(-1), errors: window.webferApp.errors,
         frames: gaps.length, maxGap: Math.max(...gaps), longTasks: longTasks.length, longestTask: Math.max(0, ...longTasks), points: Number(document.getElementById('loss-chart').dataset.points),
         svg: document.querySelectorAll('#loss-chart svg').length, status: document.getElementById('train-status').textContent,
+        faces: (document.getElementById('train-log').textContent.match(/^faces: .*$/m) ?? ['no faces line in the log'])[0],
       };
     });
   }
@@ -181,6 +183,35 @@ try {
     const log = await page.evaluate(() => document.getElementById('train-log').textContent);
     const freshLog = (log.match(/webfer in a Web Worker/g) ?? []).length === 1;
     return { ok: same && freshLog, detail: `${a.length} numbers, ${same ? 'identical' : `first difference at ${a.findIndex((v, i) => !Object.is(v, b[i]))}: ${a.slice(0, 4)} vs ${b.slice(0, 4)}`}; log starts fresh: ${freshLog}` };
+  });
+
+  await step('app: faces from the render workers equal the training worker\'s own rendering byte for byte and train to the same numbers', async () => {
+    // A second page that renders in its training worker's thread (?renderWorkers=0), against the first page's pool.
+    const single = await context.newPage();
+    single.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`single-thread page: ${m.text()}`); });
+    single.on('pageerror', (error) => consoleErrors.push(`single-thread page error: ${error.message}`));
+    try {
+      await single.goto(`${appUrl}&renderWorkers=0`);
+      await single.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
+      const galleryOf = (target) => target.evaluate(() => ({
+        status: document.getElementById('gallery-status').textContent,
+        faces: window.webferApp.gallery.map((face) => ({ key: face.key, image: btoa(String.fromCharCode(...face.image.pixels)), mask: btoa(String.fromCharCode(...face.mask.pixels)) })),
+      }));
+      const pooled = await galleryOf(page), own = await galleryOf(single);
+      const differing = pooled.faces.filter((face, i) => own.faces[i]?.key !== face.key || own.faces[i].image !== face.image || own.faces[i].mask !== face.mask).map((face) => face.key);
+      const sameFaces = pooled.faces.length > 0 && pooled.faces.length === own.faces.length && differing.length === 0;
+      const run = await trainOnce(150_000, single);
+      const a = first?.summary?.losses ?? [], b = run.summary?.losses ?? [];
+      const sameNumbers = a.length > 0 && a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+      const where = /render worker/.test(pooled.status) && /own thread/.test(own.status) && /render worker/.test(first.faces) && /own thread/.test(run.faces);
+      return {
+        ok: sameFaces && sameNumbers && where,
+        detail: `${pooled.faces.length} gallery faces ${sameFaces ? 'identical' : `differ (${differing.slice(0, 3).join(', ')})`}; ${a.length} numbers ${sameNumbers ? 'identical' : `differ: ${a.slice(0, 3)} vs ${b.slice(0, 3)}`}; `
+          + `pool: ${pooled.status} Training ${first.faces}; single thread: ${own.status} Training ${run.faces}`,
+      };
+    } finally {
+      await single.close();
+    }
   });
 
   await step('app: a gallery face gets five predictions from the page\'s model', async () => {

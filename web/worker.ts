@@ -1,9 +1,10 @@
 // The page's GPU work, in a dedicated Web Worker so that the page never waits on it: WebGPU
 // (navigator.gpu exists in workers), the synthetic faces, Fa-Net and FaPE-GAN training with the
 // library's own trainers, predictions, checkpoints and the benchmark suites. One request runs at
-// a time; Stop, Pause and Resume act at once. Messages: web/app/protocol.ts.
+// a time; Stop, Pause and Resume act at once. Messages: web/app/protocol.ts. The faces render on
+// a pool of render workers of its own (web/render-pool.ts), in parallel with this thread.
 import { init, gpu, manualSeed } from '../src/index.js';
-import { createSynthDataset } from '../src/data/synth/synth-dataset.js';
+import { createSynthDataset, renderSynthInThisThread, type SynthImageRenderer } from '../src/data/synth/synth-dataset.js';
 import type { SynthOptions } from '../src/data/synth/generator.js';
 import { cachedDataset, subsetDataset, withImages, type Dataset, type Sample } from '../src/data/dataset.js';
 import { decodeImage } from '../src/data/codecs.js';
@@ -31,9 +32,10 @@ import { renderSvg } from '../src/plots/render.js';
 import { BENCH_SUITES } from '../src/bench/index.js';
 import type { ImageU8 } from '../src/data/image.js';
 import { RunEstimate } from './app/estimate.js';
+import { defaultRenderWorkers, describeRenderers, describeRenderRate, RenderMeter, RenderWorkerPool } from './render-pool.js';
 import {
   AUGMENTABLE_TASKS, STAGE_LABELS, settingsProblems, suggestedSettings,
-  type AdapterSummary, type BenchRowMessage, type FromWorker, type GalleryFace, type GanReply, type GrayImage, type ImageSource,
+  type AdapterSummary, type BenchRowMessage, type FromWorker, type GalleryFace, type GalleryReply, type GanReply, type GrayImage, type ImageSource,
   type PredictionReply, type Request, type RunSettings, type StageName, type ToWorker, type TrainEvent, type TrainSummary,
 } from './app/protocol.js';
 
@@ -95,8 +97,32 @@ interface PageModel {
 
 interface LoadedModel { model: LightCNN; names: string[]; label: string }
 
+/** Who renders the synthetic faces: a pool of render workers, or this thread (0 workers). */
+interface Rendering {
+  workers: number;
+  /** In words, for the log: "on 3 render workers". */
+  where: string;
+  render: SynthImageRenderer;
+  meter: RenderMeter;
+  pool?: RenderWorkerPool;
+}
+
+function startRendering(requested: number | undefined): Rendering {
+  const meter = new RenderMeter();
+  // Without nested workers (or when asked for 0) the faces render in this thread, and the log says so.
+  const workers = typeof Worker === 'undefined' ? 0 : requested ?? defaultRenderWorkers(navigator.hardwareConcurrency);
+  if (workers === 0) {
+    const where = typeof Worker === 'undefined' ? "in the training worker's own thread (this browser has no Web Workers inside workers)" : describeRenderers(0);
+    return { workers, where, render: meter.wrap(renderSynthInThisThread), meter };
+  }
+  const pool = new RenderWorkerPool(workers);
+  pool.start();
+  return { workers, where: describeRenderers(workers), render: meter.wrap(pool.render), meter, pool };
+}
+
 const state = {
   adapter: undefined as AdapterSummary | undefined,
+  rendering: undefined as Rendering | undefined,
   synth: undefined as { key: string; options: SynthOptions; dataset: Dataset } | undefined,
   pageModel: undefined as PageModel | undefined,
   pageGenerator: undefined as { generator: FaPEGenerator; label: string } | undefined,
@@ -112,7 +138,7 @@ function synthOptionsFor(settings: RunSettings): SynthOptions {
 function synthFor(settings: RunSettings): { options: SynthOptions; dataset: Dataset } {
   const options = synthOptionsFor(settings);
   const key = JSON.stringify(options);
-  if (state.synth?.key !== key) state.synth = { key, options, dataset: cachedDataset(createSynthDataset(options)) };
+  if (state.synth?.key !== key) state.synth = { key, options, dataset: cachedDataset(createSynthDataset(options, state.rendering!.render)) };
   return state.synth;
 }
 
@@ -129,28 +155,51 @@ function describeAdapter(): AdapterSummary {
   return { name, isSoftware: info.isSoftware, features: info.features };
 }
 
-async function initialise(): Promise<{ adapter: AdapterSummary; suggested: RunSettings }> {
+async function initialise(renderWorkers: number | undefined): Promise<{ adapter: AdapterSummary; suggested: RunSettings }> {
   if (!state.adapter) {
+    // The render workers load their script while WebGPU starts.
+    state.rendering ??= startRendering(renderWorkers);
     await init();
     state.adapter = describeAdapter();
   }
   return { adapter: state.adapter, suggested: suggestedSettings(state.adapter.isSoftware) };
 }
 
+/**
+ * Calls `load` on every item with at most `limit` calls in flight (so Stop and Pause still act
+ * between faces); rejects at the first failure, after which no new call starts.
+ */
+async function loadAll<T>(items: readonly T[], limit: number, load: (item: T) => Promise<void>): Promise<void> {
+  let next = 0, failed = false;
+  const lane = async () => {
+    while (next < items.length && !failed) {
+      try { await load(items[next++]!); } catch (error) { failed = true; throw error; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}
+
+/** Faces in flight at once: enough to keep every render worker busy while replies travel (two each, and as many waiting). */
+function renderWindow(): number {
+  return Math.max(1, 4 * state.rendering!.workers);
+}
+
 /** One face per subject × pose × expression (clip 0, frame 0) with its pose mask. */
-async function gallery(settings: RunSettings): Promise<GalleryFace[]> {
+async function gallery(settings: RunSettings): Promise<GalleryReply> {
   const { dataset } = synthFor(settings);
-  const faces: GalleryFace[] = [];
-  for (const sample of dataset.samples) {
-    if (sample.clip !== 0 || sample.frame !== 0) continue;
+  const measured = state.rendering!.meter.mark();
+  const chosen = dataset.samples.filter((sample) => sample.clip === 0 && sample.frame === 0);
+  const faces = new Map<Sample, GalleryFace>();
+  // A face's mask is drawn here as its image arrives; by then the pool has handed that worker its next face.
+  await loadAll(chosen, renderWindow(), async (sample) => {
     const image = await dataset.loadImage(sample);
     const landmarks = await dataset.loadLandmarks!(sample);
-    faces.push({
+    faces.set(sample, {
       key: sample.path, subject: sample.subject!, pose: sample.pose!, expression: sample.label, expressionName: EXPRESSIONS[sample.label]!,
       image: gray(image), mask: gray(renderPoseMaskImage(landmarks!, { width: image.width, height: image.height })),
     });
-  }
-  return faces;
+  });
+  return { faces: chosen.map((sample) => faces.get(sample)!), rendering: describeRenderRate(measured(), state.rendering!.where) };
 }
 
 interface Splits { train: Dataset; monitor: Dataset; test: Dataset }
@@ -211,14 +260,19 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
   log(`settings: ${JSON.stringify(settings)}`);
   log(`synthetic F²ED: ${settings.subjects} subjects × ${settings.expressions} expressions × 2 frames × 4 poses = ${plain.samples.length} faces at ${synthOptions.size} px; ${settings.task} seed ${settings.seed}: train ${splits.train.samples.length} · ${splits.monitor !== splits.test ? `val ${splits.monitor.samples.length} · ` : ''}test ${splits.test.samples.length}`);
 
-  // Stage 1: render every face once (the cached dataset keeps them).
+  // Stage 1: render every face once (the cached dataset keeps them), several at a time on the render workers.
+  const measured = state.rendering!.meter.mark();
   let rendered = 0;
-  for (const sample of plain.samples) {
+  await loadAll(plain.samples, renderWindow(), async (sample) => {
     await dataset.loadImage(sample);
     rendered++;
     estimate.set(0, rendered);
     if (rendered % 8 === 0 || rendered === plain.samples.length) report('synth', `${rendered}/${plain.samples.length} faces`);
-  }
+  });
+  const reading = measured(), kept = plain.samples.length - reading.images;
+  log(reading.images === 0
+    ? `faces: all ${plain.samples.length} kept from the gallery or an earlier run`
+    : `faces: ${describeRenderRate(reading, state.rendering!.where)}${kept > 0 ? `; ${kept} kept from the gallery or an earlier run` : ''}`);
 
   const fanet = async (stage: 'fanet' | 'fanet-augmented', trainSet: Dataset): Promise<PageModel | undefined> => {
     const index = stages.indexOf(stage);
@@ -514,7 +568,7 @@ async function bench(suites: string[]): Promise<BenchRowMessage[]> {
 async function handle(request: Request): Promise<{ value: unknown; transfer?: Transferable[] }> {
   if (request.op !== 'init' && !state.adapter) throw new Error('WebGPU is not initialised');
   switch (request.op) {
-    case 'init': return { value: await initialise() };
+    case 'init': return { value: await initialise(request.renderWorkers) };
     case 'gallery': return { value: await gallery(request.settings) };
     case 'train': {
       control.reset();

@@ -4,8 +4,8 @@
 // page"): #adapter #gallery #train-start #train-stop #train-status #loss-chart #predictions
 // #gan-output #bench-table #checkpoint-input, and body[data-state] = 'ready' once initialised.
 import {
-  AUGMENTABLE_TASKS, SETTING_LIMITS, STAGE_LABELS, settingsProblems,
-  type AdapterSummary, type BenchRowMessage, type FromWorker, type GalleryFace, type GanReply, type GrayImage, type ImageSource,
+  AUGMENTABLE_TASKS, SETTING_LIMITS, STAGE_LABELS, parseRenderWorkers, settingsProblems,
+  type AdapterSummary, type BenchRowMessage, type FromWorker, type GalleryFace, type GalleryReply, type GanReply, type GrayImage, type ImageSource,
   type PredictionReply, type Request, type RunSettings, type TrainEvent, type TrainSummary,
 } from './protocol.js';
 import { formatSecondsLeft } from './estimate.js';
@@ -21,6 +21,8 @@ const app = {
   summaries: [] as TrainSummary[],
   errors: [] as string[],
   selectedFace: undefined as string | undefined,
+  /** The gallery's faces as the worker sent them (pixels included). */
+  gallery: [] as GalleryFace[],
 };
 (window as unknown as { webferApp: typeof app }).webferApp = app;
 
@@ -300,7 +302,9 @@ async function refreshGallery(settings: RunSettings): Promise<void> {
   const key = JSON.stringify([settings.subjects, settings.expressions, settings.seed, settings.inputSize > 64]);
   if (key === galleryKey) return;
   galleryKey = key;
-  faces = await call<GalleryFace[]>({ op: 'gallery', settings });
+  const reply = await call<GalleryReply>({ op: 'gallery', settings });
+  faces = app.gallery = reply.faces;
+  $('gallery-status').textContent = `Gallery: ${reply.rendering}.`;
   galleryBox.replaceChildren();
   const bySubject = new Map<string, GalleryFace[]>();
   for (const face of faces) bySubject.set(face.subject, [...(bySubject.get(face.subject) ?? []), face]);
@@ -585,8 +589,20 @@ $('bench-start').addEventListener('click', async () => {
 async function start(): Promise<void> {
   const adapterBox = $('adapter');
   const mainThreadHasWebGpu = 'gpu' in navigator;
+  const refuse = (text: string, state: string) => {
+    adapterBox.textContent = text;
+    adapterBox.classList.add('error');
+    document.body.dataset.state = state;
+    for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('button'))) button.disabled = true;
+  };
+  let renderWorkers: number | undefined;
   try {
-    const { adapter, suggested } = await call<{ adapter: AdapterSummary; suggested: RunSettings }>({ op: 'init' });
+    renderWorkers = parseRenderWorkers(new URLSearchParams(location.search).get('renderWorkers'));
+  } catch (error) {
+    return refuse((error as Error).message, 'bad-address');
+  }
+  try {
+    const { adapter, suggested } = await call<{ adapter: AdapterSummary; suggested: RunSettings }>({ op: 'init', renderWorkers });
     adapterBox.textContent = `WebGPU adapter: ${adapter.name}${adapter.isSoftware ? ' (software rasteriser: the suggested sizes are small)' : ''}`;
     adapterBox.dataset.software = String(adapter.isSoftware);
     writeSettings(settingsFromQuery(suggested));
@@ -599,10 +615,7 @@ async function start(): Promise<void> {
     const text = (error as Error).message;
     const inWorkerOnly = mainThreadHasWebGpu && /no WebGPU/.test(text)
       ? 'This browser has WebGPU on the page but not in Web Workers, where webfer trains; Chrome and Edge 113+ have both. ' : '';
-    adapterBox.textContent = `${inWorkerOnly}${text}`;
-    adapterBox.classList.add('error');
-    document.body.dataset.state = 'no-webgpu';
-    for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('button'))) button.disabled = true;
+    refuse(`${inWorkerOnly}${text}`, 'no-webgpu');
   }
 }
 

@@ -61,6 +61,22 @@ export function settingsProblems(settings: RunSettings): string[] {
   return problems;
 }
 
+/** The most render workers a page address may ask for (?renderWorkers=N). */
+export const RENDER_WORKER_LIMIT = 16;
+
+/**
+ * ?renderWorkers=N from the page address: N render workers, 0 for the training worker's own
+ * thread, absent for the default; anything else is an error that names the fix.
+ */
+export function parseRenderWorkers(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const count = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isInteger(count) || count < 0 || count > RENDER_WORKER_LIMIT) {
+    throw new Error(`?renderWorkers=${value} in the page address: expected an integer from 0 to ${RENDER_WORKER_LIMIT} (0 renders the faces in the training worker's own thread); fix or remove it and reload`);
+  }
+  return count;
+}
+
 export type StageName = 'synth' | 'fanet' | 'fapegan' | 'fanet-augmented';
 
 export const STAGE_LABELS: Record<StageName, string> = {
@@ -84,6 +100,9 @@ export interface GalleryFace {
   /** The 68-landmark pose mask of the face (what FaPE-GAN is conditioned on). */
   mask: GrayImage;
 }
+
+/** The gallery's faces and how fast they were rendered, in words. */
+export interface GalleryReply { faces: GalleryFace[]; rendering: string }
 
 export interface AdapterSummary {
   name: string;
@@ -110,7 +129,7 @@ export interface GanReply {
 export interface BenchRowMessage { suite: string; name: string; shape: string; ms: number; gflops?: number; gbps?: number; note?: string }
 
 export type Request =
-  | { op: 'init' }
+  | { op: 'init'; renderWorkers?: number }
   | { op: 'gallery'; settings: RunSettings }
   | { op: 'train'; settings: RunSettings }
   | { op: 'predict'; source: ImageSource; model: 'page' | 'loaded' }
