@@ -131,9 +131,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (argv.compare !== undefined) {
       if (argv.record && !existsSync(resultsPath)) throw new Error(`--record appends to ${resultsPath}, which does not exist: run from a webfer git checkout, or drop --record and use --json FILE`);
       console.log(`webfer bench --compare tfjs on ${adapter}${argv.quick ? ', quick shapes' : ''}: ratio = TF.js time / webfer time\n`);
+      const commit = gitCommit(); // the code measured, before anyone commits during a long run
       const result = await benchCompareTfjs((r) => console.log(formatCompareRow(r)), { quick: argv.quick, steps: argv.steps });
       const date = new Date();
-      const meta = { date, commit: gitCommit(), adapter: info, quick: argv.quick, load: loadavg() };
+      const meta = { date, commit, adapter: info, quick: argv.quick, load: loadavg() };
       if (argv.json) writeFileAtomic(argv.json, JSON.stringify({ date: date.toISOString(), commit: meta.commit, adapter: info, quick: argv.quick, loadAverage: meta.load, ...result }, null, 2));
       const disagreeing = result.rows.filter((r) => !r.agree);
       if (disagreeing.length > 0) {
