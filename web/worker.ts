@@ -187,7 +187,7 @@ function renderWindow(): number {
 /** One face per subject × pose × expression (clip 0, frame 0) with its pose mask. */
 async function gallery(settings: RunSettings): Promise<GalleryReply> {
   const { dataset } = synthFor(settings);
-  const measured = state.rendering!.meter.mark();
+  const started = performance.now();
   const chosen = dataset.samples.filter((sample) => sample.clip === 0 && sample.frame === 0);
   const faces = new Map<Sample, GalleryFace>();
   // A face's mask is drawn here as its image arrives; by then the pool has handed that worker its next face.
@@ -199,7 +199,10 @@ async function gallery(settings: RunSettings): Promise<GalleryReply> {
       image: gray(image), mask: gray(renderPoseMaskImage(landmarks!, { width: image.width, height: image.height })),
     });
   });
-  return { faces: chosen.map((sample) => faces.get(sample)!), rendering: describeRenderRate(measured(), state.rendering!.where) };
+  // Wall time, masks included: with workers the masks are drawn while faces render, in one thread after each face.
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0 ? `${(chosen.length / seconds).toFixed(0)} faces/s` : 'too fast to time';
+  return { faces: chosen.map((sample) => faces.get(sample)!), rendering: `${chosen.length} faces and their pose masks in ${seconds.toFixed(2)} s (${rate}), rendered ${state.rendering!.where}` };
 }
 
 interface Splits { train: Dataset; monitor: Dataset; test: Dataset }
