@@ -185,12 +185,16 @@ try {
     return { ok: same && freshLog, detail: `${a.length} numbers, ${same ? 'identical' : `first difference at ${a.findIndex((v, i) => !Object.is(v, b[i]))}: ${a.slice(0, 4)} vs ${b.slice(0, 4)}`}; log starts fresh: ${freshLog}` };
   });
 
-  await step('app: faces from the render workers equal the training worker\'s own rendering byte for byte and train to the same numbers', async () => {
+  await step('app: faces from the render workers equal the training worker\'s own rendering byte for byte and train to the same numbers; a bad ?renderWorkers is refused', async () => {
     // A second page that renders in its training worker's thread (?renderWorkers=0), against the first page's pool.
     const single = await context.newPage();
     single.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`single-thread page: ${m.text()}`); });
     single.on('pageerror', (error) => consoleErrors.push(`single-thread page error: ${error.message}`));
     try {
+      await single.goto(`${appUrl}&renderWorkers=lots`);
+      await single.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 30_000 });
+      const refused = await single.evaluate(() => ({ state: document.body.dataset.state, text: document.getElementById('adapter').textContent, train: document.getElementById('train-start').disabled }));
+      const refusedOk = refused.state === 'bad-address' && refused.train && /^\?renderWorkers=lots in the page address: expected an integer from 0 to 16/.test(refused.text);
       await single.goto(`${appUrl}&renderWorkers=0`);
       await single.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
       const galleryOf = (target) => target.evaluate(() => ({
@@ -205,8 +209,8 @@ try {
       const sameNumbers = a.length > 0 && a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
       const where = /render worker/.test(pooled.status) && /own thread/.test(own.status) && /render worker/.test(first.faces) && /own thread/.test(run.faces);
       return {
-        ok: sameFaces && sameNumbers && where,
-        detail: `${pooled.faces.length} gallery faces ${sameFaces ? 'identical' : `differ (${differing.slice(0, 3).join(', ')})`}; ${a.length} numbers ${sameNumbers ? 'identical' : `differ: ${a.slice(0, 3)} vs ${b.slice(0, 3)}`}; `
+        ok: sameFaces && sameNumbers && where && refusedOk,
+        detail: `${refusedOk ? '' : `?renderWorkers=lots: ${refused.state}, ${refused.text}; `}${pooled.faces.length} gallery faces ${sameFaces ? 'identical' : `differ (${differing.slice(0, 3).join(', ')})`}; ${a.length} numbers ${sameNumbers ? 'identical' : `differ: ${a.slice(0, 3)} vs ${b.slice(0, 3)}`}; `
           + `pool: ${pooled.status} Training ${first.faces}; single thread: ${own.status} Training ${run.faces}`,
       };
     } finally {
