@@ -294,15 +294,17 @@ try {
     const points = () => page.evaluate(() => Number(document.getElementById('loss-chart').dataset.points));
     await page.waitForFunction(() => Number(document.getElementById('loss-chart').dataset.points) > 0 || document.body.dataset.training === 'failed', null, { timeout: 60_000, polling: 100 });
     await page.click('#train-pause');
-    // The batches already loaded (up to the loader's prefetch) still run; then nothing moves.
+    // The batches already loaded (up to the loader's prefetch) still run, and the live chart is
+    // redrawn at most every 1.5 s (later on a loaded machine); then nothing moves. Settled = the
+    // same count over 5 s.
     let pausedAt = await points();
-    for (let waited = 0; waited < 20_000; waited += 2500) {
-      await page.waitForTimeout(2500);
+    for (let waited = 0; waited < 30_000; waited += 5000) {
+      await page.waitForTimeout(5000);
       const now = await points();
       if (now === pausedAt) break;
       pausedAt = now;
     }
-    await page.waitForTimeout(2500);
+    await page.waitForTimeout(5000);
     const stillPaused = (await points()) === pausedAt && (await page.textContent('#train-pause')) === 'Resume';
     await page.click('#train-pause');
     await page.waitForFunction((n) => Number(document.getElementById('loss-chart').dataset.points) > n, pausedAt, { timeout: 30_000, polling: 100 });
