@@ -7,7 +7,8 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, readHeaderLength } from '../src/nn/safetensors.js';
-import { loadSafetensors, removeStaleTempFiles, saveSafetensors } from '../src/node/checkpoint.js';
+import { loadSafetensors, saveSafetensors } from '../src/node/checkpoint.js';
+import { removeStaleTempFiles } from '../src/node/atomic-write.js';
 import { Rng, randomSeed } from './reference/index.js';
 
 function randomTensors(rng: Rng) {

@@ -13,7 +13,7 @@ import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
 import { benchCompareTfjs, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
 import type { AdapterDescription } from '../gpu/index.js';
-import { writeFileAtomic } from '../node/checkpoint.js';
+import { writeFileAtomic } from '../node/atomic-write.js';
 
 interface BenchArgs {
   quick: boolean;

@@ -8,7 +8,7 @@ import { LIGHTCNN_VARIANTS, type LightCNNVariant } from '../models/lightcnn.js';
 import { detectLightCNN, floatTensors } from '../models/lightcnn-detect.js';
 import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { encodeSafetensors, type HostArray } from '../nn/safetensors.js';
-import { writeFileAtomic } from '../node/checkpoint.js';
+import { writeFileAtomic } from '../node/atomic-write.js';
 
 interface ConvertArgs {
   file: string;

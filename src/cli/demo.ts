@@ -16,7 +16,7 @@ import { formatPaperDemo, figureName, curveRuns, reportMarkdown } from '../train
 import { PAPER_RESULTS, PAPER_TRANSFER_RESULTS, TRANSFER_SET_NAMES } from '../train/demo/paper-results.js';
 import { barChartSpec, confusionMatrixSpec, sampleGridSpec, trainingCurvesSpec, type VegaLiteSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
-import { writeFileAtomic } from '../node/checkpoint.js';
+import { writeFileAtomic } from '../node/atomic-write.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers.js';
 import { terminalProgress } from '../node/progress.js';

@@ -10,7 +10,6 @@ import {
 } from '../nn/safetensors.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
 
-export { writeFileAtomic, removeStaleTempFiles };
 
 export function saveSafetensors(path: string, tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));

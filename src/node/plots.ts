@@ -5,7 +5,7 @@
 import { renderAsync, type ResvgRenderOptions } from '@resvg/resvg-js';
 import { renderSvg } from '../plots/render.js';
 import type { VegaLiteSpec } from '../plots/specs.js';
-import { writeFileAtomic } from './checkpoint.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 // Vega asks for the generic 'sans-serif'; DejaVu Sans is Debian's default (fonts-dejavu-core).
 const RESVG_FONTS: ResvgRenderOptions['font'] = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };

@@ -1,9 +1,7 @@
-/** Node file helpers for the data layer: atomic writes, recursive listing, friendly read errors. */
+/** Node file helpers for the data layer: recursive listing, friendly read errors (atomic writes: ../atomic-write.ts). */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { DataError } from '../../data/errors.js';
-
-export { writeFileAtomic } from '../atomic-write.js';
 
 export async function readBytes(path: string): Promise<Uint8Array> {
   try {

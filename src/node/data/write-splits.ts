@@ -9,7 +9,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatIndexCsv, parseIndexCsv, type IndexRow } from '../../data/index-csv.js';
 import { assertDisjointParts, splitRows, type SplitResult, type Task } from '../../data/splits.js';
 import { DataError, type DataProblem } from '../../data/errors.js';
-import { readText, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { readText } from './files.js';
 
 export const SPLIT_MANIFEST = 'split.json';
 

@@ -16,8 +16,8 @@ import { formatIndexCsv, type IndexRow } from '../../data/index-csv.js';
 import { hashSeed } from '../../data/random.js';
 import { listSynthSpecs, resolveSynthOptions, synthSubjectName, type SynthOptions, type SynthSpec } from '../../data/synth/generator.js';
 import { synthContactSheet, type ContactSheetOptions } from '../../data/synth/contact-sheet.js';
-import { removeStaleTempFiles } from '../atomic-write.js';
-import { listFiles, writeFileAtomic } from './files.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../atomic-write.js';
+import { listFiles } from './files.js';
 import { renderSynthInWorkers, synthFilePaths, type SynthWorkerOptions } from './synth-workers.js';
 
 export interface WriteSynthOptions extends SynthWorkerOptions {
