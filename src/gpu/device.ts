@@ -72,6 +72,9 @@ export function noAdapterMessage(environment: AdapterEnvironment): string {
 // process: if it is garbage-collected, Node crashes.
 let nodeGpu: GPU | undefined;
 
+/** Dawn toggles the Node entry enables (the `webgpu` package's `enable-dawn-features` flag). */
+export const DAWN_NODE_TOGGLES = ['vulkan_enable_f16_on_nvidia'];
+
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
@@ -96,7 +99,9 @@ async function nodeGpuEntry(): Promise<GPU> {
     throw new Error(`Could not load the 'webgpu' package (Dawn for Node): ${(error as Error).message}. Run \`npm install\` in the webfer checkout.`);
   }
   Object.assign(globalThis, dawn.globals);
-  nodeGpu = dawn.create([]);
+  // Dawn hides shader-f16 on NVIDIA's Vulkan driver unless this adapter toggle is on (it is off by
+  // default for driver bugs in older releases); other adapters ignore it.
+  nodeGpu = dawn.create([`enable-dawn-features=${DAWN_NODE_TOGGLES.join(',')}`]);
   return nodeGpu;
 }
 
