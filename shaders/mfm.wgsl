@@ -11,6 +11,7 @@ struct Params { N: u32, C: u32, S: u32, pad0: u32 }
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 override WG: u32 = 256;
+//!include is_nan
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -21,7 +22,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let a = X[n * 2u * p.C * p.S + rest];
   let b = X[n * 2u * p.C * p.S + p.C * p.S + rest];
   var y = max(a, b);
-  if (a != a || b != b) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
+  if (isNan(a) || isNan(b)) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
   Out[index] = y;
 }
 

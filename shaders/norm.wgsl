@@ -1,29 +1,38 @@
 // Batch and instance normalisation over "groups" of values: group g holds X[n, g, s] for n < Nb,
 // s < S at (n·G + g)·S + s. BatchNorm: G = C, Nb = N, S = H·W. InstanceNorm: G = N·C, Nb = 1.
-// The affine weight / bias of group g is entry g % C.
+// The affine weight / bias of group g is entry g % C. Stats [2G]: Mean[g] at g, InvStd[g] at G + g.
 //   stats / statsUpdate: one workgroup per group, WG threads stride over its Nb·S values, tree
 //       reductions in workgroup memory; two passes (mean, then Σ (x - mean)²) for accuracy.
 //       Writes Mean and InvStd = 1 / sqrt(biased var + eps). statsUpdate also updates the running
 //       estimates in place: RunMean ← (1 - momentum)·RunMean + momentum·mean,
 //       RunVar ← (1 - momentum)·RunVar + momentum·var·m / (m - 1) (unbiased, m = Nb·S), like PyTorch.
-//   gradSums: per group SumG = Σ G and SumGXhat = Σ G·x̂ (x̂ = (X - Mean)·InvStd); these are the bias
-//       and weight gradients, and the two sums the training-mode input gradient needs.
+//   statsFromRunning: eval mode, Mean = RunMean, InvStd = 1 / sqrt(RunVar + eps); 1-D grid over G.
+//   gradSums: per group SumG = Σ dz and SumGXhat = Σ dz·x̂ (x̂ = (X - Mean)·InvStd), dz the
+//       gradient at the affine output z, read from G through the fused activation's derivative
+//       (norm_activation_grad.wgsl; G itself without one). These are the bias and weight
+//       gradients, and the two sums the training-mode input gradient needs.
 // (normalize and inputGrad are elementwise: norm_apply.wgsl, norm_grad.wgsl.)
-// Bindings, one table (0: params): 1 X, 2 G (gradSums; placeholder otherwise), 3 RunMean / Mean,
-//   4 RunVar / InvStd, 5 Mean / SumG, 6 InvStd / SumGXhat — stats: [X, -, scratch, scratch, Mean,
-//   InvStd] · statsUpdate: [X, -, RunMean, RunVar, Mean, InvStd] · gradSums: [X, G, Mean, InvStd,
-//   SumG, SumGXhat].
+// Bindings, one table (0: params): 1 X, 2 G, 3 RunMean / Weight, 4 RunVar / Bias, 5 Mask (u32),
+//   6 Stats, 7 SumG, 8 SumGXhat — stats: [X, -, scratch, scratch, -, Stats, scratch, scratch] ·
+//   statsUpdate and statsFromRunning: [X or -, -, RunMean, RunVar, -, Stats, scratch, scratch] ·
+//   gradSums: [X, G, Weight, Bias, Mask, Stats, SumG, SumGXhat] ("-": a placeholder). Slots 3 and
+//   4 are read_write for the running estimates; gradSums only reads them.
 // Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> GIn: array<f32>;
-// Slots 3 and 4: the running estimates (statsUpdate, updated in place) or Mean / InvStd (gradSums, read).
+@group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> RunMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> RunVar: array<f32>;
-// Slots 5 and 6: Mean / InvStd (stats) or SumG / SumGXhat (gradSums).
-@group(0) @binding(5) var<storage, read_write> Out1: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Out2: array<f32>;
+@group(0) @binding(5) var<storage, read> Mask: array<u32>;
+@group(0) @binding(6) var<storage, read_write> Stats: array<f32>;
+@group(0) @binding(7) var<storage, read_write> SumG: array<f32>;
+@group(0) @binding(8) var<storage, read_write> SumGXhat: array<f32>;
+
+//!include norm_activation
+//!include norm_activation_grad
+
+fn maskAt(index: u32) -> u32 { return Mask[index]; }
 
 const WG = 256u;
 
@@ -72,8 +81,8 @@ fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wi
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
   if (valid && lid.x == 0u) {
-    Out1[g] = mv.x;
-    Out2[g] = inverseSqrt(mv.y + p.eps);
+    Stats[g] = mv.x;
+    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
   }
 }
 
@@ -83,12 +92,30 @@ fn statsUpdate(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
   if (valid && lid.x == 0u) {
-    Out1[g] = mv.x;
-    Out2[g] = inverseSqrt(mv.y + p.eps);
+    Stats[g] = mv.x;
+    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
     let m = f32(p.Nb * p.S);
     RunMean[g] = (1.0 - p.momentum) * RunMean[g] + p.momentum * mv.x;
     RunVar[g] = (1.0 - p.momentum) * RunVar[g] + p.momentum * mv.y * m / (m - 1.0);
   }
+}
+
+@compute @workgroup_size(WG)
+fn statsFromRunning(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let g = gid.x;
+  if (g >= p.G) { return; }
+  Stats[g] = RunMean[g];
+  Stats[p.G + g] = inverseSqrt(RunVar[g] + p.eps);
+}
+
+/** dL/dz at element `index` of group g, x̂ its normalised value (slots 3 / 4 are Weight / Bias here). */
+fn outputGrad(index: u32, g: u32, xhat: f32) -> f32 {
+  if (p.activation == 0u || p.activation == ACTIVATION_MFM) { return activationGrad(index, 0.0); }
+  let c = g % p.C;
+  var z = xhat;
+  if (p.hasWeight == 1u) { z = xhat * RunMean[c]; }
+  if (p.hasBias == 1u) { z += RunVar[c]; }
+  return activationGrad(index, z);
 }
 
 @compute @workgroup_size(WG)
@@ -98,17 +125,19 @@ fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   var sumG = 0.0;
   var sumGXhat = 0.0;
   if (valid) {
-    let mean = RunMean[g];
-    let invStd = RunVar[g];
+    let mean = Stats[g];
+    let invStd = Stats[p.G + g];
     for (var r = lid.x; r < p.Nb * p.S; r += WG) {
       let i = element(g, r);
-      sumG += GIn[i];
-      sumGXhat += GIn[i] * (X[i] - mean) * invStd;
+      let xhat = (X[i] - mean) * invStd;
+      let dz = outputGrad(i, g, xhat);
+      sumG += dz;
+      sumGXhat += dz * xhat;
     }
   }
   let sums = workgroupSum2(lid.x, sumG, sumGXhat);
   if (valid && lid.x == 0u) {
-    Out1[g] = sums.x;
-    Out2[g] = sums.y;
+    SumG[g] = sums.x;
+    SumGXhat[g] = sums.y;
   }
 }

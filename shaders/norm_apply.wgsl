@@ -1,29 +1,60 @@
 // Batch / instance normalisation, elementwise half of the forward (statistics: norm.wgsl, same
-// group layout: element (n, g, s) at (n·G + g)·S + s, affine channel c = g % C):
-//   Y = (X - Mean[g])·InvStd[g]·Weight[c] + Bias[c]   (Weight 1 / Bias 0 when absent)
-// Bindings: 0 params, 1 X, 2 Mean, 3 InvStd, 4 Weight, 5 Bias, 6 Y. 1-D grid.
+// group layout: element (n, g, s) at (n·G + g)·S + s, affine channel c = g % C), with the
+// activation that follows it fused (Params.activation, shaders/include/norm_activation.wgsl):
+//   normalize:    Y = act(z),  z = (X - Mean[g])·InvStd[g]·Weight[c] + Bias[c]  (Weight 1 / Bias 0 when absent)
+//   normalizeMfm: Y [.., C/2, S] = max(z[.., c, s], z[.., C/2 + c, s]) (torch.maximum: NaN propagates),
+//                 and with writeMask the gradient routing Mask [.., C/2, S] (u32) as conv2d's fused
+//                 mfm writes it: bit 0 first half, bit 1 second half, bit 2 a tie (each half gets half).
+// Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 Bias, 5 Y, 6 Mask
+//   (write; normalizeMfm with writeMask only, else a placeholder). 1-D grids over Y.
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Mean: array<f32>;
-@group(0) @binding(3) var<storage, read> InvStd: array<f32>;
-@group(0) @binding(4) var<storage, read> Weight: array<f32>;
-@group(0) @binding(5) var<storage, read> Bias: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> Stats: array<f32>;
+@group(0) @binding(3) var<storage, read> Weight: array<f32>;
+@group(0) @binding(4) var<storage, read> Bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Mask: array<u32>;
 override WG: u32 = 256;
 
-fn weightOf(c: u32) -> f32 {
-  if (p.hasWeight == 1u) { return Weight[c]; }
-  return 1.0;
+//!include norm_activation
+//!include is_nan
+
+/** z at element `index`: the affine normalised value. */
+fn normalized(index: u32) -> f32 {
+  let g = (index / p.S) % p.G;
+  let c = g % p.C;
+  var scale = 1.0;
+  if (p.hasWeight == 1u) { scale = Weight[c]; }
+  var shift = 0.0;
+  if (p.hasBias == 1u) { shift = Bias[c]; }
+  return (X[index] - Stats[g]) * Stats[p.G + g] * scale + shift;
 }
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let index = gid.x + gid.y * nwg.x * WG;
   if (index >= p.Nb * p.G * p.S) { return; }
-  let g = (index / p.S) % p.G;
-  let c = g % p.C;
-  var shift = 0.0;
-  if (p.hasBias == 1u) { shift = Bias[c]; }
-  Y[index] = (X[index] - Mean[g]) * InvStd[g] * weightOf(c) + shift;
+  Y[index] = activate(normalized(index));
+}
+
+@compute @workgroup_size(WG)
+fn normalizeMfm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = gid.x + gid.y * nwg.x * WG;
+  let half = p.C / 2u;
+  if (index >= p.Nb * p.G * p.S / 2u) { return; }
+  let s = index % p.S;
+  let row = index / p.S;
+  let first = ((row / half) * p.C + row % half) * p.S + s;
+  let a = normalized(first);
+  let b = normalized(first + half * p.S);
+  let nan = isNan(a) || isNan(b);
+  var y = max(a, b);
+  if (nan) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
+  Y[index] = y;
+  if (p.writeMask == 1u) {
+    var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
+    if (!nan) { m = select(select(7u, 2u, a < b), 1u, a > b); }
+    Mask[index] = m;
+  }
 }

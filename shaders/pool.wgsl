@@ -23,6 +23,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Indices: array<f32>;
 override WG: u32 = 256;
+//!include is_nan
 
 fn flatIndex(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
@@ -47,7 +48,7 @@ fn maxForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   for (var ih = hStart; ih < hEnd; ih += i32(p.DH)) {
     for (var iw = wStart; iw < wEnd; iw += i32(p.DW)) {
       let v = In[base + u32(ih * i32(p.W) + iw)];
-      if (!seen || v > best || v != v) {
+      if (!seen || v > best || isNan(v)) {
         best = v;
         bestIndex = ih * i32(p.W) + iw;
         seen = true;

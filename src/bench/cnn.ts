@@ -133,19 +133,20 @@ export async function benchCnn(report: Report, options: { quick?: boolean }): Pr
     const rm = buffer(C);
     const rv = buffer(C);
     const forward = () => {
-      const { mean, invStd } = normStats(x, geometry, 1e-5, { mean: rm, variance: rv, momentum: 0.1 });
-      return [normalize(x, mean, invStd, weight, bias, geometry), mean, invStd];
+      const stats = normStats(x, geometry, 1e-5, { mean: rm, variance: rv, momentum: 0.1 });
+      return [normalize(x, stats, weight, bias, geometry), stats];
     };
     const ms = await time(forward, repeats);
     report({ name: 'batchNorm training forward', shape: `[${N}, ${C}, 128, 128]`, ms, gbps: (3 * count * 4) / (ms * 1e6) });
-    const { mean, invStd } = normStats(x, geometry, 1e-5);
+    const stats = normStats(x, geometry, 1e-5);
     const backward = () => {
-      const sums = normGradSums(x, gy, mean, invStd, geometry);
-      return [normInputGrad(x, gy, mean, invStd, weight, sums, geometry), sums.sumG, sums.sumGXhat];
+      const inputs = { gy, stats, weight, bias: undefined, activation: { kind: 'none' } as const, mask: undefined };
+      const sums = normGradSums(x, inputs, geometry);
+      return [normInputGrad(x, inputs, sums, geometry), sums.sumG, sums.sumGXhat];
     };
     const msB = await time(backward, repeats);
     report({ name: 'batchNorm training backward', shape: `[${N}, ${C}, 128, 128]`, ms: msB, gbps: (5 * count * 4) / (msB * 1e6) });
-    for (const buf of [x, gy, weight, bias, rm, rv, mean, invStd]) gpu().pool.release(buf);
+    for (const buf of [x, gy, weight, bias, rm, rv, stats]) gpu().pool.release(buf);
   }
 
   // mfm and max pooling at LightCNN-9's first layer: [N, 96, 128, 128] → [N, 48, 128, 128] → 64².

@@ -1,8 +1,10 @@
 // Launchers for batch / instance normalisation (shaders/norm.wgsl: per-group reductions;
-// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise). Element (n, g, s) sits at (n·G + g)·S + s; the affine
-// channel of group g is g % C.
+// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise), with an activation fused after the
+// affine output. Element (n, g, s) sits at (n·G + g)·S + s; the affine channel of group g is g % C.
+// Per-group statistics travel as one buffer [2G] (mean, then 1 / std), so that every kernel stays
+// within 8 storage bindings.
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, kernel } from './launch.js';
+import { Params, alloc, dispatch1d, grid1d, kernel } from './launch.js';
 
 export interface NormGeometry {
   /** Statistics groups: C for batch norm, N·C for instance norm. */
@@ -15,11 +17,33 @@ export interface NormGeometry {
   C: number;
 }
 
-function params(g: NormGeometry, o: { eps?: number; momentum?: number; hasWeight?: boolean; hasBias?: boolean; useBatchStats?: boolean } = {}): Params {
+/**
+ * What follows the affine output z, fused into the same passes. 'mfm' is LightCNN's
+ * max-feature-map over the two channel halves (the output has C/2 channels).
+ */
+export type NormActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'leakyRelu'; negativeSlope: number } | { kind: 'tanh' } | { kind: 'mfm' };
+
+/** Params.activation codes (shaders/include/norm_params.wgsl). */
+const ACTIVATION_CODE = { none: 0, relu: 1, leakyRelu: 2, tanh: 3, mfm: 4 } as const;
+
+interface ParamOptions {
+  eps?: number;
+  momentum?: number;
+  hasWeight?: boolean;
+  hasBias?: boolean;
+  useBatchStats?: boolean;
+  activation?: NormActivation;
+  writeMask?: boolean;
+}
+
+function params(g: NormGeometry, o: ParamOptions = {}): Params {
+  const activation = o.activation ?? { kind: 'none' };
   return new Params()
     .u32(g.G, g.Nb, g.S, g.C)
     .f32(o.eps ?? 0, o.momentum ?? 0)
-    .u32(o.hasWeight ? 1 : 0, o.hasBias ? 1 : 0, o.useBatchStats ? 1 : 0, 0, 0, 0);
+    .u32(o.hasWeight ? 1 : 0, o.hasBias ? 1 : 0, o.useBatchStats ? 1 : 0, ACTIVATION_CODE[activation.kind])
+    .f32(activation.kind === 'leakyRelu' ? activation.negativeSlope : 0)
+    .u32(o.writeMask ? 1 : 0);
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
@@ -29,46 +53,110 @@ function groupGrid(groups: number): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
-/**
- * Per-group mean and 1 / sqrt(biased var + eps). With running buffers, updates them in place
- * (momentum, unbiased variance).
- */
-export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: { mean: GPUBuffer; variance: GPUBuffer; momentum: number }): { mean: GPUBuffer; invStd: GPUBuffer } {
-  const mean = alloc(g.G);
-  const invStd = alloc(g.G);
-  const entry = running ? 'statsUpdate' : 'stats';
-  // Without running estimates their two read_write slots get throw-away buffers.
-  const slots = running ? [running.mean, running.variance] : [alloc(1), alloc(1)];
-  gpu().dispatch(kernel('norm', { name: `norm.${entry}`, entryPoint: entry }), [x, gpu().placeholder, ...slots, mean, invStd], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
-  if (!running) for (const b of slots) gpu().pool.release(b);
-  return { mean, invStd };
+/** Runs `launch` with `count` one-element scratch buffers for the write slots an entry point does not use. */
+function withScratch<T>(count: number, launch: (scratch: GPUBuffer[]) => T): T {
+  const scratch = Array.from({ length: count }, () => alloc(1));
+  const result = launch(scratch);
+  for (const b of scratch) gpu().pool.release(b);
+  return result;
 }
 
-export function normalize(x: GPUBuffer, mean: GPUBuffer, invStd: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry): GPUBuffer {
+/**
+ * Per-group statistics [2G]: the mean, then 1 / sqrt(biased var + eps). With running buffers,
+ * updates them in place (momentum, unbiased variance).
+ */
+export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: { mean: GPUBuffer; variance: GPUBuffer; momentum: number }): GPUBuffer {
+  const stats = alloc(2 * g.G);
+  const entry = running ? 'statsUpdate' : 'stats';
+  const placeholder = gpu().placeholder;
+  withScratch(running ? 2 : 4, (scratch) => {
+    const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
+    const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+    gpu().dispatch(kernel('norm', { name: `norm.${entry}`, entryPoint: entry }), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+  });
+  return stats;
+}
+
+/** Eval-mode statistics [2G] from the running estimates: their mean, then 1 / sqrt(var + eps). */
+export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuffer, g: NormGeometry, eps: number): GPUBuffer {
+  const stats = alloc(2 * g.G);
+  const placeholder = gpu().placeholder;
+  withScratch(2, ([sumG, sumGXhat]) => {
+    gpu().dispatch(kernel('norm', { name: 'norm.statsFromRunning', entryPoint: 'statsFromRunning' }), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+  });
+  return stats;
+}
+
+/** y = act(z), z the affine normalised x; for 'mfm' use normalizeMfm. */
+export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, activation: NormActivation = { kind: 'none' }): GPUBuffer {
+  if (activation.kind === 'mfm') throw new Error('normalize: max-feature-map changes the shape; call normalizeMfm');
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(kernel('norm_apply', { name: 'norm.normalize', entryPoint: 'normalize' }), [x, mean, invStd, weight ?? placeholder, bias ?? placeholder, y], params(g, { hasWeight: !!weight, hasBias: !!bias }), count);
+  dispatch1d(kernel('norm_apply', { name: 'norm.normalize', entryPoint: 'normalize' }), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
   return y;
 }
 
-/** Per group: Σ gy (the bias gradient) and Σ gy·x̂ (the weight gradient). */
-export function normGradSums(x: GPUBuffer, gy: GPUBuffer, mean: GPUBuffer, invStd: GPUBuffer, g: NormGeometry): { sumG: GPUBuffer; sumGXhat: GPUBuffer } {
+/**
+ * y [.., C/2, S] = max of the two channel halves of z (torch.maximum), and with `withMask` the u32
+ * routing mask [.., C/2, S] the backward reads (the layout conv2d's fused mfm writes).
+ */
+export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+  const count = (g.Nb * g.G * g.S) / 2;
+  const y = alloc(count);
+  const mask = withMask ? alloc(count) : undefined;
+  const placeholder = gpu().placeholder;
+  dispatch1d(
+    kernel('norm_apply', { name: 'norm.normalizeMfm', entryPoint: 'normalizeMfm' }),
+    [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
+    params(g, { hasWeight: !!weight, hasBias: !!bias, activation: { kind: 'mfm' }, writeMask: withMask }),
+    count,
+  );
+  return { y, mask };
+}
+
+/** What the backward kernels read besides x: the output gradient, statistics, affine parameters, and the activation with its mask. */
+export interface NormBackwardInputs {
+  /** dL/dy: the shape of y (C/2 channels for 'mfm'). */
+  gy: GPUBuffer;
+  stats: GPUBuffer;
+  weight: GPUBuffer | undefined;
+  bias: GPUBuffer | undefined;
+  activation: NormActivation;
+  /** normalizeMfm's mask, for 'mfm'. */
+  mask: GPUBuffer | undefined;
+}
+
+function checkMask(b: NormBackwardInputs): void {
+  if (b.activation.kind === 'mfm' && !b.mask) throw new Error('norm backward: max-feature-map needs the mask normalizeMfm wrote');
+}
+
+/** Per group: Σ dz (the bias gradient) and Σ dz·x̂ (the weight gradient); dz = dL/dz through the activation. */
+export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometry): { sumG: GPUBuffer; sumGXhat: GPUBuffer } {
+  checkMask(b);
   const sumG = alloc(g.G);
   const sumGXhat = alloc(g.G);
-  gpu().dispatch(kernel('norm', { name: 'norm.gradSums', entryPoint: 'gradSums' }), [x, gy, mean, invStd, sumG, sumGXhat], params(g).done(), groupGrid(g.G));
+  // Weight and bias sit in read_write slots (the running estimates' in the statistics entries):
+  // an absent one gets its own scratch buffer, not the shared read-only placeholder.
+  withScratch(2, ([noWeight, noBias]) => {
+    const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
+    gpu().dispatch(kernel('norm', { name: 'norm.gradSums', entryPoint: 'gradSums' }), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+  });
   return { sumG, sumGXhat };
 }
 
 /** dL/dx; the sums are needed (and read) only when the statistics came from the batch. */
-export function normInputGrad(x: GPUBuffer, gy: GPUBuffer, mean: GPUBuffer, invStd: GPUBuffer, weight: GPUBuffer | undefined, sums: { sumG: GPUBuffer; sumGXhat: GPUBuffer } | undefined, g: NormGeometry): GPUBuffer {
+export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG: GPUBuffer; sumGXhat: GPUBuffer } | undefined, g: NormGeometry): GPUBuffer {
+  checkMask(b);
   const count = g.Nb * g.G * g.S;
   const gx = alloc(count);
   const placeholder = gpu().placeholder;
+  // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
+  const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
   dispatch1d(
     kernel('norm_grad', { name: 'norm.inputGrad', entryPoint: 'inputGrad' }),
-    [x, mean, invStd, weight ?? placeholder, gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
-    params(g, { hasWeight: !!weight, useBatchStats: !!sums }),
+    [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
+    params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
     count,
   );
   return gx;

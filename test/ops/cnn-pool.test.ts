@@ -94,6 +94,26 @@ test('mfm: ties split the gradient 0.5 / 0.5 like torch.max(a, b) (= torch.maxim
   for (const t of [x, y, g]) t.dispose();
 });
 
+test('maxPool2d and mfm propagate NaN as PyTorch does (the NaN wins the window / the pair; both halves take its gradient)', async () => {
+  // x [1, 2, 2, 2]: a NaN at plane 0 (1, 0) and plane 1 (0, 1), among random values.
+  const data = ref.map(ref.randn(rng, [1, 2, 2, 2]), Math.fround);
+  data.data[2] = NaN;
+  data.data[5] = NaN;
+  const x = toTensor(data, true);
+  const { values, indices } = maxPool2dWithIndices(x, { kernelSize: 2 });
+  assert.ok([...(await values.toArray())].every(Number.isNaN), 'every window holding a NaN gives NaN');
+  assert.equal([...(await indices.toArray())], [2, 1], 'the NaN takes the index');
+  const pooled = mfm(x);
+  const y = await pooled.toArray();
+  assert.ok(Number.isNaN(y[1]!) && Number.isNaN(y[2]!), `mfm pairs holding a NaN give NaN, got ${[...y]}`);
+  assert.ok(Number.isFinite(y[0]!) && Number.isFinite(y[3]!), 'the other pairs stay finite');
+  const g = toTensor(ref.t64([1, 2, 3, 4], [1, 1, 2, 2]));
+  pooled.backward(g);
+  const gx = [...(await x.grad!.toArray())];
+  assert.equal([gx[1], gx[5], gx[2], gx[6]], [2, 2, 3, 3], 'both halves of a NaN pair take its gradient');
+  for (const t of [x, values, indices, pooled, g]) t.dispose();
+});
+
 test('pooling and mfm: clear errors', () => {
   const x = toTensor(ref.randn(rng, [1, 3, 4, 4]));
   throwsWith(() => mfm(x), /must be even/, 'odd channels');

@@ -1,15 +1,24 @@
-// batchNorm and instanceNorm (PyTorch's F.batch_norm / F.instance_norm with input statistics).
-// Both are one kernel family: statistics per group (a channel, or a (sample, channel) plane),
-// normalise, and the backward
-//   dβ = Σ g,  dγ = Σ g·x̂,  dx = γ·invStd / m · (m·g - Σ g - x̂·Σ g·x̂)  (batch statistics)
-//   or dx = g·γ·invStd (running statistics, eval mode).
-import { unary } from '../../kernels/elementwise.js';
-import { normGradSums, normInputGrad, normStats, normalize, type NormGeometry } from '../../kernels/norm.js';
-import { Tensor, formatShape, record } from '../../tensor/tensor.js';
+// batchNorm and instanceNorm (PyTorch's F.batch_norm / F.instance_norm with input statistics),
+// optionally with the activation that follows them fused in (`activation`: relu, leakyRelu, tanh),
+// and batchNormMfm: batch norm then LightCNN's max-feature-map. One kernel family: statistics per
+// group (a channel, or a (sample, channel) plane), normalise + activate in one pass, and the
+// backward with dz = dL/dz (z the affine output) read through the activation's derivative:
+//   dβ = Σ dz,  dγ = Σ dz·x̂,  dx = γ·invStd / m · (m·dz - Σ dz - x̂·Σ dz·x̂)  (batch statistics)
+//   or dx = dz·γ·invStd (running statistics, eval mode).
+import { normGradSums, normInputGrad, normStats, normStatsFromRunning, normalize, normalizeMfm, type NormActivation, type NormGeometry } from '../../kernels/norm.js';
+import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { sum } from './reduce.js';
 import { wrap } from './util.js';
 
-export interface BatchNormOptions {
+/** An activation applied to the normalised output in the same pass: y = act(norm(x)). */
+export interface FusedActivationOptions {
+  /** F.relu, F.leakyRelu or F.tanh of the output, fused; none by default. */
+  activation?: 'relu' | 'leakyRelu' | 'tanh';
+  /** leakyRelu's slope for negative inputs (default 0.01, as F.leakyRelu). */
+  negativeSlope?: number;
+}
+
+export interface BatchNormOptions extends FusedActivationOptions {
   /** Batch statistics and running-stat updates (true) or the running statistics (false, default). */
   training?: boolean;
   momentum?: number;
@@ -20,85 +29,144 @@ function checkVector(t: Tensor | undefined, C: number, name: string, op: string)
   if (t && (t.rank !== 1 || t.shape[0] !== C)) throw new Error(`${op}: ${name} ${formatShape(t.shape)} should be [${C}] (one value per channel)`);
 }
 
-/** Backward shared by both ops; `reduceWeightGrad` folds per-group sums to per-channel ones. */
-function normBackward(x: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, mean: Tensor, invStd: Tensor, g: Tensor, geometry: NormGeometry, batchStats: boolean, perChannel: (t: Tensor) => Tensor) {
-  const needSums = batchStats || weight?.requiresGrad || bias?.requiresGrad;
-  const sums = needSums ? normGradSums(x.buffer, g.buffer, mean.buffer, invStd.buffer, geometry) : undefined;
-  const gx = x.requiresGrad ? wrap(normInputGrad(x.buffer, g.buffer, mean.buffer, invStd.buffer, weight?.buffer, batchStats ? sums : undefined, geometry), x.shape) : undefined;
-  const sumG = sums ? wrap(sums.sumG, [geometry.G]) : undefined;
-  const sumGXhat = sums ? wrap(sums.sumGXhat, [geometry.G]) : undefined;
-  const gw = weight?.requiresGrad ? perChannel(sumGXhat!) : undefined;
-  const gb = bias?.requiresGrad ? perChannel(sumG!) : undefined;
-  return { gx, gw, gb };
+function fusedActivation(options: FusedActivationOptions, op: string): NormActivation {
+  switch (options.activation) {
+    case undefined:
+      return { kind: 'none' };
+    case 'relu':
+    case 'tanh':
+      return { kind: options.activation };
+    case 'leakyRelu':
+      return { kind: 'leakyRelu', negativeSlope: options.negativeSlope ?? 0.01 };
+    default:
+      throw new Error(`${op}: activation ${JSON.stringify(options.activation)} cannot be fused; use 'relu', 'leakyRelu' or 'tanh', or apply it after the norm`);
+  }
+}
+
+/** What batchNorm, instanceNorm and batchNormMfm share once the statistics are known. */
+interface NormPass {
+  op: string;
+  x: Tensor;
+  weight: Tensor | undefined;
+  bias: Tensor | undefined;
+  /** [2G]: mean, then 1 / std. Owned by the pass (disposed after recording). */
+  stats: Tensor;
+  geometry: NormGeometry;
+  activation: NormActivation;
+  /** Whether the statistics came from this batch (their gradient flows into dx). */
+  batchStats: boolean;
+  /** Folds per-group sums [G] to per-channel ones [C] (instance norm: a sum over the batch). */
+  perChannel: (t: Tensor) => Tensor;
+}
+
+/** Normalises (and activates), records the node with its backward, and frees the statistics. */
+function normPass(pass: NormPass): Tensor {
+  const { op, x, weight, bias, stats, geometry, activation, batchStats } = pass;
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  let out: Tensor;
+  let mask: Tensor | undefined;
+  if (activation.kind === 'mfm') {
+    const [N, C] = x.shape;
+    const shape = [N, C / 2, ...x.shape.slice(2)];
+    const result = normalizeMfm(x.buffer, stats.buffer, weight?.buffer, bias?.buffer, geometry, needsGrad);
+    out = wrap(result.y, shape);
+    mask = result.mask ? wrap(result.mask, shape) : undefined;
+  } else {
+    out = wrap(normalize(x.buffer, stats.buffer, weight?.buffer, bias?.buffer, geometry, activation), x.shape);
+  }
+  // The backward recomputes z from x, so it keeps bias only when an activation's derivative reads z.
+  const readsBias = activation.kind !== 'none' && activation.kind !== 'mfm';
+  const saved = [x, stats, ...(weight ? [weight] : []), ...(bias && readsBias ? [bias] : []), ...(mask ? [mask] : [])];
+  const result = record(op, inputs, out, saved, (g) => {
+    const backwardInputs = { gy: g.buffer, stats: stats.buffer, weight: weight?.buffer, bias: readsBias ? bias?.buffer : undefined, activation, mask: mask?.buffer };
+    const needSums = batchStats || weight?.requiresGrad || bias?.requiresGrad;
+    const sums = needSums ? normGradSums(x.buffer, backwardInputs, geometry) : undefined;
+    const gx = x.requiresGrad ? wrap(normInputGrad(x.buffer, backwardInputs, batchStats ? sums : undefined, geometry), x.shape) : undefined;
+    const sumG = sums ? wrap(sums.sumG, [geometry.G]) : undefined;
+    const sumGXhat = sums ? wrap(sums.sumGXhat, [geometry.G]) : undefined;
+    const gw = weight?.requiresGrad ? pass.perChannel(sumGXhat!) : undefined;
+    const gb = bias?.requiresGrad ? pass.perChannel(sumG!) : undefined;
+    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
+  });
+  stats.dispose();
+  mask?.dispose();
+  return result;
+}
+
+function normGeometryOf(op: string, x: Tensor, minRank: number, shapeHint: string): { N: number; C: number; S: number } {
+  if (x.rank < minRank) throw new Error(`${op}: expected input ${shapeHint}, got ${formatShape(x.shape)}`);
+  const [N, C] = x.shape;
+  return { N: N!, C: C!, S: x.shape.slice(2).reduce((a, d) => a * d, 1) };
+}
+
+/** Batch statistics (updating the running estimates when given) or, in eval mode, the running ones. */
+function batchStatistics(op: string, x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, geometry: NormGeometry, options: BatchNormOptions): { stats: Tensor; training: boolean } {
+  const training = options.training ?? false;
+  const momentum = options.momentum ?? 0.1;
+  const eps = options.eps ?? 1e-5;
+  const C = geometry.C;
+  checkVector(runningMean, C, 'runningMean', op);
+  checkVector(runningVar, C, 'runningVar', op);
+  if ((runningMean === undefined) !== (runningVar === undefined)) throw new Error(`${op}: pass both runningMean and runningVar, or neither`);
+  if (training) {
+    if (geometry.Nb * geometry.S <= 1) throw new Error(`${op}: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}; use a batch larger than 1 or eval mode`);
+    const running = runningMean && runningVar ? { mean: runningMean.buffer, variance: runningVar.buffer, momentum } : undefined;
+    return { stats: wrap(normStats(x.buffer, geometry, eps, running), [2, C]), training };
+  }
+  if (!runningMean || !runningVar) throw new Error(`${op}: eval mode (training: false) needs runningMean and runningVar; pass them or set training: true`);
+  return { stats: wrap(normStatsFromRunning(runningMean.buffer, runningVar.buffer, geometry, eps), [2, C]), training };
 }
 
 /**
  * x [N, C] or [N, C, *]. Training: normalise with the batch mean and biased variance over N and
  * the spatial dims, and update runningMean / runningVar in place (momentum, unbiased variance),
  * when given. Eval: normalise with runningMean / runningVar. weight (γ) and bias (β) are optional.
+ * With `activation`, returns act(batchNorm(x)) from the same passes (F.relu / F.leakyRelu /
+ * F.tanh of the result, the same values and gradients).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: BatchNormOptions = {}): Tensor {
   const op = 'batchNorm';
-  const training = options.training ?? false;
-  const momentum = options.momentum ?? 0.1;
-  const eps = options.eps ?? 1e-5;
-  if (x.rank < 2) throw new Error(`${op}: expected input [N, C] or [N, C, ...], got ${formatShape(x.shape)}`);
-  const [N, C] = x.shape;
-  const S = x.shape.slice(2).reduce((a, d) => a * d, 1);
-  checkVector(runningMean, C, 'runningMean', op);
-  checkVector(runningVar, C, 'runningVar', op);
+  const { N, C, S } = normGeometryOf(op, x, 2, '[N, C] or [N, C, ...]');
   checkVector(weight, C, 'weight', op);
   checkVector(bias, C, 'bias', op);
-  if ((runningMean === undefined) !== (runningVar === undefined)) throw new Error(`${op}: pass both runningMean and runningVar, or neither`);
+  const activation = fusedActivation(options, op);
   const geometry: NormGeometry = { G: C, Nb: N, S, C };
-  let mean: Tensor;
-  let invStd: Tensor;
-  if (training) {
-    if (N * S <= 1) throw new Error(`${op}: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}; use a batch larger than 1 or eval mode`);
-    const running = runningMean && runningVar ? { mean: runningMean.buffer, variance: runningVar.buffer, momentum } : undefined;
-    const stats = normStats(x.buffer, geometry, eps, running);
-    mean = wrap(stats.mean, [C]);
-    invStd = wrap(stats.invStd, [C]);
-  } else {
-    if (!runningMean || !runningVar) throw new Error(`${op}: eval mode (training: false) needs runningMean and runningVar; pass them or set training: true`);
-    mean = runningMean.detach();
-    invStd = wrap(unary('inverseSqrtEps', 'inverseSqrt(x + p.alpha)', runningVar.buffer, C, eps), [C]);
-  }
-  const y = wrap(normalize(x.buffer, mean.buffer, invStd.buffer, weight?.buffer, bias?.buffer, geometry), x.shape);
-  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  const out = record(op, inputs, y, [x, mean, invStd, ...(weight ? [weight] : [])], (g) => {
-    const { gx, gw, gb } = normBackward(x, weight, bias, mean, invStd, g, geometry, training, (t) => t);
-    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
-  });
-  mean.dispose();
-  invStd.dispose();
-  return out;
+  const { stats, training } = batchStatistics(op, x, runningMean, runningVar, geometry, options);
+  return normPass({ op, x, weight, bias, stats, geometry, activation, batchStats: training, perChannel: (t) => t });
+}
+
+/**
+ * mfm(batchNorm(x)): batch norm over the 2C channels of x [N, 2C, H, W], then LightCNN's
+ * max-feature-map (torch.max of the two channel halves) in the same pass → [N, C, H, W]. The
+ * normalised 2C-channel activations are never written: the backward routes the gradient by a
+ * C-channel mask (torch.maximum's rule: all to the larger half, half each on a tie, both on NaN)
+ * inside the norm's own gradient passes. Options, statistics and running updates as batchNorm.
+ */
+export function batchNormMfm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: Omit<BatchNormOptions, keyof FusedActivationOptions> = {}): Tensor {
+  const op = 'batchNormMfm';
+  const { N, C, S } = normGeometryOf(op, x, 2, '[N, 2C, H, W] or [N, 2C]');
+  if (C % 2 !== 0) throw new Error(`${op}: dimension 1 of ${formatShape(x.shape)} must be even (two halves for the max-feature-map); give the layer before it 2·C outputs`);
+  checkVector(weight, C, 'weight', op);
+  checkVector(bias, C, 'bias', op);
+  const geometry: NormGeometry = { G: C, Nb: N, S, C };
+  const { stats, training } = batchStatistics(op, x, runningMean, runningVar, geometry, options);
+  return normPass({ op, x, weight, bias, stats, geometry, activation: { kind: 'mfm' }, batchStats: training, perChannel: (t) => t });
 }
 
 /**
  * x [N, C, *spatial]: each (sample, channel) plane normalised by its own mean and biased
- * variance; optional per-channel affine weight and bias.
+ * variance; optional per-channel affine weight and bias; `activation` fused as in batchNorm.
  */
-export function instanceNorm(x: Tensor, weight?: Tensor, bias?: Tensor, options: { eps?: number } = {}): Tensor {
+export function instanceNorm(x: Tensor, weight?: Tensor, bias?: Tensor, options: { eps?: number } & FusedActivationOptions = {}): Tensor {
   const op = 'instanceNorm';
   const eps = options.eps ?? 1e-5;
-  if (x.rank < 3) throw new Error(`${op}: expected input [N, C, H, W] (or [N, C, L]), got ${formatShape(x.shape)}; add the missing dimensions with F.unsqueeze`);
-  const [N, C] = x.shape;
-  const S = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  const { N, C, S } = normGeometryOf(op, x, 3, '[N, C, H, W] (or [N, C, L]); add the missing dimensions with F.unsqueeze');
   checkVector(weight, C, 'weight', op);
   checkVector(bias, C, 'bias', op);
   if (S <= 1) throw new Error(`${op}: expected more than 1 spatial element per channel, got input ${formatShape(x.shape)}`);
+  const activation = fusedActivation(options, op);
   const geometry: NormGeometry = { G: N * C, Nb: 1, S, C };
-  const stats = normStats(x.buffer, geometry, eps);
-  const mean = wrap(stats.mean, [N * C]);
-  const invStd = wrap(stats.invStd, [N * C]);
-  const y = wrap(normalize(x.buffer, mean.buffer, invStd.buffer, weight?.buffer, bias?.buffer, geometry), x.shape);
-  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  const out = record(op, inputs, y, [x, mean, invStd, ...(weight ? [weight] : [])], (g) => {
-    const { gx, gw, gb } = normBackward(x, weight, bias, mean, invStd, g, geometry, true, (t) => sum(t.reshape([N, C]), 0));
-    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
-  });
-  mean.dispose();
-  invStd.dispose();
-  return out;
+  const stats = wrap(normStats(x.buffer, geometry, eps), [2, N * C]);
+  return normPass({ op, x, weight, bias, stats, geometry, activation, batchStats: true, perChannel: (t) => sum(t.reshape([N, C]), 0) });
 }
