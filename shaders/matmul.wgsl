@@ -1,23 +1,21 @@
 // matmul: C[b, m, n] = act(sum_k A[b, m, k] * B[b, k, n] + bias[n]), batched, with A and B read
-// through strides (so transposed operands and broadcast batches cost nothing) and C contiguous
-// [batch, M, N]. The activation is spliced in at ACT (an expression of v; "v" for none).
-// Bindings: 0 params, 1 A (read), 2 B (read), 3 Bias (read; used when hasBias == 1), 4 C (write).
+// through strides and offsets (so transposed operands and broadcast batches cost nothing) and C
+// written through strides (contiguous [batch, M, N] unless the launcher splits the product; see
+// shaders/include/matmul_epilogue.wgsl). The activation is spliced in at ACT (an expression of v;
+// "v" for none). The vec4 variant for software adapters is shaders/matmul_vec4.wgsl.
+// Bindings: 0 params, 1 A (read), 2 B (read), 3 Bias (read; used when hasBias == 1), 4 C (read_write).
 // Tiling (shaders/include/gemm_core.wgsl): each invocation owns a TM x TN = 4 x 4 block of C.
 //   registerTiled  — operands straight from storage, no workgroup memory, no barriers: fastest
 //                    on software Vulkan (lavapipe), where barriers cost more than they save. The
 //                    launcher sets WGX x WGY (256 invocations) to fit M.
 //   workgroupTiled — K is walked in BK = 16 slices staged in workgroup memory: fastest on GPUs.
-struct Params {
-  M: u32, N: u32, K: u32, hasBias: u32,
-  strideABatch: u32, strideARow: u32, strideACol: u32, pad0: u32,
-  strideBBatch: u32, strideBRow: u32, strideBCol: u32, pad1: u32,
-}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
+//!include matmul_epilogue
 //!include gemm_core
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
@@ -35,9 +33,7 @@ fn store(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   for (var j = 0u; j < TN; j++) {
     let n = n0 + j;
     if (n < p.N) {
-      var v = row[j];
-      if (p.hasBias == 1u) { v += Bias[n]; }
-      C[(batch * p.M + m) * p.N + n] = /*ACT*/;
+      storeElement(batch, m, n, row[j]);
     }
   }
 }
@@ -49,9 +45,7 @@ fn storeInterleaved(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   for (var j = 0u; j < TN; j++) {
     let n = n0 + j * WGX;
     if (n < p.N) {
-      var v = row[j];
-      if (p.hasBias == 1u) { v += Bias[n]; }
-      C[(batch * p.M + m) * p.N + n] = /*ACT*/;
+      storeElement(batch, m, n, row[j]);
     }
   }
 }
@@ -63,8 +57,8 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let n0 = wid.x * WGX * TN + lid.x;
   // Rows and columns past the edge are clamped to the last valid one: the inner loop runs
   // without bounds checks, and the store drops the duplicated results.
-  let aBase = batch * p.strideABatch;
-  let bBase = batch * p.strideBBatch;
+  let aBase = p.offsetA + batch * p.strideABatch;
+  let bBase = p.offsetB + batch * p.strideBBatch;
   let a0 = aBase + min(m0, p.M - 1u) * p.strideARow;
   let a1 = aBase + min(m0 + 1u, p.M - 1u) * p.strideARow;
   let a2 = aBase + min(m0 + 2u, p.M - 1u) * p.strideARow;
@@ -90,8 +84,8 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let batch = wid.z;
   let tileM = wid.y * BM;
   let tileN = wid.x * BN;
-  let aBase = batch * p.strideABatch;
-  let bBase = batch * p.strideBBatch;
+  let aBase = p.offsetA + batch * p.strideABatch;
+  let bBase = p.offsetB + batch * p.strideBBatch;
   let thread = lid.y * TILED_WG + lid.x;
   var acc = Acc4x4();
   for (var k0 = 0u; k0 < p.K; k0 += BK) {

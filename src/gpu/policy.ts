@@ -13,7 +13,8 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
 export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
-export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled'] as const;
+/** registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere). */
+export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];

@@ -1,10 +1,14 @@
-// matmul (1-D, 2-D, batched with broadcasting) and linear (bias, fused relu), on both matmul
-// kernel variants, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16.
+// matmul (1-D, 2-D, batched with broadcasting) and linear (bias, fused relu), on every matmul
+// kernel variant, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16; the
+// vec4 variant on each operand layout it reads (strided, padded, offset, broadcast batches) and
+// its fall-back to registerTiled where the layout does not allow vec4 reads.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
-import type { MatmulVariant } from '../../src/kernels/matmul.js';
+import { matmul as matmulKernel, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { gpu } from '../../src/gpu/index.js';
-import { checkOp, draw, fileRng, ref, roundF32, setup, throwsWith, type T64 } from './helpers.js';
+import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
+import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toTensor, type T64 } from './helpers.js';
 
 const rng = fileRng('linalg');
 await setup();
@@ -28,7 +32,7 @@ function reluCase(xShape: number[], outF: number, inF: number, withBias: boolean
 /** Products in float32 over K terms: absolute error grows like sqrt(K) times the term size. */
 const tolerance = (K: number) => ({ rtol: 1e-4, atol: 2e-6 * Math.max(1, Math.sqrt(K)) });
 
-for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
+for (const variant of MATMUL_VARIANTS) {
   test(`matmul (${variant}): 2-D at odd sizes, across tile edges`, async () => {
     gpu().policy.set({ matmul: variant });
     try {
@@ -100,6 +104,113 @@ for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
     }
   });
 }
+
+/** How a test stores one operand: contiguous along its rows (transposed) or columns, with padding and an offset. */
+interface Storage {
+  transposed: boolean;
+  /** Elements between consecutive rows (columns, transposed) beyond the matrix's own: random values the kernel must not use. */
+  pad: number;
+  offset: number;
+  /** One matrix shared by every batch (batch stride 0). */
+  broadcast: boolean;
+}
+
+/**
+ * Stores the logical [batches, rows, cols] matrices x (or x[0] for every batch when broadcast) in a
+ * buffer laid out as `storage` says, every other element random, and returns the operand.
+ */
+function storeOperand(x: T64, storage: Storage): { operand: MatrixOperand; dispose: () => void } {
+  const [batches, rows, cols] = x.shape;
+  const rowStride = storage.transposed ? 1 : cols + storage.pad;
+  const colStride = storage.transposed ? rows + storage.pad : 1;
+  const matrixElements = storage.transposed ? cols * colStride : rows * rowStride;
+  const stored = storage.broadcast ? 1 : batches;
+  const data = Float32Array.from({ length: storage.offset + stored * matrixElements + 4 }, () => rng.normal());
+  for (let b = 0; b < stored; b++) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) data[storage.offset + b * matrixElements + r * rowStride + c * colStride] = x.data[(b * rows + r) * cols + c];
+    }
+  }
+  const t = tensor(data, [data.length]);
+  return { operand: { buffer: t.buffer, batchStride: storage.broadcast ? 0 : matrixElements, rowStride, colStride, offset: storage.offset }, dispose: () => t.dispose() };
+}
+
+/** act(A @ B + bias) through the launcher under `variant`: the values and the kernels dispatched. */
+async function launchProduct(variant: MatmulVariant, a: MatrixOperand, b: MatrixOperand, shape: { batch: number; M: number; N: number; K: number }, bias: T64 | undefined, relu: boolean): Promise<{ values: Float32Array; kernels: string[] }> {
+  const biasTensor = bias ? toTensor(bias) : undefined;
+  const { batch, M, N, K } = shape;
+  const { result: c, timings } = await gpu().profile(() =>
+    gpu().policy.with({ matmul: variant }, () => matmulKernel(a, b, batch, M, N, K, biasTensor?.buffer, relu ? 'max(v, 0.0)' : 'v', relu ? 'relu' : 'none')),
+  );
+  const values = new Float32Array(await gpu().read(c, batch * M * N * 4));
+  gpu().pool.release(c);
+  biasTensor?.dispose();
+  return { values, kernels: timings.map((t) => t.name) };
+}
+
+/** The float64 act(A @ B + bias) of logical [batch, M, K] and [batch, K, N] (or [1, ...] broadcast) matrices. */
+function productReference(a: T64, b: T64, bias: T64 | undefined, relu: boolean): T64 {
+  const y = ref.matmul(a, b);
+  const [M, N] = y.shape.slice(-2);
+  const data = y.data.map((v, i) => {
+    const sum = v + (bias ? bias.data[i % N] : 0);
+    return relu ? Math.max(sum, 0) : sum;
+  });
+  return { shape: [y.shape[0], M, N], data };
+}
+
+const layoutName = (s: Storage, axes: [string, string]) => `along ${s.transposed ? axes[0] : axes[1]}${s.pad ? ` +${s.pad} pad` : ''}${s.offset ? ` offset ${s.offset}` : ''}${s.broadcast ? ' broadcast' : ''}`;
+
+test('matmul registerTiledVec4 on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu', async () => {
+  for (const aTransposed of [false, true]) {
+    for (const bTransposed of [false, true]) {
+      // Odd M and N: the last vec4 of a transposed A or of B along n straddles the edge into padding.
+      const [batch, M, N, K] = [2, 2 * rng.int(1, 20) + 1, 2 * rng.int(1, 20) + 1, 4 * rng.int(1, 12)];
+      const aStorage: Storage = { transposed: aTransposed, pad: 4 - ((aTransposed ? M : K) % 4) + 4 * rng.int(0, 1), offset: 4 * rng.int(0, 3), broadcast: bTransposed };
+      const bStorage: Storage = { transposed: bTransposed, pad: 4 - ((bTransposed ? K : N) % 4) + 4 * rng.int(0, 1), offset: 4 * rng.int(0, 3), broadcast: !bTransposed };
+      const a = roundF32(ref.randn(rng, [aStorage.broadcast ? 1 : batch, M, K]));
+      const b = roundF32(ref.randn(rng, [bStorage.broadcast ? 1 : batch, K, N]));
+      const bias = roundF32(ref.randn(rng, [N]));
+      const A = storeOperand(a, aStorage);
+      const B = storeOperand(b, bStorage);
+      for (const relu of [false, true]) {
+        const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])})${relu ? ' + bias, relu' : ''}`;
+        const { values, kernels } = await launchProduct('registerTiledVec4', A.operand, B.operand, { batch, M, N, K }, relu ? bias : undefined, relu);
+        assert.equal(kernels, [`matmul.registerTiledVec4.${relu ? 'relu' : 'none'}`], context(`${what}: the vec4 kernel runs`));
+        const broadcastA = { shape: [batch, M, K], data: aStorage.broadcast ? Float64Array.from({ length: batch * M * K }, (_, i) => a.data[i % (M * K)]) : a.data };
+        const broadcastB = { shape: [batch, K, N], data: bStorage.broadcast ? Float64Array.from({ length: batch * K * N }, (_, i) => b.data[i % (K * N)]) : b.data };
+        assertNear(values, productReference(broadcastA, broadcastB, relu ? bias : undefined, relu), what, 1e-4, 2e-6 * Math.sqrt(K));
+      }
+      A.dispose();
+      B.dispose();
+    }
+  }
+});
+
+test('matmul registerTiledVec4 falls back to registerTiled (same values, same kernel) where vec4 reads do not fit: K % 4, misaligned offset, stride not a multiple of 4', async () => {
+  const [M, N] = [rng.int(3, 30), rng.int(3, 30)];
+  const cases: { what: string; K: number; a: Storage; b: Storage }[] = [
+    { what: 'K % 4 != 0', K: 4 * rng.int(1, 8) + rng.int(1, 3), a: { transposed: false, pad: 0, offset: 0, broadcast: false }, b: { transposed: true, pad: 0, offset: 0, broadcast: false } },
+    { what: 'A at a misaligned offset', K: 4 * rng.int(1, 8), a: { transposed: false, pad: 0, offset: 4 * rng.int(0, 3) + rng.int(1, 3), broadcast: false }, b: { transposed: false, pad: 4 - (N % 4), offset: 0, broadcast: false } },
+    { what: 'B at a misaligned offset', K: 4 * rng.int(1, 8), a: { transposed: true, pad: 4 - (M % 4), offset: 0, broadcast: false }, b: { transposed: true, pad: 0, offset: rng.int(1, 3), broadcast: false } },
+    { what: 'B row stride not a multiple of 4', K: 4 * rng.int(1, 8), a: { transposed: false, pad: 0, offset: 0, broadcast: false }, b: { transposed: false, pad: 4 - (N % 4) + 1, offset: 0, broadcast: false } },
+  ];
+  for (const c of cases) {
+    const a = roundF32(ref.randn(rng, [1, M, c.K]));
+    const b = roundF32(ref.randn(rng, [1, c.K, N]));
+    const A = storeOperand(a, c.a);
+    const B = storeOperand(b, c.b);
+    const shape = { batch: 1, M, N, K: c.K };
+    const what = `${c.what}: [${M}, ${c.K}] @ [${c.K}, ${N}]`;
+    const vec4 = await launchProduct('registerTiledVec4', A.operand, B.operand, shape, undefined, false);
+    const scalar = await launchProduct('registerTiled', A.operand, B.operand, shape, undefined, false);
+    assert.equal(vec4.kernels, ['matmul.registerTiled.none'], context(`${what}: registerTiled runs`));
+    assert.equal(Array.from(vec4.values), Array.from(scalar.values), context(`${what}: same values as registerTiled`));
+    assertNear(vec4.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(c.K));
+    A.dispose();
+    B.dispose();
+  }
+});
 
 test('linear with an operand that needs no gradient', async () => {
   await checkOp({ name: 'linear (x constant)', rng, inputs: [{ shape: [5, 7], requiresGrad: false }, [3, 7], [3]], forward: ([x, w, b]) => F.linear(x, w, b), reference: ([x, w, b]) => ref.linear(x, w, b) });
