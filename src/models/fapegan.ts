@@ -4,9 +4,10 @@
 // state-dict names and shapes map 1:1 to theirs with input_nc = channels + 1 (the pose mask):
 // `model.1.weight`, `model.10.conv_block.1.weight`, ...
 // As in pix2pix, a conv followed by BatchNorm has no bias (BN's shift makes it redundant); with
-// InstanceNorm (affine off, as in pix2pix) it has one.
+// InstanceNorm (affine off, as in pix2pix) it has one. Every norm followed by ReLU / LeakyReLU runs
+// fused with it (forwardFusingNorms); the modules, and so the state dict, are pix2pix's.
 import * as F from '../nn/functional/index.js';
-import { BatchNorm2d, InstanceNorm2d } from '../nn/layers/norm.js';
+import { BatchNorm2d, InstanceNorm2d, forwardFusingNorms } from '../nn/layers/norm.js';
 import { Conv2d, ConvTranspose2d } from '../nn/layers/conv.js';
 import { LeakyReLU, ReLU, Sequential, Tanh } from '../nn/layers/basic.js';
 import { initGanWeights } from '../nn/layers/gan-init.js';
@@ -75,7 +76,7 @@ export class ResidualBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.add(x, this.convBlock.forward(x));
+    return F.add(x, forwardFusingNorms(this.convBlock, x));
   }
 }
 
@@ -119,7 +120,7 @@ export class FaPEGenerator extends Module<[Tensor, Tensor], Tensor> {
 
   forward(image: Tensor, mask: Tensor): Tensor {
     checkPair('FaPEGenerator', this.config, image, mask);
-    return this.model.forward(F.cat([image, mask], 1));
+    return forwardFusingNorms(this.model, F.cat([image, mask], 1));
   }
 }
 
@@ -148,7 +149,7 @@ export class PatchDiscriminator extends Module<[Tensor, Tensor], Tensor> {
 
   forward(image: Tensor, mask: Tensor): Tensor {
     checkPair('PatchDiscriminator', this.config, image, mask);
-    return this.model.forward(F.cat([image, mask], 1));
+    return forwardFusingNorms(this.model, F.cat([image, mask], 1));
   }
 }
 

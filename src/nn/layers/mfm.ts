@@ -45,6 +45,7 @@ export class MFM extends Module {
       return conv2dMfm(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups });
     }
     const y = filter.call(x);
-    return mfm(this.norm ? this.norm.call(y) : y);
+    // With a norm, norm and max are one op (F.batchNormMfm): the normalised 2·out activations are never written.
+    return this.norm ? this.norm.callMfm(y) : mfm(y);
   }
 }
