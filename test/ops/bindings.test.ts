@@ -3,14 +3,18 @@
 // pool buffer that does not still runs; one that does not fit is refused in one line; a buffer
 // reused for a larger tensor of the same size class binds its new range; elementwise ops on tensors
 // larger than a binding run in binding-sized chunks (dropout masks identical to the unchunked ones),
-// and convolutions (conv2d, convTranspose2d, conv2dMfm; every variant) in runs of whole images.
+// convolutions (conv2d, convTranspose2d, conv2dMfm; every variant) in runs of whole images, and
+// matmul / linear (every variant) in blocks of batches, rows and K.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu, sizeClass } from '../../src/gpu/index.js';
 import { F } from '../../src/index.js';
 import { conv2dMfm } from '../../src/nn/functional/conv.js';
 import type { ConvVariant } from '../../src/kernels/conv.js';
-import { assertNear, checkOp, fileRng, ref, setup, throwsWith, toT64, toTensor } from './helpers.js';
+import { matmul as matmulKernel } from '../../src/kernels/matmul.js';
+import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
+import type { Tensor } from '../../src/index.js';
+import { assertNear, checkOp, fileRng, forwardAndGradients, ref, roundF32, setup, throwsWith, toT64, toTensor, type T64 } from './helpers.js';
 
 const rng = fileRng('bindings');
 const LIMIT = 2992;
@@ -105,6 +109,54 @@ test('convolutions whose batch exceeds a binding run in runs of whole images: fo
     await checkOp({ name: `${variant} chunked convTranspose2d`, inputs: [[5, 4, 8, 8], [4, 2, 3, 3]], forward: ([x, w]) => F.convTranspose2d(x, w, undefined, opts), reference: ([x, w]) => ref.convTranspose2d(x, w, undefined, opts), rng });
     await checkOp({ name: `${variant} chunked conv2dMfm`, inputs: [[5, 2, 8, 8], [8, 2, 3, 3]], forward: ([x, w]) => conv2dMfm(x, w, undefined, opts), reference: ([x, w]) => ref.mfm(ref.conv2d(x, w, undefined, opts)), rng });
   }
+});
+
+test('matmul and linear whose tensors exceed a binding run in blocks of batches, rows and K (K blocks added into C): forward and both gradients against the float64 reference and the unsplit run, every variant', async () => {
+  // A 1 KiB limit against 256-byte offset alignment: blocks of at most 193 elements.
+  const cases: { name: string; shapes: number[][]; forward: (ts: Tensor[]) => Tensor; reference: (xs: T64[]) => T64 }[] = [
+    // [batch, M, N] over the limit: runs of batches; the gradients too.
+    { name: 'batched matmul', shapes: [[5, 12, 16], [5, 16, 8]], forward: ([a, b]) => F.matmul(a, b), reference: ([a, b]) => ref.matmul(a, b) },
+    // One product: blocks of rows of A and C; A's gradient A^T g in blocks of K.
+    { name: 'one large product', shapes: [[40, 12], [12, 6]], forward: ([a, b]) => F.matmul(a, b), reference: ([a, b]) => ref.matmul(a, b) },
+    // The fc layer at a large batch: rows of x and y; the weight gradient gy^T x in blocks of the batch.
+    { name: 'linear with bias', shapes: [[30, 20], [6, 20], [6]], forward: ([x, w, b]) => F.linear(x, w, b), reference: ([x, w, b]) => ref.linear(x, w, b) },
+  ];
+  for (const variant of MATMUL_VARIANTS) {
+    gpu().policy.set({ matmul: variant });
+    for (const c of cases) {
+      const xs = c.shapes.map((shape) => roundF32(ref.randn(rng, shape)));
+      const g = roundF32(ref.randn(rng, c.reference(xs).shape));
+      gpu().setMaxBindingBytes(undefined);
+      const unsplit = await forwardAndGradients(c.forward, xs, g);
+      gpu().setMaxBindingBytes(1024);
+      const split = await forwardAndGradients(c.forward, xs, g);
+      split.forEach((t, i) => assertNear(t, unsplit[i], `${variant} ${c.name}: ${i === 0 ? 'forward' : `gradient ${i - 1}`} split vs unsplit`));
+      await checkOp({ name: `${variant} ${c.name} over the binding limit`, rng, inputs: c.shapes, forward: c.forward, reference: c.reference });
+    }
+  }
+});
+
+test('a product split over K adds the bias once and applies the activation to the whole sum', async () => {
+  // A [6, 200]: one row of A is 800 bytes, so K is split as well as the rows.
+  const [M, K, N] = [6, 200, 5];
+  const a = roundF32(ref.randn(rng, [M, K]));
+  const b = roundF32(ref.randn(rng, [K, N]));
+  const bias = roundF32(ref.randn(rng, [N]));
+  const [ta, tb, tbias] = [toTensor(a), toTensor(b), toTensor(bias)];
+  const expected = ref.relu(ref.add(ref.matmul(a, b), bias));
+  for (const variant of MATMUL_VARIANTS) {
+    gpu().policy.set({ matmul: variant });
+    for (const limit of [undefined, 1024]) {
+      gpu().setMaxBindingBytes(limit);
+      const dispatches = gpu().counters.dispatches;
+      const c = matmulKernel({ buffer: ta.buffer, batchStride: 0, rowStride: K, colStride: 1 }, { buffer: tb.buffer, batchStride: 0, rowStride: N, colStride: 1 }, 1, M, N, K, tbias.buffer, 'max(v, 0.0)', 'relu');
+      const values = new Float32Array(await gpu().read(c, M * N * 4));
+      gpu().pool.release(c);
+      if (limit) assert.ok(gpu().counters.dispatches - dispatches > M, `${variant}: K split too (${gpu().counters.dispatches - dispatches} launches for ${M} rows)`);
+      assertNear(values, expected, `${variant} relu(A @ B + bias) [${M}, ${K}] @ [${K}, ${N}], binding limit ${limit ?? 'the adapter\'s'}`, 1e-4, 2e-6 * Math.sqrt(K));
+    }
+  }
+  for (const t of [ta, tb, tbias]) t.dispose();
 });
 
 test.run();
