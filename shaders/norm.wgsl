@@ -110,7 +110,6 @@ fn statsFromRunning(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** dL/dz at element `index` of group g, x̂ its normalised value (slots 3 / 4 are Weight / Bias here). */
 fn outputGrad(index: u32, g: u32, xhat: f32) -> f32 {
-  if (p.activation == 0u || p.activation == ACTIVATION_MFM) { return activationGrad(index, 0.0); }
   let c = g % p.C;
   var z = xhat;
   if (p.hasWeight == 1u) { z = xhat * RunMean[c]; }
@@ -127,10 +126,23 @@ fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   if (valid) {
     let mean = Stats[g];
     let invStd = Stats[p.G + g];
+    // Max-feature-map: element (n, g, s) is sample n·G/C + g/C, channel g % C (G is a multiple of C).
+    let samplesPerEntry = p.G / p.C;
+    let firstSample = g / p.C;
+    let c = g % p.C;
     for (var r = lid.x; r < p.Nb * p.S; r += WG) {
-      let i = element(g, r);
+      let n = r / p.S;
+      let s = r - n * p.S;
+      let i = (n * p.G + g) * p.S + s;
       let xhat = (X[i] - mean) * invStd;
-      let dz = outputGrad(i, g, xhat);
+      var dz: f32;
+      if (ACTIVATION == ACTIVATION_MFM) {
+        dz = mfmGrad(n * samplesPerEntry + firstSample, c, s);
+      } else if (ACTIVATION == 0u) {
+        dz = G[i];
+      } else {
+        dz = outputGrad(i, g, xhat);
+      }
       sumG += dz;
       sumGXhat += dz * xhat;
     }

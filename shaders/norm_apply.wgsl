@@ -1,6 +1,6 @@
 // Batch / instance normalisation, elementwise half of the forward (statistics: norm.wgsl, same
 // group layout: element (n, g, s) at (n·G + g)·S + s, affine channel c = g % C), with the
-// activation that follows it fused (Params.activation, shaders/include/norm_activation.wgsl):
+// activation that follows it fused (ACTIVATION, shaders/include/norm_activation.wgsl):
 //   normalize:    Y = act(z),  z = (X - Mean[g])·InvStd[g]·Weight[c] + Bias[c]  (Weight 1 / Bias 0 when absent)
 //   normalizeMfm: Y [.., C/2, S] = max(z[.., c, s], z[.., C/2 + c, s]) (torch.maximum: NaN propagates),
 //                 and with writeMask the gradient routing Mask [.., C/2, S] (u32) as conv2d's fused
@@ -20,9 +20,8 @@ override WG: u32 = 256;
 //!include norm_activation
 //!include is_nan
 
-/** z at element `index`: the affine normalised value. */
-fn normalized(index: u32) -> f32 {
-  let g = (index / p.S) % p.G;
+/** z at element `index` of group g (row = index / S = n·G + g). */
+fn normalized(index: u32, g: u32) -> f32 {
   let c = g % p.C;
   var scale = 1.0;
   if (p.hasWeight == 1u) { scale = Weight[c]; }
@@ -35,7 +34,7 @@ fn normalized(index: u32) -> f32 {
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let index = gid.x + gid.y * nwg.x * WG;
   if (index >= p.Nb * p.G * p.S) { return; }
-  Y[index] = activate(normalized(index));
+  Y[index] = activate(normalized(index, (index / p.S) % p.G));
 }
 
 @compute @workgroup_size(WG)
@@ -43,11 +42,15 @@ fn normalizeMfm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let index = gid.x + gid.y * nwg.x * WG;
   let half = p.C / 2u;
   if (index >= p.Nb * p.G * p.S / 2u) { return; }
-  let s = index % p.S;
   let row = index / p.S;
-  let first = ((row / half) * p.C + row % half) * p.S + s;
-  let a = normalized(first);
-  let b = normalized(first + half * p.S);
+  let s = index - row * p.S;
+  let sample = row / half;
+  let firstRow = sample * p.C + row - sample * half;
+  let first = firstRow * p.S + s;
+  // The pair's second channel is half further: its group too (G is a multiple of C).
+  let g = firstRow % p.G;
+  let a = normalized(first, g);
+  let b = normalized(first + half * p.S, g + half);
   let nan = isNan(a) || isNan(b);
   var y = max(a, b);
   if (nan) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)

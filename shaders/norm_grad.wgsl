@@ -30,15 +30,18 @@ fn maskAt(index: u32) -> u32 { return BiasOrMask[index]; }
 fn inputGrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let index = gid.x + gid.y * nwg.x * WG;
   if (index >= p.Nb * p.G * p.S) { return; }
-  let g = (index / p.S) % p.G;
+  let row = index / p.S;
+  let g = row % p.G;
   let c = g % p.C;
   var weight = 1.0;
   if (p.hasWeight == 1u) { weight = Weight[c]; }
   let invStd = Stats[p.G + g];
   let xhat = (X[index] - Stats[g]) * invStd;
   var dz: f32;
-  if (p.activation == 0u || p.activation == ACTIVATION_MFM) {
-    dz = activationGrad(index, 0.0);
+  if (ACTIVATION == ACTIVATION_MFM) {
+    dz = mfmGrad(row / p.C, c, index - row * p.S);
+  } else if (ACTIVATION == 0u) {
+    dz = G[index];
   } else {
     var z = xhat * weight;
     if (p.hasBias == 1u) { z += bitcast<f32>(BiasOrMask[c]); }

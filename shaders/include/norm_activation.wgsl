@@ -1,10 +1,10 @@
-// The activation fused after a normalisation (Params.activation; its derivative is in
+// The activation fused after a normalisation (ACTIVATION; its derivative is in
 // norm_activation_grad.wgsl), written as the unfused ops are (F.relu, F.leakyRelu, F.tanh in
 // src/nn/functional/elementwise.ts) so that fused and unfused give the same bits.
 const ACTIVATION_MFM = 4u;
 
 fn activate(z: f32) -> f32 {
-  switch p.activation {
+  switch ACTIVATION {
     case 1u: { return max(z, 0.0); }
     case 2u: { return select(z * p.negativeSlope, z, z > 0.0); }
     case 3u: { return tanh(clamp(z, -15.0, 15.0)); }

@@ -4,28 +4,24 @@
 // second half, bit 2 a tie, each half then taking half). PyTorch's rules: relu by its output
 // (y > 0), leakyRelu by its input (z > 0), tanh by its output (1 - y²), max-feature-map as
 // torch.maximum (all to the larger half, half each on a tie, all to both on NaN).
-/** dL/dz for element `index` of the normalised (pre-activation) tensor z. */
+/** dL/dz for element `index` of the normalised (pre-activation) tensor z, relu / leakyRelu / tanh (G itself for none). */
 fn activationGrad(index: u32, z: f32) -> f32 {
-  switch p.activation {
-    case 0u: { return G[index]; }
+  switch ACTIVATION {
     case 1u: { return select(0.0, G[index], activate(z) > 0.0); }
     case 2u: { return select(G[index] * p.negativeSlope, G[index], z > 0.0); }
     case 3u: {
       let y = activate(z);
       return G[index] * (1.0 - y * y);
     }
-    default: { return mfmGrad(index); }
+    default: { return G[index]; }
   }
 }
 
-/** Max-feature-map: element (n, c, s) of z [.., C, S] takes its share of G [.., C/2, S]. */
-fn mfmGrad(index: u32) -> f32 {
+/** Max-feature-map: element (sample, c, s) of z [.., C, S] takes its share of G [.., C/2, S]. */
+fn mfmGrad(sample: u32, c: u32, s: u32) -> f32 {
   let half = p.C / 2u;
-  let s = index % p.S;
-  let row = index / p.S;
-  let c = row % p.C;
   let h = select(0u, 1u, c >= half);
-  let source = ((row / p.C) * half + c - h * half) * p.S + s;
+  let source = (sample * half + c - h * half) * p.S + s;
   let m = maskAt(source);
   if ((m & (1u << h)) == 0u) { return 0.0; }
   return select(G[source], 0.5 * G[source], (m & 4u) != 0u);

@@ -23,7 +23,7 @@ export interface NormGeometry {
  */
 export type NormActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'leakyRelu'; negativeSlope: number } | { kind: 'tanh' } | { kind: 'mfm' };
 
-/** Params.activation codes (shaders/include/norm_params.wgsl). */
+/** ACTIVATION override codes (shaders/include/norm_params.wgsl). */
 const ACTIVATION_CODE = { none: 0, relu: 1, leakyRelu: 2, tanh: 3, mfm: 4 } as const;
 
 interface ParamOptions {
@@ -41,9 +41,15 @@ function params(g: NormGeometry, o: ParamOptions = {}): Params {
   return new Params()
     .u32(g.G, g.Nb, g.S, g.C)
     .f32(o.eps ?? 0, o.momentum ?? 0)
-    .u32(o.hasWeight ? 1 : 0, o.hasBias ? 1 : 0, o.useBatchStats ? 1 : 0, ACTIVATION_CODE[activation.kind])
+    .u32(o.hasWeight ? 1 : 0, o.hasBias ? 1 : 0, o.useBatchStats ? 1 : 0)
     .f32(activation.kind === 'leakyRelu' ? activation.negativeSlope : 0)
-    .u32(o.writeMask ? 1 : 0);
+    .u32(o.writeMask ? 1 : 0, 0);
+}
+
+/** A norm kernel compiled for one activation kind (the ACTIVATION override: no run-time switch). */
+function normKernel(file: string, entryPoint: string, activation: NormActivation = { kind: 'none' }) {
+  const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
+  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind] } });
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
@@ -72,7 +78,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(kernel('norm', { name: `norm.${entry}`, entryPoint: entry }), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', entry), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -82,7 +88,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(kernel('norm', { name: 'norm.statsFromRunning', entryPoint: 'statsFromRunning' }), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning'), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
   });
   return stats;
 }
@@ -93,7 +99,7 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(kernel('norm_apply', { name: 'norm.normalize', entryPoint: 'normalize' }), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
+  dispatch1d(normKernel('norm_apply', 'normalize', activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
   return y;
 }
 
@@ -107,9 +113,9 @@ export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer |
   const mask = withMask ? alloc(count) : undefined;
   const placeholder = gpu().placeholder;
   dispatch1d(
-    kernel('norm_apply', { name: 'norm.normalizeMfm', entryPoint: 'normalizeMfm' }),
+    normKernel('norm_apply', 'normalizeMfm', { kind: 'mfm' }),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
-    params(g, { hasWeight: !!weight, hasBias: !!bias, activation: { kind: 'mfm' }, writeMask: withMask }),
+    params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
     count,
   );
   return { y, mask };
@@ -140,7 +146,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(kernel('norm', { name: 'norm.gradSums', entryPoint: 'gradSums' }), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', 'gradSums', b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -154,7 +160,7 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
   const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
   dispatch1d(
-    kernel('norm_grad', { name: 'norm.inputGrad', entryPoint: 'inputGrad' }),
+    normKernel('norm_grad', 'inputGrad', b.activation),
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
     params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
     count,
