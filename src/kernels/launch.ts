@@ -92,11 +92,12 @@ export function grid1d(count: number, workgroupSize = WORKGROUP_SIZE): [number, 
  * A registerTiled GEMM's workgroup (shaders/include/gemm_core.wgsl) for M rows by `columns`
  * columns: 256 invocations of 4 x 4 each, WGY narrowed (and WGX widened) when M has few rows, and
  * WGX narrowed when there are few columns, so that few invocations work on clamped rows or columns only. Returns the override constants and the grid.
+ * `invocations` (a power of 2) other than 256 caps WGY at its square root (matmul's vec4 variant runs best with 64).
  */
-export function registerTileShape(M: number, columns: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+export function registerTileShape(M: number, columns: number, invocations = 256): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
   let wgy = 1;
-  while (wgy < 16 && wgy * 4 < M) wgy *= 2;
-  let wgx = 256 / wgy;
+  while (wgy * wgy < invocations && wgy * 4 < M) wgy *= 2;
+  let wgx = invocations / wgy;
   // Few columns (conv1's weight gradient has 25): the spare invocations take rows instead.
   while (wgx > 1 && (wgx / 2) * 4 >= columns && wgy * 4 < M) {
     wgx /= 2;

@@ -146,7 +146,8 @@ function launch(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes,
   const chosen = gpu().policy.get('matmul');
   const layout = chosen === 'registerTiledVec4' ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
   const variant = chosen === 'registerTiledVec4' && !layout ? 'registerTiled' : chosen;
-  const shape = registerTileShape(sizes.rows, sizes.cols);
+  // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
+  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
   const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
   const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
   const [A, B, C] = [a.tensor, b.tensor, c.tensor];
