@@ -16,33 +16,89 @@ export interface ConvGeometry extends WindowGeometry {
   Cout: number;
 }
 
-/** Chosen per kernel by gpu().policy: 'convForward', 'convInputGrad', 'convWeightGrad'. */
-export type ConvVariant = KernelChoices['convForward'];
+/** The variants all three kernels have, chosen per kernel by gpu().policy: 'convForward', 'convInputGrad', 'convWeightGrad'. */
+export type ConvVariant = KernelChoices['convWeightGrad'];
 
 /** The fused max-feature-map epilogue of conv2d's forward (Params.mfm in shaders/include/conv_geometry.wgsl). */
 const MFM_MODE = { off: 0, withMask: 1, withoutMask: 2 } as const;
 
-function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0): Uint8Array {
+function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0, packedWidth = 0): Uint8Array {
   return new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, hasBias ? 1 : 0, g.KH, g.KW, g.SH, g.SW)
     .i32(g.PH, g.PW)
-    .u32(g.DH, g.DW, kChunk, mfm, 0, 0)
+    .u32(g.DH, g.DW, kChunk, mfm, packedWidth, 0)
     .done();
+}
+
+/**
+ * GEMM rows per invocation of the packed kernels (their ROWS override): 8 (measured 1.0-1.5× over 4
+ * on LightCNN-9's layers), 4 when there are at most 4 rows (conv1's input gradient has 1).
+ */
+const packedRowsFor = (rows: number) => (rows <= 4 ? 4 : 8);
+
+/** shaders/conv_pack_weights.wgsl's row orders (PackParams.order): forward rows in filter order, in mfm pair order, or the stride-1 input gradient's. */
+const PACK_LAYOUT = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
+
+interface PackedWeights {
+  buffer: GPUBuffer;
+  /** vec4s per reduction index k (Params.packedWidth): whole blocks of rowsPerInvocation / 4. */
+  width: number;
+  rowsPerInvocation: number;
+}
+
+/** The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer). */
+function packWeights(weight: GPUBuffer, g: ConvGeometry, layout: keyof typeof PACK_LAYOUT): PackedWeights {
+  const KHW = g.KH * g.KW;
+  const rows = layout === 'transposed' ? g.Cin : g.Cout;
+  const K = (layout === 'transposed' ? g.Cout : g.Cin) * KHW;
+  const rowsPerInvocation = packedRowsFor(rows);
+  const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
+  const buffer = alloc(K * width * 4);
+  const packParams = new Params().u32(rows, K, width, PACK_LAYOUT[layout], g.Cout, g.Cin, KHW, 0);
+  gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
+  return { buffer, width, rowsPerInvocation };
+}
+
+/**
+ * The packed kernel for a geometry: shaders/conv2d_vec4.wgsl's entry points where 4 neighbouring
+ * outputs read 4 neighbouring inputs (a 1×1 stride-1 unpadded conv; a 3-wide stride-1 row with
+ * padding 1), else conv2d_packed.wgsl's, which takes any geometry.
+ */
+function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string } {
+  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) {
+    return { file: 'conv2d_vec4', entryPoint: 'pointwise' };
+  }
+  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return { file: 'conv2d_vec4', entryPoint: 'threeWide' };
+  return { file: 'conv2d_packed', entryPoint: 'packedTiled' };
+}
+
+/** The forward conv over packed weights (packedEntryPoint's kernel). */
+function launchPackedChunk(x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  const { file, entryPoint } = packedEntryPoint(g);
+  const rows = packed.rowsPerInvocation;
+  // registerTileShape counts blocks of 4 rows: rows / 4 of them per invocation here.
+  const shape = registerTileShape(Math.ceil(g.Cout / (rows / 4)), g.N * g.OH * g.OW);
+  const k = kernel(file, { name: `${file}${mfm ? 'Mfm' : ''}.${entryPoint}`, entryPoint, constants: { ...shape.constants, ROWS: rows } });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
 
 function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
+  const variant = gpu().policy.get('convForward');
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward') : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
-    launchForwardChunk(images(x, chunk, whole.N, xPerImage), weight, bias, g, outputs[0], outputs[1], mfm);
+    const xChunk = images(x, chunk, whole.N, xPerImage);
+    if (variant === 'packed') launchPackedChunk(xChunk, packed!, bias, g, outputs[0], outputs[1], mfm);
+    else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm);
   }
+  if (packed) gpu().pool.release(packed.buffer);
 }
 
-function launchForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  const variant = gpu().policy.get('convForward');
+function launchForwardChunk(variant: ConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
   const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants });
@@ -80,15 +136,32 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const gxPerImage = whole.Cin * whole.H * whole.W;
+  // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
+  // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
+  const packed = gpu().policy.get('convInputGrad') === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
-    launchTransposeChunk(images(gy, chunk, whole.N, gyPerImage), weight, bias, g, images(gx, chunk, whole.N, gxPerImage));
+    const gyChunk = images(gy, chunk, whole.N, gyPerImage);
+    const gxChunk = images(gx, chunk, whole.N, gxPerImage);
+    if (packed) launchPackedChunk(gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
+    else launchTransposeChunk(gyChunk, weight, bias, g, gxChunk);
   }
+  if (packed) gpu().pool.release(packed.buffer);
   return gx;
 }
 
+/** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */
+function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
+  return {
+    N: g.N, Cin: g.Cout, H: g.OH, W: g.OW, Cout: g.Cin, OH: g.H, OW: g.W, KH: g.KH, KW: g.KW, SH: 1, SW: 1,
+    PH: g.DH * (g.KH - 1) - g.PH, PW: g.DW * (g.KW - 1) - g.PW, DH: g.DH, DW: g.DW,
+  };
+}
+
 function launchTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
-  const variant = gpu().policy.get('convInputGrad');
+  // 'packed' at stride > 1 falls back to registerTiled (the gather skips most taps there).
+  const chosen = gpu().policy.get('convInputGrad');
+  const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
   const workgroups: [number, number?] =

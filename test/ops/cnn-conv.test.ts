@@ -1,22 +1,25 @@
 // conv2d and convTranspose2d: forward and the three gradients against the float64 reference
-// (finite differences), for the direct oracle and both tiled variants of all three kernels, plus
-// tiled vs direct on shapes that span several 64-wide tiles and split-K slices.
+// (finite differences), for the direct oracle, both tiled variants of all three kernels and the
+// packed forward / input-gradient kernels, plus tiled and packed vs direct on shapes that span
+// several tiles and split-K slices, and which packed kernel each geometry reaches.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, convTranspose2d } from '../../src/nn/functional/conv.js';
+import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
 import type { ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
 
 const rng = fileRng('cnn-conv');
-const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled'];
+/** A variant of all three kernels, or 'packed' (forward and input gradient; the weight gradient keeps registerTiled). */
+type ConvChoice = ConvVariant | 'packed';
+const VARIANTS: ConvChoice[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
 
 test.before(setup);
 
 /** Forces the three conv kernels (forward, input gradient, weight gradient) to one variant through the policy. */
-function setConvVariant(variant: ConvVariant | undefined): void {
-  gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant });
+function setConvVariant(variant: ConvChoice | undefined): void {
+  gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant === 'packed' ? 'registerTiled' : variant });
 }
 const spec = (name: string, fn: () => void | Promise<void>) =>
   test(name, async () => {
@@ -87,7 +90,7 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
     const g = ref.randn(rng, yShape);
     setConvVariant('direct');
     const oracle = await forwardAndGradients(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
-    for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
+    for (const variant of ['registerTiled', 'workgroupTiled', 'packed'] as const) {
       setConvVariant(variant);
       const got = await forwardAndGradients(([x, w, b]) => conv2d(x, w, b, s.opts), xs, g);
       ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) =>
@@ -103,11 +106,68 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
     const topts = { ...s.opts, outputPadding: op };
     setConvVariant('direct');
     const toracle = await forwardAndGradients(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
-    for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
+    for (const variant of ['registerTiled', 'workgroupTiled', 'packed'] as const) {
       setConvVariant(variant);
       const tgot = await forwardAndGradients(([x, w, b]) => convTranspose2d(x, w, b, topts), xt, gt);
       ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => assertNear(tgot[i], toracle[i], `convTranspose2d ${variant} vs direct ${what}`, 1e-3, 1e-4));
     }
+  }
+});
+
+/** The kernels one forward and backward of f ran, by name. */
+async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
+  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
+  const { timings } = await gpu().profile(() => {
+    const y = f(inputs);
+    y.backward(toTensor(ref.randn(rng, [...y.shape])));
+    y.dispose();
+  });
+  for (const t of inputs) t.dispose();
+  return timings.map((t) => t.name);
+}
+
+spec('packed: each geometry reaches its kernel (pointwise, threeWide, packedTiled, the stride-2 fallback) and matches the reference', async () => {
+  setConvVariant('packed');
+  const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string }[] = [
+    { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d_vec4.pointwise', inputGrad: 'conv2d_vec4.pointwise' },
+    { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled' },
+    { what: '3×3 pad 1, W % 4 == 0', x: [2, 3, 5, 8], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
+    { what: '5×3, padding [2, 1], dilation [2, 1]', x: [3, 2, 9, 4], w: [5, 2, 5, 3], opts: { padding: [2, 1], dilation: [2, 1] }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
+    { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2d_vec4Mfm.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
+    { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2d_vec4Mfm.pointwise', inputGrad: 'conv2d_vec4.pointwise' },
+    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv_transpose2d.registerTiled' },
+    { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled' },
+  ];
+  for (const c of cases) {
+    const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+    const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
+    for (const expected of [c.forward, c.inputGrad]) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
+    await checkOp({
+      name: `packed ${c.what} x [${c.x}] w [${c.w}]`,
+      inputs: [c.x, c.w, [c.w[0]]],
+      forward: op,
+      reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)),
+      rng,
+    });
+  }
+  // convTranspose2d at stride 1 with dilation 2 and output padding 1 runs conv2dTranspose at stride 1
+  // with an output one row / column larger than the conv formula gives: the packed path must still apply.
+  const t = { x: [2, 3, 4, 5], w: [3, 4, 1, 1], opts: { dilation: 2, outputPadding: 1 } };
+  const names = await kernelsRun(([x, w]) => convTranspose2d(x, w, undefined, t.opts), [t.x, t.w]);
+  assert.ok(names.includes('conv2d_packed.packedTiled'), `convTranspose2d 1×1 output padding 1: expected conv2d_packed.packedTiled among ${names.join(', ')}`);
+  await checkOp({ name: 'packed convTranspose2d 1×1 dilation 2 output padding 1', inputs: [t.x, t.w], forward: ([x, w]) => convTranspose2d(x, w, undefined, t.opts), reference: ([x, w]) => ref.convTranspose2d(x, w, undefined, t.opts), rng });
+});
+
+spec('packed: a batch larger than one binding runs in runs of whole images (vec4 bindings at image offsets)', async () => {
+  setConvVariant('packed');
+  gpu().setMaxBindingBytes(2048);
+  try {
+    for (const c of [{ x: [5, 2, 8, 8], w: [4, 2, 3, 3], opts: { padding: 1 } }, { x: [5, 4, 4, 8], w: [6, 4, 1, 1], opts: {} }]) {
+      // No bias: its gradient's reduction is not chunked.
+      await checkOp({ name: `packed chunked conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
+    }
+  } finally {
+    gpu().setMaxBindingBytes(undefined);
   }
 });
 

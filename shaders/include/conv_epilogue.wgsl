@@ -1,0 +1,66 @@
+// Shared by conv2d.wgsl and conv2d_packed.wgsl (spliced in after their bindings, which must
+// declare p, Bias, Y and Mask as conv2d.wgsl does): the forward's epilogue. A 4 x 4 block of GEMM
+// rows r0 .. r0 + 3 (r0 a multiple of 4) by pixels pix0 .. pix0 + 3 gets its bias and is stored,
+// or under mfm (rows in the pair order of filterOf) reduced to 2 channels x 4 pixels by the max.
+fn biasOf(co: u32) -> f32 {
+  if (p.hasBias == 1u) { return Bias[co]; }
+  return 0.0;
+}
+
+/** The filter (weight row) computed as GEMM row r: r itself, or under mfm the pair order 0, C, 1, C + 1, ... */
+fn filterOf(r: u32) -> u32 {
+  if (p.mfm == 0u) { return r; }
+  return (r >> 1u) + (r & 1u) * (p.Cout >> 1u);
+}
+
+/** Stores mfm output (n, c, pixel r) from the two halves' biased sums a and b, and its gradient mask. */
+fn storeMfm(index: u32, a: f32, b: f32) {
+  var y = max(a, b);
+  if (a != a || b != b) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
+  Y[index] = y;
+  if (p.mfm == 1u) {
+    var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
+    if (a > b) { m = 1u; } else if (a < b) { m = 2u; } else if (a == b) { m = 7u; }
+    Mask[index] = m;
+  }
+}
+
+fn storeRow(co: u32, pix0: u32, row: vec4<f32>) {
+  if (co >= p.Cout) { return; }
+  let plane = p.OH * p.OW;
+  let bias = biasOf(co);
+  for (var t = 0u; t < TN; t++) {
+    let q = pix0 + t;
+    if (q < p.N * plane) {
+      let n = q / plane;
+      Y[(n * p.Cout + co) * plane + q % plane] = row[t] + bias;
+    }
+  }
+}
+
+/** The epilogue of a 4 x 4 block whose GEMM rows start at r0 (a multiple of 4). */
+fn storeBlock(r0: u32, pix0: u32, acc: Acc4x4) {
+  if (p.mfm == 0u) {
+    storeRow(r0, pix0, acc.r0);
+    storeRow(r0 + 1u, pix0, acc.r1);
+    storeRow(r0 + 2u, pix0, acc.r2);
+    storeRow(r0 + 3u, pix0, acc.r3);
+    return;
+  }
+  let C = p.Cout >> 1u;
+  let plane = p.OH * p.OW;
+  var firsts = array<vec4<f32>, 2>(acc.r0, acc.r2);
+  var seconds = array<vec4<f32>, 2>(acc.r1, acc.r3);
+  for (var pairIndex = 0u; pairIndex < 2u; pairIndex++) {
+    let c = (r0 >> 1u) + pairIndex;
+    if (c >= C) { return; }
+    let biasA = biasOf(c);
+    let biasB = biasOf(c + C);
+    for (var t = 0u; t < TN; t++) {
+      let q = pix0 + t;
+      if (q < p.N * plane) {
+        storeMfm(((q / plane) * C + c) * plane + q % plane, firsts[pairIndex][t] + biasA, seconds[pairIndex][t] + biasB);
+      }
+    }
+  }
+}
