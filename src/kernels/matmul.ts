@@ -26,7 +26,7 @@ const DIMENSIONS = ['batch', 'rows', 'cols', 'depth'] as const;
 type Dimension = (typeof DIMENSIONS)[number];
 type Sizes = Record<Dimension, number>;
 
-interface Tensor {
+interface StridedTensor {
   buffer: GPUBuffer;
   offset: number;
   /** Element stride along each dimension of the product (0 where the tensor does not vary). */
@@ -34,7 +34,7 @@ interface Tensor {
 }
 
 /** Elements from a tensor's first to its last element in a block of these sizes (0 for an empty block). */
-function span(t: Tensor, sizes: Sizes): number {
+function span(t: StridedTensor, sizes: Sizes): number {
   if (DIMENSIONS.some((d) => sizes[d] === 0)) return 0;
   return 1 + DIMENSIONS.reduce((sum, d) => sum + t.strides[d] * (sizes[d] - 1), 0);
 }
@@ -48,11 +48,11 @@ const offsetAlignment = (): number => gpu().device.limits.minStorageBufferOffset
  * (rows, columns and depth kept multiples of 4, so that vec4 reads stay aligned). Stops when
  * nothing more can be split; the runtime then refuses the binding in one line.
  */
-function blockSizes(tensors: Tensor[], whole: Sizes): Sizes {
+function blockSizes(tensors: StridedTensor[], whole: Sizes): Sizes {
   const limit = gpu().maxBindingBytes;
   if (tensors.every((t) => ((t.offset % offsetAlignment()) + span(t, whole)) * 4 <= limit)) return whole;
   // A block may start anywhere: allow for the aligned offset below its first element.
-  const bytes = (t: Tensor, sizes: Sizes) => (offsetAlignment() - 1 + span(t, sizes)) * 4;
+  const bytes = (t: StridedTensor, sizes: Sizes) => (offsetAlignment() - 1 + span(t, sizes)) * 4;
   const sizes = { ...whole };
   for (;;) {
     const tooLarge = tensors.find((t) => bytes(t, sizes) > limit);
@@ -89,10 +89,10 @@ const isMultipleOf4 = (x: number) => x % 4 === 0;
  * when it cannot run it: K % 4, and each operand contiguous along an axis with its offset and other
  * strides multiples of 4 (a stride over a dimension of size 1 is never used and does not count).
  */
-function vec4Layout(a: Tensor, b: Tensor, sizes: Sizes): { aAlongM: boolean; bAlongK: boolean } | undefined {
+function vec4Layout(a: StridedTensor, b: StridedTensor, sizes: Sizes): { aAlongM: boolean; bAlongK: boolean } | undefined {
   if (!isMultipleOf4(sizes.depth)) return undefined;
-  const aligned = (t: Tensor, dimension: Dimension) => sizes[dimension] <= 1 || isMultipleOf4(t.strides[dimension]);
-  const alongAxis = (t: Tensor, axis: Dimension, other: Dimension) => t.strides[axis] === 1 && isMultipleOf4(t.offset) && aligned(t, other) && aligned(t, 'batch');
+  const aligned = (t: StridedTensor, dimension: Dimension) => sizes[dimension] <= 1 || isMultipleOf4(t.strides[dimension]);
+  const alongAxis = (t: StridedTensor, axis: Dimension, other: Dimension) => t.strides[axis] === 1 && isMultipleOf4(t.offset) && aligned(t, other) && aligned(t, 'batch');
   const aAlongK = alongAxis(a, 'depth', 'rows');
   const bAlongN = alongAxis(b, 'cols', 'depth');
   const aAlongM = !aAlongK && alongAxis(a, 'rows', 'depth');
@@ -108,10 +108,10 @@ function vec4Layout(a: Tensor, b: Tensor, sizes: Sizes): { aAlongM: boolean; bAl
 export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none'): GPUBuffer {
   const c = alloc(batch * M * N);
   if (batch * M * N === 0) return c;
-  const A: Tensor = { buffer: a.buffer, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
-  const B: Tensor = { buffer: b.buffer, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
-  const C: Tensor = { buffer: c, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
-  const Bias: Tensor | undefined = bias ? { buffer: bias, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
+  const A: StridedTensor = { buffer: a.buffer, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
+  const B: StridedTensor = { buffer: b.buffer, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
+  const C: StridedTensor = { buffer: c, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
+  const Bias: StridedTensor | undefined = bias ? { buffer: bias, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
   const block = blockSizes(Bias ? [A, B, C, Bias] : [A, B, C], whole);
   for (const batches of runs(batch, block.batch)) {
@@ -122,7 +122,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           const start = { batch: batches.start, rows: rows.start, cols: cols.start, depth: depth.start };
           const sizes = { batch: batches.count, rows: rows.count, cols: cols.count, depth: depth.count };
           // Each tensor's block, bound from an aligned offset; the remainder goes in the params.
-          const part = (t: Tensor) => {
+          const part = (t: StridedTensor) => {
             const first = t.offset + DIMENSIONS.reduce((sum, d) => sum + t.strides[d] * start[d], 0);
             const { binding, offset } = bindFrom(t.buffer, first, span(t, sizes));
             return { binding, tensor: { ...t, offset } };
@@ -139,7 +139,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
 
 interface Part {
   binding: Binding;
-  tensor: Tensor;
+  tensor: StridedTensor;
 }
 
 function launch(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
