@@ -28,7 +28,7 @@ export interface KernelChoices {
   weightGradWorkgroups: number;
 }
 
-// matmul registerTiledVec4 on software: 1.0-2.8x registerTiled on lavapipe, side by side (bench/RESULTS.md, 2026-12-04 matmul vec4 section).
+// matmul registerTiledVec4 on software: 0.9-3.3x registerTiled on lavapipe (1.14x at 1024³; 0.9x only at K = 16), side by side (bench/RESULTS.md, 2026-12-04 matmul vec4 section).
 const SOFTWARE: KernelChoices = { matmul: 'registerTiledVec4', convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', weightGradWorkgroups: 8 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
