@@ -160,6 +160,7 @@ async function runStep(w: StepWorkload): Promise<void> {
 async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   const ctx = gpu();
   await runStep(w); // compiles the pipelines and fills the buffer pool
+  await ctx.autotune(); // with autotuning on: the step's shape classes, tuned before anything is timed
   const before = { ...ctx.counters };
   const { timings, timestamps } = await ctx.profile(() => runStep(w));
   const dispatchesPerStep = ctx.counters.dispatches - before.dispatches;

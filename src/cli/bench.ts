@@ -8,12 +8,13 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { gpu, init } from '../gpu/index.js';
+import { gpu } from '../gpu/index.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
 import { benchCompareTfjs, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
 import type { AdapterDescription } from '../gpu/index.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
+import { initWithAutotuneCache } from '../node/autotune-cache.js';
 
 interface BenchArgs {
   quick: boolean;
@@ -125,7 +126,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
-    await init();
+    await initWithAutotuneCache();
     const info = gpu().info;
     const adapter = `${info.description || info.vendor} (${info.isSoftware ? 'software' : 'hardware'})`;
     if (argv.compare !== undefined) {

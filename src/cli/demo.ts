@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gpu, init } from '../gpu/index.js';
+import { gpu } from '../gpu/index.js';
 import { decodeImage, encodePng } from '../data/codecs.js';
 import { EXPRESSION_FAMILIES } from '../data/labels.js';
 import { TASKS, type Task } from '../data/splits.js';
@@ -21,6 +21,7 @@ import { openDataset } from '../node/data/open-dataset.js';
 import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers.js';
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
+import { initWithAutotuneCache } from '../node/autotune-cache.js';
 
 interface DemoArgs {
   out?: string;
@@ -192,7 +193,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     // Argument and output-folder errors before the (slow) device start.
     buildOptions(argv, true);
     const out = chooseOutput(argv);
-    await init();
+    await initWithAutotuneCache();
     const options = buildOptions(argv, gpu().info.isSoftware);
     const info = gpu().info;
     const adapter = info.description || info.vendor;

@@ -23,6 +23,7 @@ import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
+import { initWithAutotuneCache } from '../node/autotune-cache.js';
 
 interface DataArgs {
   data?: string;
@@ -269,7 +270,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     } else if (existsSync(checkpointPath)) {
       throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
     }
-    await init();
+    await initWithAutotuneCache();
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);

@@ -32,6 +32,7 @@ import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
+import { initWithAutotuneCache } from '../node/autotune-cache.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -106,7 +107,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     } else {
       assertFreshRunFolder(argv.out, isGanRunFile);
     }
-    await init();
+    await initWithAutotuneCache();
     const resolved = resolveFaPEGanConfig(config);
     const synthSize = ([64, 128, 256] as const).find((s) => s >= resolved.imageSize) ?? 256;
     const dataset = data

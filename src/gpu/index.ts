@@ -5,7 +5,8 @@ import { Gpu, type RuntimeOptions } from './runtime.js';
 export { Gpu, DeviceLostError, KernelError, InvalidInputError, FLAG_WORDS, type Kernel, type Binding, type Counters, type KernelTiming, type RuntimeOptions } from './runtime.js';
 export { sizeClass, type PoolStats } from './pool.js';
 export type { AdapterDescription } from './device.js';
-export { KernelPolicy, POLICY_DEFAULTS, adapterClassOf, type AdapterClass, type KernelChoices } from './policy.js';
+export { KernelPolicy, POLICY_DEFAULTS, adapterClassOf, type AdapterClass, type KernelChoices, type TunableKey } from './policy.js';
+export { Autotuner, type TuningRecord, type TuningRun } from './autotune.js';
 
 export interface InitOptions extends RuntimeOptions {
   /** Adopt a device the caller already has (its adapter, if known, for info()). */
@@ -21,8 +22,9 @@ let generation = 0;
 /** Acquires a WebGPU device (Node: Dawn; browser: navigator.gpu) and makes it current. */
 export async function init(options: InitOptions = {}): Promise<Gpu> {
   if (current && !options.device && current.lost === undefined) {
-    // The device is kept; a kernel policy asked for now still applies to it.
+    // The device is kept; a kernel policy or autotuning asked for now still applies to it.
     if (options.kernelPolicy) current.policy.set(options.kernelPolicy);
+    if (options.autotune !== undefined) current.policy.autotuner.enabled = options.autotune;
     return current;
   }
   let device = options.device;
@@ -31,9 +33,15 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     adapter ??= await requestAdapter(options.powerPreference);
     device = await requestDevice(adapter);
   }
-  current = new Gpu(device, adapter, options);
+  current = new Gpu(device, adapter, { ...options, autotune: options.autotune ?? autotuneFromEnvironment() });
   generation++;
   return current;
+}
+
+/** WEBFER_AUTOTUNE=1 (or true) in Node's environment; false in a browser. */
+function autotuneFromEnvironment(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return ['1', 'true'].includes(env?.WEBFER_AUTOTUNE ?? '');
 }
 
 /** The current device context; throws if init() has not run. */

@@ -3,6 +3,7 @@
 // init({ kernelPolicy }) or gpu().policy.set(...), so tests and benchmarks force a variant without
 // module globals, and a kernel file never asks "is this a software adapter?" itself.
 import type { AdapterDescription } from './device.js';
+import { Autotuner, type TuningRun } from './autotune.js';
 
 export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | 'other';
 
@@ -72,19 +73,48 @@ function checkChoices(choices: Partial<Record<string, unknown>>): void {
   }
 }
 
+/** The choices an autotuner may time: the variant keys (not the numeric ones). */
+export type TunableKey = 'matmul' | 'convForward' | 'convInputGrad' | 'convWeightGrad';
+
 export class KernelPolicy {
   private overrides: Partial<KernelChoices> = {};
+  /** Off unless init({ autotune: true }) or WEBFER_AUTOTUNE=1 (Node) turned it on. */
+  readonly autotuner: Autotuner;
 
   constructor(
     readonly adapterClass: AdapterClass,
     overrides: Partial<KernelChoices> = {},
+    autotune = false,
   ) {
     this.set(overrides);
+    this.autotuner = new Autotuner(autotune);
   }
 
-  /** The choice for one kernel: the override if one is set, else this adapter class's default. */
-  get<K extends keyof KernelChoices>(key: K): KernelChoices[K] {
-    return this.overrides[key] ?? POLICY_DEFAULTS[this.adapterClass][key];
+  /**
+   * The choice for one kernel: the override if one is set, else the autotuned choice for this
+   * shape class (when one is given and tuned), else this adapter class's default.
+   */
+  get<K extends keyof KernelChoices>(key: K, shapeClass?: string): KernelChoices[K] {
+    const override = this.overrides[key];
+    if (override !== undefined) return override;
+    const tuned = shapeClass === undefined ? undefined : this.autotuner.lookup(key, shapeClass);
+    return (tuned as KernelChoices[K] | undefined) ?? POLICY_DEFAULTS[this.adapterClass][key];
+  }
+
+  /**
+   * A launch site's choice: as get(), and with autotuning on and no override, an untuned shape
+   * class is queued with the variants worth timing there (`candidates`) and `makeRun` (the op on
+   * scratch inputs of this shape) for the next tune().
+   */
+  choose<K extends TunableKey>(key: K, shapeClass: string, candidates: readonly KernelChoices[K][], makeRun: () => TuningRun): KernelChoices[K] {
+    if (this.overrides[key] === undefined) this.autotuner.request(key, shapeClass, candidates, makeRun);
+    return this.get(key, shapeClass);
+  }
+
+  /** Whether a variant name is one of a key's (for choices restored from an earlier session). */
+  static allows(key: string, variant: string): boolean {
+    const allowed = (ALLOWED as Record<string, readonly unknown[] | 'positive integer'>)[key];
+    return Array.isArray(allowed) && allowed.includes(variant);
   }
 
   /** Every choice in force. */
@@ -99,6 +129,13 @@ export class KernelPolicy {
       if (value === undefined) delete this.overrides[key];
       else this.overrides[key] = value;
     }
+  }
+
+  /** Puts one variant in force until the returned undo is called (the autotuner's timed runs). */
+  force(key: TunableKey, variant: string): () => void {
+    const saved = this.overrides[key];
+    this.set({ [key]: variant });
+    return () => this.set({ [key]: saved });
   }
 
   /** Back to the adapter class's defaults. */

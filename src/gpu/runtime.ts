@@ -10,7 +10,8 @@ import { BufferUsage, MapMode } from './constants.js';
 import { BufferPool, sizeClass, type PoolStats } from './pool.js';
 import { describeAdapter, type AdapterDescription } from './device.js';
 import { Profiler, type KernelTiming } from './profiler.js';
-import { KernelPolicy, adapterClassOf, type KernelChoices } from './policy.js';
+import { KernelPolicy, adapterClassOf, type KernelChoices, type TunableKey } from './policy.js';
+import type { TuningRecord } from './autotune.js';
 
 export type { KernelTiming } from './profiler.js';
 
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   maxPooledBytes?: number;
   /** Kernel variants to use instead of the adapter class's defaults (see KernelPolicy). */
   kernelPolicy?: Partial<KernelChoices>;
+  /** Time the kernel variants per shape class and keep the fastest (Gpu.autotune()); off by default. */
+  autotune?: boolean;
 }
 
 export interface Counters {
@@ -174,7 +177,7 @@ export class Gpu {
     options: RuntimeOptions = {},
   ) {
     this.info = describeAdapter(adapter, device);
-    this.policy = new KernelPolicy(adapterClassOf(this.info), options.kernelPolicy);
+    this.policy = new KernelPolicy(adapterClassOf(this.info), options.kernelPolicy, options.autotune ?? false);
     this.debug = options.debug ?? false;
     this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? DEFAULT_DISPATCHES_PER_SUBMIT;
     this.paramsSlotBytes = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
@@ -472,6 +475,26 @@ export class Gpu {
     await this.checkErrors();
     if (flags && flagWords) this.raiseFlags(flags.checks, new Uint32Array(flagWords));
     return result;
+  }
+
+  /**
+   * With autotuning on: times the candidate variants of every shape class the launchers queued
+   * since the last call, on scratch inputs, and keeps the fastest of each (KernelPolicy.choose).
+   * Returns what was tuned; nothing when autotuning is off or nothing is queued.
+   */
+  async autotune(): Promise<TuningRecord[]> {
+    const tuner = this.policy.autotuner;
+    if (tuner.pendingCount === 0) return [];
+    await this.sync();
+    return tuner.tune(
+      (key, variant) => this.policy.force(key as TunableKey, variant),
+      async (run, repeats) => {
+        const start = performance.now();
+        for (let i = 0; i < repeats; i++) run();
+        await this.sync();
+        return performance.now() - start;
+      },
+    );
   }
 
   /** Waits until the GPU has finished all work submitted so far; raises deferred kernel errors. */

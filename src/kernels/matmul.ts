@@ -5,7 +5,7 @@
 // as several launches over blocks of batches, rows, columns and K, each tensor bound from an
 // aligned offset at or below its block's first element; the K blocks add into C.
 import { gpu, type Binding } from '../gpu/index.js';
-import type { KernelChoices } from '../gpu/policy.js';
+import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, elementRange, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
 
 export interface MatrixOperand {
@@ -20,6 +20,9 @@ export interface MatrixOperand {
 
 /** Chosen by gpu().policy ('matmul'). */
 export type MatmulVariant = KernelChoices['matmul'];
+
+/** What the autotuner times for a product (every variant runs every shape: vec4 falls back by itself). */
+const TUNED_VARIANTS: readonly MatmulVariant[] = MATMUL_VARIANTS;
 
 /** The product's four dimensions: batch, rows of A and C (M), columns of B and C (N), depth (K). */
 const DIMENSIONS = ['batch', 'rows', 'cols', 'depth'] as const;
@@ -113,6 +116,16 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
   const C: StridedTensor = { buffer: c, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
   const Bias: StridedTensor | undefined = bias ? { buffer: bias, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
+  const shapeClass = `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
+  const chosen = gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
+    // The same product on scratch operands of the same sizes (the caller's buffers may be reused by then).
+    const [scratchA, scratchB] = [gpu().pool.acquire(a.buffer.size), gpu().pool.acquire(b.buffer.size)];
+    const scratchBias = bias && gpu().pool.acquire(bias.size);
+    return {
+      run: () => gpu().pool.release(matmul({ ...a, buffer: scratchA }, { ...b, buffer: scratchB }, batch, M, N, K, scratchBias, activation, activationName)),
+      dispose: () => [scratchA, scratchB, scratchBias].forEach((buffer) => buffer && gpu().pool.release(buffer)),
+    };
+  });
   const block = blockSizes(Bias ? [A, B, C, Bias] : [A, B, C], whole);
   for (const batches of runs(batch, block.batch)) {
     for (const rows of runs(M, block.rows)) {
@@ -129,7 +142,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           };
           const [aPart, bPart, cPart] = [part(A), part(B), part(C)];
           const biasPart = Bias ? part(Bias) : undefined;
-          launch(aPart, bPart, biasPart, cPart, sizes, { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 }, activation, activationName);
+          launch(chosen, aPart, bPart, biasPart, cPart, sizes, { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 }, activation, activationName);
         });
       }
     }
@@ -142,8 +155,7 @@ interface Part {
   tensor: StridedTensor;
 }
 
-function launch(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
-  const chosen = gpu().policy.get('matmul');
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
   const layout = chosen === 'registerTiledVec4' ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
   const variant = chosen === 'registerTiledVec4' && !layout ? 'registerTiled' : chosen;
   // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).

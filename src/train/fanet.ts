@@ -9,6 +9,7 @@
 import { BatchLoader, type BatchLoaderOptions, type TransformOptions } from '../data/batch-loader.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LightCNN } from '../models/lightcnn.js';
+import { gpu } from '../gpu/index.js';
 import * as F from '../nn/functional/index.js';
 import { Adam, type AdamHyper } from '../optim/adam.js';
 import { SGD, type SgdHyper } from '../optim/sgd.js';
@@ -251,6 +252,8 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
         if (batchIndex <= skip) continue; // resuming inside an epoch: the same order, minus what was done
         pending.push(fanetTrainStep(model, optimizer, batch.images, batch.shape, batch.labels));
         step++;
+        // Autotuning on: the first step queued its shape classes; time their variants now.
+        await gpu().autotune();
         seen += batch.labels.length;
         imagesThisRun += batch.labels.length;
         const stopNow = options.shouldStop?.() ?? false;

@@ -13,6 +13,7 @@ import { encodePng } from '../data/codecs.js';
 import { PairedBatchLoader, type PairedBatch } from '../data/batch-loader.js';
 import { hashSeed } from '../data/random.js';
 import { createFaPEGan, resolveFaPEGanConfig, type FaPEGanConfig, type FaPEGenerator, type PatchDiscriminator } from '../models/fapegan.js';
+import { gpu } from '../gpu/index.js';
 import * as F from '../nn/functional/index.js';
 import { Adam } from '../optim/adam.js';
 import { LinearDecayLR } from '../optim/lr-scheduler.js';
@@ -276,6 +277,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
         totals = previous ? noGrad(() => F.add(previous, losses)) : losses;
         if (previous) { previous.dispose(); losses.dispose(); }
         steps++;
+        await gpu().autotune(); // autotuning on: the first step's shape classes, timed once
         if (steps % session.options.readEvery === 0 || steps === loader.length) {
           const [dLoss, gGan, l1] = await readTotals();
           progress.update(steps, { D: dLoss, G: gGan, L1: l1 });
