@@ -10,20 +10,21 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
 /**
  * direct: one invocation per output, plain loops (the GPU test oracle). registerTiled: 4×4 register
  * tiles, no workgroup memory (software Vulkan: barriers cost more than they save there).
- * workgroupTiled: operands staged in workgroup memory (hardware GPUs). packed: the weights packed
- * once per launch so 4 GEMM rows load as one vec4, 8 rows x 4 pixels per invocation, vec4 pixel loads
- * for 1×1 convs; the input gradient takes it at stride 1 and falls back to registerTiled otherwise.
+ * workgroupTiled: operands staged in workgroup memory (hardware GPUs). packed (software Vulkan, where
+ * each per-lane load is the cost): the weights packed once per launch so 4 GEMM rows load as one
+ * vec4, 8 rows x 4 pixels per invocation, X and gy read as vec4 along the pixels for 1×1 and
+ * 3-wide stride-1 convs; the input gradient takes it at stride 1, the weight gradient for those two
+ * geometries, registerTiled otherwise.
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
-export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled'] as const;
-export const CONV_INPUT_GRAD_VARIANTS = [...CONV_GRAD_VARIANTS, 'packed'] as const;
+export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
 /** registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere). */
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
-  convInputGrad: (typeof CONV_INPUT_GRAD_VARIANTS)[number];
+  convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -44,7 +45,7 @@ export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
 const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'positive integer' } = {
   matmul: MATMUL_VARIANTS,
   convForward: CONV_FORWARD_VARIANTS,
-  convInputGrad: CONV_INPUT_GRAD_VARIANTS,
+  convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,
   weightGradWorkgroups: 'positive integer',
 };

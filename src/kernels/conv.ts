@@ -4,7 +4,7 @@
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-import { gpu, type Binding } from '../gpu/index.js';
+import { gpu, type Binding, type Kernel } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
@@ -98,7 +98,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
   if (packed) gpu().pool.release(packed.buffer);
 }
 
-function launchForwardChunk(variant: ConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+function launchForwardChunk(variant: Exclude<ConvVariant, 'packed'>, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
   const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants });
@@ -197,9 +197,20 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
   return gw!;
 }
 
+/** shaders/conv2d_weight_grad_vec4.wgsl's entry point for a geometry, or undefined where it has none. */
+function vec4WeightGradEntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined {
+  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
+  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return 'threeWide';
+  return undefined;
+}
+
 function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
-  const variant = gpu().policy.get('convWeightGrad');
+  const chosen = gpu().policy.get('convWeightGrad');
+  const vec4Entry = chosen === 'packed' ? vec4WeightGradEntryPoint(g) : undefined;
+  if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
+  // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
+  const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
   const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
   if (variant === 'direct') {
@@ -212,11 +223,26 @@ function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const splits = weightGradSplits(g, tiles);
   // workgroupTiled walks its slice in steps of 16 pixels: whole steps waste no staged rows.
   const kChunk = variant === 'registerTiled' ? Math.ceil(pixels / splits) : Math.ceil(pixels / splits / 16) * 16;
-  const used = Math.ceil(pixels / kChunk);
-  const partial = alloc(used * count);
-  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], used]);
-  if (used === 1) return partial;
-  const gw = reduceAxis('sum', partial, 1, used, count);
+  return splitKWeightGrad(k, x, gy, g, tiles, kChunk, Math.ceil(pixels / kChunk));
+}
+
+/** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
+function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeWide'): GPUBuffer {
+  // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps.
+  const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : 4 * g.Cin * g.KH);
+  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad_vec4.${entryPoint}`, entryPoint, constants: shape.constants });
+  const quads = (g.N * g.OH * g.OW) / 4;
+  const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
+  return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));
+}
+
+/** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */
+function splitKWeightGrad(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, tiles: [number, number], kChunk: number, slices: number): GPUBuffer {
+  const count = g.Cout * g.Cin * g.KH * g.KW;
+  const partial = alloc(slices * count);
+  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
+  if (slices === 1) return partial;
+  const gw = reduceAxis('sum', partial, 1, slices, count);
   gpu().pool.release(partial);
   return gw;
 }

@@ -11,15 +11,13 @@ import { type Tensor } from '../../src/index.js';
 import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
 
 const rng = fileRng('cnn-conv');
-/** A variant of all three kernels, or 'packed' (forward and input gradient; the weight gradient keeps registerTiled). */
-type ConvChoice = ConvVariant | 'packed';
-const VARIANTS: ConvChoice[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
+const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
 
 test.before(setup);
 
 /** Forces the three conv kernels (forward, input gradient, weight gradient) to one variant through the policy. */
-function setConvVariant(variant: ConvChoice | undefined): void {
-  gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant === 'packed' ? 'registerTiled' : variant });
+function setConvVariant(variant: ConvVariant | undefined): void {
+  gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant });
 }
 const spec = (name: string, fn: () => void | Promise<void>) =>
   test(name, async () => {
@@ -126,22 +124,23 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
   return timings.map((t) => t.name);
 }
 
-spec('packed: each geometry reaches its kernel (pointwise, threeWide, packedTiled, the stride-2 fallback) and matches the reference', async () => {
+spec('packed: each geometry reaches its kernel (pointwise, threeWide, packedTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
-  const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string }[] = [
-    { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d_vec4.pointwise', inputGrad: 'conv2d_vec4.pointwise' },
-    { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled' },
-    { what: '3×3 pad 1, W % 4 == 0', x: [2, 3, 5, 8], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
-    { what: '5×3, padding [2, 1], dilation [2, 1]', x: [3, 2, 9, 4], w: [5, 2, 5, 3], opts: { padding: [2, 1], dilation: [2, 1] }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
-    { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2d_vec4Mfm.threeWide', inputGrad: 'conv2d_vec4.threeWide' },
-    { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2d_vec4Mfm.pointwise', inputGrad: 'conv2d_vec4.pointwise' },
-    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv_transpose2d.registerTiled' },
-    { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled' },
+  const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
+    { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d_vec4.pointwise', inputGrad: 'conv2d_vec4.pointwise', weightGrad: 'conv2d_weight_grad_vec4.pointwise' },
+    { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
+    { what: '3×3 pad 1, W % 4 == 0', x: [2, 3, 5, 8], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide', weightGrad: 'conv2d_weight_grad_vec4.threeWide' },
+    { what: '5×3, padding [2, 1], dilation [2, 1]', x: [3, 2, 9, 4], w: [5, 2, 5, 3], opts: { padding: [2, 1], dilation: [2, 1] }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv2d_vec4.threeWide', weightGrad: 'conv2d_weight_grad_vec4.threeWide' },
+    { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d_vec4.threeWide', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad_vec4.threeWide' },
+    { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2d_vec4Mfm.threeWide', inputGrad: 'conv2d_vec4.threeWide', weightGrad: 'conv2d_weight_grad_vec4.threeWide' },
+    { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2d_vec4Mfm.pointwise', inputGrad: 'conv2d_vec4.pointwise', weightGrad: 'conv2d_weight_grad_vec4.pointwise' },
+    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
+    { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d_packed.packedTiled', inputGrad: 'conv2d_packed.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
   ];
   for (const c of cases) {
     const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
     const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
-    for (const expected of [c.forward, c.inputGrad]) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
+    for (const expected of [c.forward, c.inputGrad, c.weightGrad]) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
     await checkOp({
       name: `packed ${c.what} x [${c.x}] w [${c.w}]`,
       inputs: [c.x, c.w, [c.w[0]]],
@@ -156,6 +155,21 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, packedTile
   const names = await kernelsRun(([x, w]) => convTranspose2d(x, w, undefined, t.opts), [t.x, t.w]);
   assert.ok(names.includes('conv2d_packed.packedTiled'), `convTranspose2d 1×1 output padding 1: expected conv2d_packed.packedTiled among ${names.join(', ')}`);
   await checkOp({ name: 'packed convTranspose2d 1×1 dilation 2 output padding 1', inputs: [t.x, t.w], forward: ([x, w]) => convTranspose2d(x, w, undefined, t.opts), reference: ([x, w]) => ref.convTranspose2d(x, w, undefined, t.opts), rng });
+});
+
+spec('packed vec4 weight gradients match the direct oracle with split-K slices that end inside a row and an image', async () => {
+  // 3 images of 23 x 20: 345 pixel quads in 2 slices of 173 (one image of 115 quads + 11 rows + 3 quads).
+  for (const s of [{ x: [3, 2, 23, 20], w: [5, 2, 3, 3], opts: { padding: 1 } }, { x: [3, 4, 23, 20], w: [5, 4, 1, 1], opts: {} }]) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+    setConvVariant('direct');
+    const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+    setConvVariant('packed');
+    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
+    assert.ok(names.some((n) => n.startsWith('conv2d_weight_grad_vec4.')) && names.some((n) => n.startsWith('reduce.')), `vec4 weight gradient with its slices summed among ${names.join(', ')}`);
+    const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+    ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `packed vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
+  }
 });
 
 spec('packed: a batch larger than one binding runs in runs of whole images (vec4 bindings at image offsets)', async () => {

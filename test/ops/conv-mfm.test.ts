@@ -13,15 +13,12 @@ import { memory, noGrad, type Tensor } from '../../src/index.js';
 import { assertNear, checkOp, fileRng, ref, setup, throwsWith, toT64, toTensor, forwardAndGradients, type T64 } from './helpers.js';
 
 const rng = fileRng('conv-mfm');
-/** A variant of all three kernels, or 'packed' (forward and input gradient; the weight gradient keeps registerTiled). */
-type ConvChoice = ConvVariant | 'packed';
-const VARIANTS: ConvChoice[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
+const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
 
 test.before(setup);
 test.after.each(() => gpu().policy.reset());
 
-const setVariant = (variant: ConvChoice) =>
-  gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant === 'packed' ? 'registerTiled' : variant });
+const setVariant = (variant: ConvVariant) => gpu().policy.set({ convForward: variant, convInputGrad: variant, convWeightGrad: variant });
 
 for (const variant of VARIANTS) {
   test(`conv2dMfm ${variant}: forward, input, weight and bias gradients on random cases (stride, padding, dilation, batch, odd sizes)`, async () => {

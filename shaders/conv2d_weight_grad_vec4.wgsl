@@ -1,0 +1,136 @@
+// conv2d weight gradient with X and GY read as vec4 along the pixels, for the stride-1 shapes where
+// 4 neighbouring outputs read 4 neighbouring inputs (conv2d_weight_grad.wgsl does any geometry):
+//   GW[co, ci, i, j] = Σ_{n, oh, ow} GY[n, co, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow - PW + j]
+// X [N, Cin, H, W], GY [N, Cout, OH, OW], GW [Cout, Cin, KH, KW], NCHW; a GEMM with M = Cout,
+// columns (ci, i, j), K = the N·OH·OW pixels walked a quad of 4 at a time.
+// Split-K as conv2d_weight_grad.wgsl: workgroup z sums the pixel quads [z·kChunk, (z + 1)·kChunk)
+// into its slice Partial[z] of [splits, Cout, Cin·KH·KW]; the launcher adds the slices.
+// Bindings: 0 params, 1 X (read, vec4), 2 GY (read, vec4), 3 Partial (write).
+// Why: on software Vulkan every storage load whose address varies per lane costs ~10 instructions;
+// registerTiled pays 8 scalar loads per 16 multiply-adds, these 8 vec4 loads per 64 (pointwise) or
+// 7 per 48 (threeWide). Each invocation owns 4 output channels (a WGX x WGY workgroup over columns x
+// channels, set by the launcher).
+// Entry points:
+//   pointwise — 1 x 1, stride 1, no padding, OH == H, OW == W, H·W % 4 == 0: 4 channels x 4 input
+//     channels; per quad 4 vec4 of GY and 4 of X.
+//   threeWide — KW == 3, PW == 1, SW == 1, DW == 1 (any KH, SH, PH, DH), OW == W, W % 4 == 0:
+//     4 channels x the 3 taps j of one (ci, i); per quad 4 vec4 of GY, and X's quad in row
+//     oh·SH - PH + i·DH with its two neighbours, which give the 3 taps' vec4s by swizzles (a
+//     neighbour outside the row, or a row outside the input, reads as 0: the padding).
+// Invariant: a quad of 4 output pixels is one aligned vec4 of its GY row and, shifted by j - 1, of
+// the X row it reads; every (pixel, column) pair whose tap lands inside the input is summed once.
+//!include conv_geometry
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> GY: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
+
+override WGX: u32 = 16u;
+override WGY: u32 = 16u;
+
+@compute @workgroup_size(WGX, WGY)
+fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let co0 = (wid.y * WGY + lid.y) * 4u;
+  let ci0 = (wid.x * WGX + lid.x) * 4u;
+  let planeQuads = (p.H * p.W) / 4u;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * planeQuads, kStart + p.kChunk);
+  // Clamped rows and columns compute duplicates that are not stored.
+  let g = vec4<u32>(min(co0, p.Cout - 1u), min(co0 + 1u, p.Cout - 1u), min(co0 + 2u, p.Cout - 1u), min(co0 + 3u, p.Cout - 1u)) * planeQuads;
+  let x = vec4<u32>(min(ci0, p.Cin - 1u), min(ci0 + 1u, p.Cin - 1u), min(ci0 + 2u, p.Cin - 1u), min(ci0 + 3u, p.Cin - 1u)) * planeQuads;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var n = kStart / planeQuads;
+  var quad = kStart % planeQuads;
+  for (var k = kStart; k < kEnd; k++) {
+    let gBase = n * p.Cout * planeQuads + quad;
+    let xBase = n * p.Cin * planeQuads + quad;
+    let x0 = X[xBase + x.x];
+    let x1 = X[xBase + x.y];
+    let x2 = X[xBase + x.z];
+    let x3 = X[xBase + x.w];
+    let g0 = GY[gBase + g.x];
+    let g1 = GY[gBase + g.y];
+    let g2 = GY[gBase + g.z];
+    let g3 = GY[gBase + g.w];
+    acc0 += vec4<f32>(dot(g0, x0), dot(g0, x1), dot(g0, x2), dot(g0, x3));
+    acc1 += vec4<f32>(dot(g1, x0), dot(g1, x1), dot(g1, x2), dot(g1, x3));
+    acc2 += vec4<f32>(dot(g2, x0), dot(g2, x1), dot(g2, x2), dot(g2, x3));
+    acc3 += vec4<f32>(dot(g3, x0), dot(g3, x1), dot(g3, x2), dot(g3, x3));
+    quad++;
+    if (quad == planeQuads) { quad = 0u; n++; }
+  }
+  let slice = wid.z * p.Cout * p.Cin;
+  var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r++) {
+    let co = co0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      if (ci0 + t < p.Cin) { Partial[slice + co * p.Cin + ci0 + t] = rows[r][t]; }
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let co0 = (wid.y * WGY + lid.y) * 4u;
+  let rowsOfTaps = p.Cin * p.KH;
+  let tapRow = wid.x * WGX + lid.x;
+  let column0 = min(tapRow, rowsOfTaps - 1u) * 3u;
+  let ci = min(tapRow, rowsOfTaps - 1u) / p.KH;
+  let i = min(tapRow, rowsOfTaps - 1u) % p.KH;
+  let rowQuads = p.W / 4u;
+  let imageQuads = p.OH * rowQuads;
+  let outPlane = imageQuads;
+  let inPlane = p.H * rowQuads;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * imageQuads, kStart + p.kChunk);
+  let g = vec4<u32>(min(co0, p.Cout - 1u), min(co0 + 1u, p.Cout - 1u), min(co0 + 2u, p.Cout - 1u), min(co0 + 3u, p.Cout - 1u)) * outPlane;
+  let rowOffset = i32(i * p.DH) - p.PH;
+  var acc0 = vec3<f32>(0.0);
+  var acc1 = vec3<f32>(0.0);
+  var acc2 = vec3<f32>(0.0);
+  var acc3 = vec3<f32>(0.0);
+  var n = kStart / imageQuads;
+  var oh = (kStart % imageQuads) / rowQuads;
+  var columnQuad = kStart % rowQuads;
+  for (var k = kStart; k < kEnd; k++) {
+    let ih = i32(oh * p.SH) + rowOffset;
+    let rowOk = ih >= 0 && ih < i32(p.H);
+    let hasLeft = rowOk && columnQuad > 0u;
+    let hasRight = rowOk && columnQuad + 1u < rowQuads;
+    // Out-of-row or out-of-input reads use the quad's own (in-bounds) address and are zeroed.
+    let xo = (n * p.Cin + ci) * inPlane + u32(select(0, ih, rowOk)) * rowQuads + columnQuad;
+    let centre = select(vec4<f32>(0.0), X[xo], rowOk);
+    let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], hasLeft);
+    let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], hasRight);
+    let b0 = vec4<f32>(left.w, centre.xyz);
+    let b2 = vec4<f32>(centre.yzw, right.x);
+    let gBase = n * p.Cout * outPlane + oh * rowQuads + columnQuad;
+    let g0 = GY[gBase + g.x];
+    let g1 = GY[gBase + g.y];
+    let g2 = GY[gBase + g.z];
+    let g3 = GY[gBase + g.w];
+    acc0 += vec3<f32>(dot(g0, b0), dot(g0, centre), dot(g0, b2));
+    acc1 += vec3<f32>(dot(g1, b0), dot(g1, centre), dot(g1, b2));
+    acc2 += vec3<f32>(dot(g2, b0), dot(g2, centre), dot(g2, b2));
+    acc3 += vec3<f32>(dot(g3, b0), dot(g3, centre), dot(g3, b2));
+    columnQuad++;
+    if (columnQuad == rowQuads) {
+      columnQuad = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  if (tapRow >= rowsOfTaps) { return; }
+  let columns = rowsOfTaps * 3u;
+  let slice = wid.z * p.Cout * columns;
+  var rows = array<vec3<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r++) {
+    let co = co0 + r;
+    if (co >= p.Cout) { break; }
+    for (var j = 0u; j < 3u; j++) { Partial[slice + co * columns + column0 + j] = rows[r][j]; }
+  }
+}
