@@ -4,11 +4,14 @@ import { Params, alloc, dispatch1d, kernel } from './launch.js';
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 
+// max / min propagate NaN as torch.max / amax do (WGSL's max and min may return the other
+// operand), and start from ±inf, so a row of -inf reduces to -inf (a constant inf is rejected in
+// WGSL: the bits are or-ed with p.pad0, 0 at run time).
 const REDUCERS: Record<ReduceOp, { COMBINE: string; INITIAL: string; FINISH: string }> = {
   sum: { COMBINE: 'a + b', INITIAL: '0.0', FINISH: 'acc' },
   mean: { COMBINE: 'a + b', INITIAL: '0.0', FINISH: 'acc / f32(n)' },
-  max: { COMBINE: 'max(a, b)', INITIAL: '-3.402823466e+38', FINISH: 'acc' },
-  min: { COMBINE: 'min(a, b)', INITIAL: '3.402823466e+38', FINISH: 'acc' },
+  max: { COMBINE: 'select(select(max(a, b), b, isNan(b)), a, isNan(a))', INITIAL: 'bitcast<f32>(0xff800000u | p.pad0)', FINISH: 'acc' },
+  min: { COMBINE: 'select(select(min(a, b), b, isNan(b)), a, isNan(a))', INITIAL: 'bitcast<f32>(0x7f800000u | p.pad0)', FINISH: 'acc' },
 };
 
 /** Reduces the middle axis of x viewed as [outer, reduced, inner]; returns outer * inner values. */

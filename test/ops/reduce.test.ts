@@ -2,8 +2,8 @@
 // over everything; the long-row and strided-column kernel paths both.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { F, tensor } from '../../src/index.js';
-import { checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toT64 } from './helpers.js';
+import { F, tensor, type Tensor } from '../../src/index.js';
+import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, ref, roundF32, setup, throwsWith, toT64 } from './helpers.js';
 
 const rng = fileRng('reduce');
 await setup();
@@ -84,6 +84,72 @@ test('argmax and maxWithIndices give the first maximum, keepdim respected', asyn
   }
   const ties = tensor([2, 7, 7, 1, 7], [5]);
   assert.is(await F.argmax(ties, 0).item(), 1, 'argmax picks the first of equal maxima');
+});
+
+test('max, min and argmax by hand: NaN propagates (the first NaN is the argmax), a row of -inf gives -inf; gradients as PyTorch', async () => {
+  const values = async (t: Tensor) => Array.from(await t.toArray());
+  const x = () => tensor([1, NaN, 3, -2], [4], { requiresGrad: true });
+  assert.equal(await values(F.argmax(x(), 0)), [1], context('argmax([1, NaN, 3, -2])'));
+  assert.equal(await values(F.max(x())), [NaN], context('max([1, NaN, 3, -2])'));
+  assert.equal(await values(F.min(x())), [NaN], context('min([1, NaN, 3, -2])'));
+  // torch.max(x): the gradient goes to the NaN (evenly_distribute_backward counts NaN as equal to NaN).
+  const all = x();
+  F.max(all).backward();
+  assert.equal(await values(all.grad!), [0, 1, 0, 0], context('max() gradient at NaN'));
+  const allMin = x();
+  F.min(allMin).backward();
+  assert.equal(await values(allMin.grad!), [0, 1, 0, 0], context('min() gradient at NaN'));
+  // torch.amax(x, 0): nothing equals NaN, so g / 0 · 0 = NaN everywhere (scale_grad_by_count).
+  const listed = x();
+  F.max(listed, [0]).backward();
+  assert.equal(await values(listed.grad!), [NaN, NaN, NaN, NaN], context('amax gradient at NaN'));
+  // torch.max(x, 0): all of it to the index, the first NaN.
+  const one = x();
+  const m = F.max(one, 0);
+  assert.equal(await values(m), [NaN], context('max(x, 0)'));
+  m.backward();
+  assert.equal(await values(one.grad!), [0, 1, 0, 0], context('max(x, 0) gradient at NaN'));
+  const infs = () => tensor([-Infinity, -Infinity, 2, Infinity, Infinity, NaN], [2, 3], { requiresGrad: true });
+  assert.equal(await values(F.max(tensor([-Infinity, -Infinity], [2]))), [-Infinity], context('max of -inf'));
+  assert.equal(await values(F.min(tensor([Infinity, Infinity], [2]))), [Infinity], context('min of +inf'));
+  assert.equal(await values(F.argmax(infs(), 1)), [2, 2], context('argmax rows [-inf, -inf, 2], [inf, inf, NaN]'));
+  assert.equal(await values(F.argmax(tensor([-Infinity, -Infinity], [2]), 0)), [0], context('argmax of a -inf tie'));
+  const tied = infs();
+  F.max(tied, [0]).backward(tensor([1, 2, 4], [3]));
+  // Columns [-inf, inf] (inf wins), [-inf, inf], [2, NaN] (NaN: amax's NaN gradient).
+  assert.equal(await values(tied.grad!), [0, 0, NaN, 1, 2, NaN], context('amax over dim 0 with ±inf and NaN'));
+  const evenly = tensor([-Infinity, -Infinity], [2], { requiresGrad: true });
+  F.max(evenly).backward();
+  assert.equal(await values(evenly.grad!), [0.5, 0.5], context('max() of a -inf tie splits the gradient'));
+});
+
+test('max, min and argmax on random data with ties, NaN and ±inf: forward and gradient against the float64 rules, every kernel path', async () => {
+  for (const [shape, dims] of cases()) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const outputs = ref.max(ref.zeros(shape), dims).data.length;
+    // About one special value per reduced slice: some slices have none, some NaN, some ±inf.
+    const x = ref.randWithSpecials(rng, shape, outputs / count);
+    for (const which of ['max', 'min'] as const) {
+      for (const keepdim of [false, true]) {
+        const what = `${which}([${shape}], dims ${JSON.stringify(dims)}, keepdim ${keepdim})`;
+        const reference = which === 'max' ? ref.max(x, dims, keepdim) : ref.min(x, dims, keepdim);
+        const g = roundF32(ref.randn(rng, reference.shape));
+        const op = which === 'max' ? F.max : F.min;
+        const [y, gx] = await forwardAndGradients(([t]) => op(t, dims, { keepdim }), [x], g);
+        assertNear(y, reference, `${what}: forward`);
+        const expected =
+          dims === undefined ? ref.maxAllBackward(x, g.data[0], which)
+          : typeof dims === 'number' ? ref.maxDimBackward(x, g, dims, which)
+          : ref.amaxBackward(x, g, dims, which);
+        assertNear(gx, expected, `${what}: gradient`);
+      }
+    }
+    if (typeof dims === 'number') {
+      const idx = F.argmax(tensor(Float32Array.from(x.data), shape), dims);
+      ref.assertClose(await toT64(idx), ref.argmax(x, dims), { atol: 0, rtol: 0, context: context(`argmax([${shape}], ${dims}) with NaN and ±inf`) });
+      idx.dispose();
+    }
+  }
 });
 
 test('reducing over an out-of-range or repeated dim is a clear error', () => {

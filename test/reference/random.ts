@@ -102,6 +102,17 @@ export function randint(rng: Rng, shape: number[], lo: number, hiInclusive: numb
 }
 
 /**
+ * Integers in [-3, 3] (so ties are common) with NaN, +inf and -inf mixed in, each element special
+ * with probability `special`: the edge cases of max / min / clamp / relu and their gradients.
+ */
+export function randWithSpecials(rng: Rng, shape: number[], special = 0.15): T64 {
+  const specials = [NaN, Infinity, -Infinity];
+  const t = zeros(shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = rng.bool(special) ? specials[rng.int(0, 2)] : rng.int(-3, 3);
+  return t;
+}
+
+/**
  * Values that are pairwise at least `gap` apart (a shuffled grid plus a little jitter), so
  * max/argmax/relu/abs have no ties or kinks within finite-difference reach.
  * Values lie roughly in [-gap * n / 2, gap * n / 2].

@@ -92,6 +92,46 @@ export function min(x: T64, dims?: Dims, keepdim = false): T64 {
 }
 export const amin = min;
 
+/**
+ * Gradient of torch.max(x) / torch.min(x) over everything for output gradient g (a number):
+ * shared evenly among the elements equal to the result, NaN counting as equal to NaN
+ * (PyTorch's evenly_distribute_backward).
+ */
+export function maxAllBackward(x: T64, g: number, which: 'max' | 'min' = 'max'): T64 {
+  const value = (which === 'max' ? max : min)(x).data[0];
+  const mask = Array.from(x.data, (v) => (Number.isNaN(value) ? Number.isNaN(v) : v === value));
+  const count = mask.filter(Boolean).length;
+  return { shape: [...x.shape], data: Float64Array.from(mask, (m) => (m ? g / count : 0)) };
+}
+
+/**
+ * Gradient of torch.amax / torch.amin over dims for output gradient g (the reduced shape):
+ * scale_grad_by_count, (g / count) · mask with mask = (x == result). Where the result is NaN
+ * nothing equals it, so that slice gets g / 0 · 0 = NaN everywhere, as in PyTorch.
+ */
+export function amaxBackward(x: T64, g: T64, dims: Dims, which: 'max' | 'min' = 'max'): T64 {
+  const groups = reduceGroups(x.shape, reduceDims(dims, x.shape.length));
+  const out = zeros(x.shape);
+  groups.forEach((group, o) => {
+    const values = group.map((i) => x.data[i]);
+    const r = extremum(values, which === 'max' ? (a, b) => a > b : (a, b) => a < b);
+    const count = values.filter((v) => v === r).length;
+    group.forEach((i, k) => (out.data[i] = (g.data[o] / count) * (values[k] === r ? 1 : 0)));
+  });
+  return out;
+}
+
+/** Gradient of torch.max(x, dim) / torch.min(x, dim): all of g to the index argmax / argmin gives. */
+export function maxDimBackward(x: T64, g: T64, dim: number, which: 'max' | 'min' = 'max'): T64 {
+  const groups = reduceGroups(x.shape, reduceDims(dim, x.shape.length));
+  const out = zeros(x.shape);
+  groups.forEach((group, o) => {
+    const k = argExtremum(group.map((i) => x.data[i]), which === 'max' ? (a, b) => a > b : (a, b) => a < b);
+    out.data[group[k]] = g.data[o];
+  });
+  return out;
+}
+
 function argExtremum(values: number[], better: (v: number, best: number) => boolean): number {
   if (values.length === 0) throw new Error('argmax/argmin of an empty reduction is undefined (PyTorch raises)');
   let bestIdx = 0;

@@ -49,9 +49,13 @@ export function mean(x: Tensor, dims?: number | readonly number[], options: Redu
 }
 
 /**
- * Maximum. Over one dimension (a number) the gradient flows to the first maximal element, like
- * torch.max(x, dim); over several or all dimensions it is shared evenly among ties, like
- * torch.amax / torch.max(x).
+ * Maximum; NaN propagates (a NaN in a slice makes its maximum NaN). The gradient, as PyTorch's:
+ * - one dimension (a number), torch.max(x, dim): all to the first maximum (the first NaN);
+ * - no dims, torch.max(x): shared evenly among the elements equal to the maximum, NaN counting
+ *   as equal to NaN (evenly_distribute_backward);
+ * - a list of dims, torch.amax: shared evenly among the elements equal to the maximum
+ *   (scale_grad_by_count: g / count · mask), so a slice whose maximum is NaN, where nothing
+ *   equals it, gets g / 0 · 0 = NaN everywhere.
  */
 export function max(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const keepdim = options.keepdim ?? false;
@@ -61,16 +65,19 @@ export function max(x: Tensor, dims?: number | readonly number[], options: Reduc
     return values;
   }
   const list = normDims(dims, x.rank, 'max');
-  return scope(() => maxOver(x, list, keepdim));
+  return scope(() => maxOver(x, list, keepdim, dims === undefined));
 }
 
-function maxOver(x: Tensor, list: number[], keepdim: boolean): Tensor {
+function maxOver(x: Tensor, list: number[], keepdim: boolean, nanMatchesNan: boolean): Tensor {
   const kept = reduceOver('max', x, list);
   const keptShape = kept.shape;
   const values = kept.reshape(reducedShape(x.shape, list, keepdim));
   return record('max', [x], values, [x, kept], (g) => {
     const m = expand(kept, x.shape);
-    const ties = wrap(binary('eq', 'select(0.0, 1.0, a == b)', x.buffer, x.shape, m.buffer, x.shape, x.shape), x.shape);
+    // NaN tested by the bits: no comparison with NaN is trusted on every driver.
+    const ties = nanMatchesNan
+      ? wrap(binary('maxTiesNan', 'select(0.0, 1.0, a == b || (isNan(a) && isNan(b)))', x.buffer, x.shape, m.buffer, x.shape, x.shape), x.shape)
+      : wrap(binary('maxTies', 'select(0.0, 1.0, a == b && !isNan(a))', x.buffer, x.shape, m.buffer, x.shape, x.shape), x.shape);
     const tieCount = reduceOver('sum', ties, list);
     const share = wrap(binary('div', 'a / b', g.buffer, keptShape, tieCount.buffer, keptShape, keptShape), keptShape);
     return [wrap(binary('mul', 'a * b', ties.buffer, x.shape, share.buffer, keptShape, x.shape), x.shape)];
