@@ -1,5 +1,6 @@
 // unary: Y[i] = f(x) for an elementwise expression f spliced in at EXPR by the launcher.
-// Layout: X and Y contiguous, `count` elements. The expression may read x, p.alpha and p.beta.
+// Layout: X and Y contiguous, `count` elements. The expression may read x, p.alpha and p.beta,
+// and call isNan (by the bits: max / min / clamp may drop NaN, and lavapipe folds v != v).
 // Bindings: 0 params (uniform), 1 X (read), 2 Y (write).
 // Grid: one invocation per element; the 1-D range is folded into x and y workgroup ids.
 struct Params { count: u32, alpha: f32, beta: f32, seed: u32 }
@@ -9,6 +10,7 @@ struct Params { count: u32, alpha: f32, beta: f32, seed: u32 }
 override WG: u32 = 256;
 
 //!include pow
+//!include is_nan
 
 // Stateless per-element random number in [0, 1) (PCG hash of index and seed): dropout masks
 // depend only on (seed, index), so they are reproducible and need no state buffer.

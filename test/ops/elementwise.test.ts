@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, noGrad, tensor, type Tensor } from '../../src/index.js';
-import { checkOp, context, draw, fileRng, ref, setup, throwsWith, toT64, type Draw, type T64 } from './helpers.js';
+import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, ref, roundF32, setup, throwsWith, toT64, type Draw, type T64 } from './helpers.js';
 
 const rng = fileRng('elementwise');
 await setup();
@@ -124,6 +124,96 @@ test('maximum and minimum broadcast; the gradient goes to the larger (smaller) o
   F.maximum(x, y).backward(tensor([1, 1, 1], [3]));
   assert.equal(Array.from(await x.grad!.toArray()), [0.5, 0, 1], 'maximum splits the gradient of a tie');
   assert.equal(Array.from(await y.grad!.toArray()), [0.5, 1, 0]);
+});
+
+test('NaN, ±inf and ties by hand: relu, clamp, tanh, leakyRelu, maximum and minimum, forward and gradients as PyTorch', async () => {
+  const values = async (t: Tensor) => Array.from(await t.toArray());
+  const x = () => tensor([1, NaN, 3, -2], [4], { requiresGrad: true });
+  const ones = tensor([1, 1, 1, 1], [4]);
+  const run = async (what: string, f: (t: Tensor) => Tensor, forward: number[], gradient: number[]) => {
+    const input = x();
+    const y = f(input);
+    assertNear(await values(y), ref.t64(forward, [4]), `${what}: forward`, 1e-6);
+    y.backward(ones);
+    assertNear(await values(input.grad!), ref.t64(gradient, [4]), `${what}: gradient`, 1e-6);
+  };
+  // relu's backward is threshold_backward(g, relu(x), 0): a NaN output passes the gradient.
+  await run('relu', (t) => F.relu(t), [1, NaN, 3, 0], [1, 1, 1, 0]);
+  // clamp's backward passes where min <= x <= max, which NaN is not.
+  await run('clamp(-1, 2)', (t) => F.clamp(t, -1, 2), [1, NaN, 2, -1], [1, 0, 0, 0]);
+  await run('clamp(2, -1): min > max gives max', (t) => F.clamp(t, 2, -1), [-1, NaN, -1, -1], [0, 0, 0, 0]);
+  await run('clamp(NaN, 2): a NaN bound gives NaN', (t) => F.clamp(t, NaN, 2), [NaN, NaN, NaN, NaN], [0, 0, 0, 0]);
+  await run('tanh', (t) => F.tanh(t), [Math.tanh(1), NaN, Math.tanh(3), Math.tanh(-2)], [1 - Math.tanh(1) ** 2, NaN, 1 - Math.tanh(3) ** 2, 1 - Math.tanh(-2) ** 2]);
+  await run('leakyRelu(0.5)', (t) => F.leakyRelu(t, 0.5), [1, NaN, 3, -1], [1, 0.5, 1, 0.5]);
+  // torch.maximum's backward: a NaN in either operand sends all of g to both.
+  const zero = () => tensor([0, 0, 0, 0], [4], { requiresGrad: true });
+  for (const [name, op, forward, gradX, gradZero] of [
+    ['maximum', F.maximum, [1, NaN, 3, 0], [1, 1, 1, 0], [0, 1, 0, 1]],
+    ['minimum', F.minimum, [0, NaN, 0, -2], [0, 1, 0, 1], [1, 1, 1, 0]],
+  ] as const) {
+    const a = x();
+    const b = zero();
+    const y = op(a, b);
+    assert.equal(await values(y), [...forward], context(`${name}(x, 0): forward`));
+    y.backward(ones);
+    assert.equal(await values(a.grad!), [...gradX], context(`${name}(x, 0): gradient of x`));
+    assert.equal(await values(b.grad!), [...gradZero], context(`${name}(x, 0): gradient of 0`));
+  }
+  const infs = () => tensor([-Infinity, Infinity, NaN, 0], [4], { requiresGrad: true });
+  const infRun = async (what: string, f: (t: Tensor) => Tensor, forward: number[], gradient: number[]) => {
+    const input = infs();
+    const y = f(input);
+    assert.equal(await values(y), forward, context(`${what}: forward`));
+    y.backward(ones);
+    assert.equal(await values(input.grad!), gradient, context(`${what}: gradient`));
+  };
+  await infRun('relu(±inf)', (t) => F.relu(t), [0, Infinity, NaN, 0], [0, 1, 1, 0]);
+  // An infinite bound still tests x: -inf >= -inf passes; NaN fails every bound.
+  await infRun('clamp(-inf, 1)', (t) => F.clamp(t, -Infinity, 1), [-Infinity, 1, NaN, 0], [1, 0, 0, 1]);
+  await infRun('clamp(max 1)', (t) => F.clamp(t, undefined, 1), [-Infinity, 1, NaN, 0], [1, 0, 0, 1]);
+  await infRun('clamp(min 0)', (t) => F.clamp(t, 0), [0, Infinity, NaN, 0], [0, 1, 0, 1]);
+  await infRun('clamp(min 0, max inf)', (t) => F.clamp(t, 0, Infinity), [0, Infinity, NaN, 0], [0, 1, 0, 1]);
+  await infRun('tanh(±inf)', (t) => F.tanh(t), [-1, 1, NaN, 0], [0, 0, NaN, 1]);
+  const a = tensor([Infinity, -Infinity, 2], [3], { requiresGrad: true });
+  const b = tensor([Infinity, -Infinity, 2], [3], { requiresGrad: true });
+  F.maximum(a, b).backward(tensor([1, 1, 1], [3]));
+  assert.equal(await values(a.grad!), [0.5, 0.5, 0.5], context('maximum splits ties at ±inf'));
+  assert.equal(await values(b.grad!), [0.5, 0.5, 0.5], context('maximum splits ties at ±inf'));
+});
+
+test('relu, clamp, maximum and minimum on random data with ties, NaN and ±inf (broadcast too): forward and gradients against the float64 rules', async () => {
+  for (const shape of shapes()) {
+    const x = ref.randWithSpecials(rng, shape);
+    const g = roundF32(ref.randn(rng, shape));
+    const [y, gx] = await forwardAndGradients(([t]) => F.relu(t), [x], g);
+    assertNear(y, ref.relu(x), `relu([${shape}]): forward`);
+    assertNear(gx, ref.reluBackward(x, g), `relu([${shape}]): gradient`);
+    // Integer bounds, so some elements sit exactly on them; one case with min > max.
+    const lo = rng.int(-3, 1);
+    for (const [min, max] of [[lo, lo + rng.int(0, 3)], [lo, undefined], [undefined, lo], [lo + 1, lo - 1], [-Infinity, lo]]) {
+      const what = `clamp([${shape}], ${min}, ${max})`;
+      const [c, gc] = await forwardAndGradients(([t]) => F.clamp(t, min, max), [x], g);
+      assertNear(c, ref.clamp(x, min, max), `${what}: forward`);
+      assertNear(gc, ref.clampBackward(x, g, min, max), `${what}: gradient`);
+    }
+  }
+  for (const [aShape, bShape] of broadcastPairs().slice(0, 5)) {
+    const a = ref.randWithSpecials(rng, aShape);
+    const b = ref.randWithSpecials(rng, bShape);
+    for (const [name, op, forward, backward] of [
+      ['maximum', F.maximum, ref.maximum, ref.maximumBackward],
+      ['minimum', F.minimum, ref.minimum, ref.minimumBackward],
+    ] as const) {
+      const expected = forward(a, b);
+      const g = roundF32(ref.randn(rng, expected.shape));
+      const what = `${name}([${aShape}], [${bShape}])`;
+      const [y, ga, gb] = await forwardAndGradients(([s, t]) => op(s, t), [a, b], g);
+      const [ea, eb] = backward(a, b, g);
+      assertNear(y, expected, `${what}: forward`);
+      assertNear(ga, ea, `${what}: gradient of a`);
+      assertNear(gb, eb, `${what}: gradient of b`);
+    }
+  }
 });
 
 test('sigmoid and tanh saturate without NaN', async () => {

@@ -102,6 +102,28 @@ export const maximum = (a: Operand, b: Operand): T64 =>
 export const minimum = (a: Operand, b: Operand): T64 =>
   binary(a, b, (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x <= y ? x : y));
 
+// Backward rules written out from PyTorch's (tools/autograd/derivatives.yaml), for the points
+// where central differences say nothing: NaN, ±inf, ties and kinks.
+
+/**
+ * torch.maximum's gradients [dA, dB] for output gradient g: where(a == b, g / 2, g) masked to 0
+ * where a < b (dA) or a > b (dB), summed back over broadcasting. Where either is NaN both get g.
+ */
+export function maximumBackward(a: T64, b: T64, g: T64): [T64, T64] {
+  return extremumBackward(a, b, g, (x, y) => x < y);
+}
+
+/** torch.minimum's gradients: as maximum's with the comparison reversed. */
+export function minimumBackward(a: T64, b: T64, g: T64): [T64, T64] {
+  return extremumBackward(a, b, g, (x, y) => x > y);
+}
+
+function extremumBackward(a: T64, b: T64, g: T64, loses: (x: number, y: number) => boolean): [T64, T64] {
+  const ga = binary(binary(a, b, (x, y) => (x === y ? 0.5 : loses(x, y) ? 0 : 1)), g, (s, v) => s * v);
+  const gb = binary(binary(a, b, (x, y) => (x === y ? 0.5 : loses(y, x) ? 0 : 1)), g, (s, v) => s * v);
+  return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+}
+
 export const neg = (x: T64): T64 => map(x, (v) => -v);
 export const exp = (x: T64): T64 => map(x, Math.exp);
 export const log = (x: T64): T64 => map(x, Math.log);
@@ -110,6 +132,8 @@ export const abs = (x: T64): T64 => map(x, Math.abs);
 export const square = (x: T64): T64 => map(x, (v) => v * v);
 /** relu(NaN) = NaN, as in PyTorch. */
 export const relu = (x: T64): T64 => map(x, (v) => (v > 0 || Number.isNaN(v) ? v : 0));
+/** relu's gradient, threshold_backward(g, relu(x), 0): 0 where relu(x) <= 0, else g (NaN included). */
+export const reluBackward = (x: T64, g: T64): T64 => map(x, (v, i) => (v <= 0 ? 0 : g.data[i]));
 /** x if x > 0 else slope * x. */
 export const leakyRelu = (x: T64, slope = 0.01): T64 => map(x, (v) => (v > 0 ? v : v * slope));
 export const sigmoid = (x: T64): T64 => map(x, (v) => 1 / (1 + Math.exp(-v)));
@@ -119,15 +143,24 @@ export const softplus = (x: T64): T64 => map(x, (v) => Math.max(v, 0) + Math.log
 
 /**
  * torch.clamp: max(x, min) then min(., max); when min > max every element becomes max.
- * NaN stays NaN.
+ * NaN stays NaN; a NaN bound gives NaN everywhere.
  */
 export function clamp(x: T64, min?: number, max?: number): T64 {
   return map(x, (v) => {
+    if (Number.isNaN(min) || Number.isNaN(max)) return NaN;
     let r = v;
     if (min !== undefined && r < min) r = min;
     if (max !== undefined && r > max) r = max;
     return r;
   });
+}
+
+/**
+ * clamp's gradient (PyTorch's clamp_backward): g where x >= min (if given) and x <= max (if
+ * given), else 0; so 0 at NaN (or with a NaN bound), g at x = -inf when min = -inf.
+ */
+export function clampBackward(x: T64, g: T64, min?: number, max?: number): T64 {
+  return map(x, (v, i) => ((min === undefined || v >= min) && (max === undefined || v <= max) ? g.data[i] : 0));
 }
 
 /** Inverted dropout with a given keep mask (1 = keep): x * mask / (1 - p); p = 1 gives zeros. */

@@ -41,17 +41,33 @@ export function abs(x: Tensor): Tensor {
   return record('abs', [x], map('abs', x, 'abs(x)'), [x], (g) => [zip('absGrad', g, x, 'a * sign(b)')]);
 }
 
-/** Clamps to [min, max] (either may be absent); gradient passes where min <= x <= max, like PyTorch. */
+/**
+ * Clamps to [min, max] (either may be absent), like torch.clamp: NaN stays NaN, a NaN bound
+ * gives NaN everywhere, and min > max gives max. The gradient passes where x >= min (when given)
+ * and x <= max (when given), PyTorch's clamp_backward: not at NaN, but at x = -inf for min = -inf.
+ */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
-  const lo = min ?? -Infinity;
-  const hi = max ?? Infinity;
-  const y = map('clamp', x, 'min(max(x, p.alpha), p.beta)', lo, hi);
-  return record('clamp', [x], y, [x], (g) => [zip('clampGrad', g, x, `select(0.0, a, b >= ${f32Literal(lo)} && b <= ${f32Literal(hi)})`)]);
+  const lo = Math.fround(min ?? -Infinity);
+  const hi = Math.fround(max ?? Infinity);
+  // WGSL's max / min may drop a NaN operand, so NaN is passed on by the bits.
+  const y = map('clamp', x, 'select(min(max(x, p.alpha), p.beta), x + p.alpha + p.beta, isNan(x) || isNan(p.alpha) || isNan(p.beta))', lo, hi);
+  // A bound of ±inf is written as a NaN test: a literal inf is not WGSL, and ±FLT_MAX would cut ±inf.
+  const bound = (given: number | undefined, value: number, test: string): string[] => {
+    if (given === undefined) return [];
+    if (Number.isNaN(value)) return ['false'];
+    return [Math.abs(value) === Infinity ? '!isNan(b)' : `!isNan(b) && b ${test} ${f32Literal(value)}`];
+  };
+  const passes = [...bound(min, lo, '>='), ...bound(max, hi, '<=')];
+  return record('clamp', [x], y, [x], (g) => [passes.length === 0 ? g : zip('clampGrad', g, x, `select(0.0, a, ${passes.join(' && ')})`)]);
 }
 
+/**
+ * max(x, 0) with NaN passed on (WGSL's max may drop it). Backward as PyTorch's
+ * threshold_backward(g, y, 0): zero where y <= 0, so at a NaN output the gradient passes.
+ */
 export function relu(x: Tensor): Tensor {
-  const y = map('relu', x, 'max(x, 0.0)');
-  return record('relu', [x], y, [y], (g) => [zip('reluGrad', g, y, 'select(0.0, a, b > 0.0)')]);
+  const y = map('relu', x, 'select(max(x, 0.0), x, isNan(x))');
+  return record('relu', [x], y, [y], (g) => [zip('reluGrad', g, y, 'select(0.0, a, b > 0.0 || isNan(b))')]);
 }
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
@@ -66,8 +82,9 @@ export function sigmoid(x: Tensor): Tensor {
 }
 
 export function tanh(x: Tensor): Tensor {
-  // WGSL's tanh is NaN for large |x| on some drivers; clamp first (tanh(15) == 1 in f32).
-  const y = map('tanh', x, 'tanh(clamp(x, -15.0, 15.0))');
+  // WGSL's tanh is NaN for large |x| on some drivers; clamp first (tanh(15) == 1 in f32). The
+  // clamp may turn NaN into ±15, so NaN is passed on by the bits.
+  const y = map('tanh', x, 'select(tanh(clamp(x, -15.0, 15.0)), x, isNan(x))');
   return record('tanh', [x], y, [y], (g) => [zip('tanhGrad', g, y, 'a * (1.0 - b * b)')]);
 }
 
@@ -146,12 +163,21 @@ export function pow(a: Operand, b: Operand): Tensor {
   ]);
 }
 
-/** Elementwise maximum; on ties the gradient is split evenly, like torch.maximum. */
+/**
+ * Elementwise maximum like torch.maximum: NaN in either operand gives NaN (WGSL's max may drop
+ * it, so NaN is passed on by the bits; torch.fmax would ignore it). Backward as PyTorch's:
+ * where(a == b, g / 2, g) masked to 0 where a < b (for a; where a > b for b), so on a tie each
+ * operand gets half and where either is NaN both get all of g.
+ */
 export function maximum(a: Tensor, b: Tensor): Tensor {
-  const y = zip('maximum', a, b, 'max(a, b)');
+  const y = zip('maximum', a, b, 'select(select(max(a, b), b, isNan(b)), a, isNan(a))');
   return record('maximum', [a, b], y, [a, b], (g) => {
-    const share = zip('maximumShare', a, b, 'select(select(0.0, 1.0, a > b), 0.5, a == b)');
-    return [sumTo(mul(g, share), a.shape), sumTo(mul(g, sub(1, share)), b.shape)];
+    // The NaN test comes first: no comparison with NaN is trusted (lavapipe folds some of them).
+    const share = (name: string, loses: string) => zip(name, a, b, `select(select(select(1.0, 0.0, ${loses}), 0.5, a == b), 1.0, isNan(a) || isNan(b))`);
+    return [
+      a.requiresGrad ? sumTo(mul(g, share('maximumShareA', 'a < b')), a.shape) : undefined,
+      b.requiresGrad ? sumTo(mul(g, share('maximumShareB', 'a > b')), b.shape) : undefined,
+    ];
   });
 }
 
