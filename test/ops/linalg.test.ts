@@ -8,6 +8,7 @@ import { F, tensor } from '../../src/index.js';
 import { matmul as matmulKernel, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { gpu } from '../../src/gpu/index.js';
 import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
+import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toTensor, type T64 } from './helpers.js';
 
 const rng = fileRng('linalg');
@@ -140,7 +141,7 @@ async function launchProduct(variant: MatmulVariant, a: MatrixOperand, b: Matrix
   const biasTensor = bias ? toTensor(bias) : undefined;
   const { batch, M, N, K } = shape;
   const { result: c, timings } = await gpu().profile(() =>
-    gpu().policy.with({ matmul: variant }, () => matmulKernel(a, b, batch, M, N, K, biasTensor?.buffer, relu ? 'max(v, 0.0)' : 'v', relu ? 'relu' : 'none')),
+    gpu().policy.with({ matmul: variant }, () => matmulKernel(a, b, batch, M, N, K, biasTensor?.buffer, relu ? ACTIVATIONS.relu : 'v', relu ? 'relu' : 'none')),
   );
   const values = new Float32Array(await gpu().read(c, batch * M * N * 4));
   gpu().pool.release(c);
@@ -209,6 +210,26 @@ test('matmul registerTiledVec4 falls back to registerTiled (same values, same ke
     assertNear(vec4.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(c.K));
     A.dispose();
     B.dispose();
+  }
+});
+
+test('linear with the fused relu passes NaN and ±inf on as torch.relu(linear) does, on every matmul variant', async () => {
+  const [rows, inF, outF] = [4, rng.int(3, 20), rng.int(2, 20)];
+  const x = roundF32(ref.randn(rng, [rows, inF]));
+  x.data[rng.int(0, inF - 1)] = NaN; // row 0: NaN in every output
+  x.data[inF + rng.int(0, inF - 1)] = Infinity; // row 1: ±inf by the weight's sign, relu(-inf) = 0
+  x.data[2 * inF + rng.int(0, inF - 1)] = -Infinity;
+  const w = roundF32(ref.randn(rng, [outF, inF]));
+  const b = roundF32(ref.randn(rng, [outF]));
+  const [xt, wt, bt] = [toTensor(x), toTensor(w), toTensor(b)];
+  try {
+    for (const variant of MATMUL_VARIANTS) {
+      const y = await gpu().policy.with({ matmul: variant }, () => F.linear(xt, wt, bt, 'relu'));
+      assertNear(await y.toArray(), linearRelu64(x, w, b), `linear relu (${variant}) with NaN and ±inf inputs`, 1e-4, tolerance(inF).atol);
+      y.dispose();
+    }
+  } finally {
+    for (const t of [xt, wt, bt]) t.dispose();
   }
 });
 

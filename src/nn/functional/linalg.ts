@@ -63,7 +63,9 @@ function matmulUnscoped(a: Tensor, b: Tensor): Tensor {
 
 export type Activation = 'none' | 'relu';
 
-const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: 'max(v, 0.0)' };
+// relu passes NaN on, as torch.relu (WGSL's max may drop it); NaN tested by the bits inline, the
+// matmul shaders having no isNan.
+export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: 'select(max(v, 0.0), v, (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u)' };
 
 /** y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none'): Tensor {
