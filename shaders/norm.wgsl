@@ -31,6 +31,7 @@
 
 //!include norm_activation
 //!include norm_activation_grad
+//!include is_nan
 
 fn maskAt(index: u32) -> u32 { return Mask[index]; }
 

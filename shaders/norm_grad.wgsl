@@ -23,6 +23,7 @@ override WG: u32 = 256;
 
 //!include norm_activation
 //!include norm_activation_grad
+//!include is_nan
 
 fn maskAt(index: u32) -> u32 { return BiasOrMask[index]; }
 

@@ -177,6 +177,35 @@ test('batchNormMfm routes ties half and half and NaN to both halves, as mfm(batc
   runningVar.dispose();
 });
 
+test('fused relu / leakyRelu / tanh pass NaN and ±inf on as the unfused ops do (relu\'s gradient at a NaN output too)', async () => {
+  const shape = [2, 4, 3, 5];
+  const C = shape[1];
+  const x = ref.map(ref.randn(rng, shape), Math.fround);
+  const S = 15;
+  x.data[(0 * C + 1) * S + rng.int(0, S - 1)] = NaN;
+  x.data[(1 * C + 2) * S + rng.int(0, S - 1)] = Infinity;
+  x.data[(1 * C + 3) * S + rng.int(0, S - 1)] = -Infinity;
+  const w = ref.map(ref.randu(rng, [C], 0.5, 2), Math.fround);
+  const b = ref.map(ref.randn(rng, [C]), Math.fround);
+  const g = ref.map(ref.randn(rng, shape), Math.fround);
+  const runningMean = toTensor(ref.map(ref.randn(rng, [C]), Math.fround));
+  const runningVar = toTensor(ref.map(ref.randu(rng, [C], 0.5, 2), Math.fround));
+  for (const { options, unfused, reference } of ACTIVATIONS) {
+    // Eval mode normalises elementwise, so NaN and ±inf stay where they are.
+    const fused = await forwardAndGradients(([xt, wt, bt]) => batchNorm(xt, runningMean, runningVar, wt, bt, options), [x, w, b], g);
+    const separate = await forwardAndGradients(([xt, wt, bt]) => unfused(batchNorm(xt, runningMean, runningVar, wt, bt)), [x, w, b], g);
+    ['forward', 'input grad'].forEach((what, i) => assertNear(fused[i]!, separate[i]!, `batchNorm eval ${options.activation} with NaN and ±inf: ${what}`, 1e-5, 1e-6));
+    const z = ref.batchNorm(x, await toT64(runningMean), await toT64(runningVar), w, b, { training: false }).out;
+    assertNear(fused[0]!, reference(z), `batchNorm eval ${options.activation} with NaN and ±inf against float64`, 1e-5, 1e-6);
+    // Training statistics of an instance with NaN are NaN: every output there is NaN, fused or not.
+    const fusedInstance = await forwardAndGradients(([xt]) => instanceNorm(xt, undefined, undefined, options), [x], g);
+    const separateInstance = await forwardAndGradients(([xt]) => unfused(instanceNorm(xt)), [x], g);
+    assertNear(fusedInstance[0]!, separateInstance[0]!, `instanceNorm ${options.activation} with NaN and ±inf: forward`, 1e-5, 1e-6);
+  }
+  runningMean.dispose();
+  runningVar.dispose();
+});
+
 test('fused norms: clear errors, and a refused call leaves no tensor or buffer behind', () => {
   const before = memory();
   const odd = toTensor(ref.randn(rng, [2, 3, 4, 4]));
