@@ -228,6 +228,13 @@ test('linear with the fused relu passes NaN and ±inf on as torch.relu(linear) d
       assertNear(await y.toArray(), linearRelu64(x, w, b), `linear relu (${variant}) with NaN and ±inf inputs`, 1e-4, tolerance(inF).atol);
       y.dispose();
     }
+    // torch's relu backward (threshold_backward) zeroes only where the output is <= 0: a NaN output passes the gradient.
+    const bias = toTensor(b, true);
+    F.sum(F.linear(xt, wt, bias, 'relu')).backward();
+    const y64 = linearRelu64(x, w, b).data;
+    const expected = Array.from({ length: outF }, (_, j) => Array.from({ length: rows }, (_, r) => (y64[r * outF + j]! <= 0 ? 0 : 1)).reduce((s: number, v) => s + v, 0));
+    assert.equal(Array.from(await bias.grad!.toArray()), expected, 'd sum(relu(linear)) / d bias with NaN outputs');
+    bias.dispose();
   } finally {
     for (const t of [xt, wt, bt]) t.dispose();
   }

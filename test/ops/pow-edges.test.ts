@@ -29,6 +29,16 @@ test('negative bases: integral exponents keep the sign rule, fractional ones giv
   });
 });
 
+test("NaN and infinite operands as C's pow: 1 ** y = 1, x ** 0 = 1, (-1) ** ±inf = 1, any other NaN gives NaN", async () => {
+  await scope(async () => {
+    const a = tensor([1, 1, 1, NaN, NaN, 0, 2, -1, -1, 0.5, 2], [11]);
+    const b = tensor([NaN, Infinity, -Infinity, 0, 2, NaN, NaN, Infinity, -Infinity, Infinity, -Infinity], [11]);
+    same(await F.pow(a, b).toArray(), [1, 1, 1, 1, NaN, NaN, NaN, 1, 1, 0, 0], 'tensor ** tensor');
+    same(await F.pow(tensor([NaN, 1, -3], [3]), 0).toArray(), [1, 1, 1], 'x ** 0');
+    same(await F.pow(tensor([NaN, 1, -3], [3]), NaN).toArray(), [NaN, 1, NaN], 'x ** NaN');
+  });
+});
+
 test('gradients PyTorch masks: x ** 0, 0 ** b with b >= 0, and c ** x with c = 0', async () => {
   await scope(async () => {
     const x = tensor([-2, 0, 3], [3], { requiresGrad: true });

@@ -82,7 +82,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Act
   const out = wrap(y, outShape);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, activation === 'relu' ? [x, weight, out] : [x, weight], (g) => {
-    const gy = activation === 'relu' ? wrap(binary('reluGrad', 'select(0.0, a, b > 0.0)', g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
+    const gy = activation === 'relu' ? wrap(binary('reluGrad', 'select(0.0, a, b > 0.0 || isNan(b))', g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
     const gyOperand: MatrixOperand = { buffer: gy.buffer, batchStride: 0, rowStride: outFeatures, colStride: 1 };
     const gx = x.requiresGrad ? wrap(matmulKernel(gyOperand, { buffer: weight.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape) : undefined;
     const gw = weight.requiresGrad
