@@ -45,7 +45,7 @@ test('set overrides one choice, undefined restores it, with() restores after a t
 
 test('bad choices are refused in one line naming the key and what is allowed', () => {
   const policy = new KernelPolicy('software');
-  assert.throws(() => policy.set({ convInputGrad: 'tiled' as never }), /convInputGrad must be one of direct, registerTiled, workgroupTiled, got "tiled"/);
+  assert.throws(() => policy.set({ convInputGrad: 'tiled' as never }), /convInputGrad must be one of direct, registerTiled, workgroupTiled, packed, got "tiled"/);
   assert.throws(() => policy.set({ weightGradWorkgroups: 0 }), /weightGradWorkgroups must be a positive integer, got 0/);
   assert.throws(() => policy.set({ convolution: 'direct' } as never), /unknown choice "convolution"; the choices are matmul, /);
   assert.throws(() => new KernelPolicy('nvidia', { matmul: 'tiled' as never }), /matmul must be one of registerTiled, workgroupTiled/);

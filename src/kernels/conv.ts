@@ -31,13 +31,14 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0, packedWi
 }
 
 /**
- * GEMM rows per invocation of the packed kernels (their ROWS override): 8 (measured 1.0-1.5× over 4
- * on LightCNN-9's layers), 4 when there are at most 4 rows (conv1's input gradient has 1).
+ * GEMM rows per invocation of the packed kernels (their ROWS override): 8, half the weight loads
+ * per pixel load of 4 (side by side on LightCNN-9's layers the two were within the machine's noise,
+ * 0.6-1.6× either way), and 4 when there are at most 4 rows (conv1's input gradient has 1).
  */
 const packedRowsFor = (rows: number) => (rows <= 4 ? 4 : 8);
 
 /** shaders/conv_pack_weights.wgsl's row orders (PackParams.order): forward rows in filter order, in mfm pair order, or the stride-1 input gradient's. */
-const PACK_LAYOUT = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
+const PACK_ORDER = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
 
 interface PackedWeights {
   buffer: GPUBuffer;
@@ -47,29 +48,33 @@ interface PackedWeights {
 }
 
 /** The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer). */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, layout: keyof typeof PACK_LAYOUT): PackedWeights {
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER): PackedWeights {
   const KHW = g.KH * g.KW;
-  const rows = layout === 'transposed' ? g.Cin : g.Cout;
-  const K = (layout === 'transposed' ? g.Cout : g.Cin) * KHW;
+  const rows = order === 'transposed' ? g.Cin : g.Cout;
+  const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   const rowsPerInvocation = packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
   const buffer = alloc(K * width * 4);
-  const packParams = new Params().u32(rows, K, width, PACK_LAYOUT[layout], g.Cout, g.Cin, KHW, 0);
+  const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
   gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
   return { buffer, width, rowsPerInvocation };
 }
 
 /**
- * The packed kernel for a geometry: shaders/conv2d_vec4.wgsl's entry points where 4 neighbouring
- * outputs read 4 neighbouring inputs (a 1×1 stride-1 unpadded conv; a 3-wide stride-1 row with
- * padding 1), else conv2d_packed.wgsl's, which takes any geometry.
+ * The vec4 kernels' geometries (conv2d_vec4.wgsl, conv2d_weight_grad_vec4.wgsl), where 4 neighbouring
+ * outputs read 4 neighbouring inputs: 'pointwise' a 1×1 stride-1 unpadded conv over planes of whole
+ * vec4s, 'threeWide' a 3-wide row with padding 1 at stride 1 in rows of whole vec4s.
  */
+function vec4EntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined {
+  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
+  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return 'threeWide';
+  return undefined;
+}
+
+/** The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies, else conv2d_packed.wgsl's (any geometry). */
 function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string } {
-  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) {
-    return { file: 'conv2d_vec4', entryPoint: 'pointwise' };
-  }
-  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return { file: 'conv2d_vec4', entryPoint: 'threeWide' };
-  return { file: 'conv2d_packed', entryPoint: 'packedTiled' };
+  const vec4 = vec4EntryPoint(g);
+  return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4 } : { file: 'conv2d_packed', entryPoint: 'packedTiled' };
 }
 
 /** The forward conv over packed weights (packedEntryPoint's kernel). */
@@ -197,17 +202,10 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
   return gw!;
 }
 
-/** shaders/conv2d_weight_grad_vec4.wgsl's entry point for a geometry, or undefined where it has none. */
-function vec4WeightGradEntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined {
-  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
-  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return 'threeWide';
-  return undefined;
-}
-
 function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const chosen = gpu().policy.get('convWeightGrad');
-  const vec4Entry = chosen === 'packed' ? vec4WeightGradEntryPoint(g) : undefined;
+  const vec4Entry = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;

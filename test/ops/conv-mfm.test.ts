@@ -62,21 +62,26 @@ test('conv2dMfm equals mfm(conv2d) on multi-tile shapes (filters > 64, odd pair 
   }
 });
 
-test('conv2dMfm: one kernel forward (no 2C-channel activations, no mfm pass), and no mask without gradients', async () => {
+test('conv2dMfm: one convolution kernel forward, every variant (no 2C-channel activations, no mfm pass), and no mask without gradients', async () => {
   const x = toTensor(ref.randn(rng, [2, 3, 9, 7]), true);
   const w = toTensor(ref.randn(rng, [8, 3, 3, 3]), true);
   const b = toTensor(ref.randn(rng, [8]), true);
   const outputBytes = 2 * 4 * 9 * 7 * 4;
-  const before = memory().bytesInUse;
-  const { timings } = await gpu().profile(async () => {
-    const y = noGrad(() => conv2dMfm(x, w, b, { padding: 1 }));
-    assert.is(memory().bytesInUse - before, sizeClass(outputBytes), 'only the output is allocated under noGrad');
-    assertNear(await toT64(y), ref.mfm(ref.conv2d(await toT64(x), await toT64(w), await toT64(b), { padding: 1 })), 'noGrad forward');
-    y.dispose();
-  });
-  const names = timings.map((t) => t.name);
-  assert.ok(names.some((n) => n.startsWith('conv2dMfm.')), `a conv2dMfm kernel among ${names}`);
-  assert.not.ok(names.some((n) => n.startsWith('mfm.') || n.startsWith('conv2d.')), `no separate conv2d or mfm kernel in ${names}`);
+  for (const variant of VARIANTS) {
+    setVariant(variant);
+    const before = memory().bytesInUse;
+    const { timings } = await gpu().profile(async () => {
+      const y = noGrad(() => conv2dMfm(x, w, b, { padding: 1 }));
+      assert.is(memory().bytesInUse - before, sizeClass(outputBytes), `${variant}: only the output is allocated under noGrad`);
+      assertNear(await toT64(y), ref.mfm(ref.conv2d(await toT64(x), await toT64(w), await toT64(b), { padding: 1 })), `${variant} noGrad forward`);
+      y.dispose();
+    });
+    // conv2dMfm.<variant>, or the packed kernels' conv2d_packedMfm / conv2d_vec4Mfm (after conv_pack_weights, which only reorders the weights).
+    const names = timings.map((t) => t.name);
+    const convolutions = names.filter((n) => n !== 'conv_pack_weights');
+    assert.equal(convolutions.length, 1, `${variant}: one kernel besides the weight packing, got ${names}`);
+    assert.match(convolutions[0], /^conv2d(_packed|_vec4)?Mfm\./, `${variant}: the fused kernel, got ${names}`);
+  }
   for (const t of [x, w, b]) t.dispose();
 });
 
