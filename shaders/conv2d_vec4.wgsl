@@ -1,23 +1,27 @@
 // conv2d forward over packed weights (shaders/conv_pack_weights.wgsl) with X read as vec4 along
 // the pixels, for the stride-1 shapes where 4 neighbouring outputs read 4 neighbouring inputs:
-//   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh - PH + i·DH, ow - PW + j] · A[r, (ci, i, j)],
+//   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow - PW + j] · A[r, (ci, i, j)],
 // M = Cout rows (filterOf's pair order under mfm, as packed), N = N·OH·OW pixels, K = Cin·KH·KW.
 // Also conv2d's input gradient at stride 1 (the launcher passes the transposed geometry and packing).
 // X [N, Cin, H, W] as vec4 (W % 4 == 0 or H·W % 4 == 0 below: a vec4 never spans two rows or
 // planes), Packed [K][packedWidth] vec4, Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm).
 // Bindings: 0 params, 1 X (read, vec4), 2 Packed (read), 3 Bias (read; used when hasBias == 1),
 //   4 Y (write), 5 Mask (write; used when p.mfm == 1) — as shaders/conv2d_packed.wgsl.
-// Each invocation owns ROWS (override: 4 or 8) rows x 4 consecutive pixels, WGX x WGY workgroups.
-// Why: on software Vulkan every storage load whose address varies per lane costs ~10 instructions,
-// so the cost is loads per multiply-add: registerTiled pays 8 loads per 16, these 2 per 32.
+// Each invocation owns ROWS (override: 4 or 8) rows x 4 consecutive pixels (threeWidePair: 4 rows x
+// 8), WGX x WGY workgroups. Why: on software Vulkan every storage load whose address varies per lane
+// costs ~10 instructions, so the cost is loads per multiply-add: registerTiled pays 8 loads per 16,
+// pointwise 3 per 32, threeWide 9 per 96, threeWidePair 7 per 96.
 // Entry points:
 //   pointwise — 1 x 1, stride 1, no padding (OH == H, OW == W), H·W % 4 == 0: a GEMM per image,
 //     per input channel one vec4 of X and ROWS / 4 of weights.
 //   threeWide — KW == 3, PW == 1, SW == 1, DW == 1 (any KH, SH, PH, DH), OW == W, W % 4 == 0: per
 //     input channel and kernel row, the quad's own vec4 and its two neighbours give the 3 taps'
 //     vec4s by swizzles (the neighbour outside the row is 0: the padding).
-// Invariant: each invocation's 4 pixels are one aligned vec4 of its output row (pointwise: of its
-// plane), and the same 4 columns (shifted by one for the outer taps) of every input row it reads.
+//   threeWidePair — threeWide's geometry with W % 8 == 0: 4 rows x two neighbouring quads, so each
+//     tap's weights (one vec4) serve 8 pixels and 4 vec4 loads of X give both quads' 3 taps
+//     (1.4-2.2x threeWide at 8 rows on LightCNN-9's 3×3 layers; bench/RESULTS.md).
+// Invariant: each invocation's quads are aligned vec4s of one output row (pointwise: of its plane),
+// and the same columns (shifted by one for the outer taps) of every input row it reads.
 //!include conv_geometry
 //!include gemm_core
 @group(0) @binding(0) var<uniform> p: Params;
@@ -101,4 +105,53 @@ fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   }
   storeBlock(r0, pixelQuad * TN, acc0);
   if (ROWS == 8u) { storeBlock(r0 + 4u, pixelQuad * TN, acc1); }
+}
+
+// Reads the packing as blocks of 4 rows (every packedWidth is a whole number of them): ROWS is not used here.
+@compute @workgroup_size(WGX, WGY)
+fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let quad0 = wid.y * WGY + lid.y;
+  let r0 = quad0 * 4u;
+  let pairIndex = wid.x * WGX + lid.x;
+  let rowPairs = p.W / 8u;
+  let rowQuads = p.W / 4u;
+  let imagePairs = p.OH * rowPairs;
+  let planeQuads = p.H * rowQuads;
+  let q = min(pairIndex, p.N * imagePairs - 1u);
+  let oh = (q % imagePairs) / rowPairs;
+  let columnQuad = (q % rowPairs) * 2u;
+  let imageBase = (q / imagePairs) * p.Cin * planeQuads + columnQuad;
+  let hasLeft = columnQuad > 0u;
+  let hasRight = columnQuad + 2u < rowQuads;
+  let leftStep = select(0u, 1u, hasLeft);
+  let rightStep = select(1u, 2u, hasRight);
+  let tapStep = p.packedWidth;
+  let channelStep = p.KH * 3u * p.packedWidth;
+  var accA = Acc4x4();
+  var accB = Acc4x4();
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    var xo = imageBase + u32(ih) * rowQuads;
+    var wk = i * 3u * p.packedWidth + quad0;
+    for (var ci = 0u; ci < p.Cin; ci++) {
+      let first = X[xo];
+      let second = X[xo + 1u];
+      let left = select(vec4<f32>(0.0), X[xo - leftStep], hasLeft);
+      let right = select(vec4<f32>(0.0), X[xo + rightStep], hasRight);
+      let w0 = Packed[wk];
+      let w1 = Packed[wk + tapStep];
+      let w2 = Packed[wk + 2u * tapStep];
+      outerAccumulate(&accA, w0, vec4<f32>(left.w, first.xyz));
+      outerAccumulate(&accA, w1, first);
+      outerAccumulate(&accA, w2, vec4<f32>(first.yzw, second.x));
+      outerAccumulate(&accB, w0, vec4<f32>(first.w, second.xyz));
+      outerAccumulate(&accB, w1, second);
+      outerAccumulate(&accB, w2, vec4<f32>(second.yzw, right.x));
+      wk += channelStep;
+      xo += planeQuads;
+    }
+  }
+  storeBlock(r0, pairIndex * 8u, accA);
+  storeBlock(r0, pairIndex * 8u + 4u, accB);
 }

@@ -71,18 +71,23 @@ function vec4EntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined 
   return undefined;
 }
 
-/** The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies, else conv2d_packed.wgsl's (any geometry). */
-function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string } {
+/**
+ * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair, 4 rows
+ * x 2 quads, where rows hold whole pairs of quads), else conv2d_packed.wgsl's (any geometry).
+ */
+function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string; pixelsPerInvocation: number; fourRows: boolean } {
   const vec4 = vec4EntryPoint(g);
-  return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4 } : { file: 'conv2d_packed', entryPoint: 'packedTiled' };
+  if (vec4 === 'threeWide' && g.W % 8 === 0) return { file: 'conv2d_vec4', entryPoint: 'threeWidePair', pixelsPerInvocation: 8, fourRows: true };
+  return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false } : { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
 }
 
 /** The forward conv over packed weights (packedEntryPoint's kernel). */
 function launchPackedChunk(x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  const { file, entryPoint } = packedEntryPoint(g);
-  const rows = packed.rowsPerInvocation;
-  // registerTileShape counts blocks of 4 rows: rows / 4 of them per invocation here.
-  const shape = registerTileShape(Math.ceil(g.Cout / (rows / 4)), g.N * g.OH * g.OW);
+  const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
+  // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
+  const rows = fourRows ? 4 : packed.rowsPerInvocation;
+  // registerTileShape counts blocks of 4 rows by 4 pixels: rows / 4 row blocks, pixels / 4 pixel blocks per invocation here.
+  const shape = registerTileShape(Math.ceil(g.Cout / (rows / 4)), Math.ceil((g.N * g.OH * g.OW) / (pixelsPerInvocation / 4)));
   const k = kernel(file, { name: `${file}${mfm ? 'Mfm' : ''}.${entryPoint}`, entryPoint, constants: { ...shape.constants, ROWS: rows } });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
