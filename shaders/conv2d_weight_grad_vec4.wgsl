@@ -7,9 +7,9 @@
 // into its slice Partial[z] of [splits, Cout, Cin·KH·KW]; the launcher adds the slices.
 // Bindings: 0 params, 1 X (read, vec4), 2 GY (read, vec4), 3 Partial (write).
 // Why: on software Vulkan every storage load whose address varies per lane costs ~10 instructions;
-// registerTiled pays 8 scalar loads per 16 multiply-adds, these 8 vec4 loads per 64 (pointwise) or
-// 7 per 48 (threeWide). Each invocation owns 4 output channels (a WGX x WGY workgroup over columns x
-// channels, set by the launcher).
+// registerTiled pays 8 scalar loads per 16 multiply-adds, these 8 vec4 loads per 64 (pointwise),
+// 7 per 48 (threeWide) or 13 per 144 (threeByThree). Each invocation owns 4 output channels (a
+// WGX x WGY workgroup over columns x channels, set by the launcher).
 // Entry points:
 //   pointwise — 1 x 1, stride 1, no padding, OH == H, OW == W, H·W % 4 == 0: 4 channels x 4 input
 //     channels; per quad 4 vec4 of GY and 4 of X.
@@ -17,6 +17,9 @@
 //     4 channels x the 3 taps j of one (ci, i); per quad 4 vec4 of GY, and X's quad in row
 //     oh·SH - PH + i·DH with its two neighbours, which give the 3 taps' vec4s by swizzles (a
 //     neighbour outside the row, or a row outside the input, reads as 0: the padding).
+//   threeByThree — threeWide's geometry with KH == 3: 4 channels x one ci's 3 x 3, so each quad's
+//     4 vec4 of GY serve all 3 kernel rows (13 loads per 144 multiply-adds; 36 accumulators; 1.1-1.5x
+//     threeWide side by side on LightCNN-9's 3×3 layers).
 // Invariant: a quad of 4 output pixels is one aligned vec4 of its GY row and, shifted by j - 1, of
 // the X row it reads; every (pixel, column) pair whose tap lands inside the input is summed once.
 //!include conv_geometry
@@ -132,5 +135,81 @@ fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
     let co = co0 + r;
     if (co >= p.Cout) { break; }
     for (var j = 0u; j < 3u; j++) { Partial[slice + co * columns + column0 + j] = rows[r][j]; }
+  }
+}
+
+/** One kernel row's 3 taps for 4 output channels. */
+struct TapRow4 { r0: vec3<f32>, r1: vec3<f32>, r2: vec3<f32>, r3: vec3<f32> }
+
+/**
+ * Adds one pixel quad's products for kernel row ih (its X quad at offset xo, zeroed when the row is
+ * outside the input) to acc: the quad and its neighbours give the 3 taps' vec4s by swizzles.
+ */
+fn accumulateTapRow(acc: ptr<function, TapRow4>, xo: u32, rowOk: bool, hasLeft: bool, hasRight: bool, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32>) {
+  let centre = select(vec4<f32>(0.0), X[xo], rowOk);
+  let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], rowOk && hasLeft);
+  let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], rowOk && hasRight);
+  let b0 = vec4<f32>(left.w, centre.xyz);
+  let b2 = vec4<f32>(centre.yzw, right.x);
+  (*acc).r0 += vec3<f32>(dot(g0, b0), dot(g0, centre), dot(g0, b2));
+  (*acc).r1 += vec3<f32>(dot(g1, b0), dot(g1, centre), dot(g1, b2));
+  (*acc).r2 += vec3<f32>(dot(g2, b0), dot(g2, centre), dot(g2, b2));
+  (*acc).r3 += vec3<f32>(dot(g3, b0), dot(g3, centre), dot(g3, b2));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn threeByThree(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let co0 = (wid.y * WGY + lid.y) * 4u;
+  let ciIndex = wid.x * WGX + lid.x;
+  let ci = min(ciIndex, p.Cin - 1u);
+  let rowQuads = p.W / 4u;
+  let imageQuads = p.OH * rowQuads;
+  let inPlane = p.H * rowQuads;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * imageQuads, kStart + p.kChunk);
+  let g = vec4<u32>(min(co0, p.Cout - 1u), min(co0 + 1u, p.Cout - 1u), min(co0 + 2u, p.Cout - 1u), min(co0 + 3u, p.Cout - 1u)) * imageQuads;
+  var acc0 = TapRow4();
+  var acc1 = TapRow4();
+  var acc2 = TapRow4();
+  var n = kStart / imageQuads;
+  var oh = (kStart % imageQuads) / rowQuads;
+  var columnQuad = kStart % rowQuads;
+  for (var k = kStart; k < kEnd; k++) {
+    let gBase = n * p.Cout * imageQuads + oh * rowQuads + columnQuad;
+    let g0 = GY[gBase + g.x];
+    let g1 = GY[gBase + g.y];
+    let g2 = GY[gBase + g.z];
+    let g3 = GY[gBase + g.w];
+    let hasLeft = columnQuad > 0u;
+    let hasRight = columnQuad + 1u < rowQuads;
+    let plane = (n * p.Cin + ci) * inPlane + columnQuad;
+    let ih0 = i32(oh * p.SH) - p.PH;
+    let ih1 = ih0 + i32(p.DH);
+    let ih2 = ih1 + i32(p.DH);
+    // A row outside the input reads row 0 (in bounds) and is zeroed.
+    let ok0 = ih0 >= 0 && ih0 < i32(p.H);
+    let ok1 = ih1 >= 0 && ih1 < i32(p.H);
+    let ok2 = ih2 >= 0 && ih2 < i32(p.H);
+    accumulateTapRow(&acc0, plane + u32(select(0, ih0, ok0)) * rowQuads, ok0, hasLeft, hasRight, g0, g1, g2, g3);
+    accumulateTapRow(&acc1, plane + u32(select(0, ih1, ok1)) * rowQuads, ok1, hasLeft, hasRight, g0, g1, g2, g3);
+    accumulateTapRow(&acc2, plane + u32(select(0, ih2, ok2)) * rowQuads, ok2, hasLeft, hasRight, g0, g1, g2, g3);
+    columnQuad++;
+    if (columnQuad == rowQuads) {
+      columnQuad = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  if (ciIndex >= p.Cin) { return; }
+  let columns = p.Cin * 9u;
+  let slice = wid.z * p.Cout * columns;
+  var taps = array<TapRow4, 3>(acc0, acc1, acc2);
+  for (var i = 0u; i < 3u; i++) {
+    var rows = array<vec3<f32>, 4>(taps[i].r0, taps[i].r1, taps[i].r2, taps[i].r3);
+    for (var r = 0u; r < 4u; r++) {
+      let co = co0 + r;
+      if (co >= p.Cout) { break; }
+      for (var j = 0u; j < 3u; j++) { Partial[slice + co * columns + ci * 9u + i * 3u + j] = rows[r][j]; }
+    }
   }
 }

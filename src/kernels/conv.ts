@@ -73,7 +73,7 @@ function vec4EntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined 
 
 /**
  * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair, 4 rows
- * x 2 quads, where rows hold whole pairs of quads), else conv2d_packed.wgsl's (any geometry).
+ * x 2 quads, where image rows hold whole pairs of quads), else conv2d_packed.wgsl's (any geometry).
  */
 function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string; pixelsPerInvocation: number; fourRows: boolean } {
   const vec4 = vec4EntryPoint(g);
@@ -210,7 +210,9 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
 function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const chosen = gpu().policy.get('convWeightGrad');
-  const vec4Entry = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
+  let vec4Entry: 'pointwise' | 'threeWide' | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
+  // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
+  if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
@@ -230,9 +232,10 @@ function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
-function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeWide'): GPUBuffer {
-  // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps.
-  const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : 4 * g.Cin * g.KH);
+function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeWide' | 'threeByThree'): GPUBuffer {
+  // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide
+  // one (ci, i) row of 3 taps, threeByThree one ci's 3 x 3.
+  const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : entryPoint === 'threeWide' ? 4 * g.Cin * g.KH : 4 * g.Cin);
   const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad_vec4.${entryPoint}`, entryPoint, constants: shape.constants });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
