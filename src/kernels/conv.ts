@@ -81,13 +81,27 @@ function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string; 
   return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false } : { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
 }
 
+/**
+ * The packed kernels' workgroup: 256 invocations, WGY the largest power of 2 up to 16 that divides
+ * the row blocks, so no workgroup row computes rows past the last (registerTileShape's 16 would
+ * waste a quarter of group1's 48-channel input gradient), WGX narrowed for tiny outputs.
+ */
+function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  let wgy = 1;
+  while (wgy < 16 && rowBlocks % (2 * wgy) === 0) wgy *= 2;
+  let wgx = 256 / wgy;
+  while (wgx > 1 && wgx / 2 >= pixelBlocks) wgx /= 2;
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(pixelBlocks / wgx), Math.ceil(rowBlocks / wgy)] };
+}
+
 /** The forward conv over packed weights (packedEntryPoint's kernel). */
 function launchPackedChunk(x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
-  // registerTileShape counts blocks of 4 rows by 4 pixels: rows / 4 row blocks, pixels / 4 pixel blocks per invocation here.
-  const shape = registerTileShape(Math.ceil(g.Cout / (rows / 4)), Math.ceil((g.N * g.OH * g.OW) / (pixelsPerInvocation / 4)));
+  const rowBlocks = Math.ceil(g.Cout / rows);
+  const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
+  const shape = packedTileShape(rowBlocks, pixelBlocks);
   const k = kernel(file, { name: `${file}${mfm ? 'Mfm' : ''}.${entryPoint}`, entryPoint, constants: { ...shape.constants, ROWS: rows } });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
