@@ -3,9 +3,11 @@
 # bundle that scripts/device-bundle.mjs packs into .carry/ (node binary, node_modules) plus the
 # Vulkan loader debs in .gl/. Results land in $OUT (or ./gpu-results): info.json, tests.log,
 # step.json / step.log (whole training steps), bench.json / bench.log (kernel rows), synth.log
-# (rendering rates and training on the fly vs cached), and with the demo task demo.log plus demo/.
+# (rendering rates and training on the fly vs cached), with the tune task step-tuned.json / .log and
+# autotune.json (the same steps with WEBFER_AUTOTUNE=1: variants timed per shape, the choices kept),
+# and with the demo task demo.log plus demo/.
 #   bash bench/gpu.sh [--quick]                      tests, step, bench, synth
-#   WEBFER_GPU_TASKS="demo" bash bench/gpu.sh        any of: tests step bench synth demo
+#   WEBFER_GPU_TASKS="demo" bash bench/gpu.sh        any of: tests step tune bench synth demo
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/gpu-results}"
@@ -54,6 +56,9 @@ if [[ " $tasks " == *" tests "* ]]; then
 fi
 if [[ " $tasks " == *" step "* ]]; then
   timeout 150 node --import tsx src/cli.ts bench --step $quick --json "$out/step.json" 2>&1 | tee "$out/step.log"
+fi
+if [[ " $tasks " == *" tune "* ]]; then
+  WEBFER_AUTOTUNE=1 WEBFER_AUTOTUNE_CACHE="$out/autotune.json" timeout 240 node --import tsx src/cli.ts bench --step $quick --json "$out/step-tuned.json" 2>&1 | tee "$out/step-tuned.log"
 fi
 if [[ " $tasks " == *" bench "* ]]; then
   timeout 180 node --import tsx src/cli.ts bench $quick --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
