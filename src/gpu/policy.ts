@@ -31,8 +31,8 @@ export interface KernelChoices {
 }
 
 // matmul registerTiledVec4 on software: 0.9-3.3x registerTiled on lavapipe (1.14x at 1024³; 0.9x only at K = 16), side by side (bench/RESULTS.md, 2026-12-04 matmul vec4 section).
-// conv 'packed' on software: median 1.3-2.8× registerTiled per LightCNN-9 layer and pass on lavapipe, side by side
-// (bench/RESULTS.md, 2026-12-04 conv packed section); conv1's 5×5 weight gradient is registerTiled's kernel there.
+// conv 'packed' on software: 1.7-32× TF.js 4.22 on every LightCNN-9 conv row on lavapipe, 1.3-5× registerTiled
+// side by side (bench/RESULTS.md, 2026-12-04 conv packed sections); conv1's 5×5 weight gradient is registerTiled's kernel there.
 const SOFTWARE: KernelChoices = { matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

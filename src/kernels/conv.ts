@@ -2,6 +2,9 @@
 // (conv2d's input gradient, convTranspose2d's forward) and the weight gradient (a GEMM over the
 // output pixels, split-K). Sizes are always named from conv2d's point of view:
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
+// The 'packed' variant (software Vulkan) packs the weights once per launch (conv_pack_weights.wgsl)
+// and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl,
+// the weight gradient through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 import { gpu, type Binding, type Kernel } from '../gpu/index.js';
