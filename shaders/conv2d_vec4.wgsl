@@ -31,6 +31,7 @@
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
+//!include is_nan
 
 override ROWS: u32 = 8u;
 

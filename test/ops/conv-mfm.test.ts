@@ -62,6 +62,22 @@ test('conv2dMfm equals mfm(conv2d) on multi-tile shapes (filters > 64, odd pair 
   }
 });
 
+test('conv2dMfm propagates NaN as torch.maximum on every variant: the output is NaN and both halves take the gradient', async () => {
+  const s = { x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 } };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
+  xs[2].data[1] = NaN; // channel 1's first half: NaN everywhere
+  xs[0].data[rng.int(0, xs[0].data.length - 1)] = NaN; // and a NaN pixel reaching every channel near it
+  const g = ref.randn(rng, ref.mfm(ref.conv2d(xs[0], xs[1], xs[2], s.opts)).shape);
+  setVariant('direct');
+  const unfused = await forwardAndGradients(([x, w, b]) => mfm(conv2d(x, w, b, s.opts)), xs, g);
+  assert.ok(Array.from(unfused[0].data).some(Number.isNaN), 'the reference has NaN outputs');
+  for (const variant of VARIANTS) {
+    setVariant(variant);
+    const fused = await forwardAndGradients(([x, w, b]) => conv2dMfm(x, w, b, s.opts), xs, g);
+    ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => ref.assertClose(fused[i], unfused[i], { rtol: 1e-3, atol: 1e-3, context: `${variant} conv2dMfm vs mfm(conv2d) ${what} with NaN` }));
+  }
+});
+
 test('conv2dMfm: one convolution kernel forward, every variant (no 2C-channel activations, no mfm pass), and no mask without gradients', async () => {
   const x = toTensor(ref.randn(rng, [2, 3, 9, 7]), true);
   const w = toTensor(ref.randn(rng, [8, 3, 3, 3]), true);
@@ -76,11 +92,11 @@ test('conv2dMfm: one convolution kernel forward, every variant (no 2C-channel ac
       assertNear(await toT64(y), ref.mfm(ref.conv2d(await toT64(x), await toT64(w), await toT64(b), { padding: 1 })), `${variant} noGrad forward`);
       y.dispose();
     });
-    // conv2dMfm.<variant>, or the packed kernels' conv2d_packedMfm / conv2d_vec4Mfm (after conv_pack_weights, which only reorders the weights).
+    // conv2dMfm.<variant or packed entry point> (after conv_pack_weights, which only reorders the weights).
     const names = timings.map((t) => t.name);
     const convolutions = names.filter((n) => n !== 'conv_pack_weights');
     assert.equal(convolutions.length, 1, `${variant}: one kernel besides the weight packing, got ${names}`);
-    assert.match(convolutions[0], /^conv2d(_packed|_vec4)?Mfm\./, `${variant}: the fused kernel, got ${names}`);
+    assert.match(convolutions[0], /^conv2dMfm\./, `${variant}: the fused kernel, got ${names}`);
   }
   for (const t of [x, w, b]) t.dispose();
 });
