@@ -76,7 +76,7 @@ test('on: the first shape class is queued once, every candidate is timed, the fa
 
 test('the matmul launcher queues its product once, the tuned variant is used, and the product stays right', async () => {
   tuner().enabled = true;
-  const [M, K, N] = [13, 24, 9];
+  const [M, K, N] = [13, 24, 12]; // N and K multiples of 4: every variant runs under its own name (vec4 included)
   const a = random(M * K), b = random(K * N);
   const product = () => F.matmul(tensor(a, [M, K]), tensor(b, [K, N]));
   const before = await product().toArray();
@@ -84,7 +84,7 @@ test('the matmul launcher queues its product once, the tuned variant is used, an
   product().dispose();
   assert.is(tuner().pendingCount, 1);
   const [record] = await gpu().autotune();
-  assert.match(record!.shapeClass, /^matmul 1x13x9x24 /);
+  assert.match(record!.shapeClass, /^matmul 1x13x12x24 /);
   assert.equal(Object.keys(record!.timesMs).sort(), ['registerTiled', 'registerTiledVec4', 'workgroupTiled']);
   const { timings } = await gpu().profile(async () => { await product().toArray(); });
   assert.ok(timings.some((t) => t.name.startsWith(`matmul.${record!.chosen}.`)), `dispatched ${timings.map((t) => t.name).join(', ')}`);
@@ -94,6 +94,29 @@ test('the matmul launcher queues its product once, the tuned variant is used, an
     for (let k = 0; k < K; k++) expected += a[Math.floor(i / N) * K + k]! * b[k * N + (i % N)]!;
     assert.ok(Math.abs(after[i]! - expected) < 1e-4 && Math.abs(before[i]! - expected) < 1e-4, `element ${i}: ${after[i]} vs ${expected}`);
   }
+});
+
+test('the three conv launchers queue their passes, each is tuned over registerTiled, workgroupTiled and packed, and results stay the same', async () => {
+  tuner().enabled = true;
+  const xData = random(2 * 3 * 9 * 8), wData = random(8 * 3 * 3 * 3), bData = random(8);
+  const pass = async () => {
+    const x = tensor(xData, [2, 3, 9, 8], { requiresGrad: true });
+    const w = tensor(wData, [8, 3, 3, 3], { requiresGrad: true });
+    const b = tensor(bData, [8]);
+    const y = F.conv2d(x, w, b, { padding: 1 });
+    F.sum(F.mul(y, y)).backward();
+    const out = [await y.toArray(), await x.grad!.toArray(), await w.grad!.toArray()];
+    for (const t of [x, w, b, y]) t.dispose();
+    return out;
+  };
+  const before = await pass();
+  assert.is(tuner().pendingCount, 3);
+  const records = await gpu().autotune();
+  assert.equal(records.map((r) => r.shapeClass.split(' N')[0]).sort(), ['conv forward', 'conv input grad', 'conv weight grad']);
+  for (const record of records) assert.equal(Object.keys(record.timesMs).sort(), ['packed', 'registerTiled', 'workgroupTiled'], record.shapeClass);
+  const after = await pass();
+  assert.is(tuner().pendingCount, 0);
+  before.forEach((values, i) => values.forEach((v, j) => assert.ok(Math.abs(v - after[i]![j]!) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}[${j}]: ${v} vs ${after[i]![j]}`)));
 });
 
 test('an override in force queues nothing (the forced variant is what the user asked for)', () => {

@@ -49,6 +49,7 @@ const CONV_FAMILIES: Record<string, string> = {
   conv2dMfm: 'conv forward',
   conv_transpose2d: 'conv input-grad',
   conv2d_weight_grad: 'conv weight-grad',
+  conv_pack_weights: 'conv weight packing',
 };
 
 /** The family of a kernel name ("conv2d.registerTiled" → conv forward, "norm.gradSums" → norm). */

@@ -7,7 +7,7 @@
 // the weight gradient through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-import { gpu, type Binding, type Kernel } from '../gpu/index.js';
+import { gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
@@ -21,6 +21,28 @@ export interface ConvGeometry extends WindowGeometry {
 
 /** The variants all three kernels have, chosen per kernel by gpu().policy: 'convForward', 'convInputGrad', 'convWeightGrad'. */
 export type ConvVariant = KernelChoices['convWeightGrad'];
+
+/** What the autotuner times for each conv kernel ('direct' is the test oracle, never the fastest). */
+const TUNED_VARIANTS: readonly ConvVariant[] = ['registerTiled', 'workgroupTiled', 'packed'];
+
+/** An autotuner shape class: the pass and every size the kernels' choice can depend on. */
+function shapeClass(pass: string, g: ConvGeometry, hasBias: boolean): string {
+  return `conv ${pass} N${g.N} ${g.Cin}x${g.H}x${g.W}->${g.Cout}x${g.OH}x${g.OW} k${g.KH}x${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW}${hasBias ? ' bias' : ''}`;
+}
+
+/**
+ * The autotuner's run of one pass on scratch inputs of the given element counts (the caller's
+ * buffers may be reused by the time it runs): `launch` records the pass and returns its outputs.
+ */
+function scratchRun(elements: number[], launch: (inputs: GPUBuffer[]) => GPUBuffer[]): () => TuningRun {
+  return () => {
+    const inputs = elements.map((count) => alloc(count));
+    return {
+      run: () => launch(inputs).forEach((output) => gpu().pool.release(output)),
+      dispose: () => inputs.forEach((input) => gpu().pool.release(input)),
+    };
+  };
+}
 
 /** The fused max-feature-map epilogue of conv2d's forward (Params.mfm in shaders/include/conv_geometry.wgsl). */
 const MFM_MODE = { off: 0, withMask: 1, withoutMask: 2 } as const;
@@ -98,14 +120,18 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 }
 
 /** The forward conv over packed weights (packedEntryPoint's kernel). */
-function launchPackedChunk(x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+/** Kernel names say the pass first (profiles and `bench --step` group them by it): the input gradient runs the forward's kernels. */
+type PackedPass = 'forward' | 'inputGrad';
+
+function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
   const rowBlocks = Math.ceil(g.Cout / rows);
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const shape = packedTileShape(rowBlocks, pixelBlocks);
-  const k = kernel(file, { name: `${file}${mfm ? 'Mfm' : ''}.${entryPoint}`, entryPoint, constants: { ...shape.constants, ROWS: rows } });
+  const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}`;
+  const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows } });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -113,13 +139,19 @@ function launchPackedChunk(x: Binding, packed: PackedWeights, bias: GPUBuffer | 
 function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
-  const variant = gpu().policy.get('convForward');
+  const outputElements = yPerImage * whole.N;
+  const inputs = [xPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cout] : [])];
+  const variant = gpu().policy.choose('convForward', shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
+    const [sy, sm] = [alloc(outputElements), mask ? alloc(outputElements) : undefined];
+    launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
+    return sm ? [sy, sm] : [sy];
+  }));
   const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward') : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
     const xChunk = images(x, chunk, whole.N, xPerImage);
-    if (variant === 'packed') launchPackedChunk(xChunk, packed!, bias, g, outputs[0], outputs[1], mfm);
+    if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm);
     else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm);
   }
   if (packed) gpu().pool.release(packed.buffer);
@@ -165,13 +197,15 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const gxPerImage = whole.Cin * whole.H * whole.W;
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
-  const packed = gpu().policy.get('convInputGrad') === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
+  const inputs = [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
+  const chosen = gpu().policy.choose('convInputGrad', shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
+  const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (packed) launchPackedChunk(gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
-    else launchTransposeChunk(gyChunk, weight, bias, g, gxChunk);
+    if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
+    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk);
   }
   if (packed) gpu().pool.release(packed.buffer);
   return gx;
@@ -185,9 +219,8 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
   };
 }
 
-function launchTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
+function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
   // 'packed' at stride > 1 falls back to registerTiled (the gather skips most taps there).
-  const chosen = gpu().policy.get('convInputGrad');
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
@@ -210,10 +243,11 @@ function weightGradSplits(g: ConvGeometry, [x, y]: [number, number]): number {
 export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometry): GPUBuffer {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
+  const chosen = gpu().policy.choose('convWeightGrad', shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun([xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
   let gw: GPUBuffer | undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage])) {
     const g = { ...whole, N: chunk.count };
-    const part = weightGradChunk(images(x, chunk, whole.N, xPerImage), images(gy, chunk, whole.N, gyPerImage), g);
+    const part = weightGradChunk(chosen, images(x, chunk, whole.N, xPerImage), images(gy, chunk, whole.N, gyPerImage), g);
     if (!gw) {
       gw = part;
     } else {
@@ -224,9 +258,8 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
   return gw!;
 }
 
-function weightGradChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
+function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
-  const chosen = gpu().policy.get('convWeightGrad');
   let vec4Entry: 'pointwise' | 'threeWide' | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
@@ -253,7 +286,7 @@ function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoin
   // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide
   // one (ci, i) row of 3 taps, threeByThree one ci's 3 x 3.
   const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : entryPoint === 'threeWide' ? 4 * g.Cin * g.KH : 4 * g.Cin);
-  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad_vec4.${entryPoint}`, entryPoint, constants: shape.constants });
+  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: shape.constants });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
   return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));
