@@ -70,21 +70,12 @@ fn loadX(offset: i32) -> f32 {
 fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let co0 = (wid.y * WGY + lid.y) * TM;
   let pix0 = (wid.x * WGX + lid.x) * TN;
-  let plane = p.OH * p.OW;
-  let pixels = p.N * plane;
   let HW = p.H * p.W;
   let KHW = p.KH * p.KW;
-  // Per pixel: start of its image in X and the top-left tap (may lie in the padding).
-  var base: vec4<i32>;
-  var ih0: vec4<i32>;
-  var iw0: vec4<i32>;
-  for (var t = 0u; t < TN; t++) {
-    let q = min(pix0 + t, pixels - 1u);
-    let r = q % plane;
-    base[t] = i32((q / plane) * p.Cin * HW);
-    ih0[t] = i32((r / p.OW) * p.SH) - p.PH;
-    iw0[t] = i32((r % p.OW) * p.SW) - p.PW;
-  }
+  let origins = forwardOrigins(pix0);
+  let base = origins.base;
+  let ih0 = origins.ih0;
+  let iw0 = origins.iw0;
   // Weight rows of the 4 output channels (clamped; their results are not stored).
   let rowStride = p.Cin * KHW;
   let w0 = filterOf(min(co0, p.Cout - 1u)) * rowStride;

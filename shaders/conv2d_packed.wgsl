@@ -31,21 +31,12 @@ fn packedTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   let r0 = block * ROWS;
   let quad0 = block * (ROWS / 4u);
   let pix0 = (wid.x * WGX + lid.x) * TN;
-  let plane = p.OH * p.OW;
-  let pixels = p.N * plane;
   let HW = p.H * p.W;
   let KHW = p.KH * p.KW;
-  // Per pixel: start of its image in X and the top-left tap (may lie in the padding).
-  var base: vec4<i32>;
-  var ih0: vec4<i32>;
-  var iw0: vec4<i32>;
-  for (var t = 0u; t < TN; t++) {
-    let q = min(pix0 + t, pixels - 1u);
-    let r = q % plane;
-    base[t] = i32((q / plane) * p.Cin * HW);
-    ih0[t] = i32((r / p.OW) * p.SH) - p.PH;
-    iw0[t] = i32((r % p.OW) * p.SW) - p.PW;
-  }
+  let origins = forwardOrigins(pix0);
+  let base = origins.base;
+  let ih0 = origins.ih0;
+  let iw0 = origins.iw0;
   let channelStep = KHW * p.packedWidth;
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();

@@ -13,3 +13,20 @@ struct Params {
   kChunk: u32, mfm: u32, packedWidth: u32, pad: u32,
 }
 
+
+/** The forward's 4 output pixels pix0 .. pix0 + 3 (clamped to the last): where each one's image starts in X and its top-left tap (may lie in the padding). */
+struct ForwardOrigins { base: vec4<i32>, ih0: vec4<i32>, iw0: vec4<i32> }
+
+fn forwardOrigins(pix0: u32) -> ForwardOrigins {
+  let plane = p.OH * p.OW;
+  let pixels = p.N * plane;
+  var o: ForwardOrigins;
+  for (var t = 0u; t < 4u; t++) {
+    let q = min(pix0 + t, pixels - 1u);
+    let r = q % plane;
+    o.base[t] = i32((q / plane) * p.Cin * p.H * p.W);
+    o.ih0[t] = i32((r / p.OW) * p.SH) - p.PH;
+    o.iw0[t] = i32((r % p.OW) * p.SW) - p.PW;
+  }
+  return o;
+}
