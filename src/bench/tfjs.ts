@@ -33,6 +33,16 @@ export const TFJS_VERSION = '4.22.0';
 export const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'] as const;
 /** Largest |webfer − TF.js| over the largest |TF.js| allowed on a row's outputs. */
 export const AGREEMENT_TOLERANCE = 1e-3;
+/**
+ * The whole training step's tolerance. A step at the paper's scale takes millions of max decisions
+ * (max-feature-map, max-pool) on values that differ by float32 rounding when two libraries sum in
+ * different orders, and its gradients are long reductions with cancellation: measured on lavapipe
+ * (LightCNN-9, batch 16, 128²), two of webfer's own conv variants differ from each other by up to
+ * 4.9e-3 on the step's gradients (the one-invocation-per-output oracle against registerTiled; packed
+ * against registerTiled 1.9e-3), while every kernel row agrees with TF.js within 1e-5. The old registerTiled forward agreed with TF.js to 1.9e-5 only because it summed in
+ * TF.js's (kh, kw, ci) order.
+ */
+export const STEP_AGREEMENT_TOLERANCE = 1e-2;
 
 export interface LibraryFigures {
   /** Milliseconds per call (the step: per training step). */
@@ -61,12 +71,16 @@ export interface CompareRow {
   compared: string;
   /** The step row: the difference of each compared output by name (loss, each gradient, each updated parameter). */
   differences?: Record<string, number>;
+  /** The largest difference this row accepts. */
+  tolerance: number;
   agree: boolean;
 }
 
 export interface CompareResult {
   tfjsVersion: string;
   tolerance: number;
+  /** The training step's (STEP_AGREEMENT_TOLERANCE). */
+  stepTolerance: number;
   rows: CompareRow[];
 }
 
@@ -211,14 +225,15 @@ async function timeCalls(call: () => void, sync: () => Promise<void>, repeats: n
   return (performance.now() - start) / repeats;
 }
 
-function row(fields: Omit<CompareRow, 'ratio' | 'agree' | 'webfer' | 'tfjs'> & { webferMs: number; tfjsMs: number }): CompareRow {
+function row(fields: Omit<CompareRow, 'ratio' | 'agree' | 'webfer' | 'tfjs' | 'tolerance'> & { webferMs: number; tfjsMs: number }): CompareRow {
   const figures = (ms: number): LibraryFigures => ({
     ms,
     ...(fields.flops !== undefined ? { gflops: fields.flops / (ms * 1e6) } : {}),
     ...(fields.batch !== undefined ? { imagesPerSecond: (1000 * fields.batch) / ms } : {}),
   });
   const { webferMs, tfjsMs, ...rest } = fields;
-  return { ...rest, webfer: figures(webferMs), tfjs: figures(tfjsMs), ratio: tfjsMs / webferMs, agree: fields.difference <= AGREEMENT_TOLERANCE };
+  const tolerance = fields.kind === 'step' ? STEP_AGREEMENT_TOLERANCE : AGREEMENT_TOLERANCE;
+  return { ...rest, webfer: figures(webferMs), tfjs: figures(tfjsMs), ratio: tfjsMs / webferMs, tolerance, agree: fields.difference <= tolerance };
 }
 
 export interface Sizes {
@@ -545,5 +560,5 @@ export async function benchCompareTfjs(report: (row: CompareRow) => void, option
   add(await compareMatmul(tf, backend, 'matmul LightCNN-9 fc1', sizes.batch, fc1In, fc1Out, sizes.matmulRepeats));
   for (const layer of layers) for (const r of await compareConv(tf, backend, layer, sizes.batch, sizes.convRepeats)) add(r);
   add(await compareStep(tf, backend, sizes));
-  return { tfjsVersion: tf.version_core, tolerance: AGREEMENT_TOLERANCE, rows };
+  return { tfjsVersion: tf.version_core, tolerance: AGREEMENT_TOLERANCE, stepTolerance: STEP_AGREEMENT_TOLERANCE, rows };
 }

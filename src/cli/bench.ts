@@ -86,7 +86,8 @@ function compareMarkdown(result: CompareResult, meta: { date: Date; commit?: str
       `${cpus().length} cores, load average ${meta.load.map((l) => l.toFixed(1)).join(' / ')} at the end.`,
     'Both libraries on one WebGPU device in one process, TF.js in its native NHWC layout. Times are wall clock per call ' +
       '(per step) after a warm-up, synced (webfer `sync()`, TF.js its queue\'s `onSubmittedWorkDone`); ratio = TF.js time / webfer time. ' +
-      `Each row first ran the same inputs through both: difference = max |webfer − TF.js| / max |TF.js| (tolerance ${result.tolerance}).`,
+      `Each row first ran the same inputs through both: difference = max |webfer − TF.js| / max |TF.js| (tolerance ${result.tolerance}; ` +
+      `${result.stepTolerance} for the whole step, whose max decisions on values within float32 rounding of a tie can go either way when the libraries sum in different orders).`,
     '',
     '| workload | shape | webfer | TF.js | ratio | difference |',
     '|---|---|---|---|---|---|',
@@ -140,7 +141,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const disagreeing = result.rows.filter((r) => !r.agree);
       if (disagreeing.length > 0) {
         throw new Error(
-          `TF.js and webfer disagree beyond ${result.tolerance} on ${disagreeing.map((r) => `${r.name} (${r.difference.toExponential(1)})`).join(', ')}: ` +
+          `TF.js and webfer disagree beyond the tolerance on ${disagreeing.map((r) => `${r.name} (${r.difference.toExponential(1)} > ${r.tolerance})`).join(', ')}: ` +
             `those times are not of the same computation${argv.record ? ', so nothing was recorded' : ''}; the rows are in the output above${argv.json ? ` and in ${argv.json}` : ''}`,
         );
       }
