@@ -18,8 +18,11 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
 export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
-/** registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere). */
-export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4'] as const;
+/**
+ * registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere).
+ * packed: A and B packed once per launch into vec4 quads of rows / columns (read in place when already so), 4 x 8 outputs per invocation.
+ */
+export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
@@ -31,9 +34,10 @@ export interface KernelChoices {
 }
 
 // matmul registerTiledVec4 on software: 0.9-3.3x registerTiled on lavapipe (1.14x at 1024³; 0.9x only at K = 16), side by side (bench/RESULTS.md, 2026-12-04 matmul vec4 section).
+// matmul packed on software: 1.0-2.4x registerTiledVec4 per round where vec4 reads do not fit (333x1020 @ 1020x517), within the noise of it elsewhere (0.8-1.7x per round, no consistent sign, at 1024³, 512³ and the fc shapes; it takes the vec4 kernel for x @ Wᵀ at batch 16): bench/RESULTS.md, 2026-12-04 matmul packed section.
 // conv 'packed' on software: 1.7-32× TF.js 4.22 on every LightCNN-9 conv row on lavapipe, 1.3-5× registerTiled
 // side by side (bench/RESULTS.md, 2026-12-04 conv packed sections); conv1's 5×5 weight gradient is registerTiled's kernel there.
-const SOFTWARE: KernelChoices = { matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
+const SOFTWARE: KernelChoices = { matmul: 'packed', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
 // gradients are the forward's structure and are chosen here untimed (no hardware GPU since they

@@ -1,12 +1,15 @@
 // Launcher for batched matmul with strided operands, optional bias and fused activation.
 // The variant comes from gpu().policy ('matmul'); registerTiledVec4 (shaders/matmul_vec4.wgsl)
 // runs where the operands allow vec4 reads and registerTiled elsewhere, so no policy choice makes
-// a shape fail. A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs
-// as several launches over blocks of batches, rows, columns and K, each tensor bound from an
-// aligned offset at or below its block's first element; the K blocks add into C.
+// a shape fail; packed (shaders/matmul_packed.wgsl) packs the operands that are not already in its
+// layout (shaders/matmul_pack.wgsl) into pool buffers released after the launch, and takes the
+// vec4 path where packing would not fit a binding or would cost more than it saves (packedRuns).
+// A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs as several
+// launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
+// or below its block's first element; the K blocks add into C.
 import { gpu, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, elementRange, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
+import { Params, alloc, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
 
 export interface MatrixOperand {
   buffer: GPUBuffer;
@@ -155,9 +158,98 @@ interface Part {
   tensor: StridedTensor;
 }
 
+/**
+ * An operand as matmul_packed.wgsl reads it: vec4 quads of 4 rows of A (columns of B) at one k,
+ * `width` vec4s per k from vec4 `offset`, `batchStride` vec4s per batch (0: one for all batches).
+ */
+interface PackedOperand {
+  binding: Binding;
+  offset: number;
+  width: number;
+  batchStride: number;
+  /** A pool buffer that the launch releases after its dispatch (none when the operand was read in place). */
+  scratch?: GPUBuffer;
+}
+
+/**
+ * Outputs per packed invocation (matmul_packed.wgsl's ROWS x COLS): 4 x 8, the conv kernels'
+ * threeWidePair shape. 4 x 4, 8 x 4, 4 x 8 and 8 x 8 were within the noise of each other on
+ * lavapipe (3-4 GFLOP/s at 1024³ and 512³ on a loaded machine); 8 x 8 never led (bench/RESULTS.md).
+ */
+const PACKED_TILE = { rows: 4, cols: 8 };
+
+/**
+ * Packing an operand larger than this whose elements are each used by fewer than PACKED_MIN_REUSE
+ * outputs costs more than the packed kernel saves where the vec4 kernel can run: the fc layer's
+ * 16x8192 @ (512x8192)ᵀ packs 4M weights in 53-59 ms against a 31-37 ms product (1.3-1.9 GFLOP/s,
+ * registerTiledVec4 3.3-5.0), so the launcher takes the vec4 kernel there.
+ */
+const PACKED_LARGE_OPERAND = 1 << 18;
+const PACKED_MIN_REUSE = 64;
+
+const packedBatches = (t: Part, sizes: Sizes) => (t.tensor.strides.batch !== 0 && sizes.batch > 1 ? sizes.batch : 1);
+
+/**
+ * Whether an operand is already in the packed layout, so the GEMM reads it in place: contiguous
+ * along X (A transposed, or B row-major), with its offset, its K stride (at least X) and its batch
+ * stride multiples of 4, so every quad is an aligned vec4.
+ */
+function readsInPlace(t: Part, along: 'rows' | 'cols', X: number, sizes: Sizes): boolean {
+  const { strides, offset } = t.tensor;
+  return strides[along] === 1 && isMultipleOf4(offset) && (sizes.depth <= 1 || (isMultipleOf4(strides.depth) && strides.depth >= X)) && (packedBatches(t, sizes) === 1 || isMultipleOf4(strides.batch));
+}
+
+/** A by rows or B by columns as the GEMM reads it: in place, or packed by shaders/matmul_pack.wgsl (X is M for A, N for B). */
+function packOperand(t: Part, X: number, along: 'rows' | 'cols', sizes: Sizes): PackedOperand {
+  const batches = packedBatches(t, sizes);
+  const { strides, offset } = t.tensor;
+  if (readsInPlace(t, along, X, sizes)) return { binding: t.binding, offset: offset / 4, width: sizes.depth <= 1 ? 0 : strides.depth / 4, batchStride: batches > 1 ? strides.batch / 4 : 0 };
+  const width = Math.ceil(X / 4);
+  const count = batches * sizes.depth * width;
+  const buffer = alloc(Math.max(count, 1) * 4);
+  const params = new Params().u32(X, sizes.depth, width, batches, strides.batch, strides[along], strides.depth, offset);
+  if (count > 0) gpu().dispatch(kernel('matmul_pack', { name: `matmul_pack.${along === 'rows' ? 'A' : 'B'}`, entryPoint: 'pack' }), [t.binding, buffer], params.done(), grid1d(count));
+  return { binding: buffer, offset: 0, width, batchStride: batches > 1 ? sizes.depth * width : 0, scratch: buffer };
+}
+
+/**
+ * Whether a launch under 'packed' runs the packed kernel: the operands it packs fit one binding,
+ * and none is a large one used by few outputs where the vec4 kernel can run (PACKED_LARGE_OPERAND).
+ */
+function packedRuns(a: Part, b: Part, sizes: Sizes): boolean {
+  const packed = [
+    { elements: readsInPlace(a, 'rows', sizes.rows, sizes) ? 0 : packedBatches(a, sizes) * sizes.depth * Math.ceil(sizes.rows / 4) * 4, reuse: sizes.cols },
+    { elements: readsInPlace(b, 'cols', sizes.cols, sizes) ? 0 : packedBatches(b, sizes) * sizes.depth * Math.ceil(sizes.cols / 4) * 4, reuse: sizes.rows },
+  ];
+  if (packed.some((p) => p.elements * 4 > gpu().maxBindingBytes)) return false;
+  return !packed.some((p) => p.elements > PACKED_LARGE_OPERAND && p.reuse < PACKED_MIN_REUSE) || !vec4Layout(a.tensor, b.tensor, sizes);
+}
+
+function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+  const packedA = packOperand(a, sizes.rows, 'rows', sizes);
+  const packedB = packOperand(b, sizes.cols, 'cols', sizes);
+  const { rows, cols } = PACKED_TILE;
+  // registerTileShape counts 4 x 4 blocks: one per invocation's ROWS x COLS outputs.
+  const shape = registerTileShape(Math.ceil(sizes.rows / rows) * 4, Math.ceil(sizes.cols / cols) * 4, 64);
+  const k = kernel('matmul_packed', { name: `matmul.packed.${activationName}`, entryPoint: 'packed', replacements: { ACT: activation }, constants: { ...shape.constants, ROWS: rows, COLS: cols } });
+  const C = c.tensor;
+  const params = new Params()
+    .u32(sizes.rows, sizes.cols, sizes.depth, epilogue.bias ? 1 : 0)
+    .u32(packedA.batchStride, packedA.width, Math.ceil(sizes.rows / 4), packedA.offset)
+    .u32(packedB.batchStride, packedB.width, Math.ceil(sizes.cols / 4), packedB.offset)
+    .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
+    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, 0, 0);
+  gpu().dispatch(k, [packedA.binding, packedB.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding], params.done(), [...shape.workgroups, sizes.batch]);
+  // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
+  for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
+}
+
 function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
-  const layout = chosen === 'registerTiledVec4' ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
-  const variant = chosen === 'registerTiledVec4' && !layout ? 'registerTiled' : chosen;
+  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+  // packed where packedRuns declines takes the vec4 path (registerTiled where that cannot run).
+  const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed';
+  const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
+  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
   // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
   const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
   const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;

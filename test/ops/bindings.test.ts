@@ -149,7 +149,8 @@ test('a product split over K adds the bias once and applies the activation to th
     for (const limit of [undefined, 1024]) {
       gpu().setMaxBindingBytes(limit);
       const dispatches = gpu().counters.dispatches;
-      const c = matmulKernel({ buffer: ta.buffer, batchStride: 0, rowStride: K, colStride: 1 }, { buffer: tb.buffer, batchStride: 0, rowStride: N, colStride: 1 }, 1, M, N, K, tbias.buffer, 'max(v, 0.0)', 'relu');
+      const { result: c, timings } = await gpu().profile(() => matmulKernel({ buffer: ta.buffer, batchStride: 0, rowStride: K, colStride: 1 }, { buffer: tb.buffer, batchStride: 0, rowStride: N, colStride: 1 }, 1, M, N, K, tbias.buffer, 'max(v, 0.0)', 'relu'));
+      if (variant === 'packed') assert.ok(timings.some((t) => /^matmul\.packed\.relu(#\d+)?$/.test(t.name)), `packed: its kernel runs (got ${timings.map((t) => t.name).join(', ')})`);
       const values = new Float32Array(await gpu().read(c, M * N * 4));
       gpu().pool.release(c);
       if (limit) assert.ok(gpu().counters.dispatches - dispatches > M, `${variant}: K split too (${gpu().counters.dispatches - dispatches} launches for ${M} rows)`);

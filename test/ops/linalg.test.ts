@@ -1,7 +1,8 @@
 // matmul (1-D, 2-D, batched with broadcasting) and linear (bias, fused relu), on every matmul
 // kernel variant, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16; the
-// vec4 variant on each operand layout it reads (strided, padded, offset, broadcast batches) and
-// its fall-back to registerTiled where the layout does not allow vec4 reads.
+// vec4 and packed variants on each operand layout they read (strided, padded, offset, broadcast
+// batches), vec4's fall-back to registerTiled where the layout does not allow vec4 reads, packed on
+// those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
@@ -146,7 +147,8 @@ async function launchProduct(variant: MatmulVariant, a: MatrixOperand, b: Matrix
   const values = new Float32Array(await gpu().read(c, batch * M * N * 4));
   gpu().pool.release(c);
   biasTensor?.dispose();
-  return { values, kernels: timings.map((t) => t.name) };
+  // Without the #n that tells apart kernels of one name compiled with different activations.
+  return { values, kernels: timings.map((t) => t.name.replace(/#\d+$/, '')) };
 }
 
 /** The float64 act(A @ B + bias) of logical [batch, M, K] and [batch, K, N] (or [1, ...] broadcast) matrices. */
@@ -162,7 +164,14 @@ function productReference(a: T64, b: T64, bias: T64 | undefined, relu: boolean):
 
 const layoutName = (s: Storage, axes: [string, string]) => `along ${s.transposed ? axes[0] : axes[1]}${s.pad ? ` +${s.pad} pad` : ''}${s.offset ? ` offset ${s.offset}` : ''}${s.broadcast ? ' broadcast' : ''}`;
 
-test('matmul registerTiledVec4 on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu', async () => {
+/** The kernels a launch under `variant` dispatches for this layout (sorted): packed packs A along k and B along k, and reads the others in place. */
+function expectedKernels(variant: 'registerTiledVec4' | 'packed', aTransposed: boolean, bTransposed: boolean, relu: boolean): string[] {
+  const product = `matmul.${variant}.${relu ? 'relu' : 'none'}`;
+  if (variant === 'registerTiledVec4') return [product];
+  return [product, ...(aTransposed ? [] : ['matmul_pack.A']), ...(bTransposed ? ['matmul_pack.B'] : [])].sort();
+}
+
+for (const variant of ['registerTiledVec4', 'packed'] as const) test(`matmul ${variant} on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu`, async () => {
   for (const aTransposed of [false, true]) {
     for (const bTransposed of [false, true]) {
       // Odd M and N: the last vec4 of a transposed A or of B along n straddles the edge into padding.
@@ -176,8 +185,8 @@ test('matmul registerTiledVec4 on every operand layout (A along k or m, B along 
       const B = storeOperand(b, bStorage);
       for (const relu of [false, true]) {
         const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])})${relu ? ' + bias, relu' : ''}`;
-        const { values, kernels } = await launchProduct('registerTiledVec4', A.operand, B.operand, { batch, M, N, K }, relu ? bias : undefined, relu);
-        assert.equal(kernels, [`matmul.registerTiledVec4.${relu ? 'relu' : 'none'}`], context(`${what}: the vec4 kernel runs`));
+        const { values, kernels } = await launchProduct(variant, A.operand, B.operand, { batch, M, N, K }, relu ? bias : undefined, relu);
+        assert.equal(kernels.sort(), expectedKernels(variant, aTransposed, bTransposed, relu), context(`${what}: the ${variant} kernels run`));
         const broadcastA = { shape: [batch, M, K], data: aStorage.broadcast ? Float64Array.from({ length: batch * M * K }, (_, i) => a.data[i % (M * K)]) : a.data };
         const broadcastB = { shape: [batch, K, N], data: bStorage.broadcast ? Float64Array.from({ length: batch * K * N }, (_, i) => b.data[i % (K * N)]) : b.data };
         assertNear(values, productReference(broadcastA, broadcastB, relu ? bias : undefined, relu), what, 1e-4, 2e-6 * Math.sqrt(K));
@@ -211,6 +220,38 @@ test('matmul registerTiledVec4 falls back to registerTiled (same values, same ke
     A.dispose();
     B.dispose();
   }
+});
+
+test('matmul packed runs its kernel where vec4 reads do not fit (K % 4, misaligned offsets, strides not a multiple of 4, odd sizes), packing both operands', async () => {
+  for (let round = 0; round < 4; round++) {
+    const [batch, M, N, K] = [rng.int(1, 3), rng.int(1, 40), rng.int(1, 40), rng.int(1, 40)];
+    const storage = (transposed: boolean): Storage => ({ transposed, pad: rng.int(0, 5), offset: rng.int(0, 7), broadcast: batch > 1 && rng.int(0, 1) === 1 });
+    const [aStorage, bStorage] = [storage(rng.int(0, 1) === 1), storage(rng.int(0, 1) === 1)];
+    const a = roundF32(ref.randn(rng, [aStorage.broadcast ? 1 : batch, M, K]));
+    const b = roundF32(ref.randn(rng, [bStorage.broadcast ? 1 : batch, K, N]));
+    const bias = roundF32(ref.randn(rng, [N]));
+    const [A, B] = [storeOperand(a, aStorage), storeOperand(b, bStorage)];
+    const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])}) + bias, relu`;
+    const { values, kernels } = await launchProduct('packed', A.operand, B.operand, { batch, M, N, K }, bias, true);
+    assert.ok(kernels.includes('matmul.packed.relu'), context(`${what}: the packed kernel runs (got ${kernels.join(', ')})`));
+    const broadcast = (x: T64, s: Storage, rows: number, cols: number) => ({ shape: [batch, rows, cols], data: s.broadcast ? Float64Array.from({ length: batch * rows * cols }, (_, i) => x.data[i % (rows * cols)]) : x.data });
+    assertNear(values, productReference(broadcast(a, aStorage, M, K), broadcast(b, bStorage, K, N), bias, true), what, 1e-4, 2e-6 * Math.sqrt(K));
+    A.dispose();
+    B.dispose();
+  }
+});
+
+test('matmul packed takes the vec4 kernel where it would pack a large operand that few outputs use (the fc layer x @ Wᵀ at a small batch)', async () => {
+  const [M, N, K] = [rng.int(2, 8), 4 * rng.int(64, 80), 4 * rng.int(256, 300)];
+  const x = roundF32(ref.randn(rng, [1, M, K]));
+  const w = roundF32(ref.randn(rng, [1, K, N], 1 / Math.sqrt(K)));
+  const X = storeOperand(x, { transposed: false, pad: 0, offset: 0, broadcast: false });
+  const W = storeOperand(w, { transposed: true, pad: 0, offset: 0, broadcast: false });
+  const { values, kernels } = await launchProduct('packed', X.operand, W.operand, { batch: 1, M, N, K }, undefined, false);
+  assert.equal(kernels, ['matmul.registerTiledVec4.none'], context(`[${M}, ${K}] @ [${N}, ${K}]ᵀ: the vec4 kernel runs`));
+  assertNear(values, productReference(x, w, undefined, false), `[${M}, ${K}] @ [${N}, ${K}]ᵀ`, 1e-4, 2e-6 * Math.sqrt(K));
+  X.dispose();
+  W.dispose();
 });
 
 test('linear with the fused relu passes NaN and ±inf on as torch.relu(linear) does, on every matmul variant', async () => {
