@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { removeDir, runCli, tempDir } from './run-cli.js';
+import { CONV_FORWARD_VARIANTS, MATMUL_VARIANTS } from '../../src/gpu/policy.js';
 
 const work = tempDir('webfer-autotune-');
 test.after(() => removeDir(work));
@@ -24,7 +25,7 @@ test('bench --step with WEBFER_AUTOTUNE=1: choices for matmul and the three conv
   const keys = Object.keys(entry!.choices);
   for (const kind of ['matmul', 'convForward', 'convInputGrad', 'convWeightGrad']) assert.ok(keys.some((k) => k.startsWith(`${kind}|`)), `${kind} among ${keys.length} choices`);
   for (const [key, variant] of Object.entries(entry!.choices)) {
-    const allowed = key.startsWith('matmul|') ? ['registerTiled', 'registerTiledVec4', 'workgroupTiled'] : ['registerTiled', 'workgroupTiled', 'packed'];
+    const allowed: readonly string[] = key.startsWith('matmul|') ? MATMUL_VARIANTS : CONV_FORWARD_VARIANTS;
     assert.ok(allowed.includes(variant), `${key}: ${variant}`);
   }
   const second = await benchStep(cache);
