@@ -84,8 +84,9 @@ function compareMarkdown(result: CompareResult, meta: { date: Date; commit?: str
     `\`webfer bench --compare tfjs${meta.quick ? ' --quick' : ''} --record\`, commit ${meta.commit ?? 'unknown'}; ` +
       `${adapter.description || adapter.vendor} (${adapter.isSoftware ? 'software' : 'hardware'}${dawn ? `, Dawn \`webgpu\` ${dawn}` : ''}); ` +
       `${cpus().length} cores, load average ${meta.load.map((l) => l.toFixed(1)).join(' / ')} at the end.`,
-    'Both libraries on one WebGPU device in one process, TF.js in its native NHWC layout. Times are wall clock per call ' +
-      '(per step) after a warm-up, synced (webfer `sync()`, TF.js its queue\'s `onSubmittedWorkDone`); ratio = TF.js time / webfer time. ' +
+    'Both libraries on one WebGPU device in one process, TF.js in its native NHWC layout. Times are wall clock, synced (webfer `sync()`, ' +
+      'TF.js its queue\'s `onSubmittedWorkDone`), after a warm-up: for matmul and conv the best of a few rounds that alternate one call ' +
+      'of each library, for the step the mean of the timed steps; ratio = TF.js time / webfer time. ' +
       `Each row first ran the same inputs through both: difference = max |webfer − TF.js| / max |TF.js| (tolerance ${result.tolerance}; ` +
       `${result.stepTolerance} for the whole step, whose max decisions on values within float32 rounding of a tie can go either way when the libraries sum in different orders).`,
     '',
