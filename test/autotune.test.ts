@@ -39,8 +39,10 @@ function matmulRun(M: number, K: number, N: number, seen: string[]) {
 
 test('off by default: choose() queues nothing and autotune() returns nothing', async () => {
   const seen: string[] = [];
-  const choice = gpu().policy.choose('matmul', 'matmul 9x13x11', ['registerTiled', 'workgroupTiled'], matmulRun(9, 13, 11, seen));
+  let described = 0;
+  const choice = gpu().policy.choose('matmul', () => { described++; return 'matmul 9x13x11'; }, ['registerTiled', 'workgroupTiled'], matmulRun(9, 13, 11, seen));
   assert.is(choice, gpu().policy.get('matmul'));
+  assert.is(described, 0, 'no shape class is built while the autotuner is inactive (every launch asks)');
   assert.is(tuner().pendingCount, 0);
   assert.equal(await gpu().autotune(), []);
   assert.equal(seen, []);
@@ -51,8 +53,8 @@ test('on: the first shape class is queued once, every candidate is timed, the fa
   const seen: string[] = [];
   const shape = 'matmul 33x65x17';
   const candidates = ['registerTiled', 'workgroupTiled'] as const;
-  gpu().policy.choose('matmul', shape, candidates, matmulRun(33, 65, 17, seen));
-  gpu().policy.choose('matmul', shape, candidates, matmulRun(33, 65, 17, seen));
+  gpu().policy.choose('matmul', () => shape, candidates, matmulRun(33, 65, 17, seen));
+  gpu().policy.choose('matmul', () => shape, candidates, matmulRun(33, 65, 17, seen));
   assert.is(tuner().pendingCount, 1);
   const records = await gpu().autotune();
   assert.is(records.length, 1);
@@ -67,11 +69,11 @@ test('on: the first shape class is queued once, every candidate is timed, the fa
   assert.is(gpu().policy.get('matmul', shape), fastest);
   assert.is(gpu().policy.get('matmul', 'matmul 1x2x3'), KernelPolicy.prototype.get.call(new KernelPolicy(gpu().policy.adapterClass), 'matmul'));
   // Tuned once: the same shape is not queued again; an override still wins over the tuned choice.
-  gpu().policy.choose('matmul', shape, candidates, matmulRun(33, 65, 17, seen));
+  gpu().policy.choose('matmul', () => shape, candidates, matmulRun(33, 65, 17, seen));
   assert.is(tuner().pendingCount, 0);
   const other = fastest === 'registerTiled' ? 'workgroupTiled' : 'registerTiled';
   gpu().policy.set({ matmul: other });
-  assert.is(gpu().policy.choose('matmul', shape, candidates, matmulRun(33, 65, 17, seen)), other);
+  assert.is(gpu().policy.choose('matmul', () => shape, candidates, matmulRun(33, 65, 17, seen)), other);
   assert.equal(await gpu().autotune(), []);
 });
 
@@ -123,7 +125,7 @@ test('the three conv launchers queue their passes, each is tuned over registerTi
 test('an override in force queues nothing (the forced variant is what the user asked for)', () => {
   tuner().enabled = true;
   gpu().policy.set({ convForward: 'direct' });
-  gpu().policy.choose('convForward', 'conv x', ['registerTiled', 'workgroupTiled'], () => ({ run: () => {}, dispose: () => {} }));
+  gpu().policy.choose('convForward', () => 'conv x', ['registerTiled', 'workgroupTiled'], () => ({ run: () => {}, dispose: () => {} }));
   assert.is(tuner().pendingCount, 0);
 });
 
@@ -155,7 +157,7 @@ test('the Node cache: choices saved after a tune come back for this adapter; a f
     const path = join(dir, 'nested', 'autotune.json');
     tuner().enabled = true;
     assert.equal(attachAutotuneCache(gpu(), path), { path, restored: 0 });
-    gpu().policy.choose('matmul', 'matmul 20x12x8', ['registerTiled', 'workgroupTiled'], matmulRun(20, 12, 8, []));
+    gpu().policy.choose('matmul', () => 'matmul 20x12x8', ['registerTiled', 'workgroupTiled'], matmulRun(20, 12, 8, []));
     const [record] = await gpu().autotune();
     const saved = JSON.parse(readFileSync(path, 'utf8'));
     assert.is(saved.format, 'webfer-autotune');

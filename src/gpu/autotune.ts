@@ -50,6 +50,11 @@ export class Autotuner {
     this.enabled = enabled;
   }
 
+  /** Whether choices can differ from the defaults: tuning is on, or choices were restored. */
+  get active(): boolean {
+    return this.enabled || this.chosen.size > 0;
+  }
+
   /** The variant tuned for this shape class, if any. */
   lookup(key: string, shapeClass: string): string | undefined {
     return this.chosen.get(idOf(key, shapeClass));

@@ -113,11 +113,14 @@ export class KernelPolicy {
   /**
    * A launch site's choice: as get(), and with autotuning on and no override, an untuned shape
    * class is queued with the variants worth timing there (`candidates`) and `makeRun` (the op on
-   * scratch inputs of this shape) for the next tune().
+   * scratch inputs of this shape) for the next tune(). `shapeClass` is only called while the
+   * autotuner is active, so launches pay nothing for it otherwise.
    */
-  choose<K extends TunableKey>(key: K, shapeClass: string, candidates: readonly KernelChoices[K][], makeRun: () => TuningRun): KernelChoices[K] {
-    if (this.overrides[key] === undefined) this.autotuner.request(key, shapeClass, candidates, makeRun);
-    return this.get(key, shapeClass);
+  choose<K extends TunableKey>(key: K, shapeClass: () => string, candidates: readonly KernelChoices[K][], makeRun: () => TuningRun): KernelChoices[K] {
+    if (this.overrides[key] !== undefined || !this.autotuner.active) return this.get(key);
+    const shape = shapeClass();
+    this.autotuner.request(key, shape, candidates, makeRun);
+    return this.get(key, shape);
   }
 
   /** Whether a variant name is one of a key's (for choices restored from an earlier session). */

@@ -34,9 +34,9 @@ function shapeClass(pass: string, g: ConvGeometry, hasBias: boolean): string {
  * The autotuner's run of one pass on scratch inputs of the given element counts (the caller's
  * buffers may be reused by the time it runs): `launch` records the pass and returns its outputs.
  */
-function scratchRun(elements: number[], launch: (inputs: GPUBuffer[]) => GPUBuffer[]): () => TuningRun {
+function scratchRun(elements: () => number[], launch: (inputs: GPUBuffer[]) => GPUBuffer[]): () => TuningRun {
   return () => {
-    const inputs = elements.map((count) => alloc(count));
+    const inputs = elements().map((count) => alloc(count));
     return {
       run: () => launch(inputs).forEach((output) => gpu().pool.release(output)),
       dispose: () => inputs.forEach((input) => gpu().pool.release(input)),
@@ -140,8 +140,8 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
   const outputElements = yPerImage * whole.N;
-  const inputs = [xPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cout] : [])];
-  const variant = gpu().policy.choose('convForward', shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
+  const inputs = () => [xPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cout] : [])];
+  const variant = gpu().policy.choose('convForward', () => shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
     const [sy, sm] = [alloc(outputElements), mask ? alloc(outputElements) : undefined];
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
@@ -197,8 +197,8 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const gxPerImage = whole.Cin * whole.H * whole.W;
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
-  const inputs = [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
-  const chosen = gpu().policy.choose('convInputGrad', shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
+  const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
+  const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
@@ -243,7 +243,7 @@ function weightGradSplits(g: ConvGeometry, [x, y]: [number, number]): number {
 export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometry): GPUBuffer {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
-  const chosen = gpu().policy.choose('convWeightGrad', shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun([xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
+  const chosen = gpu().policy.choose('convWeightGrad', () => shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun(() => [xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
   let gw: GPUBuffer | undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage])) {
     const g = { ...whole, N: chunk.count };

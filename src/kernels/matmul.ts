@@ -119,7 +119,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
   const C: StridedTensor = { buffer: c, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
   const Bias: StridedTensor | undefined = bias ? { buffer: bias, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
-  const shapeClass = `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
+  const shapeClass = () => `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
   const chosen = gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
     // The same product on scratch operands of the same sizes (the caller's buffers may be reused by then).
     const [scratchA, scratchB] = [gpu().pool.acquire(a.buffer.size), gpu().pool.acquire(b.buffer.size)];
