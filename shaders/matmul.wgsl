@@ -16,6 +16,7 @@
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 //!include matmul_epilogue
+//!include is_nan
 //!include gemm_core
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {

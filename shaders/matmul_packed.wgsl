@@ -24,6 +24,7 @@
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 //!include matmul_epilogue
+//!include is_nan
 //!include gemm_core
 
 // 4 or 8 each (the launcher sets them; WGSL has no assertion on overrides).

@@ -32,6 +32,7 @@
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 //!include matmul_epilogue
+//!include is_nan
 
 override WGX: u32 = 16u;
 override WGY: u32 = 16u;

@@ -1,5 +1,6 @@
-// Shared by matmul.wgsl and matmul_vec4.wgsl (spliced in at their //!include line): the launch
-// parameters and the epilogue that writes one element of C.
+// Shared by matmul.wgsl, matmul_vec4.wgsl and matmul_packed.wgsl (spliced in at their //!include
+// line, which also include is_nan for the activation): the launch parameters and the epilogue that
+// writes one element of C.
 // A launch may cover only part of the product (src/kernels/matmul.ts splits a product whose
 // tensors exceed one storage binding): offsetA / offsetB / offsetC / offsetBias are element
 // offsets into the bound ranges, strideC* place C's block, and a launch over a later slice of K

@@ -66,9 +66,15 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
  * threshold_backward(g, y, 0): zero where y <= 0, so at a NaN output the gradient passes.
  */
 export function relu(x: Tensor): Tensor {
-  const y = map('relu', x, 'select(max(x, 0.0), x, isNan(x))');
-  return record('relu', [x], y, [y], (g) => [zip('reluGrad', g, y, 'select(0.0, a, b > 0.0 || isNan(b))')]);
+  const y = map('relu', x, reluExpression('x'));
+  return record('relu', [x], y, [y], (g) => [zip('reluGrad', g, y, RELU_GRAD)]);
 }
+
+/** relu of a WGSL f32 expression `v`, NaN passed on as torch.relu does (WGSL's max may drop it). Kernels splicing it include is_nan. */
+export const reluExpression = (v: string) => `select(max(${v}, 0.0), ${v}, isNan(${v}))`;
+
+/** relu's gradient as a binary expression of a = upstream gradient, b = relu's output: threshold_backward(a, b, 0). */
+export const RELU_GRAD = 'select(0.0, a, b > 0.0 || isNan(b))';
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   const y = map('leakyRelu', x, 'select(x * p.alpha, x, x > 0.0)', negativeSlope);

@@ -5,6 +5,7 @@ import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
+import { RELU_GRAD, reluExpression } from './elementwise.js';
 import { broadcastShapes, wrap } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
@@ -63,9 +64,8 @@ function matmulUnscoped(a: Tensor, b: Tensor): Tensor {
 
 export type Activation = 'none' | 'relu';
 
-// relu passes NaN on, as torch.relu (WGSL's max may drop it); NaN tested by the bits inline, the
-// matmul shaders having no isNan.
-export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: 'select(max(v, 0.0), v, (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u)' };
+/** The fused activation spliced into the matmul epilogue as an expression of v (relu: elementwise's, NaN passed on). */
+export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluExpression('v') };
 
 /** y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none'): Tensor {
@@ -82,7 +82,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Act
   const out = wrap(y, outShape);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, activation === 'relu' ? [x, weight, out] : [x, weight], (g) => {
-    const gy = activation === 'relu' ? wrap(binary('reluGrad', 'select(0.0, a, b > 0.0 || isNan(b))', g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
+    const gy = activation === 'relu' ? wrap(binary('reluGrad', RELU_GRAD, g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
     const gyOperand: MatrixOperand = { buffer: gy.buffer, batchStride: 0, rowStride: outFeatures, colStride: 1 };
     const gx = x.requiresGrad ? wrap(matmulKernel(gyOperand, { buffer: weight.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape) : undefined;
     const gw = weight.requiresGrad
