@@ -59,21 +59,41 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   if (ROWS == 8u) { storeBlock(r0 + 4u, pixelQuad * TN, acc1); }
 }
 
+/**
+ * Where span `index` of `quads` neighbouring pixel quads lies (threeWide: 1, threeWidePair: 2), the
+ * last span standing in for any past the end: its output row, its first quad's offset in X's first
+ * channel, and whether quads exist to its left and right in the row.
+ */
+struct RowSpan { rowQuads: u32, planeQuads: u32, oh: u32, imageBase: u32, hasLeft: bool, hasRight: bool }
+
+fn rowSpan(index: u32, quads: u32) -> RowSpan {
+  var s: RowSpan;
+  s.rowQuads = p.W / 4u;
+  s.planeQuads = p.H * s.rowQuads;
+  let rowSpans = s.rowQuads / quads;
+  let imageSpans = p.OH * rowSpans;
+  let q = min(index, p.N * imageSpans - 1u);
+  s.oh = (q % imageSpans) / rowSpans;
+  let columnQuad = (q % rowSpans) * quads;
+  s.imageBase = (q / imageSpans) * p.Cin * s.planeQuads + columnQuad;
+  s.hasLeft = columnQuad > 0u;
+  s.hasRight = columnQuad + quads < s.rowQuads;
+  return s;
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let block = wid.y * WGY + lid.y;
   let r0 = block * ROWS;
   let quad0 = block * (ROWS / 4u);
   let pixelQuad = wid.x * WGX + lid.x;
-  let rowQuads = p.W / 4u;
-  let imageQuads = p.OH * rowQuads;
-  let planeQuads = p.H * rowQuads;
-  let q = min(pixelQuad, p.N * imageQuads - 1u);
-  let oh = (q % imageQuads) / rowQuads;
-  let columnQuad = q % rowQuads;
-  let imageBase = (q / imageQuads) * p.Cin * planeQuads + columnQuad;
-  let hasLeft = columnQuad > 0u;
-  let hasRight = columnQuad + 1u < rowQuads;
+  let at = rowSpan(pixelQuad, 1u);
+  let rowQuads = at.rowQuads;
+  let planeQuads = at.planeQuads;
+  let oh = at.oh;
+  let imageBase = at.imageBase;
+  let hasLeft = at.hasLeft;
+  let hasRight = at.hasRight;
   // A missing neighbour reads the quad itself (in bounds) and is zeroed after the load.
   let leftStep = select(0u, 1u, hasLeft);
   let rightStep = select(0u, 1u, hasRight);
@@ -114,16 +134,13 @@ fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let quad0 = wid.y * WGY + lid.y;
   let r0 = quad0 * 4u;
   let pairIndex = wid.x * WGX + lid.x;
-  let rowPairs = p.W / 8u;
-  let rowQuads = p.W / 4u;
-  let imagePairs = p.OH * rowPairs;
-  let planeQuads = p.H * rowQuads;
-  let q = min(pairIndex, p.N * imagePairs - 1u);
-  let oh = (q % imagePairs) / rowPairs;
-  let columnQuad = (q % rowPairs) * 2u;
-  let imageBase = (q / imagePairs) * p.Cin * planeQuads + columnQuad;
-  let hasLeft = columnQuad > 0u;
-  let hasRight = columnQuad + 2u < rowQuads;
+  let at = rowSpan(pairIndex, 2u);
+  let rowQuads = at.rowQuads;
+  let planeQuads = at.planeQuads;
+  let oh = at.oh;
+  let imageBase = at.imageBase;
+  let hasLeft = at.hasLeft;
+  let hasRight = at.hasRight;
   let leftStep = select(0u, 1u, hasLeft);
   let rightStep = select(1u, 2u, hasRight);
   let tapStep = p.packedWidth;
