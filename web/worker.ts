@@ -160,6 +160,12 @@ async function initialise(renderWorkers: number | undefined): Promise<{ adapter:
     // The render workers load their script while WebGPU starts.
     state.rendering ??= startRendering(renderWorkers);
     await init();
+    // A page must keep its frames: in headless Chromium on SwiftShader the 'packed' conv kernels
+    // (software adapters' default, fastest on lavapipe) held frames back up to 0.9-1.5 s during
+    // training (2 of 4 runs of the browser test), registerTiled at most 133 ms (3 runs). The cause
+    // is not isolated (pipeline compilation in the GPU process is suspected), so software adapters
+    // in the page keep the register-tiled convolutions; hardware GPUs keep their defaults.
+    if (gpu().info.isSoftware) gpu().policy.set({ convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled' });
     state.adapter = describeAdapter();
   }
   return { adapter: state.adapter, suggested: suggestedSettings(state.adapter.isSoftware) };
