@@ -1,6 +1,6 @@
 // `webfer bench --compare tfjs`: the same work through webfer and through TensorFlow.js's WebGPU
 // backend, on the same WebGPU device in one process — matmul (n³ and LightCNN-9's fc1), every
-// LightCNN-9 convolution's forward, input gradient and weight gradient, and the LightCNN-9
+// LightCNN-9 and FaPE-GAN convolution's forward, input gradient and weight gradient, and the LightCNN-9
 // training step (SGD momentum with the Fa-Net recipe's parameter groups). Each row is checked
 // first: the same inputs through both libraries must agree within TOLERANCE, so the two times
 // are of the same computation. Times are wall clock over synced repetitions after a warm-up, for
@@ -15,6 +15,9 @@ import { nodeGpuEntryIfMade } from '../gpu/device.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../kernels/conv.js';
 import * as F from '../nn/functional/index.js';
 import { LightCNN9 } from '../models/lightcnn.js';
+import { FaPEGenerator, PatchDiscriminator, ReflectionPad2d } from '../models/fapegan.js';
+import { Conv2d, ConvTranspose2d } from '../nn/layers/conv.js';
+import type { AnyModule } from '../nn/module.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, type Tensor } from '../tensor/tensor.js';
 import { FANET_RECIPE, createFanetOptimizer, fanetParamGroups, fanetTrainStep } from '../train/fanet.js';
@@ -84,8 +87,14 @@ export interface CompareResult {
   rows: CompareRow[];
 }
 
+/** The groups of rows `--compare` can run (all by default). */
+export const COMPARE_ROW_GROUPS = ['matmul', 'lightcnn', 'fapegan', 'step'] as const;
+export type CompareRowGroup = (typeof COMPARE_ROW_GROUPS)[number];
+
 export interface CompareOptions {
   quick?: boolean;
+  /** Run only these groups of rows. */
+  rows?: readonly CompareRowGroup[];
   /** Timed training steps per library (default 2 quick, 1 on software adapters, 5 on GPUs). */
   steps?: number;
 }
@@ -293,13 +302,23 @@ async function compareMatmul(tf: Tf, backend: WebGPUBackend, name: string, M: nu
   return row({ kind: 'matmul', name, shape: `${M}×${K} @ ${K}×${N}`, flops: 2 * M * K * N, repeats, webferMs, tfjsMs, difference, compared: 'product' });
 }
 
+/**
+ * One convolution as the GEMM relation its three passes share: input [N, Cin, size, size] to output
+ * [N, Cout, OH, OH] through weights [Cout, Cin, k, k]. A transposed convolution is that relation
+ * read backwards (its forward is the relation's input gradient, and the reverse), so `transposed`
+ * only relabels the forward and input-gradient rows.
+ */
 interface ConvLayer {
   name: string;
   Cin: number;
   Cout: number;
   size: number;
   kernel: number;
+  stride: number;
   padding: number;
+  transposed: boolean;
+  /** How many of the network's convolutions have this geometry (FaPE-GAN's residual blocks). */
+  count: number;
 }
 
 /** The convolutions of a LightCNN-9 in order, with the spatial size each one sees. */
@@ -315,7 +334,7 @@ function convLayers(model: LightCNN9): ConvLayer[] {
     const shape = weights.get(`${feature.prefix}.filter.weight`);
     if (!shape || shape.length !== 4) throw new Error(`bench --compare: LightCNN-9 has no convolution ${feature.prefix}.filter.weight (the layer table is out of date)`);
     const [Cout, Cin, kernel] = shape as [number, number, number, number];
-    layers.push({ name: `${feature.name}${feature.name === 'conv1' ? ` ${kernel}x${kernel}` : ''}`, Cin, Cout, size, kernel, padding: (kernel - 1) / 2 });
+    layers.push({ name: `${feature.name}${feature.name === 'conv1' ? ` ${kernel}x${kernel}` : ''}`, Cin, Cout, size, kernel, stride: 1, padding: (kernel - 1) / 2, transposed: false, count: 1 });
   }
   const covered = FEATURES.filter((f) => f !== 'pool').length;
   const convs = [...weights.values()].filter((s) => s.length === 4).length;
@@ -323,10 +342,48 @@ function convLayers(model: LightCNN9): ConvLayer[] {
   return layers;
 }
 
+/**
+ * The distinct convolutions of FaPE-GAN's generator and discriminator (`prefix` G or D) in order,
+ * with the size each sees, found by walking the modules (reflection pads widen the next conv's
+ * input). Convolutions of one geometry (the residual blocks') are one row with their count.
+ */
+function fapeganConvLayers(network: AnyModule, prefix: string, inputSize: number): ConvLayer[] {
+  const layers: ConvLayer[] = [];
+  let size = inputSize;
+  for (const [name, module] of network.namedModules()) {
+    if (module instanceof ReflectionPad2d) {
+      size += 2 * module.padding;
+      continue;
+    }
+    if (!(module instanceof Conv2d || module instanceof ConvTranspose2d)) continue;
+    const [k, kw] = module.kernelSize, [s, sw] = module.stride, [p, pw] = module.padding;
+    if (k !== kw || s !== sw || p !== pw || module.groups !== 1 || module.dilation.some((d) => d !== 1)) {
+      throw new Error(`bench --compare: ${prefix} ${name} is not a square, ungrouped, undilated convolution (the FaPE-GAN rows expect one)`);
+    }
+    let layer: ConvLayer;
+    if (module instanceof ConvTranspose2d) {
+      const out = (size - 1) * s - 2 * p + k + module.outputPadding[0];
+      layer = { name: '', Cin: module.outChannels, Cout: module.inChannels, size: out, kernel: k, stride: s, padding: p, transposed: true, count: 1 };
+      size = out;
+    } else {
+      layer = { name: '', Cin: module.inChannels, Cout: module.outChannels, size, kernel: k, stride: s, padding: p, transposed: false, count: 1 };
+      size = Math.floor((size + 2 * p - k) / s) + 1;
+    }
+    const same = layers.find((l) => l.Cin === layer.Cin && l.Cout === layer.Cout && l.size === layer.size && l.kernel === k && l.stride === s && l.padding === p && l.transposed === layer.transposed);
+    if (same) {
+      same.count++;
+      continue;
+    }
+    layer.name = `${prefix} ${layer.transposed ? 'convT' : 'conv'}${layers.length + 1} ${k}x${k}${s > 1 ? ` s${s}` : ''}`;
+    layers.push(layer);
+  }
+  return layers.map((l) => (l.count > 1 ? { ...l, name: `${l.name} (×${l.count})` } : l));
+}
+
 async function compareConv(tf: Tf, backend: WebGPUBackend, layer: ConvLayer, N: number, repeats: number): Promise<CompareRow[]> {
-  const { Cin, Cout, size: H, kernel: K, padding: P } = layer;
-  const OH = H + 2 * P - K + 1;
-  const g: ConvGeometry = { N, Cin, H, W: H, Cout, OH, OW: OH, KH: K, KW: K, SH: 1, SW: 1, PH: P, PW: P, DH: 1, DW: 1 };
+  const { Cin, Cout, size: H, kernel: K, stride: S, padding: P } = layer;
+  const OH = Math.floor((H + 2 * P - K) / S) + 1;
+  const g: ConvGeometry = { N, Cin, H, W: H, Cout, OH, OW: OH, KH: K, KW: K, SH: S, SW: S, PH: P, PW: P, DH: 1, DW: 1 };
   const flops = 2 * N * Cout * OH * OH * Cin * K * K;
   const xShape = [N, Cin, H, H], wShape = [Cout, Cin, K, K], dyShape = [N, Cout, OH, OH];
   const x = randomValues(N * Cin * H * H, 11), w = randomValues(Cout * Cin * K * K, 13, 1 / Math.sqrt(Cin * K * K)), dy = randomValues(N * Cout * OH * OH, 17);
@@ -339,18 +396,20 @@ async function compareConv(tf: Tf, backend: WebGPUBackend, layer: ConvLayer, N: 
   const tx = tf.tensor4d(permute(x, xShape, [0, 2, 3, 1]), [N, H, H, Cin]);
   const tw = tf.tensor4d(permute(w, wShape, [2, 3, 1, 0]), [K, K, Cin, Cout]);
   const tdy = tf.tensor4d(permute(dy, dyShape, [0, 2, 3, 1]), [N, OH, OH, Cout]);
-  const passes: { pass: string; ours: () => GPUBuffer; theirs: () => TfTensor; outShape: number[]; back: number[]; tfShape: number[] }[] = [
-    { pass: 'forward', ours: () => conv2dForward(bx, bw, undefined, g), theirs: () => tf.conv2d(tx, tw, 1, P), outShape: dyShape, tfShape: [N, OH, OH, Cout], back: [0, 3, 1, 2] },
-    { pass: 'input grad', ours: () => conv2dTranspose(bdy, bw, undefined, g), theirs: () => tf.conv2dTranspose(tdy, tw, [N, H, H, Cin], 1, P), outShape: xShape, tfShape: [N, H, H, Cin], back: [0, 3, 1, 2] },
+  const relation: { pass: string; ours: () => GPUBuffer; theirs: () => TfTensor; outShape: number[]; back: number[]; tfShape: number[] }[] = [
+    { pass: 'forward', ours: () => conv2dForward(bx, bw, undefined, g), theirs: () => tf.conv2d(tx, tw, S, P), outShape: dyShape, tfShape: [N, OH, OH, Cout], back: [0, 3, 1, 2] },
+    { pass: 'input grad', ours: () => conv2dTranspose(bdy, bw, undefined, g), theirs: () => tf.conv2dTranspose(tdy, tw, [N, H, H, Cin], S, P), outShape: xShape, tfShape: [N, H, H, Cin], back: [0, 3, 1, 2] },
     {
       pass: 'weight grad', ours: () => conv2dWeightGrad(bx, bdy, g),
       // What tf.grad of conv2d runs for the filter (the op itself is not exported).
-      theirs: () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: [1, 1], pad: P, dataFormat: 'NHWC', filterShape: [K, K, Cin, Cout] }) as TfTensor,
+      theirs: () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: [S, S], pad: P, dataFormat: 'NHWC', filterShape: [K, K, Cin, Cout] }) as TfTensor,
       outShape: wShape, tfShape: [K, K, Cin, Cout], back: [3, 2, 0, 1],
     },
   ];
+  // A transposed layer's own forward is the relation's input gradient, and the reverse.
+  const passes = layer.transposed ? [{ ...relation[1]!, pass: 'forward' }, { ...relation[0]!, pass: 'input grad' }, relation[2]!] : relation;
   const rows: CompareRow[] = [];
-  const shape = `N${N} ${Cin}→${Cout} ${H}² k${K} p${P}`;
+  const shape = layer.transposed ? `N${N} ${Cout}→${Cin} ${OH}²→${H}² k${K} s${S} p${P}` : `N${N} ${Cin}→${Cout} ${H}² k${K}${S > 1 ? ` s${S}` : ''} p${P}`;
   for (const { pass, ours, theirs, outShape, tfShape, back } of passes) {
     const out = ours();
     const reference = theirs();
@@ -575,14 +634,26 @@ export async function benchCompareTfjs(report: (row: CompareRow) => void, option
     rows.push(r);
     report(r);
   };
+  const runs = (group: CompareRowGroup) => !options.rows || options.rows.includes(group);
   const n = sizes.matmulSize;
-  add(await compareMatmul(tf, backend, `matmul ${n}³`, n, n, n, sizes.matmulRepeats));
   const shapeModel = new LightCNN9({ classes: sizes.classes, inputSize: sizes.inputSize, widthMultiplier: sizes.width });
   const layers = convLayers(shapeModel);
   const [fc1Out, fc1In] = shapeModel.fc1.filter.weight.shape as [number, number];
   shapeModel.dispose();
-  add(await compareMatmul(tf, backend, 'matmul LightCNN-9 fc1', sizes.batch, fc1In, fc1Out, sizes.matmulRepeats));
-  for (const layer of layers) for (const r of await compareConv(tf, backend, layer, sizes.batch, sizes.convRepeats)) add(r);
-  add(await compareStep(tf, backend, sizes));
+  if (runs('matmul')) {
+    add(await compareMatmul(tf, backend, `matmul ${n}³`, n, n, n, sizes.matmulRepeats));
+    add(await compareMatmul(tf, backend, 'matmul LightCNN-9 fc1', sizes.batch, fc1In, fc1Out, sizes.matmulRepeats));
+  }
+  if (runs('lightcnn')) for (const layer of layers) for (const r of await compareConv(tf, backend, layer, sizes.batch, sizes.convRepeats)) add(r);
+  if (runs('fapegan')) {
+    // The paper-scale FaPE-GAN (base width 64, 9 residual blocks) at the comparison's image size; quick: narrow and shallow.
+    const config = { imageSize: sizes.inputSize, ...(sizes.label === 'quick' ? { baseWidth: 4, residualBlocks: 1 } : {}) };
+    const generator = new FaPEGenerator(config), discriminator = new PatchDiscriminator(config);
+    const ganLayers = [...fapeganConvLayers(generator, 'G', sizes.inputSize), ...fapeganConvLayers(discriminator, 'D', sizes.inputSize)];
+    generator.dispose();
+    discriminator.dispose();
+    for (const layer of ganLayers) for (const r of await compareConv(tf, backend, layer, sizes.batch, sizes.convRepeats)) add(r);
+  }
+  if (runs('step')) add(await compareStep(tf, backend, sizes));
   return { tfjsVersion: tf.version_core, tolerance: AGREEMENT_TOLERANCE, stepTolerance: STEP_AGREEMENT_TOLERANCE, rows };
 }

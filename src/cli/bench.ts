@@ -11,7 +11,7 @@ import type { CommandModule } from 'yargs';
 import { gpu } from '../gpu/index.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
-import { benchCompareTfjs, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
+import { COMPARE_ROW_GROUPS, benchCompareTfjs, type CompareRowGroup, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
 import type { AdapterDescription } from '../gpu/index.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
@@ -23,6 +23,7 @@ interface BenchArgs {
   step: boolean;
   steps?: number;
   compare?: string;
+  rows?: CompareRowGroup[];
   record: boolean;
 }
 
@@ -74,14 +75,14 @@ function dawnVersion(): string | undefined {
 }
 
 /** The comparison as a dated bench/RESULTS.md section. */
-function compareMarkdown(result: CompareResult, meta: { date: Date; commit?: string; adapter: AdapterDescription; quick: boolean; load: number[] }): string {
+function compareMarkdown(result: CompareResult, meta: { date: Date; commit?: string; adapter: AdapterDescription; quick: boolean; rows?: string[]; load: number[] }): string {
   const { adapter } = meta;
   const dawn = dawnVersion();
   const lines = [
     '',
     `## ${meta.date.toISOString().slice(0, 16).replace('T', ' ')} UTC — webfer vs TensorFlow.js ${result.tfjsVersion} WebGPU, side by side${meta.quick ? ' (quick shapes)' : ''}`,
     '',
-    `\`webfer bench --compare tfjs${meta.quick ? ' --quick' : ''} --record\`, commit ${meta.commit ?? 'unknown'}; ` +
+    `\`webfer bench --compare tfjs${meta.quick ? ' --quick' : ''}${meta.rows ? ` --rows ${meta.rows.join(' ')}` : ''} --record\`, commit ${meta.commit ?? 'unknown'}; ` +
       `${adapter.description || adapter.vendor} (${adapter.isSoftware ? 'software' : 'hardware'}${dawn ? `, Dawn \`webgpu\` ${dawn}` : ''}); ` +
       `${cpus().length} cores, load average ${meta.load.map((l) => l.toFixed(1)).join(' / ')} at the end.`,
     'Both libraries on one WebGPU device in one process, TF.js in its native NHWC layout. Times are wall clock, synced (webfer `sync()`, ' +
@@ -116,13 +117,15 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('only', { type: 'array', string: true, choices: Object.keys(BENCH_SUITES), describe: 'run these kernel suites only' })
       .option('step', { type: 'boolean', default: false, describe: 'whole training steps: LightCNN-9 at paper scale and demo sizes, FaPE-GAN D + G' })
       .option('steps', { type: 'number', describe: 'timed steps per workload with --step (default 2 on software adapters, 10 on GPUs) or for the --compare training step (default 1 / 5)' })
-      .option('compare', { type: 'string', choices: ['tfjs'], describe: 'matmul, every LightCNN-9 conv (forward, input grad, weight grad) and the LightCNN-9 training step through webfer and TensorFlow.js WebGPU on the same device, with the ratio per row (needs the dev dependencies: npm install)' })
+      .option('compare', { type: 'string', choices: ['tfjs'], describe: 'matmul, every LightCNN-9 and FaPE-GAN conv (forward, input grad, weight grad) and the LightCNN-9 training step through webfer and TensorFlow.js WebGPU on the same device, with the ratio per row (needs the dev dependencies: npm install)' })
+      .option('rows', { type: 'array', string: true, choices: COMPARE_ROW_GROUPS, describe: 'with --compare: run only these groups of rows' })
       .option('record', { type: 'boolean', default: false, describe: "with --compare: append the table, dated, with adapter and commit, to the checkout's bench/RESULTS.md" })
       .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
       .check((argv) => {
         if (argv.step && argv.only) throw new Error('--only picks kernel suites and --step runs whole training steps: pass one of them');
         if (argv.compare !== undefined && (argv.step || argv.only)) throw new Error(`--compare runs its own rows: drop ${argv.step ? '--step' : '--only'}`);
         if (argv.record && argv.compare === undefined) throw new Error('--record appends a --compare table to bench/RESULTS.md: add --compare tfjs (use --json FILE for other runs)');
+        if (argv.rows && argv.compare === undefined) throw new Error('--rows picks the groups of --compare rows: add --compare tfjs (or use --only for kernel suites)');
         if (argv.steps !== undefined && !argv.step && argv.compare === undefined) throw new Error('--steps applies to --step and --compare only: add one or drop --steps');
         if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps >= 1)) throw new Error(`--steps must be a positive integer, got ${argv.steps}`);
         return true;
@@ -135,9 +138,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       if (argv.record && !existsSync(resultsPath)) throw new Error(`--record appends to ${resultsPath}, which does not exist: run from a webfer git checkout, or drop --record and use --json FILE`);
       console.log(`webfer bench --compare tfjs on ${adapter}${argv.quick ? ', quick shapes' : ''}: ratio = TF.js time / webfer time\n`);
       const commit = gitCommit(); // the code measured, before anyone commits during a long run
-      const result = await benchCompareTfjs((r) => console.log(formatCompareRow(r)), { quick: argv.quick, steps: argv.steps });
+      const result = await benchCompareTfjs((r) => console.log(formatCompareRow(r)), { quick: argv.quick, steps: argv.steps, rows: argv.rows });
       const date = new Date();
-      const meta = { date, commit, adapter: info, quick: argv.quick, load: loadavg() };
+      const meta = { date, commit, adapter: info, quick: argv.quick, rows: argv.rows, load: loadavg() };
       if (argv.json) writeFileAtomic(argv.json, JSON.stringify({ date: date.toISOString(), commit: meta.commit, adapter: info, quick: argv.quick, loadAverage: meta.load, ...result }, null, 2));
       const disagreeing = result.rows.filter((r) => !r.agree);
       if (disagreeing.length > 0) {

@@ -37,7 +37,7 @@ test('bench --step --quick --json: LightCNN-9 and FaPE-GAN steps with images/s, 
 
 const tfjsMissing = ['@tensorflow/tfjs-core', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'].filter((name) => !existsSync(join(repoRoot, 'node_modules', name, 'package.json')));
 
-test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 conv pass and the step, both libraries timed, agreeing, with ratios', async () => {
+test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 and FaPE-GAN conv pass and the step, both libraries timed, agreeing, with ratios', async () => {
   if (tfjsMissing.length > 0) {
     console.log(`  skipped bench --compare tfjs: ${tfjsMissing.join(' and ')} not installed (npm install)`);
     return;
@@ -54,11 +54,20 @@ test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 conv pass an
   assert.ok(!Number.isNaN(Date.parse(written.date)), `date ${written.date}`);
   const names = written.rows.map((r: { name: string }) => r.name);
   const layers = ['conv1 5x5', 'group1 1x1', 'group1 3x3', 'group2 1x1', 'group2 3x3', 'group3 1x1', 'group3 3x3', 'group4 1x1', 'group4 3x3'];
+  // The quick FaPE-GAN has one residual block: its two 3×3 convolutions share a row.
+  const ganLayers = [
+    'G conv1 7x7', 'G conv2 3x3 s2', 'G conv3 3x3 s2', 'G conv4 3x3 (×2)', 'G convT5 3x3 s2', 'G convT6 3x3 s2', 'G conv7 7x7',
+    'D conv1 4x4 s2', 'D conv2 4x4 s2', 'D conv3 4x4 s2', 'D conv4 4x4', 'D conv5 4x4',
+  ];
   assert.equal(names, [
     'matmul 256³', 'matmul LightCNN-9 fc1',
-    ...layers.flatMap((layer) => ['forward', 'input grad', 'weight grad'].map((pass) => `${layer} ${pass}`)),
+    ...[...layers, ...ganLayers].flatMap((layer) => ['forward', 'input grad', 'weight grad'].map((pass) => `${layer} ${pass}`)),
     'LightCNN-9 training step (quick)',
   ]);
+  const shapeOf = (name: string) => written.rows.find((r: { name: string }) => r.name === name).shape;
+  // The transposed convolutions' rows read as the layer runs: 16 channels at 8² up to 8 at 16² (batch 2).
+  assert.is(shapeOf('G convT5 3x3 s2 forward'), 'N2 16→8 8²→16² k3 s2 p1');
+  assert.is(shapeOf('G conv1 7x7 forward'), 'N2 2→4 38² k7 p0');
   for (const row of written.rows) {
     for (const library of ['webfer', 'tfjs']) {
       const figures = row[library];
@@ -74,12 +83,13 @@ test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 conv pass an
   assert.is(readFileSync(results, 'utf8'), recorded, 'without --record bench/RESULTS.md is left alone');
 });
 
-test('bench: --step with --only, --compare with --step, --record without --compare, and --steps without --step or below 1, are refused in one line', async () => {
+test('bench: --step with --only, --compare with --step, --record or --rows without --compare, and --steps without --step or below 1, are refused in one line', async () => {
   for (const [args, pattern] of [
     [['bench', '--step', '--only', 'runtime'], /pass one of them/],
     [['bench', '--compare', 'tfjs', '--step'], /--compare runs its own rows: drop --step/],
     [['bench', '--record'], /add --compare tfjs/],
     [['bench', '--steps', '2'], /--steps applies to --step and --compare only/],
+    [['bench', '--rows', 'fapegan'], /--rows picks the groups of --compare rows/],
     [['bench', '--step', '--steps', '0'], /--steps must be a positive integer, got 0/],
   ] as [string[], RegExp][]) {
     const result = await runCli(args, { cwd: work });
