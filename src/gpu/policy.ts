@@ -21,8 +21,10 @@ export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 
 /**
  * registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere).
  * packed: A and B packed once per launch into vec4 quads of rows / columns (read in place when already so), 4 x 8 outputs per invocation.
+ * subgroup: registerTiledVec4's layouts with 16 x 4 outputs per invocation, A loaded once per 8-lane subgroup and shared by
+ * shuffles; runs only on adapters with subgroups of exactly 8 (registerTiledVec4 elsewhere).
  */
-export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed'] as const;
+export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];

@@ -244,23 +244,61 @@ function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: 
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
-function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
-  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
-  // packed where packedRuns declines takes the vec4 path (registerTiled where that cannot run).
-  const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed';
-  const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
-  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
-  // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
-  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
-  const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
-  const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
+/** The strided kernels' parameters (shaders/include/matmul_epilogue.wgsl's Params). */
+function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }): Params {
   const [A, B, C] = [a.tensor, b.tensor, c.tensor];
-  const params = new Params()
+  return new Params()
     .u32(sizes.rows, sizes.cols, sizes.depth, epilogue.bias ? 1 : 0)
     .u32(A.strides.batch, A.strides.rows, A.strides.depth, A.offset)
     .u32(B.strides.batch, B.strides.depth, B.strides.cols, B.offset)
     .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
     .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, 0, 0);
+}
+
+/** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS), and the subgroup size it assumes. */
+const SUBGROUP_ROWS = 16;
+const SUBGROUP_LANES = 8;
+
+/**
+ * Whether the subgroup kernel can run here: the adapter has subgroups of exactly SUBGROUP_LANES
+ * invocations (lavapipe on AVX2: its SIMD width; GPUs report 16-128 or a range and take the vec4 kernel).
+ */
+export function subgroupMatmulRuns(): boolean {
+  const { features, subgroupSizes } = gpu().info;
+  return features.includes('subgroups') && subgroupSizes?.min === SUBGROUP_LANES && subgroupSizes.max === SUBGROUP_LANES;
+}
+
+/**
+ * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each) and
+ * the rest along the columns in whole subgroups; fewer columns of invocations when N is narrow.
+ */
+function subgroupTileShape(M: number, N: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  let wgy = 1;
+  while (wgy < 8 && wgy * SUBGROUP_ROWS < M) wgy *= 2;
+  let wgx = 64 / wgy;
+  while (wgx > SUBGROUP_LANES && (wgx / 2) * 4 >= N) wgx /= 2;
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(N / (4 * wgx)), Math.ceil(M / (SUBGROUP_ROWS * wgy))] };
+}
+
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+  // packed where packedRuns declines, and subgroup where the adapter's subgroups are not 8 wide, take
+  // the vec4 path (registerTiled where that cannot run).
+  const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed' || chosen === 'subgroup';
+  const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
+  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
+  const params = stridedParams(a, b, bias, c, sizes, epilogue);
+  if (chosen === 'subgroup' && layout && subgroupMatmulRuns()) {
+    const shape = subgroupTileShape(sizes.rows, sizes.cols);
+    const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
+    const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants });
+    return gpu().dispatch(k, bindings, params.done(), [...shape.workgroups, sizes.batch]);
+  }
+  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
+  // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
+  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
+  const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
+  const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
   const [x, y] = variant === 'workgroupTiled' ? workgroupTileGrid(sizes.rows, sizes.cols) : shape.workgroups;
-  gpu().dispatch(k, [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding], params.done(), [x, y, sizes.batch]);
+  gpu().dispatch(k, bindings, params.done(), [x, y, sizes.batch]);
 }

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
-import { matmul as matmulKernel, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
+import { matmul as matmulKernel, subgroupMatmulRuns, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { gpu } from '../../src/gpu/index.js';
 import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
@@ -164,14 +164,19 @@ function productReference(a: T64, b: T64, bias: T64 | undefined, relu: boolean):
 
 const layoutName = (s: Storage, axes: [string, string]) => `along ${s.transposed ? axes[0] : axes[1]}${s.pad ? ` +${s.pad} pad` : ''}${s.offset ? ` offset ${s.offset}` : ''}${s.broadcast ? ' broadcast' : ''}`;
 
-/** The kernels a launch under `variant` dispatches for this layout (sorted): packed packs A along k and B along k, and reads the others in place. */
-function expectedKernels(variant: 'registerTiledVec4' | 'packed', aTransposed: boolean, bTransposed: boolean, relu: boolean): string[] {
-  const product = `matmul.${variant}.${relu ? 'relu' : 'none'}`;
+/**
+ * The kernels a launch under `variant` dispatches for this layout (sorted): packed packs A along k and B along k, and reads
+ * the others in place; subgroup runs its kernel where the adapter's subgroups are 8 wide, the vec4 kernel elsewhere.
+ */
+function expectedKernels(variant: 'registerTiledVec4' | 'packed' | 'subgroup', aTransposed: boolean, bTransposed: boolean, relu: boolean): string[] {
+  const activation = relu ? 'relu' : 'none';
+  const product = `matmul.${variant}.${activation}`;
+  if (variant === 'subgroup') return [subgroupMatmulRuns() ? product : `matmul.registerTiledVec4.${activation}`];
   if (variant === 'registerTiledVec4') return [product];
   return [product, ...(aTransposed ? [] : ['matmul_pack.A']), ...(bTransposed ? ['matmul_pack.B'] : [])].sort();
 }
 
-for (const variant of ['registerTiledVec4', 'packed'] as const) test(`matmul ${variant} on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu`, async () => {
+for (const variant of ['registerTiledVec4', 'packed', 'subgroup'] as const) test(`matmul ${variant} on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu`, async () => {
   for (const aTransposed of [false, true]) {
     for (const bTransposed of [false, true]) {
       // Odd M and N: the last vec4 of a transposed A or of B along n straddles the edge into padding.
