@@ -7,7 +7,7 @@
 // A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs as several
 // launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
 // or below its block's first element; the K blocks add into C.
-import { gpu, type Binding } from '../gpu/index.js';
+import { gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
 
@@ -263,8 +263,7 @@ const SUBGROUP_LANES = 8;
  * Whether the subgroup kernel can run here: the adapter has subgroups of exactly SUBGROUP_LANES
  * invocations (lavapipe on AVX2: its SIMD width; GPUs report 16-128 or a range and take the vec4 kernel).
  */
-export function subgroupMatmulRuns(): boolean {
-  const { features, subgroupSizes } = gpu().info;
+export function subgroupMatmulRuns({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
   return features.includes('subgroups') && subgroupSizes?.min === SUBGROUP_LANES && subgroupSizes.max === SUBGROUP_LANES;
 }
 

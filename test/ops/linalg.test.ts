@@ -2,12 +2,13 @@
 // kernel variant, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16; the
 // vec4 and packed variants on each operand layout they read (strided, padded, offset, broadcast
 // batches), vec4's fall-back to registerTiled where the layout does not allow vec4 reads, packed on
-// those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves.
+// those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves;
+// subgroup over several workgroups, and its fall-backs where the adapter's subgroups are not 8 wide.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
 import { matmul as matmulKernel, subgroupMatmulRuns, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
-import { gpu } from '../../src/gpu/index.js';
+import { gpu, type AdapterDescription } from '../../src/gpu/index.js';
 import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toTensor, type T64 } from './helpers.js';
@@ -225,6 +226,68 @@ test('matmul registerTiledVec4 falls back to registerTiled (same values, same ke
     A.dispose();
     B.dispose();
   }
+});
+
+test('matmul subgroup runs only on adapters whose subgroups are exactly 8 wide, with the subgroups feature', () => {
+  const features = ['subgroups', 'timestamp-query'];
+  assert.ok(subgroupMatmulRuns({ features, subgroupSizes: { min: 8, max: 8 } }), 'subgroups of 8');
+  const cases: [string, Pick<AdapterDescription, 'features' | 'subgroupSizes'>][] = [
+    ['no subgroups feature', { features: ['timestamp-query'], subgroupSizes: { min: 8, max: 8 } }],
+    ['sizes not reported', { features }],
+    ['subgroups of 4 (SwiftShader)', { features, subgroupSizes: { min: 4, max: 4 } }],
+    ['subgroups of 32', { features, subgroupSizes: { min: 32, max: 32 } }],
+    ['8 to 32 wide (size not fixed)', { features, subgroupSizes: { min: 8, max: 32 } }],
+  ];
+  for (const [what, info] of cases) {
+    assert.not.ok(subgroupMatmulRuns(info), what);
+  }
+});
+
+test('matmul subgroup across several workgroups (M > 128 rows, N > 256 columns), batched, on both A layouts, with bias and relu', async () => {
+  for (const aTransposed of [false, true]) {
+    const [batch, M, N, K] = [2, 2 * rng.int(65, 100) + 1, 2 * rng.int(129, 150) + 1, 4 * rng.int(1, 16)];
+    const aStorage: Storage = { transposed: aTransposed, pad: 4 - ((aTransposed ? M : K) % 4), offset: 4 * rng.int(0, 3), broadcast: false };
+    const bStorage: Storage = { transposed: !aTransposed, pad: 4 - ((aTransposed ? N : K) % 4), offset: 4 * rng.int(0, 3), broadcast: false };
+    const a = roundF32(ref.randn(rng, [batch, M, K]));
+    const b = roundF32(ref.randn(rng, [batch, K, N]));
+    const bias = roundF32(ref.randn(rng, [N]));
+    const [A, B] = [storeOperand(a, aStorage), storeOperand(b, bStorage)];
+    const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])}) + bias, relu`;
+    const { values, kernels } = await launchProduct('subgroup', A.operand, B.operand, { batch, M, N, K }, bias, true);
+    assert.equal(kernels, expectedKernels('subgroup', aTransposed, !aTransposed, true), context(`${what}: the kernels run`));
+    assertNear(values, productReference(a, b, bias, true), what, 1e-4, 2e-6 * Math.sqrt(K));
+    A.dispose();
+    B.dispose();
+  }
+});
+
+test('matmul subgroup falls back (same values, same kernel): to registerTiledVec4 on an adapter whose subgroups are not 8 wide, to registerTiled where vec4 reads do not fit', async () => {
+  const [M, N, K] = [rng.int(3, 40), 4 * rng.int(1, 10), 4 * rng.int(1, 10)];
+  const a = roundF32(ref.randn(rng, [1, M, K]));
+  const b = roundF32(ref.randn(rng, [1, K, N]));
+  const aligned = { transposed: false, pad: 0, offset: 0, broadcast: false };
+  const [A, B] = [storeOperand(a, aligned), storeOperand(b, aligned)];
+  const shape = { batch: 1, M, N, K };
+  const device = gpu() as unknown as { info: AdapterDescription };
+  const saved = device.info;
+  device.info = { ...saved, subgroupSizes: { min: 32, max: 32 } };
+  try {
+    const what = `[${M}, ${K}] @ [${K}, ${N}] with subgroups of 32`;
+    const fallback = await launchProduct('subgroup', A.operand, B.operand, shape, undefined, false);
+    const vec4 = await launchProduct('registerTiledVec4', A.operand, B.operand, shape, undefined, false);
+    assert.equal(fallback.kernels, ['matmul.registerTiledVec4.none'], context(`${what}: registerTiledVec4 runs`));
+    assert.equal(Array.from(fallback.values), Array.from(vec4.values), context(`${what}: same values as registerTiledVec4`));
+  } finally {
+    device.info = saved;
+  }
+  const misaligned = storeOperand(a, { ...aligned, offset: rng.int(1, 3) });
+  const what = `[${M}, ${K}] at a misaligned offset @ [${K}, ${N}]`;
+  const fallback = await launchProduct('subgroup', misaligned.operand, B.operand, shape, undefined, false);
+  const scalar = await launchProduct('registerTiled', misaligned.operand, B.operand, shape, undefined, false);
+  assert.equal(fallback.kernels, ['matmul.registerTiled.none'], context(`${what}: registerTiled runs`));
+  assert.equal(Array.from(fallback.values), Array.from(scalar.values), context(`${what}: same values as registerTiled`));
+  assertNear(fallback.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(K));
+  for (const t of [A, B, misaligned]) t.dispose();
 });
 
 test('matmul packed runs its kernel where vec4 reads do not fit (K % 4, misaligned offsets, strides not a multiple of 4, odd sizes), packing both operands', async () => {
