@@ -3,7 +3,7 @@
 // vec4 and packed variants on each operand layout they read (strided, padded, offset, broadcast
 // batches), vec4's fall-back to registerTiled where the layout does not allow vec4 reads, packed on
 // those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves;
-// subgroup over several workgroups, and its fall-backs where the adapter's subgroups are not 8 wide.
+// subgroup over several workgroups, on packed copies where vec4 reads do not fit, and its fall-backs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
@@ -261,7 +261,7 @@ test('matmul subgroup across several workgroups (M > 128 rows, N > 256 columns),
   }
 });
 
-test('matmul subgroup falls back (same values, same kernel): to registerTiledVec4 on an adapter whose subgroups are not 8 wide, to registerTiled where vec4 reads do not fit', async () => {
+test('matmul subgroup falls back (same values, same kernel): to registerTiledVec4 on an adapter whose subgroups are not 8 wide, to registerTiled on a small product where vec4 reads do not fit', async () => {
   const [M, N, K] = [rng.int(3, 40), 4 * rng.int(1, 10), 4 * rng.int(1, 10)];
   const a = roundF32(ref.randn(rng, [1, M, K]));
   const b = roundF32(ref.randn(rng, [1, K, N]));
@@ -288,6 +288,36 @@ test('matmul subgroup falls back (same values, same kernel): to registerTiledVec
   assert.equal(Array.from(fallback.values), Array.from(scalar.values), context(`${what}: same values as registerTiled`));
   assertNear(fallback.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(K));
   for (const t of [A, B, misaligned]) t.dispose();
+});
+
+test('matmul subgroup runs on packed copies (K rounded up to 4) where vec4 reads do not fit and the product is large: K % 4, misaligned offsets, odd strides, batched and broadcast, bias and relu, also in blocks over a lowered binding limit', async () => {
+  for (let round = 0; round < 3; round++) {
+    // At least SUBGROUP_PACK_MIN_PRODUCT (2^18) multiply-adds per block, also with one batch per block.
+    const [batch, M, N, K] = [2, rng.int(66, 75), rng.int(66, 75), 4 * rng.int(21, 24) + (round === 0 ? 0 : rng.int(1, 3))];
+    const aStorage: Storage = { transposed: round === 1, pad: rng.int(0, 3), offset: round === 0 ? rng.int(1, 3) : rng.int(0, 7), broadcast: round === 2 };
+    const bStorage: Storage = { transposed: round === 2, pad: 2 * rng.int(0, 2) + 1, offset: rng.int(0, 7), broadcast: round === 1 };
+    const a = roundF32(ref.randn(rng, [aStorage.broadcast ? 1 : batch, M, K]));
+    const b = roundF32(ref.randn(rng, [bStorage.broadcast ? 1 : batch, K, N]));
+    const bias = roundF32(ref.randn(rng, [N]));
+    const [A, B] = [storeOperand(a, aStorage), storeOperand(b, bStorage)];
+    const broadcast = (x: T64, s: Storage, rows: number, cols: number) => ({ shape: [batch, rows, cols], data: s.broadcast ? Float64Array.from({ length: batch * rows * cols }, (_, i) => x.data[i % (rows * cols)]) : x.data });
+    const expected = productReference(broadcast(a, aStorage, M, K), broadcast(b, bStorage, K, N), bias, true);
+    const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])}) + bias, relu`;
+    // 32 KiB: A, B and C in blocks of one batch (each block still packs: its copies fit, and it has over 2^18 multiply-adds).
+    for (const limit of [undefined, 32768]) {
+      gpu().setMaxBindingBytes(limit);
+      try {
+        const { values, kernels } = await launchProduct('subgroup', A.operand, B.operand, { batch, M, N, K }, bias, true);
+        const expectedKernels = subgroupMatmulRuns() ? ['matmul.subgroup.relu', 'matmul_pack.A', 'matmul_pack.B'] : ['matmul.registerTiled.relu'];
+        assert.equal([...new Set(kernels)].sort(), expectedKernels, context(`${what}, binding limit ${limit ?? 'the adapter\'s'}: the kernels run (got ${kernels.join(', ')})`));
+        assertNear(values, expected, `${what}, binding limit ${limit ?? "the adapter's"}`, 1e-4, 2e-6 * Math.sqrt(K));
+      } finally {
+        gpu().setMaxBindingBytes(undefined);
+      }
+    }
+    A.dispose();
+    B.dispose();
+  }
 });
 
 test('matmul packed runs its kernel where vec4 reads do not fit (K % 4, misaligned offsets, strides not a multiple of 4, odd sizes), packing both operands', async () => {
