@@ -1,9 +1,7 @@
-// Runtime and matmul micro-benchmarks: per-dispatch cost, submit cost, read-back round trip,
-// matmul GFLOP/s for both kernel variants side by side.
+// Runtime micro-benchmarks: per-dispatch cost, submit cost, read-back round trip and bandwidth
+// (matmul per variant is src/bench/matmul.ts).
 import { gpu } from '../gpu/index.js';
-import { tensor } from '../tensor/creation.js';
 import { Params, dispatch1d, kernel } from '../kernels/launch.js';
-import { matmul, type MatmulVariant } from '../kernels/matmul.js';
 
 export interface BenchRow {
   name: string;
@@ -56,24 +54,4 @@ export async function benchRuntime(report: Report, options: { quick?: boolean } 
   report({ name: 'read-back bandwidth', shape: '64 MiB', ms: readBig, gbps: bigBytes / readBig / 1e6 });
   ctx.pool.release(big);
   ctx.pool.release(buffer);
-
-  const sizes = options.quick ? [256, 512] : [256, 512, 1024];
-  for (const n of sizes) {
-    const a = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
-    const b = tensor(Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2), [n, n]);
-    for (const variant of ['registerTiled', 'workgroupTiled'] as MatmulVariant[]) {
-      ctx.policy.set({ matmul: variant });
-      const operand = (t: typeof a) => ({ buffer: t.buffer, batchStride: 0, rowStride: n, colStride: 1 });
-      const repeats = n >= 1024 ? 2 : 4;
-      const { timings, timestamps } = await ctx.profile(async () => {
-        for (let i = 0; i < repeats; i++) ctx.pool.release(matmul(operand(a), operand(b), 1, n, n, n));
-      });
-      const gpuMs = timestamps && timings.length ? timings.reduce((s, t) => s + t.totalMs, 0) / repeats : undefined;
-      const ms = gpuMs ?? (await wallMs(repeats, () => ctx.pool.release(matmul(operand(a), operand(b), 1, n, n, n))));
-      report({ name: `matmul ${variant}`, shape: `${n}³`, ms, gflops: (2 * n ** 3) / ms / 1e6, note: gpuMs ? 'GPU timestamps' : 'wall clock' });
-    }
-    ctx.policy.set({ matmul: undefined });
-    a.dispose();
-    b.dispose();
-  }
 }

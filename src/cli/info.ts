@@ -17,6 +17,7 @@ export const infoCommand: CommandModule<object, { json: boolean }> = {
     console.log(`vendor       ${info.vendor || '-'}   architecture ${info.architecture || '-'}`);
     console.log(`kind         ${info.isSoftware ? 'software rasteriser (CPU): kernels without workgroup memory' : 'hardware GPU'}`);
     console.log(`features     ${info.features.join(', ')}`);
+    if (info.subgroupSizes) console.log(`subgroups    ${info.subgroupSizes.min === info.subgroupSizes.max ? info.subgroupSizes.min : `${info.subgroupSizes.min}-${info.subgroupSizes.max}`} invocations`);
     for (const [name, value] of Object.entries(info.limits)) console.log(`  ${name.padEnd(36)} ${formatLimit(value)}`);
   },
 };

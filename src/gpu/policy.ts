@@ -21,8 +21,11 @@ export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 
 /**
  * registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere).
  * packed: A and B packed once per launch into vec4 quads of rows / columns (read in place when already so), 4 x 8 outputs per invocation.
+ * subgroup: registerTiledVec4's layouts with 16 x 4 outputs per invocation, A loaded once per 8-lane subgroup and shared by
+ * shuffles, on packed copies of A and B where vec4 reads do not fit; runs only on adapters with subgroups of exactly 8
+ * (registerTiledVec4 elsewhere).
  */
-export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed'] as const;
+export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
@@ -33,13 +36,18 @@ export interface KernelChoices {
   weightGradWorkgroups: number;
 }
 
+// matmul subgroup on software: 3-4.6x registerTiledVec4 on lavapipe (subgroups of 8) at 512³, 1024³ (10.9 vs 2.4 GFLOP/s), fc1
+// 16x8192 @ (512x8192)ᵀ (9.8 vs 2.3) and its input gradient, 0.9x at the weight gradient (K = 16), 0.8-2.3x at M <= 8, side by
+// side (bench/RESULTS.md, 2026-12-04 matmul subgroup section); where vec4 reads do not fit (K % 4, odd strides) it runs on
+// packed copies: 3.6-5.3x registerTiled at 333x1020 @ 1020x517 and 1000x1001 @ 1001x1000, 1.2-1.35x at 16x510 @ 510x8192
+// (packed 1.6-2x there). Adapters whose subgroups are not 8 wide take registerTiledVec4.
 // matmul registerTiledVec4 on software: 0.9-3.3x registerTiled on lavapipe (1.14x at 1024³; 0.9x only at K = 16), side by side (bench/RESULTS.md, 2026-12-04 matmul vec4 section).
 // matmul packed on software: 1.0-2.4x registerTiledVec4 per round where vec4 reads do not fit (333x1020 @ 1020x517), but
 // 0.4-1.0x at fc1 (16x8192 @ 8192x512), 0.6-1.3x at 1024³ and 0.6-0.8x at 512³ side by side in one later run (bench/RESULTS.md,
 // 2026-12-04 matmul packed section): not the default; the autotuner (WEBFER_AUTOTUNE=1) times it per shape.
 // conv 'packed' on software: 1.7-32× TF.js 4.22 on every LightCNN-9 conv row on lavapipe, 1.3-5× registerTiled
 // side by side (bench/RESULTS.md, 2026-12-04 conv packed sections); conv1's 5×5 weight gradient is registerTiled's kernel there.
-const SOFTWARE: KernelChoices = { matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
+const SOFTWARE: KernelChoices = { matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
 // gradients are the forward's structure and are chosen here untimed (no hardware GPU since they

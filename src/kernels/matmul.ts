@@ -1,13 +1,15 @@
 // Launcher for batched matmul with strided operands, optional bias and fused activation.
 // The variant comes from gpu().policy ('matmul'); registerTiledVec4 (shaders/matmul_vec4.wgsl)
 // runs where the operands allow vec4 reads and registerTiled elsewhere, so no policy choice makes
-// a shape fail; packed (shaders/matmul_packed.wgsl) packs the operands that are not already in its
+// a shape fail; subgroup (shaders/matmul_subgroup.wgsl) runs on adapters with subgroups of 8, on
+// packed copies of A and B where vec4 reads do not fit and the product is large enough, and the vec4
+// path elsewhere; packed (shaders/matmul_packed.wgsl) packs the operands that are not already in its
 // layout (shaders/matmul_pack.wgsl) into pool buffers released after the launch, and takes the
 // vec4 path where packing would not fit a binding or would cost more than it saves (packedRuns).
 // A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs as several
 // launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
 // or below its block's first element; the K blocks add into C.
-import { gpu, type Binding } from '../gpu/index.js';
+import { gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
 
@@ -199,17 +201,20 @@ function readsInPlace(t: Part, along: 'rows' | 'cols', X: number, sizes: Sizes):
   return strides[along] === 1 && isMultipleOf4(offset) && (sizes.depth <= 1 || (isMultipleOf4(strides.depth) && strides.depth >= X)) && (packedBatches(t, sizes) === 1 || isMultipleOf4(strides.batch));
 }
 
-/** A by rows or B by columns as the GEMM reads it: in place, or packed by shaders/matmul_pack.wgsl (X is M for A, N for B). */
-function packOperand(t: Part, X: number, along: 'rows' | 'cols', sizes: Sizes): PackedOperand {
+/**
+ * A by rows or B by columns as the GEMM reads it: in place, or packed by shaders/matmul_pack.wgsl (X is M for A, N for B)
+ * with `packedK` rows of k (zero from K on; only a packed copy can have more rows than K).
+ */
+function packOperand(t: Part, X: number, along: 'rows' | 'cols', sizes: Sizes, packedK = sizes.depth): PackedOperand {
   const batches = packedBatches(t, sizes);
   const { strides, offset } = t.tensor;
-  if (readsInPlace(t, along, X, sizes)) return { binding: t.binding, offset: offset / 4, width: sizes.depth <= 1 ? 0 : strides.depth / 4, batchStride: batches > 1 ? strides.batch / 4 : 0 };
+  if (packedK === sizes.depth && readsInPlace(t, along, X, sizes)) return { binding: t.binding, offset: offset / 4, width: sizes.depth <= 1 ? 0 : strides.depth / 4, batchStride: batches > 1 ? strides.batch / 4 : 0 };
   const width = Math.ceil(X / 4);
-  const count = batches * sizes.depth * width;
+  const count = batches * packedK * width;
   const buffer = alloc(Math.max(count, 1) * 4);
-  const params = new Params().u32(X, sizes.depth, width, batches, strides.batch, strides[along], strides.depth, offset);
+  const params = new Params().u32(X, sizes.depth, width, batches, strides.batch, strides[along], strides.depth, offset).u32(packedK, 0, 0, 0);
   if (count > 0) gpu().dispatch(kernel('matmul_pack', { name: `matmul_pack.${along === 'rows' ? 'A' : 'B'}`, entryPoint: 'pack' }), [t.binding, buffer], params.done(), grid1d(count));
-  return { binding: buffer, offset: 0, width, batchStride: batches > 1 ? sizes.depth * width : 0, scratch: buffer };
+  return { binding: buffer, offset: 0, width, batchStride: batches > 1 ? packedK * width : 0, scratch: buffer };
 }
 
 /**
@@ -244,23 +249,99 @@ function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: 
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
-function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
-  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
-  // packed where packedRuns declines takes the vec4 path (registerTiled where that cannot run).
-  const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed';
-  const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
-  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
-  // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
-  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
-  const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
-  const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
+/** The strided kernels' parameters (shaders/include/matmul_epilogue.wgsl's Params). */
+function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }): Params {
   const [A, B, C] = [a.tensor, b.tensor, c.tensor];
-  const params = new Params()
+  return new Params()
     .u32(sizes.rows, sizes.cols, sizes.depth, epilogue.bias ? 1 : 0)
     .u32(A.strides.batch, A.strides.rows, A.strides.depth, A.offset)
     .u32(B.strides.batch, B.strides.depth, B.strides.cols, B.offset)
     .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
     .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, 0, 0);
+}
+
+/** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS), and the subgroup size it assumes. */
+const SUBGROUP_ROWS = 16;
+const SUBGROUP_LANES = 8;
+
+/**
+ * Whether the subgroup kernel can run here: the adapter has subgroups of exactly SUBGROUP_LANES
+ * invocations (lavapipe on AVX2: its SIMD width; GPUs report 16-128 or a range and take the vec4 kernel).
+ */
+export function subgroupMatmulRuns({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
+  return features.includes('subgroups') && subgroupSizes?.min === SUBGROUP_LANES && subgroupSizes.max === SUBGROUP_LANES;
+}
+
+/**
+ * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each) and
+ * the rest along the columns in whole subgroups; fewer columns of invocations when N is narrow.
+ */
+function subgroupTileShape(M: number, N: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  let wgy = 1;
+  while (wgy < 8 && wgy * SUBGROUP_ROWS < M) wgy *= 2;
+  let wgx = 64 / wgy;
+  while (wgx > SUBGROUP_LANES && (wgx / 2) * 4 >= N) wgx /= 2;
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(N / (4 * wgx)), Math.ceil(M / (SUBGROUP_ROWS * wgy))] };
+}
+
+/**
+ * Where vec4 reads do not fit (K % 4, a misaligned offset or stride), the subgroup kernel runs on copies of A and B
+ * packed with K rounded up to 4 when the product has at least this many multiply-adds: below it the two pack
+ * dispatches (~30-40 µs each on lavapipe) cost more than registerTiled's whole product (1 GFLOP/s or more).
+ */
+const SUBGROUP_PACK_MIN_PRODUCT = 1 << 18;
+
+const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
+
+/** Whether a launch under 'subgroup' whose layout vec4 cannot read packs its operands: large enough, and the copies fit a binding each. */
+function subgroupPacks(a: Part, b: Part, sizes: Sizes): boolean {
+  if (sizes.batch * sizes.rows * sizes.cols * sizes.depth < SUBGROUP_PACK_MIN_PRODUCT) return false;
+  const copy = (t: Part, X: number) => packedBatches(t, sizes) * roundUp4(sizes.depth) * roundUp4(X) * 4;
+  return copy(a, sizes.rows) <= gpu().maxBindingBytes && copy(b, sizes.cols) <= gpu().maxBindingBytes;
+}
+
+function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+  const shape = subgroupTileShape(sizes.rows, sizes.cols);
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants });
+  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
+  gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
+}
+
+/**
+ * The subgroup kernel over copies of A (by rows: contiguous along m) and B (by columns: along n) packed with K
+ * rounded up to 4 and zero past K, M and N, so every vec4 read is aligned and the padding adds nothing.
+ */
+function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+  const depth = roundUp4(sizes.depth);
+  const packedA = packOperand(a, sizes.rows, 'rows', sizes, depth);
+  const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth);
+  const part = (packed: PackedOperand, t: Part, along: 'rows' | 'cols'): Part => ({
+    binding: packed.binding,
+    tensor: { buffer: t.tensor.buffer, offset: 0, strides: { batch: packed.batchStride * 4, rows: along === 'rows' ? 1 : 0, cols: along === 'cols' ? 1 : 0, depth: packed.width * 4 } },
+  });
+  launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName);
+  // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
+  for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
+}
+
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+  // packed where packedRuns declines, subgroup where the adapter's subgroups are not 8 wide, and subgroup
+  // on a small product vec4 cannot read take the vec4 path (registerTiled where that cannot run).
+  const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed' || chosen === 'subgroup';
+  const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
+  if (chosen === 'subgroup' && subgroupMatmulRuns()) {
+    if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName);
+    if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+  }
+  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
+  const params = stridedParams(a, b, bias, c, sizes, epilogue);
+  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
+  // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
+  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
+  const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
+  const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
   const [x, y] = variant === 'workgroupTiled' ? workgroupTileGrid(sizes.rows, sizes.cols) : shape.workgroups;
-  gpu().dispatch(k, [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding], params.done(), [x, y, sizes.batch]);
+  gpu().dispatch(k, bindings, params.done(), [x, y, sizes.batch]);
 }

@@ -224,6 +224,7 @@ test('info names the adapter (text and --json)', async () => {
   assert.match(text.stdout, `adapter      ${info.description || info.device}`);
   assert.match(text.stdout, info.isSoftware ? 'kind         software' : 'kind         hardware GPU');
   assert.match(text.stdout, `maxStorageBufferBindingSize`);
+  if (info.subgroupSizes) assert.match(text.stdout, /subgroups\s+\d+(-\d+)? invocations/);
 });
 
 test('selfcheck passes every check and says how many', async () => {

@@ -2,12 +2,13 @@
 // kernel variant, at odd sizes that leave partial 64 x 64 tiles and K not a multiple of 16; the
 // vec4 and packed variants on each operand layout they read (strided, padded, offset, broadcast
 // batches), vec4's fall-back to registerTiled where the layout does not allow vec4 reads, packed on
-// those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves.
+// those layouts, and packed's choice of the vec4 kernel where packing would cost more than it saves;
+// subgroup over several workgroups, on packed copies where vec4 reads do not fit, and its fall-backs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
-import { matmul as matmulKernel, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
-import { gpu } from '../../src/gpu/index.js';
+import { matmul as matmulKernel, subgroupMatmulRuns, type MatmulVariant, type MatrixOperand } from '../../src/kernels/matmul.js';
+import { gpu, type AdapterDescription } from '../../src/gpu/index.js';
 import { MATMUL_VARIANTS } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toTensor, type T64 } from './helpers.js';
@@ -164,14 +165,19 @@ function productReference(a: T64, b: T64, bias: T64 | undefined, relu: boolean):
 
 const layoutName = (s: Storage, axes: [string, string]) => `along ${s.transposed ? axes[0] : axes[1]}${s.pad ? ` +${s.pad} pad` : ''}${s.offset ? ` offset ${s.offset}` : ''}${s.broadcast ? ' broadcast' : ''}`;
 
-/** The kernels a launch under `variant` dispatches for this layout (sorted): packed packs A along k and B along k, and reads the others in place. */
-function expectedKernels(variant: 'registerTiledVec4' | 'packed', aTransposed: boolean, bTransposed: boolean, relu: boolean): string[] {
-  const product = `matmul.${variant}.${relu ? 'relu' : 'none'}`;
+/**
+ * The kernels a launch under `variant` dispatches for this layout (sorted): packed packs A along k and B along k, and reads
+ * the others in place; subgroup runs its kernel where the adapter's subgroups are 8 wide, the vec4 kernel elsewhere.
+ */
+function expectedKernels(variant: 'registerTiledVec4' | 'packed' | 'subgroup', aTransposed: boolean, bTransposed: boolean, relu: boolean): string[] {
+  const activation = relu ? 'relu' : 'none';
+  const product = `matmul.${variant}.${activation}`;
+  if (variant === 'subgroup') return [subgroupMatmulRuns() ? product : `matmul.registerTiledVec4.${activation}`];
   if (variant === 'registerTiledVec4') return [product];
   return [product, ...(aTransposed ? [] : ['matmul_pack.A']), ...(bTransposed ? ['matmul_pack.B'] : [])].sort();
 }
 
-for (const variant of ['registerTiledVec4', 'packed'] as const) test(`matmul ${variant} on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu`, async () => {
+for (const variant of ['registerTiledVec4', 'packed', 'subgroup'] as const) test(`matmul ${variant} on every operand layout (A along k or m, B along n or k), padded, offset, batched and broadcast, with bias and relu`, async () => {
   for (const aTransposed of [false, true]) {
     for (const bTransposed of [false, true]) {
       // Odd M and N: the last vec4 of a transposed A or of B along n straddles the edge into padding.
@@ -217,6 +223,98 @@ test('matmul registerTiledVec4 falls back to registerTiled (same values, same ke
     assert.equal(vec4.kernels, ['matmul.registerTiled.none'], context(`${what}: registerTiled runs`));
     assert.equal(Array.from(vec4.values), Array.from(scalar.values), context(`${what}: same values as registerTiled`));
     assertNear(vec4.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(c.K));
+    A.dispose();
+    B.dispose();
+  }
+});
+
+test('matmul subgroup runs only on adapters whose subgroups are exactly 8 wide, with the subgroups feature', () => {
+  const features = ['subgroups', 'timestamp-query'];
+  assert.ok(subgroupMatmulRuns({ features, subgroupSizes: { min: 8, max: 8 } }), 'subgroups of 8');
+  const cases: [string, Pick<AdapterDescription, 'features' | 'subgroupSizes'>][] = [
+    ['no subgroups feature', { features: ['timestamp-query'], subgroupSizes: { min: 8, max: 8 } }],
+    ['sizes not reported', { features }],
+    ['subgroups of 4 (SwiftShader)', { features, subgroupSizes: { min: 4, max: 4 } }],
+    ['subgroups of 32', { features, subgroupSizes: { min: 32, max: 32 } }],
+    ['8 to 32 wide (size not fixed)', { features, subgroupSizes: { min: 8, max: 32 } }],
+  ];
+  for (const [what, info] of cases) {
+    assert.not.ok(subgroupMatmulRuns(info), what);
+  }
+});
+
+test('matmul subgroup across several workgroups (M > 128 rows, N > 256 columns), batched, on both A layouts, with bias and relu', async () => {
+  for (const aTransposed of [false, true]) {
+    const [batch, M, N, K] = [2, 2 * rng.int(65, 100) + 1, 2 * rng.int(129, 150) + 1, 4 * rng.int(1, 16)];
+    const aStorage: Storage = { transposed: aTransposed, pad: 4 - ((aTransposed ? M : K) % 4), offset: 4 * rng.int(0, 3), broadcast: false };
+    const bStorage: Storage = { transposed: !aTransposed, pad: 4 - ((aTransposed ? N : K) % 4), offset: 4 * rng.int(0, 3), broadcast: false };
+    const a = roundF32(ref.randn(rng, [batch, M, K]));
+    const b = roundF32(ref.randn(rng, [batch, K, N]));
+    const bias = roundF32(ref.randn(rng, [N]));
+    const [A, B] = [storeOperand(a, aStorage), storeOperand(b, bStorage)];
+    const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])}) + bias, relu`;
+    const { values, kernels } = await launchProduct('subgroup', A.operand, B.operand, { batch, M, N, K }, bias, true);
+    assert.equal(kernels, expectedKernels('subgroup', aTransposed, !aTransposed, true), context(`${what}: the kernels run`));
+    assertNear(values, productReference(a, b, bias, true), what, 1e-4, 2e-6 * Math.sqrt(K));
+    A.dispose();
+    B.dispose();
+  }
+});
+
+test('matmul subgroup falls back (same values, same kernel): to registerTiledVec4 on an adapter whose subgroups are not 8 wide, to registerTiled on a small product where vec4 reads do not fit', async () => {
+  const [M, N, K] = [rng.int(3, 40), 4 * rng.int(1, 10), 4 * rng.int(1, 10)];
+  const a = roundF32(ref.randn(rng, [1, M, K]));
+  const b = roundF32(ref.randn(rng, [1, K, N]));
+  const aligned = { transposed: false, pad: 0, offset: 0, broadcast: false };
+  const [A, B] = [storeOperand(a, aligned), storeOperand(b, aligned)];
+  const shape = { batch: 1, M, N, K };
+  const device = gpu() as unknown as { info: AdapterDescription };
+  const saved = device.info;
+  device.info = { ...saved, subgroupSizes: { min: 32, max: 32 } };
+  try {
+    const what = `[${M}, ${K}] @ [${K}, ${N}] with subgroups of 32`;
+    const fallback = await launchProduct('subgroup', A.operand, B.operand, shape, undefined, false);
+    const vec4 = await launchProduct('registerTiledVec4', A.operand, B.operand, shape, undefined, false);
+    assert.equal(fallback.kernels, ['matmul.registerTiledVec4.none'], context(`${what}: registerTiledVec4 runs`));
+    assert.equal(Array.from(fallback.values), Array.from(vec4.values), context(`${what}: same values as registerTiledVec4`));
+  } finally {
+    device.info = saved;
+  }
+  const misaligned = storeOperand(a, { ...aligned, offset: rng.int(1, 3) });
+  const what = `[${M}, ${K}] at a misaligned offset @ [${K}, ${N}]`;
+  const fallback = await launchProduct('subgroup', misaligned.operand, B.operand, shape, undefined, false);
+  const scalar = await launchProduct('registerTiled', misaligned.operand, B.operand, shape, undefined, false);
+  assert.equal(fallback.kernels, ['matmul.registerTiled.none'], context(`${what}: registerTiled runs`));
+  assert.equal(Array.from(fallback.values), Array.from(scalar.values), context(`${what}: same values as registerTiled`));
+  assertNear(fallback.values, productReference(a, b, undefined, false), what, 1e-4, 2e-6 * Math.sqrt(K));
+  for (const t of [A, B, misaligned]) t.dispose();
+});
+
+test('matmul subgroup runs on packed copies (K rounded up to 4) where vec4 reads do not fit and the product is large: K % 4, misaligned offsets, odd strides, batched and broadcast, bias and relu, also in blocks over a lowered binding limit', async () => {
+  for (let round = 0; round < 3; round++) {
+    // At least SUBGROUP_PACK_MIN_PRODUCT (2^18) multiply-adds per block, also with one batch per block.
+    const [batch, M, N, K] = [2, rng.int(66, 75), rng.int(66, 75), 4 * rng.int(21, 24) + (round === 0 ? 0 : rng.int(1, 3))];
+    const aStorage: Storage = { transposed: round === 1, pad: rng.int(0, 3), offset: round === 0 ? rng.int(1, 3) : rng.int(0, 7), broadcast: round === 2 };
+    const bStorage: Storage = { transposed: round === 2, pad: 2 * rng.int(0, 2) + 1, offset: rng.int(0, 7), broadcast: round === 1 };
+    const a = roundF32(ref.randn(rng, [aStorage.broadcast ? 1 : batch, M, K]));
+    const b = roundF32(ref.randn(rng, [bStorage.broadcast ? 1 : batch, K, N]));
+    const bias = roundF32(ref.randn(rng, [N]));
+    const [A, B] = [storeOperand(a, aStorage), storeOperand(b, bStorage)];
+    const broadcast = (x: T64, s: Storage, rows: number, cols: number) => ({ shape: [batch, rows, cols], data: s.broadcast ? Float64Array.from({ length: batch * rows * cols }, (_, i) => x.data[i % (rows * cols)]) : x.data });
+    const expected = productReference(broadcast(a, aStorage, M, K), broadcast(b, bStorage, K, N), bias, true);
+    const what = `[${batch}, ${M}, ${K}] (${layoutName(aStorage, ['m', 'k'])}) @ [${batch}, ${K}, ${N}] (${layoutName(bStorage, ['k', 'n'])}) + bias, relu`;
+    // 32 KiB: A, B and C in blocks of one batch (each block still packs: its copies fit, and it has over 2^18 multiply-adds).
+    for (const limit of [undefined, 32768]) {
+      gpu().setMaxBindingBytes(limit);
+      try {
+        const { values, kernels } = await launchProduct('subgroup', A.operand, B.operand, { batch, M, N, K }, bias, true);
+        const expectedKernels = subgroupMatmulRuns() ? ['matmul.subgroup.relu', 'matmul_pack.A', 'matmul_pack.B'] : ['matmul.registerTiled.relu'];
+        assert.equal([...new Set(kernels)].sort(), expectedKernels, context(`${what}, binding limit ${limit ?? 'the adapter\'s'}: the kernels run (got ${kernels.join(', ')})`));
+        assertNear(values, expected, `${what}, binding limit ${limit ?? "the adapter's"}`, 1e-4, 2e-6 * Math.sqrt(K));
+      } finally {
+        gpu().setMaxBindingBytes(undefined);
+      }
+    }
     A.dispose();
     B.dispose();
   }

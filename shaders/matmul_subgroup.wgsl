@@ -1,0 +1,130 @@
+// matmul, subgroup variant (entry point subgroupTiled): the product, parameters and epilogue of
+// matmul.wgsl (C[b, m, n] = act(sum_k A[b, m, k] * B[b, k, n] + bias[n]); the epilogue is
+// shaders/include/matmul_epilogue.wgsl), with A shared across a subgroup by shuffles. Why: on
+// software Vulkan (lavapipe) every storage load whose address is not a compile-time constant is
+// split per lane and per component (bounds check, branch, scalar load, insert: ~5 instructions a
+// float), so loads cost several times the multiplies; a subgroup is the 8-lane SIMD register there,
+// and a shuffle from a constant lane is one broadcast instruction. The 8 lanes of a subgroup own the
+// same 16 rows of C and 4 contiguous columns each: per step of 4 k each lane loads 2 vec4 of A (a
+// quarter of the rows it needs) and the 4 vec4 of B only it needs, then takes every A row from the
+// lane that loaded it — 6 loads for 256 multiply-adds, against 8 for 64 in matmul_vec4.wgsl.
+// Layouts as matmul_vec4.wgsl (override constants, set by the launcher from the strides):
+//   A_ALONG_M = false: A contiguous along k: load q of lane l is row m0 + 8q + l over k..k+3.
+//   A_ALONG_M = true:  A contiguous along m: load q of lane l is rows m0 + 4(l & 3) .. +3 at
+//                      k + 2q + (l >> 2); rowQuad transposes what it gathers (free in registers).
+//   B_ALONG_K = false / true: B read along n (one vec4 per k) or along k (one per column, transposed).
+// Tiling: an invocation owns rows m0..m0+15 (ROWS) and columns n0..n0+3; WGX x WGY invocations
+// (override constants, WGX a multiple of 8 so each subgroup is 8 neighbours along x).
+// Assumes (the launcher runs this kernel only where they hold): subgroups of exactly 8 invocations
+// (the adapter's subgroupMinSize == subgroupMaxSize == 8) made of consecutive local invocation
+// indices, as lavapipe forms them; K % 4 == 0 and the vec4 alignment of matmul_vec4.wgsl.
+// Subgroup operations need uniform control flow: no invocation returns early; rows past M and
+// columns past N are clamped to the last (their results are not stored), and the K loop's bound is
+// uniform.
+// Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
+// 4 C (read_write, f32).
+// Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
+enable subgroups;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+
+//!include matmul_epilogue
+//!include is_nan
+
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
+override A_ALONG_M: bool = false;
+override B_ALONG_K: bool = false;
+/** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
+const ROWS = 16u;
+const LANES = 8u;
+const_assert ROWS == 2u * LANES;
+
+/** acc + a ⊗ rows of b: a holds one C row's A values at k..k+3, b[j] the block's B row k + j. */
+fn accumulateRow(acc: vec4<f32>, a: vec4<f32>, b: mat4x4<f32>) -> vec4<f32> {
+  return fma(vec4<f32>(a.w), b[3], fma(vec4<f32>(a.z), b[2], fma(vec4<f32>(a.y), b[1], fma(vec4<f32>(a.x), b[0], acc))));
+}
+
+/** acc[c] + rows[c] ⊗ rows of b for the 4 C rows of one quad. */
+fn accumulateQuad(acc: mat4x4<f32>, rows: mat4x4<f32>, b: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(accumulateRow(acc[0], rows[0], b), accumulateRow(acc[1], rows[1], b), accumulateRow(acc[2], rows[2], b), accumulateRow(acc[3], rows[3], b));
+}
+
+/**
+ * Rows m0 + 4i .. m0 + 4i + 3 over k..k+3 (one vec4 per row), gathered from the lanes' two loads
+ * a0, a1 of this step. i is a constant at every call, so each shuffle's lane folds to a constant.
+ */
+fn rowQuad(a0: vec4<f32>, a1: vec4<f32>, i: u32) -> mat4x4<f32> {
+  if (A_ALONG_M) {
+    // Lane i + 4j of load q holds rows 4i..4i+3 at k + 2q + j.
+    return transpose(mat4x4<f32>(subgroupShuffle(a0, i), subgroupShuffle(a0, i + 4u), subgroupShuffle(a1, i), subgroupShuffle(a1, i + 4u)));
+  }
+  // Lane l of load q holds row 8q + l.
+  let loaded = select(a0, a1, i >= 2u);
+  let lane = (i & 1u) * 4u;
+  return mat4x4<f32>(subgroupShuffle(loaded, lane), subgroupShuffle(loaded, lane + 1u), subgroupShuffle(loaded, lane + 2u), subgroupShuffle(loaded, lane + 3u));
+}
+
+fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (n0 + c < p.N) { storeElement(batch, m, n0 + c, row[c]); }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let batch = wid.z;
+  let m0 = (wid.y * WGY + lid.y) * ROWS;
+  let n0 = (wid.x * WGX + lid.x) * 4u;
+  let aBase = p.offsetA + batch * p.strideABatch;
+  let bBase = p.offsetB + batch * p.strideBBatch;
+  // Vec4 indices of this lane's two A loads and four B loads at k = 0, and their steps per 4 k.
+  var a: vec2<u32>;
+  var aStep = 1u;
+  if (A_ALONG_M) {
+    let block = aBase + min(m0 + 4u * (lane & 3u), (p.M - 1u) & ~3u);
+    let k = lane >> 2u;
+    a = (vec2<u32>(block) + vec2<u32>(k, k + 2u) * p.strideACol) / 4u;
+    aStep = p.strideACol;
+  } else {
+    let rows = min(vec2<u32>(m0 + lane, m0 + LANES + lane), vec2<u32>(p.M - 1u));
+    a = (vec2<u32>(aBase) + rows * p.strideARow) / 4u;
+  }
+  var b: vec4<u32>;
+  var bStep = 1u;
+  if (B_ALONG_K) {
+    b = (vec4<u32>(bBase) + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u)) * p.strideBCol) / 4u;
+  } else {
+    let block = bBase + min(n0, (p.N - 1u) & ~3u);
+    b = vec4<u32>(block / 4u) + vec4<u32>(0u, 1u, 2u, 3u) * (p.strideBRow / 4u);
+    bStep = p.strideBRow;
+  }
+  // acc_i[c]: C row m0 + 4i + c over columns n0..n0+3.
+  var acc0 = mat4x4<f32>();
+  var acc1 = mat4x4<f32>();
+  var acc2 = mat4x4<f32>();
+  var acc3 = mat4x4<f32>();
+  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
+    let a0 = A[a.x];
+    let a1 = A[a.y];
+    var bRows = mat4x4<f32>(B[b.x], B[b.y], B[b.z], B[b.w]);
+    if (B_ALONG_K) { bRows = transpose(bRows); }
+    acc0 = accumulateQuad(acc0, rowQuad(a0, a1, 0u), bRows);
+    acc1 = accumulateQuad(acc1, rowQuad(a0, a1, 1u), bRows);
+    acc2 = accumulateQuad(acc2, rowQuad(a0, a1, 2u), bRows);
+    acc3 = accumulateQuad(acc3, rowQuad(a0, a1, 3u), bRows);
+    a += vec2<u32>(aStep);
+    b += vec4<u32>(bStep);
+  }
+  for (var c = 0u; c < 4u; c++) {
+    storeRow(batch, m0 + c, n0, acc0[c]);
+    storeRow(batch, m0 + 4u + c, n0, acc1[c]);
+    storeRow(batch, m0 + 8u + c, n0, acc2[c]);
+    storeRow(batch, m0 + 12u + c, n0, acc3[c]);
+  }
+}
