@@ -159,9 +159,9 @@ async function initialise(renderWorkers: number | undefined): Promise<{ adapter:
   if (!state.adapter) {
     // The render workers load their script while WebGPU starts.
     state.rendering ??= startRendering(renderWorkers);
-    // Pipelines compile with createComputePipelineAsync: a blocking compile stalls Chromium's GPU
-    // process, which also draws the page (a first step's ~50 pipelines held frames back ~1 s on
-    // SwiftShader).
+    // Pipelines compile in the background (createComputePipelineAsync, one at a time): blocking
+    // compiles stall Chromium's GPU process, which draws the page too; on SwiftShader a step's
+    // first-use compiles held frames back 0.9-4.7 s (bench/RESULTS.md, the page's held frames).
     await init({ asyncCompile: true });
     state.adapter = describeAdapter();
   }

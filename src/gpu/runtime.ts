@@ -7,8 +7,8 @@
 // arena). Uploads while work is encoded are copied inside the encoder, so they keep their order.
 //
 // With asyncCompile on, a dispatch of a kernel whose pipeline is not compiled yet does not compile
-// it in place (createComputePipeline blocks the GPU process: in Chromium that also composites the
-// page, so a step's first-use compiles held frames back ~1 s on SwiftShader). It starts
+// it in place (in Chromium on SwiftShader, a step's first-use createComputePipeline calls held the
+// page's frames back 0.9-4.7 s: they block the GPU process, which draws the page too). It starts
 // createComputePipelineAsync, and from then on every op is recorded instead of encoded, in order;
 // once the compiles finish (or a read-back or sync() needs the results) the record is encoded as
 // if nothing had waited.
@@ -302,8 +302,8 @@ export class Gpu {
   /**
    * Queues a kernel for createComputePipelineAsync unless it is compiled or queued; resolves when
    * it is done. A failure is kept (failedKernels) and raised where the kernel is used. One compile
-   * at a time: Chromium compiles even these on its GPU process's main thread, and a dozen asked
-   * at once held the page's frames back 3.3 s on SwiftShader; one at a time, it draws in between.
+   * at a time: in Chromium on SwiftShader a dozen asked at once still held the page's frames back
+   * 3.3 s; one after another, it draws in between (bench/RESULTS.md, the page's held frames).
    */
   private compileInBackground(kernel: Kernel, key = this.kernelKey(kernel)): Promise<void> {
     if (this.pipelines.has(key) || this.failedKernels.has(key)) return Promise.resolve();
