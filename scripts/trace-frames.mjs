@@ -4,15 +4,19 @@
 // from outside (no change to the page). Prints the longest frame gap and, for every gap over
 // 150 ms, the calls made inside it: blocking compiles (createComputePipeline), background ones
 // (createComputePipelineAsync), submits, read-backs, and main-thread long tasks.
-//   node scripts/trace-frames.mjs [site folder, default dist/web] [augment]
+// Later runs (--runs N) reuse the pipelines: their times are the kernels' alone.
+//   node scripts/trace-frames.mjs [site folder, default dist/web] [augment] [--runs N]
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const site = process.argv[2] ?? join(root, 'dist/web');
-const augment = process.argv[3] === 'augment' ? 1 : 0;
+const args = process.argv.slice(2);
+const runsAt = args.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 1;
+const site = args[0] ?? join(root, 'dist/web');
+const augment = args[1] === 'augment' ? 1 : 0;
 const chromiumPath = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
 if (!chromiumPath || !existsSync(join(site, 'worker.js'))) {
   console.log(`trace-frames: needs Chromium (set CHROMIUM=path) and a built site in ${site} (npm run build:web)`);
@@ -66,15 +70,17 @@ try {
     new PerformanceObserver((list) => { for (const e of list.getEntries()) frames.longTasks.push([performance.timeOrigin + e.startTime, e.duration]); }).observe({ type: 'longtask' });
   });
   const start = await page.evaluate(() => performance.timeOrigin + performance.now());
-  await page.click('#train-start');
-  await page.waitForFunction(() => window.webferApp.summaries.length > 0 || document.body.dataset.training === 'failed', null, { timeout: 600_000, polling: 250 });
-  const { stamps, longTasks, summary } = await page.evaluate(() => ({ ...window.webferFrames, summary: window.webferApp.summaries.at(-1) }));
+  for (let run = 1; run <= runs; run++) {
+    await page.click('#train-start');
+    await page.waitForFunction((n) => window.webferApp.summaries.length >= n || document.body.dataset.training === 'failed', run, { timeout: 600_000, polling: 250 });
+  }
+  const { stamps, longTasks, summaries } = await page.evaluate(() => ({ ...window.webferFrames, summaries: window.webferApp.summaries }));
   const calls = await worker.evaluate(() => self.webferTrace);
 
   const at = (time) => `${((time - start) / 1000).toFixed(2)} s`;
   const gaps = stamps.slice(1).map((end, i) => ({ start: stamps[i], end, ms: end - stamps[i] }));
   const count = (kind) => calls.filter((c) => c.kind === kind).length;
-  console.log(`training ${summary ? `done in ${summary.seconds.toFixed(1)} s` : 'failed'}; ${stamps.length} frames, longest gap ${Math.max(...gaps.map((g) => g.ms)).toFixed(0)} ms`);
+  console.log(`training ${summaries.length ? `done in ${summaries.map((summary) => `${summary.seconds.toFixed(1)} s`).join(', then ')}` : 'failed'}; ${stamps.length} frames, longest gap ${Math.max(...gaps.map((g) => g.ms)).toFixed(0)} ms`);
   console.log(`WebGPU calls: ${count('compile')} blocking compiles, ${count('compileAsync')} background compiles, ${count('submit')} submits, ${count('map')} read-backs`);
   const background = calls.filter((c) => c.kind === 'compileAsync' && c.settled !== undefined).sort((a, b) => b.settled - a.settled);
   if (background.length) console.log(`slowest background compiles: ${background.slice(0, 5).map((c) => `${c.label} ${c.settled.toFixed(0)} ms`).join(', ')}`);

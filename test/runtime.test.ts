@@ -219,6 +219,25 @@ test('asyncCompile: a kernel that fails to compile in the background is named by
   }
 });
 
+test('precompile: kernels compiled ahead are dispatched without another compile; a broken one is refused by name', async () => {
+  const seed = randomSeed();
+  const tagged = (tag: number) => ({ name: 'test.precompiled', code: 'override tag: f32 = 0.0;\n@group(0) @binding(1) var<storage, read_write> Out: array<f32>;\n@compute @workgroup_size(1) fn main() { Out[0] = tag; }', constants: { tag } });
+  const kernels = [tagged(seed % 100_000 + 0.5), tagged(seed % 100_000 + 1.5)];
+  const before = { ...gpu().counters };
+  await gpu().precompile(kernels);
+  assert.is(gpu().counters.pipelinesCompiledAsync - before.pipelinesCompiledAsync, 2, `seed ${seed}`);
+  const out = gpu().pool.acquire(16);
+  const compiled = gpu().counters.pipelinesCompiled;
+  gpu().dispatch(kernels[1]!, [out], undefined, [1]);
+  assert.is(new Float32Array(await gpu().read(out, 4))[0], kernels[1]!.constants.tag);
+  assert.is(gpu().counters.pipelinesCompiled, compiled, 'no compile at dispatch');
+  gpu().pool.release(out);
+  let error: unknown;
+  await gpu().precompile([{ name: 'test.brokenAhead', code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_symbol; }' }]).catch((e) => (error = e));
+  assert.instance(error, KernelError);
+  assert.match((error as Error).message, 'test.brokenAhead');
+});
+
 test('no adapter: the error says what is missing and the command that installs a software driver', async () => {
   const global = globalThis as { navigator?: unknown };
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
