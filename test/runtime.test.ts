@@ -199,6 +199,28 @@ test('asyncCompile: a training step compiles its new pipelines in the background
   }
 });
 
+test('asyncCompile: an upload recorded after a held-back read-back lands intact (its staging buffer outlives the earlier submit)', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  const marker = { name: 'test.asyncCompileUploadMarker', code: 'override tag: f32 = 0.0;\n@group(0) @binding(1) var<storage, read_write> Out: array<f32>;\n@compute @workgroup_size(1) fn main() { Out[0] = tag; }', constants: { tag: seed % 100_000 } };
+  const [a, b] = [0, 1].map(() => Float32Array.from({ length: rng.int(1, 300) }, () => rng.normal()));
+  gpu().asyncCompile = true;
+  try {
+    const out = gpu().pool.acquire(16);
+    gpu().dispatch(marker, [out], undefined, [1]); // from here on ops are recorded
+    const first = tensor(a!, [a!.length]);
+    const firstBack = first.toArray(); // records its copy and a submit, then waits for the compile
+    const second = tensor(b!, [b!.length]); // recorded after that submit
+    assert.equal(Array.from(await firstBack), Array.from(a!), `seed ${seed}`);
+    assert.equal(Array.from(await second.toArray()), Array.from(b!), `seed ${seed}`);
+    gpu().pool.release(out);
+    first.dispose();
+    second.dispose();
+  } finally {
+    gpu().asyncCompile = false;
+  }
+});
+
 test('asyncCompile: a kernel that fails to compile in the background is named by the next sync, and the device stays usable', async () => {
   const broken = { name: 'test.brokenInBackground', code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_symbol; }' };
   gpu().asyncCompile = true;

@@ -181,6 +181,11 @@ export class Gpu {
   /** The ops recorded since a dispatch met a pipeline still compiling; undefined while encoding directly. */
   private deferred: DeferredOp[] | undefined;
   private draining: Promise<void> | undefined;
+  /**
+   * Set while recorded ops are encoded: buffers freed anywhere in the record (upload staging,
+   * pool evictions) wait for the submit after the last of them, not the first recorded submit.
+   */
+  private replaying = false;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
@@ -350,6 +355,7 @@ export class Gpu {
         while (this.compiling.size > 0) await Promise.all(this.compiling.values());
         const ops = this.deferred ?? [];
         this.deferred = undefined;
+        this.replaying = true;
         for (const op of ops) {
           try {
             this.encode(op);
@@ -359,8 +365,10 @@ export class Gpu {
           }
         }
       } finally {
+        this.replaying = false;
         this.draining = undefined;
       }
+      if (!this.encoder) this.destroyFreedBuffers();
     })();
     return this.draining;
   }
@@ -442,6 +450,10 @@ export class Gpu {
       else this.bindGroupKeysByBuffer.set(id, [key]);
     }
     return group;
+  }
+
+  private destroyFreedBuffers(): void {
+    for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
   }
 
   /** Destroys a buffer and forgets the bind groups that reference it. */
@@ -567,7 +579,7 @@ export class Gpu {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.paramsUsed = 0;
-    for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
+    if (!this.replaying) this.destroyFreedBuffers();
   }
 
   /**
@@ -730,7 +742,7 @@ export class Gpu {
     this.pool.trim();
     for (const list of this.readbackFree.values()) for (const b of list) this.destroyAfterSubmit.push(b);
     this.readbackFree.clear();
-    if (!this.encoder && !this.deferred) for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
+    if (!this.encoder && !this.deferred) this.destroyFreedBuffers();
   }
 
   /**
