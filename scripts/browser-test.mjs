@@ -1,6 +1,7 @@
 // Browser tests in headless Chromium (WebGPU on SwiftShader): the kernel checks of
 // test/browser/page.html, then the application (dist/web) used as a visitor would — it loads
-// without console errors, trains in its worker while requestAnimationFrame keeps ticking, Stop
+// without console errors, trains in its worker while requestAnimationFrame keeps ticking (with the
+// kernel policy's default variants, compiling no pipeline blocking), Stop
 // stops, the same seed gives the same numbers, the faces from its render workers equal (byte for
 // byte, and in the numbers they train to) a page that renders in one thread, a gallery face gets
 // five predictions, a checkpoint trained by `webfer train` gives the CLI's top-1 in the page, a
@@ -173,6 +174,18 @@ try {
     first = await trainOnce();
     const ok = first.summary && !first.summary.stopped && first.maxGap <= 250 && first.points > 0 && first.svg === 1 && first.summary.accuracy.fanet >= 0;
     return { ok, detail: `${first.frames} frames, longest gap ${first.maxGap.toFixed(0)} ms, ${first.longTasks} long tasks (longest ${first.longestTask.toFixed(0)} ms), ${first.points} chart points, ${first.status}${first.errors.length ? `; errors: ${first.errors.join(' | ')}` : ''}` };
+  });
+  await step('app: the worker keeps the kernel policy\'s defaults (packed convolutions on software adapters) and compiled no pipeline blocking while it trained', async () => {
+    const { POLICY_DEFAULTS } = await import(pathToFileURL(join(root, 'dist/gpu/policy.js')).href);
+    const adapter = await page.evaluate(() => ({ software: document.getElementById('adapter').dataset.software === 'true', kernels: JSON.parse(document.getElementById('adapter').dataset.kernels ?? '{}') }));
+    // A hardware adapter's class is not in the page's summary: there only the compiles are checked.
+    const expected = adapter.software ? POLICY_DEFAULTS.software : adapter.kernels;
+    const defaults = Object.keys(expected).every((key) => adapter.kernels[key] === expected[key]);
+    const pipelines = first?.summary?.pipelines;
+    return {
+      ok: defaults && pipelines?.blocking === 0 && pipelines.background > 0,
+      detail: `kernels ${JSON.stringify(adapter.kernels)}${defaults ? '' : ` (expected ${JSON.stringify(expected)})`}; pipelines compiled while training: ${pipelines?.blocking} blocking, ${pipelines?.background} in the background`,
+    };
   });
   await page.screenshot({ path: join(artifacts, 'app-1440-trained.png'), fullPage: true });
 

@@ -6,6 +6,8 @@ import { Gpu, KernelError, DeviceLostError, InvalidInputError, FLAG_WORDS, devic
 import { noAdapterMessage, requestAdapter, requestDevice } from '../src/gpu/device.js';
 import { BufferPool, sizeClass } from '../src/gpu/pool.js';
 import { kernel, Params, dispatch1d } from '../src/kernels/launch.js';
+import { Parameter } from '../src/nn/index.js';
+import { SGD } from '../src/optim/index.js';
 import { Rng, randomSeed } from './reference/index.js';
 
 await init();
@@ -129,6 +131,133 @@ test('a shader with an error raises an error that names the kernel', async () =>
   assert.match(message, 'test.brokenShader');
   // The device stays usable after the failed kernel.
   assert.equal(Array.from(await tensor([1, 2], [2]).toArray()), [1, 2]);
+});
+
+test('asyncCompile: a training step compiles its new pipelines in the background, none blocking, and trains to the numbers of direct encoding', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  // Shapes of this seed: the convolutions' pipelines are specialised to them, so they are new here.
+  const [N, C, H, W, F1, classes] = [rng.int(2, 4), rng.int(2, 5), rng.int(5, 12), rng.int(5, 12), rng.int(2, 6), 3];
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal() * 0.3);
+  const initial = { w1: random(F1 * C * 9), b1: random(F1), w2: random(F1 * F1), wl: random(classes * F1 * H * W), bl: random(classes) };
+  const inputs = [random(N * C * H * W), random(N * C * H * W)];
+  const labels = Array.from({ length: N }, () => rng.int(0, classes - 1));
+  // A kernel no other test compiles: the step's first dispatch meets a pipeline that is not there.
+  const marker = { name: 'test.asyncCompileMarker', code: 'override tag: f32 = 0.0;\n@group(0) @binding(1) var<storage, read_write> Out: array<f32>;\n@compute @workgroup_size(1) fn main() { Out[0] = tag; }', constants: { tag: seed % 100_000 } };
+
+  async function train(asyncCompile: boolean): Promise<{ losses: number[]; weights: number[]; marker: number; reused: number[] }> {
+    gpu().asyncCompile = asyncCompile;
+    const w1 = new Parameter([F1, C, 3, 3], initial.w1), b1 = new Parameter([F1], initial.b1), w2 = new Parameter([F1, F1, 1, 1], initial.w2);
+    const wl = new Parameter([classes, F1 * H * W], initial.wl), bl = new Parameter([classes], initial.bl);
+    const optimizer = new SGD([w1, b1, w2, wl, bl], { lr: 0.1, momentum: 0.9 });
+    const out = gpu().pool.acquire(16);
+    const losses: number[] = [];
+    let reused: number[] = [];
+    for (const values of inputs) {
+      gpu().dispatch(marker, [out], undefined, [1]);
+      const loss = scope(() => {
+        const x = tensor(values, [N, C, H, W]);
+        const h = F.relu(F.conv2d(F.relu(F.conv2d(x, w1, b1, { padding: 1 })), w2));
+        const loss = F.crossEntropy(F.linear(F.reshape(h, [N, F1 * H * W]), wl, bl), labels);
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+        // A buffer freed while its reader is held back goes to the next upload: the reader still sees the old data.
+        const doubled = F.mul(x, 2);
+        x.dispose();
+        const replaced = tensor(new Float32Array(values.length).fill(7), [values.length]);
+        return [loss, doubled, replaced];
+      });
+      losses.push(await loss[0]!.item());
+      reused = [...(await loss[1]!.toArray()).slice(0, 3), (await loss[2]!.toArray())[0]!];
+      loss.forEach((t) => t.dispose());
+    }
+    const weights = [...(await w1.toArray()), ...(await wl.toArray())];
+    const markerValue = new Float32Array(await gpu().read(out, 4))[0]!;
+    gpu().pool.release(out);
+    optimizer.dispose();
+    [w1, b1, w2, wl, bl].forEach((p) => p.dispose());
+    return { losses, weights, marker: markerValue, reused };
+  }
+
+  const before = { ...gpu().counters };
+  try {
+    const background = await train(true);
+    const compiled = gpu().counters.pipelinesCompiled - before.pipelinesCompiled;
+    const compiledAsync = gpu().counters.pipelinesCompiledAsync - before.pipelinesCompiledAsync;
+    assert.ok(compiledAsync > 0, `seed ${seed}: no pipeline was compiled in the background`);
+    assert.is(compiled - compiledAsync, 0, `seed ${seed}: ${compiled - compiledAsync} of ${compiled} pipelines compiled blocking`);
+    assert.ok(gpu().counters.dispatchesDeferred > before.dispatchesDeferred, `seed ${seed}: no dispatch was held back`);
+    const direct = await train(false);
+    assert.is(gpu().counters.pipelinesCompiled - before.pipelinesCompiled, compiled, 'the second run found every pipeline compiled');
+    assert.is(background.marker, marker.constants.tag, `seed ${seed}: the held-back marker dispatch ran`);
+    assert.equal(background.reused, [...Array.from(inputs[1]!.slice(0, 3), (v) => Math.fround(2 * v)), 7], `seed ${seed}: ops kept their order`);
+    assert.equal(background.losses, direct.losses, `seed ${seed}, shapes N${N} C${C} ${H}x${W} F${F1}`);
+    assert.equal(background.weights, direct.weights, `seed ${seed}`);
+  } finally {
+    gpu().asyncCompile = false;
+  }
+});
+
+test('asyncCompile: an upload recorded after a held-back read-back lands intact (its staging buffer outlives the earlier submit)', async () => {
+  const seed = randomSeed();
+  const rng = new Rng(seed);
+  const marker = { name: 'test.asyncCompileUploadMarker', code: 'override tag: f32 = 0.0;\n@group(0) @binding(1) var<storage, read_write> Out: array<f32>;\n@compute @workgroup_size(1) fn main() { Out[0] = tag; }', constants: { tag: seed % 100_000 } };
+  const [a, b] = [0, 1].map(() => Float32Array.from({ length: rng.int(1, 300) }, () => rng.normal()));
+  gpu().asyncCompile = true;
+  try {
+    const out = gpu().pool.acquire(16);
+    gpu().dispatch(marker, [out], undefined, [1]); // from here on ops are recorded
+    const first = tensor(a!, [a!.length]);
+    const firstBack = first.toArray(); // records its copy and a submit, then waits for the compile
+    const second = tensor(b!, [b!.length]); // recorded after that submit
+    assert.equal(Array.from(await firstBack), Array.from(a!), `seed ${seed}`);
+    assert.equal(Array.from(await second.toArray()), Array.from(b!), `seed ${seed}`);
+    gpu().pool.release(out);
+    first.dispose();
+    second.dispose();
+  } finally {
+    gpu().asyncCompile = false;
+  }
+});
+
+test('asyncCompile: a kernel that fails to compile in the background is named by the next sync, and the device stays usable', async () => {
+  const broken = { name: 'test.brokenInBackground', code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_symbol; }' };
+  gpu().asyncCompile = true;
+  try {
+    const x = tensor([1, 2, 3], [3]);
+    gpu().dispatch(broken, [], undefined, [1]);
+    const y = F.mul(x, 3); // held back behind the broken kernel, then encoded
+    let error: unknown;
+    await gpu().sync().catch((e) => (error = e));
+    assert.instance(error, KernelError);
+    assert.match((error as Error).message, 'test.brokenInBackground');
+    assert.throws(() => gpu().dispatch(broken, [], undefined, [1]), /test\.brokenInBackground/, 'a later use fails at once');
+    assert.equal(Array.from(await y.toArray()), [3, 6, 9]);
+    x.dispose();
+    y.dispose();
+  } finally {
+    gpu().asyncCompile = false;
+  }
+});
+
+test('precompile: kernels compiled ahead are dispatched without another compile; a broken one is refused by name', async () => {
+  const seed = randomSeed();
+  const tagged = (tag: number) => ({ name: 'test.precompiled', code: 'override tag: f32 = 0.0;\n@group(0) @binding(1) var<storage, read_write> Out: array<f32>;\n@compute @workgroup_size(1) fn main() { Out[0] = tag; }', constants: { tag } });
+  const kernels = [tagged(seed % 100_000 + 0.5), tagged(seed % 100_000 + 1.5)];
+  const before = { ...gpu().counters };
+  await gpu().precompile(kernels);
+  assert.is(gpu().counters.pipelinesCompiledAsync - before.pipelinesCompiledAsync, 2, `seed ${seed}`);
+  const out = gpu().pool.acquire(16);
+  const compiled = gpu().counters.pipelinesCompiled;
+  gpu().dispatch(kernels[1]!, [out], undefined, [1]);
+  assert.is(new Float32Array(await gpu().read(out, 4))[0], kernels[1]!.constants.tag);
+  assert.is(gpu().counters.pipelinesCompiled, compiled, 'no compile at dispatch');
+  gpu().pool.release(out);
+  let error: unknown;
+  await gpu().precompile([{ name: 'test.brokenAhead', code: '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_symbol; }' }]).catch((e) => (error = e));
+  assert.instance(error, KernelError);
+  assert.match((error as Error).message, 'test.brokenAhead');
 });
 
 test('no adapter: the error says what is missing and the command that installs a software driver', async () => {

@@ -152,20 +152,17 @@ function gray(image: ImageU8): GrayImage {
 function describeAdapter(): AdapterSummary {
   const info = gpu().info;
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  return { name, isSoftware: info.isSoftware, features: info.features };
+  return { name, isSoftware: info.isSoftware, features: info.features, kernels: { ...gpu().policy.choices() } };
 }
 
 async function initialise(renderWorkers: number | undefined): Promise<{ adapter: AdapterSummary; suggested: RunSettings }> {
   if (!state.adapter) {
     // The render workers load their script while WebGPU starts.
     state.rendering ??= startRendering(renderWorkers);
-    await init();
-    // A page must keep its frames: in headless Chromium on SwiftShader the 'packed' conv kernels
-    // (software adapters' default, fastest on lavapipe) held frames back up to 0.9-1.5 s during
-    // training (2 of 4 runs of the browser test), registerTiled at most 133 ms (3 runs). The cause
-    // is not isolated (pipeline compilation in the GPU process is suspected), so software adapters
-    // in the page keep the register-tiled convolutions; hardware GPUs keep their defaults.
-    if (gpu().info.isSoftware) gpu().policy.set({ convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled' });
+    // Pipelines compile in the background (createComputePipelineAsync, one at a time): blocking
+    // compiles stall Chromium's GPU process, which draws the page too; on SwiftShader a step's
+    // first-use compiles held frames back 0.9-4.7 s (bench/RESULTS.md, the page's held frames).
+    await init({ asyncCompile: true });
     state.adapter = describeAdapter();
   }
   return { adapter: state.adapter, suggested: suggestedSettings(state.adapter.isSoftware) };
@@ -238,6 +235,7 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
   const problems = settingsProblems(settings);
   if (problems.length > 0) throw new Error(`settings: ${problems.join('; ')}`);
   const started = performance.now();
+  const compiledBefore = { ...gpu().counters };
   const isSoftware = state.adapter!.isSoftware;
   const augment = settings.augment && AUGMENTABLE_TASKS.includes(settings.task);
   const stages: StageName[] = augment ? ['synth', 'fanet', 'fapegan', 'fanet-augmented'] : ['synth', 'fanet'];
@@ -428,7 +426,9 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
   }
   const seconds = (performance.now() - started) / 1000;
   log(stopped ? `stopped after ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`);
-  return { stopped, seconds, accuracy, losses, classes: classNames.length };
+  const background = gpu().counters.pipelinesCompiledAsync - compiledBefore.pipelinesCompiledAsync;
+  const pipelines = { blocking: gpu().counters.pipelinesCompiled - compiledBefore.pipelinesCompiled - background, background };
+  return { stopped, seconds, accuracy, losses, classes: classNames.length, pipelines };
 }
 
 /** The images to predict as a one- or two-sample dataset the evaluation loader reads. */

@@ -25,6 +25,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     // The device is kept; a kernel policy or autotuning asked for now still applies to it.
     if (options.kernelPolicy) current.policy.set(options.kernelPolicy);
     if (options.autotune !== undefined) current.policy.autotuner.enabled = options.autotune;
+    if (options.asyncCompile !== undefined) current.asyncCompile = options.asyncCompile;
     return current;
   }
   let device = options.device;

@@ -5,6 +5,13 @@
 // Execution model: dispatches are encoded, not submitted. The encoder is submitted when data is
 // read back, on sync(), and after maxDispatchesPerSubmit dispatches (the size of the uniform
 // arena). Uploads while work is encoded are copied inside the encoder, so they keep their order.
+//
+// With asyncCompile on, a dispatch of a kernel whose pipeline is not compiled yet does not compile
+// it in place (in Chromium on SwiftShader, a step's first-use createComputePipeline calls held the
+// page's frames back 0.9-4.7 s: they block the GPU process, which draws the page too). It starts
+// createComputePipelineAsync, and from then on every op is recorded instead of encoded, in order;
+// once the compiles finish (or a read-back or sync() needs the results) the record is encoded as
+// if nothing had waited.
 
 import { BufferUsage, MapMode } from './constants.js';
 import { BufferPool, sizeClass, type PoolStats } from './pool.js';
@@ -37,12 +44,19 @@ export interface RuntimeOptions {
   kernelPolicy?: Partial<KernelChoices>;
   /** Time the kernel variants per shape class and keep the fastest (Gpu.autotune()); off by default. */
   autotune?: boolean;
+  /** Compile new pipelines with createComputePipelineAsync, holding back the ops that follow (see the header); off by default. */
+  asyncCompile?: boolean;
 }
 
 export interface Counters {
   dispatches: number;
   submits: number;
+  /** Pipelines compiled, blocking (createComputePipeline) or not. */
   pipelinesCompiled: number;
+  /** Of those, the ones compiled with createComputePipelineAsync (precompile(), asyncCompile). */
+  pipelinesCompiledAsync: number;
+  /** Dispatches recorded while pipelines compiled in the background, encoded later. */
+  dispatchesDeferred: number;
   readbacks: number;
   bytesRead: number;
   uploads: number;
@@ -78,6 +92,13 @@ interface CompiledKernel {
   /** Set once the asynchronous validation of this pipeline reported an error. */
   error?: string;
 }
+
+/** An op recorded while pipelines compile in the background, encoded in order once they are ready. */
+type DeferredOp =
+  | { kind: 'dispatch'; kernel: Kernel; resources: { buffer: GPUBuffer; offset: number; size: number }[]; params: Uint8Array | undefined; workgroups: [number, number, number] }
+  | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; target: GPUBuffer; targetOffset: number; bytes: number }
+  | { kind: 'clear'; buffer: GPUBuffer; bytes: number }
+  | { kind: 'flush' };
 
 /** The bindings a kernel declares: @binding(0) uniform params (optional), then storage buffers. */
 interface BindingPlan {
@@ -128,7 +149,7 @@ function formatBytes(bytes: number): string {
 export class Gpu {
   readonly info: AdapterDescription;
   readonly pool: BufferPool;
-  readonly counters: Counters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0, bytesRead: 0, uploads: 0, bytesUploaded: 0 };
+  readonly counters: Counters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, pipelinesCompiledAsync: 0, dispatchesDeferred: 0, readbacks: 0, bytesRead: 0, uploads: 0, bytesUploaded: 0 };
   readonly maxDispatchesPerSubmit: number;
   /** The largest storage binding a dispatch may use: the adapter's limit, or lower (setMaxBindingBytes). */
   get maxBindingBytes(): number {
@@ -145,10 +166,26 @@ export class Gpu {
   /** Which kernel variant and split each GEMM-shaped op uses here; overridable. */
   readonly policy: KernelPolicy;
   debug: boolean;
+  /** Compile new pipelines without blocking the GPU process (see the header); settable at any time. */
+  asyncCompile: boolean;
 
   private lostReason: string | undefined;
   private readonly pipelines = new Map<string, CompiledKernel>();
   private readonly compiledByKernel = new WeakMap<Kernel, CompiledKernel>();
+  /** Background compiles queued or in flight, by kernel key. */
+  private readonly compiling = new Map<string, Promise<void>>();
+  /** The last background compile queued: each waits for the one before it (see compileInBackground). */
+  private compileQueue: Promise<unknown> = Promise.resolve();
+  /** Kernels whose background compile failed, by kernel key: the error message. */
+  private readonly failedKernels = new Map<string, string>();
+  /** The ops recorded since a dispatch met a pipeline still compiling; undefined while encoding directly. */
+  private deferred: DeferredOp[] | undefined;
+  private draining: Promise<void> | undefined;
+  /**
+   * Set while recorded ops are encoded: buffers freed anywhere in the record (upload staging,
+   * pool evictions) wait for the submit after the last of them, not the first recorded submit.
+   */
+  private replaying = false;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
@@ -179,6 +216,7 @@ export class Gpu {
     this.info = describeAdapter(adapter, device);
     this.policy = new KernelPolicy(adapterClassOf(this.info), options.kernelPolicy, options.autotune ?? false);
     this.debug = options.debug ?? false;
+    this.asyncCompile = options.asyncCompile ?? false;
     this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? DEFAULT_DISPATCHES_PER_SUBMIT;
     this.paramsSlotBytes = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
     const arenaBytes = this.paramsSlotBytes * this.maxDispatchesPerSubmit;
@@ -231,15 +269,22 @@ export class Gpu {
     };
   }
 
-  private compile(kernel: Kernel): CompiledKernel {
+  /** The kernel's pipeline if it is compiled already; a KernelError if its background compile failed. */
+  private compiledAlready(kernel: Kernel, key?: string): CompiledKernel | undefined {
     const known = this.compiledByKernel.get(kernel);
     if (known) return known;
-    const key = this.kernelKey(kernel);
+    key ??= this.kernelKey(kernel);
+    const failure = this.failedKernels.get(key);
+    if (failure !== undefined) throw new KernelError(failure);
     const cached = this.pipelines.get(key);
-    if (cached) {
-      this.compiledByKernel.set(kernel, cached);
-      return cached;
-    }
+    if (cached) this.compiledByKernel.set(kernel, cached);
+    return cached;
+  }
+
+  private compile(kernel: Kernel): CompiledKernel {
+    const key = this.kernelKey(kernel);
+    const cached = this.compiledAlready(kernel, key);
+    if (cached) return cached;
     this.device.pushErrorScope('validation');
     const { descriptor, layout, module } = this.pipelineDescriptor(kernel);
     const pipeline = this.device.createComputePipeline(descriptor);
@@ -259,22 +304,82 @@ export class Gpu {
     return compiled;
   }
 
-  /** Compiles kernels ahead of their first use, in parallel, so the first step does not stall. */
+  /**
+   * Queues a kernel for createComputePipelineAsync unless it is compiled or queued; resolves when
+   * it is done. A failure is kept (failedKernels) and raised where the kernel is used. One compile
+   * at a time: in Chromium on SwiftShader a dozen asked at once still held the page's frames back
+   * 3.3 s; one after another, it draws in between (bench/RESULTS.md, the page's held frames).
+   */
+  private compileInBackground(kernel: Kernel, key = this.kernelKey(kernel)): Promise<void> {
+    if (this.pipelines.has(key) || this.failedKernels.has(key)) return Promise.resolve();
+    const queued = this.compiling.get(key);
+    if (queued) return queued;
+    // A WGSL error in the module is raised by the rejected compile below, not as an uncaptured error.
+    this.device.pushErrorScope('validation');
+    const { descriptor, layout } = this.pipelineDescriptor(kernel);
+    void this.device.popErrorScope();
+    const done = this.compileQueue.then(() => this.device.createComputePipelineAsync(descriptor)).then(
+      (pipeline) => {
+        this.counters.pipelinesCompiled++;
+        this.counters.pipelinesCompiledAsync++;
+        this.pipelines.set(key, { id: this.nextPipelineId++, pipeline, layout });
+      },
+      (error: Error) => {
+        this.failedKernels.set(key, `kernel "${kernel.name}" failed to compile: ${error.message}`);
+      },
+    ).finally(() => {
+      this.compiling.delete(key);
+      // The recorded ops go to the GPU as soon as their pipelines exist, not at the next read-back.
+      if (this.compiling.size === 0 && this.deferred) void this.drain();
+    });
+    this.compiling.set(key, done);
+    this.compileQueue = done;
+    return done;
+  }
+
+  /** Compiles kernels ahead of their first use without blocking (one after another), so the first step does not stall. */
   async precompile(kernels: Kernel[]): Promise<void> {
-    await Promise.all(
-      kernels.map(async (kernel) => {
-        const key = this.kernelKey(kernel);
-        if (this.pipelines.has(key)) return;
-        const { descriptor, layout } = this.pipelineDescriptor(kernel);
-        try {
-          const pipeline = await this.device.createComputePipelineAsync(descriptor);
-          this.counters.pipelinesCompiled++;
-          if (!this.pipelines.has(key)) this.pipelines.set(key, { id: this.nextPipelineId++, pipeline, layout });
-        } catch (error) {
-          throw new KernelError(`kernel "${kernel.name}" failed to compile: ${(error as Error).message}`);
+    await Promise.all(kernels.map((kernel) => this.compileInBackground(kernel)));
+    for (const kernel of kernels) this.compiledAlready(kernel);
+  }
+
+  /**
+   * Encodes the ops recorded while pipelines compiled, once every background compile has
+   * finished (ops recorded meanwhile included). A recorded dispatch whose kernel failed to compile
+   * is dropped and its error raised by the next read-back or sync().
+   */
+  private drain(): Promise<void> {
+    if (!this.deferred) return Promise.resolve();
+    this.draining ??= (async () => {
+      try {
+        while (this.compiling.size > 0) await Promise.all(this.compiling.values());
+        const ops = this.deferred ?? [];
+        this.deferred = undefined;
+        this.replaying = true;
+        for (const op of ops) {
+          try {
+            this.encode(op);
+          } catch (error) {
+            const message = (error as Error).message;
+            if (!this.failures.includes(message)) this.failures.push(message);
+          }
         }
-      }),
-    );
+      } finally {
+        this.replaying = false;
+        this.draining = undefined;
+      }
+      if (!this.encoder) this.destroyFreedBuffers();
+    })();
+    return this.draining;
+  }
+
+  private encode(op: DeferredOp): void {
+    switch (op.kind) {
+      case 'dispatch': return this.encodeDispatch(op.kernel, this.compile(op.kernel), op.resources, op.params, op.workgroups);
+      case 'copy': return this.encodeCopy(op.source, op.sourceOffset, op.target, op.targetOffset, op.bytes);
+      case 'clear': return this.encodeClear(op.buffer, op.bytes);
+      case 'flush': return this.flush();
+    }
   }
 
   private bufferId(buffer: GPUBuffer): number {
@@ -347,6 +452,10 @@ export class Gpu {
     return group;
   }
 
+  private destroyFreedBuffers(): void {
+    for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
+  }
+
   /** Destroys a buffer and forgets the bind groups that reference it. */
   private destroyBuffer(buffer: GPUBuffer): void {
     const id = this.bufferIds.get(buffer);
@@ -375,20 +484,34 @@ export class Gpu {
    */
   dispatch(kernel: Kernel, bindings: Binding[], params: ArrayBufferView | undefined, workgroups: readonly [number, number?, number?]): void {
     this.assertAlive();
-    const compiled = this.compile(kernel);
-    if (compiled.error) throw new KernelError(compiled.error);
+    const compiled = this.asyncCompile || this.deferred ? this.compiledAlready(kernel) : this.compile(kernel);
+    if (compiled?.error) throw new KernelError(compiled.error);
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxGroups || y > maxGroups || z > maxGroups) {
       throw new KernelError(`kernel "${kernel.name}": dispatch [${x}, ${y}, ${z}] exceeds ${maxGroups} workgroups per dimension`);
     }
+    if (params && params.byteLength > this.paramsSlotBytes) throw new KernelError(`kernel "${kernel.name}": ${params.byteLength} bytes of parameters exceed the ${this.paramsSlotBytes}-byte slot`);
+    if (!compiled || this.deferred) {
+      if (!compiled) void this.compileInBackground(kernel);
+      // Bound ranges and parameters as they are now: pooled buffers and parameter arrays get reused.
+      const resources = bindings.map((binding) => ('buffer' in binding ? binding : this.boundRange(binding)));
+      const bytes = params && new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice();
+      (this.deferred ??= []).push({ kind: 'dispatch', kernel, resources, params: bytes, workgroups: [x, y, z] });
+      this.counters.dispatchesDeferred++;
+      return;
+    }
+    this.encodeDispatch(kernel, compiled, bindings, params, [x, y, z]);
+  }
+
+  private encodeDispatch(kernel: Kernel, compiled: CompiledKernel, bindings: Binding[], params: ArrayBufferView | undefined, [x, y, z]: [number, number, number]): void {
+    if (compiled.error) throw new KernelError(compiled.error);
     if (this.dispatchesInEncoder >= this.maxDispatchesPerSubmit) this.flush();
 
     const hasParams = params !== undefined;
     let paramsOffset = 0;
     if (params) {
-      if (params.byteLength > this.paramsSlotBytes) throw new KernelError(`kernel "${kernel.name}": ${params.byteLength} bytes of parameters exceed the ${this.paramsSlotBytes}-byte slot`);
       paramsOffset = this.paramsUsed;
       this.paramsStaging.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), paramsOffset);
       this.paramsUsed += this.paramsSlotBytes;
@@ -417,15 +540,35 @@ export class Gpu {
   copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
     this.assertAlive();
     if (bytes === 0) return;
+    if (this.deferred) this.deferred.push({ kind: 'copy', source, sourceOffset, target, targetOffset, bytes });
+    else this.encodeCopy(source, sourceOffset, target, targetOffset, bytes);
+  }
+
+  private encodeCopy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
     this.closePass();
     this.encoder ??= this.device.createCommandEncoder({ label: 'webfer.ops' });
     this.encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
     this.dispatchesInEncoder++;
   }
 
-  /** Submits everything encoded so far. */
+  private clear(buffer: GPUBuffer, bytes: number): void {
+    if (this.deferred) this.deferred.push({ kind: 'clear', buffer, bytes });
+    else this.encodeClear(buffer, bytes);
+  }
+
+  private encodeClear(buffer: GPUBuffer, bytes: number): void {
+    this.closePass();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webfer.ops' });
+    this.encoder.clearBuffer(buffer, 0, bytes);
+  }
+
+  /** Submits everything encoded so far (while pipelines compile in the background: once they are ready). */
   flush(): void {
     this.assertAlive();
+    if (this.deferred) {
+      if (this.deferred.at(-1)?.kind !== 'flush') this.deferred.push({ kind: 'flush' });
+      return;
+    }
     if (!this.encoder) return;
     this.closePass();
     if (this.paramsUsed > 0) this.device.queue.writeBuffer(this.paramsArena, 0, this.paramsStaging, 0, this.paramsUsed);
@@ -436,7 +579,7 @@ export class Gpu {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.paramsUsed = 0;
-    for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
+    if (!this.replaying) this.destroyFreedBuffers();
   }
 
   /**
@@ -449,7 +592,7 @@ export class Gpu {
     this.assertAlive();
     const bytes = data.byteLength;
     if (bytes % 4 !== 0) throw new Error(`upload: ${bytes} bytes is not a multiple of 4`);
-    if (this.encoder && bytes > 0) {
+    if ((this.encoder || this.deferred) && bytes > 0) {
       const staging = this.device.createBuffer({ label: 'webfer.upload', size: bytes, usage: BufferUsage.COPY_SRC, mappedAtCreation: true });
       new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
       staging.unmap();
@@ -469,6 +612,7 @@ export class Gpu {
     if (byteLength > 0) this.copy(buffer, byteOffset, staging, 0, byteLength);
     const flags = this.encodeFlagReadback();
     this.flush();
+    await this.whileAlive(this.drain(), 'read-back');
     this.counters.readbacks++;
     this.counters.bytesRead += byteLength;
     const [result, flagWords] = await Promise.all([this.mapAndCopy(staging, byteLength, 'read-back'), flags && this.mapAndCopy(flags.staging, flags.bytes, 'read-back')]);
@@ -501,6 +645,7 @@ export class Gpu {
   async sync(): Promise<void> {
     const flags = this.encodeFlagReadback();
     this.flush();
+    await this.whileAlive(this.drain(), 'sync');
     await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
     const flagWords = flags && (await this.mapAndCopy(flags.staging, flags.bytes, 'sync'));
     await this.checkErrors();
@@ -546,7 +691,7 @@ export class Gpu {
     const staging = this.takeReadback(bytes);
     checks.forEach((check, i) => this.copy(check.buffer, 0, staging, i * FLAG_BYTES, FLAG_BYTES));
     for (const { buffer } of checks) {
-      this.encoder!.clearBuffer(buffer, 0, FLAG_BYTES);
+      this.clear(buffer, FLAG_BYTES);
       this.flagsFree.push(buffer);
     }
     return { staging, bytes, checks };
@@ -597,7 +742,7 @@ export class Gpu {
     this.pool.trim();
     for (const list of this.readbackFree.values()) for (const b of list) this.destroyAfterSubmit.push(b);
     this.readbackFree.clear();
-    if (!this.encoder) for (const buffer of this.destroyAfterSubmit.splice(0)) this.destroyBuffer(buffer);
+    if (!this.encoder && !this.deferred) this.destroyFreedBuffers();
   }
 
   /**
@@ -607,6 +752,7 @@ export class Gpu {
   async profile<T>(fn: () => T | Promise<T>): Promise<{ result: T; timings: KernelTiming[]; timestamps: boolean }> {
     const timestamps = this.device.features.has('timestamp-query');
     this.flush();
+    await this.drain();
     this.profiler = new Profiler(this.device, this.maxDispatchesPerSubmit, timestamps);
     try {
       const result = await fn();

@@ -605,6 +605,7 @@ async function start(): Promise<void> {
     const { adapter, suggested } = await call<{ adapter: AdapterSummary; suggested: RunSettings }>({ op: 'init', renderWorkers });
     adapterBox.textContent = `WebGPU adapter: ${adapter.name}${adapter.isSoftware ? ' (software rasteriser: the suggested sizes are small)' : ''}`;
     adapterBox.dataset.software = String(adapter.isSoftware);
+    adapterBox.dataset.kernels = JSON.stringify(adapter.kernels);
     writeSettings(settingsFromQuery(suggested));
     syncAugment();
     await refreshGallery(readSettings());

@@ -108,6 +108,8 @@ export interface AdapterSummary {
   name: string;
   isSoftware: boolean;
   features: string[];
+  /** The kernel variants in force (the runtime's KernelPolicy choices). */
+  kernels: Record<string, string | number>;
 }
 
 export type ImageSource = { kind: 'gallery'; key: string } | { kind: 'file'; name: string; bytes: Uint8Array };
@@ -151,6 +153,8 @@ export interface TrainSummary {
   /** Every loss the run read back, in order: equal for equal seeds. */
   losses: number[];
   classes: number;
+  /** Pipelines the run compiled: blocking (createComputePipeline, which stalls the page's frames) and in the background. */
+  pipelines: { blocking: number; background: number };
 }
 
 export type TrainEvent =
