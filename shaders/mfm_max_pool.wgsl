@@ -46,13 +46,15 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let wEnd = min(w0 + i32(p.SW), i32(p.W));
   let base = plane * p.H * p.W;
   // Every window holds an input (P <= S / 2), so the first position seeds best: no -inf needed.
-  var bestH = max(h0, 0);
-  var bestW = max(w0, 0);
-  var best = In[base + u32(bestH * i32(p.W) + bestW)];
+  var best = 0.0;
+  var bestH = 0;
+  var bestW = 0;
+  var seen = false;
   for (var ih = max(h0, 0); ih < hEnd; ih++) {
     for (var iw = max(w0, 0); iw < wEnd; iw++) {
       let v = In[base + u32(ih * i32(p.W) + iw)];
-      if (v > best || isNan(v)) {
+      if (!seen || v > best || isNan(v)) {
+        seen = true;
         best = v;
         bestH = ih;
         bestW = iw;
