@@ -3,7 +3,7 @@
 // (shaders/mfm_max_pool.wgsl).
 import { gpu } from '../gpu/index.js';
 import { Params, alloc, batchChunks, dispatch1d, grid1d, images, kernel } from './launch.js';
-import type { PoolGeometry } from './pool.js';
+import { scratch, type PoolGeometry } from './pool.js';
 
 /** y [N, C, S] = max of the two channel halves of x [N, 2C, S]. */
 export function mfmForward(x: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
@@ -39,15 +39,21 @@ export function mfmMaxPoolForward(y: GPUBuffer, mask: GPUBuffer | undefined, N: 
   const [inPlane, outPlane] = [g.H * g.W, g.OH * g.OW];
   const values = alloc(N * C * outPlane);
   const route = mask ? alloc(N * C * outPlane) : undefined;
-  const k = kernel('mfm_max_pool', { name: 'mfmMaxPool.forward', entryPoint: 'forward' });
+  const pairs = inPairs(g);
+  const k = kernel('mfm_max_pool', { name: `mfmMaxPool.${pairs ? 'forwardPairs' : 'forward'}`, entryPoint: pairs ? 'forwardPairs' : 'forward' });
+  const { placeholder, placeholderOutput } = gpu();
   for (const chunk of batchChunks(N, [C * inPlane, C * outPlane])) {
+    const input = images(y, chunk, N, C * inPlane);
     const bindings = [
-      images(y, chunk, N, C * inPlane),
-      mask ? images(mask, chunk, N, C * inPlane) : gpu().placeholder,
+      pairs ? placeholder : input,
+      mask ? images(mask, chunk, N, C * inPlane) : placeholder,
       images(values, chunk, N, C * outPlane),
-      route ? images(route, chunk, N, C * outPlane) : gpu().placeholderOutput,
+      route ? images(route, chunk, N, C * outPlane) : placeholderOutput,
+      pairs ? input : placeholder,
+      scratch(),
     ];
-    gpu().dispatch(k, bindings, mfmMaxPoolParams(chunk.count, C, g, route !== undefined).done(), grid1d(chunk.count * C * outPlane));
+    const invocations = (chunk.count * C * outPlane) / (pairs ? 2 : 1);
+    gpu().dispatch(k, bindings, mfmMaxPoolParams(chunk.count, C, g, route !== undefined).done(), grid1d(invocations));
   }
   return { values, route };
 }
@@ -56,13 +62,24 @@ export function mfmMaxPoolForward(y: GPUBuffer, mask: GPUBuffer | undefined, N: 
 export function mfmMaxPoolBackward(gy: GPUBuffer, route: GPUBuffer, N: number, C: number, g: PoolGeometry): GPUBuffer {
   const [inPlane, outPlane] = [g.H * g.W, g.OH * g.OW];
   const gx = alloc(N * 2 * C * inPlane);
-  const k = kernel('mfm_max_pool', { name: 'mfmMaxPool.backward', entryPoint: 'backward' });
+  const pairs = inPairs(g);
+  const k = kernel('mfm_max_pool', { name: `mfmMaxPool.${pairs ? 'backwardPairs' : 'backward'}`, entryPoint: pairs ? 'backwardPairs' : 'backward' });
   const tilesPerPlane = tiles(g.H, g.SH, g.PH) * tiles(g.W, g.SW, g.PW);
+  const { placeholder, placeholderOutput } = gpu();
   for (const chunk of batchChunks(N, [C * outPlane, 2 * C * inPlane])) {
-    const bindings = [images(gy, chunk, N, C * outPlane), images(route, chunk, N, C * outPlane), images(gx, chunk, N, 2 * C * inPlane), gpu().placeholderOutput];
-    gpu().dispatch(k, bindings, mfmMaxPoolParams(chunk.count, C, g, false).done(), grid1d(chunk.count * C * tilesPerPlane));
+    const output = images(gx, chunk, N, 2 * C * inPlane);
+    const bindings = [images(gy, chunk, N, C * outPlane), images(route, chunk, N, C * outPlane), pairs ? placeholderOutput : output, scratch(), placeholder, pairs ? output : placeholderOutput];
+    gpu().dispatch(k, bindings, mfmMaxPoolParams(chunk.count, C, g, false).done(), grid1d((chunk.count * C * tilesPerPlane) / (pairs ? 2 : 1)));
   }
   return gx;
+}
+
+/**
+ * LightCNN's 2 x 2 pool without padding on rows of whole vec4s (W % 4 == 0): the kernels' pair
+ * entry points, two windows per invocation with vec4 loads (forward) and stores (backward).
+ */
+function inPairs(g: PoolGeometry): boolean {
+  return g.SH === 2 && g.SW === 2 && g.PH === 0 && g.PW === 0 && g.W % 4 === 0;
 }
 
 /** S-wide tiles, the first starting at -P, that cover a side of `size`. */

@@ -67,6 +67,17 @@ test('conv2dMfmMaxPool2d: forward, input, weight and bias gradients against floa
       rng,
     });
   }
+  // 2 x 2 windows on rows of whole vec4s: the pair entry points, odd H in ceil and floor mode.
+  for (const ceilMode of [true, false]) {
+    const [conv, pool] = [{ padding: 1 }, { kernelSize: 2, ceilMode }];
+    await checkOp({
+      name: `conv2dMfmMaxPool2d pairs ceilMode ${ceilMode}`,
+      inputs: [[2, 2, 7, 8], [6, 2, 3, 3], [6]],
+      forward: fused(conv, pool),
+      reference: ([x, w, b]) => ref.maxPool2d(ref.mfm(ref.conv2d(x, w, b, conv)), pool),
+      rng,
+    });
+  }
 });
 
 const SHAPES = [
@@ -75,9 +86,13 @@ const SHAPES = [
   // Floor mode drops the last row and column (they get zero gradient); padding; strided conv.
   { x: [2, 2, 17, 12], w: [6, 2, 3, 3], conv: { stride: 2, padding: 1 }, pool: { kernelSize: 3, padding: 1 } },
   { x: [2, 4, 9, 14], w: [8, 4, 1, 1], conv: {}, pool: { kernelSize: [2, 3] as [number, number], ceilMode: true, padding: [1, 0] as [number, number] } },
+  // 2 x 2 on rows of whole vec4s (W % 4 == 0): the kernels' pair entry points. Odd H in ceil mode
+  // (the last window row has one input row) and in floor mode (the last input row is dropped).
+  { x: [2, 3, 13, 16], w: [10, 3, 3, 3], conv: { padding: 1 }, pool: { kernelSize: 2, ceilMode: true } },
+  { x: [3, 2, 9, 8], w: [6, 2, 1, 1], conv: {}, pool: { kernelSize: 2 } },
 ];
 
-test('conv2dMfmMaxPool2d equals maxPool2d(conv2dMfm) bit for bit: odd ceil-mode sides, floor mode, padding, batch > 1', async () => {
+test('conv2dMfmMaxPool2d equals maxPool2d(conv2dMfm) bit for bit: odd ceil-mode sides, floor mode, padding, batch > 1, vec4 pairs', async () => {
   for (const s of SHAPES) await assertSameAsUnfused(s, randomInputs(s), 'fused vs unfused');
 });
 
@@ -105,31 +120,35 @@ test('conv2dMfmMaxPool2d ties: equal halves split the gradient 0.5 / 0.5, equal 
 });
 
 test('conv2dMfmMaxPool2d propagates NaN as maxPool2d(conv2dMfm): NaN output, the NaN wins its window, both halves take its gradient', async () => {
-  const s = SHAPES[0];
-  const [x, w, b] = randomInputs(s);
-  b.data[1] = NaN; // channel 1's first half: NaN everywhere
-  x.data[rng.int(0, x.data.length - 1)] = NaN; // a NaN pixel reaching every channel near it
-  const g = roundF32(ref.randn(rng, ref.maxPool2d(ref.mfm(ref.conv2d(x, w, b, s.conv)), s.pool).shape));
-  const expected = await forwardAndGradients(unfused(s.conv, s.pool), [x, w, b], g);
-  assert.ok(Array.from(expected[0].data).some(Number.isNaN) && Array.from(expected[0].data).some(Number.isFinite), 'the unfused op has NaN and finite outputs');
-  await assertSameAsUnfused(s, [x, w, b], 'NaN');
+  for (const s of [SHAPES[0], SHAPES[3]]) {
+    const [x, w, b] = randomInputs(s);
+    b.data[1] = NaN; // channel 1's first half: NaN everywhere
+    x.data[rng.int(0, x.data.length - 1)] = NaN; // a NaN pixel reaching every channel near it
+    const g = roundF32(ref.randn(rng, ref.maxPool2d(ref.mfm(ref.conv2d(x, w, b, s.conv)), s.pool).shape));
+    const expected = await forwardAndGradients(unfused(s.conv, s.pool), [x, w, b], g);
+    assert.ok(Array.from(expected[0].data).some(Number.isNaN) && Array.from(expected[0].data).some(Number.isFinite), 'the unfused op has NaN and finite outputs');
+    await assertSameAsUnfused(s, [x, w, b], 'NaN');
+  }
 });
 
-test('conv2dMfmMaxPool2d under a lowered binding limit runs in runs of images and still equals the unfused op', async () => {
-  // 64 channels: every tensor's image is a whole number of 256-byte offset alignments, odd sides.
-  const s = { x: [5, 64, 13, 11], w: [128, 64, 1, 1], conv: {}, pool: { kernelSize: 2, stride: 2, ceilMode: true } };
-  // No bias: its gradient (a sum over the batch) does not run in runs of images.
-  const xs = randomInputs(s).slice(0, 2);
-  const g = roundF32(ref.randn(rng, [5, 64, 7, 6]));
-  const expected = await forwardAndGradients(unfused(s.conv, s.pool), xs, g);
-  // The conv output's gradient holds 128·13·11 floats per image (73,216 bytes): two images per run.
-  gpu().setMaxBindingBytes(2 * 73_216);
-  const actual = await forwardAndGradients(fused(s.conv, s.pool), xs, g);
-  WHAT.slice(0, 3).forEach((name, i) => assertNear(actual[i], expected[i], `chunked fused vs unfused ${name}`));
-  const kernels = await kernelsOf(fused(s.conv, s.pool), xs, g);
-  // The pool's input, 64·13·11 floats per image, fits four images per run; the conv output's gradient two.
-  assert.is(kernels.get('mfmMaxPool.forward'), 2, `forward in 2 runs (5 images, 4 per run): ${show(kernels)}`);
-  assert.is(kernels.get('mfmMaxPool.backward'), 3, `backward in 3 runs (2 per run): ${show(kernels)}`);
+test('conv2dMfmMaxPool2d under a lowered binding limit runs in runs of images and still equals the unfused op (scalar and vec4 pairs)', async () => {
+  for (const [W, entry] of [[11, ''], [12, 'Pairs']] as const) {
+    // 64 channels: every tensor's image is a whole number of 256-byte offset alignments, odd H.
+    const s = { x: [5, 64, 13, W], w: [128, 64, 1, 1], conv: {}, pool: { kernelSize: 2, stride: 2, ceilMode: true } };
+    // No bias: its gradient (a sum over the batch) does not run in runs of images.
+    const xs = randomInputs(s).slice(0, 2);
+    const g = roundF32(ref.randn(rng, [5, 64, 7, Math.ceil(W / 2)]));
+    const expected = await forwardAndGradients(unfused(s.conv, s.pool), xs, g);
+    // The conv output's gradient holds 128·13·W floats per image: two images per run.
+    gpu().setMaxBindingBytes(2 * 128 * 13 * W * 4);
+    const actual = await forwardAndGradients(fused(s.conv, s.pool), xs, g);
+    WHAT.slice(0, 3).forEach((name, i) => assertNear(actual[i], expected[i], `W ${W} chunked fused vs unfused ${name}`));
+    const kernels = await kernelsOf(fused(s.conv, s.pool), xs, g);
+    gpu().setMaxBindingBytes(undefined);
+    // The pool's input, 64·13·W floats per image, fits four images per run; the conv output's gradient two.
+    assert.is(kernels.get(`mfmMaxPool.forward${entry}`), 2, `W ${W}: forward in 2 runs (5 images, 4 per run): ${show(kernels)}`);
+    assert.is(kernels.get(`mfmMaxPool.backward${entry}`), 3, `W ${W}: backward in 3 runs (2 per run): ${show(kernels)}`);
+  }
 });
 
 test('conv2dMfmMaxPool2d: one pool kernel each way, none of maxPool2d or mfm; overlapping or dilated windows fall back to the unfused ops', async () => {
