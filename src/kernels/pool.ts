@@ -4,8 +4,8 @@ import { Params, alloc, dispatch1d, kernel, type WindowGeometry } from './launch
 
 const scratchByDevice = new WeakMap<Gpu, GPUBuffer>();
 
-/** A 16-byte buffer for the write-only Indices slot of kernels that do not write indices. */
-function scratch(): GPUBuffer {
+/** A 16-byte buffer for a write-only slot a kernel does not use (the Indices slot of kernels that do not write indices); distinct from gpu().placeholderOutput, so a kernel with two unused write slots binds both. */
+export function scratch(): GPUBuffer {
   const ctx = gpu();
   let buffer = scratchByDevice.get(ctx);
   if (!buffer) {

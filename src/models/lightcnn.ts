@@ -11,6 +11,7 @@ import * as F from '../nn/functional/index.js';
 import { Linear, Sequential } from '../nn/layers/basic.js';
 import { MFM } from '../nn/layers/mfm.js';
 import { MaxPool2d } from '../nn/layers/pool.js';
+import type { MaxPool2dOptions } from '../nn/functional/pool.js';
 import { Module } from '../nn/module.js';
 import { formatShape, type Tensor } from '../tensor/tensor.js';
 
@@ -99,6 +100,11 @@ export class Group extends Module {
   forward(x: Tensor): Tensor {
     return this.conv.call(this.conv_a.call(x));
   }
+
+  /** maxPool2d(this.forward(x), pool) with the last mfm convolution and the pool as one op. */
+  forwardMaxPool(x: Tensor, pool: MaxPool2dOptions): Tensor {
+    return this.conv.forwardMaxPool(this.conv_a.call(x), pool);
+  }
 }
 
 /** Two mfm 3×3 convolutions plus the identity: the reference `resblock`. */
@@ -121,6 +127,25 @@ function resBlocks(count: number, channels: number, batchNorm: boolean): Sequent
 
 function ceilPool(): MaxPool2d {
   return new MaxPool2d(2, { stride: 2, ceilMode: true });
+}
+
+/**
+ * features.call(x), with each mfm convolution (or group) that a MaxPool2d follows run with its pool
+ * as one op (forwardMaxPool): the same values and gradients, the pool's backward one pass fewer.
+ */
+function forwardFusingPools(features: Sequential, x: Tensor): Tensor {
+  const layers = [...features];
+  let y = x;
+  for (let i = 0; i < layers.length; i++) {
+    const [layer, next] = [layers[i], layers[i + 1]];
+    if ((layer instanceof MFM || layer instanceof Group) && next instanceof MaxPool2d) {
+      y = layer.forwardMaxPool(y, next.options);
+      i++;
+    } else {
+      y = layer.call(y);
+    }
+  }
+  return y;
 }
 
 /** Shared by the three variants: configuration, input check, classifier parameter names. */
@@ -194,7 +219,7 @@ export class LightCNN9 extends LightCNN {
 
   forward(x: Tensor): LightCNNOutput {
     this.checkInput(x);
-    const flat = F.flatten(this.features.call(x), 1);
+    const flat = F.flatten(forwardFusingPools(this.features, x), 1);
     // The reference returns the embedding after dropout (identical in eval mode).
     const features = this.dropout(this.fc1.call(flat));
     return { logits: this.fc2.call(features), features };
@@ -242,11 +267,12 @@ export class LightCNN29 extends LightCNN {
 
   forward(x: Tensor): LightCNNOutput {
     this.checkInput(x);
-    let y = this.pool1.call(this.conv1.call(x));
-    y = this.pool2.call(this.group1.call(this.block1.call(y)));
-    y = this.pool3.call(this.group2.call(this.block2.call(y)));
+    // Each pool runs with the mfm convolution before it as one op (forwardMaxPool).
+    let y = this.conv1.forwardMaxPool(x, this.pool1.options);
+    y = this.group1.forwardMaxPool(this.block1.call(y), this.pool2.options);
+    y = this.group2.forwardMaxPool(this.block2.call(y), this.pool3.options);
     y = this.group3.call(this.block3.call(y));
-    y = this.pool4.call(this.group4.call(this.block4.call(y)));
+    y = this.group4.forwardMaxPool(this.block4.call(y), this.pool4.options);
     const features = this.dropout(this.fc.call(F.flatten(y, 1)));
     return { logits: this.fc2.call(features), features };
   }

@@ -11,6 +11,7 @@ import { Linear } from '../../src/nn/layers/basic.js';
 import { Conv2d, ConvTranspose2d } from '../../src/nn/layers/conv.js';
 import { MFM } from '../../src/nn/layers/mfm.js';
 import type { AnyModule } from '../../src/nn/module.js';
+import type { MaxPool2dOptions } from '../../src/nn/functional/pool.js';
 import * as ref from '../reference/index.js';
 
 await init();
@@ -90,14 +91,22 @@ interface MeasuredLayer { name: string; outputShape: number[]; macs: number }
 function measure(module: AnyModule, run: () => Tensor): MeasuredLayer[] {
   const measured: MeasuredLayer[] = [];
   for (const [name, layer] of module.namedModules()) {
-    // An MFM without a norm runs its convolution fused with the max (F.conv2dMfm), never calling
-    // the filter module: record the filter's 2·C-channel output from the MFM's C-channel one.
+    // An MFM without a norm runs its convolution fused with the max (F.conv2dMfm), or with the max
+    // and the pool after it (F.conv2dMfmMaxPool2d), never calling the filter module: record the
+    // filter's 2·C-channel output, its side from the input's and the filter's geometry.
     if (layer instanceof MFM && layer.filter instanceof Conv2d && !layer.norm) {
-      const forward = layer.forward.bind(layer), filter = layer.filter;
+      const forward = layer.forward.bind(layer), forwardMaxPool = layer.forwardMaxPool.bind(layer), filter = layer.filter;
+      const record = (x: Tensor) => {
+        const side = (d: 0 | 1) => Math.floor((x.shape[2 + d]! + 2 * filter.padding[d] - filter.dilation[d] * (filter.kernelSize[d] - 1) - 1) / filter.stride[d]) + 1;
+        measured.push({ name: `${name}.filter`, outputShape: [filter.weight.shape[0]!, side(0), side(1)], macs: side(0) * side(1) * filter.weight.size });
+      };
       layer.forward = (x: Tensor) => {
-        const y = forward(x);
-        measured.push({ name: `${name}.filter`, outputShape: [2 * y.shape[1]!, y.shape[2]!, y.shape[3]!], macs: y.shape[2]! * y.shape[3]! * filter.weight.size });
-        return y;
+        record(x);
+        return forward(x);
+      };
+      layer.forwardMaxPool = (x: Tensor, pool: MaxPool2dOptions) => {
+        record(x);
+        return forwardMaxPool(x, pool);
       };
       continue;
     }

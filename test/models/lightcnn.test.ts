@@ -3,8 +3,8 @@
 // built from the same weights, and the errors for inputs the flatten cannot take.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, manualSeed, noGrad, tensor } from '../../src/index.js';
-import { createLightCNN, finalFeatureSize, LightCNN29v2, LightCNN9, type LightCNN, type LightCNNVariant } from '../../src/models/lightcnn.js';
+import { F, gpu, init, manualSeed, noGrad, scope, tensor, type Tensor } from '../../src/index.js';
+import { createLightCNN, finalFeatureSize, LightCNN29, LightCNN29v2, LightCNN9, type LightCNN, type LightCNNVariant } from '../../src/models/lightcnn.js';
 import * as ref from '../reference/index.js';
 
 await init();
@@ -157,6 +157,51 @@ test('eval-mode forward equals a float64 reference of light_cnn.py / light_cnn_v
     ref.assertClose(await logits.toArray(), expected, { rtol: 1e-3, atol: 1e-4 * scale + 1e-6, context: ctx(`${model.config.variant} logits at ${inputSize} px`) });
     x.dispose();
     logits.dispose();
+    model.dispose();
+  }
+});
+
+/** LightCNN-9's / -29's forward with every module called in turn: the pools unfused from the convolutions before them. */
+function layerByLayer(model: LightCNN, x: Tensor): Tensor {
+  if (model instanceof LightCNN9) return model.fc2.call(model.fc1.call(F.flatten(model.features.call(x), 1)));
+  const m = model as LightCNN29;
+  let y = m.pool1.call(m.conv1.call(x));
+  y = m.pool2.call(m.group1.call(m.block1.call(y)));
+  y = m.pool3.call(m.group2.call(m.block2.call(y)));
+  y = m.group3.call(m.block3.call(y));
+  y = m.pool4.call(m.group4.call(m.block4.call(y)));
+  return m.fc2.call(m.fc.call(F.flatten(y, 1)));
+}
+
+test('LightCNN-9 / -29 run each mfm convolution and its pool as one op (conv2dMfmMaxPool2d): the same logits and parameter gradients as module by module', async () => {
+  manualSeed(seed);
+  const rng = new ref.Rng(seed + 2);
+  // Odd sides: every ceil-mode pool clips its last window; 32 px: every pool on vec4 rows (the pair kernels).
+  for (const [variant, inputSize] of [['lightcnn9', 21], ['lightcnn29', 19], ['lightcnn9', 32]] as [LightCNNVariant, number][]) {
+    const model = createLightCNN({ variant, classes: 5, widthMultiplier: 0.125, inputSize }).eval();
+    const x = tensor(ref.randu(rng, [3, 1, inputSize, inputSize]).data, [3, 1, inputSize, inputSize]);
+    const gy = tensor(ref.randn(rng, [3, 5]).data, [3, 5]);
+    const run = async (forward: () => Tensor) => {
+      const results = scope(() => {
+        const logits = forward();
+        logits.backward(gy);
+        return logits;
+      });
+      const out = [await results.toArray(), ...(await Promise.all(model.parameters().map((p) => p.grad!.toArray())))];
+      results.dispose();
+      model.zeroGrad();
+      return out;
+    };
+    const { timings } = await gpu().profile(async () => {
+      const fused = await run(() => model.call(x).logits);
+      const unfused = await run(() => layerByLayer(model, x));
+      const names = ['logits', ...model.namedParameters().map(([name]) => `${name} gradient`)];
+      fused.forEach((values, i) => ref.assertClose(values, { shape: [values.length], data: Float64Array.from(unfused[i]) }, { rtol: 0, atol: 0, context: ctx(`${variant} ${inputSize} px: ${names[i]}`) }));
+    });
+    const calls = (name: string) => timings.filter((t) => t.name.startsWith(name)).reduce((n, t) => n + t.calls, 0);
+    assert.is(calls('mfmMaxPool.backward'), 4, ctx(`${variant}: four fused pool backward passes`));
+    assert.is(calls('pool.maxBackward'), 4, ctx(`${variant}: and four unfused ones, module by module`));
+    for (const t of [x, gy]) t.dispose();
     model.dispose();
   }
 });

@@ -2,10 +2,13 @@
 //   conv2d:          y = forward(x)      gx = transpose(gy)   gw = weightGrad(x, gy)
 //   convTranspose2d: y = transpose(x)    gx = forward(gy)     gw = weightGrad(gy, x)
 // and the bias gradient is the sum of gy over batch and pixels. conv2dMfm is conv2d followed by
-// LightCNN's max-feature-map, fused into the forward kernel's epilogue.
+// LightCNN's max-feature-map, fused into the forward kernel's epilogue; conv2dMfmMaxPool2d adds the
+// max pooling that follows it in LightCNN-9 / -29, its backward one pass from the pool's gradient.
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
-import { mfmBackwardFromMask } from '../../kernels/mfm.js';
+import { mfmBackwardFromMask, mfmMaxPoolBackward, mfmMaxPoolForward } from '../../kernels/mfm.js';
+import type { PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
+import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
 import { pair, wrap, type Pair } from './util.js';
 
@@ -81,6 +84,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   return record('conv2d', bias ? [x, weight, bias] : [x, weight], y, [x, weight], (g) => conv2dBackward(x, weight, bias, geometry, g));
 }
 
+function mfmChannels(op: string, weight: Tensor): number {
+  const Cout = weight.shape[0];
+  if (Cout % 2 !== 0) throw new Error(`${op}: weight ${formatShape(weight.shape)} has ${Cout} filters; max-feature-map needs an even count (two halves of C each)`);
+  return Cout / 2;
+}
+
 /**
  * y = mfm(conv2d(x, weight) + bias) = torch.max(c[:, :C], c[:, C:]) for c the conv output with
  * weight [2C, Cin, KH, KW]: LightCNN's mfm convolution as one kernel, the max taken in the conv's
@@ -92,8 +101,7 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const op = 'conv2dMfm';
   const geometry = conv2dGeometry(op, x, weight, bias, options);
   const { N, Cout, OH, OW } = geometry;
-  if (Cout % 2 !== 0) throw new Error(`${op}: weight ${formatShape(weight.shape)} has ${Cout} filters; max-feature-map needs an even count (two halves of C each)`);
-  const C = Cout / 2;
+  const C = mfmChannels(op, weight);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const { y, mask } = conv2dMfmForward(x.buffer, weight.buffer, bias?.buffer, geometry, needsGrad);
@@ -107,6 +115,50 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
     return grads;
   });
   maskTensor.dispose();
+  return result;
+}
+
+/** Pool windows that tile the plane (kernel = stride, no dilation): each position has at most one window. */
+function windowsTile(g: PoolGeometry): boolean {
+  return g.KH === g.SH && g.KW === g.SW && g.DH === 1 && g.DW === 1;
+}
+
+/**
+ * y = maxPool2d(conv2dMfm(x, weight, bias, options), pool), as LightCNN-9 / -29 follow an mfm
+ * convolution with a 2 x 2 ceil-mode pool. For windows that tile the plane (kernel = stride, no
+ * dilation; otherwise the two ops run unfused) the pool reads the conv's mfm mask at each window's
+ * winner and keeps one u32 per pooled output (winner offset and mask bits) in place of the f32
+ * indices, the mfm output and the mask; backward writes the conv output's gradient [N, 2C, OH, OW]
+ * from the pooled gradient in one pass (maxPool2d's rule: all to the window's first maximum, a NaN
+ * winning; then conv2dMfm's), and takes conv2d's three gradients.
+ */
+export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions, pool: MaxPool2dOptions): Tensor {
+  const op = 'conv2dMfmMaxPool2d';
+  const geometry = conv2dGeometry(op, x, weight, bias, options);
+  const { N, Cout, OH, OW } = geometry;
+  const C = mfmChannels(op, weight);
+  const poolGeometry = maxPool2dGeometry(op, [N, C, OH, OW], pool);
+  if (!windowsTile(poolGeometry)) {
+    const y = conv2dMfm(x, weight, bias, options);
+    const out = maxPool2d(y, pool);
+    y.dispose();
+    return out;
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const { y, mask } = conv2dMfmForward(x.buffer, weight.buffer, bias?.buffer, geometry, needsGrad);
+  const { values, route } = mfmMaxPoolForward(y, mask, N, C, poolGeometry);
+  for (const buffer of mask ? [y, mask] : [y]) wrap(buffer, [N, C, OH, OW]).dispose();
+  const out = wrap(values, [N, C, poolGeometry.OH, poolGeometry.OW]);
+  if (!route) return out;
+  const routeTensor = wrap(route, out.shape);
+  const result = record(op, inputs, out, [x, weight, routeTensor], (g) => {
+    const gFull = wrap(mfmMaxPoolBackward(g.buffer, routeTensor.buffer, N, C, poolGeometry), [N, Cout, OH, OW]);
+    const grads = conv2dBackward(x, weight, bias, geometry, gFull);
+    gFull.dispose();
+    return grads;
+  });
+  routeTensor.dispose();
   return result;
 }
 

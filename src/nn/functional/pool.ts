@@ -32,19 +32,24 @@ function outputSize(input: number, kernel: number, stride: number, padding: numb
   return out;
 }
 
-function geometry(op: string, x: Tensor, kernelSize: Pair, stride: Pair | undefined, padding: Pair, dilation: Pair, ceilMode: boolean): PoolGeometry {
-  if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
+function geometry(op: string, shape: readonly number[], kernelSize: Pair, stride: Pair | undefined, padding: Pair, dilation: Pair, ceilMode: boolean): PoolGeometry {
+  if (shape.length !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   const [KH, KW] = pair(kernelSize, 'kernelSize');
   const [SH, SW] = pair(stride ?? kernelSize, 'stride');
   const [PH, PW] = pair(padding, 'padding');
   const [DH, DW] = pair(dilation, 'dilation');
   if (KH < 1 || KW < 1 || SH < 1 || SW < 1 || DH < 1 || DW < 1) throw new Error(`${op}: kernelSize [${KH}, ${KW}], stride [${SH}, ${SW}] and dilation [${DH}, ${DW}] must be positive`);
   if (PH < 0 || PW < 0 || PH > KH / 2 || PW > KW / 2) throw new Error(`${op}: padding [${PH}, ${PW}] must be between 0 and half the kernel [${KH}, ${KW}] (as in PyTorch)`);
-  const [N, C, H, W] = x.shape;
+  const [N, C, H, W] = shape;
   const OH = outputSize(H, KH, SH, PH, DH, ceilMode);
   const OW = outputSize(W, KW, SW, PW, DW, ceilMode);
-  if (OH <= 0 || OW <= 0) throw new Error(`${op}: input ${formatShape(x.shape)} with kernel [${KH}, ${KW}] gives an empty output ${OH}×${OW}; use a larger input or a smaller kernel`);
+  if (OH <= 0 || OW <= 0) throw new Error(`${op}: input ${formatShape(shape)} with kernel [${KH}, ${KW}] gives an empty output ${OH}×${OW}; use a larger input or a smaller kernel`);
   return { planes: N * C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
+}
+
+/** maxPool2d's checked geometry for an input of `shape` (conv2dMfmMaxPool2d pools a tensor it never builds). */
+export function maxPool2dGeometry(op: string, shape: readonly number[], options: MaxPool2dOptions): PoolGeometry {
+  return geometry(op, shape, options.kernelSize, options.stride, options.padding ?? 0, options.dilation ?? 1, options.ceilMode ?? false);
 }
 
 /**
@@ -52,7 +57,7 @@ function geometry(op: string, x: Tensor, kernelSize: Pair, stride: Pair | undefi
  * first maximum in row-major window order wins, and so takes the whole gradient.
  */
 export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
-  const g = geometry('maxPool2d', x, options.kernelSize, options.stride, options.padding ?? 0, options.dilation ?? 1, options.ceilMode ?? false);
+  const g = maxPool2dGeometry('maxPool2d', x.shape, options);
   const shape = [x.shape[0], x.shape[1], g.OH, g.OW];
   const { values, indices } = maxPoolForward(x.buffer, g);
   const indexTensor = wrap(indices, shape);
@@ -68,7 +73,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
 
 /** Average pooling with PyTorch's divisor rules (countIncludePad, ceil-mode edge windows, divisorOverride). */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
-  const g = geometry('avgPool2d', x, options.kernelSize, options.stride, options.padding ?? 0, 1, options.ceilMode ?? false);
+  const g = geometry('avgPool2d', x.shape, options.kernelSize, options.stride, options.padding ?? 0, 1, options.ceilMode ?? false);
   const countIncludePad = options.countIncludePad ?? true;
   const divisorOverride = options.divisorOverride ?? 0;
   if (!Number.isFinite(divisorOverride)) throw new Error(`avgPool2d: divisorOverride must be a finite non-zero number, got ${divisorOverride}`);

@@ -1,8 +1,9 @@
 // LightCNN's mfm layer: a convolution (type 1) or linear map (type 0) to 2·out channels, then
 // max-feature-map (the elementwise max of the two halves). Parameter names follow the reference
 // light_cnn.py: `filter.weight`, `filter.bias`.
-import { conv2dMfm } from '../functional/conv.js';
+import { conv2dMfm, conv2dMfmMaxPool2d } from '../functional/conv.js';
 import { mfm } from '../functional/mfm.js';
+import { maxPool2d, type MaxPool2dOptions } from '../functional/pool.js';
 import type { Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
@@ -47,5 +48,17 @@ export class MFM extends Module {
     const y = filter.call(x);
     // With a norm, norm and max are one op (F.batchNormMfm): the normalised 2·out activations are never written.
     return this.norm ? this.norm.callMfm(y) : mfm(y);
+  }
+
+  /**
+   * maxPool2d(this.forward(x), pool): one op (F.conv2dMfmMaxPool2d) for the mfm convolution
+   * without a norm, whose backward goes from the pooled gradient straight to the conv output's.
+   */
+  forwardMaxPool(x: Tensor, pool: MaxPool2dOptions): Tensor {
+    const filter = this.filter;
+    if (!this.norm && filter instanceof Conv2d) {
+      return conv2dMfmMaxPool2d(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups }, pool);
+    }
+    return maxPool2d(this.forward(x), pool);
   }
 }
