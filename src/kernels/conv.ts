@@ -199,12 +199,15 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
-  const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
+  const strided = whole.SH > 1 || whole.SW > 1;
+  const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed') : phased ? packPhaseWeights(weight, whole) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
+    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk);
+    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk);
   }
   if (packed) gpu().pool.release(packed.buffer);
@@ -219,8 +222,37 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
   };
 }
 
+/**
+ * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for
+ * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases).
+ */
+function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
+  const rowsPerInvocation = packedRowsFor(g.Cin);
+  const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
+  const K = g.Cout * g.KH * g.KW;
+  const buffer = alloc(K * width * 4);
+  const packParams = new Params().u32(g.Cin, g.Cout, g.KH, g.KW, g.SH, g.SW, width, 0);
+  gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
+  return { buffer, width, rowsPerInvocation };
+}
+
+/**
+ * The transposed conv at stride > 1 by phases (conv_transpose2d_phase.wgsl): one launch, workgroup z
+ * the phase, x sized for the largest phase (ceil(H / SH) x ceil(W / SW) pixels per image).
+ */
+function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
+  const rows = packed.rowsPerInvocation;
+  const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
+  const shape = packedTileShape(Math.ceil(g.Cin / rows), pixelBlocks);
+  const k = kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows } });
+  const phaseParams = new Params()
+    .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)
+    .done();
+  gpu().dispatch(k, [gy, packed.buffer, bias ?? gpu().placeholder, gx], phaseParams, [...shape.workgroups, g.SH * g.SW]);
+}
+
 function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
-  // 'packed' at stride > 1 falls back to registerTiled (the gather skips most taps there).
+  // 'packed' at stride > 1 with dilation > 1 falls back to registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
