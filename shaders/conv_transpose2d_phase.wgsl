@@ -9,6 +9,7 @@
 // oh0 = a + (hb + PH - rh) / SH - (Ti - 1) and the rotated sub-kernel packed by
 // conv_pack_phase_weights.wgsl. Every tap of the loops does useful work (the gather form tests
 // divisibility per pixel and wastes 1 - 1/S² of its taps' lanes at stride S).
+// Params: PhaseParams and the phase geometry of shaders/include/conv_phase_geometry.wgsl.
 // Bindings: 0 params, 1 X (read), 2 Packed (read, vec4), 3 Bias (read; used when hasBias == 1), 4 Y (write).
 // Entry point phaseTiled: workgroup z = the phase; each invocation ROWS (override: 4 or 8) input
 // channels x TN = 4 phase pixels, WGX x WGY invocations (conv2d_packed.wgsl's packedTiled over one phase:
@@ -17,13 +18,7 @@
 // the taps whose source (oh, ow) lies inside X; a phase without taps (KH < SH) writes the bias.
 //!include gemm_core
 //!include conv_phase
-struct PhaseParams {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, hasBias: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  PH: u32, PW: u32, packedWidth: u32, pad: u32,
-}
-
+//!include conv_phase_geometry
 @group(0) @binding(0) var<uniform> p: PhaseParams;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
@@ -32,37 +27,16 @@ struct PhaseParams {
 
 override ROWS: u32 = 8u;
 
-fn storeRow(ci: u32, outBase: vec4<u32>, valid: vec4<bool>, row: vec4<f32>) {
-  if (ci >= p.Cin) { return; }
-  var bias = 0.0;
-  if (p.hasBias == 1u) { bias = Bias[ci]; }
-  let channel = ci * p.H * p.W;
-  for (var t = 0u; t < TN; t++) {
-    if (valid[t]) { Y[outBase[t] + channel] = row[t] + bias; }
-  }
-}
-
 @compute @workgroup_size(WGX, WGY)
 fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  // The phase's geometry (uniform over the workgroup).
-  let phase = wid.z;
-  let rh = phase / p.SW;
-  let rw = phase % p.SW;
-  let hb = (rh + p.SH - p.PH % p.SH) % p.SH;
-  let wb = (rw + p.SW - p.PW % p.SW) % p.SW;
-  let Ti = phaseTaps(rh, p.KH, p.SH);
-  let Tj = phaseTaps(rw, p.KW, p.SW);
-  let rowsOut = select(0u, (p.H - hb + p.SH - 1u) / p.SH, hb < p.H);
-  let colsOut = select(0u, (p.W - wb + p.SW - 1u) / p.SW, wb < p.W);
-  let plane = rowsOut * colsOut;
+  let ph = phaseOf(wid.z);
+  let plane = ph.rowsOut * ph.colsOut;
   let pixels = p.N * plane;
   let pix0 = (wid.x * WGX + lid.x) * TN;
   if (pix0 >= pixels) { return; }
   let block = wid.y * WGY + lid.y;
   let r0 = block * ROWS;
   let quad0 = block * (ROWS / 4u);
-  let shiftH = i32((hb + p.PH - rh) / p.SH) - i32(Ti) + 1;
-  let shiftW = i32((wb + p.PW - rw) / p.SW) - i32(Tj) + 1;
   var base: vec4<i32>;
   var ih0: vec4<i32>;
   var iw0: vec4<i32>;
@@ -72,29 +46,27 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     let q = min(pix0 + t, pixels - 1u);
     let n = q / plane;
     let r = q % plane;
-    let a = r / colsOut;
-    let b = r % colsOut;
+    let a = r / ph.colsOut;
+    let b = r % ph.colsOut;
     base[t] = i32(n * p.Cout * p.OH * p.OW);
-    ih0[t] = i32(a) + shiftH;
-    iw0[t] = i32(b) + shiftW;
-    outBase[t] = n * p.Cin * p.H * p.W + (hb + p.SH * a) * p.W + wb + p.SW * b;
+    ih0[t] = i32(a) + ph.shiftH;
+    iw0[t] = i32(b) + ph.shiftW;
+    outBase[t] = n * p.Cin * p.H * p.W + (ph.hb + p.SH * a) * p.W + ph.wb + p.SW * b;
     valid[t] = pix0 + t < pixels;
   }
   let OHW = p.OH * p.OW;
-  let taps = Ti * Tj;
-  let channelStep = taps * p.packedWidth;
-  let phaseStart = p.Cout * phaseTapsBefore(phase, p.KH, p.KW, p.SH, p.SW) * p.packedWidth;
+  let channelStep = ph.Ti * ph.Tj * p.packedWidth;
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();
-  for (var i = 0u; i < Ti; i++) {
+  for (var i = 0u; i < ph.Ti; i++) {
     let ih = ih0 + vec4<i32>(i32(i));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.OH)));
-    for (var j = 0u; j < Tj; j++) {
+    for (var j = 0u; j < ph.Tj; j++) {
       let iw = iw0 + vec4<i32>(i32(j));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
       if (!any(ok)) { continue; }
       let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.OW) + iw, ok));
-      var wk = phaseStart + (i * Tj + j) * p.packedWidth + quad0;
+      var wk = ph.packedStart + (i * ph.Tj + j) * p.packedWidth + quad0;
       var xo = 0u;
       for (var co = 0u; co < p.Cout; co++) {
         let x = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
@@ -105,14 +77,5 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       }
     }
   }
-  storeRow(r0, outBase, valid, acc0.r0);
-  storeRow(r0 + 1u, outBase, valid, acc0.r1);
-  storeRow(r0 + 2u, outBase, valid, acc0.r2);
-  storeRow(r0 + 3u, outBase, valid, acc0.r3);
-  if (ROWS == 8u) {
-    storeRow(r0 + 4u, outBase, valid, acc1.r0);
-    storeRow(r0 + 5u, outBase, valid, acc1.r1);
-    storeRow(r0 + 6u, outBase, valid, acc1.r2);
-    storeRow(r0 + 7u, outBase, valid, acc1.r3);
-  }
+  storePhaseBlock(r0, outBase, valid, acc0, acc1);
 }

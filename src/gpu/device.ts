@@ -11,6 +11,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   features: string[];
   limits: Record<string, number>;
+  /** The adapter's subgroup sizes (GPUAdapterInfo.subgroupMinSize / MaxSize) where it reports them. */
+  subgroupSizes?: { min: number; max: number };
 }
 
 export const REQUESTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
@@ -144,6 +146,8 @@ export function describeAdapter(adapter: GPUAdapter | undefined, device: GPUDevi
     const value = (device.limits as unknown as Record<string, number>)[name];
     if (typeof value === 'number') limits[name] = value;
   }
+  const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  const subgroupSizes = typeof sizes?.subgroupMinSize === 'number' && typeof sizes.subgroupMaxSize === 'number' ? { min: sizes.subgroupMinSize, max: sizes.subgroupMaxSize } : undefined;
   return {
     vendor,
     architecture,
@@ -152,5 +156,6 @@ export function describeAdapter(adapter: GPUAdapter | undefined, device: GPUDevi
     isSoftware: isFallback || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(text),
     features: [...device.features].sort(),
     limits,
+    ...(subgroupSizes ? { subgroupSizes } : {}),
   };
 }

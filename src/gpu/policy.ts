@@ -14,7 +14,8 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
  * each per-lane load is the cost): the weights packed once per launch so 4 GEMM rows load as one
  * vec4, 8 rows x 4 pixels per invocation, X and gy read as vec4 along the pixels for 1×1 and
  * 3-wide stride-1 convs; the input gradient takes it at stride 1, and at stride > 1 (dilation 1) runs
- * by phases (conv_transpose2d_phase.wgsl: 2.3-4.9× the gather kernel on FaPE-GAN's stride-2 layers on
+ * by phases (conv_transpose2d_phase.wgsl; conv_transpose2d_phase_subgroup.wgsl for more than 8 input
+ * channels where subgroups are 8 wide: 5.7-9.9× the gather kernel on FaPE-GAN's stride-2 layers on
  * lavapipe, bench/conv-stride2.ts); the weight gradient for those two geometries; registerTiled otherwise.
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;

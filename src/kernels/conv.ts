@@ -4,10 +4,11 @@
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
 // The 'packed' variant (software Vulkan) packs the weights once per launch (conv_pack_weights.wgsl)
 // and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl,
-// the weight gradient through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
+// the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
+// through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-import { gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
+import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
@@ -201,7 +202,8 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed') : phased ? packPhaseWeights(weight, whole) : undefined;
+  const phaseRows = phased && whole.Cin > 8 && subgroupsOfEight() ? SUBGROUP_PHASE_ROWS : packedRowsFor(whole.Cin);
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed') : phased ? packPhaseWeights(weight, whole, phaseRows) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
@@ -222,12 +224,19 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
   };
 }
 
+/** Input channels per invocation of conv_transpose2d_phase_subgroup.wgsl (its ROWS). */
+const SUBGROUP_PHASE_ROWS = 16;
+
+/** Whether the adapter's subgroups are exactly 8 invocations wide, as conv_transpose2d_phase_subgroup.wgsl assumes (lavapipe). */
+export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
+  return features.includes('subgroups') && subgroupSizes?.min === 8 && subgroupSizes.max === 8;
+}
+
 /**
  * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for
  * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases).
  */
-function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
-  const rowsPerInvocation = packedRowsFor(g.Cin);
+function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, rowsPerInvocation: number): PackedWeights {
   const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
   const K = g.Cout * g.KH * g.KW;
   const buffer = alloc(K * width * 4);
@@ -243,8 +252,12 @@ function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
 function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
   const rows = packed.rowsPerInvocation;
   const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
-  const shape = packedTileShape(Math.ceil(g.Cin / rows), pixelBlocks);
-  const k = kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows } });
+  const subgroup = rows === SUBGROUP_PHASE_ROWS;
+  // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
+  const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
+  const k = subgroup
+    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: shape.constants })
+    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows } });
   const phaseParams = new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)
     .done();
