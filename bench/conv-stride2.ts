@@ -1,7 +1,10 @@
 // The stride-2 transposed convolution (conv2d's input gradient, convTranspose2d's forward) on this
 // adapter: the gather kernel (conv_transpose2d.registerTiled, the packed variant's kernel at
-// stride > 1 before the phases) beside the phases (conv_transpose2d_phase.wgsl), alternating one
-// call of each per round in one process, best of the rounds; weight packing included in the time.
+// stride > 1 before the phases) beside the phases (what the packed variant runs now:
+// conv_transpose2d_phase_subgroup.wgsl on subgroups of 8 for more than 8 input channels, else
+// conv_transpose2d_phase.wgsl), alternating one call of each per round in one process, best of the
+// rounds; weight packing included in the time. The same shapes are convTranspose2d forwards (G's
+// up-sampling layers: 256->128 64² and 128->64 128² are the G conv3 and conv2 rows).
 // Shapes: FaPE-GAN's stride-2 layers at paper scale (128² images), batch reduced (--batch).
 //   node --import tsx bench/conv-stride2.ts [--batch 2] [--rounds 4]
 import { parseArgs } from 'node:util';
