@@ -12,9 +12,14 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
  * tiles, no workgroup memory (software Vulkan: barriers cost more than they save there).
  * workgroupTiled: operands staged in workgroup memory (hardware GPUs). packed (software Vulkan, where
  * each per-lane load is the cost): the weights packed once per launch so 4 GEMM rows load as one
- * vec4, 8 rows x 4 pixels per invocation, X and gy read as vec4 along the pixels for 1×1 and
- * 3-wide stride-1 convs; the input gradient takes it at stride 1, the weight gradient for those two
- * geometries, registerTiled otherwise.
+ * vec4, 8 rows x 4 pixels per invocation, X and gy read as vec4 along the pixels for 1×1 and 3-wide
+ * stride-1 convs; where subgroups are exactly 8 wide, other geometries with more than 8 rows and at
+ * least 2 channels take 16 rows with the weights shared by subgroup shuffles (2.2-5.3× packedTiled on
+ * FaPE-GAN's stride-2 and 4×4 convs on lavapipe, batch 2 and 16 side by side). The input gradient
+ * takes it at stride 1, and at stride > 1 (dilation 1) runs by phases (conv_transpose2d_phase.wgsl;
+ * conv_transpose2d_phase_subgroup.wgsl for more than 8 input channels on subgroups of 8: 5.5-12.3×
+ * the gather kernel on FaPE-GAN's stride-2 layers at 128² images, batch 16, lavapipe,
+ * bench/conv-stride2.ts); the weight gradient for the two vec4 geometries; registerTiled otherwise.
  */
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
 export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;

@@ -3,11 +3,13 @@
 // output pixels, split-K). Sizes are always named from conv2d's point of view:
 // x [N, Cin, H, W] --(weight [Cout, Cin, KH, KW])--> y [N, Cout, OH, OW].
 // The 'packed' variant (software Vulkan) packs the weights once per launch (conv_pack_weights.wgsl)
-// and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl,
-// the weight gradient through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
+// and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl
+// (conv2d_packed_subgroup.wgsl where subgroups are 8 wide),
+// the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
+// through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-import { gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
+import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
@@ -62,6 +64,9 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0, packedWi
  */
 const packedRowsFor = (rows: number) => (rows <= 4 ? 4 : 8);
 
+/** GEMM rows per invocation of the subgroup kernels (conv2d_packed_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl: their ROWS). */
+const SUBGROUP_ROWS = 16;
+
 /** shaders/conv_pack_weights.wgsl's row orders (PackParams.order): forward rows in filter order, in mfm pair order, or the stride-1 input gradient's. */
 const PACK_ORDER = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
 
@@ -73,11 +78,11 @@ interface PackedWeights {
 }
 
 /** The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer). */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER): PackedWeights {
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, rowsPerInvocation?: number): PackedWeights {
   const KHW = g.KH * g.KW;
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
-  const rowsPerInvocation = packedRowsFor(rows);
+  rowsPerInvocation ??= packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
@@ -124,6 +129,10 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  if (packed.rowsPerInvocation === SUBGROUP_ROWS) {
+    launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
+    return;
+  }
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -135,6 +144,22 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
+/**
+ * Whether a packed forward runs conv2d_packed_subgroup.wgsl: where packedTiled would (no vec4 kernel
+ * fits), with more than 8 rows and at least 2 input channels (it pairs them), on subgroups of 8.
+ */
+function packedSubgroupFits(g: ConvGeometry): boolean {
+  return packedEntryPoint(g).entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 && subgroupsOfEight();
+}
+
+/** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
+function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / 4);
+  const shape = packedTileShape(Math.ceil(g.Cout / SUBGROUP_ROWS), Math.max(pixelBlocks, 16));
+  const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
+  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: shape.constants });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
+}
 
 function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
@@ -146,7 +171,8 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward') : undefined;
+  const subgroup = variant === 'packed' && packedSubgroupFits(whole);
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', subgroup ? SUBGROUP_ROWS : undefined) : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
@@ -199,12 +225,17 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
-  const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
+  const strided = whole.SH > 1 || whole.SW > 1;
+  const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
+  const phaseRows = phased && whole.Cin > 8 && subgroupsOfEight() ? SUBGROUP_ROWS : packedRowsFor(whole.Cin);
+  const subgroup = chosen === 'packed' && !strided && packedSubgroupFits(asForwardOfGradient(whole));
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', subgroup ? SUBGROUP_ROWS : undefined) : phased ? packPhaseWeights(weight, whole, phaseRows) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
+    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk);
+    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk);
   }
   if (packed) gpu().pool.release(packed.buffer);
@@ -219,8 +250,46 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
   };
 }
 
+
+/** Whether the adapter's subgroups are exactly 8 invocations wide, as conv_transpose2d_phase_subgroup.wgsl assumes (lavapipe). */
+export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
+  return features.includes('subgroups') && subgroupSizes?.min === 8 && subgroupSizes.max === 8;
+}
+
+/**
+ * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for
+ * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases).
+ */
+function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, rowsPerInvocation: number): PackedWeights {
+  const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
+  const K = g.Cout * g.KH * g.KW;
+  const buffer = alloc(K * width * 4);
+  const packParams = new Params().u32(g.Cin, g.Cout, g.KH, g.KW, g.SH, g.SW, width, 0);
+  gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
+  return { buffer, width, rowsPerInvocation };
+}
+
+/**
+ * The transposed conv at stride > 1 by phases (conv_transpose2d_phase.wgsl): one launch, workgroup z
+ * the phase, x sized for the largest phase (ceil(H / SH) x ceil(W / SW) pixels per image).
+ */
+function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
+  const rows = packed.rowsPerInvocation;
+  const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
+  const subgroup = rows === SUBGROUP_ROWS;
+  // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
+  const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
+  const k = subgroup
+    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: shape.constants })
+    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows } });
+  const phaseParams = new Params()
+    .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)
+    .done();
+  gpu().dispatch(k, [gy, packed.buffer, bias ?? gpu().placeholder, gx], phaseParams, [...shape.workgroups, g.SH * g.SW]);
+}
+
 function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
-  // 'packed' at stride > 1 falls back to registerTiled (the gather skips most taps there).
+  // 'packed' at stride > 1 with dilation > 1 falls back to registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
   const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });

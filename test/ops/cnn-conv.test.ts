@@ -124,7 +124,7 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
   return timings.map((t) => t.name);
 }
 
-spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, packedTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
+spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
     { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
@@ -132,10 +132,10 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWideP
     { what: '3×3 pad 1, W % 4 == 0', x: [2, 3, 5, 12], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d.threeWide', inputGrad: 'conv_transpose2d.threeWide', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: '3×3 pad 1, W % 8 == 0', x: [2, 3, 5, 16], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: '5×3, padding [2, 1], dilation [2, 1]', x: [3, 2, 9, 4], w: [5, 2, 5, 3], opts: { padding: [2, 1], dilation: [2, 1] }, forward: 'conv2d.threeWide', inputGrad: 'conv_transpose2d.threeWide', weightGrad: 'conv2d_weight_grad.threeWide' },
-    { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.threeByThree' },
+    { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2dMfm.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2dMfm.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
-    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
+    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
     { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
   ];
   for (const c of cases) {

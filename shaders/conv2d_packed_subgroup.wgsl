@@ -1,0 +1,86 @@
+// conv2d_packed.wgsl's forward (any stride, padding and dilation; bias and the mfm epilogue of
+// shaders/include/conv_epilogue.wgsl) with the packed weights shared across a subgroup by shuffles:
+//   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j·DW] · A[r, (ci, i, j)].
+// Why: on software Vulkan (lavapipe) every storage load whose address varies per lane costs ~10
+// instructions, and a subgroup is the 8-lane SIMD register there, where a shuffle from a constant lane
+// is one broadcast (matmul_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl). The 8 lanes of a
+// subgroup own the same 16 GEMM rows (filters, in filterOf's pair order under mfm) and 4 pixels each;
+// per pair of input channels (ci, ci + 1) at one tap, lane l loads the vec4 of rows r0 + 4(l & 3) .. + 3
+// at ci + (l >> 2) and every lane takes all 8 from the lanes that loaded them: 1 vec4 + 8 scalar loads
+// for 128 multiply-adds, against 4 vec4 + 8 scalar in packedTiled.
+// Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl, packedWidth a
+// multiple of 4: whole blocks of 16 rows), Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
+// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
+//   5 Mask (write; used when p.mfm == 1) — as conv2d_packed.wgsl.
+// Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
+// consecutive local invocation indices (lavapipe), WGX a multiple of 8 (so a subgroup shares lid.y).
+// Subgroup operations need uniform control flow: no invocation returns early or skips a tap; pixels
+// past the end are clamped to the last (not stored), taps in the padding read an in-bounds stand-in
+// that a select zeroes, an odd Cin's last pair has a zero second channel.
+// Entry point packedSubgroup; WGX x WGY invocations.
+// Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
+enable subgroups;
+//!include conv_geometry
+//!include gemm_core
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
+//!include conv_epilogue
+//!include is_nan
+
+/** GEMM rows per invocation: 4 quads, each loaded by 2 lanes (one per channel of the pair). */
+const ROWS = 16u;
+
+@compute @workgroup_size(WGX, WGY)
+fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let pix0 = (wid.x * WGX + lid.x) * TN;
+  let HW = p.H * p.W;
+  let origins = forwardOrigins(pix0);
+  let base = origins.base;
+  let ih0 = origins.ih0;
+  let iw0 = origins.iw0;
+  let channelStep = p.KH * p.KW * p.packedWidth;
+  // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
+  let laneQuad = r0 / 4u + (lane & 3u);
+  let laneChannel = lane >> 2u;
+  var acc0 = Acc4x4();
+  var acc1 = Acc4x4();
+  var acc2 = Acc4x4();
+  var acc3 = Acc4x4();
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = ih0 + vec4<i32>(i32(i * p.DH));
+    let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
+    for (var j = 0u; j < p.KW; j++) {
+      let iw = iw0 + vec4<i32>(i32(j * p.DW));
+      let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+      let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.W) + iw, ok));
+      var wk = (i * p.KW + j) * p.packedWidth + laneQuad;
+      var xo = 0u;
+      for (var ci = 0u; ci < p.Cin; ci += 2u) {
+        let second = ci + 1u < p.Cin;
+        let w = Packed[select(wk, wk + laneChannel * channelStep, second)];
+        let x0 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
+        let xo1 = select(xo, xo + HW, second);
+        let x1 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo1], X[off.y + xo1], X[off.z + xo1], X[off.w + xo1]), ok & vec4<bool>(second));
+        outerAccumulate(&acc0, subgroupShuffle(w, 0u), x0);
+        outerAccumulate(&acc1, subgroupShuffle(w, 1u), x0);
+        outerAccumulate(&acc2, subgroupShuffle(w, 2u), x0);
+        outerAccumulate(&acc3, subgroupShuffle(w, 3u), x0);
+        outerAccumulate(&acc0, subgroupShuffle(w, 4u), x1);
+        outerAccumulate(&acc1, subgroupShuffle(w, 5u), x1);
+        outerAccumulate(&acc2, subgroupShuffle(w, 6u), x1);
+        outerAccumulate(&acc3, subgroupShuffle(w, 7u), x1);
+        wk += 2u * channelStep;
+        xo += 2u * HW;
+      }
+    }
+  }
+  storeBlock(r0, pix0, acc0);
+  storeBlock(r0 + 4u, pix0, acc1);
+  storeBlock(r0 + 8u, pix0, acc2);
+  storeBlock(r0 + 12u, pix0, acc3);
+}

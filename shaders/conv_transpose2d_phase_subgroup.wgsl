@@ -1,0 +1,106 @@
+// conv_transpose2d_phase.wgsl's product (the transposed conv at stride > 1, dilation 1, by phases:
+// conv2d's input gradient, convTranspose2d's forward) with the weights shared across a subgroup by
+// shuffles. Why: on software Vulkan (lavapipe) every storage load whose address varies per lane costs
+// ~10 instructions, and a subgroup is the 8-lane SIMD register there, where a shuffle from a constant
+// lane is one broadcast (matmul_subgroup.wgsl: 3-4.6x its vec4 kernel). The 8 lanes of a subgroup own
+// the same 16 input channels (GEMM rows) and 4 phase pixels each; per pair of output channels
+// (co, co + 1) at one tap, lane l loads the vec4 of rows r0 + 4(l & 3) .. + 3 at co + (l >> 2) and
+// every lane takes all 8 from the lanes that loaded them: 1 vec4 + 8 scalar loads for 128
+// multiply-adds, against 4 vec4 + 8 scalar in phaseTiled.
+// Layouts: X [N, Cout, OH, OW] (gy), Packed as conv_pack_phase_weights.wgsl with packedWidth a
+// multiple of 4 (whole blocks of 16 rows), Y [N, Cin, H, W].
+// Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
+// consecutive local invocation indices (lavapipe), WGX a multiple of 8 (so a subgroup shares lid.y).
+// Subgroup operations need uniform control flow: no invocation returns early or skips a tap; pixels
+// past the end are clamped to the last (not stored), taps outside X read an in-bounds stand-in that a
+// select zeroes, an odd Cout's last pair has a zero second channel.
+// Params: PhaseParams and the phase geometry of shaders/include/conv_phase_geometry.wgsl.
+// Bindings: 0 params, 1 X (read), 2 Packed (read, vec4), 3 Bias (read; used when hasBias == 1), 4 Y (write).
+// Entry point phaseSubgroup; workgroup z = the phase, WGX x WGY invocations.
+// Invariant: as conv_transpose2d_phase.wgsl — each Y element written once, summing exactly its phase's taps inside X.
+enable subgroups;
+//!include gemm_core
+//!include conv_phase
+//!include conv_phase_geometry
+@group(0) @binding(0) var<uniform> p: PhaseParams;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+/** Input channels per invocation: 4 quads, each loaded by 2 lanes (one per channel of the pair). */
+const ROWS = 16u;
+
+@compute @workgroup_size(WGX, WGY)
+fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let ph = phaseOf(wid.z);
+  let plane = max(ph.rowsOut * ph.colsOut, 1u);
+  let pixels = p.N * plane;
+  let pix0 = (wid.x * WGX + lid.x) * TN;
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  var base: vec4<i32>;
+  var ih0: vec4<i32>;
+  var iw0: vec4<i32>;
+  var outBase: vec4<u32>;
+  var valid: vec4<bool>;
+  for (var t = 0u; t < TN; t++) {
+    let q = min(pix0 + t, pixels - 1u);
+    let n = q / plane;
+    let r = q % plane;
+    let a = r / max(ph.colsOut, 1u);
+    let b = r % max(ph.colsOut, 1u);
+    base[t] = i32(n * p.Cout * p.OH * p.OW);
+    ih0[t] = i32(a) + ph.shiftH;
+    iw0[t] = i32(b) + ph.shiftW;
+    outBase[t] = n * p.Cin * p.H * p.W + (ph.hb + p.SH * a) * p.W + ph.wb + p.SW * b;
+    valid[t] = pix0 + t < pixels && ph.rowsOut * ph.colsOut > 0u;
+  }
+  let OHW = p.OH * p.OW;
+  let channelStep = ph.Ti * ph.Tj * p.packedWidth;
+  // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
+  let laneQuad = r0 / 4u + (lane & 3u);
+  let laneChannel = lane >> 2u;
+  var acc0 = Acc4x4();
+  var acc1 = Acc4x4();
+  var acc2 = Acc4x4();
+  var acc3 = Acc4x4();
+  for (var i = 0u; i < ph.Ti; i++) {
+    let ih = ih0 + vec4<i32>(i32(i));
+    let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.OH)));
+    for (var j = 0u; j < ph.Tj; j++) {
+      let iw = iw0 + vec4<i32>(i32(j));
+      let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
+      let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.OW) + iw, ok));
+      var wk = ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad;
+      var xo = 0u;
+      for (var co = 0u; co < p.Cout; co += 2u) {
+        let second = co + 1u < p.Cout;
+        let w = Packed[select(wk, wk + laneChannel * channelStep, second)];
+        let x0 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
+        let xo1 = select(xo, xo + OHW, second);
+        let x1 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo1], X[off.y + xo1], X[off.z + xo1], X[off.w + xo1]), ok & vec4<bool>(second));
+        outerAccumulate(&acc0, subgroupShuffle(w, 0u), x0);
+        outerAccumulate(&acc1, subgroupShuffle(w, 1u), x0);
+        outerAccumulate(&acc2, subgroupShuffle(w, 2u), x0);
+        outerAccumulate(&acc3, subgroupShuffle(w, 3u), x0);
+        outerAccumulate(&acc0, subgroupShuffle(w, 4u), x1);
+        outerAccumulate(&acc1, subgroupShuffle(w, 5u), x1);
+        outerAccumulate(&acc2, subgroupShuffle(w, 6u), x1);
+        outerAccumulate(&acc3, subgroupShuffle(w, 7u), x1);
+        wk += 2u * channelStep;
+        xo += 2u * OHW;
+      }
+    }
+  }
+  storeQuad(r0, outBase, valid, acc0);
+  storeQuad(r0 + 4u, outBase, valid, acc1);
+  storeQuad(r0 + 8u, outBase, valid, acc2);
+  storeQuad(r0 + 12u, outBase, valid, acc3);
+}
+
+fn storeQuad(r0: u32, outBase: vec4<u32>, valid: vec4<bool>, acc: Acc4x4) {
+  storePhaseRow(r0, outBase, valid, acc.r0);
+  storePhaseRow(r0 + 1u, outBase, valid, acc.r1);
+  storePhaseRow(r0 + 2u, outBase, valid, acc.r2);
+  storePhaseRow(r0 + 3u, outBase, valid, acc.r3);
+}

@@ -1,0 +1,137 @@
+// The packed variant's transposed convolution at stride > 1 by phases (shaders/conv_transpose2d_phase.wgsl,
+// and conv_transpose2d_phase_subgroup.wgsl for more than 8 input channels where subgroups are 8 wide):
+// conv2d's input gradient and convTranspose2d's forward against the float64 reference and finite
+// differences on random shapes (stride 2, 3 and mixed, padding 0-2, kernel 2-4 and non-square, odd and
+// non-square sizes, output padding, 1-12 channels, batch > 1, bias), against the direct oracle where the
+// phases span several workgroups along pixels and channels (odd channel counts, partial row blocks,
+// outputs smaller than a workgroup), the subgroup kernel's adapter condition, which geometries fall
+// back to the gather kernel, and batches split over several bindings.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d, convTranspose2d, type Conv2dOptions } from '../../src/nn/functional/conv.js';
+import { gpu } from '../../src/gpu/index.js';
+import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { type Tensor } from '../../src/index.js';
+import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients } from './helpers.js';
+
+const rng = fileRng('conv-phase');
+const PHASE_KERNEL = 'conv_transpose2d.phaseTiled';
+const SUBGROUP_KERNEL = 'conv_transpose2d.phaseSubgroup';
+/** Where the adapter's subgroups are 8 wide (lavapipe) more than 8 input channels take the subgroup kernel. */
+const kernelFor = (inputChannels: number) => (subgroupsOfEight() && inputChannels > 8 ? SUBGROUP_KERNEL : PHASE_KERNEL);
+const byPhases = (names: string[]) => names.includes(PHASE_KERNEL) || names.includes(SUBGROUP_KERNEL);
+
+test.before(setup);
+test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
+test.after.each(() => gpu().policy.reset());
+
+const pick = <T>(items: readonly T[]): T => items[rng.int(0, items.length - 1)];
+const STRIDES: [number, number][] = [[2, 2], [2, 2], [3, 3], [2, 3], [3, 2], [2, 1]];
+const KERNELS: [number, number][] = [[3, 3], [4, 4], [3, 4], [4, 3], [2, 2], [2, 3]];
+
+/** The kernels one forward and backward of f ran, by name (a name once per launch). */
+async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
+  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
+  const { timings } = await gpu().profile(() => {
+    const y = f(inputs);
+    y.backward(toTensor(ref.randn(rng, [...y.shape])));
+    y.dispose();
+  });
+  for (const t of inputs) t.dispose();
+  return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
+}
+
+test('conv2d at stride > 1: the input gradient runs by phases and matches finite differences on random shapes', async () => {
+  for (let trial = 0; trial < 6; trial++) {
+    const [KH, KW] = pick(KERNELS);
+    const stride = pick(STRIDES);
+    const padding: [number, number] = [rng.int(0, Math.min(2, Math.floor(KH / 2))), rng.int(0, Math.min(2, Math.floor(KW / 2)))];
+    const x = [rng.int(1, 3), rng.int(1, 12), KH + rng.int(0, 8), KW + rng.int(0, 8)];
+    const w = [rng.int(1, 6), x[1], KH, KW];
+    const opts = { stride, padding };
+    const what = `conv2d x [${x}] w [${w}] stride [${stride}] padding [${padding}]`;
+    const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, opts), [x, w]);
+    assert.ok(names.includes(kernelFor(x[1])), `${what}: expected ${kernelFor(x[1])} among ${names.join(', ')}`);
+    await checkOp({ name: what, inputs: [x, w, [w[0]]], forward: ([a, b, c]) => conv2d(a, b, c, opts), reference: ([a, b, c]) => ref.conv2d(a, b, c, opts), rng });
+  }
+});
+
+test('convTranspose2d at stride > 1: the forward runs by phases and matches the reference with output padding, padding up to 2 and bias', async () => {
+  for (let trial = 0; trial < 6; trial++) {
+    const [KH, KW] = pick(KERNELS);
+    const stride = pick(STRIDES);
+    const padding: [number, number] = [rng.int(0, Math.min(2, KH - 1)), rng.int(0, Math.min(2, KW - 1))];
+    const outputPadding: [number, number] = [rng.int(0, stride[0] - 1), rng.int(0, stride[1] - 1)];
+    const x = [rng.int(1, 3), rng.int(1, 5), rng.int(2, 7), rng.int(2, 7)];
+    const w = [x[1], rng.int(1, 12), KH, KW];
+    const opts = { stride, padding, outputPadding };
+    const what = `convTranspose2d x [${x}] w [${w}] stride [${stride}] padding [${padding}] outputPadding [${outputPadding}]`;
+    const names = await kernelsRun(([a, b]) => convTranspose2d(a, b, undefined, opts), [x, w]);
+    assert.ok(names.includes(kernelFor(w[1])), `${what}: expected ${kernelFor(w[1])} among ${names.join(', ')}`);
+    await checkOp({ name: what, inputs: [x, w, [w[1]]], forward: ([a, b, c]) => convTranspose2d(a, b, c, opts), reference: ([a, b, c]) => ref.convTranspose2d(a, b, c, opts), rng });
+  }
+});
+
+test('phases match the direct oracle where they span several workgroups (channels past one row block, odd output channels, tiny outputs)', async () => {
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions }[] = [
+    { x: [3, 19, 21, 18], w: [21, 19, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [2, 3, 34, 23], w: [5, 3, 4, 4], opts: { stride: 2, padding: 1 } },
+    { x: [2, 37, 16, 17], w: [6, 37, 4, 3], opts: { stride: [3, 2], padding: [2, 1] } },
+    { x: [3, 70, 13, 11], w: [7, 70, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [1, 11, 3, 3], w: [5, 11, 3, 3], opts: { stride: 2, padding: 0 } },
+  ];
+  for (const s of cases) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape);
+    const op = ([a, b, c]: Tensor[]) => conv2d(a, b, c, s.opts);
+    const names = await kernelsRun(op, [s.x, s.w, [s.w[0]]]);
+    assert.ok(names.includes(kernelFor(s.x[1])), `x [${s.x}] w [${s.w}]: expected ${kernelFor(s.x[1])} among ${names.join(', ')}`);
+    const got = await forwardAndGradients(op, xs, g);
+    gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+    const oracle = await forwardAndGradients(op, xs, g);
+    assertNear(got[1], oracle[1], `phases vs direct input grad x [${s.x}] w [${s.w}] ${JSON.stringify(s.opts)}`, 1e-3, 1e-4);
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' });
+  }
+});
+
+test('the subgroup kernel runs only where subgroups are exactly 8 wide (the adapter reports both sizes)', () => {
+  assert.ok(subgroupsOfEight({ features: ['subgroups'], subgroupSizes: { min: 8, max: 8 } }), 'lavapipe: 8 / 8');
+  assert.not.ok(subgroupsOfEight({ features: ['subgroups'], subgroupSizes: { min: 4, max: 8 } }), 'sizes 4 .. 8');
+  assert.not.ok(subgroupsOfEight({ features: ['subgroups'], subgroupSizes: { min: 32, max: 32 } }), '32 wide');
+  assert.not.ok(subgroupsOfEight({ features: ['subgroups'] }), 'sizes not reported');
+  assert.not.ok(subgroupsOfEight({ features: [], subgroupSizes: { min: 8, max: 8 } }), 'no subgroups feature');
+});
+
+test('fall-backs: dilation > 1 at stride 2 takes the gather kernel, stride 1 the forward kernels, other variants never the phases', async () => {
+  const dilated = { x: [2, 3, 11, 10], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1, dilation: 2 } };
+  const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, dilated.opts), [dilated.x, dilated.w]);
+  assert.ok(names.includes('conv_transpose2d.registerTiled') && !byPhases(names), `dilation 2: expected conv_transpose2d.registerTiled, got ${names.join(', ')}`);
+  await checkOp({ name: 'packed stride 2 dilation 2', inputs: [dilated.x, dilated.w], forward: ([a, b]) => conv2d(a, b, undefined, dilated.opts), reference: ([a, b]) => ref.conv2d(a, b, undefined, dilated.opts), rng });
+  const unit = await kernelsRun(([a, b]) => conv2d(a, b, undefined, { padding: 1 }), [[2, 3, 7, 9], [4, 3, 3, 3]]);
+  assert.ok(!byPhases(unit) && unit.includes('conv_transpose2d.packedTiled'), `stride 1: expected conv_transpose2d.packedTiled, got ${unit.join(', ')}`);
+  gpu().policy.set({ convInputGrad: 'registerTiled' });
+  const tiled = await kernelsRun(([a, b]) => conv2d(a, b, undefined, { stride: 2, padding: 1 }), [[2, 3, 9, 9], [4, 3, 3, 3]]);
+  assert.ok(!byPhases(tiled) && tiled.includes('conv_transpose2d.registerTiled'), `registerTiled forced: got ${tiled.join(', ')}`);
+});
+
+test('phases over a batch larger than one binding run in runs of whole images', async () => {
+  // Whole images per run at 256-byte binding offsets: 4 + 1, 4 + 2 and 2 + 2 + 1 images.
+  const cases = [
+    { x: [5, 2, 8, 8], w: [3, 2, 3, 3], opts: { stride: 2, padding: 1 }, limit: 2048 },
+    { x: [6, 4, 4, 8], w: [4, 4, 4, 4], opts: { stride: 2, padding: 1 }, limit: 2048 },
+    { x: [5, 16, 8, 16], w: [4, 16, 3, 3], opts: { stride: 2, padding: 1 }, limit: 16384 },
+  ];
+  try {
+    for (const c of cases) {
+      gpu().setMaxBindingBytes(c.limit);
+      const kernelName = kernelFor(c.x[1]);
+      const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
+      assert.ok(names.filter((n) => n === kernelName).length > 1, `x [${c.x}]: expected several ${kernelName} launches, got ${names.join(', ')}`);
+      await checkOp({ name: `chunked phases conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([a, b]) => conv2d(a, b, undefined, c.opts), reference: ([a, b]) => ref.conv2d(a, b, undefined, c.opts), rng });
+    }
+  } finally {
+    gpu().setMaxBindingBytes(undefined);
+  }
+});
+
+test.run();
