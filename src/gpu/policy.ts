@@ -22,6 +22,12 @@ export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 
  * registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere).
  * packed: A and B packed once per launch into vec4 quads of rows / columns (read in place when already so), 4 x 8 outputs per invocation.
  */
+/** The packed variant's kernels for 5-wide pad-2 stride-1 rows (conv1 5×5): dedicated (conv2d_vec4 fiveWidePair, weight gradient fiveWide) or the generic ones (packedTiled, registerTiled). */
+export const CONV_FIVE_WIDE = ['fiveWide', 'generic'] as const;
+/** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
+export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
+/** Output channels per invocation of the 1×1 vec4 weight gradient (conv2d_weight_grad_vec4.wgsl pointwise's ROWS). */
+export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed'] as const;
 
 export interface KernelChoices {
@@ -29,6 +35,9 @@ export interface KernelChoices {
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
   convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
+  convFiveWide: (typeof CONV_FIVE_WIDE)[number];
+  weightGradTile: (typeof WEIGHT_GRAD_TILES)[number];
+  pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
 }
@@ -38,13 +47,22 @@ export interface KernelChoices {
 // 0.4-1.0x at fc1 (16x8192 @ 8192x512), 0.6-1.3x at 1024³ and 0.6-0.8x at 512³ side by side in one later run (bench/RESULTS.md,
 // 2026-12-04 matmul packed section): not the default; the autotuner (WEBFER_AUTOTUNE=1) times it per shape.
 // conv 'packed' on software: 1.7-32× TF.js 4.22 on every LightCNN-9 conv row on lavapipe, 1.3-5× registerTiled
-// side by side (bench/RESULTS.md, 2026-12-04 conv packed sections); conv1's 5×5 weight gradient is registerTiled's kernel there.
-const SOFTWARE: KernelChoices = { matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
+// side by side (bench/RESULTS.md, 2026-12-04 conv packed sections).
+// convFiveWide 'fiveWide' on software: conv1 (N16 1→96 128² 5×5) forward 1.45-1.7×, mfm forward 1.5-1.6×, weight gradient
+// 3.9-4.2× the generic kernels per CPU second side by side (bench/conv-rows.ts, bench/RESULTS.md 2026-12-04 conv rows section).
+// weightGradTile 'fitted': group1 1×1 weight gradient (N16 48→96 64²) 1.6× 'square' per CPU second, group2 1.2×, group3 and
+// group4 (already whole tiles) within noise. pointwiseWeightGradRows 8 was 0.8-1.2× 4 across the four 1×1 rows: not the default.
+const SOFTWARE: KernelChoices = {
+  matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8,
+};
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
 // gradients are the forward's structure and are chosen here untimed (no hardware GPU since they
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
-const HARDWARE: KernelChoices = { matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', weightGradWorkgroups: 256 };
+// convFiveWide, weightGradTile and pointwiseWeightGradRows only steer the packed variant: the same as software's, untimed here.
+const HARDWARE: KernelChoices = {
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256,
+};
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
   software: SOFTWARE, nvidia: HARDWARE, amd: HARDWARE, intel: HARDWARE, apple: HARDWARE, other: HARDWARE,
@@ -55,6 +73,9 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convForward: CONV_FORWARD_VARIANTS,
   convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,
+  convFiveWide: CONV_FIVE_WIDE,
+  weightGradTile: WEIGHT_GRAD_TILES,
+  pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
 };
 

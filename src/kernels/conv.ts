@@ -85,25 +85,32 @@ function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PAC
   return { buffer, width, rowsPerInvocation };
 }
 
+type Vec4Geometry = 'pointwise' | 'threeWide' | 'fiveWide';
+
 /**
  * The vec4 kernels' geometries (conv2d_vec4.wgsl, conv2d_weight_grad_vec4.wgsl), where 4 neighbouring
  * outputs read 4 neighbouring inputs: 'pointwise' a 1×1 stride-1 unpadded conv over planes of whole
- * vec4s, 'threeWide' a 3-wide row with padding 1 at stride 1 in rows of whole vec4s.
+ * vec4s, 'threeWide' a 3-wide row with padding 1 at stride 1 in rows of whole vec4s, 'fiveWide' the
+ * same for a 5-wide row with padding 2 (when the policy's convFiveWide takes it).
  */
-function vec4EntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined {
+function vec4EntryPoint(g: ConvGeometry): Vec4Geometry | undefined {
   if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
-  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return 'threeWide';
+  const rowOfVec4s = g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0;
+  if (rowOfVec4s && g.KW === 3 && g.PW === 1) return 'threeWide';
+  if (rowOfVec4s && g.KW === 5 && g.PW === 2 && gpu().policy.get('convFiveWide') === 'fiveWide') return 'fiveWide';
   return undefined;
 }
 
 /**
- * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair, 4 rows
- * x 2 quads, where image rows hold whole pairs of quads), else conv2d_packed.wgsl's (any geometry).
+ * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair and
+ * fiveWidePair, 4 rows x 2 quads, where image rows hold whole pairs of quads), else
+ * conv2d_packed.wgsl's (any geometry).
  */
 function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string; pixelsPerInvocation: number; fourRows: boolean } {
   const vec4 = vec4EntryPoint(g);
-  if (vec4 === 'threeWide' && g.W % 8 === 0) return { file: 'conv2d_vec4', entryPoint: 'threeWidePair', pixelsPerInvocation: 8, fourRows: true };
-  return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false } : { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
+  if ((vec4 === 'threeWide' || vec4 === 'fiveWide') && g.W % 8 === 0) return { file: 'conv2d_vec4', entryPoint: `${vec4}Pair`, pixelsPerInvocation: 8, fourRows: true };
+  if (vec4 === 'pointwise' || vec4 === 'threeWide') return { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false };
+  return { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
 }
 
 /**
@@ -260,7 +267,7 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
 
 function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
-  let vec4Entry: 'pointwise' | 'threeWide' | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
+  let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
@@ -281,12 +288,29 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   return splitKWeightGrad(k, x, gy, g, tiles, kChunk, Math.ceil(pixels / kChunk));
 }
 
+/**
+ * The vec4 weight gradient's workgroup over invocation blocks (columns along x, 4 output channels
+ * each along y). 'square': registerTileShape's 256 invocations. 'fitted': x spans the column blocks
+ * (up to 64) and y the channel blocks (up to 256 invocations in all), each narrowed to split its
+ * count evenly, so few invocations only repeat a clamped column or channel: square's 16 x 16 ran 288
+ * useful invocations of 512 on group1's 1×1 (48 x 96) and 120 of 256 on conv1's 5×5 (5 rows of taps x 96).
+ */
+function weightGradTileShape(rowBlocks: number, columnBlocks: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  if (gpu().policy.get('weightGradTile') === 'square') return registerTileShape(4 * rowBlocks, 4 * columnBlocks);
+  const even = (count: number, most: number) => Math.ceil(count / Math.ceil(count / most));
+  const wgx = even(columnBlocks, 64);
+  const wgy = even(rowBlocks, Math.max(1, Math.floor(256 / wgx)));
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)] };
+}
+
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
-function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeWide' | 'threeByThree'): GPUBuffer {
-  // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide
-  // one (ci, i) row of 3 taps, threeByThree one ci's 3 x 3.
-  const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : entryPoint === 'threeWide' ? 4 * g.Cin * g.KH : 4 * g.Cin);
-  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: shape.constants });
+function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree'): GPUBuffer {
+  // Columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps,
+  // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4, pointwise ROWS.
+  const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
+  const rows = entryPoint === 'pointwise' ? gpu().policy.get('pointwiseWeightGradRows') : 4;
+  const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks);
+  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: { ...shape.constants, ...(entryPoint === 'pointwise' ? { ROWS: rows } : {}) } });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
   return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));

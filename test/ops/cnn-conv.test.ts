@@ -124,7 +124,7 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
   return timings.map((t) => t.name);
 }
 
-spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, packedTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
+spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, fiveWidePair, fiveWide, packedTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
     { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
@@ -135,6 +135,10 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWideP
     { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2dMfm.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2dMfm.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
+    { what: '5×5 pad 2, W % 8 == 0', x: [2, 2, 5, 16], w: [6, 2, 5, 5], opts: { padding: 2 }, forward: 'conv2d.fiveWidePair', inputGrad: 'conv_transpose2d.fiveWidePair', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: 'mfm 5×5 pad 2, one input channel (conv1)', x: [3, 1, 7, 8], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, forward: 'conv2dMfm.fiveWidePair', inputGrad: 'conv_transpose2d.fiveWidePair', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: '5×5 pad 2, W % 8 == 4', x: [2, 3, 6, 12], w: [5, 3, 5, 5], opts: { padding: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: '5×3 stride [2, 1] padding [1, 2], dilation [2, 1]', x: [2, 2, 9, 8], w: [4, 2, 3, 5], opts: { stride: [2, 1], padding: [1, 2], dilation: [2, 1] }, forward: 'conv2d.fiveWidePair', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.fiveWide' },
     { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
     { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
   ];
@@ -173,11 +177,42 @@ spec('packed vec4 weight gradients match the direct oracle with split-K slices t
   }
 });
 
+spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; both settings, both weight-gradient workgroups and 4 or 8 pointwise weight-gradient rows match the direct oracle across workgroups and split-K slices', async () => {
+  const shapes = [
+    { x: [3, 2, 21, 16], w: [70, 2, 5, 5], opts: { padding: 2 } },
+    { x: [2, 70, 8, 8], w: [100, 70, 1, 1], opts: {} },
+  ];
+  for (const s of shapes) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+    setConvVariant('direct');
+    const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+    setConvVariant('packed');
+    const settings = [
+      { convFiveWide: 'generic', weightGradTile: 'square', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'fiveWide', weightGradTile: 'square', pointwiseWeightGradRows: 8 },
+      { convFiveWide: 'fiveWide', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'fiveWide', weightGradTile: 'fitted', pointwiseWeightGradRows: 8 },
+    ] as const;
+    for (const choices of settings) {
+      await gpu().policy.with(choices, async () => {
+        const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
+        if (s.w[3] === 5) {
+          const expected = choices.convFiveWide === 'generic' ? ['conv2d.packedTiled', 'conv2d_weight_grad.registerTiled'] : ['conv2d.fiveWidePair', 'conv2d_weight_grad.fiveWide'];
+          for (const name of expected) assert.ok(names.includes(name), `${JSON.stringify(choices)}: expected ${name} among ${names.join(', ')}`);
+        }
+        const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+        ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `packed ${JSON.stringify(choices)} vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
+      });
+    }
+  }
+});
+
 spec('packed: a batch larger than one binding runs in runs of whole images (vec4 bindings at image offsets)', async () => {
   setConvVariant('packed');
   gpu().setMaxBindingBytes(2048);
   try {
-    for (const c of [{ x: [5, 2, 8, 8], w: [4, 2, 3, 3], opts: { padding: 1 } }, { x: [5, 4, 4, 8], w: [6, 4, 1, 1], opts: {} }]) {
+    for (const c of [{ x: [5, 2, 8, 8], w: [4, 2, 3, 3], opts: { padding: 1 } }, { x: [5, 4, 4, 8], w: [6, 4, 1, 1], opts: {} }, { x: [5, 1, 8, 8], w: [4, 1, 5, 5], opts: { padding: 2 } }]) {
       // No bias: its gradient's reduction is not chunked.
       await checkOp({ name: `packed chunked conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
     }
