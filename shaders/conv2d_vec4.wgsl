@@ -35,6 +35,7 @@
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
 //!include is_nan
+//!include row_span
 
 override ROWS: u32 = 8u;
 
@@ -60,28 +61,6 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   }
   storeBlock(r0, pixelQuad * TN, acc0);
   if (ROWS == 8u) { storeBlock(r0 + 4u, pixelQuad * TN, acc1); }
-}
-
-/**
- * Where span `index` of `quads` neighbouring pixel quads lies (threeWide: 1, threeWidePair: 2), the
- * last span standing in for any past the end: its output row, its first quad's offset in X's first
- * channel, and whether quads exist to its left and right in the row.
- */
-struct RowSpan { rowQuads: u32, planeQuads: u32, oh: u32, imageBase: u32, hasLeft: bool, hasRight: bool }
-
-fn rowSpan(index: u32, quads: u32) -> RowSpan {
-  var s: RowSpan;
-  s.rowQuads = p.W / 4u;
-  s.planeQuads = p.H * s.rowQuads;
-  let rowSpans = s.rowQuads / quads;
-  let imageSpans = p.OH * rowSpans;
-  let q = min(index, p.N * imageSpans - 1u);
-  s.oh = (q % imageSpans) / rowSpans;
-  let columnQuad = (q % rowSpans) * quads;
-  s.imageBase = (q / imageSpans) * p.Cin * s.planeQuads + columnQuad;
-  s.hasLeft = columnQuad > 0u;
-  s.hasRight = columnQuad + quads < s.rowQuads;
-  return s;
 }
 
 @compute @workgroup_size(WGX, WGY)

@@ -11,6 +11,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   features: string[];
   limits: Record<string, number>;
+  /** The adapter's smallest subgroup (lanes), 0 where it does not say (kernels that share loads across 8 lanes need 8). */
+  subgroupMinSize: number;
 }
 
 export const REQUESTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
@@ -152,5 +154,6 @@ export function describeAdapter(adapter: GPUAdapter | undefined, device: GPUDevi
     isSoftware: isFallback || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(text),
     features: [...device.features].sort(),
     limits,
+    subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0,
   };
 }

@@ -70,19 +70,25 @@ interface PackedWeights {
   /** vec4s per reduction index k (Params.packedWidth): whole blocks of rowsPerInvocation / 4. */
   width: number;
   rowsPerInvocation: number;
+  /** Run by conv2d_subgroup.wgsl, which shares each weight load across a subgroup's lanes. */
+  subgroup: boolean;
 }
 
-/** The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer). */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER): PackedWeights {
+/**
+ * The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer),
+ * for the packed kernels running `runs`: g itself, or for the transposed order its forward-of-gradient geometry.
+ */
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry): PackedWeights {
   const KHW = g.KH * g.KW;
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   const rowsPerInvocation = packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
+  const subgroup = subgroupKernels() && ['fiveWidePair', 'pointwise'].includes(packedEntryPoint(runs).entryPoint);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
   gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
-  return { buffer, width, rowsPerInvocation };
+  return { buffer, width, rowsPerInvocation, subgroup };
 }
 
 type Vec4Geometry = 'pointwise' | 'threeWide' | 'fiveWide';
@@ -97,7 +103,7 @@ function vec4EntryPoint(g: ConvGeometry): Vec4Geometry | undefined {
   if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
   const rowOfVec4s = g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0;
   if (rowOfVec4s && g.KW === 3 && g.PW === 1) return 'threeWide';
-  if (rowOfVec4s && g.KW === 5 && g.PW === 2 && gpu().policy.get('convFiveWide') === 'fiveWide') return 'fiveWide';
+  if (rowOfVec4s && g.KW === 5 && g.PW === 2 && gpu().policy.get('convFiveWide') !== 'generic') return 'fiveWide';
   return undefined;
 }
 
@@ -131,6 +137,7 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  if (packed.subgroup) return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -142,6 +149,28 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
+/**
+ * Whether the subgroup kernels run: the policy's convSubgroups, on a device with subgroups of at
+ * least 8 lanes (lavapipe: its 8-lane SIMD vectors), which they share loads across.
+ */
+function subgroupKernels(): boolean {
+  return gpu().policy.get('convSubgroups') === 'shared' && gpu().device.features.has('subgroups') && gpu().info.subgroupMinSize >= 8;
+}
+
+/**
+ * conv2d_subgroup.wgsl's kernels (pointwise: 4 pixels per invocation, fiveWidePair: 8): one block
+ * of rows per workgroup row (wid.y), so all lanes of a subgroup need the same weights; 64
+ * invocations per workgroup (a whole number of subgroups of any power-of-2 size up to 64).
+ */
+function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  const { entryPoint, pixelsPerInvocation } = packedEntryPoint(g);
+  const rows = packed.rowsPerInvocation;
+  const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
+  const wgx = 64;
+  const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
+  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows } });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
+}
 
 function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
@@ -153,7 +182,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward') : undefined;
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole) : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
@@ -206,7 +235,7 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
-  const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed') : undefined;
+  const packed = chosen === 'packed' && whole.SH === 1 && whole.SW === 1 ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole)) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
@@ -305,8 +334,9 @@ function weightGradTileShape(rowBlocks: number, columnBlocks: number): { constan
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree'): GPUBuffer {
+  if (entryPoint === 'pointwise' && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g);
   // Columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps,
-  // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4, pointwise ROWS.
+  // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4 (pointwise: the policy's rows).
   const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
   const rows = entryPoint === 'pointwise' ? gpu().policy.get('pointwiseWeightGradRows') : 4;
   const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks);
@@ -314,6 +344,21 @@ function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoin
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
   return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));
+}
+
+/**
+ * conv2d_weight_grad_subgroup.wgsl's pointwise: 8 output channels per workgroup row (wid.y), the
+ * input channels' blocks of 4 across whole subgroups of 8 (WGX a multiple of 8, up to 64).
+ */
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
+  const columnBlocks = Math.ceil(g.Cin / 4);
+  const groups = Math.ceil(columnBlocks / 64);
+  const wgx = Math.ceil(columnBlocks / groups / 8) * 8;
+  const workgroups: [number, number] = [groups, Math.ceil(g.Cout / 8)];
+  const k = kernel('conv2d_weight_grad_subgroup', { name: 'conv2d_weight_grad.pointwiseSubgroup', entryPoint: 'pointwise', constants: { WGX: wgx, WGY: 1 } });
+  const quads = (g.N * g.OH * g.OW) / 4;
+  const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
+  return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));
 }
 
 /** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */
