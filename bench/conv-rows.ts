@@ -1,4 +1,4 @@
-// LightCNN-9's slow conv rows at paper scale (batch 16, 128 px) under several kernel-policy settings,
+// LightCNN-9's conv rows at paper scale (batch 16, 128 px) under several kernel-policy settings,
 // side by side in one process: each round times one call of every (row, setting) pair in turn,
 // alternating the settings call by call, and the best round per pair is reported with the
 // matmul kernel's 1024³ rate timed in the same rounds. Shapes are conv2d's; flops 2·N·Cout·OH·OW·Cin·KH·KW.
@@ -35,8 +35,11 @@ const ROWS = [
   square('group1-1x1', 48, 96, 64, 1),
   square('group1-3x3', 48, 192, 64, 3),
   square('group2-1x1', 96, 192, 32, 1),
+  square('group2-3x3', 96, 384, 32, 3),
   square('group3-1x1', 192, 384, 16, 1),
+  square('group3-3x3', 192, 256, 16, 3),
   square('group4-1x1', 128, 256, 16, 1),
+  square('group4-3x3', 128, 256, 16, 3),
 ];
 const wanted = values.rows?.split(',');
 const rows = ROWS.filter((r) => !wanted || wanted.includes(r.name));

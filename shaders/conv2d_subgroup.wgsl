@@ -15,6 +15,8 @@
 //     channel (ROWS 8: 5 loads per 128 multiply-adds; conv2d_vec4's pointwise: 12).
 //   fiveWidePair — KW == 5, PW == 2, SW == 1, DW == 1, OW == W, W % 8 == 0 (any KH, SH, PH, DH):
 //     two neighbouring pixel quads per invocation, as conv2d_vec4's fiveWidePair.
+//   fiveWideRow — fiveWidePair's geometry with W % 16 == 0 and one GEMM row, no mfm: 1 row x 4
+//     neighbouring quads per invocation (ROWS not used).
 // Why: software Vulkan (lavapipe: a subgroup is the 8-lane SIMD vector) runs every storage load per
 //   lane, ~10 instructions each, even where all lanes read one address (uniform buffers too, in
 //   Mesa 25.0's machine code); a broadcast from a constant lane is a register permute. Per (ci, i)
@@ -174,4 +176,62 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   }
   storeBlock(r0, pixelQuad * TN, acc0);
   if (ROWS == 8u) { storeBlock(r0 + 4u, pixelQuad * TN, acc1); }
+}
+
+/** Adds tap weights w (taps 0-4) times the 5 taps' vec4s of quad `centre` (neighbours before and after) to acc. */
+fn accumulateRowQuad(acc: ptr<function, vec4<f32>>, w0: f32, w1: f32, w2: f32, w3: f32, w4: f32, before: vec4<f32>, centre: vec4<f32>, after: vec4<f32>) {
+  *acc += w0 * vec4<f32>(before.zw, centre.xy) + w1 * vec4<f32>(before.w, centre.xyz) + w2 * centre
+    + w3 * vec4<f32>(centre.yzw, after.x) + w4 * vec4<f32>(centre.zw, after.xy);
+}
+
+// fiveWidePair's geometry with W % 16 == 0 and a single GEMM row (conv1's input gradient: Cin = 1),
+// no mfm: one row (wid.y) x four neighbouring pixel quads per invocation, so no multiply-add is
+// spent on the zero rows of a 4-row block; per (ci, i) 6 vec4 loads of X and 1 of weights serve 80.
+@compute @workgroup_size(WGX, WGY)
+fn fiveWideRow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r = wid.y;
+  let spanIndex = wid.x * WGX + lid.x;
+  let at = rowSpan(spanIndex, 4u);
+  let leftStep = select(0u, 1u, at.hasLeft);
+  let rightStep = select(3u, 4u, at.hasRight);
+  let tapStep = p.packedWidth;
+  let channelStep = p.KH * 5u * p.packedWidth;
+  let component = r % 4u;
+  let zero = vec4<f32>(0.0);
+  var acc0 = zero;
+  var acc1 = zero;
+  var acc2 = zero;
+  var acc3 = zero;
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = i32(at.oh * p.SH + i * p.DH) - p.PH;
+    let rowOk = ih >= 0 && ih < i32(p.H);
+    var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
+    var wk = i * 5u * p.packedWidth + r / 4u;
+    for (var ci = 0u; ci < p.Cin; ci++) {
+      let q0 = select(zero, X[xo], rowOk);
+      let q1 = select(zero, X[xo + 1u], rowOk);
+      let q2 = select(zero, X[xo + 2u], rowOk);
+      let q3 = select(zero, X[xo + 3u], rowOk);
+      let left = select(zero, X[xo - leftStep], rowOk && at.hasLeft);
+      let right = select(zero, X[xo + rightStep], rowOk && at.hasRight);
+      // Lane l loads tap l % 5's 4 rows; the row's weight is one component of each.
+      let mine = Packed[wk + ((lane % 8u) % 5u) * tapStep];
+      let w0 = subgroupBroadcast(mine, 0u)[component];
+      let w1 = subgroupBroadcast(mine, 1u)[component];
+      let w2 = subgroupBroadcast(mine, 2u)[component];
+      let w3 = subgroupBroadcast(mine, 3u)[component];
+      let w4 = subgroupBroadcast(mine, 4u)[component];
+      accumulateRowQuad(&acc0, w0, w1, w2, w3, w4, left, q0, q1);
+      accumulateRowQuad(&acc1, w0, w1, w2, w3, w4, q0, q1, q2);
+      accumulateRowQuad(&acc2, w0, w1, w2, w3, w4, q1, q2, q3);
+      accumulateRowQuad(&acc3, w0, w1, w2, w3, w4, q2, q3, right);
+      wk += channelStep;
+      xo += at.planeQuads;
+    }
+  }
+  let plane = p.OH * p.OW;
+  storeRow(r, pixelAt(spanIndex * 16u, plane), acc0);
+  storeRow(r, pixelAt(spanIndex * 16u + 4u, plane), acc1);
+  storeRow(r, pixelAt(spanIndex * 16u + 8u, plane), acc2);
+  storeRow(r, pixelAt(spanIndex * 16u + 12u, plane), acc3);
 }

@@ -63,7 +63,7 @@ export interface KernelChoices {
 // convFiveWide 'fiveWide': conv1 (1→96 128² 5×5) forward 0.64→1.06x matmul, mfm forward 0.65→1.08x, weight gradient
 // 0.38→1.41x, input gradient 0.24→0.57x (the generic kernels before).
 // convSubgroups 'shared' (lanes share weight / GY loads by subgroupBroadcast; lavapipe's subgroups are its 8-lane SIMD
-// vectors): conv1 forward 1.06→1.63x matmul, mfm 1.08→1.56x, input gradient 0.57→0.84x; the four 1×1 rows' forward
+// vectors): conv1 forward 1.06→1.63x matmul, mfm 1.08→1.56x, input gradient 0.64→1.85x (one row: fiveWideRow); the four 1×1 rows' forward
 // 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x.
 // weightGradTile 'fitted': group1 1×1 weight gradient (48→96 64²) 1.6-1.7x 'square', group2 1.2-1.4x, group3 and group4
 // (whole tiles already) within noise. pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.

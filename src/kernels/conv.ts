@@ -158,13 +158,16 @@ function subgroupKernels(): boolean {
 }
 
 /**
- * conv2d_subgroup.wgsl's kernels (pointwise: 4 pixels per invocation, fiveWidePair: 8): one block
+ * conv2d_subgroup.wgsl's kernels (pointwise: 4 pixels per invocation, fiveWidePair: 8, fiveWideRow: 16): one block
  * of rows per workgroup row (wid.y), so all lanes of a subgroup need the same weights; 64
  * invocations per workgroup (a whole number of subgroups of any power-of-2 size up to 64).
  */
 function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  const { entryPoint, pixelsPerInvocation } = packedEntryPoint(g);
-  const rows = packed.rowsPerInvocation;
+  const pair = packedEntryPoint(g);
+  // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
+  const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
+  const { entryPoint, pixelsPerInvocation } = single ? { entryPoint: 'fiveWideRow', pixelsPerInvocation: 16 } : pair;
+  const rows = single ? 1 : packed.rowsPerInvocation;
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;

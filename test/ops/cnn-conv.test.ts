@@ -216,12 +216,13 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
 /** Whether this device runs the subgroup kernels (subgroups of at least 8 lanes), as the launchers decide. */
 const subgroupsOfEight = () => gpu().device.features.has('subgroups') && gpu().info.subgroupMinSize >= 8;
 
-spec('subgroup kernels (1×1 and 5-wide forward and stride-1 input gradient, 1×1 weight gradient) match the reference and the direct oracle, or the launchers fall back without subgroups of 8', async () => {
+spec('subgroup kernels (1×1 and 5-wide forward and stride-1 input gradient, one-row 5-wide input gradient, 1×1 weight gradient) match the reference and the direct oracle, or the launchers fall back without subgroups of 8', async () => {
   setConvVariant('packed');
   gpu().policy.set({ convSubgroups: 'shared' });
   const subgroup = subgroupsOfEight();
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; expected: string[] }[] = [
-    { what: 'conv1-like mfm 5×5 pad 2, one input channel', x: [3, 1, 7, 16], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, expected: subgroup ? ['conv2dMfm.fiveWidePairSubgroup', 'conv_transpose2d.fiveWidePairSubgroup'] : ['conv2dMfm.fiveWidePair'] },
+    { what: 'conv1-like mfm 5×5 pad 2, one input channel', x: [3, 1, 7, 16], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, expected: subgroup ? ['conv2dMfm.fiveWidePairSubgroup', 'conv_transpose2d.fiveWideRowSubgroup'] : ['conv2dMfm.fiveWidePair'] },
+    { what: '5×5 pad 2, one input channel, W % 16 == 8', x: [2, 1, 5, 8], w: [4, 1, 5, 5], opts: { padding: 2 }, expected: subgroup ? ['conv2d.fiveWidePairSubgroup', 'conv_transpose2d.fiveWidePairSubgroup'] : ['conv2d.fiveWidePair'] },
     { what: '5×3 stride [2, 1] padding [1, 2], 3 filters (4-row packing)', x: [2, 2, 9, 8], w: [3, 2, 3, 5], opts: { stride: [2, 1], padding: [1, 2] }, expected: [subgroup ? 'conv2d.fiveWidePairSubgroup' : 'conv2d.fiveWidePair', 'conv_transpose2d.registerTiled'] },
     { what: '1×1, 13 filters, 6 input channels', x: [2, 6, 4, 6], w: [13, 6, 1, 1], opts: {}, expected: subgroup ? ['conv2d.pointwiseSubgroup', 'conv_transpose2d.pointwiseSubgroup', 'conv2d_weight_grad.pointwiseSubgroup'] : ['conv2d.pointwise', 'conv2d_weight_grad.pointwise'] },
     { what: 'mfm 1×1, 3 input channels, 4 filters (4-row packing)', x: [3, 3, 2, 6], w: [4, 3, 1, 1], opts: {}, mfm: true, expected: subgroup ? ['conv2dMfm.pointwiseSubgroup', 'conv_transpose2d.pointwiseSubgroup'] : ['conv2dMfm.pointwise'] },
