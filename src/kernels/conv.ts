@@ -326,9 +326,12 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
  * (up to 64) and y the channel blocks (up to 256 invocations in all), each narrowed to split its
  * count evenly, so few invocations only repeat a clamped column or channel: square's 16 x 16 ran 288
  * useful invocations of 512 on group1's 1×1 (48 x 96) and 120 of 256 on conv1's 5×5 (5 rows of taps x 96).
+ * Only pointwise and fiveWide take it (bench/RESULTS.md 2026-12-04 conv rows section).
  */
-function weightGradTileShape(rowBlocks: number, columnBlocks: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
-  if (gpu().policy.get('weightGradTile') === 'square') return registerTileShape(4 * rowBlocks, 4 * columnBlocks);
+function weightGradTileShape(rowBlocks: number, columnBlocks: number, entryPoint: Vec4Geometry | 'threeByThree'): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  // The 3-wide kernels keep 'square': fitted ran group1's and group2's 3×3 weight gradient at 0.6x.
+  const square = gpu().policy.get('weightGradTile') === 'square' || entryPoint === 'threeWide' || entryPoint === 'threeByThree';
+  if (square) return registerTileShape(4 * rowBlocks, 4 * columnBlocks);
   const even = (count: number, most: number) => Math.ceil(count / Math.ceil(count / most));
   const wgx = even(columnBlocks, 64);
   const wgy = even(rowBlocks, Math.max(1, Math.floor(256 / wgx)));
@@ -342,7 +345,7 @@ function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoin
   // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4 (pointwise: the policy's rows).
   const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
   const rows = entryPoint === 'pointwise' ? gpu().policy.get('pointwiseWeightGradRows') : 4;
-  const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks);
+  const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks, entryPoint);
   const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: { ...shape.constants, ...(entryPoint === 'pointwise' ? { ROWS: rows } : {}) } });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
