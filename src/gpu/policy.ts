@@ -65,8 +65,9 @@ export interface KernelChoices {
 // convSubgroups 'shared' (lanes share weight / GY loads by subgroupBroadcast; lavapipe's subgroups are its 8-lane SIMD
 // vectors): conv1 forward 1.06→1.63x matmul, mfm 1.08→1.56x, input gradient 0.64→1.85x (one row: fiveWideRow); the four 1×1 rows' forward
 // 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x.
-// weightGradTile 'fitted': group1 1×1 weight gradient (48→96 64²) 1.6-1.7x 'square', group2 1.2-1.4x, group3 and group4
-// (whole tiles already) within noise. pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
+// weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
+// 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
+// pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 const SOFTWARE: KernelChoices = {
   matmul: 'registerTiledVec4', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8,
 };
