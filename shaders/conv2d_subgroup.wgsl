@@ -1,13 +1,13 @@
 // conv2d forward over packed weights (shaders/conv_pack_weights.wgsl) that the lanes of a subgroup
 // load once between them and share by subgroupBroadcast (needs the device feature 'subgroups' and
-// subgroups of at least 8 lanes), for conv2d_vec4.wgsl's pointwise and fiveWidePair geometries;
+// subgroups of at least 8 lanes), for conv2d_vec4.wgsl's pointwise, threeWidePair and fiveWidePair geometries;
 // also conv2d's input gradient at stride 1 (the launcher passes the transposed geometry and packing):
 //   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow - PW + j] · A[r, (ci, i, j)].
 // X [N, Cin, H, W] as vec4, Packed [K][packedWidth] vec4, Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW]
 // under mfm), NCHW.
 // Bindings: 0 params, 1 X (read, vec4), 2 Packed (read), 3 Bias (read; used when hasBias == 1),
 //   4 Y (write), 5 Mask (write; used when p.mfm == 1) — conv2d_vec4.wgsl's table.
-// Both entry points: ROWS (override: 4 or 8) rows per invocation; a workgroup of WGX invocations
+// All entry points: ROWS (override: 4 or 8) rows per invocation unless said otherwise; a workgroup of WGX invocations
 //   (override, a multiple of the subgroup size; WGY must be 1) shares one block of rows (wid.y), so
 //   every lane of a subgroup needs the same weights.
 //   pointwise — 1 x 1, stride 1, no padding, H·W % 4 == 0: one pixel quad per invocation; the 8
@@ -15,6 +15,8 @@
 //     channel (ROWS 8: 5 loads per 128 multiply-adds; conv2d_vec4's pointwise: 12).
 //   fiveWidePair — KW == 5, PW == 2, SW == 1, DW == 1, OW == W, W % 8 == 0 (any KH, SH, PH, DH):
 //     two neighbouring pixel quads per invocation, as conv2d_vec4's fiveWidePair.
+//   threeWidePair — conv2d_vec4's threeWidePair geometry, 4 rows (ROWS not used) x two quads: 1
+//     weight load per (ci, i) instead of 3 (1.0-1.5x conv2d_vec4's on LightCNN-9's 3×3 rows).
 //   fiveWideRow — fiveWidePair's geometry with W % 16 == 0 and one GEMM row, no mfm: 1 row x 4
 //     neighbouring quads per invocation (ROWS not used).
 // Why: software Vulkan (lavapipe: a subgroup is the 8-lane SIMD vector) runs every storage load per
@@ -234,4 +236,50 @@ fn fiveWideRow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   storeRow(r, pixelAt(spanIndex * 16u + 4u, plane), acc1);
   storeRow(r, pixelAt(spanIndex * 16u + 8u, plane), acc2);
   storeRow(r, pixelAt(spanIndex * 16u + 12u, plane), acc3);
+}
+
+// conv2d_vec4's threeWidePair geometry (KW == 3, PW == 1, SW == 1, DW == 1, OW == W, W % 8 == 0):
+// 4 rows (one block, wid.y; ROWS not used) x two neighbouring quads per invocation; per (ci, i)
+// lanes 0-2 load the 3 taps' weights for every lane: 4 vec4 loads of X and 1 of weights serve 96
+// multiply-adds (conv2d_vec4's threeWidePair: 4 and 3).
+@compute @workgroup_size(WGX, WGY)
+fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let quad0 = wid.y;
+  let r0 = quad0 * 4u;
+  let pairIndex = wid.x * WGX + lid.x;
+  let at = rowSpan(pairIndex, 2u);
+  let leftStep = select(0u, 1u, at.hasLeft);
+  let rightStep = select(1u, 2u, at.hasRight);
+  let tapStep = p.packedWidth;
+  let channelStep = p.KH * 3u * p.packedWidth;
+  let myTap = min(lane % 8u, 2u) * tapStep;
+  let zero = vec4<f32>(0.0);
+  var accA = Acc4x4();
+  var accB = Acc4x4();
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = i32(at.oh * p.SH + i * p.DH) - p.PH;
+    let rowOk = ih >= 0 && ih < i32(p.H);
+    var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
+    var wk = i * 3u * p.packedWidth + quad0;
+    for (var ci = 0u; ci < p.Cin; ci++) {
+      let first = select(zero, X[xo], rowOk);
+      let second = select(zero, X[xo + 1u], rowOk);
+      let left = select(zero, X[xo - leftStep], rowOk && at.hasLeft);
+      let right = select(zero, X[xo + rightStep], rowOk && at.hasRight);
+      let mine = Packed[wk + myTap];
+      let w0 = subgroupBroadcast(mine, 0u);
+      let w1 = subgroupBroadcast(mine, 1u);
+      let w2 = subgroupBroadcast(mine, 2u);
+      outerAccumulate(&accA, w0, vec4<f32>(left.w, first.xyz));
+      outerAccumulate(&accA, w1, first);
+      outerAccumulate(&accA, w2, vec4<f32>(first.yzw, second.x));
+      outerAccumulate(&accB, w0, vec4<f32>(first.w, second.xyz));
+      outerAccumulate(&accB, w1, second);
+      outerAccumulate(&accB, w2, vec4<f32>(second.yzw, right.x));
+      wk += channelStep;
+      xo += at.planeQuads;
+    }
+  }
+  storeBlock(r0, pairIndex * 8u, accA);
+  storeBlock(r0, pairIndex * 8u + 4u, accB);
 }

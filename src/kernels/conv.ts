@@ -84,7 +84,7 @@ function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PAC
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   const rowsPerInvocation = packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
-  const subgroup = subgroupKernels() && ['fiveWidePair', 'pointwise'].includes(packedEntryPoint(runs).entryPoint);
+  const subgroup = subgroupKernels() && ['fiveWidePair', 'pointwise', 'threeWidePair'].includes(packedEntryPoint(runs).entryPoint);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
   gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
@@ -167,7 +167,8 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
   const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
   const { entryPoint, pixelsPerInvocation } = single ? { entryPoint: 'fiveWideRow', pixelsPerInvocation: 16 } : pair;
-  const rows = single ? 1 : packed.rowsPerInvocation;
+  // threeWidePair reads the packing as blocks of 4 rows, as conv2d_vec4's.
+  const rows = single ? 1 : entryPoint === 'threeWidePair' ? 4 : packed.rowsPerInvocation;
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
