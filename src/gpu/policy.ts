@@ -28,7 +28,7 @@ export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 
  */
 export const CONV_FIVE_WIDE = ['fiveWide', 'generic'] as const;
 /**
- * shared: the packed variant's 1×1, 3-wide-pair and 5-wide forward (and stride-1 input gradient) and 1×1 weight gradient run
+ * shared: the packed variant's 1×1, 3-wide-pair and 5-wide forward (and stride-1 input gradient) and 1×1 and 3×3 weight gradients run
  * conv2d_subgroup.wgsl / conv2d_weight_grad_subgroup.wgsl, whose lanes share their weight (GY) loads by
  * subgroupBroadcast, where the device has 'subgroups' of at least 8 lanes; off: never.
  */
@@ -65,7 +65,8 @@ export interface KernelChoices {
 // convSubgroups 'shared' (lanes share weight / GY loads by subgroupBroadcast; lavapipe's subgroups are its 8-lane SIMD
 // vectors): conv1 forward 1.06→1.63x matmul, mfm 1.08→1.56x, input gradient 0.64→1.85x (one row: fiveWideRow); the four 1×1 rows' forward
 // 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x; the 3×3 rows' forward and input
-// gradient (threeWidePair) 1.0-1.47x per CPU second (group2 1.02x, group1 1.2x, group4 1.3-1.47x).
+// gradient (threeWidePair) 1.0-1.47x per CPU second (group2 1.02x, group1 1.2x, group4 1.3-1.47x), their weight
+// gradient (threeByThree) 1.6-2.2x.
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.

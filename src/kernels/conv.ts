@@ -341,7 +341,7 @@ function weightGradTileShape(rowBlocks: number, columnBlocks: number, entryPoint
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree'): GPUBuffer {
-  if (entryPoint === 'pointwise' && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g);
+  if ((entryPoint === 'pointwise' || entryPoint === 'threeByThree') && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g, entryPoint);
   // Columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps,
   // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4 (pointwise: the policy's rows).
   const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
@@ -354,15 +354,15 @@ function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoin
 }
 
 /**
- * conv2d_weight_grad_subgroup.wgsl's pointwise: 8 output channels per workgroup row (wid.y), the
- * input channels' blocks of 4 across whole subgroups of 8 (WGX a multiple of 8, up to 64).
+ * conv2d_weight_grad_subgroup.wgsl's kernels: 8 output channels per workgroup row (wid.y), the
+ * input channels (pointwise: blocks of 4) across whole subgroups of 8 (WGX a multiple of 8, up to 64).
  */
-function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
-  const columnBlocks = Math.ceil(g.Cin / 4);
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeByThree'): GPUBuffer {
+  const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : g.Cin;
   const groups = Math.ceil(columnBlocks / 64);
   const wgx = Math.ceil(columnBlocks / groups / 8) * 8;
   const workgroups: [number, number] = [groups, Math.ceil(g.Cout / 8)];
-  const k = kernel('conv2d_weight_grad_subgroup', { name: 'conv2d_weight_grad.pointwiseSubgroup', entryPoint: 'pointwise', constants: { WGX: wgx, WGY: 1 } });
+  const k = kernel('conv2d_weight_grad_subgroup', { name: `conv2d_weight_grad.${entryPoint}Subgroup`, entryPoint, constants: { WGX: wgx, WGY: 1 } });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
   return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));
