@@ -1,4 +1,4 @@
-// Shared by conv2d.wgsl, conv2d_packed.wgsl and conv2d_vec4.wgsl (spliced in after their bindings,
+// Shared by conv2d.wgsl, conv2d_packed.wgsl, conv2d_vec4.wgsl and conv2d_subgroup.wgsl (spliced in after their bindings,
 // which must declare p, Bias, Y and Mask as conv2d.wgsl does, and include is_nan): the forward's epilogue. A 4 x 4 block of GEMM
 // rows r0 .. r0 + 3 (r0 a multiple of 4) by pixels pix0 .. pix0 + 3 gets its bias and is stored,
 // or under mfm (rows in the pair order of filterOf) reduced to 2 channels x 4 pixels by the max.

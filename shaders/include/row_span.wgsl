@@ -1,4 +1,4 @@
-// Shared by conv2d_vec4.wgsl and conv2d_uniform_weights.wgsl (after conv_geometry and the params
+// Shared by conv2d_vec4.wgsl and conv2d_subgroup.wgsl (after conv_geometry and the params
 // binding p): where an invocation's span of neighbouring pixel quads lies in X, for the forward
 // kernels whose quads are aligned vec4s of one output row (W % 4 == 0, OW == W).
 /**
