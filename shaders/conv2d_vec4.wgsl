@@ -10,7 +10,7 @@
 // Each invocation owns ROWS (override: 4 or 8) rows x 4 consecutive pixels (threeWidePair: 4 rows x
 // 8), WGX x WGY workgroups. Why: on software Vulkan every storage load whose address varies per lane
 // costs ~10 instructions, so the cost is loads per multiply-add: registerTiled pays 8 loads per 16,
-// pointwise 3 per 32, threeWide 9 per 96, threeWidePair 7 per 96.
+// pointwise 3 per 32, threeWide 9 per 96, threeWidePair 7 per 96, fiveWidePair 9 per 160.
 // Entry points:
 //   pointwise — 1 x 1, stride 1, no padding (OH == H, OW == W), H·W % 4 == 0: a GEMM per image,
 //     per input channel one vec4 of X and ROWS / 4 of weights.
@@ -20,6 +20,9 @@
 //   threeWidePair — threeWide's geometry with W % 8 == 0: 4 rows x two neighbouring quads, so each
 //     tap's weights (one vec4) serve 8 pixels and 4 vec4 loads of X give both quads' 3 taps
 //     (1.4-2.2x threeWide at 8 rows on LightCNN-9's 3×3 layers; bench/RESULTS.md).
+//   fiveWidePair — KW == 5, PW == 2, SW == 1, DW == 1 (any KH, SH, PH, DH), OW == W, W % 8 == 0:
+//     threeWidePair for 5 taps (LightCNN's conv1, whose single input channel leaves K = 25): the
+//     two quads and their neighbours (4 vec4 of X) give the 5 taps' vec4s of both quads by swizzles.
 // Invariant: each invocation's quads are aligned vec4s of one output row (pointwise: of its plane),
 // and the same columns (shifted by one for the outer taps) of every input row it reads.
 //!include conv_geometry
@@ -32,6 +35,7 @@
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
 //!include is_nan
+//!include row_span
 
 override ROWS: u32 = 8u;
 
@@ -57,28 +61,6 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   }
   storeBlock(r0, pixelQuad * TN, acc0);
   if (ROWS == 8u) { storeBlock(r0 + 4u, pixelQuad * TN, acc1); }
-}
-
-/**
- * Where span `index` of `quads` neighbouring pixel quads lies (threeWide: 1, threeWidePair: 2), the
- * last span standing in for any past the end: its output row, its first quad's offset in X's first
- * channel, and whether quads exist to its left and right in the row.
- */
-struct RowSpan { rowQuads: u32, planeQuads: u32, oh: u32, imageBase: u32, hasLeft: bool, hasRight: bool }
-
-fn rowSpan(index: u32, quads: u32) -> RowSpan {
-  var s: RowSpan;
-  s.rowQuads = p.W / 4u;
-  s.planeQuads = p.H * s.rowQuads;
-  let rowSpans = s.rowQuads / quads;
-  let imageSpans = p.OH * rowSpans;
-  let q = min(index, p.N * imageSpans - 1u);
-  s.oh = (q % imageSpans) / rowSpans;
-  let columnQuad = (q % rowSpans) * quads;
-  s.imageBase = (q / imageSpans) * p.Cin * s.planeQuads + columnQuad;
-  s.hasLeft = columnQuad > 0u;
-  s.hasRight = columnQuad + quads < s.rowQuads;
-  return s;
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -166,6 +148,60 @@ fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       outerAccumulate(&accB, w0, vec4<f32>(first.w, second.xyz));
       outerAccumulate(&accB, w1, second);
       outerAccumulate(&accB, w2, vec4<f32>(second.yzw, right.x));
+      wk += channelStep;
+      xo += planeQuads;
+    }
+  }
+  storeBlock(r0, pairIndex * 8u, accA);
+  storeBlock(r0, pairIndex * 8u + 4u, accB);
+}
+
+// Reads the packing as blocks of 4 rows, as threeWidePair: ROWS is not used here.
+@compute @workgroup_size(WGX, WGY)
+fn fiveWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let quad0 = wid.y * WGY + lid.y;
+  let r0 = quad0 * 4u;
+  let pairIndex = wid.x * WGX + lid.x;
+  let at = rowSpan(pairIndex, 2u);
+  let rowQuads = at.rowQuads;
+  let planeQuads = at.planeQuads;
+  let oh = at.oh;
+  let imageBase = at.imageBase;
+  let hasLeft = at.hasLeft;
+  let hasRight = at.hasRight;
+  let leftStep = select(0u, 1u, hasLeft);
+  let rightStep = select(1u, 2u, hasRight);
+  let tapStep = p.packedWidth;
+  let channelStep = p.KH * 5u * p.packedWidth;
+  var accA = Acc4x4();
+  var accB = Acc4x4();
+  for (var i = 0u; i < p.KH; i++) {
+    let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    var xo = imageBase + u32(ih) * rowQuads;
+    var wk = i * 5u * p.packedWidth + quad0;
+    for (var ci = 0u; ci < p.Cin; ci++) {
+      let first = X[xo];
+      let second = X[xo + 1u];
+      let left = select(vec4<f32>(0.0), X[xo - leftStep], hasLeft);
+      let right = select(vec4<f32>(0.0), X[xo + rightStep], hasRight);
+      // Tap j reads the pixels j - 2 to the side: quad A's last tap is quad B's first.
+      let middle = vec4<f32>(first.zw, second.xy);
+      let w0 = Packed[wk];
+      let w1 = Packed[wk + tapStep];
+      let w2 = Packed[wk + 2u * tapStep];
+      let w3 = Packed[wk + 3u * tapStep];
+      let w4 = Packed[wk + 4u * tapStep];
+      outerAccumulate(&accA, w0, vec4<f32>(left.zw, first.xy));
+      outerAccumulate(&accA, w1, vec4<f32>(left.w, first.xyz));
+      outerAccumulate(&accA, w2, first);
+      outerAccumulate(&accA, w3, vec4<f32>(first.yzw, second.x));
+      outerAccumulate(&accA, w4, middle);
+      outerAccumulate(&accB, w0, middle);
+      outerAccumulate(&accB, w1, vec4<f32>(first.w, second.xyz));
+      outerAccumulate(&accB, w2, second);
+      outerAccumulate(&accB, w3, vec4<f32>(second.yzw, right.x));
+      outerAccumulate(&accB, w4, vec4<f32>(second.zw, right.xy));
       wk += channelStep;
       xo += planeQuads;
     }

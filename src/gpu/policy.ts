@@ -24,6 +24,21 @@ export type AdapterClass = 'software' | 'nvidia' | 'amd' | 'intel' | 'apple' | '
 export const CONV_FORWARD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
 export const CONV_GRAD_VARIANTS = ['direct', 'registerTiled', 'workgroupTiled', 'packed'] as const;
 /**
+ * The packed variant's kernels for 5-wide pad-2 stride-1 rows (conv1 5×5): dedicated (conv2d_vec4 fiveWidePair, weight
+ * gradient fiveWide) or the generic ones (packedTiled, registerTiled).
+ */
+export const CONV_FIVE_WIDE = ['fiveWide', 'generic'] as const;
+/**
+ * shared: the packed variant's 1×1, 3-wide-pair and 5-wide forward (and stride-1 input gradient) and 1×1 and 3×3 weight gradients run
+ * conv2d_subgroup.wgsl / conv2d_weight_grad_subgroup.wgsl, whose lanes share their weight (GY) loads by
+ * subgroupBroadcast, where the device has 'subgroups' of exactly 8 lanes (subgroupsOfEight); off: never.
+ */
+export const CONV_SUBGROUPS = ['shared', 'off'] as const;
+/** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
+export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
+/** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
+export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
+/**
  * registerTiledVec4: registerTiled reading A and B as vec4 where their layout allows (registerTiled elsewhere).
  * packed: A and B packed once per launch into vec4 quads of rows / columns (read in place when already so), 4 x 8 outputs per invocation.
  * subgroup: registerTiledVec4's layouts with 16 x 4 outputs per invocation, A loaded once per 8-lane subgroup and shared by
@@ -37,6 +52,10 @@ export interface KernelChoices {
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
   convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
+  convFiveWide: (typeof CONV_FIVE_WIDE)[number];
+  weightGradTile: (typeof WEIGHT_GRAD_TILES)[number];
+  convSubgroups: (typeof CONV_SUBGROUPS)[number];
+  pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
 }
@@ -51,13 +70,30 @@ export interface KernelChoices {
 // 0.4-1.0x at fc1 (16x8192 @ 8192x512), 0.6-1.3x at 1024³ and 0.6-0.8x at 512³ side by side in one later run (bench/RESULTS.md,
 // 2026-12-04 matmul packed section): not the default; the autotuner (WEBFER_AUTOTUNE=1) times it per shape.
 // conv 'packed' on software: 1.7-32× TF.js 4.22 on every LightCNN-9 conv row on lavapipe, 1.3-5× registerTiled
-// side by side (bench/RESULTS.md, 2026-12-04 conv packed sections); conv1's 5×5 weight gradient is registerTiled's kernel there.
-const SOFTWARE: KernelChoices = { matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', weightGradWorkgroups: 8 };
+// side by side (bench/RESULTS.md, 2026-12-04 conv packed sections).
+// On lavapipe, paper shapes (N16, 128 px), per CPU second side by side (bench/conv-rows.ts; bench/RESULTS.md 2026-12-04
+// conv rows section), against the matmul kernel (1024³) timed in the same rounds:
+// convFiveWide 'fiveWide': conv1 (1→96 128² 5×5) forward 0.64→1.06x matmul, mfm forward 0.65→1.08x, weight gradient
+// 0.38→1.41x, input gradient 0.24→0.57x (the generic kernels before).
+// convSubgroups 'shared' (lanes share weight / GY loads by subgroupBroadcast; lavapipe's subgroups are its 8-lane SIMD
+// vectors): conv1 forward 1.06→1.63x matmul, mfm 1.08→1.56x, input gradient 0.64→1.85x (one row: fiveWideRow); the four 1×1 rows' forward
+// 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x; the 3×3 rows' forward and input
+// gradient (threeWidePair) 1.0-1.47x per CPU second (group2 1.02x, group1 1.2x, group4 1.3-1.47x), their weight
+// gradient (threeByThree) 1.6-2.2x.
+// weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
+// 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
+// pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
+const SOFTWARE: KernelChoices = {
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8,
+};
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
 // gradients are the forward's structure and are chosen here untimed (no hardware GPU since they
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
-const HARDWARE: KernelChoices = { matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', weightGradWorkgroups: 256 };
+// convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
+const HARDWARE: KernelChoices = {
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256,
+};
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
   software: SOFTWARE, nvidia: HARDWARE, amd: HARDWARE, intel: HARDWARE, apple: HARDWARE, other: HARDWARE,
@@ -68,6 +104,10 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convForward: CONV_FORWARD_VARIANTS,
   convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,
+  convFiveWide: CONV_FIVE_WIDE,
+  weightGradTile: WEIGHT_GRAD_TILES,
+  convSubgroups: CONV_SUBGROUPS,
+  pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
 };
 

@@ -75,40 +75,54 @@ interface PackedWeights {
   /** vec4s per reduction index k (Params.packedWidth): whole blocks of rowsPerInvocation / 4. */
   width: number;
   rowsPerInvocation: number;
+  /** Run by conv2d_subgroup.wgsl, which shares each weight load across a subgroup's lanes. */
+  subgroup: boolean;
 }
 
-/** The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer). */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, rowsPerInvocation?: number): PackedWeights {
+/**
+ * The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer),
+ * for the packed kernels running `runs`: g itself, or for the transposed order its forward-of-gradient
+ * geometry; `rowsPerInvocation` SUBGROUP_ROWS for conv2d_packed_subgroup.wgsl.
+ */
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry, rowsPerInvocation?: number): PackedWeights {
   const KHW = g.KH * g.KW;
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   rowsPerInvocation ??= packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
+  const subgroup = subgroupKernels() && ['fiveWidePair', 'pointwise', 'threeWidePair'].includes(packedEntryPoint(runs).entryPoint);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
   gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
-  return { buffer, width, rowsPerInvocation };
+  return { buffer, width, rowsPerInvocation, subgroup };
 }
+
+type Vec4Geometry = 'pointwise' | 'threeWide' | 'fiveWide';
 
 /**
  * The vec4 kernels' geometries (conv2d_vec4.wgsl, conv2d_weight_grad_vec4.wgsl), where 4 neighbouring
  * outputs read 4 neighbouring inputs: 'pointwise' a 1×1 stride-1 unpadded conv over planes of whole
- * vec4s, 'threeWide' a 3-wide row with padding 1 at stride 1 in rows of whole vec4s.
+ * vec4s, 'threeWide' a 3-wide row with padding 1 at stride 1 in rows of whole vec4s, 'fiveWide' the
+ * same for a 5-wide row with padding 2 (when the policy's convFiveWide takes it).
  */
-function vec4EntryPoint(g: ConvGeometry): 'pointwise' | 'threeWide' | undefined {
+function vec4EntryPoint(g: ConvGeometry): Vec4Geometry | undefined {
   if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
-  if (g.KW === 3 && g.PW === 1 && g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0) return 'threeWide';
+  const rowOfVec4s = g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0;
+  if (rowOfVec4s && g.KW === 3 && g.PW === 1) return 'threeWide';
+  if (rowOfVec4s && g.KW === 5 && g.PW === 2 && gpu().policy.get('convFiveWide') !== 'generic') return 'fiveWide';
   return undefined;
 }
 
 /**
- * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair, 4 rows
- * x 2 quads, where image rows hold whole pairs of quads), else conv2d_packed.wgsl's (any geometry).
+ * The packed forward kernel for a geometry: conv2d_vec4.wgsl's where it applies (threeWidePair and
+ * fiveWidePair, 4 rows x 2 quads, where image rows hold whole pairs of quads), else
+ * conv2d_packed.wgsl's (any geometry).
  */
 function packedEntryPoint(g: ConvGeometry): { file: string; entryPoint: string; pixelsPerInvocation: number; fourRows: boolean } {
   const vec4 = vec4EntryPoint(g);
-  if (vec4 === 'threeWide' && g.W % 8 === 0) return { file: 'conv2d_vec4', entryPoint: 'threeWidePair', pixelsPerInvocation: 8, fourRows: true };
-  return vec4 ? { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false } : { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
+  if ((vec4 === 'threeWide' || vec4 === 'fiveWide') && g.W % 8 === 0) return { file: 'conv2d_vec4', entryPoint: `${vec4}Pair`, pixelsPerInvocation: 8, fourRows: true };
+  if (vec4 === 'pointwise' || vec4 === 'threeWide') return { file: 'conv2d_vec4', entryPoint: vec4, pixelsPerInvocation: 4, fourRows: false };
+  return { file: 'conv2d_packed', entryPoint: 'packedTiled', pixelsPerInvocation: 4, fourRows: false };
 }
 
 /**
@@ -129,10 +143,8 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  if (packed.rowsPerInvocation === SUBGROUP_ROWS) {
-    launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
-    return;
-  }
+  if (packed.subgroup) return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
+  if (packed.rowsPerInvocation === SUBGROUP_ROWS) return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -146,10 +158,10 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
 
 /**
  * Whether a packed forward runs conv2d_packed_subgroup.wgsl: where packedTiled would (no vec4 kernel
- * fits), with more than 8 rows and at least 2 input channels (it pairs them), on subgroups of 8.
+ * fits), with more than 8 rows and at least 2 input channels (it pairs them), where subgroupKernels().
  */
 function packedSubgroupFits(g: ConvGeometry): boolean {
-  return packedEntryPoint(g).entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 && subgroupsOfEight();
+  return packedEntryPoint(g).entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 && subgroupKernels();
 }
 
 /** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
@@ -159,6 +171,34 @@ function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
   const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: shape.constants });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
+}
+
+/**
+ * Whether the subgroup kernels run: the policy's convSubgroups, on a device with subgroups of
+ * exactly 8 lanes (lavapipe: its 8-lane SIMD vectors), which they share loads across (conv2d_subgroup.wgsl,
+ * conv2d_packed_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl).
+ */
+function subgroupKernels(): boolean {
+  return gpu().policy.get('convSubgroups') === 'shared' && subgroupsOfEight();
+}
+
+/**
+ * conv2d_subgroup.wgsl's kernels (pointwise: 4 pixels per invocation, fiveWidePair: 8, fiveWideRow: 16): one block
+ * of rows per workgroup row (wid.y), so all lanes of a subgroup need the same weights; 64
+ * invocations per workgroup (a whole number of subgroups of any power-of-2 size up to 64).
+ */
+function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+  const pair = packedEntryPoint(g);
+  // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
+  const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
+  const { entryPoint, pixelsPerInvocation } = single ? { entryPoint: 'fiveWideRow', pixelsPerInvocation: 16 } : pair;
+  // threeWidePair reads the packing as blocks of 4 rows, as conv2d_vec4's.
+  const rows = single ? 1 : entryPoint === 'threeWidePair' ? 4 : packed.rowsPerInvocation;
+  const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
+  const wgx = 64;
+  const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
+  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows } });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
 }
 
 function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
@@ -172,7 +212,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     return sm ? [sy, sm] : [sy];
   }));
   const subgroup = variant === 'packed' && packedSubgroupFits(whole);
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', subgroup ? SUBGROUP_ROWS : undefined) : undefined;
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, subgroup ? SUBGROUP_ROWS : undefined) : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
@@ -227,9 +267,9 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const phaseRows = phased && whole.Cin > 8 && subgroupsOfEight() ? SUBGROUP_ROWS : packedRowsFor(whole.Cin);
+  const phaseRows = phased && whole.Cin > 8 && subgroupKernels() ? SUBGROUP_ROWS : packedRowsFor(whole.Cin);
   const subgroup = chosen === 'packed' && !strided && packedSubgroupFits(asForwardOfGradient(whole));
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', subgroup ? SUBGROUP_ROWS : undefined) : phased ? packPhaseWeights(weight, whole, phaseRows) : undefined;
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), subgroup ? SUBGROUP_ROWS : undefined) : phased ? packPhaseWeights(weight, whole, phaseRows) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
@@ -251,7 +291,7 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
 }
 
 
-/** Whether the adapter's subgroups are exactly 8 invocations wide, as conv_transpose2d_phase_subgroup.wgsl assumes (lavapipe). */
+/** Whether the adapter's subgroups are exactly 8 invocations wide, as the conv subgroup kernels assume (lavapipe). */
 export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
   return features.includes('subgroups') && subgroupSizes?.min === 8 && subgroupSizes.max === 8;
 }
@@ -266,7 +306,7 @@ function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, rowsPerInvocation:
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(g.Cin, g.Cout, g.KH, g.KW, g.SH, g.SW, width, 0);
   gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
-  return { buffer, width, rowsPerInvocation };
+  return { buffer, width, rowsPerInvocation, subgroup: false };
 }
 
 /**
@@ -329,7 +369,7 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
 
 function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
-  let vec4Entry: 'pointwise' | 'threeWide' | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
+  let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
@@ -350,15 +390,51 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   return splitKWeightGrad(k, x, gy, g, tiles, kChunk, Math.ceil(pixels / kChunk));
 }
 
+/**
+ * The vec4 weight gradient's workgroup over invocation blocks (columns along x, 4 output channels
+ * each along y). 'square': registerTileShape's 256 invocations. 'fitted': x spans the column blocks
+ * (up to 64) and y the channel blocks (up to 256 invocations in all), each narrowed to split its
+ * count evenly, so few invocations only repeat a clamped column or channel: square's 16 x 16 ran 288
+ * useful invocations of 512 on group1's 1×1 (48 x 96) and 120 of 256 on conv1's 5×5 (5 rows of taps x 96).
+ * Only pointwise and fiveWide take it (bench/RESULTS.md 2026-12-04 conv rows section).
+ */
+function weightGradTileShape(rowBlocks: number, columnBlocks: number, entryPoint: Vec4Geometry | 'threeByThree'): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  // The 3-wide kernels keep 'square': fitted ran group1's and group2's 3×3 weight gradient at 0.6x.
+  const square = gpu().policy.get('weightGradTile') === 'square' || entryPoint === 'threeWide' || entryPoint === 'threeByThree';
+  if (square) return registerTileShape(4 * rowBlocks, 4 * columnBlocks);
+  const even = (count: number, most: number) => Math.ceil(count / Math.ceil(count / most));
+  const wgx = even(columnBlocks, 64);
+  const wgy = even(rowBlocks, Math.max(1, Math.floor(256 / wgx)));
+  return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)] };
+}
+
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
-function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeWide' | 'threeByThree'): GPUBuffer {
-  // registerTileShape counts 4 columns per invocation: pointwise takes 4 input channels, threeWide
-  // one (ci, i) row of 3 taps, threeByThree one ci's 3 x 3.
-  const shape = registerTileShape(g.Cout, entryPoint === 'pointwise' ? g.Cin : entryPoint === 'threeWide' ? 4 * g.Cin * g.KH : 4 * g.Cin);
-  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: shape.constants });
+function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree'): GPUBuffer {
+  if ((entryPoint === 'pointwise' || entryPoint === 'threeByThree') && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g, entryPoint);
+  // Columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps,
+  // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4 (pointwise: the policy's rows).
+  const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
+  const rows = entryPoint === 'pointwise' ? gpu().policy.get('pointwiseWeightGradRows') : 4;
+  const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks, entryPoint);
+  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: { ...shape.constants, ...(entryPoint === 'pointwise' ? { ROWS: rows } : {}) } });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
   return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));
+}
+
+/**
+ * conv2d_weight_grad_subgroup.wgsl's kernels: 8 output channels per workgroup row (wid.y), the
+ * input channels (pointwise: blocks of 4) across whole subgroups of 8 (WGX a multiple of 8, up to 64).
+ */
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeByThree'): GPUBuffer {
+  const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : g.Cin;
+  const groups = Math.ceil(columnBlocks / 64);
+  const wgx = Math.ceil(columnBlocks / groups / 8) * 8;
+  const workgroups: [number, number] = [groups, Math.ceil(g.Cout / 8)];
+  const k = kernel('conv2d_weight_grad_subgroup', { name: `conv2d_weight_grad.${entryPoint}Subgroup`, entryPoint, constants: { WGX: wgx, WGY: 1 } });
+  const quads = (g.N * g.OH * g.OW) / 4;
+  const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
+  return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));
 }
 
 /** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */

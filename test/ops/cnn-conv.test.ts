@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
-import type { ConvVariant } from '../../src/kernels/conv.js';
+import { subgroupsOfEight, type ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
@@ -25,7 +25,7 @@ const spec = (name: string, fn: () => void | Promise<void>) =>
     await fn();
     if (process.env.WEBFER_TIMING) console.error(`${Date.now() - start} ms  ${name}`);
   });
-test.after.each(() => setConvVariant(undefined));
+test.after.each(() => gpu().policy.reset());
 
 for (const variant of VARIANTS) {
   spec(`conv2d ${variant}: forward, input, weight and bias gradients on random cases`, async () => {
@@ -124,8 +124,10 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
   return timings.map((t) => t.name);
 }
 
-spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
+spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, fiveWidePair, fiveWide, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
+  // The kernels without subgroups (the subgroup ones have a test of their own).
+  gpu().policy.set({ convSubgroups: 'off' });
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
     { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
     { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
@@ -135,6 +137,10 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWideP
     { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2dMfm.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2dMfm.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
+    { what: '5×5 pad 2, W % 8 == 0', x: [2, 2, 5, 16], w: [6, 2, 5, 5], opts: { padding: 2 }, forward: 'conv2d.fiveWidePair', inputGrad: 'conv_transpose2d.fiveWidePair', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: 'mfm 5×5 pad 2, one input channel (conv1)', x: [3, 1, 7, 8], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, forward: 'conv2dMfm.fiveWidePair', inputGrad: 'conv_transpose2d.fiveWidePair', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: '5×5 pad 2, W % 8 == 4', x: [2, 3, 6, 12], w: [5, 3, 5, 5], opts: { padding: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.fiveWide' },
+    { what: '5×3 stride [2, 1] padding [1, 2], dilation [2, 1]', x: [2, 2, 9, 8], w: [4, 2, 3, 5], opts: { stride: [2, 1], padding: [1, 2], dilation: [2, 1] }, forward: 'conv2d.fiveWidePair', inputGrad: 'conv_transpose2d.registerTiled', weightGrad: 'conv2d_weight_grad.fiveWide' },
     { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
     { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
   ];
@@ -167,9 +173,81 @@ spec('packed vec4 weight gradients match the direct oracle with split-K slices t
     const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     setConvVariant('packed');
     const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
-    assert.ok(names.some((n) => /^conv2d_weight_grad\.(pointwise|threeWide|threeByThree)$/.test(n)) && names.some((n) => n.startsWith('reduce.')), `vec4 weight gradient with its slices summed among ${names.join(', ')}`);
+    assert.ok(names.some((n) => /^conv2d_weight_grad\.(pointwise|threeWide|threeByThree)(Subgroup)?$/.test(n)) && names.some((n) => n.startsWith('reduce.')), `vec4 weight gradient with its slices summed among ${names.join(', ')}`);
     const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `packed vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
+  }
+});
+
+spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; both settings, with and without the subgroup kernels, both weight-gradient workgroups and 4 or 8 pointwise weight-gradient rows match the direct oracle across workgroups and split-K slices', async () => {
+  const shapes = [
+    { x: [3, 2, 21, 16], w: [70, 2, 5, 5], opts: { padding: 2 } },
+    { x: [2, 70, 8, 8], w: [100, 70, 1, 1], opts: {} },
+  ];
+  for (const s of shapes) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+    setConvVariant('direct');
+    const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+    setConvVariant('packed');
+    const settings = [
+      { convFiveWide: 'generic', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 8 },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 8 },
+      { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'generic', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
+    ] as const;
+    for (const choices of settings) {
+      await gpu().policy.with(choices, async () => {
+        const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
+        if (s.w[3] === 5) {
+          const forward = choices.convSubgroups === 'shared' && subgroupsOfEight() ? 'conv2d.fiveWidePairSubgroup' : 'conv2d.fiveWidePair';
+          // The generic forward: conv2d_packed_subgroup.wgsl where it applies (more than 8 filters, at least 2 input channels).
+          const generic = choices.convSubgroups === 'shared' && subgroupsOfEight() && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
+          const expected = choices.convFiveWide === 'generic' ? [generic, 'conv2d_weight_grad.registerTiled'] : [forward, 'conv2d_weight_grad.fiveWide'];
+          for (const name of expected) assert.ok(names.includes(name), `${JSON.stringify(choices)}: expected ${name} among ${names.join(', ')}`);
+        }
+        const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+        ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `packed ${JSON.stringify(choices)} vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
+      });
+    }
+  }
+});
+
+
+spec('subgroup kernels (1×1, 3-wide and 5-wide forward and stride-1 input gradient, one-row 5-wide input gradient, 1×1 and 3×3 weight gradients) match the reference and the direct oracle, or the launchers fall back without subgroups of 8', async () => {
+  setConvVariant('packed');
+  gpu().policy.set({ convSubgroups: 'shared' });
+  const subgroup = subgroupsOfEight();
+  const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; expected: string[] }[] = [
+    { what: 'conv1-like mfm 5×5 pad 2, one input channel', x: [3, 1, 7, 16], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, expected: subgroup ? ['conv2dMfm.fiveWidePairSubgroup', 'conv_transpose2d.fiveWideRowSubgroup'] : ['conv2dMfm.fiveWidePair'] },
+    { what: '5×5 pad 2, one input channel, W % 16 == 8', x: [2, 1, 5, 8], w: [4, 1, 5, 5], opts: { padding: 2 }, expected: subgroup ? ['conv2d.fiveWidePairSubgroup', 'conv_transpose2d.fiveWidePairSubgroup'] : ['conv2d.fiveWidePair'] },
+    { what: '5×3 stride [2, 1] padding [1, 2], 3 filters (4-row packing)', x: [2, 2, 9, 8], w: [3, 2, 3, 5], opts: { stride: [2, 1], padding: [1, 2] }, expected: [subgroup ? 'conv2d.fiveWidePairSubgroup' : 'conv2d.fiveWidePair', 'conv_transpose2d.phaseTiled'] },
+    { what: 'mfm 3×3 pad 1, W % 8 == 0', x: [2, 3, 5, 16], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, expected: subgroup ? ['conv2dMfm.threeWidePairSubgroup', 'conv_transpose2d.threeWidePairSubgroup', 'conv2d_weight_grad.threeByThreeSubgroup'] : ['conv2dMfm.threeWidePair', 'conv2d_weight_grad.threeByThree'] },
+    { what: '3×3 stride [2, 1] padding [2, 1] dilation [2, 1], 5 filters', x: [2, 2, 9, 8], w: [5, 2, 3, 3], opts: { stride: [2, 1], padding: [2, 1], dilation: [2, 1] }, expected: [subgroup ? 'conv2d.threeWidePairSubgroup' : 'conv2d.threeWidePair', 'conv_transpose2d.registerTiled', subgroup ? 'conv2d_weight_grad.threeByThreeSubgroup' : 'conv2d_weight_grad.threeByThree'] },
+    { what: '1×1, 13 filters, 6 input channels', x: [2, 6, 4, 6], w: [13, 6, 1, 1], opts: {}, expected: subgroup ? ['conv2d.pointwiseSubgroup', 'conv_transpose2d.pointwiseSubgroup', 'conv2d_weight_grad.pointwiseSubgroup'] : ['conv2d.pointwise', 'conv2d_weight_grad.pointwise'] },
+    { what: 'mfm 1×1, 3 input channels, 4 filters (4-row packing)', x: [3, 3, 2, 6], w: [4, 3, 1, 1], opts: {}, mfm: true, expected: subgroup ? ['conv2dMfm.pointwiseSubgroup', 'conv_transpose2d.pointwiseSubgroup'] : ['conv2dMfm.pointwise'] },
+  ];
+  for (const c of cases) {
+    const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+    const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
+    for (const expected of c.expected) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
+    await checkOp({
+      name: `subgroup ${c.what} x [${c.x}] w [${c.w}]`,
+      inputs: [c.x, c.w, [c.w[0]]],
+      forward: op,
+      reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)),
+      rng,
+    });
+  }
+  // Several workgroups of 64 pixel pairs and of 64 input-channel blocks, and split-K slices, against the oracle.
+  for (const s of [{ x: [2, 5, 12, 32], w: [12, 5, 3, 3], opts: { padding: 1 } }, { x: [2, 70, 6, 8], w: [10, 70, 3, 3], opts: { padding: 1 } }, { x: [3, 1, 24, 32], w: [12, 1, 5, 5], opts: { padding: 2 } }, { x: [3, 300, 8, 8], w: [20, 300, 1, 1], opts: {} }, { x: [3, 4, 23, 20], w: [9, 4, 1, 1], opts: {} }, { x: [2, 9, 16, 16], w: [6, 9, 1, 1], opts: {} }]) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+    const oracle = await gpu().policy.with({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' }, () => forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g));
+    const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
+    ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `subgroup vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
   }
 });
 
@@ -177,7 +255,7 @@ spec('packed: a batch larger than one binding runs in runs of whole images (vec4
   setConvVariant('packed');
   gpu().setMaxBindingBytes(2048);
   try {
-    for (const c of [{ x: [5, 2, 8, 8], w: [4, 2, 3, 3], opts: { padding: 1 } }, { x: [5, 4, 4, 8], w: [6, 4, 1, 1], opts: {} }]) {
+    for (const c of [{ x: [5, 2, 8, 8], w: [4, 2, 3, 3], opts: { padding: 1 } }, { x: [5, 4, 4, 8], w: [6, 4, 1, 1], opts: {} }, { x: [5, 1, 8, 8], w: [4, 1, 5, 5], opts: { padding: 2 } }]) {
       // No bias: its gradient's reduction is not chunked.
       await checkOp({ name: `packed chunked conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
     }

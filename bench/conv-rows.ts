@@ -1,0 +1,109 @@
+// LightCNN-9's conv rows at paper scale (batch 16, 128 px) under several kernel-policy settings,
+// side by side in one process: each round times one call of every (row, setting) pair in turn,
+// alternating the settings call by call, and the best round per pair is reported with the
+// matmul kernel's 1024³ rate timed in the same rounds. Shapes are conv2d's; flops 2·N·Cout·OH·OW·Cin·KH·KW.
+//   node --import tsx bench/conv-rows.ts [--rounds 5] [--rows conv1,group1-1x1] [--passes forward,weight grad]
+//     [--settings '{"old": {"convFiveWide": "generic"}, "new": {}}']   (policy overrides by label)
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { gpu, init } from '../src/gpu/index.js';
+import type { KernelChoices } from '../src/gpu/policy.js';
+import { conv2dMfmForward, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
+import { matmul } from '../src/kernels/matmul.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    rows: { type: 'string' },
+    passes: { type: 'string', default: 'forward,input grad,weight grad' },
+    settings: { type: 'string', default: '{"default": {}}' },
+    batch: { type: 'string', default: '16' },
+  },
+});
+const rounds = Number(values.rounds);
+const N = Number(values.batch);
+const settings = Object.entries(JSON.parse(values.settings!) as Record<string, Partial<KernelChoices>>);
+await init();
+
+const square = (name: string, Cin: number, Cout: number, size: number, k: number, mfm = false) => ({
+  name, mfm,
+  g: { N, Cin, H: size, W: size, Cout, OH: size, OW: size, KH: k, KW: k, SH: 1, SW: 1, PH: (k - 1) / 2, PW: (k - 1) / 2, DH: 1, DW: 1 } as ConvGeometry,
+});
+const ROWS = [
+  square('conv1', 1, 96, 128, 5),
+  square('conv1-mfm', 1, 96, 128, 5, true),
+  square('group1-1x1', 48, 96, 64, 1),
+  square('group1-3x3', 48, 192, 64, 3),
+  square('group2-1x1', 96, 192, 32, 1),
+  square('group2-3x3', 96, 384, 32, 3),
+  square('group3-1x1', 192, 384, 16, 1),
+  square('group3-3x3', 192, 256, 16, 3),
+  square('group4-1x1', 128, 256, 16, 1),
+  square('group4-3x3', 128, 256, 16, 3),
+];
+const wanted = values.rows?.split(',');
+const rows = ROWS.filter((r) => !wanted || wanted.includes(r.name));
+
+function random(count: number, seed: number): GPUBuffer {
+  let state = seed;
+  const data = Float32Array.from({ length: count }, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
+  const buffer = gpu().pool.acquire(data.byteLength);
+  gpu().upload(buffer, data);
+  return buffer;
+}
+
+interface Case { label: string; flops: number; run: () => GPUBuffer[]; setting: Partial<KernelChoices> }
+const cases: Case[] = [];
+for (const { name, g, mfm } of rows) {
+  const x = random(g.N * g.Cin * g.H * g.W, 11);
+  const w = random(g.Cout * g.Cin * g.KH * g.KW, 13);
+  const gy = random(g.N * g.Cout * g.OH * g.OW, 17);
+  const flops = 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
+  const passes: [string, () => GPUBuffer[]][] = [
+    ['forward', () => (mfm ? Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((b): b is GPUBuffer => b !== undefined) : [conv2dForward(x, w, undefined, g)])],
+    ['input grad', () => [conv2dTranspose(gy, w, undefined, g)]],
+    ['weight grad', () => [conv2dWeightGrad(x, gy, g)]],
+  ];
+  for (const [pass, run] of passes) {
+    if (!values.passes!.split(',').includes(pass)) continue;
+    if (mfm && pass !== 'forward') continue;
+    for (const [label, setting] of settings) cases.push({ label: `${name} ${pass} N${g.N} ${g.Cin}→${g.Cout} ${g.H}² k${g.KH} [${label}]`, flops, run, setting });
+  }
+}
+const M = 1024;
+const a = random(M * M, 19), b = random(M * M, 23);
+cases.push({ label: `matmul ${M}³`, flops: 2 * M * M * M, run: () => [matmul({ buffer: a, batchStride: 0, rowStride: M, colStride: 1 }, { buffer: b, batchStride: 0, rowStride: M, colStride: 1 }, 1, M, M, M)], setting: {} });
+
+/**
+ * Wall ms of one synced call, and the process's CPU ms over it: lavapipe runs the kernels on its
+ * threads in this process, so CPU time counts the work done and swings far less than wall time
+ * when other processes share the cores.
+ */
+async function time(c: Case): Promise<{ wall: number; cpu: number }> {
+  await gpu().sync();
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  await gpu().policy.with(c.setting, async () => {
+    c.run().forEach((o) => gpu().pool.release(o));
+    await gpu().sync();
+  });
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: performance.now() - start, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
+const best = new Map<Case, { wall: number; cpu: number }>();
+for (const c of cases) await time(c);  // compile pipelines
+for (let round = 0; round < rounds; round++) {
+  for (const c of cases) {
+    const t = await time(c);
+    const b = best.get(c) ?? { wall: Infinity, cpu: Infinity };
+    best.set(c, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
+  }
+}
+console.log(`${gpu().info.description}; best of ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; GFLOP per CPU second counts lavapipe's threads' time`);
+const matmulRate = cases.at(-1)!.flops / best.get(cases.at(-1)!)!.cpu / 1e6;
+for (const c of cases) {
+  const { wall, cpu } = best.get(c)!;
+  const rate = c.flops / cpu / 1e6;
+  console.log(`${c.label.padEnd(58)} ${wall.toFixed(1).padStart(8)} ms ${(c.flops / wall / 1e6).toFixed(2).padStart(6)} GFLOP/s | CPU ${cpu.toFixed(0).padStart(6)} ms ${rate.toFixed(2).padStart(6)} GFLOP/CPU-s ${(rate / matmulRate).toFixed(2).padStart(5)}x matmul`);
+}

@@ -1,0 +1,186 @@
+// conv2d weight gradient for conv2d_weight_grad_vec4.wgsl's pointwise and threeByThree geometries
+// with GY's loads shared across a subgroup by subgroupBroadcast (needs the device feature
+// 'subgroups' and subgroups of at least 8 lanes):
+//   GW[co, ci, i, j] = Σ_{n, oh, ow} GY[n, co, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow - PW + j]
+// X [N, Cin, H, W] and GY [N, Cout, OH, OW] read as vec4 along the pixels; split-K as the vec4
+// kernels: workgroup z sums the pixel quads [z·kChunk, (z + 1)·kChunk) into Partial[z] of
+// [splits, Cout, Cin·KH·KW]; the launcher adds the slices.
+// Bindings: 0 params, 1 X (read, vec4), 2 GY (read, vec4), 3 Partial (write).
+// Each invocation owns 8 output channels (from wid.y alone); a workgroup of WGX invocations
+// (override, a multiple of 8; WGY must be 1) spans the input channels. Lane l of a subgroup loads
+// GY's quad of channel co0 + (l % 8) and every lane takes the 8 channels' quads by broadcast.
+// Entry points:
+//   pointwise — 1 x 1, stride 1, no padding, H·W % 4 == 0: 8 channels x 4 input channels; per quad
+//     1 load of GY and 4 of X serve 128 multiply-adds (conv2d_weight_grad_vec4's: 8 per 64).
+//   threeByThree — KH == KW == 3, PW == 1, SW == 1, DW == 1, OW == W, W % 4 == 0 (any SH, PH, DH):
+//     8 channels x one input channel's 3 x 3; per quad 1 load of GY and 9 of X serve 288
+//     (conv2d_weight_grad_vec4's: 13 per 144; 1.6-2.2x it on LightCNN-9's 3×3 rows).
+// Why: software Vulkan runs each storage load per lane (~10 instructions) even where every lane
+//   reads the same address, and a broadcast from a constant lane is a register permute there.
+// Uniform control flow up to the stores (subgroup operations need it): clamped channels compute
+// duplicates that are not stored, kernel rows outside the input read row 0 and are zeroed.
+// Invariant: every stored GW[co, ci, i, j] sums each pixel quad of the slice whose tap lands inside
+// the input once.
+enable subgroups;
+//!include conv_geometry
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> GY: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
+
+override WGX: u32 = 64u;
+override WGY: u32 = 1u;
+
+/** acc += the 4 input channels' products with one output channel's quad g. */
+fn dot4(g: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(g, x0), dot(g, x1), dot(g, x2), dot(g, x3));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let co0 = wid.y * 8u;
+  let ci0 = (wid.x * WGX + lid.x) * 4u;
+  let planeQuads = (p.H * p.W) / 4u;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * planeQuads, kStart + p.kChunk);
+  let mine = min(co0 + lane % 8u, p.Cout - 1u) * planeQuads;
+  let x = vec4<u32>(min(ci0, p.Cin - 1u), min(ci0 + 1u, p.Cin - 1u), min(ci0 + 2u, p.Cin - 1u), min(ci0 + 3u, p.Cin - 1u)) * planeQuads;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
+  var n = kStart / planeQuads;
+  var quad = kStart % planeQuads;
+  for (var k = kStart; k < kEnd; k++) {
+    let xBase = n * p.Cin * planeQuads + quad;
+    let x0 = X[xBase + x.x];
+    let x1 = X[xBase + x.y];
+    let x2 = X[xBase + x.z];
+    let x3 = X[xBase + x.w];
+    let g = GY[n * p.Cout * planeQuads + quad + mine];
+    acc0 += dot4(subgroupBroadcast(g, 0u), x0, x1, x2, x3);
+    acc1 += dot4(subgroupBroadcast(g, 1u), x0, x1, x2, x3);
+    acc2 += dot4(subgroupBroadcast(g, 2u), x0, x1, x2, x3);
+    acc3 += dot4(subgroupBroadcast(g, 3u), x0, x1, x2, x3);
+    acc4 += dot4(subgroupBroadcast(g, 4u), x0, x1, x2, x3);
+    acc5 += dot4(subgroupBroadcast(g, 5u), x0, x1, x2, x3);
+    acc6 += dot4(subgroupBroadcast(g, 6u), x0, x1, x2, x3);
+    acc7 += dot4(subgroupBroadcast(g, 7u), x0, x1, x2, x3);
+    quad++;
+    if (quad == planeQuads) { quad = 0u; n++; }
+  }
+  let slice = wid.z * p.Cout * p.Cin;
+  var rows = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  for (var r = 0u; r < 8u; r++) {
+    let co = co0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      if (ci0 + t < p.Cin) { Partial[slice + co * p.Cin + ci0 + t] = rows[r][t]; }
+    }
+  }
+}
+
+/** One kernel row's 3 taps for 4 output channels. */
+struct TapRow4 { r0: vec3<f32>, r1: vec3<f32>, r2: vec3<f32>, r3: vec3<f32> }
+
+/** acc += the 3 taps' quads (b0, centre, b2) times 4 channels' gy quads. */
+fn accumulateTaps(acc: ptr<function, TapRow4>, b0: vec4<f32>, centre: vec4<f32>, b2: vec4<f32>, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32>) {
+  (*acc).r0 += vec3<f32>(dot(g0, b0), dot(g0, centre), dot(g0, b2));
+  (*acc).r1 += vec3<f32>(dot(g1, b0), dot(g1, centre), dot(g1, b2));
+  (*acc).r2 += vec3<f32>(dot(g2, b0), dot(g2, centre), dot(g2, b2));
+  (*acc).r3 += vec3<f32>(dot(g3, b0), dot(g3, centre), dot(g3, b2));
+}
+
+/** Kernel row ih's quad at xo and its neighbours as the 3 taps' quads (zero outside the input). */
+struct Taps3 { b0: vec4<f32>, centre: vec4<f32>, b2: vec4<f32> }
+
+fn tapsAt(xo: u32, rowOk: bool, hasLeft: bool, hasRight: bool) -> Taps3 {
+  let centre = select(vec4<f32>(0.0), X[xo], rowOk);
+  let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], rowOk && hasLeft);
+  let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], rowOk && hasRight);
+  return Taps3(vec4<f32>(left.w, centre.xyz), centre, vec4<f32>(centre.yzw, right.x));
+}
+
+fn storeTaps(slice: u32, co0: u32, ci: u32, i: u32, acc: TapRow4) {
+  let columns = p.Cin * 9u;
+  var rows = array<vec3<f32>, 4>(acc.r0, acc.r1, acc.r2, acc.r3);
+  for (var r = 0u; r < 4u; r++) {
+    let co = co0 + r;
+    if (co >= p.Cout) { break; }
+    for (var j = 0u; j < 3u; j++) { Partial[slice + co * columns + ci * 9u + i * 3u + j] = rows[r][j]; }
+  }
+}
+
+// conv2d_weight_grad_vec4's threeByThree geometry (KH == KW == 3, PW == 1, SW == 1, DW == 1, OW == W,
+// W % 4 == 0; any SH, PH, DH): 8 output channels (wid.y) x one input channel's 3 x 3 per invocation,
+// lanes along the input channels; per quad 1 load of GY (lane l: channel co0 + l % 8) and 9 of X
+// serve 288 multiply-adds (threeByThree: 4 + 9 per 144).
+@compute @workgroup_size(WGX, WGY)
+fn threeByThree(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let co0 = wid.y * 8u;
+  let ciIndex = wid.x * WGX + lid.x;
+  let ci = min(ciIndex, p.Cin - 1u);
+  let rowQuads = p.W / 4u;
+  let imageQuads = p.OH * rowQuads;
+  let inPlane = p.H * rowQuads;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * imageQuads, kStart + p.kChunk);
+  let mine = min(co0 + lane % 8u, p.Cout - 1u) * imageQuads;
+  var low0 = TapRow4();
+  var low1 = TapRow4();
+  var low2 = TapRow4();
+  var high0 = TapRow4();
+  var high1 = TapRow4();
+  var high2 = TapRow4();
+  var n = kStart / imageQuads;
+  var oh = (kStart % imageQuads) / rowQuads;
+  var columnQuad = kStart % rowQuads;
+  for (var k = kStart; k < kEnd; k++) {
+    let g = GY[n * p.Cout * imageQuads + oh * rowQuads + columnQuad + mine];
+    let g0 = subgroupBroadcast(g, 0u);
+    let g1 = subgroupBroadcast(g, 1u);
+    let g2 = subgroupBroadcast(g, 2u);
+    let g3 = subgroupBroadcast(g, 3u);
+    let g4 = subgroupBroadcast(g, 4u);
+    let g5 = subgroupBroadcast(g, 5u);
+    let g6 = subgroupBroadcast(g, 6u);
+    let g7 = subgroupBroadcast(g, 7u);
+    let hasLeft = columnQuad > 0u;
+    let hasRight = columnQuad + 1u < rowQuads;
+    let plane = (n * p.Cin + ci) * inPlane + columnQuad;
+    let ih0 = i32(oh * p.SH) - p.PH;
+    let ih1 = ih0 + i32(p.DH);
+    let ih2 = ih1 + i32(p.DH);
+    // A row outside the input reads row 0 (in bounds) and is zeroed.
+    let ok0 = ih0 >= 0 && ih0 < i32(p.H);
+    let ok1 = ih1 >= 0 && ih1 < i32(p.H);
+    let ok2 = ih2 >= 0 && ih2 < i32(p.H);
+    let t0 = tapsAt(plane + u32(select(0, ih0, ok0)) * rowQuads, ok0, hasLeft, hasRight);
+    let t1 = tapsAt(plane + u32(select(0, ih1, ok1)) * rowQuads, ok1, hasLeft, hasRight);
+    let t2 = tapsAt(plane + u32(select(0, ih2, ok2)) * rowQuads, ok2, hasLeft, hasRight);
+    accumulateTaps(&low0, t0.b0, t0.centre, t0.b2, g0, g1, g2, g3);
+    accumulateTaps(&low1, t1.b0, t1.centre, t1.b2, g0, g1, g2, g3);
+    accumulateTaps(&low2, t2.b0, t2.centre, t2.b2, g0, g1, g2, g3);
+    accumulateTaps(&high0, t0.b0, t0.centre, t0.b2, g4, g5, g6, g7);
+    accumulateTaps(&high1, t1.b0, t1.centre, t1.b2, g4, g5, g6, g7);
+    accumulateTaps(&high2, t2.b0, t2.centre, t2.b2, g4, g5, g6, g7);
+    columnQuad++;
+    if (columnQuad == rowQuads) {
+      columnQuad = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  if (ciIndex >= p.Cin) { return; }
+  let slice = wid.z * p.Cout * p.Cin * 9u;
+  storeTaps(slice, co0, ci, 0u, low0);
+  storeTaps(slice, co0, ci, 1u, low1);
+  storeTaps(slice, co0, ci, 2u, low2);
+  storeTaps(slice, co0 + 4u, ci, 0u, high0);
+  storeTaps(slice, co0 + 4u, ci, 1u, high1);
+  storeTaps(slice, co0 + 4u, ci, 2u, high2);
+}
