@@ -8,7 +8,7 @@ import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv
 import { subgroupsOfEight, type ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
-import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
+import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64, kernelsRun } from './helpers.js';
 
 const rng = fileRng('cnn-conv');
 const VARIANTS: ConvVariant[] = ['direct', 'registerTiled', 'workgroupTiled', 'packed'];
@@ -112,18 +112,6 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
   }
 });
 
-/** The kernels one forward and backward of f ran, by name. */
-async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
-  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
-  const { timings } = await gpu().profile(() => {
-    const y = f(inputs);
-    y.backward(toTensor(ref.randn(rng, [...y.shape])));
-    y.dispose();
-  });
-  for (const t of inputs) t.dispose();
-  return timings.map((t) => t.name);
-}
-
 spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, fiveWidePair, fiveWide, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
   // The kernels without subgroups (the subgroup ones have a test of their own).
@@ -146,7 +134,7 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWideP
   ];
   for (const c of cases) {
     const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-    const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
     for (const expected of [c.forward, c.inputGrad, c.weightGrad]) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
     await checkOp({
       name: `packed ${c.what} x [${c.x}] w [${c.w}]`,
@@ -159,7 +147,7 @@ spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWideP
   // convTranspose2d at stride 1 with dilation 2 and output padding 1 runs conv2dTranspose at stride 1
   // with an output one row / column larger than the conv formula gives: the packed path must still apply.
   const t = { x: [2, 3, 4, 5], w: [3, 4, 1, 1], opts: { dilation: 2, outputPadding: 1 } };
-  const names = await kernelsRun(([x, w]) => convTranspose2d(x, w, undefined, t.opts), [t.x, t.w]);
+  const names = await kernelsRun(rng, ([x, w]) => convTranspose2d(x, w, undefined, t.opts), [t.x, t.w]);
   assert.ok(names.includes('conv_transpose2d.packedTiled'), `convTranspose2d 1×1 output padding 1: expected conv_transpose2d.packedTiled among ${names.join(', ')}`);
   await checkOp({ name: 'packed convTranspose2d 1×1 dilation 2 output padding 1', inputs: [t.x, t.w], forward: ([x, w]) => convTranspose2d(x, w, undefined, t.opts), reference: ([x, w]) => ref.convTranspose2d(x, w, undefined, t.opts), rng });
 });
@@ -172,7 +160,7 @@ spec('packed vec4 weight gradients match the direct oracle with split-K slices t
     setConvVariant('direct');
     const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     setConvVariant('packed');
-    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
+    const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
     assert.ok(names.some((n) => /^conv2d_weight_grad\.(pointwise|threeWide|threeByThree)(Subgroup)?$/.test(n)) && names.some((n) => n.startsWith('reduce.')), `vec4 weight gradient with its slices summed among ${names.join(', ')}`);
     const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     ['forward', 'input grad', 'weight grad'].forEach((what, i) => assertNear(got[i], oracle[i], `packed vs direct ${what} x [${s.x}] w [${s.w}]`, 1e-3, 1e-4));
@@ -200,7 +188,7 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
     ] as const;
     for (const choices of settings) {
       await gpu().policy.with(choices, async () => {
-        const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
+        const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
         if (s.w[3] === 5) {
           const forward = choices.convSubgroups === 'shared' && subgroupsOfEight() ? 'conv2d.fiveWidePairSubgroup' : 'conv2d.fiveWidePair';
           // The generic forward: conv2d_packed_subgroup.wgsl where it applies (more than 8 filters, at least 2 input channels).
@@ -231,7 +219,7 @@ spec('subgroup kernels (1×1, 3-wide and 5-wide forward and stride-1 input gradi
   ];
   for (const c of cases) {
     const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-    const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
     for (const expected of c.expected) assert.ok(names.includes(expected), `${c.what}: expected ${expected} among ${names.join(', ')}`);
     await checkOp({
       name: `subgroup ${c.what} x [${c.x}] w [${c.w}]`,

@@ -12,7 +12,7 @@ import { conv2d, convTranspose2d, type Conv2dOptions } from '../../src/nn/functi
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients } from './helpers.js';
+import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients, kernelsRun } from './helpers.js';
 
 const rng = fileRng('conv-phase');
 const PHASE_KERNEL = 'conv_transpose2d.phaseTiled';
@@ -29,18 +29,6 @@ const pick = <T>(items: readonly T[]): T => items[rng.int(0, items.length - 1)];
 const STRIDES: [number, number][] = [[2, 2], [2, 2], [3, 3], [2, 3], [3, 2], [2, 1]];
 const KERNELS: [number, number][] = [[3, 3], [4, 4], [3, 4], [4, 3], [2, 2], [2, 3]];
 
-/** The kernels one forward and backward of f ran, by name (a name once per launch). */
-async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
-  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
-  const { timings } = await gpu().profile(() => {
-    const y = f(inputs);
-    y.backward(toTensor(ref.randn(rng, [...y.shape])));
-    y.dispose();
-  });
-  for (const t of inputs) t.dispose();
-  return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
-}
-
 test('conv2d at stride > 1: the input gradient runs by phases and matches finite differences on random shapes', async () => {
   for (let trial = 0; trial < 6; trial++) {
     const [KH, KW] = pick(KERNELS);
@@ -50,7 +38,7 @@ test('conv2d at stride > 1: the input gradient runs by phases and matches finite
     const w = [rng.int(1, 6), x[1], KH, KW];
     const opts = { stride, padding };
     const what = `conv2d x [${x}] w [${w}] stride [${stride}] padding [${padding}]`;
-    const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, opts), [x, w]);
+    const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, opts), [x, w]);
     assert.ok(names.includes(kernelFor(x[1])), `${what}: expected ${kernelFor(x[1])} among ${names.join(', ')}`);
     await checkOp({ name: what, inputs: [x, w, [w[0]]], forward: ([a, b, c]) => conv2d(a, b, c, opts), reference: ([a, b, c]) => ref.conv2d(a, b, c, opts), rng });
   }
@@ -66,7 +54,7 @@ test('convTranspose2d at stride > 1: the forward runs by phases and matches the 
     const w = [x[1], rng.int(1, 12), KH, KW];
     const opts = { stride, padding, outputPadding };
     const what = `convTranspose2d x [${x}] w [${w}] stride [${stride}] padding [${padding}] outputPadding [${outputPadding}]`;
-    const names = await kernelsRun(([a, b]) => convTranspose2d(a, b, undefined, opts), [x, w]);
+    const names = await kernelsRun(rng, ([a, b]) => convTranspose2d(a, b, undefined, opts), [x, w]);
     assert.ok(names.includes(kernelFor(w[1])), `${what}: expected ${kernelFor(w[1])} among ${names.join(', ')}`);
     await checkOp({ name: what, inputs: [x, w, [w[1]]], forward: ([a, b, c]) => convTranspose2d(a, b, c, opts), reference: ([a, b, c]) => ref.convTranspose2d(a, b, c, opts), rng });
   }
@@ -84,7 +72,7 @@ test('phases match the direct oracle where they span several workgroups (channel
     const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
     const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape);
     const op = ([a, b, c]: Tensor[]) => conv2d(a, b, c, s.opts);
-    const names = await kernelsRun(op, [s.x, s.w, [s.w[0]]]);
+    const names = await kernelsRun(rng, op, [s.x, s.w, [s.w[0]]]);
     assert.ok(names.includes(kernelFor(s.x[1])), `x [${s.x}] w [${s.w}]: expected ${kernelFor(s.x[1])} among ${names.join(', ')}`);
     const got = await forwardAndGradients(op, xs, g);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
@@ -104,13 +92,13 @@ test('the subgroup kernel runs only where subgroups are exactly 8 wide (the adap
 
 test('fall-backs: dilation > 1 at stride 2 takes the gather kernel, stride 1 the forward kernels, other variants never the phases', async () => {
   const dilated = { x: [2, 3, 11, 10], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1, dilation: 2 } };
-  const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, dilated.opts), [dilated.x, dilated.w]);
+  const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, dilated.opts), [dilated.x, dilated.w]);
   assert.ok(names.includes('conv_transpose2d.registerTiled') && !byPhases(names), `dilation 2: expected conv_transpose2d.registerTiled, got ${names.join(', ')}`);
   await checkOp({ name: 'packed stride 2 dilation 2', inputs: [dilated.x, dilated.w], forward: ([a, b]) => conv2d(a, b, undefined, dilated.opts), reference: ([a, b]) => ref.conv2d(a, b, undefined, dilated.opts), rng });
-  const unit = await kernelsRun(([a, b]) => conv2d(a, b, undefined, { padding: 1 }), [[2, 3, 7, 9], [4, 3, 3, 3]]);
+  const unit = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, { padding: 1 }), [[2, 3, 7, 9], [4, 3, 3, 3]]);
   assert.ok(!byPhases(unit) && unit.includes('conv_transpose2d.packedTiled'), `stride 1: expected conv_transpose2d.packedTiled, got ${unit.join(', ')}`);
   gpu().policy.set({ convInputGrad: 'registerTiled' });
-  const tiled = await kernelsRun(([a, b]) => conv2d(a, b, undefined, { stride: 2, padding: 1 }), [[2, 3, 9, 9], [4, 3, 3, 3]]);
+  const tiled = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, { stride: 2, padding: 1 }), [[2, 3, 9, 9], [4, 3, 3, 3]]);
   assert.ok(!byPhases(tiled) && tiled.includes('conv_transpose2d.registerTiled'), `registerTiled forced: got ${tiled.join(', ')}`);
 });
 
@@ -125,7 +113,7 @@ test('phases over a batch larger than one binding run in runs of whole images', 
     for (const c of cases) {
       gpu().setMaxBindingBytes(c.limit);
       const kernelName = kernelFor(c.x[1]);
-      const names = await kernelsRun(([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
+      const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
       assert.ok(names.filter((n) => n === kernelName).length > 1, `x [${c.x}]: expected several ${kernelName} launches, got ${names.join(', ')}`);
       await checkOp({ name: `chunked phases conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([a, b]) => conv2d(a, b, undefined, c.opts), reference: ([a, b]) => ref.conv2d(a, b, undefined, c.opts), rng });
     }

@@ -11,25 +11,13 @@ import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/c
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients } from './helpers.js';
+import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients, kernelsRun } from './helpers.js';
 
 const rng = fileRng('conv-subgroup');
 
 test.before(setup);
 test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
 test.after.each(() => gpu().policy.reset());
-
-/** The kernels one forward and backward of f ran, by name (a name once per launch). */
-async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
-  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
-  const { timings } = await gpu().profile(() => {
-    const y = f(inputs);
-    y.backward(toTensor(ref.randn(rng, [...y.shape])));
-    y.dispose();
-  });
-  for (const t of inputs) t.dispose();
-  return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
-}
 
 /** The kernel a packed forward of this shape runs here: the subgroup kernel, or packedTiled on other adapters. */
 const forwardKernel = (mfm = false) => `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'packedSubgroup' : 'packedTiled'}`;
@@ -45,7 +33,7 @@ test('packed forward on subgroups: stride 2, 4×4, odd and paired channels, part
   for (const c of cases) {
     const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
     const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-    const names = await kernelsRun(op, [c.x, c.w, [c.w[0]]]);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
     assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
     await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng });
   }
@@ -53,7 +41,7 @@ test('packed forward on subgroups: stride 2, 4×4, odd and paired channels, part
 
 test('the stride-1 input gradient of a 4×4 conv runs the subgroup kernel over gy and matches finite differences', async () => {
   const c = { x: [2, 11, 6, 7], w: [3, 11, 4, 4], opts: { padding: 1 } };
-  const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+  const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
   const expected = subgroupsOfEight() ? 'conv_transpose2d.packedSubgroup' : 'conv_transpose2d.packedTiled';
   assert.ok(names.includes(expected), `expected ${expected} among ${names.join(', ')}`);
   await checkOp({ name: 'input gradient 4×4 s1 p1', inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
@@ -64,7 +52,7 @@ test('subgroup forward matches the direct oracle over several workgroups (odd Ci
   const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
   const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape);
   const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, s.opts);
-  const names = await kernelsRun(op, [s.x, s.w, [s.w[0]]]);
+  const names = await kernelsRun(rng, op, [s.x, s.w, [s.w[0]]]);
   assert.ok(names.includes(forwardKernel()), `expected ${forwardKernel()} among ${names.join(', ')}`);
   const got = await forwardAndGradients(op, xs, g);
   gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
@@ -74,10 +62,10 @@ test('subgroup forward matches the direct oracle over several workgroups (odd Ci
 
 test('packedTiled stays where the subgroup kernel does not apply (8 filters or fewer, one input channel), vec4 geometries keep their own kernels', async () => {
   for (const c of [{ x: [2, 4, 9, 8], w: [8, 4, 3, 3], opts: { stride: 2, padding: 1 } }, { x: [2, 1, 9, 8], w: [12, 1, 3, 3], opts: { stride: 2, padding: 1 } }]) {
-    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+    const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
     assert.ok(names.includes('conv2d.packedTiled') && !names.includes('conv2d.packedSubgroup'), `x [${c.x}] w [${c.w}]: expected conv2d.packedTiled, got ${names.join(', ')}`);
   }
-  const vec4 = await kernelsRun(([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 5, 16], [12, 3, 3, 3]]);
+  const vec4 = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 5, 16], [12, 3, 3, 3]]);
   // The vec4 geometries have subgroup kernels of their own (conv2d_subgroup.wgsl).
   const pair = subgroupsOfEight() ? 'conv2d.threeWidePairSubgroup' : 'conv2d.threeWidePair';
   assert.ok(vec4.includes(pair) && !vec4.includes('conv2d.packedSubgroup'), `3×3 pad 1, W % 8 == 0: expected ${pair}, got ${vec4.join(', ')}`);
@@ -88,7 +76,7 @@ test('subgroup forward over a batch larger than one binding runs in runs of whol
   try {
     // x 2 x 8 x 16 per image (1 KiB), y 12 x 4 x 8 (1.5 KiB): 5 images run as 2 + 2 + 1.
     const c = { x: [5, 2, 8, 16], w: [12, 2, 3, 3], opts: { stride: 2, padding: 1 } };
-    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+    const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
     assert.ok(names.filter((n) => n === forwardKernel()).length > 1, `expected several ${forwardKernel()} launches, got ${names.join(', ')}`);
     await checkOp({ name: 'chunked subgroup conv2d', inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
   } finally {

@@ -3,6 +3,7 @@
 // differences of that reference. One op test is one checkOp call (tinygrad-style).
 import * as assert from 'uvu/assert';
 import { init, memory, scope, tensor, type Tensor } from '../../src/index.js';
+import { gpu } from '../../src/gpu/index.js';
 import * as ref from '../reference/index.js';
 import { type T64, Rng } from '../reference/index.js';
 
@@ -88,6 +89,18 @@ export async function forwardAndGradients(f: (ts: Tensor[]) => Tensor, xs: T64[]
   const out = [await toT64(y), ...(await Promise.all(inputs.map((t) => toT64(t.grad!))))];
   for (const t of [...inputs, gy, y]) t.dispose();
   return out;
+}
+
+/** The kernels one forward and backward of f ran on random inputs of these shapes, by name (a name once per launch). */
+export async function kernelsRun(rng: Rng, f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
+  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
+  const { timings } = await gpu().profile(() => {
+    const y = f(inputs);
+    y.backward(toTensor(ref.randn(rng, [...y.shape])));
+    y.dispose();
+  });
+  for (const t of inputs) t.dispose();
+  return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
 }
 
 export async function toT64(t: Tensor): Promise<T64> {
