@@ -333,6 +333,7 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
+  if (chosen === 'packed' && weightGradSubgroupFits(g)) return weightGradSubgroupChunk(x, gy, g);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
@@ -348,6 +349,43 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   // workgroupTiled walks its slice in steps of 16 pixels: whole steps waste no staged rows.
   const kChunk = variant === 'registerTiled' ? Math.ceil(pixels / splits) : Math.ceil(pixels / splits / 16) * 16;
   return splitKWeightGrad(k, x, gy, g, tiles, kChunk, Math.ceil(pixels / kChunk));
+}
+
+/**
+ * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl where no vec4 kernel
+ * fits: more than 8 out channels (its lanes share 16-row blocks), on subgroups of exactly 8.
+ * lavapipe (2 shared cores), FaPE-GAN's layers at 128², batch 4, registerTiled vs this side by side, best of 2
+ * (bench/conv-weight-grad.ts), GFLOP/s: G 7×7 2→64 134² p0 1.46 → 6.56, G 3×3 s2 64→128 1.85 → 6.09,
+ * 128→256 64² 1.88 → 6.00, D 4×4 s2 2→64 0.95 → 9.59, 64→128 64² 1.57 → 6.83, 128→256 32² 1.74 → 8.10,
+ * D 4×4 s1 p1 256→512 16² 1.91 → 6.38; results within 9e-6 of registerTiled's (relative to the largest).
+ */
+function weightGradSubgroupFits(g: ConvGeometry): boolean {
+  return g.Cout > 8 && subgroupsOfEight();
+}
+
+/**
+ * The subgroup weight gradient: 16 rows x 4 columns per invocation, WGX (whole subgroups, up to 64)
+ * fitted to the column blocks and WGY to the row blocks, 256 invocations at most; K walked per image
+ * in quads of 4 pixels, so kChunk counts quads. GY is bound twice: as f32 and as vec4 (its planes' quads).
+ */
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
+  const columnBlocks = Math.ceil((g.Cin * g.KH * g.KW) / 4);
+  const rowBlocks = Math.ceil(g.Cout / 16);
+  const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
+  let wgy = 1;
+  while (wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
+  const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
+  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: 'conv2d_weight_grad.packedSubgroup', entryPoint: 'packedSubgroup', constants: { WGX: wgx, WGY: wgy } });
+  const quads = g.N * Math.ceil((g.OH * g.OW) / 4);
+  const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
+  const slices = Math.ceil(quads / kChunk);
+  const count = g.Cout * g.Cin * g.KH * g.KW;
+  const partial = alloc(slices * count);
+  gpu().dispatch(k, [x, gy, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
+  if (slices === 1) return partial;
+  const gw = reduceAxis('sum', partial, 1, slices, count);
+  gpu().pool.release(partial);
+  return gw;
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */

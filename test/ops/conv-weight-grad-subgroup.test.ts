@@ -1,0 +1,123 @@
+// The packed variant's subgroup weight gradient (shaders/conv2d_weight_grad_packed_subgroup.wgsl): where
+// no vec4 weight-gradient kernel fits, with more than 8 out channels, on adapters whose subgroups are
+// exactly 8 wide (lavapipe) — against the float64 reference and finite differences on random shapes
+// (strides 1-3 and mixed, kernels 2-7 incl. non-square, padding 0-3, odd sizes, batch > 1, out channels
+// past and inside 16-row blocks, Cin 1-12, planes with and without whole quads of pixels, rows of
+// fewer than 4 pixels); the direct oracle over several workgroups and split-K; which shapes keep
+// registerTiled; batches split over several bindings.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d, type Conv2dOptions } from '../../src/nn/functional/conv.js';
+import { gpu } from '../../src/gpu/index.js';
+import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { type Tensor } from '../../src/index.js';
+import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients } from './helpers.js';
+
+const rng = fileRng('conv-weight-grad-subgroup');
+
+test.before(setup);
+test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
+test.after.each(() => gpu().policy.reset());
+
+/** The kernels one forward and backward of f ran, by name (a name once per launch). */
+async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Promise<string[]> {
+  const inputs = shapes.map((shape) => toTensor(ref.randn(rng, shape), true));
+  const { timings } = await gpu().profile(() => {
+    const y = f(inputs);
+    y.backward(toTensor(ref.randn(rng, [...y.shape])));
+    y.dispose();
+  });
+  for (const t of inputs) t.dispose();
+  return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
+}
+
+/** The weight-gradient kernel a packed conv of a generic geometry with more than 8 filters runs here. */
+const subgroupKernel = () => (subgroupsOfEight() ? 'conv2d_weight_grad.packedSubgroup' : 'conv2d_weight_grad.registerTiled');
+
+interface Case { x: number[]; w: number[]; opts: { stride: [number, number]; padding: [number, number] } }
+
+/**
+ * A random generic geometry: no 3- or 5-wide stride-1 row with its "same" padding (the vec4 kernels'),
+ * and small enough that finite differences over every weight stay quick.
+ */
+function randomCase(): Case {
+  for (;;) {
+    const [KH, KW] = [rng.int(2, 7), rng.int(2, 7)];
+    const stride: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const padding: [number, number] = [rng.int(0, Math.min(3, KH - 1)), rng.int(0, Math.min(3, KW - 1))];
+    if (stride[1] === 1 && ((KW === 3 && padding[1] === 1) || (KW === 5 && padding[1] === 2))) continue;
+    const [N, Cin, Cout] = [rng.int(2, 3), rng.int(1, 12), rng.int(9, 36)];
+    const H = Math.max(1, KH - 2 * padding[0]) + rng.int(0, 7);
+    const W = Math.max(1, KW - 2 * padding[1]) + rng.int(0, 7);
+    const OH = Math.floor((H + 2 * padding[0] - KH) / stride[0]) + 1;
+    const OW = Math.floor((W + 2 * padding[1] - KW) / stride[1]) + 1;
+    if (OH < 1 || OW < 1 || Cout % 16 === 0) continue;
+    const flop = Cout * Cin * KH * KW * (N * Cout * OH * OW * Cin * KH * KW);
+    if (flop > 3e7) continue;
+    return { x: [N, Cin, H, W], w: [Cout, Cin, KH, KW], opts: { stride, padding } };
+  }
+}
+
+async function checkWeightGrad(c: Case): Promise<void> {
+  const what = `x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+  const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, c.opts as Conv2dOptions);
+  const names = await kernelsRun(op, [c.x, c.w]);
+  assert.ok(names.includes(subgroupKernel()), `${what}: expected ${subgroupKernel()} among ${names.join(', ')}`);
+  await checkOp({ name: what, inputs: [{ shape: c.x, requiresGrad: false }, c.w], forward: op, reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts as Conv2dOptions), rng });
+}
+
+test('subgroup weight gradient against finite differences: chosen geometries (mixed strides, non-square kernels, 1-3 pixel rows, quads and partial quads)', async () => {
+  const cases: Case[] = [
+    { x: [2, 2, 10, 10], w: [20, 2, 7, 7], opts: { stride: [1, 1], padding: [0, 0] } },  // G conv1's kind: 4×4 outputs, whole quads
+    { x: [2, 3, 9, 8], w: [17, 3, 4, 4], opts: { stride: [2, 2], padding: [1, 1] } },  // D's 4×4 s2: 4×3 outputs
+    { x: [3, 5, 7, 9], w: [9, 5, 3, 2], opts: { stride: [3, 2], padding: [2, 0] } },  // 3 rows of 4 pixels
+    { x: [2, 12, 5, 4], w: [33, 12, 2, 3], opts: { stride: [1, 3], padding: [1, 3] } },  // 6×3: rows shorter than a quad, 3 row blocks
+    { x: [2, 1, 6, 11], w: [10, 1, 5, 6], opts: { stride: [2, 1], padding: [3, 2] } },  // Cin 1
+  ];
+  for (const c of cases) await checkWeightGrad(c);
+});
+
+test('subgroup weight gradient against finite differences: random generic geometries', async () => {
+  for (let i = 0; i < 6; i++) await checkWeightGrad(randomCase());
+});
+
+test('subgroup weight gradient matches the direct oracle over several workgroups and split-K slices', async () => {
+  // 300 columns: 75 column blocks, 2 workgroups along x; 40 rows: 3 row blocks; 3 x 38 x 35 pixels
+  // (planes of partial quads: scalar GY loads), then 3 x 38 x 34 (whole quads: vec4 GY loads); split-K.
+  for (const s of [{ x: [3, 12, 40, 37], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } }, { x: [3, 12, 40, 36], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } }]) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+    const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, s.opts);
+    const names = await kernelsRun(op, [s.x, s.w]);
+    assert.ok(names.includes(subgroupKernel()), `expected ${subgroupKernel()} among ${names.join(', ')}`);
+    const got = await forwardAndGradients(op, xs, g);
+    gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+    const oracle = await forwardAndGradients(op, xs, g);
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' });
+    assertNear(got[2], oracle[2], `x [${s.x}]: subgroup vs direct weight gradient`, 1e-3, 1e-4);
+  }
+});
+
+test('registerTiled stays where the subgroup weight gradient does not apply: 8 filters or fewer; vec4 geometries keep their kernels', async () => {
+  for (const c of [{ x: [2, 4, 9, 8], w: [8, 4, 3, 3], opts: { stride: 2, padding: 1 } }, { x: [2, 3, 9, 8], w: [1, 3, 4, 4], opts: { stride: 1, padding: 1 } }]) {
+    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+    assert.ok(names.includes('conv2d_weight_grad.registerTiled') && !names.includes('conv2d_weight_grad.packedSubgroup'), `x [${c.x}] w [${c.w}]: expected conv2d_weight_grad.registerTiled, got ${names.join(', ')}`);
+  }
+  const vec4 = await kernelsRun(([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 5, 16], [12, 3, 3, 3]]);
+  assert.ok(!vec4.includes('conv2d_weight_grad.packedSubgroup') && !vec4.includes('conv2d_weight_grad.registerTiled'), `3×3 pad 1, W % 4 == 0: expected a vec4 weight gradient, got ${vec4.join(', ')}`);
+});
+
+test('subgroup weight gradient over a batch larger than one binding runs in runs of whole images and adds them', async () => {
+  gpu().setMaxBindingBytes(4096);
+  try {
+    // x 2 x 8 x 16 per image (1 KiB), y 12 x 4 x 8 (1.5 KiB): 5 images run as 2 + 2 + 1.
+    const c: Case = { x: [5, 2, 8, 16], w: [12, 2, 4, 4], opts: { stride: [2, 2], padding: [1, 1] } };
+    const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+    assert.ok(names.filter((n) => n === subgroupKernel()).length > 1, `expected several ${subgroupKernel()} launches, got ${names.join(', ')}`);
+    await checkOp({ name: 'chunked subgroup weight gradient', inputs: [{ shape: c.x, requiresGrad: false }, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
+  } finally {
+    gpu().setMaxBindingBytes(undefined);
+  }
+});
+
+test.run();
