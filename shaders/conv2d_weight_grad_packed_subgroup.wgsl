@@ -19,7 +19,13 @@
 // consecutive local invocation indices (lavapipe). Subgroup operations need uniform control flow:
 // no invocation returns early; rows and columns past the end are clamped (computed, not stored),
 // taps in the padding and pixels past a plane read an in-bounds stand-in that a select zeroes.
-// Entry point packedSubgroup; WGX x WGY invocations.
+// Entry points: packedSubgroup (more than 8 out channels; WGX x WGY invocations) and narrowSubgroup
+//   (at most 8: 4 rows per workgroup row, WGY = 1; stride along the width SW at most 4, dilation 1
+//   along it). narrowSubgroup walks each output row in quads of 4 pixels and gives a lane the 4
+//   neighbouring taps j0 .. j0 + 3 of one (ci, i) (taps past KW computed, not stored): the quad's
+//   16 X values at them lie in a window of 3·SW + 4 neighbours, so it loads those once (7 at
+//   stride 1 instead of 16); the 4 rows' GY: lane l & 3 loads row l & 3's vec4 and every lane takes them.
+// Override constants: SW (narrowSubgroup: the stride along the width, 1-4).
 // Invariant: a pixel contributes to a column iff it exists and its tap lands inside the input.
 enable subgroups;
 //!include conv_geometry
@@ -161,6 +167,83 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     for (var t = 0u; t < 4u; t++) {
       let c = col0 + t;
       if (c < columns) { Partial[slice + co * columns + c] = acc[r][t]; }
+    }
+  }
+}
+
+override SW: u32 = 1u;
+/** X values per lane per quad in narrowSubgroup: taps 0..3 at pixels 0..3, SW apart. */
+override WINDOW: u32 = 3u * SW + 4u;
+
+/** GY of one row at the 4 pixels ow0 .. ow0 + 3 of one output row (offset rowStart in GY); pixels past OW are 0. */
+fn gyRowQuad(rowStart: u32, ow0: u32) -> vec4<f32> {
+  if (p.OW % 4u == 0u) { return GY4[(rowStart + ow0) / 4u]; }
+  let at = vec4<u32>(ow0) + vec4<u32>(0u, 1u, 2u, 3u);
+  let idx = vec4<u32>(rowStart) + min(at, vec4<u32>(p.OW - 1u));
+  return select(vec4<f32>(0.0), vec4<f32>(GY[idx.x], GY[idx.y], GY[idx.z], GY[idx.w]), at < vec4<u32>(p.OW));
+}
+
+@compute @workgroup_size(WGX, 1)
+fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = wid.y * 4u;
+  // The lane's column block: taps j0 .. j0 + 3 of (ci, i); blocks past the last are clamped to it.
+  let blocksPerRow = (p.KW + 3u) / 4u;
+  let block = min(wid.x * WGX + lid.x, p.Cin * p.KH * blocksPerRow - 1u);
+  let j0 = (block % blocksPerRow) * 4u;
+  let i = (block / blocksPerRow) % p.KH;
+  let ci = block / (blocksPerRow * p.KH);
+  let HW = p.H * p.W;
+  let plane = p.OH * p.OW;
+  let gyRow = min(r0 + (lane & 3u), p.Cout - 1u) * plane;
+  let quadsPerRow = (p.OW + 3u) / 4u;
+  let quadsPerImage = p.OH * quadsPerRow;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * quadsPerImage, kStart + p.kChunk);
+  var n = kStart / quadsPerImage;
+  var oh = (kStart % quadsPerImage) / quadsPerRow;
+  var ow0 = (kStart % quadsPerRow) * 4u;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = kStart; k < kEnd; k++) {
+    let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+    let rowOk = ih >= 0 && ih < i32(p.H);
+    let iw0 = i32(ow0 * SW + j0) - p.PW;
+    let rowBase = i32((n * p.Cin + ci) * HW) + ih * i32(p.W);
+    var win: array<f32, 16>;
+    for (var d = 0u; d < WINDOW; d++) {
+      let iw = iw0 + i32(d);
+      let ok = rowOk && iw >= 0 && iw < i32(p.W);
+      win[d] = select(0.0, X[select(0u, u32(rowBase + iw), ok)], ok);
+    }
+    var x: Quad;
+    x.x0 = vec4<f32>(win[0], win[1], win[2], win[3]);
+    x.x1 = vec4<f32>(win[SW], win[SW + 1u], win[SW + 2u], win[SW + 3u]);
+    x.x2 = vec4<f32>(win[2u * SW], win[2u * SW + 1u], win[2u * SW + 2u], win[2u * SW + 3u]);
+    x.x3 = vec4<f32>(win[3u * SW], win[3u * SW + 1u], win[3u * SW + 2u], win[3u * SW + 3u]);
+    let g = gyRowQuad(n * p.Cout * plane + gyRow + oh * p.OW, ow0);
+    accumulateRow(&acc0, subgroupShuffle(g, 0u), x);
+    accumulateRow(&acc1, subgroupShuffle(g, 1u), x);
+    accumulateRow(&acc2, subgroupShuffle(g, 2u), x);
+    accumulateRow(&acc3, subgroupShuffle(g, 3u), x);
+    ow0 += 4u;
+    if (ow0 >= p.OW) {
+      ow0 = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  if (wid.x * WGX + lid.x >= p.Cin * p.KH * blocksPerRow) { return; }
+  let columns = p.Cin * p.KH * p.KW;
+  let slice = wid.z * p.Cout * columns;
+  let c0 = (ci * p.KH + i) * p.KW + j0;
+  var acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r++) {
+    let co = r0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      if (j0 + t < p.KW) { Partial[slice + co * columns + c0 + t] = acc[r][t]; }
     }
   }
 }

@@ -334,6 +334,7 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
   if (chosen === 'packed' && weightGradSubgroupFits(g)) return weightGradSubgroupChunk(x, gy, g);
+  if (chosen === 'packed' && weightGradNarrowFits(g)) return weightGradNarrowChunk(x, gy, g);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
@@ -354,10 +355,12 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
 /**
  * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl where no vec4 kernel
  * fits: more than 8 out channels (its lanes share 16-row blocks), on subgroups of exactly 8.
- * lavapipe (2 shared cores), FaPE-GAN's layers at 128², batch 4, registerTiled vs this side by side, best of 2
- * (bench/conv-weight-grad.ts), GFLOP/s: G 7×7 2→64 134² p0 1.46 → 6.56, G 3×3 s2 64→128 1.85 → 6.09,
- * 128→256 64² 1.88 → 6.00, D 4×4 s2 2→64 0.95 → 9.59, 64→128 64² 1.57 → 6.83, 128→256 32² 1.74 → 8.10,
- * D 4×4 s1 p1 256→512 16² 1.91 → 6.38; results within 9e-6 of registerTiled's (relative to the largest).
+ * lavapipe (2 shared cores), FaPE-GAN's layers at 128², batch 4, registerTiled vs this side by side, best of 3
+ * (bench/conv-weight-grad.ts, a quiet round), GFLOP/s: G 7×7 2→64 134² p0 3.84 → 18.71, G 3×3 s2 64→128
+ * 5.83 → 17.19, 128→256 64² 5.01 → 18.38, D 4×4 s2 2→64 2.61 → 31.19, 64→128 64² 5.40 → 20.16, 128→256 32²
+ * 5.15 → 23.80, D 4×4 s1 p1 256→512 16² 5.30 → 17.27 (under load 5: 1.46 → 6.56, 1.85 → 6.09, 1.88 → 6.00,
+ * 0.95 → 9.59, 1.57 → 6.83, 1.74 → 8.10, 1.91 → 6.38); results within 9e-6 of registerTiled's (relative
+ * to the largest).
  */
 function weightGradSubgroupFits(g: ConvGeometry): boolean {
   return g.Cout > 8 && subgroupsOfEight();
@@ -378,7 +381,11 @@ function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUB
   const k = kernel('conv2d_weight_grad_packed_subgroup', { name: 'conv2d_weight_grad.packedSubgroup', entryPoint: 'packedSubgroup', constants: { WGX: wgx, WGY: wgy } });
   const quads = g.N * Math.ceil((g.OH * g.OW) / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
-  const slices = Math.ceil(quads / kChunk);
+  return splitKSubgroup(k, x, gy, g, tiles, kChunk, Math.ceil(quads / kChunk));
+}
+
+/** splitKWeightGrad for the subgroup kernels, which bind GY twice (as f32 and as vec4). */
+function splitKSubgroup(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, tiles: [number, number], kChunk: number, slices: number): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const partial = alloc(slices * count);
   gpu().dispatch(k, [x, gy, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
@@ -386,6 +393,28 @@ function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUB
   const gw = reduceAxis('sum', partial, 1, slices, count);
   gpu().pool.release(partial);
   return gw;
+}
+
+/**
+ * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl's narrowSubgroup
+ * (at most 8 out channels, as FaPE-GAN's 64→1 and 512→1 output layers): stride along the width 1-4,
+ * dilation 1 along it, subgroups of exactly 8. lavapipe, batch 4, registerTiled vs this side by side (same
+ * runs as weightGradSubgroupFits' figures), GFLOP/s: G 7×7 64→1 134² p0 1.02 → 3.99 (under load: 0.42 → 1.13),
+ * D 4×4 s1 p1 512→1 15² 1.07 → 2.52 (0.61 → 4.68: a 5 ms kernel, noisy).
+ */
+function weightGradNarrowFits(g: ConvGeometry): boolean {
+  return g.Cout <= 8 && g.SW <= 4 && g.DW === 1 && subgroupsOfEight();
+}
+
+/** narrowSubgroup: 4 rows x 4 neighbouring taps per invocation, 64 invocations per workgroup; K walked per output row in quads of 4 pixels. */
+function weightGradNarrowChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
+  const columnBlocks = g.Cin * g.KH * Math.ceil(g.KW / 4);
+  const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
+  const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(g.Cout / 4)];
+  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: 'conv2d_weight_grad.narrowSubgroup', entryPoint: 'narrowSubgroup', constants: { WGX: wgx, SW: g.SW } });
+  const quads = g.N * g.OH * Math.ceil(g.OW / 4);
+  const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
+  return splitKSubgroup(k, x, gy, g, tiles, kChunk, Math.ceil(quads / kChunk));
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */

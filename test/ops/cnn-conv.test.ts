@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
-import type { ConvVariant } from '../../src/kernels/conv.js';
+import { subgroupsOfEight, type ConvVariant } from '../../src/kernels/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, context, fileRng, ref, setup, throwsWith, toT64, toTensor, assertNear, forwardAndGradients, type T64 } from './helpers.js';
@@ -126,16 +126,18 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
 
 spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
+  // At most 8 filters, no vec4 kernel: narrowSubgroup on subgroups of 8 (conv-weight-grad-subgroup.test.ts), else registerTiled.
+  const narrowWeightGrad = subgroupsOfEight() ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled';
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
     { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
-    { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
+    { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: narrowWeightGrad },
     { what: '3×3 pad 1, W % 4 == 0', x: [2, 3, 5, 12], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d.threeWide', inputGrad: 'conv_transpose2d.threeWide', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: '3×3 pad 1, W % 8 == 0', x: [2, 3, 5, 16], w: [9, 3, 3, 3], opts: { padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: '5×3, padding [2, 1], dilation [2, 1]', x: [3, 2, 9, 4], w: [5, 2, 5, 3], opts: { padding: [2, 1], dilation: [2, 1] }, forward: 'conv2d.threeWide', inputGrad: 'conv_transpose2d.threeWide', weightGrad: 'conv2d_weight_grad.threeWide' },
     { what: '3×3 stride [2, 1] pad 1', x: [2, 3, 7, 8], w: [6, 3, 3, 3], opts: { stride: [2, 1], padding: 1 }, forward: 'conv2d.threeWidePair', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 3×3 pad 1', x: [2, 3, 6, 8], w: [10, 3, 3, 3], opts: { padding: 1 }, mfm: true, forward: 'conv2dMfm.threeWidePair', inputGrad: 'conv_transpose2d.threeWidePair', weightGrad: 'conv2d_weight_grad.threeByThree' },
     { what: 'mfm 1×1', x: [2, 4, 4, 3], w: [6, 4, 1, 1], opts: {}, mfm: true, forward: 'conv2dMfm.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
-    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
+    { what: '3×3 stride 2 pad 1', x: [2, 3, 9, 8], w: [5, 3, 3, 3], opts: { stride: 2, padding: 1 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.phaseTiled', weightGrad: narrowWeightGrad },
     { what: '4×4 pad 2 dilation 2', x: [1, 2, 7, 9], w: [3, 2, 4, 4], opts: { padding: 2, dilation: 2 }, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
   ];
   for (const c of cases) {

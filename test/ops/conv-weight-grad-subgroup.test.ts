@@ -1,13 +1,14 @@
-// The packed variant's subgroup weight gradient (shaders/conv2d_weight_grad_packed_subgroup.wgsl): where
-// no vec4 weight-gradient kernel fits, with more than 8 out channels, on adapters whose subgroups are
-// exactly 8 wide (lavapipe) — against the float64 reference and finite differences on random shapes
+// The packed variant's subgroup weight gradients (shaders/conv2d_weight_grad_packed_subgroup.wgsl): where
+// no vec4 weight-gradient kernel fits, packedSubgroup for more than 8 out channels and narrowSubgroup for
+// 1-8 (stride along the width 1-4, no dilation along it), on adapters whose subgroups are exactly 8 wide
+// (lavapipe) — against the float64 reference and finite differences on random shapes
 // (strides 1-3 and mixed, kernels 2-7 incl. non-square, padding 0-3, odd sizes, batch > 1, out channels
 // past and inside 16-row blocks, Cin 1-12, planes with and without whole quads of pixels, rows of
 // fewer than 4 pixels); the direct oracle over several workgroups and split-K; which shapes keep
 // registerTiled; batches split over several bindings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, type Conv2dOptions } from '../../src/nn/functional/conv.js';
+import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
@@ -31,24 +32,24 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
   return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
 }
 
-/** The weight-gradient kernel a packed conv of a generic geometry with more than 8 filters runs here. */
-const subgroupKernel = () => (subgroupsOfEight() ? 'conv2d_weight_grad.packedSubgroup' : 'conv2d_weight_grad.registerTiled');
+/** The weight-gradient kernel a packed conv of a generic geometry runs here: with more than 8 filters, or with 8 or fewer. */
+const subgroupKernel = (narrow = false) => (subgroupsOfEight() ? `conv2d_weight_grad.${narrow ? 'narrow' : 'packed'}Subgroup` : 'conv2d_weight_grad.registerTiled');
 
-interface Case { x: number[]; w: number[]; opts: { stride: [number, number]; padding: [number, number] } }
+interface Case { x: number[]; w: number[]; opts: { stride: [number, number]; padding: [number, number]; dilation?: [number, number] } }
 
 /**
  * A random generic geometry: no 3- or 5-wide stride-1 row with its "same" padding (the vec4 kernels'),
  * and small enough that finite differences over every weight stay quick.
  */
-function randomCase(): Case {
+function randomCase(narrow: boolean): Case {
   for (;;) {
     const [KH, KW] = [rng.int(2, 7), rng.int(2, 7)];
-    const stride: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const stride: [number, number] = [rng.int(1, 3), rng.int(1, narrow ? 4 : 3)];
     const padding: [number, number] = [rng.int(0, Math.min(3, KH - 1)), rng.int(0, Math.min(3, KW - 1))];
     if (stride[1] === 1 && ((KW === 3 && padding[1] === 1) || (KW === 5 && padding[1] === 2))) continue;
-    const [N, Cin, Cout] = [rng.int(2, 3), rng.int(1, 12), rng.int(9, 36)];
+    const [N, Cin, Cout] = [rng.int(2, 3), rng.int(1, 12), narrow ? rng.int(1, 8) : rng.int(9, 36)];
     const H = Math.max(1, KH - 2 * padding[0]) + rng.int(0, 7);
-    const W = Math.max(1, KW - 2 * padding[1]) + rng.int(0, 7);
+    const W = Math.max(1, KW - 2 * padding[1]) + rng.int(0, narrow ? 12 : 7);
     const OH = Math.floor((H + 2 * padding[0] - KH) / stride[0]) + 1;
     const OW = Math.floor((W + 2 * padding[1] - KW) / stride[1]) + 1;
     if (OH < 1 || OW < 1 || Cout % 16 === 0) continue;
@@ -60,10 +61,11 @@ function randomCase(): Case {
 
 async function checkWeightGrad(c: Case): Promise<void> {
   const what = `x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
-  const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, c.opts as Conv2dOptions);
+  const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, c.opts);
   const names = await kernelsRun(op, [c.x, c.w]);
-  assert.ok(names.includes(subgroupKernel()), `${what}: expected ${subgroupKernel()} among ${names.join(', ')}`);
-  await checkOp({ name: what, inputs: [{ shape: c.x, requiresGrad: false }, c.w], forward: op, reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts as Conv2dOptions), rng });
+  const expected = subgroupKernel(c.w[0] <= 8);
+  assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
+  await checkOp({ name: what, inputs: [{ shape: c.x, requiresGrad: false }, c.w], forward: op, reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
 }
 
 test('subgroup weight gradient against finite differences: chosen geometries (mixed strides, non-square kernels, 1-3 pixel rows, quads and partial quads)', async () => {
@@ -73,23 +75,41 @@ test('subgroup weight gradient against finite differences: chosen geometries (mi
     { x: [3, 5, 7, 9], w: [9, 5, 3, 2], opts: { stride: [3, 2], padding: [2, 0] } },  // 3 rows of 4 pixels
     { x: [2, 12, 5, 4], w: [33, 12, 2, 3], opts: { stride: [1, 3], padding: [1, 3] } },  // 6×3: rows shorter than a quad, 3 row blocks
     { x: [2, 1, 6, 11], w: [10, 1, 5, 6], opts: { stride: [2, 1], padding: [3, 2] } },  // Cin 1
+    { x: [2, 3, 11, 10], w: [11, 3, 3, 2], opts: { stride: [1, 2], padding: [1, 0], dilation: [2, 3] } },  // dilation
   ];
   for (const c of cases) await checkWeightGrad(c);
 });
 
-test('subgroup weight gradient against finite differences: random generic geometries', async () => {
-  for (let i = 0; i < 6; i++) await checkWeightGrad(randomCase());
+test('narrow subgroup weight gradient (1-8 filters) against finite differences: output rows of whole and partial quads, strides 1-4, 2 row blocks', async () => {
+  const cases: Case[] = [
+    { x: [2, 4, 14, 14], w: [1, 4, 7, 7], opts: { stride: [1, 1], padding: [0, 0] } },  // G's 64→1 kind: 8-wide rows, 2 tap blocks
+    { x: [3, 6, 7, 7], w: [1, 6, 4, 4], opts: { stride: [1, 1], padding: [1, 1] } },  // D's 512→1 kind: 6-wide rows
+    { x: [2, 3, 9, 17], w: [6, 3, 3, 5], opts: { stride: [2, 4], padding: [1, 2] } },  // 6 rows: 2 row blocks, stride 4
+    { x: [2, 5, 8, 13], w: [3, 5, 2, 3], opts: { stride: [3, 3], padding: [0, 1] } },  // 3-tap blocks, stride 3
+    { x: [2, 2, 6, 5], w: [8, 2, 2, 2], opts: { stride: [1, 2], padding: [1, 1], dilation: [2, 1] } },  // 3-pixel rows, dilation in height
+  ];
+  for (const c of cases) await checkWeightGrad(c);
+});
+
+test('subgroup weight gradients against finite differences: random generic geometries', async () => {
+  for (let i = 0; i < 4; i++) await checkWeightGrad(randomCase(false));
+  for (let i = 0; i < 4; i++) await checkWeightGrad(randomCase(true));
 });
 
 test('subgroup weight gradient matches the direct oracle over several workgroups and split-K slices', async () => {
   // 300 columns: 75 column blocks, 2 workgroups along x; 40 rows: 3 row blocks; 3 x 38 x 35 pixels
   // (planes of partial quads: scalar GY loads), then 3 x 38 x 34 (whole quads: vec4 GY loads); split-K.
-  for (const s of [{ x: [3, 12, 40, 37], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } }, { x: [3, 12, 40, 36], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } }]) {
+  // narrowSubgroup: 12 x 5 x 2 = 120 tap blocks, 2 workgroups; 6 rows, 2 row blocks.
+  for (const s of [
+    { x: [3, 12, 40, 37], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } },
+    { x: [3, 12, 40, 36], w: [40, 12, 5, 5], opts: { stride: 1, padding: 1 } },
+    { x: [3, 12, 40, 37], w: [6, 12, 5, 5], opts: { stride: 1, padding: 1 } },
+  ]) {
     const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
     const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
     const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, s.opts);
     const names = await kernelsRun(op, [s.x, s.w]);
-    assert.ok(names.includes(subgroupKernel()), `expected ${subgroupKernel()} among ${names.join(', ')}`);
+    assert.ok(names.includes(subgroupKernel(s.w[0] <= 8)), `expected ${subgroupKernel(s.w[0] <= 8)} among ${names.join(', ')}`);
     const got = await forwardAndGradients(op, xs, g);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const oracle = await forwardAndGradients(op, xs, g);
@@ -98,13 +118,17 @@ test('subgroup weight gradient matches the direct oracle over several workgroups
   }
 });
 
-test('registerTiled stays where the subgroup weight gradient does not apply: 8 filters or fewer; vec4 geometries keep their kernels', async () => {
-  for (const c of [{ x: [2, 4, 9, 8], w: [8, 4, 3, 3], opts: { stride: 2, padding: 1 } }, { x: [2, 3, 9, 8], w: [1, 3, 4, 4], opts: { stride: 1, padding: 1 } }]) {
+test('registerTiled stays where the subgroup weight gradients do not apply: 8 filters or fewer at width stride 5 or width dilation; vec4 geometries keep their kernels', async () => {
+  const cases: Case[] = [
+    { x: [2, 4, 9, 18], w: [8, 4, 3, 3], opts: { stride: [1, 5], padding: [1, 1] } },
+    { x: [2, 3, 9, 8], w: [1, 3, 2, 2], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 2] } },
+  ];
+  for (const c of cases) {
     const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
-    assert.ok(names.includes('conv2d_weight_grad.registerTiled') && !names.includes('conv2d_weight_grad.packedSubgroup'), `x [${c.x}] w [${c.w}]: expected conv2d_weight_grad.registerTiled, got ${names.join(', ')}`);
+    assert.ok(names.includes('conv2d_weight_grad.registerTiled') && !names.some((n) => n.endsWith('Subgroup') && n.startsWith('conv2d_weight_grad')), `x [${c.x}] w [${c.w}]: expected conv2d_weight_grad.registerTiled, got ${names.join(', ')}`);
   }
   const vec4 = await kernelsRun(([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 5, 16], [12, 3, 3, 3]]);
-  assert.ok(!vec4.includes('conv2d_weight_grad.packedSubgroup') && !vec4.includes('conv2d_weight_grad.registerTiled'), `3×3 pad 1, W % 4 == 0: expected a vec4 weight gradient, got ${vec4.join(', ')}`);
+  assert.ok(!vec4.some((n) => n.startsWith('conv2d_weight_grad') && n.endsWith('Subgroup')) && !vec4.includes('conv2d_weight_grad.registerTiled'), `3×3 pad 1, W % 4 == 0: expected a vec4 weight gradient, got ${vec4.join(', ')}`);
 });
 
 test('subgroup weight gradient over a batch larger than one binding runs in runs of whole images and adds them', async () => {
@@ -115,6 +139,10 @@ test('subgroup weight gradient over a batch larger than one binding runs in runs
     const names = await kernelsRun(([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
     assert.ok(names.filter((n) => n === subgroupKernel()).length > 1, `expected several ${subgroupKernel()} launches, got ${names.join(', ')}`);
     await checkOp({ name: 'chunked subgroup weight gradient', inputs: [{ shape: c.x, requiresGrad: false }, c.w], forward: ([x, w]) => conv2d(x, w, undefined, c.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, c.opts), rng });
+    const narrow: Case = { x: [5, 2, 8, 16], w: [3, 2, 4, 4], opts: { stride: [2, 2], padding: [1, 1] } };
+    const narrowNames = await kernelsRun(([x, w]) => conv2d(x, w, undefined, narrow.opts), [narrow.x, narrow.w]);
+    assert.ok(narrowNames.filter((n) => n === subgroupKernel(true)).length > 1, `expected several ${subgroupKernel(true)} launches, got ${narrowNames.join(', ')}`);
+    await checkOp({ name: 'chunked narrow subgroup weight gradient', inputs: [{ shape: narrow.x, requiresGrad: false }, narrow.w], forward: ([x, w]) => conv2d(x, w, undefined, narrow.opts), reference: ([x, w]) => ref.conv2d(x, w, undefined, narrow.opts), rng });
   } finally {
     gpu().setMaxBindingBytes(undefined);
   }
