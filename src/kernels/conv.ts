@@ -359,8 +359,9 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
  * (bench/conv-weight-grad.ts, a quiet round), GFLOP/s: G 7×7 2→64 134² p0 3.84 → 18.71, G 3×3 s2 64→128
  * 5.83 → 17.19, 128→256 64² 5.01 → 18.38, D 4×4 s2 2→64 2.61 → 31.19, 64→128 64² 5.40 → 20.16, 128→256 32²
  * 5.15 → 23.80, D 4×4 s1 p1 256→512 16² 5.30 → 17.27 (under load 5: 1.46 → 6.56, 1.85 → 6.09, 1.88 → 6.00,
- * 0.95 → 9.59, 1.57 → 6.83, 1.74 → 8.10, 1.91 → 6.38); results within 9e-6 of registerTiled's (relative
- * to the largest).
+ * 0.95 → 9.59, 1.57 → 6.83, 1.74 → 8.10, 1.91 → 6.38); paper scale, batch 16, best of 2: 2.08 → 9.30,
+ * 2.80 → 8.74, 2.73 → 10.26, 1.27 → 14.38, 2.71 → 11.14, 2.68 → 11.60, 2.76 → 9.29; results within 1e-5 of
+ * registerTiled's (relative to the largest).
  */
 function weightGradSubgroupFits(g: ConvGeometry): boolean {
   return g.Cout > 8 && subgroupsOfEight();
@@ -399,8 +400,9 @@ function splitKSubgroup(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, til
  * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl's narrowSubgroup
  * (at most 8 out channels, as FaPE-GAN's 64→1 and 512→1 output layers): stride along the width 1-4,
  * dilation 1 along it, subgroups of exactly 8. lavapipe, batch 4, registerTiled vs this side by side (same
- * runs as weightGradSubgroupFits' figures), GFLOP/s: G 7×7 64→1 134² p0 1.02 → 3.99 (under load: 0.42 → 1.13),
- * D 4×4 s1 p1 512→1 15² 1.07 → 2.52 (0.61 → 4.68: a 5 ms kernel, noisy).
+ * runs as weightGradSubgroupFits' figures), GFLOP/s: G 7×7 64→1 134² p0 1.02 → 3.99 (under load: 0.42 → 1.13;
+ * batch 16: 0.53 → 2.14), D 4×4 s1 p1 512→1 15² 1.07 → 2.52 (0.61 → 4.68: a 5 ms kernel, noisy; batch 16:
+ * 0.72 → 1.66).
  */
 function weightGradNarrowFits(g: ConvGeometry): boolean {
   return g.Cout <= 8 && g.SW <= 4 && g.DW === 1 && subgroupsOfEight();
