@@ -1,7 +1,7 @@
 // conv2d's weight gradient on this adapter for the geometries no vec4 kernel takes: registerTiled
-// (conv2d_weight_grad.wgsl, the packed variant's kernel there before the subgroup kernel) beside what
-// the packed variant runs now (conv2d_weight_grad_packed_subgroup.wgsl on subgroups of 8 for more
-// than 8 out channels), alternating one call of each per round in one process, best of the rounds;
+// (conv2d_weight_grad.wgsl, the packed variant's kernel there before the subgroup kernels) beside what
+// the packed variant runs now (conv2d_weight_grad_packed_subgroup.wgsl on subgroups of 8: windowSubgroup,
+// narrowSubgroup for 1-8 out channels), alternating one call of each per round in one process, best of the rounds;
 // the split-K reduction included in the time.
 // Shapes: FaPE-GAN's layers at paper scale (128² images; G's 7×7 over the reflection-padded 134²).
 //   node --import tsx bench/conv-weight-grad.ts [--batch 4] [--rounds 3] [--only <substring>]

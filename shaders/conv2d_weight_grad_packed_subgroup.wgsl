@@ -1,31 +1,35 @@
 // conv2d's weight gradient for any stride, kernel size and padding (conv2d_weight_grad.wgsl's GEMM)
 // with the GY loads shared across a subgroup by shuffles:
 //   GW[co, ci, i, j] = Σ_{n, oh, ow} GY[n, co, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j·DW]
-// M = Cout, N = Cin·KH·KW columns (ci, i, j), K = the pixels, walked per image in quads of 4
-// (the last quad of an image may be partial: its missing pixels count zero).
+// M = Cout, N = Cin·KH·KW columns (ci, i, j), K = the pixels, walked in quads of 4 (a quad's missing
+// pixels past a plane or an output row count zero).
 // Why: on software Vulkan (lavapipe) every storage load whose address varies per lane costs ~7
 // instructions per float; registerTiled spends 8 of them per 16 multiply-adds. Here the 8 lanes of a
-// subgroup own the same 16 rows (out channels) and 4 columns each; per pixel quad lane l loads the
-// GY of rows r0 + 2l and r0 + 2l + 1 (one vec4 along the pixels each where planes hold whole quads)
-// and every lane takes all 16 from the lanes that loaded them, so 2 vec4 + 16 scalar X loads feed
-// 256 multiply-adds.
+// subgroup own the same rows (out channels) and 4 columns each; per pixel quad lane l loads the GY of
+// rows r0 + 2l and r0 + 2l + 1 (one vec4 along the pixels each where the quads are whole) and every
+// lane takes all 16 from the lanes that loaded them by subgroupShuffle.
+// Entry points (WGX x WGY invocations, 4 columns each):
+//   packedSubgroup  16 rows x 4 consecutive columns (ci, i, j); K walked per image in quads of the
+//                   plane; 2 vec4 GY + 16 scalar X loads per 256 multiply-adds. Any geometry.
+//   windowSubgroup  16 rows x the 4 neighbouring taps j0 .. j0 + 3 of one (ci, i) (taps past KW
+//                   computed, not stored); K walked per output row in quads, so the quad's 16 X values
+//                   lie in a window of 3·SW + 4 neighbours in one input row, loaded once (7 at stride 1,
+//                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1.
+//   narrowSubgroup  windowSubgroup with 4 rows (1-8 out channels: the rest of 16 would be waste;
+//                   WGY = 1): lane l & 3 loads row l & 3's GY vec4.
 // Layouts: X [N, Cin, H, W], GY [N, Cout, OH, OW] (NCHW), Partial [splits, Cout, Cin·KH·KW].
 // Bindings: 0 params, 1 X (read), 2 GY (read), 3 GY4 (read: the same buffer as vec4s, read only
-//   when OH·OW % 4 == 0), 4 Partial (write).
-// Split-K: workgroup z sums quads [z·kChunk, (z + 1)·kChunk) of the N·ceil(OH·OW / 4) quads into
-// its slice of Partial; the launcher adds the slices.
-// Override constants: WGX (a multiple of 8, so a subgroup shares lid.y and thus its rows), WGY.
+//   where the quads are whole: OH·OW % 4 == 0 for packedSubgroup, OW % 4 == 0 for the others),
+//   4 Partial (write).
+// Split-K: workgroup z sums quads [z·kChunk, (z + 1)·kChunk) into its slice of Partial; the launcher
+// adds the slices.
+// Override constants: WGX (a multiple of 8, so a subgroup shares lid.y and thus its rows), WGY, SW
+// (windowSubgroup, narrowSubgroup: the width stride).
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
 // consecutive local invocation indices (lavapipe). Subgroup operations need uniform control flow:
-// no invocation returns early; rows and columns past the end are clamped (computed, not stored),
-// taps in the padding and pixels past a plane read an in-bounds stand-in that a select zeroes.
-// Entry points: packedSubgroup (more than 8 out channels; WGX x WGY invocations) and narrowSubgroup
-//   (at most 8: 4 rows per workgroup row, WGY = 1; stride along the width SW at most 4, dilation 1
-//   along it). narrowSubgroup walks each output row in quads of 4 pixels and gives a lane the 4
-//   neighbouring taps j0 .. j0 + 3 of one (ci, i) (taps past KW computed, not stored): the quad's
-//   16 X values at them lie in a window of 3·SW + 4 neighbours, so it loads those once (7 at
-//   stride 1 instead of 16); the 4 rows' GY: lane l & 3 loads row l & 3's vec4 and every lane takes them.
-// Override constants: SW (narrowSubgroup: the stride along the width, 1-4).
+// no invocation returns before the last shuffle; rows and columns past the end are clamped
+// (computed, not stored), taps in the padding and pixels past a plane or row read an in-bounds
+// stand-in that a select zeroes.
 // Invariant: a pixel contributes to a column iff it exists and its tap lands inside the input.
 enable subgroups;
 //!include conv_geometry
@@ -172,7 +176,7 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
 }
 
 override SW: u32 = 1u;
-/** X values per lane per quad in narrowSubgroup: taps 0..3 at pixels 0..3, SW apart. */
+/** X values per lane per quad in windowSubgroup and narrowSubgroup: taps 0..3 at pixels 0..3, SW apart. */
 override WINDOW: u32 = 3u * SW + 4u;
 
 /** GY of one row at the 4 pixels ow0 .. ow0 + 3 of one output row (offset rowStart in GY); pixels past OW are 0. */
@@ -181,6 +185,27 @@ fn gyRowQuad(rowStart: u32, ow0: u32) -> vec4<f32> {
   let at = vec4<u32>(ow0) + vec4<u32>(0u, 1u, 2u, 3u);
   let idx = vec4<u32>(rowStart) + min(at, vec4<u32>(p.OW - 1u));
   return select(vec4<f32>(0.0), vec4<f32>(GY[idx.x], GY[idx.y], GY[idx.z], GY[idx.w]), at < vec4<u32>(p.OW));
+}
+
+/**
+ * Taps j0 .. j0 + 3 of (ci, i) at the 4 pixels ow0 .. ow0 + 3 of one output row (input row ih, first
+ * tap's column iw0): the window of 3·SW + 4 neighbours in X, loaded once.
+ */
+fn windowQuad(n: u32, ci: u32, ih: i32, iw0: i32) -> Quad {
+  let rowOk = ih >= 0 && ih < i32(p.H);
+  let rowBase = i32((n * p.Cin + ci) * p.H * p.W) + ih * i32(p.W);
+  var win: array<f32, 16>;
+  for (var d = 0u; d < WINDOW; d++) {
+    let iw = iw0 + i32(d);
+    let ok = rowOk && iw >= 0 && iw < i32(p.W);
+    win[d] = select(0.0, X[select(0u, u32(rowBase + iw), ok)], ok);
+  }
+  var x: Quad;
+  x.x0 = vec4<f32>(win[0], win[1], win[2], win[3]);
+  x.x1 = vec4<f32>(win[SW], win[SW + 1u], win[SW + 2u], win[SW + 3u]);
+  x.x2 = vec4<f32>(win[2u * SW], win[2u * SW + 1u], win[2u * SW + 2u], win[2u * SW + 3u]);
+  x.x3 = vec4<f32>(win[3u * SW], win[3u * SW + 1u], win[3u * SW + 2u], win[3u * SW + 3u]);
+  return x;
 }
 
 @compute @workgroup_size(WGX, 1)
@@ -192,7 +217,6 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let j0 = (block % blocksPerRow) * 4u;
   let i = (block / blocksPerRow) % p.KH;
   let ci = block / (blocksPerRow * p.KH);
-  let HW = p.H * p.W;
   let plane = p.OH * p.OW;
   let gyRow = min(r0 + (lane & 3u), p.Cout - 1u) * plane;
   let quadsPerRow = (p.OW + 3u) / 4u;
@@ -207,21 +231,7 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   for (var k = kStart; k < kEnd; k++) {
-    let ih = i32(oh * p.SH + i * p.DH) - p.PH;
-    let rowOk = ih >= 0 && ih < i32(p.H);
-    let iw0 = i32(ow0 * SW + j0) - p.PW;
-    let rowBase = i32((n * p.Cin + ci) * HW) + ih * i32(p.W);
-    var win: array<f32, 16>;
-    for (var d = 0u; d < WINDOW; d++) {
-      let iw = iw0 + i32(d);
-      let ok = rowOk && iw >= 0 && iw < i32(p.W);
-      win[d] = select(0.0, X[select(0u, u32(rowBase + iw), ok)], ok);
-    }
-    var x: Quad;
-    x.x0 = vec4<f32>(win[0], win[1], win[2], win[3]);
-    x.x1 = vec4<f32>(win[SW], win[SW + 1u], win[SW + 2u], win[SW + 3u]);
-    x.x2 = vec4<f32>(win[2u * SW], win[2u * SW + 1u], win[2u * SW + 2u], win[2u * SW + 3u]);
-    x.x3 = vec4<f32>(win[3u * SW], win[3u * SW + 1u], win[3u * SW + 2u], win[3u * SW + 3u]);
+    let x = windowQuad(n, ci, i32(oh * p.SH + i * p.DH) - p.PH, i32(ow0 * SW + j0) - p.PW);
     let g = gyRowQuad(n * p.Cout * plane + gyRow + oh * p.OW, ow0);
     accumulateRow(&acc0, subgroupShuffle(g, 0u), x);
     accumulateRow(&acc1, subgroupShuffle(g, 1u), x);
@@ -240,6 +250,83 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let c0 = (ci * p.KH + i) * p.KW + j0;
   var acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var r = 0u; r < 4u; r++) {
+    let co = r0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      if (j0 + t < p.KW) { Partial[slice + co * columns + c0 + t] = acc[r][t]; }
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let blocksPerRow = (p.KW + 3u) / 4u;
+  let blockIndex = wid.x * WGX + lid.x;
+  let block = min(blockIndex, p.Cin * p.KH * blocksPerRow - 1u);
+  let j0 = (block % blocksPerRow) * 4u;
+  let i = (block / blocksPerRow) % p.KH;
+  let ci = block / (blocksPerRow * p.KH);
+  let plane = p.OH * p.OW;
+  let rowA = min(r0 + 2u * lane, p.Cout - 1u) * plane;
+  let rowB = min(r0 + 2u * lane + 1u, p.Cout - 1u) * plane;
+  let quadsPerRow = (p.OW + 3u) / 4u;
+  let quadsPerImage = p.OH * quadsPerRow;
+  let kStart = wid.z * p.kChunk;
+  let kEnd = min(p.N * quadsPerImage, kStart + p.kChunk);
+  var n = kStart / quadsPerImage;
+  var oh = (kStart % quadsPerImage) / quadsPerRow;
+  var ow0 = (kStart % quadsPerRow) * 4u;
+  var acc00 = vec4<f32>(0.0);
+  var acc01 = vec4<f32>(0.0);
+  var acc02 = vec4<f32>(0.0);
+  var acc03 = vec4<f32>(0.0);
+  var acc04 = vec4<f32>(0.0);
+  var acc05 = vec4<f32>(0.0);
+  var acc06 = vec4<f32>(0.0);
+  var acc07 = vec4<f32>(0.0);
+  var acc08 = vec4<f32>(0.0);
+  var acc09 = vec4<f32>(0.0);
+  var acc10 = vec4<f32>(0.0);
+  var acc11 = vec4<f32>(0.0);
+  var acc12 = vec4<f32>(0.0);
+  var acc13 = vec4<f32>(0.0);
+  var acc14 = vec4<f32>(0.0);
+  var acc15 = vec4<f32>(0.0);
+  for (var k = kStart; k < kEnd; k++) {
+    let x = windowQuad(n, ci, i32(oh * p.SH + i * p.DH) - p.PH, i32(ow0 * SW + j0) - p.PW);
+    let rowStart = n * p.Cout * plane + oh * p.OW;
+    let ga = gyRowQuad(rowStart + rowA, ow0);
+    let gb = gyRowQuad(rowStart + rowB, ow0);
+    accumulateRow(&acc00, subgroupShuffle(ga, 0u), x);
+    accumulateRow(&acc01, subgroupShuffle(gb, 0u), x);
+    accumulateRow(&acc02, subgroupShuffle(ga, 1u), x);
+    accumulateRow(&acc03, subgroupShuffle(gb, 1u), x);
+    accumulateRow(&acc04, subgroupShuffle(ga, 2u), x);
+    accumulateRow(&acc05, subgroupShuffle(gb, 2u), x);
+    accumulateRow(&acc06, subgroupShuffle(ga, 3u), x);
+    accumulateRow(&acc07, subgroupShuffle(gb, 3u), x);
+    accumulateRow(&acc08, subgroupShuffle(ga, 4u), x);
+    accumulateRow(&acc09, subgroupShuffle(gb, 4u), x);
+    accumulateRow(&acc10, subgroupShuffle(ga, 5u), x);
+    accumulateRow(&acc11, subgroupShuffle(gb, 5u), x);
+    accumulateRow(&acc12, subgroupShuffle(ga, 6u), x);
+    accumulateRow(&acc13, subgroupShuffle(gb, 6u), x);
+    accumulateRow(&acc14, subgroupShuffle(ga, 7u), x);
+    accumulateRow(&acc15, subgroupShuffle(gb, 7u), x);
+    ow0 += 4u;
+    if (ow0 >= p.OW) {
+      ow0 = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; n++; }
+    }
+  }
+  if (blockIndex >= p.Cin * p.KH * blocksPerRow) { return; }
+  let columns = p.Cin * p.KH * p.KW;
+  let slice = wid.z * p.Cout * columns;
+  let c0 = (ci * p.KH + i) * p.KW + j0;
+  var acc = array<vec4<f32>, 16>(acc00, acc01, acc02, acc03, acc04, acc05, acc06, acc07, acc08, acc09, acc10, acc11, acc12, acc13, acc14, acc15);
+  for (var r = 0u; r < ROWS; r++) {
     let co = r0 + r;
     if (co >= p.Cout) { break; }
     for (var t = 0u; t < 4u; t++) {

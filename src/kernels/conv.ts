@@ -333,8 +333,8 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
-  if (chosen === 'packed' && weightGradSubgroupFits(g)) return weightGradSubgroupChunk(x, gy, g);
-  if (chosen === 'packed' && weightGradNarrowFits(g)) return weightGradNarrowChunk(x, gy, g);
+  const subgroupEntry = chosen === 'packed' ? weightGradSubgroupEntry(g) : undefined;
+  if (subgroupEntry) return weightGradSubgroupChunk(x, gy, g, subgroupEntry);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
@@ -352,41 +352,52 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   return splitKWeightGrad(k, x, gy, g, tiles, kChunk, Math.ceil(pixels / kChunk));
 }
 
+type WeightGradSubgroupEntry = 'windowSubgroup' | 'narrowSubgroup' | 'packedSubgroup';
+
 /**
- * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl where no vec4 kernel
- * fits: more than 8 out channels (its lanes share 16-row blocks), on subgroups of exactly 8.
- * lavapipe (2 shared cores), FaPE-GAN's layers at 128², batch 4, registerTiled vs this side by side, best of 3
- * (bench/conv-weight-grad.ts, a quiet round), GFLOP/s: G 7×7 2→64 134² p0 3.84 → 18.71, G 3×3 s2 64→128
- * 5.83 → 17.19, 128→256 64² 5.01 → 18.38, D 4×4 s2 2→64 2.61 → 31.19, 64→128 64² 5.40 → 20.16, 128→256 32²
- * 5.15 → 23.80, D 4×4 s1 p1 256→512 16² 5.30 → 17.27 (under load 5: 1.46 → 6.56, 1.85 → 6.09, 1.88 → 6.00,
- * 0.95 → 9.59, 1.57 → 6.83, 1.74 → 8.10, 1.91 → 6.38); paper scale, batch 16, best of 2: 2.08 → 9.30,
- * 2.80 → 8.74, 2.73 → 10.26, 1.27 → 14.38, 2.71 → 11.14, 2.68 → 11.60, 2.76 → 9.29; results within 1e-5 of
- * registerTiled's (relative to the largest).
+ * The packed weight gradient's conv2d_weight_grad_packed_subgroup.wgsl kernel where no vec4 kernel fits,
+ * on subgroups of exactly 8 (else registerTiled): windowSubgroup (more than 8 out channels, width stride
+ * 1-4, no width dilation), packedSubgroup (more than 8 out channels otherwise), narrowSubgroup (1-8 out
+ * channels, width stride 1-4, no width dilation, as FaPE-GAN's 64→1 and 512→1 output layers).
+ * lavapipe (2 shared cores, load ~6), FaPE-GAN's layers at 128², registerTiled vs the subgroup kernel side by
+ * side (bench/conv-weight-grad.ts), GFLOP/s, batch 16 best of 2 (batch 4 best of 3):
+ *   windowSubgroup: G 7×7 2→64 134² p0 2.14 → 14.30 (2.57 → 17.51), G 3×3 s2 64→128 2.85 → 11.79
+ *   (2.90 → 11.23), 128→256 64² 2.95 → 11.40 (2.80 → 12.47), D 4×4 s2 2→64 1.45 → 18.82 (1.39 → 21.27),
+ *   64→128 64² 2.90 → 18.45 (2.81 → 15.73), 128→256 32² 2.62 → 15.12 (2.84 → 17.39), D 4×4 s1 p1
+ *   256→512 16² 2.63 → 16.63 (2.77 → 15.38);
+ *   narrowSubgroup: G 7×7 64→1 134² p0 0.45 → 1.60 (0.53 → 2.06), D 4×4 s1 p1 512→1 15² 0.63 → 1.57
+ *   (0.80 → 1.93);
+ *   packedSubgroup (the first kernel, now only beyond width stride 4 or with width dilation) ran the
+ *   Cout > 8 rows at 8.7-14.4 (batch 16) and windowSubgroup beat it 1.11-2.56× side by side (batch 8).
+ * Results within 2e-5 of registerTiled's (relative to the largest).
  */
-function weightGradSubgroupFits(g: ConvGeometry): boolean {
-  return g.Cout > 8 && subgroupsOfEight();
+function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | undefined {
+  if (!subgroupsOfEight()) return undefined;
+  const window = g.SW <= 4 && g.DW === 1;
+  if (g.Cout > 8) return window ? 'windowSubgroup' : 'packedSubgroup';
+  return window ? 'narrowSubgroup' : undefined;
 }
 
 /**
- * The subgroup weight gradient: 16 rows x 4 columns per invocation, WGX (whole subgroups, up to 64)
- * fitted to the column blocks and WGY to the row blocks, 256 invocations at most; K walked per image
- * in quads of 4 pixels, so kChunk counts quads. GY is bound twice: as f32 and as vec4 (its planes' quads).
+ * One subgroup weight-gradient launch: per invocation 16 rows (4 for narrowSubgroup) x 4 columns
+ * (packedSubgroup: 4 consecutive (ci, i, j); the others: 4 neighbouring taps of one (ci, i), so KW
+ * rounds up to whole blocks of 4); WGX (whole subgroups, up to 64) fitted to the column blocks and WGY
+ * to the row blocks, 256 invocations at most. kChunk counts quads of 4 pixels: per image for
+ * packedSubgroup, per output row for the others. GY is bound twice: as f32 and as vec4.
  */
-function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
-  const columnBlocks = Math.ceil((g.Cin * g.KH * g.KW) / 4);
-  const rowBlocks = Math.ceil(g.Cout / 16);
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: WeightGradSubgroupEntry): GPUBuffer {
+  const taps = entryPoint === 'packedSubgroup';
+  const columnBlocks = taps ? Math.ceil((g.Cin * g.KH * g.KW) / 4) : g.Cin * g.KH * Math.ceil(g.KW / 4);
+  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? 4 : 16));
   const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
   let wgy = 1;
-  while (wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
+  while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
   const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
-  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: 'conv2d_weight_grad.packedSubgroup', entryPoint: 'packedSubgroup', constants: { WGX: wgx, WGY: wgy } });
-  const quads = g.N * Math.ceil((g.OH * g.OW) / 4);
+  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW } : { WGX: wgx, SW: g.SW };
+  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants });
+  const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
-  return splitKSubgroup(k, x, gy, g, tiles, kChunk, Math.ceil(quads / kChunk));
-}
-
-/** splitKWeightGrad for the subgroup kernels, which bind GY twice (as f32 and as vec4). */
-function splitKSubgroup(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, tiles: [number, number], kChunk: number, slices: number): GPUBuffer {
+  const slices = Math.ceil(quads / kChunk);
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const partial = alloc(slices * count);
   gpu().dispatch(k, [x, gy, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
@@ -394,29 +405,6 @@ function splitKSubgroup(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, til
   const gw = reduceAxis('sum', partial, 1, slices, count);
   gpu().pool.release(partial);
   return gw;
-}
-
-/**
- * Whether the packed weight gradient runs conv2d_weight_grad_packed_subgroup.wgsl's narrowSubgroup
- * (at most 8 out channels, as FaPE-GAN's 64→1 and 512→1 output layers): stride along the width 1-4,
- * dilation 1 along it, subgroups of exactly 8. lavapipe, batch 4, registerTiled vs this side by side (same
- * runs as weightGradSubgroupFits' figures), GFLOP/s: G 7×7 64→1 134² p0 1.02 → 3.99 (under load: 0.42 → 1.13;
- * batch 16: 0.53 → 2.14), D 4×4 s1 p1 512→1 15² 1.07 → 2.52 (0.61 → 4.68: a 5 ms kernel, noisy; batch 16:
- * 0.72 → 1.66).
- */
-function weightGradNarrowFits(g: ConvGeometry): boolean {
-  return g.Cout <= 8 && g.SW <= 4 && g.DW === 1 && subgroupsOfEight();
-}
-
-/** narrowSubgroup: 4 rows x 4 neighbouring taps per invocation, 64 invocations per workgroup; K walked per output row in quads of 4 pixels. */
-function weightGradNarrowChunk(x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
-  const columnBlocks = g.Cin * g.KH * Math.ceil(g.KW / 4);
-  const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
-  const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(g.Cout / 4)];
-  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: 'conv2d_weight_grad.narrowSubgroup', entryPoint: 'narrowSubgroup', constants: { WGX: wgx, SW: g.SW } });
-  const quads = g.N * g.OH * Math.ceil(g.OW / 4);
-  const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
-  return splitKSubgroup(k, x, gy, g, tiles, kChunk, Math.ceil(quads / kChunk));
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
