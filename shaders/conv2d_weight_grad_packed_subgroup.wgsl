@@ -16,7 +16,8 @@
 //                   lie in a window of 3·SW + 4 neighbours in one input row, loaded once (7 at stride 1,
 //                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1.
 //   narrowSubgroup  windowSubgroup with 4 rows (1-8 out channels: the rest of 16 would be waste;
-//                   WGY = 1): lane l & 3 loads row l & 3's GY vec4.
+//                   WGY = 1): lane l & 3 loads row l & 3's GY vec4; NARROW_ROWS = 1 for a single
+//                   out channel.
 // Layouts: X [N, Cin, H, W], GY [N, Cout, OH, OW] (NCHW), Partial [splits, Cout, Cin·KH·KW].
 // Bindings: 0 params, 1 X (read), 2 GY (read), 3 GY4 (read: the same buffer as vec4s, read only
 //   where the quads are whole: OH·OW % 4 == 0 for packedSubgroup, OW % 4 == 0 for the others),
@@ -24,7 +25,7 @@
 // Split-K: workgroup z sums quads [z·kChunk, (z + 1)·kChunk) into its slice of Partial; the launcher
 // adds the slices.
 // Override constants: WGX (a multiple of 8, so a subgroup shares lid.y and thus its rows), WGY, SW
-// (windowSubgroup, narrowSubgroup: the width stride).
+// (windowSubgroup, narrowSubgroup: the width stride), NARROW_ROWS (narrowSubgroup: 4 or 1).
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
 // consecutive local invocation indices (lavapipe). Subgroup operations need uniform control flow:
 // no invocation returns before the last shuffle; rows and columns past the end are clamped
@@ -208,9 +209,12 @@ fn windowQuad(n: u32, ci: u32, ih: i32, iw0: i32) -> Quad {
   return x;
 }
 
+/** narrowSubgroup's rows per invocation: 4, or 1 for a single out channel (no multiply-adds on copies of it). */
+override NARROW_ROWS: u32 = 4u;
+
 @compute @workgroup_size(WGX, 1)
 fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let r0 = wid.y * 4u;
+  let r0 = wid.y * NARROW_ROWS;
   // The lane's column block: taps j0 .. j0 + 3 of (ci, i); blocks past the last are clamped to it.
   let blocksPerRow = (p.KW + 3u) / 4u;
   let block = min(wid.x * WGX + lid.x, p.Cin * p.KH * blocksPerRow - 1u);
@@ -234,9 +238,11 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     let x = windowQuad(n, ci, i32(oh * p.SH + i * p.DH) - p.PH, i32(ow0 * SW + j0) - p.PW);
     let g = gyRowQuad(n * p.Cout * plane + gyRow + oh * p.OW, ow0);
     accumulateRow(&acc0, subgroupShuffle(g, 0u), x);
-    accumulateRow(&acc1, subgroupShuffle(g, 1u), x);
-    accumulateRow(&acc2, subgroupShuffle(g, 2u), x);
-    accumulateRow(&acc3, subgroupShuffle(g, 3u), x);
+    if (NARROW_ROWS > 1u) {
+      accumulateRow(&acc1, subgroupShuffle(g, 1u), x);
+      accumulateRow(&acc2, subgroupShuffle(g, 2u), x);
+      accumulateRow(&acc3, subgroupShuffle(g, 3u), x);
+    }
     ow0 += 4u;
     if (ow0 >= p.OW) {
       ow0 = 0u;
@@ -249,7 +255,7 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let slice = wid.z * p.Cout * columns;
   let c0 = (ci * p.KH + i) * p.KW + j0;
   var acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var r = 0u; r < 4u; r++) {
+  for (var r = 0u; r < NARROW_ROWS; r++) {
     let co = r0 + r;
     if (co >= p.Cout) { break; }
     for (var t = 0u; t < 4u; t++) {
