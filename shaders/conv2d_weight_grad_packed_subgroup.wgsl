@@ -14,7 +14,8 @@
 //   windowSubgroup  16 rows x the 4 neighbouring taps j0 .. j0 + 3 of one (ci, i) (taps past KW
 //                   computed, not stored); K walked per output row in quads, so the quad's 16 X values
 //                   lie in a window of 3·SW + 4 neighbours in one input row, loaded once (7 at stride 1,
-//                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1.
+//                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1 (the
+//                   launcher: kernel width 3 or more, where few of a lane's tap slots are empty).
 //   narrowSubgroup  windowSubgroup with 4 rows (1-8 out channels: the rest of 16 would be waste;
 //                   WGY = 1): lane l & 3 loads row l & 3's GY vec4; NARROW_ROWS = 1 for a single
 //                   out channel.

@@ -356,9 +356,12 @@ type WeightGradSubgroupEntry = 'windowSubgroup' | 'narrowSubgroup' | 'packedSubg
 
 /**
  * The packed weight gradient's conv2d_weight_grad_packed_subgroup.wgsl kernel where no vec4 kernel fits,
- * on subgroups of exactly 8 (else registerTiled): windowSubgroup (more than 8 out channels, width stride
- * 1-4, no width dilation), packedSubgroup (more than 8 out channels otherwise), narrowSubgroup (1-8 out
- * channels, width stride 1-4, no width dilation, as FaPE-GAN's 64→1 and 512→1 output layers).
+ * on subgroups of exactly 8 (else registerTiled): windowSubgroup (more than 8 out channels, kernel width
+ * 3 or more, width stride 1-4, no width dilation), packedSubgroup (more than 8 out channels otherwise),
+ * narrowSubgroup (1-8 out channels, width stride 1-4, no width dilation, as FaPE-GAN's 64→1 and 512→1
+ * output layers). packedSubgroup vs windowSubgroup, batch 4, 32² 4 rounds: 1×1 s2 64→128 10.91 vs 4.00,
+ * 2×2 s2 32→64 12.64 vs 10.41, 3×1 (KW 1) 32→64 9.28 vs 3.79, 5×5 s2 16→32 11.42 vs 11.47 (both 1.9-5.7×
+ * registerTiled there).
  * lavapipe (2 shared cores, load ~6), FaPE-GAN's layers at 128², registerTiled vs the subgroup kernel side by
  * side (bench/conv-weight-grad.ts), GFLOP/s, batch 16 best of 2 (batch 4 best of 3):
  *   windowSubgroup: G 7×7 2→64 134² p0 2.14 → 14.30 (2.57 → 17.51), G 3×3 s2 64→128 2.85 → 11.79
@@ -374,7 +377,8 @@ type WeightGradSubgroupEntry = 'windowSubgroup' | 'narrowSubgroup' | 'packedSubg
 function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | undefined {
   if (!subgroupsOfEight()) return undefined;
   const window = g.SW <= 4 && g.DW === 1;
-  if (g.Cout > 8) return window ? 'windowSubgroup' : 'packedSubgroup';
+  // 1- and 2-wide kernels would leave 3 or 2 of a window lane's 4 tap slots empty.
+  if (g.Cout > 8) return window && g.KW >= 3 ? 'windowSubgroup' : 'packedSubgroup';
   return window ? 'narrowSubgroup' : undefined;
 }
 

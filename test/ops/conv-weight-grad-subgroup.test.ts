@@ -1,7 +1,7 @@
 // The packed variant's subgroup weight gradients (shaders/conv2d_weight_grad_packed_subgroup.wgsl) where
 // no vec4 weight-gradient kernel fits, on adapters whose subgroups are exactly 8 wide (lavapipe):
-// windowSubgroup (more than 8 out channels, width stride 1-4, no width dilation), packedSubgroup (more
-// than 8 otherwise), narrowSubgroup (1-8, width stride 1-4, no width dilation) — against the float64
+// windowSubgroup (more than 8 out channels, kernel width 3+, width stride 1-4, no width dilation),
+// packedSubgroup (more than 8 otherwise), narrowSubgroup (1-8, width stride 1-4, no width dilation) — against the float64
 // reference and finite differences on random shapes (strides 1-4 and mixed, kernels 2-7 incl.
 // non-square, padding 0-3, dilation, odd sizes, batch > 1, out channels past and inside row blocks,
 // Cin 1-12, whole and partial quads of pixels, rows of fewer than 4 pixels); the direct oracle over
@@ -36,7 +36,7 @@ async function kernelsRun(f: (ts: Tensor[]) => Tensor, shapes: number[][]): Prom
 function subgroupKernel(w: number[], opts: { stride?: [number, number] | number; dilation?: [number, number] | number }): string {
   const pair = (v: [number, number] | number | undefined) => (Array.isArray(v) ? v : [v ?? 1, v ?? 1]);
   const window = pair(opts.stride)[1] <= 4 && pair(opts.dilation)[1] === 1;
-  const entry = w[0] > 8 ? (window ? 'windowSubgroup' : 'packedSubgroup') : window ? 'narrowSubgroup' : 'registerTiled';
+  const entry = w[0] > 8 ? (window && w[3] >= 3 ? 'windowSubgroup' : 'packedSubgroup') : window ? 'narrowSubgroup' : 'registerTiled';
   return `conv2d_weight_grad.${subgroupsOfEight() ? entry : 'registerTiled'}`;
 }
 
@@ -83,6 +83,7 @@ test('windowSubgroup and packedSubgroup against finite differences: chosen geome
     { x: [2, 3, 11, 10], w: [11, 3, 3, 2], opts: { stride: [1, 2], padding: [1, 0], dilation: [2, 3] } },  // width dilation: packedSubgroup
     { x: [2, 3, 11, 28], w: [12, 3, 3, 4], opts: { stride: [2, 5], padding: [1, 2] } },  // width stride 5: packedSubgroup, 6 x 6 (whole quads)
     { x: [2, 2, 9, 12], w: [19, 2, 4, 7], opts: { stride: [1, 4], padding: [3, 3] } },  // width stride 4: windowSubgroup, 2 tap blocks
+    { x: [2, 3, 9, 8], w: [17, 3, 4, 2], opts: { stride: [2, 1], padding: [1, 1] } },  // 2-wide kernel: packedSubgroup
   ];
   for (const c of cases) await checkWeightGrad(c);
 });
