@@ -6,7 +6,8 @@
 // and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl
 // (conv2d_packed_subgroup.wgsl where subgroups are 8 wide),
 // the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
-// through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
+// through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
+// are 8 wide), each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
@@ -370,7 +371,7 @@ type WeightGradSubgroupEntry = 'windowSubgroup' | 'narrowSubgroup' | 'packedSubg
  *   256→512 16² 2.63 → 16.63 (2.77 → 15.38);
  *   narrowSubgroup: G 7×7 64→1 134² p0 0.45 → 1.60 (0.53 → 2.06), D 4×4 s1 p1 512→1 15² 0.63 → 1.57
  *   (0.80 → 1.93);
- *   packedSubgroup (the first kernel, now only beyond width stride 4 or with width dilation) ran the
+ *   packedSubgroup (the first kernel, now only for 1-2 wide kernels, width stride > 4 or width dilation) ran the
  *   Cout > 8 rows at 8.7-14.4 (batch 16) and windowSubgroup beat it 1.11-2.56× side by side (batch 8).
  * Results within 2e-5 of registerTiled's (relative to the largest).
  */
