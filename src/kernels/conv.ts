@@ -6,7 +6,8 @@
 // and runs the forward and the stride-1 input gradient through conv2d_vec4.wgsl / conv2d_packed.wgsl
 // (conv2d_packed_subgroup.wgsl where subgroups are 8 wide),
 // the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
-// through conv2d_weight_grad_vec4.wgsl, each where its geometry allows.
+// through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
+// are 8 wide), each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
@@ -373,6 +374,8 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
+  const subgroupEntry = chosen === 'packed' ? weightGradSubgroupEntry(g) : undefined;
+  if (subgroupEntry) return weightGradPackedSubgroupChunk(x, gy, g, subgroupEntry);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
@@ -406,6 +409,67 @@ function weightGradTileShape(rowBlocks: number, columnBlocks: number, entryPoint
   const wgx = even(columnBlocks, 64);
   const wgy = even(rowBlocks, Math.max(1, Math.floor(256 / wgx)));
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)] };
+}
+
+type WeightGradSubgroupEntry = 'windowSubgroup' | 'narrowSubgroup' | 'packedSubgroup';
+
+/**
+ * The packed weight gradient's conv2d_weight_grad_packed_subgroup.wgsl kernel where no vec4 kernel fits,
+ * where subgroupKernels() (the policy's convSubgroups, subgroups of exactly 8; else registerTiled): windowSubgroup (more than 8 out channels, kernel width
+ * 3 or more, width stride 1-4, no width dilation), packedSubgroup (more than 8 out channels otherwise),
+ * narrowSubgroup (1-8 out channels, width stride 1-4, no width dilation, as FaPE-GAN's 64→1 and 512→1
+ * output layers). packedSubgroup vs windowSubgroup, batch 4, 32² 4 rounds: 1×1 s2 64→128 10.91 vs 4.00,
+ * 2×2 s2 32→64 12.64 vs 10.41, 3×1 (KW 1) 32→64 9.28 vs 3.79, 5×5 s2 16→32 11.42 vs 11.47 (both 1.9-5.7×
+ * registerTiled there).
+ * lavapipe (2 shared cores, load ~6), FaPE-GAN's layers at 128², registerTiled vs the subgroup kernel side by
+ * side (bench/conv-weight-grad.ts), GFLOP/s, batch 16 best of 2 (batch 4 best of 3):
+ *   windowSubgroup: G 7×7 2→64 134² p0 2.14 → 14.30 (2.57 → 17.51), G 3×3 s2 64→128 2.85 → 11.79
+ *   (2.90 → 11.23), 128→256 64² 2.95 → 11.40 (2.80 → 12.47), D 4×4 s2 2→64 1.45 → 18.82 (1.39 → 21.27),
+ *   64→128 64² 2.90 → 18.45 (2.81 → 15.73), 128→256 32² 2.62 → 15.12 (2.84 → 17.39), D 4×4 s1 p1
+ *   256→512 16² 2.63 → 16.63 (2.77 → 15.38);
+ *   narrowSubgroup: G 7×7 64→1 134² p0 0.45 → 1.60 (0.53 → 2.06), D 4×4 s1 p1 512→1 15² 0.63 → 1.57
+ *   (0.80 → 1.93);
+ *   packedSubgroup (the first kernel, now only for 1-2 wide kernels, width stride > 4 or width dilation) ran the
+ *   Cout > 8 rows at 8.7-14.4 (batch 16) and windowSubgroup beat it 1.11-2.56× side by side (batch 8).
+ * Results within 2e-5 of registerTiled's (relative to the largest).
+ */
+function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | undefined {
+  if (!subgroupKernels()) return undefined;
+  const window = g.SW <= 4 && g.DW === 1;
+  // 1- and 2-wide kernels would leave 3 or 2 of a window lane's 4 tap slots empty.
+  if (g.Cout > 8) return window && g.KW >= 3 ? 'windowSubgroup' : 'packedSubgroup';
+  return window ? 'narrowSubgroup' : undefined;
+}
+
+/**
+ * One subgroup weight-gradient launch: per invocation 16 rows (4 for narrowSubgroup) x 4 columns
+ * (packedSubgroup: 4 consecutive (ci, i, j); the others: 4 neighbouring taps of one (ci, i), so KW
+ * rounds up to whole blocks of 4); WGX (whole subgroups, up to 64) fitted to the column blocks and WGY
+ * to the row blocks, 256 invocations at most. kChunk counts quads of 4 pixels: per image for
+ * packedSubgroup, per output row for the others. GY is bound twice: as f32 and as vec4.
+ */
+function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: WeightGradSubgroupEntry): GPUBuffer {
+  const taps = entryPoint === 'packedSubgroup';
+  const columnBlocks = taps ? Math.ceil((g.Cin * g.KH * g.KW) / 4) : g.Cin * g.KH * Math.ceil(g.KW / 4);
+  // A single out channel runs narrowSubgroup with 1 row, not 4 copies of it: G 7×7 64→1 134² 1.26-1.30× (batch 4, 8).
+  const narrowRows = g.Cout === 1 ? 1 : 4;
+  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? narrowRows : 16));
+  const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
+  let wgy = 1;
+  while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
+  const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
+  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
+  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants });
+  const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
+  const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
+  const slices = Math.ceil(quads / kChunk);
+  const count = g.Cout * g.Cin * g.KH * g.KW;
+  const partial = alloc(slices * count);
+  gpu().dispatch(k, [x, gy, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
+  if (slices === 1) return partial;
+  const gw = reduceAxis('sum', partial, 1, slices, count);
+  gpu().pool.release(partial);
+  return gw;
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */

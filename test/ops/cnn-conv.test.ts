@@ -192,8 +192,11 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
         if (s.w[3] === 5) {
           const forward = choices.convSubgroups === 'shared' && subgroupsOfEight() ? 'conv2d.fiveWidePairSubgroup' : 'conv2d.fiveWidePair';
           // The generic forward: conv2d_packed_subgroup.wgsl where it applies (more than 8 filters, at least 2 input channels).
-          const generic = choices.convSubgroups === 'shared' && subgroupsOfEight() && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
-          const expected = choices.convFiveWide === 'generic' ? [generic, 'conv2d_weight_grad.registerTiled'] : [forward, 'conv2d_weight_grad.fiveWide'];
+          // and weight gradient: conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (more than 8 filters, stride 1).
+          const subgroups = choices.convSubgroups === 'shared' && subgroupsOfEight();
+          const generic = subgroups && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
+          const genericWeightGrad = subgroups && s.w[0]! > 8 ? 'conv2d_weight_grad.windowSubgroup' : 'conv2d_weight_grad.registerTiled';
+          const expected = choices.convFiveWide === 'generic' ? [generic, genericWeightGrad] : [forward, 'conv2d_weight_grad.fiveWide'];
           for (const name of expected) assert.ok(names.includes(name), `${JSON.stringify(choices)}: expected ${name} among ${names.join(', ')}`);
         }
         const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
