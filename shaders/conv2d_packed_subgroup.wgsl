@@ -22,6 +22,7 @@
 enable subgroups;
 //!include conv_geometry
 //!include gemm_core
+//!include subgroup_channel_pairs
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
@@ -58,25 +59,7 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       let iw = iw0 + vec4<i32>(i32(j * p.DW));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
       let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.W) + iw, ok));
-      var wk = (i * p.KW + j) * p.packedWidth + laneQuad;
-      var xo = 0u;
-      for (var ci = 0u; ci < p.Cin; ci += 2u) {
-        let second = ci + 1u < p.Cin;
-        let w = Packed[select(wk, wk + laneChannel * channelStep, second)];
-        let x0 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
-        let xo1 = select(xo, xo + HW, second);
-        let x1 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo1], X[off.y + xo1], X[off.z + xo1], X[off.w + xo1]), ok & vec4<bool>(second));
-        outerAccumulate(&acc0, subgroupShuffle(w, 0u), x0);
-        outerAccumulate(&acc1, subgroupShuffle(w, 1u), x0);
-        outerAccumulate(&acc2, subgroupShuffle(w, 2u), x0);
-        outerAccumulate(&acc3, subgroupShuffle(w, 3u), x0);
-        outerAccumulate(&acc0, subgroupShuffle(w, 4u), x1);
-        outerAccumulate(&acc1, subgroupShuffle(w, 5u), x1);
-        outerAccumulate(&acc2, subgroupShuffle(w, 6u), x1);
-        outerAccumulate(&acc3, subgroupShuffle(w, 7u), x1);
-        wk += 2u * channelStep;
-        xo += 2u * HW;
-      }
+      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, (i * p.KW + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cin, HW);
     }
   }
   storeBlock(r0, pix0, acc0);

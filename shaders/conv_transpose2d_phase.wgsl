@@ -37,23 +37,12 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   let block = wid.y * WGY + lid.y;
   let r0 = block * ROWS;
   let quad0 = block * (ROWS / 4u);
-  var base: vec4<i32>;
-  var ih0: vec4<i32>;
-  var iw0: vec4<i32>;
-  var outBase: vec4<u32>;
-  var valid: vec4<bool>;
-  for (var t = 0u; t < TN; t++) {
-    let q = min(pix0 + t, pixels - 1u);
-    let n = q / plane;
-    let r = q % plane;
-    let a = r / ph.colsOut;
-    let b = r % ph.colsOut;
-    base[t] = i32(n * p.Cout * p.OH * p.OW);
-    ih0[t] = i32(a) + ph.shiftH;
-    iw0[t] = i32(b) + ph.shiftW;
-    outBase[t] = n * p.Cin * p.H * p.W + (ph.hb + p.SH * a) * p.W + ph.wb + p.SW * b;
-    valid[t] = pix0 + t < pixels;
-  }
+  let pixelsOf = phasePixels(ph, pix0);
+  let base = pixelsOf.base;
+  let ih0 = pixelsOf.ih0;
+  let iw0 = pixelsOf.iw0;
+  let outBase = pixelsOf.outBase;
+  let valid = pixelsOf.valid;
   let OHW = p.OH * p.OW;
   let channelStep = ph.Ti * ph.Tj * p.packedWidth;
   var acc0 = Acc4x4();

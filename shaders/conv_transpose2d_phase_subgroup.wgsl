@@ -20,6 +20,7 @@
 // Invariant: as conv_transpose2d_phase.wgsl — each Y element written once, summing exactly its phase's taps inside X.
 enable subgroups;
 //!include gemm_core
+//!include subgroup_channel_pairs
 //!include conv_phase
 //!include conv_phase_geometry
 @group(0) @binding(0) var<uniform> p: PhaseParams;
@@ -34,27 +35,14 @@ const ROWS = 16u;
 @compute @workgroup_size(WGX, WGY)
 fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let ph = phaseOf(wid.z);
-  let plane = max(ph.rowsOut * ph.colsOut, 1u);
-  let pixels = p.N * plane;
   let pix0 = (wid.x * WGX + lid.x) * TN;
   let r0 = (wid.y * WGY + lid.y) * ROWS;
-  var base: vec4<i32>;
-  var ih0: vec4<i32>;
-  var iw0: vec4<i32>;
-  var outBase: vec4<u32>;
-  var valid: vec4<bool>;
-  for (var t = 0u; t < TN; t++) {
-    let q = min(pix0 + t, pixels - 1u);
-    let n = q / plane;
-    let r = q % plane;
-    let a = r / max(ph.colsOut, 1u);
-    let b = r % max(ph.colsOut, 1u);
-    base[t] = i32(n * p.Cout * p.OH * p.OW);
-    ih0[t] = i32(a) + ph.shiftH;
-    iw0[t] = i32(b) + ph.shiftW;
-    outBase[t] = n * p.Cin * p.H * p.W + (ph.hb + p.SH * a) * p.W + ph.wb + p.SW * b;
-    valid[t] = pix0 + t < pixels && ph.rowsOut * ph.colsOut > 0u;
-  }
+  let pixelsOf = phasePixels(ph, pix0);
+  let base = pixelsOf.base;
+  let ih0 = pixelsOf.ih0;
+  let iw0 = pixelsOf.iw0;
+  let outBase = pixelsOf.outBase;
+  let valid = pixelsOf.valid;
   let OHW = p.OH * p.OW;
   let channelStep = ph.Ti * ph.Tj * p.packedWidth;
   // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
@@ -71,25 +59,7 @@ fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       let iw = iw0 + vec4<i32>(i32(j));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
       let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.OW) + iw, ok));
-      var wk = ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad;
-      var xo = 0u;
-      for (var co = 0u; co < p.Cout; co += 2u) {
-        let second = co + 1u < p.Cout;
-        let w = Packed[select(wk, wk + laneChannel * channelStep, second)];
-        let x0 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
-        let xo1 = select(xo, xo + OHW, second);
-        let x1 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo1], X[off.y + xo1], X[off.z + xo1], X[off.w + xo1]), ok & vec4<bool>(second));
-        outerAccumulate(&acc0, subgroupShuffle(w, 0u), x0);
-        outerAccumulate(&acc1, subgroupShuffle(w, 1u), x0);
-        outerAccumulate(&acc2, subgroupShuffle(w, 2u), x0);
-        outerAccumulate(&acc3, subgroupShuffle(w, 3u), x0);
-        outerAccumulate(&acc0, subgroupShuffle(w, 4u), x1);
-        outerAccumulate(&acc1, subgroupShuffle(w, 5u), x1);
-        outerAccumulate(&acc2, subgroupShuffle(w, 6u), x1);
-        outerAccumulate(&acc3, subgroupShuffle(w, 7u), x1);
-        wk += 2u * channelStep;
-        xo += 2u * OHW;
-      }
+      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cout, OHW);
     }
   }
   storeQuad(r0, outBase, valid, acc0);

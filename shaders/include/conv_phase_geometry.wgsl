@@ -31,6 +31,33 @@ fn phaseOf(phase: u32) -> Phase {
   return f;
 }
 
+/**
+ * The TN = 4 output pixels pix0.. of a phase (a pixel past the phase's last is clamped to it): their
+ * first X offsets (image base, row and column of tap (0, 0)), their Y offsets within channel 0, and
+ * which are real. An empty phase (rowsOut·colsOut == 0) gives no valid pixel.
+ */
+struct PhasePixels { base: vec4<i32>, ih0: vec4<i32>, iw0: vec4<i32>, outBase: vec4<u32>, valid: vec4<bool> }
+
+fn phasePixels(ph: Phase, pix0: u32) -> PhasePixels {
+  var o: PhasePixels;
+  let plane = max(ph.rowsOut * ph.colsOut, 1u);
+  let cols = max(ph.colsOut, 1u);
+  let pixels = p.N * plane;
+  for (var t = 0u; t < TN; t++) {
+    let q = min(pix0 + t, pixels - 1u);
+    let n = q / plane;
+    let r = q % plane;
+    let a = r / cols;
+    let b = r % cols;
+    o.base[t] = i32(n * p.Cout * p.OH * p.OW);
+    o.ih0[t] = i32(a) + ph.shiftH;
+    o.iw0[t] = i32(b) + ph.shiftW;
+    o.outBase[t] = n * p.Cin * p.H * p.W + (ph.hb + p.SH * a) * p.W + ph.wb + p.SW * b;
+    o.valid[t] = pix0 + t < pixels && ph.rowsOut * ph.colsOut > 0u;
+  }
+  return o;
+}
+
 /** Stores 4 outputs of channel ci (plus its bias) at Y offsets outBase (within channel 0) where valid. */
 fn storePhaseRow(ci: u32, outBase: vec4<u32>, valid: vec4<bool>, row: vec4<f32>) {
   if (ci >= p.Cin) { return; }
