@@ -50,6 +50,7 @@ const CONV_FAMILIES: Record<string, string> = {
   conv_transpose2d: 'conv input-grad',
   conv2d_weight_grad: 'conv weight-grad',
   conv_pack_weights: 'conv weight packing',
+  conv_pack_phase_weights: 'conv weight packing',
 };
 
 /** The family of a kernel name ("conv2d.registerTiled" → conv forward, "norm.gradSums" → norm). */

@@ -5,9 +5,19 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorLines, removeDir, repoRoot, runCli, tempDir } from './run-cli.js';
+import { kernelFamily } from '../../src/bench/step.js';
 
 const work = tempDir('webfer-bench-');
 test.after(() => removeDir(work));
+
+test('bench --step families: each conv kernel counts to its pass, both weight packings to one family', () => {
+  for (const [name, family] of [
+    ['conv2dMfm.fiveWidePairSubgroup', 'conv forward'], ['conv2d.packedSubgroup', 'conv forward'],
+    ['conv_transpose2d.phaseSubgroup', 'conv input-grad'], ['conv_transpose2d.threeWidePairSubgroup', 'conv input-grad'],
+    ['conv2d_weight_grad.windowSubgroup', 'conv weight-grad'], ['conv_pack_weights', 'conv weight packing'],
+    ['conv_pack_phase_weights', 'conv weight packing'], ['norm.gradSums', 'norm'],
+  ]) assert.is(kernelFamily(name!), family, name);
+});
 
 test('bench --step --quick --json: LightCNN-9 and FaPE-GAN steps with images/s, family shares, dispatches and submits', async () => {
   const result = await runCli(['bench', '--step', '--quick', '--steps', '1', '--json', 'out.json'], { cwd: work });
