@@ -71,31 +71,48 @@ const SUBGROUP_ROWS = 16;
 /** shaders/conv_pack_weights.wgsl's row orders (PackParams.order): forward rows in filter order, in mfm pair order, or the stride-1 input gradient's. */
 const PACK_ORDER = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
 
+/**
+ * Which kernels read a packing: 'tiled' the vec4 / packedTiled / phaseTiled kernels; 'broadcast'
+ * conv2d_subgroup.wgsl's, whose lanes share weight loads by subgroupBroadcast; 'shuffle' the 16-row
+ * kernels whose lanes trade weight quads by subgroupShuffle (conv2d_packed_subgroup.wgsl,
+ * conv_transpose2d_phase_subgroup.wgsl).
+ */
+type PackedReader = 'tiled' | 'broadcast' | 'shuffle';
+
 interface PackedWeights {
   buffer: GPUBuffer;
   /** vec4s per reduction index k (Params.packedWidth): whole blocks of rowsPerInvocation / 4. */
   width: number;
   rowsPerInvocation: number;
-  /** Run by conv2d_subgroup.wgsl, which shares each weight load across a subgroup's lanes. */
-  subgroup: boolean;
+  reader: PackedReader;
+}
+
+/** The reader of a packed forward (or stride-1 input gradient) over geometry g. */
+function packedReaderFor(g: ConvGeometry): PackedReader {
+  if (!subgroupKernels()) return 'tiled';
+  const { entryPoint } = packedEntryPoint(g);
+  if (entryPoint === 'fiveWidePair' || entryPoint === 'pointwise' || entryPoint === 'threeWidePair') return 'broadcast';
+  // conv2d_packed_subgroup.wgsl where packedTiled would run, with more than 8 rows and at least 2
+  // input channels (it pairs them).
+  return entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 ? 'shuffle' : 'tiled';
 }
 
 /**
  * The weights as [K][width] vec4 of 4 GEMM rows each (one launch; the caller releases the buffer),
  * for the packed kernels running `runs`: g itself, or for the transposed order its forward-of-gradient
- * geometry; `rowsPerInvocation` SUBGROUP_ROWS for conv2d_packed_subgroup.wgsl.
+ * geometry.
  */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry, rowsPerInvocation?: number): PackedWeights {
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry): PackedWeights {
   const KHW = g.KH * g.KW;
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
-  rowsPerInvocation ??= packedRowsFor(rows);
+  const reader = packedReaderFor(runs);
+  const rowsPerInvocation = reader === 'shuffle' ? SUBGROUP_ROWS : packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
-  const subgroup = subgroupKernels() && ['fiveWidePair', 'pointwise', 'threeWidePair'].includes(packedEntryPoint(runs).entryPoint);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
   gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
-  return { buffer, width, rowsPerInvocation, subgroup };
+  return { buffer, width, rowsPerInvocation, reader };
 }
 
 type Vec4Geometry = 'pointwise' | 'threeWide' | 'fiveWide';
@@ -144,8 +161,8 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  if (packed.subgroup) return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
-  if (packed.rowsPerInvocation === SUBGROUP_ROWS) return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
+  if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
+  if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -155,14 +172,6 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}`;
   const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows } });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
-}
-
-/**
- * Whether a packed forward runs conv2d_packed_subgroup.wgsl: where packedTiled would (no vec4 kernel
- * fits), with more than 8 rows and at least 2 input channels (it pairs them), where subgroupKernels().
- */
-function packedSubgroupFits(g: ConvGeometry): boolean {
-  return packedEntryPoint(g).entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 && subgroupKernels();
 }
 
 /** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
@@ -212,8 +221,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const subgroup = variant === 'packed' && packedSubgroupFits(whole);
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, subgroup ? SUBGROUP_ROWS : undefined) : undefined;
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole) : undefined;
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
@@ -268,9 +276,7 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const phaseRows = phased && whole.Cin > 8 && subgroupKernels() ? SUBGROUP_ROWS : packedRowsFor(whole.Cin);
-  const subgroup = chosen === 'packed' && !strided && packedSubgroupFits(asForwardOfGradient(whole));
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), subgroup ? SUBGROUP_ROWS : undefined) : phased ? packPhaseWeights(weight, whole, phaseRows) : undefined;
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole)) : phased ? packPhaseWeights(weight, whole) : undefined;
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage);
@@ -299,15 +305,18 @@ export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescri
 
 /**
  * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for
- * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases).
+ * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases), in 16-row
+ * blocks for its subgroup form where more than 8 input channels fill them.
  */
-function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, rowsPerInvocation: number): PackedWeights {
+function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
+  const reader: PackedReader = g.Cin > 8 && subgroupKernels() ? 'shuffle' : 'tiled';
+  const rowsPerInvocation = reader === 'shuffle' ? SUBGROUP_ROWS : packedRowsFor(g.Cin);
   const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
   const K = g.Cout * g.KH * g.KW;
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(g.Cin, g.Cout, g.KH, g.KW, g.SH, g.SW, width, 0);
   gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
-  return { buffer, width, rowsPerInvocation, subgroup: false };
+  return { buffer, width, rowsPerInvocation, reader };
 }
 
 /**
@@ -317,7 +326,7 @@ function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, rowsPerInvocation:
 function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
   const rows = packed.rowsPerInvocation;
   const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
-  const subgroup = rows === SUBGROUP_ROWS;
+  const subgroup = packed.reader === 'shuffle';
   // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
   const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
   const k = subgroup
