@@ -37,24 +37,19 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   let block = wid.y * WGY + lid.y;
   let r0 = block * ROWS;
   let quad0 = block * (ROWS / 4u);
-  let pixelsOf = phasePixels(ph, pix0);
-  let base = pixelsOf.base;
-  let ih0 = pixelsOf.ih0;
-  let iw0 = pixelsOf.iw0;
-  let outBase = pixelsOf.outBase;
-  let valid = pixelsOf.valid;
+  let px = phasePixels(ph, pix0);
   let OHW = p.OH * p.OW;
   let channelStep = ph.Ti * ph.Tj * p.packedWidth;
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();
   for (var i = 0u; i < ph.Ti; i++) {
-    let ih = ih0 + vec4<i32>(i32(i));
+    let ih = px.ih0 + vec4<i32>(i32(i));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.OH)));
     for (var j = 0u; j < ph.Tj; j++) {
-      let iw = iw0 + vec4<i32>(i32(j));
+      let iw = px.iw0 + vec4<i32>(i32(j));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
       if (!any(ok)) { continue; }
-      let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.OW) + iw, ok));
+      let off = vec4<u32>(select(vec4<i32>(0), px.base + ih * i32(p.OW) + iw, ok));
       var wk = ph.packedStart + (i * ph.Tj + j) * p.packedWidth + quad0;
       var xo = 0u;
       for (var co = 0u; co < p.Cout; co++) {
@@ -66,5 +61,5 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       }
     }
   }
-  storePhaseBlock(r0, outBase, valid, acc0, acc1);
+  storePhaseBlock(r0, px.outBase, px.valid, acc0, acc1);
 }

@@ -37,12 +37,7 @@ fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let ph = phaseOf(wid.z);
   let pix0 = (wid.x * WGX + lid.x) * TN;
   let r0 = (wid.y * WGY + lid.y) * ROWS;
-  let pixelsOf = phasePixels(ph, pix0);
-  let base = pixelsOf.base;
-  let ih0 = pixelsOf.ih0;
-  let iw0 = pixelsOf.iw0;
-  let outBase = pixelsOf.outBase;
-  let valid = pixelsOf.valid;
+  let px = phasePixels(ph, pix0);
   let OHW = p.OH * p.OW;
   let channelStep = ph.Ti * ph.Tj * p.packedWidth;
   // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
@@ -53,19 +48,19 @@ fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   var acc2 = Acc4x4();
   var acc3 = Acc4x4();
   for (var i = 0u; i < ph.Ti; i++) {
-    let ih = ih0 + vec4<i32>(i32(i));
+    let ih = px.ih0 + vec4<i32>(i32(i));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.OH)));
     for (var j = 0u; j < ph.Tj; j++) {
-      let iw = iw0 + vec4<i32>(i32(j));
+      let iw = px.iw0 + vec4<i32>(i32(j));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
-      let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.OW) + iw, ok));
+      let off = vec4<u32>(select(vec4<i32>(0), px.base + ih * i32(p.OW) + iw, ok));
       accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cout, OHW);
     }
   }
-  storeQuad(r0, outBase, valid, acc0);
-  storeQuad(r0 + 4u, outBase, valid, acc1);
-  storeQuad(r0 + 8u, outBase, valid, acc2);
-  storeQuad(r0 + 12u, outBase, valid, acc3);
+  storeQuad(r0, px.outBase, px.valid, acc0);
+  storeQuad(r0 + 4u, px.outBase, px.valid, acc1);
+  storeQuad(r0 + 8u, px.outBase, px.valid, acc2);
+  storeQuad(r0 + 12u, px.outBase, px.valid, acc3);
 }
 
 fn storeQuad(r0: u32, outBase: vec4<u32>, valid: vec4<bool>, acc: Acc4x4) {
