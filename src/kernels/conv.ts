@@ -156,10 +156,10 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(pixelBlocks / wgx), Math.ceil(rowBlocks / wgy)] };
 }
 
-/** The forward conv over packed weights (packedEntryPoint's kernel). */
 /** Kernel names say the pass first (profiles and `bench --step` group them by it): the input gradient runs the forward's kernels. */
 type PackedPass = 'forward' | 'inputGrad';
 
+/** The forward conv over packed weights: the kernel its reader and packedEntryPoint name. */
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
   if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
   if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
