@@ -48,9 +48,11 @@ test('convTranspose2d at stride > 1: the forward runs by phases and matches the 
   for (let trial = 0; trial < 6; trial++) {
     const [KH, KW] = pick(KERNELS);
     const stride = pick(STRIDES);
-    const padding: [number, number] = [rng.int(0, Math.min(2, KH - 1)), rng.int(0, Math.min(2, KW - 1))];
     const outputPadding: [number, number] = [rng.int(0, stride[0] - 1), rng.int(0, stride[1] - 1)];
     const x = [rng.int(1, 3), rng.int(1, 5), rng.int(2, 7), rng.int(2, 7)];
+    // Padding up to 2, but never so much that the output (size - 1)·S − 2P + K + outputPadding is empty.
+    const padFor = (axis: 0 | 1, K: number) => rng.int(0, Math.min(2, K - 1, Math.floor(((x[2 + axis]! - 1) * stride[axis] + K + outputPadding[axis] - 1) / 2)));
+    const padding: [number, number] = [padFor(0, KH), padFor(1, KW)];
     const w = [x[1], rng.int(1, 12), KH, KW];
     const opts = { stride, padding, outputPadding };
     const what = `convTranspose2d x [${x}] w [${w}] stride [${stride}] padding [${padding}] outputPadding [${outputPadding}]`;
