@@ -3,7 +3,7 @@ import { gpu, hasGpu, init as initGpu, type InitOptions } from './gpu/index.js';
 import { liveTensorCount } from './tensor/tensor.js';
 import type { MemoryStats } from './tensor/creation.js';
 
-export { Tensor, noGrad, isGradEnabled, scope, untrack, record, type Shape, type GradNode } from './tensor/tensor.js';
+export { Tensor, noGrad, isGradEnabled, scope, untrack, record, type Shape, type GradNode, type DType, DTYPES } from './tensor/tensor.js';
 export { tensor, zeros, ones, full, zerosLike, randn, rand, arange, type CreateOptions, type MemoryStats } from './tensor/creation.js';
 export { manualSeed, Generator } from './tensor/random.js';
 export { gpu, DeviceLostError, KernelError, InvalidInputError, type Gpu, type InitOptions, type AdapterDescription, type Counters, type KernelTiming, type KernelPolicy, type KernelChoices, type AdapterClass } from './gpu/index.js';

@@ -1,13 +1,24 @@
 // Tensor creators. Host data is uploaded once; constants are filled on the GPU.
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { Tensor, checkShape, formatShape, shapeSize, type Shape } from './tensor.js';
+import { Tensor, checkShape, formatShape, shapeSize, type DType, type Shape } from './tensor.js';
 import { generator } from './random.js';
 
 export interface CreateOptions {
   requiresGrad?: boolean;
   /** Seed for random creators; the global generator (manualSeed) when absent. */
   seed?: number;
+  /** Element type (default float32); float16 values are rounded to nearest even. */
+  dtype?: DType;
+}
+
+/** A float32 tensor made by `make` as options.dtype, with options.requiresGrad on the result (a leaf). */
+function asRequested(made: Tensor, options: CreateOptions): Tensor {
+  const dtype = options.dtype ?? 'float32';
+  const result = made.to(dtype);
+  if (result !== made) made.dispose();
+  result.requiresGrad = options.requiresGrad ?? false;
+  return result;
 }
 
 export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
@@ -17,12 +28,12 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOp
   const values = data instanceof Float32Array ? data : Float32Array.from(data);
   const buffer = gpu().pool.acquire(size * 4);
   if (size > 0) gpu().upload(buffer, values);
-  return Tensor.fromBuffer(buffer, resolved, options.requiresGrad ?? false);
+  return asRequested(Tensor.fromBuffer(buffer, resolved), options);
 }
 
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const size = shapeSize(checkShape(shape));
-  return Tensor.fromBuffer(fill(size, value), shape, options.requiresGrad ?? false);
+  return asRequested(Tensor.fromBuffer(fill(size, value), shape), options);
 }
 
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {

@@ -6,8 +6,22 @@
 // made inside scope(fn) is disposed when fn returns, except the ones it returns.
 import { deviceGeneration, gpu } from '../gpu/index.js';
 import { accumulate, binary, fill } from '../kernels/elementwise.js';
+import { addHalf, castToFloat, castToHalf } from '../kernels/cast.js';
 
 export type Shape = readonly number[];
+
+/**
+ * Element types, PyTorch's names. float16 (IEEE binary16, two per 32-bit word) is a storage type
+ * for mixed precision: cast, views, and the GEMM-shaped ops (conv2d, matmul, linear: f16 operands,
+ * f32 accumulation, where the adapter has shader-f16) take it; every other op takes float32.
+ */
+export type DType = 'float32' | 'float16';
+export const DTYPES: readonly DType[] = ['float32', 'float16'];
+
+/** Bytes of `elements` elements of a dtype in a buffer: float16 fills whole 32-bit words. */
+export function storageBytes(elements: number, dtype: DType): number {
+  return dtype === 'float16' ? Math.ceil(elements / 2) * 4 : elements * 4;
+}
 
 export class Storage {
   private holders = 1;
@@ -16,6 +30,7 @@ export class Storage {
   constructor(
     public buffer: GPUBuffer | undefined,
     readonly elements: number,
+    readonly dtype: DType = 'float32',
   ) {}
   get freed(): boolean {
     return this.buffer === undefined;
@@ -93,12 +108,35 @@ export class Tensor {
   }
 
   /** Wraps a freshly allocated buffer (the caller hands over ownership). */
-  static fromBuffer(buffer: GPUBuffer, shape: Shape, requiresGrad = false): Tensor {
-    return new Tensor(new Storage(buffer, shapeSize(shape)), shape, requiresGrad);
+  static fromBuffer(buffer: GPUBuffer, shape: Shape, requiresGrad = false, dtype: DType = 'float32'): Tensor {
+    return new Tensor(new Storage(buffer, shapeSize(shape), dtype), shape, requiresGrad);
   }
 
-  /** The storage's buffer, for launching an op: checks that it belongs to the current device. */
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+
+  /**
+   * The storage's float32 buffer, for launching an op: checks that it belongs to the current device,
+   * and that the tensor is float32 (the ops that take float16 ask for bufferOf('float16')).
+   */
   get buffer(): GPUBuffer {
+    if (this.storage.dtype !== 'float32') {
+      throw new Error(
+        `this op takes float32 tensors, got a float16 tensor ${formatShape(this.shape)}: cast it with .float() first ` +
+          '(float16 tensors go into cast, views, conv2d, matmul and linear)',
+      );
+    }
+    return this.storageBuffer();
+  }
+
+  /** The storage's buffer of a tensor that must hold `dtype` elements. */
+  bufferOf(dtype: DType): GPUBuffer {
+    if (this.storage.dtype !== dtype) throw new Error(`expected a ${dtype} tensor, got a ${this.storage.dtype} tensor ${formatShape(this.shape)}`);
+    return this.storageBuffer();
+  }
+
+  private storageBuffer(): GPUBuffer {
     if (this.storage.generation !== deviceGeneration()) throw new Error(staleDeviceMessage(this.shape, this.storage.generation));
     const buffer = this.storage.buffer;
     if (!buffer) throw new Error(`tensor ${formatShape(this.shape)} was disposed and its storage freed`);
@@ -131,11 +169,16 @@ export class Tensor {
     }
   }
 
-  /** Copies the values back to the host. */
+  /** Copies the values back to the host (float16 values widened to float32, exactly). */
   async toArray(): Promise<Float32Array> {
     if (this.disposed) throw new Error(`toArray: tensor ${formatShape(this.shape)} was disposed`);
-    const bytes = await gpu().read(this.buffer, this.size * 4);
-    return new Float32Array(bytes);
+    if (this.dtype === 'float32') return new Float32Array(await gpu().read(this.buffer, this.size * 4));
+    const widened = castToFloat(this.bufferOf('float16'), this.size);
+    try {
+      return new Float32Array(await gpu().read(widened, this.size * 4));
+    } finally {
+      gpu().pool.release(widened);
+    }
   }
 
   /** The single value of a one-element tensor. */
@@ -151,6 +194,28 @@ export class Tensor {
     this.storage.retain();
     const input = this;
     return record('reshape', [input], view, [], (g) => [g.reshape(input.shape)]);
+  }
+
+  /**
+   * This tensor's values as `dtype` (PyTorch's x.to(dtype)): itself when it already is, else a copy,
+   * float16 rounded to nearest even (±inf past 65504, as torch's .half()). The gradient is cast back.
+   */
+  to(dtype: DType): Tensor {
+    if (!DTYPES.includes(dtype)) throw new Error(`to: unknown dtype ${JSON.stringify(dtype)}; use one of ${DTYPES.join(', ')}`);
+    if (dtype === this.dtype) return this;
+    const buffer = dtype === 'float16' ? castToHalf(this.buffer, this.size) : castToFloat(this.bufferOf('float16'), this.size);
+    const source = this.dtype;
+    return record(`to.${dtype}`, [this], Tensor.fromBuffer(buffer, this.shape, false, dtype), [], (g) => [g.to(source)]);
+  }
+
+  /** to('float16'). */
+  half(): Tensor {
+    return this.to('float16');
+  }
+
+  /** to('float32'). */
+  float(): Tensor {
+    return this.to('float32');
   }
 
   /** A new tensor over the same storage, cut off from the graph. */
@@ -281,7 +346,7 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
   const grads = new Map<Tensor, Tensor>();
   scope(() => {
     noGrad(() => {
-      const seed = gradient ? gradient.detach() : Tensor.fromBuffer(fill(1, 1), root.shape);
+      const seed = gradient ? gradient.detach() : Tensor.fromBuffer(fill(1, 1), root.shape).to(root.dtype);
       grads.set(root, seed);
       for (const t of order) {
         const g = grads.get(t);
@@ -301,10 +366,11 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
           const ig = inputGrads[i];
           if (!ig || !input.requiresGrad) return;
           if (shapeSize(ig.shape) !== input.size) throw new Error(`backward of ${node.name}: gradient ${formatShape(ig.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
+          if (ig.dtype !== input.dtype) throw new Error(`backward of ${node.name}: a ${ig.dtype} gradient for ${input.dtype} input ${i}`);
           const previous = grads.get(input);
           if (previous) {
             // A fresh sum, not an in-place add: the two gradients may share storage (x + x).
-            grads.set(input, Tensor.fromBuffer(binary('add', 'a + b', previous.buffer, [input.size], ig.buffer, [input.size], [input.size]), input.shape));
+            grads.set(input, sumOfGradients(previous, ig, input.shape));
           } else {
             grads.set(input, ig);
           }
@@ -315,15 +381,30 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
   });
 }
 
+/** a + b of two gradients of one tensor, in their dtype (float16 sums are rounded once). */
+function sumOfGradients(a: Tensor, b: Tensor, shape: Shape): Tensor {
+  const size = shapeSize(shape);
+  if (a.dtype === 'float16') return Tensor.fromBuffer(addHalf(a.bufferOf('float16'), b.bufferOf('float16'), size), shape, false, 'float16');
+  return Tensor.fromBuffer(binary('add', 'a + b', a.buffer, [size], b.buffer, [size], [size]), shape);
+}
+
 function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  if (g.dtype !== leaf.dtype) throw new Error(`backward: a ${g.dtype} gradient reached a ${leaf.dtype} tensor ${formatShape(leaf.shape)}`);
+  if (leaf.grad && leaf.dtype === 'float16') {
+    const sum = sumOfGradients(leaf.grad, g, leaf.shape);
+    leaf.grad.dispose();
+    leaf.grad = untrack(sum);
+    return;
+  }
   if (leaf.grad) {
     accumulate(leaf.grad.buffer, g.buffer, leaf.size);
     return;
   }
   // The leaf owns its gradient: a fresh copy that outlives the backward scope.
-  const grad = Tensor.fromBuffer(gpu().pool.acquire(leaf.size * 4), leaf.shape);
+  const bytes = storageBytes(leaf.size, leaf.dtype);
+  const grad = Tensor.fromBuffer(gpu().pool.acquire(bytes), leaf.shape, false, leaf.dtype);
   untrack(grad);
-  gpu().copy(g.buffer, 0, grad.buffer, 0, leaf.size * 4);
+  gpu().copy(g.bufferOf(leaf.dtype), 0, grad.bufferOf(leaf.dtype), 0, bytes);
   leaf.grad = grad;
 }
 
