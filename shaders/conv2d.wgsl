@@ -3,6 +3,8 @@
 // As an implicit GEMM: M = Cout, N = N·OH·OW (output pixels), K = Cin·KH·KW; im2col is done on the fly.
 // Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
 //   5 Mask (write; used when p.mfm == 1, else bound to Y and never touched).
+//   X and Wt are Operand (f32, or f16 where the launcher asks: shaders/include/operand.wgsl), converted
+//   to f32 on load; Bias, Y, the accumulators and the workgroup tiles are f32.
 // Fused max-feature-map (p.mfm != 0; LightCNN's conv is always followed by mfm): Cout = 2C filters,
 //   Y [N, C, OH, OW] = max(conv[:, :C] + Bias[:C], conv[:, C:] + Bias[C:]) (torch.maximum: NaN
 //   propagates). The tiled kernels walk GEMM rows r in the order (0, C, 1, C + 1, ...), weight row
@@ -20,9 +22,10 @@
 // Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
@@ -38,7 +41,7 @@ fn directSum(n: u32, co: u32, oh: u32, ow: u32) -> f32 {
       for (var j = 0u; j < p.KW; j++) {
         let iw = i32(ow * p.SW + j * p.DW) - p.PW;
         if (iw < 0 || iw >= i32(p.W)) { continue; }
-        acc += X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)] * Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j];
+        acc += f32(X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)]) * f32(Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j]);
       }
     }
   }
@@ -63,7 +66,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 fn loadX(offset: i32) -> f32 {
   if (offset < 0) { return 0.0; }
-  return X[u32(offset)];
+  return f32(X[u32(offset)]);
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -96,7 +99,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       for (var ci = 0u; ci < p.Cin; ci++) {
         let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
                           loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
-        outerAccumulate(&acc, vec4<f32>(Wt[w0 + tap], Wt[w1 + tap], Wt[w2 + tap], Wt[w3 + tap]), b);
+        outerAccumulate(&acc, vec4<f32>(f32(Wt[w0 + tap]), f32(Wt[w1 + tap]), f32(Wt[w2 + tap]), f32(Wt[w3 + tap])), b);
         tap += KHW;
         xo += i32(HW);
       }
@@ -133,7 +136,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     for (var e = 0u; e < 4u; e++) {
       let ka = k0 + ak0 + e;
       var a = 0.0;
-      if (co < p.Cout && ka < K) { a = Wt[filterOf(co) * K + ka]; }
+      if (co < p.Cout && ka < K) { a = f32(Wt[filterOf(co) * K + ka]); }
       tileA[ak0 + e][am] = a;
       let bk = bk0 + 4u * e;
       let kb = k0 + bk;
@@ -144,7 +147,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         let ih = ih0 + i32((tap / p.KW) * p.DH);
         let iw = iw0 + i32((tap % p.KW) * p.DW);
         if (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W)) {
-          b = X[xBase + (ci * p.H + u32(ih)) * p.W + u32(iw)];
+          b = f32(X[xBase + (ci * p.H + u32(ih)) * p.W + u32(iw)]);
         }
       }
       tileB[bk][bn] = b;

@@ -6,6 +6,8 @@
 // [splits, Cout, Cin·KH·KW]; the launcher adds the slices (one slice: it is GW itself). That keeps
 // the GPU busy when Cout·Cin·KH·KW is small and the pixel count large (conv1: 96 x 25 vs 262,144).
 // Bindings: 0 params, 1 X (read), 2 GY (read), 3 Partial (write).
+//   X and GY are Operand (f32, or f16 where the launcher asks: shaders/include/operand.wgsl), converted
+//   to f32 on load; Partial, the accumulators and the workgroup tiles are f32.
 // Entry points: direct (one invocation per weight, plain loops: the oracle; ignores split-K),
 //   registerTiled (4 out channels x 4 (ci, i, j) columns per invocation (gemm_core), WGX x WGY workgroups)
 //   and workgroupTiled (64 x 64 tiles, the pixels of a split walked in BK = 16 slices staged in
@@ -15,9 +17,10 @@
 // Invariant: a pixel contributes to a column iff its tap lands inside the input.
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> GY: array<Operand>;
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
 
 @compute @workgroup_size(256)
@@ -36,7 +39,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       for (var ow = 0u; ow < p.OW; ow++) {
         let iw = i32(ow * p.SW + j * p.DW) - p.PW;
         if (iw < 0 || iw >= i32(p.W)) { continue; }
-        acc += GY[((n * p.Cout + co) * p.OH + oh) * p.OW + ow] * X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)];
+        acc += f32(GY[((n * p.Cout + co) * p.OH + oh) * p.OW + ow]) * f32(X[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)]);
       }
     }
   }
@@ -45,7 +48,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 fn loadX(offset: i32) -> f32 {
   if (offset < 0) { return 0.0; }
-  return X[u32(offset)];
+  return f32(X[u32(offset)]);
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -85,7 +88,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     let off = select(vec4<i32>(-1), vec4<i32>(i32(n * p.Cin * HW)) + cOff + ih * i32(p.W) + iw, ok);
     let b = vec4<f32>(loadX(off.x), loadX(off.y), loadX(off.z), loadX(off.w));
     let gBase = n * p.Cout * OHW + oh * p.OW + ow;
-    outerAccumulate(&acc, vec4<f32>(GY[gBase + g0], GY[gBase + g1], GY[gBase + g2], GY[gBase + g3]), b);
+    outerAccumulate(&acc, vec4<f32>(f32(GY[gBase + g0]), f32(GY[gBase + g1]), f32(GY[gBase + g2]), f32(GY[gBase + g3])), b);
     ow++;
     if (ow == p.OW) {
       ow = 0u;
@@ -147,10 +150,10 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     for (var e = 0u; e < 4u; e++) {
       let co = tileM + slot + 16u * e;
       var a = 0.0;
-      if (pixelOk && co < p.Cout) { a = GY[gBase + co * OHW]; }
+      if (pixelOk && co < p.Cout) { a = f32(GY[gBase + co * OHW]); }
       tileA[kk][slot + 16u * e] = a;
       var b = 0.0;
-      if (pixelOk && colOk[e] && inside[e]) { b = X[u32(xBase[e])]; }
+      if (pixelOk && colOk[e] && inside[e]) { b = f32(X[u32(xBase[e])]); }
       tileB[kk][slot + 16u * e] = b;
     }
     workgroupBarrier();

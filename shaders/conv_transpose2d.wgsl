@@ -7,6 +7,8 @@
 // weight is exactly Wt here).
 // As an implicit GEMM: M = Cin, N = N·H·W (gathered pixels), K = Cout·KH·KW.
 // Bindings: 0 params, 1 X (read), 2 Wt (read), 3 Bias (read; used when hasBias == 1), 4 Y (write).
+//   X and Wt are Operand (f32, or f16 where the launcher asks: shaders/include/operand.wgsl), converted
+//   to f32 on load; Bias, Y, the accumulators and the workgroup tiles are f32.
 // Entry points:
 //   direct        — one invocation per output, plain loops: the GPU test oracle.
 //   registerTiled — 4 channels x 4 pixels per invocation (gemm_core), WGX x WGY workgroups; for each tap (i, j)
@@ -18,9 +20,10 @@
 // Invariant: a tap contributes iff h + PH - i·DH is a non-negative multiple of SH below OH·SH (same in w).
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
@@ -53,7 +56,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       for (var j = 0u; j < p.KW; j++) {
         let ow = source(i32(w) + p.PW - i32(j * p.DW), p.SW, p.OW);
         if (ow < 0) { continue; }
-        acc += X[((n * p.Cout + co) * p.OH + u32(oh)) * p.OW + u32(ow)] * Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j];
+        acc += f32(X[((n * p.Cout + co) * p.OH + u32(oh)) * p.OW + u32(ow)]) * f32(Wt[((co * p.Cin + ci) * p.KH + i) * p.KW + j]);
       }
     }
   }
@@ -62,7 +65,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 fn loadX(offset: i32) -> f32 {
   if (offset < 0) { return 0.0; }
-  return X[u32(offset)];
+  return f32(X[u32(offset)]);
 }
 
 fn storeRow(ci: u32, pix0: u32, row: vec4<f32>) {
@@ -118,7 +121,7 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       for (var co = 0u; co < p.Cout; co++) {
         let b = vec4<f32>(loadX(select(-1, off.x + xo, off.x >= 0)), loadX(select(-1, off.y + xo, off.y >= 0)),
                           loadX(select(-1, off.z + xo, off.z >= 0)), loadX(select(-1, off.w + xo, off.w >= 0)));
-        outerAccumulate(&acc, vec4<f32>(Wt[c0 + tap], Wt[c1 + tap], Wt[c2 + tap], Wt[c3 + tap]), b);
+        outerAccumulate(&acc, vec4<f32>(f32(Wt[c0 + tap]), f32(Wt[c1 + tap]), f32(Wt[c2 + tap]), f32(Wt[c3 + tap])), b);
         tap += coStride;
         xo += i32(OHW);
       }
@@ -159,7 +162,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     for (var e = 0u; e < 4u; e++) {
       let ka = k0 + ak0 + e;
       var a = 0.0;
-      if (ci < p.Cin && ka < K) { a = Wt[((ka / KHW) * p.Cin + ci) * KHW + ka % KHW]; }
+      if (ci < p.Cin && ka < K) { a = f32(Wt[((ka / KHW) * p.Cin + ci) * KHW + ka % KHW]); }
       tileA[ak0 + e][am] = a;
       let bk = bk0 + 4u * e;
       let kb = k0 + bk;
@@ -169,7 +172,7 @@ fn workgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         let tap = kb % KHW;
         let oh = source(hp - i32((tap / p.KW) * p.DH), p.SH, p.OH);
         let ow = source(wp - i32((tap % p.KW) * p.DW), p.SW, p.OW);
-        if (oh >= 0 && ow >= 0) { b = X[xBase + co * OHW + u32(oh) * p.OW + u32(ow)]; }
+        if (oh >= 0 && ow >= 0) { b = f32(X[xBase + co * OHW + u32(oh) * p.OW + u32(ow)]); }
       }
       tileB[bk][bn] = b;
     }

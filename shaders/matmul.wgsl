@@ -4,14 +4,17 @@
 // shaders/include/matmul_epilogue.wgsl). The activation is spliced in at ACT (an expression of v;
 // "v" for none). The vec4 variant for software adapters is shaders/matmul_vec4.wgsl.
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 Bias (read; used when hasBias == 1), 4 C (read_write).
+// A and B are Operand (f32, or f16 where the launcher asks: shaders/include/operand.wgsl), converted
+// to f32 on load; Bias, C, the accumulators and the workgroup tiles are f32.
 // Tiling (shaders/include/gemm_core.wgsl): each invocation owns a TM x TN = 4 x 4 block of C.
 //   registerTiled  — operands straight from storage, no workgroup memory, no barriers: fastest
 //                    on software Vulkan (lavapipe), where barriers cost more than they save. The
 //                    launcher sets WGX x WGY (256 invocations) to fit M.
 //   workgroupTiled — K is walked in BK = 16 slices staged in workgroup memory: fastest on GPUs.
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<Operand>;
+@group(0) @binding(2) var<storage, read> B: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
@@ -21,12 +24,12 @@
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
-  return A[base + m * p.strideARow + k * p.strideACol];
+  return f32(A[base + m * p.strideARow + k * p.strideACol]);
 }
 
 fn loadB(base: u32, k: u32, n: u32) -> f32 {
   if (k >= p.K || n >= p.N) { return 0.0; }
-  return B[base + k * p.strideBRow + n * p.strideBCol];
+  return f32(B[base + k * p.strideBRow + n * p.strideBCol]);
 }
 
 fn store(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
@@ -72,7 +75,9 @@ fn registerTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   for (var k = 0u; k < p.K; k++) {
     let ak = k * p.strideACol;
     let bk = k * p.strideBRow;
-    outerAccumulate(&acc, vec4<f32>(A[a0 + ak], A[a1 + ak], A[a2 + ak], A[a3 + ak]), vec4<f32>(B[b0 + bk], B[b1 + bk], B[b2 + bk], B[b3 + bk]));
+    let a = vec4<f32>(f32(A[a0 + ak]), f32(A[a1 + ak]), f32(A[a2 + ak]), f32(A[a3 + ak]));
+    let b = vec4<f32>(f32(B[b0 + bk]), f32(B[b1 + bk]), f32(B[b2 + bk]), f32(B[b3 + bk]));
+    outerAccumulate(&acc, a, b);
   }
   storeInterleaved(batch, m0, n0, acc.r0);
   storeInterleaved(batch, m0 + 1u, n0, acc.r1);

@@ -10,9 +10,13 @@
 // are 8 wide), each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
+// f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the
+// generic kernels (conv2d.wgsl, conv_transpose2d.wgsl, conv2d_weight_grad.wgsl) built for f16, with
+// f32 accumulation: the policy's choice where it is direct, registerTiled or workgroupTiled, else
+// registerTiled (the packed, vec4, subgroup and phase kernels read f32 only).
 import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, batchChunks, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type WindowGeometry } from './launch.js';
+import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, requireF16, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
 import { reduceAxis } from './reduce.js';
 
@@ -27,6 +31,19 @@ export type ConvVariant = KernelChoices['convWeightGrad'];
 
 /** What the autotuner times for each conv kernel ('direct' is the test oracle, never the fastest). */
 const TUNED_VARIANTS: readonly ConvVariant[] = ['registerTiled', 'workgroupTiled', 'packed'];
+
+/** The generic kernels, which every operand type runs. */
+type GenericConvVariant = Exclude<ConvVariant, 'packed'>;
+
+/**
+ * The variant f16 operands run for a pass: the policy's choice where it is a generic kernel, else
+ * registerTiled. The autotuner is not asked: it would time the f32 kernels on f32 scratch.
+ */
+function f16Variant(key: 'convForward' | 'convInputGrad' | 'convWeightGrad', what: string): GenericConvVariant {
+  requireF16(what);
+  const chosen = gpu().policy.get(key);
+  return chosen === 'direct' || chosen === 'registerTiled' || chosen === 'workgroupTiled' ? chosen : 'registerTiled';
+}
 
 /** An autotuner shape class: the pass and every size the kernels' choice can depend on. */
 function shapeClass(pass: string, g: ConvGeometry, hasBias: boolean): string {
@@ -211,41 +228,42 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
 }
 
-function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number): void {
+function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number, operands: OperandType = 'f32'): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
   const outputElements = yPerImage * whole.N;
   const inputs = () => [xPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cout] : [])];
-  const variant = gpu().policy.choose('convForward', () => shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
+  const variant = operands === 'f16' ? f16Variant('convForward', 'conv2dForward') : gpu().policy.choose('convForward', () => shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
     const [sy, sm] = [alloc(outputElements), mask ? alloc(outputElements) : undefined];
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
   const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole) : undefined;
-  for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage])) {
+  const xBytes = bytesPerElement(operands);
+  for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage], [xBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
-    const xChunk = images(x, chunk, whole.N, xPerImage);
+    const xChunk = images(x, chunk, whole.N, xPerImage, xBytes);
     if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm);
-    else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm);
+    else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
 }
 
-function launchForwardChunk(variant: Exclude<ConvVariant, 'packed'>, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
   const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
-  const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants });
+  const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants, operands });
   const outputs = (mfm ? g.Cout / 2 : g.Cout) * g.N * g.OH * g.OW;
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(outputs) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm), workgroups);
 }
 
-/** y [N, Cout, OH, OW] = conv2d(x, weight) + bias. */
-export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry): GPUBuffer {
+/** y [N, Cout, OH, OW] = conv2d(x, weight) + bias: x and weight of type `operands`, bias and y f32. */
+export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
   const y = alloc(g.N * g.Cout * g.OH * g.OW);
-  launchForward(x, weight, bias, g, y, undefined, MFM_MODE.off);
+  launchForward(x, weight, bias, g, y, undefined, MFM_MODE.off, operands);
   return y;
 }
 
@@ -265,11 +283,20 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
 /**
  * The transposed convolution gx [N, Cin, H, W] of gy [N, Cout, OH, OW] through weight
  * [Cout, Cin, KH, KW], plus bias [Cin]: conv2d's input gradient, and convTranspose2d's forward.
+ * gy and weight of type `operands`, bias and gx f32.
  */
-export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry): GPUBuffer {
+export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
   const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const gxPerImage = whole.Cin * whole.H * whole.W;
+  if (operands === 'f16') {
+    const variant = f16Variant('convInputGrad', 'conv2dTranspose');
+    for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [2, 4])) {
+      const g = { ...whole, N: chunk.count };
+      launchTransposeChunk(variant, images(gy, chunk, whole.N, gyPerImage, 2), weight, bias, g, images(gx, chunk, whole.N, gxPerImage), 'f16');
+    }
+    return gx;
+  }
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
@@ -283,7 +310,7 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
     if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
-    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk);
+    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, 'f32');
   }
   if (packed) gpu().pool.release(packed.buffer);
   return gx;
@@ -338,11 +365,11 @@ function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | 
   gpu().dispatch(k, [gy, packed.buffer, bias ?? gpu().placeholder, gx], phaseParams, [...shape.workgroups, g.SH * g.SW]);
 }
 
-function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
+function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
   // 'packed' at stride > 1 with dilation > 1 falls back to registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
-  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
+  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined, operands });
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cin, g.N * g.H * g.W);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);
@@ -358,15 +385,16 @@ function weightGradSplits(g: ConvGeometry, [x, y]: [number, number]): number {
   return Math.max(1, Math.min(wanted, maxSplits, 64));
 }
 
-/** gw [Cout, Cin, KH, KW] = Σ over pixels of gy ⊗ im2col(x). */
-export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometry): GPUBuffer {
+/** gw [Cout, Cin, KH, KW] = Σ over pixels of gy ⊗ im2col(x): x and gy of type `operands`, gw f32. */
+export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
-  const chosen = gpu().policy.choose('convWeightGrad', () => shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun(() => [xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
+  const chosen = operands === 'f16' ? f16Variant('convWeightGrad', 'conv2dWeightGrad') : gpu().policy.choose('convWeightGrad', () => shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun(() => [xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
   let gw: GPUBuffer | undefined;
-  for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage])) {
+  const bytes = bytesPerElement(operands);
+  for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage], [bytes, bytes])) {
     const g = { ...whole, N: chunk.count };
-    const part = weightGradChunk(chosen, images(x, chunk, whole.N, xPerImage), images(gy, chunk, whole.N, gyPerImage), g);
+    const part = weightGradChunk(chosen, images(x, chunk, whole.N, xPerImage, bytes), images(gy, chunk, whole.N, gyPerImage, bytes), g, operands);
     if (!gw) {
       gw = part;
     } else {
@@ -377,7 +405,7 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
   return gw!;
 }
 
-function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry): GPUBuffer {
+function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
@@ -388,7 +416,7 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
-  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined });
+  const k = kernel('conv2d_weight_grad', { name: `conv2d_weight_grad.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined, operands });
   if (variant === 'direct') {
     const gw = alloc(count);
     gpu().dispatch(k, [x, gy, gw], params(g, false), grid1d(count));

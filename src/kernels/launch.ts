@@ -57,16 +57,49 @@ function distinctName(name: string, code: string): string {
 }
 
 /**
- * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
- * (elementwise expressions); `constants` set WGSL override constants.
+ * The element type of a GEMM kernel's operands (matmul's A and B, the conv kernels' inputs):
+ * 'f16' tensors are IEEE binary16, 2 bytes each, tightly packed (element 2i in the low half of
+ * 32-bit word i), read by kernels built with `operands: 'f16'` and accumulated in f32.
  */
-export function kernel(file: string, options: { name?: string; entryPoint?: string; replacements?: Record<string, string>; constants?: Record<string, number> } = {}): Kernel {
-  const name = options.name ?? file;
+export type OperandType = 'f32' | 'f16';
+
+/** Bytes per element of an operand type. */
+export const bytesPerElement = (type: OperandType): number => (type === 'f16' ? 2 : 4);
+
+/** The line of shaders/include/operand.wgsl that `operands: 'f16'` rewrites. */
+const OPERAND_ALIAS = 'alias Operand = f32;';
+
+/**
+ * Throws unless the device can run f16 operand kernels (the adapter feature shader-f16, which
+ * src/gpu/device.ts requests where the adapter has it). `what` names the op in the message.
+ */
+export function requireF16(what: string): void {
+  if (!gpu().device.features.has('shader-f16')) {
+    throw new Error(`${what}: float16 operands need the adapter feature shader-f16, which this adapter lacks; run in float32 (--precision f32)`);
+  }
+}
+
+/**
+ * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
+ * (elementwise expressions); `constants` set WGSL override constants. `operands: 'f16'` builds the
+ * file's f16-operand form (its `alias Operand = f32;` line made f16, `enable f16;` prepended) under
+ * the name suffixed `.f16`, so profiles keep the two apart.
+ */
+export function kernel(file: string, options: { name?: string; entryPoint?: string; replacements?: Record<string, string>; constants?: Record<string, number>; operands?: OperandType } = {}): Kernel {
+  const f16 = options.operands === 'f16';
+  const name = `${options.name ?? file}${f16 ? '.f16' : ''}`;
   const key = `${file}|${name}|${options.entryPoint ?? ''}|${JSON.stringify(options.replacements ?? {})}|${JSON.stringify(options.constants ?? {})}`;
   let cached = kernelCache.get(key);
   if (!cached) {
     let code = shaderSources[file];
     if (code === undefined) throw new Error(`no shader named ${file}.wgsl (run \`npm run gen\` after adding one)`);
+    if (f16) {
+      const lines = code.split('\n');
+      const alias = lines.findIndex((line) => line.trim() === OPERAND_ALIAS);
+      if (alias < 0) throw new Error(`kernel ${name}: shaders/${file}.wgsl has no '${OPERAND_ALIAS}' line (//!include operand), so it cannot take f16 operands`);
+      lines[alias] = 'alias Operand = f16;';
+      code = `enable f16;\n${lines.join('\n')}`;
+    }
     for (const [marker, text] of Object.entries(options.replacements ?? {})) code = code.split(`/*${marker}*/`).join(text);
     cached = { name: distinctName(name, code), code, entryPoint: options.entryPoint, constants: options.constants };
     kernelCache.set(key, cached);
@@ -111,8 +144,9 @@ export function workgroupTileGrid(M: number, columns: number): [number, number] 
   return [Math.ceil(columns / 64), Math.ceil(M / 64)];
 }
 
-export function alloc(elements: number): GPUBuffer {
-  return gpu().pool.acquire(elements * 4);
+/** A pool buffer for `elements` elements of `type` (f16: whole 32-bit words, at least one). */
+export function alloc(elements: number, type: OperandType = 'f32'): GPUBuffer {
+  return gpu().pool.acquire(type === 'f16' ? Math.max(1, Math.ceil(elements / 2)) * 4 : elements * 4);
 }
 
 export function dispatch1d(k: Kernel, bindings: GPUBuffer[], params: Params, count: number, workgroupSize = WORKGROUP_SIZE): void {
@@ -139,53 +173,61 @@ export interface WindowGeometry {
 }
 
 /**
- * Splits a 1-D range of `count` f32 elements into chunks that each fit one storage binding
- * (gpu().maxBindingBytes) and start at an offset the adapter can bind (minStorageBufferOffsetAlignment).
- * One chunk when the whole range fits.
+ * Splits a 1-D range of `count` elements of `elementBytes` bytes (4: f32, 2: f16) into chunks that
+ * each fit one storage binding (gpu().maxBindingBytes) and start at an offset the adapter can bind
+ * (minStorageBufferOffsetAlignment, in bytes). One chunk when the whole range fits.
  */
-export function bindingChunks(count: number): { start: number; count: number }[] {
+export function bindingChunks(count: number, elementBytes = 4): { start: number; count: number }[] {
   const limits = gpu().device.limits;
   const alignment = limits.minStorageBufferOffsetAlignment;
-  const chunk = Math.floor(gpu().maxBindingBytes / alignment) * (alignment / 4);
-  if (count * 4 <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
+  const chunk = Math.floor(gpu().maxBindingBytes / alignment) * (alignment / elementBytes);
+  if (count * elementBytes <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
   const chunks: { start: number; count: number }[] = [];
   for (let start = 0; start < count; start += chunk) chunks.push({ start, count: Math.min(chunk, count - start) });
   return chunks;
 }
 
-/** The binding of elements [start, start + count) of a buffer (size rounded up to 16 bytes, within the buffer). */
-export function elementRange(buffer: GPUBuffer, start: number, count: number): { buffer: GPUBuffer; offset: number; size: number } {
-  const offset = start * 4;
-  return { buffer, offset, size: Math.min(buffer.size - offset, Math.max(16, Math.ceil((count * 4) / 16) * 16)) };
+/**
+ * The binding of elements [start, start + count) of `elementBytes` bytes each (4: f32, 2: f16) of a
+ * buffer (size rounded up to 16 bytes, within the buffer; the caller aligns start's byte offset).
+ */
+export function elementRange(buffer: GPUBuffer, start: number, count: number, elementBytes = 4): { buffer: GPUBuffer; offset: number; size: number } {
+  const offset = start * elementBytes;
+  return { buffer, offset, size: Math.min(buffer.size - offset, Math.max(16, Math.ceil((count * elementBytes) / 16) * 16)) };
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
  * Runs of whole images [start, start + count) for tensors holding `perImage` elements per image
- * each: every run's range of every tensor fits one binding and starts at a bindable offset
- * (minStorageBufferOffsetAlignment), so a batch too large for one binding runs in several
- * launches. One run of N when everything fits; one run of N too when a single aligned run of
- * images does not fit (the runtime then refuses the binding with its message).
+ * each, of `elementBytes` bytes (default 4 each; 2 for an f16 tensor): every run's range of every
+ * tensor fits one binding and starts at a bindable offset (minStorageBufferOffsetAlignment), so a
+ * batch too large for one binding runs in several launches. One run of N when everything fits; one
+ * run of N too when a single aligned run of images does not fit (the runtime then refuses the
+ * binding with its message).
  */
-export function batchChunks(N: number, perImage: number[]): { start: number; count: number }[] {
+export function batchChunks(N: number, perImage: number[], elementBytes: number[] = perImage.map(() => 4)): { start: number; count: number }[] {
   const limit = gpu().maxBindingBytes;
-  const largest = Math.max(...perImage);
-  if (N * largest * 4 <= limit) return [{ start: 0, count: N }];
-  const alignment = gpu().device.limits.minStorageBufferOffsetAlignment / 4;
-  // Images per step so that every tensor's offset stays a multiple of the alignment.
-  const step = perImage.reduce((acc, elements) => {
-    const need = alignment / gcd(elements, alignment);
+  const imageBytes = perImage.map((elements, i) => elements * elementBytes[i]);
+  const largest = Math.max(...imageBytes);
+  if (N * largest <= limit) return [{ start: 0, count: N }];
+  const alignment = gpu().device.limits.minStorageBufferOffsetAlignment;
+  // Images per step so that every tensor's byte offset stays a multiple of the alignment.
+  const step = imageBytes.reduce((acc, bytes) => {
+    const need = alignment / gcd(bytes, alignment);
     return (acc * need) / gcd(acc, need);
   }, 1);
-  const perRun = Math.floor(limit / (largest * 4) / step) * step;
+  const perRun = Math.floor(limit / largest / step) * step;
   if (perRun === 0) return [{ start: 0, count: N }];
   const chunks: { start: number; count: number }[] = [];
   for (let start = 0; start < N; start += perRun) chunks.push({ start, count: Math.min(perRun, N - start) });
   return chunks;
 }
 
-/** The binding of images [start, start + count) of a tensor with `perImage` elements per image (the whole buffer for one run of all). */
-export function images(buffer: GPUBuffer, chunk: { start: number; count: number }, N: number, perImage: number): Binding {
-  return chunk.start === 0 && chunk.count === N ? buffer : elementRange(buffer, chunk.start * perImage, chunk.count * perImage);
+/**
+ * The binding of images [start, start + count) of a tensor with `perImage` elements of
+ * `elementBytes` bytes per image (the whole buffer for one run of all).
+ */
+export function images(buffer: GPUBuffer, chunk: { start: number; count: number }, N: number, perImage: number, elementBytes = 4): Binding {
+  return chunk.start === 0 && chunk.count === N ? buffer : elementRange(buffer, chunk.start * perImage, chunk.count * perImage, elementBytes);
 }

@@ -9,9 +9,12 @@
 // A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs as several
 // launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
 // or below its block's first element; the K blocks add into C.
+// f16 operands (MatrixOperand.type 'f16', both A and B) run matmul.wgsl's registerTiled or
+// workgroupTiled built for f16 (shaders/include/operand.wgsl), accumulating in f32 into an f32 C:
+// the vec4, packed and subgroup kernels read f32 only.
 import { gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid } from './launch.js';
+import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, requireF16, workgroupTileGrid, type OperandType } from './launch.js';
 
 export interface MatrixOperand {
   buffer: GPUBuffer;
@@ -21,6 +24,8 @@ export interface MatrixOperand {
   colStride: number;
   /** Element index of [0, 0, 0] in the buffer (default 0). */
   offset?: number;
+  /** Element type (default 'f32'); A and B must share it. f16: 2-byte elements, as launch.ts's OperandType. */
+  type?: OperandType;
 }
 
 /** Chosen by gpu().policy ('matmul'). */
@@ -36,6 +41,8 @@ type Sizes = Record<Dimension, number>;
 
 interface StridedTensor {
   buffer: GPUBuffer;
+  /** Bytes per element: 4 (f32), 2 (f16). */
+  elementBytes: number;
   offset: number;
   /** Element stride along each dimension of the product (0 where the tensor does not vary). */
   strides: Sizes;
@@ -47,8 +54,8 @@ function span(t: StridedTensor, sizes: Sizes): number {
   return 1 + DIMENSIONS.reduce((sum, d) => sum + t.strides[d] * (sizes[d] - 1), 0);
 }
 
-/** Elements per minStorageBufferOffsetAlignment: bindings start at multiples of this. */
-const offsetAlignment = (): number => gpu().device.limits.minStorageBufferOffsetAlignment / 4;
+/** Elements of `elementBytes` bytes per minStorageBufferOffsetAlignment: bindings start at multiples of this. */
+const offsetAlignment = (elementBytes: number): number => gpu().device.limits.minStorageBufferOffsetAlignment / elementBytes;
 
 /**
  * Block sizes such that every tensor's block fits one binding: the whole product when it fits,
@@ -58,9 +65,9 @@ const offsetAlignment = (): number => gpu().device.limits.minStorageBufferOffset
  */
 function blockSizes(tensors: StridedTensor[], whole: Sizes): Sizes {
   const limit = gpu().maxBindingBytes;
-  if (tensors.every((t) => ((t.offset % offsetAlignment()) + span(t, whole)) * 4 <= limit)) return whole;
+  if (tensors.every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, whole)) * t.elementBytes <= limit)) return whole;
   // A block may start anywhere: allow for the aligned offset below its first element.
-  const bytes = (t: StridedTensor, sizes: Sizes) => (offsetAlignment() - 1 + span(t, sizes)) * 4;
+  const bytes = (t: StridedTensor, sizes: Sizes) => (offsetAlignment(t.elementBytes) - 1 + span(t, sizes)) * t.elementBytes;
   const sizes = { ...whole };
   for (;;) {
     const tooLarge = tensors.find((t) => bytes(t, sizes) > limit);
@@ -84,10 +91,11 @@ function runs(size: number, block: number): { start: number; count: number }[] {
   return result;
 }
 
-/** The binding of `count` elements from element `start` of a buffer, from the aligned offset at or below it. */
-function bindFrom(buffer: GPUBuffer, start: number, count: number): { binding: Binding; offset: number } {
-  const base = Math.floor(start / offsetAlignment()) * offsetAlignment();
-  return { binding: elementRange(buffer, base, start - base + Math.max(count, 1)), offset: start - base };
+/** The binding of `count` elements of `elementBytes` bytes from element `start` of a buffer, from the aligned offset at or below it. */
+function bindFrom(buffer: GPUBuffer, start: number, count: number, elementBytes: number): { binding: Binding; offset: number } {
+  const alignment = offsetAlignment(elementBytes);
+  const base = Math.floor(start / alignment) * alignment;
+  return { binding: elementRange(buffer, base, start - base + Math.max(count, 1), elementBytes), offset: start - base };
 }
 
 const isMultipleOf4 = (x: number) => x % 4 === 0;
@@ -110,19 +118,33 @@ function vec4Layout(a: StridedTensor, b: StridedTensor, sizes: Sizes): { aAlongM
 }
 
 /**
+ * The variant f16 operands run under the policy's matmul choice: workgroupTiled when chosen, else
+ * registerTiled (the vec4, packed and subgroup kernels read f32 only). The autotuner is not asked:
+ * it would time the f32 kernels.
+ */
+function f16Variant(): 'registerTiled' | 'workgroupTiled' {
+  return gpu().policy.get('matmul') === 'workgroupTiled' ? 'workgroupTiled' : 'registerTiled';
+}
+
+/**
  * C[batch, M, N] = act(A[batch, M, K] @ B[batch, K, N] + bias[N]). `activation` is a WGSL
- * expression of v (e.g. "max(v, 0.0)"), "v" for none.
+ * expression of v (e.g. "max(v, 0.0)"), "v" for none. A and B are f32, or both f16 (their `type`);
+ * C and bias are f32.
  */
 export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none'): GPUBuffer {
+  const operands = a.type ?? 'f32';
+  if ((b.type ?? 'f32') !== operands) throw new Error(`matmul: A is ${operands} and B is ${b.type ?? 'f32'}; both operands must have the same type (cast one first)`);
+  if (operands === 'f16') requireF16('matmul');
   const c = alloc(batch * M * N);
   if (batch * M * N === 0) return c;
-  const A: StridedTensor = { buffer: a.buffer, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
-  const B: StridedTensor = { buffer: b.buffer, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
-  const C: StridedTensor = { buffer: c, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
-  const Bias: StridedTensor | undefined = bias ? { buffer: bias, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
+  const operandBytes = bytesPerElement(operands);
+  const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
+  const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
+  const C: StridedTensor = { buffer: c, elementBytes: 4, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
+  const Bias: StridedTensor | undefined = bias ? { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
   const shapeClass = () => `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
-  const chosen = gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
+  const chosen: MatmulVariant = operands === 'f16' ? f16Variant() : gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
     // The same product on scratch operands of the same sizes (the caller's buffers may be reused by then).
     const [scratchA, scratchB] = [gpu().pool.acquire(a.buffer.size), gpu().pool.acquire(b.buffer.size)];
     const scratchBias = bias && gpu().pool.acquire(bias.size);
@@ -142,12 +164,14 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           // Each tensor's block, bound from an aligned offset; the remainder goes in the params.
           const part = (t: StridedTensor) => {
             const first = t.offset + DIMENSIONS.reduce((sum, d) => sum + t.strides[d] * start[d], 0);
-            const { binding, offset } = bindFrom(t.buffer, first, span(t, sizes));
+            const { binding, offset } = bindFrom(t.buffer, first, span(t, sizes), t.elementBytes);
             return { binding, tensor: { ...t, offset } };
           };
           const [aPart, bPart, cPart] = [part(A), part(B), part(C)];
           const biasPart = Bias ? part(Bias) : undefined;
-          launch(chosen, aPart, bPart, biasPart, cPart, sizes, { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 }, activation, activationName);
+          const epilogue = { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 };
+          if (operands === 'f16') launchGeneric(chosen as 'registerTiled' | 'workgroupTiled', aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, 'f16');
+          else launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName);
         });
       }
     }
@@ -318,7 +342,7 @@ function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part,
   const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth);
   const part = (packed: PackedOperand, t: Part, along: 'rows' | 'cols'): Part => ({
     binding: packed.binding,
-    tensor: { buffer: t.tensor.buffer, offset: 0, strides: { batch: packed.batchStride * 4, rows: along === 'rows' ? 1 : 0, cols: along === 'cols' ? 1 : 0, depth: packed.width * 4 } },
+    tensor: { buffer: t.tensor.buffer, elementBytes: 4, offset: 0, strides: { batch: packed.batchStride * 4, rows: along === 'rows' ? 1 : 0, cols: along === 'cols' ? 1 : 0, depth: packed.width * 4 } },
   });
   launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName);
   // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
@@ -335,13 +359,21 @@ function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined,
     if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName);
     if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
   }
+  if (!layout) return launchGeneric(vec4 ? 'registerTiled' : (chosen as 'registerTiled' | 'workgroupTiled'), a, b, bias, c, sizes, epilogue, activation, activationName, 'f32');
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
-  const params = stridedParams(a, b, bias, c, sizes, epilogue);
-  const variant = vec4 ? (layout ? 'registerTiledVec4' : 'registerTiled') : chosen;
   // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
-  const shape = registerTileShape(sizes.rows, sizes.cols, layout ? 64 : 256);
-  const constants = variant === 'workgroupTiled' ? undefined : layout ? { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) } : shape.constants;
-  const k = kernel(layout ? 'matmul_vec4' : 'matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants });
+  const shape = registerTileShape(sizes.rows, sizes.cols, 64);
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
+  const k = kernel('matmul_vec4', { name: `matmul.registerTiledVec4.${activationName}`, entryPoint: 'registerTiledVec4', replacements: { ACT: activation }, constants });
+  gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
+}
+
+/** matmul.wgsl's registerTiled or workgroupTiled, with f32 or f16 operands (the kernel named with `.f16` for f16). */
+function launchGeneric(variant: 'registerTiled' | 'workgroupTiled', a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
+  const shape = registerTileShape(sizes.rows, sizes.cols);
+  const constants = variant === 'workgroupTiled' ? undefined : shape.constants;
+  const k = kernel('matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants, operands });
   const [x, y] = variant === 'workgroupTiled' ? workgroupTileGrid(sizes.rows, sizes.cols) : shape.workgroups;
-  gpu().dispatch(k, bindings, params.done(), [x, y, sizes.batch]);
+  gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [x, y, sizes.batch]);
 }
