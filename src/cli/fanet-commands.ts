@@ -6,7 +6,7 @@ import type { Dataset, Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
-import { init } from '../gpu/index.js';
+import { assertShaderF16, init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
 import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
@@ -16,7 +16,8 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { givenOptions, PRECISIONS, resumeFanetSettings, type FanetResumeSettings, type Precision } from './resume.js';
+import { GradScaler } from '../optim/grad-scaler.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
@@ -163,6 +164,7 @@ const dataOptions = {
 } as const;
 
 interface TrainArgs extends DataArgs {
+  precision: Precision;
   model: LightCNNVariant;
   width: number;
   inputSize: number;
@@ -214,6 +216,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', describe: 'run folder (default runs/fanet-MODEL)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' })
       .option('read-every', { type: 'number', default: 4, describe: 'read the loss back every N steps (each read is a GPU sync)' })
+      .option('precision', { type: 'string', default: 'f32', choices: PRECISIONS, describe: 'f16: convolutions and linear layers read float16 copies of inputs and weights (f32 accumulation, f32 master weights, dynamic loss scaling; needs shader-f16)' })
       .option('init-from', { type: 'string', describe: 'start from pre-trained weights: a webfer checkpoint, a safetensors state dict (`webfer convert`) or a PyTorch .pth / .pth.tar; the classifier is replaced when the class count differs' })
       .option('freeze', { type: 'string', choices: ['features'], describe: 'with --init-from: train only the classifier' })
       .option('preset', { type: 'string', choices: Object.keys(FANET_PRESETS), describe: 'the paper\'s lr / batch: f2ed 0.01/128, fer2013 2e-3/64, jaffe 5e-4/32 (SGD, reference parameter groups)' })
@@ -258,7 +261,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       if (pretrained.config?.batchNorm !== undefined) config.batchNorm = pretrained.config.batchNorm;
       if (pretrained.config?.inputChannels !== undefined) config.inputChannels = pretrained.config.inputChannels;
     }
-    let run: FanetResumeSettings = { optimizer: argv.optimizer, batchSize: argv.batchSize, epochs: argv.epochs, data: argv, notes: [] };
+    let run: FanetResumeSettings = { optimizer: argv.optimizer, batchSize: argv.batchSize, epochs: argv.epochs, precision: argv.precision, data: argv, notes: [] };
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; drop --resume to start a new run, or pass the run's --out`);
       resumeInfo = peekTrainingCheckpoint(checkpointPath);
@@ -271,6 +274,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
     }
     await initWithAutotuneCache();
+    if (run.precision === 'f16') assertShaderF16('--precision f16');
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);
@@ -290,7 +294,9 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     // A fine-tuning run with frozen features stays frozen when resumed.
     if (resumeInfo?.extra?.freeze === 'features') console.error(`the run trains only its classifier: ${freezeFeatures(model).length} feature parameters stay frozen`);
     const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: run.batchSize, lr: argv.lr, optimizer: run.optimizer });
-    if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler));
+    const scaler = run.precision === 'f16' ? new GradScaler() : undefined;
+    if (scaler) model.autocast('float16');
+    if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler, scaler));
     if (run.lr !== undefined) {
       const previous = setBaseLearningRate(optimizer, scheduler, run.lr);
       const multiples = optimizer.paramGroups.map((group) => `${+(group.initialLr! / run.lr!).toPrecision(6)}×`).join('/');
@@ -323,13 +329,13 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     process.on('SIGINT', onSigint);
     try {
       const result = await trainFanet({
-        model, optimizer, scheduler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
+        model, optimizer, scheduler, scaler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
         start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch: Number(resumeInfo.extra?.batchInEpoch ?? 0) } : undefined,
         readEvery: argv.readEvery,
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.
         extra: {
-          ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, classes: [...splits.train.classes],
+          ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, precision: run.precision, classes: [...splits.train.classes],
           ...(argv.initFrom ? { initFrom: resolve(argv.initFrom), freeze: argv.freeze ?? null } : {}), ...(argv.preset ? { preset: argv.preset } : {}),
         },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
@@ -340,7 +346,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           await writePlot(join(out, 'curves'), trainingCurvesSpec(history, `${config.variant} training curves`));
           if (evaluation) await writePlot(join(out, 'confusion'), confusionMatrixSpec(evaluation.confusion, splits.train.classes, `Confusion matrix (eval, epoch ${record.epoch})`));
           const evalText = record.evalAccuracy === undefined ? '' : ` · eval loss ${record.evalLoss!.toFixed(4)} acc ${(100 * record.evalAccuracy).toFixed(2)}%`;
-          console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText} · lr ${record.lr.toPrecision(3)} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
+          const scaleText = scaler ? ` · loss scale ${scaler.scale} (${scaler.skippedSteps} step(s) skipped so far)` : '';
+          console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText} · lr ${record.lr.toPrecision(3)}${scaleText} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
         },
       });
       if (result.stopped) {

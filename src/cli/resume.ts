@@ -42,8 +42,13 @@ function resumedEpochs(info: RunInfo, planned: number, epochs: number, given: Se
   return planned;
 }
 
+/** `webfer train --precision`: f32, or f16 operands for the GEMM-shaped layers with loss scaling. */
+export const PRECISIONS = ['f32', 'f16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 /** What `webfer train` reads from its arguments (a view of its yargs argv). */
 export interface FanetResumeArgs {
+  precision: Precision;
   model: string; width: number; inputSize: number; epochs: number; batchSize: number; lr?: number; optimizer: 'sgd' | 'adam';
   data?: string; format: DatasetFormat; task?: Task; seed: number; splitDir?: string; synthSubjects: number; synthExpressions: number; extraTrain?: string[];
 }
@@ -55,6 +60,7 @@ export interface DataRecipeArgs {
 
 export interface FanetResumeSettings {
   optimizer: 'sgd' | 'adam';
+  precision: Precision;
   batchSize: number;
   epochs: number;
   /** Set when --lr replaces the checkpoint's base lr (apply it after loading the optimizer). */
@@ -67,7 +73,7 @@ export interface FanetResumeSettings {
 interface StoredRecipe {
   data?: string | null; format?: DatasetFormat; task?: Task | null; seed?: number; splitDir?: string;
   synth?: { subjects: number; expressions: number } | null; extraTrain?: string[];
-  batchSize?: number; lr?: number; optimizer?: 'sgd' | 'adam'; epochs?: number; batchInEpoch?: number;
+  batchSize?: number; lr?: number; optimizer?: 'sgd' | 'adam'; epochs?: number; batchInEpoch?: number; precision?: Precision;
 }
 
 function describeData(recipe: StoredRecipe): string {
@@ -93,6 +99,9 @@ export function resumeFanetSettings(info: RunInfo, argv: FanetResumeArgs, given:
   if (given.has('optimizer') && argv.optimizer !== optimizer) {
     throw new Error(`--optimizer ${argv.optimizer}: the run in ${checkpointPath} used ${optimizer}; drop --optimizer or pass --optimizer ${optimizer} (another optimizer needs a new run: another --out)`);
   }
+  // The loss scale lives in float16 runs' checkpoints only: a run keeps the precision it started in.
+  const precision = stored.precision ?? 'f32';
+  if (given.has('precision') && argv.precision !== precision) refuse('--precision', argv.precision, `trains in ${precision}`, checkpointPath);
   const model = `${config.variant} width ${config.widthMultiplier ?? 1} at ${config.inputSize ?? 128} px`;
   if (given.has('model') && argv.model !== config.variant) refuse('--model', argv.model, `is ${model}`, checkpointPath);
   if (given.has('width') && argv.width !== (config.widthMultiplier ?? 1)) refuse('--width', argv.width, `is ${model}`, checkpointPath);
@@ -133,7 +142,7 @@ export function resumeFanetSettings(info: RunInfo, argv: FanetResumeArgs, given:
     synthExpressions: stored.synth?.expressions ?? argv.synthExpressions,
     extraTrain: stored.extraTrain,
   };
-  return { optimizer, batchSize, epochs, lr, data, notes };
+  return { optimizer, precision, batchSize, epochs, lr, data, notes };
 }
 
 /** What `webfer gan-train` reads from its arguments. */

@@ -59,3 +59,12 @@ export function hasGpu(): boolean {
 export function deviceGeneration(): number {
   return generation;
 }
+
+/**
+ * Throws unless the device has 'shader-f16', which the float16-operand kernels need: `what`
+ * names the caller ("--precision f16", "conv2d").
+ */
+export function assertShaderF16(what: string): void {
+  if (gpu().device.features.has('shader-f16')) return;
+  throw new Error(`${what}: float16 kernels need the adapter feature shader-f16, which ${gpu().info.description || 'this adapter'} lacks; run in float32 (--precision f32)`);
+}

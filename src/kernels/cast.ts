@@ -1,12 +1,7 @@
 // Launchers for shaders/cast.wgsl: f32 <-> float16 storage (two elements per u32 word) and the
 // sum of two float16 buffers. Buffers larger than one storage binding run in binding-sized chunks.
 import { gpu } from '../gpu/index.js';
-import { Params, grid1d, kernel } from './launch.js';
-
-/** Bytes a float16 buffer of `count` elements takes: whole u32 words, at least one. */
-export function halfBytes(count: number): number {
-  return Math.max(4, Math.ceil(count / 2) * 4);
-}
+import { Params, alloc, elementRange, grid1d, kernel } from './launch.js';
 
 /**
  * Chunks of whole elements whose f32 and f16 ranges both fit one binding and start at a bindable
@@ -22,19 +17,12 @@ function castChunks(count: number): { start: number; count: number }[] {
   return chunks;
 }
 
-/** A byte range of `bytes` (rounded up to 16 bytes, within the buffer) from `offset`. */
-function range(buffer: GPUBuffer, offset: number, bytes: number): { buffer: GPUBuffer; offset: number; size: number } {
-  return { buffer, offset, size: Math.min(buffer.size - offset, Math.max(16, Math.ceil(bytes / 16) * 16)) };
-}
-
 type CastEntry = 'toHalf' | 'toFloat' | 'addHalf';
 
 function launch(entryPoint: CastEntry, inputs: [GPUBuffer, GPUBuffer | undefined], inputIsHalf: boolean, output: GPUBuffer, outputIsHalf: boolean, count: number): void {
   const k = kernel('cast', { name: `cast.${entryPoint}`, entryPoint });
-  const bytes = (half: boolean, elements: number) => (half ? halfBytes(elements) : elements * 4);
   for (const chunk of castChunks(count)) {
-    const offset = (half: boolean) => (half ? chunk.start * 2 : chunk.start * 4);
-    const bind = (buffer: GPUBuffer, half: boolean) => range(buffer, offset(half), bytes(half, chunk.count));
+    const bind = (buffer: GPUBuffer, half: boolean) => elementRange(buffer, chunk.start, chunk.count, half ? 2 : 4);
     const [x, z] = inputs;
     // toFloat and addHalf have an invocation per element / word; toHalf one per word of output.
     const invocations = entryPoint === 'toFloat' ? chunk.count : Math.ceil(chunk.count / 2);
@@ -44,21 +32,21 @@ function launch(entryPoint: CastEntry, inputs: [GPUBuffer, GPUBuffer | undefined
 
 /** A new float16 buffer holding the f32 buffer x's `count` elements rounded to nearest even. */
 export function castToHalf(x: GPUBuffer, count: number): GPUBuffer {
-  const y = gpu().pool.acquire(halfBytes(count));
+  const y = alloc(count, 'f16');
   if (count > 0) launch('toHalf', [x, undefined], false, y, true, count);
   return y;
 }
 
 /** A new f32 buffer holding the float16 buffer x's `count` elements (exact). */
 export function castToFloat(x: GPUBuffer, count: number): GPUBuffer {
-  const y = gpu().pool.acquire(Math.max(4, count * 4));
+  const y = alloc(count);
   if (count > 0) launch('toFloat', [x, undefined], true, y, false, count);
   return y;
 }
 
 /** A new float16 buffer a + b (two float16 buffers of `count` elements), each sum rounded once. */
 export function addHalf(a: GPUBuffer, b: GPUBuffer, count: number): GPUBuffer {
-  const y = gpu().pool.acquire(halfBytes(count));
+  const y = alloc(count, 'f16');
   if (count > 0) launch('addHalf', [a, b], true, y, true, count);
   return y;
 }

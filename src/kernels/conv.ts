@@ -14,9 +14,9 @@
 // generic kernels (conv2d.wgsl, conv_transpose2d.wgsl, conv2d_weight_grad.wgsl) built for f16, with
 // f32 accumulation: the policy's choice where it is direct, registerTiled or workgroupTiled, else
 // registerTiled (the packed, vec4, subgroup and phase kernels read f32 only).
-import { gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
+import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, requireF16, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
+import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
 import { reduceAxis } from './reduce.js';
 
@@ -40,7 +40,7 @@ type GenericConvVariant = Exclude<ConvVariant, 'packed'>;
  * registerTiled. The autotuner is not asked: it would time the f32 kernels on f32 scratch.
  */
 function f16Variant(key: 'convForward' | 'convInputGrad' | 'convWeightGrad', what: string): GenericConvVariant {
-  requireF16(what);
+  assertShaderF16(what);
   const chosen = gpu().policy.get(key);
   return chosen === 'direct' || chosen === 'registerTiled' || chosen === 'workgroupTiled' ? chosen : 'registerTiled';
 }

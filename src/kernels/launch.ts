@@ -69,15 +69,6 @@ export const bytesPerElement = (type: OperandType): number => (type === 'f16' ? 
 /** The line of shaders/include/operand.wgsl that `operands: 'f16'` rewrites. */
 const OPERAND_ALIAS = 'alias Operand = f32;';
 
-/**
- * Throws unless the device can run f16 operand kernels (the adapter feature shader-f16, which
- * src/gpu/device.ts requests where the adapter has it). `what` names the op in the message.
- */
-export function requireF16(what: string): void {
-  if (!gpu().device.features.has('shader-f16')) {
-    throw new Error(`${what}: float16 operands need the adapter feature shader-f16, which this adapter lacks; run in float32 (--precision f32)`);
-  }
-}
 
 /**
  * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
@@ -144,9 +135,14 @@ export function workgroupTileGrid(M: number, columns: number): [number, number] 
   return [Math.ceil(columns / 64), Math.ceil(M / 64)];
 }
 
-/** A pool buffer for `elements` elements of `type` (f16: whole 32-bit words, at least one). */
+/** Bytes of `elements` elements of `type` in a buffer: f16 fills whole 32-bit words, at least one. */
+export function bufferBytes(elements: number, type: OperandType): number {
+  return type === 'f16' ? Math.max(1, Math.ceil(elements / 2)) * 4 : elements * 4;
+}
+
+/** A pool buffer for `elements` elements of `type`. */
 export function alloc(elements: number, type: OperandType = 'f32'): GPUBuffer {
-  return gpu().pool.acquire(type === 'f16' ? Math.max(1, Math.ceil(elements / 2)) * 4 : elements * 4);
+  return gpu().pool.acquire(bufferBytes(elements, type));
 }
 
 export function dispatch1d(k: Kernel, bindings: GPUBuffer[], params: Params, count: number, workgroupSize = WORKGROUP_SIZE): void {

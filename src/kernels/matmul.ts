@@ -12,9 +12,9 @@
 // f16 operands (MatrixOperand.type 'f16', both A and B) run matmul.wgsl's registerTiled or
 // workgroupTiled built for f16 (shaders/include/operand.wgsl), accumulating in f32 into an f32 C:
 // the vec4, packed and subgroup kernels read f32 only.
-import { gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
+import { assertShaderF16, gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, requireF16, workgroupTileGrid, type OperandType } from './launch.js';
+import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid, type OperandType } from './launch.js';
 
 export interface MatrixOperand {
   buffer: GPUBuffer;
@@ -134,7 +134,7 @@ function f16Variant(): 'registerTiled' | 'workgroupTiled' {
 export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none'): GPUBuffer {
   const operands = a.type ?? 'f32';
   if ((b.type ?? 'f32') !== operands) throw new Error(`matmul: A is ${operands} and B is ${b.type ?? 'f32'}; both operands must have the same type (cast one first)`);
-  if (operands === 'f16') requireF16('matmul');
+  if (operands === 'f16') assertShaderF16('matmul');
   const c = alloc(batch * M * N);
   if (batch * M * N === 0) return c;
   const operandBytes = bytesPerElement(operands);

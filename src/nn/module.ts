@@ -6,7 +6,7 @@
 // step wrapped in scope() never frees them; the module owns them until dispose().
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { Storage, Tensor, formatShape, shapeSize, untrack, type Shape } from '../tensor/tensor.js';
+import { DTYPES, Storage, Tensor, formatShape, scope, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
 
 /** A tensor that a module trains: requiresGrad, owned by its module (never freed by a scope). */
 export class Parameter extends Tensor {
@@ -77,6 +77,11 @@ export type AnyModule = Module<any, any>;
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Train mode (dropout active, batch statistics); switch with train() / eval(). */
   training = true;
+  /**
+   * The dtype the GEMM-shaped layers (Conv2d, ConvTranspose2d, Linear) compute in; set with
+   * autocast(). Parameters stay float32 whatever it is.
+   */
+  computeDtype: DType = 'float32';
   private readonly ownParameters = new Map<string, Parameter | null>();
   private readonly ownBuffers = new Map<string, Tensor>();
   private readonly ownModules = new Map<string, AnyModule>();
@@ -183,6 +188,24 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     for (const child of this.ownModules.values()) child.apply(fn);
     fn(this);
     return this;
+  }
+
+  /**
+   * Mixed precision (torch.autocast's role, held by the modules): with 'float16' every Conv2d,
+   * ConvTranspose2d and Linear inside reads float16 copies of its input and weight (f32
+   * accumulation; the bias stays float32) and returns float32, so the layers between run as
+   * before and the float32 parameters get float32 gradients. Needs the adapter feature shader-f16.
+   */
+  autocast(dtype: DType): this {
+    if (!DTYPES.includes(dtype)) throw new Error(`autocast: unknown dtype ${JSON.stringify(dtype)}; use one of ${DTYPES.join(', ')}`);
+    return this.apply((module) => (module.computeDtype = dtype));
+  }
+
+  /** op(x, weight) in this module's compute dtype, its result float32 (see autocast()). */
+  protected inComputeDtype(x: Tensor, weight: Tensor, op: (x: Tensor, weight: Tensor) => Tensor): Tensor {
+    if (this.computeDtype === 'float32') return op(x, weight);
+    // scope: the float16 result is freed once widened; the graph keeps the float16 operands it saved.
+    return scope(() => op(x.to(this.computeDtype), weight.to(this.computeDtype)).float());
   }
 
   train(mode = true): this {

@@ -3,3 +3,4 @@ export { Optimizer, type AnyOptimizer, type Hyper, type ParamGroup, type ParamsI
 export { SGD, type SgdHyper, type SgdOptions } from './sgd.js';
 export { Adam, type AdamHyper, type AdamOptions } from './adam.js';
 export { LRScheduler, StepLR, LinearLR, LinearDecayLR, LambdaLR, type SchedulerState, type ScheduledOptimizer } from './lr-scheduler.js';
+export { GradScaler, type GradScalerOptions, type GradScalerState } from './grad-scaler.js';

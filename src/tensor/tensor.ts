@@ -7,6 +7,7 @@
 import { deviceGeneration, gpu } from '../gpu/index.js';
 import { accumulate, binary, fill } from '../kernels/elementwise.js';
 import { addHalf, castToFloat, castToHalf } from '../kernels/cast.js';
+import { bufferBytes } from '../kernels/launch.js';
 
 export type Shape = readonly number[];
 
@@ -17,11 +18,6 @@ export type Shape = readonly number[];
  */
 export type DType = 'float32' | 'float16';
 export const DTYPES: readonly DType[] = ['float32', 'float16'];
-
-/** Bytes of `elements` elements of a dtype in a buffer: float16 fills whole 32-bit words. */
-export function storageBytes(elements: number, dtype: DType): number {
-  return dtype === 'float16' ? Math.ceil(elements / 2) * 4 : elements * 4;
-}
 
 export class Storage {
   private holders = 1;
@@ -401,7 +397,7 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
     return;
   }
   // The leaf owns its gradient: a fresh copy that outlives the backward scope.
-  const bytes = storageBytes(leaf.size, leaf.dtype);
+  const bytes = bufferBytes(leaf.size, leaf.dtype === 'float16' ? 'f16' : 'f32');
   const grad = Tensor.fromBuffer(gpu().pool.acquire(bytes), leaf.shape, false, leaf.dtype);
   untrack(grad);
   gpu().copy(g.bufferOf(leaf.dtype), 0, grad.bufferOf(leaf.dtype), 0, bytes);

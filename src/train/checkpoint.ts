@@ -7,12 +7,15 @@ import type { AnyModule } from '../nn/module.js';
 import type { HostArray, SafetensorsContent } from '../nn/safetensors.js';
 import type { AnyOptimizer, OptimizerState } from '../optim/optimizer.js';
 import type { LRScheduler, SchedulerState } from '../optim/lr-scheduler.js';
+import type { GradScaler, GradScalerState } from '../optim/grad-scaler.js';
 import { globalGeneratorState, setGlobalGeneratorState } from '../tensor/random.js';
 
 export interface TrainingParts {
   modules: Record<string, AnyModule>;
   optimizers?: Record<string, AnyOptimizer>;
   schedulers?: Record<string, LRScheduler>;
+  /** Loss scalers of float16 runs. */
+  scalers?: Record<string, GradScaler>;
 }
 
 /** Where a run stands; stored as JSON next to the tensors. */
@@ -54,6 +57,8 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
   }
   const schedulers: Record<string, SchedulerState> = {};
   for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) schedulers[name] = scheduler.stateDict();
+  const scalers: Record<string, GradScalerState> = {};
+  for (const [name, scaler] of Object.entries(parts.scalers ?? {})) scalers[name] = scaler.stateDict();
   return {
     tensors,
     metadata: {
@@ -61,6 +66,7 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
       run: JSON.stringify(info),
       optimizers: JSON.stringify(optimizers),
       schedulers: JSON.stringify(schedulers),
+      ...(Object.keys(scalers).length ? { scalers: JSON.stringify(scalers) } : {}),
       random: JSON.stringify(globalGeneratorState()),
     },
   };
@@ -103,6 +109,11 @@ export function restoreCheckpoint(content: SafetensorsContent, parts: TrainingPa
   for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) {
     if (!schedulers[name]) throw new Error(`${source} has no state for schedule "${name}"`);
     scheduler.loadStateDict(schedulers[name]);
+  }
+  const scalers = JSON.parse(content.metadata.scalers ?? '{}') as Record<string, GradScalerState>;
+  for (const [name, scaler] of Object.entries(parts.scalers ?? {})) {
+    if (!scalers[name]) throw new Error(`${source} has no state for loss scaler "${name}" (a float32 run); resume it with --precision f32`);
+    scaler.loadStateDict(scalers[name]);
   }
   if (content.metadata.random) setGlobalGeneratorState(JSON.parse(content.metadata.random));
   return info;

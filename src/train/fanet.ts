@@ -14,6 +14,7 @@ import * as F from '../nn/functional/index.js';
 import { Adam, type AdamHyper } from '../optim/adam.js';
 import { SGD, type SgdHyper } from '../optim/sgd.js';
 import { StepLR } from '../optim/lr-scheduler.js';
+import type { GradScaler } from '../optim/grad-scaler.js';
 import type { ParamsInput } from '../optim/optimizer.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
@@ -124,8 +125,8 @@ export function createFanetLoaders(
 }
 
 /** The names under which a Fa-Net run is checkpointed. */
-export function fanetParts(model: LightCNN, optimizer?: FanetOptimizer, scheduler?: StepLR): TrainingParts {
-  return { modules: { model }, optimizers: optimizer ? { optimizer } : {}, schedulers: scheduler ? { lr: scheduler } : {} };
+export function fanetParts(model: LightCNN, optimizer?: FanetOptimizer, scheduler?: StepLR, scaler?: GradScaler): TrainingParts {
+  return { modules: { model }, optimizers: optimizer ? { optimizer } : {}, schedulers: scheduler ? { lr: scheduler } : {}, scalers: scaler ? { loss: scaler } : {} };
 }
 
 export interface EpochRecord {
@@ -154,6 +155,11 @@ export interface FanetTrainOptions {
   evalLoader?: BatchLoader;
   /** Train until this many epochs are complete. */
   epochs: number;
+  /**
+   * Float16 training: the model's GEMMs in float16 (the caller sets model.autocast('float16')) and
+   * the loss scaled by this scaler, a step with inf / NaN gradients skipped. One GPU sync per step.
+   */
+  scaler?: GradScaler;
   /** Where a resumed run stands (from the checkpoint's RunInfo). */
   start?: { epoch: number; step: number; batchInEpoch?: number };
   /** Read the loss back (a GPU sync) every this many steps; default 4. */
@@ -185,16 +191,35 @@ export interface FanetTrainResult {
 export function fanetTrainStep(model: LightCNN, optimizer: FanetOptimizer, images: Float32Array, shape: readonly number[], labels: Int32Array): Tensor {
   return scope(() => {
     optimizer.zeroGrad();
-    const x = tensor(images, shape);
-    const { logits } = model.call(x);
-    const loss = F.crossEntropy(logits, labels);
+    const { loss, logits } = batchLoss(model, images, shape, labels);
     loss.backward();
     optimizer.step();
-    return noGrad(() => {
-      const target = tensor(Float32Array.from(labels), [labels.length]);
-      const correct = F.sum(F.eq(F.argmax(logits, 1), target));
-      return F.cat([F.mul(loss, labels.length).reshape([1]), correct.reshape([1])]);
-    });
+    return batchStatistics(loss, logits, labels);
+  });
+}
+
+/** fanetTrainStep with loss scaling (float16 training): the step is skipped when the gradients overflow. */
+export async function fanetScaledTrainStep(model: LightCNN, optimizer: FanetOptimizer, scaler: GradScaler, images: Float32Array, shape: readonly number[], labels: Int32Array): Promise<Tensor> {
+  return scope(async () => {
+    optimizer.zeroGrad();
+    const { loss, logits } = batchLoss(model, images, shape, labels);
+    scaler.scaleLoss(loss).backward();
+    await scaler.step(optimizer);
+    return batchStatistics(loss, logits, labels);
+  });
+}
+
+function batchLoss(model: LightCNN, images: Float32Array, shape: readonly number[], labels: Int32Array): { loss: Tensor; logits: Tensor } {
+  const { logits } = model.call(tensor(images, shape));
+  return { loss: F.crossEntropy(logits, labels), logits };
+}
+
+/** [summed loss, correct count] of one batch. */
+function batchStatistics(loss: Tensor, logits: Tensor, labels: Int32Array): Tensor {
+  return noGrad(() => {
+    const target = tensor(Float32Array.from(labels), [labels.length]);
+    const correct = F.sum(F.eq(F.argmax(logits, 1), target));
+    return F.cat([F.mul(loss, labels.length).reshape([1]), correct.reshape([1])]);
   });
 }
 
@@ -213,7 +238,7 @@ async function drain(pending: Tensor[]): Promise<[number, number]> {
 }
 
 export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrainResult> {
-  const { model, optimizer, scheduler, trainLoader, evalLoader } = options;
+  const { model, optimizer, scheduler, trainLoader, evalLoader, scaler } = options;
   const readEvery = Math.max(1, options.readEvery ?? 4);
   const progressFactory = options.progress ?? silentProgress;
   const history: EpochRecord[] = [];
@@ -221,7 +246,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
   let step = options.start?.step ?? 0;
   let skip = options.start?.batchInEpoch ?? 0;
   let lastEvaluation: ClassificationReport | undefined;
-  const parts = fanetParts(model, optimizer, scheduler);
+  const parts = fanetParts(model, optimizer, scheduler, scaler);
   // What a non-finite loss can truthfully say about the checkpoint on disk (a resumed run has one).
   let lastCheckpoint: LastCheckpoint = options.saveCheckpoint ? (options.start ? { epoch, step } : null) : undefined;
   const saveCheckpoint = async (runInfo: RunInfo) => {
@@ -250,7 +275,11 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
       for await (const batch of trainLoader.epoch(epoch)) {
         batchIndex++;
         if (batchIndex <= skip) continue; // resuming inside an epoch: the same order, minus what was done
-        pending.push(fanetTrainStep(model, optimizer, batch.images, batch.shape, batch.labels));
+        pending.push(
+          scaler
+            ? await fanetScaledTrainStep(model, optimizer, scaler, batch.images, batch.shape, batch.labels)
+            : fanetTrainStep(model, optimizer, batch.images, batch.shape, batch.labels),
+        );
         step++;
         // Autotuning on: the first step queued its shape classes; time their variants now.
         await gpu().autotune();

@@ -6,28 +6,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, full, memory, scope, tensor } from '../../src/index.js';
 import { gpu } from '../../src/gpu/index.js';
-import { context, fileRng, ref, setup, throwsWith, toT64, type T64 } from './helpers.js';
+import { context, fileRng, ref, setup, throwsWith, type T64 } from './helpers.js';
+import { roundToHalf as roundHalf } from '../reference/half.js';
 
 const rng = fileRng('dtype');
 
 test.before(setup);
 test.after.each(() => gpu().setMaxBindingBytes(undefined));
-
-/** The float16 value nearest to v (ties to even), by float64 arithmetic on the value's binade. */
-function roundHalf(v: number): number {
-  if (Number.isNaN(v) || !Number.isFinite(v) || v === 0) return v;
-  const magnitude = Math.abs(Math.fround(v));
-  if (magnitude >= 65520) return Math.sign(v) * Infinity;
-  // Spacing of float16 values around v: 2^(e - 10) in the binade [2^e, 2^(e+1)), 2^-24 below 2^-14.
-  const exponent = Math.max(-14, Math.floor(Math.log2(magnitude)));
-  const spacing = 2 ** (exponent - 10);
-  const units = magnitude / spacing;
-  let rounded = Math.floor(units);
-  const rest = units - rounded;
-  if (rest > 0.5 || (rest === 0.5 && rounded % 2 === 1)) rounded += 1;
-  const result = rounded * spacing;
-  return v < 0 ? -result : result;
-}
 
 function assertSameValues(actual: Float32Array, expected: number[], what: string): void {
   assert.is(actual.length, expected.length, context(`${what}: length`));

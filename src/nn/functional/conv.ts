@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
-import { pair, wrap, type Pair } from './util.js';
+import { gemmOperands, pair, withFloatBias, wrap, wrapAs, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -46,9 +46,9 @@ function checkBias(bias: Tensor | undefined, channels: number, op: string): void
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new Error(`${op}: bias ${formatShape(bias.shape)} should be [${channels}] (one value per output channel)`);
 }
 
-/** Bias gradient: gy summed over the batch and every pixel. */
-function biasGrad(g: Tensor): Tensor {
-  return sum(g, [0, 2, 3]);
+/** Bias gradient: gy summed over the batch and every pixel (in float32), in the bias's dtype. */
+function biasGrad(g: Tensor, bias: Tensor): Tensor {
+  return sum(g.float(), [0, 2, 3]).to(bias.dtype);
 }
 
 /** conv2d's checks and geometry (shared by conv2d and conv2dMfm). */
@@ -69,19 +69,26 @@ function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | un
   return { N, Cin, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
 }
 
-/** conv2d's three gradients for the output gradient g [N, Cout, OH, OW]. */
+/** conv2d's three gradients for the output gradient g [N, Cout, OH, OW] (in x's dtype, as x and weight). */
 function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
-  const gx = x.requiresGrad ? wrap(conv2dTranspose(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
-  const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(x.buffer, g.buffer, geometry), weight.shape) : undefined;
-  const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
+  const dtype = x.dtype;
+  const operands = gemmOperands('conv2d', x, weight);
+  const gx = x.requiresGrad ? wrapAs(conv2dTranspose(g.bufferOf(dtype), weight.bufferOf(dtype), undefined, geometry, operands), x.shape, dtype) : undefined;
+  const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(x.bufferOf(dtype), g.bufferOf(dtype), geometry, operands), weight.shape, dtype) : undefined;
+  const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
   return [gx, gw, gb];
 }
 
-/** y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. */
+/**
+ * y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. x and
+ * weight float32, or both float16 (f32 accumulation, y float16; the bias may be either).
+ */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
   const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
-  const y = wrap(conv2dForward(x.buffer, weight.buffer, bias?.buffer, geometry), [geometry.N, geometry.Cout, geometry.OH, geometry.OW]);
-  return record('conv2d', bias ? [x, weight, bias] : [x, weight], y, [x, weight], (g) => conv2dBackward(x, weight, bias, geometry, g));
+  const operands = gemmOperands('conv2d', x, weight);
+  const y = withFloatBias(bias, (b) => conv2dForward(x.bufferOf(x.dtype), weight.bufferOf(x.dtype), b, geometry, operands));
+  const out = wrapAs(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], x.dtype);
+  return record('conv2d', bias ? [x, weight, bias] : [x, weight], out, [x, weight], (g) => conv2dBackward(x, weight, bias, geometry, g));
 }
 
 function mfmChannels(op: string, weight: Tensor): number {
@@ -164,7 +171,8 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
 
 /**
  * y = convTranspose2d(x, weight) + bias; x [N, Cin, H, W], weight [Cin, Cout, KH, KW] (PyTorch's
- * layout), output [N, Cout, (H - 1)·SH - 2·PH + DH·(KH - 1) + outputPadding + 1, ...].
+ * layout), output [N, Cout, (H - 1)·SH - 2·PH + DH·(KH - 1) + outputPadding + 1, ...]. x and weight
+ * float32, or both float16 (as conv2d).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
@@ -188,12 +196,14 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   }
   // The conv2d whose input gradient this is: it maps [N, Cout, OH, OW] back to [N, Cin, H, W].
   const geometry: ConvGeometry = { N, Cin: Cout, H: OH, W: OW, Cout: Cin, OH: H, OW: W, KH, KW, SH, SW, PH, PW, DH, DW };
-  const y = wrap(conv2dTranspose(x.buffer, weight.buffer, bias?.buffer, geometry), [N, Cout, OH, OW]);
+  const operands = gemmOperands(op, x, weight);
+  const dtype = x.dtype;
+  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(x.bufferOf(dtype), weight.bufferOf(dtype), b, geometry, operands)), [N, Cout, OH, OW], dtype);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, y, [x, weight], (g) => {
-    const gx = x.requiresGrad ? wrap(conv2dForward(g.buffer, weight.buffer, undefined, geometry), x.shape) : undefined;
-    const gw = weight.requiresGrad ? wrap(conv2dWeightGrad(g.buffer, x.buffer, geometry), weight.shape) : undefined;
-    const gb = bias?.requiresGrad ? biasGrad(g) : undefined;
+    const gx = x.requiresGrad ? wrapAs(conv2dForward(g.bufferOf(dtype), weight.bufferOf(dtype), undefined, geometry, operands), x.shape, dtype) : undefined;
+    const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(g.bufferOf(dtype), x.bufferOf(dtype), geometry, operands), weight.shape, dtype) : undefined;
+    const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
     return [gx, gw, gb];
   });
 }

@@ -1,21 +1,27 @@
 // matmul (torch.matmul semantics, batched with broadcasting) and linear (x W^T + b, with a fused
-// activation). Transposed operands in the backward pass are strides, never copies.
+// activation). Transposed operands in the backward pass are strides, never copies. Both take
+// float32 operands, or float16 ones (f32 accumulation, a float16 result, as torch on half tensors).
 import { matmul as matmulKernel, type MatrixOperand } from '../../kernels/matmul.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, wrap } from './util.js';
+import { broadcastShapes, gemmOperands, withFloatBias, wrap, wrapAs } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
   return {
-    buffer: t.buffer,
+    ...elements(t),
     batchStride: batched ? rows * cols : 0,
     rowStride: transposed ? 1 : cols,
     colStride: transposed ? cols : 1,
   };
+}
+
+/** A tensor's buffer and element type, as the matmul kernel reads it. */
+function elements(t: Tensor): Pick<MatrixOperand, 'buffer' | 'type'> {
+  return t.dtype === 'float16' ? { buffer: t.bufferOf('float16'), type: 'f16' } : { buffer: t.buffer };
 }
 
 /** Batched product of a [..., M, K] and b [..., K, N] whose batch shapes already agree (or are 1). */
@@ -41,6 +47,8 @@ function matmulUnscoped(a: Tensor, b: Tensor): Tensor {
   const [M, K] = a2.shape.slice(-2);
   const [K2, N] = b2.shape.slice(-2);
   if (K !== K2) throw new Error(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not multiply (inner dimensions ${K} and ${K2})`);
+  gemmOperands('matmul', a, b, ['the first operand', 'the second']);
+  const dtype = a.dtype;
   const batchShape = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
   const batch = batchShape.reduce((x, y) => x * y, 1);
   const aBatch = a2.shape.slice(0, -2).reduce((x, y) => x * y, 1);
@@ -52,12 +60,12 @@ function matmulUnscoped(a: Tensor, b: Tensor): Tensor {
   let outShape = [...batchShape, M, N];
   if (a.rank === 1) outShape = outShape.filter((_, i) => i !== outShape.length - 2);
   if (b.rank === 1) outShape = outShape.slice(0, -1);
-  const out = wrap(y, outShape);
+  const out = wrapAs(y, outShape, dtype);
   return record('matmul', [a, b], out, [aFull, bFull], (g) => {
     const g3 = g.reshape([...batchShape, M, N]);
-    // dA = g B^T, dB = A^T g (per batch), then summed over broadcast batch dimensions.
-    const ga = a.requiresGrad ? sumTo(wrap(batchedProduct(g3, false, bFull, true, batch, true, bFull.size > K * N), [...batchShape, M, K]), a2.shape).reshape(a.shape) : undefined;
-    const gb = b.requiresGrad ? sumTo(wrap(batchedProduct(aFull, true, g3, false, batch, aFull.size > M * K, true), [...batchShape, K, N]), b2.shape).reshape(b.shape) : undefined;
+    // dA = g B^T, dB = A^T g (per batch), then summed over broadcast batch dimensions (in float32).
+    const ga = a.requiresGrad ? sumTo(wrap(batchedProduct(g3, false, bFull, true, batch, true, bFull.size > K * N), [...batchShape, M, K]), a2.shape).reshape(a.shape).to(dtype) : undefined;
+    const gb = b.requiresGrad ? sumTo(wrap(batchedProduct(aFull, true, g3, false, batch, aFull.size > M * K, true), [...batchShape, K, N]), b2.shape).reshape(b.shape).to(dtype) : undefined;
     return [ga, gb];
   });
 }
@@ -67,28 +75,34 @@ export type Activation = 'none' | 'relu';
 /** The fused activation spliced into the matmul epilogue as an expression of v (relu: elementwise's, NaN passed on). */
 export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluExpression('v') };
 
-/** y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation. */
+/**
+ * y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation
+ * (float32 only). x and weight float32, or both float16 (the bias may be either).
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none'): Tensor {
   const [outFeatures, inFeatures] = weight.shape;
   if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {
     throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
+  gemmOperands('linear', x, weight);
+  const dtype = x.dtype;
+  if (dtype === 'float16' && activation !== 'none') throw new Error(`linear: the fused ${activation} takes float32 operands; apply F.${activation} to the result's .float() instead`);
   const rows = x.size / inFeatures;
-  const input: MatrixOperand = { buffer: x.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 };
-  const weightT: MatrixOperand = { buffer: weight.buffer, batchStride: 0, rowStride: 1, colStride: inFeatures };
-  const y = matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, bias?.buffer, ACTIVATIONS[activation], activation);
+  const input: MatrixOperand = { ...elements(x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
+  const weightT: MatrixOperand = { ...elements(weight), batchStride: 0, rowStride: 1, colStride: inFeatures };
+  const y = withFloatBias(bias, (b) => matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, b, ACTIVATIONS[activation], activation));
   const outShape = [...x.shape.slice(0, -1), outFeatures];
-  const out = wrap(y, outShape);
+  const out = wrapAs(y, outShape, dtype);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, activation === 'relu' ? [x, weight, out] : [x, weight], (g) => {
     const gy = activation === 'relu' ? wrap(binary('reluGrad', RELU_GRAD, g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
-    const gyOperand: MatrixOperand = { buffer: gy.buffer, batchStride: 0, rowStride: outFeatures, colStride: 1 };
-    const gx = x.requiresGrad ? wrap(matmulKernel(gyOperand, { buffer: weight.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape) : undefined;
+    const gyOperand: MatrixOperand = { ...elements(gy), batchStride: 0, rowStride: outFeatures, colStride: 1 };
+    const gx = x.requiresGrad ? wrapAs(matmulKernel(gyOperand, { ...elements(weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, dtype) : undefined;
     const gw = weight.requiresGrad
-      ? wrap(matmulKernel({ buffer: gy.buffer, batchStride: 0, rowStride: 1, colStride: outFeatures }, { buffer: x.buffer, batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape)
+      ? wrapAs(matmulKernel({ ...elements(gy), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, dtype)
       : undefined;
-    const gb = bias?.requiresGrad ? sum(gy.reshape([rows, outFeatures]), 0) : undefined;
+    const gb = bias?.requiresGrad ? sum(gy.float().reshape([rows, outFeatures]), 0).to(bias.dtype) : undefined;
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }

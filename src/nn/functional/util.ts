@@ -1,8 +1,41 @@
 // Small helpers shared by the functional ops.
-import { Tensor, formatShape, type Shape } from '../../tensor/tensor.js';
+import { gpu } from '../../gpu/index.js';
+import { castToFloat, castToHalf } from '../../kernels/cast.js';
+import type { OperandType } from '../../kernels/launch.js';
+import { Tensor, formatShape, shapeSize, type DType, type Shape } from '../../tensor/tensor.js';
 
 export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
   return Tensor.fromBuffer(buffer, shape);
+}
+
+/** A kernel's f32 result as a tensor of `dtype`: float16 rounds it (one pass) and frees the f32 buffer. */
+export function wrapAs(buffer: GPUBuffer, shape: Shape, dtype: DType): Tensor {
+  if (dtype === 'float32') return wrap(buffer, shape);
+  const half = castToHalf(buffer, shapeSize(shape));
+  gpu().pool.release(buffer);
+  return Tensor.fromBuffer(half, shape, false, 'float16');
+}
+
+/**
+ * The kernels' operand type for a GEMM's two tensor operands, which share a dtype (as in PyTorch:
+ * "Input type and weight type should be the same"): 'f16' for float16, read with f32 accumulation.
+ */
+export function gemmOperands(op: string, a: Tensor, b: Tensor, names: [string, string] = ['input', 'weight']): OperandType {
+  if (a.dtype !== b.dtype) {
+    throw new Error(`${op}: ${names[0]} is ${a.dtype} but ${names[1]} is ${b.dtype}; give both one dtype (.half() both, or .float() both)`);
+  }
+  return a.dtype === 'float16' ? 'f16' : 'f32';
+}
+
+/** launch(the bias's f32 buffer): a float16 bias is widened for the launch and freed after it. */
+export function withFloatBias<T>(bias: Tensor | undefined, launch: (bias: GPUBuffer | undefined) => T): T {
+  if (bias?.dtype !== 'float16') return launch(bias?.buffer);
+  const widened = castToFloat(bias.bufferOf('float16'), bias.size);
+  try {
+    return launch(widened);
+  } finally {
+    gpu().pool.release(widened);
+  }
 }
 
 /** Normalises a possibly negative dimension index against a rank. */

@@ -50,7 +50,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias ?? undefined, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return this.inComputeDtype(x, this.weight, (input, weight) => conv2d(input, weight, this.bias ?? undefined, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }));
   }
 }
 
@@ -85,12 +85,7 @@ export class ConvTranspose2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return convTranspose2d(x, this.weight, this.bias ?? undefined, {
-      stride: this.stride,
-      padding: this.padding,
-      outputPadding: this.outputPadding,
-      dilation: this.dilation,
-      groups: this.groups,
-    });
+    const options = { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
+    return this.inComputeDtype(x, this.weight, (input, weight) => convTranspose2d(input, weight, this.bias ?? undefined, options));
   }
 }

@@ -41,8 +41,9 @@ export class MFM extends Module {
 
   forward(x: Tensor): Tensor {
     const filter = this.filter;
-    // Without a norm between them, conv and max are one kernel: the 2·out activations are never written.
-    if (!this.norm && filter instanceof Conv2d) {
+    // Without a norm between them, conv and max are one kernel: the 2·out activations are never written
+    // (float32 only: in float16 the filter's own forward reads the float16 operands).
+    if (!this.norm && filter instanceof Conv2d && filter.computeDtype === 'float32') {
       return conv2dMfm(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups });
     }
     const y = filter.call(x);
@@ -56,7 +57,7 @@ export class MFM extends Module {
    */
   forwardMaxPool(x: Tensor, pool: MaxPool2dOptions): Tensor {
     const filter = this.filter;
-    if (!this.norm && filter instanceof Conv2d) {
+    if (!this.norm && filter instanceof Conv2d && filter.computeDtype === 'float32') {
       return conv2dMfmMaxPool2d(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups }, pool);
     }
     return maxPool2d(this.forward(x), pool);

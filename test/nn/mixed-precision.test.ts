@@ -1,0 +1,180 @@
+// float16 through the ops and the training loop: conv2d, convTranspose2d, matmul and linear on
+// float16 operands against float64 on the rounded operands (float16 results: within float16
+// rounding), their gradients in float16 against finite differences; Module.autocast('float16')
+// on a LightCNN against the float32 model; GradScaler's skip / back-off / growth and state.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { F, manualSeed, memory, models, nn, optim, scope, tensor, type Tensor } from '../../src/index.js';
+import { gpu } from '../../src/gpu/index.js';
+import { assertNear, context, fileRng, ref, roundF32, setup, throwsWith, toT64, type T64 } from '../ops/helpers.js';
+import { roundToHalf } from '../reference/half.js';
+
+const rng = fileRng('mixed-precision');
+
+test.before(setup);
+
+const toHalfValues = (x: T64): T64 => ref.map(x, roundToHalf);
+const halfLeaf = (x: T64) => tensor(Float32Array.from(x.data), x.shape, { dtype: 'float16', requiresGrad: true });
+const floatLeaf = (x: T64) => tensor(Float32Array.from(x.data), x.shape, { requiresGrad: true });
+
+/**
+ * One float16 case: inputs drawn and rounded to float16 (`halfInputs` of them float16 leaves, the
+ * rest float32), the op's float16 output against the float64 reference on those values, and every
+ * gradient (in its input's dtype) against finite differences of the reference for a float16 output
+ * gradient. Tolerances: float16 rounds to 2^-11 relative; the f32 accumulation adds ~1e-6.
+ */
+async function checkHalfOp(label: string, shapes: number[][], halfInputs: number, forward: (ts: Tensor[]) => Tensor, reference: (xs: T64[]) => T64): Promise<void> {
+  const before = memory();
+  const xs = shapes.map((shape, i) => (i < halfInputs ? toHalfValues(ref.randn(rng, shape)) : roundF32(ref.randn(rng, shape))));
+  const inputs = xs.map((x, i) => (i < halfInputs ? halfLeaf(x) : floatLeaf(x)));
+  const y = forward(inputs);
+  assert.is(y.dtype, 'float16', context(`${label}: output dtype`));
+  const expected = reference(xs);
+  assertNear(await toT64(y), expected, `${label}: forward`, 2e-3, 2e-3);
+  const g = toHalfValues(ref.randn(rng, expected.shape));
+  const gy = tensor(Float32Array.from(g.data), g.shape, { dtype: 'float16' });
+  y.backward(gy);
+  for (let i = 0; i < inputs.length; i++) {
+    const grad = inputs[i]!.grad!;
+    assert.is(grad.dtype, inputs[i]!.dtype, context(`${label}: gradient ${i} dtype`));
+    assertNear(await toT64(grad), ref.numericGrad(reference, xs, i, g), `${label}: gradient of input ${i}`, 3e-3, 3e-3);
+  }
+  for (const t of [...inputs, y, gy]) t.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, context(`${label}: live tensors`));
+  assert.is(after.bytesInUse, before.bytesInUse, context(`${label}: bytes in use`));
+}
+
+test('conv2d on float16 input and weight (random shapes, stride, padding, dilation, batch > 1; float32 bias)', async () => {
+  for (let k = 0; k < 5; k++) {
+    const c = ref.randomConvCase(rng);
+    const shapes = c.bias ? [c.xShape, c.wShape, [c.wShape[0]]] : [c.xShape, c.wShape];
+    await checkHalfOp(c.describe, shapes, 2, ([x, w, b]) => F.conv2d(x!, w!, b, c.opts), ([x, w, b]) => ref.conv2d(x!, w!, b, c.opts));
+  }
+});
+
+test('convTranspose2d on float16 input and weight (random shapes, output padding)', async () => {
+  for (let k = 0; k < 4; k++) {
+    const c = ref.randomConvTransposeCase(rng);
+    const shapes = c.bias ? [c.xShape, c.wShape, [c.wShape[1]]] : [c.xShape, c.wShape];
+    await checkHalfOp(c.describe, shapes, 2, ([x, w, b]) => F.convTranspose2d(x!, w!, b, c.opts), ([x, w, b]) => ref.convTranspose2d(x!, w!, b, c.opts));
+  }
+});
+
+test('matmul (batched, odd sizes) and linear on float16 operands', async () => {
+  const [B, M, K, N] = [rng.int(1, 3), rng.int(1, 9), rng.int(1, 13), rng.int(1, 11)];
+  await checkHalfOp(`matmul [${B},${M},${K}] @ [${B},${K},${N}]`, [[B, M, K], [B, K, N]], 2, ([a, b]) => F.matmul(a!, b!), ([a, b]) => ref.matmul(a!, b!));
+  const [rows, inF, outF] = [rng.int(1, 7), rng.int(1, 17), rng.int(1, 9)];
+  await checkHalfOp(`linear [${rows},${inF}] -> ${outF}`, [[rows, inF], [outF, inF], [outF]], 2, ([x, w, b]) => F.linear(x!, w!, b), ([x, w, b]) => ref.linear(x!, w!, b));
+});
+
+test('float16 operands of mixed dtypes are refused in one line', () => {
+  const x = tensor(Float32Array.from(ref.randn(rng, [1, 2, 5, 5]).data), [1, 2, 5, 5], { dtype: 'float16' });
+  const w = tensor(Float32Array.from(ref.randn(rng, [3, 2, 3, 3]).data), [3, 2, 3, 3]);
+  throwsWith(() => F.conv2d(x, w), /^conv2d: input is float16 but weight is float32; give both one dtype/, 'conv2d');
+  throwsWith(() => F.matmul(x.reshape([10, 5]), tensor([1, 2, 3, 4, 5], [5, 1])), /^matmul: the first operand is float16 but the second is float32/, 'matmul');
+  throwsWith(() => F.linear(x.reshape([10, 5]), tensor(new Float32Array(15), [3, 5], { dtype: 'float16' }), undefined, 'relu'), /fused relu takes float32 operands/, 'linear relu');
+  x.dispose();
+  w.dispose();
+});
+
+type Operation = (x: Tensor, weight: Tensor) => Tensor;
+type InComputeDtype = (this: nn.Module, x: Tensor, weight: Tensor, op: Operation) => Tensor;
+const modulePrototype = nn.Module.prototype as unknown as { inComputeDtype: InComputeDtype };
+const inComputeDtype = modulePrototype.inComputeDtype;
+
+/**
+ * autocast's float16 emulated in float32: operands and result rounded to float16 by casts around the
+ * float32 op, so the forward rounds where the float16 kernels round, and the backward too (each
+ * cast's backward rounds the gradient that passes it to float16).
+ */
+const emulatedHalf: InComputeDtype = (x, weight, op) => scope(() => op(x.half().float(), weight.half().float()).half().float());
+
+/** A small LightCNN-9's logits and parameter gradients for one batch (cross-entropy × 4096). */
+async function lightcnnRun(mode: 'float32' | 'float16' | 'emulated', images: T64, labels: Int32Array): Promise<{ logits: Float32Array; grads: Float32Array[]; kernels: string[] }> {
+  // The same initial weights in every run.
+  manualSeed(20261204);
+  const model = models.createLightCNN({ variant: 'lightcnn9', classes: 5, inputSize: 32, widthMultiplier: 0.125, dropout: 0 });
+  model.autocast(mode === 'float32' ? 'float32' : 'float16');
+  if (mode === 'emulated') modulePrototype.inComputeDtype = emulatedHalf;
+  try {
+    return await forwardBackward(model, images, labels);
+  } finally {
+    modulePrototype.inComputeDtype = inComputeDtype;
+    model.dispose();
+  }
+}
+
+async function forwardBackward(model: models.LightCNN, images: T64, labels: Int32Array): Promise<{ logits: Float32Array; grads: Float32Array[]; kernels: string[] }> {  let logits!: Float32Array;
+  const { timings } = await gpu().profile(async () => {
+    await scope(async () => {
+      const out = model.call(tensor(Float32Array.from(images.data), images.shape)).logits;
+      // Scaled as GradScaler scales it: unscaled, conv1's float16 gradients would sink into subnormals.
+      F.mul(F.crossEntropy(out, labels), 4096).backward();
+      logits = await out.toArray();
+    });
+  });
+  const grads = await Promise.all(model.parameters().map((p) => p.grad!.toArray()));
+  return { logits, grads, kernels: timings.map((t) => t.name) };
+}
+
+/** max |a - b| over max |b|. */
+function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    norm = Math.max(norm, Math.abs(b[i]!));
+  }
+  return diff / Math.max(norm, 1e-12);
+}
+
+test('Module.autocast(float16): a LightCNN-9 runs its convolutions and linear layers on float16 operands; logits and gradients match float32 ops with float16 casts where the kernels round, and stay near the float32 model', async () => {
+  const images = ref.randn(rng, [3, 1, 32, 32]);
+  const labels = Int32Array.from([0, 3, 4]);
+  const full = await lightcnnRun('float32', images, labels);
+  const half = await lightcnnRun('float16', images, labels);
+  const emulated = await lightcnnRun('emulated', images, labels);
+  assert.ok(half.kernels.some((name) => name.startsWith('conv2d.') && name.endsWith('.f16')), context(`float16 conv kernels ran: ${half.kernels.join(', ')}`));
+  assert.ok(half.kernels.some((name) => name.startsWith('conv_transpose2d.') && name.endsWith('.f16')), context('float16 input-gradient kernels ran'));
+  assert.ok(half.kernels.some((name) => name.startsWith('conv2d_weight_grad.') && name.endsWith('.f16')), context('float16 weight-gradient kernels ran'));
+  assert.ok(half.kernels.some((name) => name.startsWith('matmul') && name.endsWith('.f16')), context('float16 matmul kernels ran'));
+  assert.not.ok([...full.kernels, ...emulated.kernels].some((name) => name.endsWith('.f16')), context('the float32 and emulated runs ran no float16 kernel'));
+  assert.ok(relativeDifference(half.logits, emulated.logits) < 1e-3, context(`logits differ from the emulation by ${relativeDifference(half.logits, emulated.logits)} of their largest`));
+  half.grads.forEach((grad, i) => {
+    const r = relativeDifference(grad, emulated.grads[i]!);
+    assert.ok(r < 1e-2, context(`parameter ${i}'s gradient differs from the emulation by ${r} of its largest`));
+  });
+  // Against float32 itself: float16 rounding moves mfm and pool winners, so the gradients of the
+  // first layers can differ by tens of percent in this narrow random network; the logits stay close.
+  assert.ok(relativeDifference(half.logits, full.logits) < 2e-2, context(`logits differ from float32 by ${relativeDifference(half.logits, full.logits)} of their largest`));
+});
+
+test('GradScaler: scaled gradients come back unscaled; inf gradients skip the step and halve the scale; growth after the interval; state round-trips', async () => {
+  const p = tensor([1, -2, 3], [3], { requiresGrad: true });
+  const sgd = new optim.SGD([p], { lr: 0.5 });
+  const scaler = new optim.GradScaler({ initScale: 1024, growthInterval: 2 });
+  const stepWith = async (weights: number[]) => {
+    sgd.zeroGrad();
+    scope(() => scaler.scaleLoss(F.sum(F.mul(p, tensor(weights, [3])))).backward());
+    return scaler.step(sgd);
+  };
+  assert.ok(await stepWith([1, 2, 4]), 'a finite step runs');
+  assert.equal(Array.from(await p.grad!.toArray()), [1, 2, 4], 'the gradient is unscaled');
+  assert.equal(Array.from(await p.toArray()), [0.5, -3, 1]);
+  assert.ok(await stepWith([1, 1, 1]));
+  assert.is(scaler.scale, 2048, 'two good steps: grown by 2');
+  assert.not.ok(await stepWith([1, Infinity, 1]), 'an inf gradient skips the step');
+  assert.equal(Array.from(await p.toArray()), [0, -3.5, 0.5], 'the skipped step left the parameter as it was');
+  assert.is(scaler.scale, 1024);
+  assert.equal(scaler.stateDict(), { scale: 1024, growthTracker: 0, skippedSteps: 1 });
+  const restored = new optim.GradScaler();
+  restored.loadStateDict(scaler.stateDict());
+  assert.equal(restored.stateDict(), scaler.stateDict());
+  throwsWith(() => restored.loadStateDict({ scale: -1, growthTracker: 0, skippedSteps: 0 }), /expected \{ scale > 0/, 'bad state');
+  throwsWith(() => new optim.GradScaler({ backoffFactor: 2 }), /backoffFactor must be in \(0, 1\)/, 'bad option');
+  sgd.zeroGrad();
+  p.dispose();
+});
+
+test.run();
