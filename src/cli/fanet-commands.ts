@@ -317,7 +317,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const history = readHistory(metricsPath).filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
     console.error(
       `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
-        `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
+        `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
     );
 
     let stopRequested = false;
