@@ -5,7 +5,8 @@
 import { gpu, type KernelTiming } from '../gpu/index.js';
 import { LightCNN9 } from '../models/lightcnn.js';
 import { tensor } from '../tensor/creation.js';
-import { createFanetOptimizer, fanetTrainStep } from '../train/fanet.js';
+import { createFanetOptimizer, fanetScaledTrainStep, fanetTrainStep } from '../train/fanet.js';
+import { usePrecision, type Precision } from '../train/precision.js';
 import { createFaPEGanSession, freeSession, ganStep } from '../train/fapegan.js';
 import { defaultPaperDemoOptions } from '../train/paper-demo.js';
 
@@ -20,6 +21,8 @@ export interface FamilyShare {
 
 export interface StepResult {
   name: string;
+  /** f32, or f16 (float16 operands for the convolutions and linear layers, loss scaling). */
+  precision: Precision;
   /** What was trained, in words: model, width, input size, optimizer. */
   workload: string;
   batch: number;
@@ -39,8 +42,9 @@ interface StepWorkload {
   name: string;
   workload: string;
   batch: number;
-  /** Encodes one training step; returns what to dispose after the step's sync. */
-  step(): { dispose(): void };
+  precision: Precision;
+  /** Encodes one training step (f16: reads the loss scaler's check back); returns what to dispose after the step's sync. */
+  step(): { dispose(): void } | Promise<{ dispose(): void }>;
   free(): void;
 }
 
@@ -84,18 +88,22 @@ function randomValues(count: number, seed: number): Float32Array {
   return values;
 }
 
-function lightcnnWorkload(name: string, options: { inputSize: number; width: number; batch: number; batchNorm: boolean; optimizer: 'sgd' | 'adam'; classes: number }): StepWorkload {
-  const { inputSize, width, batch, batchNorm, optimizer: kind, classes } = options;
+type LightCNNWorkload = { inputSize: number; width: number; batch: number; batchNorm: boolean; optimizer: 'sgd' | 'adam'; classes: number; precision: Precision };
+
+function lightcnnWorkload(name: string, options: LightCNNWorkload): StepWorkload {
+  const { inputSize, width, batch, batchNorm, optimizer: kind, classes, precision } = options;
   const model = new LightCNN9({ classes, inputSize, widthMultiplier: width, batchNorm });
   const { optimizer } = createFanetOptimizer(model, { batchSize: batch, optimizer: kind });
+  const scaler = usePrecision(model, precision, `bench --step --precision ${precision}`);
   const shape = [batch, 1, inputSize, inputSize];
   const images = randomValues(batch * inputSize * inputSize, 7);
   const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % classes);
   return {
     name,
-    workload: `LightCNN-9 ×${width} on 1×${inputSize}×${inputSize}, ${classes} classes${batchNorm ? ', batch norm' : ''}, ${kind === 'sgd' ? 'SGD momentum' : 'Adam'}`,
+    workload: `LightCNN-9 ×${width} on 1×${inputSize}×${inputSize}, ${classes} classes${batchNorm ? ', batch norm' : ''}, ${kind === 'sgd' ? 'SGD momentum' : 'Adam'}${scaler ? ', float16 operands + loss scaling' : ''}`,
     batch,
-    step: () => fanetTrainStep(model, optimizer, images, shape, labels),
+    precision,
+    step: () => (scaler ? fanetScaledTrainStep(model, optimizer, scaler, images, shape, labels) : fanetTrainStep(model, optimizer, images, shape, labels)),
     free: () => {
       optimizer.dispose();
       model.dispose();
@@ -115,6 +123,7 @@ function ganWorkload(name: string, options: { imageSize: number; baseWidth: numb
     name,
     workload: `FaPE-GAN D + G (Adam), ${imageSize}×${imageSize}, base width ${baseWidth}, ${residualBlocks} residual blocks`,
     batch,
+    precision: 'f32',
     step: () => ganStep(session, source, mask, target),
     free: () => {
       freeSession(session);
@@ -127,20 +136,23 @@ function ganWorkload(name: string, options: { imageSize: number; baseWidth: numb
  * The workloads for this adapter. quick: a tiny LightCNN-9 and FaPE-GAN (seconds on lavapipe).
  * Otherwise LightCNN-9 at paper scale (width 1, 128 px, SGD momentum; batch 16 on software
  * adapters, 128 on GPUs), the demo's Fa-Net and FaPE-GAN sizes for this adapter, and on GPUs the
- * FaPE-GAN at paper scale (128 px, width 64, 9 blocks, batch 16).
+ * FaPE-GAN at paper scale (128 px, width 64, 9 blocks, batch 16). The LightCNN-9 workloads run in
+ * each of `precisions`, one after the other (FaPE-GAN trains in f32 only).
  */
-function workloads(quick: boolean): (() => StepWorkload)[] {
+function workloads(quick: boolean, precisions: readonly Precision[]): (() => StepWorkload)[] {
   const software = gpu().info.isSoftware;
+  const inEach = (name: string, options: Omit<LightCNNWorkload, 'precision'>) =>
+    precisions.map((precision) => () => lightcnnWorkload(precisions.length > 1 || precision !== 'f32' ? `${name} ${precision}` : name, { ...options, precision }));
   if (quick) {
     return [
-      () => lightcnnWorkload('lightcnn9 quick', { inputSize: 32, width: 0.125, batch: 4, batchNorm: false, optimizer: 'sgd', classes: 7 }),
+      ...inEach('lightcnn9 quick', { inputSize: 32, width: 0.125, batch: 4, batchNorm: false, optimizer: 'sgd', classes: 7 }),
       () => ganWorkload('fapegan quick', { imageSize: 24, baseWidth: 4, residualBlocks: 1, batch: 2 }),
     ];
   }
   const demo = defaultPaperDemoOptions(software);
   const list: (() => StepWorkload)[] = [
-    () => lightcnnWorkload('lightcnn9 paper', { inputSize: 128, width: 1, batch: software ? 16 : 128, batchNorm: false, optimizer: 'sgd', classes: 54 }),
-    () => lightcnnWorkload('lightcnn9 demo', {
+    ...inEach('lightcnn9 paper', { inputSize: 128, width: 1, batch: software ? 16 : 128, batchNorm: false, optimizer: 'sgd', classes: 54 }),
+    ...inEach('lightcnn9 demo', {
       inputSize: demo.fanet.inputSize, width: demo.fanet.widthMultiplier, batch: demo.fanet.batchSize,
       batchNorm: demo.fanet.batchNorm ?? false, optimizer: demo.fanet.optimizer ?? 'adam', classes: demo.data.expressionIds?.length ?? 54,
     }),
@@ -154,7 +166,7 @@ function workloads(quick: boolean): (() => StepWorkload)[] {
 }
 
 async function runStep(w: StepWorkload): Promise<void> {
-  const result = w.step();
+  const result = await w.step();
   await gpu().sync();
   result.dispose();
 }
@@ -172,7 +184,7 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   const msPerStep = (performance.now() - start) / steps;
   const gpuMs = timings.reduce((s, t) => s + t.totalMs, 0);
   return {
-    name: w.name, workload: w.workload, batch: w.batch, steps, msPerStep,
+    name: w.name, precision: w.precision, workload: w.workload, batch: w.batch, steps, msPerStep,
     imagesPerSecond: (w.batch * 1000) / msPerStep,
     dispatchesPerStep, submitsPerStep,
     ...(timestamps ? { gpuMsPerStep: gpuMs } : {}),
@@ -180,12 +192,15 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   };
 }
 
-/** Runs every workload for this adapter; `steps` timed steps each (default: 2 quick or software, 10 on GPUs). */
-export async function benchSteps(report: (result: StepResult) => void, options: { quick?: boolean; steps?: number } = {}): Promise<StepResult[]> {
+/**
+ * Runs every workload for this adapter; `steps` timed steps each (default: 2 quick or software, 10
+ * on GPUs); the LightCNN-9 ones in each of `precisions` (default f32).
+ */
+export async function benchSteps(report: (result: StepResult) => void, options: { quick?: boolean; steps?: number; precisions?: readonly Precision[] } = {}): Promise<StepResult[]> {
   const quick = options.quick ?? false;
   const steps = options.steps ?? (quick || gpu().info.isSoftware ? 2 : 10);
   const results: StepResult[] = [];
-  for (const make of workloads(quick)) {
+  for (const make of workloads(quick, options.precisions ?? ['f32'])) {
     const w = make();
     try {
       const result = await measure(w, steps);

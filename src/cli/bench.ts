@@ -11,6 +11,7 @@ import type { CommandModule } from 'yargs';
 import { gpu } from '../gpu/index.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
+import { PRECISIONS, type Precision } from '../train/precision.js';
 import { COMPARE_ROW_GROUPS, benchCompareTfjs, type CompareRowGroup, type CompareResult, type CompareRow, type LibraryFigures } from '../bench/tfjs.js';
 import type { AdapterDescription } from '../gpu/index.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
@@ -22,6 +23,7 @@ interface BenchArgs {
   json?: string;
   step: boolean;
   steps?: number;
+  precision?: Precision[];
   compare?: string;
   rows?: CompareRowGroup[];
   record: boolean;
@@ -116,6 +118,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('quick', { type: 'boolean', default: false, describe: 'small shapes (software adapters; seconds)' })
       .option('only', { type: 'array', string: true, choices: Object.keys(BENCH_SUITES), describe: 'run these kernel suites only' })
       .option('step', { type: 'boolean', default: false, describe: 'whole training steps: LightCNN-9 at paper scale and demo sizes, FaPE-GAN D + G' })
+      .option('precision', { type: 'array', string: true, choices: PRECISIONS, describe: 'with --step: the precisions to train the LightCNN-9 steps in, one after the other (f16: float16 operands, loss scaling; default f32)' })
       .option('steps', { type: 'number', describe: 'timed steps per workload with --step (default 2 on software adapters, 10 on GPUs) or for the --compare training step (default 1 / 5)' })
       .option('compare', { type: 'string', choices: ['tfjs'], describe: 'matmul, every LightCNN-9 and FaPE-GAN conv (forward, input grad, weight grad) and the LightCNN-9 training step through webfer and TensorFlow.js WebGPU on the same device, with the ratio per row (needs the dev dependencies: npm install)' })
       .option('rows', { type: 'array', string: true, choices: COMPARE_ROW_GROUPS, describe: 'with --compare: run only these groups of rows' })
@@ -126,6 +129,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         if (argv.compare !== undefined && (argv.step || argv.only)) throw new Error(`--compare runs its own rows: drop ${argv.step ? '--step' : '--only'}`);
         if (argv.record && argv.compare === undefined) throw new Error('--record appends a --compare table to bench/RESULTS.md: add --compare tfjs (use --json FILE for other runs)');
         if (argv.rows && argv.compare === undefined) throw new Error('--rows picks the groups of --compare rows: add --compare tfjs (or use --only for kernel suites)');
+        if (argv.precision && !argv.step) throw new Error('--precision applies to --step: add --step');
         if (argv.steps !== undefined && !argv.step && argv.compare === undefined) throw new Error('--steps applies to --step and --compare only: add one or drop --steps');
         if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps >= 1)) throw new Error(`--steps must be a positive integer, got ${argv.steps}`);
         return true;
@@ -157,7 +161,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     }
     if (argv.step) {
       console.log(`webfer bench --step on ${adapter}${argv.quick ? ', quick sizes' : ''}\n`);
-      const results = await benchSteps((r) => console.log(`${formatStep(r)}\n`), { quick: argv.quick, steps: argv.steps });
+      const precisions = [...new Set<Precision>(argv.precision ?? ['f32'])];
+      const results = await benchSteps((r) => console.log(`${formatStep(r)}\n`), { quick: argv.quick, steps: argv.steps, precisions });
       if (argv.json) writeFileAtomic(argv.json, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), adapter: info, quick: argv.quick, steps: results }, null, 2));
       return;
     }

@@ -6,7 +6,7 @@ import type { Dataset, Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
-import { assertShaderF16, init } from '../gpu/index.js';
+import { init } from '../gpu/index.js';
 import { createLightCNN, finalFeatureSize, LIGHTCNN_VARIANTS, type LightCNNConfig, type LightCNNVariant } from '../models/lightcnn.js';
 import { loadSafetensors, loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
 import { DATASET_FORMATS, openDataset, type DatasetFormat } from '../node/data/open-dataset.js';
@@ -16,8 +16,8 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { givenOptions, PRECISIONS, resumeFanetSettings, type FanetResumeSettings, type Precision } from './resume.js';
-import { GradScaler } from '../optim/grad-scaler.js';
+import { givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
@@ -274,7 +274,6 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
     }
     await initWithAutotuneCache();
-    if (run.precision === 'f16') assertShaderF16('--precision f16');
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);
@@ -294,8 +293,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     // A fine-tuning run with frozen features stays frozen when resumed.
     if (resumeInfo?.extra?.freeze === 'features') console.error(`the run trains only its classifier: ${freezeFeatures(model).length} feature parameters stay frozen`);
     const { optimizer, scheduler } = createFanetOptimizer(model, { batchSize: run.batchSize, lr: argv.lr, optimizer: run.optimizer });
-    const scaler = run.precision === 'f16' ? new GradScaler() : undefined;
-    if (scaler) model.autocast('float16');
+    const scaler = usePrecision(model, run.precision);
     if (resumeInfo) loadTrainingCheckpoint(checkpointPath, fanetParts(model, optimizer, scheduler, scaler));
     if (run.lr !== undefined) {
       const previous = setBaseLearningRate(optimizer, scheduler, run.lr);

@@ -8,6 +8,7 @@ import { hideBin, Parser } from 'yargs/helpers';
 import type { Task } from '../data/splits.js';
 import type { DatasetFormat } from '../node/data/open-dataset.js';
 import type { RunInfo } from '../train/checkpoint.js';
+import type { Precision } from '../train/precision.js';
 
 /** The options typed on the command line (both spellings: batch-size and batchSize), not yargs' defaults. */
 export function givenOptions(args: string[] = hideBin(process.argv)): Set<string> {
@@ -41,10 +42,6 @@ function resumedEpochs(info: RunInfo, planned: number, epochs: number, given: Se
   if (planned <= info.epoch) throw new Error(`${checkpointPath}: this run is complete (${info.epoch} of ${planned} epochs); pass --epochs above ${info.epoch} with --resume to train on`);
   return planned;
 }
-
-/** `webfer train --precision`: f32, or f16 operands for the GEMM-shaped layers with loss scaling. */
-export const PRECISIONS = ['f32', 'f16'] as const;
-export type Precision = (typeof PRECISIONS)[number];
 
 /** What `webfer train` reads from its arguments (a view of its yargs argv). */
 export interface FanetResumeArgs {

@@ -1,7 +1,7 @@
 // Launchers for the in-place optimizer updates in shaders/optim.wgsl: one dispatch per parameter.
 import { gpu } from '../gpu/index.js';
 import { BufferUsage } from '../gpu/constants.js';
-import { Params, grid1d, kernel } from './launch.js';
+import { Params, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
 
 export interface SgdUpdate {
   lr: number;
@@ -68,4 +68,15 @@ export function adamUpdate(param: GPUBuffer, grad: GPUBuffer, expAvg: GPUBuffer,
   const stepSize = u.lr / (1 - u.beta1 ** u.step);
   const bc2Sqrt = Math.sqrt(1 - u.beta2 ** u.step);
   gpu().dispatch(optimKernel(), [param, grad, expAvg, expAvgSq], pack(count, ADAM, u.first, false, { ...u, stepSize, bc2Sqrt }), grid1d(count));
+}
+
+/**
+ * grad *= inverse in place over `count` elements (binding-sized chunks for large gradients), and
+ * sets found's first word to 1 if any element was ±inf or NaN (shaders/grad_unscale.wgsl).
+ */
+export function unscaleGradient(grad: GPUBuffer, count: number, inverse: number, found: GPUBuffer): void {
+  const k = kernel('grad_unscale');
+  for (const chunk of bindingChunks(count)) {
+    gpu().dispatch(k, [elementRange(grad, chunk.start, chunk.count), found], new Params().u32(chunk.count).f32(inverse).u32(0, 0).done(), grid1d(chunk.count));
+  }
 }

@@ -3,9 +3,11 @@
 // 2^-24); before the optimizer step the gradients are divided by it again and checked. A step
 // whose gradients hold inf or NaN is skipped and the scale halved; after `growthInterval` steps
 // without one the scale doubles. Same defaults and update rule as PyTorch's.
-import { unary } from '../kernels/elementwise.js';
+import { gpu } from '../gpu/index.js';
+import { fill } from '../kernels/elementwise.js';
+import { unscaleGradient } from '../kernels/optim.js';
 import * as F from '../nn/functional/index.js';
-import { Tensor, noGrad, scope, untrack } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { AnyOptimizer } from './optimizer.js';
 
 export interface GradScalerOptions {
@@ -23,9 +25,6 @@ export interface GradScalerState {
   /** Steps skipped for inf / NaN gradients since the scaler was made. */
   skippedSteps: number;
 }
-
-/** 1 where an element is ±inf or NaN, else 0 (by the bits: lavapipe folds v != v). */
-const NON_FINITE = 'select(0.0, 1.0, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u)';
 
 export class GradScaler {
   private scaleValue: number;
@@ -62,30 +61,19 @@ export class GradScaler {
   }
 
   /**
-   * Divides every gradient the optimizer holds by the scale (in place of the old gradient) and
-   * reads back whether all are finite: one GPU sync.
+   * Divides every gradient the optimizer holds by the scale, in place, and reads back whether all
+   * are finite: one dispatch per gradient and one GPU sync.
    */
   async unscale(optimizer: AnyOptimizer): Promise<boolean> {
-    const params = optimizer.paramGroups.flatMap((group) => group.params).filter((p) => p.grad);
-    if (params.length === 0) return true;
-    const inverse = 1 / this.scaleValue;
-    const nonFinite = noGrad(() =>
-      scope(() => {
-        const counts: Tensor[] = [];
-        for (const p of params) {
-          const grad = p.grad!;
-          const unscaled = untrack(F.mul(grad, inverse));
-          grad.dispose();
-          p.grad = unscaled;
-          counts.push(F.sum(Tensor.fromBuffer(unary('nonFinite', NON_FINITE, unscaled.buffer, unscaled.size), unscaled.shape)).reshape([1]));
-        }
-        return F.sum(F.cat(counts));
-      }),
-    );
+    const grads = optimizer.paramGroups.flatMap((group) => group.params).flatMap((p) => (p.grad ? [p.grad] : []));
+    if (grads.length === 0) return true;
+    const found = fill(1, 0);
     try {
-      return (await nonFinite.item()) === 0;
+      for (const grad of grads) unscaleGradient(grad.buffer, grad.size, 1 / this.scaleValue, found);
+      const [flag] = new Uint32Array(await gpu().read(found, 4));
+      return flag === 0;
     } finally {
-      nonFinite.dispose();
+      gpu().pool.release(found);
     }
   }
 

@@ -19,14 +19,16 @@ test('bench --step families: each conv kernel counts to its pass, both weight pa
   ]) assert.is(kernelFamily(name!), family, name);
 });
 
-test('bench --step --quick --json: LightCNN-9 and FaPE-GAN steps with images/s, family shares, dispatches and submits', async () => {
-  const result = await runCli(['bench', '--step', '--quick', '--steps', '1', '--json', 'out.json'], { cwd: work });
+test('bench --step --quick --precision f32 f16 --json: LightCNN-9 in both precisions and FaPE-GAN, with images/s, family shares, dispatches and submits', async () => {
+  const result = await runCli(['bench', '--step', '--quick', '--steps', '1', '--precision', 'f32', 'f16', '--json', 'out.json'], { cwd: work });
   assert.is(result.code, 0, `${result.command} exited ${result.code}:\n${result.stderr}`);
   const written = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8'));
   assert.is(written.quick, true);
   assert.type(written.adapter.description, 'string');
   assert.ok(!Number.isNaN(Date.parse(written.date)), `date ${written.date}`);
-  assert.equal(written.steps.map((s: { name: string }) => s.name), ['lightcnn9 quick', 'fapegan quick']);
+  assert.equal(written.steps.map((s: { name: string }) => s.name), ['lightcnn9 quick f32', 'lightcnn9 quick f16', 'fapegan quick']);
+  assert.equal(written.steps.map((s: { precision: string }) => s.precision), ['f32', 'f16', 'f32']);
+  assert.match(result.stdout, 'float16 operands + loss scaling');
   for (const step of written.steps) {
     assert.is(step.steps, 1);
     assert.ok(step.msPerStep > 0 && Number.isFinite(step.msPerStep), `${step.name}: ${step.msPerStep} ms`);
@@ -93,7 +95,7 @@ test('bench --compare tfjs --quick --json: matmul, every LightCNN-9 and FaPE-GAN
   assert.is(readFileSync(results, 'utf8'), recorded, 'without --record bench/RESULTS.md is left alone');
 });
 
-test('bench: --step with --only, --compare with --step, --record or --rows without --compare, and --steps without --step or below 1, are refused in one line', async () => {
+test('bench: --step with --only, --compare with --step, --record or --rows without --compare, --steps without --step or below 1, and --precision without --step, are refused in one line', async () => {
   for (const [args, pattern] of [
     [['bench', '--step', '--only', 'runtime'], /pass one of them/],
     [['bench', '--compare', 'tfjs', '--step'], /--compare runs its own rows: drop --step/],
@@ -101,6 +103,7 @@ test('bench: --step with --only, --compare with --step, --record or --rows witho
     [['bench', '--steps', '2'], /--steps applies to --step and --compare only/],
     [['bench', '--rows', 'fapegan'], /--rows picks the groups of --compare rows/],
     [['bench', '--step', '--steps', '0'], /--steps must be a positive integer, got 0/],
+    [['bench', '--precision', 'f16'], /--precision applies to --step: add --step/],
   ] as [string[], RegExp][]) {
     const result = await runCli(args, { cwd: work });
     assert.is.not(result.code, 0, `${args.join(' ')} should fail`);
