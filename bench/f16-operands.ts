@@ -7,6 +7,8 @@
 // f32, so the f16 and f32 launches multiply the same numbers: "max diff" (relative to the largest
 // |output|) is 0 where both run the same kernel (f16 products are exact in f32, the order is the same).
 //   node --import tsx bench/f16-operands.ts [--rounds 2] [--only <substring>]
+// About 7 minutes on lavapipe (2 cores), most of it conv1's input grad under workgroupTiled (one output
+// channel in 64-row tiles: ~40 s a call); --only narrows it.
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
