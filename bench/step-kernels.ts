@@ -25,9 +25,9 @@ function randomValues(count: number, seed: number): Float32Array {
   return out;
 }
 
-async function profileStep(name: string, step: () => { dispose(): void }): Promise<void> {
+async function profileStep(name: string, step: () => { dispose(): void } | Promise<{ dispose(): void }>): Promise<void> {
   const run = async () => {
-    const r = step();
+    const r = await step();
     await gpu().sync();
     r.dispose();
   };

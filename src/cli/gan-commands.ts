@@ -32,6 +32,7 @@ import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
+import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 
 /**
@@ -60,7 +61,7 @@ const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^samples-epo
 interface GanTrainArgs {
   data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
   norm: 'batch' | 'instance'; rgb: boolean; lr: number; lambda: number; decay: boolean; seed: number; flip: boolean;
-  synthSubjects: number; synthExpressions: number; skipBad: boolean; allowOutsidePaths: boolean;
+  synthSubjects: number; synthExpressions: number; skipBad: boolean; allowOutsidePaths: boolean; precision: Precision;
 }
 
 const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
@@ -80,6 +81,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     .option('decay', { type: 'boolean', default: false, describe: 'decay the lr linearly to 0 over the second half of the epochs' })
     .option('flip', { type: 'boolean', default: false, describe: 'random horizontal flips of whole pairs' })
     .option('seed', { type: 'number', default: 0 })
+    .option('precision', { type: 'string', default: 'f32', choices: PRECISIONS, describe: 'f16: the convolutions read float16 copies of inputs and weights (f32 accumulation, f32 master weights, a loss scaler each for G and D; needs shader-f16)' })
     .option('synth-subjects', { type: 'number', default: 4, describe: 'without --data: synthetic identities' })
     .option('synth-expressions', { type: 'number', default: 8, describe: 'without --data: synthetic expressions' })
     .option('out', { type: 'string', default: 'runs/fapegan', describe: 'run folder' })
@@ -90,7 +92,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     const checkpointPath = join(argv.out, 'checkpoint.safetensors');
     const metricsPath = join(argv.out, 'metrics.jsonl');
     let config: Partial<FaPEGanConfig> = { channels: argv.rgb ? 3 : 1, baseWidth: argv.width, residualBlocks: argv.blocks, norm: argv.norm, imageSize: argv.size };
-    let training: FaPEGanTrainingOptions = { epochs: argv.epochs, batchSize: argv.batchSize, lr: argv.lr, lambdaL1: argv.lambda, decay: argv.decay, seed: argv.seed, flip: argv.flip };
+    let training: FaPEGanTrainingOptions = { epochs: argv.epochs, batchSize: argv.batchSize, lr: argv.lr, lambdaL1: argv.lambda, decay: argv.decay, seed: argv.seed, flip: argv.flip, precision: argv.precision };
     let data = argv.data;
     let synth = { subjects: argv.synthSubjects, expressions: argv.synthExpressions };
     let resumed: GanResumeSettings | undefined;
@@ -132,7 +134,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       console.log(`FaPE-GAN ${resolved.imageSize}px ${resolved.channels === 1 ? 'gray' : 'RGB'} width ${resolved.baseWidth} blocks ${resolved.residualBlocks} ${resolved.norm}norm: ` +
         `G ${session.generator.numParameters().toLocaleString('en')} · D ${session.discriminator.numParameters().toLocaleString('en')} parameters; ` +
         `${dataset.samples.length} images from ${data ?? 'synthetic F²ED'} · Adam lr ${session.optimizerG.paramGroups[0]!.lr}${options.decay ? ' (linear decay in the second half)' : ''} ` +
-        `batch ${options.batchSize} lambda ${options.lambdaL1} seed ${options.seed} · epochs ${session.epoch + 1}–${options.epochs}`);
+        `batch ${options.batchSize} lambda ${options.lambdaL1} seed ${options.seed}${options.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${session.epoch + 1}–${options.epochs}`);
       await trainFaPEGan(session, dataset, {
         progress: terminalProgress,
         extra: data ? { data: resolve(data) } : { data: 'synth', synth },

@@ -145,10 +145,10 @@ export function resumeFanetSettings(info: RunInfo, argv: FanetResumeArgs, given:
 /** What `webfer gan-train` reads from its arguments. */
 export interface GanResumeArgs {
   data?: string; size: number; width: number; blocks: number; norm: string; rgb: boolean; epochs: number; batchSize: number;
-  lr: number; lambda: number; decay: boolean; flip: boolean; seed: number; synthSubjects: number; synthExpressions: number;
+  lr: number; lambda: number; decay: boolean; flip: boolean; seed: number; synthSubjects: number; synthExpressions: number; precision: Precision;
 }
 
-interface StoredGanTraining { epochs: number; batchSize: number; lr: number; lambdaL1: number; decay: boolean; flip: boolean; seed: number }
+interface StoredGanTraining { epochs: number; batchSize: number; lr: number; lambdaL1: number; decay: boolean; flip: boolean; seed: number; precision?: Precision }
 
 export interface GanResumeSettings {
   /** The run's training options with the accepted changes (epochs, batch size, λ, flips). */
@@ -180,6 +180,9 @@ export function resumeGanSettings(info: RunInfo, argv: GanResumeArgs, given: Set
   if (given.has('rgb') && argv.rgb !== (config.channels === 3)) refuse(argv.rgb ? '--rgb' : '--no-rgb', undefined, networks, checkpointPath);
   if (given.has('seed') && argv.seed !== stored.seed) refuse('--seed', argv.seed, `used seed ${stored.seed} (it fixes the initial weights, the synthetic data and the pair order)`, checkpointPath);
   if (given.has('decay') && argv.decay !== stored.decay) refuse(argv.decay ? '--decay' : '--no-decay', undefined, `was trained ${stored.decay ? 'with' : 'without'} --decay`, checkpointPath);
+  // The loss scales live in float16 runs' checkpoints only: a run keeps the precision it started in.
+  const precision = stored.precision ?? 'f32';
+  if (given.has('precision') && argv.precision !== precision) refuse('--precision', argv.precision, `trains in ${precision}`, checkpointPath);
 
   const storedData = extra.data && extra.data !== 'synth' ? extra.data : undefined;
   const trainedOn = `trained on ${storedData ?? `synthetic F²ED${extra.synth ? ` (${extra.synth.subjects} subjects × ${extra.synth.expressions} expressions)` : ''}`}`;

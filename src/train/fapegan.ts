@@ -16,12 +16,14 @@ import { createFaPEGan, resolveFaPEGanConfig, type FaPEGanConfig, type FaPEGener
 import { gpu } from '../gpu/index.js';
 import * as F from '../nn/functional/index.js';
 import { Adam } from '../optim/adam.js';
+import type { GradScaler } from '../optim/grad-scaler.js';
 import { LinearDecayLR } from '../optim/lr-scheduler.js';
 import { Generator } from '../tensor/random.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
 import { full, tensor } from '../tensor/creation.js';
 import type { RunInfo, TrainingParts } from './checkpoint.js';
 import { assertFinite, type LastCheckpoint } from './guards.js';
+import { usePrecision, type Precision } from './precision.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 import { renderSampleGrid } from './sample-grid.js';
 
@@ -44,6 +46,8 @@ export interface FaPEGanTrainingOptions {
   readEvery?: number;
   /** Examples in the per-epoch sample grid (default 4). */
   sampleCount?: number;
+  /** 'f16': G's and D's convolutions on float16 operands, each loss scaled by its own GradScaler (default 'f32'). */
+  precision?: Precision;
 }
 
 type ResolvedTrainingOptions = Required<FaPEGanTrainingOptions>;
@@ -57,6 +61,9 @@ export interface FaPEGanSession {
   optimizerD: Adam;
   schedulerG?: LinearDecayLR;
   schedulerD?: LinearDecayLR;
+  /** The loss scalers of a float16 session. */
+  scalerG?: GradScaler;
+  scalerD?: GradScaler;
   /** Epochs and optimizer steps completed. */
   epoch: number;
   step: number;
@@ -75,7 +82,7 @@ export interface FaPEGanMetrics {
 
 export function resolveTrainingOptions(options: FaPEGanTrainingOptions): ResolvedTrainingOptions {
   const resolved: ResolvedTrainingOptions = {
-    lr: 2e-4, betas: [0.5, 0.999], lambdaL1: 10, decay: false, seed: 0, flip: false, readEvery: 10, sampleCount: 4, ...options,
+    lr: 2e-4, betas: [0.5, 0.999], lambdaL1: 10, decay: false, seed: 0, flip: false, readEvery: 10, sampleCount: 4, precision: 'f32', ...options,
   };
   if (!Number.isInteger(resolved.epochs) || resolved.epochs < 1) throw new Error(`FaPE-GAN training: epochs must be a positive integer, got ${resolved.epochs}`);
   if (!Number.isInteger(resolved.batchSize) || resolved.batchSize < 1) throw new Error(`FaPE-GAN training: batchSize must be a positive integer, got ${resolved.batchSize}`);
@@ -91,7 +98,10 @@ export function createFaPEGanSession(config: Partial<FaPEGanConfig>, options: Fa
   const adam = { lr: resolved.lr, betas: resolved.betas };
   const optimizerG = new Adam(generator.parameters(), adam);
   const optimizerD = new Adam(discriminator.parameters(), adam);
-  const session: FaPEGanSession = { config: resolvedConfig, options: resolved, generator, discriminator, optimizerG, optimizerD, epoch: 0, step: 0 };
+  const session: FaPEGanSession = {
+    config: resolvedConfig, options: resolved, generator, discriminator, optimizerG, optimizerD, epoch: 0, step: 0,
+    scalerG: usePrecision(generator, resolved.precision), scalerD: usePrecision(discriminator, resolved.precision),
+  };
   if (resolved.decay) {
     const constantEpochs = Math.ceil(resolved.epochs / 2);
     const decayEpochs = Math.max(1, resolved.epochs - constantEpochs);
@@ -108,6 +118,7 @@ export function sessionParts(session: FaPEGanSession): TrainingParts {
     optimizers: { generator: session.optimizerG, discriminator: session.optimizerD },
   };
   if (session.schedulerG && session.schedulerD) parts.schedulers = { generator: session.schedulerG, discriminator: session.schedulerD };
+  if (session.scalerG && session.scalerD) parts.scalers = { generator: session.scalerG, discriminator: session.scalerD };
   return parts;
 }
 
@@ -155,21 +166,33 @@ function setRequiresGrad(parameters: Tensor[], value: boolean): void {
   for (const p of parameters) p.requiresGrad = value;
 }
 
+/** loss.backward(), of the loss times the scale when a scaler is given. */
+function backwardScaled(loss: Tensor, scaler: GradScaler | undefined): void {
+  (scaler ? scaler.scaleLoss(loss) : loss).backward();
+}
+
+/** optimizer.step(), or the scaler's (unscale, skip on inf / NaN, update the scale: one GPU sync). */
+async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Promise<void> {
+  if (scaler) await scaler.step(optimizer);
+  else optimizer.step();
+}
+
 /**
  * One D update (on the detached fake), then one G update. source / target [N, C, S, S] and mask
  * [N, 1, S, S], all in [−1, 1]. Returns the three losses (detached scalars owned by the caller);
- * everything else made here is freed.
+ * everything else made here is freed. Asynchronous for float16 sessions' loss scalers (two reads
+ * back); a float32 step waits for nothing.
  */
-export function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): GanStepLosses {
-  const { generator, discriminator, optimizerG, optimizerD } = session;
+export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<GanStepLosses> {
+  const { generator, discriminator, optimizerG, optimizerD, scalerG, scalerD } = session;
   const lambda = session.options.lambdaL1;
-  return scope(() => {
+  return scope(async () => {
     const fake = generator.call(source, mask);
 
     optimizerD.zeroGrad();
     const dLoss = discriminatorLoss(discriminator.call(target, mask), discriminator.call(fake.detach(), mask));
-    dLoss.backward();
-    optimizerD.step();
+    backwardScaled(dLoss, scalerD);
+    await stepScaled(optimizerD, scalerD);
 
     optimizerG.zeroGrad();
     const dParameters = discriminator.parameters();
@@ -178,11 +201,11 @@ export function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Ten
     try {
       gGan = generatorGanLoss(discriminator.call(fake, mask));
       l1 = F.l1Loss(fake, target);
-      F.add(gGan, F.mul(l1, lambda)).backward();
+      backwardScaled(F.add(gGan, F.mul(l1, lambda)), scalerG);
     } finally {
       setRequiresGrad(dParameters, true);
     }
-    optimizerG.step();
+    await stepScaled(optimizerG, scalerG);
     optimizerG.zeroGrad();
     session.step++;
     return { dLoss: dLoss.detach(), gGan: gGan.detach(), l1: l1.detach() };
@@ -190,9 +213,9 @@ export function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Ten
 }
 
 /** ganStepLosses packed as one [3] tensor [dLoss, gGan, l1] (one read-back for all three). */
-export function ganStep(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Tensor {
-  return scope(() => {
-    const { dLoss, gGan, l1 } = ganStepLosses(session, source, mask, target);
+export async function ganStep(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<Tensor> {
+  return scope(async () => {
+    const { dLoss, gGan, l1 } = await ganStepLosses(session, source, mask, target);
     return noGrad(() => F.cat([dLoss.reshape([1]), gGan.reshape([1]), l1.reshape([1])], 0));
   });
 }
@@ -269,7 +292,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
     };
     try {
       for await (const batch of loader.epoch(epoch)) {
-        const losses = scope(() => {
+        const losses = await scope(() => {
           const { source, mask, target } = batchTensors(batch);
           return ganStep(session, source, mask, target);
         });
@@ -289,7 +312,8 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       session.epoch++;
       const metrics: FaPEGanMetrics = { epoch: session.epoch, step: session.step, dLoss, gGan, l1, lr, seconds: (Date.now() - started) / 1000 };
       history.push(metrics);
-      progress.log(`epoch ${session.epoch}: D ${dLoss.toFixed(4)}  G_GAN ${gGan.toFixed(4)}  L1 ${l1.toFixed(4)}  (${metrics.seconds.toFixed(1)} s)`);
+      const scales = session.scalerG && session.scalerD ? `  loss scale G ${session.scalerG.scale} D ${session.scalerD.scale} (${session.scalerG.skippedSteps + session.scalerD.skippedSteps} update(s) skipped so far)` : '';
+      progress.log(`epoch ${session.epoch}: D ${dLoss.toFixed(4)}  G_GAN ${gGan.toFixed(4)}  L1 ${l1.toFixed(4)}${scales}  (${metrics.seconds.toFixed(1)} s)`);
       const samplesPng = sampleBatch ? encodePng(await renderSampleGrid(session.generator, sampleBatch)) : new Uint8Array();
       const parts = sessionParts(session);
       const info = sessionRunInfo(session, metrics, options.extra);

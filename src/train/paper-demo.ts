@@ -240,7 +240,7 @@ export async function measureCosts(options: PaperDemoOptions): Promise<MeasuredC
     const source = tensor(new Float32Array(g.batchSize * g.imageSize * g.imageSize).map((_, i) => ((i % 89) / 89) * 2 - 1), shape);
     try {
       ganStepSeconds = await time(2, async () => {
-        const out = ganStep(session, source, source, source);
+        const out = await ganStep(session, source, source, source);
         try { await out.toArray(); } finally { out.dispose(); }
       });
     } finally {

@@ -149,7 +149,7 @@ test('one training step: D loss on (real, detached fake), then G loss with the u
       fakeLogits: await session.discriminator.call(fake, m).toArray(),
     };
   }));
-  const losses = scope(() => ganStepLosses(session, tensor(source, shape), tensor(mask, [n, 1, s, s]), tensor(target, shape)));
+  const losses = await scope(() => ganStepLosses(session, tensor(source, shape), tensor(mask, [n, 1, s, s]), tensor(target, shape)));
   const [dLoss, gGan, l1] = [await losses.dLoss.item(), await losses.gGan.item(), await losses.l1.item()];
   // G's adversarial term uses D after its update, on the same (pre-update) fake.
   const after = await scope(() => noGrad(() => session.discriminator.call(tensor(before.fake, shape), tensor(mask, [n, 1, s, s])).toArray()));
