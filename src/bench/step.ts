@@ -111,9 +111,11 @@ function lightcnnWorkload(name: string, options: LightCNNWorkload): StepWorkload
   };
 }
 
-function ganWorkload(name: string, options: { imageSize: number; baseWidth: number; residualBlocks: number; batch: number }): StepWorkload {
-  const { imageSize, baseWidth, residualBlocks, batch } = options;
-  const session = createFaPEGanSession({ channels: 1, imageSize, baseWidth, residualBlocks }, { epochs: 1, batchSize: batch, seed: 1 });
+type GanWorkload = { imageSize: number; baseWidth: number; residualBlocks: number; batch: number; precision: Precision };
+
+function ganWorkload(name: string, options: GanWorkload): StepWorkload {
+  const { imageSize, baseWidth, residualBlocks, batch, precision } = options;
+  const session = createFaPEGanSession({ channels: 1, imageSize, baseWidth, residualBlocks }, { epochs: 1, batchSize: batch, seed: 1, precision });
   const shape = [batch, 1, imageSize, imageSize];
   const count = batch * imageSize * imageSize;
   const source = tensor(randomValues(count, 11), shape);
@@ -121,9 +123,9 @@ function ganWorkload(name: string, options: { imageSize: number; baseWidth: numb
   const mask = tensor(randomValues(count, 17).map((v) => (v > 0.8 ? 1 : -1)), shape);
   return {
     name,
-    workload: `FaPE-GAN D + G (Adam), ${imageSize}×${imageSize}, base width ${baseWidth}, ${residualBlocks} residual blocks`,
+    workload: `FaPE-GAN D + G (Adam), ${imageSize}×${imageSize}, base width ${baseWidth}, ${residualBlocks} residual blocks${precision === 'f16' ? ', float16 operands + loss scaling' : ''}`,
     batch,
-    precision: 'f32',
+    precision,
     step: () => ganStep(session, source, mask, target),
     free: () => {
       freeSession(session);
@@ -136,17 +138,18 @@ function ganWorkload(name: string, options: { imageSize: number; baseWidth: numb
  * The workloads for this adapter. quick: a tiny LightCNN-9 and FaPE-GAN (seconds on lavapipe).
  * Otherwise LightCNN-9 at paper scale (width 1, 128 px, SGD momentum; batch 16 on software
  * adapters, 128 on GPUs), the demo's Fa-Net and FaPE-GAN sizes for this adapter, and on GPUs the
- * FaPE-GAN at paper scale (128 px, width 64, 9 blocks, batch 16). The LightCNN-9 workloads run in
- * each of `precisions`, one after the other (FaPE-GAN trains in f32 only).
+ * FaPE-GAN at paper scale (128 px, width 64, 9 blocks, batch 16). Each runs in each of
+ * `precisions`, one after the other.
  */
 function workloads(quick: boolean, precisions: readonly Precision[]): (() => StepWorkload)[] {
   const software = gpu().info.isSoftware;
-  const inEach = (name: string, options: Omit<LightCNNWorkload, 'precision'>) =>
-    precisions.map((precision) => () => lightcnnWorkload(precisions.length > 1 || precision !== 'f32' ? `${name} ${precision}` : name, { ...options, precision }));
+  const named = (name: string, precision: Precision) => (precisions.length > 1 || precision !== 'f32' ? `${name} ${precision}` : name);
+  const inEach = (name: string, options: Omit<LightCNNWorkload, 'precision'>) => precisions.map((precision) => () => lightcnnWorkload(named(name, precision), { ...options, precision }));
+  const ganInEach = (name: string, options: Omit<GanWorkload, 'precision'>) => precisions.map((precision) => () => ganWorkload(named(name, precision), { ...options, precision }));
   if (quick) {
     return [
       ...inEach('lightcnn9 quick', { inputSize: 32, width: 0.125, batch: 4, batchNorm: false, optimizer: 'sgd', classes: 7 }),
-      () => ganWorkload('fapegan quick', { imageSize: 24, baseWidth: 4, residualBlocks: 1, batch: 2 }),
+      ...ganInEach('fapegan quick', { imageSize: 24, baseWidth: 4, residualBlocks: 1, batch: 2 }),
     ];
   }
   const demo = defaultPaperDemoOptions(software);
@@ -159,9 +162,9 @@ function workloads(quick: boolean, precisions: readonly Precision[]): (() => Ste
   ];
   if (demo.gan) {
     const gan = demo.gan;
-    list.push(() => ganWorkload('fapegan demo', { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize }));
+    list.push(...ganInEach('fapegan demo', { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize }));
   }
-  if (!software) list.push(() => ganWorkload('fapegan paper', { imageSize: 128, baseWidth: 64, residualBlocks: 9, batch: 16 }));
+  if (!software) list.push(...ganInEach('fapegan paper', { imageSize: 128, baseWidth: 64, residualBlocks: 9, batch: 16 }));
   return list;
 }
 

@@ -118,7 +118,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('quick', { type: 'boolean', default: false, describe: 'small shapes (software adapters; seconds)' })
       .option('only', { type: 'array', string: true, choices: Object.keys(BENCH_SUITES), describe: 'run these kernel suites only' })
       .option('step', { type: 'boolean', default: false, describe: 'whole training steps: LightCNN-9 at paper scale and demo sizes, FaPE-GAN D + G' })
-      .option('precision', { type: 'array', string: true, choices: PRECISIONS, describe: 'with --step: the precisions to train the LightCNN-9 steps in, one after the other (f16: float16 operands, loss scaling; default f32)' })
+      .option('precision', { type: 'array', string: true, choices: PRECISIONS, describe: 'with --step: the precisions to train each step in, one after the other (f16: float16 operands, loss scaling; default f32)' })
       .option('steps', { type: 'number', describe: 'timed steps per workload with --step (default 2 on software adapters, 10 on GPUs) or for the --compare training step (default 1 / 5)' })
       .option('compare', { type: 'string', choices: ['tfjs'], describe: 'matmul, every LightCNN-9 and FaPE-GAN conv (forward, input grad, weight grad) and the LightCNN-9 training step through webfer and TensorFlow.js WebGPU on the same device, with the ratio per row (needs the dev dependencies: npm install)' })
       .option('rows', { type: 'array', string: true, choices: COMPARE_ROW_GROUPS, describe: 'with --compare: run only these groups of rows' })

@@ -19,15 +19,15 @@ test('bench --step families: each conv kernel counts to its pass, both weight pa
   ]) assert.is(kernelFamily(name!), family, name);
 });
 
-test('bench --step --quick --precision f32 f16 --json: LightCNN-9 in both precisions and FaPE-GAN, with images/s, family shares, dispatches and submits', async () => {
+test('bench --step --quick --precision f32 f16 --json: LightCNN-9 and FaPE-GAN in both precisions, with images/s, family shares, dispatches and submits', async () => {
   const result = await runCli(['bench', '--step', '--quick', '--steps', '1', '--precision', 'f32', 'f16', '--json', 'out.json'], { cwd: work });
   assert.is(result.code, 0, `${result.command} exited ${result.code}:\n${result.stderr}`);
   const written = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8'));
   assert.is(written.quick, true);
   assert.type(written.adapter.description, 'string');
   assert.ok(!Number.isNaN(Date.parse(written.date)), `date ${written.date}`);
-  assert.equal(written.steps.map((s: { name: string }) => s.name), ['lightcnn9 quick f32', 'lightcnn9 quick f16', 'fapegan quick']);
-  assert.equal(written.steps.map((s: { precision: string }) => s.precision), ['f32', 'f16', 'f32']);
+  assert.equal(written.steps.map((s: { name: string }) => s.name), ['lightcnn9 quick f32', 'lightcnn9 quick f16', 'fapegan quick f32', 'fapegan quick f16']);
+  assert.equal(written.steps.map((s: { precision: string }) => s.precision), ['f32', 'f16', 'f32', 'f16']);
   assert.match(result.stdout, 'float16 operands + loss scaling');
   for (const step of written.steps) {
     assert.is(step.steps, 1);
