@@ -55,7 +55,8 @@ if [[ " $tasks " == *" tests "* ]]; then
   WEBFER_SKIP_BROWSER=1 timeout 240 node scripts/run-tests.mjs 2>&1 | tee "$out/tests.log" | grep -E "FAIL|✘|passed, .* failed|Error" | head -40
 fi
 if [[ " $tasks " == *" step "* ]]; then
-  timeout 150 node --import tsx src/cli.ts bench --step $quick --json "$out/step.json" 2>&1 | tee "$out/step.log"
+  # Both precisions, each step after the other: f16 = float16 operands for the convolutions and linear layers.
+  timeout 240 node --import tsx src/cli.ts bench --step $quick --precision f32 f16 --json "$out/step.json" 2>&1 | tee "$out/step.log"
 fi
 if [[ " $tasks " == *" tune "* ]]; then
   WEBFER_AUTOTUNE=1 WEBFER_AUTOTUNE_CACHE="$out/autotune.json" timeout 240 node --import tsx src/cli.ts bench --step $quick --json "$out/step-tuned.json" 2>&1 | tee "$out/step-tuned.log"
