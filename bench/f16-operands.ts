@@ -1,14 +1,16 @@
-// f16 vs f32 operands for the same kernel variant, side by side in one process: matmul 1024³ and two
-// LightCNN-9 conv layers at batch 16 on 128² faces (conv1 1→96 5×5 pad 2 at 128², group2's 3×3
-// 96→192 pad 1 at 32²: forward, input grad, weight grad), each under registerTiled and workgroupTiled,
-// and the f32 default (the policy's choice for this adapter) for reference. Each round times one call
+// f16 vs f32 operands for the same kernel variant, side by side in one process: matmul 1024³, fc1's
+// product (16×8192 @ (512×8192)ᵀ) and three LightCNN-9 conv layers at batch 16 on 128² faces (conv1
+// 1→96 5×5 pad 2 at 128², group1's 1×1 48→96 at 64², group2's 3×3 96→192 pad 1 at 32²: forward,
+// input grad, weight grad), each under the variants named by --variants: 'default' (the policy's
+// choice for this adapter, for both types: on software the packed / subgroup kernels), registerTiled,
+// workgroupTiled. Each round times one call
 // of each (synced, wall clock) in turn; the best of the rounds after a warm-up round (pipeline
 // compilation) is reported. The inputs are random f16 values, uploaded once as f16 and once decoded to
 // f32, so the f16 and f32 launches multiply the same numbers: "max diff" (relative to the largest
 // |output|) is 0 where both run the same kernel (f16 products are exact in f32, the order is the same).
-//   node --import tsx bench/f16-operands.ts [--rounds 2] [--only <substring>]
-// About 7 minutes on lavapipe (2 cores), most of it conv1's input grad under workgroupTiled (one output
-// channel in 64-row tiles: ~40 s a call); --only narrows it.
+//   node --import tsx bench/f16-operands.ts [--rounds 2] [--only <substring>] [--variants default,registerTiled,workgroupTiled]
+// With --variants default (the default) about 1 minute on lavapipe (2 cores); with workgroupTiled about 7,
+// most of it conv1's input grad (one output channel in 64-row tiles: ~40 s a call); --only narrows it.
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
@@ -18,7 +20,8 @@ import type { KernelChoices } from '../src/gpu/policy.js';
 import { halfToFloat } from '../src/nn/half-float.js';
 import { squareGeometry } from './conv-variants.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, only: { type: 'string', default: '' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, only: { type: 'string', default: '' }, variants: { type: 'string', default: 'default' } } });
+const variants = values.variants!.split(',');
 const rounds = Number(values.rounds);
 await init();
 if (!gpu().device.features.has('shader-f16')) throw new Error('bench/f16-operands: this adapter lacks shader-f16');
@@ -73,9 +76,16 @@ const matmulWorkload: Workload = {
   name: 'matmul 1024³', shape: '1024×1024 @ 1024×1024', flop: 2 * M * M * M, key: 'matmul', inputs: [M * M, M * M], outputCount: M * M,
   run: ([a, b], type) => matmul({ buffer: a!, batchStride: 0, rowStride: M, colStride: 1, type }, { buffer: b!, batchStride: 0, rowStride: M, colStride: 1, type }, 1, M, M, M),
 };
+// fc1: x [16, 8192] @ weightᵀ ([512, 8192] read transposed), as Linear's forward.
+const fc1Workload: Workload = {
+  name: 'fc1 matmul', shape: '16×8192 @ (512×8192)ᵀ', flop: 2 * 16 * 512 * 8192, key: 'matmul', inputs: [16 * 8192, 512 * 8192], outputCount: 16 * 512,
+  run: ([a, b], type) => matmul({ buffer: a!, batchStride: 0, rowStride: 8192, colStride: 1, type }, { buffer: b!, batchStride: 0, rowStride: 1, colStride: 8192, type }, 1, 16, 512, 8192),
+};
 const workloads: Workload[] = [
   matmulWorkload,
+  fc1Workload,
   ...convWorkloads('conv1 5×5', squareGeometry(16, 1, 96, 128, 5, 1, 2)),
+  ...convWorkloads('group1 1×1', squareGeometry(16, 48, 96, 64, 1, 1, 0)),
   ...convWorkloads('group2 3×3', squareGeometry(16, 96, 192, 32, 3, 1, 1)),
 ].filter((w) => w.name.includes(values.only!));
 
@@ -110,9 +120,8 @@ const rate = (w: Workload, ms: number) => `${ms.toFixed(1)} ms, ${(w.flop / ms /
 for (const w of workloads) {
   const inputs = w.inputs.map((count, i) => upload(count, 17 + i));
   const defaultVariant = gpu().policy.get(w.key);
-  const runs = (['registerTiled', 'workgroupTiled'] as const).map((label) => ({ label, choice: { [w.key]: label } as Partial<KernelChoices> }));
+  const runs = variants.map((label) => ({ label: label === 'default' ? `default (${defaultVariant})` : label, choice: (label === 'default' ? {} : { [w.key]: label }) as Partial<KernelChoices> }));
   const best = runs.map(() => ({ f32: Infinity, f16: Infinity, diff: 0 }));
-  let defaultBest = Infinity;
   for (let r = 0; r <= rounds; r++) {
     for (const [i, run] of runs.entries()) {
       const f32 = await timed(w, inputs, 'f32', run.choice);
@@ -124,14 +133,11 @@ for (const w of workloads) {
       best[i]!.f32 = Math.min(best[i]!.f32, f32.ms);
       best[i]!.f16 = Math.min(best[i]!.f16, f16.ms);
     }
-    const fallback = await timed(w, inputs, 'f32', {});
-    if (r > 0) defaultBest = Math.min(defaultBest, fallback.ms);
   }
   for (const [i, run] of runs.entries()) {
     const b = best[i]!;
     console.log(`| ${w.name} | ${w.shape} | ${run.label} | ${rate(w, b.f32)} | ${rate(w, b.f16)} | ${(b.f32 / b.f16).toFixed(2)}× | ${b.diff.toExponential(1)} |`);
   }
-  console.log(`| ${w.name} | ${w.shape} | f32 default (${defaultVariant}) | ${rate(w, defaultBest)} | | | |`);
   for (const input of inputs) for (const buffer of Object.values(input)) gpu().pool.release(buffer);
 }
 gpu().policy.reset();

@@ -12,10 +12,12 @@
 //   turns the 4 scalar weight loads of registerTiled into one vec4 load; taps in the padding read
 //   an in-bounds stand-in that a select zeroes, so the inner loop has no branch.
 // Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
+// X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
@@ -51,7 +53,7 @@ fn packedTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
       var wk = (i * p.KW + j) * p.packedWidth + quad0;
       var xo = 0u;
       for (var ci = 0u; ci < p.Cin; ci++) {
-        let b = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
+        let b = select(vec4<f32>(0.0), vec4<f32>(f32(X[off.x + xo]), f32(X[off.y + xo]), f32(X[off.z + xo]), f32(X[off.w + xo])), ok);
         outerAccumulate(&acc0, Packed[wk], b);
         if (ROWS == 8u) { outerAccumulate(&acc1, Packed[wk + 1u], b); }
         wk += channelStep;

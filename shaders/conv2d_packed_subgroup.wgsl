@@ -19,12 +19,14 @@
 // that a select zeroes, an odd Cin's last pair has a zero second channel.
 // Entry point packedSubgroup; WGX x WGY invocations.
 // Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
+// X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
 //!include conv_geometry
 //!include gemm_core
 //!include subgroup_channel_pairs
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;

@@ -29,11 +29,15 @@
 // the last span and store nothing.
 // Invariant: every accumulator sums exactly the taps that land inside the input, each weight taken
 // from the lane that loaded it (all lanes of a subgroup share wid.y and the loop iteration).
+// X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the element conditions
+// below (H·W % 4, W % 4, ...) are the alignment for both.
 enable subgroups;
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
@@ -111,10 +115,10 @@ fn fiveWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
     var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
     var wk = i * 5u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let first = select(zero, X[xo], rowOk);
-      let second = select(zero, X[xo + 1u], rowOk);
-      let left = select(zero, X[xo - leftStep], rowOk && at.hasLeft);
-      let right = select(zero, X[xo + rightStep], rowOk && at.hasRight);
+      let first = select(zero, vec4<f32>(X[xo]), rowOk);
+      let second = select(zero, vec4<f32>(X[xo + 1u]), rowOk);
+      let left = select(zero, vec4<f32>(X[xo - leftStep]), rowOk && at.hasLeft);
+      let right = select(zero, vec4<f32>(X[xo + rightStep]), rowOk && at.hasRight);
       let taps = loadFiveTaps(wk, tapStep, lane);
       accumulateFiveTaps(&accA0, &accB0, taps.w[0], taps.w[1], taps.w[2], taps.w[3], taps.w[4], left, first, second, right);
       if (ROWS == 8u) { accumulateFiveTaps(&accA1, &accB1, taps.w[5], taps.w[6], taps.w[7], taps.w[8], taps.w[9], left, first, second, right); }
@@ -132,7 +136,7 @@ fn fiveWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
 
 /** X's quad of channel ci at image offset xImage, 0 past the last channel (read clamped). */
 fn channelQuad(xImage: u32, ci: u32, planeQuads: u32) -> vec4<f32> {
-  return select(vec4<f32>(0.0), X[xImage + min(ci, p.Cin - 1u) * planeQuads], ci < p.Cin);
+  return select(vec4<f32>(0.0), vec4<f32>(X[xImage + min(ci, p.Cin - 1u) * planeQuads]), ci < p.Cin);
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -210,12 +214,12 @@ fn fiveWideRow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
     var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
     var wk = i * 5u * p.packedWidth + r / 4u;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let q0 = select(zero, X[xo], rowOk);
-      let q1 = select(zero, X[xo + 1u], rowOk);
-      let q2 = select(zero, X[xo + 2u], rowOk);
-      let q3 = select(zero, X[xo + 3u], rowOk);
-      let left = select(zero, X[xo - leftStep], rowOk && at.hasLeft);
-      let right = select(zero, X[xo + rightStep], rowOk && at.hasRight);
+      let q0 = select(zero, vec4<f32>(X[xo]), rowOk);
+      let q1 = select(zero, vec4<f32>(X[xo + 1u]), rowOk);
+      let q2 = select(zero, vec4<f32>(X[xo + 2u]), rowOk);
+      let q3 = select(zero, vec4<f32>(X[xo + 3u]), rowOk);
+      let left = select(zero, vec4<f32>(X[xo - leftStep]), rowOk && at.hasLeft);
+      let right = select(zero, vec4<f32>(X[xo + rightStep]), rowOk && at.hasRight);
       // Lane l loads tap l % 5's 4 rows; the row's weight is one component of each.
       let mine = Packed[wk + ((lane % 8u) % 5u) * tapStep];
       let w0 = subgroupBroadcast(mine, 0u)[component];
@@ -262,10 +266,10 @@ fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
     var wk = i * 3u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let first = select(zero, X[xo], rowOk);
-      let second = select(zero, X[xo + 1u], rowOk);
-      let left = select(zero, X[xo - leftStep], rowOk && at.hasLeft);
-      let right = select(zero, X[xo + rightStep], rowOk && at.hasRight);
+      let first = select(zero, vec4<f32>(X[xo]), rowOk);
+      let second = select(zero, vec4<f32>(X[xo + 1u]), rowOk);
+      let left = select(zero, vec4<f32>(X[xo - leftStep]), rowOk && at.hasLeft);
+      let right = select(zero, vec4<f32>(X[xo + rightStep]), rowOk && at.hasRight);
       let mine = Packed[wk + myTap];
       let w0 = subgroupBroadcast(mine, 0u);
       let w1 = subgroupBroadcast(mine, 1u);

@@ -25,10 +25,14 @@
 //     two quads and their neighbours (4 vec4 of X) give the 5 taps' vec4s of both quads by swizzles.
 // Invariant: each invocation's quads are aligned vec4s of one output row (pointwise: of its plane),
 // and the same columns (shifted by one for the outer taps) of every input row it reads.
+// X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the element conditions
+// below (H·W % 4, W % 4, ...) are the alignment for both.
 //!include conv_geometry
 //!include gemm_core
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
@@ -53,7 +57,7 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();
   for (var ci = 0u; ci < p.Cin; ci++) {
-    let b = X[xo];
+    let b = vec4<f32>(X[xo]);
     outerAccumulate(&acc0, Packed[wk], b);
     if (ROWS == 8u) { outerAccumulate(&acc1, Packed[wk + 1u], b); }
     wk += p.packedWidth;
@@ -89,9 +93,9 @@ fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
     var xo = imageBase + u32(ih) * rowQuads;
     var wk = i * 3u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let centre = X[xo];
-      let left = select(vec4<f32>(0.0), X[xo - leftStep], hasLeft);
-      let right = select(vec4<f32>(0.0), X[xo + rightStep], hasRight);
+      let centre = vec4<f32>(X[xo]);
+      let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - leftStep]), hasLeft);
+      let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + rightStep]), hasRight);
       let b0 = vec4<f32>(left.w, centre.xyz);
       let b2 = vec4<f32>(centre.yzw, right.x);
       outerAccumulate(&acc0, Packed[wk], b0);
@@ -135,10 +139,10 @@ fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     var xo = imageBase + u32(ih) * rowQuads;
     var wk = i * 3u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let first = X[xo];
-      let second = X[xo + 1u];
-      let left = select(vec4<f32>(0.0), X[xo - leftStep], hasLeft);
-      let right = select(vec4<f32>(0.0), X[xo + rightStep], hasRight);
+      let first = vec4<f32>(X[xo]);
+      let second = vec4<f32>(X[xo + 1u]);
+      let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - leftStep]), hasLeft);
+      let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + rightStep]), hasRight);
       let w0 = Packed[wk];
       let w1 = Packed[wk + tapStep];
       let w2 = Packed[wk + 2u * tapStep];
@@ -181,10 +185,10 @@ fn fiveWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
     var xo = imageBase + u32(ih) * rowQuads;
     var wk = i * 5u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
-      let first = X[xo];
-      let second = X[xo + 1u];
-      let left = select(vec4<f32>(0.0), X[xo - leftStep], hasLeft);
-      let right = select(vec4<f32>(0.0), X[xo + rightStep], hasRight);
+      let first = vec4<f32>(X[xo]);
+      let second = vec4<f32>(X[xo + 1u]);
+      let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - leftStep]), hasLeft);
+      let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + rightStep]), hasRight);
       // Tap j reads the pixels j - 2 to the side: quad A's last tap is quad B's first.
       let middle = vec4<f32>(first.zw, second.xy);
       let w0 = Packed[wk];

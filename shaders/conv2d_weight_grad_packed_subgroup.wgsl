@@ -33,12 +33,15 @@
 // (computed, not stored), taps in the padding and pixels past a plane or row read an in-bounds
 // stand-in that a select zeroes.
 // Invariant: a pixel contributes to a column iff it exists and its tap lands inside the input.
+// X, GY and GY4 (GY as vec4: index i holds elements 4i .. 4i + 3, 8 bytes in the f16 build) are Operand
+// (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
 //!include conv_geometry
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> GY: array<f32>;
-@group(0) @binding(3) var<storage, read> GY4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> GY: array<Operand>;
+@group(0) @binding(3) var<storage, read> GY4: array<vec4<Operand>>;
 @group(0) @binding(4) var<storage, read_write> Partial: array<f32>;
 
 override WGX: u32 = 32u;
@@ -56,10 +59,10 @@ fn accumulateRow(acc: ptr<function, vec4<f32>>, g: vec4<f32>, x: Quad) {
 
 /** GY of one row (plane offset rowOff) at the quad starting at plane index q0; pixels past the plane are 0. */
 fn gyQuad(imageBase: u32, rowOff: u32, q0: u32, plane: u32) -> vec4<f32> {
-  if (plane % 4u == 0u) { return GY4[(imageBase + rowOff + q0) / 4u]; }
+  if (plane % 4u == 0u) { return vec4<f32>(GY4[(imageBase + rowOff + q0) / 4u]); }
   let at = vec4<u32>(q0) + vec4<u32>(0u, 1u, 2u, 3u);
   let idx = vec4<u32>(imageBase + rowOff) + min(at, vec4<u32>(plane - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(GY[idx.x], GY[idx.y], GY[idx.z], GY[idx.w]), at < vec4<u32>(plane));
+  return select(vec4<f32>(0.0), vec4<f32>(f32(GY[idx.x]), f32(GY[idx.y]), f32(GY[idx.z]), f32(GY[idx.w])), at < vec4<u32>(plane));
 }
 
 /** The lane's 4 columns' X at one pixel (tap origin ohS, owS; ok false past the plane). */
@@ -68,7 +71,7 @@ fn xAt(base: vec4<i32>, dh: vec4<i32>, dw: vec4<i32>, ohS: i32, owS: i32, ok: bo
   let iw = vec4<i32>(owS) + dw;
   let inside = vec4<bool>(ok) & (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
   let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.W) + iw, inside));
-  return select(vec4<f32>(0.0), vec4<f32>(X[off.x], X[off.y], X[off.z], X[off.w]), inside);
+  return select(vec4<f32>(0.0), vec4<f32>(f32(X[off.x]), f32(X[off.y]), f32(X[off.z]), f32(X[off.w])), inside);
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -183,10 +186,10 @@ override WINDOW: u32 = 3u * SW + 4u;
 
 /** GY of one row at the 4 pixels ow0 .. ow0 + 3 of one output row (offset rowStart in GY); pixels past OW are 0. */
 fn gyRowQuad(rowStart: u32, ow0: u32) -> vec4<f32> {
-  if (p.OW % 4u == 0u) { return GY4[(rowStart + ow0) / 4u]; }
+  if (p.OW % 4u == 0u) { return vec4<f32>(GY4[(rowStart + ow0) / 4u]); }
   let at = vec4<u32>(ow0) + vec4<u32>(0u, 1u, 2u, 3u);
   let idx = vec4<u32>(rowStart) + min(at, vec4<u32>(p.OW - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(GY[idx.x], GY[idx.y], GY[idx.z], GY[idx.w]), at < vec4<u32>(p.OW));
+  return select(vec4<f32>(0.0), vec4<f32>(f32(GY[idx.x]), f32(GY[idx.y]), f32(GY[idx.z]), f32(GY[idx.w])), at < vec4<u32>(p.OW));
 }
 
 /**
@@ -200,7 +203,7 @@ fn windowQuad(n: u32, ci: u32, ih: i32, iw0: i32) -> Quad {
   for (var d = 0u; d < WINDOW; d++) {
     let iw = iw0 + i32(d);
     let ok = rowOk && iw >= 0 && iw < i32(p.W);
-    win[d] = select(0.0, X[select(0u, u32(rowBase + iw), ok)], ok);
+    win[d] = select(0.0, f32(X[select(0u, u32(rowBase + iw), ok)]), ok);
   }
   var x: Quad;
   x.x0 = vec4<f32>(win[0], win[1], win[2], win[3]);

@@ -21,11 +21,15 @@
 // duplicates that are not stored, kernel rows outside the input read row 0 and are zeroed.
 // Invariant: every stored GW[co, ci, i, j] sums each pixel quad of the slice whose tap lands inside
 // the input once.
+// X and GY are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the element conditions
+// below (H·W % 4, W % 4, ...) are the alignment for both.
 enable subgroups;
 //!include conv_geometry
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> GY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<Operand>>;
+@group(0) @binding(2) var<storage, read> GY: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
 
 override WGX: u32 = 64u;
@@ -57,11 +61,11 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   var quad = kStart % planeQuads;
   for (var k = kStart; k < kEnd; k++) {
     let xBase = n * p.Cin * planeQuads + quad;
-    let x0 = X[xBase + x.x];
-    let x1 = X[xBase + x.y];
-    let x2 = X[xBase + x.z];
-    let x3 = X[xBase + x.w];
-    let g = GY[n * p.Cout * planeQuads + quad + mine];
+    let x0 = vec4<f32>(X[xBase + x.x]);
+    let x1 = vec4<f32>(X[xBase + x.y]);
+    let x2 = vec4<f32>(X[xBase + x.z]);
+    let x3 = vec4<f32>(X[xBase + x.w]);
+    let g = vec4<f32>(GY[n * p.Cout * planeQuads + quad + mine]);
     acc0 += dot4(subgroupBroadcast(g, 0u), x0, x1, x2, x3);
     acc1 += dot4(subgroupBroadcast(g, 1u), x0, x1, x2, x3);
     acc2 += dot4(subgroupBroadcast(g, 2u), x0, x1, x2, x3);
@@ -99,9 +103,9 @@ fn accumulateTaps(acc: ptr<function, TapRow4>, b0: vec4<f32>, centre: vec4<f32>,
 struct Taps3 { b0: vec4<f32>, centre: vec4<f32>, b2: vec4<f32> }
 
 fn tapsAt(xo: u32, rowOk: bool, hasLeft: bool, hasRight: bool) -> Taps3 {
-  let centre = select(vec4<f32>(0.0), X[xo], rowOk);
-  let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], rowOk && hasLeft);
-  let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], rowOk && hasRight);
+  let centre = select(vec4<f32>(0.0), vec4<f32>(X[xo]), rowOk);
+  let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - select(0u, 1u, hasLeft)]), rowOk && hasLeft);
+  let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + select(0u, 1u, hasRight)]), rowOk && hasRight);
   return Taps3(vec4<f32>(left.w, centre.xyz), centre, vec4<f32>(centre.yzw, right.x));
 }
 
@@ -140,7 +144,7 @@ fn threeByThree(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
   var oh = (kStart % imageQuads) / rowQuads;
   var columnQuad = kStart % rowQuads;
   for (var k = kStart; k < kEnd; k++) {
-    let g = GY[n * p.Cout * imageQuads + oh * rowQuads + columnQuad + mine];
+    let g = vec4<f32>(GY[n * p.Cout * imageQuads + oh * rowQuads + columnQuad + mine]);
     let g0 = subgroupBroadcast(g, 0u);
     let g1 = subgroupBroadcast(g, 1u);
     let g2 = subgroupBroadcast(g, 2u);

@@ -25,10 +25,14 @@
 //     vec4 of GY and X's quad with its two neighbours (7 loads per 80 multiply-adds).
 // Invariant: a quad of 4 output pixels is one aligned vec4 of its GY row and, shifted by j - PW, of
 // the X row it reads; every (pixel, column) pair whose tap lands inside the input is summed once.
+// X and GY are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the element conditions
+// below (H·W % 4, W % 4, ...) are the alignment for both.
 //!include conv_geometry
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> GY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<Operand>>;
+@group(0) @binding(2) var<storage, read> GY: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
 
 override WGX: u32 = 16u;
@@ -75,23 +79,23 @@ fn pointwise(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
   for (var k = kStart; k < kEnd; k++) {
     let gBase = n * p.Cout * planeQuads + quad;
     let xBase = n * p.Cin * planeQuads + quad;
-    let x0 = X[xBase + x.x];
-    let x1 = X[xBase + x.y];
-    let x2 = X[xBase + x.z];
-    let x3 = X[xBase + x.w];
-    let g0 = GY[gBase + g.x];
-    let g1 = GY[gBase + g.y];
-    let g2 = GY[gBase + g.z];
-    let g3 = GY[gBase + g.w];
+    let x0 = vec4<f32>(X[xBase + x.x]);
+    let x1 = vec4<f32>(X[xBase + x.y]);
+    let x2 = vec4<f32>(X[xBase + x.z]);
+    let x3 = vec4<f32>(X[xBase + x.w]);
+    let g0 = vec4<f32>(GY[gBase + g.x]);
+    let g1 = vec4<f32>(GY[gBase + g.y]);
+    let g2 = vec4<f32>(GY[gBase + g.z]);
+    let g3 = vec4<f32>(GY[gBase + g.w]);
     acc0 += vec4<f32>(dot(g0, x0), dot(g0, x1), dot(g0, x2), dot(g0, x3));
     acc1 += vec4<f32>(dot(g1, x0), dot(g1, x1), dot(g1, x2), dot(g1, x3));
     acc2 += vec4<f32>(dot(g2, x0), dot(g2, x1), dot(g2, x2), dot(g2, x3));
     acc3 += vec4<f32>(dot(g3, x0), dot(g3, x1), dot(g3, x2), dot(g3, x3));
     if (ROWS == 8u) {
-      let g4 = GY[gBase + h.x];
-      let g5 = GY[gBase + h.y];
-      let g6 = GY[gBase + h.z];
-      let g7 = GY[gBase + h.w];
+      let g4 = vec4<f32>(GY[gBase + h.x]);
+      let g5 = vec4<f32>(GY[gBase + h.y]);
+      let g6 = vec4<f32>(GY[gBase + h.z]);
+      let g7 = vec4<f32>(GY[gBase + h.w]);
       acc4 += vec4<f32>(dot(g4, x0), dot(g4, x1), dot(g4, x2), dot(g4, x3));
       acc5 += vec4<f32>(dot(g5, x0), dot(g5, x1), dot(g5, x2), dot(g5, x3));
       acc6 += vec4<f32>(dot(g6, x0), dot(g6, x1), dot(g6, x2), dot(g6, x3));
@@ -135,16 +139,16 @@ fn threeWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id
     let hasRight = rowOk && columnQuad + 1u < rowQuads;
     // Out-of-row or out-of-input reads use the quad's own (in-bounds) address and are zeroed.
     let xo = (n * p.Cin + ci) * inPlane + u32(select(0, ih, rowOk)) * rowQuads + columnQuad;
-    let centre = select(vec4<f32>(0.0), X[xo], rowOk);
-    let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], hasLeft);
-    let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], hasRight);
+    let centre = select(vec4<f32>(0.0), vec4<f32>(X[xo]), rowOk);
+    let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - select(0u, 1u, hasLeft)]), hasLeft);
+    let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + select(0u, 1u, hasRight)]), hasRight);
     let b0 = vec4<f32>(left.w, centre.xyz);
     let b2 = vec4<f32>(centre.yzw, right.x);
     let gBase = n * p.Cout * outPlane + oh * rowQuads + columnQuad;
-    let g0 = GY[gBase + g.x];
-    let g1 = GY[gBase + g.y];
-    let g2 = GY[gBase + g.z];
-    let g3 = GY[gBase + g.w];
+    let g0 = vec4<f32>(GY[gBase + g.x]);
+    let g1 = vec4<f32>(GY[gBase + g.y]);
+    let g2 = vec4<f32>(GY[gBase + g.z]);
+    let g3 = vec4<f32>(GY[gBase + g.w]);
     acc0 += vec3<f32>(dot(g0, b0), dot(g0, centre), dot(g0, b2));
     acc1 += vec3<f32>(dot(g1, b0), dot(g1, centre), dot(g1, b2));
     acc2 += vec3<f32>(dot(g2, b0), dot(g2, centre), dot(g2, b2));
@@ -175,9 +179,9 @@ struct TapRow4 { r0: vec3<f32>, r1: vec3<f32>, r2: vec3<f32>, r3: vec3<f32> }
  * outside the input) to acc: the quad and its neighbours give the 3 taps' vec4s by swizzles.
  */
 fn accumulateTapRow(acc: ptr<function, TapRow4>, xo: u32, rowOk: bool, hasLeft: bool, hasRight: bool, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32>) {
-  let centre = select(vec4<f32>(0.0), X[xo], rowOk);
-  let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], rowOk && hasLeft);
-  let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], rowOk && hasRight);
+  let centre = select(vec4<f32>(0.0), vec4<f32>(X[xo]), rowOk);
+  let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - select(0u, 1u, hasLeft)]), rowOk && hasLeft);
+  let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + select(0u, 1u, hasRight)]), rowOk && hasRight);
   let b0 = vec4<f32>(left.w, centre.xyz);
   let b2 = vec4<f32>(centre.yzw, right.x);
   (*acc).r0 += vec3<f32>(dot(g0, b0), dot(g0, centre), dot(g0, b2));
@@ -205,10 +209,10 @@ fn threeByThree(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
   var columnQuad = kStart % rowQuads;
   for (var k = kStart; k < kEnd; k++) {
     let gBase = n * p.Cout * imageQuads + oh * rowQuads + columnQuad;
-    let g0 = GY[gBase + g.x];
-    let g1 = GY[gBase + g.y];
-    let g2 = GY[gBase + g.z];
-    let g3 = GY[gBase + g.w];
+    let g0 = vec4<f32>(GY[gBase + g.x]);
+    let g1 = vec4<f32>(GY[gBase + g.y]);
+    let g2 = vec4<f32>(GY[gBase + g.z]);
+    let g3 = vec4<f32>(GY[gBase + g.w]);
     let hasLeft = columnQuad > 0u;
     let hasRight = columnQuad + 1u < rowQuads;
     let plane = (n * p.Cin + ci) * inPlane + columnQuad;
@@ -272,19 +276,19 @@ fn fiveWide(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
     let hasRight = rowOk && columnQuad + 1u < rowQuads;
     // Out-of-row or out-of-input reads use the quad's own (in-bounds) address and are zeroed.
     let xo = (n * p.Cin + ci) * inPlane + u32(select(0, ih, rowOk)) * rowQuads + columnQuad;
-    let centre = select(vec4<f32>(0.0), X[xo], rowOk);
-    let left = select(vec4<f32>(0.0), X[xo - select(0u, 1u, hasLeft)], hasLeft);
-    let right = select(vec4<f32>(0.0), X[xo + select(0u, 1u, hasRight)], hasRight);
+    let centre = select(vec4<f32>(0.0), vec4<f32>(X[xo]), rowOk);
+    let left = select(vec4<f32>(0.0), vec4<f32>(X[xo - select(0u, 1u, hasLeft)]), hasLeft);
+    let right = select(vec4<f32>(0.0), vec4<f32>(X[xo + select(0u, 1u, hasRight)]), hasRight);
     // Tap j reads the pixels j - 2 to the side of the quad's.
     let b0 = vec4<f32>(left.zw, centre.xy);
     let b1 = vec4<f32>(left.w, centre.xyz);
     let b3 = vec4<f32>(centre.yzw, right.x);
     let b4 = vec4<f32>(centre.zw, right.xy);
     let gBase = n * p.Cout * imageQuads + oh * rowQuads + columnQuad;
-    let g0 = GY[gBase + g.x];
-    let g1 = GY[gBase + g.y];
-    let g2 = GY[gBase + g.z];
-    let g3 = GY[gBase + g.w];
+    let g0 = vec4<f32>(GY[gBase + g.x]);
+    let g1 = vec4<f32>(GY[gBase + g.y]);
+    let g2 = vec4<f32>(GY[gBase + g.z]);
+    let g3 = vec4<f32>(GY[gBase + g.w]);
     acc.a0 += vec4<f32>(dot(g0, b0), dot(g0, b1), dot(g0, centre), dot(g0, b3));
     acc.a1 += vec4<f32>(dot(g1, b0), dot(g1, b1), dot(g1, centre), dot(g1, b3));
     acc.a2 += vec4<f32>(dot(g2, b0), dot(g2, b1), dot(g2, centre), dot(g2, b3));

@@ -7,11 +7,14 @@
 // holds Wt[co, ci, rh + SH·(Ti - 1 - t), rw + SW·(Tj - 1 - u)].
 // Bindings: 0 params, 1 Wt (read), 2 Packed (write, vec4). One invocation per packed vec4.
 // Invariant: every (co, ci, i, j) of Wt lands at exactly one k; rows ci >= Cin are 0.
+// Wt is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build); Packed is f32 either way
+// (f16 converts exactly), so the conv kernels read one packing for both operand types.
 //!include conv_phase
 struct PackParams { Cin: u32, Cout: u32, KH: u32, KW: u32, SH: u32, SW: u32, packedWidth: u32, pad: u32 }
 
+//!include operand
 @group(0) @binding(0) var<uniform> p: PackParams;
-@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(2) var<storage, read_write> Packed: array<vec4<f32>>;
 
 @compute @workgroup_size(256)
@@ -39,7 +42,7 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let j = phase % p.SW + p.SW * (Tj - 1u - tap % Tj);
   var v = vec4<f32>(0.0);
   for (var c = 0u; c < 4u; c++) {
-    if (ci0 + c < p.Cin) { v[c] = Wt[((co * p.Cin + ci0 + c) * p.KH + i) * p.KW + j]; }
+    if (ci0 + c < p.Cin) { v[c] = f32(Wt[((co * p.Cin + ci0 + c) * p.KH + i) * p.KW + j]); }
   }
   Packed[index] = v;
 }

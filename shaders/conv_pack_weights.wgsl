@@ -10,10 +10,13 @@
 //     rows = Cin.
 // Bindings: 0 params, 1 Wt (read), 2 Packed (write, vec4). One invocation per packed vec4.
 // Invariant: Packed[k][q][t] = weight of GEMM row 4q + t at k, or 0 for a row past the last.
+// Wt is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build); Packed is f32 either way
+// (f16 converts exactly), so the conv kernels read one packing for both operand types.
 struct PackParams { rows: u32, K: u32, packedWidth: u32, order: u32, Cout: u32, Cin: u32, KHW: u32, pad: u32 }
 
+//!include operand
 @group(0) @binding(0) var<uniform> p: PackParams;
-@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(2) var<storage, read_write> Packed: array<vec4<f32>>;
 
 fn weightAt(r: u32, k: u32) -> f32 {
@@ -21,11 +24,11 @@ fn weightAt(r: u32, k: u32) -> f32 {
   if (p.order == 2u) {
     let co = k / p.KHW;
     let tap = p.KHW - 1u - k % p.KHW;
-    return Wt[(co * p.Cin + r) * p.KHW + tap];
+    return f32(Wt[(co * p.Cin + r) * p.KHW + tap]);
   }
   var f = r;
   if (p.order == 1u) { f = (r >> 1u) + (r & 1u) * (p.Cout >> 1u); }
-  return Wt[f * p.K + k];
+  return f32(Wt[f * p.K + k]);
 }
 
 @compute @workgroup_size(256)

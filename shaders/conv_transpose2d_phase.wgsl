@@ -16,11 +16,13 @@
 // one vec4 load brings 4 channels' weights, padding taps read an in-bounds stand-in a select zeroes).
 // Invariant: each Y element is written by exactly one invocation of exactly one phase, and sums exactly
 // the taps whose source (oh, ow) lies inside X; a phase without taps (KH < SH) writes the bias.
+// X (the gradient GY) is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 //!include gemm_core
 //!include conv_phase
 //!include conv_phase_geometry
+//!include operand
 @group(0) @binding(0) var<uniform> p: PhaseParams;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
@@ -53,7 +55,7 @@ fn phaseTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       var wk = ph.packedStart + (i * ph.Tj + j) * p.packedWidth + quad0;
       var xo = 0u;
       for (var co = 0u; co < p.Cout; co++) {
-        let x = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
+        let x = select(vec4<f32>(0.0), vec4<f32>(f32(X[off.x + xo]), f32(X[off.y + xo]), f32(X[off.z + xo]), f32(X[off.w + xo])), ok);
         outerAccumulate(&acc0, Packed[wk], x);
         if (ROWS == 8u) { outerAccumulate(&acc1, Packed[wk + 1u], x); }
         wk += channelStep;

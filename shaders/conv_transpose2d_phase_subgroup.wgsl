@@ -18,13 +18,15 @@
 // Bindings: 0 params, 1 X (read), 2 Packed (read, vec4), 3 Bias (read; used when hasBias == 1), 4 Y (write).
 // Entry point phaseSubgroup; workgroup z = the phase, WGX x WGY invocations.
 // Invariant: as conv_transpose2d_phase.wgsl — each Y element written once, summing exactly its phase's taps inside X.
+// X (the gradient GY) is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
 //!include gemm_core
 //!include subgroup_channel_pairs
 //!include conv_phase
 //!include conv_phase_geometry
+//!include operand
 @group(0) @binding(0) var<uniform> p: PhaseParams;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;

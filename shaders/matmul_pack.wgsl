@@ -7,12 +7,15 @@
 // the GEMM that follows reads the 4 rows (or columns) it needs at one k with one vec4 load.
 // Bindings: 0 params, 1 Source (read), 2 Packed (write, vec4). One invocation per packed vec4,
 // flat index gid.x + gid.y · num_workgroups.x · 256.
+// Source is Operand (f32, or f16 where the launcher asks: shaders/include/operand.wgsl); the packed
+// copy is f32 either way (f16 converts exactly), so the GEMM that reads it is the f32 build.
 // Invariant: Packed[(b · packedK + k) · width + q][t] = Source[offset + b·strideBatch + k·strideK +
 // (4q + t)·strideX] for 4q + t < X and k < K, else 0.
 struct PackParams { X: u32, K: u32, width: u32, batches: u32, strideBatch: u32, strideX: u32, strideK: u32, offset: u32, packedK: u32, pad0: u32, pad1: u32, pad2: u32 }
 
+//!include operand
 @group(0) @binding(0) var<uniform> p: PackParams;
-@group(0) @binding(1) var<storage, read> Source: array<f32>;
+@group(0) @binding(1) var<storage, read> Source: array<Operand>;
 @group(0) @binding(2) var<storage, read_write> Packed: array<vec4<f32>>;
 
 @compute @workgroup_size(256)
@@ -26,5 +29,5 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let inside = (x < vec4<u32>(p.X)) & vec4<bool>(k < p.K);
   // Indices past the edge read the last element (in the bound range) and are zeroed.
   let at = vec4<u32>(p.offset + b * p.strideBatch + min(k, p.K - 1u) * p.strideK) + min(x, vec4<u32>(p.X - 1u)) * p.strideX;
-  Packed[index] = select(vec4<f32>(0.0), vec4<f32>(Source[at.x], Source[at.y], Source[at.z], Source[at.w]), inside);
+  Packed[index] = select(vec4<f32>(0.0), vec4<f32>(f32(Source[at.x]), f32(Source[at.y]), f32(Source[at.z]), f32(Source[at.w])), inside);
 }

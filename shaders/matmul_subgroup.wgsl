@@ -24,11 +24,14 @@
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, f32).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
+// A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load (before the shuffles); a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes).
 enable subgroups;
 
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
@@ -110,9 +113,9 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   var acc2 = mat4x4<f32>();
   var acc3 = mat4x4<f32>();
   for (var k4 = 0u; k4 < p.K / 4u; k4++) {
-    let a0 = A[a.x];
-    let a1 = A[a.y];
-    var bRows = mat4x4<f32>(B[b.x], B[b.y], B[b.z], B[b.w]);
+    let a0 = vec4<f32>(A[a.x]);
+    let a1 = vec4<f32>(A[a.y]);
+    var bRows = mat4x4<f32>(vec4<f32>(B[b.x]), vec4<f32>(B[b.y]), vec4<f32>(B[b.z]), vec4<f32>(B[b.w]));
     if (B_ALONG_K) { bRows = transpose(bRows); }
     acc0 = accumulateQuad(acc0, rowQuad(a0, a1, 0u), bRows);
     acc1 = accumulateQuad(acc1, rowQuad(a0, a1, 1u), bRows);

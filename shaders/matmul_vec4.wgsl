@@ -25,9 +25,13 @@
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, f32).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
+// A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
+// load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the launcher's alignment
+// conditions in elements (offsets, strides, K multiples of 4) hold for both.
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
@@ -88,9 +92,9 @@ fn registerTiledVec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
   var acc3 = vec4<f32>();
   for (var k4 = 0u; k4 < p.K / 4u; k4++) {
     // aRows[i]: row m0 + i over k..k+3; bRows[j]: row k + j over n0..n0+3.
-    var aRows = mat4x4<f32>(A[a.x], A[a.y], A[a.z], A[a.w]);
+    var aRows = mat4x4<f32>(vec4<f32>(A[a.x]), vec4<f32>(A[a.y]), vec4<f32>(A[a.z]), vec4<f32>(A[a.w]));
     if (A_ALONG_M) { aRows = transpose(aRows); }
-    var bRows = mat4x4<f32>(B[b.x], B[b.y], B[b.z], B[b.w]);
+    var bRows = mat4x4<f32>(vec4<f32>(B[b.x]), vec4<f32>(B[b.y]), vec4<f32>(B[b.z]), vec4<f32>(B[b.w]));
     if (B_ALONG_K) { bRows = transpose(bRows); }
     acc0 = accumulateRow(acc0, aRows[0], bRows);
     acc1 = accumulateRow(acc1, aRows[1], bRows);

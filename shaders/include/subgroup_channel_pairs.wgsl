@@ -12,9 +12,9 @@ fn accumulateChannelPairs(acc0: ptr<function, Acc4x4>, acc1: ptr<function, Acc4x
   for (var c = 0u; c < channels; c += 2u) {
     let second = c + 1u < channels;
     let w = Packed[select(wk, wk + laneChannel * channelStep, second)];
-    let x0 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo], X[off.y + xo], X[off.z + xo], X[off.w + xo]), ok);
+    let x0 = select(vec4<f32>(0.0), vec4<f32>(f32(X[off.x + xo]), f32(X[off.y + xo]), f32(X[off.z + xo]), f32(X[off.w + xo])), ok);
     let xo1 = select(xo, xo + plane, second);
-    let x1 = select(vec4<f32>(0.0), vec4<f32>(X[off.x + xo1], X[off.y + xo1], X[off.z + xo1], X[off.w + xo1]), ok & vec4<bool>(second));
+    let x1 = select(vec4<f32>(0.0), vec4<f32>(f32(X[off.x + xo1]), f32(X[off.y + xo1]), f32(X[off.z + xo1]), f32(X[off.w + xo1])), ok & vec4<bool>(second));
     outerAccumulate(acc0, subgroupShuffle(w, 0u), x0);
     outerAccumulate(acc1, subgroupShuffle(w, 1u), x0);
     outerAccumulate(acc2, subgroupShuffle(w, 2u), x0);

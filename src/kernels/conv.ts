@@ -10,10 +10,10 @@
 // are 8 wide), each where its geometry allows.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-// f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the
-// generic kernels (conv2d.wgsl, conv_transpose2d.wgsl, conv2d_weight_grad.wgsl) built for f16, with
-// f32 accumulation: the policy's choice where it is direct, registerTiled or workgroupTiled, else
-// registerTiled (the packed, vec4, subgroup and phase kernels read f32 only).
+// f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
+// kernels as f32, each built for f16 (`.f16` names; f32 accumulation): x / gy read as f16 and
+// converted on load, the weights packed from f16 into the same f32 packings the f32 kernels read.
+// Only the autotuner is not asked for them (it times f32 kernels on f32 scratch).
 import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
@@ -32,17 +32,16 @@ export type ConvVariant = KernelChoices['convWeightGrad'];
 /** What the autotuner times for each conv kernel ('direct' is the test oracle, never the fastest). */
 const TUNED_VARIANTS: readonly ConvVariant[] = ['registerTiled', 'workgroupTiled', 'packed'];
 
-/** The generic kernels, which every operand type runs. */
+/** The generic kernels (conv2d.wgsl, conv_transpose2d.wgsl, conv2d_weight_grad.wgsl). */
 type GenericConvVariant = Exclude<ConvVariant, 'packed'>;
 
 /**
- * The variant f16 operands run for a pass: the policy's choice where it is a generic kernel, else
- * registerTiled. The autotuner is not asked: it would time the f32 kernels on f32 scratch.
+ * The variant f16 operands run for a pass: the policy's choice, as f32 (every kernel has an f16
+ * build). The autotuner is not asked: it would time the f32 kernels on f32 scratch.
  */
-function f16Variant(key: 'convForward' | 'convInputGrad' | 'convWeightGrad', what: string): GenericConvVariant {
+function f16Variant(key: 'convForward' | 'convInputGrad' | 'convWeightGrad', what: string): ConvVariant {
   assertShaderF16(what);
-  const chosen = gpu().policy.get(key);
-  return chosen === 'direct' || chosen === 'registerTiled' || chosen === 'workgroupTiled' ? chosen : 'registerTiled';
+  return gpu().policy.get(key);
 }
 
 /** An autotuner shape class: the pass and every size the kernels' choice can depend on. */
@@ -119,7 +118,7 @@ function packedReaderFor(g: ConvGeometry): PackedReader {
  * for the packed kernels running `runs`: g itself, or for the transposed order its forward-of-gradient
  * geometry.
  */
-function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry): PackedWeights {
+function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PACK_ORDER, runs: ConvGeometry, operands: OperandType): PackedWeights {
   const KHW = g.KH * g.KW;
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
@@ -128,7 +127,8 @@ function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PAC
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
-  gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
+  // f16 weights are packed into f32 (exact): the conv kernels read one packing type.
+  gpu().dispatch(kernel('conv_pack_weights', { name: 'conv_pack_weights', entryPoint: 'pack', operands }), [weight, buffer], packParams.done(), grid1d(K * width));
   return { buffer, width, rowsPerInvocation, reader };
 }
 
@@ -177,9 +177,9 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 /** The forward conv over packed weights: the kernel its reader and packedEntryPoint name. */
-function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
-  if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
-  if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm);
+function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+  if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
+  if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -187,16 +187,16 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const shape = packedTileShape(rowBlocks, pixelBlocks);
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}`;
-  const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows } });
+  const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows }, operands });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
 /** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
-function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / 4);
   const shape = packedTileShape(Math.ceil(g.Cout / SUBGROUP_ROWS), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
-  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: shape.constants });
+  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: shape.constants, operands });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -214,7 +214,7 @@ function subgroupKernels(): boolean {
  * of rows per workgroup row (wid.y), so all lanes of a subgroup need the same weights; 64
  * invocations per workgroup (a whole number of subgroups of any power-of-2 size up to 64).
  */
-function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number): void {
+function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
   const pair = packedEntryPoint(g);
   // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
   const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
@@ -224,7 +224,7 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
-  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows } });
+  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows }, operands });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
 }
 
@@ -238,13 +238,13 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole) : undefined;
+  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
   const xBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage], [xBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
     const xChunk = images(x, chunk, whole.N, xPerImage, xBytes);
-    if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm);
+    if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
     else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
@@ -289,28 +289,21 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const gxPerImage = whole.Cin * whole.H * whole.W;
-  if (operands === 'f16') {
-    const variant = f16Variant('convInputGrad', 'conv2dTranspose');
-    for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [2, 4])) {
-      const g = { ...whole, N: chunk.count };
-      launchTransposeChunk(variant, images(gy, chunk, whole.N, gyPerImage, 2), weight, bias, g, images(gx, chunk, whole.N, gxPerImage), 'f16');
-    }
-    return gx;
-  }
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
-  const chosen = gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
+  const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole)) : phased ? packPhaseWeights(weight, whole) : undefined;
-  for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage])) {
+  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const gyBytes = bytesPerElement(operands);
+  for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
     const g = { ...whole, N: chunk.count };
-    const gyChunk = images(gy, chunk, whole.N, gyPerImage);
+    const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk);
-    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off);
-    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, 'f32');
+    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
+    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
+    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
   return gx;
@@ -335,14 +328,14 @@ export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescri
  * conv_transpose2d_phase.wgsl (rows: the input channels; K = Cout·KH·KW over all phases), in 16-row
  * blocks for its subgroup form where more than 8 input channels fill them.
  */
-function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
+function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, operands: OperandType): PackedWeights {
   const reader: PackedReader = g.Cin > 8 && subgroupKernels() ? 'shuffle' : 'tiled';
   const rowsPerInvocation = reader === 'shuffle' ? SUBGROUP_ROWS : packedRowsFor(g.Cin);
   const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
   const K = g.Cout * g.KH * g.KW;
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(g.Cin, g.Cout, g.KH, g.KW, g.SH, g.SW, width, 0);
-  gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack' }), [weight, buffer], packParams.done(), grid1d(K * width));
+  gpu().dispatch(kernel('conv_pack_phase_weights', { name: 'conv_pack_phase_weights', entryPoint: 'pack', operands }), [weight, buffer], packParams.done(), grid1d(K * width));
   return { buffer, width, rowsPerInvocation, reader };
 }
 
@@ -350,15 +343,15 @@ function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry): PackedWeights {
  * The transposed conv at stride > 1 by phases (conv_transpose2d_phase.wgsl): one launch, workgroup z
  * the phase, x sized for the largest phase (ceil(H / SH) x ceil(W / SW) pixels per image).
  */
-function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding): void {
+function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
   const rows = packed.rowsPerInvocation;
   const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
   const subgroup = packed.reader === 'shuffle';
   // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
   const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
   const k = subgroup
-    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: shape.constants })
-    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows } });
+    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: shape.constants, operands })
+    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows }, operands });
   const phaseParams = new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)
     .done();
@@ -410,9 +403,9 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
-  if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry);
+  if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry, operands);
   const subgroupEntry = chosen === 'packed' ? weightGradSubgroupEntry(g) : undefined;
-  if (subgroupEntry) return weightGradPackedSubgroupChunk(x, gy, g, subgroupEntry);
+  if (subgroupEntry) return weightGradPackedSubgroupChunk(x, gy, g, subgroupEntry, operands);
   // 'packed' where conv2d_weight_grad_vec4.wgsl does not apply: registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cout, g.Cin * g.KH * g.KW);
@@ -485,7 +478,7 @@ function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | und
  * to the row blocks, 256 invocations at most. kChunk counts quads of 4 pixels: per image for
  * packedSubgroup, per output row for the others. GY is bound twice: as f32 and as vec4.
  */
-function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: WeightGradSubgroupEntry): GPUBuffer {
+function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: WeightGradSubgroupEntry, operands: OperandType): GPUBuffer {
   const taps = entryPoint === 'packedSubgroup';
   const columnBlocks = taps ? Math.ceil((g.Cin * g.KH * g.KW) / 4) : g.Cin * g.KH * Math.ceil(g.KW / 4);
   // A single out channel runs narrowSubgroup with 1 row, not 4 copies of it: G 7×7 64→1 134² 1.26-1.30× (batch 4, 8).
@@ -496,7 +489,7 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
   const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
   const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
-  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants });
+  const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants, operands });
   const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
   const slices = Math.ceil(quads / kChunk);
@@ -510,14 +503,14 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
 }
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
-function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree'): GPUBuffer {
-  if ((entryPoint === 'pointwise' || entryPoint === 'threeByThree') && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g, entryPoint);
+function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree', operands: OperandType): GPUBuffer {
+  if ((entryPoint === 'pointwise' || entryPoint === 'threeByThree') && subgroupKernels()) return weightGradSubgroupChunk(x, gy, g, entryPoint, operands);
   // Columns per invocation: pointwise takes 4 input channels, threeWide one (ci, i) row of 3 taps,
   // fiveWide one of 5, threeByThree one ci's 3 x 3; output channels: 4 (pointwise: the policy's rows).
   const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : entryPoint === 'threeByThree' ? g.Cin : g.Cin * g.KH;
   const rows = entryPoint === 'pointwise' ? gpu().policy.get('pointwiseWeightGradRows') : 4;
   const shape = weightGradTileShape(Math.ceil(g.Cout / rows), columnBlocks, entryPoint);
-  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: { ...shape.constants, ...(entryPoint === 'pointwise' ? { ROWS: rows } : {}) } });
+  const k = kernel('conv2d_weight_grad_vec4', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants: { ...shape.constants, ...(entryPoint === 'pointwise' ? { ROWS: rows } : {}) }, operands });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, shape.workgroups));
   return splitKWeightGrad(k, x, gy, g, shape.workgroups, kChunk, Math.ceil(quads / kChunk));
@@ -527,12 +520,12 @@ function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoin
  * conv2d_weight_grad_subgroup.wgsl's kernels: 8 output channels per workgroup row (wid.y), the
  * input channels (pointwise: blocks of 4) across whole subgroups of 8 (WGX a multiple of 8, up to 64).
  */
-function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeByThree'): GPUBuffer {
+function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: 'pointwise' | 'threeByThree', operands: OperandType): GPUBuffer {
   const columnBlocks = entryPoint === 'pointwise' ? Math.ceil(g.Cin / 4) : g.Cin;
   const groups = Math.ceil(columnBlocks / 64);
   const wgx = Math.ceil(columnBlocks / groups / 8) * 8;
   const workgroups: [number, number] = [groups, Math.ceil(g.Cout / 8)];
-  const k = kernel('conv2d_weight_grad_subgroup', { name: `conv2d_weight_grad.${entryPoint}Subgroup`, entryPoint, constants: { WGX: wgx, WGY: 1 } });
+  const k = kernel('conv2d_weight_grad_subgroup', { name: `conv2d_weight_grad.${entryPoint}Subgroup`, entryPoint, constants: { WGX: wgx, WGY: 1 }, operands });
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
   return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));

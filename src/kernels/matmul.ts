@@ -9,9 +9,11 @@
 // A product whose A, B or C exceeds one storage binding (gpu().maxBindingBytes) runs as several
 // launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
 // or below its block's first element; the K blocks add into C.
-// f16 operands (MatrixOperand.type 'f16', both A and B) run matmul.wgsl's registerTiled or
-// workgroupTiled built for f16 (shaders/include/operand.wgsl), accumulating in f32 into an f32 C:
-// the vec4, packed and subgroup kernels read f32 only.
+// f16 operands (MatrixOperand.type 'f16', both A and B) run the kernel the policy's choice runs in
+// f32, built for f16 (shaders/include/operand.wgsl; `.f16` names), accumulating in f32 into an f32 C:
+// matmul.wgsl, matmul_vec4.wgsl and matmul_subgroup.wgsl read f16 in place; where the subgroup kernel
+// needs packed copies, matmul_pack.wgsl's f16 build packs both operands into f32 copies that the f32
+// subgroup kernel reads; 'packed' takes the vec4 path (matmul_packed.wgsl reads f32 only).
 import { assertShaderF16, gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid, type OperandType } from './launch.js';
@@ -118,12 +120,11 @@ function vec4Layout(a: StridedTensor, b: StridedTensor, sizes: Sizes): { aAlongM
 }
 
 /**
- * The variant f16 operands run under the policy's matmul choice: workgroupTiled when chosen, else
- * registerTiled (the vec4, packed and subgroup kernels read f32 only). The autotuner is not asked:
- * it would time the f32 kernels.
+ * The variant f16 operands run: the policy's matmul choice (launch() routes 'packed' to the vec4
+ * path). The autotuner is not asked: it would time the f32 kernels.
  */
-function f16Variant(): 'registerTiled' | 'workgroupTiled' {
-  return gpu().policy.get('matmul') === 'workgroupTiled' ? 'workgroupTiled' : 'registerTiled';
+function f16Variant(): MatmulVariant {
+  return gpu().policy.get('matmul');
 }
 
 /**
@@ -170,8 +171,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           const [aPart, bPart, cPart] = [part(A), part(B), part(C)];
           const biasPart = Bias ? part(Bias) : undefined;
           const epilogue = { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 };
-          if (operands === 'f16') launchGeneric(chosen as 'registerTiled' | 'workgroupTiled', aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, 'f16');
-          else launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName);
+          launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, operands);
         });
       }
     }
@@ -229,15 +229,16 @@ function readsInPlace(t: Part, along: 'rows' | 'cols', X: number, sizes: Sizes):
  * A by rows or B by columns as the GEMM reads it: in place, or packed by shaders/matmul_pack.wgsl (X is M for A, N for B)
  * with `packedK` rows of k (zero from K on; only a packed copy can have more rows than K).
  */
-function packOperand(t: Part, X: number, along: 'rows' | 'cols', sizes: Sizes, packedK = sizes.depth): PackedOperand {
+function packOperand(t: Part, X: number, along: 'rows' | 'cols', sizes: Sizes, packedK = sizes.depth, operands: OperandType = 'f32'): PackedOperand {
   const batches = packedBatches(t, sizes);
   const { strides, offset } = t.tensor;
-  if (packedK === sizes.depth && readsInPlace(t, along, X, sizes)) return { binding: t.binding, offset: offset / 4, width: sizes.depth <= 1 ? 0 : strides.depth / 4, batchStride: batches > 1 ? strides.batch / 4 : 0 };
+  // An f16 operand is always copied: the copy is f32, and the GEMM reads both operands as one type.
+  if (operands === 'f32' && packedK === sizes.depth && readsInPlace(t, along, X, sizes)) return { binding: t.binding, offset: offset / 4, width: sizes.depth <= 1 ? 0 : strides.depth / 4, batchStride: batches > 1 ? strides.batch / 4 : 0 };
   const width = Math.ceil(X / 4);
   const count = batches * packedK * width;
   const buffer = alloc(Math.max(count, 1) * 4);
   const params = new Params().u32(X, sizes.depth, width, batches, strides.batch, strides[along], strides.depth, offset).u32(packedK, 0, 0, 0);
-  if (count > 0) gpu().dispatch(kernel('matmul_pack', { name: `matmul_pack.${along === 'rows' ? 'A' : 'B'}`, entryPoint: 'pack' }), [t.binding, buffer], params.done(), grid1d(count));
+  if (count > 0) gpu().dispatch(kernel('matmul_pack', { name: `matmul_pack.${along === 'rows' ? 'A' : 'B'}`, entryPoint: 'pack', operands }), [t.binding, buffer], params.done(), grid1d(count));
   return { binding: buffer, offset: 0, width, batchStride: batches > 1 ? packedK * width : 0, scratch: buffer };
 }
 
@@ -324,10 +325,10 @@ function subgroupPacks(a: Part, b: Part, sizes: Sizes): boolean {
   return copy(a, sizes.rows) <= gpu().maxBindingBytes && copy(b, sizes.cols) <= gpu().maxBindingBytes;
 }
 
-function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants });
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
@@ -335,36 +336,37 @@ function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes
 /**
  * The subgroup kernel over copies of A (by rows: contiguous along m) and B (by columns: along n) packed with K
  * rounded up to 4 and zero past K, M and N, so every vec4 read is aligned and the padding adds nothing.
+ * The copies are f32 for either operand type (f16 packed by matmul_pack.wgsl's f16 build), read by the f32 kernel.
  */
-function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
   const depth = roundUp4(sizes.depth);
-  const packedA = packOperand(a, sizes.rows, 'rows', sizes, depth);
-  const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth);
+  const packedA = packOperand(a, sizes.rows, 'rows', sizes, depth, operands);
+  const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth, operands);
   const part = (packed: PackedOperand, t: Part, along: 'rows' | 'cols'): Part => ({
     binding: packed.binding,
     tensor: { buffer: t.tensor.buffer, elementBytes: 4, offset: 0, strides: { batch: packed.batchStride * 4, rows: along === 'rows' ? 1 : 0, cols: along === 'cols' ? 1 : 0, depth: packed.width * 4 } },
   });
-  launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName);
+  launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName, 'f32');
   // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
-function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
-  if (chosen === 'packed' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
-  // packed where packedRuns declines, subgroup where the adapter's subgroups are not 8 wide, and subgroup
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+  if (chosen === 'packed' && operands === 'f32' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+  // packed where packedRuns declines or on f16, subgroup where the adapter's subgroups are not 8 wide, and subgroup
   // on a small product vec4 cannot read take the vec4 path (registerTiled where that cannot run).
   const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed' || chosen === 'subgroup';
   const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
   if (chosen === 'subgroup' && subgroupMatmulRuns()) {
-    if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName);
-    if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+    if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName, operands);
+    if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName, operands);
   }
-  if (!layout) return launchGeneric(vec4 ? 'registerTiled' : (chosen as 'registerTiled' | 'workgroupTiled'), a, b, bias, c, sizes, epilogue, activation, activationName, 'f32');
+  if (!layout) return launchGeneric(vec4 ? 'registerTiled' : (chosen as 'registerTiled' | 'workgroupTiled'), a, b, bias, c, sizes, epilogue, activation, activationName, operands);
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
   // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
   const shape = registerTileShape(sizes.rows, sizes.cols, 64);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
-  const k = kernel('matmul_vec4', { name: `matmul.registerTiledVec4.${activationName}`, entryPoint: 'registerTiledVec4', replacements: { ACT: activation }, constants });
+  const k = kernel('matmul_vec4', { name: `matmul.registerTiledVec4.${activationName}`, entryPoint: 'registerTiledVec4', replacements: { ACT: activation }, constants, operands });
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
 

@@ -1,8 +1,10 @@
 // Half-precision (f16) operands for the GEMM-shaped kernels, called through their launchers:
-// matmul (every transpose layout through strides, batches, broadcast, bias, activation, offsets,
-// registerTiled and workgroupTiled), conv2dForward / conv2dTranspose / conv2dWeightGrad (odd sizes,
-// stride, padding, dilation, non-square, batches, bias; direct, registerTiled, workgroupTiled), and
-// chunked launches under a lowered binding limit. Inputs are random f16 values (encoded by
+// matmul (every transpose layout through strides, batches, broadcast, bias, activation, offsets;
+// registerTiled, workgroupTiled, registerTiledVec4, subgroup in place and on packed copies),
+// conv2dForward / conv2dTranspose / conv2dWeightGrad (odd sizes, stride, padding, dilation,
+// non-square, batches, bias; direct, registerTiled, workgroupTiled, and the packed policy's every
+// kernel: vec4, subgroup, packed, phase, weight-gradient subgroup, each entry point asserted by its
+// `.f16` name), and chunked launches under a lowered binding limit. Inputs are random f16 values (encoded by
 // test/reference/half.ts, not by the code under test); the float64 reference runs on the decoded
 // values, and each output must lie within 1e-5 of the sum of its terms' magnitudes (f16 products are
 // exact in f32, so only the f32 accumulation rounds). Elements around an operand inside its buffer
@@ -11,7 +13,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../../src/gpu/index.js';
 import { matmul, type MatrixOperand } from '../../src/kernels/matmul.js';
-import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry, type ConvVariant } from '../../src/kernels/conv.js';
+import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, type ConvGeometry, type ConvVariant } from '../../src/kernels/conv.js';
+import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
 import { alloc, kernel } from '../../src/kernels/launch.js';
 import { shaderSources } from '../../src/shaders.generated.js';
 import { floatToHalf, halfToFloat } from '../reference/half.js';
@@ -162,15 +165,57 @@ for (const variant of ['registerTiled', 'workgroupTiled'] as const) {
   });
 }
 
-test('f16 matmul: a fused activation, and registerTiled wherever the policy names an f32-only variant', async () => {
-  const relu = { wgsl: 'max(v, 0.0)', name: 'relu', f: (v: number) => Math.max(v, 0) };
-  for (const variant of ['registerTiledVec4', 'packed', 'subgroup'] as const) {
+/** The kernel the vec4-readable f16 products run under a policy variant ('packed' takes the vec4 path on f16). */
+const vec4Kernel = (variant: 'registerTiledVec4' | 'packed' | 'subgroup', activation: string) =>
+  variant === 'subgroup' && subgroupMatmulRuns() ? `matmul.subgroup.${activation}.f16` : `matmul.registerTiledVec4.${activation}.f16`;
+
+/** A product vec4 can read: K and the offsets multiples of 4, and M (N) too where A (B) is read along them (transposed). */
+function randomVec4Matmul(transA: boolean, transB: boolean): MatmulCase {
+  const quads = (lo: number, hi: number) => 4 * randint(rng, lo, hi);
+  return {
+    batch: randint(rng, 1, 3),
+    M: transA ? quads(1, 9) : odd(rng, 0, 20),
+    N: transB ? odd(rng, 0, 20) : quads(1, 9),
+    K: quads(1, 10),
+    transA,
+    transB,
+    offsetA: quads(0, 5),
+    offsetB: quads(0, 5),
+    bias: randint(rng, 0, 1) === 1,
+  };
+}
+
+for (const variant of ['registerTiledVec4', 'subgroup', 'packed'] as const) {
+  test(`f16 matmul under ${variant}: the vec4-read kernel's f16 build in all four layouts (A and B along K or along M / N), batches, offsets, a fused activation`, async () => {
+    const relu = { wgsl: 'max(v, 0.0)', name: 'relu', f: (v: number) => Math.max(v, 0) };
     await gpu().policy.with({ matmul: variant }, async () => {
-      // Shapes vec4 and packed would take in f32: K % 4 = 0, aligned and contiguous.
-      const names = await checkMatmul({ batch: 2, M: 16, N: 32, K: 64, transA: false, transB: false, offsetA: 0, offsetB: 0, bias: true }, relu);
-      assert.equal([...new Set(names)], ['matmul.registerTiled.relu.f16'], context(`policy ${variant}: kernels launched`));
+      for (const transA of [false, true])
+        for (const transB of [false, true]) {
+          const c = randomVec4Matmul(transA, transB);
+          const names = await checkMatmul(c, relu);
+          assert.equal([...new Set(names)], [vec4Kernel(variant, 'relu')], context(`policy ${variant} ${describe(c)}: kernels launched`));
+        }
+      // K % 4 != 0: the vec4 kernels cannot read it; a product this small runs registerTiled even under subgroup.
+      const names = await checkMatmul({ batch: 1, M: 9, N: 7, K: 13, transA: false, transB: false, offsetA: 1, offsetB: 0, bias: true }, relu);
+      assert.equal([...new Set(names)], ['matmul.registerTiled.relu.f16'], context(`policy ${variant} K 13: kernels launched`));
     });
-  }
+  });
+}
+
+test('f16 matmul under subgroup where vec4 cannot read: both operands packed into f32 copies by the f16 pack kernel, the f32 subgroup kernel on them', async () => {
+  await gpu().policy.with({ matmul: 'subgroup' }, async () => {
+    // K % 4 != 0 (odd offsets); then K % 4 == 0 with only A misaligned: B, row-major with aligned offset and
+    // stride, is what the f32 path reads in place (packed here, or an f16 B would meet the f32 kernel).
+    const cases: MatmulCase[] = [
+      { batch: 2, M: 67, N: 65, K: 63, transA: true, transB: false, offsetA: 3, offsetB: 5, bias: true },
+      { batch: 1, M: 64, N: 72, K: 68, transA: false, transB: false, offsetA: 1, offsetB: 8, bias: false },
+    ];
+    for (const c of cases) {
+      const names = await checkMatmul(c);
+      const expected = subgroupMatmulRuns() ? ['matmul.subgroup.none', 'matmul_pack.A.f16', 'matmul_pack.B.f16'] : ['matmul.registerTiled.none.f16'];
+      assert.equal([...new Set(names)].sort(), expected.sort(), context(`${describe(c)}: kernels launched`));
+    }
+  });
 });
 
 test('f16 matmul: odd element counts at odd offsets (a matrix-vector product, a 1 x 1 x 1 product)', async () => {
@@ -196,7 +241,7 @@ test('kernel(): f16 builds rewrite the Operand alias and suffix the name; f32 bu
   assert.is(f16.name, 'conv2d.direct.f16');
   assert.is(f32.code, shaderSources.conv2d, 'the f32 build is the file as written');
   assert.ok(f16.code.startsWith('enable f16;\n') && f16.code.includes('alias Operand = f16;') && !f16.code.includes('alias Operand = f32;'), 'the f16 build');
-  throwsWith(() => kernel('matmul_vec4', { entryPoint: 'registerTiledVec4', operands: 'f16' }), /shaders\/matmul_vec4\.wgsl has no 'alias Operand = f32;' line .*cannot take f16 operands/, 'matmul_vec4 as f16');
+  throwsWith(() => kernel('matmul_packed', { entryPoint: 'packed', operands: 'f16' }), /shaders\/matmul_packed\.wgsl has no 'alias Operand = f32;' line .*cannot take f16 operands/, 'matmul_packed as f16');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -322,15 +367,95 @@ for (const variant of GENERIC_VARIANTS) {
   });
 }
 
-test('f16 conv under the packed policy (the software default) runs registerTiled: the packed kernels are f32-only', async () => {
-  await gpu().policy.with(forcing('packed'), async () => {
-    // A 3 x 3 stride-1 pad-1 layer on rows of whole vec4s: the geometry the packed kernels take in f32.
-    const c: ConvCase = { g: geometry(2, 4, 8, 8, 8, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
-    assert.equal([...new Set(await checkForward(c, 'packed policy'))], ['conv2d.registerTiled.f16']);
-    assert.equal([...new Set(await checkTranspose(c, 'packed policy'))], ['conv_transpose2d.registerTiled.f16']);
-    assert.ok((await checkWeightGrad(c, 'packed policy')).includes('conv2d_weight_grad.registerTiled.f16'));
+/**
+ * Cases for the packed policy's kernels: the main kernel each pass should run (without the `.f16`
+ * suffix) with convSubgroups 'shared' (on subgroups of 8) and 'off'.
+ */
+interface PackedCase extends ConvCase {
+  name: string;
+  shared: { forward: string; input: string; weight: string };
+  off: { forward: string; input: string; weight: string };
+}
+
+const PACKED_CASES: PackedCase[] = [
+  {
+    name: '1×1 (pointwise), 12 rows (two row blocks), 5 channels',
+    g: geometry(2, 5, 6, 6, 12, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.pointwiseSubgroup', input: 'conv_transpose2d.pointwiseSubgroup', weight: 'conv2d_weight_grad.pointwiseSubgroup' },
+    off: { forward: 'conv2d.pointwise', input: 'conv_transpose2d.pointwise', weight: 'conv2d_weight_grad.pointwise' },
+  },
+  {
+    name: '3×3 pad 1 on rows of pairs of quads, odd height',
+    g: geometry(3, 3, 5, 8, 6, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.threeWidePairSubgroup', input: 'conv_transpose2d.threeWidePairSubgroup', weight: 'conv2d_weight_grad.threeByThreeSubgroup' },
+    off: { forward: 'conv2d.threeWidePair', input: 'conv_transpose2d.threeWidePair', weight: 'conv2d_weight_grad.threeByThree' },
+  },
+  {
+    name: '1×3 pad 1 on rows of 3 quads (threeWide)',
+    g: geometry(2, 3, 3, 12, 5, [1, 3], [1, 1], [0, 1], [1, 1]), bias: false,
+    shared: { forward: 'conv2d.threeWide', input: 'conv_transpose2d.threeWide', weight: 'conv2d_weight_grad.threeWide' },
+    off: { forward: 'conv2d.threeWide', input: 'conv_transpose2d.threeWide', weight: 'conv2d_weight_grad.threeWide' },
+  },
+  {
+    name: '5×5 pad 2 from one channel (conv1: fiveWideRow input grad), stride 2 in height',
+    g: geometry(2, 1, 7, 16, 6, [5, 5], [2, 1], [2, 2], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveWide' },
+    off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveWide' },
+  },
+  {
+    name: '5×5 pad 2 at stride 1 from one channel, 7 filters (ROWS 8)',
+    g: geometry(2, 1, 5, 16, 7, [5, 5], [1, 1], [2, 2], [1, 1]), bias: false,
+    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveWide' },
+    off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
+  },
+  {
+    name: '3×3 stride 2 pad 1, 10 → 12 channels, odd sizes (16-row subgroup kernels, phases)',
+    g: geometry(2, 10, 9, 7, 12, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.packedSubgroup', input: 'conv_transpose2d.phaseSubgroup', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '4×4 stride 2 pad 1, 3 → 5 channels (few rows)',
+    g: geometry(3, 3, 9, 10, 5, [4, 4], [2, 2], [1, 1], [1, 1]), bias: false,
+    shared: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.narrowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '1×1 stride 2, 3 → 10 channels, odd plane (packedSubgroup weight grad)',
+    g: geometry(2, 3, 7, 9, 10, [1, 1], [2, 2], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.packedSubgroup', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.packedSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '3×3 dilation 2 pad 2 at stride 1, odd sizes (packed over the generic geometry)',
+    g: geometry(2, 4, 7, 9, 9, [3, 3], [1, 1], [2, 2], [2, 2]), bias: true,
+    shared: { forward: 'conv2d.packedSubgroup', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.packedSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+];
+
+/** Every kernel an f16 pass launched is an f16 build, except the f32 reduction of split-K slices and the sum of chunks. */
+const f16Only = (names: string[]) => names.every((name) => name.endsWith('.f16') || name.startsWith('reduce') || name.startsWith('accumulate'));
+
+for (const subgroups of ['shared', 'off'] as const) {
+  test(`f16 conv under the packed policy, convSubgroups ${subgroups}: every packed, vec4, subgroup and phase kernel's f16 build (weights packed from f16)`, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups }, async () => {
+      const expectedSet = subgroups === 'shared' && subgroupsOfEight() ? 'shared' : 'off';
+      for (const c of PACKED_CASES) {
+        const what = `f16 packed (${subgroups}) ${c.name}: ${describeConv(c)}`;
+        const expected = c[expectedSet];
+        for (const [pass, names] of [
+          ['forward', await checkForward(c, what)],
+          ['input', await checkTranspose(c, what)],
+          ['weight', await checkWeightGrad(c, what)],
+        ] as const) {
+          const main = `${expected[pass]}.f16`;
+          assert.ok(names.includes(main) && f16Only(names), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected ${main}`));
+        }
+      }
+    });
   });
-});
+}
 
 // ---------------------------------------------------------------------------------------------
 // chunked launches
@@ -354,12 +479,38 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
   const strided: ConvCase = { g: geometry(5, 4, 8, 16, 2, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true };
   // Input grad: gy [5, 8, 8, 8] f16 is 1024 bytes an image (5120 in all), gx [5, 2, 8, 8] f32 512.
   const wide: ConvCase = { g: geometry(5, 2, 8, 8, 8, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
+  const runs = (names: string[], name: string) => names.filter((n) => n === name).length;
   for (const variant of GENERIC_VARIANTS) {
     await gpu().policy.with(forcing(variant), async () => {
-      const runs = (names: string[], name: string) => names.filter((n) => n === name).length;
       assert.ok(runs(await checkForward(strided, `chunked ${variant}`), `conv2d.${variant}.f16`) > 1, `chunked ${variant} forward: one launch`);
       assert.ok(runs(await checkTranspose(wide, `chunked ${variant}`), `conv_transpose2d.${variant}.f16`) > 1, `chunked ${variant} input grad: one launch`);
       assert.ok(runs(await checkWeightGrad(strided, `chunked ${variant}`), `conv2d_weight_grad.${variant}.f16`) > 1, `chunked ${variant} weight grad: one launch`);
+    });
+  }
+  // The packed policy: a 1×1 conv, x [5, 8, 8, 8] f16 1024 bytes an image, y / gy [5, 4, 8, 8] f32 1024 / f16 512; the
+  // cases above; and a stride-2 input grad by phases (gy [5, 8, 4, 8] f16 512 bytes an image, gx [5, 2, 8, 16] f32 1024).
+  const pointwise: ConvCase = { g: geometry(5, 8, 8, 8, 4, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true };
+  const phased: ConvCase = { g: geometry(5, 2, 8, 16, 8, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true };
+  for (const subgroups of ['shared', 'off'] as const) {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups }, async () => {
+      const sg = subgroups === 'shared' && subgroupsOfEight();
+      const what = `chunked packed (${subgroups})`;
+      const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
+      chunked(await checkForward(pointwise, what), sg ? 'conv2d.pointwiseSubgroup' : 'conv2d.pointwise', 'pointwise forward');
+      chunked(await checkWeightGrad(pointwise, what), sg ? 'conv2d_weight_grad.pointwiseSubgroup' : 'conv2d_weight_grad.pointwise', 'pointwise weight grad');
+      chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.threeWidePairSubgroup' : 'conv_transpose2d.threeWidePair', 'input grad');
+      chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
+      chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
+      chunked(await checkTranspose(phased, what), 'conv_transpose2d.phaseTiled', 'phased input grad');
+    });
+  }
+  gpu().setMaxBindingBytes(limit);
+  for (const variant of ['registerTiledVec4', 'subgroup'] as const) {
+    await gpu().policy.with({ matmul: variant }, async () => {
+      // A: 32 x 64 f16 = 4096 bytes: blocks of rows (and K) read as vec4.
+      const c: MatmulCase = { batch: 1, M: 32, N: 8, K: 64, transA: false, transB: false, offsetA: 4, offsetB: 0, bias: true };
+      const names = await checkMatmul(c);
+      assert.ok(runs(names, vec4Kernel(variant, 'none')) > 1, context(`chunked ${variant} ${describe(c)}: kernels ${names}`));
     });
   }
 });
