@@ -270,13 +270,13 @@ export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer |
 /**
  * y [N, Cout/2, OH, OW] = mfm(conv2d(x, weight) + bias) in one kernel (the max taken in the
  * epilogue), and with `withMask` the mask [N, Cout/2, OH, OW] (u32) that mfmBackwardFromMask
- * routes the gradient by. g.Cout is the filter count, 2·C.
+ * routes the gradient by. g.Cout is the filter count, 2·C. x and weight of type `operands`, y f32.
  */
-export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean, operands: OperandType = 'f32'): { y: GPUBuffer; mask: GPUBuffer | undefined } {
   const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
   const y = alloc(outputs);
   const mask = withMask ? alloc(outputs) : undefined;
-  launchForward(x, weight, bias, g, y, mask, withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask);
+  launchForward(x, weight, bias, g, y, mask, withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask, operands);
   return { y, mask };
 }
 

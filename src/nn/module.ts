@@ -6,7 +6,7 @@
 // step wrapped in scope() never frees them; the module owns them until dispose().
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { DTYPES, Storage, Tensor, formatShape, scope, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
+import { DTYPES, Storage, Tensor, formatShape, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
 
 /** A tensor that a module trains: requiresGrad, owned by its module (never freed by a scope). */
 export class Parameter extends Tensor {
@@ -192,20 +192,19 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /**
    * Mixed precision (torch.autocast's role, held by the modules): with 'float16' every Conv2d,
-   * ConvTranspose2d and Linear inside reads float16 copies of its input and weight (f32
-   * accumulation; the bias stays float32) and returns float32, so the layers between run as
-   * before and the float32 parameters get float32 gradients. Needs the adapter feature shader-f16.
+   * ConvTranspose2d, Linear and MFM inside reads float16 copies of its input and weight (f32
+   * accumulation; the bias stays float32) and returns float32 (the ops' computeDtype option), so
+   * the layers between run as before and the float32 parameters get float32 gradients. Needs the
+   * adapter feature shader-f16; 'float32' turns it off.
    */
   autocast(dtype: DType): this {
     if (!DTYPES.includes(dtype)) throw new Error(`autocast: unknown dtype ${JSON.stringify(dtype)}; use one of ${DTYPES.join(', ')}`);
     return this.apply((module) => (module.computeDtype = dtype));
   }
 
-  /** op(x, weight) in this module's compute dtype, its result float32 (see autocast()). */
-  protected inComputeDtype(x: Tensor, weight: Tensor, op: (x: Tensor, weight: Tensor) => Tensor): Tensor {
-    if (this.computeDtype === 'float32') return op(x, weight);
-    // scope: the float16 result is freed once widened; the graph keeps the float16 operands it saved.
-    return scope(() => op(x.to(this.computeDtype), weight.to(this.computeDtype)).float());
+  /** The ops' computeDtype option for this module's compute dtype (none in float32: the inputs' own). */
+  protected get autocastOptions(): { computeDtype?: DType } {
+    return this.computeDtype === 'float32' ? {} : { computeDtype: this.computeDtype };
   }
 
   train(mode = true): this {

@@ -4,7 +4,7 @@
 // on a LightCNN against the float32 model; GradScaler's skip / back-off / growth and state.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { F, manualSeed, memory, models, nn, optim, scope, tensor, type Tensor } from '../../src/index.js';
+import { F, manualSeed, memory, models, optim, scope, tensor, type Tensor } from '../../src/index.js';
 import { gpu } from '../../src/gpu/index.js';
 import { assertNear, context, fileRng, ref, roundF32, setup, throwsWith, toT64, type T64 } from '../ops/helpers.js';
 import { roundToHalf } from '../reference/half.js';
@@ -78,44 +78,75 @@ test('float16 operands of mixed dtypes are refused in one line', () => {
   w.dispose();
 });
 
-type Operation = (x: Tensor, weight: Tensor) => Tensor;
-type InComputeDtype = (this: nn.Module, x: Tensor, weight: Tensor, op: Operation) => Tensor;
-const modulePrototype = nn.Module.prototype as unknown as { inComputeDtype: InComputeDtype };
-const inComputeDtype = modulePrototype.inComputeDtype;
-
 /**
- * autocast's float16 emulated in float32: operands and result rounded to float16 by casts around the
- * float32 op, so the forward rounds where the float16 kernels round, and the backward too (each
- * cast's backward rounds the gradient that passes it to float16).
+ * One autocast case: float32 inputs, the op run with computeDtype 'float16' (the kernels read float16
+ * copies of x and weight), a float32 result against the float64 reference on those rounded values
+ * (f32 accumulation only: the result is not rounded); the gradients, float32, against finite
+ * differences of the reference at the rounded values, for the output gradient rounded to float16
+ * where the backward kernels read it (x's and weight's gradients).
  */
-const emulatedHalf: InComputeDtype = (x, weight, op) => scope(() => op(x.half().float(), weight.half().float()).half().float());
-
-/** A small LightCNN-9's logits and parameter gradients for one batch (cross-entropy × 4096). */
-async function lightcnnRun(mode: 'float32' | 'float16' | 'emulated', images: T64, labels: Int32Array): Promise<{ logits: Float32Array; grads: Float32Array[]; kernels: string[] }> {
-  // The same initial weights in every run.
-  manualSeed(20261204);
-  const model = models.createLightCNN({ variant: 'lightcnn9', classes: 5, inputSize: 32, widthMultiplier: 0.125, dropout: 0 });
-  model.autocast(mode === 'float32' ? 'float32' : 'float16');
-  if (mode === 'emulated') modulePrototype.inComputeDtype = emulatedHalf;
-  try {
-    return await forwardBackward(model, images, labels);
-  } finally {
-    modulePrototype.inComputeDtype = inComputeDtype;
-    model.dispose();
+async function checkAutocastOp(label: string, shapes: number[][], forward: (ts: Tensor[]) => Tensor, reference: (xs: T64[]) => T64, rounded = 2): Promise<void> {
+  const before = memory();
+  const xs = shapes.map((shape) => roundF32(ref.randn(rng, shape)));
+  const reads = xs.map((x, i) => (i < rounded ? toHalfValues(x) : x));
+  const inputs = xs.map(floatLeaf);
+  const y = forward(inputs);
+  assert.is(y.dtype, 'float32', context(`${label}: output dtype`));
+  const expected = reference(reads);
+  assertNear(await toT64(y), expected, `${label}: forward`);
+  const g = roundF32(ref.randn(rng, expected.shape));
+  const gy = tensor(Float32Array.from(g.data), g.shape);
+  y.backward(gy);
+  for (let i = 0; i < inputs.length; i++) {
+    const grad = inputs[i]!.grad!;
+    assert.is(grad.dtype, 'float32', context(`${label}: gradient ${i} dtype`));
+    // x's and weight's gradients come from the kernels, which read g as float16; the bias's sums g itself.
+    assertNear(await toT64(grad), ref.numericGrad(reference, reads, i, i < rounded ? toHalfValues(g) : g), `${label}: gradient of input ${i}`, 1e-3, 1e-4);
   }
+  for (const t of [...inputs, y, gy]) t.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, context(`${label}: live tensors`));
+  assert.is(after.bytesInUse, before.bytesInUse, context(`${label}: bytes in use`));
 }
 
-async function forwardBackward(model: models.LightCNN, images: T64, labels: Int32Array): Promise<{ logits: Float32Array; grads: Float32Array[]; kernels: string[] }> {  let logits!: Float32Array;
-  const { timings } = await gpu().profile(async () => {
-    await scope(async () => {
-      const out = model.call(tensor(Float32Array.from(images.data), images.shape)).logits;
-      // Scaled as GradScaler scales it: unscaled, conv1's float16 gradients would sink into subnormals.
-      F.mul(F.crossEntropy(out, labels), 4096).backward();
-      logits = await out.toArray();
+const AUTOCAST = { computeDtype: 'float16' } as const;
+
+test('computeDtype float16 (autocast): conv2d, conv2dMfm, conv2dMfmMaxPool2d, convTranspose2d and linear read float16 copies, return float32', async () => {
+  for (let k = 0; k < 3; k++) {
+    const c = ref.randomConvCase(rng);
+    const shapes = c.bias ? [c.xShape, c.wShape, [c.wShape[0]]] : [c.xShape, c.wShape];
+    await checkAutocastOp(`autocast ${c.describe}`, shapes, ([x, w, b]) => F.conv2d(x!, w!, b, { ...c.opts, ...AUTOCAST }), ([x, w, b]) => ref.conv2d(x!, w!, b, c.opts));
+  }
+  const mfmShapes = [[2, 3, 9, 7], [6, 3, 3, 3], [6]];
+  await checkAutocastOp('autocast conv2dMfm', mfmShapes, ([x, w, b]) => F.conv2dMfm(x!, w!, b, { padding: 1, ...AUTOCAST }), ([x, w, b]) => ref.mfm(ref.conv2d(x!, w!, b, { padding: 1 })));
+  await checkAutocastOp('autocast conv2dMfmMaxPool2d', mfmShapes, ([x, w, b]) => F.conv2dMfmMaxPool2d(x!, w!, b, { padding: 1, ...AUTOCAST }, { kernelSize: 2, stride: 2, ceilMode: true }), ([x, w, b]) => ref.maxPool2d(ref.mfm(ref.conv2d(x!, w!, b, { padding: 1 })), { kernelSize: 2, stride: 2, ceilMode: true }));
+  const t = ref.randomConvTransposeCase(rng);
+  await checkAutocastOp(`autocast ${t.describe}`, t.bias ? [t.xShape, t.wShape, [t.wShape[1]]] : [t.xShape, t.wShape], ([x, w, b]) => F.convTranspose2d(x!, w!, b, { ...t.opts, ...AUTOCAST }), ([x, w, b]) => ref.convTranspose2d(x!, w!, b, t.opts));
+  const [rows, inF, outF] = [rng.int(1, 7), rng.int(1, 17), rng.int(1, 9)];
+  await checkAutocastOp(`autocast linear [${rows},${inF}] -> ${outF}`, [[rows, inF], [outF, inF], [outF]], ([x, w, b]) => F.linear(x!, w!, b, 'none', AUTOCAST), ([x, w, b]) => ref.linear(x!, w!, b));
+});
+
+/** A small LightCNN-9's logits, parameter gradients (cross-entropy × 4096) and the kernels one step ran. */
+async function lightcnnRun(dtype: 'float32' | 'float16', images: T64, labels: Int32Array): Promise<{ logits: Float32Array; grads: Float32Array[]; kernels: string[] }> {
+  // The same initial weights in both runs.
+  manualSeed(20261204);
+  const model = models.createLightCNN({ variant: 'lightcnn9', classes: 5, inputSize: 32, widthMultiplier: 0.125, dropout: 0 });
+  model.autocast(dtype);
+  try {
+    let logits!: Float32Array;
+    const { timings } = await gpu().profile(async () => {
+      await scope(async () => {
+        const out = model.call(tensor(Float32Array.from(images.data), images.shape)).logits;
+        // Scaled as GradScaler scales it: unscaled, conv1's float16 gradients would sink into subnormals.
+        F.mul(F.crossEntropy(out, labels), 4096).backward();
+        logits = await out.toArray();
+      });
     });
-  });
-  const grads = await Promise.all(model.parameters().map((p) => p.grad!.toArray()));
-  return { logits, grads, kernels: timings.map((t) => t.name) };
+    const grads = await Promise.all(model.parameters().map((p) => p.grad!.toArray()));
+    return { logits, grads, kernels: timings.map((t) => t.name) };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** max |a - b| over max |b|. */
@@ -129,25 +160,40 @@ function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return diff / Math.max(norm, 1e-12);
 }
 
-test('Module.autocast(float16): a LightCNN-9 runs its convolutions and linear layers on float16 operands; logits and gradients match float32 ops with float16 casts where the kernels round, and stay near the float32 model', async () => {
+/** Σ a·b / (|a| |b|). */
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(aa * bb);
+}
+
+test('Module.autocast(float16): a LightCNN-9 runs its fused mfm convolutions and linear layers on float16 operands; logits, classifier gradients and the direction of every gradient near float32', async () => {
   const images = ref.randn(rng, [3, 1, 32, 32]);
   const labels = Int32Array.from([0, 3, 4]);
   const full = await lightcnnRun('float32', images, labels);
   const half = await lightcnnRun('float16', images, labels);
-  const emulated = await lightcnnRun('emulated', images, labels);
-  assert.ok(half.kernels.some((name) => name.startsWith('conv2d.') && name.endsWith('.f16')), context(`float16 conv kernels ran: ${half.kernels.join(', ')}`));
-  assert.ok(half.kernels.some((name) => name.startsWith('conv_transpose2d.') && name.endsWith('.f16')), context('float16 input-gradient kernels ran'));
-  assert.ok(half.kernels.some((name) => name.startsWith('conv2d_weight_grad.') && name.endsWith('.f16')), context('float16 weight-gradient kernels ran'));
-  assert.ok(half.kernels.some((name) => name.startsWith('matmul') && name.endsWith('.f16')), context('float16 matmul kernels ran'));
-  assert.not.ok([...full.kernels, ...emulated.kernels].some((name) => name.endsWith('.f16')), context('the float32 and emulated runs ran no float16 kernel'));
-  assert.ok(relativeDifference(half.logits, emulated.logits) < 1e-3, context(`logits differ from the emulation by ${relativeDifference(half.logits, emulated.logits)} of their largest`));
+  const ran = (prefix: string) => half.kernels.some((name) => name.startsWith(prefix) && name.endsWith('.f16'));
+  assert.ok(ran('conv2dMfm.'), context(`fused mfm convolutions in float16: ${half.kernels.join(', ')}`));
+  assert.ok(ran('conv_transpose2d.') && ran('conv2d_weight_grad.') && ran('matmul'), context('float16 input-gradient, weight-gradient and matmul kernels ran'));
+  assert.ok(half.kernels.some((name) => name.startsWith('mfmMaxPool')), context('the pools stayed fused with their convolutions'));
+  assert.not.ok(full.kernels.some((name) => name.endsWith('.f16') || name.startsWith('cast.')), context('the float32 model ran no float16 kernel and no cast'));
+  assert.ok(relativeDifference(half.logits, full.logits) < 5e-3, context(`logits differ from float32 by ${relativeDifference(half.logits, full.logits)} of their largest`));
+  const last = half.grads.length;
+  for (const i of [last - 2, last - 1]) {
+    const r = relativeDifference(half.grads[i]!, full.grads[i]!);
+    assert.ok(r < 1e-2, context(`classifier parameter ${i}'s gradient differs from float32 by ${r} of its largest`));
+  }
+  // Below the classifier, float16 operands move the few mfm and pool winners that were within
+  // rounding of a tie, and each move reroutes a whole gradient value: in this narrow network a layer's
+  // gradients can differ by tens of percent of their largest. Their direction stays.
   half.grads.forEach((grad, i) => {
-    const r = relativeDifference(grad, emulated.grads[i]!);
-    assert.ok(r < 1e-2, context(`parameter ${i}'s gradient differs from the emulation by ${r} of its largest`));
+    const c = cosine(grad, full.grads[i]!);
+    assert.ok(c > 0.95, context(`parameter ${i}'s gradient has cosine ${c} with float32's`));
   });
-  // Against float32 itself: float16 rounding moves mfm and pool winners, so the gradients of the
-  // first layers can differ by tens of percent in this narrow random network; the logits stay close.
-  assert.ok(relativeDifference(half.logits, full.logits) < 2e-2, context(`logits differ from float32 by ${relativeDifference(half.logits, full.logits)} of their largest`));
 });
 
 test('GradScaler: scaled gradients come back unscaled; inf gradients skip the step and halve the scale; growth after the interval; state round-trips', async () => {

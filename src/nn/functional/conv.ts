@@ -7,10 +7,10 @@
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
 import { mfmBackwardFromMask, mfmMaxPoolBackward, mfmMaxPoolForward } from '../../kernels/mfm.js';
 import type { PoolGeometry } from '../../kernels/pool.js';
-import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
+import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
-import { gemmOperands, pair, withFloatBias, wrap, wrapAs, type Pair } from './util.js';
+import { gemmReads, pair, readDtype, recordGemm, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -18,6 +18,13 @@ export interface Conv2dOptions {
   dilation?: Pair;
   /** Only 1 is supported. */
   groups?: number;
+  /**
+   * The dtype the kernels read x and weight in (webfer's autocast; Module.autocast sets it):
+   * 'float16' convolves float16 copies of float32 inputs with f32 accumulation and returns the f32
+   * result as it is (torch.autocast would round it to float16); backward reads the output gradient
+   * as float16 too and returns float32 gradients. Default: x's own dtype (x and weight must match).
+   */
+  computeDtype?: DType;
 }
 
 export interface ConvTranspose2dOptions extends Conv2dOptions {
@@ -69,26 +76,29 @@ function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | un
   return { N, Cin, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
 }
 
-/** conv2d's three gradients for the output gradient g [N, Cout, OH, OW] (in x's dtype, as x and weight). */
-function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
-  const dtype = x.dtype;
-  const operands = gemmOperands('conv2d', x, weight);
-  const gx = x.requiresGrad ? wrapAs(conv2dTranspose(g.bufferOf(dtype), weight.bufferOf(dtype), undefined, geometry, operands), x.shape, dtype) : undefined;
-  const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(x.bufferOf(dtype), g.bufferOf(dtype), geometry, operands), weight.shape, dtype) : undefined;
+/**
+ * conv2d's three gradients for the output gradient g [N, Cout, OH, OW]: the kernels read g in the
+ * dtype they read x and weight in; each gradient comes back in its input's dtype.
+ */
+function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, reads: GemmReads, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
+  const gRead = g.to(readDtype(reads));
+  const gx = x.requiresGrad ? wrapAs(conv2dTranspose(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined;
+  const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(reads.x), storageOf(gRead), geometry, reads.operands), weight.shape, weight.dtype) : undefined;
   const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
   return [gx, gw, gb];
 }
 
 /**
  * y = conv2d(x, weight) + bias; x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout]. x and
- * weight float32, or both float16 (f32 accumulation, y float16; the bias may be either).
+ * weight float32, or both float16 (f32 accumulation, y float16; the bias may be either); or any,
+ * read as options.computeDtype (y in x's dtype).
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
   const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
-  const operands = gemmOperands('conv2d', x, weight);
-  const y = withFloatBias(bias, (b) => conv2dForward(x.bufferOf(x.dtype), weight.bufferOf(x.dtype), b, geometry, operands));
+  const reads = gemmReads('conv2d', x, weight, options.computeDtype);
+  const y = withFloatBias(bias, (b) => conv2dForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands));
   const out = wrapAs(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], x.dtype);
-  return record('conv2d', bias ? [x, weight, bias] : [x, weight], out, [x, weight], (g) => conv2dBackward(x, weight, bias, geometry, g));
+  return recordGemm('conv2d', bias ? [x, weight, bias] : [x, weight], out, reads, [], (g) => conv2dBackward(x, weight, bias, reads, geometry, g));
 }
 
 function mfmChannels(op: string, weight: Tensor): number {
@@ -111,13 +121,17 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const C = mfmChannels(op, weight);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
-  const { y, mask } = conv2dMfmForward(x.buffer, weight.buffer, bias?.buffer, geometry, needsGrad);
-  const out = wrap(y, [N, C, OH, OW]);
-  if (!mask) return out;
+  const reads = gemmReads(op, x, weight, options.computeDtype);
+  const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
+  const out = wrapAs(y, [N, C, OH, OW], x.dtype);
+  if (!mask) {
+    for (const copy of reads.copies) copy.dispose();
+    return out;
+  }
   const maskTensor = wrap(mask, [N, C, OH, OW]);
-  const result = record(op, inputs, out, [x, weight, maskTensor], (g) => {
-    const gFull = wrap(mfmBackwardFromMask(maskTensor.buffer, g.buffer, N, C, OH * OW), [N, Cout, OH, OW]);
-    const grads = conv2dBackward(x, weight, bias, geometry, gFull);
+  const result = recordGemm(op, inputs, out, reads, [maskTensor], (g) => {
+    const gFull = wrap(mfmBackwardFromMask(maskTensor.buffer, g.float().buffer, N, C, OH * OW), [N, Cout, OH, OW]);
+    const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;
   });
@@ -153,15 +167,19 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
-  const { y, mask } = conv2dMfmForward(x.buffer, weight.buffer, bias?.buffer, geometry, needsGrad);
+  const reads = gemmReads(op, x, weight, options.computeDtype);
+  const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
   const { values, route } = mfmMaxPoolForward(y, mask, N, C, poolGeometry);
   for (const buffer of mask ? [y, mask] : [y]) wrap(buffer, [N, C, OH, OW]).dispose();
-  const out = wrap(values, [N, C, poolGeometry.OH, poolGeometry.OW]);
-  if (!route) return out;
+  const out = wrapAs(values, [N, C, poolGeometry.OH, poolGeometry.OW], x.dtype);
+  if (!route) {
+    for (const copy of reads.copies) copy.dispose();
+    return out;
+  }
   const routeTensor = wrap(route, out.shape);
-  const result = record(op, inputs, out, [x, weight, routeTensor], (g) => {
-    const gFull = wrap(mfmMaxPoolBackward(g.buffer, routeTensor.buffer, N, C, poolGeometry), [N, Cout, OH, OW]);
-    const grads = conv2dBackward(x, weight, bias, geometry, gFull);
+  const result = recordGemm(op, inputs, out, reads, [routeTensor], (g) => {
+    const gFull = wrap(mfmMaxPoolBackward(g.float().buffer, routeTensor.buffer, N, C, poolGeometry), [N, Cout, OH, OW]);
+    const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;
   });
@@ -172,7 +190,7 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
 /**
  * y = convTranspose2d(x, weight) + bias; x [N, Cin, H, W], weight [Cin, Cout, KH, KW] (PyTorch's
  * layout), output [N, Cout, (H - 1)·SH - 2·PH + DH·(KH - 1) + outputPadding + 1, ...]. x and weight
- * float32, or both float16 (as conv2d).
+ * float32, or both float16, or read as options.computeDtype (as conv2d).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
@@ -196,13 +214,13 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   }
   // The conv2d whose input gradient this is: it maps [N, Cout, OH, OW] back to [N, Cin, H, W].
   const geometry: ConvGeometry = { N, Cin: Cout, H: OH, W: OW, Cout: Cin, OH: H, OW: W, KH, KW, SH, SW, PH, PW, DH, DW };
-  const operands = gemmOperands(op, x, weight);
-  const dtype = x.dtype;
-  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(x.bufferOf(dtype), weight.bufferOf(dtype), b, geometry, operands)), [N, Cout, OH, OW], dtype);
+  const reads = gemmReads(op, x, weight, options.computeDtype);
+  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands)), [N, Cout, OH, OW], x.dtype);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(op, inputs, y, [x, weight], (g) => {
-    const gx = x.requiresGrad ? wrapAs(conv2dForward(g.bufferOf(dtype), weight.bufferOf(dtype), undefined, geometry, operands), x.shape, dtype) : undefined;
-    const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(g.bufferOf(dtype), x.bufferOf(dtype), geometry, operands), weight.shape, dtype) : undefined;
+  return recordGemm(op, inputs, y, reads, [], (g) => {
+    const gRead = g.to(readDtype(reads));
+    const gx = x.requiresGrad ? wrapAs(conv2dForward(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined;
+    const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(gRead), storageOf(reads.x), geometry, reads.operands), weight.shape, weight.dtype) : undefined;
     const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
     return [gx, gw, gb];
   });

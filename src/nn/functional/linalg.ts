@@ -2,12 +2,12 @@
 // activation). Transposed operands in the backward pass are strides, never copies. Both take
 // float32 operands, or float16 ones (f32 accumulation, a float16 result, as torch on half tensors).
 import { matmul as matmulKernel, type MatrixOperand } from '../../kernels/matmul.js';
-import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
+import { Tensor, formatShape, record, scope, type DType } from '../../tensor/tensor.js';
 import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, gemmOperands, withFloatBias, wrap, wrapAs } from './util.js';
+import { broadcastShapes, gemmOperands, gemmReads, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
@@ -76,31 +76,33 @@ export type Activation = 'none' | 'relu';
 export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluExpression('v') };
 
 /**
- * y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation
- * (float32 only). x and weight float32, or both float16 (the bias may be either).
+ * y = x W^T + b over the last dimension of x (W: [out, in]), with an optional fused activation.
+ * x and weight float32, or both float16 (the bias may be either; no fused activation), or any,
+ * read as options.computeDtype (webfer's autocast, as conv2d's: y and the gradients in the inputs' dtypes).
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none'): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none', options: { computeDtype?: DType } = {}): Tensor {
   const [outFeatures, inFeatures] = weight.shape;
   if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {
     throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
-  gemmOperands('linear', x, weight);
   const dtype = x.dtype;
   if (dtype === 'float16' && activation !== 'none') throw new Error(`linear: the fused ${activation} takes float32 operands; apply F.${activation} to the result's .float() instead`);
+  const reads = gemmReads('linear', x, weight, options.computeDtype);
   const rows = x.size / inFeatures;
-  const input: MatrixOperand = { ...elements(x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
-  const weightT: MatrixOperand = { ...elements(weight), batchStride: 0, rowStride: 1, colStride: inFeatures };
+  const input: MatrixOperand = { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
+  const weightT: MatrixOperand = { ...elements(reads.weight), batchStride: 0, rowStride: 1, colStride: inFeatures };
   const y = withFloatBias(bias, (b) => matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, b, ACTIVATIONS[activation], activation));
   const outShape = [...x.shape.slice(0, -1), outFeatures];
   const out = wrapAs(y, outShape, dtype);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, activation === 'relu' ? [x, weight, out] : [x, weight], (g) => {
+  return recordGemm(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, reads, activation === 'relu' ? [out] : [], (g) => {
     const gy = activation === 'relu' ? wrap(binary('reluGrad', RELU_GRAD, g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
-    const gyOperand: MatrixOperand = { ...elements(gy), batchStride: 0, rowStride: outFeatures, colStride: 1 };
-    const gx = x.requiresGrad ? wrapAs(matmulKernel(gyOperand, { ...elements(weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, dtype) : undefined;
+    const gyRead = gy.to(readDtype(reads));
+    const gyOperand: MatrixOperand = { ...elements(gyRead), batchStride: 0, rowStride: outFeatures, colStride: 1 };
+    const gx = x.requiresGrad ? wrapAs(matmulKernel(gyOperand, { ...elements(reads.weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, dtype) : undefined;
     const gw = weight.requiresGrad
-      ? wrapAs(matmulKernel({ ...elements(gy), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, dtype)
+      ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, weight.dtype)
       : undefined;
     const gb = bias?.requiresGrad ? sum(gy.float().reshape([rows, outFeatures]), 0).to(bias.dtype) : undefined;
     return bias ? [gx, gw, gb] : [gx, gw];

@@ -2,7 +2,7 @@
 import { gpu } from '../../gpu/index.js';
 import { castToFloat, castToHalf } from '../../kernels/cast.js';
 import type { OperandType } from '../../kernels/launch.js';
-import { Tensor, formatShape, shapeSize, type DType, type Shape } from '../../tensor/tensor.js';
+import { Tensor, formatShape, noGrad, record, shapeSize, type DType, type GradNode, type Shape } from '../../tensor/tensor.js';
 
 export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
   return Tensor.fromBuffer(buffer, shape);
@@ -24,8 +24,50 @@ export function gemmOperands(op: string, a: Tensor, b: Tensor, names: [string, s
   if (a.dtype !== b.dtype) {
     throw new Error(`${op}: ${names[0]} is ${a.dtype} but ${names[1]} is ${b.dtype}; give both one dtype (.half() both, or .float() both)`);
   }
-  return a.dtype === 'float16' ? 'f16' : 'f32';
+  return operandType(a.dtype);
 }
+
+export const operandType = (dtype: DType): OperandType => (dtype === 'float16' ? 'f16' : 'f32');
+
+/** A tensor's buffer whatever its dtype, for a launcher told the type. */
+export const storageOf = (t: Tensor): GPUBuffer => t.bufferOf(t.dtype);
+
+/** What a GEMM-shaped op's kernels read: input and weight in one dtype, and its kernel type. */
+export interface GemmReads {
+  x: Tensor;
+  weight: Tensor;
+  operands: OperandType;
+  /** Copies made for the kernels (outside the graph): disposed once the op has recorded them as saved. */
+  copies: Tensor[];
+}
+
+/**
+ * x and weight as the kernels read them. Without `computeDtype`: themselves, of one dtype. With
+ * it (webfer's autocast, Module.autocast): copies in that dtype where they differ, made outside the
+ * graph; the op's backward reads its output gradient in that dtype too and returns gradients in
+ * the inputs' own dtypes.
+ */
+export function gemmReads(op: string, x: Tensor, weight: Tensor, computeDtype?: DType): GemmReads {
+  if (computeDtype === undefined) return { x, weight, operands: gemmOperands(op, x, weight), copies: [] };
+  const copies: Tensor[] = [];
+  const read = (t: Tensor) => {
+    if (t.dtype === computeDtype) return t;
+    const copy = noGrad(() => t.to(computeDtype));
+    copies.push(copy);
+    return copy;
+  };
+  return { x: read(x), weight: read(weight), operands: operandType(computeDtype), copies };
+}
+
+/** record() of a GEMM-shaped op saving what its kernels read (and `saved`), then the copies' handles let go. */
+export function recordGemm(name: string, inputs: Tensor[], output: Tensor, reads: GemmReads, saved: Tensor[], backward: GradNode['backward']): Tensor {
+  const result = record(name, inputs, output, [reads.x, reads.weight, ...saved], backward);
+  for (const copy of reads.copies) copy.dispose();
+  return result;
+}
+
+/** The dtype the kernels of `reads` read in. */
+export const readDtype = (reads: GemmReads): DType => reads.x.dtype;
 
 /** launch(the bias's f32 buffer): a float16 bias is widened for the launch and freed after it. */
 export function withFloatBias<T>(bias: Tensor | undefined, launch: (bias: GPUBuffer | undefined) => T): T {

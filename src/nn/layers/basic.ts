@@ -21,7 +21,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.inComputeDtype(x, this.weight, (input, weight) => F.linear(input, weight, this.bias ?? undefined));
+    return F.linear(x, this.weight, this.bias ?? undefined, 'none', this.autocastOptions);
   }
 }
 

@@ -1,6 +1,6 @@
 // Conv2d and ConvTranspose2d modules over F.conv2d / F.convTranspose2d, with PyTorch's weight
 // layouts and default initialisation.
-import { conv2d, convTranspose2d } from '../functional/conv.js';
+import { conv2d, convTranspose2d, type Conv2dOptions } from '../functional/conv.js';
 import { pair, type Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defaultLayerInit } from '../init.js';
@@ -50,7 +50,12 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.inComputeDtype(x, this.weight, (input, weight) => conv2d(input, weight, this.bias ?? undefined, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }));
+    return conv2d(x, this.weight, this.bias ?? undefined, this.options);
+  }
+
+  /** The conv's options, the compute dtype included (MFM passes them to its fused ops). */
+  get options(): Conv2dOptions {
+    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, ...this.autocastOptions };
   }
 }
 
@@ -85,7 +90,7 @@ export class ConvTranspose2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const options = { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
-    return this.inComputeDtype(x, this.weight, (input, weight) => convTranspose2d(input, weight, this.bias ?? undefined, options));
+    const options = { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups, ...this.autocastOptions };
+    return convTranspose2d(x, this.weight, this.bias ?? undefined, options);
   }
 }

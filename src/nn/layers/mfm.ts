@@ -41,11 +41,8 @@ export class MFM extends Module {
 
   forward(x: Tensor): Tensor {
     const filter = this.filter;
-    // Without a norm between them, conv and max are one kernel: the 2·out activations are never written
-    // (float32 only: in float16 the filter's own forward reads the float16 operands).
-    if (!this.norm && filter instanceof Conv2d && filter.computeDtype === 'float32') {
-      return conv2dMfm(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups });
-    }
+    // Without a norm between them, conv and max are one kernel: the 2·out activations are never written.
+    if (!this.norm && filter instanceof Conv2d) return conv2dMfm(x, filter.weight, filter.bias ?? undefined, filter.options);
     const y = filter.call(x);
     // With a norm, norm and max are one op (F.batchNormMfm): the normalised 2·out activations are never written.
     return this.norm ? this.norm.callMfm(y) : mfm(y);
@@ -57,9 +54,7 @@ export class MFM extends Module {
    */
   forwardMaxPool(x: Tensor, pool: MaxPool2dOptions): Tensor {
     const filter = this.filter;
-    if (!this.norm && filter instanceof Conv2d && filter.computeDtype === 'float32') {
-      return conv2dMfmMaxPool2d(x, filter.weight, filter.bias ?? undefined, { stride: filter.stride, padding: filter.padding, dilation: filter.dilation, groups: filter.groups }, pool);
-    }
+    if (!this.norm && filter instanceof Conv2d) return conv2dMfmMaxPool2d(x, filter.weight, filter.bias ?? undefined, filter.options, pool);
     return maxPool2d(this.forward(x), pool);
   }
 }
