@@ -53,6 +53,13 @@ test('conv2d on float16 input and weight (random shapes, stride, padding, dilati
   }
 });
 
+test('conv2dMfm and conv2dMfmMaxPool2d on float16 input and weight', async () => {
+  const shapes = [[2, 3, 8, 7], [6, 3, 3, 3], [6]];
+  const pool = { kernelSize: 2, stride: 2, ceilMode: true } as const;
+  await checkHalfOp('conv2dMfm', shapes, 2, ([x, w, b]) => F.conv2dMfm(x!, w!, b, { padding: 1 }), ([x, w, b]) => ref.mfm(ref.conv2d(x!, w!, b, { padding: 1 })));
+  await checkHalfOp('conv2dMfmMaxPool2d', shapes, 2, ([x, w, b]) => F.conv2dMfmMaxPool2d(x!, w!, b, { padding: 1 }, pool), ([x, w, b]) => ref.maxPool2d(ref.mfm(ref.conv2d(x!, w!, b, { padding: 1 })), pool));
+});
+
 test('convTranspose2d on float16 input and weight (random shapes, output padding)', async () => {
   for (let k = 0; k < 4; k++) {
     const c = ref.randomConvTransposeCase(rng);
