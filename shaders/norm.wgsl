@@ -1,8 +1,9 @@
 // Batch and instance normalisation over "groups" of values: group g holds X[n, g, s] for n < Nb,
 // s < S at (n·G + g)·S + s. BatchNorm: G = C, Nb = N, S = H·W. InstanceNorm: G = N·C, Nb = 1.
 // The affine weight / bias of group g is entry g % C. Stats [2G]: Mean[g] at g, InvStd[g] at G + g.
-//   stats / statsUpdate: one workgroup per group, WG threads stride over its Nb·S values, tree
-//       reductions in workgroup memory; two passes (mean, then Σ (x - mean)²) for accuracy.
+//   stats / statsUpdate: one workgroup per group, WG threads stride over its Nb·S values in runs of
+//       RUN (norm_params.wgsl), tree reductions in workgroup memory; two passes (mean, then
+//       Σ (x - mean)²) for accuracy.
 //       Writes Mean and InvStd = 1 / sqrt(biased var + eps). statsUpdate also updates the running
 //       estimates in place: RunMean ← (1 - momentum)·RunMean + momentum·mean,
 //       RunVar ← (1 - momentum)·RunVar + momentum·var·m / (m - 1) (unbiased, m = Nb·S), like PyTorch.
@@ -35,7 +36,7 @@
 
 fn maskAt(index: u32) -> u32 { return Mask[index]; }
 
-const WG = 256u;
+const WG = 32u;
 
 var<workgroup> partialA: array<f32, WG>;
 var<workgroup> partialB: array<f32, WG>;
@@ -56,21 +57,52 @@ fn workgroupSum2(lid: u32, a: f32, b: f32) -> vec2<f32> {
   return vec2<f32>(partialA[0], partialB[0]);
 }
 
-fn element(g: u32, r: u32) -> u32 {
-  return ((r / p.S) * p.G + g) * p.S + r % p.S;
+/**
+ * Where an invocation stands in its group's rows: run q (values q·RUN ..) of row n. Invocation lid
+ * starts at run lid of the group's Nb·S/RUN runs and steps WG runs at a time; the step is split
+ * into whole rows and runs once, so the loop divides nothing.
+ */
+struct Cursor { n: u32, q: u32, stepRows: u32, stepRuns: u32, runsPerRow: u32 }
+
+fn cursorStart(lid: u32) -> Cursor {
+  let runsPerRow = p.S / RUN;
+  let n = lid / runsPerRow;
+  return Cursor(n, lid - n * runsPerRow, WG / runsPerRow, WG % runsPerRow, runsPerRow);
 }
 
-/** Mean and biased variance of group g (two passes). */
+fn cursorNext(c: ptr<function, Cursor>) {
+  (*c).q += (*c).stepRuns;
+  (*c).n += (*c).stepRows;
+  if ((*c).q >= (*c).runsPerRow) {
+    (*c).q -= (*c).runsPerRow;
+    (*c).n += 1u;
+  }
+}
+
+/** Index of the cursor's first value in group g. */
+fn cursorIndex(c: Cursor, g: u32) -> u32 {
+  return (c.n * p.G + g) * p.S + c.q * RUN;
+}
+
+/** Mean and biased variance of group g (two passes: the mean, then Σ (x - mean)²). */
 fn groupStats(g: u32, valid: bool, lid: u32) -> vec2<f32> {
   let m = p.Nb * p.S;
   var acc = 0.0;
-  if (valid) { for (var r = lid; r < m; r += WG) { acc += X[element(g, r)]; } }
+  if (valid) {
+    for (var c = cursorStart(lid); c.n < p.Nb; cursorNext(&c)) {
+      let i = cursorIndex(c, g);
+      for (var k = 0u; k < RUN; k++) { acc += X[i + k]; }
+    }
+  }
   let mean = workgroupSum2(lid, acc, 0.0).x / f32(m);
   var dev = 0.0;
   if (valid) {
-    for (var r = lid; r < m; r += WG) {
-      let d = X[element(g, r)] - mean;
-      dev += d * d;
+    for (var c = cursorStart(lid); c.n < p.Nb; cursorNext(&c)) {
+      let i = cursorIndex(c, g);
+      for (var k = 0u; k < RUN; k++) {
+        let d = X[i + k] - mean;
+        dev += d * d;
+      }
     }
   }
   return vec2<f32>(mean, workgroupSum2(lid, dev, 0.0).x / f32(m));
@@ -109,15 +141,6 @@ fn statsFromRunning(@builtin(global_invocation_id) gid: vec3<u32>) {
   Stats[p.G + g] = inverseSqrt(RunVar[g] + p.eps);
 }
 
-/** dL/dz at element `index` of group g, x̂ its normalised value (slots 3 / 4 are Weight / Bias here). */
-fn outputGrad(index: u32, g: u32, xhat: f32) -> f32 {
-  let c = g % p.C;
-  var z = xhat;
-  if (p.hasWeight == 1u) { z = xhat * RunMean[c]; }
-  if (p.hasBias == 1u) { z += RunVar[c]; }
-  return activationGrad(index, z);
-}
-
 @compute @workgroup_size(WG)
 fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = wid.x + wid.y * nwg.x;
@@ -127,25 +150,33 @@ fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   if (valid) {
     let mean = Stats[g];
     let invStd = Stats[p.G + g];
-    // Max-feature-map: element (n, g, s) is sample n·G/C + g/C, channel g % C (G is a multiple of C).
+    let c = g % p.C;
+    // z = x̂·weight + bias for the activations' derivatives (slots 3 / 4 are Weight / Bias here).
+    var weight = 1.0;
+    if (p.hasWeight == 1u) { weight = RunMean[c]; }
+    var bias = 0.0;
+    if (p.hasBias == 1u) { bias = RunVar[c]; }
+    // Max-feature-map: row n of group g is sample n·G/C + g/C, channel c (G is a multiple of C).
     let samplesPerEntry = p.G / p.C;
     let firstSample = g / p.C;
-    let c = g % p.C;
-    for (var r = lid.x; r < p.Nb * p.S; r += WG) {
-      let n = r / p.S;
-      let s = r - n * p.S;
-      let i = (n * p.G + g) * p.S + s;
-      let xhat = (X[i] - mean) * invStd;
-      var dz: f32;
-      if (ACTIVATION == ACTIVATION_MFM) {
-        dz = mfmGrad(n * samplesPerEntry + firstSample, c, s);
-      } else if (ACTIVATION == 0u) {
-        dz = G[i];
-      } else {
-        dz = outputGrad(i, g, xhat);
+    for (var cur = cursorStart(lid.x); cur.n < p.Nb; cursorNext(&cur)) {
+      let i = cursorIndex(cur, g);
+      for (var k = 0u; k < RUN; k++) {
+        let xhat = (X[i + k] - mean) * invStd;
+        var dz: f32;
+        if (ACTIVATION == ACTIVATION_MFM) {
+          dz = mfmGrad(cur.n * samplesPerEntry + firstSample, c, cur.q * RUN + k);
+        } else if (ACTIVATION == 0u) {
+          dz = G[i + k];
+        } else {
+          var z = xhat;
+          if (p.hasWeight == 1u) { z = xhat * weight; }
+          if (p.hasBias == 1u) { z += bias; }
+          dz = activationGrad(i + k, z);
+        }
+        sumG += dz;
+        sumGXhat += dz * xhat;
       }
-      sumG += dz;
-      sumGXhat += dz * xhat;
     }
   }
   let sums = workgroupSum2(lid.x, sumG, sumGXhat);

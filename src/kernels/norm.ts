@@ -46,10 +46,18 @@ function params(g: NormGeometry, o: ParamOptions = {}): Params {
     .u32(o.writeMask ? 1 : 0, 0);
 }
 
-/** A norm kernel compiled for one activation kind (the ACTIVATION override: no run-time switch). */
-function normKernel(file: string, entryPoint: string, activation: NormActivation = { kind: 'none' }) {
+/**
+ * Consecutive values of one row (n, g) per invocation (the RUN override, shaders/include/norm_params.wgsl):
+ * 4 when they tile the row, so that indices, statistics and affine parameters are worked out once per 4 values.
+ */
+export function normRun(g: NormGeometry): 1 | 4 {
+  return g.S % 4 === 0 ? 4 : 1;
+}
+
+/** A norm kernel compiled for one activation kind and run length (the ACTIVATION and RUN overrides: no run-time switch). */
+function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }) {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
-  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind] } });
+  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) } });
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
@@ -78,7 +86,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel('norm', entry), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', entry, g), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -88,7 +96,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(normKernel('norm', 'statsFromRunning'), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
   });
   return stats;
 }
@@ -99,7 +107,7 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(normKernel('norm_apply', 'normalize', activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
+  dispatch1d(normKernel('norm_apply', 'normalize', g, activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count / normRun(g));
   return y;
 }
 
@@ -113,10 +121,10 @@ export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer |
   const mask = withMask ? alloc(count) : undefined;
   const placeholder = gpu().placeholder;
   dispatch1d(
-    normKernel('norm_apply', 'normalizeMfm', { kind: 'mfm' }),
+    normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
     params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
-    count,
+    count / normRun(g),
   );
   return { y, mask };
 }
@@ -146,7 +154,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel('norm', 'gradSums', b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', 'gradSums', g, b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -160,10 +168,10 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
   const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
   dispatch1d(
-    normKernel('norm_grad', 'inputGrad', b.activation),
+    normKernel('norm_grad', 'inputGrad', g, b.activation),
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
     params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
-    count,
+    count / normRun(g),
   );
   return gx;
 }
