@@ -57,7 +57,8 @@ function runRow(k: Launchers, row: Row, inputs: { x: GPUBuffer; w: GPUBuffer; b:
   return [stats, y, ...(mask ? [mask] : []), sums.sumG, sums.sumGXhat, gx];
 }
 
-const family = (name: string) => name.replace(/^norm0?\./, '');
+// The quads kernels count with the kernel they stand in for.
+const family = (name: string) => name.replace(/^norm0?\./, '').replace('Quads', '').replace(/^inputGradMfm/, 'inputGrad');
 const allInputs = rows.map((row, i) => {
   const count = row.g.Nb * row.g.G * row.g.S;
   const ySize = row.activation.kind === 'mfm' ? count / 2 : count;

@@ -31,6 +31,7 @@
 @group(0) @binding(8) var<storage, read_write> SumGXhat: array<f32>;
 
 //!include norm_activation
+//!include norm_activation_derivative
 //!include norm_activation_grad
 //!include is_nan
 

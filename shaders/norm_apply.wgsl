@@ -7,7 +7,8 @@
 //                 mfm writes it: bit 0 first half, bit 1 second half, bit 2 a tie (each half gets half).
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 Bias, 5 Y, 6 Mask
 //   (write; normalizeMfm with writeMask only, else a placeholder). 1-D grids over Y, RUN
-//   consecutive outputs of one row per invocation (norm_params.wgsl).
+//   consecutive outputs of one row per invocation (norm_params.wgsl). Where S % 4 == 0 the
+//   launcher runs normalizeMfm as norm_apply_quads.wgsl's normalizeMfmQuads (so here with RUN 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -21,21 +22,7 @@ override WG: u32 = 256;
 //!include norm_activation
 //!include is_nan
 
-/** The affine normalisation of group g: z = (x - mean)·invStd·scale + shift (Weight 1 / Bias 0 when absent). */
-struct Affine { mean: f32, invStd: f32, scale: f32, shift: f32 }
-
-fn affineOf(g: u32) -> Affine {
-  let c = g % p.C;
-  var scale = 1.0;
-  if (p.hasWeight == 1u) { scale = Weight[c]; }
-  var shift = 0.0;
-  if (p.hasBias == 1u) { shift = Bias[c]; }
-  return Affine(Stats[g], Stats[p.G + g], scale, shift);
-}
-
-fn normalized(x: f32, a: Affine) -> f32 {
-  return (x - a.mean) * a.invStd * a.scale + a.shift;
-}
+//!include norm_affine
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -8,7 +8,8 @@
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 BiasOrMask (u32:
 //   the bias's bits for relu / leakyRelu / tanh, the mfm mask for max-feature-map; one slot, as
 //   no activation reads both, keeps the table within 8 storage bindings), 5 G, 6 SumG,
-//   7 SumGXhat, 8 GX. 1-D grid, RUN consecutive values of one row per invocation (norm_params.wgsl).
+//   7 SumGXhat, 8 GX. 1-D grid, RUN consecutive values of one row per invocation (norm_params.wgsl);
+//   where S % 4 == 0 the launcher runs norm_grad_quads.wgsl instead (so here with RUN 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -22,6 +23,7 @@
 override WG: u32 = 256;
 
 //!include norm_activation
+//!include norm_activation_derivative
 //!include norm_activation_grad
 //!include is_nan
 

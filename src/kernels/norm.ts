@@ -1,5 +1,6 @@
 // Launchers for batch / instance normalisation (shaders/norm.wgsl: per-group reductions;
-// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise), with an activation fused after the
+// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise, and where S % 4 == 0 the vec4 quads kernels
+// of norm_apply_quads.wgsl and norm_grad_quads.wgsl), with an activation fused after the
 // affine output. Element (n, g, s) sits at (n·G + g)·S + s; the affine channel of group g is g % C.
 // Per-group statistics travel as one buffer [2G] (mean, then 1 / std), so that every kernel stays
 // within 8 storage bindings.
@@ -117,14 +118,16 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
  */
 export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
   const count = (g.Nb * g.G * g.S) / 2;
+  const quads = normRun(g) === 4;
   const y = alloc(count);
   const mask = withMask ? alloc(count) : undefined;
   const placeholder = gpu().placeholder;
   dispatch1d(
-    normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }),
+    // Quads of y and the mask where S % 4 == 0 (norm_apply_quads.wgsl).
+    quads ? normKernel('norm_apply_quads', 'normalizeMfmQuads', g, { kind: 'mfm' }) : normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
     params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
-    count / normRun(g),
+    quads ? count / 4 : count,
   );
   return { y, mask };
 }
@@ -167,11 +170,15 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   const placeholder = gpu().placeholder;
   // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
   const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
+  // Quads where S % 4 == 0 (norm_grad_quads.wgsl; max-feature-map: one quad of the half-size gradient for both halves).
+  const quads = normRun(g) === 4;
+  const mfm = b.activation.kind === 'mfm';
+  const k = quads ? normKernel('norm_grad_quads', mfm ? 'inputGradMfmQuads' : 'inputGradQuads', g, b.activation) : normKernel('norm_grad', 'inputGrad', g, b.activation);
   dispatch1d(
-    normKernel('norm_grad', 'inputGrad', g, b.activation),
+    k,
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
     params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
-    count / normRun(g),
+    quads ? count / (mfm ? 8 : 4) : count,
   );
   return gx;
 }
