@@ -6,7 +6,7 @@
 // launchers and once with the new ones, under gpu().profile; the best round's GPU time per kernel
 // (statistics, normalise, gradient sums, input gradient) is reported, with the largest difference
 // of the outputs relative to their largest value (from the first round).
-//   node --import tsx bench/norm-variants.ts [--rounds 5]
+//   node --import tsx bench/norm-variants.ts [--rounds 5] [--lanes 8|16|...|256: the policy's normReductionLanes for the new kernels]
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { alloc } from '../src/kernels/launch.js';
@@ -15,9 +15,10 @@ import type { NormActivation, NormGeometry } from '../src/kernels/norm.js';
 import * as old from './norm-baseline.js';
 import { randomValues } from './conv-variants.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, lanes: { type: 'string' } } });
 const rounds = Number(values.rounds);
 await init();
+if (values.lanes) gpu().policy.set({ normReductionLanes: Number(values.lanes) as 16 });
 old.registerBaselineShaders();
 
 type Launchers = Pick<typeof now, 'normStats' | 'normalize' | 'normalizeMfm' | 'normGradSums' | 'normInputGrad'>;
@@ -108,7 +109,7 @@ for (let r = 0; r <= rounds; r++) {
   results.forEach(({ ms }, v) => ms.forEach((t, name) => best[v]!.set(name, Math.min(best[v]!.get(name) ?? Infinity, t))));
 }
 const info = gpu().info;
-console.log(`${info.description} (${info.isSoftware ? 'software' : 'hardware'}), ${rows.length} norm layers (forward + backward each), best of ${rounds} alternated rounds; max relative output difference ${maxDiff.toExponential(1)}`);
+console.log(`${info.description} (${info.isSoftware ? 'software' : 'hardware'}), reduction lanes ${gpu().policy.get('normReductionLanes')}, ${rows.length} norm layers (forward + backward each), best of ${rounds} alternated rounds; max relative output difference ${maxDiff.toExponential(1)}`);
 console.log('| kernel | before | after | speed-up |');
 console.log('|---|---|---|---|');
 const names = [...new Set([...best[0]!.keys(), ...best[1]!.keys()])].sort();

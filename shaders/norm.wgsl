@@ -37,7 +37,8 @@
 
 fn maskAt(index: u32) -> u32 { return Mask[index]; }
 
-const WG = 32u;
+// Lanes per workgroup (the launcher's policy choice normReductionLanes, a power of 2).
+override WG: u32 = 256u;
 
 var<workgroup> partialA: array<f32, WG>;
 var<workgroup> partialB: array<f32, WG>;

@@ -58,7 +58,14 @@ export function normRun(g: NormGeometry): 1 | 4 {
 /** A norm kernel compiled for one activation kind and run length (the ACTIVATION and RUN overrides: no run-time switch). */
 function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }) {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
-  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) } });
+  const constants: Record<string, number> = { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) };
+  if (file === 'norm') constants.WG = reductionLanes();
+  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants });
+}
+
+/** Lanes of shaders/norm.wgsl's workgroups (the policy's normReductionLanes). */
+function reductionLanes(): number {
+  return gpu().policy.get('normReductionLanes');
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
@@ -97,7 +104,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G, reductionLanes()));
   });
   return stats;
 }

@@ -1,12 +1,15 @@
 // The norm kernels' run and stepping paths (src/kernels/norm.ts normRun, the RUN override and the
 // reduction cursor of shaders/norm.wgsl), each reached by a chosen shape: runs of 4 where
-// S % 4 == 0 — a row of 3 runs, so that the 32-lane reduction steps over 10 rows and 2 runs at a
-// time and wraps mid-row (S = 12), and a row of 40 runs, more than the lanes (S = 160) — and single
-// values elsewhere (S = 9 with several rows per step, S = 35 with more values than lanes); batch > 1,
+// S % 4 == 0 — a row of 3 runs, so that the reduction (16 lanes on lavapipe) steps over 5 rows and
+// 1 run at a time and wraps mid-row (S = 12), and a row of 40 runs, more than the lanes (S = 160) —
+// and single values elsewhere (S = 9, S = 35: fewer and more values than lanes); batch > 1,
 // batch norm and instance norm, every fused activation and max-feature-map, training (with running
 // statistics) and eval: forward and gradients against the float64 reference with finite
-// differences; running statistics and outputs of values 1000 + N(0, 1) over several steps.
+// differences; running statistics and outputs of values 1000 + N(0, 1) over several steps; and
+// the same at every reduction workgroup width the policy allows (the cursor's steps change with it).
 import { test } from 'uvu';
+import { gpu } from '../../src/gpu/index.js';
+import { NORM_REDUCTION_LANES } from '../../src/gpu/policy.js';
 import { batchNorm, batchNormMfm, instanceNorm, type FusedActivationOptions } from '../../src/nn/functional/norm.js';
 import { assertNear, checkOp, draw, fileRng, ref, setup, toT64, toTensor, type T64 } from './helpers.js';
 
@@ -123,6 +126,36 @@ test('batchNorm / batchNormMfm of values 1000 + N(0, 1): outputs and running sta
       runningMean.dispose();
       runningVar.dispose();
     }
+  }
+});
+
+test('every normReductionLanes choice (the reduction workgroup width the policy sets): batchNorm relu, batchNormMfm and instanceNorm, forward and gradients', async () => {
+  try {
+    for (const lanes of NORM_REDUCTION_LANES) {
+      gpu().policy.set({ normReductionLanes: lanes });
+      for (const shape of [SHAPES[0]!, SHAPES[3]!]) {
+        const C = shape[1]!;
+        await checkOp({
+          name: `batchNorm training relu, ${lanes} lanes`,
+          inputs: [shape, ...affine(C)],
+          forward: ([x, w, b]) => batchNorm(x, undefined, undefined, w, b, { training: true, activation: 'relu' }),
+          reference: ([x, w, b]) => ref.relu(ref.batchNorm(x, null, null, w, b, { training: true }).out),
+          rng,
+          gradRtol: 2e-3,
+        });
+        await checkOp({
+          name: `batchNormMfm training, ${lanes} lanes`,
+          inputs: [shape, ...affine(C)],
+          forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
+          reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
+          rng,
+          gradRtol: 2e-3,
+        });
+        await checkOp({ name: `instanceNorm, ${lanes} lanes`, inputs: [[2, ...shape.slice(1)]], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, gradRtol: 2e-3 });
+      }
+    }
+  } finally {
+    gpu().policy.set({ normReductionLanes: undefined });
   }
 });
 
