@@ -94,7 +94,7 @@ async function timeAll(k: Launchers): Promise<{ ms: Map<string, number>; outputs
       add(`= ${set} rows`, t.totalMs);
     }
   }
-  const read = await Promise.all(outputs.map((list) => Promise.all(list.map(async (b) => new Float32Array(await gpu().read(b, gpu().pool.bytesAcquired(b)))))));
+  const read = await Promise.all(outputs.map((list) => Promise.all(list.map(async (b) => new Float32Array(await gpu().read(b, gpu().pool.bytesAcquired(b)!))))));
   outputs.flat().forEach((b) => gpu().pool.release(b));
   return { ms, outputs: read };
 }
