@@ -1,6 +1,6 @@
 // Launchers for batch / instance normalisation (shaders/norm.wgsl: per-group reductions;
 // shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise, and where S % 4 == 0 the vec4 quads kernels
-// of norm_apply_quads.wgsl and norm_grad_quads.wgsl), with an activation fused after the
+// of norm_quads.wgsl, norm_apply_quads.wgsl and norm_grad_quads.wgsl), with an activation fused after the
 // affine output. Element (n, g, s) sits at (n·G + g)·S + s; the affine channel of group g is g % C.
 // Per-group statistics travel as one buffer [2G] (mean, then 1 / std), so that every kernel stays
 // within 8 storage bindings.
@@ -59,8 +59,14 @@ export function normRun(g: NormGeometry): 1 | 4 {
 function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }) {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
   const constants: Record<string, number> = { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) };
-  if (file === 'norm') constants.WG = reductionLanes();
-  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants });
+  if (file === 'norm' || file === 'norm_quads') constants.WG = reductionLanes();
+  const name = `norm.${entryPoint}${file === 'norm_quads' ? 'Quads' : ''}${suffix}`;
+  return kernel(file, { name, entryPoint, constants });
+}
+
+/** The reductions' shader: norm_quads.wgsl (X, G and the mask as vec4) where S % 4 == 0, else norm.wgsl. */
+function reductionFile(g: NormGeometry): string {
+  return normRun(g) === 4 ? 'norm_quads' : 'norm';
 }
 
 /** Lanes of shaders/norm.wgsl's workgroups (the policy's normReductionLanes). */
@@ -94,7 +100,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel('norm', entry, g), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), entry, g), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -164,7 +170,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel('norm', 'gradSums', g, b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
