@@ -8,7 +8,7 @@
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 Bias, 5 Y, 6 Mask
 //   (write; normalizeMfm with writeMask only, else a placeholder). 1-D grids over Y, RUN
 //   consecutive outputs of one row per invocation (norm_params.wgsl). Where S % 4 == 0 the
-//   launcher runs normalizeMfm as norm_apply_quads.wgsl's normalizeMfmQuads (so here with RUN 1).
+//   launcher runs norm_apply_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;

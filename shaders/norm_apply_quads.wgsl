@@ -1,6 +1,7 @@
 // Batch / instance normalisation, elementwise half of the forward, for S % 4 == 0: norm_apply.wgsl's
 // kernels with X, Y and Mask read and written as quads (vec4) of 4 consecutive values of one row
 // (one load or store per lane instead of four; lavapipe pays per lane per access).
+//   normalizeQuads: norm_apply.wgsl's normalize, one quad of Y per invocation.
 //   normalizeMfmQuads: norm_apply.wgsl's normalizeMfm, one quad of Y (and Mask) per invocation.
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 Bias, 5 Y, 6 Mask
 //   (write; with writeMask only, else a placeholder), the table of norm_apply.wgsl. 1-D grid over quads of Y.
@@ -17,6 +18,15 @@ override WG: u32 = 256;
 //!include norm_activation
 //!include is_nan
 //!include norm_affine
+
+@compute @workgroup_size(WG)
+fn normalizeQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let quad = gid.x + gid.y * nwg.x * WG;
+  if (quad * 4u >= p.Nb * p.G * p.S) { return; }
+  let a = affineOf((quad * 4u / p.S) % p.G);
+  let x = XQuads[quad];
+  YQuads[quad] = vec4<f32>(activate(normalized(x.x, a)), activate(normalized(x.y, a)), activate(normalized(x.z, a)), activate(normalized(x.w, a)));
+}
 
 @compute @workgroup_size(WG)
 fn normalizeMfmQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

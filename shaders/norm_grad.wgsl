@@ -9,7 +9,7 @@
 //   the bias's bits for relu / leakyRelu / tanh, the mfm mask for max-feature-map; one slot, as
 //   no activation reads both, keeps the table within 8 storage bindings), 5 G, 6 SumG,
 //   7 SumGXhat, 8 GX. 1-D grid, RUN consecutive values of one row per invocation (norm_params.wgsl);
-//   where S % 4 == 0 the launcher runs norm_grad_quads.wgsl instead (so here with RUN 1).
+//   where S % 4 == 0 the launcher runs norm_grad_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;

@@ -121,7 +121,10 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(normKernel('norm_apply', 'normalize', g, activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count / normRun(g));
+  // Quads of x and y where S % 4 == 0 (norm_apply_quads.wgsl).
+  const quads = normRun(g) === 4;
+  const k = quads ? normKernel('norm_apply_quads', 'normalizeQuads', g, activation) : normKernel('norm_apply', 'normalize', g, activation);
+  dispatch1d(k, [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), quads ? count / 4 : count);
   return y;
 }
 
