@@ -1,8 +1,10 @@
 // Batch and instance normalisation over "groups" of values: group g holds X[n, g, s] for n < Nb,
 // s < S at (n·G + g)·S + s. BatchNorm: G = C, Nb = N, S = H·W. InstanceNorm: G = N·C, Nb = 1.
 // The affine weight / bias of group g is entry g % C. Stats [2G]: Mean[g] at g, InvStd[g] at G + g.
-//   stats / statsUpdate: one workgroup per group, WG threads stride over its Nb·S values, tree
-//       reductions in workgroup memory; two passes (mean, then Σ (x - mean)²) for accuracy.
+//   stats / statsUpdate: one workgroup per group, WG lanes (the policy's normReductionLanes) stride
+//       over its Nb·S values in runs of RUN, tree reductions in workgroup memory; two passes (mean,
+//       then Σ (x - mean)²) for accuracy. This file takes S % 4 != 0 (RUN 1, single values);
+//       norm_quads.wgsl the rest (RUN 4, vec4 loads). Their shared code: include/norm_reduce.wgsl.
 //       Writes Mean and InvStd = 1 / sqrt(biased var + eps). statsUpdate also updates the running
 //       estimates in place: RunMean ← (1 - momentum)·RunMean + momentum·mean,
 //       RunVar ← (1 - momentum)·RunVar + momentum·var·m / (m - 1) (unbiased, m = Nb·S), like PyTorch.
@@ -11,7 +13,7 @@
 //       gradient at the affine output z, read from G through the fused activation's derivative
 //       (norm_activation_grad.wgsl; G itself without one). These are the bias and weight
 //       gradients, and the two sums the training-mode input gradient needs.
-// (normalize and inputGrad are elementwise: norm_apply.wgsl, norm_grad.wgsl.)
+// (normalize and inputGrad are elementwise: norm_apply.wgsl, norm_grad.wgsl and their _quads files.)
 // Bindings, one table (0: params): 1 X, 2 G, 3 RunMean / Weight, 4 RunVar / Bias, 5 Mask (u32),
 //   6 Stats, 7 SumG, 8 SumGXhat — stats: [X, -, scratch, scratch, -, Stats, scratch, scratch] ·
 //   statsUpdate and statsFromRunning: [X or -, -, RunMean, RunVar, -, Stats, scratch, scratch] ·
@@ -30,76 +32,18 @@
 @group(0) @binding(8) var<storage, read_write> SumGXhat: array<f32>;
 
 //!include norm_activation
+//!include norm_activation_derivative
 //!include norm_activation_grad
 //!include is_nan
 
 fn maskAt(index: u32) -> u32 { return Mask[index]; }
 
-const WG = 256u;
+/** X, G and the mfm gradient at value i (RUN is 1 here: the launcher takes norm_quads.wgsl where S % 4 == 0). */
+fn xRun(i: u32) -> vec4<f32> { return vec4<f32>(X[i], 0.0, 0.0, 0.0); }
+fn gRun(i: u32) -> vec4<f32> { return vec4<f32>(G[i], 0.0, 0.0, 0.0); }
+fn mfmRun(sample: u32, c: u32, s: u32) -> vec4<f32> { return vec4<f32>(mfmGrad(sample, c, s), 0.0, 0.0, 0.0); }
 
-var<workgroup> partialA: array<f32, WG>;
-var<workgroup> partialB: array<f32, WG>;
-
-/** Sums a and b over the workgroup; every invocation gets the totals. */
-fn workgroupSum2(lid: u32, a: f32, b: f32) -> vec2<f32> {
-  workgroupBarrier();
-  partialA[lid] = a;
-  partialB[lid] = b;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      partialA[lid] += partialA[lid + s];
-      partialB[lid] += partialB[lid + s];
-    }
-    workgroupBarrier();
-  }
-  return vec2<f32>(partialA[0], partialB[0]);
-}
-
-fn element(g: u32, r: u32) -> u32 {
-  return ((r / p.S) * p.G + g) * p.S + r % p.S;
-}
-
-/** Mean and biased variance of group g (two passes). */
-fn groupStats(g: u32, valid: bool, lid: u32) -> vec2<f32> {
-  let m = p.Nb * p.S;
-  var acc = 0.0;
-  if (valid) { for (var r = lid; r < m; r += WG) { acc += X[element(g, r)]; } }
-  let mean = workgroupSum2(lid, acc, 0.0).x / f32(m);
-  var dev = 0.0;
-  if (valid) {
-    for (var r = lid; r < m; r += WG) {
-      let d = X[element(g, r)] - mean;
-      dev += d * d;
-    }
-  }
-  return vec2<f32>(mean, workgroupSum2(lid, dev, 0.0).x / f32(m));
-}
-
-@compute @workgroup_size(WG)
-fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = wid.x + wid.y * nwg.x;
-  let valid = g < p.G;
-  let mv = groupStats(g, valid, lid.x);
-  if (valid && lid.x == 0u) {
-    Stats[g] = mv.x;
-    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
-  }
-}
-
-@compute @workgroup_size(WG)
-fn statsUpdate(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = wid.x + wid.y * nwg.x;
-  let valid = g < p.G;
-  let mv = groupStats(g, valid, lid.x);
-  if (valid && lid.x == 0u) {
-    Stats[g] = mv.x;
-    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
-    let m = f32(p.Nb * p.S);
-    RunMean[g] = (1.0 - p.momentum) * RunMean[g] + p.momentum * mv.x;
-    RunVar[g] = (1.0 - p.momentum) * RunVar[g] + p.momentum * mv.y * m / (m - 1.0);
-  }
-}
+//!include norm_reduce
 
 @compute @workgroup_size(WG)
 fn statsFromRunning(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -107,50 +51,4 @@ fn statsFromRunning(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (g >= p.G) { return; }
   Stats[g] = RunMean[g];
   Stats[p.G + g] = inverseSqrt(RunVar[g] + p.eps);
-}
-
-/** dL/dz at element `index` of group g, x̂ its normalised value (slots 3 / 4 are Weight / Bias here). */
-fn outputGrad(index: u32, g: u32, xhat: f32) -> f32 {
-  let c = g % p.C;
-  var z = xhat;
-  if (p.hasWeight == 1u) { z = xhat * RunMean[c]; }
-  if (p.hasBias == 1u) { z += RunVar[c]; }
-  return activationGrad(index, z);
-}
-
-@compute @workgroup_size(WG)
-fn gradSums(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = wid.x + wid.y * nwg.x;
-  let valid = g < p.G;
-  var sumG = 0.0;
-  var sumGXhat = 0.0;
-  if (valid) {
-    let mean = Stats[g];
-    let invStd = Stats[p.G + g];
-    // Max-feature-map: element (n, g, s) is sample n·G/C + g/C, channel g % C (G is a multiple of C).
-    let samplesPerEntry = p.G / p.C;
-    let firstSample = g / p.C;
-    let c = g % p.C;
-    for (var r = lid.x; r < p.Nb * p.S; r += WG) {
-      let n = r / p.S;
-      let s = r - n * p.S;
-      let i = (n * p.G + g) * p.S + s;
-      let xhat = (X[i] - mean) * invStd;
-      var dz: f32;
-      if (ACTIVATION == ACTIVATION_MFM) {
-        dz = mfmGrad(n * samplesPerEntry + firstSample, c, s);
-      } else if (ACTIVATION == 0u) {
-        dz = G[i];
-      } else {
-        dz = outputGrad(i, g, xhat);
-      }
-      sumG += dz;
-      sumGXhat += dz * xhat;
-    }
-  }
-  let sums = workgroupSum2(lid.x, sumG, sumGXhat);
-  if (valid && lid.x == 0u) {
-    SumG[g] = sums.x;
-    SumGXhat[g] = sums.y;
-  }
 }

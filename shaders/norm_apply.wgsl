@@ -6,7 +6,9 @@
 //                 and with writeMask the gradient routing Mask [.., C/2, S] (u32) as conv2d's fused
 //                 mfm writes it: bit 0 first half, bit 1 second half, bit 2 a tie (each half gets half).
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 Bias, 5 Y, 6 Mask
-//   (write; normalizeMfm with writeMask only, else a placeholder). 1-D grids over Y.
+//   (write; normalizeMfm with writeMask only, else a placeholder). 1-D grids over Y, RUN
+//   consecutive outputs of one row per invocation (norm_params.wgsl). Where S % 4 == 0 the
+//   launcher runs norm_apply_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -20,26 +22,19 @@ override WG: u32 = 256;
 //!include norm_activation
 //!include is_nan
 
-/** z at element `index` of group g (row = index / S = n·G + g). */
-fn normalized(index: u32, g: u32) -> f32 {
-  let c = g % p.C;
-  var scale = 1.0;
-  if (p.hasWeight == 1u) { scale = Weight[c]; }
-  var shift = 0.0;
-  if (p.hasBias == 1u) { shift = Bias[c]; }
-  return (X[index] - Stats[g]) * Stats[p.G + g] * scale + shift;
-}
+//!include norm_affine
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let index = gid.x + gid.y * nwg.x * WG;
-  if (index >= p.Nb * p.G * p.S) { return; }
-  Y[index] = activate(normalized(index, (index / p.S) % p.G));
+  let first = (gid.x + gid.y * nwg.x * WG) * RUN;
+  if (first >= p.Nb * p.G * p.S) { return; }
+  let a = affineOf((first / p.S) % p.G);
+  for (var k = 0u; k < RUN; k++) { Y[first + k] = activate(normalized(X[first + k], a)); }
 }
 
 @compute @workgroup_size(WG)
 fn normalizeMfm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let index = gid.x + gid.y * nwg.x * WG;
+  let index = (gid.x + gid.y * nwg.x * WG) * RUN;
   let half = p.C / 2u;
   if (index >= p.Nb * p.G * p.S / 2u) { return; }
   let row = index / p.S;
@@ -49,15 +44,19 @@ fn normalizeMfm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let first = firstRow * p.S + s;
   // The pair's second channel is half further: its group too (G is a multiple of C).
   let g = firstRow % p.G;
-  let a = normalized(first, g);
-  let b = normalized(first + half * p.S, g + half);
-  let nan = isNan(a) || isNan(b);
-  var y = max(a, b);
-  if (nan) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
-  Y[index] = y;
-  if (p.writeMask == 1u) {
-    var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
-    if (!nan) { m = select(select(7u, 2u, a < b), 1u, a > b); }
-    Mask[index] = m;
+  let affineA = affineOf(g);
+  let affineB = affineOf(g + half);
+  for (var k = 0u; k < RUN; k++) {
+    let a = normalized(X[first + k], affineA);
+    let b = normalized(X[first + half * p.S + k], affineB);
+    let nan = isNan(a) || isNan(b);
+    var y = max(a, b);
+    if (nan) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
+    Y[index + k] = y;
+    if (p.writeMask == 1u) {
+      var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
+      if (!nan) { m = select(select(7u, 2u, a < b), 1u, a > b); }
+      Mask[index + k] = m;
+    }
   }
 }

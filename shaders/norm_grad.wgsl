@@ -8,7 +8,8 @@
 // Bindings: 0 params, 1 X, 2 Stats (Mean at g, InvStd at G + g), 3 Weight, 4 BiasOrMask (u32:
 //   the bias's bits for relu / leakyRelu / tanh, the mfm mask for max-feature-map; one slot, as
 //   no activation reads both, keeps the table within 8 storage bindings), 5 G, 6 SumG,
-//   7 SumGXhat, 8 GX. 1-D grid.
+//   7 SumGXhat, 8 GX. 1-D grid, RUN consecutive values of one row per invocation (norm_params.wgsl);
+//   where S % 4 == 0 the launcher runs norm_grad_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -22,6 +23,7 @@
 override WG: u32 = 256;
 
 //!include norm_activation
+//!include norm_activation_derivative
 //!include norm_activation_grad
 //!include is_nan
 
@@ -29,30 +31,43 @@ fn maskAt(index: u32) -> u32 { return BiasOrMask[index]; }
 
 @compute @workgroup_size(WG)
 fn inputGrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let index = gid.x + gid.y * nwg.x * WG;
-  if (index >= p.Nb * p.G * p.S) { return; }
-  let row = index / p.S;
+  let first = (gid.x + gid.y * nwg.x * WG) * RUN;
+  if (first >= p.Nb * p.G * p.S) { return; }
+  let row = first / p.S;
+  let s = first - row * p.S;
   let g = row % p.G;
   let c = g % p.C;
   var weight = 1.0;
   if (p.hasWeight == 1u) { weight = Weight[c]; }
+  var bias = 0.0;
+  if (p.hasBias == 1u && ACTIVATION != ACTIVATION_MFM) { bias = bitcast<f32>(BiasOrMask[c]); }
+  let mean = Stats[g];
   let invStd = Stats[p.G + g];
-  let xhat = (X[index] - Stats[g]) * invStd;
-  var dz: f32;
-  if (ACTIVATION == ACTIVATION_MFM) {
-    dz = mfmGrad(row / p.C, c, index - row * p.S);
-  } else if (ACTIVATION == 0u) {
-    dz = G[index];
-  } else {
-    var z = xhat * weight;
-    if (p.hasBias == 1u) { z += bitcast<f32>(BiasOrMask[c]); }
-    dz = activationGrad(index, z);
-  }
   let scale = weight * invStd;
-  if (p.useBatchStats == 0u) {
-    GX[index] = dz * scale;
-    return;
-  }
   let m = f32(p.Nb * p.S);
-  GX[index] = scale / m * (m * dz - SumG[g] - xhat * SumGXhat[g]);
+  var sumG = 0.0;
+  var sumGXhat = 0.0;
+  if (p.useBatchStats == 1u) {
+    sumG = SumG[g];
+    sumGXhat = SumGXhat[g];
+  }
+  for (var k = 0u; k < RUN; k++) {
+    let index = first + k;
+    let xhat = (X[index] - mean) * invStd;
+    var dz: f32;
+    if (ACTIVATION == ACTIVATION_MFM) {
+      dz = mfmGrad(row / p.C, c, s + k);
+    } else if (ACTIVATION == 0u) {
+      dz = G[index];
+    } else {
+      var z = xhat * weight;
+      if (p.hasBias == 1u) { z += bias; }
+      dz = activationGrad(index, z);
+    }
+    if (p.useBatchStats == 0u) {
+      GX[index] = dz * scale;
+    } else {
+      GX[index] = scale / m * (m * dz - sumG - xhat * sumGXhat);
+    }
+  }
 }

@@ -4,9 +4,15 @@
 // ACTIVATION (applied to z = x̂·Weight[c] + Bias[c]; an override, so each kind compiles its own
 // pipeline without a run-time switch): 0 none, 1 relu, 2 leakyRelu (negativeSlope), 3 tanh,
 // 4 max-feature-map over the channel halves (output [.., C/2, ..], gradient routed by a mask).
+// RUN (an override): consecutive values of one row (n, g) an invocation takes at a time, working
+// out its indices and reading the row's statistics and affine parameters once per run (integer
+// division and scattered loads cost many instructions per lane on lavapipe): 4 where S % 4 == 0,
+// in the _quads kernels, which read them as one vec4; 1 in norm.wgsl, norm_apply.wgsl and
+// norm_grad.wgsl, which the launcher takes for the other sizes. RUN divides S: a run never crosses a row.
 struct Params {
   G: u32, Nb: u32, S: u32, C: u32,
   eps: f32, momentum: f32, hasWeight: u32, hasBias: u32,
   useBatchStats: u32, negativeSlope: f32, writeMask: u32, pad0: u32,
 }
 override ACTIVATION: u32 = 0u;
+override RUN: u32 = 1u;

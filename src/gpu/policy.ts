@@ -45,6 +45,12 @@ export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
  * shuffles, on packed copies of A and B where vec4 reads do not fit; runs only on adapters with subgroups of exactly 8
  * (registerTiledVec4 elsewhere).
  */
+/**
+ * Lanes of a norm reduction workgroup (shaders/norm.wgsl's WG: one workgroup per statistics group, a tree reduction in
+ * workgroup memory). lavapipe runs a workgroup on one CPU thread and pays for every barrier per 8-lane SIMD chunk, so few
+ * lanes run faster there (bench/norm-variants.ts); hardware GPUs want the lanes.
+ */
+export const NORM_REDUCTION_LANES = [8, 16, 32, 64, 128, 256] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 
 export interface KernelChoices {
@@ -58,6 +64,7 @@ export interface KernelChoices {
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
+  normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
 }
 
 // matmul subgroup on software: 3-4.6x registerTiledVec4 on lavapipe (subgroups of 8) at 512³, 1024³ (10.9 vs 2.4 GFLOP/s), fc1
@@ -84,7 +91,7 @@ export interface KernelChoices {
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -92,7 +99,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256,
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -109,6 +116,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroups: CONV_SUBGROUPS,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
+  normReductionLanes: NORM_REDUCTION_LANES,
 };
 
 export function adapterClassOf(info: Pick<AdapterDescription, 'isSoftware' | 'vendor' | 'architecture' | 'description'>): AdapterClass {

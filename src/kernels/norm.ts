@@ -1,5 +1,6 @@
 // Launchers for batch / instance normalisation (shaders/norm.wgsl: per-group reductions;
-// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise), with an activation fused after the
+// shaders/norm_apply.wgsl, norm_grad.wgsl: elementwise, and where S % 4 == 0 the vec4 quads kernels
+// of norm_quads.wgsl, norm_apply_quads.wgsl and norm_grad_quads.wgsl), with an activation fused after the
 // affine output. Element (n, g, s) sits at (n·G + g)·S + s; the affine channel of group g is g % C.
 // Per-group statistics travel as one buffer [2G] (mean, then 1 / std), so that every kernel stays
 // within 8 storage bindings.
@@ -46,10 +47,31 @@ function params(g: NormGeometry, o: ParamOptions = {}): Params {
     .u32(o.writeMask ? 1 : 0, 0);
 }
 
-/** A norm kernel compiled for one activation kind (the ACTIVATION override: no run-time switch). */
-function normKernel(file: string, entryPoint: string, activation: NormActivation = { kind: 'none' }) {
+/**
+ * Consecutive values of one row (n, g) per invocation (the RUN override, shaders/include/norm_params.wgsl):
+ * 4 when they tile the row, so that indices, statistics and affine parameters are worked out once per 4 values.
+ */
+export function normRun(g: NormGeometry): 1 | 4 {
+  return g.S % 4 === 0 ? 4 : 1;
+}
+
+/** A norm kernel compiled for one activation kind and run length (the ACTIVATION and RUN overrides: no run-time switch). */
+function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }) {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
-  return kernel(file, { name: `norm.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind] } });
+  const constants: Record<string, number> = { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) };
+  if (file === 'norm' || file === 'norm_quads') constants.WG = reductionLanes();
+  const name = `norm.${entryPoint}${file === 'norm_quads' ? 'Quads' : ''}${suffix}`;
+  return kernel(file, { name, entryPoint, constants });
+}
+
+/** The reductions' shader: norm_quads.wgsl (X, G and the mask as vec4) where S % 4 == 0, else norm.wgsl. */
+function reductionFile(g: NormGeometry): string {
+  return normRun(g) === 4 ? 'norm_quads' : 'norm';
+}
+
+/** Lanes of shaders/norm.wgsl's workgroups (the policy's normReductionLanes). */
+function reductionLanes(): number {
+  return gpu().policy.get('normReductionLanes');
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
@@ -78,7 +100,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel('norm', entry), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), entry, g), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -88,7 +110,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(normKernel('norm', 'statsFromRunning'), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G, reductionLanes()));
   });
   return stats;
 }
@@ -99,7 +121,10 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(normKernel('norm_apply', 'normalize', activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
+  // Quads of x and y where S % 4 == 0 (norm_apply_quads.wgsl).
+  const quads = normRun(g) === 4;
+  const k = quads ? normKernel('norm_apply_quads', 'normalizeQuads', g, activation) : normKernel('norm_apply', 'normalize', g, activation);
+  dispatch1d(k, [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), quads ? count / 4 : count);
   return y;
 }
 
@@ -109,14 +134,16 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
  */
 export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
   const count = (g.Nb * g.G * g.S) / 2;
+  const quads = normRun(g) === 4;
   const y = alloc(count);
   const mask = withMask ? alloc(count) : undefined;
   const placeholder = gpu().placeholder;
   dispatch1d(
-    normKernel('norm_apply', 'normalizeMfm', { kind: 'mfm' }),
+    // Quads of y and the mask where S % 4 == 0 (norm_apply_quads.wgsl).
+    quads ? normKernel('norm_apply_quads', 'normalizeMfmQuads', g, { kind: 'mfm' }) : normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
     params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
-    count,
+    quads ? count / 4 : count,
   );
   return { y, mask };
 }
@@ -146,7 +173,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel('norm', 'gradSums', b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -159,11 +186,15 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   const placeholder = gpu().placeholder;
   // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
   const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
+  // Quads where S % 4 == 0 (norm_grad_quads.wgsl; max-feature-map: one quad of the half-size gradient for both halves).
+  const quads = normRun(g) === 4;
+  const mfm = b.activation.kind === 'mfm';
+  const k = quads ? normKernel('norm_grad_quads', mfm ? 'inputGradMfmQuads' : 'inputGradQuads', g, b.activation) : normKernel('norm_grad', 'inputGrad', g, b.activation);
   dispatch1d(
-    normKernel('norm_grad', 'inputGrad', b.activation),
+    k,
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
     params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
-    count,
+    quads ? count / (mfm ? 8 : 4) : count,
   );
   return gx;
 }

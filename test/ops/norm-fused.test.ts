@@ -146,16 +146,21 @@ test('fused equals unfused: act(batchNorm), mfm(batchNorm) and act(instanceNorm)
   }
 });
 
+// W 5: single values per invocation; W 4 (S % 4 == 0): the quads kernels (norm_apply_quads.wgsl, norm_grad_quads.wgsl).
 test('batchNormMfm routes ties half and half and NaN to both halves, as mfm(batchNorm) does', async () => {
-  const shape = [2, 4, 3, 5];
+  for (const W of [5, 4]) await mfmTiesAndNaN(W);
+});
+
+async function mfmTiesAndNaN(W: number): Promise<void> {
+  const shape = [2, 4, 3, W];
   const C = shape[1];
   const x = ref.map(ref.randn(rng, shape), Math.fround);
   // Channels 0 and 2 (a pair of halves) hold the same values, with the same affine parameters: every output of pair 0 a tie.
-  const S = 15;
+  const S = 3 * W;
   for (let n = 0; n < 2; n++) for (let k = 0; k < S; k++) x.data[(n * C + 2) * S + k] = x.data[(n * C + 0) * S + k]!;
   const w = { shape: [C], data: Float64Array.from([1.5, 0.7, 1.5, 1.2]) };
   const b = { shape: [C], data: Float64Array.from([0.1, -0.3, 0.1, 0.4]) };
-  const g = ref.map(ref.randn(rng, [2, C / 2, 3, 5]), Math.fround);
+  const g = ref.map(ref.randn(rng, [2, C / 2, 3, W]), Math.fround);
   const mean = ref.map(ref.randn(rng, [C]), Math.fround);
   const variance = ref.map(ref.randu(rng, [C], 0.5, 2), Math.fround);
   const runningMean = toTensor(mean);
@@ -175,13 +180,17 @@ test('batchNormMfm routes ties half and half and NaN to both halves, as mfm(batc
   assert.ok(Number.isFinite(fused[1]!.data[(1 * C + 1) * S + 4]!) && fused[1]!.data[(1 * C + 1) * S + 4] !== 0, 'the other half of the NaN pair takes the gradient too');
   runningMean.dispose();
   runningVar.dispose();
-});
+}
 
 test('fused relu / leakyRelu / tanh pass NaN and ±inf on as the unfused ops do (relu\'s gradient at a NaN output too)', async () => {
-  const shape = [2, 4, 3, 5];
+  for (const W of [5, 4]) await activationsWithNaN(W);
+});
+
+async function activationsWithNaN(W: number): Promise<void> {
+  const shape = [2, 4, 3, W];
   const C = shape[1];
   const x = ref.map(ref.randn(rng, shape), Math.fround);
-  const S = 15;
+  const S = 3 * W;
   x.data[(0 * C + 1) * S + rng.int(0, S - 1)] = NaN;
   x.data[(1 * C + 2) * S + rng.int(0, S - 1)] = Infinity;
   x.data[(1 * C + 3) * S + rng.int(0, S - 1)] = -Infinity;
@@ -204,7 +213,7 @@ test('fused relu / leakyRelu / tanh pass NaN and ±inf on as the unfused ops do 
   }
   runningMean.dispose();
   runningVar.dispose();
-});
+}
 
 test('fused norms: clear errors, and a refused call leaves no tensor or buffer behind', () => {
   const before = memory();
