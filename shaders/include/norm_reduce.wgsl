@@ -76,15 +76,18 @@ fn groupStats(g: u32, valid: bool, lid: u32) -> vec2<f32> {
   return vec2<f32>(mean, workgroupSum2(lid, dev, 0.0).x / f32(m));
 }
 
+/** Mean and InvStd = 1 / sqrt(biased var + eps) of group g from its (mean, var). */
+fn storeStats(g: u32, mv: vec2<f32>) {
+  Stats[g] = mv.x;
+  Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
+}
+
 @compute @workgroup_size(WG)
 fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = wid.x + wid.y * nwg.x;
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
-  if (valid && lid.x == 0u) {
-    Stats[g] = mv.x;
-    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
-  }
+  if (valid && lid.x == 0u) { storeStats(g, mv); }
 }
 
 @compute @workgroup_size(WG)
@@ -93,8 +96,7 @@ fn statsUpdate(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   let valid = g < p.G;
   let mv = groupStats(g, valid, lid.x);
   if (valid && lid.x == 0u) {
-    Stats[g] = mv.x;
-    Stats[p.G + g] = inverseSqrt(mv.y + p.eps);
+    storeStats(g, mv);
     let m = f32(p.Nb * p.S);
     RunMean[g] = (1.0 - p.momentum) * RunMean[g] + p.momentum * mv.x;
     RunVar[g] = (1.0 - p.momentum) * RunVar[g] + p.momentum * mv.y * m / (m - 1.0);

@@ -69,7 +69,6 @@ export const bytesPerElement = (type: OperandType): number => (type === 'f16' ? 
 /** The line of shaders/include/operand.wgsl that `operands: 'f16'` rewrites. */
 const OPERAND_ALIAS = 'alias Operand = f32;';
 
-
 /**
  * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
  * (elementwise expressions); `constants` set WGSL override constants. `operands: 'f16'` builds the

@@ -21,6 +21,17 @@ export const draw = {
   /** Pairwise at least 0.1 apart and off 0 (max without ties). */
   distinct: (rng: Rng, shape: number[]): T64 => ref.randDistinct(rng, shape, 0.1),
   uniform: (lo: number, hi: number) => (rng: Rng, shape: number[]): T64 => ref.randu(rng, shape, lo, hi),
+  /**
+   * A bias [C] for a norm followed by max-feature-map: normal, plus 20 on one channel of each pair
+   * (c, c + C/2), alternating which, so no pair is near a tie (normalised values times a weight of
+   * at most 2 stay far below 20) and central differences never straddle the max's kink.
+   */
+  mfmSeparatingBias: (rng: Rng, shape: number[]): T64 => {
+    const bias = ref.randn(rng, shape);
+    const half = shape[0]! / 2;
+    for (let pair = 0; pair < half; pair++) bias.data[pair % 2 === 0 ? pair : pair + half] += 20;
+    return bias;
+  },
 };
 
 export interface InputSpec {
@@ -45,6 +56,12 @@ export interface OpCase {
   gradAtol?: number;
   /** Skip the backward pass (ops without gradient). */
   forwardOnly?: boolean;
+  /**
+   * The central differences' step (default 1e-6). Ops with kinks (relu, max-feature-map) after a
+   * norm move every output of a channel with each input: 1e-8 makes a step that straddles a kink
+   * a hundred times rarer, and float64 differences stay accurate at it.
+   */
+  fdStep?: number;
   /**
    * Run forward inside scope(): for cases that compose several ops, whose intermediates the
    * caller owns. Single ops run outside any scope, so a temporary they forget shows as a leak.
@@ -144,7 +161,7 @@ export async function checkOp(c: OpCase): Promise<void> {
       y.backward(gradOut);
       for (let i = 0; i < inputs.length; i++) {
         if (!(specs[i].requiresGrad ?? true)) continue;
-        const numeric = ref.numericGrad(c.reference, xs, i, g);
+        const numeric = ref.numericGrad(c.reference, xs, i, g, c.fdStep);
         const grad = inputs[i].grad;
         assert.ok(grad, context(`${label}: input ${i} got no gradient`));
         assert.equal([...grad!.shape], specs[i].shape, context(`${label}: gradient ${i} shape`));

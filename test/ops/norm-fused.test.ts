@@ -14,6 +14,9 @@ import { assertNear, checkOp, draw, fileRng, forwardAndGradients, ref, setup, th
 const rng = fileRng('norm-fused');
 test.before(setup);
 
+/** Finite-difference step for the kinked activations and max-feature-map after a norm (OpCase.fdStep). */
+const KINK_STEP = 1e-8;
+
 const ACTIVATIONS: { options: FusedActivationOptions; unfused: (t: Tensor) => Tensor; reference: (t: T64) => T64 }[] = [
   { options: { activation: 'relu' }, unfused: relu, reference: ref.relu },
   { options: { activation: 'leakyRelu', negativeSlope: 0.2 }, unfused: (t) => leakyRelu(t, 0.2), reference: (t) => ref.leakyRelu(t, 0.2) },
@@ -27,6 +30,8 @@ const shapes = () => [
 ];
 
 const affineSpecs = (C: number, affine: boolean) => (affine ? [{ shape: [C], draw: draw.positive }, [C]] : []);
+/** As affineSpecs, the bias keeping max-feature-map pairs away from ties (draw.mfmSeparatingBias). */
+const mfmAffineSpecs = (C: number, affine: boolean) => (affine ? [{ shape: [C], draw: draw.positive }, { shape: [C], draw: draw.mfmSeparatingBias }] : []);
 
 test('batchNorm with a fused activation, training: forward and gradients (input, weight, bias) against act(batchNorm) in float64', async () => {
   for (const shape of shapes()) {
@@ -38,6 +43,7 @@ test('batchNorm with a fused activation, training: forward and gradients (input,
           forward: ([x, w, b]) => batchNorm(x, undefined, undefined, w, b, { training: true, ...options }),
           reference: ([x, w, b]) => reference(ref.batchNorm(x, null, null, w, b, { training: true }).out),
           rng,
+          fdStep: KINK_STEP,
           gradRtol: 2e-3,
         });
       }
@@ -59,6 +65,7 @@ test('batchNorm with a fused activation, eval: running statistics, forward and g
         forward: ([x, w, b]) => batchNorm(x, runningMean, runningVar, w, b, { training: false, eps: 1e-3, ...options }),
         reference: ([x, w, b]) => reference(ref.batchNorm(x, mean, variance, w, b, { training: false, eps: 1e-3 }).out),
         rng,
+        fdStep: KINK_STEP,
       });
     }
     runningMean.dispose();
@@ -76,6 +83,7 @@ test('instanceNorm with a fused activation: forward and gradients, affine on and
           forward: ([x, w, b]) => instanceNorm(x, w, b, options),
           reference: ([x, w, b]) => reference(ref.instanceNorm(x, w, b)),
           rng,
+          fdStep: KINK_STEP,
           gradRtol: 2e-3,
         });
       }
@@ -89,10 +97,11 @@ test('batchNormMfm: forward and gradients against mfm(batchNorm) in float64, tra
     for (const affine of [true, false]) {
       await checkOp({
         name: `batchNormMfm training affine ${affine}`,
-        inputs: [shape, ...affineSpecs(C, affine)],
+        inputs: [shape, ...mfmAffineSpecs(C, affine)],
         forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
         reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
         rng,
+        fdStep: KINK_STEP,
         gradRtol: 2e-3,
       });
     }
@@ -101,10 +110,11 @@ test('batchNormMfm: forward and gradients against mfm(batchNorm) in float64, tra
     const [runningMean, runningVar] = [toTensor(mean), toTensor(variance)];
     await checkOp({
       name: 'batchNormMfm eval',
-      inputs: [shape, { shape: [C], draw: draw.positive }, [C]],
+      inputs: [shape, { shape: [C], draw: draw.positive }, { shape: [C], draw: draw.mfmSeparatingBias }],
       forward: ([x, w, b]) => batchNormMfm(x, runningMean, runningVar, w, b, { training: false, eps: 1e-3 }),
       reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, mean, variance, w, b, { training: false, eps: 1e-3 }).out),
       rng,
+      fdStep: KINK_STEP,
     });
     runningMean.dispose();
     runningVar.dispose();

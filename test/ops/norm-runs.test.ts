@@ -16,6 +16,9 @@ import { assertNear, checkOp, draw, fileRng, ref, setup, toT64, toTensor, type T
 const rng = fileRng('norm-runs');
 test.before(setup);
 
+/** Finite-difference step for the kinked activations and max-feature-map after a norm (OpCase.fdStep). */
+const KINK_STEP = 1e-8;
+
 const SHAPES = [
   [12, 4, 3, 4], // S 12: runs of 4, 3 per row, 36 per channel
   [3, 2, 10, 16], // S 160: 40 runs per row
@@ -31,6 +34,8 @@ const ACTIVATIONS: { options: FusedActivationOptions; reference: (t: T64) => T64
 ];
 
 const affine = (C: number) => [{ shape: [C], draw: draw.positive }, [C]];
+/** The affine parameters of a norm whose max-feature-map must have no near-ties (finite differences). */
+const mfmAffine = (C: number) => [{ shape: [C], draw: draw.positive }, { shape: [C], draw: draw.mfmSeparatingBias }];
 
 test('batchNorm and batchNormMfm, training: forward and gradients at runs of 4 and single values', async () => {
   for (const shape of SHAPES) {
@@ -42,15 +47,17 @@ test('batchNorm and batchNormMfm, training: forward and gradients at runs of 4 a
         forward: ([x, w, b]) => batchNorm(x, undefined, undefined, w, b, { training: true, ...options }),
         reference: ([x, w, b]) => reference(ref.batchNorm(x, null, null, w, b, { training: true }).out),
         rng,
+        fdStep: KINK_STEP,
         gradRtol: 2e-3,
       });
     }
     await checkOp({
       name: 'batchNormMfm training',
-      inputs: [shape, ...affine(C)],
+      inputs: [shape, ...mfmAffine(C)],
       forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
       reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
       rng,
+      fdStep: KINK_STEP,
       gradRtol: 2e-3,
     });
   }
@@ -69,14 +76,16 @@ test('batchNorm and batchNormMfm, eval: forward and gradients at runs of 4 and s
         forward: ([x, w, b]) => batchNorm(x, runningMean, runningVar, w, b, { training: false, eps: 1e-3, ...options }),
         reference: ([x, w, b]) => reference(ref.batchNorm(x, mean, variance, w, b, { training: false, eps: 1e-3 }).out),
         rng,
+        fdStep: KINK_STEP,
       });
     }
     await checkOp({
       name: 'batchNormMfm eval',
-      inputs: [shape, ...affine(C)],
+      inputs: [shape, ...mfmAffine(C)],
       forward: ([x, w, b]) => batchNormMfm(x, runningMean, runningVar, w, b, { training: false, eps: 1e-3 }),
       reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, mean, variance, w, b, { training: false, eps: 1e-3 }).out),
       rng,
+      fdStep: KINK_STEP,
     });
     runningMean.dispose();
     runningVar.dispose();
@@ -94,10 +103,11 @@ test('instanceNorm: forward and gradients at runs of 4 and single values, with a
         forward: ([x, w, b]) => instanceNorm(x, w, b, options),
         reference: ([x, w, b]) => reference(ref.instanceNorm(x, w, b)),
         rng,
+        fdStep: KINK_STEP,
         gradRtol: 2e-3,
       });
     }
-    await checkOp({ name: 'instanceNorm no affine', inputs: [small], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, gradRtol: 2e-3 });
+    await checkOp({ name: 'instanceNorm no affine', inputs: [small], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, fdStep: KINK_STEP, gradRtol: 2e-3 });
   }
 });
 
@@ -141,17 +151,19 @@ test('every normReductionLanes choice (the reduction workgroup width the policy 
           forward: ([x, w, b]) => batchNorm(x, undefined, undefined, w, b, { training: true, activation: 'relu' }),
           reference: ([x, w, b]) => ref.relu(ref.batchNorm(x, null, null, w, b, { training: true }).out),
           rng,
+          fdStep: KINK_STEP,
           gradRtol: 2e-3,
         });
         await checkOp({
           name: `batchNormMfm training, ${lanes} lanes`,
-          inputs: [shape, ...affine(C)],
+          inputs: [shape, ...mfmAffine(C)],
           forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
           reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
           rng,
+          fdStep: KINK_STEP,
           gradRtol: 2e-3,
         });
-        await checkOp({ name: `instanceNorm, ${lanes} lanes`, inputs: [[2, ...shape.slice(1)]], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, gradRtol: 2e-3 });
+        await checkOp({ name: `instanceNorm, ${lanes} lanes`, inputs: [[2, ...shape.slice(1)]], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, fdStep: KINK_STEP, gradRtol: 2e-3 });
       }
     }
   } finally {
