@@ -3,6 +3,12 @@
 //   maxForward:  Y = max over the (dilated) window, Indices = flat ih·W + iw of the FIRST maximum in
 //                row-major scan order (PyTorch's rule; NaN wins). Indices are f32, exact below 2^24.
 //   maxBackward: GX[plane, ih, iw] = Σ over windows whose index is ih·W + iw of G.
+//   maxBackwardTiles: the same where the windows tile the plane (kernel = stride, dilation 1,
+//                padding <= stride / 2): each input position lies in at most one window, so one
+//                invocation per S x S tile of the plane (tilesH = ⌊(H - 1 + PH) / SH⌋ + 1 by tilesW)
+//                writes its block: G at the window's index, 0 elsewhere; tiles past OH / OW (floor
+//                mode's dropped edge, ceil mode's window dropped for starting in the padding) lie
+//                outside every window and get zeros. No candidate search, no per-position division.
 //   avgForward:  PyTorch's divisor rules: the window [h0, h0 + KH) is clipped to the padded input
 //                [-PH, H + PH) (its size is the countIncludePad divisor), then to [0, H) (the other
 //                divisor); divisorOverride (when > 0) replaces both. A window wholly in padding gives 0.
@@ -10,7 +16,8 @@
 // Bindings, one table for every entry point (0: params): 1 In (read: X, or G in backward),
 //   2 IndicesIn (read: maxBackward's indices, else a placeholder), 3 Out (write: Y or GX),
 //   4 Indices (write: maxForward's indices, else a scratch buffer).
-// One invocation per output (forward) or per input position (backward), 1-D grids.
+// One invocation per output (forward) or per input position (backward; per tile in
+//   maxBackwardTiles), 1-D grids. pad0 is 0.
 struct Params {
   planes: u32, H: u32, W: u32, OH: u32,
   OW: u32, KH: u32, KW: u32, SH: u32,
@@ -80,6 +87,37 @@ fn maxBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     }
   }
   Out[index] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn maxBackwardTiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = flatIndex(gid, nwg);
+  // Uniform across the dispatch (a scalar division, not one per lane).
+  let tilesH = (p.H - 1u + u32(p.PH)) / p.SH + 1u;
+  let tilesW = (p.W - 1u + u32(p.PW)) / p.SW + 1u;
+  if (index >= p.planes * tilesH * tilesW) { return; }
+  let tw = index % tilesW;
+  let th = (index / tilesW) % tilesH;
+  let plane = index / (tilesW * tilesH);
+  // The window's gradient and index; -1 (no position) for a tile outside every window.
+  var g = 0.0;
+  var winner = -1.0;
+  if (th < p.OH && tw < p.OW) {
+    let o = (plane * p.OH + th) * p.OW + tw;
+    g = In[o];
+    winner = IndicesIn[o];
+  }
+  let h0 = i32(th * p.SH) - p.PH;
+  let w0 = i32(tw * p.SW) - p.PW;
+  let hEnd = min(h0 + i32(p.SH), i32(p.H));
+  let wEnd = min(w0 + i32(p.SW), i32(p.W));
+  let base = plane * p.H * p.W;
+  for (var ih = max(h0, 0); ih < hEnd; ih++) {
+    for (var iw = max(w0, 0); iw < wEnd; iw++) {
+      let at = u32(ih * i32(p.W) + iw);
+      Out[base + at] = select(0.0, g, f32(at) == winner);
+    }
+  }
 }
 
 /** The averaging window of output (oh, ow): clipped bounds and divisor. */

@@ -1,4 +1,6 @@
-// Launchers for 2-D max / average pooling and their gather-form backward passes (shaders/pool.wgsl).
+// Launchers for 2-D max / average pooling and their gather-form backward passes (shaders/pool.wgsl),
+// with faster paths for max pooling whose windows tile the plane (shaders/pool.wgsl's
+// maxBackwardTiles, shaders/pool_quads.wgsl for LightCNN's 2 x 2 / stride 2 on rows of 8k floats).
 import { gpu, type Gpu } from '../gpu/index.js';
 import { Params, alloc, dispatch1d, kernel, type WindowGeometry } from './launch.js';
 
@@ -29,19 +31,49 @@ function params(g: PoolGeometry, countIncludePad = true, divisorOverride = 0): P
     .u32(0);
 }
 
+/**
+ * Which max-pool kernels run: 'general' the window-scanning forward and the gather backward for any
+ * geometry; 'auto' (the default) the faster ones where the geometry allows (the same results;
+ * bench/pool-variants.ts compares the two).
+ */
+export type MaxPoolPath = 'auto' | 'general';
+
+/** Windows that tile the plane: kernel = stride, no dilation, padding <= stride / 2 (every window holds an input, none overlap). */
+export function tilesPlane(g: PoolGeometry): boolean {
+  return g.KH === g.SH && g.KW === g.SW && g.DH === 1 && g.DW === 1 && 2 * g.PH <= g.SH && 2 * g.PW <= g.SW;
+}
+
+/** LightCNN's 2 x 2 / stride 2 pool without padding on rows of 8k floats: pool_quads.wgsl's four windows per invocation. */
+export function inQuads(g: PoolGeometry): boolean {
+  return g.KH === 2 && g.KW === 2 && g.SH === 2 && g.SW === 2 && g.PH === 0 && g.PW === 0 && g.DH === 1 && g.DW === 1 && g.W % 8 === 0;
+}
+
 /** Values and flat in-plane indices (f32) of the first maximum of each window. */
-export function maxPoolForward(x: GPUBuffer, g: PoolGeometry): { values: GPUBuffer; indices: GPUBuffer } {
+export function maxPoolForward(x: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto'): { values: GPUBuffer; indices: GPUBuffer } {
   const count = g.planes * g.OH * g.OW;
   const values = alloc(count);
   const indices = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward' }), [x, gpu().placeholder, values, indices], params(g), count);
+  if (path === 'auto' && inQuads(g)) {
+    dispatch1d(kernel('pool_quads', { name: 'pool.maxForwardQuads', entryPoint: 'maxForwardQuads' }), [x, gpu().placeholder, values, indices], params(g), count / 4);
+  } else {
+    dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward' }), [x, gpu().placeholder, values, indices], params(g), count);
+  }
   return { values, indices };
 }
 
-export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeometry): GPUBuffer {
+export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto'): GPUBuffer {
   const count = g.planes * g.H * g.W;
   const gx = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward' }), [gy, indices, gx, scratch()], params(g), count);
+  if (path === 'auto' && inQuads(g)) {
+    // One invocation per 2 x 8 block of input (4 tiles); the last tile row of an odd H is one row.
+    const tileRows = g.planes * Math.ceil(g.H / 2);
+    dispatch1d(kernel('pool_quads', { name: 'pool.maxBackwardQuads', entryPoint: 'maxBackwardQuads' }), [gy, indices, gx, scratch()], params(g), (tileRows * g.W) / 8);
+  } else if (path === 'auto' && tilesPlane(g)) {
+    const tiles = g.planes * (Math.floor((g.H - 1 + g.PH) / g.SH) + 1) * (Math.floor((g.W - 1 + g.PW) / g.SW) + 1);
+    dispatch1d(kernel('pool', { name: 'pool.maxBackwardTiles', entryPoint: 'maxBackwardTiles' }), [gy, indices, gx, scratch()], params(g), tiles);
+  } else {
+    dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward' }), [gy, indices, gx, scratch()], params(g), count);
+  }
   return gx;
 }
 
