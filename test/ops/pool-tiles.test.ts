@@ -116,7 +116,7 @@ test('tiling max pools: the same values, indices and gradients as the general ke
     gpu().upload(x, Float32Array.from(tiesAndNans(c.x).data));
     gpu().upload(gy, Float32Array.from(ref.randn(rng, [g.planes * g.OH * g.OW]).data));
     const read = async (b: GPUBuffer, count: number) => new Float32Array(await gpu().read(b, 4 * count));
-    const results = [];
+    const results: Float32Array[][] = [];
     for (const path of ['general', 'auto'] as const) {
       const { values, indices } = maxPoolForward(x, g, path);
       const gx = maxPoolBackward(gy, indices, g, path);
