@@ -238,16 +238,43 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
+  const single = variant === 'packed' && !mfm && singleChannelKernels(whole);
+  const packed = variant === 'packed' && !single ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
   const xBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage], [xBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
     const xChunk = images(x, chunk, whole.N, xPerImage, xBytes);
-    if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
+    if (single) launchSingleForwardChunk(xChunk, weight, bias, g, outputs[0], operands);
+    else if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
     else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
+}
+
+/**
+ * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
+ * convSingleChannel 'dedicated'): conv2d_single*.wgsl forward, and conv2d_weight_grad_single.wgsl
+ * weight gradient where also KW <= 8. They walk input rows with a sliding window: stride 1 and no
+ * dilation along the width (stride-2 and dilated-width Cout = 1 convs run the packed kernels).
+ */
+function singleChannelKernels(g: ConvGeometry): boolean {
+  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') === 'dedicated';
+}
+
+/**
+ * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation, 64 per workgroup (a whole
+ * number of subgroups); conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(),
+ * conv2d_single.wgsl elsewhere.
+ */
+function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
+  const shared = subgroupKernels();
+  const wg = 64;
+  const k = shared
+    ? kernel('conv2d_single_subgroup', { name: 'conv2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands })
+    : kernel('conv2d_single', { name: 'conv2d.single', entryPoint: 'single', constants: { WG: wg }, operands });
+  const octets = g.N * g.OH * Math.ceil(g.OW / 8);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(octets, wg));
 }
 
 function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
@@ -400,6 +427,8 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
 
 function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
+  // One output channel: the Cout = 1 kernel before any other (theirs compute 4-16 rows per invocation).
+  if (chosen === 'packed' && singleChannelKernels(g) && g.KW <= 8) return weightGradSingleChunk(x, gy, g, operands);
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
@@ -501,6 +530,23 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   gpu().pool.release(partial);
   return gw;
 }
+
+/**
+ * The Cout = 1 weight gradient (conv2d_weight_grad_single.wgsl): one invocation per (ci, i) row of
+ * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run, their
+ * partial sums added by reduceAxis.
+ */
+function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const wg = 64;
+  const columns = g.Cin * g.KH;
+  const rows = g.N * g.OH;
+  const kChunk = Math.ceil(rows / Math.min(rows, Math.max(1, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
+  const k = kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants: { WG: wg, WIDE: g.KW > 4 ? 1 : 0 }, operands });
+  return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
+}
+
+/** Invocations the Cout = 1 weight gradient aims for: each sums whole output rows of one (ci, i). */
+const SINGLE_WEIGHT_GRAD_INVOCATIONS = 4096;
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree', operands: OperandType): GPUBuffer {
