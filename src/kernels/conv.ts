@@ -321,19 +321,40 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
+  const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const packed = single ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
   const gyBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
+    if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
+    else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
   return gx;
+}
+
+/**
+ * The input gradient of a Cout = 1 conv at stride 1 (conv_transpose2d_single*.wgsl): 8 outputs of a
+ * row x 8 input channels per invocation, one GY load per tap serving all 8 (the packed kernels run it
+ * as a forward over one input channel, whose 4 pixels x 8 rows per invocation load 4 GY values per tap);
+ * 64 invocations per workgroup, wid.y the block of 8 channels, pixel workgroups folded into z past
+ * the per-dimension limit.
+ */
+function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+  const shared = subgroupKernels();
+  const wg = 64;
+  const k = shared
+    ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands })
+    : kernel('conv_transpose2d_single', { name: 'conv_transpose2d.single', entryPoint: 'single', constants: { WG: wg }, operands });
+  const groups = Math.ceil((g.N * g.H * Math.ceil(g.W / 8)) / wg);
+  const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  const depth = Math.ceil(groups / maxPerDim);
+  gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */

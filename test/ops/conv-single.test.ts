@@ -1,9 +1,10 @@
 // The Cout = 1 kernels of the packed policy (convSingleChannel 'dedicated'): conv2d_single_subgroup.wgsl
-// (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, and
+// (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, their
+// input-gradient pair conv_transpose2d_single(_subgroup).wgsl (stride 1), and the
 // conv2d_weight_grad_single.wgsl weight gradient — each asserted by name, against the float64 reference
 // with finite-difference gradients: odd and non-square sizes, kernels 1-8 wide (and 9 wide: the weight
-// gradient falls back), stride 2 in height, padding, dilation in height, batches, Cin 1-70, with and
-// without bias, several workgroups and split slices; stride 2 or dilation along the width falls back to
+// gradient falls back), stride 2 in height (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient: channels past
+// and inside blocks of 8), with and without bias, several workgroups and split slices; stride 2 or dilation along the width falls back to
 // the packed kernels; batches larger than one binding run in runs of whole images. (f16 operands:
 // test/ops/f16-operands.test.ts's packed cases.)
 import { test } from 'uvu';
@@ -25,10 +26,15 @@ test.after.each(() => {
 type Pair = [number, number];
 interface Case { x: number[]; kernel: Pair; opts: { stride: Pair; padding: Pair; dilation: Pair }; bias: boolean }
 
+/** Which passes should run their Cout = 1 kernel. */
+interface Expected { forward: boolean; input: boolean; weight: boolean }
+
+const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single');
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
-async function checkSingle(c: Case, subgroups: 'shared' | 'off', expectSingle = { forward: true, weight: true }): Promise<void> {
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}): Promise<void> {
+  const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
   gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'dedicated', convSubgroups: subgroups });
   const w = [1, c.x[1], ...c.kernel];
   const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups})`;
@@ -37,6 +43,8 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expectSingle = 
   const names = await kernelsRun(rng, op, shapes);
   const single = forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
+  const transpose = transposeName(subgroups);
+  assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   assert.is(names.includes('conv2d_weight_grad.single'), expectSingle.weight, `${what}: conv2d_weight_grad.single ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
@@ -76,14 +84,14 @@ test('Cout = 1 random geometries against finite differences', async () => {
     const dilation: Pair = [ref.randint(rng, [1], 1, 3).data[0]!, 1];
     const stride: Pair = [ref.randint(rng, [1], 1, 3).data[0]!, 1];
     const x = [ref.randint(rng, [1], 1, 4).data[0]!, ref.randint(rng, [1], 1, 9).data[0]!, dilation[0] * (kernel[0] - 1) + ref.randint(rng, [1], 1, 6).data[0]!, kernel[1] + ref.randint(rng, [1], 0, 12).data[0]!];
-    await checkSingle({ x, kernel, opts: { stride, padding, dilation }, bias: i % 2 === 0 }, i % 3 === 0 ? 'off' : 'shared', { forward: true, weight: kernel[1] <= 8 });
+    await checkSingle({ x, kernel, opts: { stride, padding, dilation }, bias: i % 2 === 0 }, i % 3 === 0 ? 'off' : 'shared', { weight: kernel[1] <= 8 });
   }
 });
 
 test('Cout = 1 falls back where the kernels do not walk: stride 2 or dilation 2 along the width (both), a 9-wide kernel (weight gradient), convSingleChannel generic', async () => {
-  await checkSingle({ x: [2, 3, 9, 11], kernel: [4, 4], opts: { stride: [2, 2], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared', { forward: false, weight: false });
-  await checkSingle({ x: [2, 3, 9, 11], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 2] }, bias: false }, 'off', { forward: false, weight: false });
-  await checkSingle({ x: [2, 2, 5, 12], kernel: [2, 9], opts: { stride: [1, 1], padding: [0, 4], dilation: [1, 1] }, bias: false }, 'shared', { forward: true, weight: false });
+  await checkSingle({ x: [2, 3, 9, 11], kernel: [4, 4], opts: { stride: [2, 2], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared', { forward: false, input: false, weight: false });
+  await checkSingle({ x: [2, 3, 9, 11], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 2] }, bias: false }, 'off', { forward: false, input: false, weight: false });
+  await checkSingle({ x: [2, 2, 5, 12], kernel: [2, 9], opts: { stride: [1, 1], padding: [0, 4], dilation: [1, 1] }, bias: false }, 'shared', { weight: false });
   gpu().policy.set({ convForward: 'packed', convWeightGrad: 'packed', convSingleChannel: 'generic' });
   const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 6, 6], [1, 3, 4, 4]]);
   assert.ok(!names.some((n) => n.includes('single')), `convSingleChannel generic: ${names.join(', ')}`);
@@ -98,7 +106,7 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
     gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'dedicated', convSubgroups: subgroups });
     const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, c.opts), [c.x, [1, 2, 3, 3], [1]]);
     const count = (name: string) => names.filter((n) => n === name).length;
-    assert.ok(count(forwardName(subgroups)) > 1 && count('conv2d_weight_grad.single') > 1, `expected several single launches, got ${names.join(', ')}`);
+    assert.ok(count(forwardName(subgroups)) > 1 && count(transposeName(subgroups)) > 1 && count('conv2d_weight_grad.single') > 1, `expected several single launches, got ${names.join(', ')}`);
     await checkSingle(c, subgroups);
   }
 });
