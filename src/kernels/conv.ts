@@ -554,14 +554,16 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
 
 /**
  * The Cout = 1 weight gradient (conv2d_weight_grad_single.wgsl): one invocation per (ci, i) row of
- * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run, their
- * partial sums added by reduceAxis.
+ * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run (their
+ * partial sums within one binding), added by reduceAxis.
  */
 function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const wg = 64;
   const columns = g.Cin * g.KH;
   const rows = g.N * g.OH;
-  const kChunk = Math.ceil(rows / Math.min(rows, Math.max(1, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
+  // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * columns * g.KW));
+  const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
   const k = kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants: { WG: wg, WIDE: g.KW > 4 ? 1 : 0 }, operands });
   return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
 }
