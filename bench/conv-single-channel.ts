@@ -1,8 +1,9 @@
 // FaPE-GAN's one-output-channel convs (G's 7×7 64→1 output layer on its reflect-padded 134² input, D's
 // 4×4 stride-1 pad-1 512→1 on 15²), paper scale, under the adapter's policy defaults: each pass
 // (forward, input gradient, weight gradient) with convSingleChannel 'generic' (the packed kernels as for
-// any Cout) beside 'dedicated' (the Cout = 1 kernels), alternating one call of each per round in one
-// process, best of the rounds, with the largest difference of their outputs relative to the largest.
+// any Cout) beside 'dedicated' (the Cout = 1 kernels) and, for the forward, 'rowTiles' (4-row tiles),
+// alternating one call of each per round in one process, best of the rounds, with the largest
+// difference of each output from generic's relative to the largest.
 //   node --import tsx bench/conv-single-channel.ts [--batches 4,16] [--rounds 3]
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
@@ -23,8 +24,8 @@ const passes: Pass[] = [
 
 const info = gpu().info;
 console.log(`${info.description} (${info.isSoftware ? 'software' : 'hardware'}), best of ${rounds} alternated rounds, policy defaults`);
-console.log('| layer | shape | pass | generic | dedicated (Cout = 1) | speed-up | max diff |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| layer | shape | pass | generic | dedicated (Cout = 1) | speed-up | rowTiles | speed-up | max diff |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const N of values.batches.split(',').map(Number)) {
   const rows = [
     { name: 'G out 7×7', g: squareGeometry(N, 64, 1, 134, 7, 1, 0) },
@@ -35,7 +36,7 @@ for (const N of values.batches.split(',').map(Number)) {
     const buffers = [upload(randomValues(g.N * g.Cin * g.H * g.W, 1)), upload(randomValues(g.Cin * g.KH * g.KW, 2, 0.05)), upload(randomValues(g.N * g.OH * g.OW, 3))];
     const flop = 2 * g.N * g.OH * g.OW * g.Cin * g.KH * g.KW;
     for (const pass of passes) {
-      const timed = async (choice: 'generic' | 'dedicated') => {
+      const timed = async (choice: 'generic' | 'dedicated' | 'rowTiles') => {
         gpu().policy.set({ convSingleChannel: choice });
         await gpu().sync();
         const start = performance.now();
@@ -46,21 +47,23 @@ for (const N of values.batches.split(',').map(Number)) {
         gpu().pool.release(out);
         return { ms, values };
       };
-      const best = [Infinity, Infinity];
+      const choices = pass.name === 'forward' ? (['generic', 'dedicated', 'rowTiles'] as const) : (['generic', 'dedicated'] as const);
+      const best = choices.map(() => Infinity);
       let diff = 0;
       for (let r = 0; r <= rounds; r++) {
-        const [a, b] = [await timed('generic'), await timed('dedicated')];
+        const runs = [];
+        for (const choice of choices) runs.push(await timed(choice));
         if (r === 0) {
           let scale = 0;
-          for (let i = 0; i < a.values.length; i++) { diff = Math.max(diff, Math.abs(a.values[i]! - b.values[i]!)); scale = Math.max(scale, Math.abs(a.values[i]!)); }
+          for (const run of runs.slice(1)) for (let i = 0; i < run.values.length; i++) { diff = Math.max(diff, Math.abs(runs[0]!.values[i]! - run.values[i]!)); scale = Math.max(scale, Math.abs(runs[0]!.values[i]!)); }
           diff /= scale;
           continue; // warm-up: pipeline compilation
         }
-        best[0] = Math.min(best[0]!, a.ms);
-        best[1] = Math.min(best[1]!, b.ms);
+        runs.forEach((run, i) => (best[i] = Math.min(best[i]!, run.ms)));
       }
       const cell = (ms: number) => `${ms.toFixed(1)} ms, ${(flop / ms / 1e6).toFixed(2)} GFLOP/s`;
-      console.log(`| ${name} | N${g.N} ${g.Cin}→1 ${g.H}² k${g.KH} p${g.PH} → ${g.OH}² | ${pass.name} | ${cell(best[0]!)} | ${cell(best[1]!)} | ${(best[0]! / best[1]!).toFixed(2)}× | ${diff.toExponential(1)} |`);
+      const rowTiles = best[2] === undefined ? '— | —' : `${cell(best[2])} | ${(best[0]! / best[2]).toFixed(2)}×`;
+      console.log(`| ${name} | N${g.N} ${g.Cin}→1 ${g.H}² k${g.KH} p${g.PH} → ${g.OH}² | ${pass.name} | ${cell(best[0]!)} | ${cell(best[1]!)} | ${(best[0]! / best[1]!).toFixed(2)}× | ${rowTiles} | ${diff.toExponential(1)} |`);
     }
     buffers.forEach((b) => gpu().pool.release(b));
   }

@@ -254,27 +254,30 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
 
 /**
  * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
- * convSingleChannel 'dedicated'): conv2d_single*.wgsl forward, and conv2d_weight_grad_single.wgsl
- * weight gradient where also KW <= 8. They walk input rows with a sliding window: stride 1 and no
+ * convSingleChannel 'dedicated' or 'rowTiles'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
+ * input gradient (at stride 1), and conv2d_weight_grad_single.wgsl weight gradient where also KW <= 8. They walk input rows with a sliding window: stride 1 and no
  * dilation along the width (stride-2 and dilated-width Cout = 1 convs run the packed kernels).
  */
 function singleChannelKernels(g: ConvGeometry): boolean {
-  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') === 'dedicated';
+  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
 }
 
 /**
- * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation, 64 per workgroup (a whole
- * number of subgroups); conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(),
- * conv2d_single.wgsl elsewhere.
+ * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation (rowsSubgroup, under
+ * convSingleChannel 'rowTiles': of 4 rows), 64 per workgroup (a whole number of subgroups);
+ * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
  */
 function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
   const shared = subgroupKernels();
-  const wg = 64;
-  const k = shared
-    ? kernel('conv2d_single_subgroup', { name: 'conv2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands })
-    : kernel('conv2d_single', { name: 'conv2d.single', entryPoint: 'single', constants: { WG: wg }, operands });
-  const octets = g.N * g.OH * Math.ceil(g.OW / 8);
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(octets, wg));
+  const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
+  const rows = shared && gpu().policy.get('convSingleChannel') === 'rowTiles' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
+  // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
+  const wg = rows && tiles < 1024 ? 8 : 64;
+  const entryPoint = rows ? 'rowsSubgroup' : shared ? 'singleSubgroup' : 'single';
+  const k = kernel(shared ? 'conv2d_single_subgroup' : 'conv2d_single', { name: `conv2d.${entryPoint}`, entryPoint, constants: { WG: wg }, operands });
+  const invocations = rows ? tiles : g.N * g.OH * Math.ceil(g.OW / 8);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(invocations, wg));
 }
 
 function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {

@@ -2,10 +2,12 @@
 // (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, their
 // input-gradient pair conv_transpose2d_single(_subgroup).wgsl (stride 1), and the
 // conv2d_weight_grad_single.wgsl weight gradient — each asserted by name, against the float64 reference
-// with finite-difference gradients: odd and non-square sizes, kernels 1-8 wide (and 9 wide: the weight
-// gradient falls back), stride 2 in height (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient: channels past
-// and inside blocks of 8), with and without bias, several workgroups and split slices; stride 2 or dilation along the width falls back to
-// the packed kernels; batches larger than one binding run in runs of whole images. (f16 operands:
+// with finite-difference gradients (the forward also in tiles of 4 output rows: rowsSubgroup): odd and
+// non-square sizes, kernels 1-8 wide (and 9 wide: the weight gradient falls back), stride 2 in height
+// (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient:
+// channels past and inside blocks of 8), with and without bias, several workgroups and split slices;
+// stride 2 or dilation along the width falls back to the packed kernels; batches larger than one
+// binding run in runs of whole images. (f16 operands:
 // test/ops/f16-operands.test.ts's packed cases.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +15,7 @@ import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, kernelsRun } from './helpers.js';
+import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor } from './helpers.js';
 
 const rng = fileRng('conv-single');
 
@@ -33,15 +35,16 @@ const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' &
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
-async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}): Promise<void> {
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'rowTiles' = 'dedicated'): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
-  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'dedicated', convSubgroups: subgroups });
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups });
   const w = [1, c.x[1], ...c.kernel];
   const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups})`;
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
-  const single = forwardName(subgroups);
+  const rows = mode === 'rowTiles' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const single = rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transpose = transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
@@ -70,6 +73,38 @@ for (const subgroups of ['shared', 'off'] as const) {
     for (const c of CASES) await checkSingle(c, subgroups);
   });
 }
+
+test('Cout = 1 forward in tiles of 4 output rows (rowTiles; rowsSubgroup on subgroups of 8): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70', async () => {
+  const cases: Case[] = [
+    ...CASES,
+    { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
+    { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
+    { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
+  ];
+  for (const c of cases) await checkSingle(c, 'shared', {}, 'rowTiles');
+});
+
+test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
+  for (const [x, kernel, padding] of [[[4, 3, 64, 128], [7, 7], [3, 3]], [[2, 5, 14, 15], [4, 4], [1, 1]]] as [number[], Pair, Pair][]) {
+    const xs = ref.randn(rng, x);
+    const w = ref.randn(rng, [1, x[1]!, ...kernel], 0.2);
+    const run = async () => {
+      const [tx, tw] = [toTensor(xs), toTensor(w)];
+      const names = await kernelsRun(rng, ([a, b]) => conv2d(a!, b!, undefined, { padding }), [x, [1, x[1]!, ...kernel]]);
+      const y = conv2d(tx, tw, undefined, { padding });
+      const out = await toT64(y);
+      [tx, tw, y].forEach((t) => t.dispose());
+      return { names, out };
+    };
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'rowTiles', convSubgroups: 'shared' });
+    const tiled = await run();
+    const expected = subgroupsOfEight() ? 'conv2d.rowsSubgroup' : 'conv2d.single';
+    assert.ok(tiled.names.includes(expected), `x [${x}]: expected ${expected} among ${tiled.names.join(', ')}`);
+    gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+    const direct = await run();
+    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: rowTiles vs direct forward`, 1e-4, 1e-5);
+  }
+});
 
 test('Cout = 1 with many input channels (Cin 70: K past several octets, 2 workgroups of (ci, i) rows), 9 slices of output rows', async () => {
   await checkSingle({ x: [3, 70, 6, 5], kernel: [2, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared');

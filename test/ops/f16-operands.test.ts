@@ -433,9 +433,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
   {
-    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels; bias: the transposed conv\'s [Cin])',
+    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in 4-row tiles; bias: the transposed conv\'s [Cin])',
     g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.singleSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.single' },
+    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.single' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
   {
@@ -517,7 +517,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // One output channel: x [5, 4, 8, 16] f16 1024 bytes an image, y / gy [5, 1, 8, 16] f32 512 / f16 256 (the
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
-      chunked(await checkForward(single, what), sg ? 'conv2d.singleSubgroup' : 'conv2d.single', 'Cout = 1 forward');
+      chunked(await checkForward(single, what), sg ? 'conv2d.rowsSubgroup' : 'conv2d.single', 'Cout = 1 forward');
       chunked(await checkWeightGrad(single, what), 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
       chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
