@@ -35,14 +35,16 @@ export const CONV_FIVE_WIDE = ['fiveWide', 'generic'] as const;
  */
 export const CONV_SUBGROUPS = ['shared', 'off'] as const;
 /**
- * dedicated: the packed variant runs convs with one output channel (FaPE-GAN's output layers) through the Cout = 1
- * kernels (conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl input gradient at stride 1,
- * conv2d_weight_grad_single.wgsl weight gradient) where their geometry allows (stride 1 and no dilation along the
- * width); rowTiles: the same, the forward in tiles of 4 output rows (conv2d_single_subgroup.wgsl rowsSubgroup) where
- * subgroups are 8 wide, the height stride and dilation 1 and the kernel at most 8 x 8; generic: the packed kernels as
- * for any Cout.
+ * Convs with one output channel (FaPE-GAN's output layers) under the packed variant, where the geometry allows (stride 1
+ * and no dilation along the width; the weight gradient also KW <= 8; the input gradient stride 1):
+ * dedicated: the Cout = 1 kernels — conv2d_single(_subgroup).wgsl single(Subgroup) forward, conv_transpose2d_single*.wgsl
+ * input gradient, conv2d_weight_grad_single.wgsl weight gradient;
+ * shared: the same, and where subgroups are 8 wide (subgroupKernels) more loads shared between lanes: the forward in
+ * tiles of 4 output rows (conv2d_single_subgroup.wgsl rowsSubgroup; height stride and dilation 1, kernel at most 8 x 8)
+ * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl);
+ * generic: the packed kernels as for any Cout.
  */
-export const CONV_SINGLE_CHANNEL = ['rowTiles', 'dedicated', 'generic'] as const;
+export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -101,7 +103,7 @@ export interface KernelChoices {
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'rowTiles', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

@@ -254,7 +254,7 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
 
 /**
  * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
- * convSingleChannel 'dedicated' or 'rowTiles'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
+ * convSingleChannel 'dedicated' or 'shared'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
  * input gradient (at stride 1), and conv2d_weight_grad_single.wgsl weight gradient where also KW <= 8. They walk input rows with a sliding window: stride 1 and no
  * dilation along the width (stride-2 and dilated-width Cout = 1 convs run the packed kernels).
  */
@@ -264,13 +264,13 @@ function singleChannelKernels(g: ConvGeometry): boolean {
 
 /**
  * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation (rowsSubgroup, under
- * convSingleChannel 'rowTiles': of 4 rows), 64 per workgroup (a whole number of subgroups);
+ * convSingleChannel 'shared': of 4 rows), 64 per workgroup (a whole number of subgroups);
  * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
  */
 function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
   const shared = subgroupKernels();
   const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
-  const rows = shared && gpu().policy.get('convSingleChannel') === 'rowTiles' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  const rows = shared && gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
   // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
   // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
   const wg = rows && tiles < 1024 ? 8 : 64;
@@ -567,7 +567,10 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
   // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
   const fitting = Math.floor(gpu().maxBindingBytes / (4 * columns * g.KW));
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
-  const k = kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants: { WG: wg, WIDE: g.KW > 4 ? 1 : 0 }, operands });
+  const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
+  const k = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared'
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
+    : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
   return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
 }
 

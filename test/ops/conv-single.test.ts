@@ -1,8 +1,9 @@
 // The Cout = 1 kernels of the packed policy (convSingleChannel 'dedicated'): conv2d_single_subgroup.wgsl
 // (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, their
 // input-gradient pair conv_transpose2d_single(_subgroup).wgsl (stride 1), and the
-// conv2d_weight_grad_single.wgsl weight gradient — each asserted by name, against the float64 reference
-// with finite-difference gradients (the forward also in tiles of 4 output rows: rowsSubgroup): odd and
+// conv2d_weight_grad_single.wgsl weight gradient; under convSingleChannel 'shared' also the forward in
+// tiles of 4 output rows (rowsSubgroup) and conv2d_weight_grad_single_subgroup.wgsl — each asserted by
+// name, against the float64 reference with finite-difference gradients: odd and
 // non-square sizes, kernels 1-8 wide (and 9 wide: the weight gradient falls back), stride 2 in height
 // (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient:
 // channels past and inside blocks of 8), with and without bias, several workgroups and split slices;
@@ -35,7 +36,7 @@ const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' &
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
-async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'rowTiles' = 'dedicated'): Promise<void> {
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated'): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
   gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups });
   const w = [1, c.x[1], ...c.kernel];
@@ -43,12 +44,13 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
-  const rows = mode === 'rowTiles' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const rows = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
   const single = rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transpose = transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
-  assert.is(names.includes('conv2d_weight_grad.single'), expectSingle.weight, `${what}: conv2d_weight_grad.single ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
+  const weight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
     reference: ([x, wt, b]) => ref.conv2d(x, wt, b, c.opts),
@@ -74,14 +76,14 @@ for (const subgroups of ['shared', 'off'] as const) {
   });
 }
 
-test('Cout = 1 forward in tiles of 4 output rows (rowTiles; rowsSubgroup on subgroups of 8): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70', async () => {
+test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, singleSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
   const cases: Case[] = [
     ...CASES,
     { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
     { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
     { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
   ];
-  for (const c of cases) await checkSingle(c, 'shared', {}, 'rowTiles');
+  for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
 });
 
 test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
@@ -96,13 +98,13 @@ test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and ove
       [tx, tw, y].forEach((t) => t.dispose());
       return { names, out };
     };
-    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'rowTiles', convSubgroups: 'shared' });
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
     const tiled = await run();
     const expected = subgroupsOfEight() ? 'conv2d.rowsSubgroup' : 'conv2d.single';
     assert.ok(tiled.names.includes(expected), `x [${x}]: expected ${expected} among ${tiled.names.join(', ')}`);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const direct = await run();
-    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: rowTiles vs direct forward`, 1e-4, 1e-5);
+    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: shared vs direct forward`, 1e-4, 1e-5);
   }
 });
 
