@@ -6,14 +6,14 @@
 // (4-row forward tiles, GY shared by the weight gradient's lanes),
 // alternating one call of each per round in one process, best of the rounds, with the largest
 // difference of each output from generic's relative to the largest.
-//   node --import tsx bench/conv-single-channel.ts [--batches 4,16] [--rounds 3]
+//   node --import tsx bench/conv-single-channel.ts [--batches 4,16] [--rounds 3] [--only 'D out']  (rows whose name contains it)
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { alloc } from '../src/kernels/launch.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
 import { randomValues, squareGeometry } from './conv-variants.js';
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '4,16' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { batches: { type: 'string', default: '4,16' }, rounds: { type: 'string', default: '3' }, only: { type: 'string', default: '' } } });
 const rounds = Number(values.rounds);
 await init();
 
@@ -36,7 +36,7 @@ for (const N of values.batches.split(',').map(Number)) {
     { name: 'G out 7×7 demo', g: squareGeometry(N, 8, 1, 38, 7, 1, 0) },
     { name: 'D out 4×4 demo', g: squareGeometry(N, 64, 1, 3, 4, 1, 1) },
   ];
-  for (const { name, g } of rows) {
+  for (const { name, g } of rows.filter((row) => row.name.includes(values.only))) {
     const upload = (data: Float32Array) => { const b = alloc(data.length); gpu().upload(b, data); return b; };
     const buffers = [upload(randomValues(g.N * g.Cin * g.H * g.W, 1)), upload(randomValues(g.Cin * g.KH * g.KW, 2, 0.05)), upload(randomValues(g.N * g.OH * g.OW, 3))];
     const flop = 2 * g.N * g.OH * g.OW * g.Cin * g.KH * g.KW;
