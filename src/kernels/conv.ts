@@ -7,7 +7,9 @@
 // (conv2d_packed_subgroup.wgsl where subgroups are 8 wide),
 // the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
 // through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
-// are 8 wide), each where its geometry allows.
+// are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
+// dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
+// under the policy's convSingleChannel (singleChannelKernels).
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
@@ -255,8 +257,9 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
 /**
  * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
  * convSingleChannel 'dedicated' or 'shared'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
- * input gradient (at stride 1), and conv2d_weight_grad_single.wgsl weight gradient where also KW <= 8. They walk input rows with a sliding window: stride 1 and no
- * dilation along the width (stride-2 and dilated-width Cout = 1 convs run the packed kernels).
+ * input gradient (at stride 1), and conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8.
+ * They walk input rows with a sliding window: stride 1 and no dilation along the width (stride-2 and
+ * dilated-width Cout = 1 convs run the packed kernels).
  */
 function singleChannelKernels(g: ConvGeometry): boolean {
   return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
