@@ -34,6 +34,17 @@ export const CONV_FIVE_WIDE = ['fiveWide', 'generic'] as const;
  * subgroupBroadcast, where the device has 'subgroups' of exactly 8 lanes (subgroupsOfEight); off: never.
  */
 export const CONV_SUBGROUPS = ['shared', 'off'] as const;
+/**
+ * Convs with one output channel (FaPE-GAN's output layers) under the packed variant, where the geometry allows (stride 1
+ * and no dilation along the width; the weight gradient also KW <= 8; the input gradient stride 1):
+ * dedicated: the Cout = 1 kernels — conv2d_single(_subgroup).wgsl single(Subgroup) forward, conv_transpose2d_single*.wgsl
+ * input gradient, conv2d_weight_grad_single.wgsl weight gradient;
+ * shared: the same, and where subgroups are 8 wide (subgroupKernels) more loads shared between lanes: the forward in
+ * tiles of 4 output rows (conv2d_single_subgroup.wgsl rowsSubgroup; height stride and dilation 1, kernel at most 8 x 8)
+ * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl);
+ * generic: the packed kernels as for any Cout.
+ */
+export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -61,6 +72,7 @@ export interface KernelChoices {
   convFiveWide: (typeof CONV_FIVE_WIDE)[number];
   weightGradTile: (typeof WEIGHT_GRAD_TILES)[number];
   convSubgroups: (typeof CONV_SUBGROUPS)[number];
+  convSingleChannel: (typeof CONV_SINGLE_CHANNEL)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -91,7 +103,7 @@ export interface KernelChoices {
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -99,7 +111,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -114,6 +126,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convFiveWide: CONV_FIVE_WIDE,
   weightGradTile: WEIGHT_GRAD_TILES,
   convSubgroups: CONV_SUBGROUPS,
+  convSingleChannel: CONV_SINGLE_CHANNEL,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,

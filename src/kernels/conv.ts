@@ -7,7 +7,9 @@
 // (conv2d_packed_subgroup.wgsl where subgroups are 8 wide),
 // the input gradient at stride > 1 by phases (conv_transpose2d_phase*.wgsl), the weight gradient
 // through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
-// are 8 wide), each where its geometry allows.
+// are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
+// dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
+// under the policy's convSingleChannel (singleChannelKernels).
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
@@ -238,16 +240,47 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
     launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
     return sm ? [sy, sm] : [sy];
   }));
-  const packed = variant === 'packed' ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
+  const single = variant === 'packed' && !mfm && singleChannelKernels(whole);
+  const packed = variant === 'packed' && !single ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
   const xBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage], [xBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
     const xChunk = images(x, chunk, whole.N, xPerImage, xBytes);
-    if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
+    if (single) launchSingleForwardChunk(xChunk, weight, bias, g, outputs[0], operands);
+    else if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
     else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
+}
+
+/**
+ * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
+ * convSingleChannel 'dedicated' or 'shared'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
+ * input gradient (at stride 1), and conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8.
+ * They walk input rows with a sliding window: stride 1 and no dilation along the width (stride-2 and
+ * dilated-width Cout = 1 convs run the packed kernels).
+ */
+function singleChannelKernels(g: ConvGeometry): boolean {
+  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
+}
+
+/**
+ * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation (rowsSubgroup, under
+ * convSingleChannel 'shared': of 4 rows), 64 per workgroup (a whole number of subgroups);
+ * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
+ */
+function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
+  const shared = subgroupKernels();
+  const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
+  const rows = shared && gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
+  // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
+  const wg = rows && tiles < 1024 ? 8 : 64;
+  const entryPoint = rows ? 'rowsSubgroup' : shared ? 'singleSubgroup' : 'single';
+  const k = kernel(shared ? 'conv2d_single_subgroup' : 'conv2d_single', { name: `conv2d.${entryPoint}`, entryPoint, constants: { WG: wg }, operands });
+  const invocations = rows ? tiles : g.N * g.OH * Math.ceil(g.OW / 8);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(invocations, wg));
 }
 
 function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
@@ -294,19 +327,40 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   const strided = whole.SH > 1 || whole.SW > 1;
+  const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const packed = single ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
   const gyBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
+    if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
+    else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
   }
   if (packed) gpu().pool.release(packed.buffer);
   return gx;
+}
+
+/**
+ * The input gradient of a Cout = 1 conv at stride 1 (conv_transpose2d_single*.wgsl): 8 outputs of a
+ * row x 8 input channels per invocation, one GY load per tap serving all 8 (the packed kernels run it
+ * as a forward over one input channel, whose 4 pixels x 8 rows per invocation load 4 GY values per tap);
+ * 64 invocations per workgroup, wid.y the block of 8 channels, pixel workgroups folded into z past
+ * the per-dimension limit.
+ */
+function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+  const shared = subgroupKernels();
+  const wg = 64;
+  const k = shared
+    ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands })
+    : kernel('conv_transpose2d_single', { name: 'conv_transpose2d.single', entryPoint: 'single', constants: { WG: wg }, operands });
+  const groups = Math.ceil((g.N * g.H * Math.ceil(g.W / 8)) / wg);
+  const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  const depth = Math.ceil(groups / maxPerDim);
+  gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */
@@ -400,6 +454,8 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
 
 function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
+  // One output channel: the Cout = 1 kernel before any other (theirs compute 4-16 rows per invocation).
+  if (chosen === 'packed' && singleChannelKernels(g) && g.KW <= 8) return weightGradSingleChunk(x, gy, g, operands);
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
@@ -501,6 +557,28 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   gpu().pool.release(partial);
   return gw;
 }
+
+/**
+ * The Cout = 1 weight gradient (conv2d_weight_grad_single.wgsl): one invocation per (ci, i) row of
+ * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run (their
+ * partial sums within one binding), added by reduceAxis.
+ */
+function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const wg = 64;
+  const columns = g.Cin * g.KH;
+  const rows = g.N * g.OH;
+  // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * columns * g.KW));
+  const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
+  const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
+  const k = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared'
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
+    : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
+  return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
+}
+
+/** Invocations the Cout = 1 weight gradient aims for: each sums whole output rows of one (ci, i). */
+const SINGLE_WEIGHT_GRAD_INVOCATIONS = 4096;
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree', operands: OperandType): GPUBuffer {

@@ -17,7 +17,8 @@ import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients
 const rng = fileRng('conv-weight-grad-subgroup');
 
 test.before(setup);
-test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
+// convSingleChannel generic: the one-filter cases test narrowSubgroup (test/ops/conv-single.test.ts tests the Cout = 1 kernels).
+test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'generic' }));
 test.after.each(() => gpu().policy.reset());
 
 /** The weight-gradient kernel a packed conv of a generic geometry (no vec4 kernel's) runs here. */
@@ -113,7 +114,7 @@ test('subgroup weight gradient matches the direct oracle over several workgroups
     const got = await forwardAndGradients(op, xs, g);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const oracle = await forwardAndGradients(op, xs, g);
-    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' });
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'generic' });
     assertNear(got[2], oracle[2], `x [${s.x}]: subgroup vs direct weight gradient`, 1e-3, 1e-4);
   }
 });

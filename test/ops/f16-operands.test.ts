@@ -3,7 +3,7 @@
 // registerTiled, workgroupTiled, registerTiledVec4, subgroup in place and on packed copies),
 // conv2dForward / conv2dTranspose / conv2dWeightGrad (odd sizes, stride, padding, dilation,
 // non-square, batches, bias; direct, registerTiled, workgroupTiled, and the packed policy's every
-// kernel: vec4, subgroup, packed, phase, weight-gradient subgroup, each entry point asserted by its
+// kernel: vec4, subgroup, packed, phase, weight-gradient subgroup, Cout = 1, each entry point asserted by its
 // `.f16` name), and chunked launches under a lowered binding limit. Inputs are random f16 values (encoded by
 // test/reference/half.ts, not by the code under test); the float64 reference runs on the decoded
 // values, and each output must lie within 1e-5 of the sum of its terms' magnitudes (f16 products are
@@ -432,6 +432,18 @@ const PACKED_CASES: PackedCase[] = [
     shared: { forward: 'conv2d.packedSubgroup', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.packedSubgroup' },
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
+  {
+    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in 4-row tiles; bias: the transposed conv\'s [Cin])',
+    g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleSubgroup' },
+    off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
+  },
+  {
+    name: 'one output channel, 4×4 pad 1, stride 2 and dilation 2 in height, odd sizes (Cout = 1 forward and weight grad; the input grad falls back: registerTiled)',
+    g: geometry(3, 5, 11, 9, 1, [4, 4], [2, 1], [1, 1], [2, 1]), bias: false,
+    shared: { forward: 'conv2d.singleSubgroup', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.singleSubgroup' },
+    off: { forward: 'conv2d.single', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.single' },
+  },
 ];
 
 /** Every kernel an f16 pass launched is an f16 build, except the f32 reduction of split-K slices and the sum of chunks. */
@@ -502,6 +514,13 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
       chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
       chunked(await checkTranspose(phased, what), 'conv_transpose2d.phaseTiled', 'phased input grad');
+      // One output channel: x [5, 4, 8, 16] f16 1024 bytes an image, y / gy [5, 1, 8, 16] f32 512 / f16 256 (the
+      // weight gradient's partial sums capped to one binding).
+      const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
+      chunked(await checkForward(single, what), sg ? 'conv2d.rowsSubgroup' : 'conv2d.single', 'Cout = 1 forward');
+      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
+      // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
+      chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
   }
   gpu().setMaxBindingBytes(limit);

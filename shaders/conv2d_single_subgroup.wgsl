@@ -1,0 +1,128 @@
+// conv2d forward with ONE output channel: conv2d_single.wgsl's geometry and computation (Cout == 1, no
+// mfm, stride 1 and no dilation along the width) in two entry points. singleSubgroup: conv2d_single.wgsl's
+// walk, the 8 weights of each step loaded once per subgroup:
+// lane l loads W[k0 + l % 8] and every lane takes each from its loader by subgroupBroadcast (needs the
+// device feature 'subgroups' and subgroups of at least 8 lanes; the launcher runs it on exactly 8).
+// Why: software Vulkan (lavapipe: a subgroup is the 8-lane SIMD vector) runs a storage load per lane
+// even where all lanes read one address; a broadcast from a constant lane is a register permute.
+//   Y[n, 0, oh, ow] = Bias[0] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow - PW + j] · W[0, ci, i, j]
+// X [N, Cin, H, W], W [1, Cin, KH, KW], Y [N, 1, OH, OW], NCHW.
+// Bindings: 0 params (conv_geometry's Params), 1 X (read), 2 W (read), 3 Bias (read; used when
+//   hasBias == 1), 4 Y (write) — conv2d_single.wgsl's table.
+// rowsSubgroup (below): 4 output rows x 8 columns per invocation where also SH == DH == 1, KH <= 8 and KW <= 8.
+// Tiling: WG (override, a multiple of the subgroup size) invocations per workgroup along x, 8 outputs
+//   each (rowsSubgroup: 32); invocation = (wid.y · groups.x + wid.x) · WG + lid.x. Control flow is uniform up to the
+//   stores (shaders/include/conv_single_forward.wgsl).
+// X and W are Operand (shaders/include/operand.wgsl), converted to f32 on load; sums, Bias and Y f32.
+enable subgroups;
+//!include conv_geometry
+//!include operand
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> W: array<Operand>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+//!include conv_single_forward
+
+override WG: u32 = 64u;
+
+/** W[k0 .. k0 + 7] (0 past the last): one load per lane, shared by broadcast. */
+fn weightOctet(k0: u32, lane: u32) -> WeightOctet {
+  let last = p.Cin * p.KH * p.KW - 1u;
+  let k = k0 + lane % 8u;
+  let mine = select(0.0, f32(W[min(k, last)]), k <= last);
+  return WeightOctet(
+    vec4<f32>(subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u)),
+    vec4<f32>(subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u), subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u)));
+}
+
+@compute @workgroup_size(WG)
+fn singleSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  singleForward((wid.y * groups.x + wid.x) * WG + lid.x, lane);
+}
+
+// ---------------------------------------------------------------------------------------------
+// rowsSubgroup — the same forward where also SH == 1, DH == 1, KH <= 8 and KW <= 8 (G's 7×7 and D's
+// 4×4 output layers): 4 output rows oh0 .. oh0 + 3 x 8 columns ow0 .. ow0 + 7 per invocation, so each
+// input row's window (8 + KW - 1 loads) serves every output row that needs it (up to 4 tap rows)
+// instead of one: per channel ci, lane l holds W[0, ci, l, 0 .. KW - 1] (tap row l) in two vec4
+// registers, rotated one tap per step, and each output row j takes its tap row t - j from that lane
+// by subgroupShuffle (t: the input row's index in the tile, uniform). Tiles: (n, 4·a, 8·b), invocation
+// = ((n · ceil(OH / 4)) + a) · ceil(OW / 8) + b, past the last repeating it and storing nothing.
+// Needs subgroups of exactly 8 lanes (the tap rows live in lanes 0 .. 7).
+const TILE_ROWS = 4u;
+
+var<private> rowAcc: array<vec4<f32>, 8>;
+
+/** Output row j's weight of the current tap: lane t - j's (its tap row), 0 where t - j is no tap row. */
+fn rowWeight(w: f32, t: u32, j: u32) -> f32 {
+  let kh = i32(t) - i32(j);
+  let fromLane = subgroupShuffle(w, u32(clamp(kh, 0, 7)));
+  return select(0.0, fromLane, kh >= 0 && kh < i32(p.KH));
+}
+
+fn storeRow(row: u32, ow0: u32, bias: f32, lo: vec4<f32>, hi: vec4<f32>) {
+  let outputs = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+  for (var t = 0u; t < 8u; t++) {
+    if (ow0 + t < p.OW) { Y[row * p.OW + ow0 + t] = outputs[t] + bias; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
+  let octetsPerRow = (p.OW + 7u) / 8u;
+  let rowTiles = (p.OH + TILE_ROWS - 1u) / TILE_ROWS;
+  let total = p.N * rowTiles * octetsPerRow;
+  let q = min(invocation, total - 1u);
+  let ow0 = (q % octetsPerRow) * 8u;
+  let tile = q / octetsPerRow;
+  image = tile / rowTiles;
+  let oh0 = (tile % rowTiles) * TILE_ROWS;
+  iwFirst = i32(ow0) - p.PW;
+  rowAcc = array<vec4<f32>, 8>();
+  let heldRow = min(lane % 8u, p.KH - 1u);
+  let laneHasRow = lane % 8u < p.KH;
+  // A local loop counter: the private ci is not subgroup-uniform to WGSL's analysis.
+  for (var channel = 0u; channel < p.Cin; channel++) {
+    ci = channel;
+    // This lane's tap row of channel ci: taps 0 .. KW - 1 (0 past KW).
+    let wBase = (ci * p.KH + heldRow) * p.KW;
+    var taps: array<f32, 8>;
+    for (var j = 0u; j < 8u; j++) { taps[j] = select(0.0, f32(W[wBase + min(j, p.KW - 1u)]), laneHasRow && j < p.KW); }
+    let held0 = vec4<f32>(taps[0], taps[1], taps[2], taps[3]);
+    let held1 = vec4<f32>(taps[4], taps[5], taps[6], taps[7]);
+    for (var t = 0u; t < TILE_ROWS + p.KH - 1u; t++) {
+      // Input row oh0 - PH + t (startRow's ih with oh = oh0 and tapRow = t, SH = DH = 1).
+      oh = oh0;
+      tapRow = t;
+      startRow();
+      var h0 = held0;
+      var h1 = held1;
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let w = h0.x;
+        let w0 = rowWeight(w, t, 0u);
+        let w1 = rowWeight(w, t, 1u);
+        let w2 = rowWeight(w, t, 2u);
+        let w3 = rowWeight(w, t, 3u);
+        rowAcc[0] += w0 * win0; rowAcc[1] += w0 * win1;
+        rowAcc[2] += w1 * win0; rowAcc[3] += w1 * win1;
+        rowAcc[4] += w2 * win0; rowAcc[5] += w2 * win1;
+        rowAcc[6] += w3 * win0; rowAcc[7] += w3 * win1;
+        let next = inputAt(iwFirst + i32(kw) + 8);
+        win0 = vec4<f32>(win0.yzw, win1.x);
+        win1 = vec4<f32>(win1.yzw, next);
+        h0 = vec4<f32>(h0.yzw, h1.x);
+        h1 = vec4<f32>(h1.yzw, 0.0);
+      }
+    }
+  }
+  if (invocation >= total) { return; }
+  var bias = 0.0;
+  if (p.hasBias == 1u) { bias = Bias[0]; }
+  let row0 = image * p.OH + oh0;
+  storeRow(row0, ow0, bias, rowAcc[0], rowAcc[1]);
+  if (oh0 + 1u < p.OH) { storeRow(row0 + 1u, ow0, bias, rowAcc[2], rowAcc[3]); }
+  if (oh0 + 2u < p.OH) { storeRow(row0 + 2u, ow0, bias, rowAcc[4], rowAcc[5]); }
+  if (oh0 + 3u < p.OH) { storeRow(row0 + 3u, ow0, bias, rowAcc[6], rowAcc[7]); }
+}

@@ -1,0 +1,93 @@
+// conv2d's weight gradient with ONE output channel: conv2d_weight_grad_single.wgsl's geometry, result
+// and tiling (Cout == 1, stride 1 and no dilation along the width, KW <= 8; one invocation per (ci, i)
+// row of taps, wid.z the slice of output rows), GY loaded once per subgroup: all lanes of a workgroup
+// walk the same output rows and pixels, so for each octet of pixels ow0 .. ow0 + 7 lane l loads
+// GY[row, ow0 + l % 8] and every lane takes each pixel's by subgroupBroadcast (needs the device feature
+// 'subgroups' and subgroups of at least 8 lanes; the launcher runs it on exactly 8). Why: software
+// Vulkan (lavapipe) runs a storage load per lane even where all lanes read one address; the plain
+// kernel's GY load was one of its two loads per pixel.
+//   Partial[s, ci, i, j] = Σ over output rows r = n·OH + oh in slice s (rows s·kChunk .. + kChunk - 1),
+//                          Σ_ow GY[n, 0, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow - PW + j]
+// X [N, Cin, H, W], GY [N, 1, OH, OW], Partial [slices, Cin, KH, KW], NCHW.
+// Bindings: 0 params (conv_geometry's Params; kChunk = output rows per slice), 1 X (read), 2 GY (read),
+//   3 Partial (write) — conv2d_weight_grad_single.wgsl's table.
+// Tiling: WG (override, a multiple of the subgroup size) invocations along x, one (ci, i) each; wid.z
+//   the slice. WIDE (override): KW 5-8 hold 8 taps in two vec4 sums, else (KW <= 4) one vec4.
+// Uniform control flow through the loops (subgroup operations need it): lanes past the last (ci, i)
+// and input rows outside X read clamped and zeroed; pixels past OW have GY 0.
+// X and GY are Operand (shaders/include/operand.wgsl), converted to f32 on load; sums and Partial f32.
+enable subgroups;
+//!include conv_geometry
+//!include operand
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> GY: array<Operand>;
+@group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
+
+override WG: u32 = 64u;
+override WIDE: bool = true;
+
+var<private> xRow: u32;
+var<private> rowInside: bool;
+var<private> win0: vec4<f32>;
+var<private> win1: vec4<f32>;
+var<private> acc0: vec4<f32>;
+var<private> acc1: vec4<f32>;
+
+/** X in the current input row at column iw, 0 outside it. */
+fn inputAt(iw: i32) -> f32 {
+  let inside = rowInside && iw >= 0 && iw < i32(p.W);
+  return select(0.0, f32(X[xRow + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
+}
+
+/** Adds pixel ow's gradient g to the taps and slides the window to pixel ow + 1. */
+fn pixel(g: f32, ow: u32) {
+  acc0 += g * win0;
+  if (WIDE) {
+    acc1 += g * win1;
+    let next = inputAt(i32(ow) + 8 - p.PW);
+    win0 = vec4<f32>(win0.yzw, win1.x);
+    win1 = vec4<f32>(win1.yzw, next);
+  } else {
+    win0 = vec4<f32>(win0.yzw, inputAt(i32(ow) + 4 - p.PW));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn weightGradSingleSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let columns = p.Cin * p.KH;
+  let column = min(wid.x * WG + lid.x, columns - 1u);
+  let ci = column / p.KH;
+  let i = column % p.KH;
+  let rows = p.N * p.OH;
+  let first = wid.z * p.kChunk;
+  let end = min(first + p.kChunk, rows);
+  acc0 = vec4<f32>(0.0);
+  acc1 = vec4<f32>(0.0);
+  for (var r = first; r < end; r++) {
+    let n = r / p.OH;
+    let ih = i32((r % p.OH) * p.SH + i * p.DH) - p.PH;
+    rowInside = ih >= 0 && ih < i32(p.H);
+    xRow = ((n * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+    let gyRow = r * p.OW;
+    // Taps j = 0 .. 7 of output pixel ow read X[ow - PW + j].
+    win0 = vec4<f32>(inputAt(-p.PW), inputAt(1 - p.PW), inputAt(2 - p.PW), inputAt(3 - p.PW));
+    win1 = vec4<f32>(inputAt(4 - p.PW), inputAt(5 - p.PW), inputAt(6 - p.PW), inputAt(7 - p.PW));
+    for (var ow0 = 0u; ow0 < p.OW; ow0 += 8u) {
+      let mine = ow0 + lane % 8u;
+      let g = select(0.0, f32(GY[gyRow + min(mine, p.OW - 1u)]), mine < p.OW);
+      pixel(subgroupBroadcast(g, 0u), ow0);
+      pixel(subgroupBroadcast(g, 1u), ow0 + 1u);
+      pixel(subgroupBroadcast(g, 2u), ow0 + 2u);
+      pixel(subgroupBroadcast(g, 3u), ow0 + 3u);
+      pixel(subgroupBroadcast(g, 4u), ow0 + 4u);
+      pixel(subgroupBroadcast(g, 5u), ow0 + 5u);
+      pixel(subgroupBroadcast(g, 6u), ow0 + 6u);
+      pixel(subgroupBroadcast(g, 7u), ow0 + 7u);
+    }
+  }
+  if (wid.x * WG + lid.x >= columns) { return; }
+  let taps = array<f32, 8>(acc0.x, acc0.y, acc0.z, acc0.w, acc1.x, acc1.y, acc1.z, acc1.w);
+  let base = wid.z * columns * p.KW + column * p.KW;
+  for (var j = 0u; j < p.KW; j++) { Partial[base + j] = taps[j]; }
+}

@@ -1,0 +1,151 @@
+// The Cout = 1 kernels of the packed policy (convSingleChannel 'dedicated'): conv2d_single_subgroup.wgsl
+// (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, their
+// input-gradient pair conv_transpose2d_single(_subgroup).wgsl (stride 1), and the
+// conv2d_weight_grad_single.wgsl weight gradient; under convSingleChannel 'shared' also the forward in
+// tiles of 4 output rows (rowsSubgroup) and conv2d_weight_grad_single_subgroup.wgsl — each asserted by
+// name, against the float64 reference with finite-difference gradients: odd and
+// non-square sizes, kernels 1-8 wide (and 9 wide: the weight gradient falls back), stride 2 in height
+// (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient:
+// channels past and inside blocks of 8), with and without bias, several workgroups and split slices;
+// stride 2 or dilation along the width falls back to the packed kernels; batches larger than one
+// binding run in runs of whole images. (f16 operands:
+// test/ops/f16-operands.test.ts's packed cases.)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d } from '../../src/nn/functional/conv.js';
+import { gpu } from '../../src/gpu/index.js';
+import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { type Tensor } from '../../src/index.js';
+import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor } from './helpers.js';
+
+const rng = fileRng('conv-single');
+
+test.before(setup);
+test.after.each(() => {
+  gpu().setMaxBindingBytes(undefined);
+  gpu().policy.reset();
+});
+
+type Pair = [number, number];
+interface Case { x: number[]; kernel: Pair; opts: { stride: Pair; padding: Pair; dilation: Pair }; bias: boolean }
+
+/** Which passes should run their Cout = 1 kernel. */
+interface Expected { forward: boolean; input: boolean; weight: boolean }
+
+const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single');
+const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
+
+/** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated'): Promise<void> {
+  const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups });
+  const w = [1, c.x[1], ...c.kernel];
+  const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups})`;
+  const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
+  const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
+  const names = await kernelsRun(rng, op, shapes);
+  const rows = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const single = rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
+  assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
+  const transpose = transposeName(subgroups);
+  assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
+  const weight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
+  await checkOp({
+    name: what, inputs: shapes, forward: op, rng,
+    reference: ([x, wt, b]) => ref.conv2d(x, wt, b, c.opts),
+  });
+}
+
+const CASES: Case[] = [
+  // FaPE-GAN's kinds: G's 7×7 unpadded output layer, D's 4×4 pad 1.
+  { x: [2, 4, 13, 14], kernel: [7, 7], opts: { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, bias: false },
+  { x: [3, 6, 7, 7], kernel: [4, 4], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true },
+  // Odd non-square sizes, padding past the kernel's reach on one side, one input channel.
+  { x: [1, 1, 5, 11], kernel: [3, 5], opts: { stride: [1, 1], padding: [2, 3], dilation: [1, 1] }, bias: true },
+  // Stride 2 and dilation 2 in height (the width walks at stride 1), 8-wide kernel.
+  { x: [2, 3, 11, 9], kernel: [3, 8], opts: { stride: [2, 1], padding: [1, 2], dilation: [2, 1] }, bias: false },
+  // 1 × 1, and a 1-tall 2-wide kernel over 1-pixel-wide outputs.
+  { x: [2, 5, 3, 9], kernel: [1, 1], opts: { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, bias: true },
+  { x: [2, 3, 4, 2], kernel: [1, 2], opts: { stride: [1, 1], padding: [1, 0], dilation: [1, 1] }, bias: false },
+];
+
+for (const subgroups of ['shared', 'off'] as const) {
+  test(`Cout = 1 forward (${subgroups}) and weight gradient against finite differences: chosen geometries`, async () => {
+    for (const c of CASES) await checkSingle(c, subgroups);
+  });
+}
+
+test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, singleSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
+  const cases: Case[] = [
+    ...CASES,
+    { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
+    { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
+    { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
+  ];
+  for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
+});
+
+test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
+  for (const [x, kernel, padding] of [[[4, 3, 64, 128], [7, 7], [3, 3]], [[2, 5, 14, 15], [4, 4], [1, 1]]] as [number[], Pair, Pair][]) {
+    const xs = ref.randn(rng, x);
+    const w = ref.randn(rng, [1, x[1]!, ...kernel], 0.2);
+    const run = async () => {
+      const [tx, tw] = [toTensor(xs), toTensor(w)];
+      const names = await kernelsRun(rng, ([a, b]) => conv2d(a!, b!, undefined, { padding }), [x, [1, x[1]!, ...kernel]]);
+      const y = conv2d(tx, tw, undefined, { padding });
+      const out = await toT64(y);
+      [tx, tw, y].forEach((t) => t.dispose());
+      return { names, out };
+    };
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
+    const tiled = await run();
+    const expected = subgroupsOfEight() ? 'conv2d.rowsSubgroup' : 'conv2d.single';
+    assert.ok(tiled.names.includes(expected), `x [${x}]: expected ${expected} among ${tiled.names.join(', ')}`);
+    gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+    const direct = await run();
+    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: shared vs direct forward`, 1e-4, 1e-5);
+  }
+});
+
+test('Cout = 1 with many input channels (Cin 70: K past several octets, 2 workgroups of (ci, i) rows), 9 slices of output rows', async () => {
+  await checkSingle({ x: [3, 70, 6, 5], kernel: [2, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared');
+  // 24 output rows split into slices: 1 x 2 rows of taps = 2 columns, so 4096 / 2 invocations wanted: one row per slice.
+  await checkSingle({ x: [2, 1, 12, 21], kernel: [2, 5], opts: { stride: [1, 1], padding: [1, 2], dilation: [1, 1] }, bias: false }, 'off');
+});
+
+test('Cout = 1 random geometries against finite differences', async () => {
+  for (let i = 0; i < 6; i++) {
+    const kernel: Pair = [ref.randint(rng, [1], 1, 5).data[0]!, ref.randint(rng, [1], 1, 9).data[0]!];
+    const padding: Pair = [ref.randint(rng, [1], 0, kernel[0]).data[0]!, ref.randint(rng, [1], 0, kernel[1]).data[0]!];
+    const dilation: Pair = [ref.randint(rng, [1], 1, 3).data[0]!, 1];
+    const stride: Pair = [ref.randint(rng, [1], 1, 3).data[0]!, 1];
+    const x = [ref.randint(rng, [1], 1, 4).data[0]!, ref.randint(rng, [1], 1, 9).data[0]!, dilation[0] * (kernel[0] - 1) + ref.randint(rng, [1], 1, 6).data[0]!, kernel[1] + ref.randint(rng, [1], 0, 12).data[0]!];
+    await checkSingle({ x, kernel, opts: { stride, padding, dilation }, bias: i % 2 === 0 }, i % 3 === 0 ? 'off' : 'shared', { weight: kernel[1] <= 8 });
+  }
+});
+
+test('Cout = 1 falls back where the kernels do not walk: stride 2 or dilation 2 along the width (both), a 9-wide kernel (weight gradient), convSingleChannel generic', async () => {
+  await checkSingle({ x: [2, 3, 9, 11], kernel: [4, 4], opts: { stride: [2, 2], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared', { forward: false, input: false, weight: false });
+  await checkSingle({ x: [2, 3, 9, 11], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 2] }, bias: false }, 'off', { forward: false, input: false, weight: false });
+  await checkSingle({ x: [2, 2, 5, 12], kernel: [2, 9], opts: { stride: [1, 1], padding: [0, 4], dilation: [1, 1] }, bias: false }, 'shared', { weight: false });
+  gpu().policy.set({ convForward: 'packed', convWeightGrad: 'packed', convSingleChannel: 'generic' });
+  const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 6, 6], [1, 3, 4, 4]]);
+  assert.ok(!names.some((n) => n.includes('single')), `convSingleChannel generic: ${names.join(', ')}`);
+});
+
+test('Cout = 1 over a batch larger than one binding: the single kernels run once per run of whole images', async () => {
+  // x 2 x 8 x 16 floats per image (1 KiB), y 8 x 16 (512 bytes; whole images stay offset-aligned): 5 images
+  // against a 4 KiB limit run in several launches.
+  gpu().setMaxBindingBytes(4096);
+  for (const subgroups of ['shared', 'off'] as const) {
+    const c: Case = { x: [5, 2, 8, 16], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true };
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'dedicated', convSubgroups: subgroups });
+    const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, c.opts), [c.x, [1, 2, 3, 3], [1]]);
+    const count = (name: string) => names.filter((n) => n === name).length;
+    assert.ok(count(forwardName(subgroups)) > 1 && count(transposeName(subgroups)) > 1 && count('conv2d_weight_grad.single') > 1, `expected several single launches, got ${names.join(', ')}`);
+    await checkSingle(c, subgroups);
+  }
+});
+
+test.run();
