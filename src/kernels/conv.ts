@@ -255,14 +255,19 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
 }
 
 /**
- * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant; policy
- * convSingleChannel 'dedicated' or 'shared'): conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl
- * input gradient (at stride 1), and conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8.
- * They walk input rows with a sliding window: stride 1 and no dilation along the width (stride-2 and
- * dilated-width Cout = 1 convs run the packed kernels).
+ * Whether a conv with one output channel runs the Cout = 1 kernels (under the packed variant):
+ * conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl input gradient (at stride 1), and
+ * conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8. They walk input rows with a
+ * sliding window: stride 1 and no dilation along the width (stride-2 and dilated-width Cout = 1 convs
+ * run the packed kernels). Policy convSingleChannel 'shared' (the software default) takes them only
+ * where the subgroup kernels run (subgroups of exactly 8: lavapipe, where they were measured);
+ * 'dedicated' takes them anywhere. Why: Chromium's SwiftShader (subgroups of 4, the page) never
+ * finished conv2d_single.wgsl's forward (a 1×8×20×20 input, 3×3: the GPU process hung).
  */
 function singleChannelKernels(g: ConvGeometry): boolean {
-  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
+  const choice = gpu().policy.get('convSingleChannel');
+  const wanted = choice === 'dedicated' || (choice === 'shared' && subgroupKernels());
+  return wanted && g.Cout === 1 && g.SW === 1 && g.DW === 1;
 }
 
 /**
