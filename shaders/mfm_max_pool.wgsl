@@ -116,18 +116,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   }
 }
 
-/** A 2 x 2 window's maximum and its offset (0..3, row-major): the first maximum, a NaN taking over. */
-struct Winner { value: f32, offset: u32 }
-
-fn winnerOf(top: vec2<f32>, bottom: vec2<f32>, rows: u32) -> Winner {
-  var w = Winner(top.x, 0u);
-  if (top.y > w.value || isNan(top.y)) { w = Winner(top.y, 1u); }
-  if (rows == 2u) {
-    if (bottom.x > w.value || isNan(bottom.x)) { w = Winner(bottom.x, 2u); }
-    if (bottom.y > w.value || isNan(bottom.y)) { w = Winner(bottom.y, 3u); }
-  }
-  return w;
-}
+//!include max_pool_winner
 
 @compute @workgroup_size(WG)
 fn forwardPairs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

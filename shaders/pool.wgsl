@@ -18,12 +18,7 @@
 //   4 Indices (write: maxForward's indices, else a scratch buffer).
 // One invocation per output (forward) or per input position (backward; per tile in
 //   maxBackwardTiles), 1-D grids. pad0 is 0.
-struct Params {
-  planes: u32, H: u32, W: u32, OH: u32,
-  OW: u32, KH: u32, KW: u32, SH: u32,
-  SW: u32, PH: i32, PW: i32, DH: u32,
-  DW: u32, countIncludePad: u32, divisorOverride: f32, pad0: u32,
-}
+//!include pool_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> In: array<f32>;
 @group(0) @binding(2) var<storage, read> IndicesIn: array<f32>;

@@ -16,12 +16,7 @@
 //   indices, else a placeholder), 3 Out4 (write: Y or GX), 4 Indices4 (write: forward's indices,
 //   else a scratch buffer). Arrays of vec4<f32>. 1-D grids (gid.x + gid.y · nwg.x · WG).
 // Params: pool.wgsl's struct (planes, H, W, OH, OW; the rest unused here).
-struct Params {
-  planes: u32, H: u32, W: u32, OH: u32,
-  OW: u32, KH: u32, KW: u32, SH: u32,
-  SW: u32, PH: i32, PW: i32, DH: u32,
-  DW: u32, countIncludePad: u32, divisorOverride: f32, pad0: u32,
-}
+//!include pool_params
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> In4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> IndicesIn4: array<vec4<f32>>;
@@ -30,18 +25,7 @@ struct Params {
 override WG: u32 = 256;
 //!include is_nan
 
-/** A 2 x 2 window's maximum and its offset (0..3, row-major): the first maximum, a NaN taking over. */
-struct Winner { value: f32, offset: u32 }
-
-fn winnerOf(top: vec2<f32>, bottom: vec2<f32>, rows: u32) -> Winner {
-  var w = Winner(top.x, 0u);
-  if (top.y > w.value || isNan(top.y)) { w = Winner(top.y, 1u); }
-  if (rows == 2u) {
-    if (bottom.x > w.value || isNan(bottom.x)) { w = Winner(bottom.x, 2u); }
-    if (bottom.y > w.value || isNan(bottom.y)) { w = Winner(bottom.y, 3u); }
-  }
-  return w;
-}
+//!include max_pool_winner
 
 @compute @workgroup_size(WG)
 fn maxForwardQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
