@@ -1,27 +1,14 @@
 // Launchers for shaders/cast.wgsl: f32 <-> float16 storage (two elements per u32 word) and the
 // sum of two float16 buffers. Buffers larger than one storage binding run in binding-sized chunks.
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, elementRange, grid1d, kernel } from './launch.js';
-
-/**
- * Chunks of whole elements whose f32 and f16 ranges both fit one binding and start at a bindable
- * offset: starts are multiples of alignment / 2 elements (f16 bytes = 2 per element).
- */
-function castChunks(count: number): { start: number; count: number }[] {
-  const alignment = gpu().device.limits.minStorageBufferOffsetAlignment;
-  const step = alignment / 2;
-  const chunk = Math.floor(gpu().maxBindingBytes / (4 * step)) * step;
-  if (count * 4 <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
-  const chunks: { start: number; count: number }[] = [];
-  for (let start = 0; start < count; start += chunk) chunks.push({ start, count: Math.min(chunk, count - start) });
-  return chunks;
-}
+import { Params, alloc, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
 
 type CastEntry = 'toHalf' | 'toFloat' | 'addHalf';
 
 function launch(entryPoint: CastEntry, inputs: [GPUBuffer, GPUBuffer | undefined], inputIsHalf: boolean, output: GPUBuffer, outputIsHalf: boolean, count: number): void {
   const k = kernel('cast', { name: `cast.${entryPoint}`, entryPoint });
-  for (const chunk of castChunks(count)) {
+  // Every chunk's f32 and f16 ranges fit one binding and start bindably.
+  for (const chunk of bindingChunks(count, [4, 2])) {
     const bind = (buffer: GPUBuffer, half: boolean) => elementRange(buffer, chunk.start, chunk.count, half ? 2 : 4);
     const [x, z] = inputs;
     // toFloat and addHalf have an invocation per element / word; toHalf one per word of output.

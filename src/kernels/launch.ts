@@ -168,15 +168,17 @@ export interface WindowGeometry {
 }
 
 /**
- * Splits a 1-D range of `count` elements of `elementBytes` bytes (4: f32, 2: f16) into chunks that
- * each fit one storage binding (gpu().maxBindingBytes) and start at an offset the adapter can bind
- * (minStorageBufferOffsetAlignment, in bytes). One chunk when the whole range fits.
+ * Splits a 1-D range of `count` elements into chunks that each fit one storage binding
+ * (gpu().maxBindingBytes) and start at an offset the adapter can bind (minStorageBufferOffsetAlignment,
+ * in bytes), for every buffer of the launch: `elementBytes` lists their element sizes (4: f32, 2:
+ * f16), so the largest bounds a chunk and the smallest sets the alignment of its start. One chunk
+ * when the whole range fits.
  */
-export function bindingChunks(count: number, elementBytes = 4): { start: number; count: number }[] {
-  const limits = gpu().device.limits;
-  const alignment = limits.minStorageBufferOffsetAlignment;
-  const chunk = Math.floor(gpu().maxBindingBytes / alignment) * (alignment / elementBytes);
-  if (count * elementBytes <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
+export function bindingChunks(count: number, elementBytes: readonly number[] = [4]): { start: number; count: number }[] {
+  const largest = Math.max(...elementBytes);
+  const step = gpu().device.limits.minStorageBufferOffsetAlignment / Math.min(...elementBytes);
+  const chunk = Math.floor(gpu().maxBindingBytes / (largest * step)) * step;
+  if (count * largest <= gpu().maxBindingBytes || chunk === 0) return [{ start: 0, count }];
   const chunks: { start: number; count: number }[] = [];
   for (let start = 0; start < count; start += chunk) chunks.push({ start, count: Math.min(chunk, count - start) });
   return chunks;
