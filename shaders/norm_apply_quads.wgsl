@@ -34,12 +34,9 @@ fn normalizeMfmQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let index = quad * 4u;
   let half = p.C / 2u;
   if (index >= p.Nb * p.G * p.S / 2u) { return; }
-  let row = index / p.S;
-  let s = index - row * p.S;
-  let sample = row / half;
-  let firstRow = sample * p.C + row - sample * half;
-  let first = (firstRow * p.S + s) / 4u;
-  let g = firstRow % p.G;
+  let pair = mfmPairOf(index);
+  let first = pair.firstQuad;
+  let g = pair.firstRow % p.G;
   let affineA = affineOf(g);
   let affineB = affineOf(g + half);
   let xa = XQuads[first];

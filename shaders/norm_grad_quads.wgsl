@@ -77,14 +77,11 @@ fn inputGradMfmQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let source = quad * 4u;
   let half = p.C / 2u;
   if (source >= p.Nb * p.G * p.S / 2u) { return; }
-  let row = source / p.S;
-  let s = source - row * p.S;
-  let sample = row / half;
-  let firstRow = sample * p.C + row - sample * half;
+  let pair = mfmPairOf(source);
   // The pair's second channel is half further: its group too (G is a multiple of C).
-  let firstQuad = (firstRow * p.S + s) / 4u;
+  let firstQuad = pair.firstQuad;
   let secondQuad = firstQuad + half * p.S / 4u;
-  let g = firstRow % p.G;
+  let g = pair.firstRow % p.G;
   let qa = groupGrad(g);
   let qb = groupGrad(g + half);
   let xa = XQuads[firstQuad];

@@ -16,3 +16,19 @@ struct Params {
 }
 override ACTIVATION: u32 = 0u;
 override RUN: u32 = 1u;
+
+/**
+ * Max-feature-map over a norm's output (the quads kernels): half-size element `index` (of
+ * [Nb, C/2, S], a multiple of 4) takes the max of the pair whose first channel's row of X is
+ * firstRow and whose first quad is firstQuad; the second channel is C/2 rows further.
+ */
+struct MfmPair { firstRow: u32, firstQuad: u32 }
+
+fn mfmPairOf(index: u32) -> MfmPair {
+  let half = p.C / 2u;
+  let row = index / p.S;
+  let s = index - row * p.S;
+  let sample = row / half;
+  let firstRow = sample * p.C + row - sample * half;
+  return MfmPair(firstRow, (firstRow * p.S + s) / 4u);
+}
