@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
-import { gemmReads, pair, readDtype, recordGemm, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { gemmReads, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -125,7 +125,7 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
   const out = wrapAs(y, [N, C, OH, OW], x.dtype);
   if (!mask) {
-    for (const copy of reads.copies) copy.dispose();
+    releaseReads(reads);
     return out;
   }
   const maskTensor = wrap(mask, [N, C, OH, OW]);
@@ -173,7 +173,7 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
   for (const buffer of mask ? [y, mask] : [y]) wrap(buffer, [N, C, OH, OW]).dispose();
   const out = wrapAs(values, [N, C, poolGeometry.OH, poolGeometry.OW], x.dtype);
   if (!route) {
-    for (const copy of reads.copies) copy.dispose();
+    releaseReads(reads);
     return out;
   }
   const routeTensor = wrap(route, out.shape);

@@ -62,8 +62,13 @@ export function gemmReads(op: string, x: Tensor, weight: Tensor, computeDtype?: 
 /** record() of a GEMM-shaped op saving what its kernels read (and `saved`), then the copies' handles let go. */
 export function recordGemm(name: string, inputs: Tensor[], output: Tensor, reads: GemmReads, saved: Tensor[], backward: GradNode['backward']): Tensor {
   const result = record(name, inputs, output, [reads.x, reads.weight, ...saved], backward);
-  for (const copy of reads.copies) copy.dispose();
+  releaseReads(reads);
   return result;
+}
+
+/** Lets go of the copies' handles (what a recorded graph saved stays held by it). */
+export function releaseReads(reads: GemmReads): void {
+  for (const copy of reads.copies) copy.dispose();
 }
 
 /** The dtype the kernels of `reads` read in. */
