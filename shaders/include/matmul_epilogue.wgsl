@@ -5,20 +5,22 @@
 // tensors exceed one storage binding): offsetA / offsetB / offsetC / offsetBias are element
 // offsets into the bound ranges, strideC* place C's block, and a launch over a later slice of K
 // adds its sums to C (accumulate), with the bias in the first slice and the activation in the last.
+// The bias follows C's columns (bias[n]: a linear layer) or, with biasAlongRows, its rows (bias[m]:
+// a 1×1 conv run as W · x, one bias per output channel).
 struct Params {
   M: u32, N: u32, K: u32, hasBias: u32,
   strideABatch: u32, strideARow: u32, strideACol: u32, offsetA: u32,
   strideBBatch: u32, strideBRow: u32, strideBCol: u32, offsetB: u32,
   strideCBatch: u32, strideCRow: u32, offsetC: u32, offsetBias: u32,
-  accumulate: u32, activate: u32, pad0: u32, pad1: u32,
+  accumulate: u32, activate: u32, biasAlongRows: u32, pad0: u32,
 }
 
-/** C[batch, m, n] = act(sum (+ C[batch, m, n] when accumulating) + bias[n]); the caller checks m < M, n < N. */
+/** C[batch, m, n] = act(sum (+ C[batch, m, n] when accumulating) + bias[n] (bias[m] along rows)); the caller checks m < M, n < N. */
 fn storeElement(batch: u32, m: u32, n: u32, sum: f32) {
   let index = p.offsetC + batch * p.strideCBatch + m * p.strideCRow + n;
   var v = sum;
   if (p.accumulate == 1u) { v += C[index]; }
-  if (p.hasBias == 1u) { v += Bias[p.offsetBias + n]; }
+  if (p.hasBias == 1u) { v += Bias[p.offsetBias + select(n, m, p.biasAlongRows == 1u)]; }
   if (p.activate == 1u) { v = /*ACT*/; }
   C[index] = v;
 }

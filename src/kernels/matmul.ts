@@ -127,12 +127,15 @@ function f16Variant(): MatmulVariant {
   return gpu().policy.get('matmul');
 }
 
+/** Which index of C the bias follows: its column (bias[N], a linear layer's) or its row (bias[M], a 1×1 conv's per output channel). */
+export type BiasAlong = 'cols' | 'rows';
+
 /**
- * C[batch, M, N] = act(A[batch, M, K] @ B[batch, K, N] + bias[N]). `activation` is a WGSL
- * expression of v (e.g. "max(v, 0.0)"), "v" for none. A and B are f32, or both f16 (their `type`);
- * C and bias are f32.
+ * C[batch, M, N] = act(A[batch, M, K] @ B[batch, K, N] + bias[N]) (bias[M] with biasAlong 'rows').
+ * `activation` is a WGSL expression of v (e.g. "max(v, 0.0)"), "v" for none. A and B are f32, or
+ * both f16 (their `type`); C and bias are f32.
  */
-export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none'): GPUBuffer {
+export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none', biasAlong: BiasAlong = 'cols'): GPUBuffer {
   const operands = a.type ?? 'f32';
   if ((b.type ?? 'f32') !== operands) throw new Error(`matmul: A is ${operands} and B is ${b.type ?? 'f32'}; both operands must have the same type (cast one first)`);
   if (operands === 'f16') assertShaderF16('matmul');
@@ -142,7 +145,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
   const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
   const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
   const C: StridedTensor = { buffer: c, elementBytes: 4, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
-  const Bias: StridedTensor | undefined = bias ? { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 0, cols: 1, depth: 0 } } : undefined;
+  const Bias: StridedTensor | undefined = bias ? { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: biasAlong === 'rows' ? 1 : 0, cols: biasAlong === 'cols' ? 1 : 0, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
   const shapeClass = () => `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
   const chosen: MatmulVariant = operands === 'f16' ? f16Variant() : gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
@@ -150,7 +153,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
     const [scratchA, scratchB] = [gpu().pool.acquire(a.buffer.size), gpu().pool.acquire(b.buffer.size)];
     const scratchBias = bias && gpu().pool.acquire(bias.size);
     return {
-      run: () => gpu().pool.release(matmul({ ...a, buffer: scratchA }, { ...b, buffer: scratchB }, batch, M, N, K, scratchBias, activation, activationName)),
+      run: () => gpu().pool.release(matmul({ ...a, buffer: scratchA }, { ...b, buffer: scratchB }, batch, M, N, K, scratchBias, activation, activationName, biasAlong)),
       dispose: () => [scratchA, scratchB, scratchBias].forEach((buffer) => buffer && gpu().pool.release(buffer)),
     };
   });
@@ -170,7 +173,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           };
           const [aPart, bPart, cPart] = [part(A), part(B), part(C)];
           const biasPart = Bias ? part(Bias) : undefined;
-          const epilogue = { bias: biasPart !== undefined && index === 0, accumulate: index > 0, activate: index === depths.length - 1 };
+          const epilogue = { bias: biasPart !== undefined && index === 0, biasAlongRows: biasAlong === 'rows', accumulate: index > 0, activate: index === depths.length - 1 };
           launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, operands);
         });
       }
@@ -182,6 +185,14 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
 interface Part {
   binding: Binding;
   tensor: StridedTensor;
+}
+
+/** What a launch's epilogue adds: the bias (in the first K block; along C's rows or columns), C's earlier sum (later K blocks), the activation (the last). */
+interface Epilogue {
+  bias: boolean;
+  biasAlongRows: boolean;
+  accumulate: boolean;
+  activate: boolean;
 }
 
 /**
@@ -255,7 +266,7 @@ function packedRuns(a: Part, b: Part, sizes: Sizes): boolean {
   return !packed.some((p) => p.elements > PACKED_LARGE_OPERAND && p.reuse < PACKED_MIN_REUSE) || !vec4Layout(a.tensor, b.tensor, sizes);
 }
 
-function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string): void {
+function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string): void {
   const packedA = packOperand(a, sizes.rows, 'rows', sizes);
   const packedB = packOperand(b, sizes.cols, 'cols', sizes);
   const { rows, cols } = PACKED_TILE;
@@ -268,21 +279,21 @@ function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: 
     .u32(packedA.batchStride, packedA.width, Math.ceil(sizes.rows / 4), packedA.offset)
     .u32(packedB.batchStride, packedB.width, Math.ceil(sizes.cols / 4), packedB.offset)
     .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
-    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, 0, 0);
+    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, epilogue.biasAlongRows ? 1 : 0, 0);
   gpu().dispatch(k, [packedA.binding, packedB.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding], params.done(), [...shape.workgroups, sizes.batch]);
   // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
 /** The strided kernels' parameters (shaders/include/matmul_epilogue.wgsl's Params). */
-function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }): Params {
+function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue): Params {
   const [A, B, C] = [a.tensor, b.tensor, c.tensor];
   return new Params()
     .u32(sizes.rows, sizes.cols, sizes.depth, epilogue.bias ? 1 : 0)
     .u32(A.strides.batch, A.strides.rows, A.strides.depth, A.offset)
     .u32(B.strides.batch, B.strides.depth, B.strides.cols, B.offset)
     .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
-    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, 0, 0);
+    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, epilogue.biasAlongRows ? 1 : 0, 0);
 }
 
 /** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS), and the subgroup size it assumes. */
@@ -298,12 +309,16 @@ export function subgroupMatmulRuns({ features, subgroupSizes }: Pick<AdapterDesc
 }
 
 /**
- * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each) and
- * the rest along the columns in whole subgroups; fewer columns of invocations when N is narrow.
+ * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each: WGY the
+ * largest power of 2 up to 8 that divides the blocks of 16 rows, so no workgroup row computes only
+ * clamped copies of the last row) and the rest along the columns in whole subgroups; fewer columns of
+ * invocations when N is narrow. Why: rounding M = 96 (LightCNN group1's 1×1 forward) or 48 up to a
+ * power of 2 wasted a quarter of the invocations.
  */
 function subgroupTileShape(M: number, N: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
+  const rowBlocks = Math.ceil(M / SUBGROUP_ROWS);
   let wgy = 1;
-  while (wgy < 8 && wgy * SUBGROUP_ROWS < M) wgy *= 2;
+  while (wgy < 8 && rowBlocks % (2 * wgy) === 0) wgy *= 2;
   let wgx = 64 / wgy;
   while (wgx > SUBGROUP_LANES && (wgx / 2) * 4 >= N) wgx /= 2;
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(N / (4 * wgx)), Math.ceil(M / (SUBGROUP_ROWS * wgy))] };
@@ -325,7 +340,7 @@ function subgroupPacks(a: Part, b: Part, sizes: Sizes): boolean {
   return copy(a, sizes.rows) <= gpu().maxBindingBytes && copy(b, sizes.cols) <= gpu().maxBindingBytes;
 }
 
-function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
@@ -338,7 +353,7 @@ function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes
  * rounded up to 4 and zero past K, M and N, so every vec4 read is aligned and the padding adds nothing.
  * The copies are f32 for either operand type (f16 packed by matmul_pack.wgsl's f16 build), read by the f32 kernel.
  */
-function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   const depth = roundUp4(sizes.depth);
   const packedA = packOperand(a, sizes.rows, 'rows', sizes, depth, operands);
   const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth, operands);
@@ -351,7 +366,7 @@ function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part,
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
-function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   if (chosen === 'packed' && operands === 'f32' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
   // packed where packedRuns declines or on f16, subgroup where the adapter's subgroups are not 8 wide, and subgroup
   // on a small product vec4 cannot read take the vec4 path (registerTiled where that cannot run).
@@ -371,7 +386,7 @@ function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined,
 }
 
 /** matmul.wgsl's registerTiled or workgroupTiled, with f32 or f16 operands (the kernel named with `.f16` for f16). */
-function launchGeneric(variant: 'registerTiled' | 'workgroupTiled', a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: { bias: boolean; accumulate: boolean; activate: boolean }, activation: string, activationName: string, operands: OperandType): void {
+function launchGeneric(variant: 'registerTiled' | 'workgroupTiled', a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
   const shape = registerTileShape(sizes.rows, sizes.cols);
   const constants = variant === 'workgroupTiled' ? undefined : shape.constants;
