@@ -33,12 +33,16 @@ const ROWS = [
   square('conv1', 1, 96, 128, 5),
   square('conv1-mfm', 1, 96, 128, 5, true),
   square('group1-1x1', 48, 96, 64, 1),
+  square('group1-1x1-mfm', 48, 96, 64, 1, true),
   square('group1-3x3', 48, 192, 64, 3),
   square('group2-1x1', 96, 192, 32, 1),
+  square('group2-1x1-mfm', 96, 192, 32, 1, true),
   square('group2-3x3', 96, 384, 32, 3),
   square('group3-1x1', 192, 384, 16, 1),
+  square('group3-1x1-mfm', 192, 384, 16, 1, true),
   square('group3-3x3', 192, 256, 16, 3),
   square('group4-1x1', 128, 256, 16, 1),
+  square('group4-1x1-mfm', 128, 256, 16, 1, true),
   square('group4-3x3', 128, 256, 16, 3),
 ];
 const wanted = values.rows?.split(',');

@@ -46,6 +46,14 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * generic: the packed kernels as for any Cout.
  */
 export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
+/**
+ * The packed variant's 1×1, stride-1, unpadded convs (LightCNN's group 1×1 layers): gemm runs each pass as a batched GEMM
+ * through the matmul launcher (src/kernels/matmul.ts, the policy's matmul choice) — forward y[n] = W · x[n] with the bias
+ * along the rows, input gradient gx[n] = Wᵀ · gy[n], weight gradient Σₙ gy[n] · x[n]ᵀ — except the mfm forward, which keeps
+ * its fused epilogue in the conv kernels; conv: the conv kernels (conv2d_subgroup.wgsl / conv2d_vec4.wgsl 'pointwise' and
+ * the pointwise weight gradients).
+ */
+export const CONV_POINTWISE = ['gemm', 'conv'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -74,6 +82,7 @@ export interface KernelChoices {
   weightGradTile: (typeof WEIGHT_GRAD_TILES)[number];
   convSubgroups: (typeof CONV_SUBGROUPS)[number];
   convSingleChannel: (typeof CONV_SINGLE_CHANNEL)[number];
+  convPointwise: (typeof CONV_POINTWISE)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -104,7 +113,7 @@ export interface KernelChoices {
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -112,7 +121,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -128,6 +137,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   weightGradTile: WEIGHT_GRAD_TILES,
   convSubgroups: CONV_SUBGROUPS,
   convSingleChannel: CONV_SINGLE_CHANNEL,
+  convPointwise: CONV_POINTWISE,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,

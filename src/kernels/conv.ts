@@ -9,7 +9,9 @@
 // through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
 // are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
 // dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
-// under the policy's convSingleChannel (singleChannelKernels).
+// under the policy's convSingleChannel (singleChannelKernels); a 1×1, stride-1, unpadded conv runs its
+// forward (not the mfm forward), input gradient and weight gradient as batched GEMMs through the matmul
+// launcher under the policy's convPointwise 'gemm' (pointwiseGemm).
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
@@ -20,6 +22,7 @@ import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kerne
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
+import { matmul, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 
 export interface ConvGeometry extends WindowGeometry {
@@ -230,16 +233,20 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
 }
 
-function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number, operands: OperandType = 'f32'): void {
+/** The forward's variant: the policy's (autotuned on scratch inputs where the autotuner is on; f16 untuned). */
+function forwardVariant(whole: ConvGeometry, hasBias: boolean, mfm: number, operands: OperandType): ConvVariant {
+  if (operands === 'f16') return f16Variant('convForward', 'conv2dForward');
+  const inputs = () => [whole.N * whole.Cin * whole.H * whole.W, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(hasBias ? [whole.Cout] : [])];
+  return gpu().policy.choose('convForward', () => shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, hasBias), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
+    if (!mfm) return [conv2dForward(sx!, sw!, sb, whole)];
+    const { y, mask } = conv2dMfmForward(sx!, sw!, sb, whole, mfm === MFM_MODE.withMask);
+    return mask ? [y, mask] : [y];
+  }));
+}
+
+function launchForward(variant: ConvVariant, x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number, operands: OperandType): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
-  const outputElements = yPerImage * whole.N;
-  const inputs = () => [xPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cout] : [])];
-  const variant = operands === 'f16' ? f16Variant('convForward', 'conv2dForward') : gpu().policy.choose('convForward', () => shapeClass(mfm ? `forward mfm${mfm}` : 'forward', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sx, sw, sb]) => {
-    const [sy, sm] = [alloc(outputElements), mask ? alloc(outputElements) : undefined];
-    launchForward(sx!, sw!, sb, whole, sy, sm, mfm);
-    return sm ? [sy, sm] : [sy];
-  }));
   const single = variant === 'packed' && !mfm && singleChannelKernels(whole);
   const packed = variant === 'packed' && !single ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
   const xBytes = bytesPerElement(operands);
@@ -300,8 +307,10 @@ function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPU
 
 /** y [N, Cout, OH, OW] = conv2d(x, weight) + bias: x and weight of type `operands`, bias and y f32. */
 export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
+  const variant = forwardVariant(g, bias !== undefined, MFM_MODE.off, operands);
+  if (pointwiseGemm(g, variant)) return pointwiseForwardGemm(x, weight, bias, g, operands);
   const y = alloc(g.N * g.Cout * g.OH * g.OW);
-  launchForward(x, weight, bias, g, y, undefined, MFM_MODE.off, operands);
+  launchForward(variant, x, weight, bias, g, y, undefined, MFM_MODE.off, operands);
   return y;
 }
 
@@ -314,7 +323,8 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
   const y = alloc(outputs);
   const mask = withMask ? alloc(outputs) : undefined;
-  launchForward(x, weight, bias, g, y, mask, withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask, operands);
+  const mfm = withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask;
+  launchForward(forwardVariant(g, bias !== undefined, mfm, operands), x, weight, bias, g, y, mask, mfm, operands);
   return { y, mask };
 }
 
@@ -324,13 +334,14 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * gy and weight of type `operands`, bias and gx f32.
  */
 export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
-  const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const gxPerImage = whole.Cin * whole.H * whole.W;
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
+  if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands);
+  const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
@@ -376,6 +387,66 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
   };
 }
 
+
+/** A 1×1 conv at stride 1 without padding: per image, a GEMM between the weights [Cout, Cin] and the planes [Cin, H·W]. */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+}
+
+/**
+ * Whether a pass of a 1×1 conv whose variant is `chosen` runs as a batched GEMM through the matmul
+ * launcher: under the packed variant with convPointwise 'gemm'. The launcher picks the matmul kernel
+ * (the policy's matmul choice), splits what exceeds a binding, and reads f16 operands as the conv
+ * kernels do (f32 accumulation, f32 output).
+ */
+function pointwiseGemm(g: ConvGeometry, chosen: ConvVariant): boolean {
+  // One output channel keeps the Cout = 1 kernels where they run (a GEMM would fill 1 of its 16 rows).
+  return chosen === 'packed' && isPointwise(g) && gpu().policy.get('convPointwise') === 'gemm' && !singleChannelKernels(g);
+}
+
+/** The weights [Cout, Cin] as the GEMM's A: W (rows: output channels) or, transposed, Wᵀ (rows: input channels). */
+function weightOperand(weight: GPUBuffer, g: ConvGeometry, transposed: boolean, operands: OperandType): MatrixOperand {
+  return { buffer: weight, batchStride: 0, rowStride: transposed ? 1 : g.Cin, colStride: transposed ? g.Cin : 1, type: operands };
+}
+
+/** Planes [N, channels, H·W] as the GEMM's B, one [channels × H·W] matrix per image (or its transpose: [H·W × channels]). */
+function planesOperand(buffer: GPUBuffer, channels: number, plane: number, transposed: boolean, operands: OperandType, firstImage = 0): MatrixOperand {
+  return { buffer, batchStride: channels * plane, rowStride: transposed ? 1 : plane, colStride: transposed ? plane : 1, offset: firstImage * channels * plane, type: operands };
+}
+
+/** y[n] = W · x[n] + bias (one per output channel: along C's rows). */
+function pointwiseForwardGemm(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const plane = g.H * g.W;
+  return matmul(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, 'v', 'none', 'rows');
+}
+
+/** gx[n] = Wᵀ · gy[n] + bias (one per input channel). */
+function pointwiseInputGradGemm(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const plane = g.H * g.W;
+  return matmul(weightOperand(weight, g, true, operands), planesOperand(gy, g.Cout, plane, false, operands), g.N, g.Cin, plane, g.Cout, bias, 'v', 'none', 'rows');
+}
+
+/**
+ * gW = Σₙ gy[n] · x[n]ᵀ: one GEMM per image (K = H·W; the images' K runs are not one stride apart),
+ * their [Cout, Cin] products summed by reduceAxis, in runs of images whose products fit one binding.
+ */
+function pointwiseWeightGradGemm(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const plane = g.H * g.W;
+  const count = g.Cout * g.Cin;
+  let gw: GPUBuffer | undefined;
+  for (const chunk of batchChunks(g.N, [count])) {
+    const products = matmul(planesOperand(gy, g.Cout, plane, false, operands, chunk.start), planesOperand(x, g.Cin, plane, true, operands, chunk.start), chunk.count, g.Cout, g.Cin, plane);
+    const part = chunk.count === 1 ? products : reduceAxis('sum', products, 1, chunk.count, count);
+    if (part !== products) gpu().pool.release(products);
+    if (!gw) {
+      gw = part;
+    } else {
+      accumulate(gw, part, count);
+      gpu().pool.release(part);
+    }
+  }
+  return gw!;
+}
 
 /** Whether the adapter's subgroups are exactly 8 invocations wide, as the conv subgroup kernels assume (lavapipe). */
 export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
@@ -442,6 +513,7 @@ export function conv2dWeightGrad(x: GPUBuffer, gy: GPUBuffer, whole: ConvGeometr
   const xPerImage = whole.Cin * whole.H * whole.W;
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const chosen = operands === 'f16' ? f16Variant('convWeightGrad', 'conv2dWeightGrad') : gpu().policy.choose('convWeightGrad', () => shapeClass('weight grad', whole, false), TUNED_VARIANTS, scratchRun(() => [xPerImage * whole.N, gyPerImage * whole.N], ([sx, sgy]) => [conv2dWeightGrad(sx!, sgy!, whole)]));
+  if (pointwiseGemm(whole, chosen)) return pointwiseWeightGradGemm(x, gy, whole, operands);
   let gw: GPUBuffer | undefined;
   const bytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [xPerImage, gyPerImage], [bytes, bytes])) {

@@ -114,8 +114,9 @@ spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64
 
 spec('packed: each geometry reaches its kernel (pointwise, threeWide, threeWidePair, threeByThree, fiveWidePair, fiveWide, packedTiled, phaseTiled, the registerTiled fallbacks) for all three passes and matches the reference', async () => {
   setConvVariant('packed');
-  // The kernels without subgroups (the subgroup ones have a test of their own).
-  gpu().policy.set({ convSubgroups: 'off' });
+  // The kernels without subgroups (the subgroup ones have a test of their own); 1×1 convs on the conv kernels
+  // (convPointwise gemm: test/ops/conv-pointwise-gemm.test.ts).
+  gpu().policy.set({ convSubgroups: 'off', convPointwise: 'conv' });
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; forward: string; inputGrad: string; weightGrad: string }[] = [
     { what: '1×1, H·W % 4 == 0', x: [2, 5, 6, 6], w: [7, 5, 1, 1], opts: {}, forward: 'conv2d.pointwise', inputGrad: 'conv_transpose2d.pointwise', weightGrad: 'conv2d_weight_grad.pointwise' },
     { what: '1×1, H·W odd, 3 filters', x: [2, 5, 5, 7], w: [3, 5, 1, 1], opts: {}, forward: 'conv2d.packedTiled', inputGrad: 'conv_transpose2d.packedTiled', weightGrad: 'conv2d_weight_grad.registerTiled' },
@@ -160,6 +161,7 @@ spec('packed vec4 weight gradients match the direct oracle with split-K slices t
     setConvVariant('direct');
     const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     setConvVariant('packed');
+    gpu().policy.set({ convPointwise: 'conv' });
     const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, s.opts), [s.x, s.w]);
     assert.ok(names.some((n) => /^conv2d_weight_grad\.(pointwise|threeWide|threeByThree)(Subgroup)?$/.test(n)) && names.some((n) => n.startsWith('reduce.')), `vec4 weight gradient with its slices summed among ${names.join(', ')}`);
     const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
@@ -179,12 +181,13 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
     const oracle = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);
     setConvVariant('packed');
     const settings = [
-      { convFiveWide: 'generic', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 4 },
-      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 8 },
-      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
-      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 8 },
-      { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
-      { convFiveWide: 'generic', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4 },
+      { convFiveWide: 'generic', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'square', pointwiseWeightGradRows: 8, convPointwise: 'conv' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'off', weightGradTile: 'fitted', pointwiseWeightGradRows: 8, convPointwise: 'conv' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
+      { convFiveWide: 'generic', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'gemm' },
     ] as const;
     for (const choices of settings) {
       await gpu().policy.with(choices, async () => {
@@ -209,7 +212,7 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
 
 spec('subgroup kernels (1×1, 3-wide and 5-wide forward and stride-1 input gradient, one-row 5-wide input gradient, 1×1 and 3×3 weight gradients) match the reference and the direct oracle, or the launchers fall back without subgroups of 8', async () => {
   setConvVariant('packed');
-  gpu().policy.set({ convSubgroups: 'shared' });
+  gpu().policy.set({ convSubgroups: 'shared', convPointwise: 'conv' });
   const subgroup = subgroupsOfEight();
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; expected: string[] }[] = [
     { what: 'conv1-like mfm 5×5 pad 2, one input channel', x: [3, 1, 7, 16], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, expected: subgroup ? ['conv2dMfm.fiveWidePairSubgroup', 'conv_transpose2d.fiveWideRowSubgroup'] : ['conv2dMfm.fiveWidePair'] },

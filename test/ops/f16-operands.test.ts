@@ -451,7 +451,7 @@ const f16Only = (names: string[]) => names.every((name) => name.endsWith('.f16')
 
 for (const subgroups of ['shared', 'off'] as const) {
   test(`f16 conv under the packed policy, convSubgroups ${subgroups}: every packed, vec4, subgroup and phase kernel's f16 build (weights packed from f16)`, async () => {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated', convPointwise: 'conv' }, async () => {
       const expectedSet = subgroups === 'shared' && subgroupsOfEight() ? 'shared' : 'off';
       for (const c of PACKED_CASES) {
         const what = `f16 packed (${subgroups}) ${c.name}: ${describeConv(c)}`;
@@ -463,6 +463,32 @@ for (const subgroups of ['shared', 'off'] as const) {
         ] as const) {
           const main = `${expected[pass]}.f16`;
           assert.ok(names.includes(main) && f16Only(names), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected ${main}`));
+        }
+      }
+    });
+  });
+}
+
+/** 1×1 convs under convPointwise 'gemm': odd channels, H·W not a multiple of 4 (the subgroup kernel on packed copies), batches, bias; an aligned case read in place. */
+const POINTWISE_GEMM_CASES: ConvCase[] = [
+  { g: geometry(3, 5, 5, 7, 7, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true },
+  { g: geometry(2, 37, 13, 15, 41, [1, 1], [1, 1], [0, 0], [1, 1]), bias: false },
+  { g: geometry(2, 8, 4, 6, 12, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true },
+];
+
+for (const matmulVariant of ['subgroup', 'registerTiledVec4', 'registerTiled'] as const) {
+  test(`f16 1×1 conv as GEMM (convPointwise gemm, matmul ${matmulVariant}): forward, input grad and weight grad through the matmul kernels`, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convPointwise: 'gemm', matmul: matmulVariant }, async () => {
+      for (const c of POINTWISE_GEMM_CASES) {
+        const what = `f16 gemm (${matmulVariant}) ${describeConv(c)}`;
+        for (const [pass, names] of [
+          ['forward', await checkForward(c, what)],
+          ['input', await checkTranspose(c, what)],
+          ['weight', await checkWeightGrad(c, what)],
+        ] as const) {
+          // f16 in place: the matmul kernels' .f16 builds; on packed copies (subgroup, H·W % 4 != 0) matmul_pack's f16 build feeds the f32 kernel.
+          const read = names.some((name) => /^matmul\..*\.f16$/.test(name)) || (names.some((name) => name.startsWith('matmul_pack') && name.endsWith('.f16')) && names.includes('matmul.subgroup.none'));
+          assert.ok(read && !names.some((name) => name.startsWith('conv')), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected matmul kernels reading f16`));
         }
       }
     });
@@ -504,7 +530,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
   const pointwise: ConvCase = { g: geometry(5, 8, 8, 8, 4, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true };
   const phased: ConvCase = { g: geometry(5, 2, 8, 16, 8, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true };
   for (const subgroups of ['shared', 'off'] as const) {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated', convPointwise: 'conv' }, async () => {
       const sg = subgroups === 'shared' && subgroupsOfEight();
       const what = `chunked packed (${subgroups})`;
       const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
@@ -523,6 +549,16 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
   }
+  // The 1×1 conv as GEMM: the matmul launcher splits the products, the weight gradient runs in runs of images.
+  await gpu().policy.with({ ...forcing('packed'), convPointwise: 'gemm' }, async () => {
+    for (const [pass, names] of [
+      ['forward', await checkForward(pointwise, 'chunked gemm')],
+      ['input', await checkTranspose(pointwise, 'chunked gemm')],
+      ['weight', await checkWeightGrad(pointwise, 'chunked gemm')],
+    ] as const) {
+      assert.ok(names.filter((name) => name.startsWith('matmul.')).length > 1 && !names.some((name) => name.startsWith('conv')), context(`chunked gemm ${pass}: kernels ${names}, expected several matmul launches`));
+    }
+  });
   gpu().setMaxBindingBytes(limit);
   for (const variant of ['registerTiledVec4', 'subgroup'] as const) {
     await gpu().policy.with({ matmul: variant }, async () => {

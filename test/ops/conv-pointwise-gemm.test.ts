@@ -1,0 +1,130 @@
+// 1×1, stride-1, unpadded convs as batched GEMMs through the matmul launcher (policy convPointwise 'gemm' under the
+// packed variant: src/kernels/conv.ts pointwiseGemm): the forward W · x[n] with its bias along the rows, the input
+// gradient Wᵀ · gy[n] (conv2d's backward, and convTranspose2d's forward with its bias), the weight gradient Σₙ gy[n] · x[n]ᵀ
+// — against the float64 reference and finite differences on odd channel counts, planes whose H·W is not a multiple of 4,
+// batch > 1; each matmul kernel forced through the policy (subgroup in place and on packed copies, registerTiledVec4,
+// registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward keeping its fused
+// conv kernel; batches and products split over several bindings. f16 operands: test/ops/f16-operands.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
+import { gpu } from '../../src/gpu/index.js';
+import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
+import { type Tensor } from '../../src/index.js';
+import type { KernelChoices } from '../../src/gpu/policy.js';
+import { assertNear, checkOp, context, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
+
+const rng = fileRng('conv-pointwise-gemm');
+const GEMM: Partial<KernelChoices> = { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convPointwise: 'gemm' };
+
+test.before(setup);
+test.before.each(() => gpu().policy.set(GEMM));
+test.after.each(() => {
+  gpu().setMaxBindingBytes(undefined);
+  gpu().policy.reset();
+});
+
+/** The conv kernels among those launched (the weight packing included): a GEMM pass launches none. */
+const convKernels = (names: string[]) => names.filter((name) => /^conv/.test(name));
+/** The conv kernels that compute a pass (the weight packing left out). */
+const convPasses = (names: string[]) => convKernels(names).filter((name) => !name.startsWith('conv_pack'));
+
+interface Case { x: number[]; w: number[]; bias: boolean }
+const describe = (c: Case) => `x [${c.x}] w [${c.w}]${c.bias ? ' bias' : ''}`;
+
+/** Odd channel counts, H·W not a multiple of 4 (35, 9, 1), batches; one aligned case (the vec4 reads in place). */
+const CASES: Case[] = [
+  { x: [3, 5, 5, 7], w: [7, 5, 1, 1], bias: true },
+  { x: [2, 9, 3, 3], w: [13, 9, 1, 1], bias: false },
+  { x: [4, 3, 1, 1], w: [2, 3, 1, 1], bias: true },
+  { x: [2, 8, 4, 6], w: [12, 8, 1, 1], bias: true },
+];
+
+async function checkCase(c: Case, what: string): Promise<void> {
+  const inputs = c.bias ? [c.x, c.w, [c.w[0]]] : [c.x, c.w];
+  await checkOp({
+    name: `${what} ${describe(c)}`,
+    inputs,
+    forward: ([x, w, b]) => conv2d(x, w, b),
+    reference: ([x, w, b]) => ref.conv2d(x, w, b),
+    rng,
+  });
+}
+
+for (const matmul of ['subgroup', 'registerTiledVec4', 'registerTiled', 'workgroupTiled', 'packed'] as const) {
+  test(`1×1 conv as GEMM under matmul ${matmul}: forward, input and weight gradients against finite differences (odd channels, H·W % 4 != 0, batches, bias)`, async () => {
+    gpu().policy.set({ matmul });
+    for (const c of CASES) {
+      const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b), c.bias ? [c.x, c.w, [c.w[0]]] : [c.x, c.w]);
+      assert.ok(names.some((name) => name.startsWith('matmul.')), context(`${describe(c)}: expected matmul kernels, got ${names.join(', ')}`));
+      assert.equal(convKernels(names), [], context(`${describe(c)}: conv kernels launched under convPointwise gemm: ${names.join(', ')}`));
+      await checkCase(c, `gemm (${matmul})`);
+    }
+  });
+}
+
+test('the subgroup matmul kernel runs the three passes in place where vec4 reads fit, and on packed copies where H·W % 4 != 0', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  const aligned = await kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 8, 4, 6], [12, 8, 1, 1]]);
+  const expected = subgroupMatmulRuns() ? 'matmul.subgroup.none' : 'matmul.registerTiledVec4.none';
+  assert.ok(aligned.filter((name) => name === expected).length === 3 && !aligned.some((name) => name.startsWith('matmul_pack')), context(`aligned: expected 3 × ${expected}, got ${aligned.join(', ')}`));
+  if (!subgroupMatmulRuns()) return;
+  // 2 x 41 x 37 x 195 multiply-adds (past the packing threshold), plane 13 x 15.
+  const odd = await kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 37, 13, 15], [41, 37, 1, 1]]);
+  assert.ok(odd.includes('matmul.subgroup.none') && odd.some((name) => name.startsWith('matmul_pack')), context(`odd plane: expected packed copies for the subgroup kernel, got ${odd.join(', ')}`));
+});
+
+test('GEMM path matches the direct oracle on a LightCNN-like 1×1 (odd Cin, several row blocks, batch 3) and on the packed copies', async () => {
+  for (const s of [{ x: [3, 24, 16, 16], w: [48, 24, 1, 1] }, { x: [2, 37, 13, 15], w: [41, 37, 1, 1] }]) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2]).shape);
+    const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b);
+    const got = await forwardAndGradients(op, xs, g);
+    const oracle = await gpu().policy.with({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' }, () => forwardAndGradients(op, xs, g));
+    ['forward', 'input gradient', 'weight gradient', 'bias gradient'].forEach((what, i) => assertNear(got[i], oracle[i], `x [${s.x}] w [${s.w}]: GEMM vs direct ${what}`, 1e-4, 1e-5));
+  }
+});
+
+test('convTranspose2d 1×1 at stride 1 runs its forward (with the bias, one per output channel) as the input-gradient GEMM', async () => {
+  const c = { x: [3, 6, 5, 3], w: [6, 11, 1, 1] };
+  const op = ([x, w, b]: Tensor[]) => convTranspose2d(x, w, b);
+  const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[1]]]);
+  assert.equal(convKernels(names), [], context(`convTranspose2d 1×1: conv kernels launched: ${names.join(', ')}`));
+  await checkOp({ name: 'convTranspose2d 1×1 as GEMM', inputs: [c.x, c.w, [c.w[1]]], forward: op, reference: ([x, w, b]) => ref.convTranspose2d(x, w, b), rng });
+});
+
+test('the mfm forward keeps its fused conv kernel; its gradients run as GEMMs', async () => {
+  const c = { x: [2, 5, 6, 6], w: [14, 5, 1, 1] };
+  const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
+  const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+  assert.ok(convPasses(names).length === 1 && convPasses(names)[0].startsWith('conv2dMfm.') && convKernels(names).length === 2, context(`mfm: expected one fused conv2dMfm kernel and its weight packing, got ${names.join(', ')}`));
+  assert.ok(names.filter((name) => name.startsWith('matmul.')).length === 2, context(`mfm: expected the two gradients as matmuls, got ${names.join(', ')}`));
+  await checkOp({ name: 'conv2dMfm 1×1', inputs: [c.x, c.w, { shape: [c.w[0]], draw: (r, shape) => ref.randn(r, shape) }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
+});
+
+test('convPointwise conv keeps the conv kernels; other geometries never take the GEMM path', async () => {
+  const pointwise = await gpu().policy.with({ convPointwise: 'conv' }, () => kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 8, 4, 6], [12, 8, 1, 1]]));
+  assert.ok(!pointwise.some((name) => name.startsWith('matmul')) && convPasses(pointwise).length === 3, context(`convPointwise conv: ${pointwise.join(', ')}`));
+  for (const [opts, what] of [[{ stride: 2 }, 'stride 2'], [{ padding: 1 }, 'padding 1']] as const) {
+    const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, opts), [[2, 8, 6, 6], [12, 8, 1, 1]]);
+    assert.ok(!names.some((name) => name.startsWith('matmul')), context(`1×1 ${what}: ${names.join(', ')}`));
+  }
+  const registerTiled = await gpu().policy.with({ convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled' }, () => kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 8, 4, 6], [12, 8, 1, 1]]));
+  assert.ok(!registerTiled.some((name) => name.startsWith('matmul')), context(`registerTiled variant: ${registerTiled.join(', ')}`));
+});
+
+test('GEMM passes larger than a binding: products in blocks, the weight gradient in runs of images whose products fit', async () => {
+  // x [5, 12, 6, 6] f32 is 1728 bytes an image, y / gy [5, 20, 6, 6] 2880; the weight gradient's products 960 bytes an
+  // image. No bias: its gradient's reduction (src/nn) binds all of gy at once.
+  gpu().setMaxBindingBytes(4096);
+  const c = { x: [5, 12, 6, 6], w: [20, 12, 1, 1] };
+  for (const matmul of ['subgroup', 'registerTiled'] as const) {
+    gpu().policy.set({ matmul });
+    const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w), [c.x, c.w]);
+    assert.ok(names.filter((name) => name.startsWith('matmul.')).length > 3, context(`chunked (${matmul}): expected more than one launch per pass, got ${names.join(', ')}`));
+    assert.equal(convKernels(names), [], context(`chunked (${matmul}): ${names.join(', ')}`));
+    await checkOp({ name: `chunked 1×1 GEMM (${matmul})`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w), reference: ([x, w]) => ref.conv2d(x, w), rng });
+  }
+});
+
+test.run();
