@@ -24,6 +24,7 @@
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 //!include matmul_epilogue
+//!include matmul_store
 //!include is_nan
 //!include gemm_core
 

@@ -22,7 +22,8 @@
 // columns past N are clamped to the last (their results are not stored), and the K loop's bound is
 // uniform.
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
-// 4 C (read_write, f32).
+// 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
+// component at a time; the runtime binds ranges in whole 16 bytes).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
 // A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
 // load (before the shuffles); a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes).
@@ -33,7 +34,7 @@ enable subgroups;
 @group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
 
 //!include matmul_epilogue
 //!include is_nan
@@ -72,10 +73,27 @@ fn rowQuad(a0: vec4<f32>, a1: vec4<f32>, i: u32) -> mat4x4<f32> {
   return mat4x4<f32>(subgroupShuffle(loaded, lane), subgroupShuffle(loaded, lane + 1u), subgroupShuffle(loaded, lane + 2u), subgroupShuffle(loaded, lane + 3u));
 }
 
+/**
+ * Row m of C over columns n0..n0+3: one vec4 store where all 4 are inside N and start a vec4 of C (on
+ * lavapipe a store pays its per-lane addressing once per vec4, not per float: ~2x fewer instructions
+ * in the epilogue of a short K, LightCNN's 1×1 convs' 48-384), else one component at a time.
+ */
 fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   if (m >= p.M) { return; }
+  let index = cIndex(batch, m, n0);
+  if (n0 + 3u < p.N && (index & 3u) == 0u) {
+    var previous = vec4<f32>();
+    if (p.accumulate == 1u) { previous = C[index / 4u]; }
+    C[index / 4u] = vec4<f32>(epilogueValue(m, n0, row.x, previous.x), epilogueValue(m, n0 + 1u, row.y, previous.y), epilogueValue(m, n0 + 2u, row.z, previous.z), epilogueValue(m, n0 + 3u, row.w, previous.w));
+    return;
+  }
   for (var c = 0u; c < 4u; c++) {
-    if (n0 + c < p.N) { storeElement(batch, m, n0 + c, row[c]); }
+    let i = index + c;
+    if (n0 + c < p.N) {
+      var previous = 0.0;
+      if (p.accumulate == 1u) { previous = C[i / 4u][i % 4u]; }
+      C[i / 4u][i % 4u] = epilogueValue(m, n0 + c, row[c], previous);
+    }
   }
 }
 

@@ -36,6 +36,7 @@
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 //!include matmul_epilogue
+//!include matmul_store
 //!include is_nan
 
 override WGX: u32 = 16u;

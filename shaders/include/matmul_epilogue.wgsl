@@ -1,6 +1,7 @@
-// Shared by matmul.wgsl, matmul_vec4.wgsl and matmul_packed.wgsl (spliced in at their //!include
-// line, which also include is_nan for the activation): the launch parameters and the epilogue that
-// writes one element of C.
+// Shared by matmul.wgsl, matmul_vec4.wgsl, matmul_packed.wgsl and matmul_subgroup.wgsl (spliced in at their
+// //!include line, which also include is_nan for the activation): the launch parameters and the value the
+// epilogue stores for one element of C (the three kernels with an f32 C store it with matmul_store.wgsl's
+// storeElement; matmul_subgroup.wgsl, whose C is vec4, a quad at a time).
 // A launch may cover only part of the product (src/kernels/matmul.ts splits a product whose
 // tensors exceed one storage binding): offsetA / offsetB / offsetC / offsetBias are element
 // offsets into the bound ranges, strideC* place C's block, and a launch over a later slice of K
@@ -15,12 +16,16 @@ struct Params {
   accumulate: u32, activate: u32, biasAlongRows: u32, pad0: u32,
 }
 
-/** C[batch, m, n] = act(sum (+ C[batch, m, n] when accumulating) + bias[n] (bias[m] along rows)); the caller checks m < M, n < N. */
-fn storeElement(batch: u32, m: u32, n: u32, sum: f32) {
-  let index = p.offsetC + batch * p.strideCBatch + m * p.strideCRow + n;
+/** Element index of C[batch, m, n] in the bound range. */
+fn cIndex(batch: u32, m: u32, n: u32) -> u32 {
+  return p.offsetC + batch * p.strideCBatch + m * p.strideCRow + n;
+}
+
+/** act(sum (+ `previous`, C's value, when accumulating) + bias[n] (bias[m] along rows)): what C[batch, m, n] becomes. */
+fn epilogueValue(m: u32, n: u32, sum: f32, previous: f32) -> f32 {
   var v = sum;
-  if (p.accumulate == 1u) { v += C[index]; }
+  if (p.accumulate == 1u) { v += previous; }
   if (p.hasBias == 1u) { v += Bias[p.offsetBias + select(n, m, p.biasAlongRows == 1u)]; }
   if (p.activate == 1u) { v = /*ACT*/; }
-  C[index] = v;
+  return v;
 }

@@ -139,7 +139,8 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
   const operands = a.type ?? 'f32';
   if ((b.type ?? 'f32') !== operands) throw new Error(`matmul: A is ${operands} and B is ${b.type ?? 'f32'}; both operands must have the same type (cast one first)`);
   if (operands === 'f16') assertShaderF16('matmul');
-  const c = alloc(batch * M * N);
+  // Whole vec4s: matmul_subgroup.wgsl binds C as array<vec4<f32>> (a 5-float C's 24-byte pool buffer would hide its last element).
+  const c = alloc(Math.ceil((batch * M * N) / 4) * 4);
   if (batch * M * N === 0) return c;
   const operandBytes = bytesPerElement(operands);
   const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };

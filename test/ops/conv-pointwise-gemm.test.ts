@@ -4,12 +4,15 @@
 // — against the float64 reference and finite differences on odd channel counts, planes whose H·W is not a multiple of 4,
 // batch > 1; each matmul kernel forced through the policy (subgroup in place and on packed copies, registerTiledVec4,
 // registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward keeping its fused
-// conv kernel; batches and products split over several bindings. f16 operands: test/ops/f16-operands.test.ts.
+// conv kernel; batches and products split over several bindings; the subgroup matmul kernel's vec4 stores of C (tiny C, N
+// not a multiple of 4, K split into accumulating launches, bias along rows and columns). f16 operands:
+// test/ops/f16-operands.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
-import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
+import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
+import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
 import type { KernelChoices } from '../../src/gpu/policy.js';
 import { assertNear, checkOp, context, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
@@ -124,6 +127,51 @@ test('GEMM passes larger than a binding: products in blocks, the weight gradient
     assert.ok(names.filter((name) => name.startsWith('matmul.')).length > 3, context(`chunked (${matmul}): expected more than one launch per pass, got ${names.join(', ')}`));
     assert.equal(convKernels(names), [], context(`chunked (${matmul}): ${names.join(', ')}`));
     await checkOp({ name: `chunked 1×1 GEMM (${matmul})`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w), reference: ([x, w]) => ref.conv2d(x, w), rng });
+  }
+});
+
+/** A random f32 buffer of `count` values and their float64 copy. */
+function upload(count: number): { buffer: GPUBuffer; values: Float64Array } {
+  const data = Float32Array.from(ref.randn(rng, [count]).data);
+  const buffer = alloc(count);
+  gpu().upload(buffer, data);
+  return { buffer, values: Float64Array.from(data) };
+}
+
+test('subgroup matmul stores C by vec4 where whole and aligned, by component elsewhere: tiny C, odd N, K split into accumulating launches, bias along rows and columns', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  // B transposed ([N, K] per batch, read along k) lets odd N run in place; N % 4 == 0 cases read B along n.
+  const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; limit?: number }[] = [
+    { batch: 1, M: 1, N: 5, K: 8, along: 'cols' },
+    { batch: 2, M: 3, N: 6, K: 4, along: 'rows' },
+    { batch: 3, M: 17, N: 13, K: 12, along: 'rows' },
+    { batch: 2, M: 18, N: 24, K: 20, along: 'cols' },
+    { batch: 1, M: 20, N: 9, K: 256, along: 'cols', limit: 4096 },
+    { batch: 2, M: 18, N: 24, K: 200, along: 'rows', limit: 4096 },
+  ];
+  for (const c of cases) {
+    const transposed = c.N % 4 !== 0;
+    const what = `batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}${transposed ? ' (B transposed)' : ''}, bias along ${c.along}${c.limit ? `, bindings of ${c.limit} bytes` : ''}`;
+    const [a, b, bias] = [upload(c.batch * c.M * c.K), upload(c.batch * c.K * c.N), upload(c.along === 'rows' ? c.M : c.N)];
+    const bOperand = { buffer: b.buffer, batchStride: c.K * c.N, rowStride: transposed ? 1 : c.N, colStride: transposed ? c.K : 1 };
+    const run = () => matmulKernel({ buffer: a.buffer, batchStride: c.M * c.K, rowStride: c.K, colStride: 1 }, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, 'v', 'none', c.along);
+    if (c.limit) gpu().setMaxBindingBytes(c.limit);
+    const { timings } = await gpu().profile(() => gpu().pool.release(run()));
+    const launches = timings.filter((t) => t.name === 'matmul.subgroup.none').reduce((sum, t) => sum + t.calls, 0);
+    if (subgroupMatmulRuns()) assert.ok(c.limit ? launches > 1 : launches === 1, context(`${what}: ${launches} subgroup launches`));
+    const product = run();
+    const got = new Float32Array(await gpu().read(product, c.batch * c.M * c.N * 4));
+    gpu().setMaxBindingBytes(undefined);
+    const expected = ref.zeros([c.batch, c.M, c.N]);
+    for (let n = 0; n < c.batch; n++)
+      for (let m = 0; m < c.M; m++)
+        for (let j = 0; j < c.N; j++) {
+          let sum = bias.values[c.along === 'rows' ? m : j];
+          for (let k = 0; k < c.K; k++) sum += a.values[(n * c.M + m) * c.K + k] * b.values[n * c.K * c.N + (transposed ? j * c.K + k : k * c.N + j)];
+          expected.data[(n * c.M + m) * c.N + j] = sum;
+        }
+    assertNear(got, expected, what);
+    for (const buffer of [a.buffer, b.buffer, bias.buffer, product]) gpu().pool.release(buffer);
   }
 });
 
