@@ -112,6 +112,10 @@ export interface KernelChoices {
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
+// convPointwise 'gemm': LightCNN-9's four 1×1 rows (N16, 48→96 64² .. 192→384 16²) per CPU second against the conv kernels
+// (pointwiseSubgroup) side by side, three runs on a loaded machine (bench/RESULTS.md 2026-12-05 01:45 section): forward
+// 1.0-1.6x, input gradient 1.1-1.6x, weight gradient 1.0-1.4x (one 0.97x); still 0.7-1.2x the matmul kernel's 1024³ rate.
+// The mfm forward keeps its fused conv kernel (convPointwise does not change it).
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
