@@ -30,6 +30,7 @@
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
+//!include mfm_pair
 //!include is_nan
 
 fn directSum(n: u32, co: u32, oh: u32, ow: u32) -> f32 {

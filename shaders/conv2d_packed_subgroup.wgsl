@@ -32,6 +32,7 @@ enable subgroups;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
+//!include mfm_pair
 //!include is_nan
 
 /** GEMM rows per invocation: 4 quads, each loaded by 2 lanes (one per channel of the pair). */

@@ -43,6 +43,7 @@ enable subgroups;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
+//!include mfm_pair
 //!include is_nan
 //!include row_span
 

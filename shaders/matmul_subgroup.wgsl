@@ -21,9 +21,13 @@
 // Subgroup operations need uniform control flow: no invocation returns early; rows past M and
 // columns past N are clamped to the last (their results are not stored), and the K loop's bound is
 // uniform.
+// MFM (override; src/kernels/matmul.ts matmulMfm, a 1×1 conv2dMfm's forward): 1 (with the mask) or 2 (without) computes
+// C's 2C rows in the pair order 0, C, 1, C + 1, ... (row r reads A's row (r >> 1) + (r & 1)·C; A contiguous along k),
+// so each invocation's quads hold whole pairs, and stores the max-feature-map of each pair, biased by the pair's two
+// biases (Bias along rows), as row r >> 1 of a C-row output (strideC* set for it), with its mask (shaders/include/mfm_pair.wgsl).
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
-// component at a time; the runtime binds ranges in whole 16 bytes).
+// component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32; MFM 1 only).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
 // A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
 // load (before the shuffles); a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes).
@@ -35,14 +39,18 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 
 //!include matmul_epilogue
 //!include is_nan
+//!include mfm_pair
 
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
 override A_ALONG_M: bool = false;
 override B_ALONG_K: bool = false;
+/** 0: C as computed; 1: the max-feature-map of row pairs with its mask; 2: without (see the header). */
+override MFM: u32 = 0u;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -97,6 +105,43 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   }
 }
 
+/** The A row that GEMM row r reads: r, or under MFM the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
+fn filterOf(r: vec2<u32>) -> vec2<u32> {
+  if (MFM == 0u) { return r; }
+  return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
+}
+
+/** Pair rows r, r + 1 (r even) over columns n0..n0+3 under MFM: output row r / 2 of max(first + bias, second + bias of its partner). */
+fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
+  let half = p.M >> 1u;
+  let c = r >> 1u;
+  if (c >= half) { return; }
+  var biasA = 0.0;
+  var biasB = 0.0;
+  if (p.hasBias == 1u) {
+    biasA = Bias[p.offsetBias + c];
+    biasB = Bias[p.offsetBias + c + half];
+  }
+  let index = cIndex(batch, c, n0);
+  let a = first + vec4<f32>(biasA);
+  let b = second + vec4<f32>(biasB);
+  let y = vec4<f32>(mfmValue(a.x, b.x), mfmValue(a.y, b.y), mfmValue(a.z, b.z), mfmValue(a.w, b.w));
+  let whole = n0 + 3u < p.N;
+  if (whole && (index & 3u) == 0u) {
+    C[index / 4u] = y;
+  } else {
+    for (var j = 0u; j < 4u; j++) {
+      let i = index + j;
+      if (n0 + j < p.N) { C[i / 4u][i % 4u] = y[j]; }
+    }
+  }
+  if (MFM == 1u) {
+    for (var j = 0u; j < 4u; j++) {
+      if (n0 + j < p.N) { Mask[index + j] = mfmMask(a[j], b[j]); }
+    }
+  }
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let batch = wid.z;
@@ -113,7 +158,7 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     a = (vec2<u32>(block) + vec2<u32>(k, k + 2u) * p.strideACol) / 4u;
     aStep = p.strideACol;
   } else {
-    let rows = min(vec2<u32>(m0 + lane, m0 + LANES + lane), vec2<u32>(p.M - 1u));
+    let rows = filterOf(min(vec2<u32>(m0 + lane, m0 + LANES + lane), vec2<u32>(p.M - 1u)));
     a = (vec2<u32>(aBase) + rows * p.strideARow) / 4u;
   }
   var b: vec4<u32>;
@@ -141,6 +186,17 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     acc3 = accumulateQuad(acc3, rowQuad(a0, a1, 3u), bRows);
     a += vec2<u32>(aStep);
     b += vec4<u32>(bStep);
+  }
+  if (MFM != 0u) {
+    storePair(batch, m0, n0, acc0[0], acc0[1]);
+    storePair(batch, m0 + 2u, n0, acc0[2], acc0[3]);
+    storePair(batch, m0 + 4u, n0, acc1[0], acc1[1]);
+    storePair(batch, m0 + 6u, n0, acc1[2], acc1[3]);
+    storePair(batch, m0 + 8u, n0, acc2[0], acc2[1]);
+    storePair(batch, m0 + 10u, n0, acc2[2], acc2[3]);
+    storePair(batch, m0 + 12u, n0, acc3[0], acc3[1]);
+    storePair(batch, m0 + 14u, n0, acc3[2], acc3[3]);
+    return;
   }
   for (var c = 0u; c < 4u; c++) {
     storeRow(batch, m0 + c, n0, acc0[c]);

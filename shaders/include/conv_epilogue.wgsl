@@ -1,5 +1,5 @@
 // Shared by conv2d.wgsl, conv2d_packed.wgsl, conv2d_vec4.wgsl and conv2d_subgroup.wgsl (spliced in after their bindings,
-// which must declare p, Bias, Y and Mask as conv2d.wgsl does, and include is_nan): the forward's epilogue. A 4 x 4 block of GEMM
+// which must declare p, Bias, Y and Mask as conv2d.wgsl does, and include is_nan and mfm_pair): the forward's epilogue. A 4 x 4 block of GEMM
 // rows r0 .. r0 + 3 (r0 a multiple of 4) by pixels pix0 .. pix0 + 3 gets its bias and is stored,
 // or under mfm (rows in the pair order of filterOf) reduced to 2 channels x 4 pixels by the max.
 fn biasOf(co: u32) -> f32 {
@@ -15,16 +15,8 @@ fn filterOf(r: u32) -> u32 {
 
 /** Stores mfm output (n, c, pixel r) from the two halves' biased sums a and b, and its gradient mask. */
 fn storeMfm(index: u32, a: f32, b: f32) {
-  // NaN by the bits (shaders/include/is_nan.wgsl: lavapipe folds a != a to false, and WGSL's max may drop NaN).
-  let nan = isNan(a) || isNan(b);
-  var y = max(a, b);
-  if (nan) { y = a + b; }  // NaN in, NaN out
-  Y[index] = y;
-  if (p.mfm == 1u) {
-    var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
-    if (!nan) { m = select(select(7u, 2u, a < b), 1u, a > b); }
-    Mask[index] = m;
-  }
+  Y[index] = mfmValue(a, b);
+  if (p.mfm == 1u) { Mask[index] = mfmMask(a, b); }
 }
 
 /**

@@ -49,9 +49,10 @@ export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
 /**
  * The packed variant's 1×1, stride-1, unpadded convs (LightCNN's group 1×1 layers): gemm runs each pass as a batched GEMM
  * through the matmul launcher (src/kernels/matmul.ts, the policy's matmul choice) — forward y[n] = W · x[n] with the bias
- * along the rows, input gradient gx[n] = Wᵀ · gy[n], weight gradient Σₙ gy[n] · x[n]ᵀ — except the mfm forward, which keeps
- * its fused epilogue in the conv kernels; conv: the conv kernels (conv2d_subgroup.wgsl / conv2d_vec4.wgsl 'pointwise' and
- * the pointwise weight gradients).
+ * along the rows, input gradient gx[n] = Wᵀ · gy[n], weight gradient Σₙ gy[n] · x[n]ᵀ — and the mfm forward as one
+ * subgroup-matmul launch with the bias + max-feature-map (+ mask) epilogue (matmulMfm: where the matmul choice is subgroup,
+ * subgroups are 8 wide and the operands read in place; the conv kernel elsewhere); conv: the conv kernels
+ * (conv2d_subgroup.wgsl / conv2d_vec4.wgsl 'pointwise' and the pointwise weight gradients).
  */
 export const CONV_POINTWISE = ['gemm', 'conv'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
@@ -116,7 +117,6 @@ export interface KernelChoices {
 // (pointwiseSubgroup) side by side, three runs on a loaded machine (bench/RESULTS.md 2026-12-05 01:45 section): forward
 // 1.25-1.63x (group3 once 1.0x), input gradient 1.1-2.15x, weight gradient 0.97-1.41x; 0.45-0.78x the matmul kernel's
 // 1024³ rate in the quietest run (up to 1.5x in loaded ones, where the 1024³ product slowed more).
-// The mfm forward keeps its fused conv kernel (convPointwise does not change it).
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };

@@ -10,8 +10,9 @@
 // are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
 // dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
 // under the policy's convSingleChannel (singleChannelKernels); a 1×1, stride-1, unpadded conv runs its
-// forward (not the mfm forward), input gradient and weight gradient as batched GEMMs through the matmul
-// launcher under the policy's convPointwise 'gemm' (pointwiseGemm).
+// forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
+// policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
+// epilogue (matmulMfm) where the subgroup matmul kernel runs it.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
@@ -22,7 +23,7 @@ import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kerne
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
-import { matmul, type MatrixOperand } from './matmul.js';
+import { matmul, matmulMfm, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 
 export interface ConvGeometry extends WindowGeometry {
@@ -320,11 +321,17 @@ export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer |
  * routes the gradient by. g.Cout is the filter count, 2·C. x and weight of type `operands`, y f32.
  */
 export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean, operands: OperandType = 'f32'): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+  const mfm = withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask;
+  const variant = forwardVariant(g, bias !== undefined, mfm, operands);
+  if (pointwiseGemm(g, variant)) {
+    const plane = g.H * g.W;
+    const fused = matmulMfm(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, withMask);
+    if (fused) return { y: fused.c, mask: fused.mask };
+  }
   const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
   const y = alloc(outputs);
   const mask = withMask ? alloc(outputs) : undefined;
-  const mfm = withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask;
-  launchForward(forwardVariant(g, bias !== undefined, mfm, operands), x, weight, bias, g, y, mask, mfm, operands);
+  launchForward(variant, x, weight, bias, g, y, mask, mfm, operands);
   return { y, mask };
 }
 

@@ -345,8 +345,45 @@ function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
-  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
+  const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
+}
+
+/**
+ * The max-feature-map of a product's row pairs, a 1×1 conv2dMfm's forward as one GEMM launch (matmul_subgroup.wgsl's MFM):
+ * C[batch, c, n] = max over h of (A[batch] @ B[batch])[c + h·M/2, n] + bias[c + h·M/2] (M = 2C rows, bias along rows),
+ * and with `withMask` the mask [batch, C, N] (u32; shaders/include/mfm_pair.wgsl) mfmBackwardFromMask routes by.
+ * Undefined where that one launch cannot run — the policy's matmul not 'subgroup', subgroups not 8 wide, M odd, A not read in place along k or B not in
+ * place (matmul's vec4 layouts), or a tensor past one binding — and the caller runs its own kernels.
+ */
+export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, withMask: boolean): { c: GPUBuffer; mask: GPUBuffer | undefined } | undefined {
+  const operands = a.type ?? 'f32';
+  if (gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns() || M % 2 !== 0 || batch * M * N === 0 || (b.type ?? 'f32') !== operands) return undefined;
+  const operandBytes = bytesPerElement(operands);
+  const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
+  const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
+  const sizes: Sizes = { batch, rows: M, cols: N, depth: K };
+  const layout = vec4Layout(A, B, sizes);
+  const outputs = batch * (M / 2) * N;
+  const fits = [A, B].every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, sizes)) * t.elementBytes <= gpu().maxBindingBytes) && outputs * 4 <= gpu().maxBindingBytes;
+  if (!layout || layout.aAlongM || !fits) return undefined;
+  if (operands === 'f16') assertShaderF16('matmulMfm');
+  const c = alloc(Math.ceil(outputs / 4) * 4);
+  const mask = withMask ? alloc(outputs) : undefined;
+  const part = (t: StridedTensor): Part => {
+    const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
+    return { binding, tensor: { ...t, offset } };
+  };
+  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: 4, offset: 0, strides: { batch: (M / 2) * N, rows: N, cols: 1, depth: 0 } } };
+  const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
+  const [aPart, bPart] = [part(A), part(B)];
+  const shape = subgroupTileShape(M, N);
+  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2 };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands });
+  const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: true, accumulate: false, activate: false };
+  const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
+  gpu().dispatch(k, bindings, stridedParams(aPart, bPart, Bias, C, sizes, epilogue).done(), [...shape.workgroups, batch]);
+  return { c, mask };
 }
 
 /**

@@ -3,8 +3,8 @@
 // gradient Wᵀ · gy[n] (conv2d's backward, and convTranspose2d's forward with its bias), the weight gradient Σₙ gy[n] · x[n]ᵀ
 // — against the float64 reference and finite differences on odd channel counts, planes whose H·W is not a multiple of 4,
 // batch > 1; each matmul kernel forced through the policy (subgroup in place and on packed copies, registerTiledVec4,
-// registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward keeping its fused
-// conv kernel; batches and products split over several bindings; the subgroup matmul kernel's vec4 stores of C (tiny C, N
+// registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward as one GEMM with its
+// bias + max-feature-map + mask epilogue (finite differences, NaN), or its fused conv kernel where that cannot run; batches and products split over several bindings; the subgroup matmul kernel's vec4 stores of C (tiny C, N
 // not a multiple of 4, K split into accumulating launches, bias along rows and columns). f16 operands:
 // test/ops/f16-operands.test.ts.
 import { test } from 'uvu';
@@ -15,7 +15,9 @@ import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../.
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
 import type { KernelChoices } from '../../src/gpu/policy.js';
-import { assertNear, checkOp, context, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
+import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
+import { F, tensor } from '../../src/index.js';
+import { floatToHalf, halfToFloat } from '../reference/half.js';
 
 const rng = fileRng('conv-pointwise-gemm');
 const GEMM: Partial<KernelChoices> = { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convPointwise: 'gemm' };
@@ -96,13 +98,53 @@ test('convTranspose2d 1×1 at stride 1 runs its forward (with the bias, one per 
   await checkOp({ name: 'convTranspose2d 1×1 as GEMM', inputs: [c.x, c.w, [c.w[1]]], forward: op, reference: ([x, w, b]) => ref.convTranspose2d(x, w, b), rng });
 });
 
-test('the mfm forward keeps its fused conv kernel; its gradients run as GEMMs', async () => {
-  const c = { x: [2, 5, 6, 6], w: [14, 5, 1, 1] };
-  const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
-  const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
-  assert.ok(convPasses(names).length === 1 && convPasses(names)[0].startsWith('conv2dMfm.') && convKernels(names).length === 2, context(`mfm: expected one fused conv2dMfm kernel and its weight packing, got ${names.join(', ')}`));
-  assert.ok(names.filter((name) => name.startsWith('matmul.')).length === 2, context(`mfm: expected the two gradients as matmuls, got ${names.join(', ')}`));
-  await checkOp({ name: 'conv2dMfm 1×1', inputs: [c.x, c.w, { shape: [c.w[0]], draw: (r, shape) => ref.randn(r, shape) }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
+test('the mfm forward runs as one GEMM with the bias + max-feature-map + mask epilogue (subgroup kernel), else its fused conv kernel; gradients as GEMMs', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  // Aligned (Cin % 4 == 0, H·W % 4 == 0): the fused GEMM; 14 filters (7 pairs), 22 (past one 16-row block); H·W 35: the conv kernel.
+  const cases = [
+    { x: [2, 8, 6, 6], w: [14, 8, 1, 1], gemm: true },
+    { x: [3, 12, 4, 5], w: [22, 12, 1, 1], gemm: true },
+    { x: [2, 5, 5, 7], w: [10, 5, 1, 1], gemm: false },
+  ];
+  for (const c of cases) {
+    const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+    const fused = c.gemm && subgroupMatmulRuns();
+    const forward = fused ? names.includes('matmul.subgroupMfm') && convKernels(names).length === 0 : convPasses(names).length === 1 && convPasses(names)[0].startsWith('conv2dMfm.');
+    assert.ok(forward, context(`mfm x [${c.x}] w [${c.w}]: expected ${fused ? 'matmul.subgroupMfm' : 'the fused conv2dMfm kernel'}, got ${names.join(', ')}`));
+    assert.ok(names.filter((name) => name.startsWith('matmul.') && name !== 'matmul.subgroupMfm').length === 2, context(`mfm: expected the two gradients as matmuls, got ${names.join(', ')}`));
+    await checkOp({ name: `conv2dMfm 1×1 x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w, { shape: [c.w[0]], draw: draw.mfmSeparatingBias }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
+  }
+});
+
+test('the mfm GEMM propagates NaN as torch.maximum: the output is NaN and both halves take the gradient (against mfm(conv2d))', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  const s = { x: [2, 8, 4, 6], w: [12, 8, 1, 1] };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
+  xs[2].data[1] = NaN;  // channel 1's first half: NaN everywhere
+  xs[0].data[rng.int(0, xs[0].data.length - 1)] = NaN;  // a NaN pixel reaching every channel there
+  const g = ref.randn(rng, [s.x[0], s.w[0] / 2, s.x[2], s.x[3]]);
+  const fused = await forwardAndGradients(([x, w, b]) => conv2dMfm(x, w, b), xs, g);
+  const unfused = await gpu().policy.with({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' }, () => forwardAndGradients(([x, w, b]) => F.mfm(conv2d(x, w, b)), xs, g));
+  assert.ok(Array.from(unfused[0].data).some(Number.isNaN), 'the reference has NaN outputs');
+  ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => ref.assertClose(fused[i], unfused[i], { rtol: 1e-3, atol: 1e-3, context: context(`mfm GEMM vs mfm(conv2d) ${what} with NaN`) }));
+});
+
+test('the mfm GEMM with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  const s = { x: [2, 8, 6, 6], w: [14, 8, 1, 1] };
+  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => halfToFloat(floatToHalf(v)));
+  const [x, w, b] = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
+  const inputs = [x, w, b].map((t) => tensor(Float32Array.from(t.data), t.shape));
+  let y: Tensor | undefined;
+  const { timings } = await gpu().profile(() => {
+    y = conv2dMfm(inputs[0], inputs[1], inputs[2], { computeDtype: 'float16' });
+  });
+  const names = timings.map((t) => t.name);
+  if (subgroupMatmulRuns()) assert.ok(names.includes('matmul.subgroupMfm.f16') && !names.some((name) => name.startsWith('conv')), context(`f16 mfm: kernels ${names.join(', ')}`));
+  const expected = ref.mfm(ref.conv2d(half(x), half(w), b));
+  assertNear(Float64Array.from(await y!.toArray()), expected, 'f16 mfm GEMM forward', 1e-4, 1e-5);
+  for (const t of [...inputs, y!]) t.dispose();
 });
 
 test('convPointwise conv keeps the conv kernels; other geometries never take the GEMM path', async () => {
