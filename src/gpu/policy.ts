@@ -114,7 +114,7 @@ export interface KernelChoices {
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
 // convPointwise 'gemm': LightCNN-9's four 1×1 rows (N16, 48→96 64² .. 192→384 16²) per CPU second against the conv kernels
-// (pointwiseSubgroup) side by side, three runs on a loaded machine (bench/RESULTS.md 2026-12-05 01:45 and 02:05 sections): forward
+// (pointwiseSubgroup) side by side, six runs on a loaded machine (bench/RESULTS.md 2026-12-05 01:45 and 02:05 sections): forward
 // 1.25-1.63x (group3 once 1.0x), input gradient 1.1-2.15x, weight gradient 0.97-1.41x, the mfm forward (one GEMM with its
 // epilogue) 1.26-1.55x; 0.45-0.78x the matmul kernel's 1024³ rate in the quietest run (up to 1.5x in loaded ones, where the
 // 1024³ product slowed more).
