@@ -17,6 +17,7 @@ import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, typ
 import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
 import { alloc, kernel } from '../../src/kernels/launch.js';
 import { shaderSources } from '../../src/shaders.generated.js';
+import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { floatToHalf, halfToFloat } from '../reference/half.js';
 import { context, fileRng, ref, setup, throwsWith, type Rng, type T64 } from './helpers.js';
 
@@ -187,7 +188,8 @@ function randomVec4Matmul(transA: boolean, transB: boolean): MatmulCase {
 
 for (const variant of ['registerTiledVec4', 'subgroup', 'packed'] as const) {
   test(`f16 matmul under ${variant}: the vec4-read kernel's f16 build in all four layouts (A and B along K or along M / N), batches, offsets, a fused activation`, async () => {
-    const relu = { wgsl: 'max(v, 0.0)', name: 'relu', f: (v: number) => Math.max(v, 0) };
+    // The library's relu expression, so that the kernel is the one F.linear(..., 'relu') compiles, under the same name.
+    const relu = { wgsl: ACTIVATIONS.relu, name: 'relu', f: (v: number) => Math.max(v, 0) };
     await gpu().policy.with({ matmul: variant }, async () => {
       for (const transA of [false, true])
         for (const transB of [false, true]) {
