@@ -165,6 +165,50 @@ test('pooling, max-feature-map and the norms on float16 (float32 affine paramete
   });
 });
 
+test('the norms read and write float16 natively: batch (training and eval) and instance norm with each fused activation, batchNormMfm, runs of 1 and of 4', async () => {
+  const activations = [{}, { activation: 'relu' as const }, { activation: 'leakyRelu' as const, negativeSlope: 0.2 }, { activation: 'tanh' as const }];
+  const refActivation = (y: T64, o: { activation?: string; negativeSlope?: number }) =>
+    o.activation === 'relu' ? ref.relu(y) : o.activation === 'leakyRelu' ? ref.leakyRelu(y, o.negativeSlope) : o.activation === 'tanh' ? ref.tanh(y) : y;
+  for (const [H, W] of [[4, 6], [3, 5]]) {
+    const [N, C] = [rng.int(2, 3), 2 * rng.int(1, 3)];
+    const shape = [N, C, H!, W!];
+    const runs = (H! * W!) % 4 === 0 ? 'runs of 4' : 'runs of 1';
+    for (const o of activations) {
+      const label = `${runs}, ${o.activation ?? 'no activation'}`;
+      await checkCase({ label: `batchNorm ${label}`, inputs: [half(shape), single([C]), single([C])], forward: ([x, w, b]) => F.batchNorm(x!, undefined, undefined, w, b, { training: true, ...o }), reference: ([x, w, b]) => refActivation(ref.batchNorm(x!, null, null, w, b, { training: true }).out, o), result: 'float16' });
+      await checkCase({ label: `instanceNorm ${label}`, inputs: [half(shape), single([C]), single([C])], forward: ([x, w, b]) => F.instanceNorm(x!, w, b, o), reference: ([x, w, b]) => refActivation(ref.instanceNorm(x!, w, b), o), result: 'float16' });
+    }
+    const spread = (v: number) => v * 4;
+    const stats = [ref.randn(rng, [C]), ref.map(ref.randn(rng, [C]), (v) => Math.abs(v) + 0.5)].map(roundF32);
+    const running = () => stats.map((t) => tensor(Float32Array.from(t.data), t.shape));
+    await checkCase({
+      label: `batchNorm eval ${runs}`,
+      inputs: [half(shape), single([C]), single([C])],
+      forward: ([x, w, b]) => {
+        const [mean, variance] = running();
+        const y = F.batchNorm(x!, mean, variance, w, b, { training: false });
+        mean!.dispose();
+        variance!.dispose();
+        return y;
+      },
+      reference: ([x, w, b]) => ref.batchNorm(x!, stats[0], stats[1], w, b, { training: false }).out,
+      result: 'float16',
+    });
+    await checkCase({ label: `batchNormMfm ${runs}`, inputs: [half(shape, spread), single([C]), single([C])], forward: ([x, w, b]) => F.batchNormMfm(x!, undefined, undefined, w, b, { training: true }), reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x!, null, null, w, b, { training: true }).out), result: 'float16' });
+  }
+  const x = tensor(Float32Array.from(ref.randn(rng, [2, 4, 4, 4]).data), [2, 4, 4, 4], { dtype: 'float16', requiresGrad: true });
+  const gy = tensor(Float32Array.from(ref.randn(rng, [2, 4, 4, 4]).data), [2, 4, 4, 4], { dtype: 'float16' });
+  let y: Tensor | undefined;
+  const { timings } = await gpu().profile(async () => {
+    y = F.instanceNorm(x, undefined, undefined, { activation: 'relu' });
+    y.backward(gy);
+    await gpu().sync();
+  });
+  const names = timings.map((t) => t.name);
+  assert.ok(names.every((name) => !name.startsWith('cast.') && (!name.startsWith('norm.') || name.endsWith('.f16'))), context(`the float16 norm runs float16 kernels and no cast: ${names.join(', ')}`));
+  for (const t of [x, gy, y!]) t.dispose();
+});
+
 test('BatchNorm2d on a float16 input updates its float32 running statistics as on the same values in float32', async () => {
   const x64 = toHalfValues(ref.randn(rng, [3, 4, 5, 6]));
   const layers = [new nn.BatchNorm2d(4), new nn.BatchNorm2d(4)];

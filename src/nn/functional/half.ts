@@ -41,7 +41,7 @@ function promotedDtype(tensors: readonly Tensor[]): DType {
  * with the dtype the result should take and a function that maps a float32 result tensor to it.
  * With no float16 argument, `op` runs on the arguments as they are.
  */
-function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule: HalfResult, finish: (result: R, narrow: (t: Tensor) => Tensor) => R): R {
+function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule: HalfResult, finish: (result: R, narrow: (t: Tensor) => Tensor) => R, native: readonly number[] = []): R {
   const tensors = tensorsIn(args);
   if (!tensors.some((t) => t.dtype === 'float16')) return op(...args);
   const resultDtype = rule === 'input' ? tensors[0].dtype : promotedDtype(tensors);
@@ -52,7 +52,8 @@ function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule:
     originals.set(wide, value);
     return wide;
   };
-  const widened = args.map((arg) => {
+  const widened = args.map((arg, i) => {
+    if (native.includes(i)) return arg;
     if (Array.isArray(arg)) return arg.map(widen);
     if (isPlainObject(arg)) return Object.fromEntries(Object.entries(arg).map(([key, value]) => [key, widen(value)]));
     return widen(arg);
@@ -73,9 +74,13 @@ function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule:
   }
 }
 
-/** `op` taking float16 tensors too (see the file's head); its tensor result follows `rule`. */
-export function acceptsHalf<A extends unknown[]>(op: (...args: A) => Tensor, rule: HalfResult = 'promote'): (...args: A) => Tensor {
-  return (...args: A) => inFloat32(args, op, rule, (result, narrow) => narrow(result));
+/**
+ * `op` taking float16 tensors too (see the file's head); its tensor result follows `rule`. The
+ * arguments at the `native` positions go in as they are: the op reads float16 there itself (the
+ * norms' input), and its float16 result is kept.
+ */
+export function acceptsHalf<A extends unknown[]>(op: (...args: A) => Tensor, rule: HalfResult = 'promote', native: readonly number[] = []): (...args: A) => Tensor {
+  return (...args: A) => inFloat32(args, op, rule, (result, narrow) => narrow(result), native);
 }
 
 /** acceptsHalf for ops returning values and their indices: the values follow the input's dtype, the indices stay float32. */

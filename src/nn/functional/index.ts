@@ -66,8 +66,9 @@ export const maxPool2d = acceptsHalf(pool.maxPool2d);
 export const maxPool2dWithIndices = acceptsHalfWithIndices(pool.maxPool2dWithIndices);
 export const avgPool2d = acceptsHalf(pool.avgPool2d);
 
-export const batchNorm = acceptsHalf(norm.batchNorm, 'input');
-export const batchNormMfm = acceptsHalf(norm.batchNormMfm, 'input');
-export const instanceNorm = acceptsHalf(norm.instanceNorm, 'input');
+// The norm kernels read and write a float16 input natively (f32 statistics); float16 parameters are widened.
+export const batchNorm = acceptsHalf(norm.batchNorm, 'input', [0]);
+export const batchNormMfm = acceptsHalf(norm.batchNormMfm, 'input', [0]);
+export const instanceNorm = acceptsHalf(norm.instanceNorm, 'input', [0]);
 
 export const mfm = acceptsHalf(maxFeatureMap.mfm);
