@@ -22,7 +22,7 @@ const leaf = (x: T64, dtype: DTypeName) => tensor(Float32Array.from(x.data), x.s
 interface HalfCase {
   label: string;
   /** Input shapes and dtypes; values are drawn N(0, 1) and mapped by `domain` if given. */
-  inputs: { shape: number[]; dtype: DTypeName; domain?: (v: number) => number }[];
+  inputs: { shape: number[]; dtype: DTypeName; domain?: (v: number) => number; distinct?: boolean }[];
   forward: (ts: Tensor[]) => Tensor;
   reference: (xs: T64[]) => T64;
   /** The result dtype PyTorch gives. */
@@ -33,8 +33,8 @@ interface HalfCase {
 
 async function checkCase(c: HalfCase): Promise<void> {
   const before = memory();
-  const xs = c.inputs.map(({ shape, dtype, domain }) => {
-    const drawn = ref.map(ref.randn(rng, shape), domain ?? ((v) => v));
+  const xs = c.inputs.map(({ shape, dtype, domain, distinct }) => {
+    const drawn = distinct ? distinctValues(shape) : ref.map(ref.randn(rng, shape), domain ?? ((v) => v));
     return dtype === 'float16' ? toHalfValues(drawn) : roundF32(drawn);
   });
   const inputs = xs.map((x, i) => leaf(x, c.inputs[i]!.dtype));
@@ -61,6 +61,17 @@ async function checkCase(c: HalfCase): Promise<void> {
 }
 
 const half = (shape: number[], domain?: (v: number) => number) => ({ shape, dtype: 'float16' as const, domain });
+/** Distinct values (k - n/2) / 8 in random order, exact in float16: no ties for max-style ops, whose finite differences split at a tie. */
+function distinctValues(shape: number[]): T64 {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = Array.from({ length: n }, (_, k) => (k - n / 2) / 8);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [values[i], values[j]] = [values[j]!, values[i]!];
+  }
+  return { shape, data: Float64Array.from(values) };
+}
+const distinctHalf = (shape: number[]) => ({ shape, dtype: 'float16' as const, distinct: true });
 const single = (shape: number[]) => ({ shape, dtype: 'float32' as const });
 const positive = (v: number) => Math.abs(v) + 0.5;
 const oddShape = () => [rng.int(1, 3), rng.int(2, 5), rng.int(3, 9)];
@@ -108,10 +119,9 @@ test('torch.result_type: a float32 tensor of rank > 0 promotes to float32; a ran
 
 test('reductions, shape ops and losses on float16', async () => {
   const shape = [rng.int(2, 4), rng.int(2, 5), rng.int(3, 7)];
-  const distinct = (v: number) => v * 3; // ties of max are rare at float16's spacing once spread
   await checkCase({ label: 'sum over dims', inputs: [half(shape)], forward: ([x]) => F.sum(x!, [0, 2]), reference: ([x]) => ref.sum(x!, [0, 2]), result: 'float16' });
   await checkCase({ label: 'mean keepdim', inputs: [half(shape)], forward: ([x]) => F.mean(x!, 1, { keepdim: true }), reference: ([x]) => ref.mean(x!, 1, true), result: 'float16' });
-  await checkCase({ label: 'max over a dim', inputs: [half(shape, distinct)], forward: ([x]) => F.max(x!, 2), reference: ([x]) => ref.max(x!, 2), result: 'float16' });
+  await checkCase({ label: 'max over a dim', inputs: [distinctHalf(shape)], forward: ([x]) => F.max(x!, 2), reference: ([x]) => ref.max(x!, 2), result: 'float16' });
   await checkCase({ label: 'permute', inputs: [half(shape)], forward: ([x]) => F.permute(x!, [2, 0, 1]), reference: ([x]) => ref.permute(x!, [2, 0, 1]), result: 'float16' });
   await checkCase({ label: 'slice with a step', inputs: [half(shape)], forward: ([x]) => F.slice(x!, 2, 1, undefined, 2), reference: ([x]) => ref.slice(x!, 2, 1, undefined, 2), result: 'float16' });
   await checkCase({ label: 'cat', inputs: [half(shape), half(shape)], forward: (ts) => F.cat(ts, 1), reference: (xs) => ref.cat(xs, 1), result: 'float16' });
@@ -145,10 +155,9 @@ test('maxWithIndices, argmax and maxPool2dWithIndices on float16: float16 values
 
 test('pooling, max-feature-map and the norms on float16 (float32 affine parameters and running statistics)', async () => {
   const [N, C, H, W] = [rng.int(2, 3), 2 * rng.int(1, 3), rng.int(5, 9), rng.int(5, 9)];
-  const spread = (v: number) => v * 4;
-  await checkCase({ label: 'maxPool2d', inputs: [half([N, C, H, W], spread)], forward: ([x]) => F.maxPool2d(x!, { kernelSize: 2, stride: 2, ceilMode: true }), reference: ([x]) => ref.maxPool2d(x!, { kernelSize: 2, stride: 2, ceilMode: true }), result: 'float16' });
+  await checkCase({ label: 'maxPool2d', inputs: [distinctHalf([N, C, H, W])], forward: ([x]) => F.maxPool2d(x!, { kernelSize: 2, stride: 2, ceilMode: true }), reference: ([x]) => ref.maxPool2d(x!, { kernelSize: 2, stride: 2, ceilMode: true }), result: 'float16' });
   await checkCase({ label: 'avgPool2d', inputs: [half([N, C, H, W])], forward: ([x]) => F.avgPool2d(x!, { kernelSize: 3, stride: 2, padding: 1 }), reference: ([x]) => ref.avgPool2d(x!, { kernelSize: 3, stride: 2, padding: 1 }), result: 'float16' });
-  await checkCase({ label: 'mfm', inputs: [half([N, C, H, W], spread)], forward: ([x]) => F.mfm(x!), reference: ([x]) => ref.mfm(x!), result: 'float16' });
+  await checkCase({ label: 'mfm', inputs: [distinctHalf([N, C, H, W])], forward: ([x]) => F.mfm(x!), reference: ([x]) => ref.mfm(x!), result: 'float16' });
   await checkCase({
     label: 'batchNorm (training, affine)',
     inputs: [half([N, C, H, W]), single([C]), single([C])],
@@ -207,6 +216,31 @@ test('the norms read and write float16 natively: batch (training and eval) and i
   const names = timings.map((t) => t.name);
   assert.ok(names.every((name) => !name.startsWith('cast.') && (!name.startsWith('norm.') || name.endsWith('.f16'))), context(`the float16 norm runs float16 kernels and no cast: ${names.join(', ')}`));
   for (const t of [x, gy, y!]) t.dispose();
+});
+
+test('the pools read and write float16 natively on each path: 2 x 2 quads, tiling windows, overlapping windows, average', async () => {
+  const cases = [
+    { label: 'max 2 x 2 quads', shape: [2, 3, 6, 16], options: { kernelSize: 2, stride: 2 }, kernel: 'pool.maxBackwardQuads.f16' },
+    { label: 'max 3 x 3 tiles', shape: [2, 3, 9, 7], options: { kernelSize: 3, stride: 3, ceilMode: true }, kernel: 'pool.maxBackwardTiles.f16' },
+    { label: 'max 3 x 3 / 2 overlapping', shape: [2, 3, 9, 7], options: { kernelSize: 3, stride: 2, padding: 1 }, kernel: 'pool.maxBackward.f16' },
+  ];
+  for (const c of cases) {
+    await checkCase({ label: c.label, inputs: [distinctHalf(c.shape)], forward: ([x]) => F.maxPool2d(x!, c.options), reference: ([x]) => ref.maxPool2d(x!, c.options), result: 'float16' });
+    const x = tensor(Float32Array.from(ref.randn(rng, c.shape).data), c.shape, { dtype: 'float16', requiresGrad: true });
+    const y0 = F.maxPool2d(x, c.options);
+    const gy = tensor(Float32Array.from(ref.randn(rng, [...y0.shape]).data), [...y0.shape], { dtype: 'float16' });
+    y0.dispose();
+    let y: Tensor | undefined;
+    const { timings } = await gpu().profile(async () => {
+      y = F.maxPool2d(x, c.options);
+      y.backward(gy);
+      await gpu().sync();
+    });
+    const names = timings.map((t) => t.name);
+    assert.ok(names.includes(c.kernel) && !names.some((name) => name.startsWith('cast.')), context(`${c.label}: ${c.kernel} and no cast (${names.join(', ')})`));
+    for (const t of [x, gy, y!]) t.dispose();
+  }
+  await checkCase({ label: 'avg 3 x 3 / 2, ceil, no pad counted', inputs: [half([2, 3, 9, 8])], forward: ([x]) => F.avgPool2d(x!, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), reference: ([x]) => ref.avgPool2d(x!, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), result: 'float16' });
 });
 
 test('BatchNorm2d on a float16 input updates its float32 running statistics as on the same values in float32', async () => {

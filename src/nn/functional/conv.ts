@@ -9,7 +9,6 @@ import { mfmBackwardFromMask, mfmMaxPoolBackward, mfmMaxPoolForward } from '../.
 import type { PoolGeometry } from '../../kernels/pool.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
-import { acceptsHalf } from './half.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
 import { gemmReads, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
@@ -166,7 +165,7 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
   const poolGeometry = maxPool2dGeometry(op, [N, C, OH, OW], pool);
   if (!windowsTile(poolGeometry)) {
     const y = conv2dMfm(x, weight, bias, options);
-    const out = acceptsHalf(maxPool2d)(y, pool);
+    const out = maxPool2d(y, pool);
     y.dispose();
     return out;
   }

@@ -62,9 +62,10 @@ export const bceWithLogits = acceptsHalf(loss.bceWithLogits);
 export const mseLoss = acceptsHalf(loss.mseLoss);
 export const l1Loss = acceptsHalf(loss.l1Loss);
 
-export const maxPool2d = acceptsHalf(pool.maxPool2d);
-export const maxPool2dWithIndices = acceptsHalfWithIndices(pool.maxPool2dWithIndices);
-export const avgPool2d = acceptsHalf(pool.avgPool2d);
+// The pool kernels read and write float16 themselves (the indices stay float32).
+export const maxPool2d = pool.maxPool2d;
+export const maxPool2dWithIndices = pool.maxPool2dWithIndices;
+export const avgPool2d = pool.avgPool2d;
 
 // The norm kernels read and write a float16 input natively (f32 statistics); float16 parameters are widened.
 export const batchNorm = acceptsHalf(norm.batchNorm, 'input', [0]);
