@@ -15,6 +15,7 @@
 //   the slice. WIDE (override): KW 5-8 hold 8 taps in two vec4 sums, else (KW <= 4) one vec4.
 // Uniform control flow through the loops (subgroup operations need it): lanes past the last (ci, i)
 // and input rows outside X read clamped and zeroed; pixels past OW have GY 0.
+// Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
 // X and GY are Operand (shaders/include/operand.wgsl), converted to f32 on load; sums and Partial f32.
 enable subgroups;
 //!include conv_geometry
@@ -36,7 +37,7 @@ var<private> acc1: vec4<f32>;
 
 /** X in the current input row at column iw, 0 outside it. */
 fn inputAt(iw: i32) -> f32 {
-  let inside = rowInside && iw >= 0 && iw < i32(p.W);
+  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
   return select(0.0, f32(X[xRow + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
 }
 
@@ -67,7 +68,7 @@ fn weightGradSingleSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @built
   for (var r = first; r < end; r++) {
     let n = r / p.OH;
     let ih = i32((r % p.OH) * p.SH + i * p.DH) - p.PH;
-    rowInside = ih >= 0 && ih < i32(p.H);
+    rowInside = (ih >= 0) & (ih < i32(p.H));
     xRow = ((n * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
     let gyRow = r * p.OW;
     // Taps j = 0 .. 7 of output pixel ow read X[ow - PW + j].

@@ -17,6 +17,7 @@ import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
 import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor } from './helpers.js';
+import { shaderSources } from '../../src/shaders.generated.js';
 
 const rng = fileRng('conv-single');
 
@@ -149,6 +150,17 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
     const count = (name: string) => names.filter((n) => n === name).length;
     assert.ok(count(forwardName(subgroups)) > 1 && count(transposeName(subgroups)) > 1 && count('conv2d_weight_grad.single') > 1, `expected several single launches, got ${names.join(', ')}`);
     await checkSingle(c, subgroups);
+  }
+});
+
+test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
+  const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
+  for (const file of files) {
+    shaderSources[file]!.split('\n').forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, '');
+      assert.ok(!/&&|\|\|/.test(code), `shaders/${file}.wgsl (as bundled, includes spliced in) line ${i + 1} uses a short-circuit operator: ${line.trim()} (write (a) & (b): scripts/repro-swiftshader-compile.mjs shows why)`);
+    });
   }
 });
 
