@@ -39,8 +39,7 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * and no dilation along the width; the weight gradient also KW <= 8; the input gradient stride 1):
  * dedicated: the Cout = 1 kernels — conv2d_single(_subgroup).wgsl single(Subgroup) forward, conv_transpose2d_single*.wgsl
  * input gradient, conv2d_weight_grad_single.wgsl weight gradient;
- * shared: the same only where subgroups are 8 wide (subgroupKernels; the packed kernels elsewhere: SwiftShader never
- * finished conv2d_single.wgsl), with more loads shared between lanes: the forward in
+ * shared: the same, and where subgroups are 8 wide (subgroupKernels) more loads shared between lanes: the forward in
  * tiles of 4 output rows (conv2d_single_subgroup.wgsl rowsSubgroup; height stride and dilation 1, kernel at most 8 x 8)
  * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl);
  * generic: the packed kernels as for any Cout.

@@ -259,15 +259,13 @@ function launchForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefi
  * conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl input gradient (at stride 1), and
  * conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8. They walk input rows with a
  * sliding window: stride 1 and no dilation along the width (stride-2 and dilated-width Cout = 1 convs
- * run the packed kernels). Policy convSingleChannel 'shared' (the software default) takes them only
- * where the subgroup kernels run (subgroups of exactly 8: lavapipe, where they were measured);
- * 'dedicated' takes them anywhere. Why: Chromium's SwiftShader (subgroups of 4, the page) never
- * finished conv2d_single.wgsl's forward (a 1×8×20×20 input, 3×3: the GPU process hung).
+ * run the packed kernels). Policy convSingleChannel 'dedicated' or 'shared' takes them on any adapter:
+ * on Chromium's SwiftShader (subgroups of 4) the plain ones ran FaPE-GAN's output layers' forward at
+ * 1.1-1.4x and backward at 2.3-6.7x the packed kernels (bench/RESULTS.md, 2026-12-05), once their
+ * bounds tests stopped using && (a compile that never finished there: scripts/repro-swiftshader-compile.mjs).
  */
 function singleChannelKernels(g: ConvGeometry): boolean {
-  const choice = gpu().policy.get('convSingleChannel');
-  const wanted = choice === 'dedicated' || (choice === 'shared' && subgroupKernels());
-  return wanted && g.Cout === 1 && g.SW === 1 && g.DW === 1;
+  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
 }
 
 /**

@@ -451,7 +451,7 @@ const f16Only = (names: string[]) => names.every((name) => name.endsWith('.f16')
 
 for (const subgroups of ['shared', 'off'] as const) {
   test(`f16 conv under the packed policy, convSubgroups ${subgroups}: every packed, vec4, subgroup and phase kernel's f16 build (weights packed from f16)`, async () => {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: 'shared' }, async () => {
       const expectedSet = subgroups === 'shared' && subgroupsOfEight() ? 'shared' : 'off';
       for (const c of PACKED_CASES) {
         const what = `f16 packed (${subgroups}) ${c.name}: ${describeConv(c)}`;
@@ -504,7 +504,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
   const pointwise: ConvCase = { g: geometry(5, 8, 8, 8, 4, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true };
   const phased: ConvCase = { g: geometry(5, 2, 8, 16, 8, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true };
   for (const subgroups of ['shared', 'off'] as const) {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: 'shared' }, async () => {
       const sg = subgroups === 'shared' && subgroupsOfEight();
       const what = `chunked packed (${subgroups})`;
       const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
