@@ -2,7 +2,8 @@
 // headless Chromium with the browser test's flags (SwiftShader), through the public API of
 // dist/webfer.browser.js. Per row, conv2d's forward and its backward (input and weight gradients
 // together) under convSingleChannel 'generic' (the packed kernels) beside 'dedicated' (the Cout = 1
-// kernels), one call of each alternated per round, best of the rounds after a warm-up round (the
+// kernels) and 'shared' (the default: for D's 512 channels the forward in slices of channels, rowsSliced),
+// one call of each alternated per round, best of the rounds after a warm-up round (the
 // compiles), with the largest difference of the outputs and gradients from generic's relative to the largest.
 //   npm run build && node bench/conv-single-channel-browser.mjs [--batches 4] [--rounds 3] [--only 'D out']
 //   (CHROMIUM=path to override the browser)
@@ -66,7 +67,7 @@ const result = await page.evaluate(async ({ rows, rounds }) => {
       y.dispose();
       return { forward, backward, values };
     };
-    const choices = ['generic', 'dedicated'];
+    const choices = ['generic', 'dedicated', 'shared'];
     const best = choices.map(() => ({ forward: Infinity, backward: Infinity }));
     let diff = 0;
     for (let r = 0; r <= rounds; r++) {
@@ -74,7 +75,7 @@ const result = await page.evaluate(async ({ rows, rounds }) => {
       for (const choice of r % 2 ? [...choices].reverse() : choices) runs[choices.indexOf(choice)] = await run(choice);
       if (r === 0) {
         let scale = 0;
-        runs[1].values.forEach((values, t) => values.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - runs[0].values[t][i])); scale = Math.max(scale, Math.abs(runs[0].values[t][i])); }));
+        for (const run of runs.slice(1)) run.values.forEach((values, t) => values.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - runs[0].values[t][i])); scale = Math.max(scale, Math.abs(runs[0].values[t][i])); }));
         diff /= scale;
         continue;
       }
@@ -84,7 +85,7 @@ const result = await page.evaluate(async ({ rows, rounds }) => {
     const cell = (ms, passes) => `${ms.toFixed(1)} ms, ${((passes * flop) / ms / 1e6).toFixed(2)} GFLOP/s`;
     for (const [pass, passes] of [['forward', 1], ['backward (input + weight grad)', 2]]) {
       const key = passes === 1 ? 'forward' : 'backward';
-      lines.push(`| ${name} | N${N} ${Cin}→1 ${size}² k${k} p${padding} → ${out}² | ${pass} | ${cell(best[0][key], passes)} | ${cell(best[1][key], passes)} | ${(best[0][key] / best[1][key]).toFixed(2)}× | ${diff.toExponential(1)} |`);
+      lines.push(`| ${name} | N${N} ${Cin}→1 ${size}² k${k} p${padding} → ${out}² | ${pass} | ${cell(best[0][key], passes)} | ${cell(best[1][key], passes)} | ${(best[0][key] / best[1][key]).toFixed(2)}× | ${cell(best[2][key], passes)} | ${(best[0][key] / best[2][key]).toFixed(2)}× | ${diff.toExponential(1)} |`);
     }
     [x, w, gy].forEach((t) => t.dispose());
   }
@@ -93,8 +94,8 @@ const result = await page.evaluate(async ({ rows, rounds }) => {
 }, { rows, rounds: Number(values.rounds) });
 
 console.log(`${result.adapter} (headless Chromium), best of ${values.rounds} alternated rounds, policy defaults but convSingleChannel`);
-console.log('| layer | shape | pass | generic | dedicated (Cout = 1) | speed-up | max diff |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| layer | shape | pass | generic | dedicated (Cout = 1) | speed-up | shared (default) | speed-up | max diff |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const line of result.lines) console.log(line);
 await browser.close();
 server.close();

@@ -45,8 +45,11 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
-  const rows = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
-  const single = rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
+  const tileable = mode === 'shared' && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const outputs = c.x.slice(2).map((size, d) => size + 2 * c.opts.padding[d]! - c.kernel[d]! + 1);
+  const sliced = tileable && c.x[1]! >= 128 && c.x[0]! * Math.ceil(outputs[0]! / 4) * Math.ceil(outputs[1]! / 8) < 1024;
+  const rows = tileable && subgroups === 'shared' && subgroupsOfEight();
+  const single = sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transpose = transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
@@ -140,6 +143,39 @@ test('convSingleChannel shared without the subgroup kernels (convSubgroups off, 
   await checkSingle({ x: [3, 5, 6, 7], kernel: [4, 4], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: false }, 'off', {}, 'shared');
 });
 
+test('Cout = 1 forward over few tiles with many input channels (rowsSliced, under shared with or without subgroups): channels in slices (an uneven last one, 9 slices, one slice), kernels 1×1 to 8×8, odd sizes, padding, bias, against the float64 reference', async () => {
+  // [x, kernel, padding, bias]: 12 tiles x 4 slices of 33 channels (the last 32); 2 tiles x 9 of 34 (the last 28);
+  // 288 tiles, one slice (written straight to y); a 1×1.
+  const cases: [number[], Pair, Pair, boolean][] = [
+    [[3, 131, 7, 9], [4, 4], [1, 1], true], [[1, 300, 5, 11], [8, 8], [3, 4], false], [[4, 128, 34, 64], [3, 2], [1, 0], true], [[2, 160, 3, 17], [1, 1], [0, 0], true],
+  ];
+  for (const subgroups of ['shared', 'off'] as const) {
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: subgroups });
+    for (const [x, kernel, padding, withBias] of cases) {
+      const what = `x [${x}] k ${kernel} p ${padding}${withBias ? ' bias' : ''} (${subgroups})`;
+      const [xs, w, b] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1), ref.randn(rng, [1])];
+      const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+      const run = () => conv2d(inputs[0]!, inputs[1]!, withBias ? inputs[2] : undefined, { padding });
+      const { timings } = await gpu().profile(() => run().dispose());
+      assert.ok(timings.some((t) => t.name === 'conv2d.rowsSliced'), `${what}: conv2d.rowsSliced expected among ${timings.map((t) => t.name).join(', ')}`);
+      const y = run();
+      assertNear(await toT64(y), ref.conv2d(xs, w, withBias ? b : undefined, { padding }), `${what}: rowsSliced forward`, 1e-4, 1e-5);
+      [y, ...inputs].forEach((t) => t.dispose());
+    }
+  }
+  // Gradients against finite differences, Cin 128 over 2 tiles x 4 slices.
+  await checkSingle({ x: [2, 128, 5, 6], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'off', {}, 'shared');
+  // A batch in runs of whole images (x 64 KiB an image against a 160 KiB binding): each run's slice sums land at its images' place in y.
+  gpu().setMaxBindingBytes(160 * 1024);
+  const [xs, w, b] = [ref.randn(rng, [5, 128, 8, 16]), ref.randn(rng, [1, 128, 3, 3], 0.1), ref.randn(rng, [1])];
+  const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+  const { result: y, timings } = await gpu().profile(() => conv2d(inputs[0]!, inputs[1]!, inputs[2], { padding: 1 }));
+  const launches = timings.find((t) => t.name === 'conv2d.rowsSliced')?.calls ?? 0;
+  assert.ok(launches > 1, `x [5, 128, 8, 16] in runs of images: expected several conv2d.rowsSliced launches, got ${timings.map((t) => `${t.name} x${t.calls}`).join(', ')}`);
+  assertNear(await toT64(y), ref.conv2d(xs, w, b, { padding: 1 }), 'x [5, 128, 8, 16] in runs of images: rowsSliced forward', 1e-4, 1e-5);
+  [y, ...inputs].forEach((t) => t.dispose());
+});
+
 test('Cout = 1 over a batch larger than one binding: the single kernels run once per run of whole images', async () => {
   // x 2 x 8 x 16 floats per image (1 KiB), y 8 x 16 (512 bytes; whole images stay offset-aligned): 5 images
   // against a 4 KiB limit run in several launches.
@@ -156,7 +192,7 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
 
 test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
   const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
-  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
   for (const file of files) {
     shaderSources[file]!.split('\n').forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, '');

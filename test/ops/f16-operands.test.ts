@@ -444,6 +444,12 @@ const PACKED_CASES: PackedCase[] = [
     shared: { forward: 'conv2d.singleSubgroup', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.singleSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.single' },
   },
+  {
+    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels: rowsSliced, with or without subgroups)',
+    g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleSubgroup' },
+    off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
+  },
 ];
 
 /** Every kernel an f16 pass launched is an f16 build, except the f32 reduction of split-K slices and the sum of chunks. */
