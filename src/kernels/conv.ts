@@ -299,20 +299,23 @@ const SLICE_CHANNELS = 32;
  * The Cout = 1 forward over few 4 x 8 output tiles with many input channels (conv2d_single_sliced.wgsl rowsSliced,
  * under convSingleChannel 'shared' on any adapter): the kernel size fixed at compile time, the channels split into
  * slices so that about SLICED_INVOCATIONS run, the slices' partial sums added by reduceAxis and copied into y.
- * D's 4×4 512→1 on 15² (lavapipe, per CPU second, side by side): 1.2× rowsSubgroup at batch 4, 1.3-1.6× at 16.
+ * D's 4×4 512→1 on 15² (lavapipe, per CPU second, side by side): 1.16-1.24× rowsSubgroup at batch 4, 1.1-1.6× at 16
+ * (bench/RESULTS.md, 2026-12-05); G's 64-channel 7×7 layers ran slower than rowsSubgroup (0.56-0.88×).
  */
 function launchSlicedForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, tiles: number, operands: OperandType): void {
   const wanted = Math.max(1, Math.min(Math.ceil(SLICED_INVOCATIONS / tiles), Math.floor(g.Cin / SLICE_CHANNELS)));
   const kChunk = Math.ceil(g.Cin / wanted);
   const slices = Math.ceil(g.Cin / kChunk);
   const outputs = g.N * g.OH * g.OW;
+  // Few invocations run 8 to a workgroup, as rowsSubgroup's tiles.
   const wg = tiles * slices < 1024 ? 8 : 64;
   const k = kernel('conv2d_single_sliced', { name: 'conv2d.rowsSliced', entryPoint: 'rowsSliced', constants: { WG: wg, KERNEL_H: g.KH, KERNEL_W: g.KW }, operands });
-  const partial = slices === 1 ? y : alloc(slices * outputs);
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, partial], params(g, bias !== undefined, kChunk), grid1d(tiles * slices, wg));
-  if (slices === 1) return;
-  const sum = reduceAxis('sum', partial as GPUBuffer, 1, slices, outputs);
-  gpu().pool.release(partial as GPUBuffer);
+  const launch = (partial: Binding) => gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, partial], params(g, bias !== undefined, kChunk), grid1d(tiles * slices, wg));
+  if (slices === 1) return launch(y);
+  const partial = alloc(slices * outputs);
+  launch(partial);
+  const sum = reduceAxis('sum', partial, 1, slices, outputs);
+  gpu().pool.release(partial);
   const target = 'buffer' in y ? y : { buffer: y, offset: 0 };
   gpu().copy(sum, 0, target.buffer, target.offset, outputs * 4);
   gpu().pool.release(sum);
