@@ -70,6 +70,7 @@ if (runs.includes('kernels')) {
     ['conv2d_single', 'single', { WG: 64 }], ['conv2d_single_subgroup', 'singleSubgroup', { WG: 64 }], ['conv2d_single_subgroup', 'rowsSubgroup', { WG: 8 }],
     ['conv_transpose2d_single', 'single', { WG: 64 }], ['conv_transpose2d_single_subgroup', 'singleSubgroup', { WG: 64 }],
     ['conv2d_weight_grad_single', 'weightGradSingle', { WG: 64, WIDE: 1 }], ['conv2d_weight_grad_single_subgroup', 'weightGradSingleSubgroup', { WG: 64, WIDE: 1 }],
+    ['conv2d_weight_grad_single_subgroup', 'weightGradSingleRowsSubgroup', { WG: 64, WIDE: 1, KERNEL_H: 7 }],
     ['conv2d_single_sliced', 'rowsSliced', { WG: 8, KERNEL_H: 4, KERNEL_W: 4 }], ['conv2d_single_sliced', 'rowsSliced', { WG: 8, KERNEL_H: 8, KERNEL_W: 8 }],
   ];
   for (const [file, entryPoint, constants] of entryPoints) {

@@ -599,19 +599,29 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
 /**
  * The Cout = 1 weight gradient (conv2d_weight_grad_single.wgsl): one invocation per (ci, i) row of
  * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run (their
- * partial sums within one binding), added by reduceAxis.
+ * partial sums within one binding), added by reduceAxis. Under convSingleChannel 'shared' where subgroups
+ * are 8 wide, conv2d_weight_grad_single_subgroup.wgsl: GY shared by the lanes, and at height stride and
+ * dilation 1 and KH <= 8 one invocation per ci over slices of input rows (weightGradSingleRowsSubgroup: each
+ * X row loaded once for all KH tap rows; 1.4-2.1x weightGradSingleSubgroup per CPU second on FaPE-GAN's
+ * output layers, lavapipe, bench/RESULTS.md 2026-12-05).
  */
 function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
-  const wg = 64;
-  const columns = g.Cin * g.KH;
-  const rows = g.N * g.OH;
+  const shared = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared';
+  // By input rows (weightGradSingleRowsSubgroup): one invocation per ci, slices of input rows.
+  const byInputRows = shared && g.SH === 1 && g.DH === 1 && g.KH <= 8;
+  const columns = byInputRows ? g.Cin : g.Cin * g.KH;
+  // By input rows, workgroups no wider than the channels (whole subgroups of 8): G's demo layer has 8.
+  const wg = byInputRows ? Math.min(64, Math.ceil(columns / 8) * 8) : 64;
+  const rows = byInputRows ? g.N * g.H : g.N * g.OH;
   // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
-  const fitting = Math.floor(gpu().maxBindingBytes / (4 * columns * g.KW));
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
   const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
-  const k = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared'
-    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
-    : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
+  const k = byInputRows
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH }, operands })
+    : shared
+      ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
+      : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
   return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
 }
 

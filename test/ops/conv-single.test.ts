@@ -16,7 +16,7 @@ import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
-import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor } from './helpers.js';
+import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor, type T64 } from './helpers.js';
 import { shaderSources } from '../../src/shaders.generated.js';
 
 const rng = fileRng('conv-single');
@@ -53,7 +53,9 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transpose = transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
-  const weight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
+  const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
+  const weight = byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
   assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
@@ -80,7 +82,7 @@ for (const subgroups of ['shared', 'off'] as const) {
   });
 }
 
-test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, singleSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
+test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, by input rows: singleRowsSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
   const cases: Case[] = [
     ...CASES,
     { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
@@ -174,6 +176,32 @@ test('Cout = 1 forward over few tiles with many input channels (rowsSliced, unde
   assert.ok(launches > 1, `x [5, 128, 8, 16] in runs of images: expected several conv2d.rowsSliced launches, got ${timings.map((t) => `${t.name} x${t.calls}`).join(', ')}`);
   assertNear(await toT64(y), ref.conv2d(xs, w, b, { padding: 1 }), 'x [5, 128, 8, 16] in runs of images: rowsSliced forward', 1e-4, 1e-5);
   [y, ...inputs].forEach((t) => t.dispose());
+});
+
+test('Cout = 1 weight gradient by input rows (singleRowsSubgroup, shared on subgroups of 8) over long sums matches the float64 reference: G\'s 7×7 kind, D\'s 4×4 512→1 kind, 8 channels (narrow workgroups)', async () => {
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
+  const expected = subgroupsOfEight() ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single';
+  for (const [x, kernel, padding] of [[[3, 5, 40, 37], [7, 7], [0, 0]], [[2, 130, 15, 15], [4, 4], [1, 1]], [[4, 8, 38, 21], [7, 5], [0, 2]]] as [number[], Pair, Pair][]) {
+    const what = `x [${x}] k ${kernel} p ${padding}`;
+    const [xs, w] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1)];
+    const [tx, tw] = [toTensor(xs), toTensor(w, true)];
+    const y = conv2d(tx, tw, undefined, { padding });
+    const gy = ref.randn(rng, [...y.shape]);
+    const tgy = toTensor(gy);
+    const { timings } = await gpu().profile(() => y.backward(tgy));
+    assert.ok(timings.some((t) => t.name === expected), `${what}: ${expected} expected among ${timings.map((t) => t.name).join(', ')}`);
+    // gW[0, ci, i, j] = Σ_n conv2d(x[n] with its channels as a batch, gy[n] as a kernel): a Cout = 1 conv's weight gradient.
+    const [N, Cin, H, W] = x as [number, number, number, number];
+    const [OH, OW] = [gy.shape[2]!, gy.shape[3]!];
+    const expectedGrad: T64 = { shape: [1, Cin, ...kernel], data: new Float64Array(Cin * kernel[0] * kernel[1]) };
+    for (let n = 0; n < N; n++) {
+      const image: T64 = { shape: [Cin, 1, H, W], data: xs.data.subarray(n * Cin * H * W, (n + 1) * Cin * H * W) };
+      const kernelOfGy: T64 = { shape: [1, 1, OH, OW], data: gy.data.subarray(n * OH * OW, (n + 1) * OH * OW) };
+      ref.conv2d(image, kernelOfGy, undefined, { padding }).data.forEach((v, k) => { expectedGrad.data[k]! += v; });
+    }
+    assertNear(await toT64(tw.grad!), expectedGrad, `${what}: weight gradient`, 1e-4, 1e-5);
+    [tx, tw, y, tgy].forEach((t) => t.dispose());
+  }
 });
 
 test('Cout = 1 over a batch larger than one binding: the single kernels run once per run of whole images', async () => {

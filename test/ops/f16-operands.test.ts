@@ -435,7 +435,7 @@ const PACKED_CASES: PackedCase[] = [
   {
     name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in 4-row tiles; bias: the transposed conv\'s [Cin])',
     g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleSubgroup' },
+    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
   {
@@ -447,7 +447,7 @@ const PACKED_CASES: PackedCase[] = [
   {
     name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels: rowsSliced, with or without subgroups)',
     g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleSubgroup' },
+    shared: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
 ];
@@ -524,7 +524,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
       chunked(await checkForward(single, what), sg ? 'conv2d.rowsSubgroup' : 'conv2d.single', 'Cout = 1 forward');
-      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
+      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
       chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
