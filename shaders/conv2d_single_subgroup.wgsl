@@ -13,6 +13,7 @@
 // Tiling: WG (override, a multiple of the subgroup size) invocations per workgroup along x, 8 outputs
 //   each (rowsSubgroup: 32); invocation = (wid.y · groups.x + wid.x) · WG + lid.x. Control flow is uniform up to the
 //   stores (shaders/include/conv_single_forward.wgsl).
+// Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
 // X and W are Operand (shaders/include/operand.wgsl), converted to f32 on load; sums, Bias and Y f32.
 enable subgroups;
 //!include conv_geometry
@@ -58,7 +59,7 @@ var<private> rowAcc: array<vec4<f32>, 8>;
 fn rowWeight(w: f32, t: u32, j: u32) -> f32 {
   let kh = i32(t) - i32(j);
   let fromLane = subgroupShuffle(w, u32(clamp(kh, 0, 7)));
-  return select(0.0, fromLane, kh >= 0 && kh < i32(p.KH));
+  return select(0.0, fromLane, (kh >= 0) & (kh < i32(p.KH)));
 }
 
 fn storeRow(row: u32, ow0: u32, bias: f32, lo: vec4<f32>, hi: vec4<f32>) {
@@ -89,7 +90,7 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
     // This lane's tap row of channel ci: taps 0 .. KW - 1 (0 past KW).
     let wBase = (ci * p.KH + heldRow) * p.KW;
     var taps: array<f32, 8>;
-    for (var j = 0u; j < 8u; j++) { taps[j] = select(0.0, f32(W[wBase + min(j, p.KW - 1u)]), laneHasRow && j < p.KW); }
+    for (var j = 0u; j < 8u; j++) { taps[j] = select(0.0, f32(W[wBase + min(j, p.KW - 1u)]), laneHasRow & (j < p.KW)); }
     let held0 = vec4<f32>(taps[0], taps[1], taps[2], taps[3]);
     let held1 = vec4<f32>(taps[4], taps[5], taps[6], taps[7]);
     for (var t = 0u; t < TILE_ROWS + p.KH - 1u; t++) {

@@ -12,6 +12,7 @@
 // row: X[ow - PW + j] for j = 0 .. 7 sits in two vec4 registers that shift by one input per pixel (a
 // Cout = 1 GEMM has a single row: the generic kernels' row blocks would be 75-94 % padding).
 // Invariant: inputs outside X (padding) read as 0; taps j >= KW are summed and not stored.
+// Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
 // X and GY are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to
 // f32 on load; sums and Partial are f32.
 //!include conv_geometry
@@ -26,7 +27,7 @@ override WIDE: bool = true;
 
 /** X[rowBase + iw] for a row of W inputs, 0 outside it. */
 fn inputAt(rowBase: u32, iw: i32) -> f32 {
-  let inside = iw >= 0 && iw < i32(p.W);
+  let inside = (iw >= 0) & (iw < i32(p.W));
   return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
 }
 
@@ -44,7 +45,7 @@ fn weightGradSingle(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workg
   for (var r = first; r < end; r++) {
     let n = r / p.OH;
     let ih = i32((r % p.OH) * p.SH + i * p.DH) - p.PH;
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    if ((ih < 0) | (ih >= i32(p.H))) { continue; }
     let xRow = ((n * p.Cin + ci) * p.H + u32(ih)) * p.W;
     let gyRow = r * p.OW;
     // Taps j = 0 .. 7 of output pixel ow read X[ow - PW + j].

@@ -13,8 +13,11 @@
 //   3 Partial (write) — conv2d_weight_grad_single.wgsl's table.
 // Tiling: WG (override, a multiple of the subgroup size) invocations along x, one (ci, i) each; wid.z
 //   the slice. WIDE (override): KW 5-8 hold 8 taps in two vec4 sums, else (KW <= 4) one vec4.
+// weightGradSingleRowsSubgroup (below): one invocation per ci over slices of input rows, where also SH == DH == 1
+//   and KH <= 8 (X loaded once per input row for all KH tap rows).
 // Uniform control flow through the loops (subgroup operations need it): lanes past the last (ci, i)
 // and input rows outside X read clamped and zeroed; pixels past OW have GY 0.
+// Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
 // X and GY are Operand (shaders/include/operand.wgsl), converted to f32 on load; sums and Partial f32.
 enable subgroups;
 //!include conv_geometry
@@ -36,7 +39,7 @@ var<private> acc1: vec4<f32>;
 
 /** X in the current input row at column iw, 0 outside it. */
 fn inputAt(iw: i32) -> f32 {
-  let inside = rowInside && iw >= 0 && iw < i32(p.W);
+  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
   return select(0.0, f32(X[xRow + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
 }
 
@@ -67,7 +70,7 @@ fn weightGradSingleSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @built
   for (var r = first; r < end; r++) {
     let n = r / p.OH;
     let ih = i32((r % p.OH) * p.SH + i * p.DH) - p.PH;
-    rowInside = ih >= 0 && ih < i32(p.H);
+    rowInside = (ih >= 0) & (ih < i32(p.H));
     xRow = ((n * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
     let gyRow = r * p.OW;
     // Taps j = 0 .. 7 of output pixel ow read X[ow - PW + j].
@@ -90,4 +93,66 @@ fn weightGradSingleSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @built
   let taps = array<f32, 8>(acc0.x, acc0.y, acc0.z, acc0.w, acc1.x, acc1.y, acc1.z, acc1.w);
   let base = wid.z * columns * p.KW + column * p.KW;
   for (var j = 0u; j < p.KW; j++) { Partial[base + j] = taps[j]; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// weightGradSingleRowsSubgroup — the same gradient where also SH == 1, DH == 1 and KH <= 8 (KERNEL_H,
+// override: the kernel's height), walked by input rows: one invocation per input channel ci sums all
+// KH x KW taps, wid.z the slice of input rows q = n·H + ih (rows s·kChunk .. + kChunk - 1). Input row ih
+// meets tap row i at output row oh = ih + PH - i, so the row's window of X (one load per pixel) serves
+// every tap row, each with its own GY row (loaded once per subgroup and shared by subgroupShuffle): X
+// is loaded once per input row instead of once per (tap row, output row) as above.
+//   Partial[s, ci, i, j] = Σ over input rows q = n·H + ih in slice s, Σ_ow GY[n, 0, ih + PH - i, ow] · X[n, ci, ih, ow - PW + j]
+// (GY rows outside [0, OH) are 0). Lanes past Cin compute channel Cin - 1 and store nothing.
+override KERNEL_H: u32 = 4u;
+
+/** Tap row i's sums: rowAcc[2i] (taps j = 0 .. 3), rowAcc[2i + 1] (4 .. 7, WIDE). */
+var<private> rowAcc: array<vec4<f32>, 16>;
+
+@compute @workgroup_size(WG)
+fn weightGradSingleRowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let ci = min(wid.x * WG + lid.x, p.Cin - 1u);
+  let first = wid.z * p.kChunk;
+  let end = min(first + p.kChunk, p.N * p.H);
+  rowAcc = array<vec4<f32>, 16>();
+  rowInside = true;
+  for (var q = first; q < end; q++) {
+    let n = q / p.H;
+    let ih = q % p.H;
+    xRow = ((n * p.Cin + ci) * p.H + ih) * p.W;
+    // Taps j = 0 .. 7 of output pixel ow read X[ow - PW + j].
+    win0 = vec4<f32>(inputAt(-p.PW), inputAt(1 - p.PW), inputAt(2 - p.PW), inputAt(3 - p.PW));
+    win1 = vec4<f32>(inputAt(4 - p.PW), inputAt(5 - p.PW), inputAt(6 - p.PW), inputAt(7 - p.PW));
+    for (var ow0 = 0u; ow0 < p.OW; ow0 += 8u) {
+      // gy[i]: GY[n, 0, ih + PH - i, ow0 + lane % 8] (0 outside GY), for lane t's pixel.
+      let mine = ow0 + lane % 8u;
+      var gy: array<f32, 8>;
+      for (var i = 0u; i < KERNEL_H; i++) {
+        let oh = i32(ih) + p.PH - i32(i);
+        let inside = (oh >= 0) & (oh < i32(p.OH)) & (mine < p.OW);
+        gy[i] = select(0.0, f32(GY[(n * p.OH + u32(clamp(oh, 0, i32(p.OH) - 1))) * p.OW + min(mine, p.OW - 1u)]), inside);
+      }
+      for (var t = 0u; t < 8u; t++) {
+        for (var i = 0u; i < KERNEL_H; i++) {
+          let g = subgroupShuffle(gy[i], t);
+          rowAcc[2u * i] += g * win0;
+          if (WIDE) { rowAcc[2u * i + 1u] += g * win1; }
+        }
+        // Slide the window to pixel ow0 + t + 1.
+        if (WIDE) {
+          let next = inputAt(i32(ow0 + t) + 8 - p.PW);
+          win0 = vec4<f32>(win0.yzw, win1.x);
+          win1 = vec4<f32>(win1.yzw, next);
+        } else {
+          win0 = vec4<f32>(win0.yzw, inputAt(i32(ow0 + t) + 4 - p.PW));
+        }
+      }
+    }
+  }
+  if (wid.x * WG + lid.x >= p.Cin) { return; }
+  let base = (wid.z * p.Cin + ci) * KERNEL_H * p.KW;
+  for (var i = 0u; i < KERNEL_H; i++) {
+    let taps = array<f32, 8>(rowAcc[2u * i].x, rowAcc[2u * i].y, rowAcc[2u * i].z, rowAcc[2u * i].w, rowAcc[2u * i + 1u].x, rowAcc[2u * i + 1u].y, rowAcc[2u * i + 1u].z, rowAcc[2u * i + 1u].w);
+    for (var j = 0u; j < p.KW; j++) { Partial[base + i * p.KW + j] = taps[j]; }
+  }
 }

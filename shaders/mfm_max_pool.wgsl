@@ -20,6 +20,9 @@
 //             two windows side by side, reading Y's two rows (forward) and writing GX's four
 //             row pieces (backward) as vec4 — lavapipe runs every storage access per lane, so four
 //             floats per access instead of one.
+// In, Out, In4 and Out4 hold Operand (shaders/include/operand.wgsl): the backward entry points' f16
+// build reads a float16 G and writes a float16 GX for float16 convolution kernels (the forward
+// entry points are only run in f32).
 // Bindings, one table for every entry point (0: params): 1 In (read: Y forward, G backward),
 //   2 Code (read u32: Mask forward, Route backward), 3 Out (write: pooled values, or GX),
 //   4 RouteOut (write u32: Route in forward with withRoute, else a placeholder), 5 In4 (read vec4:
@@ -33,13 +36,14 @@ struct Params {
   withRoute: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> In: array<f32>;
+@group(0) @binding(1) var<storage, read> In: array<Operand>;
 @group(0) @binding(2) var<storage, read> Code: array<u32>;
-@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<Operand>;
 @group(0) @binding(4) var<storage, read_write> RouteOut: array<u32>;
-@group(0) @binding(5) var<storage, read> In4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> Out4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> In4: array<vec4<Operand>>;
+@group(0) @binding(6) var<storage, read_write> Out4: array<vec4<Operand>>;
 override WG: u32 = 256;
+//!include operand
 //!include is_nan
 
 @compute @workgroup_size(WG)
@@ -61,7 +65,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   var seen = false;
   for (var ih = max(h0, 0); ih < hEnd; ih++) {
     for (var iw = max(w0, 0); iw < wEnd; iw++) {
-      let v = In[base + u32(ih * i32(p.W) + iw)];
+      let v = f32(In[base + u32(ih * i32(p.W) + iw)]);
       if (!seen || v > best || isNan(v)) {
         seen = true;
         best = v;
@@ -70,7 +74,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       }
     }
   }
-  Out[index] = best;
+  Out[index] = Operand(best);
   if (p.withRoute == 1u) {
     let offset = u32((bestH - h0) * i32(p.SW) + (bestW - w0));
     RouteOut[index] = (offset << 3u) | Code[base + u32(bestH * i32(p.W) + bestW)];
@@ -92,7 +96,8 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (th < p.OH && tw < p.OW) {
     let o = (plane * p.OH + th) * p.OW + tw;
     let route = Code[o];
-    let g = select(In[o], 0.5 * In[o], (route & 4u) != 0u);
+    let gradient = f32(In[o]);
+    let g = select(gradient, 0.5 * gradient, (route & 4u) != 0u);
     winner = route >> 3u;
     if ((route & 1u) != 0u) { first = g; }
     if ((route & 2u) != 0u) { second = g; }
@@ -110,8 +115,8 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     for (var iw = max(w0, 0); iw < wEnd; iw++) {
       let mine = u32((ih - h0) * i32(p.SW) + (iw - w0)) == winner;
       let at = u32(ih * i32(p.W) + iw);
-      Out[firstBase + at] = select(0.0, first, mine);
-      Out[secondBase + at] = select(0.0, second, mine);
+      Out[firstBase + at] = Operand(select(0.0, first, mine));
+      Out[secondBase + at] = Operand(select(0.0, second, mine));
     }
   }
 }
@@ -130,14 +135,14 @@ fn forwardPairs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let top = (plane * p.H + 2u * oh) * p.W;
   // The last window row of an odd H (ceil mode) has one input row.
   let rows = min(2u, p.H - 2u * oh);
-  let a = In4[(top >> 2u) + pair];
+  let a = vec4<f32>(In4[(top >> 2u) + pair]);
   var b = a;
-  if (rows == 2u) { b = In4[((top + p.W) >> 2u) + pair]; }
+  if (rows == 2u) { b = vec4<f32>(In4[((top + p.W) >> 2u) + pair]); }
   let left = winnerOf(a.xy, b.xy, rows);
   let right = winnerOf(a.zw, b.zw, rows);
   let o = row * p.OW + 2u * pair;
-  Out[o] = left.value;
-  Out[o + 1u] = right.value;
+  Out[o] = Operand(left.value);
+  Out[o + 1u] = Operand(right.value);
   if (p.withRoute == 1u) {
     let column = 4u * pair;
     RouteOut[o] = (left.offset << 3u) | Code[top + (left.offset >> 1u) * p.W + column + (left.offset & 1u)];
@@ -172,16 +177,16 @@ fn backwardPairs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   var right = left;
   if (th < p.OH) {
     let o = (plane * p.OH + th) * p.OW + 2u * pair;
-    left = sharesOf(Code[o], In[o]);
-    right = sharesOf(Code[o + 1u], In[o + 1u]);
+    left = sharesOf(Code[o], f32(In[o]));
+    right = sharesOf(Code[o + 1u], f32(In[o + 1u]));
   }
   let n = plane / p.C;
   let firstTop = (plane + n * p.C) * p.H * p.W + 2u * th * p.W;
   let secondTop = firstTop + p.C * p.H * p.W;
-  Out4[(firstTop >> 2u) + pair] = vec4(left.top0, right.top0);
-  Out4[(secondTop >> 2u) + pair] = vec4(left.top1, right.top1);
+  Out4[(firstTop >> 2u) + pair] = vec4<Operand>(vec4(left.top0, right.top0));
+  Out4[(secondTop >> 2u) + pair] = vec4<Operand>(vec4(left.top1, right.top1));
   if (2u * th + 1u < p.H) {
-    Out4[((firstTop + p.W) >> 2u) + pair] = vec4(left.bottom0, right.bottom0);
-    Out4[((secondTop + p.W) >> 2u) + pair] = vec4(left.bottom1, right.bottom1);
+    Out4[((firstTop + p.W) >> 2u) + pair] = vec4<Operand>(vec4(left.bottom0, right.bottom0));
+    Out4[((secondTop + p.W) >> 2u) + pair] = vec4<Operand>(vec4(left.bottom1, right.bottom1));
   }
 }

@@ -21,9 +21,10 @@
 //   4 are read_write for the running estimates; gradSums only reads them.
 // Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
 //!include norm_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> G: array<Operand>;
 @group(0) @binding(3) var<storage, read_write> RunMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> RunVar: array<f32>;
 @group(0) @binding(5) var<storage, read> Mask: array<u32>;
@@ -39,8 +40,8 @@
 fn maskAt(index: u32) -> u32 { return Mask[index]; }
 
 /** X, G and the mfm gradient at value i (RUN is 1 here: the launcher takes norm_quads.wgsl where S % 4 == 0). */
-fn xRun(i: u32) -> vec4<f32> { return vec4<f32>(X[i], 0.0, 0.0, 0.0); }
-fn gRun(i: u32) -> vec4<f32> { return vec4<f32>(G[i], 0.0, 0.0, 0.0); }
+fn xRun(i: u32) -> vec4<f32> { return vec4<f32>(f32(X[i]), 0.0, 0.0, 0.0); }
+fn gRun(i: u32) -> vec4<f32> { return vec4<f32>(f32(G[i]), 0.0, 0.0, 0.0); }
 fn mfmRun(sample: u32, c: u32, s: u32) -> vec4<f32> { return vec4<f32>(mfmGrad(sample, c, s), 0.0, 0.0, 0.0); }
 
 //!include norm_reduce

@@ -10,12 +10,13 @@
 //   consecutive outputs of one row per invocation (norm_params.wgsl). Where S % 4 == 0 the
 //   launcher runs norm_apply_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Stats: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
 @group(0) @binding(4) var<storage, read> Bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<Operand>;
 @group(0) @binding(6) var<storage, read_write> Mask: array<u32>;
 override WG: u32 = 256;
 
@@ -29,7 +30,7 @@ fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let first = (gid.x + gid.y * nwg.x * WG) * RUN;
   if (first >= p.Nb * p.G * p.S) { return; }
   let a = affineOf((first / p.S) % p.G);
-  for (var k = 0u; k < RUN; k++) { Y[first + k] = activate(normalized(X[first + k], a)); }
+  for (var k = 0u; k < RUN; k++) { Y[first + k] = Operand(activate(normalized(f32(X[first + k]), a))); }
 }
 
 @compute @workgroup_size(WG)
@@ -47,12 +48,12 @@ fn normalizeMfm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let affineA = affineOf(g);
   let affineB = affineOf(g + half);
   for (var k = 0u; k < RUN; k++) {
-    let a = normalized(X[first + k], affineA);
-    let b = normalized(X[first + half * p.S + k], affineB);
+    let a = normalized(f32(X[first + k]), affineA);
+    let b = normalized(f32(X[first + half * p.S + k]), affineB);
     let nan = isNan(a) || isNan(b);
     var y = max(a, b);
     if (nan) { y = a + b; }  // NaN in, NaN out (WGSL's max may drop NaN)
-    Y[index + k] = y;
+    Y[index + k] = Operand(y);
     if (p.writeMask == 1u) {
       var m = 3u;  // NaN: both halves take the gradient, as torch.maximum's backward
       if (!nan) { m = select(select(7u, 2u, a < b), 1u, a > b); }

@@ -11,15 +11,16 @@
 //   7 SumGXhat, 8 GX. 1-D grid, RUN consecutive values of one row per invocation (norm_params.wgsl);
 //   where S % 4 == 0 the launcher runs norm_grad_quads.wgsl instead (so here RUN is 1).
 //!include norm_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Stats: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
 @group(0) @binding(4) var<storage, read> BiasOrMask: array<u32>;
-@group(0) @binding(5) var<storage, read> G: array<f32>;
+@group(0) @binding(5) var<storage, read> G: array<Operand>;
 @group(0) @binding(6) var<storage, read> SumG: array<f32>;
 @group(0) @binding(7) var<storage, read> SumGXhat: array<f32>;
-@group(0) @binding(8) var<storage, read_write> GX: array<f32>;
+@group(0) @binding(8) var<storage, read_write> GX: array<Operand>;
 override WG: u32 = 256;
 
 //!include norm_activation
@@ -53,21 +54,21 @@ fn inputGrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   }
   for (var k = 0u; k < RUN; k++) {
     let index = first + k;
-    let xhat = (X[index] - mean) * invStd;
+    let xhat = (f32(X[index]) - mean) * invStd;
     var dz: f32;
     if (ACTIVATION == ACTIVATION_MFM) {
       dz = mfmGrad(row / p.C, c, s + k);
     } else if (ACTIVATION == 0u) {
-      dz = G[index];
+      dz = f32(G[index]);
     } else {
       var z = xhat * weight;
       if (p.hasBias == 1u) { z += bias; }
       dz = activationGrad(index, z);
     }
     if (p.useBatchStats == 0u) {
-      GX[index] = dz * scale;
+      GX[index] = Operand(dz * scale);
     } else {
-      GX[index] = scale / m * (m * dz - sumG - xhat * sumGXhat);
+      GX[index] = Operand(scale / m * (m * dz - sumG - xhat * sumGXhat));
     }
   }
 }

@@ -11,15 +11,16 @@
 //   3 Weight, 4 BiasOrMask (u32: the bias's bits for relu / leakyRelu / tanh, the mfm mask for
 //   max-feature-map), 5 G, 6 SumG, 7 SumGXhat, 8 GX. 1-D grid over quads.
 //!include norm_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> XQuads: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> XQuads: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> Stats: array<f32>;
 @group(0) @binding(3) var<storage, read> Weight: array<f32>;
 @group(0) @binding(4) var<storage, read> BiasOrMask: array<u32>;
-@group(0) @binding(5) var<storage, read> GQuads: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> GQuads: array<vec4<Operand>>;
 @group(0) @binding(6) var<storage, read> SumG: array<f32>;
 @group(0) @binding(7) var<storage, read> SumGXhat: array<f32>;
-@group(0) @binding(8) var<storage, read_write> GXQuads: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> GXQuads: array<vec4<Operand>>;
 override WG: u32 = 256;
 
 //!include norm_activation
@@ -55,8 +56,8 @@ fn inputGradQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let q = groupGrad(g);
   var bias = 0.0;
   if (p.hasBias == 1u) { bias = bitcast<f32>(BiasOrMask[g % p.C]); }
-  let x = XQuads[quad];
-  let gy = GQuads[quad];
+  let x = vec4<f32>(XQuads[quad]);
+  let gy = vec4<f32>(GQuads[quad]);
   var gx: vec4<f32>;
   for (var k = 0u; k < 4u; k++) {
     let xhat = (x[k] - q.mean) * q.invStd;
@@ -68,7 +69,7 @@ fn inputGradQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     }
     gx[k] = inputGradOf(dz, xhat, q);
   }
-  GXQuads[quad] = gx;
+  GXQuads[quad] = vec4<Operand>(gx);
 }
 
 @compute @workgroup_size(WG)
@@ -84,9 +85,9 @@ fn inputGradMfmQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let g = pair.firstRow % p.G;
   let qa = groupGrad(g);
   let qb = groupGrad(g + half);
-  let xa = XQuads[firstQuad];
-  let xb = XQuads[secondQuad];
-  let gy = GQuads[quad];
+  let xa = vec4<f32>(XQuads[firstQuad]);
+  let xb = vec4<f32>(XQuads[secondQuad]);
+  let gy = vec4<f32>(GQuads[quad]);
   var gxa: vec4<f32>;
   var gxb: vec4<f32>;
   for (var k = 0u; k < 4u; k++) {
@@ -94,6 +95,6 @@ fn inputGradMfmQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     gxa[k] = inputGradOf(mfmShare(m, 0u, gy[k]), (xa[k] - qa.mean) * qa.invStd, qa);
     gxb[k] = inputGradOf(mfmShare(m, 1u, gy[k]), (xb[k] - qb.mean) * qb.invStd, qb);
   }
-  GXQuads[firstQuad] = gxa;
-  GXQuads[secondQuad] = gxb;
+  GXQuads[firstQuad] = vec4<Operand>(gxa);
+  GXQuads[secondQuad] = vec4<Operand>(gxb);
 }

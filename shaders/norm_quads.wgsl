@@ -6,9 +6,10 @@
 //   7 SumG, 8 SumGXhat, filled as norm.wgsl's header says for each entry point.
 // Groups beyond 65535 fold into y: g = wid.x + wid.y · nwg.x.
 //!include norm_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> XQuads: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> GQuads: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> XQuads: array<vec4<Operand>>;
+@group(0) @binding(2) var<storage, read> GQuads: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read_write> RunMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> RunVar: array<f32>;
 @group(0) @binding(5) var<storage, read> MaskQuads: array<vec4<u32>>;
@@ -21,8 +22,8 @@
 //!include is_nan
 
 /** The quad of X / G starting at value i (a multiple of 4: runs start at multiples of RUN = 4 in rows of S % 4 == 0). */
-fn xRun(i: u32) -> vec4<f32> { return XQuads[i / 4u]; }
-fn gRun(i: u32) -> vec4<f32> { return GQuads[i / 4u]; }
+fn xRun(i: u32) -> vec4<f32> { return vec4<f32>(XQuads[i / 4u]); }
+fn gRun(i: u32) -> vec4<f32> { return vec4<f32>(GQuads[i / 4u]); }
 
 /** Max-feature-map: dz of channel c at s .. s + 3 of `sample` from the half-size G quad through its mask quad. */
 fn mfmRun(sample: u32, c: u32, s: u32) -> vec4<f32> {
@@ -30,7 +31,7 @@ fn mfmRun(sample: u32, c: u32, s: u32) -> vec4<f32> {
   let h = select(0u, 1u, c >= half);
   let source = ((sample * half + c - h * half) * p.S + s) / 4u;
   let m = MaskQuads[source];
-  let gy = GQuads[source];
+  let gy = vec4<f32>(GQuads[source]);
   return vec4<f32>(mfmShare(m.x, h, gy.x), mfmShare(m.y, h, gy.y), mfmShare(m.z, h, gy.z), mfmShare(m.w, h, gy.w));
 }
 

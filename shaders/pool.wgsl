@@ -19,10 +19,11 @@
 // One invocation per output (forward) or per input position (backward; per tile in
 //   maxBackwardTiles), 1-D grids. pad0 is 0.
 //!include pool_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> In: array<f32>;
+@group(0) @binding(1) var<storage, read> In: array<Operand>;
 @group(0) @binding(2) var<storage, read> IndicesIn: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<Operand>;
 @group(0) @binding(4) var<storage, read_write> Indices: array<f32>;
 override WG: u32 = 256;
 //!include is_nan
@@ -49,7 +50,7 @@ fn maxForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   let base = plane * p.H * p.W;
   for (var ih = hStart; ih < hEnd; ih += i32(p.DH)) {
     for (var iw = wStart; iw < wEnd; iw += i32(p.DW)) {
-      let v = In[base + u32(ih * i32(p.W) + iw)];
+      let v = f32(In[base + u32(ih * i32(p.W) + iw)]);
       if (!seen || v > best || isNan(v)) {
         best = v;
         bestIndex = ih * i32(p.W) + iw;
@@ -57,7 +58,7 @@ fn maxForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
       }
     }
   }
-  Out[index] = best;
+  Out[index] = Operand(best);
   Indices[index] = f32(bestIndex);
 }
 
@@ -78,10 +79,10 @@ fn maxBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   for (var oh = ohLo; oh <= ohHi; oh++) {
     for (var ow = owLo; ow <= owHi; ow++) {
       let o = (plane * p.OH + u32(oh)) * p.OW + u32(ow);
-      if (IndicesIn[o] == wanted) { acc += In[o]; }
+      if (IndicesIn[o] == wanted) { acc += f32(In[o]); }
     }
   }
-  Out[index] = acc;
+  Out[index] = Operand(acc);
 }
 
 @compute @workgroup_size(WG)
@@ -99,7 +100,7 @@ fn maxBackwardTiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   var winner = -1.0;
   if (th < p.OH && tw < p.OW) {
     let o = (plane * p.OH + th) * p.OW + tw;
-    g = In[o];
+    g = f32(In[o]);
     winner = IndicesIn[o];
   }
   let h0 = i32(th * p.SH) - p.PH;
@@ -110,7 +111,7 @@ fn maxBackwardTiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   for (var ih = max(h0, 0); ih < hEnd; ih++) {
     for (var iw = max(w0, 0); iw < wEnd; iw++) {
       let at = u32(ih * i32(p.W) + iw);
-      Out[base + at] = select(0.0, g, f32(at) == winner);
+      Out[base + at] = Operand(select(0.0, g, f32(at) == winner));
     }
   }
 }
@@ -142,15 +143,15 @@ fn avgForward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   let plane = index / (p.OW * p.OH);
   let win = avgWindow(oh, ow);
   if (win.h0 >= win.h1 || win.w0 >= win.w1) {
-    Out[index] = 0.0;
+    Out[index] = Operand(0.0);
     return;
   }
   let base = plane * p.H * p.W;
   var acc = 0.0;
   for (var ih = win.h0; ih < win.h1; ih++) {
-    for (var iw = win.w0; iw < win.w1; iw++) { acc += In[base + u32(ih * i32(p.W) + iw)]; }
+    for (var iw = win.w0; iw < win.w1; iw++) { acc += f32(In[base + u32(ih * i32(p.W) + iw)]); }
   }
-  Out[index] = acc / win.divisor;
+  Out[index] = Operand(acc / win.divisor);
 }
 
 @compute @workgroup_size(WG)
@@ -169,8 +170,8 @@ fn avgBackward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   for (var oh = ohLo; oh <= ohHi; oh++) {
     for (var ow = owLo; ow <= owHi; ow++) {
       let win = avgWindow(u32(oh), u32(ow));
-      acc += In[(plane * p.OH + u32(oh)) * p.OW + u32(ow)] / win.divisor;
+      acc += f32(In[(plane * p.OH + u32(oh)) * p.OW + u32(ow)]) / win.divisor;
     }
   }
-  Out[index] = acc;
+  Out[index] = Operand(acc);
 }

@@ -17,10 +17,11 @@
 //   else a scratch buffer). Arrays of vec4<f32>. 1-D grids (gid.x + gid.y · nwg.x · WG).
 // Params: pool.wgsl's struct (planes, H, W, OH, OW; the rest unused here).
 //!include pool_params
+//!include operand
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> In4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> In4: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> IndicesIn4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> Out4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Out4: array<vec4<Operand>>;
 @group(0) @binding(4) var<storage, read_write> Indices4: array<vec4<f32>>;
 override WG: u32 = 256;
 //!include is_nan
@@ -40,13 +41,13 @@ fn maxForwardQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let topInPlane = 2u * oh * p.W;
   let top4 = (plane * p.H * p.W + topInPlane) >> 2u;
   let rows = min(2u, p.H - 2u * oh);
-  let a0 = In4[top4 + 2u * quad];
-  let a1 = In4[top4 + 2u * quad + 1u];
+  let a0 = vec4<f32>(In4[top4 + 2u * quad]);
+  let a1 = vec4<f32>(In4[top4 + 2u * quad + 1u]);
   var b0 = a0;
   var b1 = a1;
   if (rows == 2u) {
-    b0 = In4[top4 + (p.W >> 2u) + 2u * quad];
-    b1 = In4[top4 + (p.W >> 2u) + 2u * quad + 1u];
+    b0 = vec4<f32>(In4[top4 + (p.W >> 2u) + 2u * quad]);
+    b1 = vec4<f32>(In4[top4 + (p.W >> 2u) + 2u * quad + 1u]);
   }
   let w0 = winnerOf(a0.xy, b0.xy, rows);
   let w1 = winnerOf(a0.zw, b0.zw, rows);
@@ -55,7 +56,7 @@ fn maxForwardQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let offsets = vec4<u32>(w0.offset, w1.offset, w2.offset, w3.offset);
   // Window j's top-left column is 8·quad + 2j; offset o is row o >> 1, column o & 1 of the window.
   let flat = vec4<u32>(topInPlane + 8u * quad) + vec4<u32>(0u, 2u, 4u, 6u) + (offsets >> vec4<u32>(1u)) * p.W + (offsets & vec4<u32>(1u));
-  Out4[index] = vec4<f32>(w0.value, w1.value, w2.value, w3.value);
+  Out4[index] = vec4<Operand>(vec4<f32>(w0.value, w1.value, w2.value, w3.value));
   Indices4[index] = vec4<f32>(flat);
 }
 
@@ -79,7 +80,7 @@ fn maxBackwardQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   var winners = vec4<f32>(-1.0);
   if (th < p.OH) {
     let o = (plane * p.OH + th) * quadsPerRow + quad;
-    g = In4[o];
+    g = vec4<f32>(In4[o]);
     winners = IndicesIn4[o];
   }
   let gLeft = g.xxyy;
@@ -87,12 +88,12 @@ fn maxBackwardQuads(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let winLeft = winners.xxyy;
   let winRight = winners.zzww;
   let out4 = (plane * p.H * p.W + topInPlane) >> 2u;
-  Out4[out4 + 2u * quad] = select(vec4<f32>(0.0), gLeft, topLeft == winLeft);
-  Out4[out4 + 2u * quad + 1u] = select(vec4<f32>(0.0), gRight, topRight == winRight);
+  Out4[out4 + 2u * quad] = vec4<Operand>(select(vec4<f32>(0.0), gLeft, topLeft == winLeft));
+  Out4[out4 + 2u * quad + 1u] = vec4<Operand>(select(vec4<f32>(0.0), gRight, topRight == winRight));
   if (2u * th + 1u < p.H) {
     let below = out4 + (p.W >> 2u) + 2u * quad;
     let W = f32(p.W);
-    Out4[below] = select(vec4<f32>(0.0), gLeft, topLeft + W == winLeft);
-    Out4[below + 1u] = select(vec4<f32>(0.0), gRight, topRight + W == winRight);
+    Out4[below] = vec4<Operand>(select(vec4<f32>(0.0), gLeft, topLeft + W == winLeft));
+    Out4[below + 1u] = vec4<Operand>(select(vec4<f32>(0.0), gRight, topRight + W == winRight));
   }
 }

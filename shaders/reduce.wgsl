@@ -7,12 +7,14 @@
 //           reduction in workgroup memory — long rows (sum of everything) stay parallel.
 //   columns (inner > 1):  one invocation per output; neighbouring invocations read neighbouring
 //           inner elements, so loads are coalesced.
-// Bindings: 0 params, 1 X (read), 2 Y (write, outer * inner elements).
+// Bindings: 0 params, 1 X (read; Operand, shaders/include/operand.wgsl: the f16 build reads float16
+// and reduces in f32), 2 Y (write, f32, outer * inner elements).
 struct Params { outer: u32, reduced: u32, inner: u32, pad0: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 override WG: u32 = 256;
+//!include operand
 
 //!include is_nan
 
@@ -29,7 +31,7 @@ fn rows(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var acc = initial();
   if (valid) {
     let base = o * p.reduced;
-    for (var r = lid.x; r < p.reduced; r += WG) { acc = combine(acc, X[base + r]); }
+    for (var r = lid.x; r < p.reduced; r += WG) { acc = combine(acc, f32(X[base + r])); }
   }
   partial[lid.x] = acc;
   workgroupBarrier();
@@ -48,6 +50,6 @@ fn columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let i = index % p.inner;
   var acc = initial();
   let base = o * p.reduced * p.inner + i;
-  for (var r = 0u; r < p.reduced; r++) { acc = combine(acc, X[base + r * p.inner]); }
+  for (var r = 0u; r < p.reduced; r++) { acc = combine(acc, f32(X[base + r * p.inner])); }
   Y[index] = finish(acc, p.reduced);
 }

@@ -11,6 +11,10 @@
 // Invariants: the k loop and its row changes are uniform across the dispatch (weightOctet may use
 // subgroup operations); inputs outside X (padding, rows past the last, channels past Cin) read as 0;
 // weights past K = Cin·KH·KW are 0, so the padded steps of the last octet add nothing.
+// Bounds tests combine with `&` and `|`, never `&&` or `||`: a short-circuit operator becomes a branch
+// in SPIR-V, and with those branches inlined in every step() SwiftShader's compiler (Chromium's
+// software WebGPU) took about ten times longer per step and never finished this kernel (the GPU
+// process hung; scripts/repro-swiftshader-compile.mjs). Lavapipe runs both forms at one speed.
 var<private> acc0: vec4<f32>;
 var<private> acc1: vec4<f32>;
 /** X[ci, ih, iwFirst + j .. + 7]: the inputs the current tap j meets at the invocation's 8 outputs. */
@@ -29,14 +33,14 @@ struct WeightOctet { lo: vec4<f32>, hi: vec4<f32> }
 
 /** X in the current row at column iw, 0 outside the input. */
 fn inputAt(iw: i32) -> f32 {
-  let inside = rowInside && iw >= 0 && iw < i32(p.W);
+  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
   return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
 }
 
 /** Starts the row of taps (ci, tapRow) at tap 0: its input row and a full window. */
 fn startRow() {
   let ih = i32(oh * p.SH + tapRow * p.DH) - p.PH;
-  rowInside = ci < p.Cin && ih >= 0 && ih < i32(p.H);
+  rowInside = (ci < p.Cin) & (ih >= 0) & (ih < i32(p.H));
   rowBase = ((image * p.Cin + min(ci, p.Cin - 1u)) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
   win0 = vec4<f32>(inputAt(iwFirst), inputAt(iwFirst + 1), inputAt(iwFirst + 2), inputAt(iwFirst + 3));
   win1 = vec4<f32>(inputAt(iwFirst + 4), inputAt(iwFirst + 5), inputAt(iwFirst + 6), inputAt(iwFirst + 7));

@@ -11,6 +11,7 @@
 // Invariants: the tap loops are uniform across a workgroup (all its lanes share wid.y, so channelWeights
 // may use subgroup operations); invocations past the last octet repeat it and store nothing; channels
 // past Cin have weight 0 and are not stored.
+// Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
 var<private> gyRowBase: u32;
 var<private> gyRowInside: bool;
 var<private> win0: vec4<f32>;
@@ -21,7 +22,7 @@ struct WeightOctet { lo: vec4<f32>, hi: vec4<f32> }
 
 /** GY in the current row at column ow, 0 outside it. */
 fn gradAt(ow: i32) -> f32 {
-  let inside = gyRowInside && ow >= 0 && ow < i32(p.OW);
+  let inside = gyRowInside & (ow >= 0) & (ow < i32(p.OW));
   return select(0.0, f32(GY[gyRowBase + u32(clamp(ow, 0, i32(p.OW) - 1))]), inside);
 }
 
@@ -42,7 +43,7 @@ fn singleTranspose(invocation: u32, ci0: u32, lane: u32) {
   acc = array<vec4<f32>, 16>();
   for (var i = 0u; i < p.KH; i++) {
     let oh = i32(ih) + p.PH - i32(i * p.DH);
-    gyRowInside = oh >= 0 && oh < i32(p.OH);
+    gyRowInside = (oh >= 0) & (oh < i32(p.OH));
     gyRowBase = (n * p.OH + u32(clamp(oh, 0, i32(p.OH) - 1))) * p.OW;
     // Tap j = KW - 1 first: outputs iw0 + t read GY[iw0 + t + PW - j].
     let first = i32(iw0) + p.PW - i32(p.KW - 1u);

@@ -7,7 +7,7 @@
 // torch.maximum (all to the larger half, half each on a tie, all to both on NaN).
 /** dL/dz for element `index` of the normalised (pre-activation) tensor z, relu / leakyRelu / tanh (G itself for none). */
 fn activationGrad(index: u32, z: f32) -> f32 {
-  return activationGradOf(G[index], z);
+  return activationGradOf(f32(G[index]), z);
 }
 
 /** Max-feature-map: element (sample, c, s) of z [.., C, S] takes its share of G [.., C/2, S]. */
@@ -15,5 +15,5 @@ fn mfmGrad(sample: u32, c: u32, s: u32) -> f32 {
   let half = p.C / 2u;
   let h = select(0u, 1u, c >= half);
   let source = (sample * half + c - h * half) * p.S + s;
-  return mfmShare(maskAt(source), h, G[source]);
+  return mfmShare(maskAt(source), h, f32(G[source]));
 }

@@ -32,6 +32,8 @@ export interface StepResult {
   imagesPerSecond: number;
   dispatchesPerStep: number;
   submitsPerStep: number;
+  /** GPU memory a step takes above what was in use before it (activations, saved tensors, gradients, temporaries): the pool's peak. */
+  stepBytes: number;
   /** Summed GPU timestamps of the profiled step; absent without timestamp queries. */
   gpuMsPerStep?: number;
   families: FamilyShare[];
@@ -182,6 +184,10 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   const { timings, timestamps } = await ctx.profile(() => runStep(w));
   const dispatchesPerStep = ctx.counters.dispatches - before.dispatches;
   const submitsPerStep = ctx.counters.submits - before.submits;
+  const inUse = ctx.pool.stats().bytesInUse;
+  ctx.pool.resetPeak();
+  await runStep(w);
+  const stepBytes = ctx.pool.stats().peakBytes - inUse;
   const start = performance.now();
   for (let s = 0; s < steps; s++) await runStep(w);
   const msPerStep = (performance.now() - start) / steps;
@@ -189,7 +195,7 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   return {
     name: w.name, precision: w.precision, workload: w.workload, batch: w.batch, steps, msPerStep,
     imagesPerSecond: (w.batch * 1000) / msPerStep,
-    dispatchesPerStep, submitsPerStep,
+    dispatchesPerStep, submitsPerStep, stepBytes,
     ...(timestamps ? { gpuMsPerStep: gpuMs } : {}),
     families: timestamps ? familyShares(timings) : [],
   };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { gpu } from '../gpu/index.js';
+import { formatBytes } from '../gpu/runtime.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
@@ -44,7 +45,7 @@ function formatStep(r: StepResult): string {
   const lines = [
     `${r.name}: ${r.workload}, batch ${r.batch}`,
     `  ${time} per step (mean of ${r.steps}), ${r.imagesPerSecond.toFixed(r.imagesPerSecond < 10 ? 2 : 1)} images/s, ` +
-      `${r.dispatchesPerStep} dispatches and ${r.submitsPerStep} submit${r.submitsPerStep === 1 ? '' : 's'} per step`,
+      `${r.dispatchesPerStep} dispatches and ${r.submitsPerStep} submit${r.submitsPerStep === 1 ? '' : 's'} per step, ${formatBytes(r.stepBytes)} of GPU memory at the step's peak`,
   ];
   if (r.gpuMsPerStep !== undefined) {
     lines.push(`  GPU time of a profiled step ${r.gpuMsPerStep.toFixed(1)} ms: ` + r.families.map((f) => `${f.family} ${(100 * f.share).toFixed(1)} %`).join(', '));

@@ -39,10 +39,12 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * and no dilation along the width; the weight gradient also KW <= 8; the input gradient stride 1):
  * dedicated: the Cout = 1 kernels — conv2d_single(_subgroup).wgsl single(Subgroup) forward, conv_transpose2d_single*.wgsl
  * input gradient, conv2d_weight_grad_single.wgsl weight gradient;
- * shared: the same only where subgroups are 8 wide (subgroupKernels; the packed kernels elsewhere: SwiftShader never
- * finished conv2d_single.wgsl), with more loads shared between lanes: the forward in
+ * shared: the same, and where subgroups are 8 wide (subgroupKernels) more loads shared between lanes: the forward in
  * tiles of 4 output rows (conv2d_single_subgroup.wgsl rowsSubgroup; height stride and dilation 1, kernel at most 8 x 8)
- * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl);
+ * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl; walking input rows, each X row loaded once
+ * for all tap rows, where the height stride and dilation are 1 and KH <= 8); on any adapter, a forward of that
+ * geometry over fewer than 1024 tiles with at least 128 input channels (D's 4×4 512→1) splits its channels into
+ * slices (conv2d_single_sliced.wgsl rowsSliced);
  * generic: the packed kernels as for any Cout.
  */
 export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;

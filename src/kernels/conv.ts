@@ -267,26 +267,27 @@ function launchForward(variant: ConvVariant, x: GPUBuffer, weight: GPUBuffer, bi
  * conv2d_single*.wgsl forward, conv_transpose2d_single*.wgsl input gradient (at stride 1), and
  * conv2d_weight_grad_single*.wgsl weight gradient where also KW <= 8. They walk input rows with a
  * sliding window: stride 1 and no dilation along the width (stride-2 and dilated-width Cout = 1 convs
- * run the packed kernels). Policy convSingleChannel 'shared' (the software default) takes them only
- * where the subgroup kernels run (subgroups of exactly 8: lavapipe, where they were measured);
- * 'dedicated' takes them anywhere. Why: Chromium's SwiftShader (subgroups of 4, the page) never
- * finished conv2d_single.wgsl's forward (a 1×8×20×20 input, 3×3: the GPU process hung).
+ * run the packed kernels). Policy convSingleChannel 'dedicated' or 'shared' takes them on any adapter:
+ * on Chromium's SwiftShader (subgroups of 4) the plain ones ran FaPE-GAN's output layers' forward at
+ * 1.1-1.4x and backward at 2.3-6.7x the packed kernels (bench/RESULTS.md, 2026-12-05), once their
+ * bounds tests stopped using && (a compile that never finished there: scripts/repro-swiftshader-compile.mjs).
  */
 function singleChannelKernels(g: ConvGeometry): boolean {
-  const choice = gpu().policy.get('convSingleChannel');
-  const wanted = choice === 'dedicated' || (choice === 'shared' && subgroupKernels());
-  return wanted && g.Cout === 1 && g.SW === 1 && g.DW === 1;
+  return g.Cout === 1 && g.SW === 1 && g.DW === 1 && gpu().policy.get('convSingleChannel') !== 'generic';
 }
 
 /**
  * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation (rowsSubgroup, under
  * convSingleChannel 'shared': of 4 rows), 64 per workgroup (a whole number of subgroups);
  * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
+ * Under 'shared', few tiles over many input channels take rowsSliced (launchSlicedForwardChunk) on any adapter.
  */
 function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
   const shared = subgroupKernels();
   const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
-  const rows = shared && gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  const tileable = gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  if (tileable && tiles < 1024 && g.Cin >= SLICED_MIN_CHANNELS) return launchSlicedForwardChunk(x, weight, bias, g, y, tiles, operands);
+  const rows = shared && tileable;
   // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
   // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
   const wg = rows && tiles < 1024 ? 8 : 64;
@@ -294,6 +295,38 @@ function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer
   const k = kernel(shared ? 'conv2d_single_subgroup' : 'conv2d_single', { name: `conv2d.${entryPoint}`, entryPoint, constants: { WG: wg }, operands });
   const invocations = rows ? tiles : g.N * g.OH * Math.ceil(g.OW / 8);
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(invocations, wg));
+}
+
+/** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */
+const SLICED_MIN_CHANNELS = 128;
+/** Invocations rowsSliced aims for (tiles x slices), each slice at least SLICE_CHANNELS channels. */
+const SLICED_INVOCATIONS = 256;
+const SLICE_CHANNELS = 32;
+
+/**
+ * The Cout = 1 forward over few 4 x 8 output tiles with many input channels (conv2d_single_sliced.wgsl rowsSliced,
+ * under convSingleChannel 'shared' on any adapter): the kernel size fixed at compile time, the channels split into
+ * slices so that about SLICED_INVOCATIONS run, the slices' partial sums added by reduceAxis and copied into y.
+ * D's 4×4 512→1 on 15² (lavapipe, per CPU second, side by side): 1.16-1.24× rowsSubgroup at batch 4, 1.1-1.6× at 16
+ * (bench/RESULTS.md, 2026-12-05); G's 64-channel 7×7 layers ran slower than rowsSubgroup (0.56-0.88×).
+ */
+function launchSlicedForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, tiles: number, operands: OperandType): void {
+  const wanted = Math.max(1, Math.min(Math.ceil(SLICED_INVOCATIONS / tiles), Math.floor(g.Cin / SLICE_CHANNELS)));
+  const kChunk = Math.ceil(g.Cin / wanted);
+  const slices = Math.ceil(g.Cin / kChunk);
+  const outputs = g.N * g.OH * g.OW;
+  // Few invocations run 8 to a workgroup, as rowsSubgroup's tiles.
+  const wg = tiles * slices < 1024 ? 8 : 64;
+  const k = kernel('conv2d_single_sliced', { name: 'conv2d.rowsSliced', entryPoint: 'rowsSliced', constants: { WG: wg, KERNEL_H: g.KH, KERNEL_W: g.KW }, operands });
+  const launch = (partial: Binding) => gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, partial], params(g, bias !== undefined, kChunk), grid1d(tiles * slices, wg));
+  if (slices === 1) return launch(y);
+  const partial = alloc(slices * outputs);
+  launch(partial);
+  const sum = reduceAxis('sum', partial, 1, slices, outputs);
+  gpu().pool.release(partial);
+  const target = 'buffer' in y ? y : { buffer: y, offset: 0 };
+  gpu().copy(sum, 0, target.buffer, target.offset, outputs * 4);
+  gpu().pool.release(sum);
 }
 
 function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
@@ -645,19 +678,29 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
 /**
  * The Cout = 1 weight gradient (conv2d_weight_grad_single.wgsl): one invocation per (ci, i) row of
  * taps, the output rows split into slices so that about SINGLE_WEIGHT_GRAD_INVOCATIONS run (their
- * partial sums within one binding), added by reduceAxis.
+ * partial sums within one binding), added by reduceAxis. Under convSingleChannel 'shared' where subgroups
+ * are 8 wide, conv2d_weight_grad_single_subgroup.wgsl: GY shared by the lanes, and at height stride and
+ * dilation 1 and KH <= 8 one invocation per ci over slices of input rows (weightGradSingleRowsSubgroup: each
+ * X row loaded once for all KH tap rows; 1.4-2.1x weightGradSingleSubgroup per CPU second on FaPE-GAN's
+ * output layers, lavapipe, bench/RESULTS.md 2026-12-05).
  */
 function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
-  const wg = 64;
-  const columns = g.Cin * g.KH;
-  const rows = g.N * g.OH;
+  const shared = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared';
+  // By input rows (weightGradSingleRowsSubgroup): one invocation per ci, slices of input rows.
+  const byInputRows = shared && g.SH === 1 && g.DH === 1 && g.KH <= 8;
+  const columns = byInputRows ? g.Cin : g.Cin * g.KH;
+  // By input rows, workgroups no wider than the channels (whole subgroups of 8): G's demo layer has 8.
+  const wg = byInputRows ? Math.min(64, Math.ceil(columns / 8) * 8) : 64;
+  const rows = byInputRows ? g.N * g.H : g.N * g.OH;
   // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
-  const fitting = Math.floor(gpu().maxBindingBytes / (4 * columns * g.KW));
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
   const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
-  const k = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared'
-    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
-    : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
+  const k = byInputRows
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH }, operands })
+    : shared
+      ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
+      : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
   return splitKWeightGrad(k, x, gy, g, [Math.ceil(columns / wg), 1], kChunk, Math.ceil(rows / kChunk));
 }
 

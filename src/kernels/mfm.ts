@@ -2,7 +2,7 @@
 // fused conv's mask (shaders/mfm_grad_from_mask.wgsl), and max pooling fused with that backward
 // (shaders/mfm_max_pool.wgsl).
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, batchChunks, dispatch1d, grid1d, images, kernel } from './launch.js';
+import { Params, alloc, batchChunks, bytesPerElement, dispatch1d, grid1d, images, kernel, type OperandType } from './launch.js';
 import { scratch, type PoolGeometry } from './pool.js';
 
 /** y [N, C, S] = max of the two channel halves of x [N, 2C, S]. */
@@ -19,12 +19,13 @@ export function mfmBackward(x: GPUBuffer, g: GPUBuffer, N: number, C: number, S:
   return gx;
 }
 
-/** gx [N, 2C, S] from the fused conv2d + mfm forward's mask [N, C, S] (u32; see shaders/conv2d.wgsl), in runs of images that fit a binding. */
-export function mfmBackwardFromMask(mask: GPUBuffer, g: GPUBuffer, N: number, C: number, S: number): GPUBuffer {
-  const gx = alloc(N * 2 * C * S);
-  for (const chunk of batchChunks(N, [C * S, 2 * C * S])) {
-    const bindings = [images(mask, chunk, N, C * S), images(g, chunk, N, C * S), images(gx, chunk, N, 2 * C * S)];
-    gpu().dispatch(kernel('mfm_grad_from_mask', { name: 'mfm.backwardFromMask' }), bindings, new Params().u32(chunk.count, C, S, 0).done(), grid1d(chunk.count * 2 * C * S));
+/** gx [N, 2C, S] from the fused conv2d + mfm forward's mask [N, C, S] (u32; see shaders/conv2d.wgsl), in runs of images that fit a binding; g and gx of `operands` type. */
+export function mfmBackwardFromMask(mask: GPUBuffer, g: GPUBuffer, N: number, C: number, S: number, operands: OperandType = 'f32'): GPUBuffer {
+  const gx = alloc(N * 2 * C * S, operands);
+  const bytes = bytesPerElement(operands);
+  for (const chunk of batchChunks(N, [C * S, C * S, 2 * C * S], [4, bytes, bytes])) {
+    const bindings = [images(mask, chunk, N, C * S), images(g, chunk, N, C * S, bytes), images(gx, chunk, N, 2 * C * S, bytes)];
+    gpu().dispatch(kernel('mfm_grad_from_mask', { name: 'mfm.backwardFromMask', operands }), bindings, new Params().u32(chunk.count, C, S, 0).done(), grid1d(chunk.count * 2 * C * S));
   }
   return gx;
 }
@@ -59,16 +60,17 @@ export function mfmMaxPoolForward(y: GPUBuffer, mask: GPUBuffer | undefined, N: 
 }
 
 /** gx [N, 2C, H, W], the conv output's gradient, from the pooled output's gradient gy [N, C, OH, OW] and mfmMaxPoolForward's route. */
-export function mfmMaxPoolBackward(gy: GPUBuffer, route: GPUBuffer, N: number, C: number, g: PoolGeometry): GPUBuffer {
+export function mfmMaxPoolBackward(gy: GPUBuffer, route: GPUBuffer, N: number, C: number, g: PoolGeometry, operands: OperandType = 'f32'): GPUBuffer {
   const [inPlane, outPlane] = [g.H * g.W, g.OH * g.OW];
-  const gx = alloc(N * 2 * C * inPlane);
+  const gx = alloc(N * 2 * C * inPlane, operands);
+  const bytes = bytesPerElement(operands);
   const pairs = inPairs(g);
-  const k = kernel('mfm_max_pool', { name: `mfmMaxPool.${pairs ? 'backwardPairs' : 'backward'}`, entryPoint: pairs ? 'backwardPairs' : 'backward' });
+  const k = kernel('mfm_max_pool', { name: `mfmMaxPool.${pairs ? 'backwardPairs' : 'backward'}`, entryPoint: pairs ? 'backwardPairs' : 'backward', operands });
   const tilesPerPlane = tiles(g.H, g.SH, g.PH) * tiles(g.W, g.SW, g.PW);
   const { placeholder, placeholderOutput } = gpu();
-  for (const chunk of batchChunks(N, [C * outPlane, 2 * C * inPlane])) {
-    const output = images(gx, chunk, N, 2 * C * inPlane);
-    const bindings = [images(gy, chunk, N, C * outPlane), images(route, chunk, N, C * outPlane), pairs ? placeholderOutput : output, scratch(), placeholder, pairs ? output : placeholderOutput];
+  for (const chunk of batchChunks(N, [C * outPlane, C * outPlane, 2 * C * inPlane], [bytes, 4, bytes])) {
+    const output = images(gx, chunk, N, 2 * C * inPlane, bytes);
+    const bindings = [images(gy, chunk, N, C * outPlane, bytes), images(route, chunk, N, C * outPlane), pairs ? placeholderOutput : output, scratch(), placeholder, pairs ? output : placeholderOutput];
     gpu().dispatch(k, bindings, mfmMaxPoolParams(chunk.count, C, g, false).done(), grid1d((chunk.count * C * tilesPerPlane) / (pairs ? 2 : 1)));
   }
   return gx;

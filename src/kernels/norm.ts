@@ -5,7 +5,7 @@
 // Per-group statistics travel as one buffer [2G] (mean, then 1 / std), so that every kernel stays
 // within 8 storage bindings.
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, grid1d, kernel } from './launch.js';
+import { Params, alloc, dispatch1d, grid1d, kernel, type OperandType } from './launch.js';
 
 export interface NormGeometry {
   /** Statistics groups: C for batch norm, N·C for instance norm. */
@@ -55,13 +55,16 @@ export function normRun(g: NormGeometry): 1 | 4 {
   return g.S % 4 === 0 ? 4 : 1;
 }
 
-/** A norm kernel compiled for one activation kind and run length (the ACTIVATION and RUN overrides: no run-time switch). */
-function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }) {
+/**
+ * A norm kernel compiled for one activation kind and run length (the ACTIVATION and RUN overrides: no run-time switch),
+ * and for the element type of x, y and their gradients (`operands`: 'f16' reads and writes float16, computing in f32).
+ */
+function normKernel(file: string, entryPoint: string, g: NormGeometry, activation: NormActivation = { kind: 'none' }, operands: OperandType = 'f32') {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
   const constants: Record<string, number> = { ACTIVATION: ACTIVATION_CODE[activation.kind], RUN: normRun(g) };
   if (file === 'norm' || file === 'norm_quads') constants.WG = reductionLanes();
   const name = `norm.${entryPoint}${file === 'norm_quads' ? 'Quads' : ''}${suffix}`;
-  return kernel(file, { name, entryPoint, constants });
+  return kernel(file, { name, entryPoint, constants, operands });
 }
 
 /** The reductions' shader: norm_quads.wgsl (X, G and the mask as vec4) where S % 4 == 0, else norm.wgsl. */
@@ -93,14 +96,14 @@ function withScratch<T>(count: number, launch: (scratch: GPUBuffer[]) => T): T {
  * Per-group statistics [2G]: the mean, then 1 / sqrt(biased var + eps). With running buffers,
  * updates them in place (momentum, unbiased variance).
  */
-export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: { mean: GPUBuffer; variance: GPUBuffer; momentum: number }): GPUBuffer {
+export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: { mean: GPUBuffer; variance: GPUBuffer; momentum: number }, operands: OperandType = 'f32'): GPUBuffer {
   const stats = alloc(2 * g.G);
   const entry = running ? 'statsUpdate' : 'stats';
   const placeholder = gpu().placeholder;
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel(reductionFile(g), entry, g), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), entry, g, { kind: 'none' }, operands), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -116,14 +119,14 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
 }
 
 /** y = act(z), z the affine normalised x; for 'mfm' use normalizeMfm. */
-export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, activation: NormActivation = { kind: 'none' }): GPUBuffer {
+export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, activation: NormActivation = { kind: 'none' }, operands: OperandType = 'f32'): GPUBuffer {
   if (activation.kind === 'mfm') throw new Error('normalize: max-feature-map changes the shape; call normalizeMfm');
   const count = g.Nb * g.G * g.S;
-  const y = alloc(count);
+  const y = alloc(count, operands);
   const placeholder = gpu().placeholder;
   // Quads of x and y where S % 4 == 0 (norm_apply_quads.wgsl).
   const quads = normRun(g) === 4;
-  const k = quads ? normKernel('norm_apply_quads', 'normalizeQuads', g, activation) : normKernel('norm_apply', 'normalize', g, activation);
+  const k = quads ? normKernel('norm_apply_quads', 'normalizeQuads', g, activation, operands) : normKernel('norm_apply', 'normalize', g, activation, operands);
   dispatch1d(k, [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), quads ? count / 4 : count);
   return y;
 }
@@ -132,15 +135,15 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
  * y [.., C/2, S] = max of the two channel halves of z (torch.maximum), and with `withMask` the u32
  * routing mask [.., C/2, S] the backward reads (the layout conv2d's fused mfm writes).
  */
-export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, withMask: boolean): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | undefined, bias: GPUBuffer | undefined, g: NormGeometry, withMask: boolean, operands: OperandType = 'f32'): { y: GPUBuffer; mask: GPUBuffer | undefined } {
   const count = (g.Nb * g.G * g.S) / 2;
   const quads = normRun(g) === 4;
-  const y = alloc(count);
+  const y = alloc(count, operands);
   const mask = withMask ? alloc(count) : undefined;
   const placeholder = gpu().placeholder;
   dispatch1d(
     // Quads of y and the mask where S % 4 == 0 (norm_apply_quads.wgsl).
-    quads ? normKernel('norm_apply_quads', 'normalizeMfmQuads', g, { kind: 'mfm' }) : normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }),
+    quads ? normKernel('norm_apply_quads', 'normalizeMfmQuads', g, { kind: 'mfm' }, operands) : normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }, operands),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
     params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
     quads ? count / 4 : count,
@@ -158,6 +161,8 @@ export interface NormBackwardInputs {
   activation: NormActivation;
   /** normalizeMfm's mask, for 'mfm'. */
   mask: GPUBuffer | undefined;
+  /** The element type of x, gy and the input gradient (default f32). */
+  operands?: OperandType;
 }
 
 function checkMask(b: NormBackwardInputs): void {
@@ -173,7 +178,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation, b.operands), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -182,14 +187,14 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
 export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG: GPUBuffer; sumGXhat: GPUBuffer } | undefined, g: NormGeometry): GPUBuffer {
   checkMask(b);
   const count = g.Nb * g.G * g.S;
-  const gx = alloc(count);
+  const gx = alloc(count, b.operands ?? 'f32');
   const placeholder = gpu().placeholder;
   // One slot holds the bias (read by relu / leakyRelu / tanh) or the mask (max-feature-map).
   const biasOrMask = (b.activation.kind === 'mfm' ? b.mask : b.bias) ?? placeholder;
   // Quads where S % 4 == 0 (norm_grad_quads.wgsl; max-feature-map: one quad of the half-size gradient for both halves).
   const quads = normRun(g) === 4;
   const mfm = b.activation.kind === 'mfm';
-  const k = quads ? normKernel('norm_grad_quads', mfm ? 'inputGradMfmQuads' : 'inputGradQuads', g, b.activation) : normKernel('norm_grad', 'inputGrad', g, b.activation);
+  const k = quads ? normKernel('norm_grad_quads', mfm ? 'inputGradMfmQuads' : 'inputGradQuads', g, b.activation, b.operands) : normKernel('norm_grad', 'inputGrad', g, b.activation, b.operands);
   dispatch1d(
     k,
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],

@@ -2,7 +2,7 @@
 // with faster paths for max pooling whose windows tile the plane (shaders/pool.wgsl's
 // maxBackwardTiles, shaders/pool_quads.wgsl for LightCNN's 2 x 2 / stride 2 on rows of 8k floats).
 import { gpu, type Gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, kernel, type WindowGeometry } from './launch.js';
+import { Params, alloc, dispatch1d, kernel, type OperandType, type WindowGeometry } from './launch.js';
 
 const scratchByDevice = new WeakMap<Gpu, GPUBuffer>();
 
@@ -48,46 +48,49 @@ export function inQuads(g: PoolGeometry): boolean {
   return g.KH === 2 && g.KW === 2 && g.SH === 2 && g.SW === 2 && g.PH === 0 && g.PW === 0 && g.DH === 1 && g.DW === 1 && g.W % 8 === 0;
 }
 
-/** Values and flat in-plane indices (f32) of the first maximum of each window. */
-export function maxPoolForward(x: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto'): { values: GPUBuffer; indices: GPUBuffer } {
+/**
+ * Values and flat in-plane indices (f32) of the first maximum of each window. `operands` is the
+ * element type of x and the values (and of the gradients, backward): 'f16' reads and writes float16.
+ */
+export function maxPoolForward(x: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto', operands: OperandType = 'f32'): { values: GPUBuffer; indices: GPUBuffer } {
   const count = g.planes * g.OH * g.OW;
-  const values = alloc(count);
+  const values = alloc(count, operands);
   const indices = alloc(count);
   if (path === 'auto' && inQuads(g)) {
-    dispatch1d(kernel('pool_quads', { name: 'pool.maxForwardQuads', entryPoint: 'maxForwardQuads' }), [x, gpu().placeholder, values, indices], params(g), count / 4);
+    dispatch1d(kernel('pool_quads', { name: 'pool.maxForwardQuads', entryPoint: 'maxForwardQuads', operands }), [x, gpu().placeholder, values, indices], params(g), count / 4);
   } else {
-    dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward' }), [x, gpu().placeholder, values, indices], params(g), count);
+    dispatch1d(kernel('pool', { name: 'pool.maxForward', entryPoint: 'maxForward', operands }), [x, gpu().placeholder, values, indices], params(g), count);
   }
   return { values, indices };
 }
 
-export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto'): GPUBuffer {
+export function maxPoolBackward(gy: GPUBuffer, indices: GPUBuffer, g: PoolGeometry, path: MaxPoolPath = 'auto', operands: OperandType = 'f32'): GPUBuffer {
   const count = g.planes * g.H * g.W;
-  const gx = alloc(count);
+  const gx = alloc(count, operands);
   if (path === 'auto' && inQuads(g)) {
     // One invocation per 2 x 8 block of input (4 tiles); the last tile row of an odd H is one row.
     const tileRows = g.planes * Math.ceil(g.H / 2);
-    dispatch1d(kernel('pool_quads', { name: 'pool.maxBackwardQuads', entryPoint: 'maxBackwardQuads' }), [gy, indices, gx, scratch()], params(g), (tileRows * g.W) / 8);
+    dispatch1d(kernel('pool_quads', { name: 'pool.maxBackwardQuads', entryPoint: 'maxBackwardQuads', operands }), [gy, indices, gx, scratch()], params(g), (tileRows * g.W) / 8);
   } else if (path === 'auto' && tilesPlane(g)) {
     const tiles = g.planes * (Math.floor((g.H - 1 + g.PH) / g.SH) + 1) * (Math.floor((g.W - 1 + g.PW) / g.SW) + 1);
-    dispatch1d(kernel('pool', { name: 'pool.maxBackwardTiles', entryPoint: 'maxBackwardTiles' }), [gy, indices, gx, scratch()], params(g), tiles);
+    dispatch1d(kernel('pool', { name: 'pool.maxBackwardTiles', entryPoint: 'maxBackwardTiles', operands }), [gy, indices, gx, scratch()], params(g), tiles);
   } else {
-    dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward' }), [gy, indices, gx, scratch()], params(g), count);
+    dispatch1d(kernel('pool', { name: 'pool.maxBackward', entryPoint: 'maxBackward', operands }), [gy, indices, gx, scratch()], params(g), count);
   }
   return gx;
 }
 
 /** divisorOverride 0 means none. */
-export function avgPoolForward(x: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number): GPUBuffer {
+export function avgPoolForward(x: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number, operands: OperandType = 'f32'): GPUBuffer {
   const count = g.planes * g.OH * g.OW;
-  const y = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.avgForward', entryPoint: 'avgForward' }), [x, gpu().placeholder, y, scratch()], params(g, countIncludePad, divisorOverride), count);
+  const y = alloc(count, operands);
+  dispatch1d(kernel('pool', { name: 'pool.avgForward', entryPoint: 'avgForward', operands }), [x, gpu().placeholder, y, scratch()], params(g, countIncludePad, divisorOverride), count);
   return y;
 }
 
-export function avgPoolBackward(gy: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number): GPUBuffer {
+export function avgPoolBackward(gy: GPUBuffer, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number, operands: OperandType = 'f32'): GPUBuffer {
   const count = g.planes * g.H * g.W;
-  const gx = alloc(count);
-  dispatch1d(kernel('pool', { name: 'pool.avgBackward', entryPoint: 'avgBackward' }), [gy, gpu().placeholder, gx, scratch()], params(g, countIncludePad, divisorOverride), count);
+  const gx = alloc(count, operands);
+  dispatch1d(kernel('pool', { name: 'pool.avgBackward', entryPoint: 'avgBackward', operands }), [gy, gpu().placeholder, gx, scratch()], params(g, countIncludePad, divisorOverride), count);
   return gx;
 }

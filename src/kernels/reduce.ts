@@ -1,6 +1,6 @@
 // Launchers for reductions along one dimension, with the tensor viewed as [outer, R, inner].
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, dispatch1d, kernel } from './launch.js';
+import { Params, alloc, dispatch1d, kernel, type OperandType } from './launch.js';
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 
@@ -14,19 +14,19 @@ const REDUCERS: Record<ReduceOp, { COMBINE: string; INITIAL: string; FINISH: str
   min: { COMBINE: 'select(select(min(a, b), b, isNan(b)), a, isNan(a))', INITIAL: 'bitcast<f32>(0x7f800000u | p.pad0)', FINISH: 'acc' },
 };
 
-/** Reduces the middle axis of x viewed as [outer, reduced, inner]; returns outer * inner values. */
-export function reduceAxis(op: ReduceOp, x: GPUBuffer, outer: number, reduced: number, inner: number): GPUBuffer {
+/** Reduces the middle axis of x (f32, or float16 read in f32) viewed as [outer, reduced, inner]; returns outer * inner f32 values. */
+export function reduceAxis(op: ReduceOp, x: GPUBuffer, outer: number, reduced: number, inner: number, operands: OperandType = 'f32'): GPUBuffer {
   const y = alloc(outer * inner);
   const params = new Params().u32(outer, reduced, inner, 0);
   // A workgroup per output only pays when rows are long or outputs few: many short rows (a conv
   // bias gradient's [N·C·H, W]) are 10-30× faster as one invocation per output (columns).
   if (inner === 1 && (reduced >= 1024 || outer < 256)) {
-    const k = kernel('reduce', { name: `reduce.${op}.rows`, entryPoint: 'rows', replacements: REDUCERS[op] });
+    const k = kernel('reduce', { name: `reduce.${op}.rows`, entryPoint: 'rows', replacements: REDUCERS[op], operands });
     const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
     const gy = Math.ceil(outer / maxPerDim);
     gpu().dispatch(k, [x, y], params.done(), [Math.ceil(outer / gy), gy]);
   } else {
-    const k = kernel('reduce', { name: `reduce.${op}.columns`, entryPoint: 'columns', replacements: REDUCERS[op] });
+    const k = kernel('reduce', { name: `reduce.${op}.columns`, entryPoint: 'columns', replacements: REDUCERS[op], operands });
     dispatch1d(k, [x, y], params, outer * inner);
   }
   return y;
@@ -34,12 +34,14 @@ export function reduceAxis(op: ReduceOp, x: GPUBuffer, outer: number, reduced: n
 
 /**
  * Reduces x of `shape` over each of `dims` (one axis at a time, highest first), keeping them as
- * size 1; intermediate buffers go straight back to the pool. No dims: a copy.
+ * size 1; intermediate buffers go straight back to the pool. No dims: a copy. x may be float16
+ * (`operands`: its first pass reads it, the result and the passes after it are f32).
  */
-export function reduceDims(op: ReduceOp, x: GPUBuffer, shape: readonly number[], dims: readonly number[]): { buffer: GPUBuffer; shape: number[] } {
+export function reduceDims(op: ReduceOp, x: GPUBuffer, shape: readonly number[], dims: readonly number[], operands: OperandType = 'f32'): { buffer: GPUBuffer; shape: number[] } {
   const kept = [...shape];
   const size = shape.reduce((a, b) => a * b, 1);
   if (dims.length === 0) {
+    if (operands === 'f16') throw new Error('reduceDims: a float16 input needs at least one dimension to reduce');
     const copy = alloc(size);
     gpu().copy(x, 0, copy, 0, size * 4);
     return { buffer: copy, shape: kept };
@@ -51,7 +53,7 @@ export function reduceDims(op: ReduceOp, x: GPUBuffer, shape: readonly number[],
     let inner = 1;
     for (let k = 0; k < d; k++) outer *= kept[k];
     for (let k = d + 1; k < kept.length; k++) inner *= kept[k];
-    const next = reduceAxis(op, buffer, outer, kept[d], inner);
+    const next = reduceAxis(op, buffer, outer, kept[d], inner, buffer === x ? operands : 'f32');
     if (buffer !== x) gpu().pool.release(buffer);
     buffer = next;
     kept[d] = 1;

@@ -120,7 +120,8 @@ export class FaPEGenerator extends Module<[Tensor, Tensor], Tensor> {
 
   forward(image: Tensor, mask: Tensor): Tensor {
     checkPair('FaPEGenerator', this.config, image, mask);
-    return forwardFusingNorms(this.model, F.cat([image, mask], 1));
+    // float32 out whatever the layers passed between them (float16 under autocast), for the losses.
+    return forwardFusingNorms(this.model, F.cat([image, mask], 1)).float();
   }
 }
 
@@ -149,7 +150,8 @@ export class PatchDiscriminator extends Module<[Tensor, Tensor], Tensor> {
 
   forward(image: Tensor, mask: Tensor): Tensor {
     checkPair('PatchDiscriminator', this.config, image, mask);
-    return forwardFusingNorms(this.model, F.cat([image, mask], 1));
+    // float32 out whatever the layers passed between them (float16 under autocast), for the losses.
+    return forwardFusingNorms(this.model, F.cat([image, mask], 1)).float();
   }
 }
 

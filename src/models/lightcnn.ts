@@ -166,6 +166,14 @@ export abstract class LightCNN extends Module<[Tensor], LightCNNOutput> {
     return F.dropout(x, this.config.dropout, this.training);
   }
 
+  /**
+   * The outputs in float32 whatever dtype the layers passed between them (float16 under autocast):
+   * losses, accuracy and predictions read float32, as torch.autocast runs its losses in float32.
+   */
+  protected output(logits: Tensor, features: Tensor): LightCNNOutput {
+    return { logits: logits.float(), features: features.float() };
+  }
+
   get embeddingSize(): number {
     return scaledChannels(WIDTHS.embedding, this.config.widthMultiplier);
   }
@@ -222,7 +230,7 @@ export class LightCNN9 extends LightCNN {
     const flat = F.flatten(forwardFusingPools(this.features, x), 1);
     // The reference returns the embedding after dropout (identical in eval mode).
     const features = this.dropout(this.fc1.call(flat));
-    return { logits: this.fc2.call(features), features };
+    return this.output(this.fc2.call(features), features);
   }
 }
 
@@ -274,7 +282,7 @@ export class LightCNN29 extends LightCNN {
     y = this.group3.call(this.block3.call(y));
     y = this.group4.forwardMaxPool(this.block4.call(y), this.pool4.options);
     const features = this.dropout(this.fc.call(F.flatten(y, 1)));
-    return { logits: this.fc2.call(features), features };
+    return this.output(this.fc2.call(features), features);
   }
 }
 
@@ -323,7 +331,7 @@ export class LightCNN29v2 extends LightCNN {
     y = maxPlusAvgPool(this.group4.call(this.block4.call(y)));
     // v2 returns the embedding before dropout.
     const features = this.fc.call(F.flatten(y, 1));
-    return { logits: this.fc2.call(this.dropout(features)), features };
+    return this.output(this.fc2.call(this.dropout(features)), features);
   }
 }
 

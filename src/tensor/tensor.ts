@@ -120,7 +120,7 @@ export class Tensor {
     if (this.storage.dtype !== 'float32') {
       throw new Error(
         `this op takes float32 tensors, got a float16 tensor ${formatShape(this.shape)}: cast it with .float() first ` +
-          '(float16 tensors go into cast, views, conv2d, matmul and linear)',
+          '(the ops of F take float16 tensors; a float32 kernel launched directly does not)',
       );
     }
     return this.storageBuffer();

@@ -16,7 +16,8 @@ import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
 import { type Tensor } from '../../src/index.js';
-import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor } from './helpers.js';
+import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor, type T64 } from './helpers.js';
+import { shaderSources } from '../../src/shaders.generated.js';
 
 const rng = fileRng('conv-single');
 
@@ -44,12 +45,17 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
-  const rows = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
-  const single = rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
+  const tileable = mode === 'shared' && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const outputs = c.x.slice(2).map((size, d) => size + 2 * c.opts.padding[d]! - c.kernel[d]! + 1);
+  const sliced = tileable && c.x[1]! >= 128 && c.x[0]! * Math.ceil(outputs[0]! / 4) * Math.ceil(outputs[1]! / 8) < 1024;
+  const rows = tileable && subgroups === 'shared' && subgroupsOfEight();
+  const single = sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transpose = transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
-  const weight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight() ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
+  const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
+  const weight = byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
   assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
@@ -76,7 +82,7 @@ for (const subgroups of ['shared', 'off'] as const) {
   });
 }
 
-test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, singleSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
+test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, by input rows: singleRowsSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
   const cases: Case[] = [
     ...CASES,
     { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
@@ -125,17 +131,77 @@ test('Cout = 1 random geometries against finite differences', async () => {
   }
 });
 
-test('Cout = 1 falls back where the kernels do not walk: stride 2 or dilation 2 along the width (both), a 9-wide kernel (weight gradient), convSingleChannel generic, and shared without subgroups of 8', async () => {
+test('Cout = 1 falls back where the kernels do not walk: stride 2 or dilation 2 along the width (both), a 9-wide kernel (weight gradient), convSingleChannel generic', async () => {
   await checkSingle({ x: [2, 3, 9, 11], kernel: [4, 4], opts: { stride: [2, 2], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared', { forward: false, input: false, weight: false });
   await checkSingle({ x: [2, 3, 9, 11], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 2] }, bias: false }, 'off', { forward: false, input: false, weight: false });
   await checkSingle({ x: [2, 2, 5, 12], kernel: [2, 9], opts: { stride: [1, 1], padding: [0, 4], dilation: [1, 1] }, bias: false }, 'shared', { weight: false });
   gpu().policy.set({ convForward: 'packed', convWeightGrad: 'packed', convSingleChannel: 'generic' });
   const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 6, 6], [1, 3, 4, 4]]);
   assert.ok(!names.some((n) => n.includes('single')), `convSingleChannel generic: ${names.join(', ')}`);
-  // 'shared' (the software default) takes them only where subgroups are 8 wide: SwiftShader never finished conv2d_single.wgsl.
-  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'off' });
-  const withoutSubgroups = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, { padding: 1 }), [[2, 3, 6, 6], [1, 3, 4, 4]]);
-  assert.ok(!withoutSubgroups.some((n) => n.includes('single')), `convSingleChannel shared without subgroups of 8: ${withoutSubgroups.join(', ')}`);
+});
+
+test('convSingleChannel shared without the subgroup kernels (convSubgroups off, as on SwiftShader\'s subgroups of 4) runs the plain Cout = 1 kernels', async () => {
+  await checkSingle({ x: [2, 8, 9, 20], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'off', {}, 'shared');
+  await checkSingle({ x: [3, 5, 6, 7], kernel: [4, 4], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: false }, 'off', {}, 'shared');
+});
+
+test('Cout = 1 forward over few tiles with many input channels (rowsSliced, under shared with or without subgroups): channels in slices (an uneven last one, 9 slices, one slice), kernels 1×1 to 8×8, odd sizes, padding, bias, against the float64 reference', async () => {
+  // [x, kernel, padding, bias]: 12 tiles x 4 slices of 33 channels (the last 32); 2 tiles x 9 of 34 (the last 28);
+  // 288 tiles, one slice (written straight to y); a 1×1.
+  const cases: [number[], Pair, Pair, boolean][] = [
+    [[3, 131, 7, 9], [4, 4], [1, 1], true], [[1, 300, 5, 11], [8, 8], [3, 4], false], [[4, 128, 34, 64], [3, 2], [1, 0], true], [[2, 160, 3, 17], [1, 1], [0, 0], true],
+  ];
+  for (const subgroups of ['shared', 'off'] as const) {
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: subgroups });
+    for (const [x, kernel, padding, withBias] of cases) {
+      const what = `x [${x}] k ${kernel} p ${padding}${withBias ? ' bias' : ''} (${subgroups})`;
+      const [xs, w, b] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1), ref.randn(rng, [1])];
+      const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+      const run = () => conv2d(inputs[0]!, inputs[1]!, withBias ? inputs[2] : undefined, { padding });
+      const { timings } = await gpu().profile(() => run().dispose());
+      assert.ok(timings.some((t) => t.name === 'conv2d.rowsSliced'), `${what}: conv2d.rowsSliced expected among ${timings.map((t) => t.name).join(', ')}`);
+      const y = run();
+      assertNear(await toT64(y), ref.conv2d(xs, w, withBias ? b : undefined, { padding }), `${what}: rowsSliced forward`, 1e-4, 1e-5);
+      [y, ...inputs].forEach((t) => t.dispose());
+    }
+  }
+  // Gradients against finite differences, Cin 128 over 2 tiles x 4 slices.
+  await checkSingle({ x: [2, 128, 5, 6], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'off', {}, 'shared');
+  // A batch in runs of whole images (x 64 KiB an image against a 160 KiB binding): each run's slice sums land at its images' place in y.
+  gpu().setMaxBindingBytes(160 * 1024);
+  const [xs, w, b] = [ref.randn(rng, [5, 128, 8, 16]), ref.randn(rng, [1, 128, 3, 3], 0.1), ref.randn(rng, [1])];
+  const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+  const { result: y, timings } = await gpu().profile(() => conv2d(inputs[0]!, inputs[1]!, inputs[2], { padding: 1 }));
+  const launches = timings.find((t) => t.name === 'conv2d.rowsSliced')?.calls ?? 0;
+  assert.ok(launches > 1, `x [5, 128, 8, 16] in runs of images: expected several conv2d.rowsSliced launches, got ${timings.map((t) => `${t.name} x${t.calls}`).join(', ')}`);
+  assertNear(await toT64(y), ref.conv2d(xs, w, b, { padding: 1 }), 'x [5, 128, 8, 16] in runs of images: rowsSliced forward', 1e-4, 1e-5);
+  [y, ...inputs].forEach((t) => t.dispose());
+});
+
+test('Cout = 1 weight gradient by input rows (singleRowsSubgroup, shared on subgroups of 8) over long sums matches the float64 reference: G\'s 7×7 kind, D\'s 4×4 512→1 kind, 8 channels (narrow workgroups)', async () => {
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
+  const expected = subgroupsOfEight() ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single';
+  for (const [x, kernel, padding] of [[[3, 5, 40, 37], [7, 7], [0, 0]], [[2, 130, 15, 15], [4, 4], [1, 1]], [[4, 8, 38, 21], [7, 5], [0, 2]]] as [number[], Pair, Pair][]) {
+    const what = `x [${x}] k ${kernel} p ${padding}`;
+    const [xs, w] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1)];
+    const [tx, tw] = [toTensor(xs), toTensor(w, true)];
+    const y = conv2d(tx, tw, undefined, { padding });
+    const gy = ref.randn(rng, [...y.shape]);
+    const tgy = toTensor(gy);
+    const { timings } = await gpu().profile(() => y.backward(tgy));
+    assert.ok(timings.some((t) => t.name === expected), `${what}: ${expected} expected among ${timings.map((t) => t.name).join(', ')}`);
+    // gW[0, ci, i, j] = Σ_n conv2d(x[n] with its channels as a batch, gy[n] as a kernel): a Cout = 1 conv's weight gradient.
+    const [N, Cin, H, W] = x as [number, number, number, number];
+    const [OH, OW] = [gy.shape[2]!, gy.shape[3]!];
+    const expectedGrad: T64 = { shape: [1, Cin, ...kernel], data: new Float64Array(Cin * kernel[0] * kernel[1]) };
+    for (let n = 0; n < N; n++) {
+      const image: T64 = { shape: [Cin, 1, H, W], data: xs.data.subarray(n * Cin * H * W, (n + 1) * Cin * H * W) };
+      const kernelOfGy: T64 = { shape: [1, 1, OH, OW], data: gy.data.subarray(n * OH * OW, (n + 1) * OH * OW) };
+      ref.conv2d(image, kernelOfGy, undefined, { padding }).data.forEach((v, k) => { expectedGrad.data[k]! += v; });
+    }
+    assertNear(await toT64(tw.grad!), expectedGrad, `${what}: weight gradient`, 1e-4, 1e-5);
+    [tx, tw, y, tgy].forEach((t) => t.dispose());
+  }
 });
 
 test('Cout = 1 over a batch larger than one binding: the single kernels run once per run of whole images', async () => {
@@ -149,6 +215,17 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
     const count = (name: string) => names.filter((n) => n === name).length;
     assert.ok(count(forwardName(subgroups)) > 1 && count(transposeName(subgroups)) > 1 && count('conv2d_weight_grad.single') > 1, `expected several single launches, got ${names.join(', ')}`);
     await checkSingle(c, subgroups);
+  }
+});
+
+test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
+  const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
+  for (const file of files) {
+    shaderSources[file]!.split('\n').forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, '');
+      assert.ok(!/&&|\|\|/.test(code), `shaders/${file}.wgsl (as bundled, includes spliced in) line ${i + 1} uses a short-circuit operator: ${line.trim()} (write (a) & (b): scripts/repro-swiftshader-compile.mjs shows why)`);
+    });
   }
 });
 

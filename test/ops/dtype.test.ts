@@ -105,9 +105,8 @@ test('casts larger than one storage binding run in chunks', async () => {
   for (const t of [x, half, back]) t.dispose();
 });
 
-test('a float32-only op given a float16 tensor says so and how to cast; unknown dtypes are refused', () => {
+test('unknown dtypes are refused', () => {
   const x = tensor([1, 2, 3], [3], { dtype: 'float16' });
-  throwsWith(() => F.relu(x), /takes float32 tensors, got a float16 tensor \[3\]: cast it with \.float\(\) first/, 'relu of float16');
   throwsWith(() => x.to('float64' as never), /to: unknown dtype "float64"; use one of float32, float16/, 'float64');
   x.dispose();
 });

@@ -17,6 +17,7 @@ import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, typ
 import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
 import { alloc, kernel } from '../../src/kernels/launch.js';
 import { shaderSources } from '../../src/shaders.generated.js';
+import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { floatToHalf, halfToFloat } from '../reference/half.js';
 import { context, fileRng, ref, setup, throwsWith, type Rng, type T64 } from './helpers.js';
 
@@ -187,7 +188,8 @@ function randomVec4Matmul(transA: boolean, transB: boolean): MatmulCase {
 
 for (const variant of ['registerTiledVec4', 'subgroup', 'packed'] as const) {
   test(`f16 matmul under ${variant}: the vec4-read kernel's f16 build in all four layouts (A and B along K or along M / N), batches, offsets, a fused activation`, async () => {
-    const relu = { wgsl: 'max(v, 0.0)', name: 'relu', f: (v: number) => Math.max(v, 0) };
+    // The library's relu expression, so that the kernel is the one F.linear(..., 'relu') compiles, under the same name.
+    const relu = { wgsl: ACTIVATIONS.relu, name: 'relu', f: (v: number) => Math.max(v, 0) };
     await gpu().policy.with({ matmul: variant }, async () => {
       for (const transA of [false, true])
         for (const transB of [false, true]) {
@@ -435,7 +437,7 @@ const PACKED_CASES: PackedCase[] = [
   {
     name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in 4-row tiles; bias: the transposed conv\'s [Cin])',
     g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleSubgroup' },
+    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
   {
@@ -444,6 +446,12 @@ const PACKED_CASES: PackedCase[] = [
     shared: { forward: 'conv2d.singleSubgroup', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.singleSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.single' },
   },
+  {
+    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels: rowsSliced, with or without subgroups)',
+    g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
+  },
 ];
 
 /** Every kernel an f16 pass launched is an f16 build, except the f32 reduction of split-K slices and the sum of chunks. */
@@ -451,7 +459,7 @@ const f16Only = (names: string[]) => names.every((name) => name.endsWith('.f16')
 
 for (const subgroups of ['shared', 'off'] as const) {
   test(`f16 conv under the packed policy, convSubgroups ${subgroups}: every packed, vec4, subgroup and phase kernel's f16 build (weights packed from f16)`, async () => {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated', convPointwise: 'conv' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: 'shared', convPointwise: 'conv' }, async () => {
       const expectedSet = subgroups === 'shared' && subgroupsOfEight() ? 'shared' : 'off';
       for (const c of PACKED_CASES) {
         const what = `f16 packed (${subgroups}) ${c.name}: ${describeConv(c)}`;
@@ -530,7 +538,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
   const pointwise: ConvCase = { g: geometry(5, 8, 8, 8, 4, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true };
   const phased: ConvCase = { g: geometry(5, 2, 8, 16, 8, [3, 3], [2, 2], [1, 1], [1, 1]), bias: true };
   for (const subgroups of ['shared', 'off'] as const) {
-    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: subgroups === 'shared' ? 'shared' : 'dedicated', convPointwise: 'conv' }, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: subgroups, convSingleChannel: 'shared', convPointwise: 'conv' }, async () => {
       const sg = subgroups === 'shared' && subgroupsOfEight();
       const what = `chunked packed (${subgroups})`;
       const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
@@ -544,7 +552,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
       chunked(await checkForward(single, what), sg ? 'conv2d.rowsSubgroup' : 'conv2d.single', 'Cout = 1 forward');
-      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
+      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
       chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });

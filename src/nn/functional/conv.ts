@@ -7,10 +7,10 @@
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../../kernels/conv.js';
 import { mfmBackwardFromMask, mfmMaxPoolBackward, mfmMaxPoolForward } from '../../kernels/mfm.js';
 import type { PoolGeometry } from '../../kernels/pool.js';
+import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
-import { sum } from './reduce.js';
-import { gemmReads, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { gemmReads, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -53,9 +53,11 @@ function checkBias(bias: Tensor | undefined, channels: number, op: string): void
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new Error(`${op}: bias ${formatShape(bias.shape)} should be [${channels}] (one value per output channel)`);
 }
 
-/** Bias gradient: gy summed over the batch and every pixel (in float32), in the bias's dtype. */
+/** Bias gradient: gy summed over the batch and every pixel (in f32), in the bias's dtype. */
 function biasGrad(g: Tensor, bias: Tensor): Tensor {
-  return sum(g.float(), [0, 2, 3]).to(bias.dtype);
+  // A float16 g is read as it is (no float32 copy of the output gradient: the step's largest buffer).
+  const { buffer } = reduceDims('sum', storageOf(g), g.shape, [0, 2, 3], operandType(g.dtype));
+  return wrapAs(buffer, bias.shape, bias.dtype);
 }
 
 /** conv2d's checks and geometry (shared by conv2d and conv2dMfm). */
@@ -81,9 +83,10 @@ function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | un
  * dtype they read x and weight in; each gradient comes back in its input's dtype.
  */
 function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, reads: GemmReads, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
-  const gRead = g.to(readDtype(reads));
-  const gx = x.requiresGrad ? wrapAs(conv2dTranspose(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined;
-  const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(reads.x), storageOf(gRead), geometry, reads.operands), weight.shape, weight.dtype) : undefined;
+  const [gx, gw] = inDtype(g, readDtype(reads), (gRead) => [
+    x.requiresGrad ? wrapAs(conv2dTranspose(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined,
+    weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(reads.x), storageOf(gRead), geometry, reads.operands), weight.shape, weight.dtype) : undefined,
+  ]);
   const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
   return [gx, gw, gb];
 }
@@ -97,7 +100,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
   const reads = gemmReads('conv2d', x, weight, options.computeDtype);
   const y = withFloatBias(bias, (b) => conv2dForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands));
-  const out = wrapAs(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], x.dtype);
+  const out = wrapAs(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], readDtype(reads));
   return recordGemm('conv2d', bias ? [x, weight, bias] : [x, weight], out, reads, [], (g) => conv2dBackward(x, weight, bias, reads, geometry, g));
 }
 
@@ -123,14 +126,15 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const reads = gemmReads(op, x, weight, options.computeDtype);
   const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
-  const out = wrapAs(y, [N, C, OH, OW], x.dtype);
+  const out = wrapAs(y, [N, C, OH, OW], readDtype(reads));
   if (!mask) {
     releaseReads(reads);
     return out;
   }
   const maskTensor = wrap(mask, [N, C, OH, OW]);
   const result = recordGemm(op, inputs, out, reads, [maskTensor], (g) => {
-    const gFull = wrap(mfmBackwardFromMask(maskTensor.buffer, g.float().buffer, N, C, OH * OW), [N, Cout, OH, OW]);
+    // In the dtype the convolution kernels read: float16 stays float16 from the pooled gradient to the kernels.
+    const gFull = Tensor.fromBuffer(inDtype(g, readDtype(reads), (gRead) => mfmBackwardFromMask(maskTensor.buffer, storageOf(gRead), N, C, OH * OW, reads.operands)), [N, Cout, OH, OW], false, readDtype(reads));
     const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;
@@ -171,14 +175,14 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
   const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
   const { values, route } = mfmMaxPoolForward(y, mask, N, C, poolGeometry);
   for (const buffer of mask ? [y, mask] : [y]) wrap(buffer, [N, C, OH, OW]).dispose();
-  const out = wrapAs(values, [N, C, poolGeometry.OH, poolGeometry.OW], x.dtype);
+  const out = wrapAs(values, [N, C, poolGeometry.OH, poolGeometry.OW], readDtype(reads));
   if (!route) {
     releaseReads(reads);
     return out;
   }
   const routeTensor = wrap(route, out.shape);
   const result = recordGemm(op, inputs, out, reads, [routeTensor], (g) => {
-    const gFull = wrap(mfmMaxPoolBackward(g.float().buffer, routeTensor.buffer, N, C, poolGeometry), [N, Cout, OH, OW]);
+    const gFull = Tensor.fromBuffer(inDtype(g, readDtype(reads), (gRead) => mfmMaxPoolBackward(storageOf(gRead), routeTensor.buffer, N, C, poolGeometry, reads.operands)), [N, Cout, OH, OW], false, readDtype(reads));
     const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;
@@ -215,12 +219,13 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   // The conv2d whose input gradient this is: it maps [N, Cout, OH, OW] back to [N, Cin, H, W].
   const geometry: ConvGeometry = { N, Cin: Cout, H: OH, W: OW, Cout: Cin, OH: H, OW: W, KH, KW, SH, SW, PH, PW, DH, DW };
   const reads = gemmReads(op, x, weight, options.computeDtype);
-  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands)), [N, Cout, OH, OW], x.dtype);
+  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands)), [N, Cout, OH, OW], readDtype(reads));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return recordGemm(op, inputs, y, reads, [], (g) => {
-    const gRead = g.to(readDtype(reads));
-    const gx = x.requiresGrad ? wrapAs(conv2dForward(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined;
-    const gw = weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(gRead), storageOf(reads.x), geometry, reads.operands), weight.shape, weight.dtype) : undefined;
+    const [gx, gw] = inDtype(g, readDtype(reads), (gRead) => [
+      x.requiresGrad ? wrapAs(conv2dForward(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined,
+      weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(gRead), storageOf(reads.x), geometry, reads.operands), weight.shape, weight.dtype) : undefined,
+    ]);
     const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
     return [gx, gw, gb];
   });

@@ -7,7 +7,7 @@ import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, gemmOperands, gemmReads, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
+import { broadcastShapes, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
@@ -86,25 +86,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Act
     throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
-  const dtype = x.dtype;
-  if (dtype === 'float16' && activation !== 'none') throw new Error(`linear: the fused ${activation} takes float32 operands; apply F.${activation} to the result's .float() instead`);
   const reads = gemmReads('linear', x, weight, options.computeDtype);
   const rows = x.size / inFeatures;
   const input: MatrixOperand = { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
   const weightT: MatrixOperand = { ...elements(reads.weight), batchStride: 0, rowStride: 1, colStride: inFeatures };
   const y = withFloatBias(bias, (b) => matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, b, ACTIVATIONS[activation], activation));
   const outShape = [...x.shape.slice(0, -1), outFeatures];
-  const out = wrapAs(y, outShape, dtype);
+  const out = wrapAs(y, outShape, readDtype(reads));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return recordGemm(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, reads, activation === 'relu' ? [out] : [], (g) => {
-    const gy = activation === 'relu' ? wrap(binary('reluGrad', RELU_GRAD, g.buffer, g.shape, out.buffer, out.shape, g.shape), g.shape) : g;
-    const gyRead = gy.to(readDtype(reads));
-    const gyOperand: MatrixOperand = { ...elements(gyRead), batchStride: 0, rowStride: outFeatures, colStride: 1 };
-    const gx = x.requiresGrad ? wrapAs(matmulKernel(gyOperand, { ...elements(reads.weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, dtype) : undefined;
-    const gw = weight.requiresGrad
-      ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, weight.dtype)
-      : undefined;
-    const gb = bias?.requiresGrad ? sum(gy.float().reshape([rows, outFeatures]), 0).to(bias.dtype) : undefined;
+    // relu's mask from the (possibly float16) output, both read as float32.
+    const reluGrad = () => inDtype(g, 'float32', (g32) => inDtype(out, 'float32', (out32) => wrap(binary('reluGrad', RELU_GRAD, g32.buffer, g.shape, out32.buffer, out.shape, g.shape), g.shape)));
+    const gy = activation === 'relu' ? reluGrad() : g;
+    const [gx, gw] = inDtype(gy, readDtype(reads), (gyRead) => [
+      x.requiresGrad ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: outFeatures, colStride: 1 }, { ...elements(reads.weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, x.dtype) : undefined,
+      weight.requiresGrad
+        ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, weight.dtype)
+        : undefined,
+    ]);
+    const gb = bias?.requiresGrad ? inDtype(gy, 'float32', (gy32) => scope(() => sum(gy32.reshape([rows, outFeatures]), 0))).to(bias.dtype) : undefined;
+    if (gy !== g) gy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }

@@ -8,7 +8,7 @@
 import { normGradSums, normInputGrad, normStats, normStatsFromRunning, normalize, normalizeMfm, type NormActivation, type NormGeometry } from '../../kernels/norm.js';
 import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { sum } from './reduce.js';
-import { wrap } from './util.js';
+import { inDtype, operandType, storageOf, wrap } from './util.js';
 
 /** An activation applied to the normalised output in the same pass: y = act(norm(x)). */
 export interface FusedActivationOptions {
@@ -64,31 +64,33 @@ function normPass(pass: NormPass): Tensor {
   const { op, x, weight, bias, stats, geometry, activation, batchStats } = pass;
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  // x, the output and their gradients in x's dtype (float16: read and written as such, computed in f32).
+  const operands = operandType(x.dtype);
   let out: Tensor;
   let mask: Tensor | undefined;
   if (activation.kind === 'mfm') {
     const [N, C] = x.shape;
     const shape = [N, C / 2, ...x.shape.slice(2)];
-    const result = normalizeMfm(x.buffer, stats.buffer, weight?.buffer, bias?.buffer, geometry, needsGrad);
-    out = wrap(result.y, shape);
+    const result = normalizeMfm(storageOf(x), stats.buffer, weight?.buffer, bias?.buffer, geometry, needsGrad, operands);
+    out = Tensor.fromBuffer(result.y, shape, false, x.dtype);
     mask = result.mask ? wrap(result.mask, shape) : undefined;
   } else {
-    out = wrap(normalize(x.buffer, stats.buffer, weight?.buffer, bias?.buffer, geometry, activation), x.shape);
+    out = Tensor.fromBuffer(normalize(storageOf(x), stats.buffer, weight?.buffer, bias?.buffer, geometry, activation, operands), x.shape, false, x.dtype);
   }
   // The backward recomputes z from x, so it keeps bias only when an activation's derivative reads z.
   const readsBias = activation.kind !== 'none' && activation.kind !== 'mfm';
   const saved = [x, stats, ...(weight ? [weight] : []), ...(bias && readsBias ? [bias] : []), ...(mask ? [mask] : [])];
-  const result = record(op, inputs, out, saved, (g) => {
-    const backwardInputs = { gy: g.buffer, stats: stats.buffer, weight: weight?.buffer, bias: readsBias ? bias?.buffer : undefined, activation, mask: mask?.buffer };
+  const result = record(op, inputs, out, saved, (g) => inDtype(g, x.dtype, (gRead) => {
+    const backwardInputs = { gy: storageOf(gRead), stats: stats.buffer, weight: weight?.buffer, bias: readsBias ? bias?.buffer : undefined, activation, mask: mask?.buffer, operands };
     const needSums = batchStats || weight?.requiresGrad || bias?.requiresGrad;
-    const sums = needSums ? normGradSums(x.buffer, backwardInputs, geometry) : undefined;
-    const gx = x.requiresGrad ? wrap(normInputGrad(x.buffer, backwardInputs, batchStats ? sums : undefined, geometry), x.shape) : undefined;
+    const sums = needSums ? normGradSums(storageOf(x), backwardInputs, geometry) : undefined;
+    const gx = x.requiresGrad ? Tensor.fromBuffer(normInputGrad(storageOf(x), backwardInputs, batchStats ? sums : undefined, geometry), x.shape, false, x.dtype) : undefined;
     const sumG = sums ? wrap(sums.sumG, [geometry.G]) : undefined;
     const sumGXhat = sums ? wrap(sums.sumGXhat, [geometry.G]) : undefined;
     const gw = weight?.requiresGrad ? pass.perChannel(sumGXhat!) : undefined;
     const gb = bias?.requiresGrad ? pass.perChannel(sumG!) : undefined;
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
-  });
+  }));
   stats.dispose();
   mask?.dispose();
   return result;
@@ -112,7 +114,7 @@ function batchStatistics(op: string, x: Tensor, runningMean: Tensor | undefined,
   if (training) {
     if (geometry.Nb * geometry.S <= 1) throw new Error(`${op}: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}; use a batch larger than 1 or eval mode`);
     const running = runningMean && runningVar ? { mean: runningMean.buffer, variance: runningVar.buffer, momentum } : undefined;
-    return { stats: wrap(normStats(x.buffer, geometry, eps, running), [2, C]), training };
+    return { stats: wrap(normStats(storageOf(x), geometry, eps, running, operandType(x.dtype)), [2, C]), training };
   }
   if (!runningMean || !runningVar) throw new Error(`${op}: eval mode (training: false) needs runningMean and runningVar; pass them or set training: true`);
   return { stats: wrap(normStatsFromRunning(runningMean.buffer, runningVar.buffer, geometry, eps), [2, C]), training };
@@ -167,6 +169,6 @@ export function instanceNorm(x: Tensor, weight?: Tensor, bias?: Tensor, options:
   if (S <= 1) throw new Error(`${op}: expected more than 1 spatial element per channel, got input ${formatShape(x.shape)}`);
   const activation = fusedActivation(options, op);
   const geometry: NormGeometry = { G: N * C, Nb: 1, S, C };
-  const stats = wrap(normStats(x.buffer, geometry, eps), [2, N * C]);
+  const stats = wrap(normStats(storageOf(x), geometry, eps, undefined, operandType(x.dtype)), [2, N * C]);
   return normPass({ op, x, weight, bias, stats, geometry, activation, batchStats: true, perChannel: (t) => sum(t.reshape([N, C]), 0) });
 }

@@ -2,7 +2,7 @@
 // that would start in the right padding), tie rule (first maximum wins) and divisor rules.
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, record } from '../../tensor/tensor.js';
-import { pair, wrap, type Pair } from './util.js';
+import { inDtype, operandType, pair, storageOf, wrap, type Pair } from './util.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -59,9 +59,13 @@ export function maxPool2dGeometry(op: string, shape: readonly number[], options:
 export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
   const g = maxPool2dGeometry('maxPool2d', x.shape, options);
   const shape = [x.shape[0], x.shape[1], g.OH, g.OW];
-  const { values, indices } = maxPoolForward(x.buffer, g);
+  // x, the values and the gradients in x's dtype (float16 read and written as such); the indices float32.
+  const operands = operandType(x.dtype);
+  const { values, indices } = maxPoolForward(storageOf(x), g, 'auto', operands);
   const indexTensor = wrap(indices, shape);
-  const out = record('maxPool2d', [x], wrap(values, shape), [indexTensor], (gy) => [wrap(maxPoolBackward(gy.buffer, indexTensor.buffer, g), x.shape)]);
+  const out = record('maxPool2d', [x], Tensor.fromBuffer(values, shape, false, x.dtype), [indexTensor], (gy) => [
+    Tensor.fromBuffer(inDtype(gy, x.dtype, (gRead) => maxPoolBackward(storageOf(gRead), indexTensor.buffer, g, 'auto', operands)), x.shape, false, x.dtype),
+  ]);
   return { values: out, indices: indexTensor };
 }
 
@@ -77,6 +81,9 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const countIncludePad = options.countIncludePad ?? true;
   const divisorOverride = options.divisorOverride ?? 0;
   if (!Number.isFinite(divisorOverride)) throw new Error(`avgPool2d: divisorOverride must be a finite non-zero number, got ${divisorOverride}`);
-  const y = wrap(avgPoolForward(x.buffer, g, countIncludePad, divisorOverride), [x.shape[0], x.shape[1], g.OH, g.OW]);
-  return record('avgPool2d', [x], y, [], (gy) => [wrap(avgPoolBackward(gy.buffer, g, countIncludePad, divisorOverride), x.shape)]);
+  const operands = operandType(x.dtype);
+  const y = Tensor.fromBuffer(avgPoolForward(storageOf(x), g, countIncludePad, divisorOverride, operands), [x.shape[0], x.shape[1], g.OH, g.OW], false, x.dtype);
+  return record('avgPool2d', [x], y, [], (gy) => [
+    Tensor.fromBuffer(inDtype(gy, x.dtype, (gRead) => avgPoolBackward(storageOf(gRead), g, countIncludePad, divisorOverride, operands)), x.shape, false, x.dtype),
+  ]);
 }

@@ -71,6 +71,20 @@ export function releaseReads(reads: GemmReads): void {
   for (const copy of reads.copies) copy.dispose();
 }
 
+/**
+ * use(t as `dtype`): t itself, or a copy freed once `use` has encoded its kernels (a backward's
+ * float16 output gradient read as float32, say), so casts do not pile up until the step's scope ends.
+ */
+export function inDtype<T>(t: Tensor, dtype: DType, use: (t: Tensor) => T): T {
+  if (t.dtype === dtype) return use(t);
+  const copy = t.to(dtype);
+  try {
+    return use(copy);
+  } finally {
+    copy.dispose();
+  }
+}
+
 /** The dtype the kernels of `reads` read in. */
 export const readDtype = (reads: GemmReads): DType => reads.x.dtype;
 

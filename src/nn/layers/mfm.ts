@@ -2,8 +2,7 @@
 // max-feature-map (the elementwise max of the two halves). Parameter names follow the reference
 // light_cnn.py: `filter.weight`, `filter.bias`.
 import { conv2dMfm, conv2dMfmMaxPool2d } from '../functional/conv.js';
-import { mfm } from '../functional/mfm.js';
-import { maxPool2d, type MaxPool2dOptions } from '../functional/pool.js';
+import { maxPool2d, mfm, type MaxPool2dOptions } from '../functional/index.js';
 import type { Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';

@@ -3,7 +3,7 @@
 // place by F.batchNorm in train mode) and accepts PyTorch's num_batches_tracked key on load.
 // callWithActivation / callMfm run the norm and the activation after it as one fused op, and
 // forwardFusingNorms runs a list of layers as Sequential does with such pairs fused.
-import { batchNorm, batchNormMfm, instanceNorm, type FusedActivationOptions } from '../functional/norm.js';
+import { batchNorm, batchNormMfm, instanceNorm, type FusedActivationOptions } from '../functional/index.js';
 import { formatShape, type Tensor } from '../../tensor/tensor.js';
 import { Module, Parameter, buffer, type AnyModule } from '../module.js';
 import { LeakyReLU, ReLU, Tanh } from './basic.js';

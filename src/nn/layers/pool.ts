@@ -1,5 +1,5 @@
 // MaxPool2d and AvgPool2d modules over F.maxPool2d / F.avgPool2d (PyTorch options and defaults).
-import { avgPool2d, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from '../functional/pool.js';
+import { avgPool2d, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from '../functional/index.js';
 import type { Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
