@@ -22,6 +22,7 @@ import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { checkSeed } from './option-checks.js';
 
 interface DemoArgs {
   out?: string;
@@ -97,7 +98,7 @@ function buildOptions(argv: DemoArgs, software: boolean): PaperDemoOptions {
   positiveInteger('gan-epochs', argv['gan-epochs']);
   positiveInteger('transfer-epochs', argv['transfer-epochs']);
   positiveInteger('subjects', argv.subjects);
-  if (!Number.isInteger(argv.seed)) throw new Error(`--seed must be an integer, got ${argv.seed}`);
+  checkSeed(argv.seed);
   const share = argv['repose-share'];
   if (share !== undefined && !(share >= 0 && share <= 4)) throw new Error(`--repose-share must be between 0 and 4 (a share of the training images), got ${share}`);
   const tasks = argv.tasks === undefined ? base.tasks : parseTasks(argv.tasks);

@@ -25,6 +25,7 @@ import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { checkFiniteNumber, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
 
 interface DataArgs {
   data?: string;
@@ -163,6 +164,14 @@ const dataOptions = {
   workers: { type: 'number', describe: 'synthetic data (no --data): threads rendering it ahead of training [default: every core]' },
 } as const;
 
+/** The data flags train and eval share. */
+function checkDataArgs(argv: DataArgs): void {
+  checkSeed(argv.seed);
+  checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 6');
+  checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 6);
+  if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
+}
+
 interface TrainArgs extends DataArgs {
   precision: Precision;
   model: LightCNNVariant;
@@ -190,10 +199,6 @@ type FanetPreset = keyof typeof FANET_PRESETS;
 
 /** The architecture options a pre-trained file fixes unless the command line names them. */
 const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
-
-function checkPositiveInteger(value: number, flag: string, hint: string): void {
-  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
-}
 
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
@@ -227,12 +232,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
-        if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
+        checkDataArgs(argv);
         if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
         if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
           throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
         }
-        if (argv.lr !== undefined && !(argv.lr > 0)) throw new Error(`--lr must be positive, got ${argv.lr}`);
+        if (argv.lr !== undefined) checkFiniteNumber(argv.lr, '--lr', 0, 'e.g. --lr 0.01');
         return true;
       }) as never,
   handler: async (argv) => {
@@ -389,8 +394,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .check((parsed) => {
         checkPositiveInteger((parsed as unknown as EvalArgs).batchSize, '--batch-size', 'e.g. --batch-size 32');
-        const workers = (parsed as unknown as EvalArgs).workers;
-        if (workers !== undefined) checkPositiveInteger(workers, '--workers', 'e.g. --workers 4');
+        checkDataArgs(parsed as unknown as EvalArgs);
         return true;
       }) as never,
   handler: async (argv) => {

@@ -1,0 +1,89 @@
+// A user's bad inputs, typed at the built `webfer` binary: repeated or out-of-range flags, output
+// paths that are files, damaged checkpoints and images, malformed index files. Each is refused in
+// one line that names the flag or file, the value and what to do, before anything is written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
+
+const root = tempDir('webfer-bad-inputs-');
+const dataset = join(root, 'faces');
+const at = (name: string) => join(root, name);
+
+function expectOk(result: CliResult): CliResult {
+  assert.is(result.code, 0, `${result.command} failed:\n${result.stderr.slice(-2000)}`);
+  return result;
+}
+
+/** Non-zero exit, exactly one `webfer: ...` line matching `pattern`, no stack trace. */
+function expectRefused(result: CliResult, pattern: RegExp): string {
+  assert.is.not(result.code, 0, `${result.command} should fail; it printed:\n${result.stdout}${result.stderr}`);
+  const lines = errorLines(result);
+  assert.is(lines.length, 1, `${result.command}: expected one error line, got:\n${result.stderr}`);
+  assert.match(lines[0]!, pattern, result.command);
+  assert.not.match(result.stderr, /^\s+at /m, `${result.command} printed a stack trace`);
+  return lines[0]!;
+}
+
+test.before(async () => {
+  expectOk(await runCli(['synth', dataset, '--subjects', '2', '--expressions', '2', '--frames', '1', '--size', '64', '--workers', '1']));
+});
+
+test.after(() => removeDir(root));
+
+test('a flag given twice is refused naming it and both values (it crashed inside the CSV reader, or reported "got 64,32")', async () => {
+  const out = at('split-twice');
+  expectRefused(await runCli(['split', '--index', join(dataset, 'index.csv'), '--task', 'er-ss', '--seed', '1', '--seed', '2', '--out', out]),
+    /^webfer: --seed was given 2 times \(1, 2\): give it once$/);
+  assert.not.ok(existsSync(out), 'split wrote files');
+  expectRefused(await runCli(['models', '--input-size', '64', '--input-size', '32']), /--input-size was given 2 times \(64, 32\): give it once/);
+  // Options that take lists still take several values.
+  expectRefused(await runCli(['train', '--extra-train', 'a.csv', '--extra-train', 'b.csv', '--epochs', '0']), /--epochs must be a positive integer, got 0/);
+});
+
+test('--seed must be a 32-bit integer: NaN, fractions, negatives and 2^32 + 1 (which equalled seed 1) are refused by every command', async () => {
+  const index = join(dataset, 'index.csv');
+  const cases: [string[], string][] = [
+    [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', 'NaN'], 'NaN'],
+    [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', '1.5'], '1.5'],
+    [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', '4294967297'], '4294967297'],
+    [['synth', at('synth-seed'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64', '--seed', '-1'], '-1'],
+    [['train', '--data', index, '--epochs', '1', '--out', at('train-seed'), '--seed', '0.5'], '0.5'],
+    [['eval', '--checkpoint', at('none.safetensors'), '--seed', 'NaN'], 'NaN'],
+    [['gan-train', '--data', dataset, '--epochs', '1', '--out', at('gan-seed'), '--seed', '1e10'], '10000000000'],
+    [['augment', '--checkpoint', at('none.safetensors'), '--data', dataset, '--task', 'er-up', '--out', at('augment-seed'), '--seed', '2.5'], '2.5'],
+  ];
+  for (const [args, shown] of cases) {
+    expectRefused(await runCli(args), new RegExp(`--seed must be an integer from 0 to 4294967295, got ${shown.replace('.', '\\.')}; e\\.g\\. --seed 1`));
+  }
+  for (const name of ['split-seed', 'synth-seed', 'train-seed', 'gan-seed', 'augment-seed']) assert.not.ok(existsSync(at(name)), `${name} was written`);
+});
+
+test('gan-train and augment check their numbers before the device starts, naming the flag (not "imageSize"), and augment --batch-size 0 no longer hangs', async () => {
+  const gan = (...args: string[]) => runCli(['gan-train', '--data', dataset, '--epochs', '1', '--out', at('gan-flags'), ...args]);
+  expectRefused(await gan('--size', '30'), /--size must be a multiple of 4 of at least 24.*got 30/);
+  expectRefused(await gan('--width', '2.5'), /--width must be a positive integer, got 2\.5/);
+  expectRefused(await gan('--blocks', '-1'), /--blocks must be an integer of at least 0, got -1/);
+  // A negative L1 weight trained (exit 0) a generator rewarded for moving away from the target.
+  expectRefused(await gan('--lambda', '-3'), /--lambda must be a finite number of at least 0, got -3/);
+  expectRefused(await gan('--lambda', 'NaN'), /--lambda must be a finite number of at least 0, got NaN/);
+  expectRefused(await gan('--lr', 'Infinity'), /--lr must be a finite number above 0, got Infinity/);
+  assert.not.ok(existsSync(at('gan-flags')), 'gan-train made its run folder');
+
+  const augment = (...args: string[]) => runCli(['augment', '--checkpoint', at('none.safetensors'), '--data', dataset, '--task', 'er-up', '--out', at('augment-flags'), ...args], { timeoutMs: 60_000 });
+  expectRefused(await augment('--batch-size', '0'), /--batch-size must be a positive integer, got 0/);
+  // --count 0 / -1 / NaN wrote an empty index.csv and exited 0; 1.5 made 1 image.
+  for (const count of ['0', '-1', 'NaN', '1.5']) expectRefused(await augment('--count', count), new RegExp(`--count must be a positive integer, got ${count.replace('.', '\\.')}`));
+  assert.not.ok(existsSync(at('augment-flags')), 'augment made its output folder');
+});
+
+test('synth --noise and --jitter must be finite and not negative (NaN and -5 silently rendered without noise)', async () => {
+  const synth = (...args: string[]) => runCli(['synth', at('synth-noise'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64', ...args]);
+  expectRefused(await synth('--noise', 'NaN'), /--noise must be a finite number of at least 0, got NaN/);
+  expectRefused(await synth('--noise', '-5'), /--noise must be a finite number of at least 0, got -5/);
+  expectRefused(await synth('--jitter', 'Infinity'), /--jitter must be a finite number of at least 0, got Infinity/);
+  assert.not.ok(existsSync(at('synth-noise')) && readdirSync(at('synth-noise')).length > 0, 'synth wrote images');
+});
+
+test.run();
