@@ -13,7 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
-import { checkFiniteNumber, checkInteger, checkSeed } from './option-checks.js';
+import { checkFiniteNumber, checkInteger, checkOutputFolder, checkSeed } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -84,6 +84,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       return true;
     }) as never,
   handler: async (argv) => {
+    if (argv.out) checkOutputFolder(argv.out, 'synth OUT');
     const render = { channels: argv.rgb ? 3 : 1, noise: argv.noise, jitterDegrees: argv.jitter } as const;
     let options: SynthOptions;
     let specs: SynthSpec[] | undefined;
@@ -161,6 +162,7 @@ const splitCommand: CommandModule<object, SplitArgs> = {
     .option('allow-outside-paths', allowOutsidePathsOption)
     .check((argv) => { checkSeed(argv.seed); return true; }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, { skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths, overwrite: argv.overwrite });
     const sizes = `train ${result.train.length}${argv.task === 'er-ss' ? ` · val ${result.val.length}` : ''} · test ${result.test.length}`;
     console.log(`${argv.task} (seed ${argv.seed}): ${sizes}`);

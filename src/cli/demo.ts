@@ -22,7 +22,7 @@ import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkSeed } from './option-checks.js';
+import { checkOutputFolder, checkSeed } from './option-checks.js';
 
 interface DemoArgs {
   out?: string;
@@ -63,6 +63,7 @@ export function parseTasks(text: string): Task[] {
 function chooseOutput(argv: DemoArgs): string {
   const holdsRun = (dir: string) => existsSync(join(dir, 'report.md')) || existsSync(join(dir, 'results.json'));
   if (argv.out !== undefined) {
+    checkOutputFolder(argv.out, '--out');
     if (holdsRun(argv.out) && !argv.overwrite) throw new Error(`--out ${argv.out} holds an earlier demo run (report.md / results.json): pass another --out, or --overwrite to replace it`);
     return argv.out;
   }

@@ -25,7 +25,7 @@ import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkFiniteNumber, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
+import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
 
 interface DataArgs {
   data?: string;
@@ -242,6 +242,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       }) as never,
   handler: async (argv) => {
     const out = argv.out ?? join('runs', `fanet-${argv.model}`);
+    checkOutputFolder(out, '--out');
     const checkpointPath = join(out, 'checkpoint.safetensors');
     const metricsPath = join(out, 'metrics.jsonl');
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };

@@ -34,7 +34,7 @@ import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkFiniteNumber, checkGanImageSize, checkInteger, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
+import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -105,6 +105,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       return true;
     }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const checkpointPath = join(argv.out, 'checkpoint.safetensors');
     const metricsPath = join(argv.out, 'metrics.jsonl');
     let config: Partial<FaPEGanConfig> = { channels: argv.rgb ? 3 : 1, baseWidth: argv.width, residualBlocks: argv.blocks, norm: argv.norm, imageSize: argv.size };
@@ -272,6 +273,7 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
       return true;
     }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const indexFile = await indexFileOf(argv.data);
     checkAugmentOutput(argv.out, indexFile);
     await init();

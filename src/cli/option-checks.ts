@@ -1,5 +1,7 @@
-// Checks of numeric flags shared by the commands, run in their yargs .check() before any file or
-// device is touched: each error names the flag, the value it got and an example to use instead.
+// Checks of flags shared by the commands, run before any file is written or the device starts:
+// each error names the flag, the value it got and what to use instead.
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { NUM_EXPRESSIONS } from '../data/labels.js';
 
 /** The generators take 32-bit seeds: a larger or fractional seed would quietly equal another one. */
@@ -37,5 +39,24 @@ export function checkGanImageSize(value: number, flag: string): void {
 export function checkSynthExpressions(value: number, flag: string, example: number): void {
   if (!(Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS)) {
     throw new Error(`${flag} must be an integer from 1 to ${NUM_EXPRESSIONS}, got ${value}; e.g. ${flag} ${example}`);
+  }
+}
+
+/**
+ * An output folder must be a folder or not exist yet (it is then made): a file there, or as one
+ * of its parents, is refused before any work rather than by mkdir's EEXIST / ENOTDIR at the end.
+ */
+export function checkOutputFolder(path: string, flag: string): void {
+  for (let folder = resolve(path); ; folder = dirname(folder)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(folder).isDirectory();
+    } catch {
+      if (dirname(folder) === folder) return;
+      continue;
+    }
+    if (isDirectory) return;
+    const what = folder === resolve(path) ? 'is a file' : `is inside ${folder}, which is a file`;
+    throw new Error(`${flag} ${path} ${what}, not a folder: pass a folder path for ${flag} (a new folder is made)`);
   }
 }

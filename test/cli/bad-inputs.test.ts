@@ -3,7 +3,7 @@
 // one line that names the flag or file, the value and what to do, before anything is written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
 
@@ -84,6 +84,23 @@ test('synth --noise and --jitter must be finite and not negative (NaN and -5 sil
   expectRefused(await synth('--noise', '-5'), /--noise must be a finite number of at least 0, got -5/);
   expectRefused(await synth('--jitter', 'Infinity'), /--jitter must be a finite number of at least 0, got Infinity/);
   assert.not.ok(existsSync(at('synth-noise')) && readdirSync(at('synth-noise')).length > 0, 'synth wrote images');
+});
+
+test('an --out that is a file (or lies under one) is refused at once, naming it (was mkdir\'s raw EEXIST / ENOTDIR, for train after loading the data)', async () => {
+  const file = at('taken.txt');
+  writeFileSync(file, 'keep me\n');
+  const index = join(dataset, 'index.csv');
+  const cases: string[][] = [
+    ['train', '--data', index, '--epochs', '1', '--input-size', '32', '--width', '0.125', '--out', file],
+    ['gan-train', '--data', dataset, '--epochs', '1', '--out', file],
+    ['split', '--index', index, '--task', 'er-ss', '--out', file],
+    ['augment', '--checkpoint', at('none.safetensors'), '--data', dataset, '--task', 'er-up', '--out', file],
+    ['demo', '--quick', '--out', file],
+  ];
+  for (const args of cases) expectRefused(await runCli(args), new RegExp(`--out ${file} is a file, not a folder: pass a folder path for --out`));
+  expectRefused(await runCli(['synth', join(file, 'faces'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64']),
+    new RegExp(`synth OUT ${file}/faces is inside ${file}, which is a file, not a folder`));
+  assert.is(readFileSync(file, 'utf8'), 'keep me\n');
 });
 
 test.run();
