@@ -424,7 +424,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
     }
     const model = createLightCNN(config);
     try {
-      restoreCheckpoint(loadSafetensors(argv.checkpoint), { modules: { model } }, argv.checkpoint);
+      restoreCheckpoint(loadSafetensors(argv.checkpoint, { finite: true }), { modules: { model } }, argv.checkpoint);
       const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
       const skips = new SkipReporter();
       skips.watch(argv.split, evalLoader);

@@ -9,7 +9,18 @@ import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cl
 
 const root = tempDir('webfer-bad-inputs-');
 const dataset = join(root, 'faces');
+const fanetRun = join(root, 'fanet');
 const at = (name: string) => join(root, name);
+const fanetArgs = ['--input-size', '32', '--width', '0.125', '--batch-size', '8', '--epochs', '1'];
+
+/** A copy of a checkpoint with `value` written over the first number of tensor `name`. */
+function withValue(source: string, target: string, name: string, value: number): void {
+  const bytes = readFileSync(source);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.toString('utf8', 8, 8 + headerLength)) as Record<string, { data_offsets: [number, number] }>;
+  bytes.writeFloatLE(value, 8 + headerLength + header[name]!.data_offsets[0]);
+  writeFileSync(target, bytes);
+}
 
 function expectOk(result: CliResult): CliResult {
   assert.is(result.code, 0, `${result.command} failed:\n${result.stderr.slice(-2000)}`);
@@ -28,6 +39,7 @@ function expectRefused(result: CliResult, pattern: RegExp): string {
 
 test.before(async () => {
   expectOk(await runCli(['synth', dataset, '--subjects', '2', '--expressions', '2', '--frames', '1', '--size', '64', '--workers', '1']));
+  expectOk(await runCli(['train', '--data', join(dataset, 'index.csv'), ...fanetArgs, '--out', fanetRun]));
 });
 
 test.after(() => removeDir(root));
@@ -101,6 +113,20 @@ test('an --out that is a file (or lies under one) is refused at once, naming it 
   expectRefused(await runCli(['synth', join(file, 'faces'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64']),
     new RegExp(`synth OUT ${file}/faces is inside ${file}, which is a file, not a folder`));
   assert.is(readFileSync(file, 'utf8'), 'keep me\n');
+});
+
+test('a checkpoint holding NaN or Inf weights is refused naming the tensor (predict printed probability null and exited 0; eval blamed the learning rate)', async () => {
+  const checkpoint = join(fanetRun, 'checkpoint.safetensors');
+  const image = join(dataset, 'images', 's000', 'F', 'e00_c0_f0.png');
+  expectOk(await runCli(['predict', image, '--checkpoint', checkpoint, '--json']));
+  const withNaN = at('nan.safetensors'), withInf = at('inf.safetensors');
+  withValue(checkpoint, withNaN, 'model.features.0.filter.weight', NaN);
+  withValue(checkpoint, withInf, 'model.fc2.weight', -Infinity);
+  const damaged = (file: string, tensor: string) => new RegExp(`${file}: tensor "${tensor.replace(/\./g, '\\.')}" holds 1 NaN or infinite value\\(s\\) of \\d+; .*load an earlier checkpoint`);
+  expectRefused(await runCli(['predict', image, '--checkpoint', withNaN, '--json']), damaged(withNaN, 'model.features.0.filter.weight'));
+  expectRefused(await runCli(['predict', image, '--checkpoint', withInf]), damaged(withInf, 'model.fc2.weight'));
+  expectRefused(await runCli(['eval', '--checkpoint', withNaN]), damaged(withNaN, 'model.features.0.filter.weight'));
+  expectRefused(await runCli(['train', '--data', join(dataset, 'index.csv'), ...fanetArgs, '--init-from', withInf, '--out', at('fine-tuned')]), damaged(withInf, 'model.fc2.weight'));
 });
 
 test.run();
