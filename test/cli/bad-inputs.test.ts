@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const root = tempDir('webfer-bad-inputs-');
@@ -35,6 +36,23 @@ function expectRefused(result: CliResult, pattern: RegExp): string {
   assert.match(lines[0]!, pattern, result.command);
   assert.not.match(result.stderr, /^\s+at /m, `${result.command} printed a stack trace`);
   return lines[0]!;
+}
+
+/** A gray 8-bit PNG of the given size, every row filtered 0 and all pixels black. */
+function blackPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const framed = Buffer.alloc(body.length + 8);
+    framed.writeUInt32BE(data.length, 0);
+    body.copy(framed, 4);
+    framed.writeUInt32BE(crc32(body) >>> 0, body.length + 4);
+    return framed;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth; colour type 0 (gray), no interlace
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc((width + 1) * height), { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
 }
 
 test.before(async () => {
@@ -127,6 +145,23 @@ test('a checkpoint holding NaN or Inf weights is refused naming the tensor (pred
   expectRefused(await runCli(['predict', image, '--checkpoint', withInf]), damaged(withInf, 'model.fc2.weight'));
   expectRefused(await runCli(['eval', '--checkpoint', withNaN]), damaged(withNaN, 'model.features.0.filter.weight'));
   expectRefused(await runCli(['train', '--data', join(dataset, 'index.csv'), ...fanetArgs, '--init-from', withInf, '--out', at('fine-tuned')]), damaged(withInf, 'model.fc2.weight'));
+});
+
+test('an image of 0 pixels is refused (predict classified it, exit 0), and a 190 KB PNG declaring 14000×14000 pixels is refused before it is inflated (it took 1.7 GB and 13 s)', async () => {
+  const checkpoint = join(fanetRun, 'checkpoint.safetensors');
+  const empty = at('empty-width.png'), bomb = at('bomb.png');
+  writeFileSync(empty, blackPng(0, 10));
+  writeFileSync(bomb, blackPng(14_000, 14_000));
+  expectRefused(await runCli(['predict', empty, '--checkpoint', checkpoint, '--json']),
+    new RegExp(`${empty}: PNG has no pixels; expected a width and height of at least 1, got 0×10`));
+  expectRefused(await runCli(['predict', bomb, '--checkpoint', checkpoint, '--json']),
+    new RegExp(`${bomb}: PNG is too large; expected at most 178,956,970 pixels \\(PIL's limit\\), got 14000×14000`));
+  // --skip-bad names both and predicts the readable image.
+  const good = join(dataset, 'images', 's000', 'F', 'e00_c0_f0.png');
+  const skipped = expectOk(await runCli(['predict', empty, good, bomb, '--checkpoint', checkpoint, '--json', '--skip-bad']));
+  assert.equal((JSON.parse(skipped.stdout) as { image: string }[]).map((result) => result.image), [good]);
+  assert.match(skipped.stderr, /skipped .*empty-width\.png: PNG has no pixels/);
+  assert.match(skipped.stderr, /skipped .*bomb\.png: PNG is too large/);
 });
 
 test.run();
