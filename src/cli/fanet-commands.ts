@@ -356,6 +356,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       });
       if (result.stopped) {
         console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
+        // Saved, but not the run asked for: exit as an interrupted command does (128 + SIGINT), so `train && eval` stops here.
+        process.exitCode = 130;
         return;
       }
       let final: ClassificationReport | undefined = result.lastEvaluation;

@@ -164,4 +164,17 @@ test('an image of 0 pixels is refused (predict classified it, exit 0), and a 190
   assert.match(skipped.stderr, /skipped .*bomb\.png: PNG is too large/);
 });
 
+test('Ctrl-C during train saves a checkpoint and exits 130 (it exited 0, so `train && eval` went on with a half-trained model); --resume finishes the run', async () => {
+  const run = at('interrupted');
+  const args = ['train', '--data', join(dataset, 'index.csv'), '--input-size', '32', '--width', '0.125', '--batch-size', '2', '--epochs', '2', '--out', run];
+  const stopped = await runCli(args, { signalWhen: { text: 'epoch 1/2 ', signal: 'SIGINT' } });
+  assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
+  assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with --resume\)/);
+  assert.is(errorLines(stopped).length, 0, stopped.stderr);
+  const resumed = expectOk(await runCli([...args, '--resume']));
+  assert.match(resumed.stderr, /resuming .*after epoch [01] \(step [1-9]\d*\)/);
+  const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { epoch: number }).epoch);
+  assert.equal(epochs, [1, 2]);
+});
+
 test.run();
