@@ -3,7 +3,7 @@
 // one line that names the flag or file, the value and what to do, before anything is written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
@@ -175,6 +175,24 @@ test('Ctrl-C during train saves a checkpoint and exits 130 (it exited 0, so `tra
   assert.match(resumed.stderr, /resuming .*after epoch [01] \(step [1-9]\d*\)/);
   const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { epoch: number }).epoch);
   assert.equal(epochs, [1, 2]);
+});
+
+test('a class folder holding .bmp / .gif / .pgm images: inspect lists each, train refuses naming it (they were dropped unseen: "problems: none")', async () => {
+  const folders = at('class-folders');
+  const face = join(dataset, 'images', 's000', 'F', 'e00_c0_f0.png');
+  for (const name of ['happy', 'sad']) {
+    mkdirSync(join(folders, name), { recursive: true });
+    copyFileSync(face, join(folders, name, 'a.png'));
+  }
+  writeFileSync(join(folders, 'happy', 'b.bmp'), Buffer.from('BM6\0\0\0'));
+  writeFileSync(join(folders, 'sad', 'c.pgm'), Buffer.concat([Buffer.from('P5\n2 2\n255\n'), Buffer.alloc(4, 100)]));
+  writeFileSync(join(folders, 'sad', 'notes.txt'), 'not an image, not a problem\n');
+  const inspected = expectOk(await runCli(['inspect', folders]));
+  assert.match(inspected.stdout, /problems \(2\):/);
+  assert.match(inspected.stdout, /happy\/b\.bmp: image format not supported; expected PNG, JPEG or TIFF, got a \.bmp file\. convert it to PNG/);
+  assert.match(inspected.stdout, /sad\/c\.pgm: image format not supported/);
+  expectRefused(await runCli(['train', '--data', folders, ...fanetArgs, '--out', at('class-folders-run')]), /happy\/b\.bmp: image format not supported/);
+  assert.not.ok(existsSync(at('class-folders-run')), 'train made its run folder');
 });
 
 test.run();
