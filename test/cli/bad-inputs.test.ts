@@ -195,4 +195,15 @@ test('a class folder holding .bmp / .gif / .pgm images: inspect lists each, trai
   assert.not.ok(existsSync(at('class-folders-run')), 'train made its run folder');
 });
 
+test('an index or FER2013 header naming a column twice is refused (the last "expression" column was read, the first ignored)', async () => {
+  const index = join(dataset, 'twice.csv');
+  writeFileSync(index, 'path,subject,pose,expression,expression\nimages/s000/F/e00_c0_f0.png,s000,F,0,5\nimages/s000/F/e01_c0_f0.png,s000,F,1,6\n');
+  const twice = /twice\.csv:1: header names a column twice; expected each column name once, got "expression" in columns 4 and 5\. delete or rename one of them/;
+  expectRefused(await runCli(['inspect', index]), twice);
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-ss', '--out', at('split-twice-column')]), twice);
+  const fer = at('fer2013.csv');
+  writeFileSync(fer, `emotion,pixels,Usage,Emotion\n3,${Array(2304).fill('0').join(' ')},Training,4\n`);
+  expectRefused(await runCli(['inspect', fer]), /fer2013\.csv:1: header names a column twice; .*got "emotion" in columns 1 and 4/);
+});
+
 test.run();

@@ -20,7 +20,7 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
   const records = iterateCsv(text, file);
   const first = records.next();
   if (first.done) throw new DataError('empty FER2013 file', { file, expected: 'a header "emotion,pixels,Usage"', got: 'nothing' });
-  const columns = headerIndex(first.value.fields);
+  const columns = headerIndex(first.value, file);
   const emotionColumn = columns.get('emotion'), pixelsColumn = columns.get('pixels'), usageColumn = columns.get('usage');
   if (emotionColumn === undefined || pixelsColumn === undefined) {
     throw new DataError('not a FER2013 header', { file, line: first.value.line, expected: 'columns emotion,pixels[,Usage]', got: preview(first.value.fields.join(','), 60), hint: 'pass --format to choose another loader' });
