@@ -206,4 +206,16 @@ test('an index or FER2013 header naming a column twice is refused (the last "exp
   expectRefused(await runCli(['inspect', fer]), /fer2013\.csv:1: header names a column twice; .*got "emotion" in columns 1 and 4/);
 });
 
+test('inspect parses the landmark files an index names: a missing or short one is a problem (gan-train stopped on it mid-epoch while inspect said nothing)', async () => {
+  const rows = readFileSync(join(dataset, 'index.csv'), 'utf8').trim().split('\n');
+  writeFileSync(join(dataset, 'landmarks', 'short.txt'), '1 2\n3 4\n');
+  const edited = [rows[0], rows[1]!.replace(/landmarks\/[^,]+\.txt/, 'landmarks/missing.txt'), rows[2]!.replace(/landmarks\/[^,]+\.txt/, 'landmarks/short.txt'), ...rows.slice(3)];
+  const index = join(dataset, 'landmarks-broken.csv');
+  writeFileSync(index, `${edited.join('\n')}\n`);
+  const inspected = expectOk(await runCli(['inspect', index]));
+  assert.match(inspected.stdout, /landmarks\/missing\.txt: cannot read file; expected a readable file, got ENOENT/);
+  assert.match(inspected.stdout, /landmarks\/short\.txt: wrong number of landmarks; expected 68 points \(iBUG 68\), got 2/);
+  assert.match(inspected.stdout, new RegExp(`landmarks-broken\\.csv \\(index\\): ${rows.length - 3} images`));
+});
+
 test.run();
