@@ -218,4 +218,16 @@ test('inspect parses the landmark files an index names: a missing or short one i
   assert.match(inspected.stdout, new RegExp(`landmarks-broken\\.csv \\(index\\): ${rows.length - 3} images`));
 });
 
+test('split refuses a task that leaves train or test empty (it wrote the empty CSVs and exited 0; the run reading them failed later)', async () => {
+  const index = join(dataset, 'one-subject.csv');
+  writeFileSync(index, 'path,subject,pose,expression\nimages/s000/F/e00_c0_f0.png,s000,F,0\nimages/s000/F/e01_c0_f0.png,s000,F,1\n');
+  const out = at('split-empty');
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-zid', '--out', out]),
+    /one-subject\.csv: er-zid \(seed 0\) leaves a split empty; expected rows in both train and test, got train 2 · test 0 of 2 row\(s\)\. .*at least 2/);
+  const header = join(dataset, 'header-only.csv');
+  writeFileSync(header, 'path,subject,pose,expression\n');
+  expectRefused(await runCli(['split', '--index', header, '--task', 'er-ss', '--out', out]), /header-only\.csv: er-ss \(seed 0\) leaves a split empty; .*got train 0 · test 0 of 0 row\(s\)/);
+  assert.not.ok(existsSync(out), 'split wrote files');
+});
+
 test.run();

@@ -42,6 +42,13 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
     file: indexPath, skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths, datasetFolder: await datasetFolderOf(indexPath),
   });
   const result = splitRows(parsed.rows, task, seed);
+  // Split files with an empty part were written, exit 0, and failed only when a run read them.
+  if (result.train.length === 0 || result.test.length === 0) {
+    throw new DataError(`${task} (seed ${seed}) leaves a split empty`, {
+      file: indexPath, expected: 'rows in both train and test', got: `train ${result.train.length} · test ${result.test.length} of ${parsed.rows.length} row(s)`,
+      hint: `use an index with more images${task === 'er-zid' ? ' (er-zid holds out whole subjects: at least 2)' : task === 'er-up' ? ' (er-up tests on half-left (HL) images)' : ''}, or another --task`,
+    });
+  }
   // Paths in the split files are relative to where the split files are written.
   const rebase = (value: string) => toPosix(relative(resolve(outDir), resolve(dirname(indexPath), value)));
   const parts: [string, IndexRow[]][] = task === 'er-ss' ? [['train', result.train], ['val', result.val], ['test', result.test]] : [['train', result.train], ['test', result.test]];
