@@ -166,6 +166,11 @@ const dataOptions = {
 
 /** The data flags train and eval share. */
 function checkDataArgs(argv: DataArgs): void {
+  // --split-dir names the data and its split; these were silently ignored beside it.
+  const ignored = ([['--data', argv.data], ['--task', argv.task], ['--format', argv.format === 'auto' ? undefined : argv.format]] as const).find(([, value]) => value !== undefined);
+  if (argv.splitDir !== undefined && ignored) {
+    throw new Error(`--split-dir ${argv.splitDir} already names the data and its split; ${ignored[0]} ${ignored[1]} would be ignored: pass one of them`);
+  }
   checkSeed(argv.seed);
   checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 6');
   checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 6);

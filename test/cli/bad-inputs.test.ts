@@ -230,4 +230,15 @@ test('split refuses a task that leaves train or test empty (it wrote the empty C
   assert.not.ok(existsSync(out), 'split wrote files');
 });
 
+test('--split-dir with --data, --task or --format is refused (the other flag was ignored without a word)', async () => {
+  const split = at('split-for-conflict');
+  expectOk(await runCli(['split', '--index', join(dataset, 'index.csv'), '--task', 'er-zid', '--out', split]));
+  const other = join(dataset, 'twice.csv');
+  expectRefused(await runCli(['train', '--split-dir', split, '--data', other, ...fanetArgs, '--out', at('conflict-run')]),
+    new RegExp(`--split-dir ${split} already names the data and its split; --data ${other} would be ignored: pass one of them`));
+  expectRefused(await runCli(['train', '--split-dir', split, '--task', 'er-up', ...fanetArgs, '--out', at('conflict-run')]), /--task er-up would be ignored: pass one of them/);
+  expectRefused(await runCli(['eval', '--checkpoint', join(fanetRun, 'checkpoint.safetensors'), '--split-dir', split, '--format', 'fer2013']), /--format fer2013 would be ignored: pass one of them/);
+  assert.not.ok(existsSync(at('conflict-run')), 'train made its run folder');
+});
+
 test.run();
