@@ -288,6 +288,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);
+    // The default lr grows with the batch (0.01 · batch / 128), but a step sees at most the whole
+    // training split: --batch-size 1e9 trained 19 images at lr 78125 (loss 1e36, exit 0).
+    const trainImages = splits.train.samples.length;
+    if (!argv.resume && given.has('batchSize') && argv.lr === undefined && run.batchSize > trainImages) {
+      throw new Error(`--batch-size ${run.batchSize} is more than the ${trainImages} training images (${splits.description}), and the default lr is scaled by the batch size: use --batch-size ${trainImages} or less, or give --lr`);
+    }
     config.classes ||= splits.train.classes.length;
     if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
     const model = createLightCNN(config);

@@ -241,4 +241,11 @@ test('--split-dir with --data, --task or --format is refused (the other flag was
   assert.not.ok(existsSync(at('conflict-run')), 'train made its run folder');
 });
 
+test('train --batch-size above the training split without --lr is refused (the default lr scaled by the batch: --batch-size 1e9 trained at lr 78125 to a loss of 1e36, exit 0)', async () => {
+  const args = ['train', '--data', join(dataset, 'index.csv'), '--input-size', '32', '--width', '0.125', '--epochs', '1', '--batch-size', '1000000000'];
+  expectRefused(await runCli([...args, '--out', at('huge-batch')]),
+    /--batch-size 1000000000 is more than the \d+ training images \(index .*\), and the default lr is scaled by the batch size: use --batch-size \d+ or less, or give --lr/);
+  assert.not.ok(existsSync(join(at('huge-batch'), 'checkpoint.safetensors')), 'a checkpoint was written');
+});
+
 test.run();
