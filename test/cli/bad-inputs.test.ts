@@ -248,4 +248,21 @@ test('train --batch-size above the training split without --lr is refused (the d
   assert.not.ok(existsSync(join(at('huge-batch'), 'checkpoint.safetensors')), 'a checkpoint was written');
 });
 
+test('a hand-made split.json cannot widen the dataset folder beyond the split index\'s own (datasetFolder "../.." let train.csv read any file)', async () => {
+  const secret = at('secret.png');
+  copyFileSync(join(dataset, 'images', 's000', 'F', 'e00_c0_f0.png'), secret);
+  const split = join(dataset, 'splits', 'evil');
+  mkdirSync(split, { recursive: true });
+  // From faces/splits/evil, "../../.." is the temporary root that holds secret.png.
+  writeFileSync(join(split, 'split.json'), JSON.stringify({ task: 'er-ss', seed: 0, index: '../../../nothing.csv', datasetFolder: '../../..' }));
+  for (const part of ['train', 'test']) writeFileSync(join(split, `${part}.csv`), 'path,subject,pose,expression\n../../../secret.png,s000,F,0\n');
+  const refused = /split\.json: split manifest names a dataset folder without its index; expected "datasetFolder" to be the folder of the split index \("index"\), which exists, got datasetFolder "\.\.\/\.\.\/\.\.", index "\.\.\/\.\.\/\.\.\/nothing\.csv" \(missing\)\. split the index again, or delete split\.json/;
+  expectRefused(await runCli(['inspect', join(split, 'train.csv')]), refused);
+  expectRefused(await runCli(['train', '--split-dir', split, ...fanetArgs, '--out', at('evil-run')]), refused);
+  // What `webfer split` writes still opens.
+  const real = join(root, 'real-split');
+  expectOk(await runCli(['split', '--index', join(dataset, 'index.csv'), '--task', 'er-zid', '--out', real]));
+  assert.match(expectOk(await runCli(['inspect', join(real, 'test.csv'), '--no-decode'])).stdout, /test\.csv \(index\): \d+ images/);
+});
+
 test.run();

@@ -104,7 +104,7 @@ test('hand-written split files that share an image are refused', async () => {
   const shared = pick(rebased.length - 1); // a training row, listed again in test.csv
   write(at('hand', 'train.csv'), `${[header, ...rebased.slice(0, -1)].join('\n')}\n`);
   write(at('hand', 'test.csv'), `${[header, rebased[rebased.length - 1]!, rebased[shared]!].join('\n')}\n`);
-  write(at('hand', 'split.json'), JSON.stringify({ datasetFolder: '../ds' }));
+  write(at('hand', 'split.json'), JSON.stringify({ index: '../ds/index.csv', datasetFolder: '../ds' }));
   assertRefused(await run(['train', '--split-dir', 'hand', '--out', 'runs/hand', ...TINY_FANET]),
     new RegExp(`is in both train and test; expected each image in exactly one split, got hand/train\\.csv:${shared + 2} and hand/test\\.csv:3`));
 });

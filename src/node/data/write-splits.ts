@@ -84,10 +84,22 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
 export async function datasetFolderOf(indexPath: string): Promise<string> {
   const manifestPath = join(dirname(indexPath), SPLIT_MANIFEST);
   if (!existsSync(manifestPath)) return '.';
-  let folder: unknown;
-  try { folder = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).datasetFolder; } catch { folder = undefined; }
+  let manifest: Partial<SplitManifest> = {};
+  try { manifest = JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>; } catch { /* refused below */ }
+  const { datasetFolder: folder, index } = manifest;
+  const fix = 'split the index again, or delete split.json to keep paths inside this folder';
   if (typeof folder !== 'string' || folder === '' || isAbsolute(folder)) {
-    throw new DataError('unreadable split manifest', { file: manifestPath, expected: 'JSON with a relative "datasetFolder" (written by `webfer split`)', got: JSON.stringify(folder), hint: 'split the index again, or delete split.json to keep paths inside this folder' });
+    throw new DataError('unreadable split manifest', { file: manifestPath, expected: 'JSON with a relative "datasetFolder" (written by `webfer split`)', got: JSON.stringify(folder), hint: fix });
+  }
+  // The folder widens where index paths may reach, so it must be the one `webfer split` wrote:
+  // the folder of the split index, which is there. Otherwise a hand-made split.json with
+  // "datasetFolder": "../../.." let train.csv read any file on the machine.
+  const source = typeof index === 'string' && !isAbsolute(index) ? resolve(dirname(manifestPath), index) : undefined;
+  if (!source || resolve(dirname(manifestPath), folder) !== dirname(source) || !existsSync(source)) {
+    throw new DataError('split manifest names a dataset folder without its index', {
+      file: manifestPath, expected: `"datasetFolder" to be the folder of the split index ("index"), which exists`,
+      got: `datasetFolder ${JSON.stringify(folder)}, index ${JSON.stringify(index)}${source && !existsSync(source) ? ' (missing)' : ''}`, hint: fix,
+    });
   }
   return folder;
 }
