@@ -430,6 +430,11 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       synthExpressions: (extra.synth as SynthOptions | null)?.expressions ?? argv.synthExpressions,
     };
     const splits = await loadSplits(dataArgs, config.inputSize ?? 128);
+    // Without a validation part the loaders monitor the test part, which --split val then evaluated under the name val.
+    if (argv.split === 'val' && splits.monitor === splits.test) {
+      await splits.close();
+      throw new Error(`--split val: ${splits.description} has no validation part (train ${splits.train.samples.length} · test ${splits.test.samples.length}): use --split test`);
+    }
     const dataset = argv.split === 'all' ? subset(splits.train, [...splits.train.samples, ...(splits.monitor !== splits.test ? splits.monitor.samples : []), ...splits.test.samples])
       : argv.split === 'train' ? splits.train : argv.split === 'val' ? splits.monitor : splits.test;
     if (dataset.classes.length !== config.classes) {

@@ -265,4 +265,12 @@ test('a hand-made split.json cannot widen the dataset folder beyond the split in
   assert.match(expectOk(await runCli(['inspect', join(real, 'test.csv'), '--no-decode'])).stdout, /test\.csv \(index\): \d+ images/);
 });
 
+test('eval --split val on data without a validation part is refused (it evaluated the test part and printed it as "val")', async () => {
+  const checkpoint = join(fanetRun, 'checkpoint.safetensors');
+  const index = join(dataset, 'index.csv');
+  expectRefused(await runCli(['eval', '--checkpoint', checkpoint, '--data', index, '--task', 'er-zid', '--split', 'val']),
+    /--split val: index .*index\.csv, er-zid seed 0 has no validation part \(train \d+ · test \d+\): use --split test/);
+  assert.match(expectOk(await runCli(['eval', '--checkpoint', checkpoint, '--data', index, '--task', 'er-zid', '--split', 'test'])).stdout, /on test \(\d+ images/);
+});
+
 test.run();
