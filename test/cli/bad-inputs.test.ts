@@ -273,4 +273,15 @@ test('eval --split val on data without a validation part is refused (it evaluate
   assert.match(expectOk(await runCli(['eval', '--checkpoint', checkpoint, '--data', index, '--task', 'er-zid', '--split', 'test'])).stdout, /on test \(\d+ images/);
 });
 
+test('FER2013 pixels must be decimal integers: "0x10", "1e2" and "12.0" are bad rows (they were read as 16, 100 and 12)', async () => {
+  const fer = at('fer-pixels.csv');
+  const pixels = (first: string) => [first, ...Array(2303).fill('0')].join(' ');
+  writeFileSync(fer, `emotion,pixels,Usage\r\n3,${pixels('7')},Training\r\n4,${pixels('0x10')},Training\r\n5,${pixels('1e2')},PublicTest\r\n2,"${pixels('12.0')}",PrivateTest\r\n`);
+  const inspected = expectOk(await runCli(['inspect', fer]));
+  assert.match(inspected.stdout, /fer-pixels\.csv \(fer2013\): 1 images/);
+  for (const [line, value] of [[3, '0x10'], [4, '1e2'], [5, '12.0']] as const) {
+    assert.match(inspected.stdout, new RegExp(`fer-pixels\\.csv:${line}: bad pixel value; expected integers 0\\.\\.255, got "${value.replace('.', '\\.')}"`));
+  }
+});
+
 test.run();

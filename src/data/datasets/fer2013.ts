@@ -38,8 +38,9 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
       }
       const data = new Uint8Array(values.length);
       for (let i = 0; i < values.length; i++) {
-        const value = Number(values[i]);
-        if (!Number.isInteger(value) || value < 0 || value > 255) throw new DataError('bad pixel value', { file, line: record.line, expected: 'integers 0..255', got: preview(values[i]!) });
+        // Decimal digits only, as numpy's int parsing in the usual loaders: Number() took "0x10", "1e2" and "12.0".
+        const value = /^\d{1,3}$/.test(values[i]!) ? Number(values[i]) : NaN;
+        if (!(value <= 255)) throw new DataError('bad pixel value', { file, line: record.line, expected: 'integers 0..255', got: preview(values[i]!) });
         data[i] = value;
       }
       let split: SplitName | undefined;
