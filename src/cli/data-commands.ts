@@ -13,7 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
-import { checkFiniteNumber, checkInteger, checkOutputFolder, checkSeed } from './option-checks.js';
+import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkSeed } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -81,6 +81,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       checkFiniteNumber(argv.noise, '--noise', 0, 'e.g. --noise 3 (grey levels), or --noise 0 for none', true);
       checkFiniteNumber(argv.jitter, '--jitter', 0, 'e.g. --jitter 3 (degrees), or --jitter 0 for none', true);
       checkInteger(argv.subject, '--subject', 0, 'e.g. --subject 0');
+      if (argv.contactSheet) checkOutputFile(String(argv.contactSheet), '--contact-sheet', 'sheet.png');
       return true;
     }) as never,
   handler: async (argv) => {

@@ -1,7 +1,7 @@
 // Checks of flags shared by the commands, run before any file is written or the device starts:
 // each error names the flag, the value it got and what to use instead.
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { NUM_EXPRESSIONS } from '../data/labels.js';
 
 /** The generators take 32-bit seeds: a larger or fractional seed would quietly equal another one. */
@@ -47,7 +47,20 @@ export function checkSynthExpressions(value: number, flag: string, example: numb
  * of its parents, is refused before any work rather than by mkdir's EEXIST / ENOTDIR at the end.
  */
 export function checkOutputFolder(path: string, flag: string): void {
-  for (let folder = resolve(path); ; folder = dirname(folder)) {
+  checkParentFolders(path, path, flag);
+}
+
+/** An output file must not be a folder, nor lie under a file (refused before the work, not by rename's EISDIR after it). */
+export function checkOutputFile(path: string, flag: string, example: string): void {
+  let isDirectory = false;
+  try { isDirectory = statSync(path).isDirectory(); } catch { /* a new file */ }
+  if (isDirectory) throw new Error(`${flag} ${path} is a folder: name a file, e.g. ${flag} ${join(path, example)}`);
+  checkParentFolders(dirname(resolve(path)), path, flag);
+}
+
+/** Throws when `folder` or one of its parents is a file (`path` and `flag` name what the user gave). */
+function checkParentFolders(start: string, path: string, flag: string): void {
+  for (let folder = resolve(start); ; folder = dirname(folder)) {
     let isDirectory: boolean;
     try {
       isDirectory = statSync(folder).isDirectory();
@@ -56,7 +69,7 @@ export function checkOutputFolder(path: string, flag: string): void {
       continue;
     }
     if (isDirectory) return;
-    const what = folder === resolve(path) ? 'is a file' : `is inside ${folder}, which is a file`;
-    throw new Error(`${flag} ${path} ${what}, not a folder: pass a folder path for ${flag} (a new folder is made)`);
+    if (folder === resolve(path)) throw new Error(`${flag} ${path} is a file, not a folder: pass a folder path for ${flag} (a new folder is made)`);
+    throw new Error(`${flag} ${path} is inside ${folder}, which is a file, not a folder: pass a path in a folder`);
   }
 }

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
+import { writeFileAtomic } from '../../src/node/atomic-write.js';
 import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const root = tempDir('webfer-bad-inputs-');
@@ -282,6 +283,15 @@ test('FER2013 pixels must be decimal integers: "0x10", "1e2" and "12.0" are bad 
   for (const [line, value] of [[3, '0x10'], [4, '1e2'], [5, '12.0']] as const) {
     assert.match(inspected.stdout, new RegExp(`fer-pixels\\.csv:${line}: bad pixel value; expected integers 0\\.\\.255, got "${value.replace('.', '\\.')}"`));
   }
+});
+
+test('an output file flag naming a folder is refused before the work (bench ran its suites, then failed on rename\'s EISDIR and left a temp file)', async () => {
+  const folder = at('a-folder');
+  mkdirSync(folder, { recursive: true });
+  expectRefused(await runCli(['bench', '--quick', '--only', 'runtime', '--json', folder]), new RegExp(`--json ${folder} is a folder: name a file, e\\.g\\. --json ${folder}/bench\\.json`));
+  expectRefused(await runCli(['synth', '--contact-sheet', folder, '--subjects', '1', '--expressions', '1', '--size', '64']), new RegExp(`--contact-sheet ${folder} is a folder: name a file`));
+  assert.throws(() => writeFileAtomic(folder, 'x'), /EISDIR/);
+  assert.equal(readdirSync(root).filter((name) => name.endsWith('.tmp')), [], 'a temp file was left behind');
 });
 
 test.run();
