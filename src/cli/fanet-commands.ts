@@ -207,7 +207,15 @@ const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier',
 
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as EpochRecord);
+  return readFileSync(path, 'utf8').split('\n').flatMap((line, k) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as EpochRecord];
+    } catch {
+      // Appending after half a line would leave the file unreadable for good: the user repairs it first.
+      throw new Error(`${path}:${k + 1} is not a JSON record (${JSON.stringify(line.slice(0, 40))}; a write cut short?): delete that line, then run --resume again`);
+    }
+  });
 }
 
 const trainCommand: CommandModule<object, TrainArgs> = {
@@ -252,6 +260,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const metricsPath = join(out, 'metrics.jsonl');
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
+    let earlierHistory: EpochRecord[] = [];
     // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
     const given = givenOptions();
     if (argv.preset) {
@@ -278,6 +287,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       resumeInfo = peekTrainingCheckpoint(checkpointPath);
       if (resumeInfo.kind !== 'fanet') throw new Error(`${checkpointPath} is a ${resumeInfo.kind} checkpoint, not Fa-Net: use another --out`);
       run = resumeFanetSettings(resumeInfo, argv, givenOptions(), checkpointPath);
+      earlierHistory = readHistory(metricsPath);
       config = resumeInfo.config as unknown as LightCNNConfig;
       console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
@@ -329,7 +339,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
 
     mkdirSync(out, { recursive: true });
     if (!resumeInfo) writeFileSync(metricsPath, '');
-    const history = readHistory(metricsPath).filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
+    const history = earlierHistory.filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
     console.error(
       `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
         `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,

@@ -3,7 +3,7 @@
 // one line that names the flag or file, the value and what to do, before anything is written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
@@ -292,6 +292,17 @@ test('an output file flag naming a folder is refused before the work (bench ran 
   expectRefused(await runCli(['synth', '--contact-sheet', folder, '--subjects', '1', '--expressions', '1', '--size', '64']), new RegExp(`--contact-sheet ${folder} is a folder: name a file`));
   assert.throws(() => writeFileAtomic(folder, 'x'), /EISDIR/);
   assert.equal(readdirSync(root).filter((name) => name.endsWith('.tmp')), [], 'a temp file was left behind');
+});
+
+test('train --resume over a metrics.jsonl whose last line was cut short names the file and line (it printed only "Unterminated string in JSON at position 14")', async () => {
+  const run = at('cut-metrics');
+  cpSync(fanetRun, run, { recursive: true });
+  appendFileSync(join(run, 'metrics.jsonl'), '{"epoch":2,"st');
+  const before = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+  const lines = before.split('\n').length;
+  expectRefused(await runCli(['train', '--out', run, '--resume', '--epochs', '2']),
+    new RegExp(`${run}/metrics\\.jsonl:${lines} is not a JSON record \\(.*; a write cut short\\?\\): delete that line, then run --resume again`));
+  assert.is(readFileSync(join(run, 'metrics.jsonl'), 'utf8'), before, 'metrics.jsonl was changed');
 });
 
 test.run();
