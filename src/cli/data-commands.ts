@@ -13,7 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
-import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkSeed } from './option-checks.js';
+import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkSeed, checkSynthImages } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -110,6 +110,8 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         subjects: argv.subjects ?? 4, expressions: argv.expressions ?? 54, clipsPerExpression: argv.clips ?? 1, framesPerClip: argv.frames ?? 3,
         size: (argv.size ?? 128) as 64 | 128 | 256, seed: argv.seed, poseMix: argv.poseMix ?? 'balanced', poses: argv.poses as Pose[] | undefined, ...render,
       };
+      checkSynthImages(options.subjects * options.expressions! * options.clipsPerExpression! * options.framesPerClip! * (options.poses?.length ?? POSES.length),
+        '--subjects × --expressions × --clips × --frames × poses');
       if (argv.dryRun) {
         console.log(`${listSynthSpecs(options).length} images of ${options.subjects} subjects`);
         return;

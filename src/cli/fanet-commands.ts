@@ -25,7 +25,7 @@ import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
+import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 interface DataArgs {
   data?: string;
@@ -174,6 +174,7 @@ function checkDataArgs(argv: DataArgs): void {
   checkSeed(argv.seed);
   checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 6');
   checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 6);
+  checkSynthImages(argv.synthSubjects * argv.synthExpressions * 2 * 4, '--synth-subjects × --synth-expressions × 2 frames × 4 poses');
   if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
 }
 

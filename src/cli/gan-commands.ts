@@ -34,7 +34,7 @@ import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions } from './option-checks.js';
+import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -102,6 +102,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       checkSeed(argv.seed);
       checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 4');
       checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 8);
+      checkSynthImages(argv.synthSubjects * argv.synthExpressions * 2 * 4, '--synth-subjects × --synth-expressions × 2 frames × 4 poses');
       return true;
     }) as never,
   handler: async (argv) => {

@@ -35,6 +35,19 @@ export function checkGanImageSize(value: number, flag: string): void {
   }
 }
 
+/**
+ * Synthetic sets are listed in memory before rendering (about 140 bytes an image): a slip such as
+ * --subjects 100000000 crashed V8 out of memory with a native stack, even with --dry-run.
+ */
+export const MAX_SYNTH_IMAGES = 10_000_000;
+
+/** `images` is the product of the layout flags named in `flags`. */
+export function checkSynthImages(images: number, flags: string): void {
+  if (images > MAX_SYNTH_IMAGES) {
+    throw new Error(`${flags} make ${images.toLocaleString('en')} synthetic images, more than the ${MAX_SYNTH_IMAGES.toLocaleString('en')} webfer can list (F²ED has 219,719): lower them`);
+  }
+}
+
 /** Synthetic faces show expressions 0..N-1 of the F²ED label list. */
 export function checkSynthExpressions(value: number, flag: string, example: number): void {
   if (!(Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS)) {

@@ -305,4 +305,14 @@ test('train --resume over a metrics.jsonl whose last line was cut short names th
   assert.is(readFileSync(join(run, 'metrics.jsonl'), 'utf8'), before, 'metrics.jsonl was changed');
 });
 
+test('a synthetic layout of billions of images is refused in one line (synth --dry-run and train crashed V8 out of memory with a native stack)', async () => {
+  // A small heap makes the old crash quick; the refusal needs none of it.
+  const env = { NODE_OPTIONS: '--max-old-space-size=256' };
+  expectRefused(await runCli(['synth', '--subjects', '100000000', '--dry-run'], { env }),
+    /--subjects × --expressions × --clips × --frames × poses make 64,800,000,000 synthetic images, more than the 10,000,000 webfer can list \(F²ED has 219,719\): lower them/);
+  expectRefused(await runCli(['train', '--synth-subjects', '100000000', '--out', at('huge-synth')], { env }),
+    /--synth-subjects × --synth-expressions × 2 frames × 4 poses make 4,800,000,000 synthetic images/);
+  assert.match(expectOk(await runCli(['synth', '--subjects', '3', '--dry-run'], { env })).stdout, /^1944 images of 3 subjects/);
+});
+
 test.run();
