@@ -315,4 +315,14 @@ test('a synthetic layout of billions of images is refused in one line (synth --d
   assert.match(expectOk(await runCli(['synth', '--subjects', '3', '--dry-run'], { env })).stdout, /^1944 images of 3 subjects/);
 });
 
+test('split --overwrite never writes over the index it splits (an index named train.csv, split into its own folder, lost every row but its train part)', async () => {
+  const index = join(dataset, 'train.csv');
+  copyFileSync(join(dataset, 'index.csv'), index);
+  const before = readFileSync(index, 'utf8');
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-ss', '--out', dataset, '--overwrite']),
+    new RegExp(`${index}: the split would overwrite its own index; .*got --out ${dataset} writes ${index}\\. pass another --out`));
+  assert.is(readFileSync(index, 'utf8'), before, 'the index was rewritten');
+  assert.not.ok(existsSync(join(dataset, 'test.csv')), 'split wrote test.csv');
+});
+
 test.run();

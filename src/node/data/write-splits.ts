@@ -55,6 +55,11 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
   const lineOf = new Map(parsed.rows.map((row, k) => [row, parsed.lines[k]!]));
   assertDisjointParts(parts, (row) => resolve(dirname(indexPath), row.path), (row) => `${indexPath}:${lineOf.get(row)}`);
   const targets = [...['train', 'val', 'test'].map((name) => join(outDir, `${name}.csv`)), join(outDir, SPLIT_MANIFEST)];
+  // --overwrite replaces earlier split files, never the index being split (it lost every row but its train part).
+  const source = targets.find((file) => resolve(file) === resolve(indexPath));
+  if (source) {
+    throw new DataError('the split would overwrite its own index', { file: indexPath, expected: 'an --out where no split file has the index\'s name', got: `--out ${outDir} writes ${source}`, hint: 'pass another --out (e.g. a splits/ folder beside the index), or rename the index' });
+  }
   const existing = targets.filter((file) => existsSync(file));
   if (existing.length > 0 && !options.overwrite) {
     throw new DataError('split files exist', { file: existing[0]!, expected: 'a folder without train.csv / val.csv / test.csv / split.json', got: `${existing.length} of them already there`, hint: 'pass another --out, or --overwrite to replace them' });
