@@ -131,6 +131,10 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
   // Absolute paths: `webfer eval` and --resume rebuild this data from any working folder.
   const recipe: Record<string, unknown> = { data: args.data ? resolve(args.data) : null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
   const hasOwnSplit = dataset.samples.some((s) => s.split === 'test');
+  // A split column without test rows was ignored without a word, its val rows re-split into train.
+  if (!args.task && !hasOwnSplit && dataset.samples.some((s) => s.split !== undefined)) {
+    throw new Error(`${dataset.source}: the split column names ${[...new Set(dataset.samples.map((s) => s.split).filter(Boolean))].join(' and ')} rows but no test rows: add test rows, or pass --task to split the data anew (the column is then ignored)`);
+  }
   if (!args.task && hasOwnSplit) {
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
     const train = part('train'), val = part('val'), test = part('test');

@@ -325,4 +325,13 @@ test('split --overwrite never writes over the index it splits (an index named tr
   assert.not.ok(existsSync(join(dataset, 'test.csv')), 'split wrote test.csv');
 });
 
+test('an index whose split column has train and val rows but no test rows is refused without --task (the column was ignored and its val rows re-split into train)', async () => {
+  const [header, ...rows] = readFileSync(join(dataset, 'index.csv'), 'utf8').trim().split('\n');
+  const index = join(dataset, 'train-val.csv');
+  writeFileSync(index, `${[`${header},split`, ...rows.map((row, k) => `${row},${k % 4 === 0 ? 'val' : 'train'}`)].join('\n')}\n`);
+  expectRefused(await runCli(['train', '--data', index, ...fanetArgs, '--out', at('train-val-run')]),
+    /train-val\.csv: the split column names (train and val|val and train) rows but no test rows: add test rows, or pass --task to split the data anew/);
+  assert.not.ok(existsSync(at('train-val-run')), 'train made its run folder');
+});
+
 test.run();
