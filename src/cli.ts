@@ -24,6 +24,20 @@ function exitWithError(error: unknown): never {
   process.exit(1);
 }
 
+/**
+ * yargs gathers a repeated option into a list, which a command expecting one value then misreads
+ * (`--seed 1 --seed 2` crashed inside the CSV reader): one value per option unless it takes a list.
+ */
+function refuseRepeatedOptions(argv: Record<string, unknown>, options: { key: Record<string, unknown>; array: string[] }): true {
+  for (const name of Object.keys(options.key)) {
+    const value = argv[name];
+    if (Array.isArray(value) && !options.array.includes(name)) {
+      throw new Error(`--${name} was given ${value.length} times (${value.join(', ')}): give it once`);
+    }
+  }
+  return true;
+}
+
 // A rejection nobody awaited is still an error of this command: one line, exit 1, no raw stack.
 process.on('unhandledRejection', exitWithError);
 process.on('uncaughtException', exitWithError);
@@ -43,6 +57,7 @@ await yargs(hideBin(process.argv))
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces with errors (or WEBFER_DEBUG=1)' })
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
+  .check(refuseRepeatedOptions as never, true)
   .fail((message, error, y) => {
     if (error) exitWithError(error);
     // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): keep the one-line rule.

@@ -13,6 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
+import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkSeed, checkSynthImages } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -76,9 +77,15 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         checkF2edScale(argv.scale);
       }
       if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 1)) throw new Error(`--workers must be a positive integer, got ${argv.workers}`);
+      checkSeed(argv.seed);
+      checkFiniteNumber(argv.noise, '--noise', 0, 'e.g. --noise 3 (grey levels), or --noise 0 for none', true);
+      checkFiniteNumber(argv.jitter, '--jitter', 0, 'e.g. --jitter 3 (degrees), or --jitter 0 for none', true);
+      checkInteger(argv.subject, '--subject', 0, 'e.g. --subject 0');
+      if (argv.contactSheet) checkOutputFile(String(argv.contactSheet), '--contact-sheet', 'sheet.png');
       return true;
     }) as never,
   handler: async (argv) => {
+    if (argv.out) checkOutputFolder(argv.out, 'synth OUT');
     const render = { channels: argv.rgb ? 3 : 1, noise: argv.noise, jitterDegrees: argv.jitter } as const;
     let options: SynthOptions;
     let specs: SynthSpec[] | undefined;
@@ -103,6 +110,8 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         subjects: argv.subjects ?? 4, expressions: argv.expressions ?? 54, clipsPerExpression: argv.clips ?? 1, framesPerClip: argv.frames ?? 3,
         size: (argv.size ?? 128) as 64 | 128 | 256, seed: argv.seed, poseMix: argv.poseMix ?? 'balanced', poses: argv.poses as Pose[] | undefined, ...render,
       };
+      checkSynthImages(options.subjects * options.expressions! * options.clipsPerExpression! * options.framesPerClip! * (options.poses?.length ?? POSES.length),
+        '--subjects × --expressions × --clips × --frames × poses');
       if (argv.dryRun) {
         console.log(`${listSynthSpecs(options).length} images of ${options.subjects} subjects`);
         return;
@@ -153,8 +162,10 @@ const splitCommand: CommandModule<object, SplitArgs> = {
     .option('out', { type: 'string', demandOption: true, describe: 'folder for the split CSVs' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace split files already in --out' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed or repeated rows (reported) instead of stopping' })
-    .option('allow-outside-paths', allowOutsidePathsOption) as never,
+    .option('allow-outside-paths', allowOutsidePathsOption)
+    .check((argv) => { checkSeed(argv.seed); return true; }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const { result, files, problems } = await writeSplits(argv.index, argv.task, argv.seed, argv.out, { skipBad: argv.skipBad, allowOutsidePaths: argv.allowOutsidePaths, overwrite: argv.overwrite });
     const sizes = `train ${result.train.length}${argv.task === 'er-ss' ? ` · val ${result.val.length}` : ''} · test ${result.test.length}`;
     console.log(`${argv.task} (seed ${argv.seed}): ${sizes}`);

@@ -22,6 +22,7 @@ import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { checkOutputFolder, checkSeed } from './option-checks.js';
 
 interface DemoArgs {
   out?: string;
@@ -62,6 +63,7 @@ export function parseTasks(text: string): Task[] {
 function chooseOutput(argv: DemoArgs): string {
   const holdsRun = (dir: string) => existsSync(join(dir, 'report.md')) || existsSync(join(dir, 'results.json'));
   if (argv.out !== undefined) {
+    checkOutputFolder(argv.out, '--out');
     if (holdsRun(argv.out) && !argv.overwrite) throw new Error(`--out ${argv.out} holds an earlier demo run (report.md / results.json): pass another --out, or --overwrite to replace it`);
     return argv.out;
   }
@@ -97,7 +99,7 @@ function buildOptions(argv: DemoArgs, software: boolean): PaperDemoOptions {
   positiveInteger('gan-epochs', argv['gan-epochs']);
   positiveInteger('transfer-epochs', argv['transfer-epochs']);
   positiveInteger('subjects', argv.subjects);
-  if (!Number.isInteger(argv.seed)) throw new Error(`--seed must be an integer, got ${argv.seed}`);
+  checkSeed(argv.seed);
   const share = argv['repose-share'];
   if (share !== undefined && !(share >= 0 && share <= 4)) throw new Error(`--repose-share must be between 0 and 4 (a share of the training images), got ${share}`);
   const tasks = argv.tasks === undefined ? base.tasks : parseTasks(argv.tasks);

@@ -25,6 +25,7 @@ import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 interface DataArgs {
   data?: string;
@@ -130,6 +131,10 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
   // Absolute paths: `webfer eval` and --resume rebuild this data from any working folder.
   const recipe: Record<string, unknown> = { data: args.data ? resolve(args.data) : null, format: dataset.format, synth: synth ?? null, task: args.task ?? null, seed: args.seed };
   const hasOwnSplit = dataset.samples.some((s) => s.split === 'test');
+  // A split column without test rows was ignored without a word, its val rows re-split into train.
+  if (!args.task && !hasOwnSplit && dataset.samples.some((s) => s.split !== undefined)) {
+    throw new Error(`${dataset.source}: the split column names ${[...new Set(dataset.samples.map((s) => s.split).filter(Boolean))].join(' and ')} rows but no test rows: add test rows, or pass --task to split the data anew (the column is then ignored)`);
+  }
   if (!args.task && hasOwnSplit) {
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
     const train = part('train'), val = part('val'), test = part('test');
@@ -163,6 +168,20 @@ const dataOptions = {
   workers: { type: 'number', describe: 'synthetic data (no --data): threads rendering it ahead of training [default: every core]' },
 } as const;
 
+/** The data flags train and eval share. */
+function checkDataArgs(argv: DataArgs): void {
+  // --split-dir names the data and its split; these were silently ignored beside it.
+  const ignored = ([['--data', argv.data], ['--task', argv.task], ['--format', argv.format === 'auto' ? undefined : argv.format]] as const).find(([, value]) => value !== undefined);
+  if (argv.splitDir !== undefined && ignored) {
+    throw new Error(`--split-dir ${argv.splitDir} already names the data and its split; ${ignored[0]} ${ignored[1]} would be ignored: pass one of them`);
+  }
+  checkSeed(argv.seed);
+  checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 6');
+  checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 6);
+  checkSynthImages(argv.synthSubjects * argv.synthExpressions * 2 * 4, '--synth-subjects × --synth-expressions × 2 frames × 4 poses');
+  if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
+}
+
 interface TrainArgs extends DataArgs {
   precision: Precision;
   model: LightCNNVariant;
@@ -191,13 +210,17 @@ type FanetPreset = keyof typeof FANET_PRESETS;
 /** The architecture options a pre-trained file fixes unless the command line names them. */
 const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
 
-function checkPositiveInteger(value: number, flag: string, hint: string): void {
-  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
-}
-
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as EpochRecord);
+  return readFileSync(path, 'utf8').split('\n').flatMap((line, k) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as EpochRecord];
+    } catch {
+      // Appending after half a line would leave the file unreadable for good: the user repairs it first.
+      throw new Error(`${path}:${k + 1} is not a JSON record (${JSON.stringify(line.slice(0, 40))}; a write cut short?): delete that line, then run --resume again`);
+    }
+  });
 }
 
 const trainCommand: CommandModule<object, TrainArgs> = {
@@ -227,20 +250,22 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
-        if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 4');
+        checkDataArgs(argv);
         if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
         if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
           throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
         }
-        if (argv.lr !== undefined && !(argv.lr > 0)) throw new Error(`--lr must be positive, got ${argv.lr}`);
+        if (argv.lr !== undefined) checkFiniteNumber(argv.lr, '--lr', 0, 'e.g. --lr 0.01');
         return true;
       }) as never,
   handler: async (argv) => {
     const out = argv.out ?? join('runs', `fanet-${argv.model}`);
+    checkOutputFolder(out, '--out');
     const checkpointPath = join(out, 'checkpoint.safetensors');
     const metricsPath = join(out, 'metrics.jsonl');
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
+    let earlierHistory: EpochRecord[] = [];
     // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
     const given = givenOptions();
     if (argv.preset) {
@@ -267,6 +292,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       resumeInfo = peekTrainingCheckpoint(checkpointPath);
       if (resumeInfo.kind !== 'fanet') throw new Error(`${checkpointPath} is a ${resumeInfo.kind} checkpoint, not Fa-Net: use another --out`);
       run = resumeFanetSettings(resumeInfo, argv, givenOptions(), checkpointPath);
+      earlierHistory = readHistory(metricsPath);
       config = resumeInfo.config as unknown as LightCNNConfig;
       console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
@@ -277,6 +303,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
     assertTrainableClasses(splits.train, splits.description);
+    // The default lr grows with the batch (0.01 · batch / 128), but a step sees at most the whole
+    // training split: --batch-size 1e9 trained 19 images at lr 78125 (loss 1e36, exit 0).
+    const trainImages = splits.train.samples.length;
+    if (!argv.resume && given.has('batchSize') && argv.lr === undefined && run.batchSize > trainImages) {
+      throw new Error(`--batch-size ${run.batchSize} is more than the ${trainImages} training images (${splits.description}), and the default lr is scaled by the batch size: use --batch-size ${trainImages} or less, or give --lr`);
+    }
     config.classes ||= splits.train.classes.length;
     if (config.classes !== splits.train.classes.length) throw new Error(`the checkpoint's model has ${config.classes} classes, this data ${splits.train.classes.length}`);
     const model = createLightCNN(config);
@@ -312,7 +344,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
 
     mkdirSync(out, { recursive: true });
     if (!resumeInfo) writeFileSync(metricsPath, '');
-    const history = readHistory(metricsPath).filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
+    const history = earlierHistory.filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
     console.error(
       `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
         `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
@@ -350,6 +382,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       });
       if (result.stopped) {
         console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
+        // Saved, but not the run asked for: exit as an interrupted command does (128 + SIGINT), so `train && eval` stops here.
+        process.exitCode = 130;
         return;
       }
       let final: ClassificationReport | undefined = result.lastEvaluation;
@@ -389,8 +423,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .check((parsed) => {
         checkPositiveInteger((parsed as unknown as EvalArgs).batchSize, '--batch-size', 'e.g. --batch-size 32');
-        const workers = (parsed as unknown as EvalArgs).workers;
-        if (workers !== undefined) checkPositiveInteger(workers, '--workers', 'e.g. --workers 4');
+        checkDataArgs(parsed as unknown as EvalArgs);
         return true;
       }) as never,
   handler: async (argv) => {
@@ -412,6 +445,11 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       synthExpressions: (extra.synth as SynthOptions | null)?.expressions ?? argv.synthExpressions,
     };
     const splits = await loadSplits(dataArgs, config.inputSize ?? 128);
+    // Without a validation part the loaders monitor the test part, which --split val then evaluated under the name val.
+    if (argv.split === 'val' && splits.monitor === splits.test) {
+      await splits.close();
+      throw new Error(`--split val: ${splits.description} has no validation part (train ${splits.train.samples.length} · test ${splits.test.samples.length}): use --split test`);
+    }
     const dataset = argv.split === 'all' ? subset(splits.train, [...splits.train.samples, ...(splits.monitor !== splits.test ? splits.monitor.samples : []), ...splits.test.samples])
       : argv.split === 'train' ? splits.train : argv.split === 'val' ? splits.monitor : splits.test;
     if (dataset.classes.length !== config.classes) {
@@ -419,7 +457,7 @@ const evalCommand: CommandModule<object, EvalArgs> = {
     }
     const model = createLightCNN(config);
     try {
-      restoreCheckpoint(loadSafetensors(argv.checkpoint), { modules: { model } }, argv.checkpoint);
+      restoreCheckpoint(loadSafetensors(argv.checkpoint, { finite: true }), { modules: { model } }, argv.checkpoint);
       const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
       const skips = new SkipReporter();
       skips.watch(argv.split, evalLoader);

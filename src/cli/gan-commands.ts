@@ -34,6 +34,7 @@ import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -87,8 +88,25 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     .option('out', { type: 'string', default: 'runs/fapegan', describe: 'run folder' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/checkpoint.safetensors' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip bad rows and unreadable images (decoded once before training; each named, all counted)' })
-    .option('allow-outside-paths', allowOutsidePathsOption) as never,
+    .option('allow-outside-paths', allowOutsidePathsOption)
+    .check((parsed) => {
+      const argv = parsed as unknown as GanTrainArgs;
+      checkGanImageSize(argv.size, '--size');
+      checkPositiveInteger(argv.width, '--width', 'e.g. --width 16 (the paper: 64)');
+      checkInteger(argv.blocks, '--blocks', 0, 'e.g. --blocks 3 (the paper: 9)');
+      checkPositiveInteger(argv.epochs, '--epochs', 'e.g. --epochs 10');
+      checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 4');
+      checkFiniteNumber(argv.lr, '--lr', 0, 'e.g. --lr 0.0002');
+      // A negative weight would reward the generator for moving away from the target face.
+      checkFiniteNumber(argv.lambda, '--lambda', 0, 'e.g. --lambda 10 (the paper), or 0 for the adversarial loss alone', true);
+      checkSeed(argv.seed);
+      checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 4');
+      checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 8);
+      checkSynthImages(argv.synthSubjects * argv.synthExpressions * 2 * 4, '--synth-subjects × --synth-expressions × 2 frames × 4 poses');
+      return true;
+    }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const checkpointPath = join(argv.out, 'checkpoint.safetensors');
     const metricsPath = join(argv.out, 'metrics.jsonl');
     let config: Partial<FaPEGanConfig> = { channels: argv.rgb ? 3 : 1, baseWidth: argv.width, residualBlocks: argv.blocks, norm: argv.norm, imageSize: argv.size };
@@ -247,8 +265,16 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
     .option('batch-size', { type: 'number', default: 8 })
     .option('seed', { type: 'number', default: 0 })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' })
-    .option('allow-outside-paths', allowOutsidePathsOption) as never,
+    .option('allow-outside-paths', allowOutsidePathsOption)
+    .check((parsed) => {
+      const argv = parsed as unknown as AugmentArgs;
+      if (argv.count !== undefined) checkPositiveInteger(argv.count, '--count', 'e.g. --count 100, or leave it out to top up to the common classes\' mean');
+      checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 8');
+      checkSeed(argv.seed);
+      return true;
+    }) as never,
   handler: async (argv) => {
+    checkOutputFolder(argv.out, '--out');
     const indexFile = await indexFileOf(argv.data);
     checkAugmentOutput(argv.out, indexFile);
     await init();

@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { fapeGeneratorCost, lightcnnCost, patchDiscriminatorCost, type ModelCost } from '../models/cost.js';
 import { LIGHTCNN_VARIANTS } from '../models/lightcnn.js';
+import { checkGanImageSize, checkInteger } from './option-checks.js';
 
 export const MAC_CONVENTION =
   'one per multiply-add of conv / transposed conv / linear layers (fvcore\'s convention; transposed convs counted on their input grid); ' +
@@ -15,10 +16,6 @@ interface ModelsArgs {
   width: number;
   ganWidth: number;
   ganBlocks: number;
-}
-
-function checkInteger(value: number, flag: string, minimum: number, hint: string): void {
-  if (!(Number.isInteger(value) && value >= minimum)) throw new Error(`${flag} must be an integer of at least ${minimum}, got ${value}; ${hint}`);
 }
 
 function formatShape(shape: readonly number[]): string {
@@ -43,9 +40,7 @@ export const modelsCommand: CommandModule<object, ModelsArgs> = {
       .epilogue(`MACs: ${MAC_CONVENTION}.`)
       .check((parsed) => {
         const argv = parsed as unknown as ModelsArgs;
-        if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 24 && argv.inputSize % 4 === 0)) {
-          throw new Error(`--input-size must be a multiple of 4 of at least 24 (FaPE-GAN's stride-2 convs and transposed convs must return the input size), got ${argv.inputSize}; use 128, 64 or 48`);
-        }
+        checkGanImageSize(argv.inputSize, '--input-size');
         checkInteger(argv.classes, '--classes', 1, 'e.g. --classes 54 (F²ED) or 7 (FER2013)');
         if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
         checkInteger(argv.ganWidth, '--gan-width', 1, 'e.g. --gan-width 64 (the paper) or 16');

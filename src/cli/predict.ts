@@ -93,7 +93,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   handler: async (argv) => {
     const paths = argv.images.map(String);
     checkImagePaths(paths);
-    const content = loadSafetensors(argv.checkpoint);
+    const content = loadSafetensors(argv.checkpoint, { finite: true });
     const info = readRunInfo(content, argv.checkpoint);
     if (info.kind !== 'fanet') throw new Error(`${argv.checkpoint} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
     const config = info.config as unknown as LightCNNConfig;

@@ -1,6 +1,7 @@
 /**
- * Decodes every image of a dataset once, before it is used: what `webfer inspect` reports and
- * what `gan-train --skip-bad` filters by (its pose pairs must be formed from readable images).
+ * Decodes every image of a dataset once, before it is used, and parses the landmark file a sample
+ * names: what `webfer inspect` reports and what `gan-train --skip-bad` filters by (its pose pairs
+ * must be formed from readable images whose landmarks draw the target pose).
  */
 import type { Dataset, Sample } from './dataset.js';
 import { DataError, formatProblem, type DataProblem } from './errors.js';
@@ -27,6 +28,8 @@ export async function checkImages(dataset: Dataset, options: CheckImagesOptions 
     const sample = dataset.samples[k]!;
     try {
       const image = await dataset.loadImage(sample);
+      // A missing or malformed landmark file stopped gan-train mid-epoch while inspect said nothing.
+      if (sample.landmarksPath !== undefined) await dataset.loadLandmarks?.(sample);
       check.readable.push(sample);
       if (image.alphaComposited) check.transparent.push(sample);
     } catch (error) {

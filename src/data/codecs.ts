@@ -34,6 +34,32 @@ function asPngBuffer(bytes: Uint8Array): Uint8Array {
   return bundledBuffer.from(bytes);
 }
 
+/**
+ * PIL's DecompressionBombError limit: a file of a few hundred bytes can declare an image whose
+ * pixels fill gigabytes, so larger images are refused before they are decoded.
+ */
+export const MAX_IMAGE_PIXELS = 178_956_970;
+
+/** Refuses an image with no pixels (a decoder returns it empty) or more than MAX_IMAGE_PIXELS. */
+function checkImageSize(width: number, height: number, format: ImageFormat, name: string): void {
+  if (!(width >= 1 && height >= 1)) {
+    throw new DataError(`${format.toUpperCase()} has no pixels`, { file: name, expected: 'a width and height of at least 1', got: `${width}×${height}`, hint: 'the file is damaged: re-export it, or remove it (or pass --skip-bad)' });
+  }
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new DataError(`${format.toUpperCase()} is too large`, {
+      file: name, expected: `at most ${MAX_IMAGE_PIXELS.toLocaleString('en')} pixels (PIL's limit)`, got: `${width}×${height}`,
+      hint: 'shrink it before training (faces are cropped to 128–256 px), or remove it (or pass --skip-bad)',
+    });
+  }
+}
+
+/** The size a PNG's IHDR chunk declares, read before inflating anything (undefined if absent). */
+function pngDeclaredSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
 /** Decodes PNG, JPEG or TIFF bytes. `name` is only used in error messages. */
 export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3): ImageU8 {
   const format = sniffFormat(bytes);
@@ -44,9 +70,11 @@ export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3)
       hint: 'convert the file or remove it (or pass --skip-bad)',
     });
   }
+  const declared = format === 'png' ? pngDeclaredSize(bytes) : undefined;
+  if (declared) checkImageSize(declared.width, declared.height, format, name);
   let image: ImageU8;
   try {
-    image = format === 'png' ? decodePng(bytes) : format === 'jpeg' ? decodeJpeg(bytes) : decodeTiff(bytes);
+    image = format === 'png' ? decodePng(bytes) : format === 'jpeg' ? decodeJpeg(bytes, name) : decodeTiff(bytes, name);
   } catch (error) {
     if (error instanceof DataError) throw error;
     throw new DataError(`corrupt or truncated ${format.toUpperCase()}`, {
@@ -54,6 +82,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3)
       hint: 'the file is damaged: re-export or re-download it, or pass --skip-bad',
     });
   }
+  checkImageSize(image.width, image.height, format, name);
   if (channels === undefined) return image;
   const converted = channels === 1 ? toGrayscale(image) : image.channels === 3 ? image : fromRgbaGray(image);
   if (image.alphaComposited) converted.alphaComposited = true;
@@ -78,16 +107,35 @@ function decodePng(bytes: Uint8Array): ImageU8 {
   return grayIfNeutral(new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
 }
 
-function decodeJpeg(bytes: Uint8Array): ImageU8 {
-  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
+  // The frame's declared size is checked first, as for PNG and TIFF; jpeg-js's own limit (100 MP by default) is raised to match.
+  const frame = jpegDeclaredSize(bytes);
+  if (frame) checkImageSize(frame.width, frame.height, 'jpeg', name);
+  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
   return grayIfNeutral(decoded.data, decoded.width, decoded.height);
 }
 
-function decodeTiff(bytes: Uint8Array): ImageU8 {
+/** The size in a JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC), read before decoding. */
+function jpegDeclaredSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  let position = 2;
+  while (position + 9 <= bytes.length && bytes[position] === 0xff) {
+    const marker = bytes[position + 1]!;
+    const length = (bytes[position + 2]! << 8) | bytes[position + 3]!;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: (bytes[position + 5]! << 8) | bytes[position + 6]!, width: (bytes[position + 7]! << 8) | bytes[position + 8]! };
+    }
+    position += 2 + length;
+  }
+  return undefined;
+}
+
+function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const directories = UTIF.decode(buffer);
   const first = directories[0];
   if (!first) throw new Error('no image directory');
+  const declaredWidth = (first['t256'] as number[] | undefined)?.[0] ?? 0, declaredHeight = (first['t257'] as number[] | undefined)?.[0] ?? 0;
+  checkImageSize(declaredWidth, declaredHeight, 'tiff', name);
   UTIF.decodeImage(buffer, first);
   const width = first.width, height = first.height;
   if (!width || !height) throw new Error('image directory without width/height');

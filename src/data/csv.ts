@@ -71,9 +71,21 @@ export function formatCsv(header: readonly string[], rows: readonly (readonly (s
   return `${lines.join('\n')}\n`;
 }
 
-/** Maps header names (trimmed, lower-cased) to column indices. */
-export function headerIndex(header: readonly string[]): Map<string, number> {
+/**
+ * Maps header names (trimmed, lower-cased) to column indices. A name given twice is refused: one
+ * of the two columns would be read and the other ignored without a word.
+ */
+export function headerIndex(header: CsvRecord, file?: string): Map<string, number> {
   const map = new Map<string, number>();
-  header.forEach((name, index) => map.set(name.trim().toLowerCase(), index));
+  header.fields.forEach((field, index) => {
+    const name = field.trim().toLowerCase();
+    const earlier = map.get(name);
+    if (earlier !== undefined && name !== '') {
+      throw new DataError('header names a column twice', {
+        file, line: header.line, expected: 'each column name once', got: `"${name}" in columns ${earlier + 1} and ${index + 1}`, hint: 'delete or rename one of them',
+      });
+    }
+    map.set(name, index);
+  });
   return map;
 }

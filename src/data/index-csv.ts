@@ -45,7 +45,7 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
   const records = iterateCsv(text, file);
   const first = records.next();
   if (first.done) throw new DataError('empty index', { file, expected: `a header line "${INDEX_REQUIRED_COLUMNS.join(',')}"`, got: 'nothing', hint: 'write the header and one row per image' });
-  const columns = headerIndex(first.value.fields);
+  const columns = headerIndex(first.value, file);
   const missing = INDEX_REQUIRED_COLUMNS.filter((name) => !columns.has(name));
   if (missing.length > 0) {
     throw new DataError(`index header lacks ${missing.join(', ')}`, {

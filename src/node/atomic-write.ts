@@ -20,7 +20,13 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     throw error;
   }
   closeSync(fd);
-  renameSync(temp, path);
+  try {
+    renameSync(temp, path);
+  } catch (error) {
+    // A folder at path (EISDIR) or a vanished folder: the temp file must not stay behind.
+    rmSync(temp, { force: true });
+    throw error;
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ export function saveSafetensors(path: string, tensors: Map<string, HostArray> | 
 export interface LoadOptions {
   /** Which tensors to read (all by default); the whole header is validated either way. */
   select?: (name: string) => boolean;
+  /** Refuse tensors holding NaN or ±Inf (weights to compute with; see assertFiniteTensors). */
+  finite?: boolean;
 }
 
 /** Reads a safetensors file by ranges: the header, then only the selected tensors' bytes. */
@@ -38,9 +40,25 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): Safete
     for (const t of wanted) assertReadableDtype(t, path);
     const tensors = new Map<string, HostArray>();
     for (const t of wanted) tensors.set(t.name, { shape: t.shape, data: readTensor(fd, layout.dataStart, t, path) });
+    if (options.finite) assertFiniteTensors(tensors, path);
     return { tensors, metadata: layout.metadata };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Throws naming the first tensor that holds NaN or ±Inf. The format allows such values, but a
+ * model loaded with them predicts NaN for every image (printed as probability null, exit 0):
+ * they come from a diverged run or a damaged file, and an earlier checkpoint is the fix.
+ */
+export function assertFiniteTensors(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, path: string): void {
+  for (const [name, { data }] of tensors) {
+    let count = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
+    if (count > 0) {
+      throw new Error(`${path}: tensor "${name}" holds ${count} NaN or infinite value(s) of ${data.length}; these weights cannot be used (a diverged run or a damaged file): load an earlier checkpoint or train again`);
+    }
   }
 }
 
@@ -81,7 +99,7 @@ export async function saveTrainingCheckpoint(path: string, parts: TrainingParts,
 /** Restores a training checkpoint into already-built parts; returns where the run stood. Removes stale temp files of a killed save. */
 export function loadTrainingCheckpoint(path: string, parts: TrainingParts): RunInfo {
   removeStaleTempFiles(path);
-  return restoreCheckpoint(loadSafetensors(path), parts, path);
+  return restoreCheckpoint(loadSafetensors(path, { finite: true }), parts, path);
 }
 
 /** The run info of a checkpoint, to rebuild the right model before loading it (reads the header only). */

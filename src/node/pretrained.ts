@@ -6,7 +6,7 @@ import type { LightCNNConfig } from '../models/lightcnn.js';
 import type { HostTensor } from '../nn/module.js';
 import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { readRunInfo } from '../train/checkpoint.js';
-import { loadSafetensors } from './checkpoint.js';
+import { assertFiniteTensors, loadSafetensors } from './checkpoint.js';
 
 export interface PretrainedWeights {
   tensors: Map<string, HostTensor>;
@@ -28,12 +28,13 @@ export function readPretrainedWeights(path: string): PretrainedWeights {
     }
     const checkpoint = readPytorchCheckpoint(bytes, { source: path });
     const tensors = new Map<string, HostTensor>([...checkpoint.tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data }]));
+    assertFiniteTensors(tensors, path);
     return { tensors, description: `PyTorch checkpoint (${checkpoint.format} format) ${path}` };
   }
   if (!/\.safetensors$/i.test(path)) {
     throw new Error(`--init-from ${path}: expected a .safetensors file (webfer checkpoint or \`webfer convert\` output) or a PyTorch .pth / .pth.tar`);
   }
-  const content = loadSafetensors(path);
+  const content = loadSafetensors(path, { finite: true });
   if (content.metadata.run) {
     const info = readRunInfo(content, path);
     if (info.kind !== 'fanet') throw new Error(`--init-from ${path} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);

@@ -104,7 +104,7 @@ test('hand-written split files that share an image are refused', async () => {
   const shared = pick(rebased.length - 1); // a training row, listed again in test.csv
   write(at('hand', 'train.csv'), `${[header, ...rebased.slice(0, -1)].join('\n')}\n`);
   write(at('hand', 'test.csv'), `${[header, rebased[rebased.length - 1]!, rebased[shared]!].join('\n')}\n`);
-  write(at('hand', 'split.json'), JSON.stringify({ datasetFolder: '../ds' }));
+  write(at('hand', 'split.json'), JSON.stringify({ index: '../ds/index.csv', datasetFolder: '../ds' }));
   assertRefused(await run(['train', '--split-dir', 'hand', '--out', 'runs/hand', ...TINY_FANET]),
     new RegExp(`is in both train and test; expected each image in exactly one split, got hand/train\\.csv:${shared + 2} and hand/test\\.csv:3`));
 });
@@ -138,8 +138,9 @@ test('index paths outside the dataset folder: refused by every command that read
   write(at('secret.png'), readFileSync(at('ds', indexLines()[badLine === 2 ? 2 : 1]!.split(',')[0]!)));
   const [header, ...rows] = indexLines().filter((_, k) => k + 1 !== badLine);
   const outside = ['../secret.png', `${work}/secret.png`][pick(2)]!;
-  write(at('ds', 'evil.csv'), `${[header, ...rows.slice(0, 3), rows[3]!.replace(/^[^,]+/, outside)].join('\n')}\n`);
-  const refusal = /^webfer: ds\/evil\.csv:5: image path leaves the dataset folder; expected a path inside the index's folder, got ".*secret\.png"\. move the file into the dataset folder, or pass --allow-outside-paths/;
+  // Five rows: enough that the allowed split below leaves er-ss's test part non-empty.
+  write(at('ds', 'evil.csv'), `${[header, ...rows.slice(0, 4), rows[4]!.replace(/^[^,]+/, outside)].join('\n')}\n`);
+  const refusal = /^webfer: ds\/evil\.csv:6: image path leaves the dataset folder; expected a path inside the index's folder, got ".*secret\.png"\. move the file into the dataset folder, or pass --allow-outside-paths/;
 
   // Independent commands, run side by side to keep the suite short.
   const [inspected, allowed, splitRefused, trainRefused, evalRefused, ganRefused, augmentRefused] = await Promise.all([
@@ -151,9 +152,9 @@ test('index paths outside the dataset folder: refused by every command that read
     run(['gan-train', '--data', 'ds/evil.csv', '--out', 'runs/evil-gan', ...TINY_GAN]),
     run(['augment', '--checkpoint', 'runs/gan/checkpoint.safetensors', '--data', 'ds/evil.csv', '--task', 'er-up', '--out', 'evil-aug']),
   ]);
-  assert.match(inspected.stdout, /evil\.csv \(index\): 3 images/);
-  assert.match(inspected.stdout, /evil\.csv:5: image path leaves the dataset folder/);
-  assert.match(allowed.stdout, /evil\.csv \(index\): 4 images/);
+  assert.match(inspected.stdout, /evil\.csv \(index\): 4 images/);
+  assert.match(inspected.stdout, /evil\.csv:6: image path leaves the dataset folder/);
+  assert.match(allowed.stdout, /evil\.csv \(index\): 5 images/);
   for (const refused of [splitRefused, trainRefused, evalRefused, ganRefused, augmentRefused]) assertRefused(refused, refusal);
   const [split, ...helps] = await Promise.all([
     run(['split', '--index', 'ds/evil.csv', '--task', 'er-ss', '--out', 'evil-split', '--allow-outside-paths']),

@@ -20,7 +20,7 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
   const records = iterateCsv(text, file);
   const first = records.next();
   if (first.done) throw new DataError('empty FER2013 file', { file, expected: 'a header "emotion,pixels,Usage"', got: 'nothing' });
-  const columns = headerIndex(first.value.fields);
+  const columns = headerIndex(first.value, file);
   const emotionColumn = columns.get('emotion'), pixelsColumn = columns.get('pixels'), usageColumn = columns.get('usage');
   if (emotionColumn === undefined || pixelsColumn === undefined) {
     throw new DataError('not a FER2013 header', { file, line: first.value.line, expected: 'columns emotion,pixels[,Usage]', got: preview(first.value.fields.join(','), 60), hint: 'pass --format to choose another loader' });
@@ -38,8 +38,9 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
       }
       const data = new Uint8Array(values.length);
       for (let i = 0; i < values.length; i++) {
-        const value = Number(values[i]);
-        if (!Number.isInteger(value) || value < 0 || value > 255) throw new DataError('bad pixel value', { file, line: record.line, expected: 'integers 0..255', got: preview(values[i]!) });
+        // Decimal digits only, as numpy's int parsing in the usual loaders: Number() took "0x10", "1e2" and "12.0".
+        const value = /^\d{1,3}$/.test(values[i]!) ? Number(values[i]) : NaN;
+        if (!(value <= 255)) throw new DataError('bad pixel value', { file, line: record.line, expected: 'integers 0..255', got: preview(values[i]!) });
         data[i] = value;
       }
       let split: SplitName | undefined;

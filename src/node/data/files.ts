@@ -37,3 +37,5 @@ export async function listFolders(root: string): Promise<string[]> {
 }
 
 export const IMAGE_EXTENSIONS = /\.(png|jpe?g|tiff?)$/i;
+/** Image formats the codecs do not read: a dataset folder's loader names them rather than dropping them unseen. */
+export const UNSUPPORTED_IMAGE_EXTENSIONS = /\.(bmp|gif|webp|pgm|ppm|pbm|pnm|heic|heif|avif|jp2)$/i;

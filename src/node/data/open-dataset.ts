@@ -16,7 +16,7 @@ import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, pa
 import { parseIndexCsv } from '../../data/index-csv.js';
 import { CKPLUS_CLASSES, EXPRESSIONS, JAFFE_CLASSES, KDEF_CLASSES, SPLITS, type SplitName } from '../../data/labels.js';
 import { parseLandmarks } from '../../data/landmarks.js';
-import { IMAGE_EXTENSIONS, isDirectory, listFiles, listFolders, readBytes, readText } from './files.js';
+import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS, isDirectory, listFiles, listFolders, readBytes, readText } from './files.js';
 import { datasetFolderOf } from './write-splits.js';
 
 export const DATASET_FORMATS = ['auto', 'index', 'fer2013', 'jaffe', 'kdef', 'ckplus', 'folder'] as const;
@@ -81,6 +81,16 @@ async function openIndex(path: string, options: OpenDatasetOptions): Promise<Dat
   };
 }
 
+/** Images in a format the codecs do not read would silently shrink a class: each is a problem. */
+function reportUnsupportedImages(root: string, files: readonly string[], problems: ProblemLog): void {
+  for (const file of files.filter((name) => UNSUPPORTED_IMAGE_EXTENSIONS.test(name))) {
+    problems.report(new DataError('image format not supported', {
+      file: join(root, file), expected: 'PNG, JPEG or TIFF', got: `a .${file.split('.').pop()} file`,
+      hint: 'convert it to PNG, or move it out of the dataset folder (or pass --skip-bad to leave it out)',
+    }));
+  }
+}
+
 /** The split named by a top-level train/ val/ test/ folder, if any. */
 function splitFromPath(relativePath: string): SplitName | undefined {
   const top = relativePath.split('/')[0]!.toLowerCase();
@@ -91,7 +101,9 @@ function splitFromPath(relativePath: string): SplitName | undefined {
 async function openNamedFolder(root: string, format: 'jaffe' | 'kdef', options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
   const samples: Sample[] = [];
-  for (const file of await listFiles(root)) {
+  const files = await listFiles(root);
+  reportUnsupportedImages(root, files, problems);
+  for (const file of files) {
     if (!IMAGE_EXTENSIONS.test(file)) continue;
     const parsed = format === 'jaffe' ? parseJaffeName(basename(file)) : parseKdefName(basename(file));
     if (!parsed) {
@@ -106,6 +118,7 @@ async function openNamedFolder(root: string, format: 'jaffe' | 'kdef', options: 
 async function openCkplus(root: string, options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
   const files = await listFiles(root);
+  reportUnsupportedImages(root, files, problems);
   const images = files.filter((file) => IMAGE_EXTENSIONS.test(file));
   // Sequence key "S005/001" → its frames in order.
   const sequences = new Map<string, string[]>();
@@ -138,7 +151,9 @@ async function openCkplus(root: string, options: OpenDatasetOptions): Promise<Da
 
 async function openClassFolders(root: string, options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
-  const files = (await listFiles(root)).filter((file) => IMAGE_EXTENSIONS.test(file));
+  const allFiles = await listFiles(root);
+  reportUnsupportedImages(root, allFiles, problems);
+  const files = allFiles.filter((file) => IMAGE_EXTENSIONS.test(file));
   const classOf = (file: string) => {
     const parts = file.split('/');
     const offset = splitFromPath(file) ? 1 : 0;

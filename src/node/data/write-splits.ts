@@ -42,12 +42,24 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
     file: indexPath, skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths, datasetFolder: await datasetFolderOf(indexPath),
   });
   const result = splitRows(parsed.rows, task, seed);
+  // Split files with an empty part were written, exit 0, and failed only when a run read them.
+  if (result.train.length === 0 || result.test.length === 0) {
+    throw new DataError(`${task} (seed ${seed}) leaves a split empty`, {
+      file: indexPath, expected: 'rows in both train and test', got: `train ${result.train.length} · test ${result.test.length} of ${parsed.rows.length} row(s)`,
+      hint: `use an index with more images${task === 'er-zid' ? ' (er-zid holds out whole subjects: at least 2)' : task === 'er-up' ? ' (er-up tests on half-left (HL) images)' : ''}, or another --task`,
+    });
+  }
   // Paths in the split files are relative to where the split files are written.
   const rebase = (value: string) => toPosix(relative(resolve(outDir), resolve(dirname(indexPath), value)));
   const parts: [string, IndexRow[]][] = task === 'er-ss' ? [['train', result.train], ['val', result.val], ['test', result.test]] : [['train', result.train], ['test', result.test]];
   const lineOf = new Map(parsed.rows.map((row, k) => [row, parsed.lines[k]!]));
   assertDisjointParts(parts, (row) => resolve(dirname(indexPath), row.path), (row) => `${indexPath}:${lineOf.get(row)}`);
   const targets = [...['train', 'val', 'test'].map((name) => join(outDir, `${name}.csv`)), join(outDir, SPLIT_MANIFEST)];
+  // --overwrite replaces earlier split files, never the index being split (it lost every row but its train part).
+  const source = targets.find((file) => resolve(file) === resolve(indexPath));
+  if (source) {
+    throw new DataError('the split would overwrite its own index', { file: indexPath, expected: 'an --out where no split file has the index\'s name', got: `--out ${outDir} writes ${source}`, hint: 'pass another --out (e.g. a splits/ folder beside the index), or rename the index' });
+  }
   const existing = targets.filter((file) => existsSync(file));
   if (existing.length > 0 && !options.overwrite) {
     throw new DataError('split files exist', { file: existing[0]!, expected: 'a folder without train.csv / val.csv / test.csv / split.json', got: `${existing.length} of them already there`, hint: 'pass another --out, or --overwrite to replace them' });
@@ -77,10 +89,22 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
 export async function datasetFolderOf(indexPath: string): Promise<string> {
   const manifestPath = join(dirname(indexPath), SPLIT_MANIFEST);
   if (!existsSync(manifestPath)) return '.';
-  let folder: unknown;
-  try { folder = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).datasetFolder; } catch { folder = undefined; }
+  let manifest: Partial<SplitManifest> = {};
+  try { manifest = JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>; } catch { /* refused below */ }
+  const { datasetFolder: folder, index } = manifest;
+  const fix = 'split the index again, or delete split.json to keep paths inside this folder';
   if (typeof folder !== 'string' || folder === '' || isAbsolute(folder)) {
-    throw new DataError('unreadable split manifest', { file: manifestPath, expected: 'JSON with a relative "datasetFolder" (written by `webfer split`)', got: JSON.stringify(folder), hint: 'split the index again, or delete split.json to keep paths inside this folder' });
+    throw new DataError('unreadable split manifest', { file: manifestPath, expected: 'JSON with a relative "datasetFolder" (written by `webfer split`)', got: JSON.stringify(folder), hint: fix });
+  }
+  // The folder widens where index paths may reach, so it must be the one `webfer split` wrote:
+  // the folder of the split index, which is there. Otherwise a hand-made split.json with
+  // "datasetFolder": "../../.." let train.csv read any file on the machine.
+  const source = typeof index === 'string' && !isAbsolute(index) ? resolve(dirname(manifestPath), index) : undefined;
+  if (!source || resolve(dirname(manifestPath), folder) !== dirname(source) || !existsSync(source)) {
+    throw new DataError('split manifest names a dataset folder without its index', {
+      file: manifestPath, expected: `"datasetFolder" to be the folder of the split index ("index"), which exists`,
+      got: `datasetFolder ${JSON.stringify(folder)}, index ${JSON.stringify(index)}${source && !existsSync(source) ? ' (missing)' : ''}`, hint: fix,
+    });
   }
   return folder;
 }

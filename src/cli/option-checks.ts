@@ -1,0 +1,88 @@
+// Checks of flags shared by the commands, run before any file is written or the device starts:
+// each error names the flag, the value it got and what to use instead.
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { NUM_EXPRESSIONS } from '../data/labels.js';
+
+/** The generators take 32-bit seeds: a larger or fractional seed would quietly equal another one. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+export function checkInteger(value: number, flag: string, minimum: number, hint: string): void {
+  if (!(Number.isInteger(value) && value >= minimum)) throw new Error(`${flag} must be an integer of at least ${minimum}, got ${value}; ${hint}`);
+}
+
+export function checkPositiveInteger(value: number, flag: string, hint: string): void {
+  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
+}
+
+export function checkSeed(value: number, flag = '--seed'): void {
+  if (!(Number.isInteger(value) && value >= 0 && value <= MAX_SEED)) {
+    throw new Error(`${flag} must be an integer from 0 to ${MAX_SEED}, got ${value}; e.g. ${flag} 1`);
+  }
+}
+
+/** A finite number above `minimum` (or at least it, with `orEqual`). */
+export function checkFiniteNumber(value: number, flag: string, minimum: number, hint: string, orEqual = false): void {
+  if (!(Number.isFinite(value) && (orEqual ? value >= minimum : value > minimum))) {
+    throw new Error(`${flag} must be a finite number ${orEqual ? 'of at least' : 'above'} ${minimum}, got ${value}; ${hint}`);
+  }
+}
+
+/** FaPE-GAN's image size: its stride-2 convs and transposed convs must return the input size. */
+export function checkGanImageSize(value: number, flag: string): void {
+  if (!(Number.isInteger(value) && value >= 24 && value % 4 === 0)) {
+    throw new Error(`${flag} must be a multiple of 4 of at least 24 (FaPE-GAN's stride-2 convs and transposed convs must return the input size), got ${value}; use 128, 64 or 48`);
+  }
+}
+
+/**
+ * Synthetic sets are listed in memory before rendering (about 140 bytes an image): a slip such as
+ * --subjects 100000000 crashed V8 out of memory with a native stack, even with --dry-run.
+ */
+export const MAX_SYNTH_IMAGES = 10_000_000;
+
+/** `images` is the product of the layout flags named in `flags`. */
+export function checkSynthImages(images: number, flags: string): void {
+  if (images > MAX_SYNTH_IMAGES) {
+    throw new Error(`${flags} make ${images.toLocaleString('en')} synthetic images, more than the ${MAX_SYNTH_IMAGES.toLocaleString('en')} webfer can list (F²ED has 219,719): lower them`);
+  }
+}
+
+/** Synthetic faces show expressions 0..N-1 of the F²ED label list. */
+export function checkSynthExpressions(value: number, flag: string, example: number): void {
+  if (!(Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS)) {
+    throw new Error(`${flag} must be an integer from 1 to ${NUM_EXPRESSIONS}, got ${value}; e.g. ${flag} ${example}`);
+  }
+}
+
+/**
+ * An output folder must be a folder or not exist yet (it is then made): a file there, or as one
+ * of its parents, is refused before any work rather than by mkdir's EEXIST / ENOTDIR at the end.
+ */
+export function checkOutputFolder(path: string, flag: string): void {
+  checkParentFolders(path, path, flag);
+}
+
+/** An output file must not be a folder, nor lie under a file (refused before the work, not by rename's EISDIR after it). */
+export function checkOutputFile(path: string, flag: string, example: string): void {
+  let isDirectory = false;
+  try { isDirectory = statSync(path).isDirectory(); } catch { /* a new file */ }
+  if (isDirectory) throw new Error(`${flag} ${path} is a folder: name a file, e.g. ${flag} ${join(path, example)}`);
+  checkParentFolders(dirname(resolve(path)), path, flag);
+}
+
+/** Throws when `folder` or one of its parents is a file (`path` and `flag` name what the user gave). */
+function checkParentFolders(start: string, path: string, flag: string): void {
+  for (let folder = resolve(start); ; folder = dirname(folder)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(folder).isDirectory();
+    } catch {
+      if (dirname(folder) === folder) return;
+      continue;
+    }
+    if (isDirectory) return;
+    if (folder === resolve(path)) throw new Error(`${flag} ${path} is a file, not a folder: pass a folder path for ${flag} (a new folder is made)`);
+    throw new Error(`${flag} ${path} is inside ${folder}, which is a file, not a folder: pass a path in a folder`);
+  }
+}
