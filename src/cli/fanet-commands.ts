@@ -26,6 +26,7 @@ import { readPretrainedWeights, type PretrainedWeights } from '../node/pretraine
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
+import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 interface DataArgs {
   data?: string;
@@ -350,13 +351,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
     );
 
-    let stopRequested = false;
-    const onSigint = () => {
-      if (stopRequested) process.exit(130);
-      stopRequested = true;
-      console.error('\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)');
-    };
-    process.on('SIGINT', onSigint);
+    const stop = stopOnCtrlC();
     try {
       const result = await trainFanet({
         model, optimizer, scheduler, scaler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
@@ -369,7 +364,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           ...(argv.initFrom ? { initFrom: resolve(argv.initFrom), freeze: argv.freeze ?? null } : {}), ...(argv.preset ? { preset: argv.preset } : {}),
         },
         saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
         onEpoch: async (record, evaluation) => {
           history.push(record);
           appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
@@ -382,8 +377,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       });
       if (result.stopped) {
         console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
-        // Saved, but not the run asked for: exit as an interrupted command does (128 + SIGINT), so `train && eval` stops here.
-        process.exitCode = 130;
+        process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
       let final: ClassificationReport | undefined = result.lastEvaluation;
@@ -396,7 +390,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     } finally {
       const skipped = skips.summary();
       if (skipped) console.error(skipped);
-      process.off('SIGINT', onSigint);
+      stop.release();
       await splits.close();
       optimizer.dispose();
       model.dispose();

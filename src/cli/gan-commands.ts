@@ -35,6 +35,7 @@ import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSe
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
+import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 /**
  * A dataset folder (holding index.csv) or an index CSV; only its train split when it has splits.
@@ -67,7 +68,7 @@ interface GanTrainArgs {
 
 const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
   command: 'gan-train',
-  describe: 'Train FaPE-GAN (pose-conditioned generator + PatchGAN) on pose pairs; checkpoint, metrics and sample grid each epoch',
+  describe: 'Train FaPE-GAN (pose-conditioned generator + PatchGAN) on pose pairs; checkpoint, metrics and sample grid each epoch; Ctrl-C saves mid-epoch and stops (--resume continues)',
   builder: (yargs) => yargs
     .option('data', { type: 'string', describe: 'index CSV or dataset folder with landmarks (default: an in-memory synthetic F²ED)' })
     .option('size', { type: 'number', default: 64, describe: 'image size in pixels (multiple of 4; the paper uses 128–256 on a GPU)' })
@@ -137,7 +138,8 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     try {
       if (resumed) {
         resumeSession(session, loadTrainingCheckpoint(checkpointPath, sessionParts(session)));
-        console.log(`resuming ${checkpointPath} after epoch ${session.epoch} (step ${session.step})`);
+        const within = session.batchInEpoch > 0 ? ` and ${session.batchInEpoch} batch(es) of epoch ${session.epoch + 1}` : '';
+        console.log(`resuming ${checkpointPath} after epoch ${session.epoch}${within} (step ${session.step})`);
         for (const note of resumed.notes) console.log(note);
         if (resumed.lr !== undefined) {
           const previous = setBaseLearningRate(session.optimizerG, session.schedulerG, resumed.lr);
@@ -153,15 +155,26 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         `G ${session.generator.numParameters().toLocaleString('en')} · D ${session.discriminator.numParameters().toLocaleString('en')} parameters; ` +
         `${dataset.samples.length} images from ${data ?? 'synthetic F²ED'} · Adam lr ${session.optimizerG.paramGroups[0]!.lr}${options.decay ? ' (linear decay in the second half)' : ''} ` +
         `batch ${options.batchSize} lambda ${options.lambdaL1} seed ${options.seed}${options.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${session.epoch + 1}–${options.epochs}`);
-      await trainFaPEGan(session, dataset, {
-        progress: terminalProgress,
-        extra: data ? { data: resolve(data) } : { data: 'synth', synth },
-        saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
-        onEpochEnd: async ({ metrics, samplesPng }) => {
-          appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
-          await writePlot(join(argv.out, sampleGridName(metrics.epoch)), sampleGridSpec(decodeImage(samplesPng, 'sample grid'), { title: `FaPE-GAN, epoch ${metrics.epoch}` }));
-        },
-      });
+      const stop = stopOnCtrlC();
+      try {
+        await trainFaPEGan(session, dataset, {
+          progress: terminalProgress,
+          shouldStop: stop.requested,
+          extra: data ? { data: resolve(data) } : { data: 'synth', synth },
+          saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
+          onEpochEnd: async ({ metrics, samplesPng }) => {
+            appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+            await writePlot(join(argv.out, sampleGridName(metrics.epoch)), sampleGridSpec(decodeImage(samplesPng, 'sample grid'), { title: `FaPE-GAN, epoch ${metrics.epoch}` }));
+          },
+        });
+      } finally {
+        stop.release();
+      }
+      if (session.epoch < options.epochs) {
+        console.error(`stopped ${session.batchInEpoch > 0 ? `in epoch ${session.epoch + 1} after batch ${session.batchInEpoch}` : `after epoch ${session.epoch}`} (step ${session.step}); saved ${checkpointPath} (continue with --resume)`);
+        process.exitCode = INTERRUPTED_EXIT_CODE;
+        return;
+      }
       console.log(`wrote ${checkpointPath}, ${metricsPath} and sample grids in ${argv.out}`);
     } finally {
       freeSession(session);

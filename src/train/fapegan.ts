@@ -67,12 +67,14 @@ export interface FaPEGanSession {
   /** Epochs and optimizer steps completed. */
   epoch: number;
   step: number;
+  /** Batches of epoch `epoch` already trained (a run stopped mid-epoch and resumed; 0 otherwise). */
+  batchInEpoch: number;
 }
 
 export interface FaPEGanMetrics {
   epoch: number;
   step: number;
-  /** Means over the epoch's steps. */
+  /** Means over the epoch's steps (for an epoch resumed mid-way: over the steps since the resume). */
   dLoss: number;
   gGan: number;
   l1: number;
@@ -99,7 +101,7 @@ export function createFaPEGanSession(config: Partial<FaPEGanConfig>, options: Fa
   const optimizerG = new Adam(generator.parameters(), adam);
   const optimizerD = new Adam(discriminator.parameters(), adam);
   const session: FaPEGanSession = {
-    config: resolvedConfig, options: resolved, generator, discriminator, optimizerG, optimizerD, epoch: 0, step: 0,
+    config: resolvedConfig, options: resolved, generator, discriminator, optimizerG, optimizerD, epoch: 0, step: 0, batchInEpoch: 0,
     scalerG: usePrecision(generator, resolved.precision), scalerD: usePrecision(discriminator, resolved.precision),
   };
   if (resolved.decay) {
@@ -125,7 +127,7 @@ export function sessionParts(session: FaPEGanSession): TrainingParts {
 export function sessionRunInfo(session: FaPEGanSession, metrics?: FaPEGanMetrics, extra: Record<string, unknown> = {}): RunInfo {
   const info: RunInfo = {
     kind: 'fapegan', config: { ...session.config }, epoch: session.epoch, step: session.step,
-    extra: { ...extra, training: { ...session.options } },
+    extra: { ...extra, training: { ...session.options }, batchInEpoch: session.batchInEpoch },
   };
   if (metrics) info.metrics = { dLoss: metrics.dLoss, gGan: metrics.gGan, l1: metrics.l1, lr: metrics.lr };
   return info;
@@ -136,6 +138,10 @@ export function resumeSession(session: FaPEGanSession, info: RunInfo): void {
   if (info.kind !== 'fapegan') throw new Error(`cannot resume FaPE-GAN training from a "${info.kind}" checkpoint`);
   session.epoch = info.epoch;
   session.step = info.step;
+  // Checkpoints written at an epoch's end (and those of older versions) have none.
+  const batchInEpoch = Number(info.extra?.batchInEpoch ?? 0);
+  if (!(Number.isInteger(batchInEpoch) && batchInEpoch >= 0)) throw new Error(`cannot resume FaPE-GAN training: the checkpoint's batchInEpoch is ${JSON.stringify(info.extra?.batchInEpoch)}, not a batch count`);
+  session.batchInEpoch = batchInEpoch;
 }
 
 export function freeSession(session: FaPEGanSession): void {
@@ -242,6 +248,12 @@ export interface TrainFaPEGanOptions {
   extra?: Record<string, unknown>;
   /** Stop after this many epochs of this call (the rest stays for a later resume). */
   maxEpochs?: number;
+  /**
+   * Polled after every step: true stops the run there, saving a checkpoint that records the batch
+   * reached (session.batchInEpoch), so that a resume continues with the next batch of the same epoch.
+   * At an epoch's last batch the epoch ends as usual and no further epoch starts.
+   */
+  shouldStop?: () => boolean;
 }
 
 /** The pose-pair loader of a session over a dataset (pairs of the same frame in different poses). */
@@ -281,6 +293,9 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
     const progress = progressFactory(`epoch ${epoch + 1}/${session.options.epochs}`, loader.length);
     let totals: Tensor | undefined;
     let steps = 0;
+    // A resumed mid-epoch run skips the batches done before the stop (the epoch's order depends only on seed and epoch).
+    const skip = session.batchInEpoch;
+    let batchIndex = 0;
     const readTotals = async (): Promise<[number, number, number]> => {
       const values = totals ? await totals.toArray() : new Float32Array(3);
       const where = `epoch ${epoch + 1}, step ${session.step}`;
@@ -292,6 +307,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
     };
     try {
       for await (const batch of loader.epoch(epoch)) {
+        if (batchIndex++ < skip) continue;
         const losses = await scope(() => {
           const { source, mask, target } = batchTensors(batch);
           return ganStep(session, source, mask, target);
@@ -301,11 +317,19 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
         if (previous) { previous.dispose(); losses.dispose(); }
         steps++;
         await gpu().autotune(); // autotuning on: the first step's shape classes, timed once
-        if (steps % session.options.readEvery === 0 || steps === loader.length) {
+        if (steps % session.options.readEvery === 0 || skip + steps === loader.length) {
           const [dLoss, gGan, l1] = await readTotals();
-          progress.update(steps, { D: dLoss, G: gGan, L1: l1 });
+          progress.update(skip + steps, { D: dLoss, G: gGan, L1: l1 });
+        }
+        if (skip + steps < loader.length && options.shouldStop?.()) {
+          await readTotals(); // a non-finite loss is reported, not saved
+          session.batchInEpoch = skip + steps;
+          progress.log(`stopped in epoch ${epoch + 1} after batch ${session.batchInEpoch} of ${loader.length} (step ${session.step})`);
+          if (options.saveCheckpoint) await options.saveCheckpoint(sessionParts(session), sessionRunInfo(session, undefined, options.extra));
+          return history;
         }
       }
+      session.batchInEpoch = 0;
       const [dLoss, gGan, l1] = await readTotals();
       session.schedulerG?.step();
       session.schedulerD?.step();
@@ -326,6 +350,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       totals?.dispose();
       progress.stop();
     }
+    if (options.shouldStop?.()) break;
   }
   return history;
 }
