@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
 import { loadSafetensors } from '../../src/node/checkpoint.js';
-import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
+import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const root = tempDir('webfer-bad-inputs-');
 const dataset = join(root, 'faces');
@@ -25,20 +25,6 @@ function withValue(source: string, target: string, name: string, value: number):
   writeFileSync(target, bytes);
 }
 
-function expectOk(result: CliResult): CliResult {
-  assert.is(result.code, 0, `${result.command} failed:\n${result.stderr.slice(-2000)}`);
-  return result;
-}
-
-/** Non-zero exit, exactly one `webfer: ...` line matching `pattern`, no stack trace. */
-function expectRefused(result: CliResult, pattern: RegExp): string {
-  assert.is.not(result.code, 0, `${result.command} should fail; it printed:\n${result.stdout}${result.stderr}`);
-  const lines = errorLines(result);
-  assert.is(lines.length, 1, `${result.command}: expected one error line, got:\n${result.stderr}`);
-  assert.match(lines[0]!, pattern, result.command);
-  assert.not.match(result.stderr, /^\s+at /m, `${result.command} printed a stack trace`);
-  return lines[0]!;
-}
 
 /** A gray 8-bit PNG of the given size, every row filtered 0 and all pixels black. */
 function blackPng(width: number, height: number): Buffer {

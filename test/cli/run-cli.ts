@@ -1,5 +1,6 @@
 // Runs the built `webfer` binary (dist/cli.js) as a user types it, never importing the command
 // modules: what these tests see is what a user sees.
+import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,4 +67,20 @@ export function tempDir(prefix = 'webfer-cli-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Exit 0, or fails the test with the command and the end of its stderr. */
+export function expectOk(result: CliResult): CliResult {
+  assert.is(result.code, 0, `${result.command} failed:\n${result.stderr.slice(-2000)}`);
+  return result;
+}
+
+/** Non-zero exit, exactly one `webfer: ...` line matching `pattern`, no stack trace; returns the line. */
+export function expectRefused(result: CliResult, pattern: RegExp): string {
+  assert.is.not(result.code, 0, `${result.command} should fail; it printed:\n${result.stdout}${result.stderr}`);
+  const lines = errorLines(result);
+  assert.is(lines.length, 1, `${result.command}: expected one error line, got:\n${result.stderr}`);
+  assert.match(lines[0]!, pattern, result.command);
+  assert.not.match(result.stderr, /^\s+at /m, `${result.command} printed a stack trace`);
+  return lines[0]!;
 }

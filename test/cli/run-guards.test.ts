@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorLines, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
+import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const root = tempDir('webfer-run-guards-');
 const fanetRun = join(root, 'fanet');
@@ -17,19 +17,6 @@ const seed = 1 + Math.floor(Math.random() * 1000);
 const fanetArgs = ['--width', '0.125', '--input-size', '32', '--synth-subjects', '2', '--synth-expressions', '2', '--batch-size', '8', '--read-every', '8'];
 const ganArgs = ['--size', '32', '--width', '4', '--blocks', '1', '--synth-subjects', '2', '--synth-expressions', '2', '--batch-size', '8'];
 
-function expectOk(result: CliResult): CliResult {
-  assert.is(result.code, 0, `${result.command} failed:\n${result.stderr.slice(-2000)}`);
-  return result;
-}
-
-/** One `webfer: ...` line, non-zero exit. */
-function expectRefused(result: CliResult, pattern: RegExp): string {
-  assert.is.not(result.code, 0, `${result.command} should fail; it printed:\n${result.stdout}${result.stderr}`);
-  const lines = errorLines(result);
-  assert.is(lines.length, 1, `${result.command}: expected one error line, got:\n${result.stderr}`);
-  assert.match(lines[0]!, pattern, result.command);
-  return lines[0]!;
-}
 
 /** Every file under a folder with its bytes and modification time. */
 function snapshot(dir: string): Map<string, { bytes: Buffer; mtimeMs: number }> {
