@@ -56,7 +56,11 @@ export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
  * subgroups are 8 wide and the operands read in place; the conv kernel elsewhere); conv: the conv kernels
  * (conv2d_subgroup.wgsl / conv2d_vec4.wgsl 'pointwise' and the pointwise weight gradients).
  */
-export const CONV_POINTWISE = ['gemm', 'conv'] as const;
+/**
+ * 1×1 convolutions: 'gemm' through the matmul launcher, 'conv' the conv kernels, 'subgroupGemm' the GEMM where the
+ * subgroup matmul runs (subgroups of 8) and the conv kernels elsewhere.
+ */
+export const CONV_POINTWISE = ['gemm', 'subgroupGemm', 'conv'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -119,9 +123,11 @@ export interface KernelChoices {
 // (pointwiseSubgroup) side by side, six runs on a loaded machine (bench/RESULTS.md 2026-12-05 01:45 and 02:05 sections): forward
 // 1.25-1.63x (group3 once 1.0x), input gradient 1.1-2.15x, weight gradient 0.97-1.41x, the mfm forward (one GEMM with its
 // epilogue) 1.26-1.55x; 0.45-0.78x the matmul kernel's 1024³ rate in the quietest run (up to 1.5x in loaded ones, where the
-// 1024³ product slowed more).
+// 1024³ product slowed more). 'subgroupGemm' as the default: on Chromium's SwiftShader (subgroups of 4, where 1×1 convs take
+// the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
+// (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

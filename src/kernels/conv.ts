@@ -23,7 +23,7 @@ import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kerne
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
-import { matmul, matmulMfm, type MatrixOperand } from './matmul.js';
+import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 
 export interface ConvGeometry extends WindowGeometry {
@@ -435,13 +435,15 @@ function isPointwise(g: ConvGeometry): boolean {
 
 /**
  * Whether a pass of a 1×1 conv whose variant is `chosen` runs as a batched GEMM through the matmul
- * launcher: under the packed variant with convPointwise 'gemm'. The launcher picks the matmul kernel
+ * launcher: under the packed variant with convPointwise 'gemm' (or 'subgroupGemm' where subgroups are 8 wide). The launcher picks the matmul kernel
  * (the policy's matmul choice), splits what exceeds a binding, and reads f16 operands as the conv
  * kernels do (f32 accumulation, f32 output).
  */
 function pointwiseGemm(g: ConvGeometry, chosen: ConvVariant): boolean {
   // One output channel keeps the Cout = 1 kernels where they run (a GEMM would fill 1 of its 16 rows).
-  return chosen === 'packed' && isPointwise(g) && gpu().policy.get('convPointwise') === 'gemm' && !singleChannelKernels(g);
+  const choice = gpu().policy.get('convPointwise');
+  const gemm = choice === 'gemm' || (choice === 'subgroupGemm' && subgroupMatmulRuns());
+  return chosen === 'packed' && isPointwise(g) && gemm && !singleChannelKernels(g);
 }
 
 /** The weights [Cout, Cin] as the GEMM's A: W (rows: output channels) or, transposed, Wᵀ (rows: input channels). */

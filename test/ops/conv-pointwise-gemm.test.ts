@@ -14,7 +14,7 @@ import { gpu } from '../../src/gpu/index.js';
 import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import type { KernelChoices } from '../../src/gpu/policy.js';
+import { POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
 import { floatToHalf, halfToFloat } from '../reference/half.js';
@@ -158,6 +158,14 @@ test('convPointwise conv keeps the conv kernels; other geometries never take the
   }
   const registerTiled = await gpu().policy.with({ convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled' }, () => kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 8, 4, 6], [12, 8, 1, 1]]));
   assert.ok(!registerTiled.some((name) => name.startsWith('matmul')), context(`registerTiled variant: ${registerTiled.join(', ')}`));
+});
+
+test("convPointwise subgroupGemm (the software default) takes the GEMM exactly where the subgroup matmul runs, else the conv kernels (SwiftShader's subgroups of 4: 0.92x with the GEMM)", async () => {
+  assert.is(POLICY_DEFAULTS.software.convPointwise, 'subgroupGemm');
+  const names = await gpu().policy.with({ convPointwise: 'subgroupGemm' }, () => kernelsRun(rng, ([x, w]) => conv2d(x, w), [[2, 8, 4, 6], [12, 8, 1, 1]]));
+  const gemm = names.some((name) => name.startsWith('matmul'));
+  assert.is(gemm, subgroupMatmulRuns(), context(`subgroupGemm on subgroups ${JSON.stringify(gpu().info.subgroupSizes)}: ${names.join(', ')}`));
+  if (!gemm) assert.is(convPasses(names).length, 3, context(`the conv kernels run the three passes: ${names.join(', ')}`));
 });
 
 test('GEMM passes larger than a binding: products in blocks, the weight gradient in runs of images whose products fit', async () => {
