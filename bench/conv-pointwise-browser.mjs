@@ -3,31 +3,23 @@
 // 'conv' (the conv kernels), one step of each alternated per round, best and median of the rounds
 // after a warm-up (the compiles). The page trains this model at these sizes.
 //   npm run build && node bench/conv-pointwise-browser.mjs [--rounds 5] [--batch 32] [--size 32] [--width 0.125]
-import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from '../scripts/chromium-webgpu.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, size: { type: 'string', default: '32' }, width: { type: 'string', default: '0.125' } } });
-const chromium = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
-if (!chromium) throw new Error('bench: no Chromium found (run `bash scripts/setup.sh --browser`, or set CHROMIUM=path)');
+const chromium = findChromium();
+if (!chromium) throw new Error(`bench: ${NO_CHROMIUM}`);
 if (!existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error('bench: dist/webfer.browser.js is missing: run `npm run build` first');
 
-const server = createServer((request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  if (path === '/') return response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bench</title>');
-  const file = join(root, path);
-  if (!file.startsWith(root) || !existsSync(file)) return response.writeHead(404).end();
-  response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const { chromium: launcher } = await import('playwright-core');
-const browser = await launcher.launch({ executablePath: chromium, headless: true, args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'] });
+const { server, url } = await serveFolder(root);
+const browser = await launchChromium(chromium);
 const page = await browser.newPage();
 page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
-await page.goto(`http://127.0.0.1:${server.address().port}/`);
+await page.goto(url);
 
 const settings = { rounds: Number(values.rounds), batch: Number(values.batch), size: Number(values.size), width: Number(values.width) };
 const result = await page.evaluate(async ({ rounds, batch, size, width }) => {

@@ -7,31 +7,23 @@
 // compiles), with the largest difference of the outputs and gradients from generic's relative to the largest.
 //   npm run build && node bench/conv-single-channel-browser.mjs [--batches 4] [--rounds 3] [--only 'D out']
 //   (CHROMIUM=path to override the browser)
-import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from '../scripts/chromium-webgpu.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '4' }, rounds: { type: 'string', default: '3' }, only: { type: 'string', default: '' } } });
-const chromium = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
-if (!chromium) throw new Error('bench: no Chromium found (run `bash scripts/setup.sh --browser`, or set CHROMIUM=path)');
+const chromium = findChromium();
+if (!chromium) throw new Error(`bench: ${NO_CHROMIUM}`);
 if (!existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error('bench: dist/webfer.browser.js is missing: run `npm run build` first');
 
-const server = createServer((request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  if (path === '/') return response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bench</title>');
-  const file = join(root, path);
-  if (!file.startsWith(root) || !existsSync(file)) return response.writeHead(404).end();
-  response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const { chromium: launcher } = await import('playwright-core');
-const browser = await launcher.launch({ executablePath: chromium, headless: true, args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'] });
+const { server, url } = await serveFolder(root);
+const browser = await launchChromium(chromium);
 const page = await browser.newPage();
 page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
-await page.goto(`http://127.0.0.1:${server.address().port}/`);
+await page.goto(url);
 
 // [name, N, Cin, input size, kernel, padding] as in bench/conv-single-channel.ts.
 const rows = values.batches.split(',').map(Number).flatMap((N) => [

@@ -9,20 +9,20 @@
 // fills. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
 // "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
 //   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
-import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync, spawn } from 'node:child_process';
+import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from './chromium-webgpu.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts/browser');
 const summary = (total, passed) => console.log(`\n  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   0\n`);
 
-const chromium = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
+const chromium = findChromium();
 if (!chromium) {
-  console.log('browser test: no Chromium found (run `bash scripts/setup.sh --browser`, or set CHROMIUM=path)');
+  console.log(`browser test: ${NO_CHROMIUM}`);
   summary(1, 0);
   process.exit(1);
 }
@@ -34,19 +34,7 @@ for (const built of ['dist/webfer.browser.js', 'dist/web/app.js', 'dist/web/work
 }
 mkdirSync(artifacts, { recursive: true });
 
-const types = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
-const server = createServer((request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  const file = join(root, path === '/' ? 'test/browser/page.html' : path);
-  if (!file.startsWith(root) || !existsSync(file)) {
-    response.writeHead(404).end();
-    return;
-  }
-  response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  response.end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const { server, url } = await serveFolder(root, { index: 'test/browser/page.html' });
 
 /** Runs the built CLI; resolves with stdout, rejects with stderr's last lines. */
 function cli(args) {
@@ -89,21 +77,15 @@ async function step(name, body) {
   }
 }
 
-const { chromium: launcher } = await import('playwright-core');
 let browser;
 let failed = false;
 const scratch = mkdtempSync(join(tmpdir(), 'webfer-browser-'));
 try {
-  browser = await launcher.launch({
-    executablePath: chromium,
-    headless: true,
-    args: [
-      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox',
-      // A synthetic camera (a moving test pattern) that is granted without a prompt.
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-    ],
-  });
+  browser = await launchChromium(chromium, [
+    // A synthetic camera (a moving test pattern) that is granted without a prompt.
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  ]);
 
   // A checkpoint trained by the CLI, made while the browser works (it is compared near the end).
   const nodeRun = join(scratch, 'node-run');

@@ -9,38 +9,29 @@
 // Each case runs in a fresh browser, so a hung GPU process cannot stall the next.
 //   node --import tsx scripts/repro-swiftshader-compile.mjs [kernels|library|minimal ...] [--timeout ms]
 //   (default: all three, 30 s per case; CHROMIUM=path to override the browser)
-import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { shaderSources } from '../src/shaders.generated.ts';
+import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from './chromium-webgpu.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { timeout: { type: 'string', default: '30000' } } });
 const runs = positionals.length ? positionals : ['kernels', 'library', 'minimal'];
 const timeout = Number(values.timeout);
-const chromium = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
-if (!chromium) throw new Error('repro: no Chromium found (run `bash scripts/setup.sh --browser`, or set CHROMIUM=path)');
+const chromium = findChromium();
+if (!chromium) throw new Error(`repro: ${NO_CHROMIUM}`);
 if (runs.includes('library') && !existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error('repro: dist/webfer.browser.js is missing: run `npm run build` first');
 
-const server = createServer((request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  const file = join(root, path);
-  if (path === '/') return response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>repro</title>');
-  if (!file.startsWith(root) || !existsSync(file)) return response.writeHead(404).end();
-  response.writeHead(200, { 'content-type': extname(file) === '.js' ? 'text/javascript' : 'application/octet-stream' });
-  response.end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const { chromium: launcher } = await import('playwright-core');
+const { server, url } = await serveFolder(root);
 
 /** Runs fn(arg) in a blank page of a fresh browser; resolves with its result or a timeout message. */
 async function inPage(fn, arg) {
-  const browser = await launcher.launch({ executablePath: chromium, headless: true, args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'] });
+  const browser = await launchChromium(chromium);
   try {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.goto(url);
     return await Promise.race([page.evaluate(fn, arg), new Promise((resolve) => setTimeout(() => resolve({ error: `no result after ${timeout} ms` }), timeout))]);
   } catch (error) {
     return { error: error.message.split('\n')[0] };

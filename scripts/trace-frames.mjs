@@ -6,10 +6,10 @@
 // (createComputePipelineAsync), submits, read-backs, and main-thread long tasks.
 // Later runs (--runs N) reuse the pipelines: their times are the kernels' alone.
 //   node scripts/trace-frames.mjs [site folder, default dist/web] [augment] [--runs N]
-import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findChromium, launchChromium, serveFolder } from './chromium-webgpu.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -17,31 +17,19 @@ const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 1;
 const site = args[0] ?? join(root, 'dist/web');
 const augment = args[1] === 'augment' ? 1 : 0;
-const chromiumPath = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
+const chromiumPath = findChromium();
 if (!chromiumPath || !existsSync(join(site, 'worker.js'))) {
   console.log(`trace-frames: needs Chromium (set CHROMIUM=path) and a built site in ${site} (npm run build:web)`);
   process.exit(1);
 }
 
-const types = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.svg': 'image/svg+xml' };
-const server = createServer((request, response) => {
-  const file = join(site, normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, ''));
-  if (!file.startsWith(site) || !existsSync(file)) return void response.writeHead(404).end();
-  response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  response.end(readFileSync(file));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
-  args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { server, url } = await serveFolder(site);
+const browser = await launchChromium(chromiumPath, ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']);
 try {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
   const settings = `epochs=1&subjects=2&expressions=3&inputSize=32&width=0.125&batchSize=16&seed=7&task=er-up&augment=${augment}`;
-  await page.goto(`http://127.0.0.1:${server.address().port}/index.html?${settings}`);
+  await page.goto(`${url}index.html?${settings}`);
   await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
   const worker = page.workers().find((w) => /\/worker\.js/.test(w.url()));
   // Times on both threads as performance.timeOrigin + now(), so they compare across threads.
