@@ -5,7 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import { shaderSources } from '../src/shaders.generated.js';
 import { gpu } from '../src/gpu/index.js';
-import { Params, alloc, dispatch1d, grid1d, kernel } from '../src/kernels/launch.js';
+import { alloc, dispatch1d, grid1d, kernel } from '../src/kernels/launch.js';
+// The uniform layout (norm_params.wgsl) and the launch helpers did not change since the baseline.
+import { ACTIVATION_CODE, groupGrid, normParams, withScratch, type NormActivation, type NormGeometry } from '../src/kernels/norm.js';
+
+export type { NormActivation, NormGeometry };
 
 /** The commit whose norm shaders are the baseline. */
 export const BASELINE_COMMIT = '148e3d7';
@@ -18,65 +22,10 @@ export function registerBaselineShaders(): void {
   }
 }
 
-export interface NormGeometry {
-  /** Statistics groups: C for batch norm, N·C for instance norm. */
-  G: number;
-  /** Batch entries per group: N for batch norm, 1 for instance norm. */
-  Nb: number;
-  /** Spatial size (1 for [N, C] input). */
-  S: number;
-  /** Affine channels. */
-  C: number;
-}
-
-/**
- * What follows the affine output z, fused into the same passes. 'mfm' is LightCNN's
- * max-feature-map over the two channel halves (the output has C/2 channels).
- */
-export type NormActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'leakyRelu'; negativeSlope: number } | { kind: 'tanh' } | { kind: 'mfm' };
-
-/** ACTIVATION override codes (shaders/include/norm_params.wgsl). */
-const ACTIVATION_CODE = { none: 0, relu: 1, leakyRelu: 2, tanh: 3, mfm: 4 } as const;
-
-interface ParamOptions {
-  eps?: number;
-  momentum?: number;
-  hasWeight?: boolean;
-  hasBias?: boolean;
-  useBatchStats?: boolean;
-  activation?: NormActivation;
-  writeMask?: boolean;
-}
-
-function params(g: NormGeometry, o: ParamOptions = {}): Params {
-  const activation = o.activation ?? { kind: 'none' };
-  return new Params()
-    .u32(g.G, g.Nb, g.S, g.C)
-    .f32(o.eps ?? 0, o.momentum ?? 0)
-    .u32(o.hasWeight ? 1 : 0, o.hasBias ? 1 : 0, o.useBatchStats ? 1 : 0)
-    .f32(activation.kind === 'leakyRelu' ? activation.negativeSlope : 0)
-    .u32(o.writeMask ? 1 : 0, 0);
-}
-
 /** A norm kernel compiled for one activation kind (the ACTIVATION override: no run-time switch). */
 function normKernel(file: string, entryPoint: string, activation: NormActivation = { kind: 'none' }) {
   const suffix = activation.kind === 'none' ? '' : `.${activation.kind}`;
   return kernel(`${file}_v0`, { name: `norm0.${entryPoint}${suffix}`, entryPoint, constants: { ACTIVATION: ACTIVATION_CODE[activation.kind] } });
-}
-
-/** One workgroup per group, folded into y past the per-dimension limit. */
-function groupGrid(groups: number): [number, number] {
-  const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
-  const y = Math.ceil(groups / maxPerDim);
-  return [Math.ceil(groups / y), y];
-}
-
-/** Runs `launch` with `count` one-element scratch buffers for the write slots an entry point does not use. */
-function withScratch<T>(count: number, launch: (scratch: GPUBuffer[]) => T): T {
-  const scratch = Array.from({ length: count }, () => alloc(1));
-  const result = launch(scratch);
-  for (const b of scratch) gpu().pool.release(b);
-  return result;
 }
 
 /**
@@ -90,7 +39,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel('norm', entry), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', entry), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], normParams(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -100,7 +49,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(normKernel('norm', 'statsFromRunning'), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning'), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], normParams(g, { eps }).done(), grid1d(g.G));
   });
   return stats;
 }
@@ -111,7 +60,7 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   const count = g.Nb * g.G * g.S;
   const y = alloc(count);
   const placeholder = gpu().placeholder;
-  dispatch1d(normKernel('norm_apply', 'normalize', activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
+  dispatch1d(normKernel('norm_apply', 'normalize', activation), [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], normParams(g, { hasWeight: !!weight, hasBias: !!bias, activation }), count);
   return y;
 }
 
@@ -127,7 +76,7 @@ export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer |
   dispatch1d(
     normKernel('norm_apply', 'normalizeMfm', { kind: 'mfm' }),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
-    params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
+    normParams(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
     count,
   );
   return { y, mask };
@@ -158,7 +107,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel('norm', 'gradSums', b.activation), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel('norm', 'gradSums', b.activation), bindings, normParams(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -174,7 +123,7 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   dispatch1d(
     normKernel('norm_grad', 'inputGrad', b.activation),
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
-    params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
+    normParams(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
     count,
   );
   return gx;

@@ -25,9 +25,9 @@ export interface NormGeometry {
 export type NormActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'leakyRelu'; negativeSlope: number } | { kind: 'tanh' } | { kind: 'mfm' };
 
 /** ACTIVATION override codes (shaders/include/norm_params.wgsl). */
-const ACTIVATION_CODE = { none: 0, relu: 1, leakyRelu: 2, tanh: 3, mfm: 4 } as const;
+export const ACTIVATION_CODE = { none: 0, relu: 1, leakyRelu: 2, tanh: 3, mfm: 4 } as const;
 
-interface ParamOptions {
+export interface ParamOptions {
   eps?: number;
   momentum?: number;
   hasWeight?: boolean;
@@ -37,7 +37,8 @@ interface ParamOptions {
   writeMask?: boolean;
 }
 
-function params(g: NormGeometry, o: ParamOptions = {}): Params {
+/** The norm kernels' uniform parameters (shaders/include/norm_params.wgsl's Params). */
+export function normParams(g: NormGeometry, o: ParamOptions = {}): Params {
   const activation = o.activation ?? { kind: 'none' };
   return new Params()
     .u32(g.G, g.Nb, g.S, g.C)
@@ -78,14 +79,14 @@ function reductionLanes(): number {
 }
 
 /** One workgroup per group, folded into y past the per-dimension limit. */
-function groupGrid(groups: number): [number, number] {
+export function groupGrid(groups: number): [number, number] {
   const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   const y = Math.ceil(groups / maxPerDim);
   return [Math.ceil(groups / y), y];
 }
 
 /** Runs `launch` with `count` one-element scratch buffers for the write slots an entry point does not use. */
-function withScratch<T>(count: number, launch: (scratch: GPUBuffer[]) => T): T {
+export function withScratch<T>(count: number, launch: (scratch: GPUBuffer[]) => T): T {
   const scratch = Array.from({ length: count }, () => alloc(1));
   const result = launch(scratch);
   for (const b of scratch) gpu().pool.release(b);
@@ -103,7 +104,7 @@ export function normStats(x: GPUBuffer, g: NormGeometry, eps: number, running?: 
   withScratch(running ? 2 : 4, (scratch) => {
     const slots = running ? [running.mean, running.variance, ...scratch] : scratch;
     const [runMean, runVar, sumG, sumGXhat] = slots as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-    gpu().dispatch(normKernel(reductionFile(g), entry, g, { kind: 'none' }, operands), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], params(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), entry, g, { kind: 'none' }, operands), [x, placeholder, runMean, runVar, placeholder, stats, sumG, sumGXhat], normParams(g, { eps, momentum: running?.momentum }).done(), groupGrid(g.G));
   });
   return stats;
 }
@@ -113,7 +114,7 @@ export function normStatsFromRunning(runningMean: GPUBuffer, runningVar: GPUBuff
   const stats = alloc(2 * g.G);
   const placeholder = gpu().placeholder;
   withScratch(2, ([sumG, sumGXhat]) => {
-    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], params(g, { eps }).done(), grid1d(g.G, reductionLanes()));
+    gpu().dispatch(normKernel('norm', 'statsFromRunning', g), [placeholder, placeholder, runningMean, runningVar, placeholder, stats, sumG!, sumGXhat!], normParams(g, { eps }).done(), grid1d(g.G, reductionLanes()));
   });
   return stats;
 }
@@ -127,7 +128,7 @@ export function normalize(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer | un
   // Quads of x and y where S % 4 == 0 (norm_apply_quads.wgsl).
   const quads = normRun(g) === 4;
   const k = quads ? normKernel('norm_apply_quads', 'normalizeQuads', g, activation, operands) : normKernel('norm_apply', 'normalize', g, activation, operands);
-  dispatch1d(k, [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], params(g, { hasWeight: !!weight, hasBias: !!bias, activation }), quads ? count / 4 : count);
+  dispatch1d(k, [x, stats, weight ?? placeholder, bias ?? placeholder, y, gpu().placeholderOutput], normParams(g, { hasWeight: !!weight, hasBias: !!bias, activation }), quads ? count / 4 : count);
   return y;
 }
 
@@ -145,7 +146,7 @@ export function normalizeMfm(x: GPUBuffer, stats: GPUBuffer, weight: GPUBuffer |
     // Quads of y and the mask where S % 4 == 0 (norm_apply_quads.wgsl).
     quads ? normKernel('norm_apply_quads', 'normalizeMfmQuads', g, { kind: 'mfm' }, operands) : normKernel('norm_apply', 'normalizeMfm', g, { kind: 'mfm' }, operands),
     [x, stats, weight ?? placeholder, bias ?? placeholder, y, mask ?? gpu().placeholderOutput],
-    params(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
+    normParams(g, { hasWeight: !!weight, hasBias: !!bias, writeMask: withMask }),
     quads ? count / 4 : count,
   );
   return { y, mask };
@@ -178,7 +179,7 @@ export function normGradSums(x: GPUBuffer, b: NormBackwardInputs, g: NormGeometr
   // an absent one gets its own scratch buffer, not the shared read-only placeholder.
   withScratch(2, ([noWeight, noBias]) => {
     const bindings = [x, b.gy, b.weight ?? noWeight!, b.bias ?? noBias!, b.mask ?? gpu().placeholder, b.stats, sumG, sumGXhat];
-    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation, b.operands), bindings, params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
+    gpu().dispatch(normKernel(reductionFile(g), 'gradSums', g, b.activation, b.operands), bindings, normParams(g, { hasWeight: !!b.weight, hasBias: !!b.bias, activation: b.activation }).done(), groupGrid(g.G));
   });
   return { sumG, sumGXhat };
 }
@@ -198,7 +199,7 @@ export function normInputGrad(x: GPUBuffer, b: NormBackwardInputs, sums: { sumG:
   dispatch1d(
     k,
     [x, b.stats, b.weight ?? placeholder, biasOrMask, b.gy, sums?.sumG ?? placeholder, sums?.sumGXhat ?? placeholder, gx],
-    params(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
+    normParams(g, { hasWeight: !!b.weight, hasBias: !!b.bias, useBatchStats: !!sums, activation: b.activation }),
     quads ? count / (mfm ? 8 : 4) : count,
   );
   return gx;
