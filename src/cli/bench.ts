@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { gpu } from '../gpu/index.js';
-import { formatBytes } from '../gpu/runtime.js';
+import { formatBytes } from './format.js';
 import { BENCH_SUITES, type BenchRow } from '../bench/index.js';
 import { benchSteps, type StepResult } from '../bench/step.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';

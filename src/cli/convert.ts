@@ -9,6 +9,7 @@ import { detectLightCNN, floatTensors } from '../models/lightcnn-detect.js';
 import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { encodeSafetensors, type HostArray } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
+import { formatBytes } from './format.js';
 
 interface ConvertArgs {
   file: string;
@@ -20,10 +21,6 @@ interface ConvertArgs {
 
 function listSome(names: string[], limit: number): string {
   return names.length <= limit ? names.join(', ') : `${names.slice(0, limit).join(', ')} and ${names.length - limit} more`;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 export const convertCommand: CommandModule<object, ConvertArgs> = {

@@ -142,7 +142,7 @@ const MAX_CACHED_BIND_GROUPS = 16_384;
 const STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE
 const DEFAULT_DISPATCHES_PER_SUBMIT = 512;
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
