@@ -55,9 +55,12 @@ export class GradScaler {
     return this.skipped;
   }
 
-  /** loss · scale, to call backward() on. */
+  /**
+   * loss · scale in float32, to call backward() on: a float16 loss (a model autocast to float16 whose
+   * output went straight into a loss) times 2^16 would overflow float16 and skip every step.
+   */
   scaleLoss(loss: Tensor): Tensor {
-    return F.mul(loss, this.scaleValue);
+    return F.mul(loss.float(), this.scaleValue);
   }
 
   /**

@@ -224,6 +224,12 @@ test('GradScaler: scaled gradients come back unscaled; inf gradients skip the st
   assert.equal(restored.stateDict(), scaler.stateDict());
   throwsWith(() => restored.loadStateDict({ scale: -1, growthTracker: 0, skippedSteps: 0 }), /expected \{ scale > 0/, 'bad state');
   throwsWith(() => new optim.GradScaler({ backoffFactor: 2 }), /backoffFactor must be in \(0, 1\)/, 'bad option');
+  // A float16 loss (a float16 model output straight into a loss) is scaled in float32: 3 · 2^16 is past float16's 65504.
+  const halfLoss = tensor([3], [], { dtype: 'float16' });
+  const scaled = new optim.GradScaler().scaleLoss(halfLoss);
+  assert.is(scaled.dtype, 'float32', 'a float16 loss is scaled in float32');
+  assert.is(await scaled.item(), 3 * 2 ** 16, 'finite');
+  for (const t of [halfLoss, scaled]) t.dispose();
   sgd.zeroGrad();
   p.dispose();
 });
