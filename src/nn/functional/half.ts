@@ -18,6 +18,21 @@ export type HalfResult = 'promote' | 'input';
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 
+const isHalf = (value: unknown): value is Tensor => value instanceof Tensor && value.dtype === 'float16';
+
+/** Whether a float16 tensor is among the arguments, without allocating: every F call on float32 asks. */
+function anyHalf(args: readonly unknown[]): boolean {
+  for (const arg of args) {
+    if (isHalf(arg)) return true;
+    if (Array.isArray(arg)) {
+      if (arg.some(isHalf)) return true;
+    } else if (isPlainObject(arg)) {
+      for (const key in arg) if (isHalf(arg[key])) return true;
+    }
+  }
+  return false;
+}
+
 /** Every tensor among the arguments: direct, in arrays (cat), and in options objects (class weights). */
 function tensorsIn(args: readonly unknown[]): Tensor[] {
   const found: Tensor[] = [];
@@ -42,12 +57,12 @@ function promotedDtype(tensors: readonly Tensor[]): DType {
  * With no float16 argument, `op` runs on the arguments as they are.
  */
 function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule: HalfResult, finish: (result: R, narrow: (t: Tensor) => Tensor) => R, native: readonly number[] = []): R {
+  if (!anyHalf(args)) return op(...args);
   const tensors = tensorsIn(args);
-  if (!tensors.some((t) => t.dtype === 'float16')) return op(...args);
   const resultDtype = rule === 'input' ? tensors[0].dtype : promotedDtype(tensors);
   const originals = new Map<Tensor, Tensor>();
   const widen = (value: unknown): unknown => {
-    if (!(value instanceof Tensor) || value.dtype !== 'float16') return value;
+    if (!isHalf(value)) return value;
     const wide = value.float();
     originals.set(wide, value);
     return wide;

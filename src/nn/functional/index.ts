@@ -5,7 +5,6 @@ import * as elementwise from './elementwise.js';
 import * as reduce from './reduce.js';
 import * as shape from './shape.js';
 import * as loss from './loss.js';
-import * as pool from './pool.js';
 import * as norm from './norm.js';
 import * as maxFeatureMap from './mfm.js';
 import { acceptsHalf, acceptsHalfReturningIndices, acceptsHalfWithIndices } from './half.js';
@@ -63,9 +62,7 @@ export const mseLoss = acceptsHalf(loss.mseLoss);
 export const l1Loss = acceptsHalf(loss.l1Loss);
 
 // The pool kernels read and write float16 themselves (the indices stay float32).
-export const maxPool2d = pool.maxPool2d;
-export const maxPool2dWithIndices = pool.maxPool2dWithIndices;
-export const avgPool2d = pool.avgPool2d;
+export { maxPool2d, maxPool2dWithIndices, avgPool2d } from './pool.js';
 
 // The norm kernels read and write a float16 input natively (f32 statistics); float16 parameters are widened.
 export const batchNorm = acceptsHalf(norm.batchNorm, 'input', [0]);
