@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
-import { gemmReads, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -134,7 +134,7 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const maskTensor = wrap(mask, [N, C, OH, OW]);
   const result = recordGemm(op, inputs, out, reads, [maskTensor], (g) => {
     // In the dtype the convolution kernels read: float16 stays float16 from the pooled gradient to the kernels.
-    const gFull = Tensor.fromBuffer(inDtype(g, readDtype(reads), (gRead) => mfmBackwardFromMask(maskTensor.buffer, storageOf(gRead), N, C, OH * OW, reads.operands)), [N, Cout, OH, OW], false, readDtype(reads));
+    const gFull = gradientIn(g, readDtype(reads), [N, Cout, OH, OW], (gRead) => mfmBackwardFromMask(maskTensor.buffer, gRead, N, C, OH * OW, reads.operands));
     const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;
@@ -182,7 +182,7 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
   }
   const routeTensor = wrap(route, out.shape);
   const result = recordGemm(op, inputs, out, reads, [routeTensor], (g) => {
-    const gFull = Tensor.fromBuffer(inDtype(g, readDtype(reads), (gRead) => mfmMaxPoolBackward(storageOf(gRead), routeTensor.buffer, N, C, poolGeometry, reads.operands)), [N, Cout, OH, OW], false, readDtype(reads));
+    const gFull = gradientIn(g, readDtype(reads), [N, Cout, OH, OW], (gRead) => mfmMaxPoolBackward(gRead, routeTensor.buffer, N, C, poolGeometry, reads.operands));
     const grads = conv2dBackward(x, weight, bias, reads, geometry, gFull);
     gFull.dispose();
     return grads;

@@ -2,7 +2,7 @@
 // that would start in the right padding), tie rule (first maximum wins) and divisor rules.
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, record } from '../../tensor/tensor.js';
-import { inDtype, operandType, pair, storageOf, wrap, type Pair } from './util.js';
+import { gradientIn, operandType, pair, storageOf, wrap, type Pair } from './util.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -64,7 +64,7 @@ export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { va
   const { values, indices } = maxPoolForward(storageOf(x), g, 'auto', operands);
   const indexTensor = wrap(indices, shape);
   const out = record('maxPool2d', [x], Tensor.fromBuffer(values, shape, false, x.dtype), [indexTensor], (gy) => [
-    Tensor.fromBuffer(inDtype(gy, x.dtype, (gRead) => maxPoolBackward(storageOf(gRead), indexTensor.buffer, g, 'auto', operands)), x.shape, false, x.dtype),
+    gradientIn(gy, x.dtype, x.shape, (gRead) => maxPoolBackward(gRead, indexTensor.buffer, g, 'auto', operands)),
   ]);
   return { values: out, indices: indexTensor };
 }
@@ -84,6 +84,6 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const operands = operandType(x.dtype);
   const y = Tensor.fromBuffer(avgPoolForward(storageOf(x), g, countIncludePad, divisorOverride, operands), [x.shape[0], x.shape[1], g.OH, g.OW], false, x.dtype);
   return record('avgPool2d', [x], y, [], (gy) => [
-    Tensor.fromBuffer(inDtype(gy, x.dtype, (gRead) => avgPoolBackward(storageOf(gRead), g, countIncludePad, divisorOverride, operands)), x.shape, false, x.dtype),
+    gradientIn(gy, x.dtype, x.shape, (gRead) => avgPoolBackward(gRead, g, countIncludePad, divisorOverride, operands)),
   ]);
 }

@@ -85,6 +85,14 @@ export function inDtype<T>(t: Tensor, dtype: DType, use: (t: Tensor) => T): T {
   }
 }
 
+/**
+ * A backward kernel's result [shape] as a tensor of `dtype`, the dtype the kernel reads and writes:
+ * `launch` gets g's buffer in that dtype (inDtype: a copy only where g has another).
+ */
+export function gradientIn(g: Tensor, dtype: DType, shape: Shape, launch: (g: GPUBuffer) => GPUBuffer): Tensor {
+  return Tensor.fromBuffer(inDtype(g, dtype, (gRead) => launch(storageOf(gRead))), shape, false, dtype);
+}
+
 /** The dtype the kernels of `reads` read in. */
 export const readDtype = (reads: GemmReads): DType => reads.x.dtype;
 
