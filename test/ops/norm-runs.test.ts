@@ -37,6 +37,19 @@ const affine = (C: number) => [{ shape: [C], draw: draw.positive }, [C]];
 /** The affine parameters of a norm whose max-feature-map must have no near-ties (finite differences). */
 const mfmAffine = (C: number) => [{ shape: [C], draw: draw.positive }, { shape: [C], draw: draw.mfmSeparatingBias }];
 
+/** batchNormMfm in training mode against the float64 reference, with finite differences across its kinks. */
+function checkBatchNormMfm(name: string, shape: number[], C: number): Promise<void> {
+  return checkOp({
+    name,
+    inputs: [shape, ...mfmAffine(C)],
+    forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
+    reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
+    rng,
+    fdStep: KINK_STEP,
+    gradRtol: 2e-3,
+  });
+}
+
 test('batchNorm and batchNormMfm, training: forward and gradients at runs of 4 and single values', async () => {
   for (const shape of SHAPES) {
     const C = shape[1]!;
@@ -51,15 +64,7 @@ test('batchNorm and batchNormMfm, training: forward and gradients at runs of 4 a
         gradRtol: 2e-3,
       });
     }
-    await checkOp({
-      name: 'batchNormMfm training',
-      inputs: [shape, ...mfmAffine(C)],
-      forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
-      reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
-      rng,
-      fdStep: KINK_STEP,
-      gradRtol: 2e-3,
-    });
+    await checkBatchNormMfm('batchNormMfm training', shape, C);
   }
 });
 
@@ -154,15 +159,7 @@ test('every normReductionLanes choice (the reduction workgroup width the policy 
           fdStep: KINK_STEP,
           gradRtol: 2e-3,
         });
-        await checkOp({
-          name: `batchNormMfm training, ${lanes} lanes`,
-          inputs: [shape, ...mfmAffine(C)],
-          forward: ([x, w, b]) => batchNormMfm(x, undefined, undefined, w, b, { training: true }),
-          reference: ([x, w, b]) => ref.mfm(ref.batchNorm(x, null, null, w, b, { training: true }).out),
-          rng,
-          fdStep: KINK_STEP,
-          gradRtol: 2e-3,
-        });
+        await checkBatchNormMfm(`batchNormMfm training, ${lanes} lanes`, shape, C);
         await checkOp({ name: `instanceNorm, ${lanes} lanes`, inputs: [[2, ...shape.slice(1)]], forward: ([x]) => instanceNorm(x), reference: ([x]) => ref.instanceNorm(x, null, null), rng, fdStep: KINK_STEP, gradRtol: 2e-3 });
       }
     }
