@@ -3,23 +3,11 @@
 // 'conv' (the conv kernels), one step of each alternated per round, best and median of the rounds
 // after a warm-up (the compiles). The page trains this model at these sizes.
 //   npm run build && node bench/conv-pointwise-browser.mjs [--rounds 5] [--batch 32] [--size 32] [--width 0.125]
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from '../scripts/chromium-webgpu.mjs';
+import { openLibraryPage } from '../scripts/chromium-webgpu.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, size: { type: 'string', default: '32' }, width: { type: 'string', default: '0.125' } } });
-const chromium = findChromium();
-if (!chromium) throw new Error(`bench: ${NO_CHROMIUM}`);
-if (!existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error('bench: dist/webfer.browser.js is missing: run `npm run build` first');
-
-const { server, url } = await serveFolder(root);
-const browser = await launchChromium(chromium);
-const page = await browser.newPage();
-page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
-await page.goto(url);
+const { page, close } = await openLibraryPage('bench');
 
 const settings = { rounds: Number(values.rounds), batch: Number(values.batch), size: Number(values.size), width: Number(values.width) };
 const result = await page.evaluate(async ({ rounds, batch, size, width }) => {
@@ -52,8 +40,7 @@ const result = await page.evaluate(async ({ rounds, batch, size, width }) => {
   }
   return { adapter: webfer.gpu().info.description ?? JSON.stringify(webfer.gpu().info), times };
 }, settings);
-await browser.close();
-server.close();
+await close();
 const summary = (list) => {
   const sorted = [...list].sort((a, b) => a - b);
   return { best: sorted[0], median: sorted[Math.floor(sorted.length / 2)] };

@@ -7,23 +7,11 @@
 // compiles), with the largest difference of the outputs and gradients from generic's relative to the largest.
 //   npm run build && node bench/conv-single-channel-browser.mjs [--batches 4] [--rounds 3] [--only 'D out']
 //   (CHROMIUM=path to override the browser)
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from '../scripts/chromium-webgpu.mjs';
+import { openLibraryPage } from '../scripts/chromium-webgpu.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '4' }, rounds: { type: 'string', default: '3' }, only: { type: 'string', default: '' } } });
-const chromium = findChromium();
-if (!chromium) throw new Error(`bench: ${NO_CHROMIUM}`);
-if (!existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error('bench: dist/webfer.browser.js is missing: run `npm run build` first');
-
-const { server, url } = await serveFolder(root);
-const browser = await launchChromium(chromium);
-const page = await browser.newPage();
-page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
-await page.goto(url);
+const { page, close } = await openLibraryPage('bench');
 
 // [name, N, Cin, input size, kernel, padding] as in bench/conv-single-channel.ts.
 const rows = values.batches.split(',').map(Number).flatMap((N) => [
@@ -89,5 +77,4 @@ console.log(`${result.adapter} (headless Chromium), best of ${values.rounds} alt
 console.log('| layer | shape | pass | generic | dedicated (Cout = 1) | speed-up | shared (default) | speed-up | max diff |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const line of result.lines) console.log(line);
-await browser.close();
-server.close();
+await close();

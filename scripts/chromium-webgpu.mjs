@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** WebGPU in headless Chromium on a machine without a GPU: Vulkan through SwiftShader. */
 export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--no-sandbox'];
@@ -38,4 +39,22 @@ export async function serveFolder(folder, { index, port = 0 } = {}) {
 export async function launchChromium(executablePath, extraArgs = []) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath, headless: true, args: [...WEBGPU_ARGS, ...extraArgs] });
+}
+
+/**
+ * A blank page of headless Chromium served from the repository, to import '/dist/webfer.browser.js'
+ * into (the browser benchmarks): refuses, naming `what`, without Chromium or the built bundle.
+ * Page errors are printed. close() ends the browser and the server.
+ */
+export async function openLibraryPage(what) {
+  const chromium = findChromium();
+  if (!chromium) throw new Error(`${what}: ${NO_CHROMIUM}`);
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  if (!existsSync(join(root, 'dist/webfer.browser.js'))) throw new Error(`${what}: dist/webfer.browser.js is missing: run \`npm run build\` first`);
+  const { server, url } = await serveFolder(root);
+  const browser = await launchChromium(chromium);
+  const page = await browser.newPage();
+  page.on('console', (message) => message.type() === 'error' && console.log(`page: ${message.text()}`));
+  await page.goto(url);
+  return { page, close: async () => { await browser.close(); server.close(); } };
 }
