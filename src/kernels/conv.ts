@@ -19,12 +19,14 @@
 // kernels as f32, each built for f16 (`.f16` names; f32 accumulation): x / gy read as f16 and
 // converted on load, the weights packed from f16 into the same f32 packings the f32 kernels read.
 // Only the autotuner is not asked for them (it times f32 kernels on f32 scratch).
-import { assertShaderF16, gpu, type AdapterDescription, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
+import { assertShaderF16, gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
+import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { accumulate } from './elementwise.js';
 import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
+// Where the subgroup kernels run; imported from here by the tests and benchmarks.
+export { subgroupsOfEight } from './launch.js';
 
 export interface ConvGeometry extends WindowGeometry {
   N: number;
@@ -490,10 +492,6 @@ function pointwiseWeightGradGemm(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry, o
   return gw!;
 }
 
-/** Whether the adapter's subgroups are exactly 8 invocations wide, as the conv subgroup kernels assume (lavapipe). */
-export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
-  return features.includes('subgroups') && subgroupSizes?.min === 8 && subgroupSizes.max === 8;
-}
 
 /**
  * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for

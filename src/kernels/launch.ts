@@ -1,5 +1,5 @@
 // Shared launcher plumbing: parameter packing, kernel specialisation and grid sizing.
-import { gpu, type Binding, type Kernel } from '../gpu/index.js';
+import { gpu, type AdapterDescription, type Binding, type Kernel } from '../gpu/index.js';
 import { shaderSources } from '../shaders.generated.js';
 
 /** Packs a kernel's uniform parameters: scalar u32 / i32 / f32 fields, 4 bytes each, in order. */
@@ -227,4 +227,15 @@ export function batchChunks(N: number, perImage: number[], elementBytes: number[
  */
 export function images(buffer: GPUBuffer, chunk: { start: number; count: number }, N: number, perImage: number, elementBytes = 4): Binding {
   return chunk.start === 0 && chunk.count === N ? buffer : elementRange(buffer, chunk.start * perImage, chunk.count * perImage, elementBytes);
+}
+
+/** The subgroup width the subgroup matmul and conv kernels are written for (lavapipe on AVX2: its SIMD width). */
+export const SUBGROUP_LANES = 8;
+
+/**
+ * Whether the adapter's subgroups are exactly SUBGROUP_LANES invocations wide, as the subgroup matmul
+ * and conv kernels assume (GPUs report 16-128 or a range, SwiftShader 4: they take other kernels).
+ */
+export function subgroupsOfEight({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
+  return features.includes('subgroups') && subgroupSizes?.min === SUBGROUP_LANES && subgroupSizes.max === SUBGROUP_LANES;
 }

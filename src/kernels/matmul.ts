@@ -14,9 +14,9 @@
 // matmul.wgsl, matmul_vec4.wgsl and matmul_subgroup.wgsl read f16 in place; where the subgroup kernel
 // needs packed copies, matmul_pack.wgsl's f16 build packs both operands into f32 copies that the f32
 // subgroup kernel reads; 'packed' takes the vec4 path (matmul_packed.wgsl reads f32 only).
-import { assertShaderF16, gpu, type AdapterDescription, type Binding } from '../gpu/index.js';
+import { assertShaderF16, gpu, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, workgroupTileGrid, type OperandType } from './launch.js';
+import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, subgroupsOfEight, SUBGROUP_LANES, workgroupTileGrid, type OperandType } from './launch.js';
 
 export interface MatrixOperand {
   buffer: GPUBuffer;
@@ -297,17 +297,11 @@ function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes:
     .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, epilogue.biasAlongRows ? 1 : 0, 0);
 }
 
-/** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS), and the subgroup size it assumes. */
+/** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS). */
 const SUBGROUP_ROWS = 16;
-const SUBGROUP_LANES = 8;
 
-/**
- * Whether the subgroup kernel can run here: the adapter has subgroups of exactly SUBGROUP_LANES
- * invocations (lavapipe on AVX2: its SIMD width; GPUs report 16-128 or a range and take the vec4 kernel).
- */
-export function subgroupMatmulRuns({ features, subgroupSizes }: Pick<AdapterDescription, 'features' | 'subgroupSizes'> = gpu().info): boolean {
-  return features.includes('subgroups') && subgroupSizes?.min === SUBGROUP_LANES && subgroupSizes.max === SUBGROUP_LANES;
-}
+/** Whether the subgroup kernel can run here (subgroups of exactly SUBGROUP_LANES; elsewhere the vec4 kernel). */
+export const subgroupMatmulRuns = subgroupsOfEight;
 
 /**
  * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each: WGY the
