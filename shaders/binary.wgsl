@@ -1,7 +1,8 @@
 // binary: Y[i] = f(a, b) with NumPy broadcasting, for an expression f spliced in at EXPR.
 // Layout: Y contiguous with shape `shape` (rank <= 8); a and b are read through per-dimension
 // strides, 0 on broadcast dimensions, so no operand is ever materialised at the output size.
-// The expression may read a, b and p.alpha, and call isNan (by the bits: max / min may drop NaN).
+// A, B and Y are Operand (shaders/include/operand.wgsl): the f16 build reads both operands as
+// float16 and rounds the f32 result once on store. The expression may read a, b and p.alpha, and call isNan (by the bits: max / min may drop NaN).
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 Y (write).
 // Invariant: the launcher coalesces dimensions first, so same-shape operands run with rank 1.
 struct Params {
@@ -11,9 +12,10 @@ struct Params {
   strideB: array<vec4<u32>, 2>,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+//!include operand
+@group(0) @binding(1) var<storage, read> A: array<Operand>;
+@group(0) @binding(2) var<storage, read> B: array<Operand>;
+@group(0) @binding(3) var<storage, read_write> Y: array<Operand>;
 override WG: u32 = 256;
 
 //!include pow
@@ -33,7 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ia += c * p.strideA[d / 4][d % 4];
     ib += c * p.strideB[d / 4][d % 4];
   }
-  let a = A[ia];
-  let b = B[ib];
-  Y[i] = /*EXPR*/;
+  let a = f32(A[ia]);
+  let b = f32(B[ib]);
+  Y[i] = Operand(/*EXPR*/);
 }

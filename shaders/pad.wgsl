@@ -7,11 +7,13 @@
 // backward: one invocation per input element, sums the outputs whose source it is — a gather,
 //           so no atomics are needed. Reflect has at most 3 such outputs per dimension;
 //           replicate has the interior one plus the whole pad run at an edge.
-// Bindings: 0 params, 1 source (read), 2 target (write).
+// Bindings: 0 params, 1 source (read), 2 target (write), both Operand (shaders/include/operand.wgsl:
+// the f16 build moves float16 values; the backward sums in f32 and rounds once on store).
 struct Params { planes: u32, H: u32, W: u32, outH: u32, outW: u32, top: u32, left: u32, reflect: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Source: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Target: array<f32>;
+//!include operand
+@group(0) @binding(1) var<storage, read> Source: array<Operand>;
+@group(0) @binding(2) var<storage, read_write> Target: array<Operand>;
 override WG: u32 = 256;
 
 fn sourceIndex(o: u32, before: u32, n: u32) -> u32 {
@@ -76,8 +78,8 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let oh = candidate(a, ih, p.top, p.H);
     for (var b = 0u; b < countW; b++) {
       let ow = candidate(b, iw, p.left, p.W);
-      total += Source[(plane * p.outH + oh) * p.outW + ow];
+      total += f32(Source[(plane * p.outH + oh) * p.outW + ow]);
     }
   }
-  Target[index] = total;
+  Target[index] = Operand(total);
 }

@@ -1,7 +1,8 @@
 // strided_copy: Y[yOffset + sum_d c_d * yStride_d] = X[xOffset + sum_d c_d * xStride_d] for every
 // coordinate c of `shape` (rank <= 8). One kernel for permute, transpose, slice (with step),
 // expand (stride 0), cat (writing into a region of Y) and constant padding.
-// Bindings: 0 params, 1 X (read), 2 Y (read_write; elements outside the region are untouched).
+// Bindings: 0 params, 1 X (read), 2 Y (read_write; elements outside the region are untouched), both
+// Operand (shaders/include/operand.wgsl): the f16 build copies float16 elements as they are.
 struct Params {
   count: u32, rank: u32, xOffset: u32, yOffset: u32,
   shape: array<vec4<u32>, 2>,
@@ -9,8 +10,9 @@ struct Params {
   strideY: array<vec4<u32>, 2>,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+//!include operand
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read_write> Y: array<Operand>;
 override WG: u32 = 256;
 
 @compute @workgroup_size(WG)

@@ -79,6 +79,15 @@ export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
  */
 export const NORM_REDUCTION_LANES = [8, 16, 32, 64, 128, 256] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
+/**
+ * float16 tensors through the elementwise, activation, pad, cat and slice ops (src/nn/functional/half.ts): native runs their
+ * kernels' float16 builds (read float16, compute in f32, round once on store); widen casts each operand to float32, runs the
+ * float32 kernel and casts the result back (the same bits, two more passes). widen is kept as the reference and the benchmark's
+ * "before".
+ */
+export const HALF_OPS = ['native', 'widen'] as const;
+/** Autocast layers' float16 weight copies: cached, made once per parameter write (src/tensor/tensor.ts castCached); off, made at every call. */
+export const WEIGHT_CAST_CACHE = ['on', 'off'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
@@ -94,6 +103,8 @@ export interface KernelChoices {
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
+  halfOps: (typeof HALF_OPS)[number];
+  weightCastCache: (typeof WEIGHT_CAST_CACHE)[number];
 }
 
 // matmul subgroup on software: 3-4.6x registerTiledVec4 on lavapipe (subgroups of 8) at 512³, 1024³ (10.9 vs 2.4 GFLOP/s), fc1
@@ -127,7 +138,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -135,7 +146,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -155,6 +166,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
+  halfOps: HALF_OPS,
+  weightCastCache: WEIGHT_CAST_CACHE,
 };
 
 export function adapterClassOf(info: Pick<AdapterDescription, 'isSoftware' | 'vendor' | 'architecture' | 'description'>): AdapterClass {

@@ -1,7 +1,9 @@
 // Launchers for elementwise kernels: unary expressions, broadcasting binary expressions, fills,
-// strided copies (permute, slice, cat, expand, pad) and in-place accumulation.
+// strided copies (permute, slice, cat, expand, pad) and in-place accumulation. The unary, binary,
+// fill and strided-copy launchers take `operands`: 'f16' runs the kernel's float16 build (every
+// array float16, computed in f32, rounded once on store).
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, bindingChunks, dispatch1d, elementRange, grid1d, kernel } from './launch.js';
+import { Params, alloc, bindingChunks, bytesPerElement, dispatch1d, elementRange, grid1d, kernel, type OperandType } from './launch.js';
 
 export const MAX_RANK = 8;
 
@@ -24,11 +26,12 @@ function chunkSeed(seed: number, start: number): number {
  * Y = f(x) elementwise; `expression` is WGSL over x, p.alpha, p.beta (and uniform01(i, p.seed)).
  * Tensors larger than one storage binding run as several dispatches over binding-sized ranges.
  */
-export function unary(name: string, expression: string, x: GPUBuffer, count: number, alpha = 0, beta = 0, seed = 0): GPUBuffer {
-  const y = alloc(count);
-  const k = kernel('unary', { name: `unary.${name}`, replacements: { EXPR: expression } });
-  for (const chunk of bindingChunks(count)) {
-    const bindings = [elementRange(x, chunk.start, chunk.count), elementRange(y, chunk.start, chunk.count)];
+export function unary(name: string, expression: string, x: GPUBuffer, count: number, alpha = 0, beta = 0, seed = 0, operands: OperandType = 'f32'): GPUBuffer {
+  const y = alloc(count, operands);
+  const k = kernel('unary', { name: `unary.${name}`, replacements: { EXPR: expression }, operands });
+  const bytes = bytesPerElement(operands);
+  for (const chunk of bindingChunks(count, [bytes])) {
+    const bindings = [elementRange(x, chunk.start, chunk.count, bytes), elementRange(y, chunk.start, chunk.count, bytes)];
     gpu().dispatch(k, bindings, new Params().u32(chunk.count).f32(alpha, beta).u32(chunkSeed(seed, chunk.start)).done(), grid1d(chunk.count));
   }
   return y;
@@ -83,17 +86,18 @@ function packDims(params: Params, values: number[]): void {
 }
 
 /** Y = f(a, b) with broadcasting into outShape; `expression` is WGSL over a, b and p.alpha. */
-export function binary(name: string, expression: string, a: GPUBuffer, aShape: readonly number[], b: GPUBuffer, bShape: readonly number[], outShape: readonly number[], alpha = 0): GPUBuffer {
+export function binary(name: string, expression: string, a: GPUBuffer, aShape: readonly number[], b: GPUBuffer, bShape: readonly number[], outShape: readonly number[], alpha = 0, operands: OperandType = 'f32'): GPUBuffer {
   const count = outShape.reduce((x, y) => x * y, 1);
-  const y = alloc(count);
+  const y = alloc(count, operands);
+  const bytes = bytesPerElement(operands);
   const merged = coalesce(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
   if (merged.shape.length > MAX_RANK) throw new Error(`binary ${name}: rank ${outShape.length} exceeds ${MAX_RANK}`);
   const params = new Params().u32(count, merged.shape.length).f32(alpha).u32(0);
   packDims(params, merged.shape);
   packDims(params, merged.strides[0]);
   packDims(params, merged.strides[1]);
-  const k = kernel('binary', { name: `binary.${name}`, replacements: { EXPR: expression } });
-  const chunks = bindingChunks(count);
+  const k = kernel('binary', { name: `binary.${name}`, replacements: { EXPR: expression }, operands });
+  const chunks = bindingChunks(count, [bytes]);
   // Chunked only where each operand is read contiguously (stride 1) or as one value (stride 0):
   // same shapes and scalars. Other broadcasts larger than a binding are refused by the runtime.
   if (chunks.length === 1 || merged.shape.length !== 1) {
@@ -105,15 +109,15 @@ export function binary(name: string, expression: string, a: GPUBuffer, aShape: r
     packDims(chunkParams, [chunk.count]);
     packDims(chunkParams, merged.strides[0]);
     packDims(chunkParams, merged.strides[1]);
-    const operand = (buffer: GPUBuffer, stride: number) => (stride === 0 ? buffer : elementRange(buffer, chunk.start, chunk.count));
-    gpu().dispatch(k, [operand(a, merged.strides[0][0]), operand(b, merged.strides[1][0]), elementRange(y, chunk.start, chunk.count)], chunkParams.done(), grid1d(chunk.count));
+    const operand = (buffer: GPUBuffer, stride: number) => (stride === 0 ? buffer : elementRange(buffer, chunk.start, chunk.count, bytes));
+    gpu().dispatch(k, [operand(a, merged.strides[0][0]), operand(b, merged.strides[1][0]), elementRange(y, chunk.start, chunk.count, bytes)], chunkParams.done(), grid1d(chunk.count));
   }
   return y;
 }
 
-export function fill(count: number, value: number, target?: GPUBuffer): GPUBuffer {
-  const y = target ?? alloc(count);
-  dispatch1d(kernel('fill'), [y], new Params().u32(count).f32(value).u32(0, 0), count);
+export function fill(count: number, value: number, target?: GPUBuffer, operands: OperandType = 'f32'): GPUBuffer {
+  const y = target ?? alloc(count, operands);
+  dispatch1d(kernel('fill', { operands }), [y], new Params().u32(count).f32(value).u32(0, 0), count);
   return y;
 }
 
@@ -124,7 +128,7 @@ export interface StridedView {
 }
 
 /** Copies the elements of a strided view of x into a strided view of y, both over `shape`. */
-export function stridedCopy(shape: readonly number[], x: StridedView, y: StridedView): void {
+export function stridedCopy(shape: readonly number[], x: StridedView, y: StridedView, operands: OperandType = 'f32'): void {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count === 0) return;
   const merged = coalesce(shape, [[...x.strides], [...y.strides]]);
@@ -133,7 +137,7 @@ export function stridedCopy(shape: readonly number[], x: StridedView, y: Strided
   packDims(params, merged.shape);
   packDims(params, merged.strides[0]);
   packDims(params, merged.strides[1]);
-  gpu().dispatch(kernel('strided_copy'), [x.buffer, y.buffer], params.done(), grid1d(count));
+  gpu().dispatch(kernel('strided_copy', { operands }), [x.buffer, y.buffer], params.done(), grid1d(count));
 }
 
 /** y += alpha * x in place (in binding-sized chunks when the tensors are larger than one binding). */

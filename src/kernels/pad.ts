@@ -1,5 +1,5 @@
 // Launcher for reflect / replicate padding of the last two dimensions and its adjoint.
-import { Params, alloc, dispatch1d, kernel } from './launch.js';
+import { Params, alloc, dispatch1d, kernel, type OperandType } from './launch.js';
 
 export interface PadGeometry {
   planes: number;
@@ -12,12 +12,12 @@ export interface PadGeometry {
   reflect: boolean;
 }
 
-/** forward: x [planes, H, W] -> padded; adjoint: gradient of the padded -> [planes, H, W]. */
-export function padIndexed(source: GPUBuffer, g: PadGeometry, adjoint: boolean): GPUBuffer {
+/** forward: x [planes, H, W] -> padded; adjoint: gradient of the padded -> [planes, H, W]. `operands` 'f16': both float16. */
+export function padIndexed(source: GPUBuffer, g: PadGeometry, adjoint: boolean, operands: OperandType = 'f32'): GPUBuffer {
   const count = g.planes * (adjoint ? g.height * g.width : g.outHeight * g.outWidth);
-  const target = alloc(count);
+  const target = alloc(count, operands);
   const params = new Params().u32(g.planes, g.height, g.width, g.outHeight, g.outWidth, g.top, g.left, g.reflect ? 1 : 0);
   const entryPoint = adjoint ? 'backward' : 'forward';
-  dispatch1d(kernel('pad', { name: `pad.${g.reflect ? 'reflect' : 'replicate'}.${entryPoint}`, entryPoint }), [source, target], params, count);
+  dispatch1d(kernel('pad', { name: `pad.${g.reflect ? 'reflect' : 'replicate'}.${entryPoint}`, entryPoint, operands }), [source, target], params, count);
   return target;
 }

@@ -1,21 +1,24 @@
 // Elementwise arithmetic and activations. Each op is its forward expression (WGSL, spliced into
 // the unary / binary kernels) next to its backward rule; broadcasting gradients are summed back
-// to the operand's shape with sumTo.
+// to the operand's shape with sumTo. A float16 tensor runs the kernels' float16 build (read as
+// float16, computed in f32, rounded once on store), so gradients come back float16 too; F's wrappers
+// (./half.ts) hand these functions operands of one dtype.
 import { binary, unary } from '../../kernels/elementwise.js';
 import { Tensor, record, scope } from '../../tensor/tensor.js';
 import { generator } from '../../tensor/random.js';
 import { sumTo } from './shape.js';
-import { broadcastShapes, f32Literal, sameShape, wrap } from './util.js';
+import { broadcastShapes, f32Literal, operandType, sameShape, storageOf, wrap } from './util.js';
 
 export type Operand = Tensor | number;
 
 function map(name: string, x: Tensor, expression: string, alpha = 0, beta = 0): Tensor {
-  return wrap(unary(name, expression, x.buffer, x.size, alpha, beta), x.shape);
+  return Tensor.fromBuffer(unary(name, expression, storageOf(x), x.size, alpha, beta, 0, operandType(x.dtype)), x.shape, false, x.dtype);
 }
 
 function zip(name: string, a: Tensor, b: Tensor, expression: string, alpha = 0): Tensor {
+  if (a.dtype !== b.dtype) throw new Error(`${name}: operands of two dtypes (${a.dtype}, ${b.dtype}) reached a one-dtype kernel; call it through F, which promotes them as torch.result_type does`);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
-  return wrap(binary(name, expression, a.buffer, a.shape, b.buffer, b.shape, shape, alpha), shape);
+  return Tensor.fromBuffer(binary(name, expression, storageOf(a), a.shape, storageOf(b), b.shape, shape, alpha, operandType(a.dtype)), shape, false, a.dtype);
 }
 
 export function neg(x: Tensor): Tensor {
@@ -158,7 +161,7 @@ export function pow(a: Operand, b: Operand): Tensor {
     const c = a;
     const y = map('rpowScalar', b, 'powReal(p.alpha, x)', c);
     // d(c ** x)/dx = c ** x · ln c; PyTorch takes it as 0 where c == 0 and x >= 0.
-    return record('rpow', [b], y, [y, b], (g) => [c === 0 ? wrap(binary('rpowZeroGrad', 'select(a * b * p.alpha, 0.0, b >= 0.0)', g.buffer, g.shape, b.buffer, b.shape, g.shape, -Infinity), g.shape) : mul(mul(g, y), Math.log(c))]);
+    return record('rpow', [b], y, [y, b], (g) => [c === 0 ? zip('rpowZeroGrad', g, b, 'select(a * b * p.alpha, 0.0, b >= 0.0)', -Infinity) : mul(mul(g, y), Math.log(c))]);
   }
   const y = zip('pow', a, b, 'powReal(a, b)');
   return record('pow', [a, b], y, [a, b, y], (g) => [

@@ -3,7 +3,11 @@
 // each float16 operand is widened (exact), the float32 op runs, and its result is rounded to float16
 // by the cast kernel (nearest, ties to even, as torch's .half()), so results match PyTorch's to the
 // last bit wherever the op itself does. The casts are ops of the graph, so gradients come back in
-// each input's own dtype. The GEMM-shaped ops (conv, matmul, linear) read float16 natively instead.
+// each input's own dtype. The GEMM-shaped ops (conv, matmul, linear) read float16 natively instead,
+// and so do the elementwise ops, activations, pad, cat, slice, permute and expand where every tensor
+// operand is float16 (acceptsHalfNatively): their kernels' float16 builds compute the same f32
+// expression and round once on store, the widening path's bits without its two cast passes.
+import { gpu } from '../../gpu/index.js';
 import { Tensor, type DType } from '../../tensor/tensor.js';
 
 /**
@@ -96,6 +100,20 @@ function inFloat32<A extends unknown[], R>(args: A, op: (...args: A) => R, rule:
  */
 export function acceptsHalf<A extends unknown[]>(op: (...args: A) => Tensor, rule: HalfResult = 'promote', native: readonly number[] = []): (...args: A) => Tensor {
   return (...args: A) => inFloat32(args, op, rule, (result, narrow) => narrow(result), native);
+}
+
+/**
+ * `op` reading and writing float16 itself where every tensor argument is float16 (the result float16,
+ * the gradients float16, each computed in f32 and rounded once per op, as PyTorch's float16 ops do);
+ * arguments mixing float16 and float32 go through acceptsHalf's widening (promotion by torch.result_type).
+ * The kernel policy's halfOps 'widen' sends every float16 call through the widening path (the reference).
+ */
+export function acceptsHalfNatively<A extends unknown[]>(op: (...args: A) => Tensor): (...args: A) => Tensor {
+  const widening = acceptsHalf(op);
+  return (...args: A) => {
+    if (!anyHalf(args) || gpu().policy.get('halfOps') === 'widen' || !tensorsIn(args).every(isHalf)) return widening(...args);
+    return op(...args);
+  };
 }
 
 /** acceptsHalf for ops returning values and their indices: the values follow the input's dtype, the indices stay float32. */

@@ -1,13 +1,15 @@
 // F: the functional ops, each with its backward rule. PyTorch names and semantics. The ops written for
 // float32 take float16 tensors through ./half.ts (computed in float32, the result rounded once, as
-// PyTorch does); the views and the GEMM-shaped ops (conv, matmul, linear) take them natively.
+// PyTorch does); the views, the GEMM-shaped ops (conv, matmul, linear), the pools and norms, and
+// (acceptsHalfNatively, where every tensor operand is float16) the elementwise and data-moving ops
+// take them natively.
 import * as elementwise from './elementwise.js';
 import * as reduce from './reduce.js';
 import * as shape from './shape.js';
 import * as loss from './loss.js';
 import * as norm from './norm.js';
 import * as maxFeatureMap from './mfm.js';
-import { acceptsHalf, acceptsHalfReturningIndices, acceptsHalfWithIndices } from './half.js';
+import { acceptsHalf, acceptsHalfNatively, acceptsHalfReturningIndices, acceptsHalfWithIndices } from './half.js';
 
 export type { Operand } from './elementwise.js';
 export type { ReduceOptions } from './reduce.js';
@@ -19,25 +21,25 @@ export { reshape, flatten, unsqueeze, squeeze } from './shape.js';
 export { matmul, linear, type Activation } from './linalg.js';
 export { conv2d, conv2dMfm, conv2dMfmMaxPool2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from './conv.js';
 
-export const neg = acceptsHalf(elementwise.neg);
-export const exp = acceptsHalf(elementwise.exp);
-export const log = acceptsHalf(elementwise.log);
-export const sqrt = acceptsHalf(elementwise.sqrt);
-export const abs = acceptsHalf(elementwise.abs);
-export const clamp = acceptsHalf(elementwise.clamp);
-export const relu = acceptsHalf(elementwise.relu);
-export const leakyRelu = acceptsHalf(elementwise.leakyRelu);
-export const sigmoid = acceptsHalf(elementwise.sigmoid);
-export const tanh = acceptsHalf(elementwise.tanh);
+export const neg = acceptsHalfNatively(elementwise.neg);
+export const exp = acceptsHalfNatively(elementwise.exp);
+export const log = acceptsHalfNatively(elementwise.log);
+export const sqrt = acceptsHalfNatively(elementwise.sqrt);
+export const abs = acceptsHalfNatively(elementwise.abs);
+export const clamp = acceptsHalfNatively(elementwise.clamp);
+export const relu = acceptsHalfNatively(elementwise.relu);
+export const leakyRelu = acceptsHalfNatively(elementwise.leakyRelu);
+export const sigmoid = acceptsHalfNatively(elementwise.sigmoid);
+export const tanh = acceptsHalfNatively(elementwise.tanh);
 export const dropout = acceptsHalf(elementwise.dropout);
-export const add = acceptsHalf(elementwise.add);
-export const sub = acceptsHalf(elementwise.sub);
-export const mul = acceptsHalf(elementwise.mul);
-export const div = acceptsHalf(elementwise.div);
-export const pow = acceptsHalf(elementwise.pow);
-export const maximum = acceptsHalf(elementwise.maximum);
-export const minimum = acceptsHalf(elementwise.minimum);
-export const eq = acceptsHalf(elementwise.eq);
+export const add = acceptsHalfNatively(elementwise.add);
+export const sub = acceptsHalfNatively(elementwise.sub);
+export const mul = acceptsHalfNatively(elementwise.mul);
+export const div = acceptsHalfNatively(elementwise.div);
+export const pow = acceptsHalfNatively(elementwise.pow);
+export const maximum = acceptsHalfNatively(elementwise.maximum);
+export const minimum = acceptsHalfNatively(elementwise.minimum);
+export const eq = acceptsHalfNatively(elementwise.eq);
 
 export const sum = acceptsHalf(reduce.sum);
 export const mean = acceptsHalf(reduce.mean);
@@ -46,13 +48,13 @@ export const min = acceptsHalf(reduce.min);
 export const maxWithIndices = acceptsHalfWithIndices(reduce.maxWithIndices);
 export const argmax = acceptsHalfReturningIndices(reduce.argmax);
 
-export const expand = acceptsHalf(shape.expand);
+export const expand = acceptsHalfNatively(shape.expand);
 export const sumTo = acceptsHalf(shape.sumTo);
-export const permute = acceptsHalf(shape.permute);
-export const transpose = acceptsHalf(shape.transpose);
-export const slice = acceptsHalf(shape.slice);
-export const cat = acceptsHalf(shape.cat);
-export const pad = acceptsHalf(shape.pad);
+export const permute = acceptsHalfNatively(shape.permute);
+export const transpose = acceptsHalfNatively(shape.transpose);
+export const slice = acceptsHalfNatively(shape.slice);
+export const cat = acceptsHalfNatively(shape.cat);
+export const pad = acceptsHalfNatively(shape.pad);
 
 export const softmax = acceptsHalf(loss.softmax);
 export const logSoftmax = acceptsHalf(loss.logSoftmax);

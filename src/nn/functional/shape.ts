@@ -1,11 +1,13 @@
 // Shape ops: reshape, flatten, expand, permute, transpose, slice, cat, pad. All move data with
-// one strided-copy kernel (or none: reshape is a view); reflect/replicate padding has its own.
+// one strided-copy kernel (or none: reshape is a view); reflect/replicate padding has its own. A
+// float16 tensor moves as float16 (the kernels' float16 builds), its gradient float16 too; cat takes
+// tensors of one dtype (F.cat promotes mixed ones first).
 import { contiguousStrides, fill, stridedCopy } from '../../kernels/elementwise.js';
 import { padIndexed } from '../../kernels/pad.js';
 import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
 import { reduceDims } from '../../kernels/reduce.js';
-import { normDim, wrap } from './util.js';
+import { normDim, operandType, storageOf, wrapAs } from './util.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   return x.reshape(shape);
@@ -46,15 +48,16 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     if (x.shape[i] === 1) return 0;
     throw new Error(`expand: dimension ${i} of ${formatShape(x.shape)} cannot expand to ${n} (target ${formatShape(shape)})`);
   });
-  const y = alloc(shapeSize(out));
-  stridedCopy(out, { buffer: x.buffer, offset: 0, strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
-  return record('expand', [x], wrap(y, out), [], (g) => [sumTo(g, x.shape)]);
+  const operands = operandType(x.dtype);
+  const y = alloc(shapeSize(out), operands);
+  stridedCopy(out, { buffer: storageOf(x), offset: 0, strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) }, operands);
+  return record('expand', [x], Tensor.fromBuffer(y, out, false, x.dtype), [], (g) => [sumTo(g, x.shape)]);
 }
 
 /**
  * Sums g over the dimensions that broadcasting added or stretched, giving `shape` (the adjoint
  * of expand). Defined here, with a direct reduction kernel, so that shape ops need no import of
- * the reduction module.
+ * the reduction module. A float16 g is read as such and its f32 sums rounded to float16 once.
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
@@ -63,8 +66,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   for (let d = 0; d < g.rank; d++) {
     if (d < offset || (shape[d - offset] === 1 && g.shape[d] !== 1)) dims.push(d);
   }
-  const summed = reduceDims('sum', g.buffer, g.shape, dims);
-  return wrap(summed.buffer, summed.shape).reshape(shape);
+  const summed = reduceDims('sum', storageOf(g), g.shape, dims, operandType(g.dtype));
+  return wrapAs(summed.buffer, summed.shape, g.dtype).reshape(shape);
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -73,11 +76,12 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(order).size !== order.length) throw new Error(`permute: [${dims.join(', ')}] is not a permutation`);
   const own = contiguousStrides(x.shape);
   const out = order.map((d) => x.shape[d]);
-  const y = alloc(x.size);
-  stridedCopy(out, { buffer: x.buffer, offset: 0, strides: order.map((d) => own[d]) }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
+  const operands = operandType(x.dtype);
+  const y = alloc(x.size, operands);
+  stridedCopy(out, { buffer: storageOf(x), offset: 0, strides: order.map((d) => own[d]) }, { buffer: y, offset: 0, strides: contiguousStrides(out) }, operands);
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  return record('permute', [x], wrap(y, out), [], (g) => [permute(g, inverse)]);
+  return record('permute', [x], Tensor.fromBuffer(y, out, false, x.dtype), [], (g) => [permute(g, inverse)]);
 }
 
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
@@ -102,12 +106,13 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const own = contiguousStrides(x.shape);
   const strides = [...own];
   strides[d] *= step;
-  const y = alloc(shapeSize(out));
-  stridedCopy(out, { buffer: x.buffer, offset: s * own[d], strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) });
-  return record('slice', [x], wrap(y, out), [], (g) => {
-    const gx = fill(x.size, 0);
-    stridedCopy(out, { buffer: g.buffer, offset: 0, strides: contiguousStrides(out) }, { buffer: gx, offset: s * own[d], strides });
-    return [wrap(gx, x.shape)];
+  const operands = operandType(x.dtype);
+  const y = alloc(shapeSize(out), operands);
+  stridedCopy(out, { buffer: storageOf(x), offset: s * own[d], strides }, { buffer: y, offset: 0, strides: contiguousStrides(out) }, operands);
+  return record('slice', [x], Tensor.fromBuffer(y, out, false, x.dtype), [], (g) => {
+    const gx = fill(x.size, 0, undefined, operands);
+    stridedCopy(out, { buffer: storageOf(g), offset: 0, strides: contiguousStrides(out) }, { buffer: gx, offset: s * own[d], strides }, operands);
+    return [Tensor.fromBuffer(gx, x.shape, false, x.dtype)];
   });
 }
 
@@ -120,18 +125,20 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
       throw new Error(`cat: shapes ${xs.map((x) => formatShape(x.shape)).join(', ')} differ outside dimension ${d}`);
     }
   }
+  if (xs.some((t) => t.dtype !== first.dtype)) throw new Error(`cat: tensors of dtypes ${xs.map((t) => t.dtype).join(', ')}; call F.cat, which promotes them as torch.cat does`);
+  const operands = operandType(first.dtype);
   const out = [...first.shape];
   out[d] = xs.reduce((a, t) => a + t.shape[d], 0);
-  const y = alloc(shapeSize(out));
+  const y = alloc(shapeSize(out), operands);
   const outStrides = contiguousStrides(out);
   const offsets: number[] = [];
   let offset = 0;
   for (const t of xs) {
     offsets.push(offset);
-    stridedCopy(t.shape, { buffer: t.buffer, offset: 0, strides: contiguousStrides(t.shape) }, { buffer: y, offset: offset * outStrides[d], strides: outStrides });
+    stridedCopy(t.shape, { buffer: storageOf(t), offset: 0, strides: contiguousStrides(t.shape) }, { buffer: y, offset: offset * outStrides[d], strides: outStrides }, operands);
     offset += t.shape[d];
   }
-  return record('cat', [...xs], wrap(y, out), [], (g) => xs.map((t, i) => slice(g, d, offsets[i], offsets[i] + t.shape[d])));
+  return record('cat', [...xs], Tensor.fromBuffer(y, out, false, first.dtype), [], (g) => xs.map((t, i) => slice(g, d, offsets[i], offsets[i] + t.shape[d])));
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate';
@@ -161,21 +168,23 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
     if (pads.some((p) => p < 0)) throw new Error(`pad: ${mode} padding must be non-negative`);
     const planes = x.size / (height * width);
     const geometry = { planes, height, width, top, left, outHeight: height + top + bottom, outWidth: width + left + right, reflect: mode === 'reflect' };
-    const y = padIndexed(x.buffer, geometry, false);
-    return record(`pad.${mode}`, [x], wrap(y, out), [], (g) => [wrap(padIndexed(g.buffer, geometry, true), x.shape)]);
+    const operands = operandType(x.dtype);
+    const y = padIndexed(storageOf(x), geometry, false, operands);
+    return record(`pad.${mode}`, [x], Tensor.fromBuffer(y, out, false, x.dtype), [], (g) => [Tensor.fromBuffer(padIndexed(storageOf(g), geometry, true, operands), x.shape, false, x.dtype)]);
   }
   // Constant padding: fill, then copy x into the interior (negative pads crop).
-  const y = fill(shapeSize(out), value);
+  const operands = operandType(x.dtype);
+  const y = fill(shapeSize(out), value, undefined, operands);
   const region = x.shape.map((n, d) => n + Math.min(0, before[d]) + Math.min(0, out[d] - x.shape[d] - before[d]));
   const xOffsets = before.map((b) => Math.max(0, -b));
   const yOffsets = before.map((b) => Math.max(0, b));
   const xs = contiguousStrides(x.shape);
   const ys = contiguousStrides(out);
   const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
-  stridedCopy(region, { buffer: x.buffer, offset: dot(xOffsets, xs), strides: xs }, { buffer: y, offset: dot(yOffsets, ys), strides: ys });
-  return record('pad.constant', [x], wrap(y, out), [], (g) => {
-    const gx = fill(x.size, 0);
-    stridedCopy(region, { buffer: g.buffer, offset: dot(yOffsets, ys), strides: ys }, { buffer: gx, offset: dot(xOffsets, xs), strides: xs });
-    return [wrap(gx, x.shape)];
+  stridedCopy(region, { buffer: storageOf(x), offset: dot(xOffsets, xs), strides: xs }, { buffer: y, offset: dot(yOffsets, ys), strides: ys }, operands);
+  return record('pad.constant', [x], Tensor.fromBuffer(y, out, false, x.dtype), [], (g) => {
+    const gx = fill(x.size, 0, undefined, operands);
+    stridedCopy(region, { buffer: storageOf(g), offset: dot(yOffsets, ys), strides: ys }, { buffer: gx, offset: dot(xOffsets, xs), strides: xs }, operands);
+    return [Tensor.fromBuffer(gx, x.shape, false, x.dtype)];
   });
 }
