@@ -172,6 +172,9 @@ export class Gpu {
   private lostReason: string | undefined;
   private readonly pipelines = new Map<string, CompiledKernel>();
   private readonly compiledByKernel = new WeakMap<Kernel, CompiledKernel>();
+  /** Callbacks for the next write into a buffer (watchWrites). */
+  private readonly writeWatchers = new Map<GPUBuffer, () => void>();
+  private readonly writableSlotsByKernel = new WeakMap<Kernel, number[]>();
   /** Background compiles queued or in flight, by kernel key. */
   private readonly compiling = new Map<string, Promise<void>>();
   /** The last background compile queued: each waits for the one before it (see compileInBackground). */
@@ -493,6 +496,7 @@ export class Gpu {
       throw new KernelError(`kernel "${kernel.name}": dispatch [${x}, ${y}, ${z}] exceeds ${maxGroups} workgroups per dimension`);
     }
     if (params && params.byteLength > this.paramsSlotBytes) throw new KernelError(`kernel "${kernel.name}": ${params.byteLength} bytes of parameters exceed the ${this.paramsSlotBytes}-byte slot`);
+    if (this.writeWatchers.size > 0) this.noteDispatchWrites(kernel, bindings);
     if (!compiled || this.deferred) {
       if (!compiled) void this.compileInBackground(kernel);
       // Bound ranges and parameters as they are now: pooled buffers and parameter arrays get reused.
@@ -536,10 +540,49 @@ export class Gpu {
     this.counters.dispatches++;
   }
 
+  /**
+   * Calls `onWrite` once, at the next write into `buffer` encoded after now (a dispatch binding it
+   * writable, a copy or upload into it, a clear), then forgets it: what caches a value derived from
+   * a buffer (a parameter's float16 copy) learns there that it went stale, whoever wrote it.
+   */
+  watchWrites(buffer: GPUBuffer, onWrite: () => void): void {
+    this.writeWatchers.set(buffer, onWrite);
+  }
+
+  /** Stops watching `buffer` (its holder let it go). */
+  unwatchWrites(buffer: GPUBuffer): void {
+    this.writeWatchers.delete(buffer);
+  }
+
+  private noteWrite(buffer: GPUBuffer): void {
+    const onWrite = this.writeWatchers.get(buffer);
+    if (!onWrite) return;
+    this.writeWatchers.delete(buffer);
+    onWrite();
+  }
+
+  /** The storage bindings a kernel may write (its read_write ones), by position in its bindings list. */
+  private writableSlots(kernel: Kernel): number[] {
+    let slots = this.writableSlotsByKernel.get(kernel);
+    if (!slots) {
+      slots = bindingPlan(kernel.code, kernel.name).storage.flatMap((entry, i) => (entry.readOnly ? [] : [i]));
+      this.writableSlotsByKernel.set(kernel, slots);
+    }
+    return slots;
+  }
+
+  private noteDispatchWrites(kernel: Kernel, bindings: Binding[]): void {
+    for (const slot of this.writableSlots(kernel)) {
+      const binding = bindings[slot];
+      if (binding) this.noteWrite('buffer' in binding ? binding.buffer : binding);
+    }
+  }
+
   /** Appends a buffer-to-buffer copy to the open encoder. */
   copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
     this.assertAlive();
     if (bytes === 0) return;
+    if (this.writeWatchers.size > 0) this.noteWrite(target);
     if (this.deferred) this.deferred.push({ kind: 'copy', source, sourceOffset, target, targetOffset, bytes });
     else this.encodeCopy(source, sourceOffset, target, targetOffset, bytes);
   }
@@ -552,6 +595,7 @@ export class Gpu {
   }
 
   private clear(buffer: GPUBuffer, bytes: number): void {
+    if (this.writeWatchers.size > 0) this.noteWrite(buffer);
     if (this.deferred) this.deferred.push({ kind: 'clear', buffer, bytes });
     else this.encodeClear(buffer, bytes);
   }
@@ -592,6 +636,7 @@ export class Gpu {
     this.assertAlive();
     const bytes = data.byteLength;
     if (bytes % 4 !== 0) throw new Error(`upload: ${bytes} bytes is not a multiple of 4`);
+    if (this.writeWatchers.size > 0) this.noteWrite(buffer);
     if ((this.encoder || this.deferred) && bytes > 0) {
       const staging = this.device.createBuffer({ label: 'webfer.upload', size: bytes, usage: BufferUsage.COPY_SRC, mappedAtCreation: true });
       new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));

@@ -21,6 +21,8 @@ export const DTYPES: readonly DType[] = ['float32', 'float16'];
 
 export class Storage {
   private holders = 1;
+  /** This storage's values in another dtype (castCached), kept until the buffer is next written or freed. */
+  private castCopy: Storage | undefined;
   /** The device this storage was allocated on (deviceGeneration() at creation). */
   readonly generation = deviceGeneration();
   constructor(
@@ -38,11 +40,38 @@ export class Storage {
   release(): void {
     if (!this.buffer) return;
     if (--this.holders === 0) {
+      this.dropCastCopy();
       const ctx = gpu();
       // A buffer of an earlier device is not the current pool's to take back; it goes with its device.
       if (ctx.lost === undefined && this.generation === deviceGeneration()) ctx.pool.release(this.buffer);
       this.buffer = undefined;
     }
+  }
+
+  /**
+   * A storage of this one's values as `dtype`, made by `cast` at the first call and handed out again
+   * (one more holder per call) until this buffer is next written — by any kernel, copy or upload: the
+   * runtime's write watch — or freed. Then the copy is let go (graphs that saved it keep theirs).
+   */
+  castTo(dtype: DType, cast: () => GPUBuffer): Storage {
+    if (this.castCopy?.dtype !== dtype || this.castCopy.freed) {
+      this.dropCastCopy();
+      this.castCopy = new Storage(cast(), this.elements, dtype);
+      const copy = this.castCopy;
+      gpu().watchWrites(this.buffer!, () => {
+        if (this.castCopy === copy) this.dropCastCopy();
+      });
+    }
+    this.castCopy.retain();
+    return this.castCopy;
+  }
+
+  private dropCastCopy(): void {
+    const copy = this.castCopy;
+    if (!copy) return;
+    this.castCopy = undefined;
+    if (this.buffer && gpu().lost === undefined) gpu().unwatchWrites(this.buffer);
+    copy.release();
   }
 }
 
@@ -202,6 +231,18 @@ export class Tensor {
     const buffer = dtype === 'float16' ? castToHalf(this.buffer, this.size) : castToFloat(this.bufferOf('float16'), this.size);
     const source = this.dtype;
     return record(`to.${dtype}`, [this], Tensor.fromBuffer(buffer, this.shape, false, dtype), [], (g) => [g.to(source)]);
+  }
+
+  /**
+   * to(dtype) for a kernel to read, outside the graph, made once and reused until this tensor's storage
+   * is written (optimizer step, loadStateDict, any kernel or copy into it) or freed: autocast's float16
+   * copies of the float32 master weights. The caller disposes the handle it gets (the copy stays cached).
+   */
+  castCached(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this.detach();
+    const source = this.storage;
+    const storage = source.castTo(dtype, () => (dtype === 'float16' ? castToHalf(this.buffer, source.elements) : castToFloat(this.bufferOf('float16'), source.elements)));
+    return new Tensor(storage, this.shape);
   }
 
   /** to('float16'). */

@@ -45,18 +45,21 @@ export interface GemmReads {
  * x and weight as the kernels read them. Without `computeDtype`: themselves, of one dtype. With
  * it (webfer's autocast, Module.autocast): copies in that dtype where they differ, made outside the
  * graph; the op's backward reads its output gradient in that dtype too and returns gradients in
- * the inputs' own dtypes.
+ * the inputs' own dtypes (so the float32 master weight gets its gradient as before). The weight's
+ * copy is cached on its storage (Tensor.castCached: made once, dropped at the weight's next write),
+ * unless the kernel policy's weightCastCache is 'off'.
  */
 export function gemmReads(op: string, x: Tensor, weight: Tensor, computeDtype?: DType): GemmReads {
   if (computeDtype === undefined) return { x, weight, operands: gemmOperands(op, x, weight), copies: [] };
   const copies: Tensor[] = [];
-  const read = (t: Tensor) => {
+  const read = (t: Tensor, cached: boolean) => {
     if (t.dtype === computeDtype) return t;
-    const copy = noGrad(() => t.to(computeDtype));
+    const copy = cached ? t.castCached(computeDtype) : noGrad(() => t.to(computeDtype));
     copies.push(copy);
     return copy;
   };
-  return { x: read(x), weight: read(weight), operands: operandType(computeDtype), copies };
+  const cacheWeight = gpu().policy.get('weightCastCache') === 'on';
+  return { x: read(x, false), weight: read(weight, cacheWeight), operands: operandType(computeDtype), copies };
 }
 
 /** record() of a GEMM-shaped op saving what its kernels read (and `saved`), then the copies' handles let go. */
