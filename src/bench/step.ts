@@ -29,6 +29,8 @@ export interface StepResult {
   /** Timed steps (after one warm-up step and one profiled step). */
   steps: number;
   msPerStep: number;
+  /** Process CPU time per timed step (Node only; lavapipe's threads run in the process, so on a loaded machine this is the steadier figure). */
+  cpuMsPerStep?: number;
   imagesPerSecond: number;
   dispatchesPerStep: number;
   submitsPerStep: number;
@@ -143,11 +145,12 @@ function ganWorkload(name: string, options: GanWorkload): StepWorkload {
  * FaPE-GAN at paper scale (128 px, width 64, 9 blocks, batch 16). Each runs in each of
  * `precisions`, one after the other.
  */
-function workloads(quick: boolean, precisions: readonly Precision[]): (() => StepWorkload)[] {
+function workloads(quick: boolean, precisions: readonly Precision[], only?: readonly string[]): (() => StepWorkload)[] {
   const software = gpu().info.isSoftware;
   const named = (name: string, precision: Precision) => (precisions.length > 1 || precision !== 'f32' ? `${name} ${precision}` : name);
-  const inEach = (name: string, options: Omit<LightCNNWorkload, 'precision'>) => precisions.map((precision) => () => lightcnnWorkload(named(name, precision), { ...options, precision }));
-  const ganInEach = (name: string, options: Omit<GanWorkload, 'precision'>) => precisions.map((precision) => () => ganWorkload(named(name, precision), { ...options, precision }));
+  const wanted = (name: string) => only === undefined || only.includes(name);
+  const inEach = (name: string, options: Omit<LightCNNWorkload, 'precision'>) => (wanted(name) ? precisions.map((precision) => () => lightcnnWorkload(named(name, precision), { ...options, precision })) : []);
+  const ganInEach = (name: string, options: Omit<GanWorkload, 'precision'>) => (wanted(name) ? precisions.map((precision) => () => ganWorkload(named(name, precision), { ...options, precision })) : []);
   if (quick) {
     return [
       ...inEach('lightcnn9 quick', { inputSize: 32, width: 0.125, batch: 4, batchNorm: false, optimizer: 'sgd', classes: 7 }),
@@ -188,12 +191,15 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
   const stepBytes = ctx.pool.stats().peakBytes - inUse;
   const dispatchesPerStep = ctx.counters.dispatches - before.dispatches;
   const submitsPerStep = ctx.counters.submits - before.submits;
+  const cpuStart = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? process.cpuUsage() : undefined;
   const start = performance.now();
   for (let s = 0; s < steps; s++) await runStep(w);
   const msPerStep = (performance.now() - start) / steps;
+  const cpu = cpuStart && process.cpuUsage(cpuStart);
   const gpuMs = timings.reduce((s, t) => s + t.totalMs, 0);
   return {
     name: w.name, precision: w.precision, workload: w.workload, batch: w.batch, steps, msPerStep,
+    ...(cpu ? { cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps } : {}),
     imagesPerSecond: (w.batch * 1000) / msPerStep,
     dispatchesPerStep, submitsPerStep, stepBytes,
     ...(timestamps ? { gpuMsPerStep: gpuMs } : {}),
@@ -202,14 +208,15 @@ async function measure(w: StepWorkload, steps: number): Promise<StepResult> {
 }
 
 /**
- * Runs every workload for this adapter; `steps` timed steps each (default: 2 quick or software, 10
- * on GPUs); the LightCNN-9 ones in each of `precisions` (default f32).
+ * Runs every workload for this adapter (or those named in `only`: 'lightcnn9 paper', 'lightcnn9 demo',
+ * 'fapegan demo', ...); `steps` timed steps each (default: 2 quick or software, 10 on GPUs); each in
+ * each of `precisions` (default f32).
  */
-export async function benchSteps(report: (result: StepResult) => void, options: { quick?: boolean; steps?: number; precisions?: readonly Precision[] } = {}): Promise<StepResult[]> {
+export async function benchSteps(report: (result: StepResult) => void, options: { quick?: boolean; steps?: number; precisions?: readonly Precision[]; only?: readonly string[] } = {}): Promise<StepResult[]> {
   const quick = options.quick ?? false;
   const steps = options.steps ?? (quick || gpu().info.isSoftware ? 2 : 10);
   const results: StepResult[] = [];
-  for (const make of workloads(quick, options.precisions ?? ['f32'])) {
+  for (const make of workloads(quick, options.precisions ?? ['f32'], options.only)) {
     const w = make();
     try {
       const result = await measure(w, steps);
