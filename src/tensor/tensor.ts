@@ -13,8 +13,8 @@ export type Shape = readonly number[];
 
 /**
  * Element types, PyTorch's names. float16 (IEEE binary16, two per 32-bit word) is a storage type
- * for mixed precision: cast, views, and the GEMM-shaped ops (conv2d, matmul, linear: f16 operands,
- * f32 accumulation, where the adapter has shader-f16) take it; every other op takes float32.
+ * for mixed precision: the ops of F take it (f32 arithmetic, where the adapter has shader-f16;
+ * src/nn/functional/half.ts); a float32 kernel launched directly takes float32 only (`buffer`).
  */
 export type DType = 'float32' | 'float16';
 export const DTYPES: readonly DType[] = ['float32', 'float16'];

@@ -106,15 +106,18 @@ export function acceptsHalf<A extends unknown[]>(op: (...args: A) => Tensor, rul
  * `op` reading and writing float16 itself where every tensor argument is float16 (the result float16,
  * the gradients float16, each computed in f32 and rounded once per op, as PyTorch's float16 ops do);
  * arguments mixing float16 and float32 go through acceptsHalf's widening (promotion by torch.result_type).
- * The kernel policy's halfOps 'widen' sends every float16 call through the widening path (the reference).
+ * The kernel policy's halfOps 'widen' sends every float16 call through the widening path (the reference),
+ * and so does an adapter without shader-f16 (the cast kernels need none).
  */
 export function acceptsHalfNatively<A extends unknown[]>(op: (...args: A) => Tensor): (...args: A) => Tensor {
   const widening = acceptsHalf(op);
   return (...args: A) => {
-    if (!anyHalf(args) || gpu().policy.get('halfOps') === 'widen' || !tensorsIn(args).every(isHalf)) return widening(...args);
+    if (!anyHalf(args) || !tensorsIn(args).every(isHalf) || !nativeHalfOps()) return widening(...args);
     return op(...args);
   };
 }
+
+const nativeHalfOps = (): boolean => gpu().policy.get('halfOps') === 'native' && gpu().device.features.has('shader-f16');
 
 /** acceptsHalf for ops returning values and their indices: the values follow the input's dtype, the indices stay float32. */
 export function acceptsHalfWithIndices<A extends unknown[]>(op: (...args: A) => { values: Tensor; indices: Tensor }): (...args: A) => { values: Tensor; indices: Tensor } {
