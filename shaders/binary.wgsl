@@ -1,8 +1,7 @@
 // binary: Y[i] = f(a, b) with NumPy broadcasting, for an expression f spliced in at EXPR.
 // Layout: Y contiguous with shape `shape` (rank <= 8); a and b are read through per-dimension
 // strides, 0 on broadcast dimensions, so no operand is ever materialised at the output size.
-// A, B and Y are Operand (shaders/include/operand.wgsl): the f16 build reads both operands as
-// float16 and rounds the f32 result once on store. The expression may read a, b and p.alpha, and call isNan (by the bits: max / min may drop NaN).
+// The expression may read a, b and p.alpha, and call isNan (by the bits: max / min may drop NaN).
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 Y (write).
 // Invariant: the launcher coalesces dimensions first, so same-shape operands run with rank 1.
 struct Params {
@@ -12,10 +11,9 @@ struct Params {
   strideB: array<vec4<u32>, 2>,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-//!include operand
-@group(0) @binding(1) var<storage, read> A: array<Operand>;
-@group(0) @binding(2) var<storage, read> B: array<Operand>;
-@group(0) @binding(3) var<storage, read_write> Y: array<Operand>;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 override WG: u32 = 256;
 
 //!include pow
@@ -35,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ia += c * p.strideA[d / 4][d % 4];
     ib += c * p.strideB[d / 4][d % 4];
   }
-  let a = f32(A[ia]);
-  let b = f32(B[ib]);
-  Y[i] = Operand(/*EXPR*/);
+  let a = A[ia];
+  let b = B[ib];
+  Y[i] = /*EXPR*/;
 }

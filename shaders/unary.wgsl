@@ -1,15 +1,12 @@
 // unary: Y[i] = f(x) for an elementwise expression f spliced in at EXPR by the launcher.
-// Layout: X and Y contiguous, `count` elements, both Operand (shaders/include/operand.wgsl: the
-// f16 build reads float16, computes the expression in f32 and rounds once on store, as widening,
-// the f32 kernel and a cast to float16 would). The expression may read x, p.alpha and p.beta,
+// Layout: X and Y contiguous, `count` elements. The expression may read x, p.alpha and p.beta,
 // and call isNan (by the bits: max / min / clamp may drop NaN, and lavapipe folds v != v).
 // Bindings: 0 params (uniform), 1 X (read), 2 Y (write).
 // Grid: one invocation per element; the 1-D range is folded into x and y workgroup ids.
 struct Params { count: u32, alpha: f32, beta: f32, seed: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-//!include operand
-@group(0) @binding(1) var<storage, read> X: array<Operand>;
-@group(0) @binding(2) var<storage, read_write> Y: array<Operand>;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 override WG: u32 = 256;
 
 //!include pow
@@ -29,6 +26,6 @@ fn uniform01(index: u32, seed: u32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.count) { return; }
-  let x = f32(X[i]);
-  Y[i] = Operand(/*EXPR*/);
+  let x = X[i];
+  Y[i] = /*EXPR*/;
 }

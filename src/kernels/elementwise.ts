@@ -1,7 +1,8 @@
 // Launchers for elementwise kernels: unary expressions, broadcasting binary expressions, fills,
-// strided copies (permute, slice, cat, expand, pad) and in-place accumulation. The unary, binary,
-// fill and strided-copy launchers take `operands`: 'f16' runs the kernel's float16 build (every
-// array float16, computed in f32, rounded once on store).
+// strided copies (permute, slice, cat, expand, pad) and in-place accumulation. The launchers take
+// `operands`: 'f16' runs a float16 form (every array float16, computed in f32, rounded once on
+// store) — unary_half.wgsl / binary_half.wgsl, two elements per invocation in 32-bit words, for the
+// unary and binary kernels; the fill and strided-copy kernels' float16 builds.
 import { gpu } from '../gpu/index.js';
 import { Params, alloc, bindingChunks, bytesPerElement, dispatch1d, elementRange, grid1d, kernel, type OperandType } from './launch.js';
 
@@ -28,11 +29,13 @@ function chunkSeed(seed: number, start: number): number {
  */
 export function unary(name: string, expression: string, x: GPUBuffer, count: number, alpha = 0, beta = 0, seed = 0, operands: OperandType = 'f32'): GPUBuffer {
   const y = alloc(count, operands);
-  const k = kernel('unary', { name: `unary.${name}`, replacements: { EXPR: expression }, operands });
+  const half = operands === 'f16';
+  const k = half ? kernel('unary_half', { name: `unary.${name}.f16`, replacements: { EXPR: expression } }) : kernel('unary', { name: `unary.${name}`, replacements: { EXPR: expression } });
   const bytes = bytesPerElement(operands);
+  // Chunks start at even elements (a binding offset is a multiple of 256 bytes): whole float16 words.
   for (const chunk of bindingChunks(count, [bytes])) {
     const bindings = [elementRange(x, chunk.start, chunk.count, bytes), elementRange(y, chunk.start, chunk.count, bytes)];
-    gpu().dispatch(k, bindings, new Params().u32(chunk.count).f32(alpha, beta).u32(chunkSeed(seed, chunk.start)).done(), grid1d(chunk.count));
+    gpu().dispatch(k, bindings, new Params().u32(chunk.count).f32(alpha, beta).u32(chunkSeed(seed, chunk.start)).done(), grid1d(half ? Math.ceil(chunk.count / 2) : chunk.count));
   }
   return y;
 }
@@ -96,12 +99,15 @@ export function binary(name: string, expression: string, a: GPUBuffer, aShape: r
   packDims(params, merged.shape);
   packDims(params, merged.strides[0]);
   packDims(params, merged.strides[1]);
-  const k = kernel('binary', { name: `binary.${name}`, replacements: { EXPR: expression }, operands });
+  const half = operands === 'f16';
+  const k = half ? kernel('binary_half', { name: `binary.${name}.f16`, replacements: { EXPR: expression } }) : kernel('binary', { name: `binary.${name}`, replacements: { EXPR: expression } });
+  // binary_half.wgsl takes two outputs per invocation.
+  const grid = (outputs: number) => grid1d(half ? Math.ceil(outputs / 2) : outputs);
   const chunks = bindingChunks(count, [bytes]);
   // Chunked only where each operand is read contiguously (stride 1) or as one value (stride 0):
   // same shapes and scalars. Other broadcasts larger than a binding are refused by the runtime.
   if (chunks.length === 1 || merged.shape.length !== 1) {
-    gpu().dispatch(k, [a, b, y], params.done(), grid1d(count));
+    gpu().dispatch(k, [a, b, y], params.done(), grid(count));
     return y;
   }
   for (const chunk of chunks) {
@@ -110,7 +116,7 @@ export function binary(name: string, expression: string, a: GPUBuffer, aShape: r
     packDims(chunkParams, merged.strides[0]);
     packDims(chunkParams, merged.strides[1]);
     const operand = (buffer: GPUBuffer, stride: number) => (stride === 0 ? buffer : elementRange(buffer, chunk.start, chunk.count, bytes));
-    gpu().dispatch(k, [operand(a, merged.strides[0][0]), operand(b, merged.strides[1][0]), elementRange(y, chunk.start, chunk.count, bytes)], chunkParams.done(), grid1d(chunk.count));
+    gpu().dispatch(k, [operand(a, merged.strides[0][0]), operand(b, merged.strides[1][0]), elementRange(y, chunk.start, chunk.count, bytes)], chunkParams.done(), grid(chunk.count));
   }
   return y;
 }

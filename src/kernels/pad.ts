@@ -12,12 +12,15 @@ export interface PadGeometry {
   reflect: boolean;
 }
 
-/** forward: x [planes, H, W] -> padded; adjoint: gradient of the padded -> [planes, H, W]. `operands` 'f16': both float16. */
+/** forward: x [planes, H, W] -> padded; adjoint: gradient of the padded -> [planes, H, W]. `operands` 'f16': both float16 (pad_half.wgsl). */
 export function padIndexed(source: GPUBuffer, g: PadGeometry, adjoint: boolean, operands: OperandType = 'f32'): GPUBuffer {
   const count = g.planes * (adjoint ? g.height * g.width : g.outHeight * g.outWidth);
   const target = alloc(count, operands);
   const params = new Params().u32(g.planes, g.height, g.width, g.outHeight, g.outWidth, g.top, g.left, g.reflect ? 1 : 0);
   const entryPoint = adjoint ? 'backward' : 'forward';
-  dispatch1d(kernel('pad', { name: `pad.${g.reflect ? 'reflect' : 'replicate'}.${entryPoint}`, entryPoint, operands }), [source, target], params, count);
+  const name = `pad.${g.reflect ? 'reflect' : 'replicate'}.${entryPoint}`;
+  // pad_half.wgsl: float16 in 32-bit words, two target elements per invocation.
+  if (operands === 'f16') dispatch1d(kernel('pad_half', { name: `${name}.f16`, entryPoint }), [source, target], params, Math.ceil(count / 2));
+  else dispatch1d(kernel('pad', { name, entryPoint }), [source, target], params, count);
   return target;
 }
