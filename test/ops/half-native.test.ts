@@ -134,6 +134,19 @@ test('pad (zero, reflect, replicate), cat, slice, permute and expand move float1
   await checkNative({ label: 'expand', inputs: [{ shape: [N, 1, W] }], forward: ([t]) => F.expand(t!, [N, C, W]), reference: ([t]) => ref.broadcastTo(t!, [N, C, W]), kernels: ['strided_copy.f16', SUM_F16], roundedSums: 1 });
 });
 
+test('float16 pair kernels in binding-sized chunks (odd element counts): unary and same-shape binary, forward and backward', async () => {
+  // 1 KiB bindings: 512 float16 elements per chunk (offsets a multiple of 256 bytes), so 1101 elements run as three chunks, the last odd.
+  const n = 1101;
+  gpu().setMaxBindingBytes(1024);
+  try {
+    await checkNative({ label: 'chunked relu', inputs: [{ shape: [3, n / 3], domain: offZero }], forward: ([x]) => F.relu(x!), reference: ([x]) => ref.relu(x!), kernels: ['unary.relu.f16'] });
+    await checkNative({ label: 'chunked add', inputs: [{ shape: [n] }, { shape: [n] }], forward: ([a, b]) => F.add(a!, b!), reference: ([a, b]) => ref.add(a!, b!), kernels: ['binary.add.f16'] });
+    await checkNative({ label: 'chunked sigmoid', inputs: [{ shape: [n] }], forward: ([x]) => F.sigmoid(x!), reference: ([x]) => ref.sigmoid(x!), kernels: ['unary.sigmoid.f16', 'binary.sigmoidGrad.f16'], gradientsDiffer: 'reads the float16 output' });
+  } finally {
+    gpu().setMaxBindingBytes(undefined);
+  }
+});
+
 test('mixed float16 / float32 operands still promote to float32 (torch.result_type), gradients in each dtype', async () => {
   const a = tensor(Float32Array.from(ref.randn(rng, [3, 5]).data), [3, 5], { dtype: 'float16', requiresGrad: true });
   const b = tensor(Float32Array.from(ref.randn(rng, [5]).data), [5], { requiresGrad: true });
