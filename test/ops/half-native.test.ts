@@ -229,6 +229,33 @@ test('autocast weight cast cache: one cast per weight write; an optimizer step, 
   assert.is(after.bytesInUse, before.bytesInUse, context('cache test: bytes in use (the cached copies freed with their weights)'));
 });
 
+test('training with the cache gives the weights training without it gives: two calls per step (as FaPE-GAN calls D), Adam steps in between', async () => {
+  const before = memory();
+  const make = () => new nn.Sequential(new nn.Conv2d(3, 6, 3, { padding: 1 }), new nn.LeakyReLU(0.2), new nn.Conv2d(6, 2, 3, { stride: 2 })).autocast('float16');
+  const nets = [make(), make()];
+  nets[1]!.loadStateDict(nets[0]!.stateDict());
+  const optimizers = nets.map((net) => new optim.Adam(net.parameters(), { lr: 0.01 }));
+  const inputs = [0, 1].map(() => tensor(Float32Array.from(ref.randn(rng, [2, 3, 9, 7]).data), [2, 3, 9, 7], { dtype: 'float16' }));
+  const train = (i: number) =>
+    scope(() => {
+      optimizers[i]!.zeroGrad();
+      // Two calls reading the same weights before a write: the second reads the cached copies.
+      const loss = F.add(F.mean(nets[i]!.call(inputs[0]!).float()), F.mean(F.mul(nets[i]!.call(inputs[1]!).float(), 2)));
+      loss.backward();
+      optimizers[i]!.step();
+    });
+  for (let step = 0; step < 3; step++) {
+    train(0);
+    await gpu().policy.with({ weightCastCache: 'off' }, () => train(1));
+    const [cached, uncached] = nets.map((net) => net.parameters());
+    for (let k = 0; k < cached!.length; k++) assertNear(await toT64(cached![k]!), await toT64(uncached![k]!), `step ${step}: parameter ${k} with and without the cache`, 0, 0);
+  }
+  for (const t of [...nets, ...optimizers, ...inputs]) t.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, context('training with the cache: live tensors'));
+  assert.is(after.bytesInUse, before.bytesInUse, context('training with the cache: bytes in use'));
+});
+
 test('a stale cached copy is freed at the write, not kept until the next call', async () => {
   const conv = new nn.Conv2d(4, 6, 3, { bias: false });
   conv.autocast('float16');
