@@ -24,8 +24,8 @@ function chunkSeed(seed: number, start: number): number {
 }
 
 /**
- * Y = f(x) elementwise; `expression` is WGSL over x, p.alpha, p.beta (and uniform01(i, p.seed)).
- * Tensors larger than one storage binding run as several dispatches over binding-sized ranges.
+ * Y = f(x) elementwise; `expression` is WGSL over x, p.alpha, p.beta (and uniform01(i, p.seed),
+ * float32 only). Tensors larger than one storage binding run as several dispatches over binding-sized ranges.
  */
 export function unary(name: string, expression: string, x: GPUBuffer, count: number, alpha = 0, beta = 0, seed = 0, operands: OperandType = 'f32'): GPUBuffer {
   const y = alloc(count, operands);

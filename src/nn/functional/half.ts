@@ -5,8 +5,10 @@
 // last bit wherever the op itself does. The casts are ops of the graph, so gradients come back in
 // each input's own dtype. The GEMM-shaped ops (conv, matmul, linear) read float16 natively instead,
 // and so do the elementwise ops, activations, pad, cat, slice, permute and expand where every tensor
-// operand is float16 (acceptsHalfNatively): their kernels' float16 builds compute the same f32
-// expression and round once on store, the widening path's bits without its two cast passes.
+// operand is float16 (acceptsHalfNatively): their float16 kernels (unary_half, binary_half, pad_half:
+// 32-bit words of two elements, rounded by the cast kernel's halfBits; fill and strided copy's f16
+// builds) compute the same f32 expression and round once on store — the widening path's bits
+// without its cast passes.
 import { gpu } from '../../gpu/index.js';
 import { Tensor, type DType } from '../../tensor/tensor.js';
 
