@@ -37,3 +37,26 @@ export function addHalf(a: GPUBuffer, b: GPUBuffer, count: number): GPUBuffer {
   if (count > 0) launch('addHalf', [a, b], true, y, true, count);
   return y;
 }
+
+const float32Bits = new DataView(new ArrayBuffer(4));
+
+/**
+ * The float16 value nearest to `value` taken as an f32, ties to even, ±inf past 65504: what
+ * torch's .half() gives. For constants handed to float16 kernels, which WGSL would otherwise
+ * convert with an implementation-defined rounding direction.
+ */
+export function nearestHalf(value: number): number {
+  const f = Math.fround(value);
+  if (!Number.isFinite(f) || f === 0) return f;
+  const magnitude = Math.abs(f);
+  // 65520 lies halfway between 65504 and 2^16 (float16's next step): the tie goes to the even 2^16, inf.
+  if (magnitude >= 65520) return Math.sign(f) * Infinity;
+  float32Bits.setFloat32(0, magnitude);
+  const exponent = Math.max(-14, ((float32Bits.getUint32(0) >>> 23) & 0xff) - 127);
+  const step = 2 ** (exponent - 10);
+  const units = magnitude / step;
+  let rounded = Math.floor(units);
+  const rest = units - rounded;
+  if (rest > 0.5 || (rest === 0.5 && rounded % 2 === 1)) rounded += 1;
+  return Math.sign(f) * rounded * step;
+}

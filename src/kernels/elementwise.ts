@@ -4,6 +4,7 @@
 // store) — unary_half.wgsl / binary_half.wgsl, two elements per invocation in 32-bit words, for the
 // unary and binary kernels; the fill and strided-copy kernels' float16 builds.
 import { gpu } from '../gpu/index.js';
+import { nearestHalf } from './cast.js';
 import { Params, alloc, bindingChunks, bytesPerElement, dispatch1d, elementRange, grid1d, kernel, type OperandType } from './launch.js';
 
 export const MAX_RANK = 8;
@@ -123,7 +124,9 @@ export function binary(name: string, expression: string, a: GPUBuffer, aShape: r
 
 export function fill(count: number, value: number, target?: GPUBuffer, operands: OperandType = 'f32'): GPUBuffer {
   const y = target ?? alloc(count, operands);
-  dispatch1d(kernel('fill', { operands }), [y], new Params().u32(count).f32(value).u32(0, 0), count);
+  // Rounded here, so the float16 build's f32 -> f16 conversion (rounding implementation-defined in WGSL) is exact.
+  const stored = operands === 'f16' ? nearestHalf(value) : value;
+  dispatch1d(kernel('fill', { operands }), [y], new Params().u32(count).f32(stored).u32(0, 0), count);
   return y;
 }
 

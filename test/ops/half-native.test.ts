@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, memory, nn, optim, scope, tensor, type Tensor } from '../../src/index.js';
 import { gpu } from '../../src/gpu/index.js';
+import { nearestHalf } from '../../src/kernels/cast.js';
 import { assertNear, context, fileRng, ref, setup, toT64, type T64 } from './helpers.js';
 import { roundToHalf } from '../reference/half.js';
 
@@ -268,6 +269,27 @@ test('a stale cached copy is freed at the write, not kept until the next call', 
   gpu().upload(conv.weight.buffer, Float32Array.from(ref.randn(rng, [...conv.weight.shape]).data));
   assert.is(memory().bytesInUse, start, context('bytes in use after the weight was written'));
   for (const t of [conv, x]) t.dispose();
+});
+
+test('nearestHalf (host rounding of float16 kernel constants) rounds as torch .half(): ties, subnormals, overflow', () => {
+  const ties = [1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -25, 3 * 2 ** -25, 65520, 2048 + 1, 2048 + 3];
+  const randoms = Array.from({ length: 2000 }, () => rng.normal() * 2 ** rng.int(-26, 17));
+  for (const v of [...ties, ...ties.map((t) => -t), ...randoms, 0, -0, Infinity, -Infinity]) {
+    const f = Math.fround(v);
+    assert.ok(Object.is(nearestHalf(f), roundToHalf(f)), context(`nearestHalf(${f}) = ${nearestHalf(f)}, expected ${roundToHalf(f)}`));
+  }
+  assert.ok(Number.isNaN(nearestHalf(NaN)));
+});
+
+test('a float16 constant pad stores the pad value rounded as torch .half() rounds it (ties to even, inf past 65504)', async () => {
+  const values = [0.1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -(2 ** -24) * 1.5, 2 ** -25, 65519.9, 65520, -7.3e-6, rng.uniform(-50, 50)];
+  for (const value of values) {
+    await scope(async () => {
+      const x = tensor(new Float32Array([1.5, -2]), [1, 2], { dtype: 'float16' });
+      const padded = await F.pad(x, [1, 0], 'constant', value).toArray();
+      assert.is(padded[0], roundToHalf(Math.fround(value)), context(`pad value ${value}: got ${padded[0]}`));
+    });
+  }
 });
 
 test.run();
