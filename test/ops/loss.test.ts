@@ -81,6 +81,44 @@ test('crossEntropy rejects targets that do not fit', () => {
   throwsWith(() => F.crossEntropy(x, [0, 1, 3, 0]), /target 2 is 3, outside the 3 classes/, 'class range');
   throwsWith(() => F.crossEntropy(x, [0, 1.5, 2, 0]), /target 1 is 1.5, not an integer class index/, 'integer');
   throwsWith(() => F.crossEntropy(tensor([1, 2, 3], [3]), [0]), /logits should be \[N, C, \.\.\.\]/, 'rank');
+  // PyTorch wants the target tensor in the shape [N, d1, ...], not only the same count.
+  const pixels = tensor(new Float32Array(2 * 3 * 2 * 2), [2, 3, 2, 2]);
+  const flatTarget = tensor(new Float32Array(8), [8]);
+  throwsWith(() => F.crossEntropy(pixels, flatTarget), /target \[8\] does not match logits \[2, 3, 2, 2\] \(expected \[2, 2, 2\]\)/, 'target shape');
+  const columnTarget = tensor(new Float32Array(4), [4, 1]);
+  throwsWith(() => F.crossEntropy(x, columnTarget), /target \[4, 1\] does not match logits \[4, 3\] \(expected \[4\]\)/, 'target [N, 1]');
+  for (const t of [x, pixels, flatTarget, columnTarget]) t.dispose();
+});
+
+test('losses refuse what PyTorch refuses and the options webfer does not implement, rather than ignore them', () => {
+  const before = memory();
+  const x = tensor(Float32Array.from({ length: 12 }, () => rng.normal()), [4, 3]);
+  const y = tensor(Float32Array.from({ length: 12 }, () => rng.normal()), [4, 3]);
+  const target = [0, 2, 1, 2];
+  // PyTorch: "avg is not a valid value for reduction" (a typo must not fall through to 'none').
+  for (const [name, loss] of [['crossEntropy', (o: object) => F.crossEntropy(x, target, o)], ['bceWithLogits', (o: object) => F.bceWithLogits(x, y, o)], ['mseLoss', (o: object) => F.mseLoss(x, y, o)], ['l1Loss', (o: object) => F.l1Loss(x, y, o)]] as const) {
+    throwsWith(() => loss({ reduction: 'avg' }), new RegExp(`${name}: "avg" is not a valid value for reduction`), `${name} reduction`);
+    throwsWith(() => loss({ reduction: 'mean', weight: y }), new RegExp(`${name}: unknown option "weight"`), `${name} weight`);
+  }
+  // PyTorch: "label_smoothing must be between 0.0 and 1.0".
+  for (const labelSmoothing of [-0.1, 1.5, NaN]) throwsWith(() => F.crossEntropy(x, target, { labelSmoothing }), /labelSmoothing must be between 0 and 1/, `labelSmoothing ${labelSmoothing}`);
+  throwsWith(() => F.crossEntropy(x, target, { ignoreIndex: 1 } as object), /unknown option "ignoreIndex" .*does not support it/, 'ignoreIndex');
+  throwsWith(() => F.crossEntropy(x, target, { label_smoothing: 0.1 } as object), /webfer spells it labelSmoothing/, 'snake_case');
+  throwsWith(() => F.bceWithLogits(x, y, { posWeight: y } as object), /unknown option "posWeight"/, 'posWeight');
+  x.dispose();
+  y.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, 'live tensors');
+});
+
+test('softmax / logSoftmax without a dim: the last dim up to rank 2 (as PyTorch), an error from rank 3 (PyTorch would take dim 0 or 1)', async () => {
+  const [N, C] = [rng.int(2, 5), rng.int(3, 7)];
+  await checkOp({ name: 'softmax() on [N, C]', rng, inputs: [[N, C]], forward: ([x]) => F.softmax(x), reference: ([x]) => ref.softmax(x, 1) });
+  await checkOp({ name: 'logSoftmax() on [C]', rng, inputs: [[C]], forward: ([x]) => F.logSoftmax(x), reference: ([x]) => ref.logSoftmax(x, 0) });
+  const x = tensor(new Float32Array(N * C * 2 * 3), [N, C, 2, 3]);
+  throwsWith(() => F.softmax(x), /softmax: input \[.*\] needs an explicit dim \(PyTorch's implicit choice for rank 4 is dim 1/, 'rank 4');
+  throwsWith(() => F.logSoftmax(x.reshape([N, C, 6])), /logSoftmax: .* rank 3 is dim 0/, 'rank 3');
+  x.dispose();
 });
 
 /** A target value that is not a class index of C classes, of each kind PyTorch refuses. */

@@ -8,11 +8,21 @@ import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { normDim, sameShape, splitAt, wrap } from './util.js';
+import { checkOptionNames, normDim, sameShape, splitAt, wrap } from './util.js';
 import { sumTo } from './shape.js';
 
-export function softmax(x: Tensor, dim = -1): Tensor {
-  const d = normDim(dim, x.rank, 'softmax');
+/**
+ * The dim softmax / logSoftmax run along. Without one, ranks 0 to 2 take the last dim, as PyTorch's
+ * deprecated implicit choice does; from rank 3 on PyTorch takes dim 0 (rank 3) or 1, which no
+ * caller expects, so webfer asks for it.
+ */
+function softmaxDim(x: Tensor, dim: number | undefined, op: string): number {
+  if (dim === undefined && x.rank > 2) throw new Error(`${op}: input ${formatShape(x.shape)} needs an explicit dim (PyTorch's implicit choice for rank ${x.rank} is dim ${x.rank === 3 ? 0 : 1}, and deprecated); pass it, e.g. ${op}(x, 1)`);
+  return normDim(dim ?? -1, x.rank, op);
+}
+
+export function softmax(x: Tensor, dim?: number): Tensor {
+  const d = softmaxDim(x, dim, 'softmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, false), x.shape);
   // dx = y * (g - sum(g * y, dim))
@@ -22,8 +32,8 @@ export function softmax(x: Tensor, dim = -1): Tensor {
   });
 }
 
-export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const d = normDim(dim, x.rank, 'logSoftmax');
+export function logSoftmax(x: Tensor, dim?: number): Tensor {
+  const d = softmaxDim(x, dim, 'logSoftmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, true), x.shape);
   // dx = g - softmax(x) * sum(g, dim)
@@ -31,6 +41,16 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
+
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+
+/** A loss's options checked up front (PyTorch: "... is not a valid value for reduction"); returns the reduction. */
+function checkLossOptions(op: string, options: { reduction?: Reduction }, known: readonly string[] = ['reduction']): Reduction {
+  checkOptionNames(op, options, known);
+  const reduction = options.reduction ?? 'mean';
+  if (!REDUCTIONS.includes(reduction)) throw new Error(`${op}: ${JSON.stringify(reduction)} is not a valid value for reduction; use 'mean', 'sum' or 'none'`);
+  return reduction;
+}
 
 function reduce(x: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'mean') return mean(x);
@@ -53,6 +73,9 @@ export interface CrossEntropyOptions {
  * a row with a bad target has a NaN loss and a zero gradient, so it cannot pass for a real loss.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
+  checkLossOptions('crossEntropy', options, ['reduction', 'labelSmoothing']);
+  const smoothing = options.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be between 0 and 1 (as in PyTorch), got ${smoothing}`);
   // scope: the target tensors and the composed intermediates are freed; the graph keeps what it needs.
   return scope(() => crossEntropyUnscoped(logits, target, options));
 }
@@ -68,7 +91,7 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   // checks them and flags what it finds for the next read-back.
   let flags: GPUBuffer | undefined;
   if (target instanceof Tensor) {
-    if (target.size !== targetCount) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
+    if (!sameShape(target.shape, targetShape)) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
     targetTensor = target;
     flags = gpu().checkedFlags((words) => {
       const found = decodeTargetFlags(words, targetCount);
@@ -110,7 +133,8 @@ function invalidTargetMessage(index: number, value: number, classes: number): st
  * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
  */
 export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return scope(() => reduce(bceElementwise(x, target), options.reduction ?? 'mean'));
+  const reduction = checkLossOptions('bceWithLogits', options);
+  return scope(() => reduce(bceElementwise(x, target), reduction));
 }
 
 function bceElementwise(x: Tensor, target: Tensor): Tensor {
@@ -127,12 +151,14 @@ function bceElementwise(x: Tensor, target: Tensor): Tensor {
 }
 
 export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  const reduction = checkLossOptions('mseLoss', options);
   return scope(() => {
     const d = sub(x, target);
-    return reduce(mul(d, d), options.reduction ?? 'mean');
+    return reduce(mul(d, d), reduction);
   });
 }
 
 export function l1Loss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return scope(() => reduce(abs(sub(x, target)), options.reduction ?? 'mean'));
+  const reduction = checkLossOptions('l1Loss', options);
+  return scope(() => reduce(abs(sub(x, target)), reduction));
 }

@@ -143,6 +143,25 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
   return out;
 }
 
+/**
+ * Refuses an option `op` does not take, so that none is ignored silently: PyTorch's snake_case
+ * spellings (weight_decay) and options webfer does not support (ignore_index, pos_weight, ...).
+ */
+export function checkOptionNames(op: string, options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== name && known.includes(camel) ? `; webfer spells it ${camel}` : '; webfer does not support it: leave it out';
+    throw new Error(`${op}: unknown option "${name}" (it takes ${known.join(', ')})${hint}`);
+  }
+}
+
+/** A whole number, as PyTorch's int arguments (sizes, paddings, indices) require. */
+export function checkInteger(value: number, name: string, op: string): number {
+  if (!Number.isInteger(value)) throw new Error(`${op}: ${name} must be an integer, got ${value}`);
+  return value;
+}
+
 export type Pair = number | readonly [number, number];
 
 export function pair(value: Pair, name: string): [number, number] {
