@@ -157,6 +157,9 @@ test('reducing over an out-of-range or repeated dim is a clear error', () => {
   throwsWith(() => F.sum(x, 2), /dimension 2 is out of range for a tensor of rank 2/, 'sum dim 2');
   throwsWith(() => F.mean(x, [0, -2]), /repeats a dimension/, 'mean [0, -2]');
   throwsWith(() => F.max(x, -3), /out of range/, 'max dim -3');
+  // PyTorch's positional keepdim (x.sum(1, True)) has to be { keepdim: true } here: refused, not dropped.
+  throwsWith(() => F.sum(x, 1, true as never), /sum: options must be an object such as \{ keepdim: true \}/, 'positional keepdim');
+  throwsWith(() => F.max(x, 1, { keepDim: true } as never), /max: unknown option "keepDim"/, 'misspelt keepdim');
 });
 
 test.run();

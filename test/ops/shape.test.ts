@@ -101,6 +101,16 @@ test('shape errors say what was expected', () => {
   throwsWith(() => F.pad(x, [1]), /pairs/, 'pad odd count');
   throwsWith(() => F.slice(x, 1, 0, 2, 0), /step must be a positive integer/, 'slice step 0');
   throwsWith(() => F.expand(x, [2, 5, 4]), /cannot expand/, 'expand');
+  // PyTorch: "flatten() has invalid args: start_dim cannot come after end_dim" ([2, 3, 4] would become [2, 1, 3, 4]).
+  throwsWith(() => F.flatten(x, 2, 1), /flatten: startDim 2 comes after endDim 1/, 'flatten order');
+  // Sizes and indices are integers in PyTorch; a fraction or NaN must not reach a buffer size.
+  for (const bad of [1.5, NaN]) {
+    throwsWith(() => F.pad(x, [bad, 1]), /pad: padding sizes must be integers/, `pad ${bad}`);
+    throwsWith(() => F.slice(x, 1, bad, 2), /slice: start must be an integer/, `slice start ${bad}`);
+    throwsWith(() => F.slice(x, 1, 0, bad), /slice: end must be an integer/, `slice end ${bad}`);
+  }
+  // 'circular' is PyTorch's too, but webfer does not implement it: refused, not run as another mode.
+  throwsWith(() => F.pad(x, [1, 1], 'circular' as never), /pad: mode "circular" is not supported/, 'pad circular');
 });
 
 test.run();

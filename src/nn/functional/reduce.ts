@@ -4,7 +4,7 @@ import { binary, unary } from '../../kernels/elementwise.js';
 import { tensor } from '../../tensor/creation.js';
 import { Tensor, record, scope, type Shape } from '../../tensor/tensor.js';
 import { expand } from './shape.js';
-import { normDim, normDims, splitAt, wrap } from './util.js';
+import { checkOptionNames, normDim, normDims, splitAt, wrap } from './util.js';
 
 function reducedShape(shape: Shape, dims: number[], keepdim: boolean): number[] {
   if (keepdim) return shape.map((n, d) => (dims.includes(d) ? 1 : n));
@@ -21,13 +21,21 @@ export interface ReduceOptions {
   keepdim?: boolean;
 }
 
+/** options.keepdim, checked: an options object (not PyTorch's positional keepdim=True) with nothing else in it. */
+function keepdimOf(op: string, options: ReduceOptions): boolean {
+  if (typeof options !== 'object' || options === null) throw new Error(`${op}: options must be an object such as { keepdim: true }, got ${String(options)}`);
+  checkOptionNames(op, options, ['keepdim']);
+  return options.keepdim ?? false;
+}
+
 /** Sum over dims (all when undefined), like torch.sum. */
 export function sum(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const list = normDims(dims, x.rank, 'sum');
+  const keepdim = keepdimOf('sum', options);
   // scope: the keepdim-shaped intermediate is freed; the returned view keeps its storage.
   return scope(() => {
     const kept = reduceOver('sum', x, list);
-    const out = reducedShape(x.shape, list, options.keepdim ?? false);
+    const out = reducedShape(x.shape, list, keepdim);
     const keptShape = kept.shape;
     return record('sum', [x], kept.reshape(out), [], (g) => [expand(g.reshape(keptShape), x.shape)]);
   });
@@ -36,11 +44,12 @@ export function sum(x: Tensor, dims?: number | readonly number[], options: Reduc
 /** Mean over dims (all when undefined), like torch.mean. */
 export function mean(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
   const list = normDims(dims, x.rank, 'mean');
+  const keepdim = keepdimOf('mean', options);
   const count = list.reduce((a, d) => a * x.shape[d], 1);
   return scope(() => {
     const summed = reduceOver('sum', x, list);
     const keptShape = summed.shape;
-    const scaled = wrap(unary('scale', 'x * p.alpha', summed.buffer, summed.size, 1 / count), reducedShape(x.shape, list, options.keepdim ?? false));
+    const scaled = wrap(unary('scale', 'x * p.alpha', summed.buffer, summed.size, 1 / count), reducedShape(x.shape, list, keepdim));
     return record('mean', [x], scaled, [], (g) => {
       const spread = expand(g.reshape(keptShape), x.shape);
       return [wrap(unary('scale', 'x * p.alpha', spread.buffer, spread.size, 1 / count), x.shape)];
@@ -58,7 +67,7 @@ export function mean(x: Tensor, dims?: number | readonly number[], options: Redu
  *   equals it, gets g / 0 · 0 = NaN everywhere.
  */
 export function max(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
-  const keepdim = options.keepdim ?? false;
+  const keepdim = keepdimOf('max', options);
   if (typeof dims === 'number') {
     const { values, indices } = maxWithIndices(x, dims, { keepdim });
     indices.dispose(); // the backward rule holds its storage
@@ -95,9 +104,10 @@ export function min(x: Tensor, dims?: number | readonly number[], options: Reduc
 /** Max along one dimension with the indices of the first maxima (as f32 values). */
 export function maxWithIndices(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
   const d = normDim(dim, x.rank, 'max');
+  const keepdim = keepdimOf('max', options);
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const { values, indices } = argmaxAxis(x.buffer, outer, reduced, inner);
-  const out = reducedShape(x.shape, [d], options.keepdim ?? false);
+  const out = reducedShape(x.shape, [d], keepdim);
   const indexTensor = wrap(indices, out);
   const valueTensor = record('max', [x], wrap(values, out), [indexTensor], (g) => {
     // One-hot of the index along dim, times the gradient broadcast back over dim.

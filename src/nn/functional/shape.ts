@@ -5,7 +5,7 @@ import { padIndexed } from '../../kernels/pad.js';
 import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
 import { reduceDims } from '../../kernels/reduce.js';
-import { normDim, wrap } from './util.js';
+import { checkInteger, normDim, wrap } from './util.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   return x.reshape(shape);
@@ -16,6 +16,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.rank === 0) return x.reshape([1]);
   const s = normDim(startDim, x.rank, 'flatten');
   const e = normDim(endDim, x.rank, 'flatten');
+  if (s > e) throw new Error(`flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of rank ${x.rank} (PyTorch: "start_dim cannot come after end_dim"); swap them`);
   const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
   return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
@@ -93,6 +94,8 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const d = normDim(dim, x.rank, 'slice');
   const n = x.shape[d];
   if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  checkInteger(start, 'start', 'slice');
+  if (end !== undefined) checkInteger(end, 'end', 'slice');
   const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
   const s = clampIndex(start);
   const e = clampIndex(end ?? n);
@@ -135,6 +138,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate';
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'replicate'];
 
 /**
  * Pads the last dimensions (torch.nn.functional.pad order: [left, right, top, bottom, ...], last
@@ -142,6 +146,8 @@ export type PadMode = 'constant' | 'reflect' | 'replicate';
  */
 export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   if (pads.length % 2 !== 0 || pads.length / 2 > x.rank) throw new Error(`pad: ${pads.length} padding values for a tensor of rank ${x.rank}; give [left, right, top, bottom, ...] pairs`);
+  if (!pads.every(Number.isInteger)) throw new Error(`pad: padding sizes must be integers, got [${pads.join(', ')}]`);
+  if (!PAD_MODES.includes(mode)) throw new Error(`pad: mode ${JSON.stringify(mode)} is not supported; use ${PAD_MODES.map((m) => `'${m}'`).join(', ')}`);
   const out = [...x.shape];
   const before = new Array<number>(x.rank).fill(0);
   for (let i = 0; i < pads.length / 2; i++) {
