@@ -106,6 +106,19 @@ test('loadStateDict names missing and unexpected keys and both shapes of a misma
   model.dispose();
 });
 
+test('layers refuse options they do not implement (paddingMode, PyTorch spellings, momentum null) and a NaN dropout probability', () => {
+  const live = memory().liveTensors;
+  // PyTorch's padding_mode='reflect' would otherwise run as zero padding.
+  assert.throws(() => new Conv2d(1, 2, 3, { paddingMode: 'reflect' } as never), /Conv2d: unknown option "paddingMode" .*does not support it/);
+  assert.throws(() => new ConvTranspose2d(1, 2, 3, { output_padding: 1 } as never), /ConvTranspose2d: unknown option "output_padding" .*webfer spells it outputPadding/);
+  assert.throws(() => new Linear(2, 3, { bias_: false } as never), /Linear: unknown option "bias_"/);
+  assert.throws(() => new BatchNorm2d(4, { track_running_stats: false } as never), /BatchNorm2d: .*webfer spells it trackRunningStats/);
+  assert.throws(() => new BatchNorm1d(4, { momentum: null as never }), /BatchNorm1d: momentum null .* is not supported/);
+  assert.throws(() => new InstanceNorm2d(4, { momentum: 0.1 } as never), /InstanceNorm2d: unknown option "momentum"/);
+  assert.throws(() => new Dropout(NaN), /Dropout: probability must be in \[0, 1\], got NaN/);
+  assert.is(memory().liveTensors, live, 'a refused layer allocates no parameter');
+});
+
 test('train() / eval() switch every module; Dropout is identity in eval', async () => {
   const model = new Sequential(new Linear(8, 8), new Dropout(0.5));
   assert.ok(model.training && model.at(1).training);

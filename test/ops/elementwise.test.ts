@@ -241,6 +241,8 @@ test('dropout: identity in eval mode and for p = 0; zeros for p = 1', async () =
   assert.equal(await F.dropout(x, 0, true, 7).toArray(), await x.toArray());
   assert.ok((await F.dropout(x, 1, true, 7).toArray()).every((v) => v === 0));
   throwsWith(() => F.dropout(x, 1.5), /probability/, 'dropout p > 1');
+  // PyTorch: "dropout probability has to be between 0 and 1, but got nan".
+  throwsWith(() => F.dropout(x, NaN), /probability must be in \[0, 1\], got NaN/, 'dropout p NaN');
 });
 
 test('dropout: kept fraction near 1 - p, kept values scaled by 1 / (1 - p), gradient through the same mask', async () => {

@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
-import { gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { checkOptionNames, gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -62,6 +62,7 @@ function biasGrad(g: Tensor, bias: Tensor): Tensor {
 
 /** conv2d's checks and geometry (shared by conv2d and conv2dMfm). */
 function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions): ConvGeometry {
+  checkOptionNames(op, options, ['stride', 'padding', 'dilation', 'groups', 'computeDtype']);
   checkGroups(options.groups, op);
   if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cout, Cin, KH, KW], got ${formatShape(weight.shape)}`);
@@ -198,6 +199,7 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
+  checkOptionNames(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'computeDtype']);
   checkGroups(options.groups, op);
   if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cin, Cout, KH, KW], got ${formatShape(weight.shape)}`);

@@ -99,7 +99,8 @@ export function tanh(x: Tensor): Tensor {
  * Identity when not training. The mask is a hash of (seed, index), so a seed reproduces it.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
+  // Written so that NaN fails too (PyTorch: "dropout probability has to be between 0 and 1").
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   const s = seed ?? generator().nextUint32();

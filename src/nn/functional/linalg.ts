@@ -81,6 +81,7 @@ export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluEx
  * read as options.computeDtype (webfer's autocast, as conv2d's: y and the gradients in the inputs' dtypes).
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none', options: { computeDtype?: DType } = {}): Tensor {
+  if (!(activation in ACTIVATIONS)) throw new Error(`linear: activation ${JSON.stringify(activation)} cannot be fused; use 'none' or 'relu', or apply it after linear`);
   const [outFeatures, inFeatures] = weight.shape;
   if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {
     throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
