@@ -2,6 +2,7 @@
 // (not AdamW's decoupled decay). One in-place dispatch per parameter.
 import { adamUpdate } from '../kernels/optim.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkOptionNames } from '../nn/functional/util.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export type AdamHyper = {
@@ -22,6 +23,8 @@ export class Adam extends Optimizer<AdamHyper> {
   protected readonly stateNames = ['expAvg', 'expAvgSq'] as const;
 
   constructor(params: ParamsInput<AdamHyper>, options: AdamOptions = {}) {
+    // amsgrad, maximize, AdamW's decoupled decay and the rest are not implemented: refused, not ignored.
+    checkOptionNames('Adam', options, ['lr', 'betas', 'eps', 'weightDecay']);
     super(params, { lr: options.lr ?? 1e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 });
   }
 

@@ -152,6 +152,18 @@ test('SGD rejects nesterov without momentum', () => {
   a.dispose();
 });
 
+test('optimizers refuse an empty parameter list and options they do not implement (PyTorch spellings, amsgrad), rather than ignore them', () => {
+  const a = new Parameter([3]);
+  // PyTorch: "optimizer got an empty parameter list".
+  assert.throws(() => new SGD([], { lr: 0.1 }), /SGD: got an empty parameter list/);
+  assert.throws(() => new Adam([{ params: [] }]), /Adam: got an empty parameter list/);
+  // A ported weight_decay would otherwise train without decay.
+  assert.throws(() => new SGD([a], { lr: 0.1, weight_decay: 1e-4 } as never), /SGD: unknown option "weight_decay" .*webfer spells it weightDecay/);
+  assert.throws(() => new SGD([{ params: [a], weight_decay: 0 } as never], { lr: 0.1 }), /SGD group 0: unknown option "weight_decay"/);
+  assert.throws(() => new Adam([a], { amsgrad: true } as never), /Adam: unknown option "amsgrad" .*does not support it/);
+  a.dispose();
+});
+
 test('StepLR, LinearLR and LinearDecayLR set group rates like torch and restore from state', () => {
   const a = new Parameter([1]);
   const b = new Parameter([1]);
