@@ -22,6 +22,7 @@ function asRequested(made: Tensor, options: CreateOptions): Tensor {
 }
 
 export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
+  checkHostValues(data);
   const resolved = checkShape(shape ?? [data.length]);
   const size = shapeSize(resolved);
   if (data.length !== size) throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(resolved)} (${size} elements)`);
@@ -29,6 +30,19 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOp
   const buffer = gpu().pool.acquire(size * 4);
   if (size > 0) gpu().upload(buffer, values);
   return asRequested(Tensor.fromBuffer(buffer, resolved), options);
+}
+
+/** Flat numbers only: a nested array (PyTorch's torch.tensor([[1, 2]])) would otherwise become NaNs. */
+function checkHostValues(data: ArrayLike<number>): void {
+  if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
+    throw new Error(`tensor: data must be an array or typed array of numbers, got ${data === null ? 'null' : typeof data}; pass flat values and a shape, e.g. tensor([1, 2, 3, 4], [2, 2])`);
+  }
+  if (ArrayBuffer.isView(data)) return;
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') {
+      throw new Error(`tensor: value ${i} is ${Array.isArray(data[i]) ? 'an array' : typeof data[i]}, not a number; pass flat values and a shape (webfer takes no nested arrays), e.g. tensor([1, 2, 3, 4], [2, 2])`);
+    }
+  }
 }
 
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {

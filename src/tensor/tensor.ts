@@ -337,7 +337,10 @@ function topologicalOrder(root: Tensor): Tensor[] {
 function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
   if (!root.requiresGrad) throw new Error('backward: this tensor does not require grad (no input had requiresGrad: true, or it was made under noGrad)');
   if (!gradient && root.size !== 1) throw new Error(`backward: a gradient is needed for a non-scalar output of shape ${formatShape(root.shape)}`);
-  if (gradient && shapeSize(gradient.shape) !== root.size) throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}`);
+  // The shape itself, not only the size (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
+  if (gradient && !(gradient.rank === root.rank && gradient.shape.every((d, i) => d === root.shape[i]))) {
+    throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}; reshape the gradient to the output's shape`);
+  }
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>();
   scope(() => {

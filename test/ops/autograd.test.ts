@@ -94,6 +94,8 @@ test('backward needs a gradient for non-scalars, of the right size, and a graph'
   const y = F.mul(x, 2);
   throwsWith(() => y.backward(), /a gradient is needed for a non-scalar output of shape \[2, 2\]/, 'no gradient');
   throwsWith(() => y.backward(tensor([1, 2, 3], [3])), /gradient shape \[3\] does not match output \[2, 2\]/, 'wrong size');
+  // The same count in another shape is refused too (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
+  throwsWith(() => y.backward(tensor([1, 2, 3, 4], [4])), /gradient shape \[4\] does not match output \[2, 2\]/, 'same size, other shape');
   throwsWith(() => tensor([1], [1]).backward(), /does not require grad/, 'constant');
 });
 
@@ -286,6 +288,9 @@ test('tensor() with data that does not fill the shape is a clear error', () => {
   throwsWith(() => tensor(new Float32Array(7), [2, 3]), /7 values do not fill shape \[2, 3\]/, 'too many');
   throwsWith(() => tensor([1, 2], [2, -1]), /non-negative integer/, 'negative dim');
   throwsWith(() => tensor([1, 2], [1.5, 2]), /non-negative integer/, 'fractional dim');
+  // PyTorch's nested lists would become NaNs here (Float32Array.from): refused, as is a bare number.
+  throwsWith(() => tensor([[1, 2], [3, 4]] as never), /tensor: value 0 is an array, not a number; pass flat values and a shape/, 'nested');
+  throwsWith(() => tensor(5 as never), /tensor: data must be an array or typed array of numbers, got number/, 'bare number');
   const t = tensor([1, 2, 3], [3]);
   t.dispose();
   throwsWith(() => F.exp(t), /disposed/, 'use after dispose');
