@@ -229,6 +229,20 @@ test('bceWithLogits: gradients for logits and targets, every reduction, large lo
   });
 });
 
+test('bceWithLogits keeps the precision of tiny losses (|x| from 5 to 40 on the side of its target), as torch.nn.functional.logsigmoid (log1p) does', async () => {
+  const n = rng.int(5, 13);
+  const xs = Array.from({ length: n }, () => (rng.bool() ? 1 : -1) * rng.uniform(5, 40));
+  const x64 = ref.t64(xs.map(Math.fround), [n]);
+  const t64 = ref.t64(xs.map((v) => (v > 0 ? 1 : 0)), [n]);
+  const x = toTensor(x64);
+  const t = toTensor(t64);
+  // Each loss is about exp(-|x|): compared elementwise in relative terms, not against the largest one.
+  const losses = await F.bceWithLogits(x, t, { reduction: 'none' }).toArray();
+  ref.assertClose(losses, ref.bceWithLogits(x64, t64, { reduction: 'none' }), { rtol: 1e-4, atol: 0, context: context(`bceWithLogits x ${xs.map((v) => v.toFixed(2))}`) });
+  x.dispose();
+  t.dispose();
+});
+
 test('mseLoss and l1Loss: every reduction, both gradients, broadcast target', async () => {
   // l1's kink is at x == target: keep |x| >= 0.6 and |target| <= 0.4.
   const farFromTarget: Draw = (r, s) => ref.map(ref.randu(r, s, 0.6, 2), (v) => (r.bool() ? v : -v));

@@ -136,7 +136,9 @@ export function bceWithLogits(x: T64, target: T64, opts: BceOptions = {}): T64 {
     const t = target.data[mx[i]];
     const logWeight = pw && mp ? 1 + (pw.data[mp[i]] - 1) * t : 1;
     const softplusNeg = Math.max(-v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-    loss.data[i] = (1 - t) * v + logWeight * softplusNeg;
+    // Without pos_weight, (1 - t) v + max(-v, 0) is written max(v, 0) - t v: no cancellation of |v| against
+    // itself, so a tiny loss (x = -30, t = 0) keeps its digits.
+    loss.data[i] = pw ? (1 - t) * v + logWeight * softplusNeg : Math.max(v, 0) - t * v + Math.log1p(Math.exp(-Math.abs(v)));
   }
   if (opts.weight) loss = mul(loss, opts.weight);
   return reduceLoss(loss, opts.reduction ?? 'mean');
