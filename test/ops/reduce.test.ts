@@ -152,6 +152,34 @@ test('max, min and argmax on random data with ties, NaN and ±inf: forward and g
   }
 });
 
+test('a 0-dimensional tensor reduces over dim 0 or -1 to itself, as in PyTorch (torch.tensor(5.).sum(0) is 5)', async () => {
+  const value = rng.normal() * 3;
+  for (const dim of [0, -1]) {
+    const at = (op: string) => context(`${op}(scalar ${value}, ${dim})`);
+    const scalar = () => tensor([value], [], { requiresGrad: true });
+    for (const [op, reduce] of [['sum', (x: Tensor) => F.sum(x, dim, { keepdim: true })], ['mean', (x: Tensor) => F.mean(x, dim)], ['max', (x: Tensor) => F.max(x, dim)], ['min', (x: Tensor) => F.min(x, [dim])]] as const) {
+      const x = scalar();
+      const y = reduce(x);
+      assert.equal([...y.shape], [], at(`${op} shape`));
+      assert.equal([...(await y.toArray())], [Math.fround(value)], at(op));
+      y.backward();
+      assert.equal([...(await x.grad!.toArray())], [1], at(`${op} gradient`));
+    }
+    assert.equal([...(await F.argmax(scalar(), dim).toArray())], [0], at('argmax'));
+    assert.equal([...(await F.softmax(scalar(), dim).toArray())], [1], at('softmax'));
+  }
+});
+
+test('max, min and argmax over an empty dimension are refused (PyTorch: no identity), not -inf', () => {
+  const empty = tensor([], [0, 3]);
+  throwsWith(() => F.max(empty), /dimension 0 of \[0, 3\] is empty/, 'max()');
+  throwsWith(() => F.min(empty, [0]), /dimension 0 of \[0, 3\] is empty/, 'amin over 0');
+  throwsWith(() => F.argmax(empty, 0), /dimension 0 of \[0, 3\] is empty/, 'argmax over 0');
+  // Over a non-empty dim the result is empty, as PyTorch's.
+  assert.equal([...F.max(empty, 1).shape], [0], context('max over dim 1 of [0, 3]'));
+  empty.dispose();
+});
+
 test('reducing over an out-of-range or repeated dim is a clear error', () => {
   const x = tensor(new Float32Array(6), [2, 3]);
   throwsWith(() => F.sum(x, 2), /dimension 2 is out of range for a tensor of rank 2/, 'sum dim 2');

@@ -2,7 +2,7 @@
 import { argmaxAxis, reduceDims, type ReduceOp } from '../../kernels/reduce.js';
 import { binary, unary } from '../../kernels/elementwise.js';
 import { tensor } from '../../tensor/creation.js';
-import { Tensor, record, scope, type Shape } from '../../tensor/tensor.js';
+import { Tensor, formatShape, record, scope, type Shape } from '../../tensor/tensor.js';
 import { expand } from './shape.js';
 import { checkOptionNames, normDim, normDims, splitAt, wrap } from './util.js';
 
@@ -74,7 +74,14 @@ export function max(x: Tensor, dims?: number | readonly number[], options: Reduc
     return values;
   }
   const list = normDims(dims, x.rank, 'max');
+  checkNonEmpty(x, list);
   return scope(() => maxOver(x, list, keepdim, dims === undefined));
+}
+
+/** PyTorch refuses a max / min over no elements ("the operation does not have an identity"); -inf is not an answer. */
+function checkNonEmpty(x: Tensor, dims: number[]): void {
+  const empty = dims.find((d) => x.shape[d] === 0);
+  if (empty !== undefined) throw new Error(`max / min: dimension ${empty} of ${formatShape(x.shape)} is empty, and a maximum or minimum of no elements is undefined; reduce over a non-empty dimension or skip the empty tensor`);
 }
 
 function maxOver(x: Tensor, list: number[], keepdim: boolean, nanMatchesNan: boolean): Tensor {
@@ -105,6 +112,7 @@ export function min(x: Tensor, dims?: number | readonly number[], options: Reduc
 export function maxWithIndices(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
   const d = normDim(dim, x.rank, 'max');
   const keepdim = keepdimOf('max', options);
+  checkNonEmpty(x, [d]);
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const { values, indices } = argmaxAxis(x.buffer, outer, reduced, inner);
   const out = reducedShape(x.shape, [d], keepdim);

@@ -107,9 +107,9 @@ export function withFloatBias<T>(bias: Tensor | undefined, launch: (bias: GPUBuf
   }
 }
 
-/** Normalises a possibly negative dimension index against a rank. */
+/** Normalises a possibly negative dimension index against a rank (a scalar takes 0 and -1, as in PyTorch). */
 export function normDim(dim: number, rank: number, op: string): number {
-  const d = dim < 0 ? dim + rank : dim;
+  const d = dim < 0 ? dim + Math.max(rank, 1) : dim;
   if (!Number.isInteger(d) || d < 0 || d >= Math.max(rank, 1)) throw new Error(`${op}: dimension ${dim} is out of range for a tensor of rank ${rank}`);
   return d;
 }
@@ -119,6 +119,8 @@ export function normDims(dims: number | readonly number[] | undefined, rank: num
   if (dims === undefined || (typeof dims !== 'number' && dims.length === 0)) return [...Array(rank).keys()];
   const list = (typeof dims === 'number' ? [dims] : [...dims]).map((d) => normDim(d, rank, op));
   if (new Set(list).size !== list.length) throw new Error(`${op}: dimension list [${list.join(', ')}] repeats a dimension`);
+  // A scalar's dim 0 is the scalar itself: nothing to reduce (torch.tensor(5.).sum(0) is 5).
+  if (rank === 0) return [];
   return list.sort((a, b) => a - b);
 }
 
