@@ -243,6 +243,26 @@ test('bceWithLogits keeps the precision of tiny losses (|x| from 5 to 40 on the 
   t.dispose();
 });
 
+test('bceWithLogits at ±inf gives the inf or NaN of PyTorch ((1 - t) x - log_sigmoid(x))', async () => {
+  const x64 = ref.t64([Infinity, -Infinity, Infinity, -Infinity], [4]);
+  const t64 = ref.t64([1, 0, 0, 1], [4]);
+  const losses = Array.from(await F.bceWithLogits(toTensor(x64), toTensor(t64), { reduction: 'none' }).toArray());
+  // 0 · inf is NaN for x = inf, t = 1 (and -inf + inf for x = -inf, t = 0): torch gives NaN there, not 0.
+  assert.equal(losses, [NaN, NaN, Infinity, NaN], context('bceWithLogits([inf, -inf, inf, -inf], [1, 0, 0, 1])'));
+  assert.equal(losses, Array.from(ref.bceWithLogits(x64, t64, { reduction: 'none' }).data), context('against the float64 reference'));
+});
+
+test('crossEntropy of an empty batch: NaN (mean), 0 (sum), [] (none), as PyTorch', async () => {
+  const C = rng.int(2, 6);
+  const x = tensor([], [0, C], { requiresGrad: true });
+  assert.equal(Array.from(await F.crossEntropy(x, []).toArray()), [NaN], context('mean'));
+  assert.equal(Array.from(await F.crossEntropy(x, tensor([], [0]), { reduction: 'sum' }).toArray()), [0], context('sum'));
+  const none = F.crossEntropy(tensor([], [0, C, 3]), [], { reduction: 'none' });
+  assert.equal([...none.shape], [0, 3], context('none shape'));
+  x.dispose();
+  none.dispose();
+});
+
 test('mseLoss and l1Loss: every reduction, both gradients, broadcast target', async () => {
   // l1's kink is at x == target: keep |x| >= 0.6 and |target| <= 0.4.
   const farFromTarget: Draw = (r, s) => ref.map(ref.randu(r, s, 0.6, 2), (v) => (r.bool() ? v : -v));

@@ -109,7 +109,7 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   }
   // One fused kernel: per-row logsumexp minus the smoothed target's expected logit; its backward
   // is softmax minus the target distribution. The graph saves the logits and the targets.
-  const geometry = { batch: logits.shape[0], classes, inner: targetCount / logits.shape[0], smoothing: labelSmoothing };
+  const geometry = { batch: logits.shape[0], classes, inner: logits.shape.slice(2).reduce((a, b) => a * b, 1), smoothing: labelSmoothing };
   const rows = wrap(crossEntropyForward(logits.buffer, targetTensor.buffer, flags, geometry), targetShape);
   const perSample = record('crossEntropy', [logits], rows, [logits, targetTensor], (g) => [
     wrap(crossEntropyBackward(logits.buffer, targetTensor.buffer, g.buffer, geometry), logits.shape),
@@ -135,8 +135,9 @@ function invalidTargetMessage(index: number, value: number, classes: number): st
 const log1pExpNegAbs = (x: string) => `select(log(1.0 + exp(-abs(${x}))), exp(-abs(${x})) * (1.0 - exp(-abs(${x})) * (0.5 - exp(-abs(${x})) / 3.0)), abs(${x}) > 4.6)`;
 
 /**
- * Binary cross-entropy on logits, numerically stable: max(x, 0) - x t + log1p(exp(-|x|)), as
- * torch's (1 - t) x - log_sigmoid(x), so a well-classified logit (x = 20, t = 1) keeps its tiny loss.
+ * Binary cross-entropy on logits, numerically stable, written as torch's (1 - t) x - log_sigmoid(x)
+ * = (1 - t) x - min(x, 0) + log1p(exp(-|x|)): a well-classified logit (x = 20, t = 1) keeps its tiny
+ * loss, and x = ±inf gives PyTorch's inf or NaN.
  * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
  */
 export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
@@ -149,7 +150,7 @@ function bceElementwise(x: Tensor, target: Tensor): Tensor {
     throw new Error(`bceWithLogits: target size ${formatShape(target.shape)} must be the same as input size ${formatShape(x.shape)} (PyTorch's rule)`);
   }
   const shape = x.shape;
-  const loss = wrap(binary('bceWithLogits', `max(a, 0.0) - a * b + ${log1pExpNegAbs('a')}`, x.buffer, x.shape, target.buffer, target.shape, shape), shape);
+  const loss = wrap(binary('bceWithLogits', `(1.0 - b) * a - min(a, 0.0) + ${log1pExpNegAbs('a')}`, x.buffer, x.shape, target.buffer, target.shape, shape), shape);
   const elementwise = record('bceWithLogits', [x, target], loss, [x, target], (g) => [
     x.requiresGrad ? sumTo(mul(g, wrap(binary('bceGrad', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0) - b', x.buffer, x.shape, target.buffer, target.shape, shape), shape)), x.shape) : undefined,
     target.requiresGrad ? sumTo(neg(mul(g, x)), target.shape) : undefined,
