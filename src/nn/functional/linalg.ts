@@ -88,6 +88,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Act
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
   const reads = gemmReads('linear', x, weight, options.computeDtype);
+  // PyTorch returns the bias broadcast; the fused epilogue does not run without a product to add it to.
+  if (inFeatures === 0) throw new Error(`linear: weight ${formatShape(weight.shape)} has no input features, which webfer does not support; give the layer at least one input`);
   const rows = x.size / inFeatures;
   const input: MatrixOperand = { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
   const weightT: MatrixOperand = { ...elements(reads.weight), batchStride: 0, rowStride: 1, colStride: inFeatures };

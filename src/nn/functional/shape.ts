@@ -2,7 +2,7 @@
 // one strided-copy kernel (or none: reshape is a view); reflect/replicate padding has its own.
 import { contiguousStrides, fill, stridedCopy } from '../../kernels/elementwise.js';
 import { padIndexed } from '../../kernels/pad.js';
-import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
+import { Tensor, checkShape, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { checkInteger, normDim, wrap } from './util.js';
@@ -34,11 +34,12 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
   return x.shape[d] === 1 ? x.reshape([...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
 }
 
-/** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous). */
+/** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous); -1 keeps a dimension's size. */
 export function expand(x: Tensor, shape: Shape): Tensor {
-  const out = [...shape];
-  if (out.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
-  const offset = out.length - x.rank;
+  if (shape.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
+  const offset = shape.length - x.rank;
+  // PyTorch: -1 only for an existing dimension ("isn't allowed in a leading, non-existing dimension").
+  const out = checkShape(shape.map((n, d) => (n === -1 && d >= offset ? x.shape[d - offset] : n)), 'expand');
   const own = contiguousStrides(x.shape);
   const strides = out.map((n, d) => {
     const i = d - offset;
@@ -91,6 +92,7 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 
 /** Elements start, start + step, ... below end along dim (Python slicing; negative start/end count from the end). */
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  if (x.rank === 0) throw new Error('slice: a 0-dimensional tensor cannot be sliced (as in PyTorch); reshape it to [1] first');
   const d = normDim(dim, x.rank, 'slice');
   const n = x.shape[d];
   if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
@@ -117,6 +119,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new Error('cat: needs at least one tensor');
   const first = xs[0];
+  if (xs.some((t) => t.rank === 0)) throw new Error('cat: zero-dimensional tensors cannot be concatenated (as in PyTorch); reshape them to [1] first');
   const d = normDim(dim, first.rank, 'cat');
   for (const t of xs) {
     if (t.rank !== first.rank || t.shape.some((n, i) => i !== d && n !== first.shape[i])) {
