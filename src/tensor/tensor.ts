@@ -133,10 +133,21 @@ export class Tensor {
   }
 
   private storageBuffer(): GPUBuffer {
+    this.checkLive();
     if (this.storage.generation !== deviceGeneration()) throw new Error(staleDeviceMessage(this.shape, this.storage.generation));
     const buffer = this.storage.buffer;
     if (!buffer) throw new Error(`tensor ${formatShape(this.shape)} was disposed and its storage freed`);
     return buffer;
+  }
+
+  /**
+   * Refuses a disposed tensor, even where its storage lives on in a view or a graph: only the backward
+   * rules read what a graph saved (disposing a tensor a graph still needs is allowed).
+   */
+  private checkLive(): void {
+    if (this.disposed && backwardDepth === 0) {
+      throw new Error(`tensor ${formatShape(this.shape)} was disposed (by dispose() or the scope() that made it); keep it alive where it is still used, or return it from the scope`);
+    }
   }
 
   get rank(): number {
@@ -185,6 +196,7 @@ export class Tensor {
 
   /** Same storage, new shape (no copy); one dimension may be -1. */
   reshape(shape: Shape): Tensor {
+    this.checkLive();
     const resolved = resolveShape(shape, this.size);
     const view = new Tensor(this.storage, resolved);
     this.storage.retain();
@@ -216,6 +228,7 @@ export class Tensor {
 
   /** A new tensor over the same storage, cut off from the graph. */
   detach(): Tensor {
+    this.checkLive();
     this.storage.retain();
     return new Tensor(this.storage, this.shape);
   }
@@ -259,6 +272,8 @@ export function resolveShape(shape: Shape, size: number): number[] {
 }
 
 let gradEnabled = true;
+/** > 0 while backward rules run: they may read saved tensors their owners have disposed. */
+let backwardDepth = 0;
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -360,7 +375,13 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
           continue;
         }
         if (node.released) throw new Error(`backward: the graph through ${node.name} was already released; pass { retainGraph: true } to the first backward to run it twice`);
-        const inputGrads = node.backward(g);
+        backwardDepth++;
+        let inputGrads: (Tensor | undefined)[];
+        try {
+          inputGrads = node.backward(g);
+        } finally {
+          backwardDepth--;
+        }
         node.inputs.forEach((input, i) => {
           const ig = inputGrads[i];
           if (!ig || !input.requiresGrad) return;

@@ -150,6 +150,30 @@ test('disposing intermediates before backward still gives the right gradient and
   });
 });
 
+test('a disposed tensor is refused by every op, also where a view or a graph keeps its storage (the ops across scopes included)', async () => {
+  await leavesNoTrace('use after dispose', async () => {
+    const x = tensor(Float32Array.from({ length: 6 }, () => rng.normal()), [2, 3], { requiresGrad: true });
+    const view = x.reshape([3, 2]);
+    const saved = F.exp(x); // the graph of y keeps saved's storage for backward
+    const y = scope(() => F.sum(F.mul(saved, saved)));
+    view.dispose();
+    saved.dispose();
+    const message = /tensor \[3, 2\] was disposed \(by dispose\(\) or the scope\(\) that made it\)/;
+    throwsWith(() => F.add(view, 1), message, 'op on a disposed view');
+    throwsWith(() => view.reshape([6]), message, 'reshape of a disposed view');
+    throwsWith(() => view.detach(), message, 'detach of a disposed view');
+    throwsWith(() => F.mul(saved, 2), /tensor \[2, 3\] was disposed/, 'op on a disposed tensor a graph still holds');
+    // Backward still reads what the graph saved: disposing early stays allowed.
+    y.backward();
+    assert.ok(x.grad !== null, context('gradient through the disposed saved tensor'));
+    const escaped = scope(() => F.mul(x, 3).reshape([6]).reshape([2, 3]));
+    const leaked: Tensor[] = [];
+    scope(() => leaked.push(F.mul(x, 2)));
+    throwsWith(() => F.add(leaked[0]!, escaped), /tensor \[2, 3\] was disposed/, 'a tensor used after the scope that made it closed');
+    for (const t of [x, y, escaped]) t.dispose();
+  });
+});
+
 test('disposing the loss without backward frees the saved graph', async () => {
   await leavesNoTrace('forward, dispose', () => {
     const x = tensor([1, 2, 3, 4], [2, 2], { requiresGrad: true });
