@@ -32,6 +32,7 @@ export class Adam extends Optimizer<AdamHyper> {
     const where = `Adam group ${index}`;
     if (!(group.lr >= 0)) throw new Error(`${where}: lr must be ≥ 0, got ${group.lr}`);
     if (!(group.eps >= 0)) throw new Error(`${where}: eps must be ≥ 0, got ${group.eps}`);
+    if (!Array.isArray(group.betas) || group.betas.length !== 2) throw new Error(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(group.betas)}`);
     const [beta1, beta2] = group.betas;
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw new Error(`${where}: betas must be in [0, 1), got [${beta1}, ${beta2}]`);
     if (!(group.weightDecay >= 0)) throw new Error(`${where}: weightDecay must be ≥ 0, got ${group.weightDecay}`);

@@ -93,6 +93,21 @@ test('state dict round trip: export → fresh model → load gives the same outp
   x.dispose();
 });
 
+test('loadStateDict converts a float16 state dict to the float32 parameters, as param.copy_ does in PyTorch', async () => {
+  manualSeed(21);
+  const original = new Small();
+  const halves = new Map([...original.stateDict()].map(([name, t]) => [name, t.half()]));
+  manualSeed(22);
+  const copy = new Small();
+  copy.loadStateDict(halves);
+  for (const [name, t] of copy.stateDict()) {
+    assert.is(t.dtype, 'float32', `${name} stays float32`);
+    assert.equal([...(await t.toArray())], [...(await halves.get(name)!.toArray())], `${name} holds the float16 values`);
+  }
+  for (const t of halves.values()) t.dispose();
+  for (const m of [original, copy]) m.dispose();
+});
+
 test('loadStateDict names missing and unexpected keys and both shapes of a mismatch', () => {
   const model = new Small();
   const state = new Map<string, Tensor | { shape: number[]; data: Float32Array }>(model.stateDict());

@@ -161,6 +161,7 @@ test('optimizers refuse an empty parameter list and options they do not implemen
   assert.throws(() => new SGD([a], { lr: 0.1, weight_decay: 1e-4 } as never), /SGD: unknown option "weight_decay" .*webfer spells it weightDecay/);
   assert.throws(() => new SGD([{ params: [a], weight_decay: 0 } as never], { lr: 0.1 }), /SGD group 0: unknown option "weight_decay"/);
   assert.throws(() => new Adam([a], { amsgrad: true } as never), /Adam: unknown option "amsgrad" .*does not support it/);
+  assert.throws(() => new Adam([a], { betas: 0.9 as never }), /Adam group 0: betas must be a pair \[beta1, beta2\], got 0.9/);
   a.dispose();
 });
 
