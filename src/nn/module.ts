@@ -6,13 +6,14 @@
 // step wrapped in scope() never frees them; the module owns them until dispose().
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { DTYPES, Storage, Tensor, formatShape, noGrad, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
+import { DTYPES, Storage, Tensor, checkShape, formatShape, noGrad, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
 
 /** A tensor that a module trains: requiresGrad, owned by its module (never freed by a scope). */
 export class Parameter extends Tensor {
   /** A new parameter of `shape`, filled with `values` (a constant, or host data), zeros by default. */
   constructor(shape: Shape, values: number | ArrayLike<number> = 0) {
-    const size = shapeSize(shape);
+    // Checked before the buffer is sized from it (a NaN size reached createBuffer).
+    const size = shapeSize(checkShape(shape, 'Parameter'));
     super(new Storage(gpu().pool.acquire(size * 4), size), shape, true);
     untrack(this);
     if (typeof values === 'number') fill(size, values, this.buffer);

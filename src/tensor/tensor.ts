@@ -259,6 +259,7 @@ export function liveTensorCount(): number {
 }
 
 export function resolveShape(shape: Shape, size: number): number[] {
+  if (!Array.isArray(shape)) throw new Error(`reshape: the shape must be an array of integers such as [2, -1], got ${typeof shape}`);
   const inferred = shape.indexOf(-1);
   if (inferred !== shape.lastIndexOf(-1)) throw new Error(`reshape ${formatShape(shape)}: only one dimension can be -1`);
   const known = shape.reduce((a, d, i) => (i === inferred ? a : a * d), 1);

@@ -131,6 +131,8 @@ test('layers refuse options they do not implement (paddingMode, PyTorch spelling
   assert.throws(() => new BatchNorm1d(4, { momentum: null as never }), /BatchNorm1d: momentum null .* is not supported/);
   assert.throws(() => new InstanceNorm2d(4, { momentum: 0.1 } as never), /InstanceNorm2d: unknown option "momentum"/);
   assert.throws(() => new Dropout(NaN), /Dropout: probability must be in \[0, 1\], got NaN/);
+  // A NaN size reached Dawn's createBuffer before the shape was checked.
+  assert.throws(() => new Linear(NaN, 3), /Parameter \[3, NaN\]: every dimension must be a non-negative integer/);
   assert.is(memory().liveTensors, live, 'a refused layer allocates no parameter');
 });
 

@@ -5,15 +5,18 @@ import { binary, unary } from '../../kernels/elementwise.js';
 import { Tensor, record, scope } from '../../tensor/tensor.js';
 import { generator } from '../../tensor/random.js';
 import { sumTo } from './shape.js';
-import { broadcastShapes, f32Literal, sameShape, wrap } from './util.js';
+import { broadcastShapes, expectTensor, f32Literal, sameShape, wrap } from './util.js';
 
 export type Operand = Tensor | number;
 
 function map(name: string, x: Tensor, expression: string, alpha = 0, beta = 0): Tensor {
+  expectTensor(x, name);
   return wrap(unary(name, expression, x.buffer, x.size, alpha, beta), x.shape);
 }
 
 function zip(name: string, a: Tensor, b: Tensor, expression: string, alpha = 0): Tensor {
+  expectTensor(a, name, 'the first operand', true);
+  expectTensor(b, name, 'the second operand', true);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
   return wrap(binary(name, expression, a.buffer, a.shape, b.buffer, b.shape, shape, alpha), shape);
 }
@@ -112,6 +115,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 }
 
 export function add(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('add: at least one operand must be a tensor');
   if (typeof a === 'number') return add(b, a);
   if (typeof b === 'number') return record('add', [a], map('addScalar', a, 'x + p.alpha', b), [], (g) => [g]);
   return record('add', [a, b], zip('add', a, b, 'a + b'), [], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
@@ -125,6 +129,7 @@ export function sub(a: Operand, b: Operand): Tensor {
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('mul: at least one operand must be a tensor');
   if (typeof a === 'number') return mul(b, a);
   if (typeof b === 'number') return record('mul', [a], map('mulScalar', a, 'x * p.alpha', b), [], (g) => [mul(g, b)]);
   return record('mul', [a, b], zip('mul', a, b, 'a * b'), [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : undefined, b.requiresGrad ? sumTo(mul(g, a), b.shape) : undefined]);

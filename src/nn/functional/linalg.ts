@@ -7,7 +7,7 @@ import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
+import { broadcastShapes, expectTensor, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
@@ -35,6 +35,8 @@ function batchedProduct(a: Tensor, aT: boolean, b: Tensor, bT: boolean, batch: n
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectTensor(a, 'matmul', 'the first operand');
+  expectTensor(b, 'matmul', 'the second operand');
   if (a.rank === 0 || b.rank === 0) throw new Error('matmul: both operands need at least one dimension');
   // scope: the reshaped / expanded operands are freed here; the graph keeps what it saved.
   return scope(() => matmulUnscoped(a, b));
@@ -81,6 +83,9 @@ export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluEx
  * read as options.computeDtype (webfer's autocast, as conv2d's: y and the gradients in the inputs' dtypes).
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none', options: { computeDtype?: DType } = {}): Tensor {
+  expectTensor(x, 'linear', 'input');
+  expectTensor(weight, 'linear', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'linear', 'bias');
   if (!(activation in ACTIVATIONS)) throw new Error(`linear: activation ${JSON.stringify(activation)} cannot be fused; use 'none' or 'relu', or apply it after linear`);
   const [outFeatures, inFeatures] = weight.shape;
   if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {

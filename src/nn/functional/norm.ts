@@ -8,7 +8,7 @@
 import { normGradSums, normInputGrad, normStats, normStatsFromRunning, normalize, normalizeMfm, type NormActivation, type NormGeometry } from '../../kernels/norm.js';
 import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { sum } from './reduce.js';
-import { checkOptionNames, inDtype, operandType, storageOf, wrap } from './util.js';
+import { checkOptionNames, expectTensor, inDtype, operandType, storageOf, wrap } from './util.js';
 
 /** An activation applied to the normalised output in the same pass: y = act(norm(x)). */
 export interface FusedActivationOptions {
@@ -131,6 +131,7 @@ function batchStatistics(op: string, x: Tensor, runningMean: Tensor | undefined,
  * F.tanh of the result, the same values and gradients).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: BatchNormOptions = {}): Tensor {
+  expectTensor(x, 'batchNorm', 'input');
   const op = 'batchNorm';
   const { N, C, S } = normGeometryOf(op, x, 2, '[N, C] or [N, C, ...]');
   checkVector(weight, C, 'weight', op);
@@ -149,6 +150,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar
  * inside the norm's own gradient passes. Options, statistics and running updates as batchNorm.
  */
 export function batchNormMfm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: Omit<BatchNormOptions, keyof FusedActivationOptions> = {}): Tensor {
+  expectTensor(x, 'batchNormMfm', 'input');
   const op = 'batchNormMfm';
   const { N, C, S } = normGeometryOf(op, x, 2, '[N, 2C, H, W] or [N, 2C]');
   if (C % 2 !== 0) throw new Error(`${op}: dimension 1 of ${formatShape(x.shape)} must be even (two halves for the max-feature-map); give the layer before it 2·C outputs`);
@@ -164,6 +166,7 @@ export function batchNormMfm(x: Tensor, runningMean: Tensor | undefined, running
  * variance; optional per-channel affine weight and bias; `activation` fused as in batchNorm.
  */
 export function instanceNorm(x: Tensor, weight?: Tensor, bias?: Tensor, options: { eps?: number } & FusedActivationOptions = {}): Tensor {
+  expectTensor(x, 'instanceNorm', 'input');
   const op = 'instanceNorm';
   // Running statistics (use_input_stats=False) are not implemented: refused, not ignored.
   checkOptionNames(op, options, ['eps', 'activation', 'negativeSlope']);

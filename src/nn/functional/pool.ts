@@ -2,7 +2,7 @@
 // that would start in the right padding), tie rule (first maximum wins) and divisor rules.
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, record } from '../../tensor/tensor.js';
-import { checkOptionNames, gradientIn, operandType, pair, storageOf, wrap, type Pair } from './util.js';
+import { checkOptionNames, expectTensor, gradientIn, operandType, pair, storageOf, wrap, type Pair } from './util.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -57,6 +57,7 @@ export function maxPool2dGeometry(op: string, shape: readonly number[], options:
  * first maximum in row-major window order wins, and so takes the whole gradient.
  */
 export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
+  expectTensor(x, 'maxPool2d', 'input');
   checkOptionNames('maxPool2d', options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode']);
   const g = maxPool2dGeometry('maxPool2d', x.shape, options);
   const shape = [x.shape[0], x.shape[1], g.OH, g.OW];
@@ -78,6 +79,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
 
 /** Average pooling with PyTorch's divisor rules (countIncludePad, ceil-mode edge windows, divisorOverride). */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
+  expectTensor(x, 'avgPool2d', 'input');
   checkOptionNames('avgPool2d', options, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
   const g = geometry('avgPool2d', x.shape, options.kernelSize, options.stride, options.padding ?? 0, 1, options.ceilMode ?? false);
   const countIncludePad = options.countIncludePad ?? true;

@@ -4,7 +4,7 @@ import { binary, unary } from '../../kernels/elementwise.js';
 import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope, type Shape } from '../../tensor/tensor.js';
 import { expand } from './shape.js';
-import { checkOptionNames, normDim, normDims, splitAt, wrap } from './util.js';
+import { checkOptionNames, expectTensor, normDim, normDims, splitAt, wrap } from './util.js';
 
 function reducedShape(shape: Shape, dims: number[], keepdim: boolean): number[] {
   if (keepdim) return shape.map((n, d) => (dims.includes(d) ? 1 : n));
@@ -30,6 +30,7 @@ function keepdimOf(op: string, options: ReduceOptions): boolean {
 
 /** Sum over dims (all when undefined), like torch.sum. */
 export function sum(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  expectTensor(x, 'sum', 'input');
   const list = normDims(dims, x.rank, 'sum');
   const keepdim = keepdimOf('sum', options);
   // scope: the keepdim-shaped intermediate is freed; the returned view keeps its storage.
@@ -43,6 +44,7 @@ export function sum(x: Tensor, dims?: number | readonly number[], options: Reduc
 
 /** Mean over dims (all when undefined), like torch.mean. */
 export function mean(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  expectTensor(x, 'mean', 'input');
   const list = normDims(dims, x.rank, 'mean');
   const keepdim = keepdimOf('mean', options);
   const count = list.reduce((a, d) => a * x.shape[d], 1);
@@ -67,6 +69,7 @@ export function mean(x: Tensor, dims?: number | readonly number[], options: Redu
  *   equals it, gets g / 0 · 0 = NaN everywhere.
  */
 export function max(x: Tensor, dims?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+  expectTensor(x, 'max', 'input');
   const keepdim = keepdimOf('max', options);
   if (typeof dims === 'number') {
     const { values, indices } = maxWithIndices(x, dims, { keepdim });
@@ -110,6 +113,7 @@ export function min(x: Tensor, dims?: number | readonly number[], options: Reduc
 
 /** Max along one dimension with the indices of the first maxima (as f32 values). */
 export function maxWithIndices(x: Tensor, dim: number, options: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
+  expectTensor(x, 'max', 'input');
   const d = normDim(dim, x.rank, 'max');
   const keepdim = keepdimOf('max', options);
   checkNonEmpty(x, [d]);

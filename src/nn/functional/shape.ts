@@ -5,14 +5,16 @@ import { padIndexed } from '../../kernels/pad.js';
 import { Tensor, checkShape, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
 import { reduceDims } from '../../kernels/reduce.js';
-import { checkInteger, normDim, wrap } from './util.js';
+import { checkInteger, expectTensor, normDim, wrap } from './util.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
+  expectTensor(x, 'reshape');
   return x.reshape(shape);
 }
 
 /** Flattens dimensions startDim..endDim into one (torch.flatten). */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  expectTensor(x, 'flatten', 'input');
   if (x.rank === 0) return x.reshape([1]);
   const s = normDim(startDim, x.rank, 'flatten');
   const e = normDim(endDim, x.rank, 'flatten');
@@ -23,12 +25,14 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 /** Adds a dimension of size 1 at dim. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  expectTensor(x, 'unsqueeze', 'input');
   const d = normDim(dim, x.rank + 1, 'unsqueeze');
   return x.reshape([...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
 /** Removes dimensions of size 1 (all, or the given one). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'squeeze', 'input');
   if (dim === undefined) return x.reshape(x.shape.filter((d) => d !== 1));
   const d = normDim(dim, x.rank, 'squeeze');
   return x.shape[d] === 1 ? x.reshape([...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
@@ -36,6 +40,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
 
 /** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous); -1 keeps a dimension's size. */
 export function expand(x: Tensor, shape: Shape): Tensor {
+  expectTensor(x, 'expand', 'input');
   if (shape.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
   const offset = shape.length - x.rank;
   // PyTorch: -1 only for an existing dimension ("isn't allowed in a leading, non-existing dimension").
@@ -70,6 +75,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  expectTensor(x, 'permute', 'input');
   if (dims.length !== x.rank) throw new Error(`permute: ${dims.length} dimensions given for a tensor of rank ${x.rank}`);
   const order = dims.map((d) => normDim(d, x.rank, 'permute'));
   if (new Set(order).size !== order.length) throw new Error(`permute: [${dims.join(', ')}] is not a permutation`);
@@ -92,6 +98,7 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 
 /** Elements start, start + step, ... below end along dim (Python slicing; negative start/end count from the end). */
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  expectTensor(x, 'slice', 'input');
   if (x.rank === 0) throw new Error('slice: a 0-dimensional tensor cannot be sliced (as in PyTorch); reshape it to [1] first');
   const d = normDim(dim, x.rank, 'slice');
   const n = x.shape[d];
@@ -117,7 +124,8 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 }
 
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new Error('cat: needs at least one tensor');
+  if (typeof xs !== 'object' || xs === null || xs.length === 0) throw new Error('cat: needs a non-empty array of tensors');
+  xs.forEach((t, i) => expectTensor(t, 'cat', `tensor ${i}`));
   const first = xs[0];
   if (xs.some((t) => t.rank === 0)) throw new Error('cat: zero-dimensional tensors cannot be concatenated (as in PyTorch); reshape them to [1] first');
   const d = normDim(dim, first.rank, 'cat');
@@ -148,6 +156,7 @@ const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'replicate'];
  * dimension first). constant: any number of dimensions; reflect / replicate: the last one or two.
  */
 export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
+  expectTensor(x, 'pad', 'input');
   if (pads.length % 2 !== 0 || pads.length / 2 > x.rank) throw new Error(`pad: ${pads.length} padding values for a tensor of rank ${x.rank}; give [left, right, top, bottom, ...] pairs`);
   if (!pads.every(Number.isInteger)) throw new Error(`pad: padding sizes must be integers, got [${pads.join(', ')}]`);
   if (!PAD_MODES.includes(mode)) throw new Error(`pad: mode ${JSON.stringify(mode)} is not supported; use ${PAD_MODES.map((m) => `'${m}'`).join(', ')}`);

@@ -107,6 +107,20 @@ export function withFloatBias<T>(bias: Tensor | undefined, launch: (bias: GPUBuf
   }
 }
 
+/** What a non-tensor argument is, for an error message. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (ArrayBuffer.isView(value)) return 'a typed array';
+  return typeof value;
+}
+
+/** A clear error where a caller (JavaScript, or a cast) passes something else than a tensor. */
+export function expectTensor(value: unknown, op: string, name = 'input', orNumber = false): asserts value is Tensor {
+  if (value instanceof Tensor || (orNumber && typeof value === 'number')) return;
+  throw new Error(`${op}: ${name} must be a Tensor${orNumber ? ' or a number' : ''}, got ${describe(value)}; make one with tensor(values, shape)`);
+}
+
 /** Normalises a possibly negative dimension index against a rank (a scalar takes 0 and -1, as in PyTorch). */
 export function normDim(dim: number, rank: number, op: string): number {
   const d = dim < 0 ? dim + Math.max(rank, 1) : dim;
