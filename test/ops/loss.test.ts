@@ -111,14 +111,12 @@ test('losses refuse what PyTorch refuses and the options webfer does not impleme
   assert.is(after.liveTensors, before.liveTensors, 'live tensors');
 });
 
-test('softmax / logSoftmax without a dim: the last dim up to rank 2 (as PyTorch), an error from rank 3 (PyTorch would take dim 0 or 1)', async () => {
-  const [N, C] = [rng.int(2, 5), rng.int(3, 7)];
+test('softmax / logSoftmax without a dim take the implicit dim of PyTorch: 0 for ranks 1 and 3, 1 for ranks 2 and 4 (not the last)', async () => {
+  const [N, C, H, W] = [rng.int(2, 4), rng.int(3, 6), rng.int(2, 4), rng.int(2, 5)];
   await checkOp({ name: 'softmax() on [N, C]', rng, inputs: [[N, C]], forward: ([x]) => F.softmax(x), reference: ([x]) => ref.softmax(x, 1) });
   await checkOp({ name: 'logSoftmax() on [C]', rng, inputs: [[C]], forward: ([x]) => F.logSoftmax(x), reference: ([x]) => ref.logSoftmax(x, 0) });
-  const x = tensor(new Float32Array(N * C * 2 * 3), [N, C, 2, 3]);
-  throwsWith(() => F.softmax(x), /softmax: input \[.*\] needs an explicit dim \(PyTorch's implicit choice for rank 4 is dim 1/, 'rank 4');
-  throwsWith(() => F.logSoftmax(x.reshape([N, C, 6])), /logSoftmax: .* rank 3 is dim 0/, 'rank 3');
-  x.dispose();
+  await checkOp({ name: 'softmax() on [C, H, W]', rng, inputs: [[C, H, W]], forward: ([x]) => F.softmax(x), reference: ([x]) => ref.softmax(x, 0) });
+  await checkOp({ name: 'logSoftmax() on [N, C, H, W]', rng, inputs: [[N, C, H, W]], forward: ([x]) => F.logSoftmax(x), reference: ([x]) => ref.logSoftmax(x, 1) });
 });
 
 /** A target value that is not a class index of C classes, of each kind PyTorch refuses. */

@@ -8,20 +8,20 @@ import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { checkOptionNames, normDim, sameShape, splitAt, wrap } from './util.js';
+import { checkOptionNames, expectTensor, normDim, sameShape, splitAt, wrap } from './util.js';
 import { sumTo } from './shape.js';
 
 /**
- * The dim softmax / logSoftmax run along. Without one, ranks 0 to 2 take the last dim, as PyTorch's
- * deprecated implicit choice does; from rank 3 on PyTorch takes dim 0 (rank 3) or 1, which no
- * caller expects, so webfer asks for it.
+ * The dim softmax / logSoftmax run along. Without one, PyTorch's (deprecated) implicit choice,
+ * _get_softmax_dim: dim 0 for ranks 0, 1 and 3, else dim 1 (so not the last dim from rank 3 on).
  */
 function softmaxDim(x: Tensor, dim: number | undefined, op: string): number {
-  if (dim === undefined && x.rank > 2) throw new Error(`${op}: input ${formatShape(x.shape)} needs an explicit dim (PyTorch's implicit choice for rank ${x.rank} is dim ${x.rank === 3 ? 0 : 1}, and deprecated); pass it, e.g. ${op}(x, 1)`);
-  return normDim(dim ?? -1, x.rank, op);
+  const implicit = x.rank === 0 || x.rank === 1 || x.rank === 3 ? 0 : 1;
+  return normDim(dim ?? implicit, x.rank, op);
 }
 
 export function softmax(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'softmax', 'input');
   const d = softmaxDim(x, dim, 'softmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, false), x.shape);
@@ -33,6 +33,7 @@ export function softmax(x: Tensor, dim?: number): Tensor {
 }
 
 export function logSoftmax(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'logSoftmax', 'input');
   const d = softmaxDim(x, dim, 'logSoftmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, true), x.shape);
@@ -73,6 +74,7 @@ export interface CrossEntropyOptions {
  * a row with a bad target has a NaN loss and a zero gradient, so it cannot pass for a real loss.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
+  expectTensor(logits, 'crossEntropy', 'logits');
   checkLossOptions('crossEntropy', options, ['reduction', 'labelSmoothing']);
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be between 0 and 1 (as in PyTorch), got ${smoothing}`);
@@ -141,6 +143,8 @@ const log1pExpNegAbs = (x: string) => `select(log(1.0 + exp(-abs(${x}))), exp(-a
  * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
  */
 export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  expectTensor(x, 'bceWithLogits', 'input');
+  expectTensor(target, 'bceWithLogits', 'target');
   const reduction = checkLossOptions('bceWithLogits', options);
   return scope(() => reduce(bceElementwise(x, target), reduction));
 }
@@ -159,6 +163,8 @@ function bceElementwise(x: Tensor, target: Tensor): Tensor {
 }
 
 export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  expectTensor(x, 'mseLoss', 'input');
+  expectTensor(target, 'mseLoss', 'target');
   const reduction = checkLossOptions('mseLoss', options);
   return scope(() => {
     const d = sub(x, target);
@@ -167,6 +173,8 @@ export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduct
 }
 
 export function l1Loss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  expectTensor(x, 'l1Loss', 'input');
+  expectTensor(target, 'l1Loss', 'target');
   const reduction = checkLossOptions('l1Loss', options);
   return scope(() => reduce(abs(sub(x, target)), reduction));
 }
