@@ -66,6 +66,8 @@ export function zerosLike(t: Tensor): Tensor {
 export function randn(shape: Shape, options: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
   const rng = generator(options.seed);
   const { mean = 0, std = 1 } = options;
+  // PyTorch: "normal expects std >= 0.0".
+  if (!(std >= 0) || !Number.isFinite(mean)) throw new Error(`randn: std must be >= 0 and mean finite, got mean ${mean}, std ${std}`);
   const values = new Float32Array(shapeSize(checkShape(shape)));
   for (let i = 0; i < values.length; i++) values[i] = mean + std * rng.normal();
   return tensor(values, shape, options);
@@ -75,6 +77,8 @@ export function randn(shape: Shape, options: CreateOptions & { mean?: number; st
 export function rand(shape: Shape, options: CreateOptions & { low?: number; high?: number } = {}): Tensor {
   const rng = generator(options.seed);
   const { low = 0, high = 1 } = options;
+  // PyTorch: "uniform_ expects to return a [from, to) range".
+  if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new Error(`rand: expected finite low <= high, got low ${low}, high ${high}`);
   const values = new Float32Array(shapeSize(checkShape(shape)));
   for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * rng.uniform();
   return tensor(values, shape, options);
@@ -84,6 +88,9 @@ export function rand(shape: Shape, options: CreateOptions & { low?: number; high
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   if (step === 0) throw new Error('arange: step must not be 0');
+  // PyTorch: "unsupported range" for a non-finite bound, and "upper bound and larger bound inconsistent with step sign".
+  if (![start, end, step].every(Number.isFinite)) throw new Error(`arange: start, end and step must be finite, got ${start}, ${end}, ${step}`);
+  if ((end - start) * step < 0) throw new Error(`arange: step ${step} does not lead from ${start} to ${end}; flip its sign`);
   const count = Math.max(0, Math.ceil((end - start) / step));
   const values = new Float32Array(count);
   for (let i = 0; i < count; i++) values[i] = start + i * step;

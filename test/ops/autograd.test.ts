@@ -3,7 +3,7 @@
 // memory()), and a 500-step MLP training loop that must learn and must not leak.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { F, memory, noGrad, scope, tensor, zeros, type Tensor } from '../../src/index.js';
+import { F, arange, memory, noGrad, rand, randn, scope, tensor, zeros, type Tensor } from '../../src/index.js';
 import { accumulate } from '../../src/kernels/elementwise.js';
 import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toT64, toTensor, type T64 } from './helpers.js';
 
@@ -305,6 +305,13 @@ test('read-back of random data round-trips bit-exactly', async () => {
     assert.equal(Array.from(copied), Array.from(bits), context(`strided copy of ${n} values`));
     t.dispose();
   }
+});
+
+test('randn, rand and arange refuse what torch.normal, uniform_ and arange refuse (negative std, low > high, a step away from the end)', () => {
+  throwsWith(() => randn([2], { std: -1 }), /randn: std must be >= 0/, 'negative std');
+  throwsWith(() => rand([2], { low: 1, high: 0 }), /rand: expected finite low <= high, got low 1, high 0/, 'low > high');
+  throwsWith(() => arange(0, 5, -1), /arange: step -1 does not lead from 0 to 5/, 'wrong sign');
+  throwsWith(() => arange(0, Infinity), /arange: start, end and step must be finite/, 'infinite end');
 });
 
 test('tensor() with data that does not fill the shape is a clear error', () => {

@@ -87,6 +87,7 @@ test('crossEntropy rejects targets that do not fit', () => {
   throwsWith(() => F.crossEntropy(pixels, flatTarget), /target \[8\] does not match logits \[2, 3, 2, 2\] \(expected \[2, 2, 2\]\)/, 'target shape');
   const columnTarget = tensor(new Float32Array(4), [4, 1]);
   throwsWith(() => F.crossEntropy(x, columnTarget), /target \[4, 1\] does not match logits \[4, 3\] \(expected \[4\]\)/, 'target [N, 1]');
+  throwsWith(() => F.crossEntropy(x, x), /class-probability targets .* are not supported: give class indices/, 'soft labels');
   for (const t of [x, pixels, flatTarget, columnTarget]) t.dispose();
 });
 

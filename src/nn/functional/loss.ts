@@ -93,7 +93,10 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   // checks them and flags what it finds for the next read-back.
   let flags: GPUBuffer | undefined;
   if (target instanceof Tensor) {
-    if (!sameShape(target.shape, targetShape)) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
+    if (!sameShape(target.shape, targetShape)) {
+      const probabilities = sameShape(target.shape, logits.shape) ? "; class-probability targets (PyTorch's soft labels) are not supported: give class indices" : '';
+      throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})${probabilities}`);
+    }
     targetTensor = target;
     flags = gpu().checkedFlags((words) => {
       const found = decodeTargetFlags(words, targetCount);

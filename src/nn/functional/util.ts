@@ -181,6 +181,7 @@ export function checkInteger(value: number, name: string, op: string): number {
 export type Pair = number | readonly [number, number];
 
 export function pair(value: Pair, name: string): [number, number] {
+  if (typeof value === 'string') throw new Error(`${name} must be an integer or a pair of integers, got "${value}" (PyTorch's 'same' / 'valid' padding strings are not supported: give the padding as numbers)`);
   const p: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
   if (!p.every((v) => Number.isInteger(v))) throw new Error(`${name} must be an integer or a pair of integers, got ${JSON.stringify(value)}`);
   return p;
