@@ -1,8 +1,7 @@
 // torch.optim.Adam (amsgrad off): bias-corrected moments, L2 weight decay added to the gradient
 // (not AdamW's decoupled decay). One in-place dispatch per parameter.
 import { adamUpdate } from '../kernels/optim.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { checkOptionNames } from '../nn/functional/util.js';
+import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export type AdamHyper = {

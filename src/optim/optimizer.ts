@@ -5,7 +5,7 @@ import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
 import { Storage, Tensor, formatShape, noGrad, untrack } from '../tensor/tensor.js';
 import { copyInto, type HostTensor } from '../nn/module.js';
-import { checkOptionNames } from '../nn/functional/util.js';
+import { checkOptionNames } from '../tensor/tensor.js';
 
 /** Hyper-parameters a group may carry: numbers, flags, or pairs (Adam's betas). */
 export type Hyper = Record<string, number | boolean | readonly number[]>;

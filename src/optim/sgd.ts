@@ -1,8 +1,7 @@
 // torch.optim.SGD: momentum (the first step's buffer is the gradient itself), dampening,
 // Nesterov, L2 weight decay, per-group hyper-parameters. One in-place dispatch per parameter.
 import { sgdUpdate } from '../kernels/optim.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { checkOptionNames } from '../nn/functional/util.js';
+import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export type SgdHyper = {

@@ -1,7 +1,7 @@
 // Tensor creators. Host data is uploaded once; constants are filled on the GPU.
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { Tensor, checkShape, formatShape, shapeSize, type DType, type Shape } from './tensor.js';
+import { Tensor, checkOptionNames, checkShape, formatShape, shapeSize, type DType, type Shape } from './tensor.js';
 import { generator } from './random.js';
 
 export interface CreateOptions {
@@ -21,7 +21,11 @@ function asRequested(made: Tensor, options: CreateOptions): Tensor {
   return result;
 }
 
+/** What every creator takes (requires_grad spelt the PyTorch way would otherwise leave a tensor without gradient). */
+const CREATE_OPTIONS = ['requiresGrad', 'dtype'];
+
 export function tensor(data: ArrayLike<number>, shape?: Shape, options: CreateOptions = {}): Tensor {
+  checkOptionNames('tensor', options, CREATE_OPTIONS);
   checkHostValues(data);
   const resolved = checkShape(shape ?? [data.length]);
   const size = shapeSize(resolved);
@@ -46,6 +50,7 @@ function checkHostValues(data: ArrayLike<number>): void {
 }
 
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  checkOptionNames('full', options, CREATE_OPTIONS);
   const size = shapeSize(checkShape(shape));
   return asRequested(Tensor.fromBuffer(fill(size, value), shape), options);
 }
@@ -64,24 +69,26 @@ export function zerosLike(t: Tensor): Tensor {
 
 /** Normal(mean, std) samples. */
 export function randn(shape: Shape, options: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkOptionNames('randn', options, [...CREATE_OPTIONS, 'seed', 'mean', 'std']);
   const rng = generator(options.seed);
   const { mean = 0, std = 1 } = options;
   // PyTorch: "normal expects std >= 0.0".
   if (!(std >= 0) || !Number.isFinite(mean)) throw new Error(`randn: std must be >= 0 and mean finite, got mean ${mean}, std ${std}`);
   const values = new Float32Array(shapeSize(checkShape(shape)));
   for (let i = 0; i < values.length; i++) values[i] = mean + std * rng.normal();
-  return tensor(values, shape, options);
+  return tensor(values, shape, { requiresGrad: options.requiresGrad, dtype: options.dtype });
 }
 
 /** Uniform samples in [low, high). */
 export function rand(shape: Shape, options: CreateOptions & { low?: number; high?: number } = {}): Tensor {
+  checkOptionNames('rand', options, [...CREATE_OPTIONS, 'seed', 'low', 'high']);
   const rng = generator(options.seed);
   const { low = 0, high = 1 } = options;
   // PyTorch: "uniform_ expects to return a [from, to) range".
   if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new Error(`rand: expected finite low <= high, got low ${low}, high ${high}`);
   const values = new Float32Array(shapeSize(checkShape(shape)));
   for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * rng.uniform();
-  return tensor(values, shape, options);
+  return tensor(values, shape, { requiresGrad: options.requiresGrad, dtype: options.dtype });
 }
 
 /** start, start + step, ... below end (like torch.arange). */

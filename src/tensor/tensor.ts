@@ -78,6 +78,19 @@ export function checkShape(shape: Shape, what = 'shape'): number[] {
   return [...shape];
 }
 
+/**
+ * Refuses an option `op` does not take, so that none is ignored silently: PyTorch's snake_case
+ * spellings (weight_decay) and options webfer does not support (ignore_index, pos_weight, ...).
+ */
+export function checkOptionNames(op: string, options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== name && known.includes(camel) ? `; webfer spells it ${camel}` : '; webfer does not support it: leave it out';
+    throw new Error(`${op}: unknown option "${name}" (it takes ${known.join(', ')})${hint}`);
+  }
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, manualSeed, memory, randn, scope, tensor, type Tensor } from '../../src/index.js';
-import { BatchNorm1d, BatchNorm2d, InstanceNorm2d, initGanWeights, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
+import { AvgPool2d, BatchNorm1d, BatchNorm2d, InstanceNorm2d, MaxPool2d, initGanWeights, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
 
 await init();
 
@@ -131,6 +131,8 @@ test('layers refuse options they do not implement (paddingMode, PyTorch spelling
   assert.throws(() => new BatchNorm1d(4, { momentum: null as never }), /BatchNorm1d: momentum null .* is not supported/);
   assert.throws(() => new InstanceNorm2d(4, { momentum: 0.1 } as never), /InstanceNorm2d: unknown option "momentum"/);
   assert.throws(() => new Dropout(NaN), /Dropout: probability must be in \[0, 1\], got NaN/);
+  assert.throws(() => new MaxPool2d(2, { returnIndices: true } as never), /MaxPool2d: unknown option "returnIndices"/);
+  assert.throws(() => new AvgPool2d(2, { count_include_pad: false } as never), /AvgPool2d: .*webfer spells it countIncludePad/);
   // A NaN size reached Dawn's createBuffer before the shape was checked.
   assert.throws(() => new Linear(NaN, 3), /Parameter \[3, NaN\]: every dimension must be a non-negative integer/);
   assert.is(memory().liveTensors, live, 'a refused layer allocates no parameter');

@@ -307,11 +307,15 @@ test('read-back of random data round-trips bit-exactly', async () => {
   }
 });
 
-test('randn, rand and arange refuse what torch.normal, uniform_ and arange refuse (negative std, low > high, a step away from the end)', () => {
+test('randn, rand, arange and tensor refuse what PyTorch refuses (negative std, low > high, a step away from the end) and options they do not take (requires_grad)', () => {
   throwsWith(() => randn([2], { std: -1 }), /randn: std must be >= 0/, 'negative std');
   throwsWith(() => rand([2], { low: 1, high: 0 }), /rand: expected finite low <= high, got low 1, high 0/, 'low > high');
   throwsWith(() => arange(0, 5, -1), /arange: step -1 does not lead from 0 to 5/, 'wrong sign');
   throwsWith(() => arange(0, Infinity), /arange: start, end and step must be finite/, 'infinite end');
+  // PyTorch's requires_grad would otherwise make a tensor that never gets a gradient.
+  throwsWith(() => tensor([1, 2], [2], { requires_grad: true } as never), /tensor: unknown option "requires_grad" .*webfer spells it requiresGrad/, 'tensor requires_grad');
+  throwsWith(() => zeros([2], { requires_grad: true } as never), /full: unknown option "requires_grad"/, 'zeros requires_grad');
+  throwsWith(() => randn([2], { stddev: 2 } as never), /randn: unknown option "stddev"/, 'randn stddev');
 });
 
 test('tensor() with data that does not fill the shape is a clear error', () => {

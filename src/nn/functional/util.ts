@@ -4,6 +4,9 @@ import { castToFloat, castToHalf } from '../../kernels/cast.js';
 import type { OperandType } from '../../kernels/launch.js';
 import { Tensor, formatShape, noGrad, record, shapeSize, type DType, type GradNode, type Shape } from '../../tensor/tensor.js';
 
+// Shared with the tensor layer's creators (tensor(), zeros(), ...).
+export { checkOptionNames } from '../../tensor/tensor.js';
+
 export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
   return Tensor.fromBuffer(buffer, shape);
 }
@@ -157,19 +160,6 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
     out[i] = x === 1 ? y : x;
   }
   return out;
-}
-
-/**
- * Refuses an option `op` does not take, so that none is ignored silently: PyTorch's snake_case
- * spellings (weight_decay) and options webfer does not support (ignore_index, pos_weight, ...).
- */
-export function checkOptionNames(op: string, options: object, known: readonly string[]): void {
-  for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue;
-    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = camel !== name && known.includes(camel) ? `; webfer spells it ${camel}` : '; webfer does not support it: leave it out';
-    throw new Error(`${op}: unknown option "${name}" (it takes ${known.join(', ')})${hint}`);
-  }
 }
 
 /** A whole number, as PyTorch's int arguments (sizes, paddings, indices) require. */
