@@ -364,6 +364,8 @@ function topologicalOrder(root: Tensor): Tensor[] {
 }
 
 function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (root.isDisposed) throw new Error(`backward: tensor ${formatShape(root.shape)} was disposed (and its graph with it); call backward before disposing it`);
+  if (gradient !== undefined && !(gradient instanceof Tensor)) throw new Error(`backward: the gradient must be a Tensor of the output's shape ${formatShape(root.shape)}, got ${Array.isArray(gradient) ? 'an array' : typeof gradient}`);
   if (!root.requiresGrad) throw new Error('backward: this tensor does not require grad (no input had requiresGrad: true, or it was made under noGrad)');
   if (!gradient && root.size !== 1) throw new Error(`backward: a gradient is needed for a non-scalar output of shape ${formatShape(root.shape)}`);
   // The shape itself, not only the size (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
@@ -374,7 +376,8 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
   const grads = new Map<Tensor, Tensor>();
   scope(() => {
     noGrad(() => {
-      const seed = gradient ? gradient.detach() : Tensor.fromBuffer(fill(1, 1), root.shape).to(root.dtype);
+      // A gradient of another dtype is cast to the output's, as PyTorch's validate_outputs does.
+      const seed = gradient ? gradient.detach().to(root.dtype) : Tensor.fromBuffer(fill(1, 1), root.shape).to(root.dtype);
       grads.set(root, seed);
       for (const t of order) {
         const g = grads.get(t);

@@ -96,7 +96,19 @@ test('backward needs a gradient for non-scalars, of the right size, and a graph'
   throwsWith(() => y.backward(tensor([1, 2, 3], [3])), /gradient shape \[3\] does not match output \[2, 2\]/, 'wrong size');
   // The same count in another shape is refused too (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
   throwsWith(() => y.backward(tensor([1, 2, 3, 4], [4])), /gradient shape \[4\] does not match output \[2, 2\]/, 'same size, other shape');
+  throwsWith(() => y.backward([1, 1, 1, 1] as never), /backward: the gradient must be a Tensor of the output's shape \[2, 2\], got an array/, 'array gradient');
+  const disposedLoss = F.sum(F.mul(x, 3));
+  disposedLoss.dispose();
+  // Not "the graph was already released; pass retainGraph": the loss itself is gone.
+  throwsWith(() => disposedLoss.backward(), /backward: tensor \[\] was disposed \(and its graph with it\)/, 'disposed loss');
   throwsWith(() => tensor([1], [1]).backward(), /does not require grad/, 'constant');
+});
+
+test('a gradient of another dtype than the output is cast to it, as PyTorch does (float16 for a float32 output)', async () => {
+  const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+  F.mul(x, 3).backward(tensor([0.5, 1, 2], [3]).half());
+  assert.equal(Array.from(await x.grad!.toArray()), [1.5, 3, 6], context('x.grad'));
+  x.dispose();
 });
 
 test('noGrad records nothing, also when it throws', async () => {

@@ -1,5 +1,6 @@
 // Shape ops: reshape, flatten, (un)squeeze, expand, permute, transpose, slice, cat, pad.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, throwsWith, type T64 } from './helpers.js';
 
@@ -109,6 +110,8 @@ test('shape errors say what was expected', () => {
   const scalar = tensor([1], []);
   throwsWith(() => F.cat([scalar, scalar]), /cat: zero-dimensional tensors cannot be concatenated/, 'cat scalars');
   throwsWith(() => F.slice(scalar, 0, 0, 1), /slice: a 0-dimensional tensor cannot be sliced/, 'slice scalar');
+  // PyTorch: a 0-d tensor's transpose(0, -1) is itself.
+  assert.equal([...F.transpose(scalar, 0, -1).shape], [], 'transpose of a scalar');
   // PyTorch: "flatten() has invalid args: start_dim cannot come after end_dim" ([2, 3, 4] would become [2, 1, 3, 4]).
   throwsWith(() => F.flatten(x, 2, 1), /flatten: startDim 2 comes after endDim 1/, 'flatten order');
   // Sizes and indices are integers in PyTorch; a fraction or NaN must not reach a buffer size.

@@ -91,6 +91,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
   const a = normDim(dim0, x.rank, 'transpose');
   const b = normDim(dim1, x.rank, 'transpose');
+  // A scalar has one dim to swap with itself (PyTorch: x.transpose(0, -1) of a 0-d tensor is x).
+  if (x.rank === 0) return permute(x, []);
   const order = [...Array(x.rank).keys()];
   [order[a], order[b]] = [order[b], order[a]];
   return permute(x, order);
