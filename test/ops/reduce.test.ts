@@ -170,6 +170,22 @@ test('a 0-dimensional tensor reduces over dim 0 or -1 to itself, as in PyTorch (
   }
 });
 
+test('argmax without a dim indexes the flattened tensor, as torch.argmax(x) (the first maximum)', async () => {
+  const shape = [rng.int(2, 4), rng.int(3, 6), rng.int(2, 5)];
+  const x64 = ref.randDistinct(rng, shape, 0.1);
+  const size = x64.data.length;
+  // A tie with the maximum further on: the first one wins.
+  const first = rng.int(0, size - 2);
+  x64.data[first] = 100;
+  x64.data[size - 1] = 100;
+  const x = tensor(Float32Array.from(x64.data), shape);
+  const index = F.argmax(x);
+  assert.equal([...index.shape], [], context(`argmax of ${JSON.stringify(shape)} shape`));
+  assert.equal([...(await index.toArray())], [first], context(`argmax of ${JSON.stringify(shape)} with maxima at ${first} and ${size - 1}`));
+  throwsWith(() => F.argmax(x, undefined, { keepdim: true }), /argmax: keepdim needs a dim/, 'keepdim without dim');
+  for (const t of [x, index]) t.dispose();
+});
+
 test('max, min and argmax over an empty dimension are refused (PyTorch: no identity), not -inf', () => {
   const empty = tensor([], [0, 3]);
   throwsWith(() => F.max(empty), /dimension 0 of \[0, 3\] is empty/, 'max()');

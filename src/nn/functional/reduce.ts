@@ -132,8 +132,14 @@ export function maxWithIndices(x: Tensor, dim: number, options: ReduceOptions = 
   return { values: valueTensor, indices: indexTensor };
 }
 
-/** Indices of the first maxima along dim (f32 values). */
-export function argmax(x: Tensor, dim: number, options: ReduceOptions = {}): Tensor {
+/** Indices of the first maxima along dim (f32 values); without dim, the index into the flattened x (torch.argmax(x)). */
+export function argmax(x: Tensor, dim?: number, options: ReduceOptions = {}): Tensor {
+  if (dim === undefined) {
+    expectTensor(x, 'argmax');
+    if (keepdimOf('argmax', options)) throw new Error('argmax: keepdim needs a dim; without one the index is into the flattened tensor');
+    // scope: the flat view is freed; the indices are a tensor of their own.
+    return scope(() => argmax(x.reshape([x.size]), 0));
+  }
   const { values, indices } = maxWithIndices(x, dim, options);
   values.dispose();
   return indices;
