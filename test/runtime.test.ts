@@ -1,7 +1,7 @@
 // The GPU runtime: device, batching, pool, read-back, errors, device loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, tensor, memory, gpu, F, scope } from '../src/index.js';
+import { init, tensor, memory, gpu, F, scope, zeros } from '../src/index.js';
 import { Gpu, KernelError, DeviceLostError, InvalidInputError, FLAG_WORDS, deviceGeneration } from '../src/gpu/index.js';
 import { noAdapterMessage, requestAdapter, requestDevice } from '../src/gpu/device.js';
 import { BufferPool, sizeClass } from '../src/gpu/pool.js';
@@ -322,6 +322,22 @@ test('a kernel that flags bad input makes the next read-back reject, once, and i
   assert.is(seen.length, 1);
   await gpu().sync();
   x.dispose();
+});
+
+test('a tensor too large for one GPU buffer is refused before Dawn sees it: a clear error, and the next op and the memory count unharmed', async () => {
+  const before = memory();
+  const limit = gpu().device.limits.maxBufferSize;
+  // Nothing is allocated: the pool refuses the size (a buffer Dawn marks invalid would fail the next op instead).
+  assert.throws(() => zeros([Math.floor(limit / 4) + 1]), /cannot allocate .* MiB on the GPU: above this adapter's maxBufferSize of .* MiB; use a smaller batch or input/);
+  const [a, b] = [zeros([2 ** 16, 1]), zeros([1, Math.ceil(limit / 2 ** 18) + 1])];
+  assert.throws(() => F.matmul(a, b), /above this adapter's maxBufferSize/);
+  const x = tensor([1, 2], [2]);
+  const y = F.add(x, 1);
+  assert.equal([...(await y.toArray())], [2, 3], 'the next op runs');
+  await gpu().sync();
+  for (const t of [a, b, x, y]) t.dispose();
+  assert.is(memory().liveTensors, before.liveTensors, 'live tensors');
+  assert.is(memory().bytesInUse, before.bytesInUse, 'bytes in use');
 });
 
 test('after device.destroy() every call fails fast with the reason', async () => {

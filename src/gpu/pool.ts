@@ -14,6 +14,8 @@ export function sizeClass(bytes: number): number {
   return wanted <= threeQuarters ? threeQuarters : power;
 }
 
+const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 export interface PoolStats {
   bytesInUse: number;
   bytesPooled: number;
@@ -45,6 +47,11 @@ export class BufferPool {
 
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
+    // Refused here, before Dawn makes an invalid buffer whose deferred error would fail the next, innocent op.
+    const limit = this.device.limits.maxBufferSize;
+    if (size > limit) {
+      throw new Error(`cannot allocate ${mebibytes(bytes)} on the GPU: above this adapter's maxBufferSize of ${mebibytes(limit)}; use a smaller batch or input`);
+    }
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {

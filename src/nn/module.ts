@@ -6,13 +6,14 @@
 // step wrapped in scope() never frees them; the module owns them until dispose().
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
-import { DTYPES, Storage, Tensor, formatShape, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
+import { DTYPES, Storage, Tensor, checkShape, formatShape, noGrad, shapeSize, untrack, type DType, type Shape } from '../tensor/tensor.js';
 
 /** A tensor that a module trains: requiresGrad, owned by its module (never freed by a scope). */
 export class Parameter extends Tensor {
   /** A new parameter of `shape`, filled with `values` (a constant, or host data), zeros by default. */
   constructor(shape: Shape, values: number | ArrayLike<number> = 0) {
-    const size = shapeSize(shape);
+    // Checked before the buffer is sized from it (a NaN size reached createBuffer).
+    const size = shapeSize(checkShape(shape, 'Parameter'));
     super(new Storage(gpu().pool.acquire(size * 4), size), shape, true);
     untrack(this);
     if (typeof values === 'number') fill(size, values, this.buffer);
@@ -56,6 +57,16 @@ export function writeHost(t: Tensor, values: ArrayLike<number>, what: string): v
 export function copyInto(target: Tensor, source: Tensor | HostTensor, what: string): void {
   if (source instanceof Tensor) {
     if (source.size !== target.size) throw new Error(`${what}: ${source.size} values for a tensor of shape ${formatShape(target.shape)}`);
+    if (source.dtype !== target.dtype) {
+      // PyTorch's load_state_dict copies with param.copy_(value), which converts the dtype (a .half() state dict loads).
+      const converted = noGrad(() => source.to(target.dtype));
+      try {
+        copyInto(target, converted, what);
+      } finally {
+        converted.dispose();
+      }
+      return;
+    }
     if (source.buffer === target.buffer) return; // loading a module's own state: nothing to copy
     gpu().copy(source.buffer, 0, target.buffer, 0, target.size * 4);
   } else {

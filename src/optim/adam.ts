@@ -1,7 +1,7 @@
 // torch.optim.Adam (amsgrad off): bias-corrected moments, L2 weight decay added to the gradient
 // (not AdamW's decoupled decay). One in-place dispatch per parameter.
 import { adamUpdate } from '../kernels/optim.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export type AdamHyper = {
@@ -22,6 +22,8 @@ export class Adam extends Optimizer<AdamHyper> {
   protected readonly stateNames = ['expAvg', 'expAvgSq'] as const;
 
   constructor(params: ParamsInput<AdamHyper>, options: AdamOptions = {}) {
+    // amsgrad, maximize, AdamW's decoupled decay and the rest are not implemented: refused, not ignored.
+    checkOptionNames('Adam', options, ['lr', 'betas', 'eps', 'weightDecay']);
     super(params, { lr: options.lr ?? 1e-3, betas: options.betas ?? [0.9, 0.999], eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 });
   }
 
@@ -29,6 +31,7 @@ export class Adam extends Optimizer<AdamHyper> {
     const where = `Adam group ${index}`;
     if (!(group.lr >= 0)) throw new Error(`${where}: lr must be ≥ 0, got ${group.lr}`);
     if (!(group.eps >= 0)) throw new Error(`${where}: eps must be ≥ 0, got ${group.eps}`);
+    if (!Array.isArray(group.betas) || group.betas.length !== 2) throw new Error(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(group.betas)}`);
     const [beta1, beta2] = group.betas;
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw new Error(`${where}: betas must be in [0, 1), got [${beta1}, ${beta2}]`);
     if (!(group.weightDecay >= 0)) throw new Error(`${where}: weightDecay must be ≥ 0, got ${group.weightDecay}`);

@@ -7,7 +7,7 @@ import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
 import { unscaleGradient } from '../kernels/optim.js';
 import * as F from '../nn/functional/index.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import type { AnyOptimizer } from './optimizer.js';
 
 export interface GradScalerOptions {
@@ -35,6 +35,8 @@ export class GradScaler {
   readonly growthInterval: number;
 
   constructor(options: GradScalerOptions = {}) {
+    // PyTorch's enabled=False has no counterpart (leave the scaler out): refused, not ignored.
+    checkOptionNames('GradScaler', options, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval']);
     this.scaleValue = options.initScale ?? 2 ** 16;
     this.growthFactor = options.growthFactor ?? 2;
     this.backoffFactor = options.backoffFactor ?? 0.5;

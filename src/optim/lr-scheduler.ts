@@ -1,6 +1,8 @@
 // Learning-rate schedules (torch.optim.lr_scheduler). Each sets group.lr from the group's
 // initial lr and the epoch counter, in closed form, so a schedule restored from its state dict
 // lands on exactly the same rates. Call step() once per epoch, after optimizer.step().
+import { checkOptionNames } from '../tensor/tensor.js';
+
 /** What a schedule needs of an optimizer: its groups' learning rates (any optimizer has them). */
 export interface ScheduledOptimizer {
   paramGroups: { lr: number; initialLr?: number }[];
@@ -64,6 +66,7 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: ScheduledOptimizer, options: { stepSize: number; gamma?: number }) {
     super(optimizer);
+    checkOptionNames('StepLR', options, ['stepSize', 'gamma']);
     if (!(Number.isInteger(options.stepSize) && options.stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${options.stepSize}`);
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
@@ -86,6 +89,7 @@ export class LinearLR extends LRScheduler {
 
   constructor(optimizer: ScheduledOptimizer, options: { startFactor?: number; endFactor?: number; totalIters?: number } = {}) {
     super(optimizer);
+    checkOptionNames('LinearLR', options, ['startFactor', 'endFactor', 'totalIters']);
     this.startFactor = options.startFactor ?? 1 / 3;
     this.endFactor = options.endFactor ?? 1;
     this.totalIters = options.totalIters ?? 5;
@@ -111,6 +115,7 @@ export class LinearDecayLR extends LRScheduler {
 
   constructor(optimizer: ScheduledOptimizer, options: { constantEpochs: number; decayEpochs: number }) {
     super(optimizer);
+    checkOptionNames('LinearDecayLR', options, ['constantEpochs', 'decayEpochs']);
     if (!(options.constantEpochs >= 0)) throw new Error(`LinearDecayLR: constantEpochs must be ≥ 0, got ${options.constantEpochs}`);
     if (!(options.decayEpochs > 0)) throw new Error(`LinearDecayLR: decayEpochs must be > 0, got ${options.decayEpochs}`);
     this.constantEpochs = options.constantEpochs;

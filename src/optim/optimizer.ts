@@ -5,6 +5,7 @@ import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
 import { Storage, Tensor, formatShape, noGrad, untrack } from '../tensor/tensor.js';
 import { copyInto, type HostTensor } from '../nn/module.js';
+import { checkOptionNames } from '../tensor/tensor.js';
 
 /** Hyper-parameters a group may carry: numbers, flags, or pairs (Adam's betas). */
 export type Hyper = Record<string, number | boolean | readonly number[]>;
@@ -56,11 +57,14 @@ export abstract class Optimizer<H extends Hyper> {
     this.paramGroups = [];
     const groups = isGroupList(params) ? params : [{ params }];
     for (const group of groups) this.addParamGroup(group as Partial<H> & { params: Iterable<Tensor> });
+    // PyTorch: "optimizer got an empty parameter list".
+    if (this.paramGroups.every((g) => g.params.length === 0)) throw new Error(`${this.constructor.name}: got an empty parameter list; pass model.parameters() (with at least one parameter)`);
   }
 
   /** Adds a group (e.g. layers unfrozen for fine-tuning); unset hyper-parameters take the defaults. */
   addParamGroup(group: Partial<H> & { params: Iterable<Tensor> }): void {
     const index = this.paramGroups.length;
+    checkOptionNames(`${this.constructor.name} group ${index}`, group, ['params', 'initialLr', ...Object.keys(this.defaults)]);
     const list = [...group.params];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of list) {

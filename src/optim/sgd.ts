@@ -1,7 +1,7 @@
 // torch.optim.SGD: momentum (the first step's buffer is the gradient itself), dampening,
 // Nesterov, L2 weight decay, per-group hyper-parameters. One in-place dispatch per parameter.
 import { sgdUpdate } from '../kernels/optim.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export type SgdHyper = {
@@ -23,6 +23,7 @@ export class SGD extends Optimizer<SgdHyper> {
   protected readonly stateNames = ['momentumBuffer'] as const;
 
   constructor(params: ParamsInput<SgdHyper>, options: SgdOptions) {
+    checkOptionNames('SGD', options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay']);
     super(params, { lr: options.lr, momentum: options.momentum ?? 0, dampening: options.dampening ?? 0, nesterov: options.nesterov ?? false, weightDecay: options.weightDecay ?? 0 });
   }
 

@@ -107,6 +107,19 @@ export function checkShape(shape: Shape, what = 'shape'): number[] {
   return [...shape];
 }
 
+/**
+ * Refuses an option `op` does not take, so that none is ignored silently: PyTorch's snake_case
+ * spellings (weight_decay) and options webfer does not support (ignore_index, pos_weight, ...).
+ */
+export function checkOptionNames(op: string, options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== name && known.includes(camel) ? `; webfer spells it ${camel}` : '; webfer does not support it: leave it out';
+    throw new Error(`${op}: unknown option "${name}" (it takes ${known.join(', ')})${hint}`);
+  }
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -162,10 +175,21 @@ export class Tensor {
   }
 
   private storageBuffer(): GPUBuffer {
+    this.checkLive();
     if (this.storage.generation !== deviceGeneration()) throw new Error(staleDeviceMessage(this.shape, this.storage.generation));
     const buffer = this.storage.buffer;
     if (!buffer) throw new Error(`tensor ${formatShape(this.shape)} was disposed and its storage freed`);
     return buffer;
+  }
+
+  /**
+   * Refuses a disposed tensor, even where its storage lives on in a view or a graph: only the backward
+   * rules read what a graph saved (disposing a tensor a graph still needs is allowed).
+   */
+  private checkLive(): void {
+    if (this.disposed && backwardDepth === 0) {
+      throw new Error(`tensor ${formatShape(this.shape)} was disposed (by dispose() or the scope() that made it); keep it alive where it is still used, or return it from the scope`);
+    }
   }
 
   get rank(): number {
@@ -214,6 +238,7 @@ export class Tensor {
 
   /** Same storage, new shape (no copy); one dimension may be -1. */
   reshape(shape: Shape): Tensor {
+    this.checkLive();
     const resolved = resolveShape(shape, this.size);
     const view = new Tensor(this.storage, resolved);
     this.storage.retain();
@@ -257,6 +282,7 @@ export class Tensor {
 
   /** A new tensor over the same storage, cut off from the graph. */
   detach(): Tensor {
+    this.checkLive();
     this.storage.retain();
     return new Tensor(this.storage, this.shape);
   }
@@ -287,6 +313,7 @@ export function liveTensorCount(): number {
 }
 
 export function resolveShape(shape: Shape, size: number): number[] {
+  if (!Array.isArray(shape)) throw new Error(`reshape: the shape must be an array of integers such as [2, -1], got ${typeof shape}`);
   const inferred = shape.indexOf(-1);
   if (inferred !== shape.lastIndexOf(-1)) throw new Error(`reshape ${formatShape(shape)}: only one dimension can be -1`);
   const known = shape.reduce((a, d, i) => (i === inferred ? a : a * d), 1);
@@ -300,6 +327,8 @@ export function resolveShape(shape: Shape, size: number): number[] {
 }
 
 let gradEnabled = true;
+/** > 0 while backward rules run: they may read saved tensors their owners have disposed. */
+let backwardDepth = 0;
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -376,14 +405,20 @@ function topologicalOrder(root: Tensor): Tensor[] {
 }
 
 function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (root.isDisposed) throw new Error(`backward: tensor ${formatShape(root.shape)} was disposed (and its graph with it); call backward before disposing it`);
+  if (gradient !== undefined && !(gradient instanceof Tensor)) throw new Error(`backward: the gradient must be a Tensor of the output's shape ${formatShape(root.shape)}, got ${Array.isArray(gradient) ? 'an array' : typeof gradient}`);
   if (!root.requiresGrad) throw new Error('backward: this tensor does not require grad (no input had requiresGrad: true, or it was made under noGrad)');
   if (!gradient && root.size !== 1) throw new Error(`backward: a gradient is needed for a non-scalar output of shape ${formatShape(root.shape)}`);
-  if (gradient && shapeSize(gradient.shape) !== root.size) throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}`);
+  // The shape itself, not only the size (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
+  if (gradient && !(gradient.rank === root.rank && gradient.shape.every((d, i) => d === root.shape[i]))) {
+    throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match output ${formatShape(root.shape)}; reshape the gradient to the output's shape`);
+  }
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>();
   scope(() => {
     noGrad(() => {
-      const seed = gradient ? gradient.detach() : Tensor.fromBuffer(fill(1, 1), root.shape).to(root.dtype);
+      // A gradient of another dtype is cast to the output's, as PyTorch's validate_outputs does.
+      const seed = gradient ? gradient.detach().to(root.dtype) : Tensor.fromBuffer(fill(1, 1), root.shape).to(root.dtype);
       grads.set(root, seed);
       for (const t of order) {
         const g = grads.get(t);
@@ -398,7 +433,13 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: bo
           continue;
         }
         if (node.released) throw new Error(`backward: the graph through ${node.name} was already released; pass { retainGraph: true } to the first backward to run it twice`);
-        const inputGrads = node.backward(g);
+        backwardDepth++;
+        let inputGrads: (Tensor | undefined)[];
+        try {
+          inputGrads = node.backward(g);
+        } finally {
+          backwardDepth--;
+        }
         node.inputs.forEach((input, i) => {
           const ig = inputGrads[i];
           if (!ig || !input.requiresGrad) return;

@@ -224,6 +224,9 @@ test('GradScaler: scaled gradients come back unscaled; inf gradients skip the st
   assert.equal(restored.stateDict(), scaler.stateDict());
   throwsWith(() => restored.loadStateDict({ scale: -1, growthTracker: 0, skippedSteps: 0 }), /expected \{ scale > 0/, 'bad state');
   throwsWith(() => new optim.GradScaler({ backoffFactor: 2 }), /backoffFactor must be in \(0, 1\)/, 'bad option');
+  // torch's enabled=False would otherwise leave the scaler on.
+  throwsWith(() => new optim.GradScaler({ enabled: false } as never), /GradScaler: unknown option "enabled"/, 'enabled');
+  throwsWith(() => new optim.GradScaler({ init_scale: 8 } as never), /webfer spells it initScale/, 'init_scale');
   // A float16 loss (a float16 model output straight into a loss) is scaled in float32: 3 · 2^16 is past float16's 65504.
   const halfLoss = tensor([3], [], { dtype: 'float16' });
   const scaled = new optim.GradScaler().scaleLoss(halfLoss);

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, manualSeed, memory, randn, scope, tensor, type Tensor } from '../../src/index.js';
-import { BatchNorm1d, BatchNorm2d, InstanceNorm2d, initGanWeights, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
+import { AvgPool2d, BatchNorm1d, BatchNorm2d, InstanceNorm2d, MaxPool2d, initGanWeights, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Tanh, init as weightInit } from '../../src/nn/index.js';
 
 await init();
 
@@ -93,6 +93,21 @@ test('state dict round trip: export → fresh model → load gives the same outp
   x.dispose();
 });
 
+test('loadStateDict converts a float16 state dict to the float32 parameters, as param.copy_ does in PyTorch', async () => {
+  manualSeed(21);
+  const original = new Small();
+  const halves = new Map([...original.stateDict()].map(([name, t]) => [name, t.half()]));
+  manualSeed(22);
+  const copy = new Small();
+  copy.loadStateDict(halves);
+  for (const [name, t] of copy.stateDict()) {
+    assert.is(t.dtype, 'float32', `${name} stays float32`);
+    assert.equal([...(await t.toArray())], [...(await halves.get(name)!.toArray())], `${name} holds the float16 values`);
+  }
+  for (const t of halves.values()) t.dispose();
+  for (const m of [original, copy]) m.dispose();
+});
+
 test('loadStateDict names missing and unexpected keys and both shapes of a mismatch', () => {
   const model = new Small();
   const state = new Map<string, Tensor | { shape: number[]; data: Float32Array }>(model.stateDict());
@@ -104,6 +119,23 @@ test('loadStateDict names missing and unexpected keys and both shapes of a misma
   state.set('head.fc.weight', { shape: [5, 35], data: new Float32Array(175) });
   assert.throws(() => model.loadStateDict(state, { strict: false }), /head\.fc\.weight: checkpoint has \[5, 35\], this model has \[5, 36\]/);
   model.dispose();
+});
+
+test('layers refuse options they do not implement (paddingMode, PyTorch spellings, momentum null) and a NaN dropout probability', () => {
+  const live = memory().liveTensors;
+  // PyTorch's padding_mode='reflect' would otherwise run as zero padding.
+  assert.throws(() => new Conv2d(1, 2, 3, { paddingMode: 'reflect' } as never), /Conv2d: unknown option "paddingMode" .*does not support it/);
+  assert.throws(() => new ConvTranspose2d(1, 2, 3, { output_padding: 1 } as never), /ConvTranspose2d: unknown option "output_padding" .*webfer spells it outputPadding/);
+  assert.throws(() => new Linear(2, 3, { bias_: false } as never), /Linear: unknown option "bias_"/);
+  assert.throws(() => new BatchNorm2d(4, { track_running_stats: false } as never), /BatchNorm2d: .*webfer spells it trackRunningStats/);
+  assert.throws(() => new BatchNorm1d(4, { momentum: null as never }), /BatchNorm1d: momentum null .* is not supported/);
+  assert.throws(() => new InstanceNorm2d(4, { momentum: 0.1 } as never), /InstanceNorm2d: unknown option "momentum"/);
+  assert.throws(() => new Dropout(NaN), /Dropout: probability must be in \[0, 1\], got NaN/);
+  assert.throws(() => new MaxPool2d(2, { returnIndices: true } as never), /MaxPool2d: unknown option "returnIndices"/);
+  assert.throws(() => new AvgPool2d(2, { count_include_pad: false } as never), /AvgPool2d: .*webfer spells it countIncludePad/);
+  // A NaN size reached Dawn's createBuffer before the shape was checked.
+  assert.throws(() => new Linear(NaN, 3), /Parameter \[3, NaN\]: every dimension must be a non-negative integer/);
+  assert.is(memory().liveTensors, live, 'a refused layer allocates no parameter');
 });
 
 test('train() / eval() switch every module; Dropout is identity in eval', async () => {

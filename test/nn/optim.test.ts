@@ -152,6 +152,23 @@ test('SGD rejects nesterov without momentum', () => {
   a.dispose();
 });
 
+test('optimizers refuse an empty parameter list and options they do not implement (PyTorch spellings, amsgrad), rather than ignore them', () => {
+  const a = new Parameter([3]);
+  // PyTorch: "optimizer got an empty parameter list".
+  assert.throws(() => new SGD([], { lr: 0.1 }), /SGD: got an empty parameter list/);
+  assert.throws(() => new Adam([{ params: [] }]), /Adam: got an empty parameter list/);
+  // A ported weight_decay would otherwise train without decay.
+  assert.throws(() => new SGD([a], { lr: 0.1, weight_decay: 1e-4 } as never), /SGD: unknown option "weight_decay" .*webfer spells it weightDecay/);
+  assert.throws(() => new SGD([{ params: [a], weight_decay: 0 } as never], { lr: 0.1 }), /SGD group 0: unknown option "weight_decay"/);
+  assert.throws(() => new Adam([a], { amsgrad: true } as never), /Adam: unknown option "amsgrad" .*does not support it/);
+  assert.throws(() => new Adam([a], { betas: 0.9 as never }), /Adam group 0: betas must be a pair \[beta1, beta2\], got 0.9/);
+  // A misspelt schedule option would run the default (gamma 0.1) without a word.
+  const sgd = new SGD([a], { lr: 0.1 });
+  assert.throws(() => new StepLR(sgd, { stepSize: 2, Gamma: 0.5 } as never), /StepLR: unknown option "Gamma"/);
+  assert.throws(() => new LinearLR(sgd, { total_iters: 3 } as never), /LinearLR: .*webfer spells it totalIters/);
+  a.dispose();
+});
+
 test('StepLR, LinearLR and LinearDecayLR set group rates like torch and restore from state', () => {
   const a = new Parameter([1]);
   const b = new Parameter([1]);

@@ -3,7 +3,7 @@
 // memory()), and a 500-step MLP training loop that must learn and must not leak.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { F, memory, noGrad, scope, tensor, zeros, type Tensor } from '../../src/index.js';
+import { F, arange, memory, noGrad, rand, randn, scope, tensor, zeros, type Tensor } from '../../src/index.js';
 import { accumulate } from '../../src/kernels/elementwise.js';
 import { assertNear, checkOp, context, draw, fileRng, ref, roundF32, setup, throwsWith, toT64, toTensor, type T64 } from './helpers.js';
 
@@ -94,7 +94,21 @@ test('backward needs a gradient for non-scalars, of the right size, and a graph'
   const y = F.mul(x, 2);
   throwsWith(() => y.backward(), /a gradient is needed for a non-scalar output of shape \[2, 2\]/, 'no gradient');
   throwsWith(() => y.backward(tensor([1, 2, 3], [3])), /gradient shape \[3\] does not match output \[2, 2\]/, 'wrong size');
+  // The same count in another shape is refused too (PyTorch: "Mismatch in shape: grad_output[0] has a shape of ...").
+  throwsWith(() => y.backward(tensor([1, 2, 3, 4], [4])), /gradient shape \[4\] does not match output \[2, 2\]/, 'same size, other shape');
+  throwsWith(() => y.backward([1, 1, 1, 1] as never), /backward: the gradient must be a Tensor of the output's shape \[2, 2\], got an array/, 'array gradient');
+  const disposedLoss = F.sum(F.mul(x, 3));
+  disposedLoss.dispose();
+  // Not "the graph was already released; pass retainGraph": the loss itself is gone.
+  throwsWith(() => disposedLoss.backward(), /backward: tensor \[\] was disposed \(and its graph with it\)/, 'disposed loss');
   throwsWith(() => tensor([1], [1]).backward(), /does not require grad/, 'constant');
+});
+
+test('a gradient of another dtype than the output is cast to it, as PyTorch does (float16 for a float32 output)', async () => {
+  const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+  F.mul(x, 3).backward(tensor([0.5, 1, 2], [3]).half());
+  assert.equal(Array.from(await x.grad!.toArray()), [1.5, 3, 6], context('x.grad'));
+  x.dispose();
 });
 
 test('noGrad records nothing, also when it throws', async () => {
@@ -145,6 +159,30 @@ test('disposing intermediates before backward still gives the right gradient and
     assertNear(await toT64(x.grad!), ref.map(x64, (v) => Math.exp(2 * v) * (2 * v + 1)), 'gradient through disposed intermediates');
     loss.dispose();
     x.dispose();
+  });
+});
+
+test('a disposed tensor is refused by every op, also where a view or a graph keeps its storage (the ops across scopes included)', async () => {
+  await leavesNoTrace('use after dispose', async () => {
+    const x = tensor(Float32Array.from({ length: 6 }, () => rng.normal()), [2, 3], { requiresGrad: true });
+    const view = x.reshape([3, 2]);
+    const saved = F.exp(x); // the graph of y keeps saved's storage for backward
+    const y = scope(() => F.sum(F.mul(saved, saved)));
+    view.dispose();
+    saved.dispose();
+    const message = /tensor \[3, 2\] was disposed \(by dispose\(\) or the scope\(\) that made it\)/;
+    throwsWith(() => F.add(view, 1), message, 'op on a disposed view');
+    throwsWith(() => view.reshape([6]), message, 'reshape of a disposed view');
+    throwsWith(() => view.detach(), message, 'detach of a disposed view');
+    throwsWith(() => F.mul(saved, 2), /tensor \[2, 3\] was disposed/, 'op on a disposed tensor a graph still holds');
+    // Backward still reads what the graph saved: disposing early stays allowed.
+    y.backward();
+    assert.ok(x.grad !== null, context('gradient through the disposed saved tensor'));
+    const escaped = scope(() => F.mul(x, 3).reshape([6]).reshape([2, 3]));
+    const leaked: Tensor[] = [];
+    scope(() => leaked.push(F.mul(x, 2)));
+    throwsWith(() => F.add(leaked[0]!, escaped), /tensor \[2, 3\] was disposed/, 'a tensor used after the scope that made it closed');
+    for (const t of [x, y, escaped]) t.dispose();
   });
 });
 
@@ -281,11 +319,25 @@ test('read-back of random data round-trips bit-exactly', async () => {
   }
 });
 
+test('randn, rand, arange and tensor refuse what PyTorch refuses (negative std, low > high, a step away from the end) and options they do not take (requires_grad)', () => {
+  throwsWith(() => randn([2], { std: -1 }), /randn: std must be >= 0/, 'negative std');
+  throwsWith(() => rand([2], { low: 1, high: 0 }), /rand: expected finite low <= high, got low 1, high 0/, 'low > high');
+  throwsWith(() => arange(0, 5, -1), /arange: step -1 does not lead from 0 to 5/, 'wrong sign');
+  throwsWith(() => arange(0, Infinity), /arange: start, end and step must be finite/, 'infinite end');
+  // PyTorch's requires_grad would otherwise make a tensor that never gets a gradient.
+  throwsWith(() => tensor([1, 2], [2], { requires_grad: true } as never), /tensor: unknown option "requires_grad" .*webfer spells it requiresGrad/, 'tensor requires_grad');
+  throwsWith(() => zeros([2], { requires_grad: true } as never), /full: unknown option "requires_grad"/, 'zeros requires_grad');
+  throwsWith(() => randn([2], { stddev: 2 } as never), /randn: unknown option "stddev"/, 'randn stddev');
+});
+
 test('tensor() with data that does not fill the shape is a clear error', () => {
   throwsWith(() => tensor([1, 2, 3], [2, 2]), /3 values do not fill shape \[2, 2\] \(4 elements\)/, 'too few');
   throwsWith(() => tensor(new Float32Array(7), [2, 3]), /7 values do not fill shape \[2, 3\]/, 'too many');
   throwsWith(() => tensor([1, 2], [2, -1]), /non-negative integer/, 'negative dim');
   throwsWith(() => tensor([1, 2], [1.5, 2]), /non-negative integer/, 'fractional dim');
+  // PyTorch's nested lists would become NaNs here (Float32Array.from): refused, as is a bare number.
+  throwsWith(() => tensor([[1, 2], [3, 4]] as never), /tensor: value 0 is an array, not a number; pass flat values and a shape/, 'nested');
+  throwsWith(() => tensor(5 as never), /tensor: data must be an array or typed array of numbers, got number/, 'bare number');
   const t = tensor([1, 2, 3], [3]);
   t.dispose();
   throwsWith(() => F.exp(t), /disposed/, 'use after dispose');

@@ -268,6 +268,10 @@ spec('conv2d and convTranspose2d: clear errors for wrong ranks, channels, groups
   throwsWith(() => conv2d(x, toTensor(ref.randn(rng, [4, 3, 7, 7]))), /empty output/, 'too small');
   throwsWith(() => convTranspose2d(x, toTensor(ref.randn(rng, [3, 4, 3, 3])), undefined, { stride: 2, outputPadding: 2 }), /outputPadding \[2, 2\] must be smaller/, 'outputPadding');
   throwsWith(() => conv2d(x, w3, toTensor(ref.randn(rng, [3]))), /bias \[3\] should be \[4\]/, 'bias');
+  // PyTorch's padding_mode belongs to nn.Conv2d, not F.conv2d; a misspelt option is refused, not ignored.
+  throwsWith(() => conv2d(x, w3, undefined, { paddingMode: 'reflect' } as never), /conv2d: unknown option "paddingMode"/, 'conv2d option');
+  throwsWith(() => conv2d(x, w3, undefined, { padding: 'same' as never }), /'same' \/ 'valid' padding strings are not supported: give the padding as numbers/, "padding 'same'");
+  throwsWith(() => convTranspose2d(x, toTensor(ref.randn(rng, [3, 4, 3, 3])), undefined, { output_padding: 1 } as never), /webfer spells it outputPadding/, 'convTranspose2d option');
   for (const t of [x, w, w3]) t.dispose();
   assert.ok(context('').includes('seed'));
 });

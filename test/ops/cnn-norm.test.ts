@@ -112,6 +112,9 @@ test('batchNorm / instanceNorm: clear errors, and a refused call leaves no tenso
   throwsWith(() => batchNorm(batchOfOne, v3, v3, undefined, undefined, { training: true }), /more than 1 value per channel/, 'batch 1');
   throwsWith(() => instanceNorm(x, v4), /weight \[4\] should be \[3\]/, 'weight');
   throwsWith(() => instanceNorm(matrix), /expected input \[N, C, H, W\]/, 'rank');
+  // PyTorch's momentum=None (a cumulative average) and instance norm's running statistics are not implemented: refused, not defaulted.
+  throwsWith(() => batchNorm(x, v3, v3, undefined, undefined, { training: true, momentum: null as never }), /momentum null .* is not supported/, 'momentum null');
+  throwsWith(() => instanceNorm(x, undefined, undefined, { runningMean: v3 } as never), /instanceNorm: unknown option "runningMean"/, 'instanceNorm running stats');
   for (const t of [x, v3, v4, flat, batchOfOne, matrix]) t.dispose();
   const after = memory();
   assert.is(after.liveTensors, before.liveTensors, 'live tensors');

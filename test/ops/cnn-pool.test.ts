@@ -67,10 +67,12 @@ test('pooling: ceil-mode edge windows (dropped last window, window running past 
   ];
   for (const c of cases) {
     await checkOp({ name: `avgPool2d x [${c.x}] ${JSON.stringify(c.opts)}`, inputs: [c.x], forward: ([x]) => avgPool2d(x, c.opts), reference: ([x]) => ref.avgPool2d(x, c.opts), rng });
+    // maxPool2d has no countIncludePad (PyTorch's max_pool2d refuses the keyword too).
+    const { countIncludePad: _avgOnly, ...maxOpts } = c.opts as typeof c.opts & { countIncludePad?: boolean };
     await checkOp({
-      name: `maxPool2d x [${c.x}] ${JSON.stringify(c.opts)}`,
+      name: `maxPool2d x [${c.x}] ${JSON.stringify(maxOpts)}`,
       inputs: [{ shape: c.x, draw: draw.distinct }],
-      forward: ([x]) => maxPool2d(x, c.opts),
+      forward: ([x]) => maxPool2d(x, maxOpts),
       reference: ([x]) => ref.maxPool2d(x, c.opts),
       rng,
     });
@@ -121,6 +123,11 @@ test('pooling and mfm: clear errors', () => {
   throwsWith(() => maxPool2d(x, { kernelSize: 5 }), /empty output/, 'too small');
   throwsWith(() => avgPool2d(x, { kernelSize: 2, padding: 2 }), /half the kernel/, 'padding');
   throwsWith(() => maxPool2d(x.reshape([3, 4, 4]), { kernelSize: 2 }), /expected input \[N, C, H, W\]/, 'rank');
+  // PyTorch: "divisor must be not zero"; divisor_override is an int.
+  for (const divisorOverride of [0, 1.5, NaN]) throwsWith(() => avgPool2d(x, { kernelSize: 2, divisorOverride }), /divisorOverride must be a non-zero integer/, `divisorOverride ${divisorOverride}`);
+  // Options webfer's pools do not implement are refused, not ignored.
+  throwsWith(() => maxPool2d(x, { kernelSize: 2, returnIndices: true } as never), /maxPool2d: unknown option "returnIndices"/, 'returnIndices');
+  throwsWith(() => avgPool2d(x, { kernelSize: 2, count_include_pad: false } as never), /webfer spells it countIncludePad/, 'count_include_pad');
   x.dispose();
 });
 

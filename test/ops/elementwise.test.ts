@@ -241,6 +241,8 @@ test('dropout: identity in eval mode and for p = 0; zeros for p = 1', async () =
   assert.equal(await F.dropout(x, 0, true, 7).toArray(), await x.toArray());
   assert.ok((await F.dropout(x, 1, true, 7).toArray()).every((v) => v === 0));
   throwsWith(() => F.dropout(x, 1.5), /probability/, 'dropout p > 1');
+  // PyTorch: "dropout probability has to be between 0 and 1, but got nan".
+  throwsWith(() => F.dropout(x, NaN), /probability must be in \[0, 1\], got NaN/, 'dropout p NaN');
 });
 
 test('dropout: kept fraction near 1 - p, kept values scaled by 1 / (1 - p), gradient through the same mask', async () => {
@@ -278,6 +280,31 @@ test('dropout: neighbouring seeds and positions are not correlated', async () =>
   let agree = 0;
   for (let i = 0; i < a.length; i++) if ((a[i] === 0) === (b[i] === 0)) agree++;
   assert.ok(Math.abs(agree - 2048) < 5 * 32, context(`masks of seeds 1 and 2 agree on ${agree} of 4096`));
+});
+
+test('an op handed an array, a number, a string or nothing where it takes a tensor says so (not a TypeError from inside)', () => {
+  const x = tensor(Float32Array.from({ length: 6 }, () => rng.normal()), [2, 3]);
+  const values = [1, 2, 3] as never;
+  const needs = (op: string, name: string, what: string) => new RegExp(`^${op}: ${name} must be a Tensor( or a number)?, got ${what}; make one with tensor\\(values, shape\\)$`);
+  throwsWith(() => F.exp(3 as never), needs('exp', 'input', 'number'), 'exp(3)');
+  throwsWith(() => F.relu(values), needs('relu', 'input', 'an array'), 'relu([1, 2, 3])');
+  throwsWith(() => F.add(values, x), needs('add', 'the first operand', 'an array'), 'add(array, x)');
+  throwsWith(() => F.mul(x, '2' as never), needs('mul', 'the second operand', 'string'), "mul(x, '2')");
+  // Two numbers: add and mul swapped them back and forth until the stack overflowed.
+  throwsWith(() => F.add(1, 2), /add: at least one operand must be a tensor/, 'add(1, 2)');
+  throwsWith(() => F.mul(1, 2), /mul: at least one operand must be a tensor/, 'mul(1, 2)');
+  throwsWith(() => F.matmul(x, new Float32Array(3) as never), needs('matmul', 'the second operand', 'a typed array'), 'matmul(x, Float32Array)');
+  throwsWith(() => F.linear(x, undefined as never), needs('linear', 'weight', 'undefined'), 'linear without weight');
+  throwsWith(() => F.conv2d(null as never, x), needs('conv2d', 'input', 'null'), 'conv2d(null)');
+  throwsWith(() => F.sum(values), needs('sum', 'input', 'an array'), 'sum(array)');
+  throwsWith(() => F.softmax(values, 0), needs('softmax', 'input', 'an array'), 'softmax(array)');
+  throwsWith(() => F.cat([x, values]), needs('cat', 'tensor 1', 'an array'), 'cat([x, array])');
+  throwsWith(() => F.reshape(values, [3]), needs('reshape', 'input', 'an array'), 'reshape(array)');
+  throwsWith(() => F.reshape(x, '3, 2' as never), /reshape: the shape must be an array of integers such as \[2, -1\], got string/, "reshape(x, '3, 2')");
+  throwsWith(() => F.crossEntropy(values, [0]), needs('crossEntropy', 'logits', 'an array'), 'crossEntropy(array)');
+  throwsWith(() => F.maxPool2d(values, { kernelSize: 2 }), needs('maxPool2d', 'input', 'an array'), 'maxPool2d(array)');
+  throwsWith(() => F.batchNorm(values, undefined, undefined), needs('batchNorm', 'input', 'an array'), 'batchNorm(array)');
+  x.dispose();
 });
 
 test('mismatched shapes fail with a clear error', () => {

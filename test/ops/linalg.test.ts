@@ -393,6 +393,10 @@ test('matmul and linear shape errors', () => {
   throwsWith(() => F.matmul(tensor(new Float32Array(24), [2, 3, 4]), tensor(new Float32Array(36), [3, 4, 3])), /do not broadcast/, 'matmul batch');
   throwsWith(() => F.linear(a, b), /linear: input \[3, 4\] does not match weight \[5, 3\]/, 'linear');
   throwsWith(() => F.linear(a, tensor(new Float32Array(8), [2, 4]), tensor(new Float32Array(3), [3])), /bias \[3\] should be \[2\]/, 'linear bias');
+  // An activation the epilogue does not know must not run as some other one.
+  throwsWith(() => F.linear(a, tensor(new Float32Array(8), [2, 4]), undefined, 'gelu' as never), /linear: activation "gelu" cannot be fused/, 'linear activation');
+  // No input features: PyTorch returns the bias; the kernel's bias epilogue wrote it to the first row only.
+  throwsWith(() => F.linear(tensor([], [2, 0]), tensor([], [3, 0]), tensor([1, 2, 3], [3])), /linear: weight \[3, 0\] has no input features/, 'linear in 0');
 });
 
 test.run();

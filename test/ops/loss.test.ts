@@ -81,6 +81,43 @@ test('crossEntropy rejects targets that do not fit', () => {
   throwsWith(() => F.crossEntropy(x, [0, 1, 3, 0]), /target 2 is 3, outside the 3 classes/, 'class range');
   throwsWith(() => F.crossEntropy(x, [0, 1.5, 2, 0]), /target 1 is 1.5, not an integer class index/, 'integer');
   throwsWith(() => F.crossEntropy(tensor([1, 2, 3], [3]), [0]), /logits should be \[N, C, \.\.\.\]/, 'rank');
+  // PyTorch wants the target tensor in the shape [N, d1, ...], not only the same count.
+  const pixels = tensor(new Float32Array(2 * 3 * 2 * 2), [2, 3, 2, 2]);
+  const flatTarget = tensor(new Float32Array(8), [8]);
+  throwsWith(() => F.crossEntropy(pixels, flatTarget), /target \[8\] does not match logits \[2, 3, 2, 2\] \(expected \[2, 2, 2\]\)/, 'target shape');
+  const columnTarget = tensor(new Float32Array(4), [4, 1]);
+  throwsWith(() => F.crossEntropy(x, columnTarget), /target \[4, 1\] does not match logits \[4, 3\] \(expected \[4\]\)/, 'target [N, 1]');
+  throwsWith(() => F.crossEntropy(x, x), /class-probability targets .* are not supported: give class indices/, 'soft labels');
+  for (const t of [x, pixels, flatTarget, columnTarget]) t.dispose();
+});
+
+test('losses refuse what PyTorch refuses and the options webfer does not implement, rather than ignore them', () => {
+  const before = memory();
+  const x = tensor(Float32Array.from({ length: 12 }, () => rng.normal()), [4, 3]);
+  const y = tensor(Float32Array.from({ length: 12 }, () => rng.normal()), [4, 3]);
+  const target = [0, 2, 1, 2];
+  // PyTorch: "avg is not a valid value for reduction" (a typo must not fall through to 'none').
+  for (const [name, loss] of [['crossEntropy', (o: object) => F.crossEntropy(x, target, o)], ['bceWithLogits', (o: object) => F.bceWithLogits(x, y, o)], ['mseLoss', (o: object) => F.mseLoss(x, y, o)], ['l1Loss', (o: object) => F.l1Loss(x, y, o)]] as const) {
+    throwsWith(() => loss({ reduction: 'avg' }), new RegExp(`${name}: "avg" is not a valid value for reduction`), `${name} reduction`);
+    throwsWith(() => loss({ reduction: 'mean', weight: y }), new RegExp(`${name}: unknown option "weight"`), `${name} weight`);
+  }
+  // PyTorch: "label_smoothing must be between 0.0 and 1.0".
+  for (const labelSmoothing of [-0.1, 1.5, NaN]) throwsWith(() => F.crossEntropy(x, target, { labelSmoothing }), /labelSmoothing must be between 0 and 1/, `labelSmoothing ${labelSmoothing}`);
+  throwsWith(() => F.crossEntropy(x, target, { ignoreIndex: 1 } as object), /unknown option "ignoreIndex" .*does not support it/, 'ignoreIndex');
+  throwsWith(() => F.crossEntropy(x, target, { label_smoothing: 0.1 } as object), /webfer spells it labelSmoothing/, 'snake_case');
+  throwsWith(() => F.bceWithLogits(x, y, { posWeight: y } as object), /unknown option "posWeight"/, 'posWeight');
+  x.dispose();
+  y.dispose();
+  const after = memory();
+  assert.is(after.liveTensors, before.liveTensors, 'live tensors');
+});
+
+test('softmax / logSoftmax without a dim take the implicit dim of PyTorch: 0 for ranks 1 and 3, 1 for ranks 2 and 4 (not the last)', async () => {
+  const [N, C, H, W] = [rng.int(2, 4), rng.int(3, 6), rng.int(2, 4), rng.int(2, 5)];
+  await checkOp({ name: 'softmax() on [N, C]', rng, inputs: [[N, C]], forward: ([x]) => F.softmax(x), reference: ([x]) => ref.softmax(x, 1) });
+  await checkOp({ name: 'logSoftmax() on [C]', rng, inputs: [[C]], forward: ([x]) => F.logSoftmax(x), reference: ([x]) => ref.logSoftmax(x, 0) });
+  await checkOp({ name: 'softmax() on [C, H, W]', rng, inputs: [[C, H, W]], forward: ([x]) => F.softmax(x), reference: ([x]) => ref.softmax(x, 0) });
+  await checkOp({ name: 'logSoftmax() on [N, C, H, W]', rng, inputs: [[N, C, H, W]], forward: ([x]) => F.logSoftmax(x), reference: ([x]) => ref.logSoftmax(x, 1) });
 });
 
 /** A target value that is not a class index of C classes, of each kind PyTorch refuses. */
@@ -189,6 +226,40 @@ test('bceWithLogits: gradients for logits and targets, every reduction, large lo
     forward: ([x, t]) => F.bceWithLogits(x, t, { reduction: 'none' }),
     reference: ([x, t]) => ref.bceWithLogits(x, t, { reduction: 'none' }),
   });
+});
+
+test('bceWithLogits keeps the precision of tiny losses (|x| from 5 to 40 on the side of its target), as torch.nn.functional.logsigmoid (log1p) does', async () => {
+  const n = rng.int(5, 13);
+  const xs = Array.from({ length: n }, () => (rng.bool() ? 1 : -1) * rng.uniform(5, 40));
+  const x64 = ref.t64(xs.map(Math.fround), [n]);
+  const t64 = ref.t64(xs.map((v) => (v > 0 ? 1 : 0)), [n]);
+  const x = toTensor(x64);
+  const t = toTensor(t64);
+  // Each loss is about exp(-|x|): compared elementwise in relative terms, not against the largest one.
+  const losses = await F.bceWithLogits(x, t, { reduction: 'none' }).toArray();
+  ref.assertClose(losses, ref.bceWithLogits(x64, t64, { reduction: 'none' }), { rtol: 1e-4, atol: 0, context: context(`bceWithLogits x ${xs.map((v) => v.toFixed(2))}`) });
+  x.dispose();
+  t.dispose();
+});
+
+test('bceWithLogits at ±inf gives the inf or NaN of PyTorch ((1 - t) x - log_sigmoid(x))', async () => {
+  const x64 = ref.t64([Infinity, -Infinity, Infinity, -Infinity], [4]);
+  const t64 = ref.t64([1, 0, 0, 1], [4]);
+  const losses = Array.from(await F.bceWithLogits(toTensor(x64), toTensor(t64), { reduction: 'none' }).toArray());
+  // 0 · inf is NaN for x = inf, t = 1 (and -inf + inf for x = -inf, t = 0): torch gives NaN there, not 0.
+  assert.equal(losses, [NaN, NaN, Infinity, NaN], context('bceWithLogits([inf, -inf, inf, -inf], [1, 0, 0, 1])'));
+  assert.equal(losses, Array.from(ref.bceWithLogits(x64, t64, { reduction: 'none' }).data), context('against the float64 reference'));
+});
+
+test('crossEntropy of an empty batch: NaN (mean), 0 (sum), [] (none), as PyTorch', async () => {
+  const C = rng.int(2, 6);
+  const x = tensor([], [0, C], { requiresGrad: true });
+  assert.equal(Array.from(await F.crossEntropy(x, []).toArray()), [NaN], context('mean'));
+  assert.equal(Array.from(await F.crossEntropy(x, tensor([], [0]), { reduction: 'sum' }).toArray()), [0], context('sum'));
+  const none = F.crossEntropy(tensor([], [0, C, 3]), [], { reduction: 'none' });
+  assert.equal([...none.shape], [0, 3], context('none shape'));
+  x.dispose();
+  none.dispose();
 });
 
 test('mseLoss and l1Loss: every reduction, both gradients, broadcast target', async () => {

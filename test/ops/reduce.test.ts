@@ -152,11 +152,58 @@ test('max, min and argmax on random data with ties, NaN and ±inf: forward and g
   }
 });
 
+test('a 0-dimensional tensor reduces over dim 0 or -1 to itself, as in PyTorch (torch.tensor(5.).sum(0) is 5)', async () => {
+  const value = rng.normal() * 3;
+  for (const dim of [0, -1]) {
+    const at = (op: string) => context(`${op}(scalar ${value}, ${dim})`);
+    const scalar = () => tensor([value], [], { requiresGrad: true });
+    for (const [op, reduce] of [['sum', (x: Tensor) => F.sum(x, dim, { keepdim: true })], ['mean', (x: Tensor) => F.mean(x, dim)], ['max', (x: Tensor) => F.max(x, dim)], ['min', (x: Tensor) => F.min(x, [dim])]] as const) {
+      const x = scalar();
+      const y = reduce(x);
+      assert.equal([...y.shape], [], at(`${op} shape`));
+      assert.equal([...(await y.toArray())], [Math.fround(value)], at(op));
+      y.backward();
+      assert.equal([...(await x.grad!.toArray())], [1], at(`${op} gradient`));
+    }
+    assert.equal([...(await F.argmax(scalar(), dim).toArray())], [0], at('argmax'));
+    assert.equal([...(await F.softmax(scalar(), dim).toArray())], [1], at('softmax'));
+  }
+});
+
+test('argmax without a dim indexes the flattened tensor, as torch.argmax(x) (the first maximum)', async () => {
+  const shape = [rng.int(2, 4), rng.int(3, 6), rng.int(2, 5)];
+  const x64 = ref.randDistinct(rng, shape, 0.1);
+  const size = x64.data.length;
+  // A tie with the maximum further on: the first one wins.
+  const first = rng.int(0, size - 2);
+  x64.data[first] = 100;
+  x64.data[size - 1] = 100;
+  const x = tensor(Float32Array.from(x64.data), shape);
+  const index = F.argmax(x);
+  assert.equal([...index.shape], [], context(`argmax of ${JSON.stringify(shape)} shape`));
+  assert.equal([...(await index.toArray())], [first], context(`argmax of ${JSON.stringify(shape)} with maxima at ${first} and ${size - 1}`));
+  throwsWith(() => F.argmax(x, undefined, { keepdim: true }), /argmax: keepdim needs a dim/, 'keepdim without dim');
+  for (const t of [x, index]) t.dispose();
+});
+
+test('max, min and argmax over an empty dimension are refused (PyTorch: no identity), not -inf', () => {
+  const empty = tensor([], [0, 3]);
+  throwsWith(() => F.max(empty), /dimension 0 of \[0, 3\] is empty/, 'max()');
+  throwsWith(() => F.min(empty, [0]), /dimension 0 of \[0, 3\] is empty/, 'amin over 0');
+  throwsWith(() => F.argmax(empty, 0), /dimension 0 of \[0, 3\] is empty/, 'argmax over 0');
+  // Over a non-empty dim the result is empty, as PyTorch's.
+  assert.equal([...F.max(empty, 1).shape], [0], context('max over dim 1 of [0, 3]'));
+  empty.dispose();
+});
+
 test('reducing over an out-of-range or repeated dim is a clear error', () => {
   const x = tensor(new Float32Array(6), [2, 3]);
   throwsWith(() => F.sum(x, 2), /dimension 2 is out of range for a tensor of rank 2/, 'sum dim 2');
   throwsWith(() => F.mean(x, [0, -2]), /repeats a dimension/, 'mean [0, -2]');
   throwsWith(() => F.max(x, -3), /out of range/, 'max dim -3');
+  // PyTorch's positional keepdim (x.sum(1, True)) has to be { keepdim: true } here: refused, not dropped.
+  throwsWith(() => F.sum(x, 1, true as never), /sum: options must be an object such as \{ keepdim: true \}/, 'positional keepdim');
+  throwsWith(() => F.max(x, 1, { keepDim: true } as never), /max: unknown option "keepDim"/, 'misspelt keepdim');
 });
 
 test.run();

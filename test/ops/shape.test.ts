@@ -1,5 +1,6 @@
 // Shape ops: reshape, flatten, (un)squeeze, expand, permute, transpose, slice, cat, pad.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { F, tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, throwsWith, type T64 } from './helpers.js';
 
@@ -24,6 +25,8 @@ test('expand broadcasts by copying; its gradient sums back', async () => {
   for (const [from, to] of [[[n, 1], [3, n, 4]], [[1, 3, 1], [2, 3, 5]], [[5], [2, 3, 5]]]) {
     await checkOp({ name: 'expand', rng, inputs: [from], forward: ([x]) => F.expand(x, to), reference: ([x]) => expand64(x, to) });
   }
+  // -1 keeps an existing dimension's size, as in PyTorch (x.expand(3, -1, 4)).
+  await checkOp({ name: 'expand with -1', rng, inputs: [[n, 1]], forward: ([x]) => F.expand(x, [3, -1, 4]), reference: ([x]) => expand64(x, [3, n, 4]) });
 });
 
 test('permute and transpose, all orders of a rank-4 tensor sample', async () => {
@@ -101,6 +104,24 @@ test('shape errors say what was expected', () => {
   throwsWith(() => F.pad(x, [1]), /pairs/, 'pad odd count');
   throwsWith(() => F.slice(x, 1, 0, 2, 0), /step must be a positive integer/, 'slice step 0');
   throwsWith(() => F.expand(x, [2, 5, 4]), /cannot expand/, 'expand');
+  // PyTorch: -1 "isn't allowed in a leading, non-existing dimension".
+  throwsWith(() => F.expand(x, [-1, 2, 3, 4]), /expand \[-1, 2, 3, 4\]: every dimension must be a non-negative integer/, 'expand leading -1');
+  // PyTorch: "zero-dimensional tensor cannot be concatenated", "slice() cannot be applied to a 0-dim tensor".
+  const scalar = tensor([1], []);
+  throwsWith(() => F.cat([scalar, scalar]), /cat: zero-dimensional tensors cannot be concatenated/, 'cat scalars');
+  throwsWith(() => F.slice(scalar, 0, 0, 1), /slice: a 0-dimensional tensor cannot be sliced/, 'slice scalar');
+  // PyTorch: a 0-d tensor's transpose(0, -1) is itself.
+  assert.equal([...F.transpose(scalar, 0, -1).shape], [], 'transpose of a scalar');
+  // PyTorch: "flatten() has invalid args: start_dim cannot come after end_dim" ([2, 3, 4] would become [2, 1, 3, 4]).
+  throwsWith(() => F.flatten(x, 2, 1), /flatten: startDim 2 comes after endDim 1/, 'flatten order');
+  // Sizes and indices are integers in PyTorch; a fraction or NaN must not reach a buffer size.
+  for (const bad of [1.5, NaN]) {
+    throwsWith(() => F.pad(x, [bad, 1]), /pad: padding sizes must be integers/, `pad ${bad}`);
+    throwsWith(() => F.slice(x, 1, bad, 2), /slice: start must be an integer/, `slice start ${bad}`);
+    throwsWith(() => F.slice(x, 1, 0, bad), /slice: end must be an integer/, `slice end ${bad}`);
+  }
+  // 'circular' is PyTorch's too, but webfer does not implement it: refused, not run as another mode.
+  throwsWith(() => F.pad(x, [1, 1], 'circular' as never), /pad: mode "circular" is not supported/, 'pad circular');
 });
 
 test.run();

@@ -136,7 +136,9 @@ export function bceWithLogits(x: T64, target: T64, opts: BceOptions = {}): T64 {
     const t = target.data[mx[i]];
     const logWeight = pw && mp ? 1 + (pw.data[mp[i]] - 1) * t : 1;
     const softplusNeg = Math.max(-v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-    loss.data[i] = (1 - t) * v + logWeight * softplusNeg;
+    // Without pos_weight, torch's (1 - t) v - log_sigmoid(v) = (1 - t) v - min(v, 0) + log1p(exp(-|v|)):
+    // (1 - t) v and min(v, 0) are the same number where the loss is tiny (v = -30, t = 0), so it keeps its digits.
+    loss.data[i] = pw ? (1 - t) * v + logWeight * softplusNeg : (1 - t) * v - Math.min(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
   }
   if (opts.weight) loss = mul(loss, opts.weight);
   return reduceLoss(loss, opts.reduction ?? 'mean');

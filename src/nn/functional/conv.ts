@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
-import { gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { checkOptionNames, expectTensor, gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -62,6 +62,7 @@ function biasGrad(g: Tensor, bias: Tensor): Tensor {
 
 /** conv2d's checks and geometry (shared by conv2d and conv2dMfm). */
 function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions): ConvGeometry {
+  checkOptionNames(op, options, ['stride', 'padding', 'dilation', 'groups', 'computeDtype']);
   checkGroups(options.groups, op);
   if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cout, Cin, KH, KW], got ${formatShape(weight.shape)}`);
@@ -97,6 +98,9 @@ function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, rea
  * read as options.computeDtype (y in x's dtype).
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  expectTensor(x, 'conv2d', 'input');
+  expectTensor(weight, 'conv2d', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'conv2d', 'bias');
   const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
   const reads = gemmReads('conv2d', x, weight, options.computeDtype);
   const y = withFloatBias(bias, (b) => conv2dForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands));
@@ -118,6 +122,9 @@ function mfmChannels(op: string, weight: Tensor): number {
  * conv2d's three gradients.
  */
 export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+  expectTensor(x, 'conv2dMfm', 'input');
+  expectTensor(weight, 'conv2dMfm', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'conv2dMfm', 'bias');
   const op = 'conv2dMfm';
   const geometry = conv2dGeometry(op, x, weight, bias, options);
   const { N, Cout, OH, OW } = geometry;
@@ -158,6 +165,9 @@ function windowsTile(g: PoolGeometry): boolean {
  * winning; then conv2dMfm's), and takes conv2d's three gradients.
  */
 export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions, pool: MaxPool2dOptions): Tensor {
+  expectTensor(x, 'conv2dMfmMaxPool2d', 'input');
+  expectTensor(weight, 'conv2dMfmMaxPool2d', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'conv2dMfmMaxPool2d', 'bias');
   const op = 'conv2dMfmMaxPool2d';
   const geometry = conv2dGeometry(op, x, weight, bias, options);
   const { N, Cout, OH, OW } = geometry;
@@ -197,7 +207,11 @@ export function conv2dMfmMaxPool2d(x: Tensor, weight: Tensor, bias: Tensor | und
  * float32, or both float16, or read as options.computeDtype (as conv2d).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
+  expectTensor(x, 'convTranspose2d', 'input');
+  expectTensor(weight, 'convTranspose2d', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'convTranspose2d', 'bias');
   const op = 'convTranspose2d';
+  checkOptionNames(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'computeDtype']);
   checkGroups(options.groups, op);
   if (x.rank !== 4) throw new Error(`${op}: expected input [N, C, H, W], got ${formatShape(x.shape)}; add a batch dimension with F.unsqueeze(x, 0)`);
   if (weight.rank !== 4) throw new Error(`${op}: expected weight [Cin, Cout, KH, KW], got ${formatShape(weight.shape)}`);

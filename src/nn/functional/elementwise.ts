@@ -7,15 +7,18 @@ import { binary, unary } from '../../kernels/elementwise.js';
 import { Tensor, record, scope } from '../../tensor/tensor.js';
 import { generator } from '../../tensor/random.js';
 import { sumTo } from './shape.js';
-import { broadcastShapes, f32Literal, operandType, sameShape, storageOf, wrap } from './util.js';
+import { broadcastShapes, expectTensor, f32Literal, operandType, sameShape, storageOf, wrap } from './util.js';
 
 export type Operand = Tensor | number;
 
 function map(name: string, x: Tensor, expression: string, alpha = 0, beta = 0): Tensor {
+  expectTensor(x, name);
   return Tensor.fromBuffer(unary(name, expression, storageOf(x), x.size, alpha, beta, 0, operandType(x.dtype)), x.shape, false, x.dtype);
 }
 
 function zip(name: string, a: Tensor, b: Tensor, expression: string, alpha = 0): Tensor {
+  expectTensor(a, name, 'the first operand', true);
+  expectTensor(b, name, 'the second operand', true);
   if (a.dtype !== b.dtype) throw new Error(`${name}: operands of two dtypes (${a.dtype}, ${b.dtype}) reached a one-dtype kernel; call it through F, which promotes them as torch.result_type does`);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
   return Tensor.fromBuffer(binary(name, expression, storageOf(a), a.shape, storageOf(b), b.shape, shape, alpha, operandType(a.dtype)), shape, false, a.dtype);
@@ -102,7 +105,8 @@ export function tanh(x: Tensor): Tensor {
  * Identity when not training. The mask is a hash of (seed, index), so a seed reproduces it.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
+  // Written so that NaN fails too (PyTorch: "dropout probability has to be between 0 and 1").
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   const s = seed ?? generator().nextUint32();
@@ -114,6 +118,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 }
 
 export function add(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('add: at least one operand must be a tensor');
   if (typeof a === 'number') return add(b, a);
   if (typeof b === 'number') return record('add', [a], map('addScalar', a, 'x + p.alpha', b), [], (g) => [g]);
   return record('add', [a, b], zip('add', a, b, 'a + b'), [], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
@@ -127,6 +132,7 @@ export function sub(a: Operand, b: Operand): Tensor {
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('mul: at least one operand must be a tensor');
   if (typeof a === 'number') return mul(b, a);
   if (typeof b === 'number') return record('mul', [a], map('mulScalar', a, 'x * p.alpha', b), [], (g) => [mul(g, b)]);
   return record('mul', [a, b], zip('mul', a, b, 'a * b'), [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : undefined, b.requiresGrad ? sumTo(mul(g, a), b.shape) : undefined]);

@@ -7,7 +7,7 @@ import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
+import { broadcastShapes, expectTensor, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
@@ -35,6 +35,8 @@ function batchedProduct(a: Tensor, aT: boolean, b: Tensor, bT: boolean, batch: n
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectTensor(a, 'matmul', 'the first operand');
+  expectTensor(b, 'matmul', 'the second operand');
   if (a.rank === 0 || b.rank === 0) throw new Error('matmul: both operands need at least one dimension');
   // scope: the reshaped / expanded operands are freed here; the graph keeps what it saved.
   return scope(() => matmulUnscoped(a, b));
@@ -81,12 +83,18 @@ export const ACTIVATIONS: Record<Activation, string> = { none: 'v', relu: reluEx
  * read as options.computeDtype (webfer's autocast, as conv2d's: y and the gradients in the inputs' dtypes).
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Activation = 'none', options: { computeDtype?: DType } = {}): Tensor {
+  expectTensor(x, 'linear', 'input');
+  expectTensor(weight, 'linear', 'weight');
+  if (bias !== undefined) expectTensor(bias, 'linear', 'bias');
+  if (!(activation in ACTIVATIONS)) throw new Error(`linear: activation ${JSON.stringify(activation)} cannot be fused; use 'none' or 'relu', or apply it after linear`);
   const [outFeatures, inFeatures] = weight.shape;
   if (weight.rank !== 2 || x.shape[x.rank - 1] !== inFeatures) {
     throw new Error(`linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected [..., ${inFeatures}])`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new Error(`linear: bias ${formatShape(bias.shape)} should be [${outFeatures}]`);
   const reads = gemmReads('linear', x, weight, options.computeDtype);
+  // PyTorch returns the bias broadcast; the fused epilogue does not run without a product to add it to.
+  if (inFeatures === 0) throw new Error(`linear: weight ${formatShape(weight.shape)} has no input features, which webfer does not support; give the layer at least one input`);
   const rows = x.size / inFeatures;
   const input: MatrixOperand = { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
   const weightT: MatrixOperand = { ...elements(reads.weight), batchStride: 0, rowStride: 1, colStride: inFeatures };

@@ -8,11 +8,21 @@ import { tensor } from '../../tensor/creation.js';
 import { Tensor, formatShape, record, scope } from '../../tensor/tensor.js';
 import { abs, exp, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { normDim, sameShape, splitAt, wrap } from './util.js';
+import { checkOptionNames, expectTensor, normDim, sameShape, splitAt, wrap } from './util.js';
 import { sumTo } from './shape.js';
 
-export function softmax(x: Tensor, dim = -1): Tensor {
-  const d = normDim(dim, x.rank, 'softmax');
+/**
+ * The dim softmax / logSoftmax run along. Without one, PyTorch's (deprecated) implicit choice,
+ * _get_softmax_dim: dim 0 for ranks 0, 1 and 3, else dim 1 (so not the last dim from rank 3 on).
+ */
+function softmaxDim(x: Tensor, dim: number | undefined, op: string): number {
+  const implicit = x.rank === 0 || x.rank === 1 || x.rank === 3 ? 0 : 1;
+  return normDim(dim ?? implicit, x.rank, op);
+}
+
+export function softmax(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'softmax', 'input');
+  const d = softmaxDim(x, dim, 'softmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, false), x.shape);
   // dx = y * (g - sum(g * y, dim))
@@ -22,8 +32,9 @@ export function softmax(x: Tensor, dim = -1): Tensor {
   });
 }
 
-export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const d = normDim(dim, x.rank, 'logSoftmax');
+export function logSoftmax(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'logSoftmax', 'input');
+  const d = softmaxDim(x, dim, 'logSoftmax');
   const { outer, reduced, inner } = splitAt(x.shape, d);
   const y = wrap(softmaxAxis(x.buffer, outer, reduced, inner, true), x.shape);
   // dx = g - softmax(x) * sum(g, dim)
@@ -31,6 +42,16 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
+
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+
+/** A loss's options checked up front (PyTorch: "... is not a valid value for reduction"); returns the reduction. */
+function checkLossOptions(op: string, options: { reduction?: Reduction }, known: readonly string[] = ['reduction']): Reduction {
+  checkOptionNames(op, options, known);
+  const reduction = options.reduction ?? 'mean';
+  if (!REDUCTIONS.includes(reduction)) throw new Error(`${op}: ${JSON.stringify(reduction)} is not a valid value for reduction; use 'mean', 'sum' or 'none'`);
+  return reduction;
+}
 
 function reduce(x: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'mean') return mean(x);
@@ -53,6 +74,10 @@ export interface CrossEntropyOptions {
  * a row with a bad target has a NaN loss and a zero gradient, so it cannot pass for a real loss.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>, options: CrossEntropyOptions = {}): Tensor {
+  expectTensor(logits, 'crossEntropy', 'logits');
+  checkLossOptions('crossEntropy', options, ['reduction', 'labelSmoothing']);
+  const smoothing = options.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be between 0 and 1 (as in PyTorch), got ${smoothing}`);
   // scope: the target tensors and the composed intermediates are freed; the graph keeps what it needs.
   return scope(() => crossEntropyUnscoped(logits, target, options));
 }
@@ -68,7 +93,10 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   // checks them and flags what it finds for the next read-back.
   let flags: GPUBuffer | undefined;
   if (target instanceof Tensor) {
-    if (target.size !== targetCount) throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})`);
+    if (!sameShape(target.shape, targetShape)) {
+      const probabilities = sameShape(target.shape, logits.shape) ? "; class-probability targets (PyTorch's soft labels) are not supported: give class indices" : '';
+      throw new Error(`crossEntropy: target ${formatShape(target.shape)} does not match logits ${formatShape(logits.shape)} (expected ${formatShape(targetShape)})${probabilities}`);
+    }
     targetTensor = target;
     flags = gpu().checkedFlags((words) => {
       const found = decodeTargetFlags(words, targetCount);
@@ -86,7 +114,7 @@ function crossEntropyUnscoped(logits: Tensor, target: Tensor | ArrayLike<number>
   }
   // One fused kernel: per-row logsumexp minus the smoothed target's expected logit; its backward
   // is softmax minus the target distribution. The graph saves the logits and the targets.
-  const geometry = { batch: logits.shape[0], classes, inner: targetCount / logits.shape[0], smoothing: labelSmoothing };
+  const geometry = { batch: logits.shape[0], classes, inner: logits.shape.slice(2).reduce((a, b) => a * b, 1), smoothing: labelSmoothing };
   const rows = wrap(crossEntropyForward(logits.buffer, targetTensor.buffer, flags, geometry), targetShape);
   const perSample = record('crossEntropy', [logits], rows, [logits, targetTensor], (g) => [
     wrap(crossEntropyBackward(logits.buffer, targetTensor.buffer, g.buffer, geometry), logits.shape),
@@ -106,11 +134,22 @@ function invalidTargetMessage(index: number, value: number, classes: number): st
 }
 
 /**
- * Binary cross-entropy on logits, numerically stable: max(x, 0) - x t + log(1 + exp(-|x|)).
+ * log1p(z) for z = exp(-|x|) in (0, 1] as a WGSL expression (WGSL has no log1p): log(1 + z) loses
+ * z's digits once z < 0.01, so there the series z - z²/2 + z³/3 (error below z⁴/4) stands in.
+ */
+const log1pExpNegAbs = (x: string) => `select(log(1.0 + exp(-abs(${x}))), exp(-abs(${x})) * (1.0 - exp(-abs(${x})) * (0.5 - exp(-abs(${x})) / 3.0)), abs(${x}) > 4.6)`;
+
+/**
+ * Binary cross-entropy on logits, numerically stable, written as torch's (1 - t) x - log_sigmoid(x)
+ * = (1 - t) x - min(x, 0) + log1p(exp(-|x|)): a well-classified logit (x = 20, t = 1) keeps its tiny
+ * loss, and x = ±inf gives PyTorch's inf or NaN.
  * Gradients: (sigmoid(x) - t) for x, -x for t, exact at x = 0 too.
  */
 export function bceWithLogits(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return scope(() => reduce(bceElementwise(x, target), options.reduction ?? 'mean'));
+  expectTensor(x, 'bceWithLogits', 'input');
+  expectTensor(target, 'bceWithLogits', 'target');
+  const reduction = checkLossOptions('bceWithLogits', options);
+  return scope(() => reduce(bceElementwise(x, target), reduction));
 }
 
 function bceElementwise(x: Tensor, target: Tensor): Tensor {
@@ -118,7 +157,7 @@ function bceElementwise(x: Tensor, target: Tensor): Tensor {
     throw new Error(`bceWithLogits: target size ${formatShape(target.shape)} must be the same as input size ${formatShape(x.shape)} (PyTorch's rule)`);
   }
   const shape = x.shape;
-  const loss = wrap(binary('bceWithLogits', 'max(a, 0.0) - a * b + log(1.0 + exp(-abs(a)))', x.buffer, x.shape, target.buffer, target.shape, shape), shape);
+  const loss = wrap(binary('bceWithLogits', `(1.0 - b) * a - min(a, 0.0) + ${log1pExpNegAbs('a')}`, x.buffer, x.shape, target.buffer, target.shape, shape), shape);
   const elementwise = record('bceWithLogits', [x, target], loss, [x, target], (g) => [
     x.requiresGrad ? sumTo(mul(g, wrap(binary('bceGrad', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0) - b', x.buffer, x.shape, target.buffer, target.shape, shape), shape)), x.shape) : undefined,
     target.requiresGrad ? sumTo(neg(mul(g, x)), target.shape) : undefined,
@@ -127,12 +166,18 @@ function bceElementwise(x: Tensor, target: Tensor): Tensor {
 }
 
 export function mseLoss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  expectTensor(x, 'mseLoss', 'input');
+  expectTensor(target, 'mseLoss', 'target');
+  const reduction = checkLossOptions('mseLoss', options);
   return scope(() => {
     const d = sub(x, target);
-    return reduce(mul(d, d), options.reduction ?? 'mean');
+    return reduce(mul(d, d), reduction);
   });
 }
 
 export function l1Loss(x: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return scope(() => reduce(abs(sub(x, target)), options.reduction ?? 'mean'));
+  expectTensor(x, 'l1Loss', 'input');
+  expectTensor(target, 'l1Loss', 'target');
+  const reduction = checkLossOptions('l1Loss', options);
+  return scope(() => reduce(abs(sub(x, target)), reduction));
 }

@@ -8,7 +8,7 @@
 import { normGradSums, normInputGrad, normStats, normStatsFromRunning, normalize, normalizeMfm, type NormActivation, type NormGeometry } from '../../kernels/norm.js';
 import { Tensor, formatShape, isGradEnabled, record } from '../../tensor/tensor.js';
 import { sum } from './reduce.js';
-import { inDtype, operandType, storageOf, wrap } from './util.js';
+import { checkOptionNames, expectTensor, inDtype, operandType, storageOf, wrap } from './util.js';
 
 /** An activation applied to the normalised output in the same pass: y = act(norm(x)). */
 export interface FusedActivationOptions {
@@ -104,6 +104,9 @@ function normGeometryOf(op: string, x: Tensor, minRank: number, shapeHint: strin
 
 /** Batch statistics (updating the running estimates when given) or, in eval mode, the running ones. */
 function batchStatistics(op: string, x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, geometry: NormGeometry, options: BatchNormOptions): { stats: Tensor; training: boolean } {
+  checkOptionNames(op, options, ['training', 'momentum', 'eps', 'activation', 'negativeSlope']);
+  // PyTorch's momentum None (a cumulative average) is not implemented: refused, not read as the default.
+  if ((options.momentum as unknown) === null) throw new Error(`${op}: momentum null (PyTorch's cumulative moving average) is not supported; give a number (default 0.1)`);
   const training = options.training ?? false;
   const momentum = options.momentum ?? 0.1;
   const eps = options.eps ?? 1e-5;
@@ -128,6 +131,7 @@ function batchStatistics(op: string, x: Tensor, runningMean: Tensor | undefined,
  * F.tanh of the result, the same values and gradients).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: BatchNormOptions = {}): Tensor {
+  expectTensor(x, 'batchNorm', 'input');
   const op = 'batchNorm';
   const { N, C, S } = normGeometryOf(op, x, 2, '[N, C] or [N, C, ...]');
   checkVector(weight, C, 'weight', op);
@@ -146,6 +150,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar
  * inside the norm's own gradient passes. Options, statistics and running updates as batchNorm.
  */
 export function batchNormMfm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options: Omit<BatchNormOptions, keyof FusedActivationOptions> = {}): Tensor {
+  expectTensor(x, 'batchNormMfm', 'input');
   const op = 'batchNormMfm';
   const { N, C, S } = normGeometryOf(op, x, 2, '[N, 2C, H, W] or [N, 2C]');
   if (C % 2 !== 0) throw new Error(`${op}: dimension 1 of ${formatShape(x.shape)} must be even (two halves for the max-feature-map); give the layer before it 2·C outputs`);
@@ -161,7 +166,10 @@ export function batchNormMfm(x: Tensor, runningMean: Tensor | undefined, running
  * variance; optional per-channel affine weight and bias; `activation` fused as in batchNorm.
  */
 export function instanceNorm(x: Tensor, weight?: Tensor, bias?: Tensor, options: { eps?: number } & FusedActivationOptions = {}): Tensor {
+  expectTensor(x, 'instanceNorm', 'input');
   const op = 'instanceNorm';
+  // Running statistics (use_input_stats=False) are not implemented: refused, not ignored.
+  checkOptionNames(op, options, ['eps', 'activation', 'negativeSlope']);
   const eps = options.eps ?? 1e-5;
   const { N, C, S } = normGeometryOf(op, x, 3, '[N, C, H, W] (or [N, C, L]); add the missing dimensions with F.unsqueeze');
   checkVector(weight, C, 'weight', op);

@@ -2,7 +2,7 @@
 // that would start in the right padding), tie rule (first maximum wins) and divisor rules.
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolGeometry } from '../../kernels/pool.js';
 import { Tensor, formatShape, record } from '../../tensor/tensor.js';
-import { gradientIn, operandType, pair, storageOf, wrap, type Pair } from './util.js';
+import { checkOptionNames, expectTensor, gradientIn, operandType, pair, storageOf, wrap, type Pair } from './util.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -21,7 +21,7 @@ export interface AvgPool2dOptions {
   ceilMode?: boolean;
   /** Default true: padded positions count in the divisor. */
   countIncludePad?: boolean;
-  /** Replaces the divisor when given (non-zero). */
+  /** Replaces the divisor when given: a non-zero integer, as in PyTorch. */
   divisorOverride?: number;
 }
 
@@ -57,6 +57,8 @@ export function maxPool2dGeometry(op: string, shape: readonly number[], options:
  * first maximum in row-major window order wins, and so takes the whole gradient.
  */
 export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
+  expectTensor(x, 'maxPool2d', 'input');
+  checkOptionNames('maxPool2d', options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode']);
   const g = maxPool2dGeometry('maxPool2d', x.shape, options);
   const shape = [x.shape[0], x.shape[1], g.OH, g.OW];
   // x, the values and the gradients in x's dtype (float16 read and written as such); the indices float32.
@@ -77,10 +79,15 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
 
 /** Average pooling with PyTorch's divisor rules (countIncludePad, ceil-mode edge windows, divisorOverride). */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
+  expectTensor(x, 'avgPool2d', 'input');
+  checkOptionNames('avgPool2d', options, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
   const g = geometry('avgPool2d', x.shape, options.kernelSize, options.stride, options.padding ?? 0, 1, options.ceilMode ?? false);
   const countIncludePad = options.countIncludePad ?? true;
+  // The kernels read 0 as "no override"; a given one must be a non-zero integer (PyTorch: "divisor must be not zero").
   const divisorOverride = options.divisorOverride ?? 0;
-  if (!Number.isFinite(divisorOverride)) throw new Error(`avgPool2d: divisorOverride must be a finite non-zero number, got ${divisorOverride}`);
+  if (options.divisorOverride !== undefined && !(Number.isInteger(divisorOverride) && divisorOverride !== 0)) {
+    throw new Error(`avgPool2d: divisorOverride must be a non-zero integer, got ${divisorOverride}; leave it out to divide by the window size`);
+  }
   const operands = operandType(x.dtype);
   const y = Tensor.fromBuffer(avgPoolForward(storageOf(x), g, countIncludePad, divisorOverride, operands), [x.shape[0], x.shape[1], g.OH, g.OW], false, x.dtype);
   return record('avgPool2d', [x], y, [], (gy) => [

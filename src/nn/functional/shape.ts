@@ -4,42 +4,49 @@
 // tensors of one dtype (F.cat promotes mixed ones first).
 import { contiguousStrides, fill, stridedCopy } from '../../kernels/elementwise.js';
 import { padIndexed } from '../../kernels/pad.js';
-import { Tensor, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
+import { Tensor, checkShape, formatShape, record, shapeSize, type Shape } from '../../tensor/tensor.js';
 import { alloc } from '../../kernels/launch.js';
 import { reduceDims } from '../../kernels/reduce.js';
-import { normDim, operandType, storageOf, wrapAs } from './util.js';
+import { checkInteger, expectTensor, normDim, operandType, storageOf, wrapAs } from './util.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
+  expectTensor(x, 'reshape');
   return x.reshape(shape);
 }
 
 /** Flattens dimensions startDim..endDim into one (torch.flatten). */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  expectTensor(x, 'flatten', 'input');
   if (x.rank === 0) return x.reshape([1]);
   const s = normDim(startDim, x.rank, 'flatten');
   const e = normDim(endDim, x.rank, 'flatten');
+  if (s > e) throw new Error(`flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of rank ${x.rank} (PyTorch: "start_dim cannot come after end_dim"); swap them`);
   const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
   return x.reshape([...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
 /** Adds a dimension of size 1 at dim. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  expectTensor(x, 'unsqueeze', 'input');
   const d = normDim(dim, x.rank + 1, 'unsqueeze');
   return x.reshape([...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
 /** Removes dimensions of size 1 (all, or the given one). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
+  expectTensor(x, 'squeeze', 'input');
   if (dim === undefined) return x.reshape(x.shape.filter((d) => d !== 1));
   const d = normDim(dim, x.rank, 'squeeze');
   return x.shape[d] === 1 ? x.reshape([...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
 }
 
-/** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous). */
+/** Broadcasts x to `shape` (a materialised copy; torch.expand + contiguous); -1 keeps a dimension's size. */
 export function expand(x: Tensor, shape: Shape): Tensor {
-  const out = [...shape];
-  if (out.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
-  const offset = out.length - x.rank;
+  expectTensor(x, 'expand', 'input');
+  if (shape.length < x.rank) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`);
+  const offset = shape.length - x.rank;
+  // PyTorch: -1 only for an existing dimension ("isn't allowed in a leading, non-existing dimension").
+  const out = checkShape(shape.map((n, d) => (n === -1 && d >= offset ? x.shape[d - offset] : n)), 'expand');
   const own = contiguousStrides(x.shape);
   const strides = out.map((n, d) => {
     const i = d - offset;
@@ -71,6 +78,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  expectTensor(x, 'permute', 'input');
   if (dims.length !== x.rank) throw new Error(`permute: ${dims.length} dimensions given for a tensor of rank ${x.rank}`);
   const order = dims.map((d) => normDim(d, x.rank, 'permute'));
   if (new Set(order).size !== order.length) throw new Error(`permute: [${dims.join(', ')}] is not a permutation`);
@@ -87,6 +95,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
   const a = normDim(dim0, x.rank, 'transpose');
   const b = normDim(dim1, x.rank, 'transpose');
+  // A scalar has one dim to swap with itself (PyTorch: x.transpose(0, -1) of a 0-d tensor is x).
+  if (x.rank === 0) return permute(x, []);
   const order = [...Array(x.rank).keys()];
   [order[a], order[b]] = [order[b], order[a]];
   return permute(x, order);
@@ -94,9 +104,13 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 
 /** Elements start, start + step, ... below end along dim (Python slicing; negative start/end count from the end). */
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  expectTensor(x, 'slice', 'input');
+  if (x.rank === 0) throw new Error('slice: a 0-dimensional tensor cannot be sliced (as in PyTorch); reshape it to [1] first');
   const d = normDim(dim, x.rank, 'slice');
   const n = x.shape[d];
   if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  checkInteger(start, 'start', 'slice');
+  if (end !== undefined) checkInteger(end, 'end', 'slice');
   const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
   const s = clampIndex(start);
   const e = clampIndex(end ?? n);
@@ -117,8 +131,10 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 }
 
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new Error('cat: needs at least one tensor');
+  if (typeof xs !== 'object' || xs === null || xs.length === 0) throw new Error('cat: needs a non-empty array of tensors');
+  xs.forEach((t, i) => expectTensor(t, 'cat', `tensor ${i}`));
   const first = xs[0];
+  if (xs.some((t) => t.rank === 0)) throw new Error('cat: zero-dimensional tensors cannot be concatenated (as in PyTorch); reshape them to [1] first');
   const d = normDim(dim, first.rank, 'cat');
   for (const t of xs) {
     if (t.rank !== first.rank || t.shape.some((n, i) => i !== d && n !== first.shape[i])) {
@@ -142,13 +158,17 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate';
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'replicate'];
 
 /**
  * Pads the last dimensions (torch.nn.functional.pad order: [left, right, top, bottom, ...], last
  * dimension first). constant: any number of dimensions; reflect / replicate: the last one or two.
  */
 export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
+  expectTensor(x, 'pad', 'input');
   if (pads.length % 2 !== 0 || pads.length / 2 > x.rank) throw new Error(`pad: ${pads.length} padding values for a tensor of rank ${x.rank}; give [left, right, top, bottom, ...] pairs`);
+  if (!pads.every(Number.isInteger)) throw new Error(`pad: padding sizes must be integers, got [${pads.join(', ')}]`);
+  if (!PAD_MODES.includes(mode)) throw new Error(`pad: mode ${JSON.stringify(mode)} is not supported; use ${PAD_MODES.map((m) => `'${m}'`).join(', ')}`);
   const out = [...x.shape];
   const before = new Array<number>(x.rank).fill(0);
   for (let i = 0; i < pads.length / 2; i++) {

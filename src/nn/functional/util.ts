@@ -4,6 +4,9 @@ import { castToFloat, castToHalf } from '../../kernels/cast.js';
 import type { OperandType } from '../../kernels/launch.js';
 import { Tensor, formatShape, noGrad, record, shapeSize, type DType, type GradNode, type Shape } from '../../tensor/tensor.js';
 
+// Shared with the tensor layer's creators (tensor(), zeros(), ...).
+export { checkOptionNames } from '../../tensor/tensor.js';
+
 export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
   return Tensor.fromBuffer(buffer, shape);
 }
@@ -110,9 +113,23 @@ export function withFloatBias<T>(bias: Tensor | undefined, launch: (bias: GPUBuf
   }
 }
 
-/** Normalises a possibly negative dimension index against a rank. */
+/** What a non-tensor argument is, for an error message. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (ArrayBuffer.isView(value)) return 'a typed array';
+  return typeof value;
+}
+
+/** A clear error where a caller (JavaScript, or a cast) passes something else than a tensor. */
+export function expectTensor(value: unknown, op: string, name = 'input', orNumber = false): asserts value is Tensor {
+  if (value instanceof Tensor || (orNumber && typeof value === 'number')) return;
+  throw new Error(`${op}: ${name} must be a Tensor${orNumber ? ' or a number' : ''}, got ${describe(value)}; make one with tensor(values, shape)`);
+}
+
+/** Normalises a possibly negative dimension index against a rank (a scalar takes 0 and -1, as in PyTorch). */
 export function normDim(dim: number, rank: number, op: string): number {
-  const d = dim < 0 ? dim + rank : dim;
+  const d = dim < 0 ? dim + Math.max(rank, 1) : dim;
   if (!Number.isInteger(d) || d < 0 || d >= Math.max(rank, 1)) throw new Error(`${op}: dimension ${dim} is out of range for a tensor of rank ${rank}`);
   return d;
 }
@@ -122,6 +139,8 @@ export function normDims(dims: number | readonly number[] | undefined, rank: num
   if (dims === undefined || (typeof dims !== 'number' && dims.length === 0)) return [...Array(rank).keys()];
   const list = (typeof dims === 'number' ? [dims] : [...dims]).map((d) => normDim(d, rank, op));
   if (new Set(list).size !== list.length) throw new Error(`${op}: dimension list [${list.join(', ')}] repeats a dimension`);
+  // A scalar's dim 0 is the scalar itself: nothing to reduce (torch.tensor(5.).sum(0) is 5).
+  if (rank === 0) return [];
   return list.sort((a, b) => a - b);
 }
 
@@ -146,9 +165,16 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
   return out;
 }
 
+/** A whole number, as PyTorch's int arguments (sizes, paddings, indices) require. */
+export function checkInteger(value: number, name: string, op: string): number {
+  if (!Number.isInteger(value)) throw new Error(`${op}: ${name} must be an integer, got ${value}`);
+  return value;
+}
+
 export type Pair = number | readonly [number, number];
 
 export function pair(value: Pair, name: string): [number, number] {
+  if (typeof value === 'string') throw new Error(`${name} must be an integer or a pair of integers, got "${value}" (PyTorch's 'same' / 'valid' padding strings are not supported: give the padding as numbers)`);
   const p: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
   if (!p.every((v) => Number.isInteger(v))) throw new Error(`${name} must be an integer or a pair of integers, got ${JSON.stringify(value)}`);
   return p;

@@ -3,6 +3,7 @@ import * as F from '../functional/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter, type AnyModule } from '../module.js';
+import { checkOptionNames } from '../functional/util.js';
 
 /** y = x Wᵀ + b; weight [out, in], bias [out]; PyTorch's default initialisation. */
 export class Linear extends Module {
@@ -15,6 +16,7 @@ export class Linear extends Module {
     options: { bias?: boolean } = {},
   ) {
     super();
+    checkOptionNames('Linear', options, ['bias']);
     this.weight = this.registerParameter('weight', new Parameter([outFeatures, inFeatures]));
     this.bias = this.registerParameter('bias', options.bias ?? true ? new Parameter([outFeatures]) : null);
     defaultLayerInit(this.weight, this.bias);
@@ -62,7 +64,7 @@ export class Sigmoid extends Module {
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (p < 0 || p > 1) throw new Error(`Dropout: probability must be in [0, 1], got ${p}`);
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must be in [0, 1], got ${p}`);
   }
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);

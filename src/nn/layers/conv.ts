@@ -1,7 +1,7 @@
 // Conv2d and ConvTranspose2d modules over F.conv2d / F.convTranspose2d, with PyTorch's weight
 // layouts and default initialisation.
 import { conv2d, convTranspose2d, type Conv2dOptions } from '../functional/conv.js';
-import { pair, type Pair } from '../functional/util.js';
+import { checkOptionNames, pair, type Pair } from '../functional/util.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -38,6 +38,8 @@ export class Conv2d extends Module {
     options: Conv2dLayerOptions = {},
   ) {
     super();
+    // paddingMode and the like are not implemented: refused, not ignored.
+    checkOptionNames('Conv2d', options, ['stride', 'padding', 'dilation', 'groups', 'bias']);
     this.kernelSize = pair(kernelSize, 'Conv2d kernelSize');
     this.stride = pair(options.stride ?? 1, 'Conv2d stride');
     this.padding = pair(options.padding ?? 0, 'Conv2d padding');
@@ -77,6 +79,7 @@ export class ConvTranspose2d extends Module {
     options: Conv2dLayerOptions & { outputPadding?: Pair } = {},
   ) {
     super();
+    checkOptionNames('ConvTranspose2d', options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias']);
     this.kernelSize = pair(kernelSize, 'ConvTranspose2d kernelSize');
     this.stride = pair(options.stride ?? 1, 'ConvTranspose2d stride');
     this.padding = pair(options.padding ?? 0, 'ConvTranspose2d padding');

@@ -6,6 +6,7 @@
 import { batchNorm, batchNormMfm, instanceNorm, type FusedActivationOptions } from '../functional/index.js';
 import { formatShape, type Tensor } from '../../tensor/tensor.js';
 import { Module, Parameter, buffer, type AnyModule } from '../module.js';
+import { checkOptionNames } from '../functional/util.js';
 import { LeakyReLU, ReLU, Tanh } from './basic.js';
 
 export interface BatchNormLayerOptions {
@@ -30,6 +31,8 @@ abstract class BatchNormBase extends Module {
     options: BatchNormLayerOptions = {},
   ) {
     super();
+    checkOptionNames(this.constructor.name, options, ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    if ((options.momentum as unknown) === null) throw new Error(`${this.constructor.name}: momentum null (PyTorch's cumulative moving average) is not supported; give a number (default 0.1)`);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
     const affine = options.affine ?? true;
@@ -95,6 +98,7 @@ export class InstanceNorm2d extends Module {
     options: { eps?: number; affine?: boolean; trackRunningStats?: boolean } = {},
   ) {
     super();
+    checkOptionNames('InstanceNorm2d', options, ['eps', 'affine', 'trackRunningStats']);
     if (options.trackRunningStats) throw new Error('InstanceNorm2d: trackRunningStats is not supported (PyTorch default false); per-sample statistics are always used');
     this.eps = options.eps ?? 1e-5;
     const affine = options.affine ?? false;
