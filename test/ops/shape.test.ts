@@ -78,11 +78,11 @@ for (const mode of ['reflect', 'replicate'] as const) {
   test(`pad ${mode}: 1 and 2 padded dims, asymmetric, up to size - 1`, async () => {
     const [h, w] = [rng.int(3, 6), rng.int(4, 7)];
     const cases: [number[], number[]][] = [
-      [[2, 3, h, w], [1, 2]],
+      [[2, 3, w], [1, 2]],
       [[2, 3, h, w], [2, 1, 1, 2]],
       [[3, h, w], [w - 1, 0, 0, h - 1]],
       [[2, h, w], [0, 3, 2, 0]],
-      [[w], [w - 1, w - 1]],
+      [[3, w], [w - 1, w - 1]],
     ];
     if (mode === 'replicate') cases.push([[2, 1, 1], [3, 2, 4, 1]], [[2, h, w], [w + 2, 5, h + 1, 3]]);
     for (const [shape, pads] of cases) {
@@ -100,6 +100,12 @@ test('shape errors say what was expected', () => {
   throwsWith(() => F.cat([x, tensor(new Float32Array(6), [2, 3])], 0), /differ outside dimension/, 'cat rank');
   throwsWith(() => F.cat([x, tensor(new Float32Array(10), [2, 5, 1])], 2), /differ outside dimension 2/, 'cat shape');
   throwsWith(() => F.pad(x, [4, 0], 'reflect'), /reflect padding must be smaller/, 'pad reflect too wide');
+  // PyTorch (aten PadNd.cpp): k padded dimensions need rank k + 1 or k + 2 ("Only 2D, 3D, 4D, 5D padding with
+  // non-constant padding are supported for now"), and "Padding mode ... doesn't take in value argument".
+  throwsWith(() => F.pad(tensor(new Float32Array(48), [2, 2, 3, 4]), [1, 1], 'replicate'), /replicate padding of 1 dimension\(s\) takes a tensor of rank 2 or 3, got \[2, 2, 3, 4\]/, 'pad 1 dim of rank 4');
+  throwsWith(() => F.pad(tensor(new Float32Array(4), [4]), [1, 1], 'reflect'), /rank 2 or 3/, 'pad reflect rank 1');
+  throwsWith(() => F.pad(tensor(new Float32Array(4), [4]), [], 'reflect'), /last one or two dimensions, got 0/, 'pad reflect nothing');
+  throwsWith(() => F.pad(x, [1, 1], 'reflect', 0.5), /mode 'reflect' takes no value \(got 0.5\)/, 'pad reflect value');
   throwsWith(() => F.pad(x, [-5, 0]), /negative/, 'pad crop too far');
   throwsWith(() => F.pad(x, [1]), /pairs/, 'pad odd count');
   throwsWith(() => F.slice(x, 1, 0, 2, 0), /step must be a positive integer/, 'slice step 0');

@@ -178,7 +178,13 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
     if (out[d] < 0) throw new Error(`pad: padding ${JSON.stringify(pads)} leaves dimension ${d} of ${formatShape(x.shape)} negative`);
   }
   if (mode !== 'constant') {
-    if (pads.length > 4) throw new Error(`pad: ${mode} padding supports the last one or two dimensions, got ${pads.length / 2}`);
+    const padded = pads.length / 2;
+    if (padded < 1 || padded > 2) throw new Error(`pad: ${mode} padding supports the last one or two dimensions, got ${padded}`);
+    // PyTorch's rule (aten PadNd.cpp): k padded dimensions take a tensor of rank k + 1 (unbatched) or k + 2.
+    if (x.rank !== padded + 1 && x.rank !== padded + 2) {
+      throw new Error(`pad: ${mode} padding of ${padded} dimension(s) takes a tensor of rank ${padded + 1} or ${padded + 2}, got ${formatShape(x.shape)}; reshape it, or give ${2 * (x.rank - 2)} padding values for its last ${x.rank - 2} dimensions`);
+    }
+    if (value !== 0) throw new Error(`pad: mode '${mode}' takes no value (got ${value}); the value is for mode 'constant'`);
     const [left, right, top = 0, bottom = 0] = pads;
     const height = pads.length === 4 ? x.shape[x.rank - 2] : 1;
     const width = x.shape[x.rank - 1];
