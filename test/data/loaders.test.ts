@@ -51,6 +51,14 @@ test('PNG, TIFF and JPEG decode to what was encoded', () => {
   assert.ok(error < 40, `JPEG error ${error}`);
 });
 
+test('PNG: bytes after the IEND chunk are not part of the image (libpng and PIL stop there); a missing IEND is still truncation', () => {
+  const image = gradient(20, 12, 3);
+  const png = encodePng(image);
+  const appended = new Uint8Array([...png, ...new TextEncoder().encode('trailing bytes a download tool appended')]);
+  assert.equal(decodeImage(appended, 'appended.png').data, image.data);
+  assert.throws(() => decodeImage(png.subarray(0, png.length - 12), 'no-iend.png'), /no-iend\.png: corrupt or truncated PNG/);
+});
+
 test('bad images: a clear error naming the file', () => {
   const tiff = new Uint8Array(UTIF.encodeImage(rgba(gradient(20, 12, 1)), 20, 12));
   assert.throws(() => decodeImage(tiff.subarray(0, tiff.length - 50), 'cut.tiff'), /cut\.tiff: corrupt or truncated TIFF/);
