@@ -140,8 +140,48 @@ test('valid layouts the format allows still load: any header order, zero-size te
   assert.equal(decodeSafetensors(rawFile({ __metadata__: null }, 0)).metadata, {});
 });
 
+test('PyTorch-written dtypes widen to f32 as torch .float() does: F64, every integer type, BOOL (in memory and from a file)', () => {
+  // safetensors.torch.save_file(model.state_dict()) writes BatchNorm's num_batches_tracked as I64, a .double() model as F64.
+  const columns: [string, number, (view: DataView, at: number, value: number) => void, number[], number[]][] = [
+    ['F64', 8, (v, at, x) => v.setFloat64(at, x, true), [0.1, -2.5e-300, 1e300], [Math.fround(0.1), -0, Infinity]],
+    ['I64', 8, (v, at, x) => v.setBigInt64(at, BigInt(x), true), [-3, 2 ** 40, 123456789], [-3, 2 ** 40, Math.fround(123456789)]],
+    ['U64', 8, (v, at, x) => v.setBigUint64(at, BigInt(x), true), [0, 7, 2 ** 53], [0, 7, 2 ** 53]],
+    ['I32', 4, (v, at, x) => v.setInt32(at, x, true), [-2147483648, 5, -1], [-2147483648, 5, -1]],
+    ['U32', 4, (v, at, x) => v.setUint32(at, x, true), [4294967295, 5, 0], [4294967296, 5, 0]],
+    ['I16', 2, (v, at, x) => v.setInt16(at, x, true), [-32768, 1, 32767], [-32768, 1, 32767]],
+    ['U16', 2, (v, at, x) => v.setUint16(at, x, true), [65535, 1, 0], [65535, 1, 0]],
+    ['I8', 1, (v, at, x) => v.setInt8(at, x), [-128, 0, 127], [-128, 0, 127]],
+    ['U8', 1, (v, at, x) => v.setUint8(at, x), [255, 0, 9], [255, 0, 9]],
+    ['BOOL', 1, (v, at, x) => v.setUint8(at, x), [1, 0, 1], [1, 0, 1]],
+  ];
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [dtype, size] of columns) {
+    header[dtype.toLowerCase()] = { dtype, shape: [3], data_offsets: [offset, offset + 3 * size] };
+    offset += 3 * size;
+  }
+  const bytes = rawFile(header, offset);
+  const dataStart = bytes.length - offset;
+  const view = new DataView(bytes.buffer, dataStart);
+  offset = 0;
+  for (const [, size, write, values] of columns) {
+    values.forEach((x, i) => write(view, offset + i * size, x));
+    offset += 3 * size;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'webfer-st-dtypes-'));
+  try {
+    const path = join(dir, 'torch.safetensors');
+    writeFileSync(path, bytes);
+    for (const content of [decodeSafetensors(bytes, 'torch.safetensors'), loadSafetensors(path)]) {
+      for (const [dtype, , , , expected] of columns) assert.equal(Array.from(content.tensors.get(dtype.toLowerCase())!.data), expected, dtype);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('known dtypes webfer does not widen are refused by name; header lengths past the file or the format limit too', () => {
-  assert.throws(() => decodeSafetensors(rawFile({ ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), 'x.safetensors'), /x\.safetensors: tensor "ids" has dtype I64; webfer reads F32, F16 and BF16/);
+  assert.throws(() => decodeSafetensors(rawFile({ scales: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), 'x.safetensors'), /x\.safetensors: tensor "scales" has dtype F8_E4M3; webfer reads F32, F64, F16, BF16, I64, .*BOOL \(convert it to one of those when saving\)/);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, 200_000_000n, true);
   assert.throws(() => readHeaderLength(prefix, 300_000_000, 'huge.safetensors'), /huge\.safetensors: header length 200000000 is over the format's limit of 100000000 bytes/);

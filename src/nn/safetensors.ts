@@ -5,7 +5,7 @@
 // Metadata values must be strings (the format's rule): structured metadata goes in as JSON text.
 // Validation follows the reference reader (huggingface/safetensors, Metadata::validate): sorted by
 // offset, the tensors tile the data section exactly — no holes, no overlaps, nothing after the last.
-import { bfloat16ToFloat, halfToFloat } from './half-float.js';
+import { elementReader, type ElementType } from './element-reader.js';
 
 export interface HostArray {
   shape: readonly number[];
@@ -45,8 +45,15 @@ const DTYPE_BITS: Record<string, number> = {
   C64: 64, F64: 64, I64: 64, U64: 64,
 };
 
-/** The dtypes webfer widens to f32. */
-const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+/**
+ * The dtypes webfer widens to f32, as torch's `.float()` (what load_state_dict's copy into an f32
+ * parameter does): PyTorch-written state dicts hold I64 counters (BatchNorm's num_batches_tracked)
+ * and may be saved in F64. The 8-, 6- and 4-bit floats and C64 have no f32 reading here.
+ */
+const READABLE_DTYPES: Record<string, ElementType> = {
+  F32: 'float32', F64: 'float64', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8',
+  U64: 'uint64', U32: 'uint32', U16: 'uint16', U8: 'uint8', BOOL: 'bool',
+};
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -86,7 +93,7 @@ export function encodeSafetensors(tensors: Map<string, HostArray> | Record<strin
   return out;
 }
 
-/** Parses a whole safetensors file held in memory; `source` names it in errors. F32, F16 and BF16 are widened to f32. */
+/** Parses a whole safetensors file held in memory; `source` names it in errors. Every numeric dtype but the sub-16-bit floats and C64 is widened to f32. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContent {
   const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length, source);
   const layout = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
@@ -186,8 +193,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
 
 /** Throws unless webfer can widen this tensor's dtype to f32 (before any data is read). */
 export function assertReadableDtype(tensor: TensorLayout, source: string): void {
-  if (!READABLE_DTYPES.has(tensor.dtype)) {
-    throw new Error(`${source}: tensor "${tensor.name}" has dtype ${tensor.dtype}; webfer reads F32, F16 and BF16 (convert it to a float type when saving)`);
+  if (!(tensor.dtype in READABLE_DTYPES)) {
+    throw new Error(`${source}: tensor "${tensor.name}" has dtype ${tensor.dtype}; webfer reads ${Object.keys(READABLE_DTYPES).join(', ')} (convert it to one of those when saving)`);
   }
 }
 
@@ -199,12 +206,8 @@ export function decodeTensorData(tensor: TensorLayout, bytes: Uint8Array): Float
     new Uint8Array(data.buffer).set(bytes);
     return data;
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < elements; i++) {
-    if (tensor.dtype === 'F32') data[i] = view.getFloat32(4 * i, true);
-    else if (tensor.dtype === 'BF16') data[i] = bfloat16ToFloat(view.getUint16(2 * i, true));
-    else data[i] = halfToFloat(view.getUint16(2 * i, true));
-  }
+  const read = elementReader(READABLE_DTYPES[tensor.dtype]!, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), true);
+  for (let i = 0; i < elements; i++) data[i] = read(i);
   return data;
 }
 

@@ -72,6 +72,30 @@ test('--init-from a PyTorch checkpoint loads its reference-named weights', async
   for (const [name, tensor] of reference) assert.equal(after.get(name)?.data, tensor.data, `${name} is the PyTorch file's`);
 });
 
+test('--init-from a safetensors state dict PyTorch wrote in float64 loads it, rounded to f32 as load_state_dict copies it', async () => {
+  // What safetensors.torch.save_file(model.double().state_dict(), FILE) writes: F64 tensors, metadata {format: pt}.
+  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, t] of reference) {
+    header[name] = { dtype: 'F64', shape: t.shape, data_offsets: [offset, offset + 8 * t.data.length] };
+    offset += 8 * t.data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const file = Buffer.alloc(8 + json.length + offset);
+  file.writeBigUInt64LE(BigInt(json.length), 0);
+  json.copy(file, 8);
+  let position = 8 + json.length;
+  for (const t of reference.values()) for (const value of t.data) { file.writeDoubleLE(value, position); position += 8; }
+  writeFileSync(at('torch-f64.safetensors'), file);
+
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'torch-f64.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-f64']);
+  assertOk(result);
+  assert.match(result.stderr, /initialised from state dict torch-f64\.safetensors: \d+ tensors; a new classifier for 7 classes \(the file's has 5\)/);
+  const after = features(at('fer-f64', 'checkpoint.safetensors'));
+  for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the float64 file's`);
+});
+
 test('--preset sets the paper\'s lr and batch size unless given', async () => {
   const result = await run(['train', '--data', 'fer2013.csv', '--preset', 'jaffe', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', 'preset']);
   assertOk(result);

@@ -13,7 +13,7 @@
 // The object may be a state dict or a dict holding one (under `state_dict` by default).
 import { unzipSync } from 'fflate';
 import { DTYPE_BYTES, PickledTensor, StorageType, describe, unpickle, type StorageRef, type TorchDtype } from './unpickle.js';
-import { bfloat16ToFloat, halfToFloat } from '../half-float.js';
+import { elementReader } from '../element-reader.js';
 
 export type CheckpointFormat = 'zip' | 'legacy';
 
@@ -245,19 +245,4 @@ function materialize(tensor: PickledTensor, bytes: Uint8Array, littleEndian: boo
     }
   }
   return { shape, data, dtype: storage.dtype };
-}
-
-function elementReader(dtype: TorchDtype, view: DataView, little: boolean): (element: number) => number {
-  switch (dtype) {
-    case 'float32': return (i) => view.getFloat32(4 * i, little);
-    case 'float64': return (i) => view.getFloat64(8 * i, little);
-    case 'float16': return (i) => halfToFloat(view.getUint16(2 * i, little));
-    case 'bfloat16': return (i) => bfloat16ToFloat(view.getUint16(2 * i, little));
-    case 'int64': return (i) => Number(view.getBigInt64(8 * i, little));
-    case 'int32': return (i) => view.getInt32(4 * i, little);
-    case 'int16': return (i) => view.getInt16(2 * i, little);
-    case 'int8': return (i) => view.getInt8(i);
-    case 'uint8':
-    case 'bool': return (i) => view.getUint8(i);
-  }
 }
