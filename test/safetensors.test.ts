@@ -52,6 +52,14 @@ test('a hand-built file with F16 and BF16 tensors decodes (PyTorch-written half 
   assert.equal(Array.from(t.get('b')!.data), [3]);
 });
 
+test('any tensor name the format allows round-trips, "__proto__" and "constructor" included', () => {
+  const names = ['__proto__', 'constructor', 'toString', 'a.b', ''];
+  const tensors = new Map(names.map((name, k) => [name, { shape: [1], data: new Float32Array([k + 0.5]) }]));
+  const back = decodeSafetensors(encodeSafetensors(tensors));
+  assert.equal([...back.tensors.keys()], names);
+  for (const [name, t] of tensors) assert.equal(Array.from(back.tensors.get(name)!.data), Array.from(t.data), name);
+});
+
 test('truncated and malformed files raise errors that name the file', () => {
   const bytes = encodeSafetensors(randomTensors(new Rng(1)));
   assert.throws(() => decodeSafetensors(bytes.subarray(0, 5), 'a.safetensors'), /a\.safetensors.*too short/);
