@@ -113,6 +113,12 @@ test('FER2013: both header spellings, splits, labels, pixels; bad rows reported'
     assert.is(skipped.samples.length, 1);
     assert.equal(skipped.problems.map((p) => p.line), [3, 4, 5]);
     assert.match(skipped.problems[1]!.message, /expected 2304 values \(48×48\), got 100/);
+    // A field too many or too few is a damaged row, as pandas' read_csv says ("Expected 3 fields in line 3, saw 4").
+    const shifted = ['emotion,pixels,Usage', ferRow(2, 'Training', 1), `${ferRow(3, 'Training', 2)},PublicTest`, ferRow(4, 'Training', 3).replace(/,Training$/, '')].join('\n');
+    assert.throws(() => parseFer2013(shifted, { file: 'fer.csv' }), /fer\.csv:3: row has 4 fields; expected 3 fields like the header/);
+    const kept = parseFer2013(shifted, { file: 'fer.csv', skipBad: true });
+    assert.equal(kept.samples.map((sample) => sample.line), [2]);
+    assert.equal(kept.problems.map((p) => p.line), [3, 4]);
   });
 });
 
