@@ -9,6 +9,7 @@ import UTIF from 'utif2';
 import { encodePng, decodeImage } from '../../src/data/codecs.js';
 import { parseIndexCsv } from '../../src/data/index-csv.js';
 import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
+import { parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
 import { resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
@@ -120,6 +121,20 @@ test('FER2013: both header spellings, splits, labels, pixels; bad rows reported'
     assert.equal(kept.samples.map((sample) => sample.line), [2]);
     assert.equal(kept.problems.map((p) => p.line), [3, 4]);
   });
+});
+
+test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts; hex numbers and an n_points that disagrees are refused', () => {
+  const points = Array.from({ length: 68 }, (_, i) => [i + 0.25, 2 * i - 1e-1] as const);
+  const lines = points.map(([x, y]) => `${x} ${y}`);
+  const expected = points.flat().map(Math.fround);
+  assert.equal(Array.from(parseLandmarks(`\ufeff${lines.join('\r\n')}\r\n`, 'a.txt')), expected);
+  assert.equal(Array.from(parseLandmarks(points.map(([x, y]) => `${x},${y}`).join('\n'), 'a.csv')), expected);
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), expected);
+  // Number() read "0x10" as 16; numpy.loadtxt and the iBUG readers refuse it.
+  assert.throws(() => parseLandmarks(['0x10 5', ...lines.slice(1)].join('\n'), 'hex.txt'), /hex\.txt:1: malformed landmark line; expected "x y" with two decimal numbers, got "0x10 5"/);
+  assert.throws(() => parseLandmarks(`version: 1\nn_points: 70\n{\n${lines.join('\n')}\n}\n`, 'b.pts'), /b\.pts: n_points disagrees with the points listed; expected n_points: 68 .* got n_points: 70/);
+  assert.throws(() => parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.slice(0, 67).join('\n')}\n}\n`, 'cut.pts'), /cut\.pts: n_points disagrees .* got n_points: 68/);
+  assert.throws(() => parseLandmarks(lines.slice(0, 67).join('\n'), 'c.txt'), /c\.txt: wrong number of landmarks; expected 68 points \(iBUG 68\), got 67/);
 });
 
 test('JAFFE (TIFF), KDEF (JPEG), CK+, class folders, index: from files on disk', async () => {
