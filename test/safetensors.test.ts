@@ -100,6 +100,8 @@ const weight = 'model.features.0.filter.weight';
 const malformed: [string, unknown, number, RegExp][] = [
   ['negative offsets reach into the header', { [weight]: f32([2], [-8, 0]) }, 8, /tensor "model\.features\.0\.filter\.weight": data_offsets \[-8,0\], expected \[begin, end\]: two non-negative integers/],
   ['fractional offsets', { [weight]: f32([1], [0.5, 4.5]) }, 5, /"model\.features\.0\.filter\.weight": data_offsets \[0\.5,4\.5\], expected .*integers/],
+  ['whole offsets written with a fraction (JSON.parse makes 4.0 an integer)', '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}', 4, /tensor "a": data_offsets holds 4\.0, expected integers written as such/],
+  ['a dimension written with an exponent', '{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}', 4, /tensor "a": shape holds 1e0, expected integers written as such/],
   ['end before begin', { [weight]: f32([-1], [8, 4]) }, 8, /"model\.features\.0\.filter\.weight" has shape \[-1\], expected a list of non-negative integers/],
   ['end before begin (valid shape)', { [weight]: f32([0], [8, 4]) }, 8, /"model\.features\.0\.filter\.weight": data_offsets \[8, 4\] end before they begin, expected begin ≤ end/],
   ['negative dimensions whose product is positive', { w: f32([-2, -1], [0, 8]) }, 8, /"w" has shape \[-2,-1\]/],
@@ -146,6 +148,8 @@ test('valid layouts the format allows still load: any header order, zero-size te
   assert.equal(content.metadata, { k: 'v' });
   assert.equal(decodeSafetensors(rawFile('{}        ', 0)).tensors.size, 0);
   assert.equal(decodeSafetensors(rawFile({ __metadata__: null }, 0)).metadata, {});
+  // Numbers in fields the format does not define are not its business (the reference reader ignores unknown fields).
+  assert.equal(decodeSafetensors(rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"scale":0.5e1}}', 4)).tensors.get('a')!.shape, [1]);
 });
 
 test('PyTorch-written dtypes widen to f32 as torch .float() does: F64, every integer type, BOOL (in memory and from a file)', () => {

@@ -139,8 +139,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
     return fail(`the header is not valid JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(header)) return fail(`the header is ${describeJson(header)}, expected a JSON object of tensors`);
-  const duplicate = findDuplicateKey(text);
-  if (duplicate) return fail(`the header names ${duplicate} twice`);
+  const textProblem = checkHeaderText(text);
+  if (textProblem) return fail(textProblem);
 
   let metadata: Record<string, string> = {};
   const tensors: TensorLayout[] = [];
@@ -228,36 +228,49 @@ function describeJson(value: unknown): string {
 }
 
 /**
- * The first key that an object of the (already parsed, so well-formed) JSON text repeats, as
- * `"key"` or `"key" in "parent"`. JSON.parse keeps the last value silently; the format allows one.
+ * What JSON.parse hides, found in the (already parsed, so well-formed) JSON text: a key an object
+ * repeats (JSON.parse keeps the last value silently; the format allows one), and a shape or
+ * data_offsets number written with a fraction or exponent ("4.0", "4e0": JSON.parse makes them 4,
+ * the reference reader's integer fields refuse them).
  */
-function findDuplicateKey(json: string): string | undefined {
-  const objects: ({ keys: Set<string>; name: string } | null)[] = []; // null for a list
+const JSON_NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+
+function checkHeaderText(json: string): string | undefined {
+  // One entry per open object (with its keys) or list, each named by the key it is the value of.
+  const open: { keys?: Set<string>; name: string }[] = [];
   let lastKey = '';
   let expectKey = false;
   for (let i = 0; i < json.length; i++) {
-    const c = json[i];
+    const c = json[i]!;
     if (c === '"') {
       let j = i + 1;
       while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
       if (expectKey) {
         const key = JSON.parse(json.slice(i, j + 1)) as string;
-        const object = objects[objects.length - 1]!;
-        if (object.keys.has(key)) return objects.length > 1 ? `"${key}" in "${object.name}"` : `"${key}"`;
-        object.keys.add(key);
+        const object = open[open.length - 1]!;
+        if (object.keys!.has(key)) return `the header names ${open.length > 1 ? `"${key}" in "${object.name}"` : `"${key}"`} twice`;
+        object.keys!.add(key);
         lastKey = key;
         expectKey = false;
       }
       i = j;
     } else if (c === '{') {
-      objects.push({ keys: new Set(), name: lastKey });
+      open.push({ keys: new Set(), name: lastKey });
       expectKey = true;
     } else if (c === '[') {
-      objects.push(null);
+      open.push({ name: lastKey });
     } else if (c === '}' || c === ']') {
-      objects.pop();
+      open.pop();
     } else if (c === ',') {
-      expectKey = objects[objects.length - 1] != null;
+      expectKey = open[open.length - 1]?.keys !== undefined;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      JSON_NUMBER.lastIndex = i;
+      const number = JSON_NUMBER.exec(json)![0];
+      const list = open[open.length - 1]!;
+      if (open.length === 3 && !list.keys && (list.name === 'shape' || list.name === 'data_offsets') && /[.eE]/.test(number) && Number.isInteger(Number(number))) {
+        return `tensor "${open[1]!.name}": ${list.name} holds ${number}, expected integers written as such (no fraction or exponent)`;
+      }
+      i += number.length - 1;
     }
   }
   return undefined;
