@@ -172,7 +172,9 @@ const PYTHON2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_
 function resolveGlobal(module: string, name: string, source: string): unknown {
   const path = `${PYTHON2_MODULES[module] ?? module}.${name}`;
   const spec = ALLOWED_GLOBALS[path];
-  if (!spec) throw new Error(`refusing to load global ${module}.${name} from ${source}: webfer's unpickler builds only containers, numbers, strings and tensors`);
+  if (!spec) {
+    throw new Error(`refusing to load global ${module}.${name} from ${source}: webfer's unpickler builds only containers, numbers, strings and tensors; if the file holds a whole model or other Python objects, save only the weights in Python: torch.save(model.state_dict(), 'weights.pth')`);
+  }
   return spec.marker !== undefined && !spec.call && !spec.construct ? spec.marker : new Global(path, spec);
 }
 
