@@ -118,12 +118,17 @@ test('torch.save(model) (a whole module, not its state dict): refused naming the
   const pickle = (body: number[]) => [0x80, 0x02, ...body, 0x2e];
   const magic = [0x8a, 0x0a, ...Array.from({ length: 10 }, (_, k) => Number((0x1950a86a20f9469cfc6cn >> BigInt(8 * k)) & 0xffn))];
   const model = [0x63, ...Buffer.from('__main__\nLightCNN\n'), 0x29, 0x81];
-  writeFileSync(join(work, 'whole-model.pth'), Uint8Array.from([...pickle(magic), ...pickle([0x4d, 0xe9, 0x03]), ...pickle([0x7d]), ...pickle(model)]));
-  const line = oneError(await run(['whole-model.pth', '--out', 'model.safetensors']));
-  assert.match(line, 'webfer: refusing to load global __main__.LightCNN from whole-model.pth');
-  assert.match(line, "save only the weights in Python: torch.save(model.state_dict(), 'weights.pth')");
-  assertOnlyFiles(['whole-model.pth'], 'nothing written');
-  removeDir(join(work, 'whole-model.pth'));
+  const folder = tempDir('webfer-convert-module-');
+  const file = join(folder, 'whole-model.pth');
+  writeFileSync(file, Uint8Array.from([...pickle(magic), ...pickle([0x4d, 0xe9, 0x03]), ...pickle([0x7d]), ...pickle(model)]));
+  try {
+    const line = oneError(await run([file, '--out', 'model.safetensors']));
+    assert.match(line, `webfer: refusing to load global __main__.LightCNN from ${file}`);
+    assert.match(line, "save only the weights in Python: torch.save(model.state_dict(), 'weights.pth')");
+    assertOnlyFiles([], 'nothing written');
+  } finally {
+    removeDir(folder);
+  }
 });
 
 test('a truncated zip: one line saying so, nothing written', async () => {
