@@ -16,7 +16,7 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { assertFreshRunFolder, givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
@@ -211,6 +211,9 @@ type FanetPreset = keyof typeof FANET_PRESETS;
 /** The architecture options a pre-trained file fixes unless the command line names them. */
 const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
 
+/** What a Fa-Net run writes beside its checkpoint: a run cut short before its first checkpoint leaves these. */
+const isFanetRunFile = (name: string) => name === 'metrics.jsonl' || /^(curves|confusion)\.(png|svg)$/.test(name);
+
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').split('\n').flatMap((line, k) => {
@@ -297,8 +300,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       config = resumeInfo.config as unknown as LightCNNConfig;
       console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
-    } else if (existsSync(checkpointPath)) {
-      throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
+    } else {
+      assertFreshRunFolder(out, isFanetRunFile);
     }
     await initWithAutotuneCache();
     const inputSize = config.inputSize ?? 128;
