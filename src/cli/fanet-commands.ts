@@ -319,7 +319,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     if (pretrained) {
       const classifier = pretrained.tensors.get(`${model.classifierName}.weight`);
       const replaceClassifier = !classifier || classifier.shape[0] !== config.classes;
-      const loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
+      let loaded: ReturnType<typeof initFromPretrained>;
+      try {
+        loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
+      } catch (error) {
+        throw new Error(`--init-from ${argv.initFrom}: ${(error as Error).message}`);
+      }
       console.error(
         `initialised from ${pretrained.description}: ${loaded.loaded.length} tensors` +
           `${replaceClassifier ? `; a new classifier for ${config.classes} classes${classifier ? ` (the file's has ${classifier.shape[0]})` : ''}` : '; its classifier kept'}` +

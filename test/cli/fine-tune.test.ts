@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadSafetensors } from '../../src/node/checkpoint.js';
+import { loadSafetensors, saveSafetensors } from '../../src/node/checkpoint.js';
 import { errorLines, removeDir, repoRoot, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const work = tempDir('webfer-fine-tune-');
@@ -96,6 +96,17 @@ test('--init-from a safetensors state dict PyTorch wrote in float64 loads it, ro
   for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the float64 file's`);
 });
 
+test('--init-from a safetensors state dict saved from a DataParallel model: \'module.\' removed as for a .pth', async () => {
+  // safetensors.torch.save_file(torch.nn.DataParallel(model).state_dict(), FILE): every key starts with module.
+  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+  saveSafetensors(at('data-parallel.safetensors'), new Map([...reference].map(([name, t]) => [`module.${name}`, t])), { format: 'pt' });
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'data-parallel.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-data-parallel']);
+  assertOk(result);
+  assert.match(result.stderr, new RegExp(`initialised from state dict data-parallel\\.safetensors \\(DataParallel prefix 'module\\.' removed from ${reference.size} keys\\): \\d+ tensors`));
+  const after = features(at('fer-data-parallel', 'checkpoint.safetensors'));
+  for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the file's`);
+});
+
 test('--preset sets the paper\'s lr and batch size unless given', async () => {
   const result = await run(['train', '--data', 'fer2013.csv', '--preset', 'jaffe', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', 'preset']);
   assertOk(result);
@@ -114,7 +125,7 @@ test('bad --init-from / --freeze / --preset combinations: one line each, nothing
     run(['train', '--data', 'fer2013.csv', '--preset', 'fer2013', '--optimizer', 'adam', '--out', 'never-5']),
   ]);
   assertRefused(results[0]!, /--freeze features needs --init-from FILE/);
-  assertRefused(results[1]!, /features\.0\.filter\.weight is \[\d+(, \d+)*\] in the state dict but \[\d+(, \d+)*\] in the model; .*--width/);
+  assertRefused(results[1]!, /^webfer: --init-from pretrained\/checkpoint\.safetensors: features\.0\.filter\.weight is \[\d+(, \d+)*\] in the state dict but \[\d+(, \d+)*\] in the model; .*--width/);
   assertRefused(results[2]!, /--init-from missing\.pth: cannot read it \(ENOENT\)/);
   assertRefused(results[3]!, /refusing to load global os\.system/);
   assertRefused(results[4]!, /--resume continues from the run's checkpoint; --init-from is for a new run/);

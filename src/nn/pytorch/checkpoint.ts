@@ -52,14 +52,18 @@ export function readPytorchCheckpoint(bytes: Uint8Array, options: ReadCheckpoint
   const source = options.source ?? 'PyTorch checkpoint';
   const { format, object, storageBytes, littleEndian } = isZip(bytes) ? readZip(bytes, source) : readLegacy(bytes, source);
   const { stateDict, stateDictKey, otherEntries } = findStateDict(object, options.key, source);
-  const keys = [...stateDict.keys()];
-  const strippedPrefix = keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX)) ? DATA_PARALLEL_PREFIX : null;
+  const strippedPrefix = dataParallelPrefix([...stateDict.keys()]);
   const tensors = new Map<string, PytorchTensor>();
   for (const [name, tensor] of stateDict) {
     const key = strippedPrefix ? name.slice(strippedPrefix.length) : name;
     tensors.set(key, materialize(tensor, storageBytes(tensor.storage), littleEndian, `${source}: tensor ${name}`));
   }
   return { format, tensors, stateDictKey, otherEntries, strippedPrefix };
+}
+
+/** DataParallel's 'module.' when every key of a state dict carries it (saved from the wrapper, not the model), else null. */
+export function dataParallelPrefix(keys: readonly string[]): string | null {
+  return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX)) ? DATA_PARALLEL_PREFIX : null;
 }
 
 /** Name → f32 host array for `--init-from` and the page: every tensor of the checkpoint's state dict. */
