@@ -77,7 +77,7 @@ test('the key option picks the dict to read; a dict that is not a state dict nam
 
 test('a global outside the table is refused on sight, in both formats, before anything runs', () => {
   for (const file of ['malicious.pth', 'malicious-legacy.pth']) {
-    assert.throws(() => loadPytorchCheckpoint(fixture(file), { source: file }), new RegExp(`^refusing to load global os\\.system from ${file.replace('.', '\\.')}.*: webfer's unpickler builds only containers, numbers, strings and tensors$`));
+    assert.throws(() => loadPytorchCheckpoint(fixture(file), { source: file }), new RegExp(`^refusing to load global os\\.system from ${file.replace('.', '\\.')}.*: webfer's unpickler builds only containers, numbers, strings and tensors; if the file holds a whole model .*torch\\.save\\(model\\.state_dict\\(\\), 'weights\\.pth'\\)$`));
   }
 });
 
@@ -159,7 +159,9 @@ test('OrderedDict with _metadata state (BUILD) and Python 2 OrderedDict([[k, v]]
 
 test('refusals: STACK_GLOBAL to posix.system, opcodes that build arbitrary objects, BUILD on a list, damage', () => {
   const stackGlobal = pickle(0x80, 4, 0x8c, 5, text('posix'), 0x8c, 6, text('system'), 0x93, 0x2e);
-  assert.throws(() => run(stackGlobal), /^refusing to load global posix\.system from test\.pkl: webfer's unpickler builds only containers, numbers, strings and tensors$/);
+  assert.throws(() => run(stackGlobal), /^refusing to load global posix\.system from test\.pkl: webfer's unpickler builds only containers, numbers, strings and tensors; if the file holds a whole model/);
+  // A storage type outside the table says which storages are read and how to convert.
+  assert.throws(() => run(pickle(0x80, 2, 0x63, ...text('torch\nComplexFloatStorage\n'), 0x2e)), /^refusing to load global torch\.ComplexFloatStorage from test\.pkl: .*stored as ComplexFloatStorage, which webfer does not read \(it reads FloatStorage, .*BoolStorage\): convert them in Python/);
   assert.throws(() => run(pickle(0x80, 2, 0x28, 0x69, text('os\nsystem\n'), 0x2e)), /INST is not supported by webfer's unpickler/);
   assert.throws(() => run(pickle(0x80, 2, 0x5d, 0x7d, 0x62, 0x2e)), /BUILD sets a dict of 0 entries on a list of 0 items/);
   assert.throws(() => run(pickle(0x80, 2, 0x68, 5, 0x2e)), /test\.pkl, pickle byte 2: memo entry 5 was never stored/);
