@@ -60,6 +60,24 @@ function synthOptions(subjects: number, expressions: number, seed: number, input
   return { subjects, expressions, framesPerClip: 2, size: inputSize > 64 ? 128 : 64, channels: 1, seed };
 }
 
+/**
+ * The data with its labels numbered as the checkpoint's classes: a model's output k means the
+ * k-th class it was trained on, and a class folder numbers its classes alphabetically, FER2013
+ * and JAFFE by their own order. Names are matched (case aside); data naming other classes is refused.
+ */
+function inCheckpointClassOrder(dataset: Dataset, checkpointClasses: readonly string[], checkpoint: string): Dataset {
+  const key = (name: string) => name.trim().toLowerCase();
+  if (dataset.classes.every((name, k) => key(name) === key(checkpointClasses[k] ?? ''))) return dataset;
+  const position = new Map(checkpointClasses.map((name, k) => [key(name), k]));
+  const unknown = dataset.classes.filter((name) => !position.has(key(name)));
+  if (unknown.length) {
+    throw new Error(`${checkpoint} was trained on the classes ${checkpointClasses.join(', ')}; this data (${dataset.format}) names ${unknown.join(', ')}, which it does not know: evaluate on data with the same class names`);
+  }
+  console.error(`note: this data (${dataset.format}) numbers its classes ${dataset.classes.join(', ')}; matched by name to the checkpoint's ${checkpointClasses.join(', ')}`);
+  const remap = dataset.classes.map((name) => position.get(key(name))!);
+  return { ...dataset, classes: [...checkpointClasses], samples: dataset.samples.map((sample) => ({ ...sample, label: remap[sample.label]! })) };
+}
+
 function subset(dataset: Dataset, samples: Sample[]): Dataset {
   return { ...dataset, samples };
 }
@@ -457,17 +475,18 @@ const evalCommand: CommandModule<object, EvalArgs> = {
     if (dataset.classes.length !== config.classes) {
       throw new Error(`${argv.checkpoint} was trained for ${config.classes} classes, this data has ${dataset.classes.length} (${dataset.format}): evaluate on data with the same label set`);
     }
+    const evaluated = Array.isArray(extra.classes) ? inCheckpointClassOrder(dataset, extra.classes as string[], argv.checkpoint) : dataset;
     const model = createLightCNN(config);
     try {
       restoreCheckpoint(loadSafetensors(argv.checkpoint, { finite: true }), { modules: { model } }, argv.checkpoint);
-      const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
+      const { evalLoader } = createFanetLoaders(undefined, evaluated, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
       const skips = new SkipReporter();
       skips.watch(argv.split, evalLoader);
       // Not an error: a part may rightly hold one class (ER-UE's test set on few expressions).
-      const present = new Set(dataset.samples.map((sample) => sample.label));
-      if (present.size === 1) console.error(`note: every evaluated image is of class "${dataset.classes[[...present][0]!]}": the accuracy is that class's recall`);
+      const present = new Set(evaluated.samples.map((sample) => sample.label));
+      if (present.size === 1) console.error(`note: every evaluated image is of class "${evaluated.classes[[...present][0]!]}": the accuracy is that class's recall`);
       const started = performance.now();
-      const report = await evaluateFanet(model, evalLoader!, { classes: dataset.classes, progress: terminalProgress, label: argv.split });
+      const report = await evaluateFanet(model, evalLoader!, { classes: evaluated.classes, progress: terminalProgress, label: argv.split });
       const seconds = (performance.now() - started) / 1000;
       if (argv.json) {
         console.log(JSON.stringify({ checkpoint: argv.checkpoint, model: config, epoch: info.epoch, split: argv.split, seconds, imagesPerSecond: report.count / seconds, ...report }));

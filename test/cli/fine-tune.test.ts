@@ -1,10 +1,12 @@
 // `webfer train --init-from / --freeze / --preset` as a user runs them: a Fa-Net trained by webfer
 // and a PyTorch checkpoint (test/reference/fixtures/pytorch/) start a run on a 7-class
 // FER2013-format set; frozen features come out bit-identical to the file's, the classifier is new.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { encodePng } from '../../src/data/codecs.js';
+import { FER2013_CLASSES } from '../../src/data/labels.js';
 import { loadSafetensors, saveSafetensors } from '../../src/node/checkpoint.js';
 import { errorLines, removeDir, repoRoot, runCli, tempDir, type CliResult } from './run-cli.js';
 
@@ -105,6 +107,33 @@ test('--init-from a safetensors state dict saved from a DataParallel model: \'mo
   assert.match(result.stderr, new RegExp(`initialised from state dict data-parallel\\.safetensors \\(DataParallel prefix 'module\\.' removed from ${reference.size} keys\\): \\d+ tensors`));
   const after = features(at('fer-data-parallel', 'checkpoint.safetensors'));
   for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the file's`);
+});
+
+test('eval on class folders of the same faces: their alphabetical classes are matched by name to the checkpoint\'s FER2013 order', async () => {
+  // The FER2013 rows as PNGs in class folders: a folder dataset numbers angry, disgust, fear, happy, neutral, sad, surprise;
+  // FER2013 (and the checkpoint) angry, disgust, fear, happy, sad, surprise, neutral. Output 4 of the model means sad.
+  const rows = readFileSync(at('fer2013.csv'), 'utf8').trim().split('\n').slice(1);
+  rows.forEach((row, k) => {
+    const [emotion, pixels] = row.split(',') as [string, string];
+    const folder = at('fer-folders', FER2013_CLASSES[Number(emotion)]!);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${k}.png`), encodePng({ width: 48, height: 48, channels: 1, data: Uint8Array.from(pixels.split(' ').map(Number)) }));
+  });
+  const evaluate = async (data: string) => {
+    const result = await run(['eval', '--checkpoint', 'fer/checkpoint.safetensors', '--data', data, '--split', 'all', '--json']);
+    assertOk(result);
+    return { report: JSON.parse(result.stdout) as { count: number; classes: string[]; confusion: number[][]; perClassCount: number[] }, stderr: result.stderr };
+  };
+  const fromCsv = await evaluate('fer2013.csv');
+  const fromFolders = await evaluate('fer-folders');
+  assert.is(fromFolders.report.count, rows.length);
+  assert.equal(fromFolders.report.classes, [...FER2013_CLASSES]);
+  assert.equal(fromFolders.report.perClassCount, fromCsv.report.perClassCount);
+  assert.equal(fromFolders.report.confusion, fromCsv.report.confusion, 'the same faces, the same predictions per class');
+  assert.match(fromFolders.stderr, /note: this data \(folder\) numbers its classes angry, disgust, fear, happy, neutral, sad, surprise; matched by name/);
+
+  renameSync(at('fer-folders', 'neutral'), at('fer-folders', 'calm'));
+  assertRefused(await run(['eval', '--checkpoint', 'fer/checkpoint.safetensors', '--data', 'fer-folders']), /fer\/checkpoint\.safetensors was trained on the classes angry, .*, neutral; this data \(folder\) names calm, which it does not know/);
 });
 
 test('--preset sets the paper\'s lr and batch size unless given', async () => {
