@@ -60,14 +60,18 @@ function synthOptions(subjects: number, expressions: number, seed: number, input
   return { subjects, expressions, framesPerClip: 2, size: inputSize > 64 ? 128 : 64, channels: 1, seed };
 }
 
+/** Class names compare without case or surrounding blanks (a folder "Happy" is the class happy). */
+const classKey = (name: string) => name.trim().toLowerCase();
+const sameClassNames = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((name, k) => classKey(name) === classKey(b[k]!));
+
 /**
  * The data with its labels numbered as the checkpoint's classes: a model's output k means the
  * k-th class it was trained on, and a class folder numbers its classes alphabetically, FER2013
  * and JAFFE by their own order. Names are matched (case aside); data naming other classes is refused.
  */
 function inCheckpointClassOrder(dataset: Dataset, checkpointClasses: readonly string[], checkpoint: string): Dataset {
-  const key = (name: string) => name.trim().toLowerCase();
-  if (dataset.classes.every((name, k) => key(name) === key(checkpointClasses[k] ?? ''))) return dataset;
+  if (sameClassNames(checkpointClasses, dataset.classes)) return dataset;
+  const key = classKey;
   const position = new Map(checkpointClasses.map((name, k) => [key(name), k]));
   const unknown = dataset.classes.filter((name) => !position.has(key(name)));
   if (unknown.length) {
@@ -336,7 +340,9 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const model = createLightCNN(config);
     if (pretrained) {
       const classifier = pretrained.tensors.get(`${model.classifierName}.weight`);
-      const replaceClassifier = !classifier || classifier.shape[0] !== config.classes;
+      // Output k of a kept classifier must mean this data's class k: same names in the same order.
+      const otherClasses = pretrained.classes !== undefined && !sameClassNames(pretrained.classes, splits.train.classes);
+      const replaceClassifier = !classifier || classifier.shape[0] !== config.classes || otherClasses;
       let loaded: ReturnType<typeof initFromPretrained>;
       try {
         loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
@@ -345,7 +351,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       }
       console.error(
         `initialised from ${pretrained.description}: ${loaded.loaded.length} tensors` +
-          `${replaceClassifier ? `; a new classifier for ${config.classes} classes${classifier ? ` (the file's has ${classifier.shape[0]})` : ''}` : '; its classifier kept'}` +
+          `${replaceClassifier ? `; a new classifier for ${config.classes} classes${!classifier ? '' : otherClasses && classifier.shape[0] === config.classes ? ` (the file's was trained on ${pretrained.classes!.join(', ')}; this data's are ${splits.train.classes.join(', ')})` : ` (the file's has ${classifier.shape[0]})`}` : '; its classifier kept'}` +
           `${loaded.frozen.length ? `; ${loaded.frozen.length} feature parameters frozen` : ''}`,
       );
     }

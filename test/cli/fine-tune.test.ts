@@ -136,6 +136,16 @@ test('eval on class folders of the same faces: their alphabetical classes are ma
   assertRefused(await run(['eval', '--checkpoint', 'fer/checkpoint.safetensors', '--data', 'fer-folders']), /fer\/checkpoint\.safetensors was trained on the classes angry, .*, neutral; this data \(folder\) names calm, which it does not know/);
 });
 
+test('--init-from keeps a classifier only for the same class names in the same order; other names get a new one, said in the log', async () => {
+  const same = await run(['train', '--data', 'fer2013.csv', '--init-from', 'fer/checkpoint.safetensors', ...TINY, '--out', 'fer-again']);
+  assertOk(same);
+  assert.match(same.stderr, /initialised from webfer Fa-Net checkpoint fer\/checkpoint\.safetensors .*; its classifier kept/);
+  // fer-folders (from the eval test): angry, calm, disgust, fear, happy, sad, surprise: 7 classes, but not FER2013's.
+  const other = await run(['train', '--data', 'fer-folders', '--init-from', 'fer/checkpoint.safetensors', ...TINY, '--out', 'folders-run']);
+  assertOk(other);
+  assert.match(other.stderr, /a new classifier for 7 classes \(the file's was trained on angry, disgust, fear, happy, sad, surprise, neutral; this data's are angry, calm, disgust, fear, happy, sad, surprise\)/);
+});
+
 test('--preset sets the paper\'s lr and batch size unless given', async () => {
   const result = await run(['train', '--data', 'fer2013.csv', '--preset', 'jaffe', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', 'preset']);
   assertOk(result);
