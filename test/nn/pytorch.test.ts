@@ -174,4 +174,27 @@ test('refusals: STACK_GLOBAL to posix.system, opcodes that build arbitrary objec
   assert.ok(!(run(pickle(0x80, 2, 0x4e, 0x2e)) instanceof PickledTensor));
 });
 
+test('legacy storage views (PyTorch < 0.4): read from their root storage; a view with a negative or fractional offset is refused naming the file', () => {
+  // magic, protocol 1001, sys info, {'w': _rebuild_tensor(pid, 0, (2,), (1,))} with pid ('storage', FloatStorage, '0', 'cpu', 4, ('1', offset, 2)),
+  // the key list ['0'], then storage 0: 4 elements. A negative offset read outside the DataView ("Offset is outside the bounds of the DataView", no file named).
+  const legacyWithView = (offset: number[]) => {
+    const header = (body: number[]) => [0x80, 0x02, ...body, 0x2e];
+    const magic = [0x8a, 0x0a, ...Array.from({ length: 10 }, (_, k) => Number((0x1950a86a20f9469cfc6cn >> BigInt(8 * k)) & 0xffn))];
+    const global = (module: string, name: string) => [0x63, ...text(`${module}\n${name}\n`)];
+    const pid = [0x28, ...binunicode('storage'), ...global('torch', 'FloatStorage'), ...binunicode('0'), ...binunicode('cpu'), 0x4b, 4,
+      ...binunicode('1'), ...offset, 0x4b, 2, 0x87, 0x74, 0x51];
+    const tensor = [...global('torch._utils', '_rebuild_tensor'), 0x28, ...pid, 0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, 0x74, 0x52];
+    const main = [0x7d, ...binunicode('w'), ...tensor, 0x73];
+    const data = new Uint8Array(8 + 16);
+    const view = new DataView(data.buffer);
+    view.setBigUint64(0, 4n, true);
+    [1.5, 2.5, 3.5, 4.5].forEach((x, i) => view.setFloat32(8 + 4 * i, x, true));
+    return pickle(header(magic), header([0x4d, 0xe9, 0x03]), header([0x7d]), header(main), header([0x5d, ...binunicode('0'), 0x61]), data);
+  };
+  const read = readPytorchCheckpoint(legacyWithView([0x4b, 1]), { source: 'view.pth' });
+  assert.equal(Array.from(read.tensors.get('w')!.data), [2.5, 3.5], 'elements 1..2 of the root storage');
+  assert.throws(() => readPytorchCheckpoint(legacyWithView([0x4a, ...u32(-1 >>> 0)]), { source: 'neg.pth' }), /^neg\.pth: storage view .* is not \(key, offset, size\) with a non-negative integer offset and size: the file is damaged$/);
+  assert.throws(() => readPytorchCheckpoint(legacyWithView(binfloat(0.5)), { source: 'half.pth' }), /^half\.pth: storage view .* non-negative integer offset and size/);
+});
+
 test.run();

@@ -96,7 +96,10 @@ function storageRefFrom(pid: unknown, legacy: boolean, where: string): StorageRe
   let viewOffset = 0, viewSize = numel;
   if (legacy && view !== null && view !== undefined) {
     // (view_key, offset, view_size): a view into the root storage (PyTorch < 0.4).
-    if (!Array.isArray(view) || typeof view[1] !== 'number' || typeof view[2] !== 'number') throw new Error(`${where}: storage view ${describe(view)} is not (key, offset, size)`);
+    const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!Array.isArray(view) || !isCount(view[1]) || !isCount(view[2])) {
+      throw new Error(`${where}: storage view ${Array.isArray(view) ? `(${view.map(describe).join(', ')})` : describe(view)} is not (key, offset, size) with a non-negative integer offset and size: the file is damaged`);
+    }
     [viewOffset, viewSize] = [view[1], view[2]];
     if (viewOffset + viewSize > numel) throw new Error(`${where}: storage view [${viewOffset}, ${viewOffset + viewSize}) runs past its root storage of ${numel} elements`);
   }
