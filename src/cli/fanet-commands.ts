@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import type { Dataset, Sample } from '../data/dataset.js';
+import { assertSplitColumnFilled, type Dataset, type Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
@@ -159,12 +159,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     throw new Error(`${dataset.source}: the split column names ${[...new Set(dataset.samples.map((s) => s.split).filter(Boolean))].join(' and ')} rows but no test rows: add test rows, or pass --task to split the data anew (the column is then ignored)`);
   }
   if (!args.task && hasOwnSplit) {
-    // Rows with an empty split cell belong to no part: they were left out of train and test without a word.
-    const unsplit = dataset.samples.filter((s) => s.split === undefined);
-    if (unsplit.length > 0) {
-      const where = unsplit.slice(0, 3).map((s) => (s.line !== undefined ? `line ${s.line}` : s.path)).join(', ');
-      throw new Error(`${dataset.source}: ${unsplit.length} of ${dataset.samples.length} rows have an empty split cell (${where}${unsplit.length > 3 ? ', …' : ''}) while others name train/val/test: fill in their split, or pass --task to split the data anew (the column is then ignored)`);
-    }
+    assertSplitColumnFilled(dataset, ', or pass --task to split the data anew (the column is then ignored)');
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
     const train = part('train'), val = part('val'), test = part('test');
     if (train.samples.length === 0) throw new Error(`${dataset.source}: the split column has test rows but no train rows; pass --task to split it`);

@@ -349,6 +349,10 @@ test('an index whose split column is empty on some rows is refused without --tas
   expectRefused(await runCli(['train', '--data', index, ...fanetArgs, '--out', at('part-split-run')]),
     new RegExp(`part-split\\.csv: 2 of ${rows.length} rows have an empty split cell \\(line 2, line 3\\) while others name train/val/test: fill in their split, or pass --task`));
   assert.not.ok(existsSync(at('part-split-run')), 'train made its run folder');
+  // gan-train reads only a split index's train rows: the unsplit ones were left out the same way.
+  expectRefused(await runCli(['gan-train', '--data', index, '--size', '32', '--width', '4', '--blocks', '1', '--epochs', '1', '--out', at('part-split-gan')]),
+    /part-split\.csv: 2 of \d+ rows have an empty split cell \(line 2, line 3\) .*fill in their split \(gan-train reads only the train rows of a split index\)/);
+  assert.not.ok(existsSync(at('part-split-gan')), 'gan-train made its run folder');
 });
 
 test.run();
