@@ -1,4 +1,7 @@
 // webfer: deep learning on WebGPU. Browser-safe entry point (no Node built-ins anywhere below).
+// The declarations name WebGPU's types (GPUBuffer, GPUDevice, ...), which live in @webgpu/types,
+// not in TypeScript's lib: this directive makes a user's tsc load them (preserve: kept in the .d.ts).
+/// <reference types="@webgpu/types" preserve="true" />
 import { gpu, hasGpu, init as initGpu, type InitOptions } from './gpu/index.js';
 import { liveTensorCount } from './tensor/tensor.js';
 import type { MemoryStats } from './tensor/creation.js';

@@ -52,6 +52,14 @@ test('a hand-built file with F16 and BF16 tensors decodes (PyTorch-written half 
   assert.equal(Array.from(t.get('b')!.data), [3]);
 });
 
+test('any tensor name the format allows round-trips, "__proto__" and "constructor" included', () => {
+  const names = ['__proto__', 'constructor', 'toString', 'a.b', ''];
+  const tensors = new Map(names.map((name, k) => [name, { shape: [1], data: new Float32Array([k + 0.5]) }]));
+  const back = decodeSafetensors(encodeSafetensors(tensors));
+  assert.equal([...back.tensors.keys()], names);
+  for (const [name, t] of tensors) assert.equal(Array.from(back.tensors.get(name)!.data), Array.from(t.data), name);
+});
+
 test('truncated and malformed files raise errors that name the file', () => {
   const bytes = encodeSafetensors(randomTensors(new Rng(1)));
   assert.throws(() => decodeSafetensors(bytes.subarray(0, 5), 'a.safetensors'), /a\.safetensors.*too short/);
@@ -92,6 +100,8 @@ const weight = 'model.features.0.filter.weight';
 const malformed: [string, unknown, number, RegExp][] = [
   ['negative offsets reach into the header', { [weight]: f32([2], [-8, 0]) }, 8, /tensor "model\.features\.0\.filter\.weight": data_offsets \[-8,0\], expected \[begin, end\]: two non-negative integers/],
   ['fractional offsets', { [weight]: f32([1], [0.5, 4.5]) }, 5, /"model\.features\.0\.filter\.weight": data_offsets \[0\.5,4\.5\], expected .*integers/],
+  ['whole offsets written with a fraction (JSON.parse makes 4.0 an integer)', '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}', 4, /tensor "a": data_offsets holds 4\.0, expected integers written as such/],
+  ['a dimension written with an exponent', '{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}', 4, /tensor "a": shape holds 1e0, expected integers written as such/],
   ['end before begin', { [weight]: f32([-1], [8, 4]) }, 8, /"model\.features\.0\.filter\.weight" has shape \[-1\], expected a list of non-negative integers/],
   ['end before begin (valid shape)', { [weight]: f32([0], [8, 4]) }, 8, /"model\.features\.0\.filter\.weight": data_offsets \[8, 4\] end before they begin, expected begin ≤ end/],
   ['negative dimensions whose product is positive', { w: f32([-2, -1], [0, 8]) }, 8, /"w" has shape \[-2,-1\]/],
@@ -138,10 +148,52 @@ test('valid layouts the format allows still load: any header order, zero-size te
   assert.equal(content.metadata, { k: 'v' });
   assert.equal(decodeSafetensors(rawFile('{}        ', 0)).tensors.size, 0);
   assert.equal(decodeSafetensors(rawFile({ __metadata__: null }, 0)).metadata, {});
+  // Numbers in fields the format does not define are not its business (the reference reader ignores unknown fields).
+  assert.equal(decodeSafetensors(rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"scale":0.5e1}}', 4)).tensors.get('a')!.shape, [1]);
+});
+
+test('PyTorch-written dtypes widen to f32 as torch .float() does: F64, every integer type, BOOL (in memory and from a file)', () => {
+  // safetensors.torch.save_file(model.state_dict()) writes BatchNorm's num_batches_tracked as I64, a .double() model as F64.
+  const columns: [string, number, (view: DataView, at: number, value: number) => void, number[], number[]][] = [
+    ['F64', 8, (v, at, x) => v.setFloat64(at, x, true), [0.1, -2.5e-300, 1e300], [Math.fround(0.1), -0, Infinity]],
+    ['I64', 8, (v, at, x) => v.setBigInt64(at, BigInt(x), true), [-3, 2 ** 40, 123456789], [-3, 2 ** 40, Math.fround(123456789)]],
+    ['U64', 8, (v, at, x) => v.setBigUint64(at, BigInt(x), true), [0, 7, 2 ** 53], [0, 7, 2 ** 53]],
+    ['I32', 4, (v, at, x) => v.setInt32(at, x, true), [-2147483648, 5, -1], [-2147483648, 5, -1]],
+    ['U32', 4, (v, at, x) => v.setUint32(at, x, true), [4294967295, 5, 0], [4294967296, 5, 0]],
+    ['I16', 2, (v, at, x) => v.setInt16(at, x, true), [-32768, 1, 32767], [-32768, 1, 32767]],
+    ['U16', 2, (v, at, x) => v.setUint16(at, x, true), [65535, 1, 0], [65535, 1, 0]],
+    ['I8', 1, (v, at, x) => v.setInt8(at, x), [-128, 0, 127], [-128, 0, 127]],
+    ['U8', 1, (v, at, x) => v.setUint8(at, x), [255, 0, 9], [255, 0, 9]],
+    ['BOOL', 1, (v, at, x) => v.setUint8(at, x), [1, 0, 1], [1, 0, 1]],
+  ];
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [dtype, size] of columns) {
+    header[dtype.toLowerCase()] = { dtype, shape: [3], data_offsets: [offset, offset + 3 * size] };
+    offset += 3 * size;
+  }
+  const bytes = rawFile(header, offset);
+  const dataStart = bytes.length - offset;
+  const view = new DataView(bytes.buffer, dataStart);
+  offset = 0;
+  for (const [, size, write, values] of columns) {
+    values.forEach((x, i) => write(view, offset + i * size, x));
+    offset += 3 * size;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'webfer-st-dtypes-'));
+  try {
+    const path = join(dir, 'torch.safetensors');
+    writeFileSync(path, bytes);
+    for (const content of [decodeSafetensors(bytes, 'torch.safetensors'), loadSafetensors(path)]) {
+      for (const [dtype, , , , expected] of columns) assert.equal(Array.from(content.tensors.get(dtype.toLowerCase())!.data), expected, dtype);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('known dtypes webfer does not widen are refused by name; header lengths past the file or the format limit too', () => {
-  assert.throws(() => decodeSafetensors(rawFile({ ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), 'x.safetensors'), /x\.safetensors: tensor "ids" has dtype I64; webfer reads F32, F16 and BF16/);
+  assert.throws(() => decodeSafetensors(rawFile({ scales: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), 'x.safetensors'), /x\.safetensors: tensor "scales" has dtype F8_E4M3; webfer reads F32, F64, F16, BF16, I64, .*BOOL \(convert it to one of those when saving\)/);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, 200_000_000n, true);
   assert.throws(() => readHeaderLength(prefix, 300_000_000, 'huge.safetensors'), /huge\.safetensors: header length 200000000 is over the format's limit of 100000000 bytes/);

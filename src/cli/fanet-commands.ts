@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import type { Dataset, Sample } from '../data/dataset.js';
+import { assertSplitColumnFilled, type Dataset, type Sample } from '../data/dataset.js';
 import { splitRows, TASKS, type Task } from '../data/splits.js';
 import type { SynthOptions } from '../data/synth/generator.js';
 import type { Pose } from '../data/labels.js';
@@ -16,7 +16,7 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { assertFreshRunFolder, givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
@@ -58,6 +58,28 @@ interface DataSplits {
 
 function synthOptions(subjects: number, expressions: number, seed: number, inputSize: number): SynthOptions {
   return { subjects, expressions, framesPerClip: 2, size: inputSize > 64 ? 128 : 64, channels: 1, seed };
+}
+
+/** Class names compare without case or surrounding blanks (a folder "Happy" is the class happy). */
+const classKey = (name: string) => name.trim().toLowerCase();
+const sameClassNames = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((name, k) => classKey(name) === classKey(b[k]!));
+
+/**
+ * The data with its labels numbered as the checkpoint's classes: a model's output k means the
+ * k-th class it was trained on, and a class folder numbers its classes alphabetically, FER2013
+ * and JAFFE by their own order. Names are matched (case aside); data naming other classes is refused.
+ */
+function inCheckpointClassOrder(dataset: Dataset, checkpointClasses: readonly string[], checkpoint: string): Dataset {
+  if (sameClassNames(checkpointClasses, dataset.classes)) return dataset;
+  const key = classKey;
+  const position = new Map(checkpointClasses.map((name, k) => [key(name), k]));
+  const unknown = dataset.classes.filter((name) => !position.has(key(name)));
+  if (unknown.length) {
+    throw new Error(`${checkpoint} was trained on the classes ${checkpointClasses.join(', ')}; this data (${dataset.format}) names ${unknown.join(', ')}, which it does not know: evaluate on data with the same class names`);
+  }
+  console.error(`note: this data (${dataset.format}) numbers its classes ${dataset.classes.join(', ')}; matched by name to the checkpoint's ${checkpointClasses.join(', ')}`);
+  const remap = dataset.classes.map((name) => position.get(key(name))!);
+  return { ...dataset, classes: [...checkpointClasses], samples: dataset.samples.map((sample) => ({ ...sample, label: remap[sample.label]! })) };
 }
 
 function subset(dataset: Dataset, samples: Sample[]): Dataset {
@@ -137,6 +159,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     throw new Error(`${dataset.source}: the split column names ${[...new Set(dataset.samples.map((s) => s.split).filter(Boolean))].join(' and ')} rows but no test rows: add test rows, or pass --task to split the data anew (the column is then ignored)`);
   }
   if (!args.task && hasOwnSplit) {
+    assertSplitColumnFilled(dataset, ', or pass --task to split the data anew (the column is then ignored)');
     const part = (name: string) => subset(dataset, dataset.samples.filter((s) => s.split === name));
     const train = part('train'), val = part('val'), test = part('test');
     if (train.samples.length === 0) throw new Error(`${dataset.source}: the split column has test rows but no train rows; pass --task to split it`);
@@ -210,6 +233,9 @@ type FanetPreset = keyof typeof FANET_PRESETS;
 
 /** The architecture options a pre-trained file fixes unless the command line names them. */
 const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
+
+/** What a Fa-Net run writes beside its checkpoint: a run cut short before its first checkpoint leaves these. */
+const isFanetRunFile = (name: string) => name === 'metrics.jsonl' || /^(curves|confusion)\.(png|svg)$/.test(name);
 
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
@@ -297,8 +323,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       config = resumeInfo.config as unknown as LightCNNConfig;
       console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
-    } else if (existsSync(checkpointPath)) {
-      throw new Error(`${checkpointPath} exists: pass --resume to continue that run, or another --out`);
+    } else {
+      assertFreshRunFolder(out, isFanetRunFile);
     }
     await initWithAutotuneCache();
     const inputSize = config.inputSize ?? 128;
@@ -315,11 +341,18 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const model = createLightCNN(config);
     if (pretrained) {
       const classifier = pretrained.tensors.get(`${model.classifierName}.weight`);
-      const replaceClassifier = !classifier || classifier.shape[0] !== config.classes;
-      const loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
+      // Output k of a kept classifier must mean this data's class k: same names in the same order.
+      const otherClasses = pretrained.classes !== undefined && !sameClassNames(pretrained.classes, splits.train.classes);
+      const replaceClassifier = !classifier || classifier.shape[0] !== config.classes || otherClasses;
+      let loaded: ReturnType<typeof initFromPretrained>;
+      try {
+        loaded = initFromPretrained(model, pretrained.tensors, { replaceClassifier, freeze: argv.freeze });
+      } catch (error) {
+        throw new Error(`--init-from ${argv.initFrom}: ${(error as Error).message}`);
+      }
       console.error(
         `initialised from ${pretrained.description}: ${loaded.loaded.length} tensors` +
-          `${replaceClassifier ? `; a new classifier for ${config.classes} classes${classifier ? ` (the file's has ${classifier.shape[0]})` : ''}` : '; its classifier kept'}` +
+          `${replaceClassifier ? `; a new classifier for ${config.classes} classes${!classifier ? '' : otherClasses && classifier.shape[0] === config.classes ? ` (the file's was trained on ${pretrained.classes!.join(', ')}; this data's are ${splits.train.classes.join(', ')})` : ` (the file's has ${classifier.shape[0]})`}` : '; its classifier kept'}` +
           `${loaded.frozen.length ? `; ${loaded.frozen.length} feature parameters frozen` : ''}`,
       );
     }
@@ -449,17 +482,18 @@ const evalCommand: CommandModule<object, EvalArgs> = {
     if (dataset.classes.length !== config.classes) {
       throw new Error(`${argv.checkpoint} was trained for ${config.classes} classes, this data has ${dataset.classes.length} (${dataset.format}): evaluate on data with the same label set`);
     }
+    const evaluated = Array.isArray(extra.classes) ? inCheckpointClassOrder(dataset, extra.classes as string[], argv.checkpoint) : dataset;
     const model = createLightCNN(config);
     try {
       restoreCheckpoint(loadSafetensors(argv.checkpoint, { finite: true }), { modules: { model } }, argv.checkpoint);
-      const { evalLoader } = createFanetLoaders(undefined, dataset, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
+      const { evalLoader } = createFanetLoaders(undefined, evaluated, { batchSize: argv.batchSize, inputSize: config.inputSize ?? 128, skipBad: argv.skipBad });
       const skips = new SkipReporter();
       skips.watch(argv.split, evalLoader);
       // Not an error: a part may rightly hold one class (ER-UE's test set on few expressions).
-      const present = new Set(dataset.samples.map((sample) => sample.label));
-      if (present.size === 1) console.error(`note: every evaluated image is of class "${dataset.classes[[...present][0]!]}": the accuracy is that class's recall`);
+      const present = new Set(evaluated.samples.map((sample) => sample.label));
+      if (present.size === 1) console.error(`note: every evaluated image is of class "${evaluated.classes[[...present][0]!]}": the accuracy is that class's recall`);
       const started = performance.now();
-      const report = await evaluateFanet(model, evalLoader!, { classes: dataset.classes, progress: terminalProgress, label: argv.split });
+      const report = await evaluateFanet(model, evalLoader!, { classes: evaluated.classes, progress: terminalProgress, label: argv.split });
       const seconds = (performance.now() - started) / 1000;
       if (argv.json) {
         console.log(JSON.stringify({ checkpoint: argv.checkpoint, model: config, epoch: info.epoch, split: argv.split, seconds, imagesPerSecond: report.count / seconds, ...report }));

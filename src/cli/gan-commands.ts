@@ -15,7 +15,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { decodeImage, encodePng } from '../data/codecs.js';
 import { formatCsv } from '../data/csv.js';
-import { cachedDataset, type Dataset } from '../data/dataset.js';
+import { assertSplitColumnFilled, cachedDataset, type Dataset } from '../data/dataset.js';
 import { createSynthDataset } from '../data/synth/synth-dataset.js';
 import { init } from '../gpu/index.js';
 import { FaPEGenerator, resolveFaPEGanConfig, type FaPEGanConfig } from '../models/fapegan.js';
@@ -48,6 +48,7 @@ async function openTrainingData(path: string, options: { skipBad: boolean; allow
   if (!existsSync(file)) throw new Error(`no dataset index at ${file}: pass an index CSV or a folder holding index.csv (webfer synth OUT writes one)`);
   const dataset = await openDataset(file, { format: 'index', skipBad: options.skipBad, allowOutsidePaths: options.allowOutsidePaths });
   reportDatasetProblems(dataset);
+  assertSplitColumnFilled(dataset, ' (gan-train reads only the train rows of a split index), or drop the split column');
   const hasSplits = dataset.samples.some((s) => s.split !== undefined);
   const training = hasSplits ? { ...dataset, samples: dataset.samples.filter((s) => s.split === 'train') } : dataset;
   if (!options.skipBad) return training;

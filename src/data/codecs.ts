@@ -102,8 +102,27 @@ function grayIfNeutral(rgba: Uint8Array, width: number, height: number): ImageU8
   return fromRgba(rgba, width, height, neutral ? 1 : 3);
 }
 
+/**
+ * The PNG datastream: the bytes up to the end of the IEND chunk. The datastream ends there (PNG
+ * spec 5.6), and libpng, PIL and browsers stop reading at IEND, so bytes a tool or a download
+ * appended after it are not the image's; pngjs would refuse them ("unrecognised content at end
+ * of stream"). Without an IEND the whole file goes to the decoder, which reports the truncation.
+ */
+function pngDatastream(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 8; // after the signature
+  while (position + 12 <= bytes.length) {
+    const end = position + 12 + view.getUint32(position);
+    if (bytes[position + 4] === 0x49 && bytes[position + 5] === 0x45 && bytes[position + 6] === 0x4e && bytes[position + 7] === 0x44) {
+      return end <= bytes.length ? bytes.subarray(0, end) : bytes;
+    }
+    position = end;
+  }
+  return bytes;
+}
+
 function decodePng(bytes: Uint8Array): ImageU8 {
-  const png = PNG.sync.read(asPngBuffer(bytes) as never);
+  const png = PNG.sync.read(asPngBuffer(pngDatastream(bytes)) as never);
   return grayIfNeutral(new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
 }
 

@@ -1,5 +1,5 @@
 /** Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF, with 1-based line numbers for errors. */
-import { DataError } from './errors.js';
+import { DataError, preview } from './errors.js';
 
 export interface CsvRecord { line: number; fields: string[] }
 
@@ -88,4 +88,16 @@ export function headerIndex(header: CsvRecord, file?: string): Map<string, numbe
     map.set(name, index);
   });
   return map;
+}
+
+/**
+ * Refuses a record whose field count differs from the header's (pandas' read_csv refuses such a
+ * row too): a field too many or too few means a shifted or damaged row, whose values would
+ * otherwise be read from the wrong columns or dropped unseen.
+ */
+export function assertFieldCount(record: CsvRecord, header: CsvRecord, file: string | undefined, hint: string): void {
+  if (record.fields.length === header.fields.length) return;
+  throw new DataError(`row has ${record.fields.length} fields`, {
+    file, line: record.line, expected: `${header.fields.length} fields like the header`, got: preview(record.fields.join(','), 80), hint,
+  });
 }

@@ -43,6 +43,19 @@ export function subsetDataset(dataset: Dataset, keep: (sample: Sample) => boolea
   return { ...dataset, samples: dataset.samples.filter(keep) };
 }
 
+/**
+ * Refuses a split column filled on some samples and empty on others: the empty ones belong to no
+ * part, and each reader of the column (train's parts, gan-train's and augment's train rows) would
+ * leave them out unseen. `fix` says what else the command can do.
+ */
+export function assertSplitColumnFilled(dataset: Dataset, fix: string): void {
+  if (!dataset.samples.some((s) => s.split !== undefined)) return;
+  const unsplit = dataset.samples.filter((s) => s.split === undefined);
+  if (unsplit.length === 0) return;
+  const where = unsplit.slice(0, 3).map((s) => (s.line !== undefined ? `line ${s.line}` : s.path)).join(', ');
+  throw new Error(`${dataset.source}: ${unsplit.length} of ${dataset.samples.length} rows have an empty split cell (${where}${unsplit.length > 3 ? ', …' : ''}) while others name train/val/test: fill in their split${fix}`);
+}
+
 export function splitDataset(dataset: Dataset, split: SplitName): Dataset {
   return subsetDataset(dataset, (sample) => sample.split === split);
 }

@@ -5,7 +5,7 @@
  * inside the dataset's folder (see paths.ts); each image may be listed once, since a repeated
  * image can land in train and test at once and inflate test accuracy.
  */
-import { formatCsv, headerIndex, iterateCsv } from './csv.js';
+import { assertFieldCount, formatCsv, headerIndex, iterateCsv } from './csv.js';
 import { DataError, ProblemLog, preview } from './errors.js';
 import { EXPRESSIONS, POSES, SPLITS, isPose, parseExpression, type Pose, type SplitName } from './labels.js';
 import { isInsideFolder, normalizeIndexPath } from './paths.js';
@@ -59,7 +59,8 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
   const firstLineOfPath = new Map<string, number>();
   for (const record of records) {
     try {
-      const row = parseIndexRecord(record.fields, at, record.line, file, first.value.fields.length);
+      assertFieldCount(record, first.value, file, 'quote paths that contain commas');
+      const row = parseIndexRecord(record.fields, at, record.line, file);
       checkRowPaths(row, record.line, options);
       const key = normalizeIndexPath(row.path);
       const earlier = firstLineOfPath.get(key);
@@ -92,10 +93,7 @@ function checkRowPaths(row: IndexRow, line: number, options: ParseIndexOptions):
   }
 }
 
-function parseIndexRecord(fields: string[], at: (name: string) => number | undefined, line: number, file: string | undefined, width: number): IndexRow {
-  if (fields.length !== width) {
-    throw new DataError(`row has ${fields.length} fields`, { file, line, expected: `${width} fields like the header`, got: preview(fields.join(','), 80), hint: 'quote paths that contain commas' });
-  }
+function parseIndexRecord(fields: string[], at: (name: string) => number | undefined, line: number, file: string | undefined): IndexRow {
   const get = (name: string) => { const index = at(name); return index === undefined ? undefined : fields[index]!.trim(); };
   const path = get('path')!;
   if (!path) throw new DataError('empty path', { file, line, expected: 'an image path relative to the index', got: '""' });

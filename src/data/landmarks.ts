@@ -75,21 +75,34 @@ function round2(value: number): string {
   return (Math.round(value * 100) / 100).toString();
 }
 
+/** A decimal number as numpy's loadtxt and the iBUG tools read it (Number() also took "0x10", "0b1", ""). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 export function parseLandmarks(text: string, file?: string): Float32Array {
   const values: number[] = [];
+  let declaredPoints: number | undefined;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, index) => {
     const line = raw.trim();
-    if (line === '' || line === '{' || line === '}' || /^(version|n_points)\s*:/i.test(line)) return;
-    const parts = line.split(/[\s,]+/);
-    const x = Number(parts[0]), y = Number(parts[1]);
-    if (parts.length !== 2 || !Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new DataError('malformed landmark line', { file, line: index + 1, expected: '"x y" with two numbers', got: JSON.stringify(raw.slice(0, 40)) });
+    if (line === '' || line === '{' || line === '}' || /^version\s*:/i.test(line)) return;
+    const count = /^n_points\s*:\s*(\S*)$/i.exec(line);
+    if (count) {
+      if (!/^\d+$/.test(count[1]!)) throw new DataError('malformed n_points line', { file, line: index + 1, expected: '"n_points: 68"', got: JSON.stringify(raw.slice(0, 40)) });
+      declaredPoints = Number(count[1]);
+      return;
     }
-    values.push(x, y);
+    const parts = line.split(/[\s,]+/);
+    if (parts.length !== 2 || !parts.every((part) => DECIMAL.test(part))) {
+      throw new DataError('malformed landmark line', { file, line: index + 1, expected: '"x y" with two decimal numbers', got: JSON.stringify(raw.slice(0, 40)) });
+    }
+    values.push(Number(parts[0]), Number(parts[1]));
   });
-  if (values.length !== 2 * NUM_LANDMARKS) {
-    throw new DataError('wrong number of landmarks', { file, expected: `${NUM_LANDMARKS} points (iBUG 68)`, got: `${values.length / 2}`, hint: 'write one "x y" line per point' });
+  const points = values.length / 2;
+  if (declaredPoints !== undefined && declaredPoints !== points) {
+    throw new DataError('n_points disagrees with the points listed', { file, expected: `n_points: ${points} for the ${points} points listed`, got: `n_points: ${declaredPoints}`, hint: 'the .pts file is damaged or cut short; export it again' });
+  }
+  if (points !== NUM_LANDMARKS) {
+    throw new DataError('wrong number of landmarks', { file, expected: `${NUM_LANDMARKS} points (iBUG 68)`, got: `${points}`, hint: 'write one "x y" line per point' });
   }
   return Float32Array.from(values);
 }

@@ -5,7 +5,7 @@
 // Metadata values must be strings (the format's rule): structured metadata goes in as JSON text.
 // Validation follows the reference reader (huggingface/safetensors, Metadata::validate): sorted by
 // offset, the tensors tile the data section exactly — no holes, no overlaps, nothing after the last.
-import { bfloat16ToFloat, halfToFloat } from './half-float.js';
+import { elementReader, type ElementType } from './element-reader.js';
 
 export interface HostArray {
   shape: readonly number[];
@@ -45,14 +45,22 @@ const DTYPE_BITS: Record<string, number> = {
   C64: 64, F64: 64, I64: 64, U64: 64,
 };
 
-/** The dtypes webfer widens to f32. */
-const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+/**
+ * The dtypes webfer widens to f32, as torch's `.float()` (what load_state_dict's copy into an f32
+ * parameter does): PyTorch-written state dicts hold I64 counters (BatchNorm's num_batches_tracked)
+ * and may be saved in F64. The 8-, 6- and 4-bit floats and C64 have no f32 reading here.
+ */
+const READABLE_DTYPES: Record<string, ElementType> = {
+  F32: 'float32', F64: 'float64', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8',
+  U64: 'uint64', U32: 'uint32', U16: 'uint16', U8: 'uint8', BOOL: 'bool',
+};
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export function encodeSafetensors(tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" (legal in the format) must become a key, not the object's prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`safetensors: metadata value for "${k}" must be a string (JSON.stringify it)`);
     header.__metadata__ = metadata;
@@ -86,7 +94,7 @@ export function encodeSafetensors(tensors: Map<string, HostArray> | Record<strin
   return out;
 }
 
-/** Parses a whole safetensors file held in memory; `source` names it in errors. F32, F16 and BF16 are widened to f32. */
+/** Parses a whole safetensors file held in memory; `source` names it in errors. Every numeric dtype but the sub-16-bit floats and C64 is widened to f32. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContent {
   const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length, source);
   const layout = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
@@ -131,8 +139,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
     return fail(`the header is not valid JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(header)) return fail(`the header is ${describeJson(header)}, expected a JSON object of tensors`);
-  const duplicate = findDuplicateKey(text);
-  if (duplicate) return fail(`the header names ${duplicate} twice`);
+  const textProblem = checkHeaderText(text);
+  if (textProblem) return fail(textProblem);
 
   let metadata: Record<string, string> = {};
   const tensors: TensorLayout[] = [];
@@ -186,8 +194,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
 
 /** Throws unless webfer can widen this tensor's dtype to f32 (before any data is read). */
 export function assertReadableDtype(tensor: TensorLayout, source: string): void {
-  if (!READABLE_DTYPES.has(tensor.dtype)) {
-    throw new Error(`${source}: tensor "${tensor.name}" has dtype ${tensor.dtype}; webfer reads F32, F16 and BF16 (convert it to a float type when saving)`);
+  if (!(tensor.dtype in READABLE_DTYPES)) {
+    throw new Error(`${source}: tensor "${tensor.name}" has dtype ${tensor.dtype}; webfer reads ${Object.keys(READABLE_DTYPES).join(', ')} (convert it to one of those when saving)`);
   }
 }
 
@@ -199,12 +207,8 @@ export function decodeTensorData(tensor: TensorLayout, bytes: Uint8Array): Float
     new Uint8Array(data.buffer).set(bytes);
     return data;
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < elements; i++) {
-    if (tensor.dtype === 'F32') data[i] = view.getFloat32(4 * i, true);
-    else if (tensor.dtype === 'BF16') data[i] = bfloat16ToFloat(view.getUint16(2 * i, true));
-    else data[i] = halfToFloat(view.getUint16(2 * i, true));
-  }
+  const read = elementReader(READABLE_DTYPES[tensor.dtype]!, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), true);
+  for (let i = 0; i < elements; i++) data[i] = read(i);
   return data;
 }
 
@@ -224,36 +228,49 @@ function describeJson(value: unknown): string {
 }
 
 /**
- * The first key that an object of the (already parsed, so well-formed) JSON text repeats, as
- * `"key"` or `"key" in "parent"`. JSON.parse keeps the last value silently; the format allows one.
+ * What JSON.parse hides, found in the (already parsed, so well-formed) JSON text: a key an object
+ * repeats (JSON.parse keeps the last value silently; the format allows one), and a shape or
+ * data_offsets number written with a fraction or exponent ("4.0", "4e0": JSON.parse makes them 4,
+ * the reference reader's integer fields refuse them).
  */
-function findDuplicateKey(json: string): string | undefined {
-  const objects: ({ keys: Set<string>; name: string } | null)[] = []; // null for a list
+const JSON_NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+
+function checkHeaderText(json: string): string | undefined {
+  // One entry per open object (with its keys) or list, each named by the key it is the value of.
+  const open: { keys?: Set<string>; name: string }[] = [];
   let lastKey = '';
   let expectKey = false;
   for (let i = 0; i < json.length; i++) {
-    const c = json[i];
+    const c = json[i]!;
     if (c === '"') {
       let j = i + 1;
       while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
       if (expectKey) {
         const key = JSON.parse(json.slice(i, j + 1)) as string;
-        const object = objects[objects.length - 1]!;
-        if (object.keys.has(key)) return objects.length > 1 ? `"${key}" in "${object.name}"` : `"${key}"`;
-        object.keys.add(key);
+        const object = open[open.length - 1]!;
+        if (object.keys!.has(key)) return `the header names ${open.length > 1 ? `"${key}" in "${object.name}"` : `"${key}"`} twice`;
+        object.keys!.add(key);
         lastKey = key;
         expectKey = false;
       }
       i = j;
     } else if (c === '{') {
-      objects.push({ keys: new Set(), name: lastKey });
+      open.push({ keys: new Set(), name: lastKey });
       expectKey = true;
     } else if (c === '[') {
-      objects.push(null);
+      open.push({ name: lastKey });
     } else if (c === '}' || c === ']') {
-      objects.pop();
+      open.pop();
     } else if (c === ',') {
-      expectKey = objects[objects.length - 1] != null;
+      expectKey = open[open.length - 1]?.keys !== undefined;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      JSON_NUMBER.lastIndex = i;
+      const number = JSON_NUMBER.exec(json)![0];
+      const list = open[open.length - 1]!;
+      if (open.length === 3 && !list.keys && (list.name === 'shape' || list.name === 'data_offsets') && /[.eE]/.test(number) && Number.isInteger(Number(number))) {
+        return `tensor "${open[1]!.name}": ${list.name} holds ${number}, expected integers written as such (no fraction or exponent)`;
+      }
+      i += number.length - 1;
     }
   }
   return undefined;

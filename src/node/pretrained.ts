@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { LightCNNConfig } from '../models/lightcnn.js';
 import type { HostTensor } from '../nn/module.js';
-import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
+import { dataParallelPrefix, readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { readRunInfo } from '../train/checkpoint.js';
 import { assertFiniteTensors, loadSafetensors } from './checkpoint.js';
 
@@ -14,6 +14,8 @@ export interface PretrainedWeights {
   config?: Partial<LightCNNConfig>;
   /** What the file was, for the run's log. */
   description: string;
+  /** The class names its classifier was trained on (webfer checkpoints record them), output k naming classes[k]. */
+  classes?: string[];
 }
 
 const PYTORCH_FILE = /\.(pth|pt|tar|bin|ckpt)$/i;
@@ -40,8 +42,13 @@ export function readPretrainedWeights(path: string): PretrainedWeights {
     if (info.kind !== 'fanet') throw new Error(`--init-from ${path} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
     const tensors = new Map<string, HostTensor>();
     for (const [name, t] of content.tensors) if (name.startsWith('model.')) tensors.set(name.slice('model.'.length), t);
-    return { tensors, config: info.config as unknown as LightCNNConfig, description: `webfer Fa-Net checkpoint ${path} (after epoch ${info.epoch})` };
+    const classes = Array.isArray(info.extra?.classes) ? (info.extra.classes as string[]) : undefined;
+    return { tensors, config: info.config as unknown as LightCNNConfig, description: `webfer Fa-Net checkpoint ${path} (after epoch ${info.epoch})`, classes };
   }
   const config = content.metadata.model ? (JSON.parse(content.metadata.model) as Partial<LightCNNConfig>) : undefined;
-  return { tensors: content.tensors, config, description: `state dict ${path}${content.metadata.converted_from ? ` (converted from ${content.metadata.converted_from})` : ''}` };
+  // A state dict PyTorch saved from a DataParallel wrapper (safetensors.torch.save_file(model.state_dict())) loses 'module.' as a .pth does.
+  const prefix = dataParallelPrefix([...content.tensors.keys()]);
+  const tensors = prefix ? new Map([...content.tensors].map(([name, t]) => [name.slice(prefix.length), t])) : content.tensors;
+  const notes = `${content.metadata.converted_from ? ` (converted from ${content.metadata.converted_from})` : ''}${prefix ? ` (DataParallel prefix '${prefix}' removed from ${tensors.size} keys)` : ''}`;
+  return { tensors, config, description: `state dict ${path}${notes}` };
 }

@@ -2,7 +2,7 @@
 // into the rare pose (ER-UP), the rare expressions' missing poses (ER-UE) or, on the balanced
 // tasks (ER-SS, ER-ZID), into other poses, with which pose reference, and the generator run over
 // that plan. Files are written by src/cli/gan-commands.ts.
-import type { Dataset, Sample } from '../data/dataset.js';
+import { assertSplitColumnFilled, type Dataset, type Sample } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { resize, toChannels, writeChw, type ImageU8 } from '../data/image.js';
 import { POSES, EXPRESSIONS } from '../data/labels.js';
@@ -41,6 +41,7 @@ export interface AugmentationPlan {
 export const DEFAULT_REPOSE_SHARE = 0.5;
 
 function trainPool(dataset: Dataset): Sample[] {
+  assertSplitColumnFilled(dataset, ' (augment reads only the train rows of a split index)');
   const hasSplits = dataset.samples.some((s) => s.split !== undefined);
   return hasSplits ? dataset.samples.filter((s) => s.split === 'train') : dataset.samples;
 }

@@ -75,9 +75,14 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
 /** Reads the run info without touching any module (to rebuild the right model first). */
 export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'): RunInfo {
   if (content.metadata.format !== FORMAT || !content.metadata.run) {
-    throw new Error(`${source} is not a webfer training checkpoint (metadata format ${JSON.stringify(content.metadata.format ?? null)}); for plain weights load them with module.loadStateDict()`);
+    // Most often a state dict (`webfer convert` output, a PyTorch-written file): weights without a run.
+    throw new Error(`${source} is not a webfer training checkpoint (its metadata has no webfer run, format ${JSON.stringify(content.metadata.format ?? null)}): pass a checkpoint.safetensors written by \`webfer train\` or \`gan-train\`; to start from plain weights run \`webfer train --init-from ${source}\` (in code: module.loadStateDict())`);
   }
-  return JSON.parse(content.metadata.run) as RunInfo;
+  try {
+    return JSON.parse(content.metadata.run) as RunInfo;
+  } catch (error) {
+    throw new Error(`${source}: the run record in its metadata is not JSON (${(error as Error).message}): the checkpoint is damaged; use an earlier one or train again`);
+  }
 }
 
 /** Restores every part from a checkpoint; returns the run info. Checks everything it can first. */

@@ -61,7 +61,7 @@ export function initFromPretrained(model: LightCNN, stateDict: StateSource, opti
   if (missing.length || unexpected.length) {
     const extraBatchNorm = unexpected.some((name) => name.includes('.norm.')) || missing.some((name) => name.includes('.norm.'));
     throw new Error(
-      `initFromPretrained: the state dict does not fit ${model.config.variant} (width ×${model.config.widthMultiplier}, ${model.config.inputSize} px${model.config.batchNorm ? ', batch norm' : ''}): ` +
+      `the state dict does not fit ${model.config.variant} (width ×${model.config.widthMultiplier}, ${model.config.inputSize} px${model.config.batchNorm ? ', batch norm' : ''}): ` +
         `${missing.length ? `missing ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}` : ''}` +
         `${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.slice(0, 4).join(', ')}${unexpected.length > 4 ? ` and ${unexpected.length - 4} more` : ''}` : ''}` +
         `; build the model with the checkpoint's variant${extraBatchNorm ? ' and batch-norm setting' : ''}`,
@@ -76,7 +76,7 @@ export function initFromPretrained(model: LightCNN, stateDict: StateSource, opti
         : name.startsWith('fc1.') ? 'fc1 follows the input size and width: use the checkpoint\'s --input-size and --width'
         : name.includes('features.0.') || name.startsWith('conv1.') ? 'the input channel counts or widths differ: use the checkpoint\'s --width and channel count (--gray / --rgb)'
         : 'the widths differ: use the checkpoint\'s --width';
-      throw new Error(`initFromPretrained: ${name} is ${formatShape(shape)} in the state dict but ${formatShape(target.shape)} in the model; ${hint}`);
+      throw new Error(`${name} is ${formatShape(shape)} in the state dict but ${formatShape(target.shape)} in the model; ${hint}`);
     }
   }
   model.loadStateDict(source, { strict: false });

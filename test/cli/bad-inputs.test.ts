@@ -342,4 +342,17 @@ test('an index whose split column has train and val rows but no test rows is ref
   assert.not.ok(existsSync(at('train-val-run')), 'train made its run folder');
 });
 
+test('an index whose split column is empty on some rows is refused without --task naming their lines (those rows were left out of train and test unseen)', async () => {
+  const [header, ...rows] = readFileSync(join(dataset, 'index.csv'), 'utf8').trim().split('\n');
+  const index = join(dataset, 'part-split.csv');
+  writeFileSync(index, `${[`${header},split`, ...rows.map((row, k) => `${row},${k < 2 ? '' : k % 3 === 0 ? 'test' : 'train'}`)].join('\n')}\n`);
+  expectRefused(await runCli(['train', '--data', index, ...fanetArgs, '--out', at('part-split-run')]),
+    new RegExp(`part-split\\.csv: 2 of ${rows.length} rows have an empty split cell \\(line 2, line 3\\) while others name train/val/test: fill in their split, or pass --task`));
+  assert.not.ok(existsSync(at('part-split-run')), 'train made its run folder');
+  // gan-train reads only a split index's train rows: the unsplit ones were left out the same way.
+  expectRefused(await runCli(['gan-train', '--data', index, '--size', '32', '--width', '4', '--blocks', '1', '--epochs', '1', '--out', at('part-split-gan')]),
+    /part-split\.csv: 2 of \d+ rows have an empty split cell \(line 2, line 3\) .*fill in their split \(gan-train reads only the train rows of a split index\)/);
+  assert.not.ok(existsSync(at('part-split-gan')), 'gan-train made its run folder');
+});
+
 test.run();

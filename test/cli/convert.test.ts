@@ -113,6 +113,24 @@ test('a pickle that calls os.system is refused with the global named, and nothin
   }
 });
 
+test('torch.save(model) (a whole module, not its state dict): refused naming the class and how to save the weights', async () => {
+  // Legacy format by hand: magic number, protocol 1001, sys info, then the object: __main__.LightCNN() by NEWOBJ.
+  const pickle = (body: number[]) => [0x80, 0x02, ...body, 0x2e];
+  const magic = [0x8a, 0x0a, ...Array.from({ length: 10 }, (_, k) => Number((0x1950a86a20f9469cfc6cn >> BigInt(8 * k)) & 0xffn))];
+  const model = [0x63, ...Buffer.from('__main__\nLightCNN\n'), 0x29, 0x81];
+  const folder = tempDir('webfer-convert-module-');
+  const file = join(folder, 'whole-model.pth');
+  writeFileSync(file, Uint8Array.from([...pickle(magic), ...pickle([0x4d, 0xe9, 0x03]), ...pickle([0x7d]), ...pickle(model)]));
+  try {
+    const line = oneError(await run([file, '--out', 'model.safetensors']));
+    assert.match(line, `webfer: refusing to load global __main__.LightCNN from ${file}`);
+    assert.match(line, "save only the weights in Python: torch.save(model.state_dict(), 'weights.pth')");
+    assertOnlyFiles([], 'nothing written');
+  } finally {
+    removeDir(folder);
+  }
+});
+
 test('a truncated zip: one line saying so, nothing written', async () => {
   const line = oneError(await run([fixture('truncated.pth'), '--out', 'cut.safetensors']));
   assert.match(line, `webfer: ${fixture('truncated.pth')}: not a readable zip archive`);

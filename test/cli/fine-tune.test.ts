@@ -1,11 +1,13 @@
 // `webfer train --init-from / --freeze / --preset` as a user runs them: a Fa-Net trained by webfer
 // and a PyTorch checkpoint (test/reference/fixtures/pytorch/) start a run on a 7-class
 // FER2013-format set; frozen features come out bit-identical to the file's, the classifier is new.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadSafetensors } from '../../src/node/checkpoint.js';
+import { encodePng } from '../../src/data/codecs.js';
+import { FER2013_CLASSES } from '../../src/data/labels.js';
+import { loadSafetensors, saveSafetensors } from '../../src/node/checkpoint.js';
 import { errorLines, removeDir, repoRoot, runCli, tempDir, type CliResult } from './run-cli.js';
 
 const work = tempDir('webfer-fine-tune-');
@@ -72,6 +74,78 @@ test('--init-from a PyTorch checkpoint loads its reference-named weights', async
   for (const [name, tensor] of reference) assert.equal(after.get(name)?.data, tensor.data, `${name} is the PyTorch file's`);
 });
 
+test('--init-from a safetensors state dict PyTorch wrote in float64 loads it, rounded to f32 as load_state_dict copies it', async () => {
+  // What safetensors.torch.save_file(model.double().state_dict(), FILE) writes: F64 tensors, metadata {format: pt}.
+  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, t] of reference) {
+    header[name] = { dtype: 'F64', shape: t.shape, data_offsets: [offset, offset + 8 * t.data.length] };
+    offset += 8 * t.data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const file = Buffer.alloc(8 + json.length + offset);
+  file.writeBigUInt64LE(BigInt(json.length), 0);
+  json.copy(file, 8);
+  let position = 8 + json.length;
+  for (const t of reference.values()) for (const value of t.data) { file.writeDoubleLE(value, position); position += 8; }
+  writeFileSync(at('torch-f64.safetensors'), file);
+
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'torch-f64.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-f64']);
+  assertOk(result);
+  assert.match(result.stderr, /initialised from state dict torch-f64\.safetensors: \d+ tensors; a new classifier for 7 classes \(the file's has 5\)/);
+  const after = features(at('fer-f64', 'checkpoint.safetensors'));
+  for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the float64 file's`);
+});
+
+test('--init-from a safetensors state dict saved from a DataParallel model: \'module.\' removed as for a .pth', async () => {
+  // safetensors.torch.save_file(torch.nn.DataParallel(model).state_dict(), FILE): every key starts with module.
+  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+  saveSafetensors(at('data-parallel.safetensors'), new Map([...reference].map(([name, t]) => [`module.${name}`, t])), { format: 'pt' });
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'data-parallel.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-data-parallel']);
+  assertOk(result);
+  assert.match(result.stderr, new RegExp(`initialised from state dict data-parallel\\.safetensors \\(DataParallel prefix 'module\\.' removed from ${reference.size} keys\\): \\d+ tensors`));
+  const after = features(at('fer-data-parallel', 'checkpoint.safetensors'));
+  for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the file's`);
+});
+
+test('eval on class folders of the same faces: their alphabetical classes are matched by name to the checkpoint\'s FER2013 order', async () => {
+  // The FER2013 rows as PNGs in class folders: a folder dataset numbers angry, disgust, fear, happy, neutral, sad, surprise;
+  // FER2013 (and the checkpoint) angry, disgust, fear, happy, sad, surprise, neutral. Output 4 of the model means sad.
+  const rows = readFileSync(at('fer2013.csv'), 'utf8').trim().split('\n').slice(1);
+  rows.forEach((row, k) => {
+    const [emotion, pixels] = row.split(',') as [string, string];
+    const folder = at('fer-folders', FER2013_CLASSES[Number(emotion)]!);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${k}.png`), encodePng({ width: 48, height: 48, channels: 1, data: Uint8Array.from(pixels.split(' ').map(Number)) }));
+  });
+  const evaluate = async (data: string) => {
+    const result = await run(['eval', '--checkpoint', 'fer/checkpoint.safetensors', '--data', data, '--split', 'all', '--json']);
+    assertOk(result);
+    return { report: JSON.parse(result.stdout) as { count: number; classes: string[]; confusion: number[][]; perClassCount: number[] }, stderr: result.stderr };
+  };
+  const fromCsv = await evaluate('fer2013.csv');
+  const fromFolders = await evaluate('fer-folders');
+  assert.is(fromFolders.report.count, rows.length);
+  assert.equal(fromFolders.report.classes, [...FER2013_CLASSES]);
+  assert.equal(fromFolders.report.perClassCount, fromCsv.report.perClassCount);
+  assert.equal(fromFolders.report.confusion, fromCsv.report.confusion, 'the same faces, the same predictions per class');
+  assert.match(fromFolders.stderr, /note: this data \(folder\) numbers its classes angry, disgust, fear, happy, neutral, sad, surprise; matched by name/);
+
+  renameSync(at('fer-folders', 'neutral'), at('fer-folders', 'calm'));
+  assertRefused(await run(['eval', '--checkpoint', 'fer/checkpoint.safetensors', '--data', 'fer-folders']), /fer\/checkpoint\.safetensors was trained on the classes angry, .*, neutral; this data \(folder\) names calm, which it does not know/);
+});
+
+test('--init-from keeps a classifier only for the same class names in the same order; other names get a new one, said in the log', async () => {
+  const same = await run(['train', '--data', 'fer2013.csv', '--init-from', 'fer/checkpoint.safetensors', ...TINY, '--out', 'fer-again']);
+  assertOk(same);
+  assert.match(same.stderr, /initialised from webfer Fa-Net checkpoint fer\/checkpoint\.safetensors .*; its classifier kept/);
+  // fer-folders (from the eval test): angry, calm, disgust, fear, happy, sad, surprise: 7 classes, but not FER2013's.
+  const other = await run(['train', '--data', 'fer-folders', '--init-from', 'fer/checkpoint.safetensors', ...TINY, '--out', 'folders-run']);
+  assertOk(other);
+  assert.match(other.stderr, /a new classifier for 7 classes \(the file's was trained on angry, disgust, fear, happy, sad, surprise, neutral; this data's are angry, calm, disgust, fear, happy, sad, surprise\)/);
+});
+
 test('--preset sets the paper\'s lr and batch size unless given', async () => {
   const result = await run(['train', '--data', 'fer2013.csv', '--preset', 'jaffe', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', 'preset']);
   assertOk(result);
@@ -90,7 +164,7 @@ test('bad --init-from / --freeze / --preset combinations: one line each, nothing
     run(['train', '--data', 'fer2013.csv', '--preset', 'fer2013', '--optimizer', 'adam', '--out', 'never-5']),
   ]);
   assertRefused(results[0]!, /--freeze features needs --init-from FILE/);
-  assertRefused(results[1]!, /features\.0\.filter\.weight is \[\d+(, \d+)*\] in the state dict but \[\d+(, \d+)*\] in the model; .*--width/);
+  assertRefused(results[1]!, /^webfer: --init-from pretrained\/checkpoint\.safetensors: features\.0\.filter\.weight is \[\d+(, \d+)*\] in the state dict but \[\d+(, \d+)*\] in the model; .*--width/);
   assertRefused(results[2]!, /--init-from missing\.pth: cannot read it \(ENOENT\)/);
   assertRefused(results[3]!, /refusing to load global os\.system/);
   assertRefused(results[4]!, /--resume continues from the run's checkpoint; --init-from is for a new run/);

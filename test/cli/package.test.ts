@@ -162,6 +162,24 @@ check("import('webfer/node') saves and loads a safetensors file atomically", asy
   assert.is(loaded.metadata.format, 'pt');
 });
 
+check("a TypeScript user's tsc resolves both entries' types, WebGPU's included, without skipLibCheck", async () => {
+  // The declarations name GPUBuffer, GPUDevice, ...: they must come with the package, not from the user's own set-up.
+  writeFileSync(join(project, 'use-types.ts'), `
+    import { tensor, type Tensor } from 'webfer';
+    import { loadSafetensors, type SafetensorsContent } from 'webfer/node';
+    const t: Tensor = tensor(new Float32Array(4), [2, 2]);
+    export const buffer: GPUBuffer | undefined = t.buffer;
+    const content: SafetensorsContent = loadSafetensors('weights.safetensors');
+    export const shapes: number[][] = [...content.tensors.values()].map((x) => [...x.shape]);
+  `);
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false },
+    files: ['use-types.ts'],
+  }));
+  const checked = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', project], project);
+  assert.is(checked.code, 0, `tsc in a user's project (exit ${checked.code}):\n${checked.stdout.slice(0, 2000)}`);
+});
+
 check('npx webfer --help lists the commands and npx webfer info names the adapter', async () => {
   const help = await run('npx', ['--no', '--', 'webfer', '--help'], project);
   assertOk(help);

@@ -65,6 +65,23 @@ test('gan-train --out of an existing run without --resume is refused and leaves 
   assert.is(readFileSync(join(partial, 'metrics.jsonl'), 'utf8'), '{"epoch":1}\n');
 });
 
+test('train --out of a folder holding a run\'s metrics and curves but no checkpoint (cut short before epoch 1 ended) is refused and left as it was', async () => {
+  // gan-train refused such a folder; train only looked for checkpoint.safetensors and wrote over metrics.jsonl and the plots.
+  const partial = join(root, 'fanet-partial');
+  mkdirSync(partial);
+  writeFileSync(join(partial, 'metrics.jsonl'), '{"epoch":1,"trainLoss":3.9}\n');
+  writeFileSync(join(partial, 'curves.png'), 'an earlier run\'s plot');
+  const before = snapshot(partial);
+  expectRefused(await runCli(['train', ...fanetArgs, '--epochs', '1', '--out', partial]), /fanet-partial\/(metrics\.jsonl|curves\.png) exists \(a run without a checkpoint\): pass another --out, or delete .*fanet-partial to start over/);
+  assertUnchanged(partial, before);
+  // A folder with other files (notes, a dataset) is still a fine --out: only a run's own files stop a new run.
+  const notes = join(root, 'fanet-notes');
+  mkdirSync(notes);
+  writeFileSync(join(notes, 'README.txt'), 'runs for the paper\n');
+  expectOk(await runCli(['train', ...fanetArgs, '--epochs', '1', '--out', notes]));
+  assert.ok(existsSync(join(notes, 'checkpoint.safetensors')) && readFileSync(join(notes, 'README.txt'), 'utf8') === 'runs for the paper\n');
+});
+
 test('augment --out naming the source dataset folder (or a folder inside it) is refused; its index.csv is unchanged', async () => {
   const before = snapshot(dataset);
   const checkpoint = join(ganRun, 'checkpoint.safetensors');

@@ -9,6 +9,7 @@ import UTIF from 'utif2';
 import { encodePng, decodeImage } from '../../src/data/codecs.js';
 import { parseIndexCsv } from '../../src/data/index-csv.js';
 import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
+import { parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
 import { resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
@@ -49,6 +50,14 @@ test('PNG, TIFF and JPEG decode to what was encoded', () => {
   let error = 0;
   for (let i = 0; i < colour.data.length; i++) error = Math.max(error, Math.abs(decoded.data[i]! - colour.data[i]!));
   assert.ok(error < 40, `JPEG error ${error}`);
+});
+
+test('PNG: bytes after the IEND chunk are not part of the image (libpng and PIL stop there); a missing IEND is still truncation', () => {
+  const image = gradient(20, 12, 3);
+  const png = encodePng(image);
+  const appended = new Uint8Array([...png, ...new TextEncoder().encode('trailing bytes a download tool appended')]);
+  assert.equal(decodeImage(appended, 'appended.png').data, image.data);
+  assert.throws(() => decodeImage(png.subarray(0, png.length - 12), 'no-iend.png'), /no-iend\.png: corrupt or truncated PNG/);
 });
 
 test('bad images: a clear error naming the file', () => {
@@ -105,7 +114,27 @@ test('FER2013: both header spellings, splits, labels, pixels; bad rows reported'
     assert.is(skipped.samples.length, 1);
     assert.equal(skipped.problems.map((p) => p.line), [3, 4, 5]);
     assert.match(skipped.problems[1]!.message, /expected 2304 values \(48×48\), got 100/);
+    // A field too many or too few is a damaged row, as pandas' read_csv says ("Expected 3 fields in line 3, saw 4").
+    const shifted = ['emotion,pixels,Usage', ferRow(2, 'Training', 1), `${ferRow(3, 'Training', 2)},PublicTest`, ferRow(4, 'Training', 3).replace(/,Training$/, '')].join('\n');
+    assert.throws(() => parseFer2013(shifted, { file: 'fer.csv' }), /fer\.csv:3: row has 4 fields; expected 3 fields like the header/);
+    const kept = parseFer2013(shifted, { file: 'fer.csv', skipBad: true });
+    assert.equal(kept.samples.map((sample) => sample.line), [2]);
+    assert.equal(kept.problems.map((p) => p.line), [3, 4]);
   });
+});
+
+test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts; hex numbers and an n_points that disagrees are refused', () => {
+  const points = Array.from({ length: 68 }, (_, i) => [i + 0.25, 2 * i - 1e-1] as const);
+  const lines = points.map(([x, y]) => `${x} ${y}`);
+  const expected = points.flat().map(Math.fround);
+  assert.equal(Array.from(parseLandmarks(`\ufeff${lines.join('\r\n')}\r\n`, 'a.txt')), expected);
+  assert.equal(Array.from(parseLandmarks(points.map(([x, y]) => `${x},${y}`).join('\n'), 'a.csv')), expected);
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), expected);
+  // Number() read "0x10" as 16; numpy.loadtxt and the iBUG readers refuse it.
+  assert.throws(() => parseLandmarks(['0x10 5', ...lines.slice(1)].join('\n'), 'hex.txt'), /hex\.txt:1: malformed landmark line; expected "x y" with two decimal numbers, got "0x10 5"/);
+  assert.throws(() => parseLandmarks(`version: 1\nn_points: 70\n{\n${lines.join('\n')}\n}\n`, 'b.pts'), /b\.pts: n_points disagrees with the points listed; expected n_points: 68 .* got n_points: 70/);
+  assert.throws(() => parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.slice(0, 67).join('\n')}\n}\n`, 'cut.pts'), /cut\.pts: n_points disagrees .* got n_points: 68/);
+  assert.throws(() => parseLandmarks(lines.slice(0, 67).join('\n'), 'c.txt'), /c\.txt: wrong number of landmarks; expected 68 points \(iBUG 68\), got 67/);
 });
 
 test('JAFFE (TIFF), KDEF (JPEG), CK+, class folders, index: from files on disk', async () => {

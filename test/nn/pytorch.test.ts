@@ -77,7 +77,7 @@ test('the key option picks the dict to read; a dict that is not a state dict nam
 
 test('a global outside the table is refused on sight, in both formats, before anything runs', () => {
   for (const file of ['malicious.pth', 'malicious-legacy.pth']) {
-    assert.throws(() => loadPytorchCheckpoint(fixture(file), { source: file }), new RegExp(`^refusing to load global os\\.system from ${file.replace('.', '\\.')}.*: webfer's unpickler builds only containers, numbers, strings and tensors$`));
+    assert.throws(() => loadPytorchCheckpoint(fixture(file), { source: file }), new RegExp(`^refusing to load global os\\.system from ${file.replace('.', '\\.')}.*: webfer's unpickler builds only containers, numbers, strings and tensors; if the file holds a whole model .*torch\\.save\\(model\\.state_dict\\(\\), 'weights\\.pth'\\)$`));
   }
 });
 
@@ -159,7 +159,9 @@ test('OrderedDict with _metadata state (BUILD) and Python 2 OrderedDict([[k, v]]
 
 test('refusals: STACK_GLOBAL to posix.system, opcodes that build arbitrary objects, BUILD on a list, damage', () => {
   const stackGlobal = pickle(0x80, 4, 0x8c, 5, text('posix'), 0x8c, 6, text('system'), 0x93, 0x2e);
-  assert.throws(() => run(stackGlobal), /^refusing to load global posix\.system from test\.pkl: webfer's unpickler builds only containers, numbers, strings and tensors$/);
+  assert.throws(() => run(stackGlobal), /^refusing to load global posix\.system from test\.pkl: webfer's unpickler builds only containers, numbers, strings and tensors; if the file holds a whole model/);
+  // A storage type outside the table says which storages are read and how to convert.
+  assert.throws(() => run(pickle(0x80, 2, 0x63, ...text('torch\nComplexFloatStorage\n'), 0x2e)), /^refusing to load global torch\.ComplexFloatStorage from test\.pkl: .*stored as ComplexFloatStorage, which webfer does not read \(it reads FloatStorage, .*BoolStorage\): convert them in Python/);
   assert.throws(() => run(pickle(0x80, 2, 0x28, 0x69, text('os\nsystem\n'), 0x2e)), /INST is not supported by webfer's unpickler/);
   assert.throws(() => run(pickle(0x80, 2, 0x5d, 0x7d, 0x62, 0x2e)), /BUILD sets a dict of 0 entries on a list of 0 items/);
   assert.throws(() => run(pickle(0x80, 2, 0x68, 5, 0x2e)), /test\.pkl, pickle byte 2: memo entry 5 was never stored/);
@@ -170,6 +172,29 @@ test('refusals: STACK_GLOBAL to posix.system, opcodes that build arbitrary objec
   const global = (module: string, name: string) => [0x63, ...text(`${module}\n${name}\n`)];
   assert.throws(() => run(pickle(0x80, 2, global('torch._utils', '_rebuild_tensor_v2'), 0x28, 0x29, 0x4b, 0, 0x29, 0x29, 0x74, 0x52, 0x2e)), /a tensor's storage must come from a persistent id/);
   assert.ok(!(run(pickle(0x80, 2, 0x4e, 0x2e)) instanceof PickledTensor));
+});
+
+test('legacy storage views (PyTorch < 0.4): read from their root storage; a view with a negative or fractional offset is refused naming the file', () => {
+  // magic, protocol 1001, sys info, {'w': _rebuild_tensor(pid, 0, (2,), (1,))} with pid ('storage', FloatStorage, '0', 'cpu', 4, ('1', offset, 2)),
+  // the key list ['0'], then storage 0: 4 elements. A negative offset read outside the DataView ("Offset is outside the bounds of the DataView", no file named).
+  const legacyWithView = (offset: number[]) => {
+    const header = (body: number[]) => [0x80, 0x02, ...body, 0x2e];
+    const magic = [0x8a, 0x0a, ...Array.from({ length: 10 }, (_, k) => Number((0x1950a86a20f9469cfc6cn >> BigInt(8 * k)) & 0xffn))];
+    const global = (module: string, name: string) => [0x63, ...text(`${module}\n${name}\n`)];
+    const pid = [0x28, ...binunicode('storage'), ...global('torch', 'FloatStorage'), ...binunicode('0'), ...binunicode('cpu'), 0x4b, 4,
+      ...binunicode('1'), ...offset, 0x4b, 2, 0x87, 0x74, 0x51];
+    const tensor = [...global('torch._utils', '_rebuild_tensor'), 0x28, ...pid, 0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, 0x74, 0x52];
+    const main = [0x7d, ...binunicode('w'), ...tensor, 0x73];
+    const data = new Uint8Array(8 + 16);
+    const view = new DataView(data.buffer);
+    view.setBigUint64(0, 4n, true);
+    [1.5, 2.5, 3.5, 4.5].forEach((x, i) => view.setFloat32(8 + 4 * i, x, true));
+    return pickle(header(magic), header([0x4d, 0xe9, 0x03]), header([0x7d]), header(main), header([0x5d, ...binunicode('0'), 0x61]), data);
+  };
+  const read = readPytorchCheckpoint(legacyWithView([0x4b, 1]), { source: 'view.pth' });
+  assert.equal(Array.from(read.tensors.get('w')!.data), [2.5, 3.5], 'elements 1..2 of the root storage');
+  assert.throws(() => readPytorchCheckpoint(legacyWithView([0x4a, ...u32(-1 >>> 0)]), { source: 'neg.pth' }), /^neg\.pth: storage view .* is not \(key, offset, size\) with a non-negative integer offset and size: the file is damaged$/);
+  assert.throws(() => readPytorchCheckpoint(legacyWithView(binfloat(0.5)), { source: 'half.pth' }), /^half\.pth: storage view .* non-negative integer offset and size/);
 });
 
 test.run();

@@ -97,10 +97,14 @@ test('checkpoint files: peek reads only the header, a resume removes a killed sa
     // A dtype webfer cannot widen: peek (header only) still reads the run info, a load names the tensor.
     const bytes = readFileSync(path);
     const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = bytes.subarray(8, 8 + headerLength).toString('utf8').replace('"dtype":"F32"', '"dtype":"I32"');
-    writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), Buffer.from(header), bytes.subarray(8 + headerLength)]));
+    // The first tensor's bytes re-read as four times as many 8-bit floats: a valid layout of a dtype with no f32 reading here.
+    const header = Buffer.from(bytes.subarray(8, 8 + headerLength).toString('utf8')
+      .replace(/"dtype":"F32","shape":\[(\d+)/, (_, first: string) => `"dtype":"F8_E4M3","shape":[${4 * Number(first)}`));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(path, Buffer.concat([length, header, bytes.subarray(8 + headerLength)]));
     assert.equal(peekTrainingCheckpoint(path), info);
-    assert.throws(() => loadTrainingCheckpoint(path, { modules: { model: parts.model } }), /checkpoint\.safetensors: tensor "model\.[^"]+" has dtype I32; webfer reads F32, F16 and BF16/);
+    assert.throws(() => loadTrainingCheckpoint(path, { modules: { model: parts.model } }), /checkpoint\.safetensors: tensor "model\.[^"]+" has dtype F8_E4M3; webfer reads F32, F64, F16, BF16/);
     writeFileSync(path, bytes.subarray(0, bytes.length - 4));
     assert.throws(() => peekTrainingCheckpoint(path), /checkpoint\.safetensors: tensor "[^"]+": data_offsets .* run past the data section .*truncated file/);
   } finally {

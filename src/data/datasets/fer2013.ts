@@ -3,7 +3,7 @@
  * levels of a 48×48 face. Usage Training / PublicTest / PrivateTest → train / val / test.
  * Kaggle re-uploads differ in header spacing (`emotion, pixels, Usage`) and may lack Usage.
  */
-import { headerIndex, iterateCsv } from '../csv.js';
+import { assertFieldCount, headerIndex, iterateCsv } from '../csv.js';
 import { DataError, ProblemLog, preview } from '../errors.js';
 import type { ImageU8 } from '../image.js';
 import { FER2013_CLASSES, type SplitName } from '../labels.js';
@@ -29,6 +29,7 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
   const images = new Map<string, ImageU8>();
   for (const record of records) {
     try {
+      assertFieldCount(record, first.value, file, 'the row is damaged; re-download fer2013.csv or pass --skip-bad');
       const emotionText = (record.fields[emotionColumn] ?? '').trim();
       if (!/^[0-6]$/.test(emotionText)) throw new DataError('bad emotion', { file, line: record.line, expected: 'an integer 0..6 (Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral)', got: preview(emotionText) });
       const pixelText = (record.fields[pixelsColumn] ?? '').trim();

@@ -13,7 +13,7 @@
 // The object may be a state dict or a dict holding one (under `state_dict` by default).
 import { unzipSync } from 'fflate';
 import { DTYPE_BYTES, PickledTensor, StorageType, describe, unpickle, type StorageRef, type TorchDtype } from './unpickle.js';
-import { bfloat16ToFloat, halfToFloat } from '../half-float.js';
+import { elementReader } from '../element-reader.js';
 
 export type CheckpointFormat = 'zip' | 'legacy';
 
@@ -52,14 +52,18 @@ export function readPytorchCheckpoint(bytes: Uint8Array, options: ReadCheckpoint
   const source = options.source ?? 'PyTorch checkpoint';
   const { format, object, storageBytes, littleEndian } = isZip(bytes) ? readZip(bytes, source) : readLegacy(bytes, source);
   const { stateDict, stateDictKey, otherEntries } = findStateDict(object, options.key, source);
-  const keys = [...stateDict.keys()];
-  const strippedPrefix = keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX)) ? DATA_PARALLEL_PREFIX : null;
+  const strippedPrefix = dataParallelPrefix([...stateDict.keys()]);
   const tensors = new Map<string, PytorchTensor>();
   for (const [name, tensor] of stateDict) {
     const key = strippedPrefix ? name.slice(strippedPrefix.length) : name;
     tensors.set(key, materialize(tensor, storageBytes(tensor.storage), littleEndian, `${source}: tensor ${name}`));
   }
   return { format, tensors, stateDictKey, otherEntries, strippedPrefix };
+}
+
+/** DataParallel's 'module.' when every key of a state dict carries it (saved from the wrapper, not the model), else null. */
+export function dataParallelPrefix(keys: readonly string[]): string | null {
+  return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX)) ? DATA_PARALLEL_PREFIX : null;
 }
 
 /** Name → f32 host array for `--init-from` and the page: every tensor of the checkpoint's state dict. */
@@ -92,7 +96,10 @@ function storageRefFrom(pid: unknown, legacy: boolean, where: string): StorageRe
   let viewOffset = 0, viewSize = numel;
   if (legacy && view !== null && view !== undefined) {
     // (view_key, offset, view_size): a view into the root storage (PyTorch < 0.4).
-    if (!Array.isArray(view) || typeof view[1] !== 'number' || typeof view[2] !== 'number') throw new Error(`${where}: storage view ${describe(view)} is not (key, offset, size)`);
+    const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!Array.isArray(view) || !isCount(view[1]) || !isCount(view[2])) {
+      throw new Error(`${where}: storage view ${Array.isArray(view) ? `(${view.map(describe).join(', ')})` : describe(view)} is not (key, offset, size) with a non-negative integer offset and size: the file is damaged`);
+    }
     [viewOffset, viewSize] = [view[1], view[2]];
     if (viewOffset + viewSize > numel) throw new Error(`${where}: storage view [${viewOffset}, ${viewOffset + viewSize}) runs past its root storage of ${numel} elements`);
   }
@@ -245,19 +252,4 @@ function materialize(tensor: PickledTensor, bytes: Uint8Array, littleEndian: boo
     }
   }
   return { shape, data, dtype: storage.dtype };
-}
-
-function elementReader(dtype: TorchDtype, view: DataView, little: boolean): (element: number) => number {
-  switch (dtype) {
-    case 'float32': return (i) => view.getFloat32(4 * i, little);
-    case 'float64': return (i) => view.getFloat64(8 * i, little);
-    case 'float16': return (i) => halfToFloat(view.getUint16(2 * i, little));
-    case 'bfloat16': return (i) => bfloat16ToFloat(view.getUint16(2 * i, little));
-    case 'int64': return (i) => Number(view.getBigInt64(8 * i, little));
-    case 'int32': return (i) => view.getInt32(4 * i, little);
-    case 'int16': return (i) => view.getInt16(2 * i, little);
-    case 'int8': return (i) => view.getInt8(i);
-    case 'uint8':
-    case 'bool': return (i) => view.getUint8(i);
-  }
 }

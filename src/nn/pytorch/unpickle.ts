@@ -172,7 +172,12 @@ const PYTHON2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_
 function resolveGlobal(module: string, name: string, source: string): unknown {
   const path = `${PYTHON2_MODULES[module] ?? module}.${name}`;
   const spec = ALLOWED_GLOBALS[path];
-  if (!spec) throw new Error(`refusing to load global ${module}.${name} from ${source}: webfer's unpickler builds only containers, numbers, strings and tensors`);
+  if (!spec) {
+    const fix = /^torch(\.cuda)?$/.test(module) && name.endsWith('Storage')
+      ? `its tensors are stored as ${name}, which webfer does not read (it reads ${Object.keys(STORAGE_TYPES).join(', ')}): convert them in Python, e.g. {k: v.float() for k, v in state_dict.items()}`
+      : "if the file holds a whole model or other Python objects, save only the weights in Python: torch.save(model.state_dict(), 'weights.pth')";
+    throw new Error(`refusing to load global ${module}.${name} from ${source}: webfer's unpickler builds only containers, numbers, strings and tensors; ${fix}`);
+  }
   return spec.marker !== undefined && !spec.call && !spec.construct ? spec.marker : new Global(path, spec);
 }
 
