@@ -227,8 +227,9 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
   const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
   const { entryPoint, pixelsPerInvocation } = single ? { entryPoint: 'fiveWideRow', pixelsPerInvocation: 16 } : pair;
-  // threeWidePair reads the packing as blocks of 4 rows, as conv2d_vec4's.
-  const rows = single ? 1 : entryPoint === 'threeWidePair' ? 4 : packed.rowsPerInvocation;
+  // threeWidePair takes the policy's rows (blocks of 4 of the packing, as conv2d_vec4's reads it), up to the packing's.
+  const threeWideRows = Math.min(gpu().policy.get('convThreeWideRows'), packed.rowsPerInvocation);
+  const rows = single ? 1 : entryPoint === 'threeWidePair' ? threeWideRows : packed.rowsPerInvocation;
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
