@@ -67,6 +67,12 @@ export const CONV_POINTWISE = ['gemm', 'subgroupGemm', 'conv'] as const;
  * one weight load: 2x the multiply-adds per load) where the packing holds more than 4 rows.
  */
 export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
+/**
+ * GEMM rows per invocation of the 16-row subgroup kernels (conv2d_packed_subgroup.wgsl: the forward and stride-1 input gradient
+ * where no vec4 kernel fits, FaPE-GAN's stride-2, 4×4 and reflect-padded 3×3 convs; conv_transpose2d_phase_subgroup.wgsl: the
+ * stride-2 input gradient) where there are more than 16 rows: 16, or 32 (twice the multiply-adds per X load).
+ */
+export const CONV_SUBGROUP_ROWS = [16, 32] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -97,6 +103,7 @@ export interface KernelChoices {
   convSingleChannel: (typeof CONV_SINGLE_CHANNEL)[number];
   convPointwise: (typeof CONV_POINTWISE)[number];
   convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
+  convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -125,6 +132,9 @@ export interface KernelChoices {
 // gradient (threeByThree) 1.6-2.2x.
 // convThreeWideRows 8: the 3×3 rows' forward 0.77-0.97→1.10-1.45x matmul, input gradient 0.72-0.90→1.21-1.26x against 4 rows
 // side by side (bench/RESULTS.md 2026-12-05 conv-gap section).
+// convSubgroupRows 32: FaPE-GAN's rows at paper scale (N16, 128² images) against 16 side by side — forward of G down1/down2,
+// G res, D 2-4 0.81-0.89→1.0-1.17x matmul (D 3 1.30→1.12, noise of a 2-round run), stride-2 input gradient 0.76-0.91→1.06-1.12x,
+// stride-1 input gradient (G res, D 4) 0.80-0.81→0.84-1.0x (bench/RESULTS.md 2026-12-05 conv-gap section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -136,7 +146,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -144,7 +154,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -162,6 +172,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSingleChannel: CONV_SINGLE_CHANNEL,
   convPointwise: CONV_POINTWISE,
   convThreeWideRows: CONV_THREE_WIDE_ROWS,
+  convSubgroupRows: CONV_SUBGROUP_ROWS,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
