@@ -130,11 +130,11 @@ export interface KernelChoices {
 // 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x; the 3×3 rows' forward and input
 // gradient (threeWidePair) 1.0-1.47x per CPU second (group2 1.02x, group1 1.2x, group4 1.3-1.47x), their weight
 // gradient (threeByThree) 1.6-2.2x.
-// convThreeWideRows 8: the 3×3 rows' forward 0.77-0.97→1.10-1.45x matmul, input gradient 0.72-0.90→1.21-1.26x against 4 rows
-// side by side (bench/RESULTS.md 2026-12-05 conv-gap section).
-// convSubgroupRows 32: FaPE-GAN's rows at paper scale (N16, 128² images) against 16 side by side — forward of G down1/down2,
-// G res, D 2-4 0.81-0.89→1.0-1.17x matmul (D 3 1.30→1.12, noise of a 2-round run), stride-2 input gradient 0.76-0.91→1.06-1.12x,
-// stride-1 input gradient (G res, D 4) 0.80-0.81→0.84-1.0x (bench/RESULTS.md 2026-12-05 conv-gap section).
+// convThreeWideRows 8: the LightCNN-9 3×3 rows' forward 0.66-0.82→1.14-1.37x matmul, stride-1 input gradient 0.68-0.78→1.15-1.29x
+// (1.23-1.63x 4 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
+// convSubgroupRows 32: FaPE-GAN's rows at paper scale (N16, 128² images): the forwards of G down1/down2, G res, D 2-4
+// 0.77-0.82→0.98-1.29x matmul, stride-2 input gradients 0.72-0.92→0.99-1.42x, stride-1 ones (G res, D 4) 0.67-0.70→0.85-1.01x
+// (1.14-1.41x 16 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
