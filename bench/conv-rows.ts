@@ -1,8 +1,11 @@
-// LightCNN-9's conv rows at paper scale (batch 16, 128 px) under several kernel-policy settings,
+// LightCNN-9's and FaPE-GAN's conv rows at paper scale (batch 16, 128 px images) under several kernel-policy settings,
 // side by side in one process: each round times one call of every (row, setting) pair in turn,
 // alternating the settings call by call, and the best round per pair is reported with the
 // matmul kernel's 1024³ rate timed in the same rounds. Shapes are conv2d's; flops 2·N·Cout·OH·OW·Cin·KH·KW.
-//   node --import tsx bench/conv-rows.ts [--rounds 5] [--rows conv1,group1-1x1] [--passes forward,weight grad]
+// FaPE-GAN (channels 1: image + pose mask in, base width 64) as the models build them: reflect-padded
+// convs as unpadded ones on the padded size; G's two transposed convs (up1 256→128 32²→64², up2 128→64
+// 64²→128²) are G-down2's and G-down1's geometries with forward and input gradient swapped, so not rows of their own.
+//   node --import tsx bench/conv-rows.ts [--rounds 5] [--models lightcnn9,fapegan] [--rows conv1,G-out] [--passes forward,weight grad]
 //     [--settings '{"old": {"convFiveWide": "generic"}, "new": {}}']   (policy overrides by label)
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,6 +18,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     rows: { type: 'string' },
+    models: { type: 'string', default: 'lightcnn9,fapegan' },
     passes: { type: 'string', default: 'forward,input grad,weight grad' },
     settings: { type: 'string', default: '{"default": {}}' },
     batch: { type: 'string', default: '16' },
@@ -26,9 +30,16 @@ const settings = Object.entries(JSON.parse(values.settings!) as Record<string, P
 await init();
 
 const square = (name: string, Cin: number, Cout: number, size: number, k: number, mfm = false) => ({
-  name, mfm,
+  name, mfm, model: 'lightcnn9',
   g: { N, Cin, H: size, W: size, Cout, OH: size, OW: size, KH: k, KW: k, SH: 1, SW: 1, PH: (k - 1) / 2, PW: (k - 1) / 2, DH: 1, DW: 1 } as ConvGeometry,
 });
+const gan = (name: string, Cin: number, Cout: number, size: number, k: number, stride: number, pad: number) => {
+  const out = Math.floor((size + 2 * pad - k) / stride) + 1;
+  return {
+    name, mfm: false, model: 'fapegan',
+    g: { N, Cin, H: size, W: size, Cout, OH: out, OW: out, KH: k, KW: k, SH: stride, SW: stride, PH: pad, PW: pad, DH: 1, DW: 1 } as ConvGeometry,
+  };
+};
 const ROWS = [
   square('conv1', 1, 96, 128, 5),
   square('conv1-mfm', 1, 96, 128, 5, true),
@@ -44,9 +55,20 @@ const ROWS = [
   square('group4-1x1', 128, 256, 16, 1),
   square('group4-1x1-mfm', 128, 256, 16, 1, true),
   square('group4-3x3', 128, 256, 16, 3),
+  gan('G-in', 2, 64, 134, 7, 1, 0),
+  gan('G-down1', 64, 128, 128, 3, 2, 1),
+  gan('G-down2', 128, 256, 64, 3, 2, 1),
+  gan('G-res', 256, 256, 34, 3, 1, 0),
+  gan('G-out', 64, 1, 134, 7, 1, 0),
+  gan('D-1', 2, 64, 128, 4, 2, 1),
+  gan('D-2', 64, 128, 64, 4, 2, 1),
+  gan('D-3', 128, 256, 32, 4, 2, 1),
+  gan('D-4', 256, 512, 16, 4, 1, 1),
+  gan('D-out', 512, 1, 15, 4, 1, 1),
 ];
 const wanted = values.rows?.split(',');
-const rows = ROWS.filter((r) => !wanted || wanted.includes(r.name));
+const models = values.models!.split(',');
+const rows = ROWS.filter((r) => (!wanted || wanted.includes(r.name)) && models.includes(r.model));
 
 function random(count: number, seed: number): GPUBuffer {
   let state = seed;
@@ -71,7 +93,7 @@ for (const { name, g, mfm } of rows) {
   for (const [pass, run] of passes) {
     if (!values.passes!.split(',').includes(pass)) continue;
     if (mfm && pass !== 'forward') continue;
-    for (const [label, setting] of settings) cases.push({ label: `${name} ${pass} N${g.N} ${g.Cin}→${g.Cout} ${g.H}² k${g.KH} [${label}]`, flops, run, setting });
+    for (const [label, setting] of settings) cases.push({ label: `${name} ${pass} N${g.N} ${g.Cin}→${g.Cout} ${g.H}² k${g.KH}${g.SH > 1 ? ` s${g.SH}` : ""} [${label}]`, flops, run, setting });
   }
 }
 const M = 1024;
@@ -96,7 +118,12 @@ async function time(c: Case): Promise<{ wall: number; cpu: number }> {
 }
 
 const best = new Map<Case, { wall: number; cpu: number }>();
-for (const c of cases) await time(c);  // compile pipelines
+// The first call compiles the pipelines; profiled, it names the kernels each case launches (where the adapter has timestamps).
+const kernels = new Map<Case, string>();
+for (const c of cases) {
+  const { timings } = await gpu().profile(() => time(c));
+  kernels.set(c, timings.map((t) => t.name).join(' + '));
+}
 for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
     const t = await time(c);
@@ -109,5 +136,5 @@ const matmulRate = cases.at(-1)!.flops / best.get(cases.at(-1)!)!.cpu / 1e6;
 for (const c of cases) {
   const { wall, cpu } = best.get(c)!;
   const rate = c.flops / cpu / 1e6;
-  console.log(`${c.label.padEnd(58)} ${wall.toFixed(1).padStart(8)} ms ${(c.flops / wall / 1e6).toFixed(2).padStart(6)} GFLOP/s | CPU ${cpu.toFixed(0).padStart(6)} ms ${rate.toFixed(2).padStart(6)} GFLOP/CPU-s ${(rate / matmulRate).toFixed(2).padStart(5)}x matmul`);
+  console.log(`${c.label.padEnd(58)} ${wall.toFixed(1).padStart(8)} ms ${(c.flops / wall / 1e6).toFixed(2).padStart(6)} GFLOP/s | CPU ${cpu.toFixed(0).padStart(6)} ms ${rate.toFixed(2).padStart(6)} GFLOP/CPU-s ${(rate / matmulRate).toFixed(2).padStart(5)}x matmul  ${kernels.get(c)}`);
 }

@@ -4,12 +4,12 @@
 // Why: on software Vulkan (lavapipe) every storage load whose address varies per lane costs ~10
 // instructions, and a subgroup is the 8-lane SIMD register there, where a shuffle from a constant lane
 // is one broadcast (matmul_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl). The 8 lanes of a
-// subgroup own the same 16 GEMM rows (filters, in filterOf's pair order under mfm) and 4 pixels each;
+// subgroup own the same ROWS (16 or 32) GEMM rows (filters, in filterOf's pair order under mfm) and 4 pixels each;
 // per pair of input channels (ci, ci + 1) at one tap, lane l loads the vec4 of rows r0 + 4(l & 3) .. + 3
 // at ci + (l >> 2) and every lane takes all 8 from the lanes that loaded them: 1 vec4 + 8 scalar loads
 // for 128 multiply-adds, against 4 vec4 + 8 scalar in packedTiled.
 // Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl, packedWidth a
-// multiple of 4: whole blocks of 16 rows), Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
+// multiple of ROWS / 4: whole blocks of ROWS rows), Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
 // Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
 //   5 Mask (write; used when p.mfm == 1) — as conv2d_packed.wgsl.
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
@@ -35,8 +35,8 @@ enable subgroups;
 //!include mfm_pair
 //!include is_nan
 
-/** GEMM rows per invocation: 4 quads, each loaded by 2 lanes (one per channel of the pair). */
-const ROWS = 16u;
+/** GEMM rows per invocation (override: 16 or 32): 4 (8) quads, each loaded by 2 lanes (one per channel of the pair). */
+override ROWS: u32 = 16u;
 
 @compute @workgroup_size(WGX, WGY)
 fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -48,13 +48,17 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let ih0 = origins.ih0;
   let iw0 = origins.iw0;
   let channelStep = p.KH * p.KW * p.packedWidth;
-  // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
+  // This lane's load: quad (lane & 3) of the invocation's first 16 rows, at the pair's channel lane >> 2.
   let laneQuad = r0 / 4u + (lane & 3u);
   let laneChannel = lane >> 2u;
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();
   var acc2 = Acc4x4();
   var acc3 = Acc4x4();
+  var acc4 = Acc4x4();
+  var acc5 = Acc4x4();
+  var acc6 = Acc4x4();
+  var acc7 = Acc4x4();
   for (var i = 0u; i < p.KH; i++) {
     let ih = ih0 + vec4<i32>(i32(i * p.DH));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
@@ -62,11 +66,17 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       let iw = iw0 + vec4<i32>(i32(j * p.DW));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
       let off = vec4<u32>(select(vec4<i32>(0), base + ih * i32(p.W) + iw, ok));
-      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, (i * p.KW + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cin, HW);
+      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, &acc4, &acc5, &acc6, &acc7, (i * p.KW + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cin, HW);
     }
   }
   storeBlock(r0, pix0, acc0);
   storeBlock(r0 + 4u, pix0, acc1);
   storeBlock(r0 + 8u, pix0, acc2);
   storeBlock(r0 + 12u, pix0, acc3);
+  if (ROWS == 32u) {
+    storeBlock(r0 + 16u, pix0, acc4);
+    storeBlock(r0 + 20u, pix0, acc5);
+    storeBlock(r0 + 24u, pix0, acc6);
+    storeBlock(r0 + 28u, pix0, acc7);
+  }
 }

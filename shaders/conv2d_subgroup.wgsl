@@ -15,8 +15,8 @@
 //     channel (ROWS 8: 5 loads per 128 multiply-adds; conv2d_vec4's pointwise: 12).
 //   fiveWidePair — KW == 5, PW == 2, SW == 1, DW == 1, OW == W, W % 8 == 0 (any KH, SH, PH, DH):
 //     two neighbouring pixel quads per invocation, as conv2d_vec4's fiveWidePair.
-//   threeWidePair — conv2d_vec4's threeWidePair geometry, 4 rows (ROWS not used) x two quads: 1
-//     weight load per (ci, i) instead of 3 (1.0-1.5x conv2d_vec4's on LightCNN-9's 3×3 rows).
+//   threeWidePair — conv2d_vec4's threeWidePair geometry, ROWS rows x two quads: 1 weight load per
+//     (ci, i) instead of 3·ROWS/4 (ROWS 4: 1.0-1.5x conv2d_vec4's on LightCNN-9's 3×3 rows).
 //   fiveWideRow — fiveWidePair's geometry with W % 16 == 0 and one GEMM row, no mfm: 1 row x 4
 //     neighbouring quads per invocation (ROWS not used).
 // Why: software Vulkan (lavapipe: a subgroup is the 8-lane SIMD vector) runs every storage load per
@@ -244,47 +244,71 @@ fn fiveWideRow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 }
 
 // conv2d_vec4's threeWidePair geometry (KW == 3, PW == 1, SW == 1, DW == 1, OW == W, W % 8 == 0):
-// 4 rows (one block, wid.y; ROWS not used) x two neighbouring quads per invocation; per (ci, i)
-// lanes 0-2 load the 3 taps' weights for every lane: 4 vec4 loads of X and 1 of weights serve 96
-// multiply-adds (conv2d_vec4's threeWidePair: 4 and 3).
+// ROWS rows (ROWS / 4 blocks from wid.y·ROWS / 4) x two neighbouring quads per invocation; per (ci, i)
+// lanes 0 .. 3·ROWS/4 - 1 load the taps' weights for every lane (lane l: block l / 3, tap l % 3): 4 vec4
+// loads of X and 1 of weights serve 24·ROWS multiply-adds (ROWS 4: 96, ROWS 8: 192; conv2d_vec4's
+// threeWidePair: 4 and 3 for 96).
 @compute @workgroup_size(WGX, WGY)
 fn threeWidePair(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let quad0 = wid.y;
-  let r0 = quad0 * 4u;
+  let quad0 = wid.y * (ROWS / 4u);
+  let r0 = wid.y * ROWS;
   let pairIndex = wid.x * WGX + lid.x;
   let at = rowSpan(pairIndex, 2u);
   let leftStep = select(0u, 1u, at.hasLeft);
   let rightStep = select(1u, 2u, at.hasRight);
   let tapStep = p.packedWidth;
   let channelStep = p.KH * 3u * p.packedWidth;
-  let myTap = min(lane % 8u, 2u) * tapStep;
+  let mine = min(lane % 8u, 3u * (ROWS / 4u) - 1u);
+  let myWeight = mine / 3u + (mine % 3u) * tapStep;
   let zero = vec4<f32>(0.0);
   var accA = Acc4x4();
   var accB = Acc4x4();
+  var accA1 = Acc4x4();
+  var accB1 = Acc4x4();
   for (var i = 0u; i < p.KH; i++) {
     let ih = i32(at.oh * p.SH + i * p.DH) - p.PH;
-    let rowOk = ih >= 0 && ih < i32(p.H);
+    let rowOk = (ih >= 0) & (ih < i32(p.H));
     var xo = at.imageBase + u32(select(0, ih, rowOk)) * at.rowQuads;
     var wk = i * 3u * p.packedWidth + quad0;
     for (var ci = 0u; ci < p.Cin; ci++) {
       let first = select(zero, vec4<f32>(X[xo]), rowOk);
       let second = select(zero, vec4<f32>(X[xo + 1u]), rowOk);
-      let left = select(zero, vec4<f32>(X[xo - leftStep]), rowOk && at.hasLeft);
-      let right = select(zero, vec4<f32>(X[xo + rightStep]), rowOk && at.hasRight);
-      let mine = Packed[wk + myTap];
-      let w0 = subgroupBroadcast(mine, 0u);
-      let w1 = subgroupBroadcast(mine, 1u);
-      let w2 = subgroupBroadcast(mine, 2u);
-      outerAccumulate(&accA, w0, vec4<f32>(left.w, first.xyz));
+      let left = select(zero, vec4<f32>(X[xo - leftStep]), rowOk & at.hasLeft);
+      let right = select(zero, vec4<f32>(X[xo + rightStep]), rowOk & at.hasRight);
+      // The taps' shifted quads, shared by both blocks of rows.
+      let a0 = vec4<f32>(left.w, first.xyz);
+      let a2 = vec4<f32>(first.yzw, second.x);
+      let b0 = vec4<f32>(first.w, second.xyz);
+      let b2 = vec4<f32>(second.yzw, right.x);
+      let weights = Packed[wk + myWeight];
+      let w0 = subgroupBroadcast(weights, 0u);
+      let w1 = subgroupBroadcast(weights, 1u);
+      let w2 = subgroupBroadcast(weights, 2u);
+      outerAccumulate(&accA, w0, a0);
       outerAccumulate(&accA, w1, first);
-      outerAccumulate(&accA, w2, vec4<f32>(first.yzw, second.x));
-      outerAccumulate(&accB, w0, vec4<f32>(first.w, second.xyz));
+      outerAccumulate(&accA, w2, a2);
+      outerAccumulate(&accB, w0, b0);
       outerAccumulate(&accB, w1, second);
-      outerAccumulate(&accB, w2, vec4<f32>(second.yzw, right.x));
+      outerAccumulate(&accB, w2, b2);
+      if (ROWS == 8u) {
+        let v0 = subgroupBroadcast(weights, 3u);
+        let v1 = subgroupBroadcast(weights, 4u);
+        let v2 = subgroupBroadcast(weights, 5u);
+        outerAccumulate(&accA1, v0, a0);
+        outerAccumulate(&accA1, v1, first);
+        outerAccumulate(&accA1, v2, a2);
+        outerAccumulate(&accB1, v0, b0);
+        outerAccumulate(&accB1, v1, second);
+        outerAccumulate(&accB1, v2, b2);
+      }
       wk += channelStep;
       xo += at.planeQuads;
     }
   }
   storeBlock(r0, pairIndex * 8u, accA);
   storeBlock(r0, pairIndex * 8u + 4u, accB);
+  if (ROWS == 8u) {
+    storeBlock(r0 + 4u, pairIndex * 8u, accA1);
+    storeBlock(r0 + 4u, pairIndex * 8u + 4u, accB1);
+  }
 }

@@ -3,12 +3,12 @@
 // shuffles. Why: on software Vulkan (lavapipe) every storage load whose address varies per lane costs
 // ~10 instructions, and a subgroup is the 8-lane SIMD register there, where a shuffle from a constant
 // lane is one broadcast (matmul_subgroup.wgsl: 3-4.6x its vec4 kernel). The 8 lanes of a subgroup own
-// the same 16 input channels (GEMM rows) and 4 phase pixels each; per pair of output channels
+// the same ROWS (16 or 32) input channels (GEMM rows) and 4 phase pixels each; per pair of output channels
 // (co, co + 1) at one tap, lane l loads the vec4 of rows r0 + 4(l & 3) .. + 3 at co + (l >> 2) and
 // every lane takes all 8 from the lanes that loaded them: 1 vec4 + 8 scalar loads for 128
 // multiply-adds, against 4 vec4 + 8 scalar in phaseTiled.
 // Layouts: X [N, Cout, OH, OW] (gy), Packed as conv_pack_phase_weights.wgsl with packedWidth a
-// multiple of 4 (whole blocks of 16 rows), Y [N, Cin, H, W].
+// multiple of ROWS / 4 (whole blocks of ROWS rows), Y [N, Cin, H, W].
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
 // consecutive local invocation indices (lavapipe), WGX a multiple of 8 (so a subgroup shares lid.y).
 // Subgroup operations need uniform control flow: no invocation returns early or skips a tap; pixels
@@ -31,8 +31,8 @@ enable subgroups;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
-/** Input channels per invocation: 4 quads, each loaded by 2 lanes (one per channel of the pair). */
-const ROWS = 16u;
+/** Input channels per invocation (override: 16 or 32): 4 (8) quads, each loaded by 2 lanes (one per channel of the pair). */
+override ROWS: u32 = 16u;
 
 @compute @workgroup_size(WGX, WGY)
 fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -42,13 +42,17 @@ fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let px = phasePixels(ph, pix0);
   let OHW = p.OH * p.OW;
   let channelStep = ph.Ti * ph.Tj * p.packedWidth;
-  // This lane's load: quad (lane & 3) of the invocation's 16 rows, at the pair's channel lane >> 2.
+  // This lane's load: quad (lane & 3) of the invocation's first 16 rows, at the pair's channel lane >> 2.
   let laneQuad = r0 / 4u + (lane & 3u);
   let laneChannel = lane >> 2u;
   var acc0 = Acc4x4();
   var acc1 = Acc4x4();
   var acc2 = Acc4x4();
   var acc3 = Acc4x4();
+  var acc4 = Acc4x4();
+  var acc5 = Acc4x4();
+  var acc6 = Acc4x4();
+  var acc7 = Acc4x4();
   for (var i = 0u; i < ph.Ti; i++) {
     let ih = px.ih0 + vec4<i32>(i32(i));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.OH)));
@@ -56,13 +60,19 @@ fn phaseSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
       let iw = px.iw0 + vec4<i32>(i32(j));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.OW)));
       let off = vec4<u32>(select(vec4<i32>(0), px.base + ih * i32(p.OW) + iw, ok));
-      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cout, OHW);
+      accumulateChannelPairs(&acc0, &acc1, &acc2, &acc3, &acc4, &acc5, &acc6, &acc7, ph.packedStart + (i * ph.Tj + j) * p.packedWidth + laneQuad, channelStep, laneChannel, off, ok, p.Cout, OHW);
     }
   }
   storeQuad(r0, px.outBase, px.valid, acc0);
   storeQuad(r0 + 4u, px.outBase, px.valid, acc1);
   storeQuad(r0 + 8u, px.outBase, px.valid, acc2);
   storeQuad(r0 + 12u, px.outBase, px.valid, acc3);
+  if (ROWS == 32u) {
+    storeQuad(r0 + 16u, px.outBase, px.valid, acc4);
+    storeQuad(r0 + 20u, px.outBase, px.valid, acc5);
+    storeQuad(r0 + 24u, px.outBase, px.valid, acc6);
+    storeQuad(r0 + 28u, px.outBase, px.valid, acc7);
+  }
 }
 
 fn storeQuad(r0: u32, outBase: vec4<u32>, valid: vec4<bool>, acc: Acc4x4) {

@@ -42,7 +42,7 @@ export interface StepResult {
 }
 
 /** One workload: builds its model once, then runs steps; `free` releases everything it made. */
-interface StepWorkload {
+export interface StepWorkload {
   name: string;
   workload: string;
   batch: number;
@@ -92,9 +92,9 @@ function randomValues(count: number, seed: number): Float32Array {
   return values;
 }
 
-type LightCNNWorkload = { inputSize: number; width: number; batch: number; batchNorm: boolean; optimizer: 'sgd' | 'adam'; classes: number; precision: Precision };
+export type LightCNNWorkload = { inputSize: number; width: number; batch: number; batchNorm: boolean; optimizer: 'sgd' | 'adam'; classes: number; precision: Precision };
 
-function lightcnnWorkload(name: string, options: LightCNNWorkload): StepWorkload {
+export function lightcnnWorkload(name: string, options: LightCNNWorkload): StepWorkload {
   const { inputSize, width, batch, batchNorm, optimizer: kind, classes, precision } = options;
   const model = new LightCNN9({ classes, inputSize, widthMultiplier: width, batchNorm });
   const { optimizer } = createFanetOptimizer(model, { batchSize: batch, optimizer: kind });
@@ -115,9 +115,9 @@ function lightcnnWorkload(name: string, options: LightCNNWorkload): StepWorkload
   };
 }
 
-type GanWorkload = { imageSize: number; baseWidth: number; residualBlocks: number; batch: number; precision: Precision };
+export type GanWorkload = { imageSize: number; baseWidth: number; residualBlocks: number; batch: number; precision: Precision };
 
-function ganWorkload(name: string, options: GanWorkload): StepWorkload {
+export function ganWorkload(name: string, options: GanWorkload): StepWorkload {
   const { imageSize, baseWidth, residualBlocks, batch, precision } = options;
   const session = createFaPEGanSession({ channels: 1, imageSize, baseWidth, residualBlocks }, { epochs: 1, batchSize: batch, seed: 1, precision });
   const shape = [batch, 1, imageSize, imageSize];

@@ -61,6 +61,18 @@ export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
  * subgroup matmul runs (subgroups of 8) and the conv kernels elsewhere.
  */
 export const CONV_POINTWISE = ['gemm', 'subgroupGemm', 'conv'] as const;
+/**
+ * GEMM rows per invocation of conv2d_subgroup.wgsl's threeWidePair (3-wide pad-1 stride-1 rows under the packed variant with
+ * subgroups shared: the LightCNN-9 3×3 forward and input gradient): 4, or 8 (two blocks of 4 rows on the same 4 loads of X and
+ * one weight load: 2x the multiply-adds per load) where the packing holds more than 4 rows.
+ */
+export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
+/**
+ * GEMM rows per invocation of the 16-row subgroup kernels (conv2d_packed_subgroup.wgsl: the forward and stride-1 input gradient
+ * where no vec4 kernel fits, FaPE-GAN's stride-2, 4×4 and reflect-padded 3×3 convs; conv_transpose2d_phase_subgroup.wgsl: the
+ * stride-2 input gradient) where there are more than 16 rows: 16, or 32 (twice the multiply-adds per X load).
+ */
+export const CONV_SUBGROUP_ROWS = [16, 32] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -99,6 +111,8 @@ export interface KernelChoices {
   convSubgroups: (typeof CONV_SUBGROUPS)[number];
   convSingleChannel: (typeof CONV_SINGLE_CHANNEL)[number];
   convPointwise: (typeof CONV_POINTWISE)[number];
+  convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
+  convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -127,6 +141,11 @@ export interface KernelChoices {
 // 1.0-1.4→1.6-2.4x, input gradient 1.3-1.5→2.0-2.5x, weight gradient 1.0-1.1→1.9-2.5x; the 3×3 rows' forward and input
 // gradient (threeWidePair) 1.0-1.47x per CPU second (group2 1.02x, group1 1.2x, group4 1.3-1.47x), their weight
 // gradient (threeByThree) 1.6-2.2x.
+// convThreeWideRows 8: the LightCNN-9 3×3 rows' forward 0.66-0.82→1.14-1.37x matmul, stride-1 input gradient 0.68-0.78→1.15-1.29x
+// (1.23-1.63x 4 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
+// convSubgroupRows 32: FaPE-GAN's rows at paper scale (N16, 128² images): the forwards of G down1/down2, G res, D 2-4
+// 0.77-0.82→0.98-1.29x matmul, stride-2 input gradients 0.72-0.92→0.99-1.42x, stride-1 ones (G res, D 4) 0.67-0.70→0.85-1.01x
+// (1.14-1.41x 16 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -138,7 +157,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -146,7 +165,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -163,6 +182,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroups: CONV_SUBGROUPS,
   convSingleChannel: CONV_SINGLE_CHANNEL,
   convPointwise: CONV_POINTWISE,
+  convThreeWideRows: CONV_THREE_WIDE_ROWS,
+  convSubgroupRows: CONV_SUBGROUP_ROWS,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,

@@ -89,8 +89,11 @@ function params(g: ConvGeometry, hasBias: boolean, kChunk = 0, mfm = 0, packedWi
  */
 const packedRowsFor = (rows: number) => (rows <= 4 ? 4 : 8);
 
-/** GEMM rows per invocation of the subgroup kernels (conv2d_packed_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl: their ROWS). */
-const SUBGROUP_ROWS = 16;
+/**
+ * GEMM rows per invocation of the subgroup kernels (conv2d_packed_subgroup.wgsl, conv_transpose2d_phase_subgroup.wgsl: their
+ * ROWS): the policy's convSubgroupRows (16 or 32) where there are more than 16 rows, else 16.
+ */
+const subgroupRowsFor = (rows: number) => (rows > 16 ? gpu().policy.get('convSubgroupRows') : 16);
 
 /** shaders/conv_pack_weights.wgsl's row orders (PackParams.order): forward rows in filter order, in mfm pair order, or the stride-1 input gradient's. */
 const PACK_ORDER = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
@@ -131,7 +134,7 @@ function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PAC
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   const reader = packedReaderFor(runs);
-  const rowsPerInvocation = reader === 'shuffle' ? SUBGROUP_ROWS : packedRowsFor(rows);
+  const rowsPerInvocation = reader === 'shuffle' ? subgroupRowsFor(rows) : packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
@@ -202,9 +205,10 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
 /** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
 function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / 4);
-  const shape = packedTileShape(Math.ceil(g.Cout / SUBGROUP_ROWS), Math.max(pixelBlocks, 16));
+  const rows = packed.rowsPerInvocation;
+  const shape = packedTileShape(Math.ceil(g.Cout / rows), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
-  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: shape.constants, operands });
+  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows }, operands });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -227,8 +231,9 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
   const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
   const { entryPoint, pixelsPerInvocation } = single ? { entryPoint: 'fiveWideRow', pixelsPerInvocation: 16 } : pair;
-  // threeWidePair reads the packing as blocks of 4 rows, as conv2d_vec4's.
-  const rows = single ? 1 : entryPoint === 'threeWidePair' ? 4 : packed.rowsPerInvocation;
+  // threeWidePair takes the policy's rows (blocks of 4 of the packing, as conv2d_vec4's reads it), up to the packing's.
+  const threeWideRows = Math.min(gpu().policy.get('convThreeWideRows'), packed.rowsPerInvocation);
+  const rows = single ? 1 : entryPoint === 'threeWidePair' ? threeWideRows : packed.rowsPerInvocation;
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
@@ -500,7 +505,7 @@ function pointwiseWeightGradGemm(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry, o
  */
 function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, operands: OperandType): PackedWeights {
   const reader: PackedReader = g.Cin > 8 && subgroupKernels() ? 'shuffle' : 'tiled';
-  const rowsPerInvocation = reader === 'shuffle' ? SUBGROUP_ROWS : packedRowsFor(g.Cin);
+  const rowsPerInvocation = reader === 'shuffle' ? subgroupRowsFor(g.Cin) : packedRowsFor(g.Cin);
   const width = Math.ceil(g.Cin / rowsPerInvocation) * (rowsPerInvocation / 4);
   const K = g.Cout * g.KH * g.KW;
   const buffer = alloc(K * width * 4);
@@ -520,7 +525,7 @@ function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | 
   // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
   const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
   const k = subgroup
-    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: shape.constants, operands })
+    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: { ...shape.constants, ROWS: rows }, operands })
     : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows }, operands });
   const phaseParams = new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)

@@ -71,6 +71,65 @@ test('packedTiled stays where the subgroup kernel does not apply (8 filters or f
   assert.ok(vec4.includes(pair) && !vec4.includes('conv2d.packedSubgroup'), `3×3 pad 1, W % 8 == 0: expected ${pair}, got ${vec4.join(', ')}`);
 });
 
+test('threeWidePair in blocks of 4 and of 8 rows (convThreeWideRows): forward with bias and mfm, stride-1 input gradient, partial row blocks, odd channels, height stride 2, against the float64 reference and finite differences', async () => {
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+    { x: [2, 3, 5, 16], w: [12, 3, 3, 3], opts: { padding: 1 } },
+    { x: [3, 13, 4, 8], w: [20, 13, 3, 3], opts: { padding: 1 } },
+    { x: [2, 5, 7, 8], w: [9, 5, 3, 3], opts: { stride: [2, 1], padding: 1 } },
+    { x: [2, 4, 3, 16], w: [3, 4, 5, 3], opts: { padding: [2, 1] } },
+    { x: [2, 3, 6, 8], w: [12, 3, 3, 3], opts: { padding: 1 }, mfm: true },
+  ];
+  const pair = subgroupsOfEight() ? 'threeWidePairSubgroup' : 'threeWidePair';
+  for (const rows of [4, 8] as const) {
+    gpu().policy.set({ convThreeWideRows: rows });
+    for (const c of cases) {
+      const what = `rows ${rows}: ${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+      const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+      const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+      const forward = `${c.mfm ? 'conv2dMfm' : 'conv2d'}.${pair}`;
+      assert.ok(names.includes(forward), `${what}: expected ${forward} among ${names.join(', ')}`);
+      // The stride-1 input gradient runs the same kernel over gy, its rows the input channels.
+      if (c.opts.stride === undefined) assert.ok(names.includes(`conv_transpose2d.${pair}`), `${what}: expected conv_transpose2d.${pair} among ${names.join(', ')}`);
+      await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng });
+    }
+  }
+});
+
+test('threeWidePair in blocks of 8 rows matches the direct oracle over several workgroups (odd Cin, a partial last block, a batch of 3)', async () => {
+  const s = { x: [3, 21, 9, 24], w: [44, 21, 3, 3], opts: { padding: 1 } };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]])];
+  const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape);
+  const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, s.opts);
+  gpu().policy.set({ convThreeWideRows: 8 });
+  const got = await forwardAndGradients(op, xs, g);
+  gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+  const oracle = await forwardAndGradients(op, xs, g);
+  assertNear(got[0], oracle[0], 'threeWidePair rows 8 vs direct forward', 1e-3, 1e-4);
+  assertNear(got[1], oracle[1], 'threeWidePair rows 8 vs direct input gradient', 1e-3, 1e-4);
+});
+
+test('the 16-row subgroup kernels in invocations of 16 and of 32 rows (convSubgroupRows): forward with bias and mfm, the stride-1 input gradient (packedSubgroup over gy) and the stride-2 one (phaseSubgroup), partial last blocks, odd channels, against the float64 reference and finite differences', async () => {
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean; inputGrad: string }[] = [
+    // 40 filters: a second 32-row block of 8; 19 input channels at stride 2: 2 phase blocks of 16 or one of 32.
+    { x: [2, 19, 9, 7], w: [40, 19, 3, 3], opts: { stride: 2, padding: 1 }, inputGrad: 'conv_transpose2d.phaseSubgroup' },
+    // Stride 1, 4×4: the input gradient over gy with 34 input channels as rows, 21 filters (an odd last pair).
+    { x: [2, 34, 6, 5], w: [21, 34, 4, 4], opts: { padding: 1 }, inputGrad: 'conv_transpose2d.packedSubgroup' },
+    { x: [3, 3, 8, 9], w: [36, 3, 3, 3], opts: { stride: 2, padding: 1 }, mfm: true, inputGrad: 'conv_transpose2d.phaseTiled' },
+  ];
+  for (const rows of [16, 32] as const) {
+    gpu().policy.set({ convSubgroupRows: rows });
+    for (const c of cases) {
+      const what = `rows ${rows}: ${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+      const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+      const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+      assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
+      const inputGrad = subgroupsOfEight() ? c.inputGrad : c.inputGrad.replace('Subgroup', 'Tiled');
+      assert.ok(names.includes(inputGrad), `${what}: expected ${inputGrad} among ${names.join(', ')}`);
+      await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng });
+    }
+  }
+});
+
 test('subgroup forward over a batch larger than one binding runs in runs of whole images', async () => {
   gpu().setMaxBindingBytes(4096);
   try {
