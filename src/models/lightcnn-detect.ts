@@ -114,6 +114,12 @@ function shapeMismatches(config: LightCNNConfig, tensors: ReadonlyMap<string, Sh
   }
 }
 
+/** Whether a state dict's keys are those of a LightCNN built with batch norm (its MFM layers' running statistics). */
+export function hasBatchNormKeys(names: Iterable<string>): boolean {
+  for (const name of names) if (name.endsWith('.norm.running_mean')) return true;
+  return false;
+}
+
 export type LightCNNDetection =
   | { config: LightCNNConfig; summary: string; problem?: undefined }
   | { config: null; summary?: undefined; problem: string };
@@ -132,7 +138,7 @@ export interface DetectLightCNNOptions {
 export function detectLightCNN(tensors: ReadonlyMap<string, ShapedTensor>, options: DetectLightCNNOptions): LightCNNDetection {
   const wanted = options.variant;
   const names = [...tensors.keys()];
-  const batchNorm = names.some((n) => n.endsWith('.norm.running_mean'));
+  const batchNorm = hasBatchNormKeys(names);
   const keys = variantKeys(batchNorm);
   const closest = closestVariant(names, keys);
   const looksLike = closest ? `the keys ${closest.exact ? 'are' : 'are closest to'} ${closest.variant}'s` : 'the keys match none of webfer\'s LightCNN variants';

@@ -257,6 +257,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return out;
   }
 
+  /** The state-dict keys loading accepts and skips, with their module prefixes (PyTorch's BatchNorm num_batches_tracked). */
+  ignoredStateDictKeys(): Set<string> {
+    const ignored = new Set<string>();
+    for (const [prefix, m] of this.namedModules()) for (const key of m.ignoredStateKeys) ignored.add(prefix ? `${prefix}.${key}` : key);
+    return ignored;
+  }
+
   /**
    * Copies values into this module's parameters and buffers (in place, so optimizers and other
    * holders keep seeing the same tensors). Every key and shape is checked before anything is
@@ -267,8 +274,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const strict = options.strict ?? true;
     const entries = source instanceof Map ? source : new Map(Object.entries(source));
     const own = this.stateDict();
-    const ignored = new Set<string>();
-    for (const [prefix, m] of this.namedModules()) for (const key of m.ignoredStateKeys) ignored.add(prefix ? `${prefix}.${key}` : key);
+    const ignored = this.ignoredStateDictKeys();
 
     const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k) && !ignored.has(k));

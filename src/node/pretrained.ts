@@ -3,6 +3,7 @@
 // `webfer convert` writes), or a PyTorch checkpoint (.pth / .pth.tar / .pt, read without Python).
 import { readFileSync } from 'node:fs';
 import type { LightCNNConfig } from '../models/lightcnn.js';
+import { hasBatchNormKeys } from '../models/lightcnn-detect.js';
 import type { HostTensor } from '../nn/module.js';
 import { dataParallelPrefix, readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { readRunInfo } from '../train/checkpoint.js';
@@ -31,7 +32,8 @@ export function readPretrainedWeights(path: string): PretrainedWeights {
     const checkpoint = readPytorchCheckpoint(bytes, { source: path });
     const tensors = new Map<string, HostTensor>([...checkpoint.tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data }]));
     assertFiniteTensors(tensors, path);
-    return { tensors, description: `PyTorch checkpoint (${checkpoint.format} format) ${path}` };
+    // A state dict records no configuration, but its keys tell batch norm, for which no flag exists.
+    return { tensors, config: { batchNorm: hasBatchNormKeys(tensors.keys()) }, description: `PyTorch checkpoint (${checkpoint.format} format) ${path}` };
   }
   if (!/\.safetensors$/i.test(path)) {
     throw new Error(`--init-from ${path}: expected a .safetensors file (webfer checkpoint or \`webfer convert\` output) or a PyTorch .pth / .pth.tar`);
@@ -45,7 +47,7 @@ export function readPretrainedWeights(path: string): PretrainedWeights {
     const classes = Array.isArray(info.extra?.classes) ? (info.extra.classes as string[]) : undefined;
     return { tensors, config: info.config as unknown as LightCNNConfig, description: `webfer Fa-Net checkpoint ${path} (after epoch ${info.epoch})`, classes };
   }
-  const config = content.metadata.model ? (JSON.parse(content.metadata.model) as Partial<LightCNNConfig>) : undefined;
+  const config = content.metadata.model ? (JSON.parse(content.metadata.model) as Partial<LightCNNConfig>) : { batchNorm: hasBatchNormKeys(content.tensors.keys()) };
   // A state dict PyTorch saved from a DataParallel wrapper (safetensors.torch.save_file(model.state_dict())) loses 'module.' as a .pth does.
   const prefix = dataParallelPrefix([...content.tensors.keys()]);
   const tensors = prefix ? new Map([...content.tensors].map(([name, t]) => [name.slice(prefix.length), t])) : content.tensors;

@@ -51,8 +51,9 @@ export function initFromPretrained(model: LightCNN, stateDict: StateSource, opti
   const isClassifier = (name: string) => name.startsWith(classifierPrefix);
   const source = new Map<string, Tensor | HostTensor>();
   const replaced: string[] = [];
+  const ignored = model.ignoredStateDictKeys();
   for (const [name, value] of entries) {
-    if (options.replaceClassifier && isClassifier(name)) continue;
+    if ((options.replaceClassifier && isClassifier(name)) || ignored.has(name)) continue;
     source.set(name, value);
   }
   if (options.replaceClassifier) for (const name of own.keys()) if (isClassifier(name)) replaced.push(name);

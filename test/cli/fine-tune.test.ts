@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodePng } from '../../src/data/codecs.js';
 import { FER2013_CLASSES } from '../../src/data/labels.js';
+import { init } from '../../src/index.js';
+import { createLightCNN } from '../../src/models/lightcnn.js';
 import { loadSafetensors, saveSafetensors } from '../../src/node/checkpoint.js';
 import { errorLines, removeDir, repoRoot, runCli, tempDir, type CliResult } from './run-cli.js';
 
@@ -74,28 +76,72 @@ test('--init-from a PyTorch checkpoint loads its reference-named weights', async
   for (const [name, tensor] of reference) assert.equal(after.get(name)?.data, tensor.data, `${name} is the PyTorch file's`);
 });
 
-test('--init-from a safetensors state dict PyTorch wrote in float64 loads it, rounded to f32 as load_state_dict copies it', async () => {
-  // What safetensors.torch.save_file(model.double().state_dict(), FILE) writes: F64 tensors, metadata {format: pt}.
-  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+interface TorchTensor {
+  dtype: 'F32' | 'F64' | 'I64';
+  shape: readonly number[];
+  data: ArrayLike<number>;
+}
+
+/** What safetensors.torch.save_file(state_dict, path) writes: each tensor in its own dtype, metadata {format: pt}. */
+function writeTorchSafetensors(path: string, tensors: ReadonlyMap<string, TorchTensor>): void {
+  const bytesPer = { F32: 4, F64: 8, I64: 8 };
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
-  for (const [name, t] of reference) {
-    header[name] = { dtype: 'F64', shape: t.shape, data_offsets: [offset, offset + 8 * t.data.length] };
-    offset += 8 * t.data.length;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytesPer[t.dtype] * t.data.length] };
+    offset += bytesPer[t.dtype] * t.data.length;
   }
   const json = Buffer.from(JSON.stringify(header));
   const file = Buffer.alloc(8 + json.length + offset);
   file.writeBigUInt64LE(BigInt(json.length), 0);
   json.copy(file, 8);
   let position = 8 + json.length;
-  for (const t of reference.values()) for (const value of t.data) { file.writeDoubleLE(value, position); position += 8; }
-  writeFileSync(at('torch-f64.safetensors'), file);
+  for (const t of tensors.values()) {
+    for (let i = 0; i < t.data.length; i++) {
+      const value = t.data[i]!;
+      if (t.dtype === 'F32') file.writeFloatLE(value, position);
+      else if (t.dtype === 'F64') file.writeDoubleLE(value, position);
+      else file.writeBigInt64LE(BigInt(value), position);
+      position += bytesPer[t.dtype];
+    }
+  }
+  writeFileSync(path, file);
+}
+
+test('--init-from a safetensors state dict PyTorch wrote in float64 loads it, rounded to f32 as load_state_dict copies it', async () => {
+  // safetensors.torch.save_file(model.double().state_dict(), FILE).
+  const reference = loadSafetensors(at('converted.safetensors')).tensors;
+  writeTorchSafetensors(at('torch-f64.safetensors'), new Map([...reference].map(([name, t]) => [name, { dtype: 'F64', shape: t.shape, data: t.data }])));
 
   const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'torch-f64.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-f64']);
   assertOk(result);
   assert.match(result.stderr, /initialised from state dict torch-f64\.safetensors: \d+ tensors; a new classifier for 7 classes \(the file's has 5\)/);
   const after = features(at('fer-f64', 'checkpoint.safetensors'));
   for (const [name, tensor] of features(at('converted.safetensors'), '')) assert.equal(after.get(name)?.data, tensor.data, `${name} is the float64 file's`);
+});
+
+test('--init-from a batch-norm LightCNN state dict as PyTorch saves it (running statistics, I64 num_batches_tracked): batch norm read from its keys', async () => {
+  await init();
+  const model = createLightCNN({ variant: 'lightcnn9', classes: 5, inputSize: 32, widthMultiplier: 0.0625, batchNorm: true });
+  const state = new Map<string, TorchTensor>();
+  for (const [name, t] of model.stateDict()) {
+    const data = await t.toArray();
+    // Running statistics as a trained model has them, not the fresh 0 / 1.
+    if (name.endsWith('running_var') || name.endsWith('running_mean')) data.forEach((_, i) => (data[i] = 0.5 + ((i * 7919 + seed) % 101) / 100));
+    state.set(name, { dtype: 'F32', shape: t.shape, data });
+    if (name.endsWith('.norm.running_var')) state.set(name.replace('running_var', 'num_batches_tracked'), { dtype: 'I64', shape: [], data: [120] });
+  }
+  model.dispose();
+  writeTorchSafetensors(at('torch-batch-norm.safetensors'), state);
+  const result = await run(['train', '--data', 'fer2013.csv', '--init-from', 'torch-batch-norm.safetensors', '--width', '0.0625', '--input-size', '32', '--freeze', 'features', ...TINY, '--out', 'fer-batch-norm']);
+  assertOk(result);
+  const after = loadSafetensors(at('fer-batch-norm', 'checkpoint.safetensors'));
+  assert.ok(JSON.parse(after.metadata.run!).config.batchNorm, 'the run\'s model has batch norm');
+  // The frozen parameters are the file's; the running statistics moved on in training mode, as PyTorch's do under requires_grad_(False).
+  for (const [name, t] of state) {
+    if (t.dtype !== 'F32' || name.startsWith('fc2.') || name.includes('.running_')) continue;
+    assert.equal(after.tensors.get(`model.${name}`)?.data, Float32Array.from(t.data), `${name} is the file's`);
+  }
 });
 
 test('--init-from a safetensors state dict saved from a DataParallel model: \'module.\' removed as for a .pth', async () => {
