@@ -4,12 +4,7 @@
 // The expression may read a, b and p.alpha, and call isNan (by the bits: max / min may drop NaN).
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 Y (write).
 // Invariant: the launcher coalesces dimensions first, so same-shape operands run with rank 1.
-struct Params {
-  count: u32, rank: u32, alpha: f32, pad0: u32,
-  shape: array<vec4<u32>, 2>,
-  strideA: array<vec4<u32>, 2>,
-  strideB: array<vec4<u32>, 2>,
-}
+//!include broadcast
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -23,17 +18,8 @@ override WG: u32 = 256;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.count) { return; }
-  var rest = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let n = p.shape[d / 4][d % 4];
-    let c = rest % n;
-    rest = rest / n;
-    ia += c * p.strideA[d / 4][d % 4];
-    ib += c * p.strideB[d / 4][d % 4];
-  }
-  let a = A[ia];
-  let b = B[ib];
+  let offsets = operandOffsets(i);
+  let a = A[offsets.x];
+  let b = B[offsets.y];
   Y[i] = /*EXPR*/;
 }

@@ -6,12 +6,7 @@
 // rounded once by halfBits (torch's rounding on every adapter). Pairs, because lavapipe scalarises
 // 16-bit loads and stores: a 32-bit word per access is its fast path (bench/f16-native-ops.ts).
 // Bindings: 0 params, 1 A (read, u32 words), 2 B (read, u32 words), 3 Y (write, u32 words).
-struct Params {
-  count: u32, rank: u32, alpha: f32, pad0: u32,
-  shape: array<vec4<u32>, 2>,
-  strideA: array<vec4<u32>, 2>,
-  strideB: array<vec4<u32>, 2>,
-}
+//!include broadcast
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<u32>;
 @group(0) @binding(2) var<storage, read> B: array<u32>;
@@ -24,18 +19,9 @@ override WG: u32 = 256;
 
 /** f(a, b) for output element i: its operands found through the strides. */
 fn outputAt(i: u32) -> f32 {
-  var rest = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let n = p.shape[d / 4][d % 4];
-    let c = rest % n;
-    rest = rest / n;
-    ia += c * p.strideA[d / 4][d % 4];
-    ib += c * p.strideB[d / 4][d % 4];
-  }
-  let a = unpack2x16float(A[ia >> 1u])[ia & 1u];
-  let b = unpack2x16float(B[ib >> 1u])[ib & 1u];
+  let offsets = operandOffsets(i);
+  let a = unpack2x16float(A[offsets.x >> 1u])[offsets.x & 1u];
+  let b = unpack2x16float(B[offsets.y >> 1u])[offsets.y & 1u];
   return /*EXPR*/;
 }
 
