@@ -6,7 +6,7 @@
 // process's CPU ms (lavapipe's threads run in this process: robust when others load the machine).
 // --demo: the demo's Fa-Net and FaPE-GAN steps for this adapter instead (`bench --step`'s demo rows).
 //   node --import tsx bench/step-settings.ts [--rounds 3] [--only lightcnn9|fapegan] [--demo]
-//     [--settings '{"before": {"convThreeWideRows": 4}, "after": {}}']   (policy overrides by label)
+//     [--precision f32|f16] [--settings '{"before": {"convThreeWideRows": 4}, "after": {}}']   (policy overrides by label)
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
@@ -23,9 +23,12 @@ const { values } = parseArgs({
     'gan-batch': { type: 'string', default: '2' },
     'gan-blocks': { type: 'string', default: '2' },
     demo: { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'f32' },
   },
 });
 const rounds = Number(values.rounds);
+const precision = values.precision as 'f32' | 'f16';
+if (precision !== 'f32' && precision !== 'f16') throw new Error(`--precision ${values.precision}: give f32 or f16`);
 const settings = Object.entries(JSON.parse(values.settings!) as Record<string, Partial<KernelChoices>>);
 await init();
 manualSeed(1);
@@ -36,15 +39,15 @@ if (values.demo) {
   const { fanet, gan, data } = demo;
   workloads.push(lightcnnWorkload('lightcnn9 demo', {
     inputSize: fanet.inputSize, width: fanet.widthMultiplier, batch: fanet.batchSize, batchNorm: fanet.batchNorm ?? false,
-    optimizer: fanet.optimizer ?? 'adam', classes: data.expressionIds?.length ?? 54, precision: 'f32',
+    optimizer: fanet.optimizer ?? 'adam', classes: data.expressionIds?.length ?? 54, precision,
   }));
-  if (gan) workloads.push(ganWorkload('fapegan demo', { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize, precision: 'f32' }));
+  if (gan) workloads.push(ganWorkload('fapegan demo', { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize, precision }));
 } else if (!values.only || values.only === 'lightcnn9') {
-  workloads.push(lightcnnWorkload('lightcnn9 paper', { inputSize: 128, width: 1, batch: 16, batchNorm: false, optimizer: 'sgd', classes: 54, precision: 'f32' }));
+  workloads.push(lightcnnWorkload('lightcnn9 paper', { inputSize: 128, width: 1, batch: 16, batchNorm: false, optimizer: 'sgd', classes: 54, precision }));
 }
 if (!values.demo && (!values.only || values.only === 'fapegan')) {
   const batch = Number(values['gan-batch']), residualBlocks = Number(values['gan-blocks']);
-  workloads.push(ganWorkload(`fapegan 128² w64 ${residualBlocks} blocks N${batch}`, { imageSize: 128, baseWidth: 64, residualBlocks, batch, precision: 'f32' }));
+  workloads.push(ganWorkload(`fapegan 128² w64 ${residualBlocks} blocks N${batch}`, { imageSize: 128, baseWidth: 64, residualBlocks, batch, precision }));
 }
 
 async function step(w: StepWorkload, setting: Partial<KernelChoices>): Promise<{ wall: number; cpu: number }> {
