@@ -6,10 +6,12 @@
 // byte, and in the numbers they train to) a page that renders in one thread, a gallery face gets
 // five predictions, a checkpoint trained by `webfer train` gives the CLI's top-1 in the page, a
 // page-trained checkpoint is read by `webfer eval`, the GAN panel draws, the benchmark table
-// fills. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
+// fills — and as a visitor misuses it: files that are no checkpoint are refused with the fix and
+// the loaded model stays, Stop right after Train or while the run waits its turn stops it, refused
+// settings in the address are named, a long file name does not widen a phone's page. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
 // "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
 //   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -392,6 +394,96 @@ try {
     return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
   });
 
+  /** Chooses `file` in #checkpoint-input and waits for the page's verdict. */
+  async function loadCheckpointInPage(file) {
+    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
+    await page.setInputFiles('#checkpoint-input', file);
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    return { state: await page.getAttribute('#checkpoint-status', 'data-state'), text: await page.textContent('#checkpoint-status') };
+  }
+
+  /** Predicts the selected gallery face; resolves with the predictions box's state, its top-5 and its text. */
+  async function predictSelectedFace() {
+    await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+    await page.click('#predict-face');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+    return page.evaluate(() => ({ state: document.getElementById('predictions').dataset.state, items: document.querySelectorAll('#predictions li').length, text: document.getElementById('predictions').textContent }));
+  }
+
+  await step('app: files that are not checkpoints (an image, text, an empty file, a 3 GiB file) are refused with what to choose instead; the loaded model still predicts', async () => {
+    const image = join(scratch, 'face-0.png'), text = join(scratch, 'notes.txt'), empty = join(scratch, 'empty.safetensors'), huge = join(scratch, 'huge.safetensors');
+    writeFileSync(text, 'these are my notes, not weights\n');
+    writeFileSync(empty, '');
+    // Sparse: 3 GiB to the browser, no disk used.
+    const handle = openSync(huge, 'w');
+    ftruncateSync(handle, 3 * 2 ** 30);
+    closeSync(handle);
+    const expected = [
+      [image, /^face-0\.png is a PNG image, not a checkpoint: to get its expression, choose it under Predict/],
+      [text, /^notes\.txt: .*not safetensors\. Choose a \.safetensors checkpoint from `webfer train`/],
+      [empty, /^empty\.safetensors: 0 bytes .*\. Choose a \.safetensors checkpoint/],
+      [huge, /^huge\.safetensors is 3\.0 GiB, more than the 1 GiB this page reads/],
+    ];
+    const wrong = [];
+    for (const [file, message] of expected) {
+      const verdict = await loadCheckpointInPage(file);
+      if (verdict.state !== 'failed' || !message.test(verdict.text)) wrong.push(`${verdict.state}: ${verdict.text}`);
+    }
+    const prediction = await predictSelectedFace();
+    const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.pth/.test(prediction.text);
+    return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix; `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
+  });
+
+  await step('app: Stop pressed (twice) right after Train, before the run reaches the worker, stops it', async () => {
+    await page.evaluate(() => {
+      document.getElementById('train-start').click();
+      document.getElementById('train-stop').click();
+      document.getElementById('train-stop').click();
+    });
+    // On the old page the run trained to its end here.
+    await page.waitForFunction(() => document.body.dataset.training !== 'running', null, { timeout: 20_000, polling: 100 });
+    const after = await page.evaluate(() => ({ training: document.body.dataset.training, status: document.getElementById('train-status').textContent, start: !document.getElementById('train-start').disabled }));
+    return { ok: after.training === 'stopped' && after.start, detail: `${after.training}: ${after.status}; Train enabled again: ${after.start}` };
+  });
+
+  await step('app: Train pressed while a prediction runs waits its turn; Stop while it waits stops it as stopped; the model still predicts', async () => {
+    const runs = await page.evaluate(() => window.webferApp.summaries.length);
+    await page.evaluate(async () => {
+      document.getElementById('predictions').dataset.state = 'waiting';
+      document.getElementById('predict-face').click();
+      document.getElementById('train-start').click();
+      // The run's request goes out after the page's own awaits; Stop comes after it, while the prediction still has the GPU.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      document.getElementById('train-stop').click();
+    });
+    await page.waitForFunction(() => document.body.dataset.training !== 'running', null, { timeout: 30_000, polling: 100 });
+    const after = await page.evaluate((n) => ({ training: document.body.dataset.training, status: document.getElementById('train-status').textContent, summary: window.webferApp.summaries[n], errorShown: !document.getElementById('errors').hidden, error: document.getElementById('errors').textContent }), runs);
+    const prediction = await predictSelectedFace();
+    return {
+      ok: after.training === 'stopped' && after.summary?.stopped === true && !after.errorShown && prediction.state === 'done' && prediction.items === 5,
+      detail: `${after.training}: ${after.status}${after.errorShown ? `; error shown: ${after.error}` : ''}; then a prediction: ${prediction.state}, ${prediction.items} classes`,
+    };
+  });
+
+  await step('app: settings in the address that the page refuses (?subjects=abc, ?epochs=-3) are named in the page and the suggested values used; the page gets ready', async () => {
+    const linked = await context.newPage();
+    linked.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`bad-address page: ${m.text()}`); });
+    linked.on('pageerror', (error) => consoleErrors.push(`bad-address page error: ${error.message}`));
+    try {
+      await linked.goto(appUrl.replace('subjects=2', 'subjects=abc').replace('epochs=1', 'epochs=-3'));
+      await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
+      const seen = await linked.evaluate(() => ({
+        state: document.body.dataset.state, error: document.getElementById('errors').hidden ? '' : document.getElementById('errors').textContent,
+        subjects: document.getElementById('set-subjects').value, epochs: document.getElementById('set-epochs').value, faces: document.querySelectorAll('#gallery button.face').length,
+      }));
+      const named = /^the page address asks for \?epochs=-3 \(epochs must be an integer from 1 to 200, got -3\), \?subjects=abc \(subjects must be an integer from 2 to 40, got nothing\): the suggested value is used instead/.test(seen.error);
+      const suggested = seen.subjects !== '' && Number(seen.epochs) >= 1 && seen.faces === Number(seen.subjects) * 4 * 3;
+      return { ok: seen.state === 'ready' && named && suggested, detail: `${seen.state}; subjects ${seen.subjects}, epochs ${seen.epochs}, ${seen.faces} faces; ${seen.error || 'no message'}` };
+    } finally {
+      await linked.close();
+    }
+  });
+
   await page.screenshot({ path: join(artifacts, 'app-1440.png'), fullPage: true });
   await step('app: the layout fits a 390 px wide phone (no horizontal scrolling)', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
@@ -399,6 +491,15 @@ try {
     const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     await page.screenshot({ path: join(artifacts, 'app-390.png'), fullPage: true });
     return { ok: widths.scroll <= widths.client + 1, detail: `document ${widths.scroll} px in a ${widths.client} px viewport` };
+  });
+
+  await step('app: at 390 px, the refusal of a checkpoint with a long file name wraps instead of widening the page', async () => {
+    const longName = join(scratch, 'my_expression_model_from_the_lab_server_run_2026_12_04_final_v3_really_final.safetensors');
+    copyFileSync(join(scratch, 'notes.txt'), longName);
+    const verdict = await loadCheckpointInPage(longName);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    await page.screenshot({ path: join(artifacts, 'app-390-refused-checkpoint.png'), fullPage: true });
+    return { ok: verdict.state === 'failed' && widths.scroll <= widths.client + 1, detail: `${verdict.state}; document ${widths.scroll} px in a ${widths.client} px viewport` };
   });
 
   check('app: no console errors, failed requests or page errors all along', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));

@@ -132,16 +132,26 @@ function writeSettings(settings: RunSettings): void {
   for (const [name, input] of Object.entries(settingInputs) as [keyof typeof settingInputs, HTMLInputElement][]) input.value = String(settings[name]);
 }
 
-/** Settings from the address (?epochs=2&seed=3): for links and tests. */
+/**
+ * Settings from the address (?epochs=2&seed=3): for links and tests. A value the settings refuse
+ * keeps `base`'s, and the page says which and why (else the gallery would be asked for NaN faces).
+ */
 function settingsFromQuery(base: RunSettings): RunSettings {
   const query = new URLSearchParams(location.search);
-  const merged: Record<string, unknown> = { ...base };
-  for (const key of Object.keys(base)) {
+  let merged = { ...base };
+  const refused: string[] = [];
+  for (const key of Object.keys(base) as (keyof RunSettings)[]) {
     const value = query.get(key);
     if (value === null) continue;
-    merged[key] = key === 'task' ? value : key === 'augment' ? value === '1' || value === 'true' : Number(value);
+    const parsed = key === 'task' ? value : key === 'augment' ? value === '1' || value === 'true' : value.trim() === '' ? NaN : Number(value);
+    const candidate = { ...merged, [key]: parsed } as RunSettings;
+    const known = settingsProblems(merged);
+    const added = settingsProblems(candidate).filter((problem) => !known.includes(problem));
+    if (added.length > 0) refused.push(`?${key}=${value} (${added.join('; ')})`);
+    else merged = candidate;
   }
-  return merged as unknown as RunSettings;
+  if (refused.length > 0) showError(`the page address asks for ${refused.join(', ')}: the suggested value is used instead; change it below or fix the address`);
+  return merged;
 }
 
 function syncAugment(): void {
@@ -164,6 +174,9 @@ const liveChart = $('loss-chart');
 const epochChart = $('epoch-chart');
 let training = false;
 let paused = false;
+/** The run's request has gone to the worker; before that, Stop is kept here (the worker has no run to stop yet). */
+let runSent = false;
+let stopBeforeSent = false;
 
 function log(line: string): void {
   // Appending a text node keeps each line O(1); `textContent +=` re-lays out the whole log.
@@ -263,12 +276,20 @@ async function startTraining(): Promise<void> {
   bar.value = 0;
   paused = false;
   pauseButton.textContent = 'Pause';
+  runSent = false;
+  stopBeforeSent = false;
   setBusy(true);
   document.body.dataset.training = 'running';
   delete status.dataset.stage;
   status.textContent = 'starting…';
   try {
     await refreshGallery(settings);
+    if (stopBeforeSent) {
+      status.textContent = 'stopped before training started';
+      document.body.dataset.training = 'stopped';
+      return;
+    }
+    runSent = true;
     const summary = await call<TrainSummary>({ op: 'train', settings }).finally(finishPendingDraw);
     app.summaries.push(summary);
     const results = Object.entries(summary.accuracy).map(([stage, value]) => `${STAGE_LABELS[stage as keyof typeof STAGE_LABELS]}: test accuracy ${(100 * value!).toFixed(1)} %`);
@@ -287,6 +308,7 @@ async function startTraining(): Promise<void> {
 
 startButton.addEventListener('click', () => void startTraining());
 stopButton.addEventListener('click', () => {
+  if (!runSent) stopBeforeSent = true;
   worker.postMessage({ op: 'stop' });
   status.textContent = 'stopping after this step…';
 });
@@ -301,8 +323,9 @@ let faces: GalleryFace[] = [];
 async function refreshGallery(settings: RunSettings): Promise<void> {
   const key = JSON.stringify([settings.subjects, settings.expressions, settings.seed, settings.inputSize > 64]);
   if (key === galleryKey) return;
-  galleryKey = key;
   const reply = await call<GalleryReply>({ op: 'gallery', settings });
+  // Only a gallery that arrived counts as shown: after a failure the next call asks again.
+  galleryKey = key;
   faces = app.gallery = reply.faces;
   $('gallery-status').textContent = `Gallery: ${reply.rendering}.`;
   galleryBox.replaceChildren();
@@ -388,7 +411,9 @@ async function predictFile(file: File): Promise<void> {
 }
 
 $<HTMLInputElement>('image-input').addEventListener('change', (event) => {
-  const file = (event.target as HTMLInputElement).files?.[0];
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = '';
   if (file) void predictFile(file);
 });
 
@@ -471,12 +496,17 @@ cameraStop.addEventListener('click', () => {
 // ---- checkpoints
 
 const checkpointStatus = $('checkpoint-status');
+/** Larger than any checkpoint the page reads (LightCNN-29v2 or FaPE-GAN with optimizer state: a few hundred MB). */
+const CHECKPOINT_SIZE_LIMIT = 2 ** 30;
 
 async function loadCheckpointFile(file: File): Promise<void> {
   clearError();
   checkpointStatus.textContent = `reading ${file.name}…`;
   checkpointStatus.dataset.state = 'loading';
   try {
+    if (file.size > CHECKPOINT_SIZE_LIMIT) {
+      throw new Error(`${file.name} is ${(file.size / 2 ** 30).toFixed(1)} GiB, more than the ${CHECKPOINT_SIZE_LIMIT / 2 ** 30} GiB this page reads (a webfer or PyTorch LightCNN checkpoint is a few hundred MB at most): choose the .safetensors from \`webfer train\` or \`webfer gan-train\`, or a LightCNN .pth`);
+    }
     const bytes = new Uint8Array(await file.arrayBuffer());
     const loaded = await call<{ kind: string; label: string }>({ op: 'load-checkpoint', name: file.name, bytes }, [bytes.buffer]);
     checkpointStatus.textContent = `loaded ${loaded.label}`;
@@ -496,7 +526,10 @@ async function loadCheckpointFile(file: File): Promise<void> {
 }
 
 $<HTMLInputElement>('checkpoint-input').addEventListener('change', (event) => {
-  const file = (event.target as HTMLInputElement).files?.[0];
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  // Cleared, so that choosing the same file again (after fixing what went wrong) loads it again.
+  input.value = '';
   if (file) void loadCheckpointFile(file);
 });
 
