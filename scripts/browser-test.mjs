@@ -386,14 +386,6 @@ try {
     return { ok: top.length === 5 && worst < 1e-3, detail: `${loaded}; page ${list(top)}; Node ${list(node)}; largest log-probability difference ${worst.toExponential(1)}` };
   });
 
-  await step('app: a file that is not a LightCNN state dict is refused with the reason', async () => {
-    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
-    await page.setInputFiles('#checkpoint-input', join(root, 'test/reference/fixtures/pytorch/dtypes.pth'));
-    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
-    const text = await page.textContent('#checkpoint-status');
-    return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
-  });
-
   /** Chooses `file` in #checkpoint-input and waits for the page's verdict. */
   async function loadCheckpointInPage(file) {
     await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
@@ -409,6 +401,30 @@ try {
     await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
     return page.evaluate(() => ({ state: document.getElementById('predictions').dataset.state, items: document.querySelectorAll('#predictions li').length, text: document.getElementById('predictions').textContent }));
   }
+
+  await step('app: the .safetensors state dict `webfer convert` writes loads in the page and predicts as its .pth does', async () => {
+    const topOf = async (checkpoint) => {
+      const verdict = await loadCheckpointInPage(checkpoint);
+      await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+      await page.setInputFiles('#image-input', join(scratch, 'face-pth.png'));
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+      return { ...verdict, top: await page.$$eval('#predictions li', (list) => list.map((li) => `${li.dataset.name} ${li.dataset.probability}`).join(', ')) };
+    };
+    const pth = await topOf(join(root, 'test/reference/fixtures/pytorch/lightcnn9-tiny.pth'));
+    const converted = await topOf(join(scratch, 'lightcnn9-tiny.safetensors'));
+    return {
+      ok: converted.state === 'loaded' && /^loaded lightcnn9-tiny\.safetensors \(LightCNN state dict: lightcnn9 \(width 0\.0625/.test(converted.text) && pth.top !== '' && converted.top === pth.top,
+      detail: `${converted.text}; top-5 ${converted.top || 'none'}${converted.top === pth.top ? ' (as the .pth)' : ` vs the .pth's ${pth.top}`}`,
+    };
+  });
+
+  await step('app: a file that is not a LightCNN state dict is refused with the reason', async () => {
+    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
+    await page.setInputFiles('#checkpoint-input', join(root, 'test/reference/fixtures/pytorch/dtypes.pth'));
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    const text = await page.textContent('#checkpoint-status');
+    return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
+  });
 
   await step('app: files that are not checkpoints (an image, text, an empty file, a 3 GiB file) are refused with what to choose instead; the loaded model still predicts', async () => {
     const image = join(scratch, 'face-0.png'), text = join(scratch, 'notes.txt'), empty = join(scratch, 'empty.safetensors'), huge = join(scratch, 'huge.safetensors');
@@ -430,7 +446,7 @@ try {
       if (verdict.state !== 'failed' || !message.test(verdict.text)) wrong.push(`${verdict.state}: ${verdict.text}`);
     }
     const prediction = await predictSelectedFace();
-    const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.pth/.test(prediction.text);
+    const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.safetensors/.test(prediction.text);
     return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix; `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
   });
 

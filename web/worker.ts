@@ -18,7 +18,7 @@ import { createLightCNN, type LightCNN, type LightCNNConfig } from '../src/model
 import type { FaPEGenerator, FaPEGanConfig } from '../src/models/fapegan.js';
 import { createFaPEGan } from '../src/models/fapegan.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
-import { describeLightCNNConfig, lightCNNFromPytorch } from '../src/models/lightcnn-detect.js';
+import { describeLightCNNConfig, lightCNNFromPytorch, lightCNNFromStateDict } from '../src/models/lightcnn-detect.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo } from '../src/train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord, type FanetOptimizer } from '../src/train/fanet.js';
 import { createFaPEGanSession, createPairLoader, trainFaPEGan } from '../src/train/fapegan.js';
@@ -473,18 +473,22 @@ async function predict(source: ImageSource, which: 'page' | 'loaded'): Promise<P
 /** A PyTorch checkpoint file name (what `webfer convert` reads). */
 const PYTORCH_FILE = /\.(pth|pth\.tar|pt)$/i;
 
-/** A LightCNN state dict saved by PyTorch: the architecture read from its names and shapes, as `webfer convert` does. */
-function loadPytorchFanet(name: string, bytes: Uint8Array): { kind: string; label: string; classes: number } {
-  const { model, config, format } = lightCNNFromPytorch(bytes, name);
+/** A LightCNN built from a state dict's names and shapes (as `webfer convert` reads them) becomes the loaded model. */
+function useStateDictFanet(model: LightCNN, config: LightCNNConfig, label: string): { kind: string; label: string; classes: number } {
   state.loadedModel?.model.dispose();
   const names = Array.from({ length: config.classes }, (_, id) => String(id));
-  const label = `${name} (PyTorch ${format} format: ${describeLightCNNConfig(config)}; classes shown by number)`;
   state.loadedModel = { model, names, label };
   return { kind: 'fanet', label, classes: config.classes };
 }
 
+/** A LightCNN state dict saved by PyTorch. */
+function loadPytorchFanet(name: string, bytes: Uint8Array): { kind: string; label: string; classes: number } {
+  const { model, config, format } = lightCNNFromPytorch(bytes, name);
+  return useStateDictFanet(model, config, `${name} (PyTorch ${format} format: ${describeLightCNNConfig(config)}; classes shown by number)`);
+}
+
 /** What the checkpoint input reads, for messages that name the fix. */
-const CHECKPOINT_KINDS = 'a .safetensors checkpoint from `webfer train` (Fa-Net) or `webfer gan-train` (FaPE-GAN), or a PyTorch LightCNN state dict (.pth / .pth.tar)';
+const CHECKPOINT_KINDS = 'a .safetensors checkpoint from `webfer train` (Fa-Net) or `webfer gan-train` (FaPE-GAN), or a LightCNN state dict (PyTorch .pth / .pth.tar, or the .safetensors `webfer convert` writes)';
 
 async function loadCheckpoint(name: string, bytes: Uint8Array): Promise<{ kind: string; label: string; classes?: number }> {
   const image = sniffFormat(bytes);
@@ -495,6 +499,16 @@ async function loadCheckpoint(name: string, bytes: Uint8Array): Promise<{ kind: 
     content = decodeSafetensors(bytes, name);
   } catch (error) {
     throw new Error(`${(error as Error).message}. Choose ${CHECKPOINT_KINDS}`);
+  }
+  // Weights without a webfer run (`webfer convert`'s output, a state dict saved with Python's safetensors): a LightCNN by its shapes.
+  if (content.metadata.run === undefined) {
+    let built;
+    try {
+      built = lightCNNFromStateDict(content.tensors, name);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; it has no webfer run either. Choose ${CHECKPOINT_KINDS}`);
+    }
+    return useStateDictFanet(built.model, built.config, `${name} (LightCNN state dict: ${describeLightCNNConfig(built.config)}; classes shown by number)`);
   }
   const info = readRunInfo(content, name);
   if (info.kind === 'fanet') {
