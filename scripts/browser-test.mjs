@@ -11,7 +11,7 @@
 // settings in the address are named, a long file name does not widen a phone's page. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
 // "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
 //   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -448,6 +448,18 @@ try {
     const prediction = await predictSelectedFace();
     const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.safetensors/.test(prediction.text);
     return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix; `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
+  });
+
+  await step('app: a checkpoint whose weights hold a NaN (a diverged run) is refused, as `webfer predict` refuses it', async () => {
+    const bytes = readFileSync(join(nodeRun, 'checkpoint.safetensors'));
+    // A NaN in the classifier's first weight (its place from the safetensors header).
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const [begin] = JSON.parse(bytes.subarray(8, 8 + headerLength).toString())['model.fc2.weight'].data_offsets;
+    bytes.writeFloatLE(NaN, 8 + headerLength + begin);
+    const diverged = join(scratch, 'diverged.safetensors');
+    writeFileSync(diverged, bytes);
+    const verdict = await loadCheckpointInPage(diverged);
+    return { ok: verdict.state === 'failed' && /^diverged\.safetensors: tensor "model\.fc2\.weight" holds 1 NaN or infinite value\(s\) of \d+; these weights cannot be used/.test(verdict.text), detail: `${verdict.state}: ${verdict.text}` };
   });
 
   await step('app: Stop pressed (twice) right after Train, before the run reaches the worker, stops it', async () => {

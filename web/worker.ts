@@ -17,7 +17,7 @@ import { hashSeed } from '../src/data/random.js';
 import { createLightCNN, type LightCNN, type LightCNNConfig } from '../src/models/lightcnn.js';
 import type { FaPEGenerator, FaPEGanConfig } from '../src/models/fapegan.js';
 import { createFaPEGan } from '../src/models/fapegan.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
+import { assertFiniteTensors, decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
 import { describeLightCNNConfig, lightCNNFromPytorch, lightCNNFromStateDict } from '../src/models/lightcnn-detect.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo } from '../src/train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord, type FanetOptimizer } from '../src/train/fanet.js';
@@ -500,6 +500,8 @@ async function loadCheckpoint(name: string, bytes: Uint8Array): Promise<{ kind: 
   } catch (error) {
     throw new Error(`${(error as Error).message}. Choose ${CHECKPOINT_KINDS}`);
   }
+  // As `webfer predict` and `eval` refuse them: NaN weights would predict NaN for every face.
+  assertFiniteTensors(content.tensors, name);
   // Weights without a webfer run (`webfer convert`'s output, a state dict saved with Python's safetensors): a LightCNN by its shapes.
   if (content.metadata.run === undefined) {
     let built;
