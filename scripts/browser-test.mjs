@@ -474,22 +474,30 @@ try {
     return { ok: after.training === 'stopped' && after.start, detail: `${after.training}: ${after.status}; Train enabled again: ${after.start}` };
   });
 
-  await step('app: Train pressed while a prediction runs waits its turn; Stop while it waits stops it as stopped; the model still predicts', async () => {
+  await step('app: Train pressed while a prediction runs waits its turn; Pause then Stop while it waits stop it as stopped and release the Pause button; the model still predicts', async () => {
     const runs = await page.evaluate(() => window.webferApp.summaries.length);
-    await page.evaluate(async () => {
+    const pauseShown = await page.evaluate(async () => {
       document.getElementById('predictions').dataset.state = 'waiting';
       document.getElementById('predict-face').click();
       document.getElementById('train-start').click();
-      // The run's request goes out after the page's own awaits; Stop comes after it, while the prediction still has the GPU.
+      // The run's request goes out after the page's own awaits; Pause and Stop come after it, while the prediction still has the GPU.
       await new Promise((resolve) => setTimeout(resolve, 0));
+      const pause = document.getElementById('train-pause');
+      pause.click();
+      for (let waited = 0; pause.textContent !== 'Resume' && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      const shown = pause.textContent;
       document.getElementById('train-stop').click();
+      return shown;
     });
     await page.waitForFunction(() => document.body.dataset.training !== 'running', null, { timeout: 30_000, polling: 100 });
-    const after = await page.evaluate((n) => ({ training: document.body.dataset.training, status: document.getElementById('train-status').textContent, summary: window.webferApp.summaries[n], errorShown: !document.getElementById('errors').hidden, error: document.getElementById('errors').textContent }), runs);
+    const after = await page.evaluate((n) => ({
+      training: document.body.dataset.training, status: document.getElementById('train-status').textContent, summary: window.webferApp.summaries[n], errorShown: !document.getElementById('errors').hidden, error: document.getElementById('errors').textContent,
+      pause: `${document.getElementById('train-pause').textContent} (aria-pressed ${document.getElementById('train-pause').getAttribute('aria-pressed')})`,
+    }), runs);
     const prediction = await predictSelectedFace();
     return {
-      ok: after.training === 'stopped' && after.summary?.stopped === true && !after.errorShown && prediction.state === 'done' && prediction.items === 5,
-      detail: `${after.training}: ${after.status}${after.errorShown ? `; error shown: ${after.error}` : ''}; then a prediction: ${prediction.state}, ${prediction.items} classes`,
+      ok: after.training === 'stopped' && after.summary?.stopped === true && !after.errorShown && pauseShown === 'Resume' && after.pause === 'Pause (aria-pressed false)' && prediction.state === 'done' && prediction.items === 5,
+      detail: `${after.training}: ${after.status}${after.errorShown ? `; error shown: ${after.error}` : ''}; Pause while waiting showed ${pauseShown}, after Stop ${after.pause}; then a prediction: ${prediction.state}, ${prediction.items} classes`,
     };
   });
 

@@ -649,7 +649,12 @@ workerScope.onmessage = (event) => {
   const runAhead = busy === 'train' || queue.some((request) => request.op === 'train');
   // Stop and Pause act on the run going on or waiting; with none, a late Stop must not stop the next run.
   if (message.op === 'stop') {
-    if (runAhead) { control.stopRequested = true; control.setPaused(false); }
+    if (runAhead) {
+      control.stopRequested = true;
+      // A paused run stops too: the page's Pause button shows the run is no longer held.
+      control.setPaused(false);
+      emit({ event: 'paused', paused: false });
+    }
     return;
   }
   if (message.op === 'pause' || message.op === 'resume') {

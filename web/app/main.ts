@@ -239,14 +239,18 @@ function onTrainEvent(event: TrainEvent): void {
       scheduleDraw();
       break;
     case 'paused':
-      paused = event.paused;
-      pauseButton.textContent = paused ? 'Resume' : 'Pause';
-      pauseButton.setAttribute('aria-pressed', String(paused));
+      showPaused(event.paused);
       if (paused) status.textContent = `paused · ${status.textContent}`;
       break;
     case 'bench-row': addBenchRow(event.row); break;
     case 'warning': showError(event.message); break;
   }
+}
+
+function showPaused(value: boolean): void {
+  paused = value;
+  pauseButton.textContent = paused ? 'Resume' : 'Pause';
+  pauseButton.setAttribute('aria-pressed', String(paused));
 }
 
 function setBusy(isTraining: boolean): void {
@@ -274,8 +278,7 @@ async function startTraining(): Promise<void> {
   epochChart.replaceChildren();
   epochChart.dataset.points = '0';
   bar.value = 0;
-  paused = false;
-  pauseButton.textContent = 'Pause';
+  showPaused(false);
   runSent = false;
   stopBeforeSent = false;
   setBusy(true);
