@@ -398,10 +398,17 @@ async function predict(source: ImageSource, transfer: Transferable[] = []): Prom
     predictionsBox.lastElementChild!.append(figure, list);
     predictionsBox.dataset.state = 'done';
   } catch (error) {
-    predictionsBox.replaceChildren(element('p', (error as Error).message, 'error'));
-    predictionsBox.dataset.state = 'failed';
+    showPredictionError((error as Error).message);
   }
 }
+
+function showPredictionError(text: string): void {
+  predictionsBox.replaceChildren(element('p', text, 'error'));
+  predictionsBox.dataset.state = 'failed';
+}
+
+/** Larger than any image worth decoding here (PIL's pixel limit as 8-bit RGB is about 512 MiB). */
+const IMAGE_SIZE_LIMIT = 2 ** 30;
 
 $('predict-face').addEventListener('click', () => {
   if (!app.selectedFace) return showError('choose a face in the gallery first');
@@ -409,7 +416,16 @@ $('predict-face').addEventListener('click', () => {
 });
 
 async function predictFile(file: File): Promise<void> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
+  clearError();
+  if (file.size > IMAGE_SIZE_LIMIT) {
+    return showPredictionError(`${file.name} is ${(file.size / 2 ** 30).toFixed(1)} GiB, more than the ${IMAGE_SIZE_LIMIT / 2 ** 30} GiB this page reads: choose a face photo (PNG, JPEG or TIFF)`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } catch (error) {
+    return showPredictionError(`${file.name} could not be read (${(error as Error).message}): choose the file again, or another one`);
+  }
   await predict({ kind: 'file', name: file.name, bytes }, [bytes.buffer]);
 }
 
