@@ -426,7 +426,7 @@ try {
     return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
   });
 
-  await step('app: files that are not checkpoints (an image, text, an empty file, a 3 GiB file) are refused with what to choose instead, the 3 GiB file as an image too; the loaded model still predicts', async () => {
+  await step('app: files that are not checkpoints (an image, text, an empty file, a 3 GiB file) are refused with what to choose instead, the 3 GiB file and the text as images too; the loaded model still predicts', async () => {
     const image = join(scratch, 'face-0.png'), text = join(scratch, 'notes.txt'), empty = join(scratch, 'empty.safetensors'), huge = join(scratch, 'huge.safetensors');
     writeFileSync(text, 'these are my notes, not weights\n');
     writeFileSync(empty, '');
@@ -445,15 +445,17 @@ try {
       const verdict = await loadCheckpointInPage(file);
       if (verdict.state !== 'failed' || !message.test(verdict.text)) wrong.push(`${verdict.state}: ${verdict.text}`);
     }
-    // The same 3 GiB file as an image to predict: refused in the page, not an uncaught read error.
-    await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
-    await page.setInputFiles('#image-input', huge);
-    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 10_000 }).catch(() => {});
-    const hugeImage = await page.evaluate(() => `${document.getElementById('predictions').dataset.state}: ${document.getElementById('predictions').textContent}`);
-    if (!/^failed: huge\.safetensors is 3\.0 GiB, more than the 1 GiB this page reads: choose a face photo/.test(hugeImage)) wrong.push(`as an image, ${hugeImage}`);
+    // The 3 GiB file and the text as images to predict: refused in the page (not an uncaught read error, not the CLI's --skip-bad).
+    for (const [file, message] of [[huge, /^failed: huge\.safetensors is 3\.0 GiB, more than the 1 GiB this page reads: choose a face photo/], [text, /^failed: notes\.txt is not a PNG, JPEG or TIFF image \(it starts with bytes 74 68 65 73\): choose a face photo in one of those formats$/]]) {
+      await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+      await page.setInputFiles('#image-input', file);
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 10_000 }).catch(() => {});
+      const asImage = await page.evaluate(() => `${document.getElementById('predictions').dataset.state}: ${document.getElementById('predictions').textContent}`);
+      if (!message.test(asImage)) wrong.push(`as an image, ${asImage}`);
+    }
     const prediction = await predictSelectedFace();
     const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.safetensors/.test(prediction.text);
-    return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix (and the 3 GiB file as an image); `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
+    return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix (and as images); `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
   });
 
   await step('app: a checkpoint whose weights hold a NaN (a diverged run) is refused, as `webfer predict` refuses it', async () => {

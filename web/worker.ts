@@ -444,6 +444,11 @@ function imageDataset(source: ImageSource, channels: 1 | 3): Dataset {
     if (!synth || !sample) throw new Error(`no gallery face ${source.key}: reload the gallery`);
     return subsetDataset(synth.dataset, (s) => s === sample);
   }
+  // Checked here so the message names the page's fix (decodeImage's names the CLI's --skip-bad).
+  if (!sniffFormat(source.bytes)) {
+    const got = source.bytes.length === 0 ? 'it is empty' : `it starts with bytes ${[...source.bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+    throw new Error(`${source.name} is not a PNG, JPEG or TIFF image (${got}): choose a face photo in one of those formats`);
+  }
   return {
     format: 'files', source: 'upload', classes: [], problems: [],
     samples: [{ path: source.name, label: 0 }],
