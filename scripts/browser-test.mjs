@@ -6,10 +6,12 @@
 // byte, and in the numbers they train to) a page that renders in one thread, a gallery face gets
 // five predictions, a checkpoint trained by `webfer train` gives the CLI's top-1 in the page, a
 // page-trained checkpoint is read by `webfer eval`, the GAN panel draws, the benchmark table
-// fills. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
+// fills — and as a visitor misuses it: files that are no checkpoint are refused with the fix and
+// the loaded model stays, Stop right after Train or while the run waits its turn stops it, refused
+// settings in the address are named, a long file name does not widen a phone's page. Screenshots (1440 and 390 px wide) go to test-artifacts/browser/. Prints uvu-style
 // "Total / Passed / Skipped" lines for scripts/run-tests.mjs.
 //   node scripts/browser-test.mjs     (builds the bundles if missing; CHROMIUM=path to override)
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -384,12 +386,146 @@ try {
     return { ok: top.length === 5 && worst < 1e-3, detail: `${loaded}; page ${list(top)}; Node ${list(node)}; largest log-probability difference ${worst.toExponential(1)}` };
   });
 
+  /** Chooses `file` in #checkpoint-input and waits for the page's verdict. */
+  async function loadCheckpointInPage(file) {
+    await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
+    await page.setInputFiles('#checkpoint-input', file);
+    await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
+    return { state: await page.getAttribute('#checkpoint-status', 'data-state'), text: await page.textContent('#checkpoint-status') };
+  }
+
+  /** Predicts the selected gallery face; resolves with the predictions box's state, its top-5 and its text. */
+  async function predictSelectedFace() {
+    await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+    await page.click('#predict-face');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+    return page.evaluate(() => ({ state: document.getElementById('predictions').dataset.state, items: document.querySelectorAll('#predictions li').length, text: document.getElementById('predictions').textContent }));
+  }
+
+  await step('app: the .safetensors state dict `webfer convert` writes loads in the page and predicts as its .pth does', async () => {
+    const topOf = async (checkpoint) => {
+      const verdict = await loadCheckpointInPage(checkpoint);
+      await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+      await page.setInputFiles('#image-input', join(scratch, 'face-pth.png'));
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 30_000 });
+      return { ...verdict, top: await page.$$eval('#predictions li', (list) => list.map((li) => `${li.dataset.name} ${li.dataset.probability}`).join(', ')) };
+    };
+    const pth = await topOf(join(root, 'test/reference/fixtures/pytorch/lightcnn9-tiny.pth'));
+    const converted = await topOf(join(scratch, 'lightcnn9-tiny.safetensors'));
+    return {
+      ok: converted.state === 'loaded' && /^loaded lightcnn9-tiny\.safetensors \(LightCNN state dict: lightcnn9 \(width 0\.0625/.test(converted.text) && pth.top !== '' && converted.top === pth.top,
+      detail: `${converted.text}; top-5 ${converted.top || 'none'}${converted.top === pth.top ? ' (as the .pth)' : ` vs the .pth's ${pth.top}`}`,
+    };
+  });
+
   await step('app: a file that is not a LightCNN state dict is refused with the reason', async () => {
     await page.evaluate(() => { document.getElementById('checkpoint-status').dataset.state = 'waiting'; });
     await page.setInputFiles('#checkpoint-input', join(root, 'test/reference/fixtures/pytorch/dtypes.pth'));
     await page.waitForFunction(() => ['loaded', 'failed'].includes(document.getElementById('checkpoint-status').dataset.state), null, { timeout: 30_000 });
     const text = await page.textContent('#checkpoint-status');
     return { ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'failed' && /dtypes\.pth is not a LightCNN state dict webfer can build: the keys match none/.test(text), detail: text };
+  });
+
+  await step('app: files that are not checkpoints (an image, text, an empty file, a 3 GiB file) are refused with what to choose instead, the 3 GiB file and the text as images too; the loaded model still predicts', async () => {
+    const image = join(scratch, 'face-0.png'), text = join(scratch, 'notes.txt'), empty = join(scratch, 'empty.safetensors'), huge = join(scratch, 'huge.safetensors');
+    writeFileSync(text, 'these are my notes, not weights\n');
+    writeFileSync(empty, '');
+    // Sparse: 3 GiB to the browser, no disk used.
+    const handle = openSync(huge, 'w');
+    ftruncateSync(handle, 3 * 2 ** 30);
+    closeSync(handle);
+    const expected = [
+      [image, /^face-0\.png is a PNG image, not a checkpoint: to get its expression, choose it under Predict/],
+      [text, /^notes\.txt: .*not safetensors\. Choose a \.safetensors checkpoint from `webfer train`/],
+      [empty, /^empty\.safetensors: 0 bytes .*\. Choose a \.safetensors checkpoint/],
+      [huge, /^huge\.safetensors is 3\.0 GiB, more than the 1 GiB this page reads/],
+    ];
+    const wrong = [];
+    for (const [file, message] of expected) {
+      const verdict = await loadCheckpointInPage(file);
+      if (verdict.state !== 'failed' || !message.test(verdict.text)) wrong.push(`${verdict.state}: ${verdict.text}`);
+    }
+    // The 3 GiB file and the text as images to predict: refused in the page (not an uncaught read error, not the CLI's --skip-bad).
+    for (const [file, message] of [[huge, /^failed: huge\.safetensors is 3\.0 GiB, more than the 1 GiB this page reads: choose a face photo/], [text, /^failed: notes\.txt is not a PNG, JPEG or TIFF image \(it starts with bytes 74 68 65 73\): choose a face photo in one of those formats$/]]) {
+      await page.evaluate(() => { document.getElementById('predictions').dataset.state = 'waiting'; });
+      await page.setInputFiles('#image-input', file);
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('predictions').dataset.state), null, { timeout: 10_000 }).catch(() => {});
+      const asImage = await page.evaluate(() => `${document.getElementById('predictions').dataset.state}: ${document.getElementById('predictions').textContent}`);
+      if (!message.test(asImage)) wrong.push(`as an image, ${asImage}`);
+    }
+    const prediction = await predictSelectedFace();
+    const stillLoaded = prediction.state === 'done' && prediction.items === 5 && /^by lightcnn9-tiny\.safetensors/.test(prediction.text);
+    return { ok: wrong.length === 0 && stillLoaded, detail: `${wrong.length ? `not as expected: ${wrong.join(' | ')}; ` : `${expected.length} refused with the fix (and as images); `}then ${prediction.state}: ${prediction.text.slice(0, 80)}` };
+  });
+
+  await step('app: a checkpoint whose weights hold a NaN (a diverged run) is refused, as `webfer predict` refuses it', async () => {
+    const bytes = readFileSync(join(nodeRun, 'checkpoint.safetensors'));
+    // A NaN in the classifier's first weight (its place from the safetensors header).
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const [begin] = JSON.parse(bytes.subarray(8, 8 + headerLength).toString())['model.fc2.weight'].data_offsets;
+    bytes.writeFloatLE(NaN, 8 + headerLength + begin);
+    const diverged = join(scratch, 'diverged.safetensors');
+    writeFileSync(diverged, bytes);
+    const verdict = await loadCheckpointInPage(diverged);
+    return { ok: verdict.state === 'failed' && /^diverged\.safetensors: tensor "model\.fc2\.weight" holds 1 NaN or infinite value\(s\) of \d+; these weights cannot be used/.test(verdict.text), detail: `${verdict.state}: ${verdict.text}` };
+  });
+
+  await step('app: Stop pressed (twice) right after Train, before the run reaches the worker, stops it', async () => {
+    await page.evaluate(() => {
+      document.getElementById('train-start').click();
+      document.getElementById('train-stop').click();
+      document.getElementById('train-stop').click();
+    });
+    // On the old page the run trained to its end here.
+    await page.waitForFunction(() => document.body.dataset.training !== 'running', null, { timeout: 20_000, polling: 100 });
+    const after = await page.evaluate(() => ({ training: document.body.dataset.training, status: document.getElementById('train-status').textContent, start: !document.getElementById('train-start').disabled }));
+    return { ok: after.training === 'stopped' && after.start, detail: `${after.training}: ${after.status}; Train enabled again: ${after.start}` };
+  });
+
+  await step('app: Train pressed while a prediction runs waits its turn; Pause then Stop while it waits stop it as stopped and release the Pause button; the model still predicts', async () => {
+    const runs = await page.evaluate(() => window.webferApp.summaries.length);
+    const pauseShown = await page.evaluate(async () => {
+      document.getElementById('predictions').dataset.state = 'waiting';
+      document.getElementById('predict-face').click();
+      document.getElementById('train-start').click();
+      // The run's request goes out after the page's own awaits; Pause and Stop come after it, while the prediction still has the GPU.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const pause = document.getElementById('train-pause');
+      pause.click();
+      for (let waited = 0; pause.textContent !== 'Resume' && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      const shown = pause.textContent;
+      document.getElementById('train-stop').click();
+      return shown;
+    });
+    await page.waitForFunction(() => document.body.dataset.training !== 'running', null, { timeout: 30_000, polling: 100 });
+    const after = await page.evaluate((n) => ({
+      training: document.body.dataset.training, status: document.getElementById('train-status').textContent, summary: window.webferApp.summaries[n], errorShown: !document.getElementById('errors').hidden, error: document.getElementById('errors').textContent,
+      pause: `${document.getElementById('train-pause').textContent} (aria-pressed ${document.getElementById('train-pause').getAttribute('aria-pressed')})`,
+    }), runs);
+    const prediction = await predictSelectedFace();
+    return {
+      ok: after.training === 'stopped' && after.summary?.stopped === true && !after.errorShown && pauseShown === 'Resume' && after.pause === 'Pause (aria-pressed false)' && prediction.state === 'done' && prediction.items === 5,
+      detail: `${after.training}: ${after.status}${after.errorShown ? `; error shown: ${after.error}` : ''}; Pause while waiting showed ${pauseShown}, after Stop ${after.pause}; then a prediction: ${prediction.state}, ${prediction.items} classes`,
+    };
+  });
+
+  await step('app: settings in the address that the page refuses (?subjects=abc, ?epochs=-3) are named in the page and the suggested values used; the page gets ready', async () => {
+    const linked = await context.newPage();
+    linked.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`bad-address page: ${m.text()}`); });
+    linked.on('pageerror', (error) => consoleErrors.push(`bad-address page error: ${error.message}`));
+    try {
+      await linked.goto(appUrl.replace('subjects=2', 'subjects=abc').replace('epochs=1', 'epochs=-3'));
+      await linked.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 90_000 });
+      const seen = await linked.evaluate(() => ({
+        state: document.body.dataset.state, error: document.getElementById('errors').hidden ? '' : document.getElementById('errors').textContent,
+        subjects: document.getElementById('set-subjects').value, epochs: document.getElementById('set-epochs').value, faces: document.querySelectorAll('#gallery button.face').length,
+      }));
+      const named = /^the page address asks for \?epochs=-3 \(epochs must be an integer from 1 to 200, got -3\), \?subjects=abc \(subjects must be an integer from 2 to 40, got nothing\): the suggested value is used instead/.test(seen.error);
+      const suggested = seen.subjects !== '' && Number(seen.epochs) >= 1 && seen.faces === Number(seen.subjects) * 4 * 3;
+      return { ok: seen.state === 'ready' && named && suggested, detail: `${seen.state}; subjects ${seen.subjects}, epochs ${seen.epochs}, ${seen.faces} faces; ${seen.error || 'no message'}` };
+    } finally {
+      await linked.close();
+    }
   });
 
   await page.screenshot({ path: join(artifacts, 'app-1440.png'), fullPage: true });
@@ -399,6 +535,15 @@ try {
     const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     await page.screenshot({ path: join(artifacts, 'app-390.png'), fullPage: true });
     return { ok: widths.scroll <= widths.client + 1, detail: `document ${widths.scroll} px in a ${widths.client} px viewport` };
+  });
+
+  await step('app: at 390 px, the refusal of a checkpoint with a long file name wraps instead of widening the page', async () => {
+    const longName = join(scratch, 'my_expression_model_from_the_lab_server_run_2026_12_04_final_v3_really_final.safetensors');
+    copyFileSync(join(scratch, 'notes.txt'), longName);
+    const verdict = await loadCheckpointInPage(longName);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    await page.screenshot({ path: join(artifacts, 'app-390-refused-checkpoint.png'), fullPage: true });
+    return { ok: verdict.state === 'failed' && widths.scroll <= widths.client + 1, detail: `${verdict.state}; document ${widths.scroll} px in a ${widths.client} px viewport` };
   });
 
   check('app: no console errors, failed requests or page errors all along', consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));

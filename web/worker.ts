@@ -1,13 +1,14 @@
 // The page's GPU work, in a dedicated Web Worker so that the page never waits on it: WebGPU
 // (navigator.gpu exists in workers), the synthetic faces, Fa-Net and FaPE-GAN training with the
 // library's own trainers, predictions, checkpoints and the benchmark suites. One request runs at
-// a time; Stop, Pause and Resume act at once. Messages: web/app/protocol.ts. The faces render on
+// a time, the others wait their turn (refused while a training run holds the GPU); Stop, Pause and
+// Resume act at once. Messages: web/app/protocol.ts. The faces render on
 // a pool of render workers of its own (web/render-pool.ts), in parallel with this thread.
 import { init, gpu, manualSeed } from '../src/index.js';
 import { createSynthDataset, renderSynthInThisThread, type SynthImageRenderer } from '../src/data/synth/synth-dataset.js';
 import type { SynthOptions } from '../src/data/synth/generator.js';
 import { cachedDataset, subsetDataset, withImages, type Dataset, type Sample } from '../src/data/dataset.js';
-import { decodeImage } from '../src/data/codecs.js';
+import { decodeImage, sniffFormat } from '../src/data/codecs.js';
 import { PairedBatchLoader } from '../src/data/batch-loader.js';
 import { EXPRESSIONS, type Pose } from '../src/data/labels.js';
 import { renderPoseMaskImage } from '../src/data/pose-mask.js';
@@ -16,8 +17,8 @@ import { hashSeed } from '../src/data/random.js';
 import { createLightCNN, type LightCNN, type LightCNNConfig } from '../src/models/lightcnn.js';
 import type { FaPEGenerator, FaPEGanConfig } from '../src/models/fapegan.js';
 import { createFaPEGan } from '../src/models/fapegan.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
-import { describeLightCNNConfig, lightCNNFromPytorch } from '../src/models/lightcnn-detect.js';
+import { assertFiniteTensors, decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
+import { describeLightCNNConfig, lightCNNFromPytorch, lightCNNFromStateDict } from '../src/models/lightcnn-detect.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo } from '../src/train/checkpoint.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord, type FanetOptimizer } from '../src/train/fanet.js';
 import { createFaPEGanSession, createPairLoader, trainFaPEGan } from '../src/train/fapegan.js';
@@ -268,18 +269,20 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
   log(`synthetic F²ED: ${settings.subjects} subjects × ${settings.expressions} expressions × 2 frames × 4 poses = ${plain.samples.length} faces at ${synthOptions.size} px; ${settings.task} seed ${settings.seed}: train ${splits.train.samples.length} · ${splits.monitor !== splits.test ? `val ${splits.monitor.samples.length} · ` : ''}test ${splits.test.samples.length}`);
 
   // Stage 1: render every face once (the cached dataset keeps them), several at a time on the render workers.
-  const measured = state.rendering!.meter.mark();
-  let rendered = 0;
-  await loadAll(plain.samples, renderWindow(), async (sample) => {
-    await dataset.loadImage(sample);
-    rendered++;
-    estimate.set(0, rendered);
-    if (rendered % 8 === 0 || rendered === plain.samples.length) report('synth', `${rendered}/${plain.samples.length} faces`);
-  });
-  const reading = measured(), kept = plain.samples.length - reading.images;
-  log(reading.images === 0
-    ? `faces: all ${plain.samples.length} kept from the gallery or an earlier run`
-    : `faces: ${describeRenderRate(reading, state.rendering!.where)}${kept > 0 ? `; ${kept} kept from the gallery or an earlier run` : ''}`);
+  const renderFaces = async () => {
+    const measured = state.rendering!.meter.mark();
+    let rendered = 0;
+    await loadAll(plain.samples, renderWindow(), async (sample) => {
+      await dataset.loadImage(sample);
+      rendered++;
+      estimate.set(0, rendered);
+      if (rendered % 8 === 0 || rendered === plain.samples.length) report('synth', `${rendered}/${plain.samples.length} faces`);
+    });
+    const reading = measured(), kept = plain.samples.length - reading.images;
+    log(reading.images === 0
+      ? `faces: all ${plain.samples.length} kept from the gallery or an earlier run`
+      : `faces: ${describeRenderRate(reading, state.rendering!.where)}${kept > 0 ? `; ${kept} kept from the gallery or an earlier run` : ''}`);
+  };
 
   const fanet = async (stage: 'fanet' | 'fanet-augmented', trainSet: Dataset): Promise<PageModel | undefined> => {
     const index = stages.indexOf(stage);
@@ -379,6 +382,8 @@ async function train(settings: RunSettings): Promise<TrainSummary> {
 
   let stopped = false;
   try {
+    // Inside the try: Stop while the faces render ends the run as stopped, like Stop in any later stage.
+    await renderFaces();
     estimate.finish(0);
     replaceModel(await fanet('fanet', splits.train));
     stopped = control.stopRequested;
@@ -439,6 +444,11 @@ function imageDataset(source: ImageSource, channels: 1 | 3): Dataset {
     if (!synth || !sample) throw new Error(`no gallery face ${source.key}: reload the gallery`);
     return subsetDataset(synth.dataset, (s) => s === sample);
   }
+  // Checked here so the message names the page's fix (decodeImage's names the CLI's --skip-bad).
+  if (!sniffFormat(source.bytes)) {
+    const got = source.bytes.length === 0 ? 'it is empty' : `it starts with bytes ${[...source.bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+    throw new Error(`${source.name} is not a PNG, JPEG or TIFF image (${got}): choose a face photo in one of those formats`);
+  }
   return {
     format: 'files', source: 'upload', classes: [], problems: [],
     samples: [{ path: source.name, label: 0 }],
@@ -468,19 +478,45 @@ async function predict(source: ImageSource, which: 'page' | 'loaded'): Promise<P
 /** A PyTorch checkpoint file name (what `webfer convert` reads). */
 const PYTORCH_FILE = /\.(pth|pth\.tar|pt)$/i;
 
-/** A LightCNN state dict saved by PyTorch: the architecture read from its names and shapes, as `webfer convert` does. */
-function loadPytorchFanet(name: string, bytes: Uint8Array): { kind: string; label: string; classes: number } {
-  const { model, config, format } = lightCNNFromPytorch(bytes, name);
+/** A LightCNN built from a state dict's names and shapes (as `webfer convert` reads them) becomes the loaded model. */
+function useStateDictFanet(model: LightCNN, config: LightCNNConfig, label: string): { kind: string; label: string; classes: number } {
   state.loadedModel?.model.dispose();
   const names = Array.from({ length: config.classes }, (_, id) => String(id));
-  const label = `${name} (PyTorch ${format} format: ${describeLightCNNConfig(config)}; classes shown by number)`;
   state.loadedModel = { model, names, label };
   return { kind: 'fanet', label, classes: config.classes };
 }
 
+/** A LightCNN state dict saved by PyTorch. */
+function loadPytorchFanet(name: string, bytes: Uint8Array): { kind: string; label: string; classes: number } {
+  const { model, config, format } = lightCNNFromPytorch(bytes, name);
+  return useStateDictFanet(model, config, `${name} (PyTorch ${format} format: ${describeLightCNNConfig(config)}; classes shown by number)`);
+}
+
+/** What the checkpoint input reads, for messages that name the fix. */
+const CHECKPOINT_KINDS = 'a .safetensors checkpoint from `webfer train` (Fa-Net) or `webfer gan-train` (FaPE-GAN), or a LightCNN state dict (PyTorch .pth / .pth.tar, or the .safetensors `webfer convert` writes)';
+
 async function loadCheckpoint(name: string, bytes: Uint8Array): Promise<{ kind: string; label: string; classes?: number }> {
+  const image = sniffFormat(bytes);
+  if (image) throw new Error(`${name} is a ${image.toUpperCase()} image, not a checkpoint: to get its expression, choose it under Predict ("or an image"); here choose ${CHECKPOINT_KINDS}`);
   if (PYTORCH_FILE.test(name)) return loadPytorchFanet(name, bytes);
-  const content = decodeSafetensors(bytes, name);
+  let content;
+  try {
+    content = decodeSafetensors(bytes, name);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}. Choose ${CHECKPOINT_KINDS}`);
+  }
+  // As `webfer predict` and `eval` refuse them: NaN weights would predict NaN for every face.
+  assertFiniteTensors(content.tensors, name);
+  // Weights without a webfer run (`webfer convert`'s output, a state dict saved with Python's safetensors): a LightCNN by its shapes.
+  if (content.metadata.run === undefined) {
+    let built;
+    try {
+      built = lightCNNFromStateDict(content.tensors, name);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; it has no webfer run either. Choose ${CHECKPOINT_KINDS}`);
+    }
+    return useStateDictFanet(built.model, built.config, `${name} (LightCNN state dict: ${describeLightCNNConfig(built.config)}; classes shown by number)`);
+  }
   const info = readRunInfo(content, name);
   if (info.kind === 'fanet') {
     const config = info.config as unknown as LightCNNConfig;
@@ -580,7 +616,7 @@ async function handle(request: Request): Promise<{ value: unknown; transfer?: Tr
     case 'init': return { value: await initialise(request.renderWorkers) };
     case 'gallery': return { value: await gallery(request.settings) };
     case 'train': {
-      control.reset();
+      // Stop and Pause may have come while this run waited in the queue: they are kept, and cleared when it ends.
       try { return { value: await train(request.settings) }; } finally { control.reset(); }
     }
     case 'predict': return { value: await predict(request.source, request.model) };
@@ -594,27 +630,48 @@ async function handle(request: Request): Promise<{ value: unknown; transfer?: Tr
   }
 }
 
+/** The request running now (its op), and those waiting behind it in arrival order. */
 let busy: string | undefined;
+const queue: (Request & { id: number })[] = [];
 
-workerScope.onmessage = async (event) => {
+async function runQueue(): Promise<void> {
+  while (!busy && queue.length > 0) {
+    const request = queue.shift()!;
+    busy = request.op;
+    try {
+      const { value, transfer } = await handle(request);
+      post({ kind: 'reply', id: request.id, ok: true, value }, transfer);
+    } catch (error) {
+      post({ kind: 'reply', id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      busy = undefined;
+    }
+  }
+}
+
+workerScope.onmessage = (event) => {
   const message = event.data;
-  if (message.op === 'stop') { control.stopRequested = true; control.setPaused(false); return; }
+  const runAhead = busy === 'train' || queue.some((request) => request.op === 'train');
+  // Stop and Pause act on the run going on or waiting; with none, a late Stop must not stop the next run.
+  if (message.op === 'stop') {
+    if (runAhead) {
+      control.stopRequested = true;
+      // A paused run stops too: the page's Pause button shows the run is no longer held.
+      control.setPaused(false);
+      emit({ event: 'paused', paused: false });
+    }
+    return;
+  }
   if (message.op === 'pause' || message.op === 'resume') {
-    control.setPaused(message.op === 'pause');
+    if (runAhead) control.setPaused(message.op === 'pause');
     emit({ event: 'paused', paused: control.paused });
     return;
   }
-  if (busy) {
-    post({ kind: 'reply', id: message.id, ok: false, error: `the GPU is busy (${busy}): wait for it to finish or press Stop` });
+  // Short requests wait their turn; behind a training run they would wait minutes, so they are refused.
+  if (runAhead) {
+    post({ kind: 'reply', id: message.id, ok: false, error: 'training is running and has the GPU: wait for the run to end or press Stop, then try again' });
     return;
   }
-  busy = message.op === 'train' ? 'training' : message.op;
-  try {
-    const { value, transfer } = await handle(message);
-    post({ kind: 'reply', id: message.id, ok: true, value }, transfer);
-  } catch (error) {
-    post({ kind: 'reply', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) });
-  } finally {
-    busy = undefined;
-  }
+  queue.push(message);
+  void runQueue();
 };

@@ -4,6 +4,7 @@
 // the browser page's checkpoint loader both call it. Building models needs the device (init()).
 import { readPytorchCheckpoint, type CheckpointFormat, type TorchDtype } from '../nn/pytorch/index.js';
 import { createLightCNN, LIGHTCNN_VARIANTS, type LightCNN, type LightCNNConfig, type LightCNNVariant } from './lightcnn.js';
+import type { HostTensor } from '../nn/module.js';
 
 /** What detection reads of a tensor. */
 export interface ShapedTensor {
@@ -186,6 +187,15 @@ export function lightCNNFromPytorch(bytes: Uint8Array, source: string): { model:
   const checkpoint = readPytorchCheckpoint(bytes, { source });
   const { tensors } = floatTensors(checkpoint.tensors);
   if (tensors.size === 0) throw new Error(`${source} holds no floating-point tensors, so no model weights`);
+  return { ...lightCNNFromStateDict(tensors, source), format: checkpoint.format };
+}
+
+/**
+ * A LightCNN built and loaded from a state dict's float tensors (a PyTorch checkpoint's, or a
+ * safetensors file of weights only such as `webfer convert` writes), its architecture detected
+ * from the names and shapes. Throws one line naming `source` when they are no LightCNN webfer can build.
+ */
+export function lightCNNFromStateDict(tensors: Map<string, HostTensor>, source: string): { model: LightCNN; config: LightCNNConfig; summary: string } {
   const detected = detectLightCNN(tensors, { source });
   if (!detected.config) throw new Error(`${source} is not a LightCNN state dict webfer can build: ${detected.problem}`);
   const model = createLightCNN(detected.config);
@@ -195,5 +205,5 @@ export function lightCNNFromPytorch(bytes: Uint8Array, source: string): { model:
     model.dispose();
     throw error;
   }
-  return { model, config: detected.config, format: checkpoint.format, summary: detected.summary };
+  return { model, config: detected.config, summary: detected.summary };
 }

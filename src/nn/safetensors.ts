@@ -275,3 +275,18 @@ function checkHeaderText(json: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Throws naming the first tensor that holds NaN or ±Inf. The format allows such values, but a
+ * model loaded with them predicts NaN for every image (printed as probability null, exit 0):
+ * they come from a diverged run or a damaged file, and an earlier checkpoint is the fix.
+ */
+export function assertFiniteTensors(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, path: string): void {
+  for (const [name, { data }] of tensors) {
+    let count = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
+    if (count > 0) {
+      throw new Error(`${path}: tensor "${name}" holds ${count} NaN or infinite value(s) of ${data.length}; these weights cannot be used (a diverged run or a damaged file): load an earlier checkpoint or train again`);
+    }
+  }
+}

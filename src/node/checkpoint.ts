@@ -5,10 +5,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeFileAtomic, removeStaleTempFiles } from './atomic-write.js';
 import {
-  assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
+  assertFiniteTensors, assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
   type HostArray, type SafetensorsContent, type TensorLayout,
 } from '../nn/safetensors.js';
 import { captureCheckpoint, readRunInfo, restoreCheckpoint, type RunInfo, type TrainingParts } from '../train/checkpoint.js';
+
+export { assertFiniteTensors };
 
 
 export function saveSafetensors(path: string, tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): void {
@@ -47,20 +49,6 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): Safete
   }
 }
 
-/**
- * Throws naming the first tensor that holds NaN or ±Inf. The format allows such values, but a
- * model loaded with them predicts NaN for every image (printed as probability null, exit 0):
- * they come from a diverged run or a damaged file, and an earlier checkpoint is the fix.
- */
-export function assertFiniteTensors(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, path: string): void {
-  for (const [name, { data }] of tensors) {
-    let count = 0;
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
-    if (count > 0) {
-      throw new Error(`${path}: tensor "${name}" holds ${count} NaN or infinite value(s) of ${data.length}; these weights cannot be used (a diverged run or a damaged file): load an earlier checkpoint or train again`);
-    }
-  }
-}
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 

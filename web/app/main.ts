@@ -132,16 +132,26 @@ function writeSettings(settings: RunSettings): void {
   for (const [name, input] of Object.entries(settingInputs) as [keyof typeof settingInputs, HTMLInputElement][]) input.value = String(settings[name]);
 }
 
-/** Settings from the address (?epochs=2&seed=3): for links and tests. */
+/**
+ * Settings from the address (?epochs=2&seed=3): for links and tests. A value the settings refuse
+ * keeps `base`'s, and the page says which and why (else the gallery would be asked for NaN faces).
+ */
 function settingsFromQuery(base: RunSettings): RunSettings {
   const query = new URLSearchParams(location.search);
-  const merged: Record<string, unknown> = { ...base };
-  for (const key of Object.keys(base)) {
+  let merged = { ...base };
+  const refused: string[] = [];
+  for (const key of Object.keys(base) as (keyof RunSettings)[]) {
     const value = query.get(key);
     if (value === null) continue;
-    merged[key] = key === 'task' ? value : key === 'augment' ? value === '1' || value === 'true' : Number(value);
+    const parsed = key === 'task' ? value : key === 'augment' ? value === '1' || value === 'true' : value.trim() === '' ? NaN : Number(value);
+    const candidate = { ...merged, [key]: parsed } as RunSettings;
+    const known = settingsProblems(merged);
+    const added = settingsProblems(candidate).filter((problem) => !known.includes(problem));
+    if (added.length > 0) refused.push(`?${key}=${value} (${added.join('; ')})`);
+    else merged = candidate;
   }
-  return merged as unknown as RunSettings;
+  if (refused.length > 0) showError(`the page address asks for ${refused.join(', ')}: the suggested value is used instead; change it below or fix the address`);
+  return merged;
 }
 
 function syncAugment(): void {
@@ -164,6 +174,9 @@ const liveChart = $('loss-chart');
 const epochChart = $('epoch-chart');
 let training = false;
 let paused = false;
+/** The run's request has gone to the worker; before that, Stop is kept here (the worker has no run to stop yet). */
+let runSent = false;
+let stopBeforeSent = false;
 
 function log(line: string): void {
   // Appending a text node keeps each line O(1); `textContent +=` re-lays out the whole log.
@@ -226,14 +239,18 @@ function onTrainEvent(event: TrainEvent): void {
       scheduleDraw();
       break;
     case 'paused':
-      paused = event.paused;
-      pauseButton.textContent = paused ? 'Resume' : 'Pause';
-      pauseButton.setAttribute('aria-pressed', String(paused));
+      showPaused(event.paused);
       if (paused) status.textContent = `paused · ${status.textContent}`;
       break;
     case 'bench-row': addBenchRow(event.row); break;
     case 'warning': showError(event.message); break;
   }
+}
+
+function showPaused(value: boolean): void {
+  paused = value;
+  pauseButton.textContent = paused ? 'Resume' : 'Pause';
+  pauseButton.setAttribute('aria-pressed', String(paused));
 }
 
 function setBusy(isTraining: boolean): void {
@@ -261,14 +278,21 @@ async function startTraining(): Promise<void> {
   epochChart.replaceChildren();
   epochChart.dataset.points = '0';
   bar.value = 0;
-  paused = false;
-  pauseButton.textContent = 'Pause';
+  showPaused(false);
+  runSent = false;
+  stopBeforeSent = false;
   setBusy(true);
   document.body.dataset.training = 'running';
   delete status.dataset.stage;
   status.textContent = 'starting…';
   try {
     await refreshGallery(settings);
+    if (stopBeforeSent) {
+      status.textContent = 'stopped before training started';
+      document.body.dataset.training = 'stopped';
+      return;
+    }
+    runSent = true;
     const summary = await call<TrainSummary>({ op: 'train', settings }).finally(finishPendingDraw);
     app.summaries.push(summary);
     const results = Object.entries(summary.accuracy).map(([stage, value]) => `${STAGE_LABELS[stage as keyof typeof STAGE_LABELS]}: test accuracy ${(100 * value!).toFixed(1)} %`);
@@ -287,6 +311,7 @@ async function startTraining(): Promise<void> {
 
 startButton.addEventListener('click', () => void startTraining());
 stopButton.addEventListener('click', () => {
+  if (!runSent) stopBeforeSent = true;
   worker.postMessage({ op: 'stop' });
   status.textContent = 'stopping after this step…';
 });
@@ -301,8 +326,9 @@ let faces: GalleryFace[] = [];
 async function refreshGallery(settings: RunSettings): Promise<void> {
   const key = JSON.stringify([settings.subjects, settings.expressions, settings.seed, settings.inputSize > 64]);
   if (key === galleryKey) return;
-  galleryKey = key;
   const reply = await call<GalleryReply>({ op: 'gallery', settings });
+  // Only a gallery that arrived counts as shown: after a failure the next call asks again.
+  galleryKey = key;
   faces = app.gallery = reply.faces;
   $('gallery-status').textContent = `Gallery: ${reply.rendering}.`;
   galleryBox.replaceChildren();
@@ -372,10 +398,17 @@ async function predict(source: ImageSource, transfer: Transferable[] = []): Prom
     predictionsBox.lastElementChild!.append(figure, list);
     predictionsBox.dataset.state = 'done';
   } catch (error) {
-    predictionsBox.replaceChildren(element('p', (error as Error).message, 'error'));
-    predictionsBox.dataset.state = 'failed';
+    showPredictionError((error as Error).message);
   }
 }
+
+function showPredictionError(text: string): void {
+  predictionsBox.replaceChildren(element('p', text, 'error'));
+  predictionsBox.dataset.state = 'failed';
+}
+
+/** Larger than any image worth decoding here (PIL's pixel limit as 8-bit RGB is about 512 MiB). */
+const IMAGE_SIZE_LIMIT = 2 ** 30;
 
 $('predict-face').addEventListener('click', () => {
   if (!app.selectedFace) return showError('choose a face in the gallery first');
@@ -383,12 +416,23 @@ $('predict-face').addEventListener('click', () => {
 });
 
 async function predictFile(file: File): Promise<void> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
+  clearError();
+  if (file.size > IMAGE_SIZE_LIMIT) {
+    return showPredictionError(`${file.name} is ${(file.size / 2 ** 30).toFixed(1)} GiB, more than the ${IMAGE_SIZE_LIMIT / 2 ** 30} GiB this page reads: choose a face photo (PNG, JPEG or TIFF)`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } catch (error) {
+    return showPredictionError(`${file.name} could not be read (${(error as Error).message}): choose the file again, or another one`);
+  }
   await predict({ kind: 'file', name: file.name, bytes }, [bytes.buffer]);
 }
 
 $<HTMLInputElement>('image-input').addEventListener('change', (event) => {
-  const file = (event.target as HTMLInputElement).files?.[0];
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = '';
   if (file) void predictFile(file);
 });
 
@@ -471,12 +515,17 @@ cameraStop.addEventListener('click', () => {
 // ---- checkpoints
 
 const checkpointStatus = $('checkpoint-status');
+/** Larger than any checkpoint the page reads (LightCNN-29v2 or FaPE-GAN with optimizer state: a few hundred MB). */
+const CHECKPOINT_SIZE_LIMIT = 2 ** 30;
 
 async function loadCheckpointFile(file: File): Promise<void> {
   clearError();
   checkpointStatus.textContent = `reading ${file.name}…`;
   checkpointStatus.dataset.state = 'loading';
   try {
+    if (file.size > CHECKPOINT_SIZE_LIMIT) {
+      throw new Error(`${file.name} is ${(file.size / 2 ** 30).toFixed(1)} GiB, more than the ${CHECKPOINT_SIZE_LIMIT / 2 ** 30} GiB this page reads (a webfer or PyTorch LightCNN checkpoint is a few hundred MB at most): choose the .safetensors from \`webfer train\` or \`webfer gan-train\`, or a LightCNN .pth`);
+    }
     const bytes = new Uint8Array(await file.arrayBuffer());
     const loaded = await call<{ kind: string; label: string }>({ op: 'load-checkpoint', name: file.name, bytes }, [bytes.buffer]);
     checkpointStatus.textContent = `loaded ${loaded.label}`;
@@ -496,7 +545,10 @@ async function loadCheckpointFile(file: File): Promise<void> {
 }
 
 $<HTMLInputElement>('checkpoint-input').addEventListener('change', (event) => {
-  const file = (event.target as HTMLInputElement).files?.[0];
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  // Cleared, so that choosing the same file again (after fixing what went wrong) loads it again.
+  input.value = '';
   if (file) void loadCheckpointFile(file);
 });
 
