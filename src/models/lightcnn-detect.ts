@@ -5,6 +5,7 @@
 import { readPytorchCheckpoint, type CheckpointFormat, type TorchDtype } from '../nn/pytorch/index.js';
 import { createLightCNN, LIGHTCNN_VARIANTS, type LightCNN, type LightCNNConfig, type LightCNNVariant } from './lightcnn.js';
 import type { HostTensor } from '../nn/module.js';
+import { assertFiniteTensors } from '../nn/safetensors.js';
 
 /** What detection reads of a tensor. */
 export interface ShapedTensor {
@@ -187,6 +188,8 @@ export function lightCNNFromPytorch(bytes: Uint8Array, source: string): { model:
   const checkpoint = readPytorchCheckpoint(bytes, { source });
   const { tensors } = floatTensors(checkpoint.tensors);
   if (tensors.size === 0) throw new Error(`${source} holds no floating-point tensors, so no model weights`);
+  // As `--init-from` refuses them: weights holding NaN / inf would predict NaN.
+  assertFiniteTensors(tensors, source);
   return { ...lightCNNFromStateDict(tensors, source), format: checkpoint.format };
 }
 

@@ -57,4 +57,11 @@ test('a state dict of other tensors and one saved from another architecture are 
   assert.throws(() => lightCNNFromPytorch(fixture('truncated.pth'), 'cut.pth'), /^cut\.pth: not a readable zip archive/);
 });
 
+test('a checkpoint whose weights hold NaN is refused, naming the tensor (as --init-from refuses it)', () => {
+  // The legacy format ends with the last storage's raw data: its last float becomes a NaN.
+  const bytes = Uint8Array.from(fixture('lightcnn9-tiny-legacy.pth.tar'));
+  new DataView(bytes.buffer).setFloat32(bytes.length - 4, NaN, true);
+  assert.throws(() => lightCNNFromPytorch(bytes, 'nan.pth.tar'), /^nan\.pth\.tar: tensor "[\w.]+" holds 1 NaN or infinite value\(s\) of \d+; these weights cannot be used/);
+});
+
 test.run();
