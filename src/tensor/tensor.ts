@@ -253,9 +253,13 @@ export class Tensor {
   to(dtype: DType): Tensor {
     if (!DTYPES.includes(dtype)) throw new Error(`to: unknown dtype ${JSON.stringify(dtype)}; use one of ${DTYPES.join(', ')}`);
     if (dtype === this.dtype) return this;
-    const buffer = dtype === 'float16' ? castToHalf(this.buffer, this.size) : castToFloat(this.bufferOf('float16'), this.size);
     const source = this.dtype;
-    return record(`to.${dtype}`, [this], Tensor.fromBuffer(buffer, this.shape, false, dtype), [], (g) => [g.to(source)]);
+    return record(`to.${dtype}`, [this], Tensor.fromBuffer(this.castBuffer(dtype), this.shape, false, dtype), [], (g) => [g.to(source)]);
+  }
+
+  /** A new buffer of this tensor's values in the other dtype (the exact cast kernels). */
+  private castBuffer(dtype: DType): GPUBuffer {
+    return dtype === 'float16' ? castToHalf(this.buffer, this.size) : castToFloat(this.bufferOf('float16'), this.size);
   }
 
   /**
@@ -265,9 +269,7 @@ export class Tensor {
    */
   castCached(dtype: DType): Tensor {
     if (dtype === this.dtype) return this.detach();
-    const source = this.storage;
-    const storage = source.castTo(dtype, () => (dtype === 'float16' ? castToHalf(this.buffer, source.elements) : castToFloat(this.bufferOf('float16'), source.elements)));
-    return new Tensor(storage, this.shape);
+    return new Tensor(this.storage.castTo(dtype, () => this.castBuffer(dtype)), this.shape);
   }
 
   /** to('float16'). */
