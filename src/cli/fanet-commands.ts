@@ -18,7 +18,7 @@ import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
-import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, trainFanet, type EpochRecord } from '../train/fanet.js';
+import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, readEpochSoFar, trainFanet, type EpochRecord, type EpochSoFar } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
@@ -293,6 +293,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
     let earlierHistory: EpochRecord[] = [];
+    let batchInEpoch = 0;
+    let epochSoFar: EpochSoFar | undefined;
     // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
     const given = givenOptions();
     if (argv.preset) {
@@ -321,7 +323,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       run = resumeFanetSettings(resumeInfo, argv, givenOptions(), checkpointPath);
       earlierHistory = readHistory(metricsPath);
       config = resumeInfo.config as unknown as LightCNNConfig;
-      console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch} (step ${resumeInfo.step})`);
+      batchInEpoch = Number(resumeInfo.extra?.batchInEpoch ?? 0);
+      epochSoFar = readEpochSoFar(resumeInfo.extra?.epochSoFar, checkpointPath);
+      const within = batchInEpoch > 0 ? ` and ${batchInEpoch} batch(es) of epoch ${resumeInfo.epoch + 1}` : '';
+      console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch}${within} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
     } else {
       assertFreshRunFolder(out, isFanetRunFile);
@@ -388,7 +393,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     try {
       const result = await trainFanet({
         model, optimizer, scheduler, scaler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
-        start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch: Number(resumeInfo.extra?.batchInEpoch ?? 0) } : undefined,
+        start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch, epochSoFar } : undefined,
         readEvery: argv.readEvery,
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.

@@ -58,7 +58,8 @@ export class Generator {
 
   /** The full generator state, for checkpoints that must resume the same random stream. */
   getState(): (number | null)[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? null];
+    // Unsigned, as setState stores them: the same state is written the same way (s0 ^= s3 leaves it signed).
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare ?? null];
   }
 
   setState(state: readonly (number | null)[]): void {

@@ -161,7 +161,7 @@ export interface FanetTrainOptions {
    */
   scaler?: GradScaler;
   /** Where a resumed run stands (from the checkpoint's RunInfo). */
-  start?: { epoch: number; step: number; batchInEpoch?: number };
+  start?: { epoch: number; step: number; batchInEpoch?: number; epochSoFar?: EpochSoFar };
   /** Read the loss back (a GPU sync) every this many steps; default 4. */
   readEvery?: number;
   progress?: ProgressFactory;
@@ -173,6 +173,30 @@ export interface FanetTrainOptions {
   shouldStop?: () => boolean;
   /** Called after each epoch's checkpoint. */
   onEpoch?: (record: EpochRecord, evaluation?: ClassificationReport) => void | Promise<void>;
+}
+
+/**
+ * The running sums of an epoch stopped part-way (checkpoint extra `epochSoFar`), so that the epoch's
+ * record, once resumed, covers all its batches as an uninterrupted run's does.
+ */
+export interface EpochSoFar {
+  /** Σ loss × batch size, added batch by batch in order (the same sum whichever batch the run stopped after). */
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** Training seconds spent on the epoch before the stop. */
+  seconds: number;
+}
+
+/** A checkpoint's `epochSoFar`, checked; undefined when it has none (an epoch-end checkpoint or an older webfer's). */
+export function readEpochSoFar(value: unknown, source: string): EpochSoFar | undefined {
+  if (value === undefined || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const fields = ['lossSum', 'correct', 'seen', 'seconds'] as const;
+  if (typeof value !== 'object' || fields.some((name) => typeof record[name] !== 'number' || !Number.isFinite(record[name] as number) || (record[name] as number) < 0)) {
+    throw new Error(`${source}: its epochSoFar record ${JSON.stringify(value)} is not the running sums of an epoch (lossSum, correct, seen, seconds): the checkpoint is damaged; use an earlier one or train again`);
+  }
+  return { lossSum: record.lossSum as number, correct: record.correct as number, seen: record.seen as number, seconds: record.seconds as number };
 }
 
 export interface FanetTrainResult {
@@ -223,15 +247,26 @@ function batchStatistics(loss: Tensor, logits: Tensor, labels: Int32Array): Tens
   });
 }
 
-/** Sums pending per-step [loss sum, correct] pairs with one read-back, then frees them. */
-async function drain(pending: Tensor[]): Promise<[number, number]> {
-  if (pending.length === 0) return [0, 0];
-  const total = scope(() => F.sum(F.reshape(F.cat(pending), [pending.length, 2]), 0));
+/**
+ * Reads pending per-step [loss sum, correct] pairs back with one read-back, frees them, and adds
+ * them one step at a time, in order, to the running sums: the total is then the same whichever
+ * steps were read together (a run stopped mid-epoch and resumed reads other groups).
+ * Returns the pending steps' own loss sum (to check it is finite).
+ */
+async function drain(pending: Tensor[], sums: { lossSum: number; correct: number }): Promise<number> {
+  if (pending.length === 0) return 0;
+  const all = scope(() => F.cat(pending));
+  let read = 0;
   try {
-    const [loss, correct] = await total.toArray();
-    return [loss, correct];
+    const values = await all.toArray();
+    for (let k = 0; k < values.length; k += 2) {
+      read += values[k]!;
+      sums.lossSum += values[k]!;
+      sums.correct += values[k + 1]!;
+    }
+    return read;
   } finally {
-    total.dispose();
+    all.dispose();
     for (const t of pending) t.dispose();
     pending.length = 0;
   }
@@ -245,6 +280,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
   let epoch = options.start?.epoch ?? 0;
   let step = options.start?.step ?? 0;
   let skip = options.start?.batchInEpoch ?? 0;
+  let soFar = options.start?.epochSoFar;
   let lastEvaluation: ClassificationReport | undefined;
   const parts = fanetParts(model, optimizer, scheduler, scaler);
   // What a non-finite loss can truthfully say about the checkpoint on disk (a resumed run has one).
@@ -254,13 +290,13 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     await options.saveCheckpoint(parts, runInfo);
     lastCheckpoint = { epoch: runInfo.epoch, step: runInfo.step };
   };
-  const info = (metrics: Record<string, number>, batchInEpoch: number): RunInfo => ({
+  const info = (metrics: Record<string, number>, batchInEpoch: number, epochSoFar?: EpochSoFar): RunInfo => ({
     kind: 'fanet',
     config: { ...model.config },
     epoch,
     step,
     metrics,
-    extra: { ...options.extra, ...(batchInEpoch > 0 ? { batchInEpoch } : {}) },
+    extra: { ...options.extra, ...(batchInEpoch > 0 ? { batchInEpoch, epochSoFar } : {}) },
   });
 
   while (epoch < options.epochs) {
@@ -269,7 +305,11 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     const lr = optimizer.paramGroups[0]!.lr;
     const progress = progressFactory(`epoch ${epoch + 1}/${options.epochs}`, trainLoader.length);
     const pending: Tensor[] = [];
-    let lossSum = 0, correct = 0, seen = 0, batchIndex = 0, imagesThisRun = 0;
+    // A resumed epoch goes on from the sums of its batches before the stop.
+    const sums = { lossSum: soFar?.lossSum ?? 0, correct: soFar?.correct ?? 0 };
+    let seen = soFar?.seen ?? 0, batchIndex = 0, imagesThisRun = 0;
+    const earlierSeconds = soFar?.seconds ?? 0;
+    soFar = undefined;
     let stopped = false;
     try {
       for await (const batch of trainLoader.epoch(epoch)) {
@@ -287,26 +327,23 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
         imagesThisRun += batch.labels.length;
         const stopNow = options.shouldStop?.() ?? false;
         if (pending.length >= readEvery || batchIndex === trainLoader.length || stopNow) {
-          const [l, c] = await drain(pending);
-          assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint);
-          lossSum += l;
-          correct += c;
-          progress.update(batchIndex, { loss: lossSum / seen, acc: `${((100 * correct) / seen).toFixed(1)}%`, 'img/s': Math.round(imagesThisRun / ((performance.now() - started) / 1000)) });
+          assertFinite(await drain(pending, sums), 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint);
+          progress.update(batchIndex, { loss: sums.lossSum / seen, acc: `${((100 * sums.correct) / seen).toFixed(1)}%`, 'img/s': Math.round(imagesThisRun / ((performance.now() - started) / 1000)) });
         }
         if (stopNow) {
           stopped = true;
           break;
         }
       }
-      const [l, c] = await drain(pending); // a short last batch when images were skipped
-      lossSum += assertFinite(l, 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint);
-      correct += c;
+      assertFinite(await drain(pending, sums), 'training loss', `epoch ${epoch + 1}, step ${step}`, lastCheckpoint); // a short last batch when images were skipped
     } finally {
       for (const t of pending) t.dispose();
       progress.stop();
     }
+    const { lossSum, correct } = sums;
     if (stopped) {
-      await saveCheckpoint(info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex));
+      const epochSoFar: EpochSoFar = { lossSum, correct, seen, seconds: earlierSeconds + (performance.now() - started) / 1000 };
+      await saveCheckpoint(info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex, epochSoFar));
       return { history, stopped: true, epoch, step, lastEvaluation };
     }
     skip = 0;
@@ -314,14 +351,14 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     const record: EpochRecord = {
       epoch: epoch + 1, step, lr,
       trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen),
-      seconds: trainSeconds, trainImagesPerSecond: imagesThisRun / trainSeconds,
+      seconds: earlierSeconds + trainSeconds, trainImagesPerSecond: imagesThisRun / trainSeconds,
     };
     if (evalLoader) {
       lastEvaluation = await evaluateFanet(model, evalLoader, { classes: model.config.classes, progress: progressFactory, label: `eval ${epoch + 1}` });
       record.evalLoss = lastEvaluation.meanLoss;
       record.evalAccuracy = lastEvaluation.accuracy;
       record.evalMeanClassAccuracy = lastEvaluation.meanClassAccuracy;
-      record.seconds = (performance.now() - started) / 1000;
+      record.seconds = earlierSeconds + (performance.now() - started) / 1000;
     }
     scheduler.step();
     epoch++;

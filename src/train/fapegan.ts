@@ -69,12 +69,23 @@ export interface FaPEGanSession {
   step: number;
   /** Batches of epoch `epoch` already trained (a run stopped mid-epoch and resumed; 0 otherwise). */
   batchInEpoch: number;
+  /** With batchInEpoch: the loss totals of those batches, so that the epoch's means cover all of it. */
+  epochSoFar?: GanEpochSoFar;
+}
+
+/** The running loss totals of an epoch stopped part-way (checkpoint extra `epochSoFar`). */
+export interface GanEpochSoFar {
+  /** Σ over the steps of [dLoss, gGan, l1], as the float32 totals the trainer keeps on the GPU. */
+  totals: [number, number, number];
+  steps: number;
+  /** Seconds spent on the epoch before the stop. */
+  seconds: number;
 }
 
 export interface FaPEGanMetrics {
   epoch: number;
   step: number;
-  /** Means over the epoch's steps (for an epoch resumed mid-way: over the steps since the resume). */
+  /** Means over the epoch's steps (an epoch stopped and resumed mid-way included: its checkpoint keeps the totals). */
   dLoss: number;
   gGan: number;
   l1: number;
@@ -127,7 +138,7 @@ export function sessionParts(session: FaPEGanSession): TrainingParts {
 export function sessionRunInfo(session: FaPEGanSession, metrics?: FaPEGanMetrics, extra: Record<string, unknown> = {}): RunInfo {
   const info: RunInfo = {
     kind: 'fapegan', config: { ...session.config }, epoch: session.epoch, step: session.step,
-    extra: { ...extra, training: { ...session.options }, batchInEpoch: session.batchInEpoch },
+    extra: { ...extra, training: { ...session.options }, batchInEpoch: session.batchInEpoch, ...(session.batchInEpoch > 0 && session.epochSoFar ? { epochSoFar: session.epochSoFar } : {}) },
   };
   if (metrics) info.metrics = { dLoss: metrics.dLoss, gGan: metrics.gGan, l1: metrics.l1, lr: metrics.lr };
   return info;
@@ -142,6 +153,18 @@ export function resumeSession(session: FaPEGanSession, info: RunInfo): void {
   const batchInEpoch = Number(info.extra?.batchInEpoch ?? 0);
   if (!(Number.isInteger(batchInEpoch) && batchInEpoch >= 0)) throw new Error(`cannot resume FaPE-GAN training: the checkpoint's batchInEpoch is ${JSON.stringify(info.extra?.batchInEpoch)}, not a batch count`);
   session.batchInEpoch = batchInEpoch;
+  session.epochSoFar = batchInEpoch > 0 ? readGanEpochSoFar(info.extra?.epochSoFar) : undefined;
+}
+
+/** A checkpoint's epochSoFar, checked; undefined when it has none (an older webfer's). */
+function readGanEpochSoFar(value: unknown): GanEpochSoFar | undefined {
+  if (value === undefined || value === null) return undefined;
+  const record = value as Partial<GanEpochSoFar>;
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (!(Array.isArray(record.totals) && record.totals.length === 3 && record.totals.every(finite) && finite(record.steps) && Number.isInteger(record.steps) && record.steps! >= 0 && finite(record.seconds))) {
+    throw new Error(`cannot resume FaPE-GAN training: the checkpoint's epochSoFar ${JSON.stringify(value)} is not the loss totals of an epoch (totals [3], steps, seconds): the checkpoint is damaged; use an earlier one or train again`);
+  }
+  return { totals: [...record.totals] as [number, number, number], steps: record.steps!, seconds: record.seconds! };
 }
 
 export function freeSession(session: FaPEGanSession): void {
@@ -291,15 +314,22 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
     const started = Date.now();
     const lr = session.optimizerG.paramGroups[0]!.lr;
     const progress = progressFactory(`epoch ${epoch + 1}/${session.options.epochs}`, loader.length);
-    let totals: Tensor | undefined;
+    // A resumed mid-epoch run skips the batches done before the stop (the epoch's order depends only
+    // on seed and epoch) and goes on from their loss totals, added in the same order as without the stop.
+    const soFar = session.epochSoFar;
+    session.epochSoFar = undefined;
+    let totals: Tensor | undefined = soFar ? tensor(Float32Array.from(soFar.totals), [3]) : undefined;
+    const earlierSteps = soFar?.steps ?? 0;
+    const earlierSeconds = soFar?.seconds ?? 0;
     let steps = 0;
-    // A resumed mid-epoch run skips the batches done before the stop (the epoch's order depends only on seed and epoch).
     const skip = session.batchInEpoch;
     let batchIndex = 0;
+    let lastRead: ArrayLike<number> = [0, 0, 0];
     const readTotals = async (): Promise<[number, number, number]> => {
       const values = totals ? await totals.toArray() : new Float32Array(3);
+      lastRead = values;
       const where = `epoch ${epoch + 1}, step ${session.step}`;
-      const means = Array.from(values, (v) => v / Math.max(1, steps)) as [number, number, number];
+      const means = Array.from(values, (v) => v / Math.max(1, earlierSteps + steps)) as [number, number, number];
       assertFinite(means[0], 'discriminator loss', where, lastCheckpoint);
       assertFinite(means[1], 'generator adversarial loss', where, lastCheckpoint);
       assertFinite(means[2], 'L1 reconstruction loss', where, lastCheckpoint);
@@ -324,6 +354,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
         if (skip + steps < loader.length && options.shouldStop?.()) {
           await readTotals(); // a non-finite loss is reported, not saved
           session.batchInEpoch = skip + steps;
+          session.epochSoFar = { totals: [lastRead[0]!, lastRead[1]!, lastRead[2]!], steps: earlierSteps + steps, seconds: earlierSeconds + (Date.now() - started) / 1000 };
           progress.log(`stopped in epoch ${epoch + 1} after batch ${session.batchInEpoch} of ${loader.length} (step ${session.step})`);
           if (options.saveCheckpoint) await options.saveCheckpoint(sessionParts(session), sessionRunInfo(session, undefined, options.extra));
           return history;
@@ -334,7 +365,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       session.schedulerG?.step();
       session.schedulerD?.step();
       session.epoch++;
-      const metrics: FaPEGanMetrics = { epoch: session.epoch, step: session.step, dLoss, gGan, l1, lr, seconds: (Date.now() - started) / 1000 };
+      const metrics: FaPEGanMetrics = { epoch: session.epoch, step: session.step, dLoss, gGan, l1, lr, seconds: earlierSeconds + (Date.now() - started) / 1000 };
       history.push(metrics);
       const scales = session.scalerG && session.scalerD ? `  loss scale G ${session.scalerG.scale} D ${session.scalerD.scale} (${session.scalerG.skippedSteps + session.scalerD.skippedSteps} update(s) skipped so far)` : '';
       progress.log(`epoch ${session.epoch}: D ${dLoss.toFixed(4)}  G_GAN ${gGan.toFixed(4)}  L1 ${l1.toFixed(4)}${scales}  (${metrics.seconds.toFixed(1)} s)`);

@@ -1,0 +1,64 @@
+// A run stopped by Ctrl-C inside an epoch and resumed must end where the uninterrupted run ends:
+// the same weights and optimizer state bit for bit (the GPU is deterministic here), and the same
+// metrics.jsonl apart from the clock (seconds, images/s).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadSafetensors } from '../../src/node/checkpoint.js';
+import { errorLines, expectOk, removeDir, runCli, tempDir } from './run-cli.js';
+
+const work = tempDir('webfer-resume-exact-');
+const at = (name: string) => join(work, name);
+const TIMING = new Set(['seconds', 'trainImagesPerSecond']);
+
+/** Every tensor of two checkpoints byte for byte (weights, optimizer moments), and their random streams. */
+function assertSameState(resumed: string, whole: string): void {
+  const [first, second] = [resumed, whole].map((run) => loadSafetensors(join(run, 'checkpoint.safetensors')));
+  assert.is(first!.metadata.random, second!.metadata.random, 'the random stream of the resumed run differs');
+  assert.is(first!.metadata.optimizers, second!.metadata.optimizers, 'the optimizer state (steps, groups) of the resumed run differs');
+  const [a, b] = [first!.tensors, second!.tensors];
+  assert.equal([...a.keys()].sort(), [...b.keys()].sort());
+  const bytes = (t: { data: Float32Array }) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  for (const [name, t] of a) assert.ok(bytes(t).equals(bytes(b.get(name)!)), `${name}: interrupted + resumed differs from the uninterrupted run`);
+}
+
+/** metrics.jsonl of two runs: the same epochs and the same numbers, the clock aside. */
+function assertSameMetrics(resumed: string, whole: string): void {
+  const read = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, number>);
+  const [a, b] = [read(resumed), read(whole)];
+  assert.equal(a.map((r) => r.epoch), b.map((r) => r.epoch));
+  a.forEach((record, k) => {
+    const untimed = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([key]) => !TIMING.has(key)));
+    assert.equal(untimed(record), untimed(b[k]!), `epoch ${record.epoch}: the resumed run's record differs from the uninterrupted run's`);
+  });
+}
+
+test('train stopped by Ctrl-C inside epoch 2 and resumed: the same weights and the same metrics.jsonl as one run (the resumed epoch\'s loss and accuracy covered only its batches after the stop)', async () => {
+  const args = (out: string) => ['train', '--synth-subjects', '2', '--synth-expressions', '2', '--width', '0.125', '--input-size', '32', '--batch-size', '2', '--read-every', '3', '--epochs', '2', '--workers', '1', '--out', out];
+  const whole = at('fanet-whole'), interrupted = at('fanet-interrupted');
+  expectOk(await runCli(args(whole)));
+  // Progress lines come at each read-back (every 3 steps): Ctrl-C after epoch 2's third batch.
+  const stopped = await runCli(args(interrupted), { signalWhen: { text: 'epoch 2/2 3/', signal: 'SIGINT' } });
+  assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
+  assert.is(errorLines(stopped).length, 0, stopped.stderr);
+  const resumed = expectOk(await runCli([...args(interrupted), '--resume']));
+  // It says where inside the epoch it goes on (it said only "after epoch 1").
+  assert.match(resumed.stderr, /resuming .*after epoch 1 and [3-9]\d* batch\(es\) of epoch 2 \(step \d+\)/);
+  assertSameState(interrupted, whole);
+  assertSameMetrics(interrupted, whole);
+});
+
+test('gan-train stopped by Ctrl-C inside epoch 2 and resumed: metrics.jsonl equals one run\'s (the resumed epoch\'s means covered only its batches after the stop)', async () => {
+  const args = (out: string) => ['gan-train', '--synth-subjects', '2', '--synth-expressions', '2', '--size', '24', '--width', '1', '--blocks', '0', '--batch-size', '1', '--epochs', '2', '--seed', '3', '--out', out];
+  const whole = at('gan-whole'), interrupted = at('gan-interrupted');
+  expectOk(await runCli(args(whole)));
+  const stopped = await runCli(args(interrupted), { signalWhen: { text: 'epoch 2/2', signal: 'SIGINT' } });
+  assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
+  expectOk(await runCli([...args(interrupted), '--resume']));
+  assertSameState(interrupted, whole);
+  assertSameMetrics(interrupted, whole);
+});
+
+test.after(() => removeDir(work));
+test.run();
