@@ -196,6 +196,11 @@ export function resumeGanSettings(info: RunInfo, argv: GanResumeArgs, given: Set
     notes.push(`the lr decay is laid out again over ${training.epochs} epochs: constant to epoch ${Math.ceil(training.epochs / 2)}, then linearly to 0`);
   }
   if (given.has('batchSize') && argv.batchSize !== stored.batchSize) {
+    // The batches already done are skipped by count: counted in another size they would drop the rest of the epoch.
+    const batchInEpoch = Number(info.extra?.batchInEpoch ?? 0);
+    if (batchInEpoch > 0) {
+      throw new Error(`--batch-size ${argv.batchSize}: the run in ${checkpointPath} stopped inside epoch ${info.epoch + 1} after ${batchInEpoch} batches of ${stored.batchSize}; drop --batch-size to finish that epoch, then change it`);
+    }
     notes.push(`batch size changed from ${stored.batchSize} to ${argv.batchSize}`);
     training.batchSize = argv.batchSize;
   }

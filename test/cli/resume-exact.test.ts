@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadSafetensors } from '../../src/node/checkpoint.js';
-import { errorLines, expectOk, removeDir, runCli, tempDir } from './run-cli.js';
+import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
 
 const work = tempDir('webfer-resume-exact-');
 const at = (name: string) => join(work, name);
@@ -49,12 +49,16 @@ test('train stopped by Ctrl-C inside epoch 2 and resumed: the same weights and t
   assertSameMetrics(interrupted, whole);
 });
 
-test('gan-train stopped by Ctrl-C inside epoch 2 and resumed: metrics.jsonl equals one run\'s (the resumed epoch\'s means covered only its batches after the stop)', async () => {
+test('gan-train stopped inside epoch 2: --batch-size on --resume is refused (it skipped the done batches counted in the new size, dropping the rest of the epoch); resumed as it was, metrics.jsonl equals one run\'s', async () => {
   const args = (out: string) => ['gan-train', '--synth-subjects', '2', '--synth-expressions', '2', '--size', '24', '--width', '1', '--blocks', '0', '--batch-size', '1', '--epochs', '2', '--seed', '3', '--out', out];
   const whole = at('gan-whole'), interrupted = at('gan-interrupted');
   expectOk(await runCli(args(whole)));
   const stopped = await runCli(args(interrupted), { signalWhen: { text: 'epoch 2/2', signal: 'SIGINT' } });
   assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
+  const checkpoint = readFileSync(join(interrupted, 'checkpoint.safetensors'));
+  const withBatch = args(interrupted).map((value, k, all) => (all[k - 1] === '--batch-size' ? '4' : value));
+  expectRefused(await runCli([...withBatch, '--resume']), /--batch-size 4: the run in .* stopped inside epoch 2 after \d+ batches of 1; drop --batch-size to finish that epoch, then change it/);
+  assert.ok(readFileSync(join(interrupted, 'checkpoint.safetensors')).equals(checkpoint), 'the refused resume left the checkpoint as it was');
   expectOk(await runCli([...args(interrupted), '--resume']));
   assertSameState(interrupted, whole);
   assertSameMetrics(interrupted, whole);
