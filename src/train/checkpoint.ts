@@ -74,6 +74,11 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
 
 /** Reads the run info without touching any module (to rebuild the right model first). */
 export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'): RunInfo {
+  const version = /^webfer-checkpoint-(\d+)$/.exec(content.metadata.format ?? '')?.[1];
+  if (version !== undefined && content.metadata.format !== FORMAT) {
+    // Another version's layout may mean other things under the same names: never guess.
+    throw new Error(`${source} is a webfer training checkpoint of format ${version}; this webfer reads format ${FORMAT.split('-').pop()} only: open it with the webfer version that wrote it (a newer one: update webfer)`);
+  }
   if (content.metadata.format !== FORMAT || !content.metadata.run) {
     // Most often a state dict (`webfer convert` output, a PyTorch-written file): weights without a run.
     throw new Error(`${source} is not a webfer training checkpoint (its metadata has no webfer run, format ${JSON.stringify(content.metadata.format ?? null)}): pass a checkpoint.safetensors written by \`webfer train\` or \`gan-train\`; to start from plain weights run \`webfer train --init-from ${source}\` (in code: module.loadStateDict())`);

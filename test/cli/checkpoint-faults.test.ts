@@ -1,6 +1,6 @@
 // Checkpoint faults as a user meets them: a loss that turns NaN before and after the first
 // checkpoint, a save killed mid-write (its temp file left behind), and damaged checkpoint files.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -97,6 +97,18 @@ test('damaged checkpoints are refused in one line naming the file, the tensor an
   const truncated = join(work, 'truncated.safetensors');
   writeFileSync(truncated, readFileSync(source).subarray(0, 5000));
   assert.match(oneError(await run(['eval', '--checkpoint', truncated])), /truncated\.safetensors: (header length \d+ runs past the end|tensor "[^"]+": data_offsets .* run past the data section .*truncated file)/);
+});
+
+test('a checkpoint of another format version (a newer webfer\'s) is refused as such by --resume and eval (it was called "not a webfer training checkpoint", with advice to --init-from it)', async () => {
+  const out = join(work, 'newer-format');
+  mkdirSync(out);
+  const path = join(out, 'checkpoint.safetensors');
+  writeFileSync(path, readFileSync(join(work, 'nan-later', 'checkpoint.safetensors')));
+  editHeader(path, (header) => { header.__metadata__.format = 'webfer-checkpoint-2'; });
+  const expected = /newer-format\/checkpoint\.safetensors is a webfer training checkpoint of format 2; this webfer reads format 1 only: open it with the webfer version that wrote it \(a newer one: update webfer\)/;
+  assert.match(oneError(await run(['train', '--resume', '--epochs', '3', '--out', out])), expected);
+  assert.match(oneError(await run(['eval', '--checkpoint', path])), expected);
+  assert.match(oneError(await run(['gan-train', '--resume', '--epochs', '3', '--out', out])), expected);
 });
 
 test.after(() => removeDir(work));
