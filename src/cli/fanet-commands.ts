@@ -18,7 +18,7 @@ import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
-import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, readEpochSoFar, trainFanet, type EpochRecord, type EpochSoFar } from '../train/fanet.js';
+import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, readBestEpoch, readEpochSoFar, trainFanet, type BestEpoch, type EpochRecord, type EpochSoFar } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
 import { confusionMatrixSpec, trainingCurvesSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
@@ -235,7 +235,10 @@ type FanetPreset = keyof typeof FANET_PRESETS;
 const ARCHITECTURE_FLAGS = [['variant', 'model', '--model'], ['widthMultiplier', 'width', '--width'], ['inputSize', 'inputSize', '--input-size']] as const;
 
 /** What a Fa-Net run writes beside its checkpoint: a run cut short before its first checkpoint leaves these. */
-const isFanetRunFile = (name: string) => name === 'metrics.jsonl' || /^(curves|confusion)\.(png|svg)$/.test(name);
+const isFanetRunFile = (name: string) => name === 'metrics.jsonl' || name === BEST_CHECKPOINT || /^(curves|confusion)\.(png|svg)$/.test(name);
+
+/** The checkpoint of the epoch with the highest validation accuracy, beside the last one. */
+const BEST_CHECKPOINT = 'best.safetensors';
 
 function readHistory(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
@@ -252,7 +255,7 @@ function readHistory(path: string): EpochRecord[] {
 
 const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
-  describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, metrics.jsonl, curves.png/.svg, confusion.png/.svg',
+  describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, best.safetensors (best val accuracy), metrics.jsonl, curves.png/.svg, confusion.png/.svg',
   builder: (yargs) =>
     yargs
       .options(dataOptions)
@@ -290,11 +293,13 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     checkOutputFolder(out, '--out');
     const checkpointPath = join(out, 'checkpoint.safetensors');
     const metricsPath = join(out, 'metrics.jsonl');
+    const bestPath = join(out, BEST_CHECKPOINT);
     let config: LightCNNConfig = { variant: argv.model, classes: 0, inputSize: argv.inputSize, widthMultiplier: argv.width, inputChannels: 1 };
     let resumeInfo: RunInfo | undefined;
     let earlierHistory: EpochRecord[] = [];
     let batchInEpoch = 0;
     let epochSoFar: EpochSoFar | undefined;
+    let best: BestEpoch | undefined;
     // This run's settings: the command line's, or on --resume the checkpoint's with the changes it accepts (refused before the GPU starts).
     const given = givenOptions();
     if (argv.preset) {
@@ -325,6 +330,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       config = resumeInfo.config as unknown as LightCNNConfig;
       batchInEpoch = Number(resumeInfo.extra?.batchInEpoch ?? 0);
       epochSoFar = readEpochSoFar(resumeInfo.extra?.epochSoFar, checkpointPath);
+      best = readBestEpoch(resumeInfo.extra?.best, checkpointPath);
       const within = batchInEpoch > 0 ? ` and ${batchInEpoch} batch(es) of epoch ${resumeInfo.epoch + 1}` : '';
       console.error(`resuming ${checkpointPath}: ${config.variant} width ${config.widthMultiplier} at ${config.inputSize} px, after epoch ${resumeInfo.epoch}${within} (step ${resumeInfo.step})`);
       for (const note of run.notes) console.error(note);
@@ -389,11 +395,16 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,
     );
 
+    // Choosing an epoch by its test accuracy would tune on the test set: best.safetensors needs a validation part.
+    const trackBest = splits.monitor !== splits.test;
+    if (!trackBest) console.error(`note: ${splits.description} has no validation part, so each epoch is evaluated on the test part and no ${BEST_CHECKPOINT} is kept (picking an epoch by test accuracy would tune on the test set)`);
+    let savedBest = false;
     const stop = stopOnCtrlC();
     try {
       const result = await trainFanet({
         model, optimizer, scheduler, scaler, trainLoader: trainLoader!, evalLoader, epochs: run.epochs,
-        start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch, epochSoFar } : undefined,
+        start: resumeInfo ? { epoch: resumeInfo.epoch, step: resumeInfo.step, batchInEpoch, epochSoFar, best } : undefined,
+        trackBest,
         readEvery: argv.readEvery,
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.
@@ -401,7 +412,11 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, precision: run.precision, classes: [...splits.train.classes],
           ...(argv.initFrom ? { initFrom: resolve(argv.initFrom), freeze: argv.freeze ?? null } : {}), ...(argv.preset ? { preset: argv.preset } : {}),
         },
-        saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
+        // The best copy first: killed between the two writes, the resumed run redoes that epoch and writes both again.
+        saveCheckpoint: (parts, info, isBest) => {
+          savedBest = isBest === true;
+          return saveTrainingCheckpoint(isBest ? [bestPath, checkpointPath] : checkpointPath, parts, info);
+        },
         shouldStop: stop.requested,
         onEpoch: async (record, evaluation) => {
           history.push(record);
@@ -410,7 +425,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           if (evaluation) await writePlot(join(out, 'confusion'), confusionMatrixSpec(evaluation.confusion, splits.train.classes, `Confusion matrix (eval, epoch ${record.epoch})`));
           const evalText = record.evalAccuracy === undefined ? '' : ` · eval loss ${record.evalLoss!.toFixed(4)} acc ${(100 * record.evalAccuracy).toFixed(2)}%`;
           const scaleText = scaler ? ` · loss scale ${scaler.scale} (${scaler.skippedSteps} step(s) skipped so far)` : '';
-          console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText} · lr ${record.lr.toPrecision(3)}${scaleText} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
+          const bestText = savedBest ? ` · best so far (${BEST_CHECKPOINT})` : '';
+          console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText}${bestText} · lr ${record.lr.toPrecision(3)}${scaleText} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);
         },
       });
       if (result.stopped) {
@@ -424,7 +440,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         await writePlot(join(out, 'confusion'), confusionMatrixSpec(final.confusion, splits.test.classes, 'Confusion matrix (test)'));
       }
       console.log(`test: ${formatReport({ ...final, classes: [...splits.test.classes] })}`);
-      console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(out, 'curves.png')} (and .svg), ${join(out, 'confusion.png')} (and .svg)`);
+      const bestText = result.best ? `, ${bestPath} (epoch ${result.best.epoch}: the best val accuracy, ${(100 * result.best.evalAccuracy).toFixed(2)}%)` : '';
+      console.log(`wrote ${checkpointPath} (epoch ${result.epoch})${bestText}, ${metricsPath}, ${join(out, 'curves.png')} (and .svg), ${join(out, 'confusion.png')} (and .svg)`);
     } finally {
       const skipped = skips.summary();
       if (skipped) console.error(skipped);

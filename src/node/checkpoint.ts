@@ -78,10 +78,11 @@ function readInto(fd: number, target: Uint8Array, position: number, path: string
   }
 }
 
-/** Saves a training checkpoint (modules, optimizers, schedules, random stream, run info) atomically. */
-export async function saveTrainingCheckpoint(path: string, parts: TrainingParts, info: RunInfo): Promise<void> {
+/** Saves a training checkpoint (modules, optimizers, schedules, random stream, run info) atomically; to each path in turn when given several. */
+export async function saveTrainingCheckpoint(path: string | readonly string[], parts: TrainingParts, info: RunInfo): Promise<void> {
   const content = await captureCheckpoint(parts, info);
-  saveSafetensors(path, content.tensors, content.metadata);
+  const bytes = encodeSafetensors(content.tensors, content.metadata);
+  for (const target of typeof path === 'string' ? [path] : path) writeFileAtomic(target, bytes);
 }
 
 /** Restores a training checkpoint into already-built parts; returns where the run stood. Removes stale temp files of a killed save. */

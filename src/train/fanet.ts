@@ -161,12 +161,17 @@ export interface FanetTrainOptions {
    */
   scaler?: GradScaler;
   /** Where a resumed run stands (from the checkpoint's RunInfo). */
-  start?: { epoch: number; step: number; batchInEpoch?: number; epochSoFar?: EpochSoFar };
+  start?: { epoch: number; step: number; batchInEpoch?: number; epochSoFar?: EpochSoFar; best?: BestEpoch };
   /** Read the loss back (a GPU sync) every this many steps; default 4. */
   readEvery?: number;
   progress?: ProgressFactory;
-  /** Called with the parts and run info at the end of every epoch and when stopped. */
-  saveCheckpoint?: (parts: TrainingParts, info: RunInfo) => Promise<void>;
+  /**
+   * Called with the parts and run info at the end of every epoch and when stopped; `best` is true
+   * at the end of an epoch whose eval accuracy beats every earlier epoch's (with trackBest).
+   */
+  saveCheckpoint?: (parts: TrainingParts, info: RunInfo, best?: boolean) => Promise<void>;
+  /** Track the epoch of the highest eval accuracy (run info extra `best`) and say when it improves. Give it only when evalLoader is a validation part, never the test part. */
+  trackBest?: boolean;
   /** Extra run info stored in checkpoints (data set, task, seed, batch size...). */
   extra?: Record<string, unknown>;
   /** Polled after every step: true stops the run (after saving a checkpoint). */
@@ -199,6 +204,22 @@ export function readEpochSoFar(value: unknown, source: string): EpochSoFar | und
   return { lossSum: record.lossSum as number, correct: record.correct as number, seen: record.seen as number, seconds: record.seconds as number };
 }
 
+/** The epoch with the highest eval accuracy so far (the first of equals). */
+export interface BestEpoch {
+  epoch: number;
+  evalAccuracy: number;
+}
+
+/** A checkpoint's `best`, checked; undefined when it has none. */
+export function readBestEpoch(value: unknown, source: string): BestEpoch | undefined {
+  if (value === undefined || value === null) return undefined;
+  const record = value as Partial<BestEpoch>;
+  if (!(Number.isInteger(record.epoch) && record.epoch! >= 1 && typeof record.evalAccuracy === 'number' && record.evalAccuracy >= 0 && record.evalAccuracy <= 1)) {
+    throw new Error(`${source}: its best-epoch record ${JSON.stringify(value)} is not { epoch, evalAccuracy }: the checkpoint is damaged; use an earlier one or train again`);
+  }
+  return { epoch: record.epoch!, evalAccuracy: record.evalAccuracy! };
+}
+
 export interface FanetTrainResult {
   history: EpochRecord[];
   /** True when shouldStop ended the run early. */
@@ -206,6 +227,8 @@ export interface FanetTrainResult {
   epoch: number;
   step: number;
   lastEvaluation?: ClassificationReport;
+  /** With trackBest: the epoch of the highest eval accuracy. */
+  best?: BestEpoch;
 }
 
 /**
@@ -281,13 +304,14 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
   let step = options.start?.step ?? 0;
   let skip = options.start?.batchInEpoch ?? 0;
   let soFar = options.start?.epochSoFar;
+  let best = options.start?.best;
   let lastEvaluation: ClassificationReport | undefined;
   const parts = fanetParts(model, optimizer, scheduler, scaler);
   // What a non-finite loss can truthfully say about the checkpoint on disk (a resumed run has one).
   let lastCheckpoint: LastCheckpoint = options.saveCheckpoint ? (options.start ? { epoch, step } : null) : undefined;
-  const saveCheckpoint = async (runInfo: RunInfo) => {
+  const saveCheckpoint = async (runInfo: RunInfo, isBest = false) => {
     if (!options.saveCheckpoint) return;
-    await options.saveCheckpoint(parts, runInfo);
+    await options.saveCheckpoint(parts, runInfo, isBest);
     lastCheckpoint = { epoch: runInfo.epoch, step: runInfo.step };
   };
   const info = (metrics: Record<string, number>, batchInEpoch: number, epochSoFar?: EpochSoFar): RunInfo => ({
@@ -296,7 +320,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     epoch,
     step,
     metrics,
-    extra: { ...options.extra, ...(batchInEpoch > 0 ? { batchInEpoch, epochSoFar } : {}) },
+    extra: { ...options.extra, ...(best ? { best } : {}), ...(batchInEpoch > 0 ? { batchInEpoch, epochSoFar } : {}) },
   });
 
   while (epoch < options.epochs) {
@@ -344,7 +368,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     if (stopped) {
       const epochSoFar: EpochSoFar = { lossSum, correct, seen, seconds: earlierSeconds + (performance.now() - started) / 1000 };
       await saveCheckpoint(info({ trainLoss: lossSum / Math.max(1, seen) }, batchIndex, epochSoFar));
-      return { history, stopped: true, epoch, step, lastEvaluation };
+      return { history, stopped: true, epoch, step, lastEvaluation, best };
     }
     skip = 0;
     const trainSeconds = (performance.now() - started) / 1000;
@@ -363,11 +387,13 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     scheduler.step();
     epoch++;
     history.push(record);
+    const improved = options.trackBest === true && record.evalAccuracy !== undefined && (!best || record.evalAccuracy > best.evalAccuracy);
+    if (improved) best = { epoch, evalAccuracy: record.evalAccuracy! };
     const metrics = Object.fromEntries(Object.entries(record).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
-    await saveCheckpoint(info(metrics, 0));
+    await saveCheckpoint(info(metrics, 0), improved);
     await options.onEpoch?.(record, lastEvaluation);
   }
-  return { history, stopped: false, epoch, step, lastEvaluation };
+  return { history, stopped: false, epoch, step, lastEvaluation, best };
 }
 
 export interface FanetEvalOptions {

@@ -1,10 +1,11 @@
 // A run stopped by Ctrl-C inside an epoch and resumed must end where the uninterrupted run ends:
 // the same weights and optimizer state bit for bit (the GPU is deterministic here), and the same
 // metrics.jsonl apart from the clock (seconds, images/s).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { encodePng } from '../../src/data/codecs.js';
 import { loadSafetensors } from '../../src/node/checkpoint.js';
 import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
 
@@ -13,8 +14,8 @@ const at = (name: string) => join(work, name);
 const TIMING = new Set(['seconds', 'trainImagesPerSecond']);
 
 /** Every tensor of two checkpoints byte for byte (weights, optimizer moments), and their random streams. */
-function assertSameState(resumed: string, whole: string): void {
-  const [first, second] = [resumed, whole].map((run) => loadSafetensors(join(run, 'checkpoint.safetensors')));
+function assertSameState(resumed: string, whole: string, file = 'checkpoint.safetensors'): void {
+  const [first, second] = [resumed, whole].map((run) => loadSafetensors(join(run, file)));
   assert.is(first!.metadata.random, second!.metadata.random, 'the random stream of the resumed run differs');
   assert.is(first!.metadata.optimizers, second!.metadata.optimizers, 'the optimizer state (steps, groups) of the resumed run differs');
   const [a, b] = [first!.tensors, second!.tensors];
@@ -47,6 +48,25 @@ test('train stopped by Ctrl-C inside epoch 2 and resumed: the same weights and t
   assert.match(resumed.stderr, /resuming .*after epoch 1 and [3-9]\d* batch\(es\) of epoch 2 \(step \d+\)/);
   assertSameState(interrupted, whole);
   assertSameMetrics(interrupted, whole);
+  assertSameState(interrupted, whole, 'best.safetensors');
+});
+
+test('train keeps best.safetensors, the checkpoint of the epoch with the highest val accuracy (it kept only the last epoch\'s); eval and predict read it', async () => {
+  const out = at('fanet-best');
+  const args = ['train', '--synth-subjects', '2', '--synth-expressions', '2', '--width', '0.125', '--input-size', '32', '--batch-size', '4', '--optimizer', 'adam', '--epochs', '4', '--workers', '1', '--out', out];
+  const trained = expectOk(await runCli(args));
+  const records = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { epoch: number; evalAccuracy: number });
+  const top = Math.max(...records.map((r) => r.evalAccuracy));
+  const bestEpoch = records.find((r) => r.evalAccuracy === top)!.epoch;
+  assert.match(trained.stdout, new RegExp(`best\\.safetensors \\(epoch ${bestEpoch}: the best val accuracy, ${(100 * top).toFixed(2)}%\\)`));
+  const best = join(out, 'best.safetensors');
+  assert.is(JSON.parse(loadSafetensors(best, { select: () => false }).metadata.run!).epoch, bestEpoch);
+  assert.match(expectOk(await runCli(['eval', '--checkpoint', best])).stdout, new RegExp(`after epoch ${bestEpoch} on test`));
+  const face = join(work, 'face.png');
+  writeFileSync(face, encodePng({ width: 40, height: 40, channels: 1, data: new Uint8Array(1600).map((_, k) => (k * 37) % 256) }));
+  const predicted = JSON.parse(expectOk(await runCli(['predict', face, '--checkpoint', best, '--json'])).stdout) as { predictions: unknown[] }[];
+  assert.is(predicted.length, 1);
+  assert.ok(predicted[0]!.predictions.length > 0);
 });
 
 test('gan-train stopped inside epoch 2: --batch-size on --resume is refused (it skipped the done batches counted in the new size, dropping the rest of the epoch); resumed as it was, metrics.jsonl equals one run\'s', async () => {
