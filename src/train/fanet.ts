@@ -327,7 +327,7 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
     model.train();
     const started = performance.now();
     const lr = optimizer.paramGroups[0]!.lr;
-    const progress = progressFactory(`epoch ${epoch + 1}/${options.epochs}`, trainLoader.length);
+    const progress = progressFactory(`epoch ${epoch + 1}/${options.epochs}`, trainLoader.length, skip);
     const pending: Tensor[] = [];
     // A resumed epoch goes on from the sums of its batches before the stop.
     const sums = { lossSum: soFar?.lossSum ?? 0, correct: soFar?.correct ?? 0 };

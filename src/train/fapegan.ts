@@ -313,7 +313,7 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
     const epoch = session.epoch;
     const started = Date.now();
     const lr = session.optimizerG.paramGroups[0]!.lr;
-    const progress = progressFactory(`epoch ${epoch + 1}/${session.options.epochs}`, loader.length);
+    const progress = progressFactory(`epoch ${epoch + 1}/${session.options.epochs}`, loader.length, session.batchInEpoch);
     // A resumed mid-epoch run skips the batches done before the stop (the epoch's order depends only
     // on seed and epoch) and goes on from their loss totals, added in the same order as without the stop.
     const soFar = session.epochSoFar;

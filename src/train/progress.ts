@@ -8,6 +8,7 @@ export interface Progress {
   stop(): void;
 }
 
-export type ProgressFactory = (label: string, total: number) => Progress;
+/** `start`: units already done when the work begins (an epoch resumed part-way), so that estimates count only what is timed. */
+export type ProgressFactory = (label: string, total: number, start?: number) => Progress;
 
 export const silentProgress: ProgressFactory = () => ({ update() {}, log() {}, stop() {} });

@@ -49,6 +49,18 @@ test('train stopped by Ctrl-C inside epoch 2 and resumed: the same weights and t
   assertSameState(interrupted, whole);
   assertSameMetrics(interrupted, whole);
   assertSameState(interrupted, whole, 'best.safetensors');
+  // Progress lines (stderr is no TTY here) give the time left, estimated from the batches timed in
+  // this process: the resumed epoch's first line must not count the batches done before the stop.
+  const done = Number(/after epoch 1 and (\d+) batch/.exec(resumed.stderr)![1]);
+  const first = /epoch 2\/2 (\d+)\/(\d+) \((\d+\.\d) s(?:, (\d+) s left)?\)/.exec(resumed.stderr);
+  assert.ok(first, `no progress line for epoch 2 in:\n${resumed.stderr.slice(-1500)}`);
+  const [reached, total, seconds] = [Number(first[1]), Number(first[2]), Number(first[3])];
+  if (reached < total) {
+    assert.ok(first[4] !== undefined, `the line gives no time left: ${first[0]}`);
+    const estimate = (elapsed: number) => (elapsed / (reached - done)) * (total - reached);
+    const left = Number(first[4]);
+    assert.ok(left >= Math.floor(estimate(seconds - 0.05)) && left <= Math.ceil(estimate(seconds + 0.05)), `${first[0]}: expected about ${estimate(seconds).toFixed(1)} s left (${reached - done} batches timed)`);
+  }
 });
 
 test('train keeps best.safetensors, the checkpoint of the epoch with the highest val accuracy (it kept only the last epoch\'s); eval and predict read it', async () => {
