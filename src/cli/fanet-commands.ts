@@ -16,7 +16,7 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { assertFreshRunFolder, givenOptions, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { assertFreshRunFolder, givenOptions, resumedMetrics, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, readBestEpoch, readEpochSoFar, trainFanet, type BestEpoch, type EpochRecord, type EpochSoFar } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
@@ -240,19 +240,6 @@ const isFanetRunFile = (name: string) => name === 'metrics.jsonl' || name === BE
 /** The checkpoint of the epoch with the highest validation accuracy, beside the last one. */
 const BEST_CHECKPOINT = 'best.safetensors';
 
-function readHistory(path: string): EpochRecord[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').flatMap((line, k) => {
-    if (!line.trim()) return [];
-    try {
-      return [JSON.parse(line) as EpochRecord];
-    } catch {
-      // Appending after half a line would leave the file unreadable for good: the user repairs it first.
-      throw new Error(`${path}:${k + 1} is not a JSON record (${JSON.stringify(line.slice(0, 40))}; a write cut short?): delete that line, then run --resume again`);
-    }
-  });
-}
-
 const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Train Fa-Net (LightCNN) for expression recognition; writes checkpoint, best.safetensors (best val accuracy), metrics.jsonl, curves.png/.svg, confusion.png/.svg',
@@ -326,7 +313,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       resumeInfo = peekTrainingCheckpoint(checkpointPath);
       if (resumeInfo.kind !== 'fanet') throw new Error(`${checkpointPath} is a ${resumeInfo.kind} checkpoint, not Fa-Net: use another --out`);
       run = resumeFanetSettings(resumeInfo, argv, givenOptions(), checkpointPath);
-      earlierHistory = readHistory(metricsPath);
+      earlierHistory = resumedMetrics(metricsPath, resumeInfo, checkpointPath) as unknown as EpochRecord[];
       config = resumeInfo.config as unknown as LightCNNConfig;
       batchInEpoch = Number(resumeInfo.extra?.batchInEpoch ?? 0);
       epochSoFar = readEpochSoFar(resumeInfo.extra?.epochSoFar, checkpointPath);
@@ -389,7 +376,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
 
     mkdirSync(out, { recursive: true });
     if (!resumeInfo) writeFileSync(metricsPath, '');
-    const history = earlierHistory.filter((record) => record.epoch <= (resumeInfo?.epoch ?? 0));
+    const history = [...earlierHistory];
     console.error(
       `${config.variant} (width ${config.widthMultiplier ?? 1}, ${inputSize} px, flatten ${finalFeatureSize(config.variant, inputSize)}², ${model.numParameters().toLocaleString('en')} parameters) · ` +
         `${splits.description}: train ${splits.train.samples.length} · eval ${splits.monitor.samples.length} · test ${splits.test.samples.length} · ${run.optimizer} lr ${lr} batch ${run.batchSize}${run.precision === 'f16' ? ' · float16 operands, loss scaling' : ''} · epochs ${(resumeInfo?.epoch ?? 0) + 1}–${run.epochs}`,

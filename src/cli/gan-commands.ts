@@ -31,7 +31,7 @@ import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from '
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 import { setBaseLearningRate } from '../train/learning-rate.js';
-import { assertFreshRunFolder, givenOptions, resumeGanSettings, type GanResumeSettings } from './resume.js';
+import { assertFreshRunFolder, givenOptions, resumedMetrics, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
@@ -122,6 +122,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       const info = peekTrainingCheckpoint(checkpointPath);
       if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN`);
       resumed = resumeGanSettings(info, argv, givenOptions(), checkpointPath);
+      resumedMetrics(metricsPath, info, checkpointPath);
       config = info.config as Partial<FaPEGanConfig>;
       training = resumed.training;
       data = resumed.data;

@@ -2,7 +2,7 @@
 // an option the user typed either takes effect (and the command says so in one line) or is refused
 // with the fix before anything is built — never printed and then ignored. Options yargs filled in
 // with their defaults are not "typed", so `--resume` alone continues the run as it was.
-import { existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hideBin, Parser } from 'yargs/helpers';
 import type { Task } from '../data/splits.js';
@@ -23,6 +23,37 @@ export function assertFreshRunFolder(out: string, runFiles: (name: string) => bo
   if (!existsSync(out)) return;
   const leftover = readdirSync(out).find(runFiles);
   if (leftover) throw new Error(`${join(out, leftover)} exists (a run without a checkpoint): pass another --out, or delete ${out} to start over`);
+}
+
+/**
+ * The records of a run's metrics.jsonl that a resume continues, checked against the checkpoint
+ * before anything is built: records past the checkpoint's epoch are refused (the checkpoint was
+ * replaced by an earlier one: appending would repeat those epochs), and the checkpoint's own
+ * epoch, when its line is missing (killed between the checkpoint write and the metrics append),
+ * is restored from the record the checkpoint keeps.
+ */
+export function resumedMetrics(path: string, info: RunInfo, checkpointPath: string): Record<string, unknown>[] {
+  const records = existsSync(path) ? readFileSync(path, 'utf8').split('\n').flatMap((line, k) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as Record<string, unknown> & { epoch: number }];
+    } catch {
+      // Appending after half a line would leave the file unreadable for good: the user repairs it first.
+      throw new Error(`${path}:${k + 1} is not a JSON record (${JSON.stringify(line.slice(0, 40))}; a write cut short?): delete that line, then run --resume again`);
+    }
+  }) : [];
+  const later = records.filter((record) => record.epoch > info.epoch);
+  if (later.length) {
+    throw new Error(`${path} has records of epoch(s) ${later.map((record) => record.epoch).join(', ')}, past the epoch ${info.epoch} of ${checkpointPath} (was the checkpoint replaced by an earlier one?): move those lines out of ${path}, then run --resume again`);
+  }
+  const saved = info.metrics;
+  if (info.epoch > 0 && !records.some((record) => record.epoch === info.epoch) && saved?.epoch === info.epoch) {
+    const record = { ...saved };
+    appendFileSync(path, `${JSON.stringify(record)}\n`);
+    records.push(record as Record<string, unknown> & { epoch: number });
+    console.error(`note: ${path} lacked epoch ${info.epoch}'s record (a run killed between its checkpoint and its metrics write); restored it from ${checkpointPath}`);
+  }
+  return records;
 }
 
 const samePath = (a: string, b: string) => a === b || resolve(a) === resolve(b);

@@ -140,7 +140,7 @@ export function sessionRunInfo(session: FaPEGanSession, metrics?: FaPEGanMetrics
     kind: 'fapegan', config: { ...session.config }, epoch: session.epoch, step: session.step,
     extra: { ...extra, training: { ...session.options }, batchInEpoch: session.batchInEpoch, ...(session.batchInEpoch > 0 && session.epochSoFar ? { epochSoFar: session.epochSoFar } : {}) },
   };
-  if (metrics) info.metrics = { dLoss: metrics.dLoss, gGan: metrics.gGan, l1: metrics.l1, lr: metrics.lr };
+  if (metrics) info.metrics = { ...metrics };
   return info;
 }
 

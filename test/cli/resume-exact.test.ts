@@ -96,5 +96,35 @@ test('gan-train stopped inside epoch 2: --batch-size on --resume is refused (it 
   assertSameMetrics(interrupted, whole);
 });
 
+test('metrics.jsonl on --resume: a record lost to a kill between the checkpoint and the metrics write is restored from the checkpoint (the epoch was missing for good); records past the checkpoint\'s epoch (an earlier checkpoint put back) are refused (they were kept and the epochs written again)', async () => {
+  const out = at('metrics-repair');
+  const args = ['train', '--synth-subjects', '2', '--synth-expressions', '2', '--width', '0.125', '--input-size', '32', '--batch-size', '8', '--workers', '1', '--out', out];
+  const metrics = join(out, 'metrics.jsonl'), checkpoint = join(out, 'checkpoint.safetensors');
+  const lines = () => readFileSync(metrics, 'utf8').trim().split('\n');
+  expectOk(await runCli([...args, '--epochs', '1']));
+  const afterEpoch1 = readFileSync(checkpoint);
+  expectOk(await runCli([...args, '--epochs', '2', '--resume']));
+  const [line1, line2] = lines();
+  writeFileSync(metrics, `${line1}\n`); // the state a kill -9 right after epoch 2's checkpoint leaves
+  const repaired = expectOk(await runCli([...args, '--epochs', '3', '--resume']));
+  assert.match(repaired.stderr, /metrics\.jsonl lacked epoch 2's record .*; restored it from .*checkpoint\.safetensors/);
+  assert.equal(lines().map((line) => (JSON.parse(line) as { epoch: number }).epoch), [1, 2, 3]);
+  assert.is(lines()[1], line2, 'the restored record is the one the run wrote');
+  writeFileSync(checkpoint, afterEpoch1);
+  const before = readFileSync(metrics, 'utf8');
+  expectRefused(await runCli([...args, '--epochs', '3', '--resume']), /metrics\.jsonl has records of epoch\(s\) 2, 3, past the epoch 1 of .*checkpoint\.safetensors \(was the checkpoint replaced by an earlier one\?\): move those lines out/);
+  assert.is(readFileSync(metrics, 'utf8'), before);
+
+  const gan = at('gan-metrics-repair');
+  const ganArgs = ['gan-train', '--synth-subjects', '2', '--synth-expressions', '2', '--size', '24', '--width', '1', '--blocks', '0', '--batch-size', '8', '--out', gan];
+  expectOk(await runCli([...ganArgs, '--epochs', '1']));
+  const ganLine = readFileSync(join(gan, 'metrics.jsonl'), 'utf8');
+  writeFileSync(join(gan, 'metrics.jsonl'), '');
+  expectOk(await runCli([...ganArgs, '--epochs', '2', '--resume']));
+  const ganLines = readFileSync(join(gan, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(ganLines.map((line) => (JSON.parse(line) as { epoch: number }).epoch), [1, 2]);
+  assert.is(`${ganLines[0]}\n`, ganLine);
+});
+
 test.after(() => removeDir(work));
 test.run();
