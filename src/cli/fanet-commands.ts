@@ -1,5 +1,6 @@
 /** CLI commands for Fa-Net: `webfer train` (LightCNN on F²ED or any dataset) and `webfer eval`. */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { assertSplitColumnFilled, type Dataset, type Sample } from '../data/dataset.js';
@@ -80,6 +81,35 @@ function inCheckpointClassOrder(dataset: Dataset, checkpointClasses: readonly st
   console.error(`note: this data (${dataset.format}) numbers its classes ${dataset.classes.join(', ')}; matched by name to the checkpoint's ${checkpointClasses.join(', ')}`);
   const remap = dataset.classes.map((name) => position.get(key(name))!);
   return { ...dataset, classes: [...checkpointClasses], samples: dataset.samples.map((sample) => ({ ...sample, label: remap[sample.label]! })) };
+}
+
+/** What the split holds: the part sizes and a hash of every part's images and labels, in order. */
+interface SplitFingerprint { train: number; val: number; test: number; sha256: string }
+
+function splitFingerprint(splits: DataSplits): SplitFingerprint {
+  // Files by absolute path (a resume may run from another folder); synthetic images by their names.
+  const fromFiles = Boolean(splits.recipe.data || splits.recipe.splitDir);
+  const hash = createHash('sha256');
+  const val = splits.monitor !== splits.test ? splits.monitor.samples : [];
+  for (const [name, samples] of [['train', splits.train.samples], ['val', val], ['test', splits.test.samples]] as const) {
+    hash.update(`${name}\n`);
+    for (const sample of samples) hash.update(`${fromFiles ? resolve(sample.path) : sample.path}\t${sample.label}\n`);
+  }
+  return { train: splits.train.samples.length, val: val.length, test: splits.test.samples.length, sha256: hash.digest('hex').slice(0, 16) };
+}
+
+/**
+ * Refuses data that no longer splits as it did when the run was trained: the same path and seed
+ * with rows added or removed give another split, which mixes test images into training (resume)
+ * or evaluates on images the model trained on (eval). Checkpoints of older versions have no record.
+ */
+function assertSameSplit(stored: unknown, splits: DataSplits, checkpointPath: string, fix: string): void {
+  if (stored === undefined || stored === null) return;
+  const now = splitFingerprint(splits);
+  const then = stored as SplitFingerprint;
+  if (then.sha256 === now.sha256) return;
+  const sizes = (f: SplitFingerprint) => `train ${f.train} · val ${f.val} · test ${f.test}`;
+  throw new Error(`${splits.description} no longer splits as when ${checkpointPath} was trained (then ${sizes(then)}, now ${sizes(now)}; image list hash ${then.sha256} → ${now.sha256}): the data changed since, so its test part is not the run's; ${fix}`);
 }
 
 function subset(dataset: Dataset, samples: Sample[]): Dataset {
@@ -327,6 +357,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     await initWithAutotuneCache();
     const inputSize = config.inputSize ?? 128;
     const splits = await loadSplits({ ...argv, ...run.data }, inputSize);
+    if (resumeInfo) assertSameSplit(resumeInfo.extra?.split, splits, checkpointPath, 'restore the data the run was trained on, or start a new run with another --out');
     assertTrainableClasses(splits.train, splits.description);
     // The default lr grows with the batch (0.01 · batch / 128), but a step sees at most the whole
     // training split: --batch-size 1e9 trained 19 images at lr 78125 (loss 1e36, exit 0).
@@ -396,7 +427,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         progress: terminalProgress,
         // The class names let `webfer predict` name its outputs; older checkpoints lack them.
         extra: {
-          ...splits.recipe, batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, precision: run.precision, classes: [...splits.train.classes],
+          ...splits.recipe, split: splitFingerprint(splits), batchSize: run.batchSize, lr, optimizer: run.optimizer, epochs: run.epochs, precision: run.precision, classes: [...splits.train.classes],
           ...(argv.initFrom ? { initFrom: resolve(argv.initFrom), freeze: argv.freeze ?? null } : {}), ...(argv.preset ? { preset: argv.preset } : {}),
         },
         // The best copy first: killed between the two writes, the resumed run redoes that epoch and writes both again.
@@ -481,6 +512,14 @@ const evalCommand: CommandModule<object, EvalArgs> = {
       synthExpressions: (extra.synth as SynthOptions | null)?.expressions ?? argv.synthExpressions,
     };
     const splits = await loadSplits(dataArgs, config.inputSize ?? 128);
+    if (!argv.data && !argv.splitDir) {
+      try {
+        assertSameSplit(extra.split, splits, argv.checkpoint, 'restore that data, or pass --data to evaluate on other data knowingly');
+      } catch (error) {
+        await splits.close();
+        throw error;
+      }
+    }
     // Without a validation part the loaders monitor the test part, which --split val then evaluated under the name val.
     if (argv.split === 'val' && splits.monitor === splits.test) {
       await splits.close();

@@ -126,5 +126,23 @@ test('metrics.jsonl on --resume: a record lost to a kill between the checkpoint 
   assert.is(`${ganLines[0]}\n`, ganLine);
 });
 
+test('the data changed under a run (a row removed from its index): --resume and eval from the recipe are refused (the same path and seed split it anew: test images went into training, and eval scored images the model trained on)', async () => {
+  const data = at('changing-data');
+  expectOk(await runCli(['synth', data, '--subjects', '2', '--expressions', '2', '--frames', '2', '--size', '64', '--workers', '1']));
+  const out = at('changing-run');
+  const args = ['train', '--data', join(data, 'index.csv'), '--width', '0.125', '--input-size', '32', '--batch-size', '8', '--out', out];
+  expectOk(await runCli([...args, '--epochs', '1']));
+  const checkpoint = join(out, 'checkpoint.safetensors');
+  expectOk(await runCli(['eval', '--checkpoint', checkpoint]));
+  const index = readFileSync(join(data, 'index.csv'), 'utf8').trim().split('\n');
+  writeFileSync(join(data, 'index.csv'), `${index.slice(0, -1).join('\n')}\n`);
+  const saved = readFileSync(checkpoint);
+  const changed = /no longer splits as when .*checkpoint\.safetensors was trained \(then train \d+ · val \d+ · test \d+, now train \d+ · val \d+ · test \d+; image list hash [0-9a-f]{16} → [0-9a-f]{16}\): the data changed since, so its test part is not the run's; /;
+  expectRefused(await runCli([...args, '--epochs', '2', '--resume']), new RegExp(`${changed.source}restore the data the run was trained on, or start a new run with another --out`));
+  assert.ok(readFileSync(checkpoint).equals(saved), 'the refused resume left the checkpoint as it was');
+  expectRefused(await runCli(['eval', '--checkpoint', checkpoint]), new RegExp(`${changed.source}restore that data, or pass --data to evaluate on other data knowingly`));
+  expectOk(await runCli(['eval', '--checkpoint', checkpoint, '--data', join(data, 'index.csv')]));
+});
+
 test.after(() => removeDir(work));
 test.run();
