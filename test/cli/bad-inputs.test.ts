@@ -160,7 +160,7 @@ test('Ctrl-C during train saves a checkpoint and exits 130 (it exited 0, so `tra
   assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with --resume\)/);
   assert.is(errorLines(stopped).length, 0, stopped.stderr);
   const resumed = expectOk(await runCli([...args, '--resume']));
-  assert.match(resumed.stderr, /resuming .*after epoch [01] \(step [1-9]\d*\)/);
+  assert.match(resumed.stderr, /resuming .*after epoch [01]( and [1-9]\d* batch\(es\) of epoch [12])? \(step [1-9]\d*\)/);
   const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { epoch: number }).epoch);
   assert.equal(epochs, [1, 2]);
 });
