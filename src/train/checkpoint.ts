@@ -9,6 +9,7 @@ import type { AnyOptimizer, OptimizerState } from '../optim/optimizer.js';
 import type { LRScheduler, SchedulerState } from '../optim/lr-scheduler.js';
 import type { GradScaler, GradScalerState } from '../optim/grad-scaler.js';
 import { globalGeneratorState, setGlobalGeneratorState } from '../tensor/random.js';
+import { NonFiniteStateError } from './guards.js';
 
 export interface TrainingParts {
   modules: Record<string, AnyModule>;
@@ -54,6 +55,12 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
       for (const [buffer, t] of Object.entries(s.buffers)) tensors.set(`optim.${name}.${index}.${buffer}`, t);
     }
     optimizers[name] = { paramGroups: state.paramGroups, steps };
+  }
+  // Weights or moments holding NaN / inf would replace the last good checkpoint with one no command can use.
+  for (const [name, { data }] of tensors) {
+    let count = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
+    if (count > 0) throw new NonFiniteStateError(name, count, data.length);
   }
   const schedulers: Record<string, SchedulerState> = {};
   for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) schedulers[name] = scheduler.stateDict();

@@ -19,7 +19,7 @@ import type { ParamsInput } from '../optim/optimizer.js';
 import { tensor } from '../tensor/creation.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
 import type { RunInfo, TrainingParts } from './checkpoint.js';
-import { assertFinite, type LastCheckpoint } from './guards.js';
+import { assertFinite, saveUnlessDiverged, type LastCheckpoint } from './guards.js';
 import { ConfusionMatrix, type ClassificationReport } from './metrics.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 
@@ -311,7 +311,8 @@ export async function trainFanet(options: FanetTrainOptions): Promise<FanetTrain
   let lastCheckpoint: LastCheckpoint = options.saveCheckpoint ? (options.start ? { epoch, step } : null) : undefined;
   const saveCheckpoint = async (runInfo: RunInfo, isBest = false) => {
     if (!options.saveCheckpoint) return;
-    await options.saveCheckpoint(parts, runInfo, isBest);
+    const save = options.saveCheckpoint;
+    await saveUnlessDiverged(() => save(parts, runInfo, isBest), `epoch ${runInfo.epoch + (runInfo.extra?.batchInEpoch ? 1 : 0)}, step ${runInfo.step}`, lastCheckpoint);
     lastCheckpoint = { epoch: runInfo.epoch, step: runInfo.step };
   };
   const info = (metrics: Record<string, number>, batchInEpoch: number, epochSoFar?: EpochSoFar): RunInfo => ({

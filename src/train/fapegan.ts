@@ -22,7 +22,7 @@ import { Generator } from '../tensor/random.js';
 import { noGrad, scope, type Tensor } from '../tensor/tensor.js';
 import { full, tensor } from '../tensor/creation.js';
 import type { RunInfo, TrainingParts } from './checkpoint.js';
-import { assertFinite, type LastCheckpoint } from './guards.js';
+import { assertFinite, saveUnlessDiverged, type LastCheckpoint } from './guards.js';
 import { usePrecision, type Precision } from './precision.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 import { renderSampleGrid } from './sample-grid.js';
@@ -356,7 +356,8 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
           session.batchInEpoch = skip + steps;
           session.epochSoFar = { totals: [lastRead[0]!, lastRead[1]!, lastRead[2]!], steps: earlierSteps + steps, seconds: earlierSeconds + (Date.now() - started) / 1000 };
           progress.log(`stopped in epoch ${epoch + 1} after batch ${session.batchInEpoch} of ${loader.length} (step ${session.step})`);
-          if (options.saveCheckpoint) await options.saveCheckpoint(sessionParts(session), sessionRunInfo(session, undefined, options.extra));
+          const save = options.saveCheckpoint;
+          if (save) await saveUnlessDiverged(() => save(sessionParts(session), sessionRunInfo(session, undefined, options.extra)), `epoch ${epoch + 1}, step ${session.step}`, lastCheckpoint);
           return history;
         }
       }
@@ -372,8 +373,9 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       const samplesPng = sampleBatch ? encodePng(await renderSampleGrid(session.generator, sampleBatch)) : new Uint8Array();
       const parts = sessionParts(session);
       const info = sessionRunInfo(session, metrics, options.extra);
-      if (options.saveCheckpoint) {
-        await options.saveCheckpoint(parts, info);
+      const save = options.saveCheckpoint;
+      if (save) {
+        await saveUnlessDiverged(() => save(parts, info), `epoch ${info.epoch}, step ${info.step}`, lastCheckpoint);
         lastCheckpoint = { epoch: info.epoch, step: info.step };
       }
       await options.onEpochEnd?.({ metrics, samplesPng, parts, info });

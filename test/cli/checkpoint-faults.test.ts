@@ -111,5 +111,20 @@ test('a checkpoint of another format version (a newer webfer\'s) is refused as s
   assert.match(oneError(await run(['gan-train', '--resume', '--epochs', '3', '--out', out])), expected);
 });
 
+test('gan-train: a step that leaves G\'s weights NaN while its losses were finite (--lambda 3e38 overflows G\'s gradients) no longer writes them over the last good checkpoint (it did, and said that checkpoint was intact)', async () => {
+  const out = join(work, 'nan-state');
+  const args = ['gan-train', '--size', '24', '--width', '1', '--blocks', '0', '--batch-size', '64', '--synth-subjects', '2', '--synth-expressions', '2', '--out', out];
+  const first = await run([...args, '--epochs', '1']);
+  assert.is(first.code, 0, first.stderr);
+  const checkpoint = join(out, 'checkpoint.safetensors');
+  const good = readFileSync(checkpoint);
+  // One batch per epoch: epoch 2's only step ends the epoch, and its checkpoint would follow at once.
+  const line = oneError(await run([...args, '--epochs', '3', '--resume', '--lambda', '3e38']));
+  assert.match(line, /the training state became NaN or infinite \(generator\.\S+ holds \d+ NaN or infinite value\(s\) of \d+; not saved\) at epoch 2, step 2\. The last checkpoint \(epoch 1 done, step 1\) is intact\./);
+  assert.ok(readFileSync(checkpoint).equals(good), 'the epoch-1 checkpoint was replaced');
+  const resumed = await run([...args, '--epochs', '2', '--resume']);
+  assert.is(resumed.code, 0, `the kept checkpoint resumes:\n${resumed.stderr}`);
+});
+
 test.after(() => removeDir(work));
 test.run();
