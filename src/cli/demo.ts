@@ -4,7 +4,7 @@
 // their real formats written to the output folder.
 import type { CommandModule } from 'yargs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpu } from '../gpu/index.js';
@@ -16,7 +16,7 @@ import { formatPaperDemo, figureName, curveRuns, reportMarkdown } from '../train
 import { PAPER_RESULTS, PAPER_TRANSFER_RESULTS, TRANSFER_SET_NAMES } from '../train/demo/paper-results.js';
 import { barChartSpec, confusionMatrixSpec, sampleGridSpec, trainingCurvesSpec, type VegaLiteSpec } from '../plots/specs.js';
 import { writePlot } from '../node/plots.js';
-import { writeFileAtomic } from '../node/atomic-write.js';
+import { makeFolders, writeFileAtomic } from '../node/atomic-write.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers.js';
 import { terminalProgress } from '../node/progress.js';
@@ -216,7 +216,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     console.log(`estimate ${minutes(estimate.seconds)} for ${options.tasks.length} task${options.tasks.length > 1 ? 's' : ''} × ${options.gan ? 2 : 1} Fa-Net runs${options.transfer ? ' + 4 transfer runs' : ''} × ${options.seeds} seed${options.seeds > 1 ? 's' : ''} ` +
       `(${work.fanetSteps} Fa-Net steps per seed at ${(1000 * costs.fanetStep).toFixed(0)} ms, ${work.ganSteps} FaPE-GAN steps at ${(1000 * costs.ganStep).toFixed(0)} ms, ${work.renders64 + work.renders256} faces to render; measured just now)`);
     console.log(`writing to ${out}\n`);
-    mkdirSync(out, { recursive: true });
+    makeFolders(out, `--out ${out}`);
 
     const written: string[] = [];
     const write = (name: string, bytes: Uint8Array | string) => {

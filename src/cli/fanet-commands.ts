@@ -1,6 +1,6 @@
 /** CLI commands for Fa-Net: `webfer train` (LightCNN on F²ED or any dataset) and `webfer eval`. */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { assertSplitColumnFilled, type Dataset, type Sample } from '../data/dataset.js';
@@ -26,6 +26,7 @@ import { writePlot } from '../node/plots.js';
 import { readPretrainedWeights, type PretrainedWeights } from '../node/pretrained.js';
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
+import { makeFolders } from '../node/atomic-write.js';
 import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
@@ -405,7 +406,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     skips.watch('eval', evalLoader);
     skips.watch('test', testLoader);
 
-    mkdirSync(out, { recursive: true });
+    makeFolders(out, `--out ${out}`);
     if (!resumeInfo) writeFileSync(metricsPath, '');
     const history = [...earlierHistory];
     console.error(

@@ -10,7 +10,7 @@
  *     (path,subject,pose,expression,split,synthetic,source; split = train, synthetic = 1,
  *      source = the real image it was made from, relative to OUT)
  */
-import { appendFileSync, existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { decodeImage, encodePng } from '../data/codecs.js';
@@ -21,7 +21,7 @@ import { init } from '../gpu/index.js';
 import { FaPEGenerator, resolveFaPEGanConfig, type FaPEGanConfig } from '../models/fapegan.js';
 import { loadTrainingCheckpoint, peekTrainingCheckpoint, saveTrainingCheckpoint } from '../node/checkpoint.js';
 import { isDirectory } from '../node/data/files.js';
-import { writeFileAtomic } from '../node/atomic-write.js';
+import { makeFolders, writeFileAtomic } from '../node/atomic-write.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { terminalProgress } from '../node/progress.js';
 import { writePlot } from '../node/plots.js';
@@ -150,7 +150,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
           console.log(`lr changed from ${previous} to ${resumed.lr} (G and D${session.schedulerG ? '; the decay continues from the new base' : ''})`);
         }
       } else {
-        mkdirSync(argv.out, { recursive: true });
+        makeFolders(argv.out, `--out ${argv.out}`);
       }
       const { options } = session;
       console.log(`FaPE-GAN ${resolved.imageSize}px ${resolved.channels === 1 ? 'gray' : 'RGB'} width ${resolved.baseWidth} blocks ${resolved.residualBlocks} ${resolved.norm}norm: ` +

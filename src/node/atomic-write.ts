@@ -1,11 +1,30 @@
 // Atomic file writes (Node): a temp file in the same folder, fsync, then rename, so a reader or an
 // interrupted run never sees half a file; temp files that killed writers left behind are removed.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, basename, join, resolve } from 'node:path';
+
+/**
+ * Makes a folder and its missing parents one level at a time: Node's recursive mkdir spins forever
+ * on some paths (under /proc) and its raw errors name no fix. `what` says what the folder is for
+ * (e.g. "--out runs/a"); throws naming the folder that could not be made and why.
+ */
+export function makeFolders(path: string, what = path): void {
+  const missing: string[] = [];
+  for (let folder = resolve(path); !existsSync(folder) && dirname(folder) !== folder; folder = dirname(folder)) missing.unshift(folder);
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      if (code === 'EEXIST') continue;
+      throw new Error(`${what}: cannot make the folder ${folder} (${message}): pass a folder you can write to`);
+    }
+  }
+}
 
 /** Writes bytes to path atomically (temp file + fsync + rename), first removing temp files that dead writers left. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolders(dirname(path), path);
   removeStaleTempFiles(path);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, 'w');

@@ -156,4 +156,18 @@ test('gan-train --resume --lr X --epochs 2 applies X to G and D and says so; a d
   assert.ok(existsSync(join(run, 'samples-epoch002.png')));
 });
 
+test('an output folder that cannot be made is refused naming the folder and why: no raw EPERM, and no endless spin under /proc', async () => {
+  // mkdir under sysfs fails (EPERM) even for root; under /proc Node's recursive mkdir looped forever.
+  const cases: Array<[string[], RegExp]> = [
+    [['train', ...fanetArgs, '--epochs', '1', '--out', '/proc/self/webfer-run'], /^webfer: --out \/proc\/self\/webfer-run: cannot make the folder \/proc\/self\/webfer-run \(ENOENT.*\): pass a folder you can write to$/],
+    [['gan-train', ...ganArgs, '--epochs', '1', '--out', '/sys/kernel/webfer-run/a'], /^webfer: --out \/sys\/kernel\/webfer-run\/a: cannot make the folder \/sys\/kernel\/webfer-run \(EPERM.*\): pass a folder you can write to$/],
+    [['synth', '/proc/self/webfer-faces', '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64'], /cannot make the folder \/proc\/self\/webfer-faces \(ENOENT.*\): pass a folder you can write to$/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runCli(args, { timeoutMs: 90_000 })));
+  results.forEach((result, i) => {
+    assert.is.not(result.code, 124, `${result.command} hung`);
+    expectRefused(result, cases[i]![1]);
+  });
+});
+
 test.run();

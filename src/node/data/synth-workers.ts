@@ -3,12 +3,13 @@
 // (PNG encoding and file writes run in parallel too), and training asks for single images that
 // come back as pixels (workerSynthRenderer). A failure reaches whoever awaits that job as one
 // line naming the worker (and the image).
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encodePng } from '../../data/codecs.js';
 import { DataError } from '../../data/errors.js';
+import { makeFolders } from '../atomic-write.js';
 import type { ImageU8 } from '../../data/image.js';
 import { formatLandmarks } from '../../data/landmarks.js';
 import { renderSynthSample, type SynthOptions, type SynthSpec } from '../../data/synth/generator.js';
@@ -52,7 +53,7 @@ const madeFolders = new Set<string>();
  */
 function writeFileWhole(path: string, bytes: Uint8Array | string): void {
   const folder = dirname(path);
-  if (!madeFolders.has(folder)) { mkdirSync(folder, { recursive: true }); madeFolders.add(folder); }
+  if (!madeFolders.has(folder)) { makeFolders(folder, path); madeFolders.add(folder); }
   const temp = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     writeFileSync(temp, bytes);
