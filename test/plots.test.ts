@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { barChartSpec, confusionMatrixSpec, sampleGridSpec, SAMPLE_GRID_COLUMNS, trainingCurvesSpec, type BarRow, type ConfusionCell, type CurvePoint, type CurveRow, type VegaLiteSpec } from '../src/plots/specs.js';
+import { barChartSpec, confusionMatrixSpec, ganCurvesSpec, sampleGridSpec, SAMPLE_GRID_COLUMNS, trainingCurvesSpec, type BarRow, type ConfusionCell, type CurvePoint, type CurveRow, type VegaLiteSpec } from '../src/plots/specs.js';
 import { compileVegaLite, renderSvg } from '../src/plots/render.js';
 import { renderPng, writePlot } from '../src/node/plots.js';
 import { randomSeed, Rng } from './reference/random.js';
@@ -73,6 +73,30 @@ test('training curves: a value that is not finite is named in the subtitle, not 
   assert.throws(() => trainingCurvesSpec([]), /history is empty/);
   assert.throws(() => trainingCurvesSpec([history[0]!, history[0]!]), /epoch 1 appears twice/);
   assert.throws(() => trainingCurvesSpec([{ ...history[0]!, epoch: 0 }]), /positive integer/);
+});
+
+test('FaPE-GAN curves: D, G adversarial and L1 per epoch keep every value, in two panels; a value that is not finite is named, not drawn; bad histories are refused', async () => {
+  const rng = new Rng(seed + 11);
+  const history = Array.from({ length: rng.int(2, 7) }, (_, k) => ({ epoch: k + 1, dLoss: rng.uniform(0.1, 1.5), gGan: rng.uniform(0.1, 3), l1: rng.uniform(0.01, 0.5) }));
+  const spec = ganCurvesSpec(history, 'run G losses');
+  assertCompilesClean(spec, 'gan curves');
+  const rows = dataOf<{ epoch: number; panel: string; series: string; value: number }>(spec);
+  const pick = (series: string) => rows.filter((r) => r.series === series).map((r) => [r.epoch, r.value, r.panel]);
+  assert.equal(pick('D'), history.map((h) => [h.epoch, h.dLoss, 'adversarial']), ctx('D loss'));
+  assert.equal(pick('G adversarial'), history.map((h) => [h.epoch, h.gGan, 'adversarial']), ctx('G adversarial loss'));
+  assert.equal(pick('G L1'), history.map((h) => [h.epoch, h.l1, 'l1']), ctx('L1'));
+  const svg = await renderSvg(spec);
+  for (const text of ['run G losses', 'epoch', 'D', 'G adversarial', 'G L1']) assert.ok(svg.includes(`>${text}<`), ctx(`"${text}" in the SVG`));
+  assert.is(markItems(svg, 'line'), 3, ctx('a line per series'));
+  assert.is(markItems(svg, 'symbol'), 3 * history.length, ctx('a point per value'));
+
+  history[1]!.l1 = Number.POSITIVE_INFINITY;
+  const withInf = ganCurvesSpec(history);
+  assert.not.ok(dataOf<{ epoch: number; series: string }>(withInf).some((r) => r.epoch === 2 && r.series === 'G L1'));
+  assert.ok((await renderSvg(withInf)).includes('G L1 Infinity at epoch 2'), 'subtitle names the missing value');
+  assert.throws(() => ganCurvesSpec([]), /ganCurvesSpec: the history is empty/);
+  assert.throws(() => ganCurvesSpec([history[0]!, history[0]!]), /epoch 1 appears twice/);
+  assert.throws(() => ganCurvesSpec([{ ...history[0]!, epoch: 1.5 }]), /positive integer/);
 });
 
 function randomConfusion(rng: Rng, classes: number, emptyRow: number): number[][] {

@@ -4,6 +4,7 @@
  *
  *   runs/NAME/checkpoint.safetensors   G, D, both Adams, schedules, run info (written each epoch)
  *   runs/NAME/metrics.jsonl            one JSON line per epoch
+ *   runs/NAME/curves.png/.svg          D, G adversarial and L1 losses per epoch (all epochs, resumed runs too)
  *   runs/NAME/samples-epochNNN.png/.svg  columns named: source | target mask | generated | real target
  *
  *   OUT/images/<subject>/<pose>/syn00000_e<expr>.png + OUT/index.csv
@@ -25,7 +26,7 @@ import { makeFolders, writeFileAtomic } from '../node/atomic-write.js';
 import { openDataset } from '../node/data/open-dataset.js';
 import { terminalProgress } from '../node/progress.js';
 import { writePlot } from '../node/plots.js';
-import { sampleGridSpec } from '../plots/specs.js';
+import { ganCurvesSpec, sampleGridSpec, type GanCurvePoint } from '../plots/specs.js';
 import { checkImages } from '../data/check-images.js';
 import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from './data-report.js';
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
@@ -59,7 +60,7 @@ async function openTrainingData(path: string, options: { skipBad: boolean; allow
 
 /** The epoch's sample grid, without extension (written as .png and .svg). */
 const sampleGridName = (epoch: number) => `samples-epoch${String(epoch).padStart(3, '0')}`;
-const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^samples-epoch\d+\.(png|svg)$/.test(name);
+const isGanRunFile = (name: string) => name === 'metrics.jsonl' || /^(samples-epoch\d+|curves)\.(png|svg)$/.test(name);
 
 interface GanTrainArgs {
   data?: string; size: number; width: number; blocks: number; epochs: number; batchSize: number; out: string; resume: boolean;
@@ -69,7 +70,7 @@ interface GanTrainArgs {
 
 const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
   command: 'gan-train',
-  describe: 'Train FaPE-GAN (pose-conditioned generator + PatchGAN) on pose pairs; checkpoint, metrics and sample grid each epoch; Ctrl-C saves mid-epoch and stops (--resume continues)',
+  describe: 'Train FaPE-GAN (pose-conditioned generator + PatchGAN) on pose pairs; checkpoint, metrics, loss curves and sample grid each epoch; Ctrl-C saves mid-epoch and stops (--resume continues)',
   builder: (yargs) => yargs
     .option('data', { type: 'string', describe: 'index CSV or dataset folder with landmarks (default: an in-memory synthetic F²ED)' })
     .option('size', { type: 'number', default: 64, describe: 'image size in pixels (multiple of 4; the paper uses 128–256 on a GPU)' })
@@ -116,13 +117,14 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     let data = argv.data;
     let synth = { subjects: argv.synthSubjects, expressions: argv.synthExpressions };
     let resumed: GanResumeSettings | undefined;
+    let history: GanCurvePoint[] = [];
     // Everything the run folder and the checkpoint can refuse is refused before the GPU starts.
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; start without --resume or pass the run's --out`);
       const info = peekTrainingCheckpoint(checkpointPath);
       if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN`);
       resumed = resumeGanSettings(info, argv, givenOptions(), checkpointPath);
-      resumedMetrics(metricsPath, info, checkpointPath);
+      history = resumedMetrics(metricsPath, info, checkpointPath) as unknown as GanCurvePoint[];
       config = info.config as Partial<FaPEGanConfig>;
       training = resumed.training;
       data = resumed.data;
@@ -166,6 +168,8 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
           saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
           onEpochEnd: async ({ metrics, samplesPng }) => {
             appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+            history.push(metrics);
+            await writePlot(join(argv.out, 'curves'), ganCurvesSpec(history, `FaPE-GAN losses, epochs 1–${metrics.epoch}`));
             await writePlot(join(argv.out, sampleGridName(metrics.epoch)), sampleGridSpec(decodeImage(samplesPng, 'sample grid'), { title: `FaPE-GAN, epoch ${metrics.epoch}` }));
           },
         });
@@ -177,7 +181,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
-      console.log(`wrote ${checkpointPath}, ${metricsPath} and sample grids in ${argv.out}`);
+      console.log(`wrote ${checkpointPath}, ${metricsPath}, ${join(argv.out, 'curves.png')} (and .svg) and sample grids in ${argv.out}`);
     } finally {
       freeSession(session);
     }

@@ -39,14 +39,10 @@ function assertTitle(where: string, title: unknown): void {
  */
 export function trainingCurvesSpec(history: readonly CurvePoint[], title = 'Training curves'): VegaLiteSpec {
   assertTitle('trainingCurvesSpec', title);
-  if (history.length === 0) throw new Error('trainingCurvesSpec: the history is empty; plot after the first epoch');
+  assertEpochs('trainingCurvesSpec', history);
   const rows: CurveRow[] = [];
   const notFinite: string[] = [];
-  const seen = new Set<number>();
   for (const point of history) {
-    if (!(Number.isInteger(point.epoch) && point.epoch >= 1)) throw new Error(`trainingCurvesSpec: epoch must be a positive integer, got ${point.epoch}`);
-    if (seen.has(point.epoch)) throw new Error(`trainingCurvesSpec: epoch ${point.epoch} appears twice in the history`);
-    seen.add(point.epoch);
     const values: [CurveRow['metric'], CurveRow['split'], number | undefined][] = [
       ['loss', 'train', point.trainLoss], ['accuracy', 'train', point.trainAccuracy],
       ['loss', 'eval', point.evalLoss], ['accuracy', 'eval', point.evalAccuracy],
@@ -69,6 +65,70 @@ export function trainingCurvesSpec(history: readonly CurvePoint[], title = 'Trai
     title: titleNamingNotFinite(title, notFinite),
     data: { values: rows },
     hconcat: [panel('loss'), panel('accuracy')],
+  };
+}
+
+/** Epochs of a history are positive integers, each once (a repeated epoch would draw two points at one x). */
+function assertEpochs(where: string, history: readonly { epoch: number }[]): void {
+  if (history.length === 0) throw new Error(`${where}: the history is empty; plot after the first epoch`);
+  const seen = new Set<number>();
+  for (const { epoch } of history) {
+    if (!(Number.isInteger(epoch) && epoch >= 1)) throw new Error(`${where}: epoch must be a positive integer, got ${epoch}`);
+    if (seen.has(epoch)) throw new Error(`${where}: epoch ${epoch} appears twice in the history`);
+    seen.add(epoch);
+  }
+}
+
+/** One epoch of a FaPE-GAN run (gan-train's metrics record is one): means of the epoch's steps. */
+export interface GanCurvePoint {
+  epoch: number;
+  dLoss: number;
+  gGan: number;
+  l1: number;
+}
+
+const GAN_SERIES = { domain: ['D', 'G adversarial', 'G L1'], range: ['#d62728', '#1f77b4', '#2ca02c'] };
+
+/**
+ * FaPE-GAN's losses per epoch: D's loss and G's adversarial loss (left: they move against each
+ * other) and G's L1 distance to the real target (right, on its own scale). Values that are not
+ * finite are named in the subtitle.
+ */
+export function ganCurvesSpec(history: readonly GanCurvePoint[], title = 'FaPE-GAN losses'): VegaLiteSpec {
+  assertTitle('ganCurvesSpec', title);
+  assertEpochs('ganCurvesSpec', history);
+  const rows: { epoch: number; panel: 'adversarial' | 'l1'; series: string; value: number }[] = [];
+  const notFinite: string[] = [];
+  for (const point of history) {
+    const values: [typeof rows[number]['panel'], string, number][] = [
+      ['adversarial', 'D', point.dLoss], ['adversarial', 'G adversarial', point.gGan], ['l1', 'G L1', point.l1],
+    ];
+    for (const [panel, series, value] of values) {
+      if (Number.isFinite(value)) rows.push({ epoch: point.epoch, panel, series, value });
+      else notFinite.push(`${series} ${value} at epoch ${point.epoch}`);
+    }
+  }
+  const panel = (which: 'adversarial' | 'l1', yTitle: string) => ({
+    transform: [{ filter: { field: 'panel', equal: which } }],
+    mark: { type: 'line' as const, point: true },
+    width: 320,
+    height: 220,
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative' as const, title: yTitle, scale: { zero: true } },
+      color: { field: 'series', type: 'nominal' as const, title: null, scale: GAN_SERIES },
+      tooltip: [
+        { field: 'epoch', type: 'quantitative' as const },
+        { field: 'series', type: 'nominal' as const },
+        { field: 'value', type: 'quantitative' as const, title: 'loss', format: '.4f' },
+      ],
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleNamingNotFinite(title, notFinite),
+    data: { values: rows },
+    hconcat: [panel('adversarial', 'adversarial loss (mean per epoch)'), panel('l1', 'L1 to the real target (mean per epoch)')],
   };
 }
 

@@ -94,6 +94,11 @@ test('gan-train stopped inside epoch 2: --batch-size on --resume is refused (it 
   expectOk(await runCli([...args(interrupted), '--resume']));
   assertSameState(interrupted, whole);
   assertSameMetrics(interrupted, whole);
+  // The loss curves cover every epoch, the one before the stop included, as one run's do.
+  const curves = (run: string) => readFileSync(join(run, 'curves.svg'), 'utf8');
+  assert.match(curves(whole), /FaPE-GAN losses, epochs 1–2/);
+  for (const series of ['D', 'G adversarial', 'G L1']) assert.ok(curves(whole).includes(`>${series}<`), `the legend names ${series}`);
+  assert.is(curves(interrupted), curves(whole), 'curves.svg of the resumed run differs from the uninterrupted run\'s');
 });
 
 test('metrics.jsonl on --resume: a record lost to a kill between the checkpoint and the metrics write is restored from the checkpoint (the epoch was missing for good); records past the checkpoint\'s epoch (an earlier checkpoint put back) are refused (they were kept and the epochs written again)', async () => {
