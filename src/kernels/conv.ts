@@ -392,13 +392,15 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = single ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const thin = phased && thinBlocksFit(whole);
+  const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
   const gyBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
     if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
+    else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
     else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
@@ -424,6 +426,32 @@ function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuf
   const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   const depth = Math.ceil(groups / maxPerDim);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
+}
+
+/**
+ * Whether a strided transposed conv (dilation 1) runs conv_transpose2d_thin.wgsl: the policy's convThinInputGrad 'blocks',
+ * where subgroups are 8 wide (its lanes share the weights by shuffles), at most 2 output channels (gx's Cin), strides up to 2
+ * and at most 2 taps per phase along each axis (KH <= 2·SH, KW <= 2·SW: the 5 x 5 window it holds).
+ */
+function thinBlocksFit(g: ConvGeometry): boolean {
+  return gpu().policy.get('convThinInputGrad') === 'blocks' && subgroupKernels() && g.Cin <= 2 && g.SH <= 2 && g.SW <= 2 && g.KH <= 2 * g.SH && g.KW <= 2 * g.SW;
+}
+
+/**
+ * conv_transpose2d_thin.wgsl: one invocation per block of 4 x 4 phase pixels (every phase) of a channel pair, 64 per
+ * workgroup, wid.y the pair; the strides as overrides (constant loop bounds); blocks past the per-dimension limit fold into z.
+ */
+function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+  const wg = 64;
+  // Blocks along an axis: from phase row floor(P / S), 4 phase pixels (4·S outputs) each.
+  const blocksAlong = (size: number, pad: number, stride: number) => Math.ceil((size + pad - stride * Math.floor(pad / stride)) / (4 * stride));
+  const blocks = g.N * blocksAlong(g.H, g.PH, g.SH) * blocksAlong(g.W, g.PW, g.SW);
+  const groups = Math.ceil(blocks / wg);
+  const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
+  // Each block's 4 columns b0 .. b0 + 3 one aligned vec4 of gy (b0 = floor(PW / SW) + 4·block column; chunks start at whole images).
+  const quads = g.OW % 4 === 0 && Math.floor(g.PW / g.SW) % 4 === 0;
+  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands });
+  gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 2), depth]);
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */

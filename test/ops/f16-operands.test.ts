@@ -547,7 +547,8 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.threeWidePairSubgroup' : 'conv_transpose2d.threeWidePair', 'input grad');
       chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
       chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
-      chunked(await checkTranspose(phased, what), 'conv_transpose2d.phaseTiled', 'phased input grad');
+      // Two output channels at stride 2: the thin kernel where subgroups are 8 wide (policy convThinInputGrad 'blocks').
+      chunked(await checkTranspose(phased, what), sg ? 'conv_transpose2d.thinBlocks' : 'conv_transpose2d.phaseTiled', 'phased input grad');
       // One output channel: x [5, 4, 8, 16] f16 1024 bytes an image, y / gy [5, 1, 8, 16] f32 512 / f16 256 (the
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
