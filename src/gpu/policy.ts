@@ -163,9 +163,10 @@ export interface KernelChoices {
 // 0.77-0.82→0.98-1.29x matmul, stride-2 input gradients 0.72-0.92→0.99-1.42x, stride-1 ones (G res, D 4) 0.67-0.70→0.85-1.01x
 // (1.14-1.41x 16 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
 // convThinInputGrad 'blocks': D-1's input gradient (2→64 4×4 s2 on 128², N16) 0.13→0.67x matmul, 5.1x phaseTiled per CPU second
-// side by side (bench/RESULTS.md 2026-12-05 thin-conv section).
+// side by side (3.5x, 0.14→0.48x, at load 12) (bench/RESULTS.md 2026-12-05 thin-conv section).
 // convThinForward 'window': G-in's forward (2→64 7×7 on 134², N16) 0.52→0.74x matmul (1.41x packedSubgroup per CPU second), D-1's
-// (2→64 4×4 s2 on 128²) 0.34→0.45x (1.31x), side by side at load 8-9 (bench/RESULTS.md 2026-12-05 thin-conv section).
+// (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
+// (bench/RESULTS.md 2026-12-05 thin-conv section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
