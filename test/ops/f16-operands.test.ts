@@ -381,6 +381,18 @@ interface PackedCase extends ConvCase {
 
 const PACKED_CASES: PackedCase[] = [
   {
+    name: '3×7 from 2 channels, 20 rows, rows of one octet (windowSubgroup forward)',
+    g: geometry(2, 2, 9, 14, 20, [3, 7], [1, 1], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '4×4 stride 2 pad 1 from 2 channels (D-1: windowSubgroup forward, thinBlocks input grad)',
+    g: geometry(2, 2, 12, 16, 20, [4, 4], [2, 2], [1, 1], [1, 1]), bias: false,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinBlocks', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
     name: '1×1 (pointwise), 12 rows (two row blocks), 5 channels',
     g: geometry(2, 5, 6, 6, 12, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true,
     shared: { forward: 'conv2d.pointwiseSubgroup', input: 'conv_transpose2d.pointwiseSubgroup', weight: 'conv2d_weight_grad.pointwiseSubgroup' },
