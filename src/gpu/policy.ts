@@ -73,6 +73,20 @@ export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
  * stride-2 input gradient) where there are more than 16 rows: 16, or 32 (twice the multiply-adds per X load).
  */
 export const CONV_SUBGROUP_ROWS = [16, 32] as const;
+/**
+ * The packed variant's input gradient at stride 2 (strides 1-2 per axis, at least one 2; dilation 1; at most 2 taps per phase: KH <= 2·SH, KW <= 2·SW; subgroups of 8) where
+ * it has at most 2 channels (FaPE-GAN's D-1, 2→64 4×4): blocks runs conv_transpose2d_thin.wgsl (both channels of a block
+ * of 4 x 4 phase pixels in every phase per invocation, each X load serving up to 2·KH·KW multiply-adds); phases the phase
+ * kernels as for any channel count (phaseTiled: 4-row blocks, half of them zero rows).
+ */
+export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
+/**
+ * The packed variant's forward with few input channels (at most 4; FaPE-GAN's G-in 2→64 7×7 and D-1 2→64 4×4 stride 2) where
+ * packedSubgroup would run it, width stride 1-2, no width dilation, output rows of whole octets, subgroups of 8: window runs
+ * conv2d_window_subgroup.wgsl (32 rows x 8 outputs of a row per invocation, a window of X slid along each row of taps: per tap
+ * one weight quad per lane and about one X load for 256 multiply-adds); packed the channel-pair kernel (packedSubgroup).
+ */
+export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
@@ -113,6 +127,8 @@ export interface KernelChoices {
   convPointwise: (typeof CONV_POINTWISE)[number];
   convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
+  convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
+  convThinForward: (typeof CONV_THIN_FORWARD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
@@ -146,6 +162,11 @@ export interface KernelChoices {
 // convSubgroupRows 32: FaPE-GAN's rows at paper scale (N16, 128² images): the forwards of G down1/down2, G res, D 2-4
 // 0.77-0.82→0.98-1.29x matmul, stride-2 input gradients 0.72-0.92→0.99-1.42x, stride-1 ones (G res, D 4) 0.67-0.70→0.85-1.01x
 // (1.14-1.41x 16 rows side by side; bench/RESULTS.md 2026-12-05 04:20 section).
+// convThinInputGrad 'blocks': D-1's input gradient (2→64 4×4 s2 on 128², N16) 0.13→0.67x matmul, 5.1x phaseTiled per CPU second
+// side by side (3.5x, 0.14→0.48x, at load 12) (bench/RESULTS.md 2026-12-05 thin-conv section).
+// convThinForward 'window': G-in's forward (2→64 7×7 on 134², N16) 0.52→0.74x matmul (1.41x packedSubgroup per CPU second), D-1's
+// (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
+// (bench/RESULTS.md 2026-12-05 thin-conv section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -157,7 +178,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -165,7 +186,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -184,6 +205,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convPointwise: CONV_POINTWISE,
   convThreeWideRows: CONV_THREE_WIDE_ROWS,
   convSubgroupRows: CONV_SUBGROUP_ROWS,
+  convThinInputGrad: CONV_THIN_INPUT_GRAD,
+  convThinForward: CONV_THIN_FORWARD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,

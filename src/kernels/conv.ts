@@ -102,9 +102,9 @@ const PACK_ORDER = { forward: 0, forwardMfm: 1, transposed: 2 } as const;
  * Which kernels read a packing: 'tiled' the vec4 / packedTiled / phaseTiled kernels; 'broadcast'
  * conv2d_subgroup.wgsl's, whose lanes share weight loads by subgroupBroadcast; 'shuffle' the 16-row
  * kernels whose lanes trade weight quads by subgroupShuffle (conv2d_packed_subgroup.wgsl,
- * conv_transpose2d_phase_subgroup.wgsl).
+ * conv_transpose2d_phase_subgroup.wgsl); 'window' conv2d_window_subgroup.wgsl (32 rows, a quad per lane).
  */
-type PackedReader = 'tiled' | 'broadcast' | 'shuffle';
+type PackedReader = 'tiled' | 'broadcast' | 'shuffle' | 'window';
 
 interface PackedWeights {
   buffer: GPUBuffer;
@@ -119,6 +119,7 @@ function packedReaderFor(g: ConvGeometry): PackedReader {
   if (!subgroupKernels()) return 'tiled';
   const { entryPoint } = packedEntryPoint(g);
   if (entryPoint === 'fiveWidePair' || entryPoint === 'pointwise' || entryPoint === 'threeWidePair') return 'broadcast';
+  if (entryPoint === 'packedTiled' && windowFits(g)) return 'window';
   // conv2d_packed_subgroup.wgsl where packedTiled would run, with more than 8 rows and at least 2
   // input channels (it pairs them).
   return entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 ? 'shuffle' : 'tiled';
@@ -134,7 +135,7 @@ function packWeights(weight: GPUBuffer, g: ConvGeometry, order: keyof typeof PAC
   const rows = order === 'transposed' ? g.Cin : g.Cout;
   const K = (order === 'transposed' ? g.Cout : g.Cin) * KHW;
   const reader = packedReaderFor(runs);
-  const rowsPerInvocation = reader === 'shuffle' ? subgroupRowsFor(rows) : packedRowsFor(rows);
+  const rowsPerInvocation = reader === 'window' ? WINDOW_ROWS : reader === 'shuffle' ? subgroupRowsFor(rows) : packedRowsFor(rows);
   const width = Math.ceil(rows / rowsPerInvocation) * (rowsPerInvocation / 4);
   const buffer = alloc(K * width * 4);
   const packParams = new Params().u32(rows, K, width, PACK_ORDER[order], g.Cout, g.Cin, KHW, 0);
@@ -191,6 +192,7 @@ type PackedPass = 'forward' | 'inputGrad';
 function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
   if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
   if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
+  if (packed.reader === 'window') return launchWindowSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -209,6 +211,29 @@ function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
   const shape = packedTileShape(Math.ceil(g.Cout / rows), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
   const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows }, operands });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
+}
+
+/** GEMM rows per invocation of conv2d_window_subgroup.wgsl: a weight quad per lane of 8. */
+const WINDOW_ROWS = 32;
+
+/**
+ * Whether a forward (or stride-1 input gradient) that packedTiled / packedSubgroup would run takes conv2d_window_subgroup.wgsl
+ * (sliding windows of X along each row of taps, 32 rows x 8 outputs of one row per invocation): the policy's convThinForward
+ * 'window', where the subgroup kernels run, with few input channels (at most 4: FaPE-GAN's G-in and D-1 have 2, where
+ * packedSubgroup takes one channel pair per tap), more than 16 rows, width stride 1 or 2 without width dilation, and output
+ * rows of whole octets.
+ */
+function windowFits(g: ConvGeometry): boolean {
+  return gpu().policy.get('convThinForward') === 'window' && g.Cin <= 4 && g.Cout > 16 && (g.SW === 1 || g.SW === 2) && g.DW === 1 && g.OW % 8 === 0;
+}
+
+/** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
+function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+  const pixelBlocks = (g.N * g.OH * g.OW) / 8;
+  const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
+  const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW }, operands });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -392,13 +417,15 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
-  const packed = single ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const thin = phased && thinBlocksFit(whole);
+  const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
   const gyBytes = bytesPerElement(operands);
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage);
     if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
+    else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
     else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
     else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
@@ -424,6 +451,32 @@ function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuf
   const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   const depth = Math.ceil(groups / maxPerDim);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
+}
+
+/**
+ * Whether a strided transposed conv (dilation 1) runs conv_transpose2d_thin.wgsl: the policy's convThinInputGrad 'blocks',
+ * where subgroups are 8 wide (its lanes share the weights by shuffles), at most 2 output channels (gx's Cin), strides up to 2
+ * and at most 2 taps per phase along each axis (KH <= 2·SH, KW <= 2·SW: the 5 x 5 window it holds).
+ */
+function thinBlocksFit(g: ConvGeometry): boolean {
+  return gpu().policy.get('convThinInputGrad') === 'blocks' && subgroupKernels() && g.Cin <= 2 && g.SH <= 2 && g.SW <= 2 && g.KH <= 2 * g.SH && g.KW <= 2 * g.SW;
+}
+
+/**
+ * conv_transpose2d_thin.wgsl: one invocation per block of 4 x 4 phase pixels (every phase) of a channel pair, 64 per
+ * workgroup, wid.y the pair; the strides as overrides (constant loop bounds); blocks past the per-dimension limit fold into z.
+ */
+function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+  const wg = 64;
+  // Blocks along an axis: from phase row floor(P / S), 4 phase pixels (4·S outputs) each.
+  const blocksAlong = (size: number, pad: number, stride: number) => Math.ceil((size + pad - stride * Math.floor(pad / stride)) / (4 * stride));
+  const blocks = g.N * blocksAlong(g.H, g.PH, g.SH) * blocksAlong(g.W, g.PW, g.SW);
+  const groups = Math.ceil(blocks / wg);
+  const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
+  // Each block's 4 columns b0 .. b0 + 3 one aligned vec4 of gy (b0 = floor(PW / SW) + 4·block column; chunks start at whole images).
+  const quads = g.OW % 4 === 0 && Math.floor(g.PW / g.SW) % 4 === 0;
+  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands });
+  gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 2), depth]);
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */

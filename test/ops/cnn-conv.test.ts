@@ -197,7 +197,9 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
           // The generic forward: conv2d_packed_subgroup.wgsl where it applies (more than 8 filters, at least 2 input channels).
           // and weight gradient: conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (more than 8 filters, stride 1).
           const subgroups = choices.convSubgroups === 'shared' && subgroupsOfEight();
-          const generic = subgroups && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
+          // With at most 4 input channels, more than 16 filters and output rows of whole octets (16 here) conv2d_window_subgroup.wgsl.
+          const window = subgroups && s.w[1]! <= 4 && s.w[0]! > 16;
+          const generic = window ? 'conv2d.windowSubgroup' : subgroups && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
           const genericWeightGrad = subgroups && s.w[0]! > 8 ? 'conv2d_weight_grad.windowSubgroup' : 'conv2d_weight_grad.registerTiled';
           const expected = choices.convFiveWide === 'generic' ? [generic, genericWeightGrad] : [forward, 'conv2d_weight_grad.fiveWide'];
           for (const name of expected) assert.ok(names.includes(name), `${JSON.stringify(choices)}: expected ${name} among ${names.join(', ')}`);

@@ -17,9 +17,18 @@ import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients
 const rng = fileRng('conv-phase');
 const PHASE_KERNEL = 'conv_transpose2d.phaseTiled';
 const SUBGROUP_KERNEL = 'conv_transpose2d.phaseSubgroup';
-/** Where the adapter's subgroups are 8 wide (lavapipe) more than 8 input channels take the subgroup kernel. */
-const kernelFor = (inputChannels: number) => (subgroupsOfEight() && inputChannels > 8 ? SUBGROUP_KERNEL : PHASE_KERNEL);
-const byPhases = (names: string[]) => names.includes(PHASE_KERNEL) || names.includes(SUBGROUP_KERNEL);
+const THIN_KERNEL = 'conv_transpose2d.thinBlocks';
+/**
+ * Where the adapter's subgroups are 8 wide (lavapipe) more than 8 input channels take the subgroup kernel, and at most 2
+ * (the transposed conv's outputs) at strides up to 2 with at most 2 taps per phase the thin kernel (policy convThinInputGrad 'blocks').
+ */
+const thinFits = (channels: number, stride: readonly number[], kernelSize: readonly number[]) =>
+  channels <= 2 && stride[0]! <= 2 && stride[1]! <= 2 && kernelSize[0]! <= 2 * stride[0]! && kernelSize[1]! <= 2 * stride[1]!;
+const kernelFor = (inputChannels: number, stride: readonly number[] = [3, 3], kernelSize: readonly number[] = [3, 3]) =>
+  subgroupsOfEight() && gpu().policy.get('convThinInputGrad') === 'blocks' && thinFits(inputChannels, stride, kernelSize)
+    ? THIN_KERNEL
+    : subgroupsOfEight() && inputChannels > 8 ? SUBGROUP_KERNEL : PHASE_KERNEL;
+const byPhases = (names: string[]) => names.includes(PHASE_KERNEL) || names.includes(SUBGROUP_KERNEL) || names.includes(THIN_KERNEL);
 
 test.before(setup);
 test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
@@ -39,7 +48,7 @@ test('conv2d at stride > 1: the input gradient runs by phases and matches finite
     const opts = { stride, padding };
     const what = `conv2d x [${x}] w [${w}] stride [${stride}] padding [${padding}]`;
     const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, opts), [x, w]);
-    assert.ok(names.includes(kernelFor(x[1])), `${what}: expected ${kernelFor(x[1])} among ${names.join(', ')}`);
+    assert.ok(names.includes(kernelFor(x[1], stride, [KH, KW])), `${what}: expected ${kernelFor(x[1], stride, [KH, KW])} among ${names.join(', ')}`);
     await checkOp({ name: what, inputs: [x, w, [w[0]]], forward: ([a, b, c]) => conv2d(a, b, c, opts), reference: ([a, b, c]) => ref.conv2d(a, b, c, opts), rng });
   }
 });
@@ -57,7 +66,7 @@ test('convTranspose2d at stride > 1: the forward runs by phases and matches the 
     const opts = { stride, padding, outputPadding };
     const what = `convTranspose2d x [${x}] w [${w}] stride [${stride}] padding [${padding}] outputPadding [${outputPadding}]`;
     const names = await kernelsRun(rng, ([a, b]) => convTranspose2d(a, b, undefined, opts), [x, w]);
-    assert.ok(names.includes(kernelFor(w[1])), `${what}: expected ${kernelFor(w[1])} among ${names.join(', ')}`);
+    assert.ok(names.includes(kernelFor(w[1], stride, [KH, KW])), `${what}: expected ${kernelFor(w[1], stride, [KH, KW])} among ${names.join(', ')}`);
     await checkOp({ name: what, inputs: [x, w, [w[1]]], forward: ([a, b, c]) => convTranspose2d(a, b, c, opts), reference: ([a, b, c]) => ref.convTranspose2d(a, b, c, opts), rng });
   }
 });
@@ -75,7 +84,9 @@ test('phases match the direct oracle where they span several workgroups (channel
     const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], xs[2], s.opts).shape);
     const op = ([a, b, c]: Tensor[]) => conv2d(a, b, c, s.opts);
     const names = await kernelsRun(rng, op, [s.x, s.w, [s.w[0]]]);
-    assert.ok(names.includes(kernelFor(s.x[1])), `x [${s.x}] w [${s.w}]: expected ${kernelFor(s.x[1])} among ${names.join(', ')}`);
+    const stride = typeof s.opts.stride === 'number' ? [s.opts.stride, s.opts.stride] : s.opts.stride!;
+    const expected = kernelFor(s.x[1], stride, [s.w[2]!, s.w[3]!]);
+    assert.ok(names.includes(expected), `x [${s.x}] w [${s.w}]: expected ${expected} among ${names.join(', ')}`);
     const got = await forwardAndGradients(op, xs, g);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const oracle = await forwardAndGradients(op, xs, g);
@@ -114,13 +125,55 @@ test('phases over a batch larger than one binding run in runs of whole images', 
   try {
     for (const c of cases) {
       gpu().setMaxBindingBytes(c.limit);
-      const kernelName = kernelFor(c.x[1]);
+      const kernelName = kernelFor(c.x[1], [c.opts.stride, c.opts.stride], [c.w[2]!, c.w[3]!]);
       const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
       assert.ok(names.filter((n) => n === kernelName).length > 1, `x [${c.x}]: expected several ${kernelName} launches, got ${names.join(', ')}`);
       await checkOp({ name: `chunked phases conv2d x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w], forward: ([a, b]) => conv2d(a, b, undefined, c.opts), reference: ([a, b]) => ref.conv2d(a, b, undefined, c.opts), rng });
     }
   } finally {
     gpu().setMaxBindingBytes(undefined);
+  }
+});
+
+test('thin outputs (1-2 channels) at stride 2 run conv_transpose2d_thin.wgsl: conv2d input gradient against finite differences, convTranspose2d forward with bias, odd sizes, batch > 1', async () => {
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions }[] = [
+    { x: [3, 2, 21, 18], w: [5, 2, 4, 4], opts: { stride: 2, padding: 1 } },
+    { x: [2, 1, 13, 11], w: [3, 1, 3, 2], opts: { stride: [2, 1], padding: [1, 0] } },
+    { x: [2, 2, 9, 14], w: [4, 2, 2, 4], opts: { stride: [1, 2], padding: [0, 2] } },
+    { x: [2, 2, 17, 16], w: [3, 2, 3, 3], opts: { stride: 2, padding: 0 } },
+  ];
+  for (const c of cases) {
+    const what = `thin conv2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+    const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
+    if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `${what}: expected ${THIN_KERNEL} among ${names.join(', ')}`);
+    await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: ([a, b, bias]) => conv2d(a, b, bias, c.opts), reference: ([a, b, bias]) => ref.conv2d(a, b, bias, c.opts), rng });
+  }
+  // convTranspose2d's forward: 2 output channels, bias, output padding (an output row no tap reaches holds the bias).
+  const transposed = { x: [2, 3, 6, 7], w: [3, 2, 4, 4], opts: { stride: 2, padding: 1, outputPadding: 1 } };
+  const names = await kernelsRun(rng, ([a, b]) => convTranspose2d(a, b, undefined, transposed.opts), [transposed.x, transposed.w]);
+  if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `convTranspose2d: expected ${THIN_KERNEL} among ${names.join(', ')}`);
+  await checkOp({ name: 'thin convTranspose2d', inputs: [transposed.x, transposed.w, [2]], forward: ([a, b, bias]) => convTranspose2d(a, b, bias, transposed.opts), reference: ([a, b, bias]) => ref.convTranspose2d(a, b, bias, transposed.opts), rng });
+});
+
+test('thin kernel against the direct oracle on D-1\'s geometry (4×4 stride 2 pad 1) over several workgroups, aligned quads and not, and against phases', async () => {
+  const cases = [
+    { x: [3, 2, 40, 36], w: [9, 2, 4, 4] },
+    { x: [2, 2, 37, 30], w: [6, 2, 4, 4] },
+    { x: [2, 1, 64, 64], w: [4, 1, 4, 4] },
+  ];
+  const opts = { stride: 2, padding: 1 };
+  for (const s of cases) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+    const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, opts).shape);
+    const op = ([a, b]: Tensor[]) => conv2d(a, b, undefined, opts);
+    const got = await forwardAndGradients(op, xs, g);
+    gpu().policy.set({ convThinInputGrad: 'phases' });
+    const phases = await forwardAndGradients(op, xs, g);
+    gpu().policy.set({ convThinInputGrad: undefined, convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+    const oracle = await forwardAndGradients(op, xs, g);
+    assertNear(got[1], oracle[1], `thin vs direct input grad x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
+    assertNear(phases[1], oracle[1], `phases vs direct input grad x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' });
   }
 });
 

@@ -381,6 +381,18 @@ interface PackedCase extends ConvCase {
 
 const PACKED_CASES: PackedCase[] = [
   {
+    name: '3×7 from 2 channels, 20 rows, rows of one octet (windowSubgroup forward)',
+    g: geometry(2, 2, 9, 14, 20, [3, 7], [1, 1], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '4×4 stride 2 pad 1 from 2 channels (D-1: windowSubgroup forward, thinBlocks input grad)',
+    g: geometry(2, 2, 12, 16, 20, [4, 4], [2, 2], [1, 1], [1, 1]), bias: false,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinBlocks', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
     name: '1×1 (pointwise), 12 rows (two row blocks), 5 channels',
     g: geometry(2, 5, 6, 6, 12, [1, 1], [1, 1], [0, 0], [1, 1]), bias: true,
     shared: { forward: 'conv2d.pointwiseSubgroup', input: 'conv_transpose2d.pointwiseSubgroup', weight: 'conv2d_weight_grad.pointwiseSubgroup' },
@@ -547,7 +559,8 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.threeWidePairSubgroup' : 'conv_transpose2d.threeWidePair', 'input grad');
       chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
       chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
-      chunked(await checkTranspose(phased, what), 'conv_transpose2d.phaseTiled', 'phased input grad');
+      // Two output channels at stride 2: the thin kernel where subgroups are 8 wide (policy convThinInputGrad 'blocks').
+      chunked(await checkTranspose(phased, what), sg ? 'conv_transpose2d.thinBlocks' : 'conv_transpose2d.phaseTiled', 'phased input grad');
       // One output channel: x [5, 4, 8, 16] f16 1024 bytes an image, y / gy [5, 1, 8, 16] f32 512 / f16 256 (the
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };

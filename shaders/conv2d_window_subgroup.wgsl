@@ -1,0 +1,138 @@
+// conv2d's forward (any height stride, padding and height dilation; width stride STRIDE_W 1 or 2, no width
+// dilation; bias and the mfm epilogue of shaders/include/conv_epilogue.wgsl) for FEW input channels, as
+// FaPE-GAN's first layers have (G-in 2→64 7×7, D-1 2→64 4×4 stride 2):
+//   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j] · A[r, (ci, i, j)].
+// Why: conv2d_packed_subgroup.wgsl takes its taps one channel pair at a time, so with 2 channels every tap
+// loads 8 fresh X values and 2 weight quads per lane for 256 multiply-adds. Here one invocation computes 32
+// GEMM rows x 8 neighbouring outputs of one output row; along a row of taps (ci, i) it slides a window of
+// X over the 8 outputs' inputs — the next tap j needs one new X value per window (SW = 1: one window; SW = 2:
+// two, the even and odd taps) — and per tap lane l loads the weight quad of rows r0 + 4l .. + 3, which every
+// lane takes by shuffles from constant lanes (lavapipe: a subgroup is its 8-lane SIMD vector, a lane-varying
+// load costs ~10 instructions per lane, a constant-lane shuffle one broadcast): per tap 1 vec4 + ~1 X load
+// for 256 multiply-adds (packedSubgroup: 2 vec4 + 8 X loads).
+// Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl in 32-row blocks),
+// Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
+// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
+//   5 Mask (write; used when p.mfm == 1) — as conv2d_packed.wgsl.
+// Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations of consecutive local
+// indices (lavapipe), WGX a multiple of 8 (a subgroup shares lid.y, its rows), OW % 8 == 0 (an invocation's 8
+// outputs are one row's, and storeBlock's 4 consecutive pixels too), p.SW == STRIDE_W, p.DW == 1.
+// Subgroup operations need uniform control flow: invocations past the last pixel repeat it and store nothing
+// (storeBlock skips pixels past the batch); inputs outside X read an in-bounds stand-in that a select zeroes.
+// Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7, rows 32y .. 32y + 31.
+// Invariant: every sum adds exactly the (ci, i, j) taps that land inside X; each Y element is stored once.
+// X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
+enable subgroups;
+//!include conv_geometry
+//!include gemm_core
+//!include operand
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<Operand>;
+@group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
+//!include conv_epilogue
+//!include mfm_pair
+//!include is_nan
+
+override STRIDE_W: u32 = 1u;
+/** GEMM rows per invocation: 8 quads, one loaded by each lane. */
+const ROWS = 32u;
+
+var<private> rowBase: u32;
+var<private> rowInside: bool;
+
+/** X at column iw of the current input row, 0 outside X. */
+fn inputAt(iw: i32) -> f32 {
+  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
+  return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
+}
+
+/** Inputs iw, iw + SW, iw + 2·SW, iw + 3·SW. */
+fn inputQuad(iw: i32) -> vec4<f32> {
+  let s = i32(STRIDE_W);
+  return vec4<f32>(inputAt(iw), inputAt(iw + s), inputAt(iw + 2 * s), inputAt(iw + 3 * s));
+}
+
+/** Sums of outputs 0..3 (lo) and 4..7 (hi) of rows r0 + 4t .. + 3 at [t]. */
+var<private> lo: array<Acc4x4, 8>;
+var<private> hi: array<Acc4x4, 8>;
+
+/** Adds tap weights w (lane t's quad: rows r0 + 4t .. + 3, taken by shuffles from constant lanes) times inputs xLo, xHi. */
+fn accumulateQuads(w: vec4<f32>, xLo: vec4<f32>, xHi: vec4<f32>) {
+  for (var t = 0u; t < 8u; t++) {
+    let a = subgroupShuffle(w, t);
+    lo[t].r0 += a.x * xLo;
+    lo[t].r1 += a.y * xLo;
+    lo[t].r2 += a.z * xLo;
+    lo[t].r3 += a.w * xLo;
+    hi[t].r0 += a.x * xHi;
+    hi[t].r1 += a.y * xHi;
+    hi[t].r2 += a.z * xHi;
+    hi[t].r3 += a.w * xHi;
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let pixels = p.N * p.OH * p.OW;
+  let pix0 = (wid.x * WGX + lid.x) * 8u;
+  let q = min(pix0, pixels - 8u);
+  let image = q / (p.OH * p.OW);
+  let oh = q / p.OW % p.OH;
+  let iwFirst = i32((q % p.OW) * STRIDE_W) - p.PW;
+  let laneQuad = r0 / 4u + lane;
+  for (var ci = 0u; ci < p.Cin; ci++) {
+    for (var i = 0u; i < p.KH; i++) {
+      let ih = i32(oh * p.SH + i * p.DH) - p.PH;
+      rowInside = (ih >= 0) & (ih < i32(p.H));
+      rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+      // The inputs tap j meets at outputs 0..3 and 4..7 (xLo, xHi); under STRIDE_W 2 also tap j + 1's (nextLo, nextHi).
+      var xLo = inputQuad(iwFirst);
+      var xHi = inputQuad(iwFirst + 4 * i32(STRIDE_W));
+      var nextLo = vec4<f32>(0.0);
+      var nextHi = vec4<f32>(0.0);
+      if (STRIDE_W == 2u) {
+        nextLo = inputQuad(iwFirst + 1);
+        nextHi = inputQuad(iwFirst + 9);
+      }
+      var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
+      for (var j = 0u; j < p.KW; j++) {
+        let w = Packed[k];
+        accumulateQuads(w, xLo, xHi);
+        k += p.packedWidth;
+        // Tap j + SW meets the same inputs one step of SW further: shift in input 8·SW + j.
+        let shiftedLo = vec4<f32>(xLo.yzw, xHi.x);
+        let shiftedHi = vec4<f32>(xHi.yzw, inputAt(iwFirst + i32(8u * STRIDE_W + j)));
+        if (STRIDE_W == 2u) {
+          xLo = nextLo;
+          xHi = nextHi;
+          nextLo = shiftedLo;
+          nextHi = shiftedHi;
+        } else {
+          xLo = shiftedLo;
+          xHi = shiftedHi;
+        }
+      }
+    }
+  }
+  // Written out, not looped: a loop too large to unroll would index the sums by its counter and keep them in memory.
+  storeBlock(r0, pix0, lo[0]);
+  storeBlock(r0 + 4u, pix0, lo[1]);
+  storeBlock(r0 + 8u, pix0, lo[2]);
+  storeBlock(r0 + 12u, pix0, lo[3]);
+  storeBlock(r0 + 16u, pix0, lo[4]);
+  storeBlock(r0 + 20u, pix0, lo[5]);
+  storeBlock(r0 + 24u, pix0, lo[6]);
+  storeBlock(r0 + 28u, pix0, lo[7]);
+  storeBlock(r0, pix0 + 4u, hi[0]);
+  storeBlock(r0 + 4u, pix0 + 4u, hi[1]);
+  storeBlock(r0 + 8u, pix0 + 4u, hi[2]);
+  storeBlock(r0 + 12u, pix0 + 4u, hi[3]);
+  storeBlock(r0 + 16u, pix0 + 4u, hi[4]);
+  storeBlock(r0 + 20u, pix0 + 4u, hi[5]);
+  storeBlock(r0 + 24u, pix0 + 4u, hi[6]);
+  storeBlock(r0 + 28u, pix0 + 4u, hi[7]);
+}

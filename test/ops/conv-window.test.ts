@@ -1,0 +1,84 @@
+// The packed variant's forward for few input channels (shaders/conv2d_window_subgroup.wgsl, policy convThinForward
+// 'window'): at most 4 input channels, more than 16 filters, width stride 1 or 2, output rows of whole octets, on adapters
+// whose subgroups are exactly 8 wide (lavapipe) — conv2d's forward (bias, mfm with its mask) against the float64 reference
+// and finite differences on odd heights, partial 32-row blocks, 7×7 and 4×4 stride-2 kernels, padding, batch > 1; the
+// direct oracle over several workgroups and against packedSubgroup (convThinForward 'packed'); the shapes that keep the
+// channel-pair kernel.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
+import { gpu } from '../../src/gpu/index.js';
+import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { noGrad, type Tensor } from '../../src/index.js';
+import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor } from './helpers.js';
+
+const rng = fileRng('conv-window');
+
+test.before(setup);
+test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
+test.after.each(() => gpu().policy.reset());
+
+/** The kernel a packed forward of a fitting shape runs here: the window kernel, or packedTiled where subgroups are not 8 wide. */
+const forwardKernel = (mfm = false) => `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowSubgroup' : 'packedTiled'}`;
+
+test('window forward: 1-4 channels, 7×7 and 4×4 stride 2, padding, partial row blocks, bias, mfm, against finite differences', async () => {
+  // forwardOnly: the 7×7 case's finite differences (the other passes are other kernels') would take minutes on the CPU.
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean; forwardOnly?: boolean }[] = [
+    { x: [2, 2, 9, 14], w: [19, 2, 7, 7], opts: {}, forwardOnly: true },
+    { x: [2, 2, 7, 16], w: [17, 2, 4, 4], opts: { stride: 2, padding: 1 } },
+    { x: [2, 1, 7, 10], w: [33, 1, 3, 5], opts: { stride: [2, 1], padding: 1 } },
+    { x: [1, 3, 5, 13], w: [20, 3, 2, 3], opts: { stride: [1, 2], padding: [0, 2] } },
+    { x: [2, 4, 5, 9], w: [36, 4, 3, 4], opts: { padding: [2, 1], dilation: [2, 1] }, mfm: true },
+  ];
+  for (const c of cases) {
+    const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+    const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
+    assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
+    await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly: c.forwardOnly });
+  }
+});
+
+test('window forward matches the direct oracle and packedSubgroup over several workgroups (G-in and D-1 geometries, 3 row blocks)', async () => {
+  const cases = [
+    { x: [3, 2, 30, 38], w: [70, 2, 7, 7], opts: {} },
+    { x: [2, 2, 64, 48], w: [64, 2, 4, 4], opts: { stride: 2, padding: 1 } },
+  ];
+  for (const s of cases) {
+    const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]!])];
+    const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, s.opts);
+    const forward = () => noGrad(async () => {
+      const inputs = xs.map((x) => toTensor(x));
+      const y = op(inputs);
+      const out = await toT64(y);
+      for (const t of [...inputs, y]) t.dispose();
+      return out;
+    });
+    const names = await kernelsRun(rng, op, [s.x, s.w, [s.w[0]!]]);
+    assert.ok(names.includes(forwardKernel()), `x [${s.x}] w [${s.w}]: expected ${forwardKernel()} among ${names.join(', ')}`);
+    const got = await forward();
+    const pairs = await gpu().policy.with({ convThinForward: 'packed' }, forward);
+    const oracle = await gpu().policy.with({ convForward: 'direct' }, forward);
+    assertNear(got, oracle, `window vs direct forward x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
+    assertNear(pairs, oracle, `packedSubgroup vs direct forward x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
+  }
+});
+
+test('the channel-pair kernel keeps the shapes the window kernel does not take (5 channels, 16 filters, rows not whole octets, stride 3, policy packed)', async () => {
+  if (!subgroupsOfEight()) return;
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; policy?: object }[] = [
+    { x: [1, 5, 9, 8], w: [20, 5, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [1, 2, 9, 8], w: [16, 2, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [1, 2, 9, 12], w: [20, 2, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [1, 2, 9, 24], w: [20, 2, 3, 3], opts: { stride: 3, padding: 1 } },
+    { x: [1, 2, 13, 14], w: [19, 2, 7, 7], opts: {}, policy: { convThinForward: 'packed' } },
+  ];
+  for (const c of cases) {
+    await gpu().policy.with(c.policy ?? {}, async () => {
+      const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
+      assert.ok(names.includes('conv2d.packedSubgroup') && !names.includes('conv2d.windowSubgroup'), `x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}: expected conv2d.packedSubgroup, got ${names.join(', ')}`);
+    });
+  }
+});
+
+test.run();
