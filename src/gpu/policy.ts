@@ -90,6 +90,12 @@ export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
  * lanes run faster there (bench/norm-variants.ts); hardware GPUs want the lanes.
  */
 export const NORM_REDUCTION_LANES = [8, 16, 32, 64, 128, 256] as const;
+/**
+ * The subgroup matmul's epilogue (shaders/matmul_subgroup.wgsl's EPILOGUE_PER_ROW): perRow reads the launch's epilogue
+ * parameters from the uniform once per invocation and a row's bias (along rows) once; perElement per element, as
+ * matmul_epilogue.wgsl's epilogueValue (lavapipe reloads the uniform after every store). Same results.
+ */
+export const MATMUL_SUBGROUP_EPILOGUE = ['perRow', 'perElement'] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 /**
  * float16 tensors through the elementwise, activation, pad, cat and slice ops (src/nn/functional/half.ts): native runs their
@@ -103,6 +109,7 @@ export const WEIGHT_CAST_CACHE = ['on', 'off'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
+  matmulSubgroupEpilogue: (typeof MATMUL_SUBGROUP_EPILOGUE)[number];
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
   convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
@@ -157,7 +164,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -165,7 +172,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -174,6 +181,7 @@ export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
 
 const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'positive integer' } = {
   matmul: MATMUL_VARIANTS,
+  matmulSubgroupEpilogue: MATMUL_SUBGROUP_EPILOGUE,
   convForward: CONV_FORWARD_VARIANTS,
   convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,

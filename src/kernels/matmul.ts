@@ -335,9 +335,18 @@ function subgroupPacks(a: Part, b: Part, sizes: Sizes): boolean {
   return copy(a, sizes.rows) <= gpu().maxBindingBytes && copy(b, sizes.cols) <= gpu().maxBindingBytes;
 }
 
+/** matmul_subgroup.wgsl's EPILOGUE_PER_ROW from the policy's matmulSubgroupEpilogue. */
+const epiloguePerRow = (): number => Number(gpu().policy.get('matmulSubgroupEpilogue') === 'perRow');
+
+/** matmul_subgroup.wgsl's C_QUADS: every 4 columns of a row of C from a multiple of 4 are inside N and one aligned vec4. */
+function cQuads(c: Part, sizes: Sizes): number {
+  const { offset, strides } = c.tensor;
+  return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
+}
+
 function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(c, sizes) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
@@ -372,7 +381,7 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
-  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2 };
+  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands });
   const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: true, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
