@@ -75,6 +75,12 @@ export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
 export const CONV_SUBGROUP_ROWS = [16, 32] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
+/**
+ * The 1×1 weight gradient's GEMMs under convPointwise gemm (src/kernels/conv.ts weightGradTransposed): fitted, as
+ * gWᵀ = Σₙ x[n] · gy[n]ᵀ copied back transposed where the subgroup matmul pads less that way; outputRows, always
+ * gW = Σₙ gy[n] · x[n]ᵀ (output channels as rows).
+ */
+export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
 export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 /**
@@ -96,6 +102,11 @@ export const NORM_REDUCTION_LANES = [8, 16, 32, 64, 128, 256] as const;
  * matmul_epilogue.wgsl's epilogueValue (lavapipe reloads the uniform after every store). Same results.
  */
 export const MATMUL_SUBGROUP_EPILOGUE = ['perRow', 'perElement'] as const;
+/**
+ * The subgroup matmul's workgroups along the columns (src/kernels/matmul.ts subgroupTileShape): fitted, as many subgroups as
+ * divide those N needs (no workgroup of clamped copies only); halved, 64 invocations halved only while N fits in half.
+ */
+export const MATMUL_SUBGROUP_TILES = ['fitted', 'halved'] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 /**
  * float16 tensors through the elementwise, activation, pad, cat and slice ops (src/nn/functional/half.ts): native runs their
@@ -110,6 +121,7 @@ export const WEIGHT_CAST_CACHE = ['on', 'off'] as const;
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
   matmulSubgroupEpilogue: (typeof MATMUL_SUBGROUP_EPILOGUE)[number];
+  matmulSubgroupTiles: (typeof MATMUL_SUBGROUP_TILES)[number];
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
   convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
@@ -121,6 +133,7 @@ export interface KernelChoices {
   convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
+  pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
@@ -164,7 +177,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -172,7 +185,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -182,6 +195,7 @@ export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
 const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'positive integer' } = {
   matmul: MATMUL_VARIANTS,
   matmulSubgroupEpilogue: MATMUL_SUBGROUP_EPILOGUE,
+  matmulSubgroupTiles: MATMUL_SUBGROUP_TILES,
   convForward: CONV_FORWARD_VARIANTS,
   convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,
@@ -193,6 +207,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convThreeWideRows: CONV_THREE_WIDE_ROWS,
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
+  pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
   halfOps: HALF_OPS,

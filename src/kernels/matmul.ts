@@ -304,18 +304,20 @@ const SUBGROUP_ROWS = 16;
 export const subgroupMatmulRuns = subgroupsOfEight;
 
 /**
- * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each: WGY the
- * largest power of 2 up to 8 that divides the blocks of 16 rows, so no workgroup row computes only
- * clamped copies of the last row) and the rest along the columns in whole subgroups; fewer columns of
- * invocations when N is narrow. Why: rounding M = 96 (LightCNN group1's 1×1 forward) or 48 up to a
- * power of 2 wasted a quarter of the invocations.
+ * matmul_subgroup.wgsl's workgroup: up to 64 invocations, up to 8 rows of them (16 rows of C each: WGY the largest power
+ * of 2 up to 8 that divides the blocks of 16 rows, so no workgroup row computes only clamped copies of the last row) and
+ * along the columns whole subgroups, as many as divide the subgroups N needs (a power of 2), so no workgroup runs a
+ * subgroup of clamped copies only. Why: rounding M = 96 (LightCNN group1's 1×1 forward) or 48 up to a power of 2 wasted a
+ * quarter of the invocations, and so did N = 96 (group2's weight gradient, 3 subgroups) in workgroups of 2 subgroups.
  */
 function subgroupTileShape(M: number, N: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
   const rowBlocks = Math.ceil(M / SUBGROUP_ROWS);
   let wgy = 1;
   while (wgy < 8 && rowBlocks % (2 * wgy) === 0) wgy *= 2;
-  let wgx = 64 / wgy;
-  while (wgx > SUBGROUP_LANES && (wgx / 2) * 4 >= N) wgx /= 2;
+  const columnSubgroups = Math.ceil(N / (4 * SUBGROUP_LANES));
+  let subgroups = 64 / (SUBGROUP_LANES * wgy);
+  while (subgroups > 1 && (gpu().policy.get('matmulSubgroupTiles') === 'fitted' ? columnSubgroups % subgroups !== 0 : (subgroups / 2) * SUBGROUP_LANES * 4 >= N)) subgroups /= 2;
+  const wgx = subgroups * SUBGROUP_LANES;
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(N / (4 * wgx)), Math.ceil(M / (SUBGROUP_ROWS * wgy))] };
 }
 

@@ -14,7 +14,7 @@ import { gpu } from '../../src/gpu/index.js';
 import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import { MATMUL_SUBGROUP_EPILOGUE, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
+import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
@@ -183,6 +183,23 @@ test('GEMM passes larger than a binding: products in blocks, the weight gradient
     assert.ok(names.filter((name) => name.startsWith('matmul.')).length > 3, context(`chunked (${matmul}): expected more than one launch per pass, got ${names.join(', ')}`));
     assert.equal(convKernels(names), [], context(`chunked (${matmul}): ${names.join(', ')}`));
     await checkOp({ name: `chunked 1×1 GEMM (${matmul})`, inputs: [c.x, c.w], forward: ([x, w]) => conv2d(x, w), reference: ([x, w]) => ref.conv2d(x, w), rng });
+  }
+});
+
+for (const layout of POINTWISE_WEIGHT_GRAD_LAYOUT) test(`the weight gradient's GEMMs under pointwiseWeightGradLayout ${layout}: transposed (input channels as rows, copied back) where that pads the subgroup matmul less, against the reference and finite differences`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseWeightGradLayout: layout });
+  // 12 → 40 channels: 16-row blocks x 32-column subgroups pad 1024 outputs transposed, 1536 not; 40 → 12 the other way;
+  // H·W 20 reads in place, H·W 21 on packed copies.
+  const cases = [
+    { x: [3, 12, 4, 5], w: [40, 12, 1, 1], transposed: true },
+    { x: [2, 10, 3, 7], w: [36, 10, 1, 1], transposed: true },
+    { x: [2, 40, 4, 5], w: [12, 40, 1, 1], transposed: false },
+  ];
+  for (const c of cases) {
+    const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b), [c.x, c.w, [c.w[0]]]);
+    const transposed = layout === 'fitted' && c.transposed && subgroupMatmulRuns();
+    assert.is(names.includes('strided_copy'), transposed, context(`${describe({ ...c, bias: true })} (${layout}): expected ${transposed ? 'the transposed sum copied back' : 'no copy'}, got ${names.join(', ')}`));
+    await checkCase({ ...c, bias: true }, `weight gradient layout ${layout}`);
   }
 });
 
