@@ -27,7 +27,7 @@
 // biases (Bias along rows), as row r >> 1 of a C-row output (strideC* set for it), with its mask (shaders/include/mfm_pair.wgsl).
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
-// component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32; MFM 1 only).
+// component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32 as vec4, as C; MFM 1 only).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
 // A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
 // load (before the shuffles); a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes).
@@ -39,7 +39,7 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
 
 //!include matmul_epilogue
 //!include is_nan
@@ -164,11 +164,12 @@ fn filterOf(r: vec2<u32>) -> vec2<u32> {
 
 /**
  * Pair rows r, r + 1 (r even) over columns n0..n0+3 under MFM: output row r / 2 of max(first + bias, second + bias of its
- * partner). `e` as storeRow's (under 'perElement' the uniform is read again per pair, as before RowEpilogue).
+ * partner), and its mask, each one vec4 store where the 4 columns are whole and aligned (untested where C_QUADS under
+ * EPILOGUE_PER_ROW; the mask by component under 'perElement', as before), else one component at a time. The launch parameters are read per pair: hoisting them to the
+ * invocation, as storeRow's are, measured no faster here (8 pairs, each with a mask).
  */
-fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>, hoisted: RowEpilogue) {
-  var e = hoisted;
-  if (!EPILOGUE_PER_ROW) { e = rowEpilogue(batch, n0); }
+fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
+  let e = rowEpilogue(batch, n0);
   let half = e.M >> 1u;
   let c = r >> 1u;
   if (c >= e.rows >> 1u) { return; }
@@ -184,19 +185,21 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>, h
   let y = vec4<f32>(mfmValue(a.x, b.x), mfmValue(a.y, b.y), mfmValue(a.z, b.z), mfmValue(a.w, b.w));
   if ((C_QUADS && EPILOGUE_PER_ROW) || (e.whole && (index & 3u) == 0u)) {
     C[index / 4u] = y;
-  } else {
-    for (var j = 0u; j < 4u; j++) {
-      let i = index + j;
-      if (n0 + j < p.N) { C[i / 4u][i % 4u] = y[j]; }
-    }
-  }
-  if (MFM == 1u) {
-    if ((C_QUADS && EPILOGUE_PER_ROW) || e.whole) {
-      for (var j = 0u; j < 4u; j++) { Mask[index + j] = mfmMask(a[j], b[j]); }
-    } else {
-      for (var j = 0u; j < 4u; j++) {
-        if (n0 + j < p.N) { Mask[index + j] = mfmMask(a[j], b[j]); }
+    if (MFM == 1u) {
+      let mask = vec4<u32>(mfmMask(a.x, b.x), mfmMask(a.y, b.y), mfmMask(a.z, b.z), mfmMask(a.w, b.w));
+      if (EPILOGUE_PER_ROW) {
+        Mask[index / 4u] = mask;
+      } else {
+        for (var j = 0u; j < 4u; j++) { Mask[index / 4u][j] = mask[j]; }
       }
+    }
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    let i = index + j;
+    if (n0 + j < p.N) {
+      C[i / 4u][i % 4u] = y[j];
+      if (MFM == 1u) { Mask[i / 4u][i % 4u] = mfmMask(a[j], b[j]); }
     }
   }
 }
@@ -246,18 +249,18 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     a += vec2<u32>(aStep);
     b += vec4<u32>(bStep);
   }
-  let e = rowEpilogue(batch, n0);
   if (MFM != 0u) {
-    storePair(batch, m0, n0, acc0[0], acc0[1], e);
-    storePair(batch, m0 + 2u, n0, acc0[2], acc0[3], e);
-    storePair(batch, m0 + 4u, n0, acc1[0], acc1[1], e);
-    storePair(batch, m0 + 6u, n0, acc1[2], acc1[3], e);
-    storePair(batch, m0 + 8u, n0, acc2[0], acc2[1], e);
-    storePair(batch, m0 + 10u, n0, acc2[2], acc2[3], e);
-    storePair(batch, m0 + 12u, n0, acc3[0], acc3[1], e);
-    storePair(batch, m0 + 14u, n0, acc3[2], acc3[3], e);
+    storePair(batch, m0, n0, acc0[0], acc0[1]);
+    storePair(batch, m0 + 2u, n0, acc0[2], acc0[3]);
+    storePair(batch, m0 + 4u, n0, acc1[0], acc1[1]);
+    storePair(batch, m0 + 6u, n0, acc1[2], acc1[3]);
+    storePair(batch, m0 + 8u, n0, acc2[0], acc2[1]);
+    storePair(batch, m0 + 10u, n0, acc2[2], acc2[3]);
+    storePair(batch, m0 + 12u, n0, acc3[0], acc3[1]);
+    storePair(batch, m0 + 14u, n0, acc3[2], acc3[3]);
     return;
   }
+  let e = rowEpilogue(batch, n0);
   for (var c = 0u; c < 4u; c++) {
     storeRow(batch, m0 + c, n0, acc0[c], e);
     storeRow(batch, m0 + 4u + c, n0, acc1[c], e);

@@ -374,7 +374,8 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   if (!layout || layout.aAlongM || !fits) return undefined;
   if (operands === 'f16') assertShaderF16('matmulMfm');
   const c = alloc(Math.ceil(outputs / 4) * 4);
-  const mask = withMask ? alloc(outputs) : undefined;
+  // Whole vec4s, as C: the kernel stores the mask by vec4.
+  const mask = withMask ? alloc(Math.ceil(outputs / 4) * 4) : undefined;
   const part = (t: StridedTensor): Part => {
     const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
     return { binding, tensor: { ...t, offset } };

@@ -211,8 +211,8 @@ function upload(count: number): { buffer: GPUBuffer; values: Float64Array } {
   return { buffer, values: Float64Array.from(data) };
 }
 
-for (const epilogue of MATMUL_SUBGROUP_EPILOGUE) test(`subgroup matmul (epilogue ${epilogue}) stores C by vec4 where whole and aligned, by component elsewhere: tiny C, odd N, K split into accumulating launches, bias along rows and columns, relu`, async () => {
-  gpu().policy.set({ matmul: 'subgroup', matmulSubgroupEpilogue: epilogue });
+for (const [epilogue, tiles] of [['perRow', 'fitted'], ['perElement', 'fitted'], ['perRow', 'halved']] as const) test(`subgroup matmul (epilogue ${epilogue}, tiles ${tiles}) stores C by vec4 where whole and aligned, by component elsewhere: tiny C, odd N, K split into accumulating launches, bias along rows and columns, relu, 3 column subgroups`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', matmulSubgroupEpilogue: epilogue, matmulSubgroupTiles: tiles });
   // B transposed ([N, K] per batch, read along k) lets odd N run in place; N % 4 == 0 cases read B along n (every row's
   // quads whole and aligned: the launcher's C_QUADS, stored without the per-quad test).
   const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; relu?: boolean; limit?: number }[] = [
@@ -222,12 +222,13 @@ for (const epilogue of MATMUL_SUBGROUP_EPILOGUE) test(`subgroup matmul (epilogue
     { batch: 2, M: 18, N: 24, K: 20, along: 'cols' },
     { batch: 3, M: 21, N: 36, K: 12, along: 'rows', relu: true },
     { batch: 2, M: 35, N: 8, K: 16, along: 'cols', relu: true },
+    { batch: 2, M: 40, N: 96, K: 8, along: 'rows' },
     { batch: 1, M: 20, N: 9, K: 256, along: 'cols', limit: 4096 },
     { batch: 2, M: 18, N: 24, K: 200, along: 'rows', relu: true, limit: 4096 },
   ];
   for (const c of cases) {
     const transposed = c.N % 4 !== 0;
-    const what = `${epilogue}: batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}${transposed ? ' (B transposed)' : ''}, bias along ${c.along}${c.relu ? ', relu' : ''}${c.limit ? `, bindings of ${c.limit} bytes` : ''}`;
+    const what = `${epilogue}, ${tiles}: batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}${transposed ? ' (B transposed)' : ''}, bias along ${c.along}${c.relu ? ', relu' : ''}${c.limit ? `, bindings of ${c.limit} bytes` : ''}`;
     const [a, b, bias] = [upload(c.batch * c.M * c.K), upload(c.batch * c.K * c.N), upload(c.along === 'rows' ? c.M : c.N)];
     const bOperand = { buffer: b.buffer, batchStride: c.K * c.N, rowStride: transposed ? 1 : c.N, colStride: transposed ? c.K : 1 };
     const activation = c.relu ? 'relu' : 'none';
