@@ -81,6 +81,12 @@ export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
  * gW = Σₙ gy[n] · x[n]ᵀ (output channels as rows).
  */
 export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
+/**
+ * Taps per lane in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_TAPS): fitted, 3 for a 3-wide
+ * kernel (FaPE-GAN's 3×3 stride-2 and reflect-padded weight gradients), whose 4th would be computed and never stored;
+ * four, always 4.
+ */
+export const WINDOW_WEIGHT_GRAD_TAPS = ['fitted', 'four'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
 export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 /**
@@ -134,6 +140,7 @@ export interface KernelChoices {
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
+  windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
@@ -177,7 +184,7 @@ export interface KernelChoices {
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -185,7 +192,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -208,6 +215,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
+  windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
   halfOps: HALF_OPS,
