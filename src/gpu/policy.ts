@@ -183,6 +183,11 @@ export interface KernelChoices {
 // 1024³ product slowed more). 'subgroupGemm' as the default: on Chromium's SwiftShader (subgroups of 4, where 1×1 convs take
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
+// matmulSubgroupEpilogue 'perRow', matmulSubgroupTiles 'fitted', pointwiseWeightGradLayout 'fitted': LightCNN-9's 1×1 rows
+// through the subgroup matmul (N16, paper shapes) per CPU second side by side, heavily loaded: group1's forward 1.23-1.71x,
+// group4's 1.17-1.31x, the weight gradients of group1 1.01-1.34x, group2 1.20-1.35x, group3 1.17x, group1's mfm forward 1.15x
+// (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
+// 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
