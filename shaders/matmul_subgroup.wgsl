@@ -165,8 +165,8 @@ fn filterOf(r: vec2<u32>) -> vec2<u32> {
 /**
  * Pair rows r, r + 1 (r even) over columns n0..n0+3 under MFM: output row r / 2 of max(first + bias, second + bias of its
  * partner), and its mask, each one vec4 store where the 4 columns are whole and aligned (untested where C_QUADS under
- * EPILOGUE_PER_ROW; the mask by component under 'perElement', as before), else one component at a time. The launch parameters are read per pair: hoisting them to the
- * invocation, as storeRow's are, measured no faster here (8 pairs, each with a mask).
+ * EPILOGUE_PER_ROW; the mask by component under 'perElement', as before), else one component at a time. The launch
+ * parameters are read per pair: hoisting them to the invocation, as storeRow's are, measured no faster here.
  */
 fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   let e = rowEpilogue(batch, n0);
