@@ -52,8 +52,20 @@ const ROWS = 16u;
 /** One lane's 4 columns at the 4 pixels of a quad: x0 .. x3, one vec4 (the columns) per pixel. */
 struct Quad { x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32> }
 
-/** acc (4 columns of one row) += the row's GY over the quad's pixels · the columns' X at them. */
+/**
+ * Columns per lane that windowSubgroup computes: 4, or 3 (the launcher: a 3-wide kernel under the policy's
+ * windowWeightGradTaps 'fitted'), where the block's 4th tap would be computed and never stored. lavapipe runs each
+ * component as one 8-lane SIMD operation, so 3 components cost 3/4 of 4.
+ */
+override WINDOW_TAPS: u32 = 4u;
+
+/** acc (4 columns of one row; the first 3 where WINDOW_TAPS is 3) += the row's GY over the quad's pixels · the columns' X at them. */
 fn accumulateRow(acc: ptr<function, vec4<f32>>, g: vec4<f32>, x: Quad) {
+  if (WINDOW_TAPS == 3u) {
+    let sum = fma(vec3<f32>(g.x), x.x0.xyz, fma(vec3<f32>(g.y), x.x1.xyz, fma(vec3<f32>(g.z), x.x2.xyz, fma(vec3<f32>(g.w), x.x3.xyz, (*acc).xyz))));
+    *acc = vec4<f32>(sum, 0.0);
+    return;
+  }
   *acc = fma(vec4<f32>(g.x), x.x0, fma(vec4<f32>(g.y), x.x1, fma(vec4<f32>(g.z), x.x2, fma(vec4<f32>(g.w), x.x3, *acc))));
 }
 
@@ -181,8 +193,8 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
 }
 
 override SW: u32 = 1u;
-/** X values per lane per quad in windowSubgroup and narrowSubgroup: taps 0..3 at pixels 0..3, SW apart. */
-override WINDOW: u32 = 3u * SW + 4u;
+/** X values per lane per quad in windowSubgroup and narrowSubgroup: taps 0..WINDOW_TAPS-1 at pixels 0..3, SW apart. */
+override WINDOW: u32 = 3u * SW + WINDOW_TAPS;
 
 /** GY of one row at the 4 pixels ow0 .. ow0 + 3 of one output row (offset rowStart in GY); pixels past OW are 0. */
 fn gyRowQuad(rowStart: u32, ow0: u32) -> vec4<f32> {

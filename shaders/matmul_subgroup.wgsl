@@ -27,7 +27,7 @@
 // biases (Bias along rows), as row r >> 1 of a C-row output (strideC* set for it), with its mask (shaders/include/mfm_pair.wgsl).
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
-// component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32; MFM 1 only).
+// component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32 as vec4, as C; MFM 1 only).
 // Invariant: element (m, n) of C sums A[m, k]·B[k, n] over exactly k = 0..K-1.
 // A and B are Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on
 // load (before the shuffles); a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes).
@@ -39,7 +39,7 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
 
 //!include matmul_epilogue
 //!include is_nan
@@ -51,6 +51,18 @@ override A_ALONG_M: bool = false;
 override B_ALONG_K: bool = false;
 /** 0: C as computed; 1: the max-feature-map of row pairs with its mask; 2: without (see the header). */
 override MFM: u32 = 0u;
+/**
+ * true: the epilogue's launch parameters read from the uniform once per invocation (RowEpilogue) and a whole row's bias
+ * along rows loaded once; false: per element, as matmul_epilogue.wgsl's epilogueValue reads them (the policy's
+ * matmulSubgroupEpilogue 'perElement', kept to measure against).
+ */
+override EPILOGUE_PER_ROW: bool = true;
+/**
+ * Set by the launcher where every invocation's 4 columns of a row are inside N and start a vec4 of C (N, C's offset and
+ * strides multiples of 4), so the per-row epilogue stores without testing it: lavapipe cannot tell that the test is the
+ * same for a whole subgroup and masks the store (group1's 1×1 forward 1.05-1.1x without it).
+ */
+override C_QUADS: bool = false;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -82,11 +94,50 @@ fn rowQuad(a0: vec4<f32>, a1: vec4<f32>, i: u32) -> mat4x4<f32> {
 }
 
 /**
+ * The epilogue's launch parameters for one invocation's columns n0..n0+3, read from the uniform once: lavapipe reloads
+ * a uniform after every storage store (it cannot prove they do not alias), so read per element, as epilogueValue does,
+ * the flags cost as much as the stores at LightCNN's short K (48-384). `rows`: the rows of C this invocation stores, M,
+ * or 0 where its columns start past N (a clamped copy), so one test per row covers both. `base`: C's index of (batch, 0, n0).
+ */
+struct RowEpilogue {
+  M: u32, rows: u32, base: u32, strideCRow: u32, offsetBias: u32,
+  whole: bool, accumulate: bool, bias: bool, biasAlongRows: bool, activate: bool,
+}
+
+fn rowEpilogue(batch: u32, n0: u32) -> RowEpilogue {
+  return RowEpilogue(p.M, select(0u, p.M, n0 < p.N), cIndex(batch, 0u, n0), p.strideCRow, p.offsetBias, n0 + 3u < p.N, p.accumulate == 1u, p.hasBias == 1u, p.biasAlongRows == 1u, p.activate == 1u);
+}
+
+/** What epilogueValue makes of a whole aligned row of 4 columns n0..n0+3 at C's vec4 `quad`, with the flags of `e`. */
+fn rowValue(e: RowEpilogue, m: u32, n0: u32, quad: u32, row: vec4<f32>) -> vec4<f32> {
+  var v = row;
+  if (e.accumulate) { v += C[quad]; }
+  if (e.bias) {
+    if (e.biasAlongRows) {
+      v += vec4<f32>(Bias[e.offsetBias + m]);
+    } else {
+      let n = e.offsetBias + n0;
+      v += vec4<f32>(Bias[n], Bias[n + 1u], Bias[n + 2u], Bias[n + 3u]);
+    }
+  }
+  if (e.activate) { v = vec4<f32>(activation(v.x), activation(v.y), activation(v.z), activation(v.w)); }
+  return v;
+}
+
+/**
  * Row m of C over columns n0..n0+3: one vec4 store where all 4 are inside N and start a vec4 of C (on
  * lavapipe a store pays its per-lane addressing once per vec4, not per float: ~2x fewer instructions
  * in the epilogue of a short K, LightCNN's 1×1 convs' 48-384), else one component at a time.
  */
-fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
+fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
+  if (EPILOGUE_PER_ROW) {
+    if (m >= e.rows) { return; }
+    let index = e.base + m * e.strideCRow;
+    if (C_QUADS || (e.whole && (index & 3u) == 0u)) {
+      C[index / 4u] = rowValue(e, m, n0, index / 4u, row);
+      return;
+    }
+  }
   if (m >= p.M) { return; }
   let index = cIndex(batch, m, n0);
   if (n0 + 3u < p.N && (index & 3u) == 0u) {
@@ -111,33 +162,44 @@ fn filterOf(r: vec2<u32>) -> vec2<u32> {
   return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
 }
 
-/** Pair rows r, r + 1 (r even) over columns n0..n0+3 under MFM: output row r / 2 of max(first + bias, second + bias of its partner). */
+/**
+ * Pair rows r, r + 1 (r even) over columns n0..n0+3 under MFM: output row r / 2 of max(first + bias, second + bias of its
+ * partner), and its mask, each one vec4 store where the 4 columns are whole and aligned (untested where C_QUADS under
+ * EPILOGUE_PER_ROW; the mask by component under 'perElement', as before), else one component at a time. The launch
+ * parameters are read per pair: hoisting them to the invocation, as storeRow's are, measured no faster here.
+ */
 fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
-  let half = p.M >> 1u;
+  let e = rowEpilogue(batch, n0);
+  let half = e.M >> 1u;
   let c = r >> 1u;
-  if (c >= half) { return; }
+  if (c >= e.rows >> 1u) { return; }
   var biasA = 0.0;
   var biasB = 0.0;
-  if (p.hasBias == 1u) {
-    biasA = Bias[p.offsetBias + c];
-    biasB = Bias[p.offsetBias + c + half];
+  if (e.bias) {
+    biasA = Bias[e.offsetBias + c];
+    biasB = Bias[e.offsetBias + c + half];
   }
-  let index = cIndex(batch, c, n0);
+  let index = e.base + c * e.strideCRow;
   let a = first + vec4<f32>(biasA);
   let b = second + vec4<f32>(biasB);
   let y = vec4<f32>(mfmValue(a.x, b.x), mfmValue(a.y, b.y), mfmValue(a.z, b.z), mfmValue(a.w, b.w));
-  let whole = n0 + 3u < p.N;
-  if (whole && (index & 3u) == 0u) {
+  if ((C_QUADS && EPILOGUE_PER_ROW) || (e.whole && (index & 3u) == 0u)) {
     C[index / 4u] = y;
-  } else {
-    for (var j = 0u; j < 4u; j++) {
-      let i = index + j;
-      if (n0 + j < p.N) { C[i / 4u][i % 4u] = y[j]; }
+    if (MFM == 1u) {
+      let mask = vec4<u32>(mfmMask(a.x, b.x), mfmMask(a.y, b.y), mfmMask(a.z, b.z), mfmMask(a.w, b.w));
+      if (EPILOGUE_PER_ROW) {
+        Mask[index / 4u] = mask;
+      } else {
+        for (var j = 0u; j < 4u; j++) { Mask[index / 4u][j] = mask[j]; }
+      }
     }
+    return;
   }
-  if (MFM == 1u) {
-    for (var j = 0u; j < 4u; j++) {
-      if (n0 + j < p.N) { Mask[index + j] = mfmMask(a[j], b[j]); }
+  for (var j = 0u; j < 4u; j++) {
+    let i = index + j;
+    if (n0 + j < p.N) {
+      C[i / 4u][i % 4u] = y[j];
+      if (MFM == 1u) { Mask[i / 4u][i % 4u] = mfmMask(a[j], b[j]); }
     }
   }
 }
@@ -198,10 +260,11 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     storePair(batch, m0 + 14u, n0, acc3[2], acc3[3]);
     return;
   }
+  let e = rowEpilogue(batch, n0);
   for (var c = 0u; c < 4u; c++) {
-    storeRow(batch, m0 + c, n0, acc0[c]);
-    storeRow(batch, m0 + 4u + c, n0, acc1[c]);
-    storeRow(batch, m0 + 8u + c, n0, acc2[c]);
-    storeRow(batch, m0 + 12u + c, n0, acc3[c]);
+    storeRow(batch, m0 + c, n0, acc0[c], e);
+    storeRow(batch, m0 + 4u + c, n0, acc1[c], e);
+    storeRow(batch, m0 + 8u + c, n0, acc2[c], e);
+    storeRow(batch, m0 + 12u + c, n0, acc3[c], e);
   }
 }

@@ -26,6 +26,11 @@ fn epilogueValue(m: u32, n: u32, sum: f32, previous: f32) -> f32 {
   var v = sum;
   if (p.accumulate == 1u) { v += previous; }
   if (p.hasBias == 1u) { v += Bias[p.offsetBias + select(n, m, p.biasAlongRows == 1u)]; }
-  if (p.activate == 1u) { v = /*ACT*/; }
+  if (p.activate == 1u) { v = activation(v); }
   return v;
+}
+
+/** The launch's activation of one value (the /*ACT*/ expression of v). */
+fn activation(v: f32) -> f32 {
+  return /*ACT*/;
 }

@@ -89,6 +89,18 @@ export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
 export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
+/**
+ * The 1×1 weight gradient's GEMMs under convPointwise gemm (src/kernels/conv.ts weightGradTransposed): fitted, as
+ * gWᵀ = Σₙ x[n] · gy[n]ᵀ copied back transposed where the subgroup matmul pads less that way; outputRows, always
+ * gW = Σₙ gy[n] · x[n]ᵀ (output channels as rows).
+ */
+export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
+/**
+ * Taps per lane in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_TAPS): fitted, 3 for a 3-wide
+ * kernel (FaPE-GAN's 3×3 stride-2 and reflect-padded weight gradients), whose 4th would be computed and never stored;
+ * four, always 4.
+ */
+export const WINDOW_WEIGHT_GRAD_TAPS = ['fitted', 'four'] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
 export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 /**
@@ -104,6 +116,17 @@ export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
  * lanes run faster there (bench/norm-variants.ts); hardware GPUs want the lanes.
  */
 export const NORM_REDUCTION_LANES = [8, 16, 32, 64, 128, 256] as const;
+/**
+ * The subgroup matmul's epilogue (shaders/matmul_subgroup.wgsl's EPILOGUE_PER_ROW): perRow reads the launch's epilogue
+ * parameters from the uniform once per invocation and a row's bias (along rows) once; perElement per element, as
+ * matmul_epilogue.wgsl's epilogueValue (lavapipe reloads the uniform after every store). Same results.
+ */
+export const MATMUL_SUBGROUP_EPILOGUE = ['perRow', 'perElement'] as const;
+/**
+ * The subgroup matmul's workgroups along the columns (src/kernels/matmul.ts subgroupTileShape): fitted, as many subgroups as
+ * divide those N needs (no workgroup of clamped copies only); halved, 64 invocations halved only while N fits in half.
+ */
+export const MATMUL_SUBGROUP_TILES = ['fitted', 'halved'] as const;
 export const MATMUL_VARIANTS = ['registerTiled', 'workgroupTiled', 'registerTiledVec4', 'packed', 'subgroup'] as const;
 /**
  * float16 tensors through the elementwise, activation, pad, cat and slice ops (src/nn/functional/half.ts): native runs their
@@ -117,6 +140,8 @@ export const WEIGHT_CAST_CACHE = ['on', 'off'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
+  matmulSubgroupEpilogue: (typeof MATMUL_SUBGROUP_EPILOGUE)[number];
+  matmulSubgroupTiles: (typeof MATMUL_SUBGROUP_TILES)[number];
   convForward: (typeof CONV_FORWARD_VARIANTS)[number];
   convInputGrad: (typeof CONV_GRAD_VARIANTS)[number];
   convWeightGrad: (typeof CONV_GRAD_VARIANTS)[number];
@@ -130,6 +155,8 @@ export interface KernelChoices {
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
+  pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
+  windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
@@ -177,8 +204,13 @@ export interface KernelChoices {
 // 1024³ product slowed more). 'subgroupGemm' as the default: on Chromium's SwiftShader (subgroups of 4, where 1×1 convs take
 // the registerTiledVec4 matmul) the page's LightCNN-9 step (×0.125, 32², batch 32) ran 0.92-0.93x with 'gemm' against 'conv'
 // (bench/conv-pointwise-browser.mjs, 5 alternated rounds).
+// matmulSubgroupEpilogue 'perRow', matmulSubgroupTiles 'fitted', pointwiseWeightGradLayout 'fitted': LightCNN-9's 1×1 rows
+// through the subgroup matmul (N16, paper shapes) per CPU second side by side, heavily loaded: group1's forward 1.23-1.71x,
+// group4's 1.17-1.31x, the weight gradients of group1 1.01-1.34x, group2 1.20-1.35x, group3 1.17x, group1's mfm forward 1.15x
+// (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
+// 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -186,7 +218,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -195,6 +227,8 @@ export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
 
 const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'positive integer' } = {
   matmul: MATMUL_VARIANTS,
+  matmulSubgroupEpilogue: MATMUL_SUBGROUP_EPILOGUE,
+  matmulSubgroupTiles: MATMUL_SUBGROUP_TILES,
   convForward: CONV_FORWARD_VARIANTS,
   convInputGrad: CONV_GRAD_VARIANTS,
   convWeightGrad: CONV_GRAD_VARIANTS,
@@ -208,6 +242,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
+  pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
+  windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
   halfOps: HALF_OPS,

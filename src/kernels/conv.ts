@@ -22,7 +22,7 @@
 import { assertShaderF16, gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
-import { accumulate } from './elementwise.js';
+import { accumulate, stridedCopy } from './elementwise.js';
 import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 // Where the subgroup kernels run; imported from here by the tests and benchmarks.
@@ -529,15 +529,30 @@ function pointwiseInputGradGemm(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
 }
 
 /**
- * gW = Σₙ gy[n] · x[n]ᵀ: one GEMM per image (K = H·W; the images' K runs are not one stride apart),
- * their [Cout, Cin] products summed by reduceAxis, in runs of images whose products fit one binding.
+ * Whether the weight gradient's GEMMs run transposed, gWᵀ = Σₙ x[n] · gy[n]ᵀ (rows the input channels, columns the output
+ * channels), under pointwiseWeightGradLayout 'fitted' where the subgroup matmul pads less that way (16-row blocks,
+ * 32-column subgroups): LightCNN group1's 48 input channels fill 1.5 column subgroups but 3 row blocks.
+ */
+function weightGradTransposed(g: ConvGeometry): boolean {
+  if (gpu().policy.get('pointwiseWeightGradLayout') !== 'fitted' || gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns()) return false;
+  const padded = (rows: number, columns: number) => Math.ceil(rows / 16) * 16 * Math.ceil(columns / 32) * 32;
+  return padded(g.Cin, g.Cout) < padded(g.Cout, g.Cin);
+}
+
+/**
+ * gW = Σₙ gy[n] · x[n]ᵀ (or its transpose, copied back: weightGradTransposed): one GEMM per image (K = H·W; the images'
+ * K runs are not one stride apart), their [Cout, Cin] products summed by reduceAxis, in runs of images whose products
+ * fit one binding.
  */
 function pointwiseWeightGradGemm(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const plane = g.H * g.W;
   const count = g.Cout * g.Cin;
+  const transposed = weightGradTransposed(g);
   let gw: GPUBuffer | undefined;
   for (const chunk of batchChunks(g.N, [count])) {
-    const products = matmul(planesOperand(gy, g.Cout, plane, false, operands, chunk.start), planesOperand(x, g.Cin, plane, true, operands, chunk.start), chunk.count, g.Cout, g.Cin, plane);
+    const products = transposed
+      ? matmul(planesOperand(x, g.Cin, plane, false, operands, chunk.start), planesOperand(gy, g.Cout, plane, true, operands, chunk.start), chunk.count, g.Cin, g.Cout, plane)
+      : matmul(planesOperand(gy, g.Cout, plane, false, operands, chunk.start), planesOperand(x, g.Cin, plane, true, operands, chunk.start), chunk.count, g.Cout, g.Cin, plane);
     const part = chunk.count === 1 ? products : reduceAxis('sum', products, 1, chunk.count, count);
     if (part !== products) gpu().pool.release(products);
     if (!gw) {
@@ -547,9 +562,12 @@ function pointwiseWeightGradGemm(x: GPUBuffer, gy: GPUBuffer, g: ConvGeometry, o
       gpu().pool.release(part);
     }
   }
-  return gw!;
+  if (!transposed) return gw!;
+  const weightGrad = alloc(count);
+  stridedCopy([g.Cout, g.Cin], { buffer: gw!, offset: 0, strides: [1, g.Cout] }, { buffer: weightGrad, offset: 0, strides: [g.Cin, 1] });
+  gpu().pool.release(gw!);
+  return weightGrad;
 }
-
 
 /**
  * The weights of a transposed conv at stride > 1 (dilation 1) packed phase by phase for
@@ -719,7 +737,7 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   let wgy = 1;
   while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
   const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
-  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
+  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW, WINDOW_TAPS: g.KW === 3 && gpu().policy.get('windowWeightGradTaps') === 'fitted' ? 3 : 4 } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
   const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants, operands });
   const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));

@@ -304,18 +304,20 @@ const SUBGROUP_ROWS = 16;
 export const subgroupMatmulRuns = subgroupsOfEight;
 
 /**
- * matmul_subgroup.wgsl's workgroup: 64 invocations, up to 8 rows of them (16 rows of C each: WGY the
- * largest power of 2 up to 8 that divides the blocks of 16 rows, so no workgroup row computes only
- * clamped copies of the last row) and the rest along the columns in whole subgroups; fewer columns of
- * invocations when N is narrow. Why: rounding M = 96 (LightCNN group1's 1×1 forward) or 48 up to a
- * power of 2 wasted a quarter of the invocations.
+ * matmul_subgroup.wgsl's workgroup: up to 64 invocations, up to 8 rows of them (16 rows of C each: WGY the largest power
+ * of 2 up to 8 that divides the blocks of 16 rows, so no workgroup row computes only clamped copies of the last row) and
+ * along the columns whole subgroups, as many as divide the subgroups N needs (a power of 2), so no workgroup runs a
+ * subgroup of clamped copies only. Why: rounding M = 96 (LightCNN group1's 1×1 forward) or 48 up to a power of 2 wasted a
+ * quarter of the invocations, and so did N = 96 (group2's weight gradient, 3 subgroups) in workgroups of 2 subgroups.
  */
 function subgroupTileShape(M: number, N: number): { constants: { WGX: number; WGY: number }; workgroups: [number, number] } {
   const rowBlocks = Math.ceil(M / SUBGROUP_ROWS);
   let wgy = 1;
   while (wgy < 8 && rowBlocks % (2 * wgy) === 0) wgy *= 2;
-  let wgx = 64 / wgy;
-  while (wgx > SUBGROUP_LANES && (wgx / 2) * 4 >= N) wgx /= 2;
+  const columnSubgroups = Math.ceil(N / (4 * SUBGROUP_LANES));
+  let subgroups = 64 / (SUBGROUP_LANES * wgy);
+  while (subgroups > 1 && (gpu().policy.get('matmulSubgroupTiles') === 'fitted' ? columnSubgroups % subgroups !== 0 : (subgroups / 2) * SUBGROUP_LANES * 4 >= N)) subgroups /= 2;
+  const wgx = subgroups * SUBGROUP_LANES;
   return { constants: { WGX: wgx, WGY: wgy }, workgroups: [Math.ceil(N / (4 * wgx)), Math.ceil(M / (SUBGROUP_ROWS * wgy))] };
 }
 
@@ -335,9 +337,18 @@ function subgroupPacks(a: Part, b: Part, sizes: Sizes): boolean {
   return copy(a, sizes.rows) <= gpu().maxBindingBytes && copy(b, sizes.cols) <= gpu().maxBindingBytes;
 }
 
+/** matmul_subgroup.wgsl's EPILOGUE_PER_ROW from the policy's matmulSubgroupEpilogue. */
+const epiloguePerRow = (): number => Number(gpu().policy.get('matmulSubgroupEpilogue') === 'perRow');
+
+/** matmul_subgroup.wgsl's C_QUADS: every 4 columns of a row of C from a multiple of 4 are inside N and one aligned vec4. */
+function cQuads(c: Part, sizes: Sizes): number {
+  const { offset, strides } = c.tensor;
+  return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
+}
+
 function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(c, sizes) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
@@ -363,7 +374,8 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   if (!layout || layout.aAlongM || !fits) return undefined;
   if (operands === 'f16') assertShaderF16('matmulMfm');
   const c = alloc(Math.ceil(outputs / 4) * 4);
-  const mask = withMask ? alloc(outputs) : undefined;
+  // Whole vec4s, as C: the kernel stores the mask by vec4.
+  const mask = withMask ? alloc(Math.ceil(outputs / 4) * 4) : undefined;
   const part = (t: StridedTensor): Part => {
     const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
     return { binding, tensor: { ...t, offset } };
@@ -372,7 +384,7 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
-  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2 };
+  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
   const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands });
   const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: true, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];

@@ -14,7 +14,8 @@ import { gpu } from '../../src/gpu/index.js';
 import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import { POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
+import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
+import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
 import { floatToHalf, halfToFloat } from '../reference/half.js';
@@ -98,13 +99,16 @@ test('convTranspose2d 1×1 at stride 1 runs its forward (with the bias, one per 
   await checkOp({ name: 'convTranspose2d 1×1 as GEMM', inputs: [c.x, c.w, [c.w[1]]], forward: op, reference: ([x, w, b]) => ref.convTranspose2d(x, w, b), rng });
 });
 
-test('the mfm forward runs as one GEMM with the bias + max-feature-map + mask epilogue (subgroup kernel), else its fused conv kernel; gradients as GEMMs', async () => {
-  gpu().policy.set({ matmul: 'subgroup' });
+for (const epilogue of MATMUL_SUBGROUP_EPILOGUE) test(`the mfm forward runs as one GEMM with the bias + max-feature-map + mask epilogue (subgroup kernel, epilogue ${epilogue}), else its fused conv kernel; gradients as GEMMs`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', matmulSubgroupEpilogue: epilogue });
   // Aligned (Cin % 4 == 0, H·W % 4 == 0): the fused GEMM; 14 filters (7 pairs), 22 (past one 16-row block); H·W 35: the conv kernel.
   const cases = [
     { x: [2, 8, 6, 6], w: [14, 8, 1, 1], gemm: true },
     { x: [3, 12, 4, 5], w: [22, 12, 1, 1], gemm: true },
     { x: [2, 5, 5, 7], w: [10, 5, 1, 1], gemm: false },
+    // H·W 20 (C_QUADS: every quad whole and aligned) with 4 row blocks of pairs; H·W 6 (the last quad of a row partial).
+    { x: [3, 4, 4, 5], w: [40, 4, 1, 1], gemm: true },
+    { x: [2, 8, 2, 3], w: [18, 8, 1, 1], gemm: false },
   ];
   for (const c of cases) {
     const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
@@ -182,6 +186,23 @@ test('GEMM passes larger than a binding: products in blocks, the weight gradient
   }
 });
 
+for (const layout of POINTWISE_WEIGHT_GRAD_LAYOUT) test(`the weight gradient's GEMMs under pointwiseWeightGradLayout ${layout}: transposed (input channels as rows, copied back) where that pads the subgroup matmul less, against the reference and finite differences`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseWeightGradLayout: layout });
+  // 12 → 40 channels: 16-row blocks x 32-column subgroups pad 1024 outputs transposed, 1536 not; 40 → 12 the other way;
+  // H·W 20 reads in place, H·W 21 on packed copies.
+  const cases = [
+    { x: [3, 12, 4, 5], w: [40, 12, 1, 1], transposed: true },
+    { x: [2, 10, 3, 7], w: [36, 10, 1, 1], transposed: true },
+    { x: [2, 40, 4, 5], w: [12, 40, 1, 1], transposed: false },
+  ];
+  for (const c of cases) {
+    const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b), [c.x, c.w, [c.w[0]]]);
+    const transposed = layout === 'fitted' && c.transposed && subgroupMatmulRuns();
+    assert.is(names.includes('strided_copy'), transposed, context(`${describe({ ...c, bias: true })} (${layout}): expected ${transposed ? 'the transposed sum copied back' : 'no copy'}, got ${names.join(', ')}`));
+    await checkCase({ ...c, bias: true }, `weight gradient layout ${layout}`);
+  }
+});
+
 /** A random f32 buffer of `count` values and their float64 copy. */
 function upload(count: number): { buffer: GPUBuffer; values: Float64Array } {
   const data = Float32Array.from(ref.randn(rng, [count]).data);
@@ -190,26 +211,31 @@ function upload(count: number): { buffer: GPUBuffer; values: Float64Array } {
   return { buffer, values: Float64Array.from(data) };
 }
 
-test('subgroup matmul stores C by vec4 where whole and aligned, by component elsewhere: tiny C, odd N, K split into accumulating launches, bias along rows and columns', async () => {
-  gpu().policy.set({ matmul: 'subgroup' });
-  // B transposed ([N, K] per batch, read along k) lets odd N run in place; N % 4 == 0 cases read B along n.
-  const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; limit?: number }[] = [
+for (const [epilogue, tiles] of [['perRow', 'fitted'], ['perElement', 'fitted'], ['perRow', 'halved']] as const) test(`subgroup matmul (epilogue ${epilogue}, tiles ${tiles}) stores C by vec4 where whole and aligned, by component elsewhere: tiny C, odd N, K split into accumulating launches, bias along rows and columns, relu, 3 column subgroups`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', matmulSubgroupEpilogue: epilogue, matmulSubgroupTiles: tiles });
+  // B transposed ([N, K] per batch, read along k) lets odd N run in place; N % 4 == 0 cases read B along n (every row's
+  // quads whole and aligned: the launcher's C_QUADS, stored without the per-quad test).
+  const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; relu?: boolean; limit?: number }[] = [
     { batch: 1, M: 1, N: 5, K: 8, along: 'cols' },
-    { batch: 2, M: 3, N: 6, K: 4, along: 'rows' },
+    { batch: 2, M: 3, N: 6, K: 4, along: 'rows', relu: true },
     { batch: 3, M: 17, N: 13, K: 12, along: 'rows' },
     { batch: 2, M: 18, N: 24, K: 20, along: 'cols' },
+    { batch: 3, M: 21, N: 36, K: 12, along: 'rows', relu: true },
+    { batch: 2, M: 35, N: 8, K: 16, along: 'cols', relu: true },
+    { batch: 2, M: 40, N: 96, K: 8, along: 'rows' },
     { batch: 1, M: 20, N: 9, K: 256, along: 'cols', limit: 4096 },
-    { batch: 2, M: 18, N: 24, K: 200, along: 'rows', limit: 4096 },
+    { batch: 2, M: 18, N: 24, K: 200, along: 'rows', relu: true, limit: 4096 },
   ];
   for (const c of cases) {
     const transposed = c.N % 4 !== 0;
-    const what = `batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}${transposed ? ' (B transposed)' : ''}, bias along ${c.along}${c.limit ? `, bindings of ${c.limit} bytes` : ''}`;
+    const what = `${epilogue}, ${tiles}: batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}${transposed ? ' (B transposed)' : ''}, bias along ${c.along}${c.relu ? ', relu' : ''}${c.limit ? `, bindings of ${c.limit} bytes` : ''}`;
     const [a, b, bias] = [upload(c.batch * c.M * c.K), upload(c.batch * c.K * c.N), upload(c.along === 'rows' ? c.M : c.N)];
     const bOperand = { buffer: b.buffer, batchStride: c.K * c.N, rowStride: transposed ? 1 : c.N, colStride: transposed ? c.K : 1 };
-    const run = () => matmulKernel({ buffer: a.buffer, batchStride: c.M * c.K, rowStride: c.K, colStride: 1 }, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, 'v', 'none', c.along);
+    const activation = c.relu ? 'relu' : 'none';
+    const run = () => matmulKernel({ buffer: a.buffer, batchStride: c.M * c.K, rowStride: c.K, colStride: 1 }, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, c.relu ? ACTIVATIONS.relu : 'v', activation, c.along);
     if (c.limit) gpu().setMaxBindingBytes(c.limit);
     const { timings } = await gpu().profile(() => gpu().pool.release(run()));
-    const launches = timings.filter((t) => t.name === 'matmul.subgroup.none').reduce((sum, t) => sum + t.calls, 0);
+    const launches = timings.filter((t) => t.name.replace(/#\d+$/, '') === `matmul.subgroup.${activation}`).reduce((sum, t) => sum + t.calls, 0);
     if (subgroupMatmulRuns()) assert.ok(c.limit ? launches > 1 : launches === 1, context(`${what}: ${launches} subgroup launches`));
     const product = run();
     const got = new Float32Array(await gpu().read(product, c.batch * c.M * c.N * 4));
@@ -220,7 +246,7 @@ test('subgroup matmul stores C by vec4 where whole and aligned, by component els
         for (let j = 0; j < c.N; j++) {
           let sum = bias.values[c.along === 'rows' ? m : j];
           for (let k = 0; k < c.K; k++) sum += a.values[(n * c.M + m) * c.K + k] * b.values[n * c.K * c.N + (transposed ? j * c.K + k : k * c.N + j)];
-          expected.data[(n * c.M + m) * c.N + j] = sum;
+          expected.data[(n * c.M + m) * c.N + j] = c.relu ? Math.max(sum, 0) : sum;
         }
     assertNear(got, expected, what);
     for (const buffer of [a.buffer, b.buffer, bias.buffer, product]) gpu().pool.release(buffer);

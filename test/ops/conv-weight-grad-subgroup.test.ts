@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { WINDOW_WEIGHT_GRAD_TAPS } from '../../src/gpu/policy.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients, kernelsRun } from './helpers.js';
 
@@ -73,6 +74,16 @@ test('windowSubgroup and packedSubgroup against finite differences: chosen geome
     { x: [2, 3, 11, 28], w: [12, 3, 3, 4], opts: { stride: [2, 5], padding: [1, 2] } },  // width stride 5: packedSubgroup, 6 x 6 (whole quads)
     { x: [2, 2, 9, 12], w: [19, 2, 4, 7], opts: { stride: [1, 4], padding: [3, 3] } },  // width stride 4: windowSubgroup, 2 tap blocks
     { x: [2, 3, 9, 8], w: [17, 3, 4, 2], opts: { stride: [2, 1], padding: [1, 1] } },  // 2-wide kernel: packedSubgroup
+  ];
+  for (const c of cases) await checkWeightGrad(c);
+});
+
+for (const taps of WINDOW_WEIGHT_GRAD_TAPS) test(`windowSubgroup on 3-wide kernels (windowWeightGradTaps ${taps}: 3 taps per lane where fitted) against finite differences: stride 2 padded (G's down convs), unpadded (G's reflect-padded residual convs), width stride 3, partial quads, out channels past a row block`, async () => {
+  gpu().policy.set({ windowWeightGradTaps: taps });
+  const cases: Case[] = [
+    { x: [2, 4, 9, 11], w: [18, 4, 3, 3], opts: { stride: [2, 2], padding: [1, 1] } },  // 5 x 6 outputs
+    { x: [2, 3, 8, 9], w: [19, 3, 3, 3], opts: { stride: [1, 1], padding: [0, 0] } },  // 6 x 7
+    { x: [2, 3, 8, 12], w: [17, 3, 2, 3], opts: { stride: [1, 3], padding: [1, 1] } },  // 9 x 4: whole quads
   ];
   for (const c of cases) await checkWeightGrad(c);
 });
