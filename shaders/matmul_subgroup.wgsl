@@ -34,11 +34,13 @@
 enable subgroups;
 
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> C: array<vec4<Stored>>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 
 //!include matmul_epilogue
@@ -91,16 +93,16 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>) {
   let index = cIndex(batch, m, n0);
   if (n0 + 3u < p.N && (index & 3u) == 0u) {
     var previous = vec4<f32>();
-    if (p.accumulate == 1u) { previous = C[index / 4u]; }
-    C[index / 4u] = vec4<f32>(epilogueValue(m, n0, row.x, previous.x), epilogueValue(m, n0 + 1u, row.y, previous.y), epilogueValue(m, n0 + 2u, row.z, previous.z), epilogueValue(m, n0 + 3u, row.w, previous.w));
+    if (p.accumulate == 1u) { previous = vec4<f32>(C[index / 4u]); }
+    C[index / 4u] = vec4<Stored>(stored(epilogueValue(m, n0, row.x, previous.x)), stored(epilogueValue(m, n0 + 1u, row.y, previous.y)), stored(epilogueValue(m, n0 + 2u, row.z, previous.z)), stored(epilogueValue(m, n0 + 3u, row.w, previous.w)));
     return;
   }
   for (var c = 0u; c < 4u; c++) {
     let i = index + c;
     if (n0 + c < p.N) {
       var previous = 0.0;
-      if (p.accumulate == 1u) { previous = C[i / 4u][i % 4u]; }
-      C[i / 4u][i % 4u] = epilogueValue(m, n0 + c, row[c], previous);
+      if (p.accumulate == 1u) { previous = f32(C[i / 4u][i % 4u]); }
+      C[i / 4u][i % 4u] = stored(epilogueValue(m, n0 + c, row[c], previous));
     }
   }
 }
@@ -128,11 +130,11 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   let y = vec4<f32>(mfmValue(a.x, b.x), mfmValue(a.y, b.y), mfmValue(a.z, b.z), mfmValue(a.w, b.w));
   let whole = n0 + 3u < p.N;
   if (whole && (index & 3u) == 0u) {
-    C[index / 4u] = y;
+    C[index / 4u] = vec4<Stored>(stored(y.x), stored(y.y), stored(y.z), stored(y.w));
   } else {
     for (var j = 0u; j < 4u; j++) {
       let i = index + j;
-      if (n0 + j < p.N) { C[i / 4u][i % 4u] = y[j]; }
+      if (n0 + j < p.N) { C[i / 4u][i % 4u] = stored(y[j]); }
     }
   }
   if (MFM == 1u) {

@@ -1,7 +1,8 @@
 // halfBits: the IEEE binary16 bits of an f32 (given by its bits), as torch's .half() rounds: to
 // nearest, ties to even; past 65504 ±inf; NaN a quiet NaN; f16 subnormals kept, f32 subnormals ±0.
 // Integer arithmetic only (WGSL leaves f16(x)'s rounding to the implementation), so every adapter
-// rounds alike and no shader-f16 is needed. Shared by cast.wgsl and the float16 pair kernels.
+// rounds alike and no shader-f16 is needed. Shared by cast.wgsl, the float16 pair kernels and the
+// GEMM / conv kernels' float16 stores (include/stored.wgsl's f16 form).
 fn halfBits(f: u32) -> u32 {
   let sign = (f >> 16u) & 0x8000u;
   let biased = (f >> 23u) & 0xffu;
