@@ -5,6 +5,8 @@
 // steps alongside as the target. Per step: wall ms, process CPU ms (lavapipe's threads included), the
 // cast kernels' share of a profiled step, and the step's peak GPU memory (as `webfer bench --step`).
 //   node --import tsx bench/f16-native-step.ts [--rounds 3] [--steps 5] [--only "lightcnn9 demo,fapegan demo"]
+//     [--variants '{"f32": {"precision": "f32"}, "f16 cast": {"precision": "f16", "policy": {"halfStores": "cast"}}, ...}']
+// (--variants: other labelled precision + policy pairs in place of the three above.)
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { gpu, init } from '../src/gpu/index.js';
@@ -12,7 +14,7 @@ import { benchSteps, type StepResult } from '../src/bench/step.js';
 import type { KernelChoices } from '../src/gpu/policy.js';
 import type { Precision } from '../src/train/precision.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '5' }, only: { type: 'string', default: 'lightcnn9 demo,fapegan demo' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '5' }, only: { type: 'string', default: 'lightcnn9 demo,fapegan demo' }, variants: { type: 'string' } } });
 await init();
 const only = values.only.split(',').map((name) => name.trim());
 const steps = Number(values.steps);
@@ -22,11 +24,13 @@ interface Variant {
   precision: Precision;
   policy: Partial<KernelChoices>;
 }
-const variants: Variant[] = [
-  { label: 'f32', precision: 'f32', policy: {} },
-  { label: 'f16 before (widen, no cache)', precision: 'f16', policy: { halfOps: 'widen', weightCastCache: 'off' } },
-  { label: 'f16 after (native, cache)', precision: 'f16', policy: { halfOps: 'native', weightCastCache: 'on' } },
-];
+const variants: Variant[] = values.variants
+  ? Object.entries(JSON.parse(values.variants) as Record<string, { precision: Precision; policy?: Partial<KernelChoices> }>).map(([label, v]) => ({ label, precision: v.precision, policy: v.policy ?? {} }))
+  : [
+      { label: 'f32', precision: 'f32', policy: {} },
+      { label: 'f16 before (widen, no cache)', precision: 'f16', policy: { halfOps: 'widen', weightCastCache: 'off' } },
+      { label: 'f16 after (native, cache)', precision: 'f16', policy: { halfOps: 'native', weightCastCache: 'on' } },
+    ];
 
 const results = new Map<string, StepResult[]>();
 console.log(`${gpu().info.description}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; workloads ${only.join(', ')}; ${steps} timed steps per run`);

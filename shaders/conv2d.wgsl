@@ -23,11 +23,13 @@
 //!include conv_geometry
 //!include gemm_core
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
 //!include conv_epilogue
 //!include mfm_pair
@@ -59,7 +61,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let co = (index / (p.OW * p.OH)) % channels;
   let n = index / (p.OW * p.OH * channels);
   if (p.mfm == 0u) {
-    Y[index] = directSum(n, co, oh, ow);
+    Y[index] = stored(directSum(n, co, oh, ow));
   } else {
     storeMfm(index, directSum(n, co, oh, ow), directSum(n, co + channels, oh, ow));
   }

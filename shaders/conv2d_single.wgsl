@@ -12,11 +12,13 @@
 // f32 on load; sums, Bias and Y are f32.
 //!include conv_geometry
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> W: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 //!include conv_single_forward
 
 override WG: u32 = 64u;

@@ -18,11 +18,13 @@
 enable subgroups;
 //!include conv_geometry
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> W: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 //!include conv_single_forward
 
 override WG: u32 = 64u;
@@ -65,7 +67,7 @@ fn rowWeight(w: f32, t: u32, j: u32) -> f32 {
 fn storeRow(row: u32, ow0: u32, bias: f32, lo: vec4<f32>, hi: vec4<f32>) {
   let outputs = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
   for (var t = 0u; t < 8u; t++) {
-    if (ow0 + t < p.OW) { Y[row * p.OW + ow0 + t] = outputs[t] + bias; }
+    if (ow0 + t < p.OW) { Y[row * p.OW + ow0 + t] = stored(outputs[t] + bias); }
   }
 }
 

@@ -21,11 +21,13 @@
 //!include conv_geometry
 //!include gemm_core
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 
 fn biasOf(ci: u32) -> f32 {
   if (p.hasBias == 1u) { return Bias[ci]; }
@@ -60,7 +62,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       }
     }
   }
-  Y[index] = acc;
+  Y[index] = stored(acc);
 }
 
 fn loadX(offset: i32) -> f32 {
@@ -75,7 +77,7 @@ fn storeRow(ci: u32, pix0: u32, row: vec4<f32>) {
   for (var t = 0u; t < TN; t++) {
     let q = pix0 + t;
     if (q < p.N * plane) {
-      Y[((q / plane) * p.Cin + ci) * plane + q % plane] = row[t] + bias;
+      Y[((q / plane) * p.Cin + ci) * plane + q % plane] = stored(row[t] + bias);
     }
   }
 }

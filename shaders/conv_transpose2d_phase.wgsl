@@ -21,11 +21,13 @@
 //!include conv_phase
 //!include conv_phase_geometry
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: PhaseParams;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 
 override ROWS: u32 = 8u;
 

@@ -25,11 +25,13 @@ enable subgroups;
 //!include conv_phase
 //!include conv_phase_geometry
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: PhaseParams;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
 
 /** Input channels per invocation (override: 16 or 32): 4 (8) quads, each loaded by 2 lanes (one per channel of the pair). */
 override ROWS: u32 = 16u;

@@ -32,12 +32,14 @@
 enable subgroups;
 //!include conv_geometry
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> X4: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Wt: array<Operand>;
 @group(0) @binding(4) var<storage, read> Bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<Stored>;
 
 override WG: u32 = 64u;
 override STRIDE_H: u32 = 2u;
@@ -166,7 +168,7 @@ fn thinBlocks(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
           let out = sums[((ch * 4u + r) * 2u + s) * 2u + u] + bias;
           for (var c = 0u; c < 4u; c++) {
             let col = i32(STRIDE_W) * (b0 + i32(c)) - p.PW + i32(u);
-            if ((col >= 0) & (col < i32(p.W))) { Y[rowBase + u32(col)] = out[c]; }
+            if ((col >= 0) & (col < i32(p.W))) { Y[rowBase + u32(col)] = stored(out[c]); }
           }
         }
       }

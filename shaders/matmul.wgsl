@@ -12,11 +12,13 @@
 //                    launcher sets WGX x WGY (256 invocations) to fit M.
 //   workgroupTiled — K is walked in BK = 16 slices staged in workgroup memory: fastest on GPUs.
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<Operand>;
 @group(0) @binding(2) var<storage, read> B: array<Operand>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<Stored>;
 
 //!include matmul_epilogue
 //!include matmul_store

@@ -21,9 +21,11 @@
 @group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<Stored>;
 
 //!include matmul_epilogue
+//!include stored
+//!include half_bits
 //!include matmul_store
 //!include is_nan
 //!include gemm_core

@@ -34,11 +34,13 @@
 enable subgroups;
 
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> C: array<vec4<Stored>>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
 
 //!include matmul_epilogue
@@ -111,7 +113,7 @@ fn rowEpilogue(batch: u32, n0: u32) -> RowEpilogue {
 /** What epilogueValue makes of a whole aligned row of 4 columns n0..n0+3 at C's vec4 `quad`, with the flags of `e`. */
 fn rowValue(e: RowEpilogue, m: u32, n0: u32, quad: u32, row: vec4<f32>) -> vec4<f32> {
   var v = row;
-  if (e.accumulate) { v += C[quad]; }
+  if (e.accumulate) { v += vec4<f32>(C[quad]); }
   if (e.bias) {
     if (e.biasAlongRows) {
       v += vec4<f32>(Bias[e.offsetBias + m]);
@@ -134,7 +136,7 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
     if (m >= e.rows) { return; }
     let index = e.base + m * e.strideCRow;
     if (C_QUADS || (e.whole && (index & 3u) == 0u)) {
-      C[index / 4u] = rowValue(e, m, n0, index / 4u, row);
+      C[index / 4u] = storedQuad(rowValue(e, m, n0, index / 4u, row));
       return;
     }
   }
@@ -142,18 +144,23 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
   let index = cIndex(batch, m, n0);
   if (n0 + 3u < p.N && (index & 3u) == 0u) {
     var previous = vec4<f32>();
-    if (p.accumulate == 1u) { previous = C[index / 4u]; }
-    C[index / 4u] = vec4<f32>(epilogueValue(m, n0, row.x, previous.x), epilogueValue(m, n0 + 1u, row.y, previous.y), epilogueValue(m, n0 + 2u, row.z, previous.z), epilogueValue(m, n0 + 3u, row.w, previous.w));
+    if (p.accumulate == 1u) { previous = vec4<f32>(C[index / 4u]); }
+    C[index / 4u] = storedQuad(vec4<f32>(epilogueValue(m, n0, row.x, previous.x), epilogueValue(m, n0 + 1u, row.y, previous.y), epilogueValue(m, n0 + 2u, row.z, previous.z), epilogueValue(m, n0 + 3u, row.w, previous.w)));
     return;
   }
   for (var c = 0u; c < 4u; c++) {
     let i = index + c;
     if (n0 + c < p.N) {
       var previous = 0.0;
-      if (p.accumulate == 1u) { previous = C[i / 4u][i % 4u]; }
-      C[i / 4u][i % 4u] = epilogueValue(m, n0 + c, row[c], previous);
+      if (p.accumulate == 1u) { previous = f32(C[i / 4u][i % 4u]); }
+      C[i / 4u][i % 4u] = stored(epilogueValue(m, n0 + c, row[c], previous));
     }
   }
+}
+
+/** A quad of results as C stores them (Stored: f32, or f16 rounded as torch's .half()). */
+fn storedQuad(v: vec4<f32>) -> vec4<Stored> {
+  return vec4<Stored>(stored(v.x), stored(v.y), stored(v.z), stored(v.w));
 }
 
 /** The A row that GEMM row r reads: r, or under MFM the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
@@ -184,7 +191,7 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   let b = second + vec4<f32>(biasB);
   let y = vec4<f32>(mfmValue(a.x, b.x), mfmValue(a.y, b.y), mfmValue(a.z, b.z), mfmValue(a.w, b.w));
   if ((C_QUADS && EPILOGUE_PER_ROW) || (e.whole && (index & 3u) == 0u)) {
-    C[index / 4u] = y;
+    C[index / 4u] = storedQuad(y);
     if (MFM == 1u) {
       let mask = vec4<u32>(mfmMask(a.x, b.x), mfmMask(a.y, b.y), mfmMask(a.z, b.z), mfmMask(a.w, b.w));
       if (EPILOGUE_PER_ROW) {
@@ -198,7 +205,7 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   for (var j = 0u; j < 4u; j++) {
     let i = index + j;
     if (n0 + j < p.N) {
-      C[i / 4u][i % 4u] = y[j];
+      C[i / 4u][i % 4u] = stored(y[j]);
       if (MFM == 1u) { Mask[i / 4u][i % 4u] = mfmMask(a[j], b[j]); }
     }
   }

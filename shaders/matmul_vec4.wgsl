@@ -29,11 +29,13 @@
 // load; a vec4 index counts 4 elements either way (an f16 vec4 is 8 bytes), so the launcher's alignment
 // conditions in elements (offsets, strides, K multiples of 4) hold for both.
 //!include operand
+//!include stored
+//!include half_bits
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4<Operand>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<Operand>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<Stored>;
 
 //!include matmul_epilogue
 //!include matmul_store

@@ -15,7 +15,7 @@ fn filterOf(r: u32) -> u32 {
 
 /** Stores mfm output (n, c, pixel r) from the two halves' biased sums a and b, and its gradient mask. */
 fn storeMfm(index: u32, a: f32, b: f32) {
-  Y[index] = mfmValue(a, b);
+  Y[index] = stored(mfmValue(a, b));
   if (p.mfm == 1u) { Mask[index] = mfmMask(a, b); }
 }
 
@@ -42,7 +42,7 @@ fn storeRow(co: u32, first: PixelAt, row: vec4<f32>) {
   let bias = biasOf(co);
   var at = first;
   for (var t = 0u; t < TN; t++) {
-    if (at.n < p.N) { Y[(at.n * p.Cout + co) * plane + at.offset] = row[t] + bias; }
+    if (at.n < p.N) { Y[(at.n * p.Cout + co) * plane + at.offset] = stored(row[t] + bias); }
     nextPixel(&at, plane);
   }
 }

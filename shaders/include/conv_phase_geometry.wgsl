@@ -65,7 +65,7 @@ fn storePhaseRow(ci: u32, outBase: vec4<u32>, valid: vec4<bool>, row: vec4<f32>)
   if (p.hasBias == 1u) { bias = Bias[ci]; }
   let channel = ci * p.H * p.W;
   for (var t = 0u; t < 4u; t++) {
-    if (valid[t]) { Y[outBase[t] + channel] = row[t] + bias; }
+    if (valid[t]) { Y[outBase[t] + channel] = stored(row[t] + bias); }
   }
 }
 

@@ -91,6 +91,6 @@ fn singleForward(invocation: u32, lane: u32) {
   if (p.hasBias == 1u) { bias = Bias[0]; }
   let outputs = array<f32, 8>(acc0.x, acc0.y, acc0.z, acc0.w, acc1.x, acc1.y, acc1.z, acc1.w);
   for (var t = 0u; t < 8u; t++) {
-    if (ow0 + t < p.OW) { Y[row * p.OW + ow0 + t] = outputs[t] + bias; }
+    if (ow0 + t < p.OW) { Y[row * p.OW + ow0 + t] = stored(outputs[t] + bias); }
   }
 }

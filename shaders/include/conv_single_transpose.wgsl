@@ -78,6 +78,6 @@ fn storeChannel(n: u32, ih: u32, iw0: u32, ci: u32, lo: vec4<f32>, hi: vec4<f32>
   let outputs = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
   let base = ((n * p.Cin + ci) * p.H + ih) * p.W;
   for (var t = 0u; t < 8u; t++) {
-    if (iw0 + t < p.W) { GX[base + iw0 + t] = outputs[t] + bias; }
+    if (iw0 + t < p.W) { GX[base + iw0 + t] = stored(outputs[t] + bias); }
   }
 }

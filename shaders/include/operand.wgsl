@@ -5,5 +5,5 @@
 // kernels' X, Y, G and GX, the pools' In / Out, the mfm backward kernels' G and GX, and a reduction's X.
 // f32 as written; src/kernels/launch.ts's kernel(file, { operands: 'f16' }) rewrites this line to
 // `alias Operand = f16;` and prepends `enable f16;`: the kernels convert each value on load, f32(...),
-// compute in f32, and store Operand(...) (the GEMMs store f32).
+// compute in f32, and store Operand(...) (the GEMMs and convs store include/stored.wgsl's Stored).
 alias Operand = f32;

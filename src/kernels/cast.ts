@@ -1,7 +1,7 @@
 // Launchers for shaders/cast.wgsl: f32 <-> float16 storage (two elements per u32 word) and the
 // sum of two float16 buffers. Buffers larger than one storage binding run in binding-sized chunks.
 import { gpu } from '../gpu/index.js';
-import { Params, alloc, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
+import { Params, alloc, bindingChunks, elementRange, grid1d, kernel, type OperandType } from './launch.js';
 
 type CastEntry = 'toHalf' | 'toFloat' | 'addHalf';
 
@@ -22,6 +22,19 @@ export function castToHalf(x: GPUBuffer, count: number): GPUBuffer {
   const y = alloc(count, 'f16');
   if (count > 0) launch('toHalf', [x, undefined], false, y, true, count);
   return y;
+}
+
+/**
+ * A kernel's result as `output`: `buffer` itself when the kernel stored that type (`stored`), or its `count`
+ * f32 results rounded to a new float16 buffer by one cast pass (and `buffer` released): the launchers'
+ * fallback where a kernel cannot store float16 in its epilogue (policy halfStores).
+ */
+export function resultAs(buffer: GPUBuffer, count: number, stored: OperandType, output: OperandType): GPUBuffer {
+  if (stored === output) return buffer;
+  if (stored !== 'f32' || output !== 'f16') throw new Error(`resultAs: a kernel stored ${stored}, which cannot become ${output}`);
+  const half = castToHalf(buffer, count);
+  gpu().pool.release(buffer);
+  return half;
 }
 
 /** A new f32 buffer holding the float16 buffer x's `count` elements (exact). */

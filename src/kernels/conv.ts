@@ -15,13 +15,17 @@
 // epilogue (matmulMfm) where the subgroup matmul kernel runs it.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
-// f16 operands (operands 'f16': the conv's two inputs are f16 buffers, its output f32) run the same
+// f16 operands (operands 'f16': the conv's two inputs are f16 buffers) run the same
 // kernels as f32, each built for f16 (`.f16` names; f32 accumulation): x / gy read as f16 and
 // converted on load, the weights packed from f16 into the same f32 packings the f32 kernels read.
+// The forward's and the input gradient's output is f32 or f16 (`output`): f16 stored by the kernels
+// themselves where the policy's halfStores is 'epilogue' (`.toHalf` builds, shaders/include/stored.wgsl),
+// else (and by rowsSliced) an f32 output rounded by a cast pass (cast.ts resultAs).
 // Only the autotuner is not asked for them (it times f32 kernels on f32 scratch).
 import { assertShaderF16, gpu, type Binding, type Kernel, type TuningRun } from '../gpu/index.js';
 import type { KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, batchChunks, bytesPerElement, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
+import { Params, alloc, batchChunks, bytesPerElement, epilogueStores, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
+import { resultAs } from './cast.js';
 import { accumulate, stridedCopy } from './elementwise.js';
 import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
@@ -189,10 +193,10 @@ function packedTileShape(rowBlocks: number, pixelBlocks: number): { constants: {
 type PackedPass = 'forward' | 'inputGrad';
 
 /** The forward conv over packed weights: the kernel its reader and packedEntryPoint name. */
-function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
-  if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
-  if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
-  if (packed.reader === 'window') return launchWindowSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands);
+function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
+  if (packed.reader === 'broadcast') return launchSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands, stores);
+  if (packed.reader === 'shuffle') return launchPackedSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands, stores);
+  if (packed.reader === 'window') return launchWindowSubgroupChunk(pass, x, packed, bias, g, y, mask, mfm, operands, stores);
   const { file, entryPoint, pixelsPerInvocation, fourRows } = packedEntryPoint(g);
   // threeWidePair reads a packing made for 8 rows as blocks of 4 (its width is a whole number of them).
   const rows = fourRows ? 4 : packed.rowsPerInvocation;
@@ -200,17 +204,17 @@ function launchPackedChunk(pass: PackedPass, x: Binding, packed: PackedWeights, 
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const shape = packedTileShape(rowBlocks, pixelBlocks);
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}`;
-  const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows }, operands });
+  const k = kernel(file, { name, entryPoint, constants: { ...shape.constants, ROWS: rows }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
 /** conv2d_packed_subgroup.wgsl over a 16-row packing (the subgroup's lanes share their rows: WGX of whole subgroups). */
-function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const pixelBlocks = Math.ceil((g.N * g.OH * g.OW) / 4);
   const rows = packed.rowsPerInvocation;
   const shape = packedTileShape(Math.ceil(g.Cout / rows), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
-  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows }, operands });
+  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -229,11 +233,11 @@ function windowFits(g: ConvGeometry): boolean {
 }
 
 /** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
-function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const pixelBlocks = (g.N * g.OH * g.OW) / 8;
   const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW }, operands });
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -251,7 +255,7 @@ function subgroupKernels(): boolean {
  * of rows per workgroup row (wid.y), so all lanes of a subgroup need the same weights; 64
  * invocations per workgroup (a whole number of subgroups of any power-of-2 size up to 64).
  */
-function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const pair = packedEntryPoint(g);
   // A single row (conv1's input gradient) in rows of whole spans of 16 pixels: fiveWideRow, 1 row per workgroup row.
   const single = pair.entryPoint === 'fiveWidePair' && g.Cout === 1 && g.W % 16 === 0 && !mfm;
@@ -262,7 +266,7 @@ function launchSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights
   const spans = Math.ceil((g.N * g.OH * g.OW) / pixelsPerInvocation);
   const wgx = 64;
   const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}Subgroup` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}Subgroup`;
-  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows }, operands });
+  const k = kernel('conv2d_subgroup', { name, entryPoint, constants: { WGX: wgx, WGY: 1, ROWS: rows }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(spans / wgx), Math.ceil(g.Cout / rows)]);
 }
 
@@ -277,19 +281,20 @@ function forwardVariant(whole: ConvGeometry, hasBias: boolean, mfm: number, oper
   }));
 }
 
-function launchForward(variant: ConvVariant, x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number, operands: OperandType): void {
+function launchForward(variant: ConvVariant, x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, y: GPUBuffer, mask: GPUBuffer | undefined, mfm: number, operands: OperandType, stores: OperandType): void {
   const xPerImage = whole.Cin * whole.H * whole.W;
   const yPerImage = (mfm ? whole.Cout / 2 : whole.Cout) * whole.OH * whole.OW;
   const single = variant === 'packed' && !mfm && singleChannelKernels(whole);
   const packed = variant === 'packed' && !single ? packWeights(weight, whole, mfm ? 'forwardMfm' : 'forward', whole, operands) : undefined;
-  const xBytes = bytesPerElement(operands);
-  for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage], [xBytes, 4])) {
+  const [xBytes, yBytes] = [bytesPerElement(operands), bytesPerElement(stores)];
+  // y and the mask (u32) share their images' element count.
+  for (const chunk of batchChunks(whole.N, [xPerImage, yPerImage, yPerImage], [xBytes, yBytes, 4])) {
     const g = { ...whole, N: chunk.count };
-    const outputs = [images(y, chunk, whole.N, yPerImage), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
+    const outputs = [images(y, chunk, whole.N, yPerImage, yBytes), mask ? images(mask, chunk, whole.N, yPerImage) : gpu().placeholderOutput];
     const xChunk = images(x, chunk, whole.N, xPerImage, xBytes);
-    if (single) launchSingleForwardChunk(xChunk, weight, bias, g, outputs[0], operands);
-    else if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands);
-    else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands);
+    if (single) launchSingleForwardChunk(xChunk, weight, bias, g, outputs[0], operands, stores);
+    else if (variant === 'packed') launchPackedChunk('forward', xChunk, packed!, bias, g, outputs[0], outputs[1], mfm, operands, stores);
+    else launchForwardChunk(variant, xChunk, weight, bias, g, outputs[0], outputs[1], mfm, operands, stores);
   }
   if (packed) gpu().pool.release(packed.buffer);
 }
@@ -314,19 +319,32 @@ function singleChannelKernels(g: ConvGeometry): boolean {
  * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
  * Under 'shared', few tiles over many input channels take rowsSliced (launchSlicedForwardChunk) on any adapter.
  */
-function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType): void {
+function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
   const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
-  const tileable = gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
-  if (tileable && tiles < 1024 && g.Cin >= SLICED_MIN_CHANNELS) return launchSlicedForwardChunk(x, weight, bias, g, y, tiles, operands);
+  const tileable = singleTileable(g);
+  if (tileable && tiles < 1024 && g.Cin >= SLICED_MIN_CHANNELS) {
+    if (stores !== 'f32') throw new Error('conv2d: the sliced Cout = 1 forward stores f32 only (conv2dForward casts its result)');
+    return launchSlicedForwardChunk(x, weight, bias, g, y, tiles, operands);
+  }
   const rows = shared && tileable;
   // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
   // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
   const wg = rows && tiles < 1024 ? 8 : 64;
   const entryPoint = rows ? 'rowsSubgroup' : shared ? 'singleSubgroup' : 'single';
-  const k = kernel(shared ? 'conv2d_single_subgroup' : 'conv2d_single', { name: `conv2d.${entryPoint}`, entryPoint, constants: { WG: wg }, operands });
+  const k = kernel(shared ? 'conv2d_single_subgroup' : 'conv2d_single', { name: `conv2d.${entryPoint}`, entryPoint, constants: { WG: wg }, operands, stores });
   const invocations = rows ? tiles : g.N * g.OH * Math.ceil(g.OW / 8);
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(invocations, wg));
+}
+
+/** Whether the Cout = 1 forward runs in tiles of 4 rows (rowsSubgroup, or rowsSliced over few tiles and many channels). */
+function singleTileable(g: ConvGeometry): boolean {
+  return gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+}
+
+/** Whether some batch run of this forward may take rowsSliced (which sums f32 slices, so stores no float16). */
+function mayRunSliced(g: ConvGeometry, variant: ConvVariant, mfm: number): boolean {
+  return variant === 'packed' && !mfm && singleChannelKernels(g) && singleTileable(g) && g.Cin >= SLICED_MIN_CHANNELS;
 }
 
 /** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */
@@ -361,23 +379,28 @@ function launchSlicedForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer
   gpu().pool.release(sum);
 }
 
-function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType): void {
+function launchForwardChunk(variant: GenericConvVariant, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const shape = registerTileShape(g.Cout, g.N * g.OH * g.OW);
   const constants = variant === 'registerTiled' ? shape.constants : undefined;
-  const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants, operands });
+  const k = kernel('conv2d', { name: `conv2d${mfm ? 'Mfm' : ''}.${variant}`, entryPoint: variant, constants, operands, stores });
   const outputs = (mfm ? g.Cout / 2 : g.Cout) * g.N * g.OH * g.OW;
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(outputs) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cout, g.N * g.OH * g.OW);
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm), workgroups);
 }
 
-/** y [N, Cout, OH, OW] = conv2d(x, weight) + bias: x and weight of type `operands`, bias and y f32. */
-export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
+/**
+ * y [N, Cout, OH, OW] = conv2d(x, weight) + bias: x and weight of type `operands`, bias f32, y of type `output`
+ * (f16: rounded once from the f32 sum, in the kernel's epilogue under the policy's halfStores 'epilogue', else by a cast pass).
+ */
+export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType = 'f32', output: OperandType = 'f32'): GPUBuffer {
   const variant = forwardVariant(g, bias !== undefined, MFM_MODE.off, operands);
-  if (pointwiseGemm(g, variant)) return pointwiseForwardGemm(x, weight, bias, g, operands);
-  const y = alloc(g.N * g.Cout * g.OH * g.OW);
-  launchForward(variant, x, weight, bias, g, y, undefined, MFM_MODE.off, operands);
-  return y;
+  if (pointwiseGemm(g, variant)) return pointwiseForwardGemm(x, weight, bias, g, operands, output);
+  const stores = mayRunSliced(g, variant, MFM_MODE.off) ? 'f32' : epilogueStores(output);
+  const count = g.N * g.Cout * g.OH * g.OW;
+  const y = alloc(count, stores);
+  launchForward(variant, x, weight, bias, g, y, undefined, MFM_MODE.off, operands, stores);
+  return resultAs(y, count, stores, output);
 }
 
 /**
@@ -385,19 +408,20 @@ export function conv2dForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer |
  * epilogue), and with `withMask` the mask [N, Cout/2, OH, OW] (u32) that mfmBackwardFromMask
  * routes the gradient by. g.Cout is the filter count, 2·C. x and weight of type `operands`, y f32.
  */
-export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean, operands: OperandType = 'f32'): { y: GPUBuffer; mask: GPUBuffer | undefined } {
+export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, withMask: boolean, operands: OperandType = 'f32', output: OperandType = 'f32'): { y: GPUBuffer; mask: GPUBuffer | undefined } {
   const mfm = withMask ? MFM_MODE.withMask : MFM_MODE.withoutMask;
   const variant = forwardVariant(g, bias !== undefined, mfm, operands);
   if (pointwiseGemm(g, variant)) {
     const plane = g.H * g.W;
-    const fused = matmulMfm(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, withMask);
+    const fused = matmulMfm(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, withMask, output);
     if (fused) return { y: fused.c, mask: fused.mask };
   }
   const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
-  const y = alloc(outputs);
+  const stores = epilogueStores(output);
+  const y = alloc(outputs, stores);
   const mask = withMask ? alloc(outputs) : undefined;
-  launchForward(variant, x, weight, bias, g, y, mask, mfm, operands);
-  return { y, mask };
+  launchForward(variant, x, weight, bias, g, y, mask, mfm, operands, stores);
+  return { y: resultAs(y, outputs, stores, output), mask };
 }
 
 /**
@@ -405,33 +429,35 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * [Cout, Cin, KH, KW], plus bias [Cin]: conv2d's input gradient, and convTranspose2d's forward.
  * gy and weight of type `operands`, bias and gx f32.
  */
-export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, operands: OperandType = 'f32'): GPUBuffer {
+export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, whole: ConvGeometry, operands: OperandType = 'f32', output: OperandType = 'f32'): GPUBuffer {
   const gyPerImage = whole.Cout * whole.OH * whole.OW;
   const gxPerImage = whole.Cin * whole.H * whole.W;
   // At stride 1 the transposed conv is a forward conv over gy with the kernel rotated by 180°, the
   // channels swapped and padding DH·(KH - 1) - PH: the packed forward kernels run it.
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
-  if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands);
-  const gx = alloc(whole.N * whole.Cin * whole.H * whole.W);
+  if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands, output);
+  const stores = epilogueStores(output);
+  const count = whole.N * whole.Cin * whole.H * whole.W;
+  const gx = alloc(count, stores);
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
   const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
-  const gyBytes = bytesPerElement(operands);
-  for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, 4])) {
+  const [gyBytes, gxBytes] = [bytesPerElement(operands), bytesPerElement(stores)];
+  for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, gxBytes])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
-    const gxChunk = images(gx, chunk, whole.N, gxPerImage);
-    if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
-    else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands);
-    else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands);
-    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands);
-    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands);
+    const gxChunk = images(gx, chunk, whole.N, gxPerImage, gxBytes);
+    if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
+    else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
+    else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands, stores);
+    else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands, stores);
+    else launchTransposeChunk(chosen, gyChunk, weight, bias, g, gxChunk, operands, stores);
   }
   if (packed) gpu().pool.release(packed.buffer);
-  return gx;
+  return resultAs(gx, count, stores, output);
 }
 
 /**
@@ -441,12 +467,12 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * 64 invocations per workgroup, wid.y the block of 8 channels, pixel workgroups folded into z past
  * the per-dimension limit.
  */
-function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
   const wg = 64;
   const k = shared
-    ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands })
-    : kernel('conv_transpose2d_single', { name: 'conv_transpose2d.single', entryPoint: 'single', constants: { WG: wg }, operands });
+    ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands, stores })
+    : kernel('conv_transpose2d_single', { name: 'conv_transpose2d.single', entryPoint: 'single', constants: { WG: wg }, operands, stores });
   const groups = Math.ceil((g.N * g.H * Math.ceil(g.W / 8)) / wg);
   const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   const depth = Math.ceil(groups / maxPerDim);
@@ -466,7 +492,7 @@ function thinBlocksFit(g: ConvGeometry): boolean {
  * conv_transpose2d_thin.wgsl: one invocation per block of 4 x 4 phase pixels (every phase) of a channel pair, 64 per
  * workgroup, wid.y the pair; the strides as overrides (constant loop bounds); blocks past the per-dimension limit fold into z.
  */
-function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const wg = 64;
   // Blocks along an axis: from phase row floor(P / S), 4 phase pixels (4·S outputs) each.
   const blocksAlong = (size: number, pad: number, stride: number) => Math.ceil((size + pad - stride * Math.floor(pad / stride)) / (4 * stride));
@@ -475,7 +501,7 @@ function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffe
   const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
   // Each block's 4 columns b0 .. b0 + 3 one aligned vec4 of gy (b0 = floor(PW / SW) + 4·block column; chunks start at whole images).
   const quads = g.OW % 4 === 0 && Math.floor(g.PW / g.SW) % 4 === 0;
-  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands });
+  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands, stores });
   gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 2), depth]);
 }
 
@@ -517,15 +543,15 @@ function planesOperand(buffer: GPUBuffer, channels: number, plane: number, trans
 }
 
 /** y[n] = W · x[n] + bias (one per output channel: along C's rows). */
-function pointwiseForwardGemm(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType): GPUBuffer {
+function pointwiseForwardGemm(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType, output: OperandType): GPUBuffer {
   const plane = g.H * g.W;
-  return matmul(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, 'v', 'none', 'rows');
+  return matmul(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, 'v', 'none', 'rows', output);
 }
 
 /** gx[n] = Wᵀ · gy[n] + bias (one per input channel). */
-function pointwiseInputGradGemm(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType): GPUBuffer {
+function pointwiseInputGradGemm(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType, output: OperandType): GPUBuffer {
   const plane = g.H * g.W;
-  return matmul(weightOperand(weight, g, true, operands), planesOperand(gy, g.Cout, plane, false, operands), g.N, g.Cin, plane, g.Cout, bias, 'v', 'none', 'rows');
+  return matmul(weightOperand(weight, g, true, operands), planesOperand(gy, g.Cout, plane, false, operands), g.N, g.Cin, plane, g.Cout, bias, 'v', 'none', 'rows', output);
 }
 
 /**
@@ -589,26 +615,26 @@ function packPhaseWeights(weight: GPUBuffer, g: ConvGeometry, operands: OperandT
  * The transposed conv at stride > 1 by phases (conv_transpose2d_phase.wgsl): one launch, workgroup z
  * the phase, x sized for the largest phase (ceil(H / SH) x ceil(W / SW) pixels per image).
  */
-function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+function launchPhaseChunk(gy: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const rows = packed.rowsPerInvocation;
   const pixelBlocks = Math.ceil((g.N * Math.ceil(g.H / g.SH) * Math.ceil(g.W / g.SW)) / 4);
   const subgroup = packed.reader === 'shuffle';
   // The subgroup kernel's lanes must share their rows: whole subgroups of 8 along x.
   const shape = packedTileShape(Math.ceil(g.Cin / rows), subgroup ? Math.max(pixelBlocks, 16) : pixelBlocks);
   const k = subgroup
-    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: { ...shape.constants, ROWS: rows }, operands })
-    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows }, operands });
+    ? kernel('conv_transpose2d_phase_subgroup', { name: 'conv_transpose2d.phaseSubgroup', entryPoint: 'phaseSubgroup', constants: { ...shape.constants, ROWS: rows }, operands, stores })
+    : kernel('conv_transpose2d_phase', { name: 'conv_transpose2d.phaseTiled', entryPoint: 'phaseTiled', constants: { ...shape.constants, ROWS: rows }, operands, stores });
   const phaseParams = new Params()
     .u32(g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, bias ? 1 : 0, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, packed.width, 0)
     .done();
   gpu().dispatch(k, [gy, packed.buffer, bias ?? gpu().placeholder, gx], phaseParams, [...shape.workgroups, g.SH * g.SW]);
 }
 
-function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+function launchTransposeChunk(chosen: ConvVariant, gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   // 'packed' at stride > 1 with dilation > 1 falls back to registerTiled.
   const variant = chosen === 'packed' ? 'registerTiled' : chosen;
   const shape = registerTileShape(g.Cin, g.N * g.H * g.W);
-  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined, operands });
+  const k = kernel('conv_transpose2d', { name: `conv_transpose2d.${variant}`, entryPoint: variant, constants: variant === 'registerTiled' ? shape.constants : undefined, operands, stores });
   const workgroups: [number, number?] =
     variant === 'direct' ? grid1d(g.N * g.Cin * g.H * g.W) : variant === 'registerTiled' ? shape.workgroups : workgroupTileGrid(g.Cin, g.N * g.H * g.W);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), workgroups);

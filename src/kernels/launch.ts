@@ -63,33 +63,55 @@ function distinctName(name: string, code: string): string {
  */
 export type OperandType = 'f32' | 'f16';
 
+/**
+ * What a GEMM / conv kernel stores for an `output` of this type: f16 where the policy's halfStores is 'epilogue'
+ * (the kernel's `stores: 'f16'` build), else f32 (a float16 output then takes a cast pass: cast.ts resultAs).
+ */
+export function epilogueStores(output: OperandType): OperandType {
+  return output === 'f16' && gpu().policy.get('halfStores') === 'epilogue' ? 'f16' : 'f32';
+}
+
 /** Bytes per element of an operand type. */
 export const bytesPerElement = (type: OperandType): number => (type === 'f16' ? 2 : 4);
 
 /** The line of shaders/include/operand.wgsl that `operands: 'f16'` rewrites. */
 const OPERAND_ALIAS = 'alias Operand = f32;';
 
+/** The two lines of shaders/include/stored.wgsl that `stores: 'f16'` rewrites, and what they become. */
+const STORED_F32 = ['alias Stored = f32;', 'fn stored(v: f32) -> Stored { return v; }'];
+const STORED_F16 = ['alias Stored = f16;', 'fn stored(v: f32) -> Stored { return bitcast<vec2<f16>>(halfOf(v)).x; }'];
+
+/** `code` with `lines` (each once, whole lines) replaced by `by`; throws `missing` where one is absent. */
+function rewriteLines(code: string, lines: string[], by: string[], missing: string): string {
+  const all = code.split('\n');
+  lines.forEach((line, i) => {
+    const at = all.findIndex((l) => l.trim() === line);
+    if (at < 0) throw new Error(missing);
+    all[at] = by[i]!;
+  });
+  return all.join('\n');
+}
+
 /**
  * A kernel from shaders/<file>.wgsl. `replacements` fill `/*NAME*\/` markers in the source
  * (elementwise expressions); `constants` set WGSL override constants. `operands: 'f16'` builds the
  * file's f16-operand form (its `alias Operand = f32;` line made f16, `enable f16;` prepended) under
- * the name suffixed `.f16`, so profiles keep the two apart.
+ * the name suffixed `.f16`, so profiles keep the two apart. `stores: 'f16'` builds the form whose
+ * output is float16, rounded in the epilogue as cast.wgsl rounds (shaders/include/stored.wgsl), named
+ * with `.toHalf` added.
  */
-export function kernel(file: string, options: { name?: string; entryPoint?: string; replacements?: Record<string, string>; constants?: Record<string, number>; operands?: OperandType } = {}): Kernel {
+export function kernel(file: string, options: { name?: string; entryPoint?: string; replacements?: Record<string, string>; constants?: Record<string, number>; operands?: OperandType; stores?: OperandType } = {}): Kernel {
   const f16 = options.operands === 'f16';
-  const name = `${options.name ?? file}${f16 ? '.f16' : ''}`;
+  const halfStores = options.stores === 'f16';
+  const name = `${options.name ?? file}${f16 ? '.f16' : ''}${halfStores ? '.toHalf' : ''}`;
   const key = `${file}|${name}|${options.entryPoint ?? ''}|${JSON.stringify(options.replacements ?? {})}|${JSON.stringify(options.constants ?? {})}`;
   let cached = kernelCache.get(key);
   if (!cached) {
     let code = shaderSources[file];
     if (code === undefined) throw new Error(`no shader named ${file}.wgsl (run \`npm run gen\` after adding one)`);
-    if (f16) {
-      const lines = code.split('\n');
-      const alias = lines.findIndex((line) => line.trim() === OPERAND_ALIAS);
-      if (alias < 0) throw new Error(`kernel ${name}: shaders/${file}.wgsl has no '${OPERAND_ALIAS}' line (//!include operand), so it cannot take f16 operands`);
-      lines[alias] = 'alias Operand = f16;';
-      code = `enable f16;\n${lines.join('\n')}`;
-    }
+    if (f16) code = rewriteLines(code, [OPERAND_ALIAS], ['alias Operand = f16;'], `kernel ${name}: shaders/${file}.wgsl has no '${OPERAND_ALIAS}' line (//!include operand), so it cannot take f16 operands`);
+    if (halfStores) code = rewriteLines(code, STORED_F32, STORED_F16, `kernel ${name}: shaders/${file}.wgsl does not include stored.wgsl, so it cannot store float16`);
+    if (f16 || halfStores) code = `enable f16;\n${code}`;
     for (const [marker, text] of Object.entries(options.replacements ?? {})) code = code.split(`/*${marker}*/`).join(text);
     cached = { name: distinctName(name, code), code, entryPoint: options.entryPoint, constants: options.constants };
     kernelCache.set(key, cached);

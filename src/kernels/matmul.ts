@@ -10,13 +10,15 @@
 // launches over blocks of batches, rows, columns and K, each tensor bound from an aligned offset at
 // or below its block's first element; the K blocks add into C.
 // f16 operands (MatrixOperand.type 'f16', both A and B) run the kernel the policy's choice runs in
-// f32, built for f16 (shaders/include/operand.wgsl; `.f16` names), accumulating in f32 into an f32 C:
+// f32, built for f16 (shaders/include/operand.wgsl; `.f16` names), accumulating in f32 into C (f32,
+// or f16 stored by the kernel under halfStores 'epilogue': shaders/include/stored.wgsl, `.toHalf` names):
 // matmul.wgsl, matmul_vec4.wgsl and matmul_subgroup.wgsl read f16 in place; where the subgroup kernel
 // needs packed copies, matmul_pack.wgsl's f16 build packs both operands into f32 copies that the f32
 // subgroup kernel reads; 'packed' takes the vec4 path (matmul_packed.wgsl reads f32 only).
 import { assertShaderF16, gpu, type Binding } from '../gpu/index.js';
 import { MATMUL_VARIANTS, type KernelChoices } from '../gpu/policy.js';
-import { Params, alloc, bytesPerElement, elementRange, grid1d, kernel, registerTileShape, subgroupsOfEight, SUBGROUP_LANES, workgroupTileGrid, type OperandType } from './launch.js';
+import { Params, alloc, bytesPerElement, elementRange, epilogueStores, grid1d, kernel, registerTileShape, subgroupsOfEight, SUBGROUP_LANES, workgroupTileGrid, type OperandType } from './launch.js';
+import { resultAs } from './cast.js';
 
 export interface MatrixOperand {
   buffer: GPUBuffer;
@@ -41,8 +43,12 @@ const DIMENSIONS = ['batch', 'rows', 'cols', 'depth'] as const;
 type Dimension = (typeof DIMENSIONS)[number];
 type Sizes = Record<Dimension, number>;
 
-interface StridedTensor {
+interface StridedTensor extends Layout {
   buffer: GPUBuffer;
+}
+
+/** Where a tensor's elements lie, whatever buffer holds them. */
+interface Layout {
   /** Bytes per element: 4 (f32), 2 (f16). */
   elementBytes: number;
   offset: number;
@@ -51,7 +57,7 @@ interface StridedTensor {
 }
 
 /** Elements from a tensor's first to its last element in a block of these sizes (0 for an empty block). */
-function span(t: StridedTensor, sizes: Sizes): number {
+function span(t: Layout, sizes: Sizes): number {
   if (DIMENSIONS.some((d) => sizes[d] === 0)) return 0;
   return 1 + DIMENSIONS.reduce((sum, d) => sum + t.strides[d] * (sizes[d] - 1), 0);
 }
@@ -65,11 +71,11 @@ const offsetAlignment = (elementBytes: number): number => gpu().device.limits.mi
  * (rows, columns and depth kept multiples of 4, so that vec4 reads stay aligned). Stops when
  * nothing more can be split; the runtime then refuses the binding in one line.
  */
-function blockSizes(tensors: StridedTensor[], whole: Sizes): Sizes {
+function blockSizes(tensors: Layout[], whole: Sizes): Sizes {
   const limit = gpu().maxBindingBytes;
   if (tensors.every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, whole)) * t.elementBytes <= limit)) return whole;
   // A block may start anywhere: allow for the aligned offset below its first element.
-  const bytes = (t: StridedTensor, sizes: Sizes) => (offsetAlignment(t.elementBytes) - 1 + span(t, sizes)) * t.elementBytes;
+  const bytes = (t: Layout, sizes: Sizes) => (offsetAlignment(t.elementBytes) - 1 + span(t, sizes)) * t.elementBytes;
   const sizes = { ...whole };
   for (;;) {
     const tooLarge = tensors.find((t) => bytes(t, sizes) > limit);
@@ -133,21 +139,29 @@ export type BiasAlong = 'cols' | 'rows';
 /**
  * C[batch, M, N] = act(A[batch, M, K] @ B[batch, K, N] + bias[N]) (bias[M] with biasAlong 'rows').
  * `activation` is a WGSL expression of v (e.g. "max(v, 0.0)"), "v" for none. A and B are f32, or
- * both f16 (their `type`); C and bias are f32.
+ * both f16 (their `type`); bias is f32; C is `output`: f32, or f16 (rounded once from the f32 sum, in
+ * the kernel's epilogue where the policy's halfStores is 'epilogue' and K runs in one launch, else by a
+ * cast pass after it).
  */
-export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none', biasAlong: BiasAlong = 'cols'): GPUBuffer {
+export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias?: GPUBuffer, activation = 'v', activationName = 'none', biasAlong: BiasAlong = 'cols', output: OperandType = 'f32'): GPUBuffer {
   const operands = a.type ?? 'f32';
   if ((b.type ?? 'f32') !== operands) throw new Error(`matmul: A is ${operands} and B is ${b.type ?? 'f32'}; both operands must have the same type (cast one first)`);
   if (operands === 'f16') assertShaderF16('matmul');
-  // Whole vec4s: matmul_subgroup.wgsl binds C as array<vec4<f32>> (a 5-float C's 24-byte pool buffer would hide its last element).
-  const c = alloc(Math.ceil((batch * M * N) / 4) * 4);
-  if (batch * M * N === 0) return c;
   const operandBytes = bytesPerElement(operands);
   const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
   const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
-  const C: StridedTensor = { buffer: c, elementBytes: 4, offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } };
   const Bias: StridedTensor | undefined = bias ? { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: biasAlong === 'rows' ? 1 : 0, cols: biasAlong === 'cols' ? 1 : 0, depth: 0 } } : undefined;
   const whole: Sizes = { batch, rows: M, cols: N, depth: K };
+  const cLayout = (type: OperandType): Layout => ({ elementBytes: bytesPerElement(type), offset: 0, strides: { batch: M * N, rows: N, cols: 1, depth: 0 } });
+  const blockFor = (type: OperandType) => blockSizes(Bias ? [A, B, cLayout(type), Bias] : [A, B, cLayout(type)], whole);
+  // A product whose K runs in several launches adds each into C: those sums stay f32, C is rounded after (resultAs).
+  let stores = epilogueStores(output);
+  if (stores === 'f16' && blockFor('f16').depth < K) stores = 'f32';
+  if (stores === 'f16') assertShaderF16('matmul (float16 output)');
+  // Whole vec4s: matmul_subgroup.wgsl binds C as array<vec4<Stored>> (a 5-float C's 24-byte pool buffer would hide its last element).
+  const c = alloc(Math.ceil((batch * M * N) / 4) * 4, stores);
+  if (batch * M * N === 0) return resultAs(c, 0, stores, output);
+  const C: StridedTensor = { ...cLayout(stores), buffer: c };
   const shapeClass = () => `matmul ${batch}x${M}x${N}x${K} A[${a.batchStride},${a.rowStride},${a.colStride}]+${A.offset} B[${b.batchStride},${b.rowStride},${b.colStride}]+${B.offset}${bias ? ' bias' : ''}`;
   const chosen: MatmulVariant = operands === 'f16' ? f16Variant() : gpu().policy.choose('matmul', shapeClass, TUNED_VARIANTS, () => {
     // The same product on scratch operands of the same sizes (the caller's buffers may be reused by then).
@@ -158,7 +172,7 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
       dispose: () => [scratchA, scratchB, scratchBias].forEach((buffer) => buffer && gpu().pool.release(buffer)),
     };
   });
-  const block = blockSizes(Bias ? [A, B, C, Bias] : [A, B, C], whole);
+  const block = blockFor(stores);
   for (const batches of runs(batch, block.batch)) {
     for (const rows of runs(M, block.rows)) {
       for (const cols of runs(N, block.cols)) {
@@ -175,12 +189,12 @@ export function matmul(a: MatrixOperand, b: MatrixOperand, batch: number, M: num
           const [aPart, bPart, cPart] = [part(A), part(B), part(C)];
           const biasPart = Bias ? part(Bias) : undefined;
           const epilogue = { bias: biasPart !== undefined && index === 0, biasAlongRows: biasAlong === 'rows', accumulate: index > 0, activate: index === depths.length - 1 };
-          launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, operands);
+          launch(chosen, aPart, bPart, biasPart, cPart, sizes, epilogue, activation, activationName, operands, stores);
         });
       }
     }
   }
-  return c;
+  return resultAs(c, batch * M * N, stores, output);
 }
 
 interface Part {
@@ -267,13 +281,13 @@ function packedRuns(a: Part, b: Part, sizes: Sizes): boolean {
   return !packed.some((p) => p.elements > PACKED_LARGE_OPERAND && p.reuse < PACKED_MIN_REUSE) || !vec4Layout(a.tensor, b.tensor, sizes);
 }
 
-function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string): void {
+function launchPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, stores: OperandType): void {
   const packedA = packOperand(a, sizes.rows, 'rows', sizes);
   const packedB = packOperand(b, sizes.cols, 'cols', sizes);
   const { rows, cols } = PACKED_TILE;
   // registerTileShape counts 4 x 4 blocks: one per invocation's ROWS x COLS outputs.
   const shape = registerTileShape(Math.ceil(sizes.rows / rows) * 4, Math.ceil(sizes.cols / cols) * 4, 64);
-  const k = kernel('matmul_packed', { name: `matmul.packed.${activationName}`, entryPoint: 'packed', replacements: { ACT: activation }, constants: { ...shape.constants, ROWS: rows, COLS: cols } });
+  const k = kernel('matmul_packed', { name: `matmul.packed.${activationName}`, entryPoint: 'packed', replacements: { ACT: activation }, constants: { ...shape.constants, ROWS: rows, COLS: cols }, stores });
   const C = c.tensor;
   const params = new Params()
     .u32(sizes.rows, sizes.cols, sizes.depth, epilogue.bias ? 1 : 0)
@@ -346,10 +360,10 @@ function cQuads(c: Part, sizes: Sizes): number {
   return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
 }
 
-function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
+function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(c, sizes) };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands });
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
@@ -361,7 +375,7 @@ function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes
  * Undefined where that one launch cannot run — the policy's matmul not 'subgroup', subgroups not 8 wide, M odd, A not read in place along k or B not in
  * place (matmul's vec4 layouts), or a tensor past one binding — and the caller runs its own kernels.
  */
-export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, withMask: boolean): { c: GPUBuffer; mask: GPUBuffer | undefined } | undefined {
+export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, withMask: boolean, output: OperandType = 'f32'): { c: GPUBuffer; mask: GPUBuffer | undefined } | undefined {
   const operands = a.type ?? 'f32';
   if (gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns() || M % 2 !== 0 || batch * M * N === 0 || (b.type ?? 'f32') !== operands) return undefined;
   const operandBytes = bytesPerElement(operands);
@@ -373,23 +387,24 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   const fits = [A, B].every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, sizes)) * t.elementBytes <= gpu().maxBindingBytes) && outputs * 4 <= gpu().maxBindingBytes;
   if (!layout || layout.aAlongM || !fits) return undefined;
   if (operands === 'f16') assertShaderF16('matmulMfm');
-  const c = alloc(Math.ceil(outputs / 4) * 4);
+  const stores = epilogueStores(output);
+  const c = alloc(Math.ceil(outputs / 4) * 4, stores);
   // Whole vec4s, as C: the kernel stores the mask by vec4.
   const mask = withMask ? alloc(Math.ceil(outputs / 4) * 4) : undefined;
   const part = (t: StridedTensor): Part => {
     const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
     return { binding, tensor: { ...t, offset } };
   };
-  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: 4, offset: 0, strides: { batch: (M / 2) * N, rows: N, cols: 1, depth: 0 } } };
+  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: bytesPerElement(stores), offset: 0, strides: { batch: (M / 2) * N, rows: N, cols: 1, depth: 0 } } };
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
   const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands });
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
   const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: true, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(aPart, bPart, Bias, C, sizes, epilogue).done(), [...shape.workgroups, batch]);
-  return { c, mask };
+  return { c: resultAs(c, outputs, stores, output), mask };
 }
 
 /**
@@ -397,7 +412,7 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
  * rounded up to 4 and zero past K, M and N, so every vec4 read is aligned and the padding adds nothing.
  * The copies are f32 for either operand type (f16 packed by matmul_pack.wgsl's f16 build), read by the f32 kernel.
  */
-function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
+function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType): void {
   const depth = roundUp4(sizes.depth);
   const packedA = packOperand(a, sizes.rows, 'rows', sizes, depth, operands);
   const packedB = packOperand(b, sizes.cols, 'cols', sizes, depth, operands);
@@ -405,36 +420,36 @@ function launchSubgroupPacked(a: Part, b: Part, bias: Part | undefined, c: Part,
     binding: packed.binding,
     tensor: { buffer: t.tensor.buffer, elementBytes: 4, offset: 0, strides: { batch: packed.batchStride * 4, rows: along === 'rows' ? 1 : 0, cols: along === 'cols' ? 1 : 0, depth: packed.width * 4 } },
   });
-  launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName, 'f32');
+  launchSubgroup(part(packedA, a, 'rows'), part(packedB, b, 'cols'), bias, c, { ...sizes, depth }, { aAlongM: true, bAlongK: false }, epilogue, activation, activationName, 'f32', stores);
   // The pool hands buffers out again in queue order, so releasing right after the dispatch is safe.
   for (const scratch of [packedA.scratch, packedB.scratch]) if (scratch) gpu().pool.release(scratch);
 }
 
-function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
-  if (chosen === 'packed' && operands === 'f32' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName);
+function launch(chosen: MatmulVariant, a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType): void {
+  if (chosen === 'packed' && operands === 'f32' && packedRuns(a, b, sizes)) return launchPacked(a, b, bias, c, sizes, epilogue, activation, activationName, stores);
   // packed where packedRuns declines or on f16, subgroup where the adapter's subgroups are not 8 wide, and subgroup
   // on a small product vec4 cannot read take the vec4 path (registerTiled where that cannot run).
   const vec4 = chosen === 'registerTiledVec4' || chosen === 'packed' || chosen === 'subgroup';
   const layout = vec4 ? vec4Layout(a.tensor, b.tensor, sizes) : undefined;
   if (chosen === 'subgroup' && subgroupMatmulRuns()) {
-    if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName, operands);
-    if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName, operands);
+    if (layout) return launchSubgroup(a, b, bias, c, sizes, layout, epilogue, activation, activationName, operands, stores);
+    if (subgroupPacks(a, b, sizes)) return launchSubgroupPacked(a, b, bias, c, sizes, epilogue, activation, activationName, operands, stores);
   }
-  if (!layout) return launchGeneric(vec4 ? 'registerTiled' : (chosen as 'registerTiled' | 'workgroupTiled'), a, b, bias, c, sizes, epilogue, activation, activationName, operands);
+  if (!layout) return launchGeneric(vec4 ? 'registerTiled' : (chosen as 'registerTiled' | 'workgroupTiled'), a, b, bias, c, sizes, epilogue, activation, activationName, operands, stores);
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
   // 64 invocations for the vec4 kernel: on lavapipe as fast as 256 or up to 1.2x faster (bench/RESULTS.md).
   const shape = registerTileShape(sizes.rows, sizes.cols, 64);
   const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK) };
-  const k = kernel('matmul_vec4', { name: `matmul.registerTiledVec4.${activationName}`, entryPoint: 'registerTiledVec4', replacements: { ACT: activation }, constants, operands });
+  const k = kernel('matmul_vec4', { name: `matmul.registerTiledVec4.${activationName}`, entryPoint: 'registerTiledVec4', replacements: { ACT: activation }, constants, operands, stores });
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
 
 /** matmul.wgsl's registerTiled or workgroupTiled, with f32 or f16 operands (the kernel named with `.f16` for f16). */
-function launchGeneric(variant: 'registerTiled' | 'workgroupTiled', a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType): void {
+function launchGeneric(variant: 'registerTiled' | 'workgroupTiled', a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType): void {
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding];
   const shape = registerTileShape(sizes.rows, sizes.cols);
   const constants = variant === 'workgroupTiled' ? undefined : shape.constants;
-  const k = kernel('matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants, operands });
+  const k = kernel('matmul', { name: `matmul.${variant}.${activationName}`, entryPoint: variant, replacements: { ACT: activation }, constants, operands, stores });
   const [x, y] = variant === 'workgroupTiled' ? workgroupTileGrid(sizes.rows, sizes.cols) : shape.workgroups;
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [x, y, sizes.batch]);
 }

@@ -78,6 +78,27 @@ async function kernelsLaunched(fn: () => void): Promise<string[]> {
   return timings.flatMap((t) => Array<string>(t.calls).fill(t.name));
 }
 
+/**
+ * The float16 output path (launcher output 'f16', policy halfStores 'epilogue'): `launch` must store, bit for bit, the
+ * f32 result `f32` (the same kernel's, checked against float64) rounded by test/reference/half.ts's encoder, from the
+ * kernels' `.toHalf` builds and without a cast pass unless `castAllowed` (a launch whose kernel cannot store float16).
+ * Returns the kernels launched.
+ */
+async function checkHalfStores(what: string, f32: Float32Array, launch: () => GPUBuffer, castAllowed = false): Promise<string[]> {
+  let out: GPUBuffer | undefined;
+  const names = await gpu().policy.with({ halfStores: 'epilogue' }, () => kernelsLaunched(() => (out = launch())));
+  const words = new Uint16Array(await gpu().read(out!, Math.ceil(f32.length / 2) * 4), 0, f32.length);
+  const failures: string[] = [];
+  for (let i = 0; i < f32.length; i++) {
+    const expected = floatToHalf(f32[i]);
+    if (words[i] !== expected) failures.push(`[${i}] stored 0x${words[i].toString(16)}, expected 0x${expected.toString(16)} (${f32[i]} rounded)`);
+  }
+  assert.ok(failures.length === 0, context(`${what}, float16 output: ${failures.length} of ${f32.length} off: ${failures.slice(0, 4).join('; ')}`));
+  if (!castAllowed) assert.ok(!names.includes('cast.toHalf') && names.some((name) => name.endsWith('.toHalf')), context(`${what}, float16 output: kernels ${[...new Set(names)]}, expected .toHalf builds and no cast`));
+  release(out);
+  return names;
+}
+
 function release(...buffers: (GPUBuffer | undefined)[]): void {
   for (const b of buffers) if (b) gpu().pool.release(b);
 }
@@ -105,7 +126,7 @@ function describe(c: MatmulCase): string {
 }
 
 /** Runs one f16 matmul case and checks it against float64; returns the kernels it launched. */
-async function checkMatmul(c: MatmulCase, activation: { wgsl: string; name: string; f: (v: number) => number } = { wgsl: 'v', name: 'none', f: (v) => v }): Promise<string[]> {
+async function checkMatmul(c: MatmulCase, activation: { wgsl: string; name: string; f: (v: number) => number } = { wgsl: 'v', name: 'none', f: (v) => v }, castAllowed = false): Promise<string[]> {
   const { batch, M, N, K } = c;
   const bBatches = c.broadcastB ? 1 : batch;
   const a = uploadHalf(batch * M * K, c.offsetA);
@@ -132,7 +153,9 @@ async function checkMatmul(c: MatmulCase, activation: { wgsl: string; name: stri
         expected.data[(p * M + m) * N + n] = activation.f(sum);
         magnitude.data[(p * M + m) * N + n] = abs;
       }
-  assertWithinAccumulation(await readF32(out!, batch * M * N), expected, magnitude, `f16 matmul ${describe(c)}`);
+  const f32 = await readF32(out!, batch * M * N);
+  assertWithinAccumulation(f32, expected, magnitude, `f16 matmul ${describe(c)}`);
+  await checkHalfStores(`f16 matmul ${describe(c)}`, f32, () => matmul(A, B, batch, M, N, K, bias?.buffer, activation.wgsl, activation.name, 'cols', 'f16'), castAllowed);
   release(a.buffer, b.buffer, bias?.buffer, out);
   return names;
 }
@@ -293,7 +316,10 @@ async function checkForward({ g, bias: withBias }: ConvCase, what: string): Prom
   const opts = { stride: [g.SH, g.SW] as [number, number], padding: [g.PH, g.PW] as [number, number], dilation: [g.DH, g.DW] as [number, number] };
   const expected = ref.conv2d(xt, wt, bt, opts);
   const magnitude = ref.conv2d(magnitudes(xt), magnitudes(wt), bt && magnitudes(bt), opts);
-  assertWithinAccumulation(await readF32(y!, g.N * g.Cout * g.OH * g.OW), expected, magnitude, `${what} forward`);
+  const f32 = await readF32(y!, g.N * g.Cout * g.OH * g.OW);
+  assertWithinAccumulation(f32, expected, magnitude, `${what} forward`);
+  // rowsSliced sums f32 slices of channels: its float16 output takes the cast.
+  await checkHalfStores(`${what} forward`, f32, () => conv2dForward(x.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv2d.rowsSliced.f16'));
   release(x.buffer, w.buffer, bias?.buffer, y);
   return names;
 }
@@ -311,7 +337,9 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const opts = { stride: [g.SH, g.SW] as [number, number], padding: [g.PH, g.PW] as [number, number], dilation: [g.DH, g.DW] as [number, number], outputPadding };
   const expected = ref.convTranspose2d(gyt, wt, bt, opts);
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
-  assertWithinAccumulation(await readF32(gx!, g.N * g.Cin * g.H * g.W), expected, magnitude, `${what} input grad`);
+  const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
+  assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
+  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'));
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
 }
@@ -528,7 +556,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // A: 40 x 50 f16 = 4000 bytes (plus the offset) against a 2048-byte limit.
       for (const transA of [false, true]) {
         const c: MatmulCase = { batch: 1, M: 40, N: 9, K: 50, transA, transB: false, offsetA: 3, offsetB: 1, bias: true };
-        const names = await checkMatmul(c);
+        const names = await checkMatmul(c, undefined, true);
         assert.ok(names.length > 1 && names.every((name) => name === `matmul.${variant}.none.f16`), context(`chunked ${describe(c)}: kernels ${names}`));
       }
     });
@@ -585,7 +613,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
     await gpu().policy.with({ matmul: variant }, async () => {
       // A: 32 x 64 f16 = 4096 bytes: blocks of rows (and K) read as vec4.
       const c: MatmulCase = { batch: 1, M: 32, N: 8, K: 64, transA: false, transB: false, offsetA: 4, offsetB: 0, bias: true };
-      const names = await checkMatmul(c);
+      const names = await checkMatmul(c, undefined, true);
       assert.ok(runs(names, vec4Kernel(variant, 'none')) > 1, context(`chunked ${variant} ${describe(c)}: kernels ${names}`));
     });
   }

@@ -185,12 +185,13 @@ test('autocast weight cast cache: one cast per weight write; an optimizer step, 
   const uncached = make();
   uncached.loadStateDict(cached.stateDict());
   // Both modules' outputs and weight gradients, the uncached one made with the cache off.
-  // Without the cache a call casts its weight and rounds its output; with it, the weight only where it changed.
+  // Without the cache a call casts its weight; with it, only where the weight changed. (The conv kernel stores its
+  // float16 output itself: policy halfStores 'epilogue'.)
   const outputs = async (label: string, weightCasts: number) => {
     const on = await autocastConv(cached, x);
     const off = await gpu().policy.with({ weightCastCache: 'off' }, () => autocastConv(uncached, x));
-    assert.is(off.casts, 2, context(`${label}: casts without the cache (weight and output)`));
-    assert.is(on.casts, 1 + weightCasts, context(`${label}: casts with the cache (${weightCasts} of the weight)`));
+    assert.is(off.casts, 1, context(`${label}: casts without the cache (the weight)`));
+    assert.is(on.casts, weightCasts, context(`${label}: casts with the cache (${weightCasts} of the weight)`));
     assertNear(await toT64(on.y), await toT64(off.y), `${label}: output equals the uncached one`, 0, 0);
     return [on.y, off.y];
   };

@@ -10,7 +10,7 @@ import type { PoolGeometry } from '../../kernels/pool.js';
 import { reduceDims } from '../../kernels/reduce.js';
 import { Tensor, formatShape, isGradEnabled, type DType } from '../../tensor/tensor.js';
 import { maxPool2d, maxPool2dGeometry, type MaxPool2dOptions } from './pool.js';
-import { checkOptionNames, expectTensor, gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, type GemmReads, type Pair } from './util.js';
+import { checkOptionNames, expectTensor, gemmReads, gradientIn, inDtype, operandType, pair, readDtype, recordGemm, releaseReads, storageOf, withFloatBias, wrap, wrapAs, wrapIn, type GemmReads, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -85,7 +85,7 @@ function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | un
  */
 function conv2dBackward(x: Tensor, weight: Tensor, bias: Tensor | undefined, reads: GemmReads, geometry: ConvGeometry, g: Tensor): (Tensor | undefined)[] {
   const [gx, gw] = inDtype(g, readDtype(reads), (gRead) => [
-    x.requiresGrad ? wrapAs(conv2dTranspose(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined,
+    x.requiresGrad ? wrapIn(conv2dTranspose(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands, operandType(x.dtype)), x.shape, x.dtype) : undefined,
     weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(reads.x), storageOf(gRead), geometry, reads.operands), weight.shape, weight.dtype) : undefined,
   ]);
   const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;
@@ -103,8 +103,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   if (bias !== undefined) expectTensor(bias, 'conv2d', 'bias');
   const geometry = conv2dGeometry('conv2d', x, weight, bias, options);
   const reads = gemmReads('conv2d', x, weight, options.computeDtype);
-  const y = withFloatBias(bias, (b) => conv2dForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands));
-  const out = wrapAs(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], readDtype(reads));
+  const y = withFloatBias(bias, (b) => conv2dForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands, reads.operands));
+  const out = wrapIn(y, [geometry.N, geometry.Cout, geometry.OH, geometry.OW], readDtype(reads));
   return recordGemm('conv2d', bias ? [x, weight, bias] : [x, weight], out, reads, [], (g) => conv2dBackward(x, weight, bias, reads, geometry, g));
 }
 
@@ -132,8 +132,8 @@ export function conv2dMfm(x: Tensor, weight: Tensor, bias?: Tensor, options: Con
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const reads = gemmReads(op, x, weight, options.computeDtype);
-  const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands));
-  const out = wrapAs(y, [N, C, OH, OW], readDtype(reads));
+  const { y, mask } = withFloatBias(bias, (b) => conv2dMfmForward(storageOf(reads.x), storageOf(reads.weight), b, geometry, needsGrad, reads.operands, reads.operands));
+  const out = wrapIn(y, [N, C, OH, OW], readDtype(reads));
   if (!mask) {
     releaseReads(reads);
     return out;
@@ -233,11 +233,11 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   // The conv2d whose input gradient this is: it maps [N, Cout, OH, OW] back to [N, Cin, H, W].
   const geometry: ConvGeometry = { N, Cin: Cout, H: OH, W: OW, Cout: Cin, OH: H, OW: W, KH, KW, SH, SW, PH, PW, DH, DW };
   const reads = gemmReads(op, x, weight, options.computeDtype);
-  const y = wrapAs(withFloatBias(bias, (b) => conv2dTranspose(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands)), [N, Cout, OH, OW], readDtype(reads));
+  const y = wrapIn(withFloatBias(bias, (b) => conv2dTranspose(storageOf(reads.x), storageOf(reads.weight), b, geometry, reads.operands, reads.operands)), [N, Cout, OH, OW], readDtype(reads));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return recordGemm(op, inputs, y, reads, [], (g) => {
     const [gx, gw] = inDtype(g, readDtype(reads), (gRead) => [
-      x.requiresGrad ? wrapAs(conv2dForward(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands), x.shape, x.dtype) : undefined,
+      x.requiresGrad ? wrapIn(conv2dForward(storageOf(gRead), storageOf(reads.weight), undefined, geometry, reads.operands, operandType(x.dtype)), x.shape, x.dtype) : undefined,
       weight.requiresGrad ? wrapAs(conv2dWeightGrad(storageOf(gRead), storageOf(reads.x), geometry, reads.operands), weight.shape, weight.dtype) : undefined,
     ]);
     const gb = bias?.requiresGrad ? biasGrad(g, bias) : undefined;

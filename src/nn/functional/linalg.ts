@@ -7,7 +7,7 @@ import { binary } from '../../kernels/elementwise.js';
 import { expand, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { RELU_GRAD, reluExpression } from './elementwise.js';
-import { broadcastShapes, expectTensor, gemmOperands, gemmReads, inDtype, readDtype, recordGemm, withFloatBias, wrap, wrapAs } from './util.js';
+import { broadcastShapes, expectTensor, gemmOperands, gemmReads, inDtype, operandType, readDtype, recordGemm, withFloatBias, wrap, wrapAs, wrapIn } from './util.js';
 
 /** Row-major [batch, rows, cols] operand, optionally read transposed. */
 function operand(t: Tensor, rows: number, cols: number, batched: boolean, transposed = false): MatrixOperand {
@@ -98,16 +98,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, activation: Act
   const rows = x.size / inFeatures;
   const input: MatrixOperand = { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 };
   const weightT: MatrixOperand = { ...elements(reads.weight), batchStride: 0, rowStride: 1, colStride: inFeatures };
-  const y = withFloatBias(bias, (b) => matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, b, ACTIVATIONS[activation], activation));
+  const y = withFloatBias(bias, (b) => matmulKernel(input, weightT, 1, rows, outFeatures, inFeatures, b, ACTIVATIONS[activation], activation, 'cols', reads.operands));
   const outShape = [...x.shape.slice(0, -1), outFeatures];
-  const out = wrapAs(y, outShape, readDtype(reads));
+  const out = wrapIn(y, outShape, readDtype(reads));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return recordGemm(activation === 'relu' ? 'linear.relu' : 'linear', inputs, out, reads, activation === 'relu' ? [out] : [], (g) => {
     // relu's mask from the (possibly float16) output, both read as float32.
     const reluGrad = () => inDtype(g, 'float32', (g32) => inDtype(out, 'float32', (out32) => wrap(binary('reluGrad', RELU_GRAD, g32.buffer, g.shape, out32.buffer, out.shape, g.shape), g.shape)));
     const gy = activation === 'relu' ? reluGrad() : g;
     const [gx, gw] = inDtype(gy, readDtype(reads), (gyRead) => [
-      x.requiresGrad ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: outFeatures, colStride: 1 }, { ...elements(reads.weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures), x.shape, x.dtype) : undefined,
+      x.requiresGrad ? wrapIn(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: outFeatures, colStride: 1 }, { ...elements(reads.weight), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, rows, inFeatures, outFeatures, undefined, 'v', 'none', 'cols', operandType(x.dtype)), x.shape, x.dtype) : undefined,
       weight.requiresGrad
         ? wrapAs(matmulKernel({ ...elements(gyRead), batchStride: 0, rowStride: 1, colStride: outFeatures }, { ...elements(reads.x), batchStride: 0, rowStride: inFeatures, colStride: 1 }, 1, outFeatures, inFeatures, rows), weight.shape, weight.dtype)
         : undefined,

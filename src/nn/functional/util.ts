@@ -11,6 +11,11 @@ export function wrap(buffer: GPUBuffer, shape: Shape): Tensor {
   return Tensor.fromBuffer(buffer, shape);
 }
 
+/** A kernel's result stored in `dtype` already (a launcher given its output type) as a tensor. */
+export function wrapIn(buffer: GPUBuffer, shape: Shape, dtype: DType): Tensor {
+  return Tensor.fromBuffer(buffer, shape, false, dtype);
+}
+
 /** A kernel's f32 result as a tensor of `dtype`: float16 rounds it (one pass) and frees the f32 buffer. */
 export function wrapAs(buffer: GPUBuffer, shape: Shape, dtype: DType): Tensor {
   if (dtype === 'float32') return wrap(buffer, shape);
