@@ -282,11 +282,18 @@ function checkHeaderText(json: string): string | undefined {
  * they come from a diverged run or a damaged file, and an earlier checkpoint is the fix.
  */
 export function assertFiniteTensors(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, path: string): void {
+  const found = firstNonFiniteTensor(tensors);
+  if (found) {
+    throw new Error(`${path}: tensor "${found.name}" holds ${found.count} NaN or infinite value(s) of ${found.size}; these weights cannot be used (a diverged run or a damaged file): load an earlier checkpoint or train again`);
+  }
+}
+
+/** The first tensor holding NaN or ±Inf, with how many of its values are, or undefined when all are finite. */
+export function firstNonFiniteTensor(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>): { name: string; count: number; size: number } | undefined {
   for (const [name, { data }] of tensors) {
     let count = 0;
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
-    if (count > 0) {
-      throw new Error(`${path}: tensor "${name}" holds ${count} NaN or infinite value(s) of ${data.length}; these weights cannot be used (a diverged run or a damaged file): load an earlier checkpoint or train again`);
-    }
+    if (count > 0) return { name, count, size: data.length };
   }
+  return undefined;
 }

@@ -4,7 +4,7 @@
 // Tensor names: "<module>.<param>" and "optim.<optimizer>.<index>.<buffer>"; everything else is
 // JSON in the header's __metadata__ (format in DESIGN.md "Files").
 import type { AnyModule } from '../nn/module.js';
-import type { HostArray, SafetensorsContent } from '../nn/safetensors.js';
+import { firstNonFiniteTensor, type HostArray, type SafetensorsContent } from '../nn/safetensors.js';
 import type { AnyOptimizer, OptimizerState } from '../optim/optimizer.js';
 import type { LRScheduler, SchedulerState } from '../optim/lr-scheduler.js';
 import type { GradScaler, GradScalerState } from '../optim/grad-scaler.js';
@@ -57,11 +57,8 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
     optimizers[name] = { paramGroups: state.paramGroups, steps };
   }
   // Weights or moments holding NaN / inf would replace the last good checkpoint with one no command can use.
-  for (const [name, { data }] of tensors) {
-    let count = 0;
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) count++;
-    if (count > 0) throw new NonFiniteStateError(name, count, data.length);
-  }
+  const nonFinite = firstNonFiniteTensor(tensors);
+  if (nonFinite) throw new NonFiniteStateError(nonFinite.name, nonFinite.count, nonFinite.size);
   const schedulers: Record<string, SchedulerState> = {};
   for (const [name, scheduler] of Object.entries(parts.schedulers ?? {})) schedulers[name] = scheduler.stateDict();
   const scalers: Record<string, GradScalerState> = {};
