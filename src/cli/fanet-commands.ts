@@ -1,5 +1,4 @@
 /** CLI commands for Fa-Net: `webfer train` (LightCNN on F²ED or any dataset) and `webfer eval`. */
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -17,7 +16,7 @@ import { allowOutsidePathsOption, assertTrainableClasses, reportDatasetProblems,
 import { terminalProgress } from '../node/progress.js';
 import { restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { baseLearningRate, setBaseLearningRate } from '../train/learning-rate.js';
-import { assertFreshRunFolder, givenOptions, resumedMetrics, resumeFanetSettings, type FanetResumeSettings } from './resume.js';
+import { assertFreshRunFolder, givenOptions, resumedMetrics, resumeFanetSettings, sampleListHash, type FanetResumeSettings } from './resume.js';
 import { PRECISIONS, usePrecision, type Precision } from '../train/precision.js';
 import { createFanetLoaders, createFanetOptimizer, evaluateFanet, fanetParts, readBestEpoch, readEpochSoFar, trainFanet, type BestEpoch, type EpochRecord, type EpochSoFar } from '../train/fanet.js';
 import { formatReport, type ClassificationReport } from '../train/metrics.js';
@@ -90,13 +89,10 @@ interface SplitFingerprint { train: number; val: number; test: number; sha256: s
 function splitFingerprint(splits: DataSplits): SplitFingerprint {
   // Files by absolute path (a resume may run from another folder); synthetic images by their names.
   const fromFiles = Boolean(splits.recipe.data || splits.recipe.splitDir);
-  const hash = createHash('sha256');
   const val = splits.monitor !== splits.test ? splits.monitor.samples : [];
-  for (const [name, samples] of [['train', splits.train.samples], ['val', val], ['test', splits.test.samples]] as const) {
-    hash.update(`${name}\n`);
-    for (const sample of samples) hash.update(`${fromFiles ? resolve(sample.path) : sample.path}\t${sample.label}\n`);
-  }
-  return { train: splits.train.samples.length, val: val.length, test: splits.test.samples.length, sha256: hash.digest('hex').slice(0, 16) };
+  const sha256 = sampleListHash([['train', splits.train.samples], ['val', val], ['test', splits.test.samples]],
+    (sample) => `${fromFiles ? resolve(sample.path) : sample.path}\t${sample.label}`);
+  return { train: splits.train.samples.length, val: val.length, test: splits.test.samples.length, sha256 };
 }
 
 /**

@@ -32,7 +32,7 @@ import { allowOutsidePathsOption, reportDatasetProblems, reportProblems } from '
 import { AUGMENT_TASKS, generateAugmentation, planAugmentation, type AugmentTask, type AugmentationPlan } from '../train/augmentation.js';
 import { createFaPEGanSession, freeSession, resumeSession, sessionParts, trainFaPEGan, type FaPEGanTrainingOptions } from '../train/fapegan.js';
 import { setBaseLearningRate } from '../train/learning-rate.js';
-import { assertFreshRunFolder, givenOptions, resumedMetrics, resumeGanSettings, type GanResumeSettings } from './resume.js';
+import { assertFreshRunFolder, assertSameGanImages, ganImageList, givenOptions, resumedMetrics, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
@@ -138,6 +138,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     const dataset = data
       ? await openTrainingData(data, argv)
       : cachedDataset(createSynthDataset({ subjects: synth.subjects, expressions: synth.expressions, framesPerClip: 2, size: synthSize, channels: resolved.channels, seed: training.seed ?? 0 }));
+    if (resumed && data) assertSameGanImages(resumed.images, dataset.samples, data, checkpointPath);
     const session = createFaPEGanSession(resolved, training);
     try {
       if (resumed) {
@@ -164,7 +165,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         await trainFaPEGan(session, dataset, {
           progress: terminalProgress,
           shouldStop: stop.requested,
-          extra: data ? { data: resolve(data) } : { data: 'synth', synth },
+          extra: data ? { data: resolve(data), images: ganImageList(dataset.samples) } : { data: 'synth', synth },
           saveCheckpoint: (parts, info) => saveTrainingCheckpoint(checkpointPath, parts, info),
           onEpochEnd: async ({ metrics, samplesPng }) => {
             appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);

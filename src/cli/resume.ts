@@ -2,9 +2,11 @@
 // an option the user typed either takes effect (and the command says so in one line) or is refused
 // with the fix before anything is built — never printed and then ignored. Options yargs filled in
 // with their defaults are not "typed", so `--resume` alone continues the run as it was.
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hideBin, Parser } from 'yargs/helpers';
+import type { Sample } from '../data/dataset.js';
 import type { Task } from '../data/splits.js';
 import type { DatasetFormat } from '../node/data/open-dataset.js';
 import type { RunInfo } from '../train/checkpoint.js';
@@ -54,6 +56,19 @@ export function resumedMetrics(path: string, info: RunInfo, checkpointPath: stri
     console.error(`note: ${path} lacked epoch ${info.epoch}'s record (a run killed between its checkpoint and its metrics write); restored it from ${checkpointPath}`);
   }
   return records;
+}
+
+/**
+ * A short hash of the named image lists, one line per sample in order, so that a resume or an
+ * evaluation can tell that the data changed since its checkpoint was written.
+ */
+export function sampleListHash(parts: readonly (readonly [string, readonly Sample[]])[], line: (sample: Sample) => string): string {
+  const hash = createHash('sha256');
+  for (const [name, samples] of parts) {
+    hash.update(`${name}\n`);
+    for (const sample of samples) hash.update(`${line(sample)}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 const samePath = (a: string, b: string) => a === b || resolve(a) === resolve(b);
@@ -187,9 +202,32 @@ export interface GanResumeSettings {
   /** Set when --lr replaces the checkpoint's Adam lr (apply it after loading both optimizers). */
   lr?: number;
   data?: string;
+  /** The image list of a --data run when it was written (checkpoints of older versions have none). */
+  images?: GanImageList;
   synthSubjects: number;
   synthExpressions: number;
   notes: string[];
+}
+
+/** What a gan-train --data run trained on: its image count and a hash of the rows that form the pose pairs. */
+export interface GanImageList { count: number; sha256: string }
+
+export function ganImageList(samples: readonly Sample[]): GanImageList {
+  const sha256 = sampleListHash([['train', samples]], (sample) =>
+    [resolve(sample.path), sample.label, sample.subject, sample.pose, sample.clip, sample.frame, sample.landmarksPath && resolve(sample.landmarksPath)].join('\t'));
+  return { count: samples.length, sha256 };
+}
+
+/**
+ * Refuses a --data run's images that changed since its checkpoint: the resumed epochs would draw
+ * other pose pairs (mid-epoch, batches already trained or never seen) and the run would no
+ * longer say what it trained on.
+ */
+export function assertSameGanImages(stored: GanImageList | undefined, samples: readonly Sample[], data: string, checkpointPath: string): void {
+  if (!stored) return;
+  const now = ganImageList(samples);
+  if (now.sha256 === stored.sha256) return;
+  throw new Error(`${data} changed since ${checkpointPath} was written (then ${stored.count} training images, now ${now.count}; image list hash ${stored.sha256} → ${now.sha256}): restore the data the run trained on, or start a new run with another --out`);
 }
 
 /**
@@ -198,7 +236,7 @@ export interface GanResumeSettings {
  * new total); --batch-size, --lambda and --flip apply from the next epoch; --lr applies to G and D.
  */
 export function resumeGanSettings(info: RunInfo, argv: GanResumeArgs, given: Set<string>, checkpointPath: string): GanResumeSettings {
-  const extra = (info.extra ?? {}) as { data?: string; synth?: { subjects: number; expressions: number }; training?: StoredGanTraining & Record<string, unknown> };
+  const extra = (info.extra ?? {}) as { data?: string; images?: GanImageList; synth?: { subjects: number; expressions: number }; training?: StoredGanTraining & Record<string, unknown> };
   if (!extra.training) throw new Error(`${checkpointPath} has no training options (written by an older webfer?); it cannot be resumed, start a new run with another --out`);
   const config = info.config as { imageSize: number; baseWidth: number; residualBlocks: number; norm: string; channels: number };
   const stored = extra.training;
@@ -245,7 +283,7 @@ export function resumeGanSettings(info: RunInfo, argv: GanResumeArgs, given: Set
   }
   const lr = given.has('lr') && argv.lr !== stored.lr ? argv.lr : undefined;
   return {
-    training, lr, data: storedData,
+    training, lr, data: storedData, images: storedData ? extra.images : undefined,
     synthSubjects: extra.synth?.subjects ?? argv.synthSubjects,
     synthExpressions: extra.synth?.expressions ?? argv.synthExpressions,
     notes,

@@ -149,5 +149,25 @@ test('the data changed under a run (a row removed from its index): --resume and 
   expectOk(await runCli(['eval', '--checkpoint', checkpoint, '--data', join(data, 'index.csv')]));
 });
 
+test('gan-train --data: images changed under the run are refused on --resume (the resumed epochs drew other pose pairs, silently); with the data put back it resumes', async () => {
+  const data = at('gan-changing-data');
+  expectOk(await runCli(['synth', data, '--subjects', '2', '--expressions', '2', '--frames', '2', '--size', '64', '--workers', '1']));
+  const out = at('gan-changing-run');
+  const args = ['gan-train', '--data', data, '--size', '24', '--width', '1', '--blocks', '0', '--batch-size', '4', '--out', out];
+  expectOk(await runCli([...args, '--epochs', '1']));
+  const indexPath = join(data, 'index.csv');
+  const index = readFileSync(indexPath, 'utf8');
+  const rows = index.trim().split('\n');
+  writeFileSync(indexPath, `${rows.slice(0, -1).join('\n')}\n`);
+  const checkpoint = join(out, 'checkpoint.safetensors');
+  const saved = readFileSync(checkpoint);
+  expectRefused(await runCli([...args, '--epochs', '2', '--resume']),
+    new RegExp(`${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} changed since .*checkpoint\\.safetensors was written \\(then ${rows.length - 1} training images, now ${rows.length - 2}; image list hash [0-9a-f]{16} → [0-9a-f]{16}\\): restore the data the run trained on, or start a new run with another --out`));
+  assert.ok(readFileSync(checkpoint).equals(saved), 'the refused resume left the checkpoint as it was');
+  writeFileSync(indexPath, index);
+  expectOk(await runCli([...args, '--epochs', '2', '--resume']));
+  assert.is(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2, 'the resumed run trained epoch 2');
+});
+
 test.after(() => removeDir(work));
 test.run();
