@@ -5,37 +5,27 @@
 // the next step. The inverse scale the unscale kernel multiplies by follows by the inverse factors
 // (the host's 1 / factor): exact, as on the host, while scale and factors are powers of two (the
 // launcher runs this only then: src/optim/grad-scaler.ts).
-// Bindings: 0 params, 1 State (read_write u32 words, src/kernels/optim.ts's SCALER_WORDS:
-// 0 scale f32, 1 inverse f32, 2 found, 3 growth tracker, 4 skipped steps).
+// Bindings: 0 params, 1 State (the scaler's words, src/kernels/optim.ts's SCALER_WORDS; the same
+// layout as grad_unscale_batched.wgsl's ScalerState, whose found is atomic there).
 struct Params { growthFactor: f32, backoffFactor: f32, inverseGrowth: f32, inverseBackoff: f32, growthInterval: u32, pad0: u32, pad1: u32, pad2: u32 }
+struct ScalerState { scale: f32, inverse: f32, found: u32, growthTracker: u32, skipped: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> State: array<u32>;
-const SCALE = 0u;
-const INVERSE = 1u;
-const FOUND = 2u;
-const TRACKER = 3u;
-const SKIPPED = 4u;
+@group(0) @binding(1) var<storage, read_write> State: ScalerState;
 
 @compute @workgroup_size(1)
 fn main() {
-  var scale = bitcast<f32>(State[SCALE]);
-  var inverse = bitcast<f32>(State[INVERSE]);
-  var tracker = State[TRACKER];
-  if (State[FOUND] != 0u) {
-    scale *= p.backoffFactor;
-    inverse *= p.inverseBackoff;
-    tracker = 0u;
-    State[SKIPPED] += 1u;
+  if (State.found != 0u) {
+    State.scale *= p.backoffFactor;
+    State.inverse *= p.inverseBackoff;
+    State.growthTracker = 0u;
+    State.skipped += 1u;
   } else {
-    tracker += 1u;
-    if (tracker == p.growthInterval) {
-      scale *= p.growthFactor;
-      inverse *= p.inverseGrowth;
-      tracker = 0u;
+    State.growthTracker += 1u;
+    if (State.growthTracker == p.growthInterval) {
+      State.scale *= p.growthFactor;
+      State.inverse *= p.inverseGrowth;
+      State.growthTracker = 0u;
     }
   }
-  State[SCALE] = bitcast<u32>(scale);
-  State[INVERSE] = bitcast<u32>(inverse);
-  State[TRACKER] = tracker;
-  State[FOUND] = 0u;
+  State.found = 0u;
 }

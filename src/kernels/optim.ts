@@ -4,7 +4,7 @@
 // (grad_unscale_batched.wgsl), and the scale's update there (grad_scale_update.wgsl).
 import { gpu } from '../gpu/index.js';
 import { BufferUsage } from '../gpu/constants.js';
-import { Params, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
+import { Params, WORKGROUP_SIZE, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
 
 export interface SgdUpdate {
   lr: number;
@@ -119,12 +119,12 @@ export function unscaleGradientsBatched(grads: readonly { buffer: GPUBuffer; cou
   const empty = scratch(UNSCALE_SLOTS);
   for (let first = 0; first < pieces.length; first += UNSCALE_SLOTS) {
     const slots = pieces.slice(first, first + UNSCALE_SLOTS);
-    const ends: number[] = [];
-    let total = 0;
-    for (let s = 0; s < 8; s++) ends.push((total += slots[s]?.count ?? 0));
-    if (total === 0) continue;
+    const counts = Array.from({ length: 8 }, (_, s) => slots[s]?.count ?? 0);
+    let groups = 0;
+    const groupEnds = counts.map((count) => (groups += Math.ceil(count / WORKGROUP_SIZE)));
+    if (groups === 0) continue;
     const bindings = Array.from({ length: UNSCALE_SLOTS }, (_, s) => slots[s]?.binding ?? empty[s]!);
-    gpu().dispatch(k, [state, ...bindings], new Params().u32(...ends).done(), grid1d(total));
+    gpu().dispatch(k, [state, ...bindings], new Params().u32(...counts, ...groupEnds).done(), grid1d(groups * WORKGROUP_SIZE));
   }
 }
 
