@@ -1,28 +1,35 @@
-// The FaPE-GAN demo step (32², base width 8, 1 residual block, batch 8, Adam) in f32 and in f16
-// (autocast + loss scaling), side by side by kernel: one profiled step each after a warm-up step,
+// The FaPE-GAN demo step (32², base width 8, 1 residual block, batch 8, Adam; or with --lightcnn the
+// LightCNN-9 demo step) in f32 and in f16 (autocast + loss scaling), side by side by kernel: one profiled step each after a warm-up step,
 // repeated `--rounds` times (alternating the precisions) and the per-kernel minimum kept. Kernel names
 // are matched across precisions with their `.f16` / `.toHalf` build suffixes stripped, so one row shows
 // what the same pass costs in both and which launches f16 adds (casts, grad_unscale, weight copies).
-//   node --import tsx bench/f16-gan-kernels.ts [--rounds 3] [--settings '{"label": {policy overrides}}']
+//   node --import tsx bench/f16-gan-kernels.ts [--rounds 3] [--lightcnn] [--settings '{"label": {policy overrides}}']
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { gpu, init, type KernelTiming } from '../src/gpu/index.js';
 import type { KernelChoices } from '../src/gpu/policy.js';
-import { ganWorkload, kernelFamily } from '../src/bench/step.js';
+import { ganWorkload, kernelFamily, lightcnnWorkload } from '../src/bench/step.js';
+import type { Precision } from '../src/train/precision.js';
 import { defaultPaperDemoOptions } from '../src/train/paper-demo.js';
 import { manualSeed } from '../src/tensor/random.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, settings: { type: 'string', default: '{"default": {}}' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, lightcnn: { type: 'boolean', default: false }, settings: { type: 'string', default: '{"default": {}}' } } });
 await init();
 manualSeed(1);
-const gan = defaultPaperDemoOptions(gpu().info.isSoftware).gan;
+const demo = defaultPaperDemoOptions(gpu().info.isSoftware);
+const gan = demo.gan;
 if (!gan) throw new Error('the demo options for this adapter train no FaPE-GAN');
+const { fanet } = demo;
+const workload = (label: string, precision: Precision) =>
+  values.lightcnn
+    ? lightcnnWorkload(label, { inputSize: fanet.inputSize, width: fanet.widthMultiplier, batch: fanet.batchSize, batchNorm: fanet.batchNorm ?? false, optimizer: fanet.optimizer ?? 'adam', classes: demo.data.expressionIds?.length ?? 54, precision })
+    : ganWorkload(label, { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize, precision });
 const settings = Object.entries(JSON.parse(values.settings!) as Record<string, Partial<KernelChoices>>);
 const variants = [
   { label: 'f32', precision: 'f32' as const, policy: {} },
   ...settings.map(([label, policy]) => ({ label: `f16 ${label}`, precision: 'f16' as const, policy })),
 ];
-const workloads = variants.map((v) => ({ ...v, w: ganWorkload(v.label, { imageSize: gan.imageSize, baseWidth: gan.baseWidth, residualBlocks: gan.residualBlocks, batch: gan.batchSize, precision: v.precision }) }));
+const workloads = variants.map((v) => ({ ...v, w: workload(v.label, v.precision) }));
 
 const strip = (name: string) => name.replace(/\.(f16|toHalf)\b/g, '');
 const best = workloads.map(() => new Map<string, { ms: number; calls: number }>());
