@@ -227,10 +227,10 @@ export interface KernelChoices {
 // group4's 1.17-1.31x, the weight gradients of group1 1.01-1.34x, group2 1.20-1.35x, group3 1.17x, group1's mfm forward 1.15x
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
-// gradUnscale 'onDevice': the FaPE-GAN demo step in float16 at 0.93-0.98x the float32 step's process CPU (best of 8-10
-// alternated runs; medians 0.79-0.92x) against 1.14-1.17x (medians 1.08-1.55x) with 'perTensor', whose two mid-step
-// read-backs left Dawn polling on the main thread while lavapipe ran the step; LightCNN-9 demo within the noise (one read-back
-// per step); 30-34 fewer launches per step; load 14-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
+// gradUnscale 'onDevice': the FaPE-GAN demo step in float16 at 0.89-0.98x the float32 step's process CPU (best of 8-10
+// alternated runs, three runs; medians 0.74-0.92x) against 0.98-1.17x (medians 0.88-1.55x) with 'perTensor', whose two
+// mid-step read-backs left Dawn polling on the main thread while lavapipe ran the step; LightCNN-9 demo within the noise (one
+// read-back per step); 30-34 fewer launches per step; load 8-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
 // Hardware takes it untimed: no mid-step wait on any adapter.
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice',
