@@ -8,9 +8,14 @@
 //                  p -= stepSize · m / (sqrt(v) / bc2Sqrt + eps)
 //                  where stepSize = lr / (1 - β1^t) and bc2Sqrt = sqrt(1 - β2^t), computed on the host in f64.
 //
+// Skipped by the GPU: nothing is written when word p.skipWord of Skip is nonzero (a loss scaler's
+// inf / NaN flag, set by grad_unscale_batched.wgsl over the whole step's gradients before any update
+// runs: torch's rule that a step with a non-finite gradient updates no parameter). Updates without a
+// scaler bind a zeroed word there.
 // Layout: every buffer is a flat f32 array of `count` elements (the parameter's storage).
 // Bindings: 0 params, 1 P (read_write, the parameter), 2 G (read, its gradient),
-//           3 S1 (read_write: momentum buffer / Adam exp_avg), 4 S2 (read_write: Adam exp_avg_sq).
+//           3 S1 (read_write: momentum buffer / Adam exp_avg), 4 S2 (read_write: Adam exp_avg_sq),
+//           5 Skip (read, u32 words).
 // One entry point with every binding in use, so layouts are the same whether derived by the
 // driver or declared; an update that keeps less state gets distinct 16-byte scratch buffers there.
 // Invariant: one invocation owns element i of every buffer, so the in-place update has no races;
@@ -30,7 +35,7 @@ struct Params {
   eps: f32,
   stepSize: f32,
   bc2Sqrt: f32,
-  pad0: u32,
+  skipWord: u32,
   pad1: u32,
   pad2: u32,
 }
@@ -39,6 +44,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> S1: array<f32>;
 @group(0) @binding(4) var<storage, read_write> S2: array<f32>;
+@group(0) @binding(5) var<storage, read> Skip: array<u32>;
 override WG: u32 = 256;
 
 fn sgd(i: u32) {
@@ -70,6 +76,6 @@ fn adam(i: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.count) { return; }
+  if (i >= p.count || Skip[p.skipWord] != 0u) { return; }
   if (p.algorithm == 0u) { sgd(i); } else { adam(i); }
 }

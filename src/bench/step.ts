@@ -111,6 +111,7 @@ export function lightcnnWorkload(name: string, options: LightCNNWorkload): StepW
     free: () => {
       optimizer.dispose();
       model.dispose();
+      scaler?.dispose();
     },
   };
 }

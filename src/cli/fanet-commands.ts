@@ -439,6 +439,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           await writePlot(join(out, 'curves'), trainingCurvesSpec(history, `${config.variant} training curves`));
           if (evaluation) await writePlot(join(out, 'confusion'), confusionMatrixSpec(evaluation.confusion, splits.train.classes, `Confusion matrix (eval, epoch ${record.epoch})`));
           const evalText = record.evalAccuracy === undefined ? '' : ` · eval loss ${record.evalLoss!.toFixed(4)} acc ${(100 * record.evalAccuracy).toFixed(2)}%`;
+          await scaler?.settle();
           const scaleText = scaler ? ` · loss scale ${scaler.scale} (${scaler.skippedSteps} step(s) skipped so far)` : '';
           const bestText = savedBest ? ` · best so far (${BEST_CHECKPOINT})` : '';
           console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}%${evalText}${bestText} · lr ${record.lr.toPrecision(3)}${scaleText} · ${record.trainImagesPerSecond.toFixed(1)} img/s · ${record.seconds.toFixed(1)} s`);

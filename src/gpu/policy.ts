@@ -144,6 +144,15 @@ export const WEIGHT_CAST_CACHE = ['on', 'off'] as const;
  * split over launches, the sliced Cout = 1 forward) take the cast under either.
  */
 export const HALF_STORES = ['epilogue', 'cast'] as const;
+/**
+ * A loss scaler's step (src/optim/grad-scaler.ts; float16 training). perTensor: one grad_unscale launch per gradient, the
+ * inf / NaN flag read back (the GPU drained mid-step), optimizer.step() run or skipped on the host, the scale updated there.
+ * onDevice: grad_unscale_batched.wgsl unscales seven gradients per launch against the scaler's state on the GPU, the
+ * optimizer's kernels skip their update when its found word is set, grad_scale_update.wgsl updates the scale there, and the
+ * state comes back without a wait (the host's step counts and scale catch up at the scaler's next step). Same bits (same
+ * multiply and check, power-of-two scales); a scaler with factors that are not powers of two takes perTensor.
+ */
+export const GRAD_UNSCALE = ['onDevice', 'perTensor'] as const;
 
 export interface KernelChoices {
   matmul: (typeof MATMUL_VARIANTS)[number];
@@ -170,6 +179,7 @@ export interface KernelChoices {
   halfOps: (typeof HALF_OPS)[number];
   weightCastCache: (typeof WEIGHT_CAST_CACHE)[number];
   halfStores: (typeof HALF_STORES)[number];
+  gradUnscale: (typeof GRAD_UNSCALE)[number];
 }
 
 // matmul subgroup on software: 3-4.6x registerTiledVec4 on lavapipe (subgroups of 8) at 512³, 1024³ (10.9 vs 2.4 GFLOP/s), fc1
@@ -217,8 +227,13 @@ export interface KernelChoices {
 // group4's 1.17-1.31x, the weight gradients of group1 1.01-1.34x, group2 1.20-1.35x, group3 1.17x, group1's mfm forward 1.15x
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
+// gradUnscale 'onDevice': the FaPE-GAN demo step in float16 at 0.89-0.98x the float32 step's process CPU (best of 8-10
+// alternated runs, three runs; medians 0.74-0.92x) against 0.98-1.17x (medians 0.88-1.55x) with 'perTensor', whose two
+// mid-step read-backs left Dawn polling on the main thread while lavapipe ran the step; LightCNN-9 demo within the noise (one
+// read-back per step); 30-34 fewer launches per step; load 8-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
+// Hardware takes it untimed: no mid-step wait on any adapter.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -226,7 +241,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -257,6 +272,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   halfOps: HALF_OPS,
   weightCastCache: WEIGHT_CAST_CACHE,
   halfStores: HALF_STORES,
+  gradUnscale: GRAD_UNSCALE,
 };
 
 export function adapterClassOf(info: Pick<AdapterDescription, 'isSoftware' | 'vendor' | 'architecture' | 'description'>): AdapterClass {

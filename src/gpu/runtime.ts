@@ -653,17 +653,39 @@ export class Gpu {
   /** Reads a byte range of a buffer back to the host, after everything encoded before it. */
   async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.assertAlive();
-    const staging = this.takeReadback(byteLength);
-    if (byteLength > 0) this.copy(buffer, byteOffset, staging, 0, byteLength);
+    const staging = this.copyToReadback(buffer, byteLength, byteOffset);
     const flags = this.encodeFlagReadback();
     this.flush();
     await this.whileAlive(this.drain(), 'read-back');
-    this.counters.readbacks++;
-    this.counters.bytesRead += byteLength;
     const [result, flagWords] = await Promise.all([this.mapAndCopy(staging, byteLength, 'read-back'), flags && this.mapAndCopy(flags.staging, flags.bytes, 'read-back')]);
     await this.checkErrors();
     if (flags && flagWords) this.raiseFlags(flags.checks, new Uint32Array(flagWords));
     return result;
+  }
+
+  /**
+   * A read-back that does not wait: submits what is encoded so far with a copy of the range, and
+   * returns a promise of the bytes that resolves once the GPU has run that far. The checked flags
+   * and kernel errors stay for the next read() or sync() to raise. For state the host needs later
+   * but not now (a loss scaler's check of a step that the GPU skips by itself if it must).
+   */
+  readWhenDone(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const staging = this.copyToReadback(buffer, byteLength, byteOffset);
+    this.flush();
+    return (async () => {
+      await this.whileAlive(this.drain(), 'read-back');
+      return this.mapAndCopy(staging, byteLength, 'read-back');
+    })();
+  }
+
+  /** Encodes a copy of a buffer's byte range into a read-back buffer (counted as a read-back). */
+  private copyToReadback(buffer: GPUBuffer, byteLength: number, byteOffset: number): GPUBuffer {
+    const staging = this.takeReadback(byteLength);
+    if (byteLength > 0) this.copy(buffer, byteOffset, staging, 0, byteLength);
+    this.counters.readbacks++;
+    this.counters.bytesRead += byteLength;
+    return staging;
   }
 
   /**

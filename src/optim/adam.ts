@@ -1,6 +1,6 @@
 // torch.optim.Adam (amsgrad off): bias-corrected moments, L2 weight decay added to the gradient
 // (not AdamW's decoupled decay). One in-place dispatch per parameter.
-import { adamUpdate } from '../kernels/optim.js';
+import { adamUpdate, type SkipFlag } from '../kernels/optim.js';
 import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -37,7 +37,7 @@ export class Adam extends Optimizer<AdamHyper> {
     if (!(group.weightDecay >= 0)) throw new Error(`${where}: weightDecay must be ≥ 0, got ${group.weightDecay}`);
   }
 
-  protected update(p: Tensor, grad: Tensor, group: ParamGroup<AdamHyper>, state: ParamState<Tensor> | undefined): ParamState<Tensor> {
+  protected update(p: Tensor, grad: Tensor, group: ParamGroup<AdamHyper>, state: ParamState<Tensor> | undefined, skip?: SkipFlag): ParamState<Tensor> {
     const s = state ?? { step: 0, buffers: {} };
     // Moments start at zero: the kernel's first-step branch writes them without reading.
     const first = !s.buffers.expAvg || !s.buffers.expAvgSq;
@@ -49,7 +49,7 @@ export class Adam extends Optimizer<AdamHyper> {
     }
     s.step++;
     const [beta1, beta2] = group.betas;
-    adamUpdate(p.buffer, grad.buffer, s.buffers.expAvg.buffer, s.buffers.expAvgSq.buffer, p.size, { lr: group.lr, weightDecay: group.weightDecay, beta1, beta2, eps: group.eps, step: s.step, first });
+    adamUpdate(p.buffer, grad.buffer, s.buffers.expAvg.buffer, s.buffers.expAvgSq.buffer, p.size, { lr: group.lr, weightDecay: group.weightDecay, beta1, beta2, eps: group.eps, step: s.step, first }, skip);
     return s;
   }
 }

@@ -3,6 +3,7 @@
 // one in-place GPU dispatch per parameter (src/kernels/optim.ts).
 import { gpu } from '../gpu/index.js';
 import { fill } from '../kernels/elementwise.js';
+import type { SkipFlag } from '../kernels/optim.js';
 import { Storage, Tensor, formatShape, noGrad, untrack } from '../tensor/tensor.js';
 import { copyInto, type HostTensor } from '../nn/module.js';
 import { checkOptionNames } from '../tensor/tensor.js';
@@ -81,21 +82,53 @@ export abstract class Optimizer<H extends Hyper> {
   /** Throws if a group's hyper-parameters are invalid (PyTorch's constructor checks). */
   protected abstract validate(group: ParamGroup<H>, index: number): void;
 
-  /** Applies one update to p in place, creating its state on the first step. */
-  protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup<H>, state: ParamState<Tensor> | undefined): ParamState<Tensor>;
+  /** Applies one update to p in place (skipped by the GPU when `skip` is set), creating its state on the first step. */
+  protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup<H>, state: ParamState<Tensor> | undefined, skip?: SkipFlag): ParamState<Tensor>;
 
   /** The state tensor names this optimizer keeps per parameter (for checking loaded state). */
   protected abstract readonly stateNames: readonly string[];
 
   /** One update of every parameter that has a gradient (parameters without one are skipped). */
   step(): void {
+    this.updateAll(undefined);
+  }
+
+  /**
+   * step() that the GPU skips as a whole, every parameter's update, when the flag word is nonzero
+   * (a loss scaler's inf / NaN check, not yet known on the host). The host's side of the step (step
+   * counts, state created by a first step) is done as if it ran; the function returned undoes it,
+   * to be called once the flag is known to have been set. No other step may come in between.
+   */
+  stepUnlessFlagged(skip: SkipFlag): () => void {
+    const before = new Map<Tensor, ParamState<Tensor> | undefined>();
+    for (const p of this.flatParams()) {
+      const s = this.state.get(p);
+      if (p.grad) before.set(p, s && { step: s.step, buffers: { ...s.buffers } });
+    }
+    this.updateAll(skip);
+    return () => {
+      for (const [p, previous] of before) {
+        const now = this.state.get(p);
+        for (const [name, t] of Object.entries(now?.buffers ?? {})) if (previous?.buffers[name] !== t) t.dispose();
+        if (!previous) {
+          this.state.delete(p);
+          continue;
+        }
+        // A first step replaces a partial state's buffers (Adam disposes a lone moment): those are gone.
+        const kept = Object.entries(previous.buffers).filter(([, t]) => !t.isDisposed);
+        this.state.set(p, { step: previous.step, buffers: Object.fromEntries(kept) });
+      }
+    };
+  }
+
+  private updateAll(skip: SkipFlag | undefined): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           const grad = p.grad;
           if (!grad) continue;
           if (grad.size !== p.size) throw new Error(`${this.constructor.name}.step: gradient ${formatShape(grad.shape)} does not match parameter ${formatShape(p.shape)}`);
-          this.state.set(p, this.update(p, grad, group, this.state.get(p)));
+          this.state.set(p, this.update(p, grad, group, this.state.get(p), skip));
         }
       }
     });

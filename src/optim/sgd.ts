@@ -1,6 +1,6 @@
 // torch.optim.SGD: momentum (the first step's buffer is the gradient itself), dampening,
 // Nesterov, L2 weight decay, per-group hyper-parameters. One in-place dispatch per parameter.
-import { sgdUpdate } from '../kernels/optim.js';
+import { sgdUpdate, type SkipFlag } from '../kernels/optim.js';
 import { checkOptionNames, type Tensor } from '../tensor/tensor.js';
 import { Optimizer, stateTensor, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -37,12 +37,12 @@ export class SGD extends Optimizer<SgdHyper> {
     }
   }
 
-  protected update(p: Tensor, grad: Tensor, group: ParamGroup<SgdHyper>, state: ParamState<Tensor> | undefined): ParamState<Tensor> {
+  protected update(p: Tensor, grad: Tensor, group: ParamGroup<SgdHyper>, state: ParamState<Tensor> | undefined, skip?: SkipFlag): ParamState<Tensor> {
     const s = state ?? { step: 0, buffers: {} };
     let momentumBuffer = s.buffers.momentumBuffer;
     const first = group.momentum !== 0 && !momentumBuffer;
     if (first) momentumBuffer = s.buffers.momentumBuffer = stateTensor(p.shape);
-    sgdUpdate(p.buffer, grad.buffer, momentumBuffer?.buffer, p.size, { ...group, first });
+    sgdUpdate(p.buffer, grad.buffer, momentumBuffer?.buffer, p.size, { ...group, first }, skip);
     s.step++;
     return s;
   }

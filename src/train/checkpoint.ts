@@ -42,6 +42,8 @@ interface OptimizerMeta {
 const FORMAT = 'webfer-checkpoint-1';
 
 export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Promise<SafetensorsContent> {
+  // An on-device loss-scaled step's outcome first: a skipped one rewinds its optimizer's step counts.
+  for (const scaler of Object.values(parts.scalers ?? {})) await scaler.settle();
   const tensors = new Map<string, HostArray>();
   for (const [prefix, module] of Object.entries(parts.modules)) {
     for (const [name, t] of await module.exportStateDict()) tensors.set(`${prefix}.${name}`, t);

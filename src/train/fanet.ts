@@ -157,7 +157,7 @@ export interface FanetTrainOptions {
   epochs: number;
   /**
    * Float16 training: the model's GEMMs in float16 (the caller sets model.autocast('float16')) and
-   * the loss scaled by this scaler, a step with inf / NaN gradients skipped. One GPU sync per step.
+   * the loss scaled by this scaler, a step with inf / NaN gradients skipped (src/optim/grad-scaler.ts).
    */
   scaler?: GradScaler;
   /** Where a resumed run stands (from the checkpoint's RunInfo). */

@@ -172,6 +172,8 @@ export function freeSession(session: FaPEGanSession): void {
   session.optimizerD.dispose();
   session.generator.dispose();
   session.discriminator.dispose();
+  session.scalerG?.dispose();
+  session.scalerD?.dispose();
 }
 
 /** The three losses of one step as separate scalars (kept alive for tests; the trainer uses ganStep). */
@@ -200,7 +202,7 @@ function backwardScaled(loss: Tensor, scaler: GradScaler | undefined): void {
   (scaler ? scaler.scaleLoss(loss) : loss).backward();
 }
 
-/** optimizer.step(), or the scaler's (unscale, skip on inf / NaN, update the scale: one GPU sync). */
+/** optimizer.step(), or the scaler's (unscale, skip on inf / NaN, update the scale: src/optim/grad-scaler.ts). */
 async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Promise<void> {
   if (scaler) await scaler.step(optimizer);
   else optimizer.step();
@@ -209,8 +211,8 @@ async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Prom
 /**
  * One D update (on the detached fake), then one G update. source / target [N, C, S, S] and mask
  * [N, 1, S, S], all in [−1, 1]. Returns the three losses (detached scalars owned by the caller);
- * everything else made here is freed. Asynchronous for float16 sessions' loss scalers (two reads
- * back); a float32 step waits for nothing.
+ * everything else made here is freed. Asynchronous for float16 sessions' loss scalers (under the
+ * policy's gradUnscale 'perTensor' two reads back; 'onDevice' waits for nothing); a float32 step waits for nothing.
  */
 export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<GanStepLosses> {
   const { generator, discriminator, optimizerG, optimizerD, scalerG, scalerD } = session;
@@ -368,6 +370,8 @@ export async function trainFaPEGan(session: FaPEGanSession, dataset: Dataset, op
       session.epoch++;
       const metrics: FaPEGanMetrics = { epoch: session.epoch, step: session.step, dLoss, gGan, l1, lr, seconds: earlierSeconds + (Date.now() - started) / 1000 };
       history.push(metrics);
+      await session.scalerG?.settle();
+      await session.scalerD?.settle();
       const scales = session.scalerG && session.scalerD ? `  loss scale G ${session.scalerG.scale} D ${session.scalerD.scale} (${session.scalerG.skippedSteps + session.scalerD.skippedSteps} update(s) skipped so far)` : '';
       progress.log(`epoch ${session.epoch}: D ${dLoss.toFixed(4)}  G_GAN ${gGan.toFixed(4)}  L1 ${l1.toFixed(4)}${scales}  (${metrics.seconds.toFixed(1)} s)`);
       const samplesPng = sampleBatch ? encodePng(await renderSampleGrid(session.generator, sampleBatch)) : new Uint8Array();

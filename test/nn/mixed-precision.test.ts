@@ -202,24 +202,41 @@ test('Module.autocast(float16): a LightCNN-9 runs its fused mfm convolutions and
   });
 });
 
-test('GradScaler: scaled gradients come back unscaled; inf gradients skip the step and halve the scale; growth after the interval; state round-trips', async () => {
-  const p = tensor([1, -2, 3], [3], { requiresGrad: true });
-  const sgd = new optim.SGD([p], { lr: 0.5 });
-  const scaler = new optim.GradScaler({ initScale: 1024, growthInterval: 2 });
-  const stepWith = async (weights: number[]) => {
+test('GradScaler (both gradUnscale paths): scaled gradients come back unscaled; inf gradients skip the step and halve the scale; growth after the interval; state round-trips', async () => {
+  for (const path of ['perTensor', 'onDevice'] as const) {
+    const p = tensor([1, -2, 3], [3], { requiresGrad: true });
+    const sgd = new optim.SGD([p], { lr: 0.5 });
+    const scaler = new optim.GradScaler({ initScale: 1024, growthInterval: 2 });
+    /** One scaled step; whether it ran (the scaler's skipped count did not move). */
+    const stepWith = async (weights: number[]) => {
+      sgd.zeroGrad();
+      const skippedBefore = scaler.skippedSteps;
+      scope(() => scaler.scaleLoss(F.sum(F.mul(p, tensor(weights, [3])))).backward());
+      await gpu().policy.with({ gradUnscale: path }, () => scaler.step(sgd));
+      await scaler.settle();
+      return scaler.skippedSteps === skippedBefore;
+    };
+    assert.ok(await stepWith([1, 2, 4]), `${path}: a finite step runs`);
+    assert.equal(Array.from(await p.grad!.toArray()), [1, 2, 4], `${path}: the gradient is unscaled`);
+    assert.equal(Array.from(await p.toArray()), [0.5, -3, 1]);
+    assert.ok(await stepWith([1, 1, 1]));
+    assert.is(scaler.scale, 2048, `${path}: two good steps: grown by 2`);
+    assert.not.ok(await stepWith([1, Infinity, 1]), `${path}: an inf gradient skips the step`);
+    assert.equal(Array.from(await p.toArray()), [0, -3.5, 0.5], `${path}: the skipped step left the parameter as it was`);
+    assert.is(scaler.scale, 1024);
+    assert.equal(scaler.stateDict(), { scale: 1024, growthTracker: 0, skippedSteps: 1 });
     sgd.zeroGrad();
-    scope(() => scaler.scaleLoss(F.sum(F.mul(p, tensor(weights, [3])))).backward());
-    return scaler.step(sgd);
-  };
-  assert.ok(await stepWith([1, 2, 4]), 'a finite step runs');
-  assert.equal(Array.from(await p.grad!.toArray()), [1, 2, 4], 'the gradient is unscaled');
-  assert.equal(Array.from(await p.toArray()), [0.5, -3, 1]);
-  assert.ok(await stepWith([1, 1, 1]));
-  assert.is(scaler.scale, 2048, 'two good steps: grown by 2');
-  assert.not.ok(await stepWith([1, Infinity, 1]), 'an inf gradient skips the step');
-  assert.equal(Array.from(await p.toArray()), [0, -3.5, 0.5], 'the skipped step left the parameter as it was');
-  assert.is(scaler.scale, 1024);
-  assert.equal(scaler.stateDict(), { scale: 1024, growthTracker: 0, skippedSteps: 1 });
+    scaler.dispose();
+    p.dispose();
+  }
+  // A state with a step counted (a step with no gradients counts as a good one, on both paths) round-trips.
+  const lone = tensor([1], [1], { requiresGrad: true });
+  const scaler = new optim.GradScaler({ initScale: 1024, growthInterval: 2 });
+  await scaler.step(new optim.SGD([lone], { lr: 0.5 }));
+  await scaler.settle();
+  scaler.dispose();
+  lone.dispose();
+  assert.equal(scaler.stateDict(), { scale: 1024, growthTracker: 1, skippedSteps: 0 });
   const restored = new optim.GradScaler();
   restored.loadStateDict(scaler.stateDict());
   assert.equal(restored.stateDict(), scaler.stateDict());
@@ -234,8 +251,6 @@ test('GradScaler: scaled gradients come back unscaled; inf gradients skip the st
   assert.is(scaled.dtype, 'float32', 'a float16 loss is scaled in float32');
   assert.is(await scaled.item(), 3 * 2 ** 16, 'finite');
   for (const t of [halfLoss, scaled]) t.dispose();
-  sgd.zeroGrad();
-  p.dispose();
 });
 
 test.run();
