@@ -1,6 +1,7 @@
 // conv2d's forward (any height stride, padding and height dilation; width stride STRIDE_W 1 or 2, no width
-// dilation; bias and the mfm epilogue of shaders/include/conv_epilogue.wgsl) for FEW input channels, as
-// FaPE-GAN's first layers have (G-in 2→64 7×7, D-1 2→64 4×4 stride 2):
+// dilation; bias and the max-feature-map epilogue, as shaders/include/conv_epilogue.wgsl's, stored a quad of pixels at a
+// time) for FEW input channels, as FaPE-GAN's first layers have (G-in 2→64 7×7, D-1 2→64 4×4 stride 2) and LightCNN's
+// conv1 (1→96 5×5, mfm; policy convFiveWideForward 'window'):
 //   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j] · A[r, (ci, i, j)].
 // Why: conv2d_packed_subgroup.wgsl takes its taps one channel pair at a time, so with 2 channels every tap
 // loads 8 fresh X values and 2 weight quads per lane for 256 multiply-adds. Here one invocation computes 32
@@ -12,13 +13,15 @@
 // for 256 multiply-adds (packedSubgroup: 2 vec4 + 8 X loads).
 // Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl in 32-row blocks),
 // Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
-// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
-//   5 Mask (write; used when p.mfm == 1) — as conv2d_packed.wgsl.
+// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write, vec4),
+//   5 Mask (write, u32 as vec4; used when p.mfm == 1) — as conv2d_packed.wgsl, the outputs as quads.
+// Why quads: with conv1's K = 25 an invocation's 256 outputs cost about as much to store one float at a time (per-lane
+// addressing, bounds tests, uniform reloads) as its 6400 multiply-adds; a vec4 store pays the addressing once per 4.
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations of consecutive local
 // indices (lavapipe), WGX a multiple of 8 (a subgroup shares lid.y, its rows), OW % 8 == 0 (an invocation's 8
-// outputs are one row's, and storeBlock's 4 consecutive pixels too), p.SW == STRIDE_W, p.DW == 1.
+// outputs are one row's, and each quad of 4 is one aligned vec4 of Y: OH·OW % 8 == 0), p.SW == STRIDE_W, p.DW == 1.
 // Subgroup operations need uniform control flow: invocations past the last pixel repeat it and store nothing
-// (storeBlock skips pixels past the batch); inputs outside X read an in-bounds stand-in that a select zeroes.
+// (and return before the epilogue); inputs outside X read an in-bounds stand-in that a select zeroes.
 // Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7, rows 32y .. 32y + 31.
 // Invariant: every sum adds exactly the (ci, i, j) taps that land inside X; each Y element is stored once.
 // X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
@@ -32,13 +35,17 @@ enable subgroups;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
-@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
-//!include conv_epilogue
+@group(0) @binding(4) var<storage, read_write> Y: array<vec4<Stored>>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
 //!include mfm_pair
 //!include is_nan
 
 override STRIDE_W: u32 = 1u;
+/**
+ * true: each quad of 4 pixels of a row is stored as one vec4 of Y (and of Mask); false: one component at a time (the
+ * policy's windowStores 'elements', kept to measure against). Either way the launch parameters are read once.
+ */
+override QUAD_STORES: bool = true;
 /** GEMM rows per invocation: 8 quads, one loaded by each lane. */
 const ROWS = 32u;
 
@@ -74,6 +81,57 @@ fn accumulateQuads(w: vec4<f32>, xLo: vec4<f32>, xHi: vec4<f32>) {
     hi[t].r2 += a.z * xHi;
     hi[t].r3 += a.w * xHi;
   }
+}
+
+/**
+ * The epilogue's launch parameters, read from the uniform once: lavapipe reloads a uniform after every storage store (it
+ * cannot prove they do not alias), and conv1's K = 25 leaves few multiply-adds per stored output to hide the reloads.
+ */
+struct WindowEpilogue { Cout: u32, plane: u32, hasBias: bool, mfm: u32 }
+
+fn biasOf(co: u32, e: WindowEpilogue) -> f32 {
+  if (e.hasBias) { return Bias[co]; }
+  return 0.0;
+}
+
+/** Y's 4 elements from `index` (a multiple of 4: OW % 8 == 0 and a quad starts at a multiple of 4). */
+fn storeQuad(index: u32, v: vec4<f32>) {
+  if (QUAD_STORES) {
+    Y[index / 4u] = storedQuad(v);
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) { Y[index / 4u][c] = stored(v[c]); }
+}
+
+fn storeMaskQuad(index: u32, m: vec4<u32>) {
+  if (QUAD_STORES) {
+    Mask[index / 4u] = m;
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) { Mask[index / 4u][c] = m[c]; }
+}
+
+/** Output channel c of image n at the 4 pixels from plane offset `offset`: max-feature-map of the biased halves a, b, and its mask. */
+fn storeMfmQuad(n: u32, c: u32, offset: u32, a: vec4<f32>, b: vec4<f32>, e: WindowEpilogue) {
+  let index = (n * (e.Cout >> 1u) + c) * e.plane + offset;
+  storeQuad(index, mfmValue4(a, b));
+  if (e.mfm == 1u) { storeMaskQuad(index, mfmMask4(a, b)); }
+}
+
+/** GEMM rows r0 .. r0 + 3 (r0 a multiple of 4; under mfm two pairs in filterOf's pair order) at 4 pixels of image n. */
+fn storeRows(r0: u32, n: u32, offset: u32, acc: Acc4x4, e: WindowEpilogue) {
+  if (e.mfm == 0u) {
+    let base = (n * e.Cout + r0) * e.plane + offset;
+    if (r0 < e.Cout) { storeQuad(base, acc.r0 + biasOf(r0, e)); }
+    if (r0 + 1u < e.Cout) { storeQuad(base + e.plane, acc.r1 + biasOf(r0 + 1u, e)); }
+    if (r0 + 2u < e.Cout) { storeQuad(base + 2u * e.plane, acc.r2 + biasOf(r0 + 2u, e)); }
+    if (r0 + 3u < e.Cout) { storeQuad(base + 3u * e.plane, acc.r3 + biasOf(r0 + 3u, e)); }
+    return;
+  }
+  let C = e.Cout >> 1u;
+  let c = r0 >> 1u;
+  if (c < C) { storeMfmQuad(n, c, offset, acc.r0 + biasOf(c, e), acc.r1 + biasOf(c + C, e), e); }
+  if (c + 1u < C) { storeMfmQuad(n, c + 1u, offset, acc.r2 + biasOf(c + 1u, e), acc.r3 + biasOf(c + 1u + C, e), e); }
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -120,21 +178,24 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       }
     }
   }
+  if (pix0 >= pixels) { return; }
+  let e = WindowEpilogue(p.Cout, p.OH * p.OW, p.hasBias == 1u, p.mfm);
+  let offset = q % (p.OH * p.OW);
   // Written out, not looped: a loop too large to unroll would index the sums by its counter and keep them in memory.
-  storeBlock(r0, pix0, lo[0]);
-  storeBlock(r0 + 4u, pix0, lo[1]);
-  storeBlock(r0 + 8u, pix0, lo[2]);
-  storeBlock(r0 + 12u, pix0, lo[3]);
-  storeBlock(r0 + 16u, pix0, lo[4]);
-  storeBlock(r0 + 20u, pix0, lo[5]);
-  storeBlock(r0 + 24u, pix0, lo[6]);
-  storeBlock(r0 + 28u, pix0, lo[7]);
-  storeBlock(r0, pix0 + 4u, hi[0]);
-  storeBlock(r0 + 4u, pix0 + 4u, hi[1]);
-  storeBlock(r0 + 8u, pix0 + 4u, hi[2]);
-  storeBlock(r0 + 12u, pix0 + 4u, hi[3]);
-  storeBlock(r0 + 16u, pix0 + 4u, hi[4]);
-  storeBlock(r0 + 20u, pix0 + 4u, hi[5]);
-  storeBlock(r0 + 24u, pix0 + 4u, hi[6]);
-  storeBlock(r0 + 28u, pix0 + 4u, hi[7]);
+  storeRows(r0, image, offset, lo[0], e);
+  storeRows(r0 + 4u, image, offset, lo[1], e);
+  storeRows(r0 + 8u, image, offset, lo[2], e);
+  storeRows(r0 + 12u, image, offset, lo[3], e);
+  storeRows(r0 + 16u, image, offset, lo[4], e);
+  storeRows(r0 + 20u, image, offset, lo[5], e);
+  storeRows(r0 + 24u, image, offset, lo[6], e);
+  storeRows(r0 + 28u, image, offset, lo[7], e);
+  storeRows(r0, image, offset + 4u, hi[0], e);
+  storeRows(r0 + 4u, image, offset + 4u, hi[1], e);
+  storeRows(r0 + 8u, image, offset + 4u, hi[2], e);
+  storeRows(r0 + 12u, image, offset + 4u, hi[3], e);
+  storeRows(r0 + 16u, image, offset + 4u, hi[4], e);
+  storeRows(r0 + 20u, image, offset + 4u, hi[5], e);
+  storeRows(r0 + 24u, image, offset + 4u, hi[6], e);
+  storeRows(r0 + 28u, image, offset + 4u, hi[7], e);
 }

@@ -87,6 +87,15 @@ export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
  * one weight quad per lane and about one X load for 256 multiply-adds); packed the channel-pair kernel (packedSubgroup).
  */
 export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
+/**
+ * The packed variant's forward of 5-wide pad-2 stride-1 rows (fiveWidePair's geometry) with few input channels (at most 4,
+ * more than 16 filters, output rows of whole octets; subgroups of 8), LightCNN's conv1 1→96 5×5 and its mfm form: window
+ * runs conv2d_window_subgroup.wgsl (32 rows x 8 outputs per invocation, 6400 multiply-adds per 256 outputs stored as
+ * quads); pair conv2d_subgroup.wgsl's fiveWidePair (8 rows x 8 outputs, 1600 per 64 stored one at a time).
+ */
+export const CONV_FIVE_WIDE_FORWARD = ['window', 'pair'] as const;
+/** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
+export const WINDOW_STORES = ['quads', 'elements'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /**
@@ -161,6 +170,8 @@ export interface KernelChoices {
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
+  convFiveWideForward: (typeof CONV_FIVE_WIDE_FORWARD)[number];
+  windowStores: (typeof WINDOW_STORES)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
@@ -218,7 +229,7 @@ export interface KernelChoices {
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', convFiveWideForward: 'window', windowStores: 'quads', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -226,7 +237,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', convFiveWideForward: 'pair', windowStores: 'quads', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -249,6 +260,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
+  convFiveWideForward: CONV_FIVE_WIDE_FORWARD,
+  windowStores: WINDOW_STORES,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
