@@ -680,6 +680,7 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
+  if (vec4Entry === 'fiveWide' && g.KH === 5 && subgroupKernels() && gpu().policy.get('convFiveByFiveWeightGrad') === 'subgroup') return weightGradFiveByFiveChunk(x, gy, g, operands);
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry, operands);
   const subgroupEntry = chosen === 'packed' ? weightGradSubgroupEntry(g) : undefined;
   if (subgroupEntry) return weightGradPackedSubgroupChunk(x, gy, g, subgroupEntry, operands);
@@ -838,6 +839,18 @@ function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entry
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
   return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));
+}
+
+/**
+ * conv2d_weight_grad_subgroup.wgsl's fiveByFive (LightCNN's conv1): one subgroup of 8 per workgroup, 32 output channels
+ * (wid.x) x one input channel's 25 taps (wid.y), the slices (wid.z) of output rows added by reduceAxis.
+ */
+function weightGradFiveByFiveChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const workgroups: [number, number] = [Math.ceil(g.Cout / 32), g.Cin];
+  const k = kernel('conv2d_weight_grad_subgroup', { name: 'conv2d_weight_grad.fiveByFiveSubgroup', entryPoint: 'fiveByFive', operands });
+  const rows = g.N * g.OH;
+  const kChunk = Math.ceil(rows / weightGradSplits(g, workgroups));
+  return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(rows / kChunk));
 }
 
 /** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */
