@@ -134,6 +134,54 @@ fn storeRows(r0: u32, n: u32, offset: u32, acc: Acc4x4, e: WindowEpilogue) {
   if (c + 1u < C) { storeMfmQuad(n, c + 1u, offset, acc.r2 + biasOf(c + 1u, e), acc.r3 + biasOf(c + 1u + C, e), e); }
 }
 
+/**
+ * 5: a whole row of 5 taps per update of the sums (the launcher sets it where KW == 5 and STRIDE_W == 1, under the policy's
+ * windowTapOrder 'byRow'), or 0: one tap at a time. lavapipe keeps an invocation's 256 sums in memory, so each update of
+ * a sum is a load and a store beside its multiply-add; a whole row of taps per update pays them once per 5.
+ */
+override ROW_TAPS: u32 = 0u;
+
+/** Rows 4t .. 4t + 3 of sums lo / hi (outputs 0..3 / 4..7) plus taps w0..w4 times their inputs (tap j: inputs j .. j + 7 of x). */
+fn addFiveTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>) -> Acc4x4 {
+  return Acc4x4(
+    acc.r0 + w0.x * x0 + w1.x * x1 + w2.x * x2 + w3.x * x3 + w4.x * x4,
+    acc.r1 + w0.y * x0 + w1.y * x1 + w2.y * x2 + w3.y * x3 + w4.y * x4,
+    acc.r2 + w0.z * x0 + w1.z * x1 + w2.z * x2 + w3.z * x3 + w4.z * x4,
+    acc.r3 + w0.w * x0 + w1.w * x1 + w2.w * x2 + w3.w * x3 + w4.w * x4,
+  );
+}
+
+/** A row of 5 taps (weight quads from k, packedWidth apart) over the 8 outputs' inputs from iwFirst, each sum updated once. */
+fn accumulateFiveTapRow(k: u32, iwFirst: i32) {
+  // Inputs iwFirst .. iwFirst + 11: tap j meets j .. j + 3 (outputs 0..3) and j + 4 .. j + 7 (outputs 4..7).
+  let a = inputQuad(iwFirst);
+  let b = inputQuad(iwFirst + 4);
+  let c = inputQuad(iwFirst + 8);
+  let lo0 = a;
+  let lo1 = vec4<f32>(a.yzw, b.x);
+  let lo2 = vec4<f32>(a.zw, b.xy);
+  let lo3 = vec4<f32>(a.w, b.xyz);
+  let lo4 = b;
+  let hi1 = vec4<f32>(b.yzw, c.x);
+  let hi2 = vec4<f32>(b.zw, c.xy);
+  let hi3 = vec4<f32>(b.w, c.xyz);
+  let step = p.packedWidth;
+  let w0 = Packed[k];
+  let w1 = Packed[k + step];
+  let w2 = Packed[k + 2u * step];
+  let w3 = Packed[k + 3u * step];
+  let w4 = Packed[k + 4u * step];
+  for (var t = 0u; t < 8u; t++) {
+    let a0 = subgroupShuffle(w0, t);
+    let a1 = subgroupShuffle(w1, t);
+    let a2 = subgroupShuffle(w2, t);
+    let a3 = subgroupShuffle(w3, t);
+    let a4 = subgroupShuffle(w4, t);
+    lo[t] = addFiveTaps(lo[t], a0, a1, a2, a3, a4, lo0, lo1, lo2, lo3, lo4);
+    hi[t] = addFiveTaps(hi[t], a0, a1, a2, a3, a4, lo4, hi1, hi2, hi3, c);
+  }
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let r0 = (wid.y * WGY + lid.y) * ROWS;
@@ -149,6 +197,11 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       let ih = i32(oh * p.SH + i * p.DH) - p.PH;
       rowInside = (ih >= 0) & (ih < i32(p.H));
       rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+      var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
+      if (ROW_TAPS > 0u) {
+        accumulateFiveTapRow(k, iwFirst);
+        continue;
+      }
       // The inputs tap j meets at outputs 0..3 and 4..7 (xLo, xHi); under STRIDE_W 2 also tap j + 1's (nextLo, nextHi).
       var xLo = inputQuad(iwFirst);
       var xHi = inputQuad(iwFirst + 4 * i32(STRIDE_W));
@@ -158,7 +211,6 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         nextLo = inputQuad(iwFirst + 1);
         nextHi = inputQuad(iwFirst + 9);
       }
-      var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
       for (var j = 0u; j < p.KW; j++) {
         let w = Packed[k];
         accumulateQuads(w, xLo, xHi);

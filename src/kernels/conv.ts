@@ -234,12 +234,17 @@ function windowGeometry(g: ConvGeometry): boolean {
   return g.Cin <= 4 && g.Cout > 16 && (g.SW === 1 || g.SW === 2) && g.DW === 1 && g.OW % 8 === 0;
 }
 
+/** conv2d_window_subgroup.wgsl's ROW_TAPS: 5, a whole row of 5 taps per update of its sums under windowTapOrder 'byRow' (KW 5, width stride 1), else 0 (one tap at a time). */
+function windowRowTaps(g: ConvGeometry): number {
+  return gpu().policy.get('windowTapOrder') === 'byRow' && g.SW === 1 && g.KW === 5 ? 5 : 0;
+}
+
 /** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
 function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const pixelBlocks = (g.N * g.OH * g.OW) / 8;
   const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0 }, operands, stores });
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: windowRowTaps(g) }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
