@@ -1,12 +1,13 @@
 // conv2d weight gradient for conv2d_weight_grad_vec4.wgsl's pointwise and threeByThree geometries
-// with GY's loads shared across a subgroup by subgroupBroadcast (needs the device feature
-// 'subgroups' and subgroups of at least 8 lanes):
+// with GY's loads shared across a subgroup by subgroupBroadcast, and for its fiveWide geometry with KH 5
+// with X's shared by subgroupShuffle (needs the device feature 'subgroups'; subgroups of at least 8
+// lanes, fiveByFive of exactly 8: its workgroup of 8 is one subgroup):
 //   GW[co, ci, i, j] = Σ_{n, oh, ow} GY[n, co, oh, ow] · X[n, ci, oh·SH - PH + i·DH, ow - PW + j]
 // X [N, Cin, H, W] and GY [N, Cout, OH, OW] read as vec4 along the pixels; split-K as the vec4
-// kernels: workgroup z sums the pixel quads [z·kChunk, (z + 1)·kChunk) into Partial[z] of
-// [splits, Cout, Cin·KH·KW]; the launcher adds the slices.
+// kernels: workgroup z sums the pixel quads (fiveByFive: output rows) [z·kChunk, (z + 1)·kChunk) into
+// Partial[z] of [splits, Cout, Cin·KH·KW]; the launcher adds the slices.
 // Bindings: 0 params, 1 X (read, vec4), 2 GY (read, vec4), 3 Partial (write).
-// Each invocation owns 8 output channels (from wid.y alone); a workgroup of WGX invocations
+// pointwise and threeByThree: each invocation owns 8 output channels (from wid.y alone); a workgroup of WGX invocations
 // (override, a multiple of 8; WGY must be 1) spans the input channels. Lane l of a subgroup loads
 // GY's quad of channel co0 + (l % 8) and every lane takes the 8 channels' quads by broadcast.
 // Entry points:
