@@ -229,10 +229,11 @@ export interface KernelChoices {
 // (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
 // (bench/RESULTS.md 2026-12-05 thin-conv section).
 // convFiveWideForward 'window' (with windowStores 'quads', windowTapOrder 'byRow'): LightCNN's conv1 (1→96 5×5 on 128², N16)
-// forward 0.35→0.79x matmul, its mfm forward 0.38→0.89x against fiveWidePair, side by side at load 10-14; the quad stores alone
-// 1.5-1.8x element stores (conv1, G-in 0.70→0.93x, D-1 0.44→0.56x), the 5-tap rows 1.37-1.48x one tap at a time (a loop
-// over an array of taps ran 0.56x: Mesa kept it rolled, the taps in memory). convFiveByFiveWeightGrad 'subgroup': conv1's
-// weight gradient 0.50→1.40x matmul (2.8x fiveWide per CPU second) (bench/RESULTS.md 2026-12-05 conv1 section).
+// forward 0.44→0.65x matmul, its mfm forward 0.47→0.62x against fiveWidePair side by side at load 13-15 (0.74-0.79x and
+// 0.65-0.89x in other runs); the quad stores alone 1.5-1.8x element stores (conv1; G-in 0.70→0.93x, D-1 0.44→0.56x), the 5-tap
+// rows 1.05-1.48x one tap at a time in two runs, 0.92x in a third (a loop over an array of taps ran 0.56x: Mesa kept it
+// rolled, the taps in memory). convFiveByFiveWeightGrad 'subgroup': conv1's weight gradient 0.43-0.50→1.40-1.52x matmul
+// (2.8-3.5x fiveWide per CPU second) (bench/RESULTS.md 2026-12-05 conv1 section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
