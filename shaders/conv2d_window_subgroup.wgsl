@@ -1,6 +1,7 @@
 // conv2d's forward (any height stride, padding and height dilation; width stride STRIDE_W 1 or 2, no width
-// dilation; bias and the mfm epilogue of shaders/include/conv_epilogue.wgsl) for FEW input channels, as
-// FaPE-GAN's first layers have (G-in 2→64 7×7, D-1 2→64 4×4 stride 2):
+// dilation; bias and the max-feature-map epilogue, as shaders/include/conv_epilogue.wgsl's, stored a quad of pixels at a
+// time) for FEW input channels, as FaPE-GAN's first layers have (G-in 2→64 7×7, D-1 2→64 4×4 stride 2) and LightCNN's
+// conv1 (1→96 5×5, mfm; policy convFiveWideForward 'window'):
 //   Y[n, r, oh, ow] = Bias[r] + Σ_{ci, i, j} X[n, ci, oh·SH - PH + i·DH, ow·SW - PW + j] · A[r, (ci, i, j)].
 // Why: conv2d_packed_subgroup.wgsl takes its taps one channel pair at a time, so with 2 channels every tap
 // loads 8 fresh X values and 2 weight quads per lane for 256 multiply-adds. Here one invocation computes 32
@@ -12,13 +13,15 @@
 // for 256 multiply-adds (packedSubgroup: 2 vec4 + 8 X loads).
 // Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl in 32-row blocks),
 // Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
-// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write),
-//   5 Mask (write; used when p.mfm == 1) — as conv2d_packed.wgsl.
+// Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write, vec4),
+//   5 Mask (write, u32 as vec4; used when p.mfm == 1) — as conv2d_packed.wgsl, the outputs as quads.
+// Why quads: with conv1's K = 25 an invocation's 256 outputs cost about as much to store one float at a time (per-lane
+// addressing, bounds tests, uniform reloads) as its 6400 multiply-adds; a vec4 store pays the addressing once per 4.
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations of consecutive local
 // indices (lavapipe), WGX a multiple of 8 (a subgroup shares lid.y, its rows), OW % 8 == 0 (an invocation's 8
-// outputs are one row's, and storeBlock's 4 consecutive pixels too), p.SW == STRIDE_W, p.DW == 1.
+// outputs are one row's, and each quad of 4 is one aligned vec4 of Y: OH·OW % 8 == 0), p.SW == STRIDE_W, p.DW == 1.
 // Subgroup operations need uniform control flow: invocations past the last pixel repeat it and store nothing
-// (storeBlock skips pixels past the batch); inputs outside X read an in-bounds stand-in that a select zeroes.
+// (and return before the epilogue); inputs outside X read an in-bounds stand-in that a select zeroes.
 // Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7, rows 32y .. 32y + 31.
 // Invariant: every sum adds exactly the (ci, i, j) taps that land inside X; each Y element is stored once.
 // X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
@@ -32,13 +35,17 @@ enable subgroups;
 @group(0) @binding(1) var<storage, read> X: array<Operand>;
 @group(0) @binding(2) var<storage, read> Packed: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<Stored>;
-@group(0) @binding(5) var<storage, read_write> Mask: array<u32>;
-//!include conv_epilogue
+@group(0) @binding(4) var<storage, read_write> Y: array<vec4<Stored>>;
+@group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
 //!include mfm_pair
 //!include is_nan
 
 override STRIDE_W: u32 = 1u;
+/**
+ * true: each quad of 4 pixels of a row is stored as one vec4 of Y (and of Mask); false: one component at a time (the
+ * policy's windowStores 'elements', kept to measure against). Either way the launch parameters are read once.
+ */
+override QUAD_STORES: bool = true;
 /** GEMM rows per invocation: 8 quads, one loaded by each lane. */
 const ROWS = 32u;
 
@@ -76,6 +83,105 @@ fn accumulateQuads(w: vec4<f32>, xLo: vec4<f32>, xHi: vec4<f32>) {
   }
 }
 
+/**
+ * The epilogue's launch parameters, read from the uniform once: lavapipe reloads a uniform after every storage store (it
+ * cannot prove they do not alias), and conv1's K = 25 leaves few multiply-adds per stored output to hide the reloads.
+ */
+struct WindowEpilogue { Cout: u32, plane: u32, hasBias: bool, mfm: u32 }
+
+fn biasOf(co: u32, e: WindowEpilogue) -> f32 {
+  if (e.hasBias) { return Bias[co]; }
+  return 0.0;
+}
+
+/** Y's 4 elements from `index` (a multiple of 4: OW % 8 == 0 and a quad starts at a multiple of 4). */
+fn storeQuad(index: u32, v: vec4<f32>) {
+  if (QUAD_STORES) {
+    Y[index / 4u] = storedQuad(v);
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) { Y[index / 4u][c] = stored(v[c]); }
+}
+
+fn storeMaskQuad(index: u32, m: vec4<u32>) {
+  if (QUAD_STORES) {
+    Mask[index / 4u] = m;
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) { Mask[index / 4u][c] = m[c]; }
+}
+
+/** Output channel c of image n at the 4 pixels from plane offset `offset`: max-feature-map of the biased halves a, b, and its mask. */
+fn storeMfmQuad(n: u32, c: u32, offset: u32, a: vec4<f32>, b: vec4<f32>, e: WindowEpilogue) {
+  let index = (n * (e.Cout >> 1u) + c) * e.plane + offset;
+  storeQuad(index, mfmValue4(a, b));
+  if (e.mfm == 1u) { storeMaskQuad(index, mfmMask4(a, b)); }
+}
+
+/** GEMM rows r0 .. r0 + 3 (r0 a multiple of 4; under mfm two pairs in filterOf's pair order) at 4 pixels of image n. */
+fn storeRows(r0: u32, n: u32, offset: u32, acc: Acc4x4, e: WindowEpilogue) {
+  if (e.mfm == 0u) {
+    let base = (n * e.Cout + r0) * e.plane + offset;
+    if (r0 < e.Cout) { storeQuad(base, acc.r0 + biasOf(r0, e)); }
+    if (r0 + 1u < e.Cout) { storeQuad(base + e.plane, acc.r1 + biasOf(r0 + 1u, e)); }
+    if (r0 + 2u < e.Cout) { storeQuad(base + 2u * e.plane, acc.r2 + biasOf(r0 + 2u, e)); }
+    if (r0 + 3u < e.Cout) { storeQuad(base + 3u * e.plane, acc.r3 + biasOf(r0 + 3u, e)); }
+    return;
+  }
+  let C = e.Cout >> 1u;
+  let c = r0 >> 1u;
+  if (c < C) { storeMfmQuad(n, c, offset, acc.r0 + biasOf(c, e), acc.r1 + biasOf(c + C, e), e); }
+  if (c + 1u < C) { storeMfmQuad(n, c + 1u, offset, acc.r2 + biasOf(c + 1u, e), acc.r3 + biasOf(c + 1u + C, e), e); }
+}
+
+/**
+ * 5: a whole row of 5 taps per update of the sums (the launcher sets it where KW == 5 and STRIDE_W == 1, under the policy's
+ * windowTapOrder 'byRow'), or 0: one tap at a time. lavapipe keeps an invocation's 256 sums in memory, so each update of
+ * a sum is a load and a store beside its multiply-add; a whole row of taps per update pays them once per 5.
+ */
+override ROW_TAPS: u32 = 0u;
+
+/** Rows 4t .. 4t + 3 of sums lo / hi (outputs 0..3 / 4..7) plus taps w0..w4 times their inputs (tap j: inputs j .. j + 7 of x). */
+fn addFiveTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>) -> Acc4x4 {
+  return Acc4x4(
+    acc.r0 + w0.x * x0 + w1.x * x1 + w2.x * x2 + w3.x * x3 + w4.x * x4,
+    acc.r1 + w0.y * x0 + w1.y * x1 + w2.y * x2 + w3.y * x3 + w4.y * x4,
+    acc.r2 + w0.z * x0 + w1.z * x1 + w2.z * x2 + w3.z * x3 + w4.z * x4,
+    acc.r3 + w0.w * x0 + w1.w * x1 + w2.w * x2 + w3.w * x3 + w4.w * x4,
+  );
+}
+
+/** A row of 5 taps (weight quads from k, packedWidth apart) over the 8 outputs' inputs from iwFirst, each sum updated once. */
+fn accumulateFiveTapRow(k: u32, iwFirst: i32) {
+  // Inputs iwFirst .. iwFirst + 11: tap j meets j .. j + 3 (outputs 0..3) and j + 4 .. j + 7 (outputs 4..7).
+  let a = inputQuad(iwFirst);
+  let b = inputQuad(iwFirst + 4);
+  let c = inputQuad(iwFirst + 8);
+  let lo0 = a;
+  let lo1 = vec4<f32>(a.yzw, b.x);
+  let lo2 = vec4<f32>(a.zw, b.xy);
+  let lo3 = vec4<f32>(a.w, b.xyz);
+  let lo4 = b;
+  let hi1 = vec4<f32>(b.yzw, c.x);
+  let hi2 = vec4<f32>(b.zw, c.xy);
+  let hi3 = vec4<f32>(b.w, c.xyz);
+  let step = p.packedWidth;
+  let w0 = Packed[k];
+  let w1 = Packed[k + step];
+  let w2 = Packed[k + 2u * step];
+  let w3 = Packed[k + 3u * step];
+  let w4 = Packed[k + 4u * step];
+  for (var t = 0u; t < 8u; t++) {
+    let a0 = subgroupShuffle(w0, t);
+    let a1 = subgroupShuffle(w1, t);
+    let a2 = subgroupShuffle(w2, t);
+    let a3 = subgroupShuffle(w3, t);
+    let a4 = subgroupShuffle(w4, t);
+    lo[t] = addFiveTaps(lo[t], a0, a1, a2, a3, a4, lo0, lo1, lo2, lo3, lo4);
+    hi[t] = addFiveTaps(hi[t], a0, a1, a2, a3, a4, lo4, hi1, hi2, hi3, c);
+  }
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let r0 = (wid.y * WGY + lid.y) * ROWS;
@@ -91,6 +197,11 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       let ih = i32(oh * p.SH + i * p.DH) - p.PH;
       rowInside = (ih >= 0) & (ih < i32(p.H));
       rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+      var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
+      if (ROW_TAPS > 0u) {
+        accumulateFiveTapRow(k, iwFirst);
+        continue;
+      }
       // The inputs tap j meets at outputs 0..3 and 4..7 (xLo, xHi); under STRIDE_W 2 also tap j + 1's (nextLo, nextHi).
       var xLo = inputQuad(iwFirst);
       var xHi = inputQuad(iwFirst + 4 * i32(STRIDE_W));
@@ -100,7 +211,6 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         nextLo = inputQuad(iwFirst + 1);
         nextHi = inputQuad(iwFirst + 9);
       }
-      var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
       for (var j = 0u; j < p.KW; j++) {
         let w = Packed[k];
         accumulateQuads(w, xLo, xHi);
@@ -120,21 +230,24 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       }
     }
   }
+  if (pix0 >= pixels) { return; }
+  let e = WindowEpilogue(p.Cout, p.OH * p.OW, p.hasBias == 1u, p.mfm);
+  let offset = q % (p.OH * p.OW);
   // Written out, not looped: a loop too large to unroll would index the sums by its counter and keep them in memory.
-  storeBlock(r0, pix0, lo[0]);
-  storeBlock(r0 + 4u, pix0, lo[1]);
-  storeBlock(r0 + 8u, pix0, lo[2]);
-  storeBlock(r0 + 12u, pix0, lo[3]);
-  storeBlock(r0 + 16u, pix0, lo[4]);
-  storeBlock(r0 + 20u, pix0, lo[5]);
-  storeBlock(r0 + 24u, pix0, lo[6]);
-  storeBlock(r0 + 28u, pix0, lo[7]);
-  storeBlock(r0, pix0 + 4u, hi[0]);
-  storeBlock(r0 + 4u, pix0 + 4u, hi[1]);
-  storeBlock(r0 + 8u, pix0 + 4u, hi[2]);
-  storeBlock(r0 + 12u, pix0 + 4u, hi[3]);
-  storeBlock(r0 + 16u, pix0 + 4u, hi[4]);
-  storeBlock(r0 + 20u, pix0 + 4u, hi[5]);
-  storeBlock(r0 + 24u, pix0 + 4u, hi[6]);
-  storeBlock(r0 + 28u, pix0 + 4u, hi[7]);
+  storeRows(r0, image, offset, lo[0], e);
+  storeRows(r0 + 4u, image, offset, lo[1], e);
+  storeRows(r0 + 8u, image, offset, lo[2], e);
+  storeRows(r0 + 12u, image, offset, lo[3], e);
+  storeRows(r0 + 16u, image, offset, lo[4], e);
+  storeRows(r0 + 20u, image, offset, lo[5], e);
+  storeRows(r0 + 24u, image, offset, lo[6], e);
+  storeRows(r0 + 28u, image, offset, lo[7], e);
+  storeRows(r0, image, offset + 4u, hi[0], e);
+  storeRows(r0 + 4u, image, offset + 4u, hi[1], e);
+  storeRows(r0 + 8u, image, offset + 4u, hi[2], e);
+  storeRows(r0 + 12u, image, offset + 4u, hi[3], e);
+  storeRows(r0 + 16u, image, offset + 4u, hi[4], e);
+  storeRows(r0 + 20u, image, offset + 4u, hi[5], e);
+  storeRows(r0 + 24u, image, offset + 4u, hi[6], e);
+  storeRows(r0 + 28u, image, offset + 4u, hi[7], e);
 }

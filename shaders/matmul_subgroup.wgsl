@@ -158,11 +158,6 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
   }
 }
 
-/** A quad of results as C stores them (Stored: f32, or f16 rounded as torch's .half()). */
-fn storedQuad(v: vec4<f32>) -> vec4<Stored> {
-  return vec4<Stored>(stored(v.x), stored(v.y), stored(v.z), stored(v.w));
-}
-
 /** The A row that GEMM row r reads: r, or under MFM the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
 fn filterOf(r: vec2<u32>) -> vec2<u32> {
   if (MFM == 0u) { return r; }

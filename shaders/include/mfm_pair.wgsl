@@ -13,3 +13,14 @@ fn mfmMask(a: f32, b: f32) -> u32 {
   if (isNan(a) || isNan(b)) { return 3u; }
   return select(select(7u, 2u, a < b), 1u, a > b);
 }
+
+/** mfmValue of each component, without branches (a quad epilogue: conv2d_window_subgroup.wgsl). */
+fn mfmValue4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  return select(max(a, b), a + b, isNan4(a) | isNan4(b));
+}
+
+/** mfmMask of each component, without branches. */
+fn mfmMask4(a: vec4<f32>, b: vec4<f32>) -> vec4<u32> {
+  let ordered = select(select(vec4<u32>(7u), vec4<u32>(2u), a < b), vec4<u32>(1u), a > b);
+  return select(ordered, vec4<u32>(3u), isNan4(a) | isNan4(b));
+}

@@ -7,3 +7,8 @@
 // instead of an f32 output and a cast pass. Needs 'shader-f16' ('enable f16;' is prepended).
 alias Stored = f32;
 fn stored(v: f32) -> Stored { return v; }
+
+/** A quad of results as a vec4 array of Stored stores them (f32, or f16 rounded as torch's .half()). */
+fn storedQuad(v: vec4<f32>) -> vec4<Stored> {
+  return vec4<Stored>(stored(v.x), stored(v.y), stored(v.z), stored(v.w));
+}

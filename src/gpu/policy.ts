@@ -87,6 +87,28 @@ export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
  * one weight quad per lane and about one X load for 256 multiply-adds); packed the channel-pair kernel (packedSubgroup).
  */
 export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
+/**
+ * The packed variant's forward of 5-wide pad-2 stride-1 rows (fiveWidePair's geometry) with few input channels (at most 4,
+ * more than 16 filters, output rows of whole octets; subgroups of 8), LightCNN's conv1 1→96 5×5 and its mfm form: window
+ * runs conv2d_window_subgroup.wgsl (32 rows x 8 outputs per invocation, 6400 multiply-adds per 256 outputs stored as
+ * quads); pair conv2d_subgroup.wgsl's fiveWidePair (8 rows x 8 outputs, 1600 per 64 stored one at a time).
+ */
+export const CONV_FIVE_WIDE_FORWARD = ['window', 'pair'] as const;
+/**
+ * The packed variant's weight gradient of 5 x 5 pad-2 (width) stride-1 rows (conv2d_weight_grad_vec4.wgsl's fiveWide geometry
+ * with KH 5: LightCNN's conv1) where subgroups are 8 wide: subgroup runs conv2d_weight_grad_subgroup.wgsl's fiveByFive (a
+ * subgroup's lanes own 4 output channels each and share X's quads by shuffles: per pixel quad 5 loads for 400
+ * multiply-adds); vec4 the fiveWide kernel (7 loads per 80).
+ */
+export const CONV_FIVE_BY_FIVE_WEIGHT_GRAD = ['subgroup', 'vec4'] as const;
+/**
+ * conv2d_window_subgroup.wgsl's order of multiply-adds (its ROW_TAPS): byRow adds a whole row of taps (width stride 1, at most
+ * 8 taps) to each of its 256 sums at once, so each sum is loaded and stored once per row of taps (lavapipe keeps them in
+ * memory); byTap one tap at a time (any geometry the kernel takes).
+ */
+export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
+/** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
+export const WINDOW_STORES = ['quads', 'elements'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /**
@@ -170,6 +192,10 @@ export interface KernelChoices {
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
+  convFiveWideForward: (typeof CONV_FIVE_WIDE_FORWARD)[number];
+  windowStores: (typeof WINDOW_STORES)[number];
+  windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
+  convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
@@ -212,6 +238,12 @@ export interface KernelChoices {
 // convThinForward 'window': G-in's forward (2→64 7×7 on 134², N16) 0.52→0.74x matmul (1.41x packedSubgroup per CPU second), D-1's
 // (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
 // (bench/RESULTS.md 2026-12-05 thin-conv section).
+// convFiveWideForward 'window' (with windowStores 'quads', windowTapOrder 'byRow'): LightCNN's conv1 (1→96 5×5 on 128², N16)
+// forward 0.44→0.65x matmul, its mfm forward 0.47→0.62x against fiveWidePair side by side at load 13-15 (0.74-0.79x and
+// 0.65-0.89x in other runs); the quad stores alone 1.5-1.8x element stores (conv1; G-in 0.70→0.93x, D-1 0.44→0.56x), the 5-tap
+// rows 1.05-1.48x one tap at a time in two runs, 0.92x in a third (a loop over an array of taps ran 0.56x: Mesa kept it
+// rolled, the taps in memory). convFiveByFiveWeightGrad 'subgroup': conv1's weight gradient 0.43-0.50→1.40-1.52x matmul
+// (2.8-3.5x fiveWide per CPU second) (bench/RESULTS.md 2026-12-05 conv1 section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -233,7 +265,7 @@ export interface KernelChoices {
 // read-back per step); 30-34 fewer launches per step; load 8-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
 // Hardware takes it untimed: no mid-step wait on any adapter.
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -241,7 +273,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -264,6 +296,10 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
+  convFiveWideForward: CONV_FIVE_WIDE_FORWARD,
+  windowStores: WINDOW_STORES,
+  windowTapOrder: WINDOW_TAP_ORDER,
+  convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,

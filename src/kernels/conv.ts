@@ -122,8 +122,9 @@ interface PackedWeights {
 function packedReaderFor(g: ConvGeometry): PackedReader {
   if (!subgroupKernels()) return 'tiled';
   const { entryPoint } = packedEntryPoint(g);
+  if (entryPoint === 'fiveWidePair' && windowGeometry(g) && gpu().policy.get('convFiveWideForward') === 'window') return 'window';
   if (entryPoint === 'fiveWidePair' || entryPoint === 'pointwise' || entryPoint === 'threeWidePair') return 'broadcast';
-  if (entryPoint === 'packedTiled' && windowFits(g)) return 'window';
+  if (entryPoint === 'packedTiled' && windowGeometry(g) && gpu().policy.get('convThinForward') === 'window') return 'window';
   // conv2d_packed_subgroup.wgsl where packedTiled would run, with more than 8 rows and at least 2
   // input channels (it pairs them).
   return entryPoint === 'packedTiled' && g.Cout > 8 && g.Cin >= 2 ? 'shuffle' : 'tiled';
@@ -222,14 +223,20 @@ function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
 const WINDOW_ROWS = 32;
 
 /**
- * Whether a forward (or stride-1 input gradient) that packedTiled / packedSubgroup would run takes conv2d_window_subgroup.wgsl
- * (sliding windows of X along each row of taps, 32 rows x 8 outputs of one row per invocation): the policy's convThinForward
- * 'window', where the subgroup kernels run, with few input channels (at most 4: FaPE-GAN's G-in and D-1 have 2, where
- * packedSubgroup takes one channel pair per tap), more than 16 rows, width stride 1 or 2 without width dilation, and output
- * rows of whole octets.
+ * Whether conv2d_window_subgroup.wgsl (sliding windows of X along each row of taps, 32 rows x 8 outputs of one row per
+ * invocation) can run a forward (or stride-1 input gradient) where the subgroup kernels run: few input channels (at most 4:
+ * FaPE-GAN's G-in and D-1 have 2, where packedSubgroup takes one channel pair per tap; LightCNN's conv1 1), more than 16
+ * rows, width stride 1 or 2 without width dilation, and output rows of whole octets. It takes those packedTiled /
+ * packedSubgroup would run under the policy's convThinForward 'window', and the 5-wide ones fiveWidePair would run under
+ * convFiveWideForward 'window' (packedReaderFor).
  */
-function windowFits(g: ConvGeometry): boolean {
-  return gpu().policy.get('convThinForward') === 'window' && g.Cin <= 4 && g.Cout > 16 && (g.SW === 1 || g.SW === 2) && g.DW === 1 && g.OW % 8 === 0;
+function windowGeometry(g: ConvGeometry): boolean {
+  return g.Cin <= 4 && g.Cout > 16 && (g.SW === 1 || g.SW === 2) && g.DW === 1 && g.OW % 8 === 0;
+}
+
+/** conv2d_window_subgroup.wgsl's ROW_TAPS: 5, a whole row of 5 taps per update of its sums under windowTapOrder 'byRow' (KW 5, width stride 1), else 0 (one tap at a time). */
+function windowRowTaps(g: ConvGeometry): number {
+  return gpu().policy.get('windowTapOrder') === 'byRow' && g.SW === 1 && g.KW === 5 ? 5 : 0;
 }
 
 /** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
@@ -237,7 +244,7 @@ function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
   const pixelBlocks = (g.N * g.OH * g.OW) / 8;
   const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW }, operands, stores });
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: windowRowTaps(g) }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -678,6 +685,7 @@ function weightGradChunk(chosen: ConvVariant, x: Binding, gy: Binding, g: ConvGe
   let vec4Entry: Vec4Geometry | 'threeByThree' | undefined = chosen === 'packed' ? vec4EntryPoint(g) : undefined;
   // A 3-tall kernel: one ci's whole 3 x 3 per invocation shares each quad's gy loads over 3 kernel rows.
   if (vec4Entry === 'threeWide' && g.KH === 3) vec4Entry = 'threeByThree';
+  if (vec4Entry === 'fiveWide' && g.KH === 5 && subgroupKernels() && gpu().policy.get('convFiveByFiveWeightGrad') === 'subgroup') return weightGradFiveByFiveChunk(x, gy, g, operands);
   if (vec4Entry) return weightGradVec4Chunk(x, gy, g, vec4Entry, operands);
   const subgroupEntry = chosen === 'packed' ? weightGradSubgroupEntry(g) : undefined;
   if (subgroupEntry) return weightGradPackedSubgroupChunk(x, gy, g, subgroupEntry, operands);
@@ -836,6 +844,18 @@ function weightGradSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry, entry
   const quads = (g.N * g.OH * g.OW) / 4;
   const kChunk = Math.ceil(quads / weightGradSplits(g, workgroups));
   return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(quads / kChunk));
+}
+
+/**
+ * conv2d_weight_grad_subgroup.wgsl's fiveByFive (LightCNN's conv1): one subgroup of 8 per workgroup, 32 output channels
+ * (wid.x) x one input channel's 25 taps (wid.y), the slices (wid.z) of output rows added by reduceAxis.
+ */
+function weightGradFiveByFiveChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const workgroups: [number, number] = [Math.ceil(g.Cout / 32), g.Cin];
+  const k = kernel('conv2d_weight_grad_subgroup', { name: 'conv2d_weight_grad.fiveByFiveSubgroup', entryPoint: 'fiveByFive', operands });
+  const rows = g.N * g.OH;
+  const kChunk = Math.ceil(rows / weightGradSplits(g, workgroups));
+  return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(rows / kChunk));
 }
 
 /** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */

@@ -169,7 +169,7 @@ spec('packed vec4 weight gradients match the direct oracle with split-K slices t
   }
 });
 
-spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; both settings, with and without the subgroup kernels, both weight-gradient workgroups and 4 or 8 pointwise weight-gradient rows match the direct oracle across workgroups and split-K slices', async () => {
+spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; both settings (fiveWide: the window forward and fiveByFive weight gradient, or fiveWidePair and fiveWide), with and without the subgroup kernels, both weight-gradient workgroups and 4 or 8 pointwise weight-gradient rows match the direct oracle across workgroups and split-K slices', async () => {
   const shapes = [
     { x: [3, 2, 21, 16], w: [70, 2, 5, 5], opts: { padding: 2 } },
     { x: [2, 70, 8, 8], w: [100, 70, 1, 1], opts: {} },
@@ -188,6 +188,7 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
       { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
       { convFiveWide: 'generic', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv' },
       { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'gemm' },
+      { convFiveWide: 'fiveWide', convSubgroups: 'shared', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, convPointwise: 'conv', convFiveWideForward: 'pair', convFiveByFiveWeightGrad: 'vec4' },
     ] as const;
     for (const choices of settings) {
       await gpu().policy.with(choices, async () => {
@@ -201,7 +202,11 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
           const window = subgroups && s.w[1]! <= 4 && s.w[0]! > 16;
           const generic = window ? 'conv2d.windowSubgroup' : subgroups && s.w[0]! > 8 && s.w[1]! >= 2 ? 'conv2d.packedSubgroup' : 'conv2d.packedTiled';
           const genericWeightGrad = subgroups && s.w[0]! > 8 ? 'conv2d_weight_grad.windowSubgroup' : 'conv2d_weight_grad.registerTiled';
-          const expected = choices.convFiveWide === 'generic' ? [generic, genericWeightGrad] : [forward, 'conv2d_weight_grad.fiveWide'];
+          // fiveWide with subgroups: the window forward (convFiveWideForward window, its geometry as above) and the fiveByFive
+          // weight gradient (convFiveByFiveWeightGrad subgroup) unless the policy keeps fiveWidePair / fiveWide.
+          const fiveWideForward = window && !('convFiveWideForward' in choices) ? 'conv2d.windowSubgroup' : forward;
+          const fiveWideWeightGrad = subgroups && !('convFiveByFiveWeightGrad' in choices) ? 'conv2d_weight_grad.fiveByFiveSubgroup' : 'conv2d_weight_grad.fiveWide';
+          const expected = choices.convFiveWide === 'generic' ? [generic, genericWeightGrad] : [fiveWideForward, fiveWideWeightGrad];
           for (const name of expected) assert.ok(names.includes(name), `${JSON.stringify(choices)}: expected ${name} among ${names.join(', ')}`);
         }
         const got = await forwardAndGradients(([x, w]) => conv2d(x, w, undefined, s.opts), xs, g);

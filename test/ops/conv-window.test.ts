@@ -3,7 +3,9 @@
 // whose subgroups are exactly 8 wide (lavapipe) — conv2d's forward (bias, mfm with its mask) against the float64 reference
 // and finite differences on odd heights, partial 32-row blocks, 7×7 and 4×4 stride-2 kernels, padding, batch > 1; the
 // direct oracle over several workgroups and against packedSubgroup (convThinForward 'packed'); the shapes that keep the
-// channel-pair kernel.
+// channel-pair kernel. LightCNN's conv1 (5×5 pad 2, one channel; policy convFiveWideForward 'window', against 'pair': conv2d_subgroup.wgsl
+// fiveWidePair), the quad epilogue against element stores (policy windowStores), 5 taps per update of the sums against one
+// (policy windowTapOrder).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
@@ -78,6 +80,53 @@ test('the channel-pair kernel keeps the shapes the window kernel does not take (
       const names = await kernelsRun(rng, ([x, w]) => conv2d(x, w, undefined, c.opts), [c.x, c.w]);
       assert.ok(names.includes('conv2d.packedSubgroup') && !names.includes('conv2d.windowSubgroup'), `x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}: expected conv2d.packedSubgroup, got ${names.join(', ')}`);
     });
+  }
+});
+
+test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under convFiveWideForward window and pair, windowStores quads and elements, windowTapOrder byRow and byTap: bias, mfm with its mask, partial row blocks, odd heights, against finite differences', async () => {
+  const cases: { x: number[]; w: number[]; mfm: boolean }[] = [
+    { x: [2, 1, 7, 16], w: [20, 1, 5, 5], mfm: false },
+    { x: [3, 1, 5, 8], w: [34, 1, 5, 5], mfm: true },
+    { x: [2, 2, 3, 24], w: [36, 2, 5, 5], mfm: true },
+  ];
+  const settings: { policy: object; kernel: string }[] = [
+    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow' }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowStores: 'elements', windowTapOrder: 'byTap' }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'pair' }, kernel: 'fiveWidePairSubgroup' },
+  ];
+  for (const setting of settings) {
+    await gpu().policy.with(setting.policy, async () => {
+      for (const c of cases) {
+        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(setting.policy)}`;
+        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 }));
+        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
+        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? setting.kernel : 'fiveWidePair'}`;
+        assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
+        // Finite differences under the first setting only: the other settings change the forward kernel alone.
+        const forwardOnly = setting !== settings[0];
+        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, { padding: 2 })) : ref.conv2d(x, w, b, { padding: 2 })), rng, forwardOnly });
+      }
+    });
+  }
+});
+
+test('conv1\'s window forward matches the direct oracle over several workgroups (96 filters, mfm and its mask, 40-pixel rows, batch 3)', async () => {
+  const shape = { x: [3, 1, 21, 40], w: [96, 1, 5, 5] };
+  const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
+  const run = (mfm: boolean) => noGrad(async () => {
+    const inputs = xs.map((x) => toTensor(x));
+    const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
+    const y = mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 });
+    const out = await toT64(y);
+    for (const t of [...inputs, y]) t.dispose();
+    return out;
+  });
+  for (const mfm of [false, true]) {
+    const names = await kernelsRun(rng, ([x, w, b]) => (mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 })), [shape.x, shape.w, [96]]);
+    const expected = `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowSubgroup' : 'fiveWidePair'}`;
+    assert.ok(names.includes(expected), `mfm ${mfm}: expected ${expected} among ${names.join(', ')}`);
+    const oracle = await gpu().policy.with({ convForward: 'direct' }, () => run(mfm));
+    assertNear(await run(mfm), oracle, `window vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
   }
 });
 

@@ -441,13 +441,19 @@ const PACKED_CASES: PackedCase[] = [
   {
     name: '5×5 pad 2 from one channel (conv1: fiveWideRow input grad), stride 2 in height',
     g: geometry(2, 1, 7, 16, 6, [5, 5], [2, 1], [2, 2], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveWide' },
+    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
     name: '5×5 pad 2 at stride 1 from one channel, 7 filters (ROWS 8)',
     g: geometry(2, 1, 5, 16, 7, [5, 5], [1, 1], [2, 2], [1, 1]), bias: false,
-    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveWide' },
+    shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
+    off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
+  },
+  {
+    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowSubgroup forward)',
+    g: geometry(2, 1, 5, 16, 20, [5, 5], [1, 1], [2, 2], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
