@@ -101,6 +101,11 @@ export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
  * four, always 4.
  */
 export const WINDOW_WEIGHT_GRAD_TAPS = ['fitted', 'four'] as const;
+/**
+ * Output channels per invocation in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_ROWS) where there are
+ * more than 16: 16, or 32 (two blocks of 16 on the same X window: twice the multiply-adds per X load).
+ */
+export const WINDOW_WEIGHT_GRAD_ROWS = [16, 32] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
 export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 /**
@@ -164,6 +169,7 @@ export interface KernelChoices {
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
+  windowWeightGradRows: (typeof WINDOW_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
@@ -218,7 +224,7 @@ export interface KernelChoices {
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 32, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -226,7 +232,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 16, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -252,6 +258,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
+  windowWeightGradRows: WINDOW_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
   halfOps: HALF_OPS,

@@ -758,12 +758,14 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   const columnBlocks = taps ? Math.ceil((g.Cin * g.KH * g.KW) / 4) : g.Cin * g.KH * Math.ceil(g.KW / 4);
   // A single out channel runs narrowSubgroup with 1 row, not 4 copies of it: G 7×7 64→1 134² 1.26-1.30× (batch 4, 8).
   const narrowRows = g.Cout === 1 ? 1 : 4;
-  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? narrowRows : 16));
+  // windowSubgroup's rows: two blocks of 16 on one X window where the policy asks and more than 16 out channels fill them.
+  const windowRows = entryPoint === 'windowSubgroup' && g.Cout > 16 ? gpu().policy.get('windowWeightGradRows') : 16;
+  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? narrowRows : windowRows));
   const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
   let wgy = 1;
   while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
   const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
-  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW, WINDOW_TAPS: g.KW === 3 && gpu().policy.get('windowWeightGradTaps') === 'fitted' ? 3 : 4 } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
+  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW, WINDOW_TAPS: g.KW === 3 && gpu().policy.get('windowWeightGradTaps') === 'fitted' ? 3 : 4, WINDOW_ROWS: windowRows } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
   const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants, operands });
   const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));
