@@ -12,6 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../../src/gpu/index.js';
+import { WINDOW_WEIGHT_GRAD_ROWS } from '../../src/gpu/policy.js';
 import { matmul, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, type ConvGeometry, type ConvVariant } from '../../src/kernels/conv.js';
 import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
@@ -512,6 +513,23 @@ for (const subgroups of ['shared', 'off'] as const) {
           const main = `${expected[pass]}.f16`;
           assert.ok(names.includes(main) && f16Only(names), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected ${main}`));
         }
+      }
+    });
+  });
+}
+
+for (const rows of WINDOW_WEIGHT_GRAD_ROWS) {
+  test(`f16 weight gradient by windowSubgroup with windowWeightGradRows ${rows}: 3×3 stride 2 and unpadded 3×3, 37 out channels (a second row block, partly past the end)`, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: 'shared', windowWeightGradRows: rows }, async () => {
+      const cases: ConvCase[] = [
+        { g: geometry(2, 5, 11, 9, 37, [3, 3], [2, 2], [1, 1], [1, 1]), bias: false },
+        { g: geometry(3, 4, 9, 10, 37, [3, 3], [1, 1], [0, 0], [1, 1]), bias: false },
+      ];
+      for (const c of cases) {
+        const what = `f16 windowSubgroup (${rows} rows) ${describeConv(c)}`;
+        const names = await checkWeightGrad(c, what);
+        const main = subgroupsOfEight() ? 'conv2d_weight_grad.windowSubgroup.f16' : 'conv2d_weight_grad.registerTiled.f16';
+        assert.ok(names.includes(main) && f16Only(names), context(`${what}: kernels ${[...new Set(names)]}, expected ${main}`));
       }
     });
   });
