@@ -16,6 +16,8 @@
 //                   lie in a window of 3·SW + 4 neighbours in one input row, loaded once (7 at stride 1,
 //                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1 (the
 //                   launcher: kernel width 3 or more, where few of a lane's tap slots are empty).
+//                   WINDOW_ROWS 32: two blocks of 16 rows on the same window (lane l loads rows
+//                   2l, 2l + 1 of each): twice the multiply-adds per X load.
 //   narrowSubgroup  windowSubgroup with 4 rows (1-8 out channels: the rest of 16 would be waste;
 //                   WGY = 1): lane l & 3 loads row l & 3's GY vec4; NARROW_ROWS = 1 for a single
 //                   out channel.
@@ -26,7 +28,8 @@
 // Split-K: workgroup z sums quads [z·kChunk, (z + 1)·kChunk) into its slice of Partial; the launcher
 // adds the slices.
 // Override constants: WGX (a multiple of 8, so a subgroup shares lid.y and thus its rows), WGY, SW
-// (windowSubgroup, narrowSubgroup: the width stride), NARROW_ROWS (narrowSubgroup: 4 or 1).
+// (windowSubgroup, narrowSubgroup: the width stride), NARROW_ROWS (narrowSubgroup: 4 or 1), WINDOW_ROWS
+// (windowSubgroup: 16 or 32), WINDOW_TAPS (windowSubgroup: 4 or 3).
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
 // consecutive local invocation indices (lavapipe). Subgroup operations need uniform control flow:
 // no invocation returns before the last shuffle; rows and columns past the end are clamped

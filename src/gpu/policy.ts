@@ -74,6 +74,12 @@ export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
  */
 export const CONV_SUBGROUP_ROWS = [16, 32] as const;
 /**
+ * conv2d_packed_subgroup.wgsl (the forward and stride-1 input gradient of FaPE-GAN's 4×4, stride-2 and reflect-padded convs):
+ * skip, a kernel row whose taps all land in the padding for the subgroup's 32 pixels is skipped (the border rows of a stride-1
+ * input gradient, padded by KH - 1 - PH: D-4's 4×4 has 2); compute, every kernel row is multiplied through (zeros).
+ */
+export const CONV_SUBGROUP_PADDING_ROWS = ['skip', 'compute'] as const;
+/**
  * The packed variant's input gradient at stride 2 (strides 1-2 per axis, at least one 2; dilation 1; at most 2 taps per phase: KH <= 2·SH, KW <= 2·SW; subgroups of 8) where
  * it has at most 2 channels (FaPE-GAN's D-1, 2→64 4×4): blocks runs conv_transpose2d_thin.wgsl (both channels of a block
  * of 4 x 4 phase pixels in every phase per invocation, each X load serving up to 2·KH·KW multiply-adds); phases the phase
@@ -164,6 +170,7 @@ export interface KernelChoices {
   convPointwise: (typeof CONV_POINTWISE)[number];
   convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
+  convSubgroupPaddingRows: (typeof CONV_SUBGROUP_PADDING_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
@@ -223,8 +230,14 @@ export interface KernelChoices {
 // group4's 1.17-1.31x, the weight gradients of group1 1.01-1.34x, group2 1.20-1.35x, group3 1.17x, group1's mfm forward 1.15x
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
+// windowWeightGradRows 32 (where output rows hold whole quads): FaPE-GAN's window weight gradients (N16) per CPU second side by
+// side against 16 rows, three runs at load 9-18: G-res 1.18-1.25x (0.92-1.14 -> 1.16-1.34x matmul), G-down1 1.04-1.14x, G-down2
+// 1.02-1.17x, G-in 1.16x, D-2 1.20x, D-3 1.05x; D-4 (15-wide rows) 0.86-0.97x, so it keeps 16; 48 rows 0.6-0.7x (spills).
+// convSubgroupPaddingRows 'skip': the stride-1 input gradients through conv2d_packed_subgroup.wgsl, D-4 1.33-1.54x (0.74-0.82 ->
+// 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
+// 2026-12-05 grad-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 32, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convSubgroupPaddingRows: 'skip', convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 32, weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -232,7 +245,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 16, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convSubgroupPaddingRows: 'compute', convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', windowWeightGradRows: 16, weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -253,6 +266,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convPointwise: CONV_POINTWISE,
   convThreeWideRows: CONV_THREE_WIDE_ROWS,
   convSubgroupRows: CONV_SUBGROUP_ROWS,
+  convSubgroupPaddingRows: CONV_SUBGROUP_PADDING_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
