@@ -109,7 +109,8 @@ export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
 export const WINDOW_WEIGHT_GRAD_TAPS = ['fitted', 'four'] as const;
 /**
  * Output channels per invocation in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_ROWS) where there are
- * more than 16: 16, or 32 (two blocks of 16 on the same X window: twice the multiply-adds per X load).
+ * more than 16 and output rows hold whole quads: 16, or 32 (two blocks of 16 on the same X window: twice the multiply-adds per
+ * X load).
  */
 export const WINDOW_WEIGHT_GRAD_ROWS = [16, 32] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */

@@ -749,7 +749,7 @@ function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | und
 
 /**
  * One subgroup weight-gradient launch: per invocation 16 rows (windowSubgroup: the policy's windowWeightGradRows, 16 or 32,
- * where more than 16 out channels fill them; 4 for narrowSubgroup) x 4 columns
+ * where more than 16 out channels fill them and output rows hold whole quads; 4 for narrowSubgroup) x 4 columns
  * (packedSubgroup: 4 consecutive (ci, i, j); the others: 4 neighbouring taps of one (ci, i), so KW
  * rounds up to whole blocks of 4); WGX (whole subgroups, up to 64) fitted to the column blocks and WGY
  * to the row blocks, 256 invocations at most. kChunk counts quads of 4 pixels: per image for
