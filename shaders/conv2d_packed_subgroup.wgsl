@@ -21,6 +21,9 @@
 // Invariant: every accumulator sums exactly the (ci, i, j) taps that land inside the input.
 // X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
+// The kernel rows a whole subgroup's pixels take from the padding are skipped (SKIP_PADDING_ROWS) on a condition that
+// subgroupAny makes uniform per subgroup, which is all the shuffles need; the uniformity analysis asks the workgroup's.
+diagnostic(off, subgroup_uniformity);
 //!include conv_geometry
 //!include gemm_core
 //!include subgroup_channel_pairs
@@ -39,6 +42,11 @@ enable subgroups;
 
 /** GEMM rows per invocation (override: 16 or 32): 4 (8) quads, each loaded by 2 lanes (one per channel of the pair). */
 override ROWS: u32 = 16u;
+/**
+ * 1: a kernel row (i) whose taps land in the padding for all of the subgroup's 32 pixels is skipped (subgroupAny of the lanes'
+ * row tests; e.g. the top and bottom rows of a stride-1 input gradient, whose padding is KH - 1 - PH); 0: every row computed.
+ */
+override SKIP_PADDING_ROWS: u32 = 0u;
 
 @compute @workgroup_size(WGX, WGY)
 fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -64,6 +72,7 @@ fn packedSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   for (var i = 0u; i < p.KH; i++) {
     let ih = ih0 + vec4<i32>(i32(i * p.DH));
     let rowOk = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
+    if (SKIP_PADDING_ROWS == 1u && !subgroupAny(any(rowOk))) { continue; }
     for (var j = 0u; j < p.KW; j++) {
       let iw = iw0 + vec4<i32>(i32(j * p.DW));
       let ok = rowOk & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));

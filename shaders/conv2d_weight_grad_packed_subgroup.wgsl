@@ -16,6 +16,8 @@
 //                   lie in a window of 3·SW + 4 neighbours in one input row, loaded once (7 at stride 1,
 //                   10 at stride 2, instead of 16). Width stride SW 1-4, width dilation 1 (the
 //                   launcher: kernel width 3 or more, where few of a lane's tap slots are empty).
+//                   WINDOW_ROWS 32: two blocks of 16 rows on the same window (lane l loads rows
+//                   2l, 2l + 1 of each): twice the multiply-adds per X load.
 //   narrowSubgroup  windowSubgroup with 4 rows (1-8 out channels: the rest of 16 would be waste;
 //                   WGY = 1): lane l & 3 loads row l & 3's GY vec4; NARROW_ROWS = 1 for a single
 //                   out channel.
@@ -26,7 +28,8 @@
 // Split-K: workgroup z sums quads [z·kChunk, (z + 1)·kChunk) into its slice of Partial; the launcher
 // adds the slices.
 // Override constants: WGX (a multiple of 8, so a subgroup shares lid.y and thus its rows), WGY, SW
-// (windowSubgroup, narrowSubgroup: the width stride), NARROW_ROWS (narrowSubgroup: 4 or 1).
+// (windowSubgroup, narrowSubgroup: the width stride), NARROW_ROWS (narrowSubgroup: 4 or 1), WINDOW_ROWS
+// (windowSubgroup: 16 or 32), WINDOW_TAPS (windowSubgroup: 4 or 3).
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations made of
 // consecutive local invocation indices (lavapipe). Subgroup operations need uniform control flow:
 // no invocation returns before the last shuffle; rows and columns past the end are clamped
@@ -280,9 +283,50 @@ fn narrowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   }
 }
 
+/** windowSubgroup's 16 rows of one row block: a<2r> row r0 + 2r, a<2r+1> row r0 + 2r + 1 (lane r loads both). */
+struct Rows16 {
+  a00: vec4<f32>, a01: vec4<f32>, a02: vec4<f32>, a03: vec4<f32>, a04: vec4<f32>, a05: vec4<f32>, a06: vec4<f32>, a07: vec4<f32>,
+  a08: vec4<f32>, a09: vec4<f32>, a10: vec4<f32>, a11: vec4<f32>, a12: vec4<f32>, a13: vec4<f32>, a14: vec4<f32>, a15: vec4<f32>,
+}
+
+/** acc += the 16 rows' GY (lane l's ga, gb: rows 2l, 2l + 1) · the quad's X (subgroupBroadcast measured no faster than the shuffles). */
+fn accumulateRows16(acc: ptr<function, Rows16>, ga: vec4<f32>, gb: vec4<f32>, x: Quad) {
+  accumulateRow(&(*acc).a00, subgroupShuffle(ga, 0u), x);
+  accumulateRow(&(*acc).a01, subgroupShuffle(gb, 0u), x);
+  accumulateRow(&(*acc).a02, subgroupShuffle(ga, 1u), x);
+  accumulateRow(&(*acc).a03, subgroupShuffle(gb, 1u), x);
+  accumulateRow(&(*acc).a04, subgroupShuffle(ga, 2u), x);
+  accumulateRow(&(*acc).a05, subgroupShuffle(gb, 2u), x);
+  accumulateRow(&(*acc).a06, subgroupShuffle(ga, 3u), x);
+  accumulateRow(&(*acc).a07, subgroupShuffle(gb, 3u), x);
+  accumulateRow(&(*acc).a08, subgroupShuffle(ga, 4u), x);
+  accumulateRow(&(*acc).a09, subgroupShuffle(gb, 4u), x);
+  accumulateRow(&(*acc).a10, subgroupShuffle(ga, 5u), x);
+  accumulateRow(&(*acc).a11, subgroupShuffle(gb, 5u), x);
+  accumulateRow(&(*acc).a12, subgroupShuffle(ga, 6u), x);
+  accumulateRow(&(*acc).a13, subgroupShuffle(gb, 6u), x);
+  accumulateRow(&(*acc).a14, subgroupShuffle(ga, 7u), x);
+  accumulateRow(&(*acc).a15, subgroupShuffle(gb, 7u), x);
+}
+
+/** Stores the 16 rows r0 .. r0 + 15 (those below Cout) at the lane's taps c0 .. (those below KW from j0). */
+fn storeRows16(slice: u32, r0: u32, c0: u32, j0: u32, columns: u32, rows: Rows16) {
+  var acc = array<vec4<f32>, 16>(rows.a00, rows.a01, rows.a02, rows.a03, rows.a04, rows.a05, rows.a06, rows.a07, rows.a08, rows.a09, rows.a10, rows.a11, rows.a12, rows.a13, rows.a14, rows.a15);
+  for (var r = 0u; r < ROWS; r++) {
+    let co = r0 + r;
+    if (co >= p.Cout) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      if (j0 + t < p.KW) { Partial[slice + co * columns + c0 + t] = acc[r][t]; }
+    }
+  }
+}
+
+/** windowSubgroup's rows per invocation (override): 16, or 32 (two blocks of 16 on the same X window: twice the multiply-adds per X load). */
+override WINDOW_ROWS: u32 = 16u;
+
 @compute @workgroup_size(WGX, WGY)
 fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let r0 = (wid.y * WGY + lid.y) * WINDOW_ROWS;
   let blocksPerRow = (p.KW + 3u) / 4u;
   let blockIndex = wid.x * WGX + lid.x;
   let block = min(blockIndex, p.Cin * p.KH * blocksPerRow - 1u);
@@ -290,8 +334,11 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let i = (block / blocksPerRow) % p.KH;
   let ci = block / (blocksPerRow * p.KH);
   let plane = p.OH * p.OW;
+  // This lane's GY rows: 2·lane and the next in each block of 16 (clamped: rows past Cout are not stored).
   let rowA = min(r0 + 2u * lane, p.Cout - 1u) * plane;
   let rowB = min(r0 + 2u * lane + 1u, p.Cout - 1u) * plane;
+  let rowC = min(r0 + ROWS + 2u * lane, p.Cout - 1u) * plane;
+  let rowD = min(r0 + ROWS + 2u * lane + 1u, p.Cout - 1u) * plane;
   let quadsPerRow = (p.OW + 3u) / 4u;
   let quadsPerImage = p.OH * quadsPerRow;
   let kStart = wid.z * p.kChunk;
@@ -299,43 +346,13 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   var n = kStart / quadsPerImage;
   var oh = (kStart % quadsPerImage) / quadsPerRow;
   var ow0 = (kStart % quadsPerRow) * 4u;
-  var acc00 = vec4<f32>(0.0);
-  var acc01 = vec4<f32>(0.0);
-  var acc02 = vec4<f32>(0.0);
-  var acc03 = vec4<f32>(0.0);
-  var acc04 = vec4<f32>(0.0);
-  var acc05 = vec4<f32>(0.0);
-  var acc06 = vec4<f32>(0.0);
-  var acc07 = vec4<f32>(0.0);
-  var acc08 = vec4<f32>(0.0);
-  var acc09 = vec4<f32>(0.0);
-  var acc10 = vec4<f32>(0.0);
-  var acc11 = vec4<f32>(0.0);
-  var acc12 = vec4<f32>(0.0);
-  var acc13 = vec4<f32>(0.0);
-  var acc14 = vec4<f32>(0.0);
-  var acc15 = vec4<f32>(0.0);
+  var low = Rows16();
+  var high = Rows16();
   for (var k = kStart; k < kEnd; k++) {
     let x = windowQuad(n, ci, i32(oh * p.SH + i * p.DH) - p.PH, i32(ow0 * SW + j0) - p.PW);
     let rowStart = n * p.Cout * plane + oh * p.OW;
-    let ga = gyRowQuad(rowStart + rowA, ow0);
-    let gb = gyRowQuad(rowStart + rowB, ow0);
-    accumulateRow(&acc00, subgroupShuffle(ga, 0u), x);
-    accumulateRow(&acc01, subgroupShuffle(gb, 0u), x);
-    accumulateRow(&acc02, subgroupShuffle(ga, 1u), x);
-    accumulateRow(&acc03, subgroupShuffle(gb, 1u), x);
-    accumulateRow(&acc04, subgroupShuffle(ga, 2u), x);
-    accumulateRow(&acc05, subgroupShuffle(gb, 2u), x);
-    accumulateRow(&acc06, subgroupShuffle(ga, 3u), x);
-    accumulateRow(&acc07, subgroupShuffle(gb, 3u), x);
-    accumulateRow(&acc08, subgroupShuffle(ga, 4u), x);
-    accumulateRow(&acc09, subgroupShuffle(gb, 4u), x);
-    accumulateRow(&acc10, subgroupShuffle(ga, 5u), x);
-    accumulateRow(&acc11, subgroupShuffle(gb, 5u), x);
-    accumulateRow(&acc12, subgroupShuffle(ga, 6u), x);
-    accumulateRow(&acc13, subgroupShuffle(gb, 6u), x);
-    accumulateRow(&acc14, subgroupShuffle(ga, 7u), x);
-    accumulateRow(&acc15, subgroupShuffle(gb, 7u), x);
+    accumulateRows16(&low, gyRowQuad(rowStart + rowA, ow0), gyRowQuad(rowStart + rowB, ow0), x);
+    if (WINDOW_ROWS == 32u) { accumulateRows16(&high, gyRowQuad(rowStart + rowC, ow0), gyRowQuad(rowStart + rowD, ow0), x); }
     ow0 += 4u;
     if (ow0 >= p.OW) {
       ow0 = 0u;
@@ -347,12 +364,6 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   let columns = p.Cin * p.KH * p.KW;
   let slice = wid.z * p.Cout * columns;
   let c0 = (ci * p.KH + i) * p.KW + j0;
-  var acc = array<vec4<f32>, 16>(acc00, acc01, acc02, acc03, acc04, acc05, acc06, acc07, acc08, acc09, acc10, acc11, acc12, acc13, acc14, acc15);
-  for (var r = 0u; r < ROWS; r++) {
-    let co = r0 + r;
-    if (co >= p.Cout) { break; }
-    for (var t = 0u; t < 4u; t++) {
-      if (j0 + t < p.KW) { Partial[slice + co * columns + c0 + t] = acc[r][t]; }
-    }
-  }
+  storeRows16(slice, r0, c0, j0, columns, low);
+  if (WINDOW_ROWS == 32u) { storeRows16(slice, r0 + ROWS, c0, j0, columns, high); }
 }

@@ -74,6 +74,12 @@ export const CONV_THREE_WIDE_ROWS = [4, 8] as const;
  */
 export const CONV_SUBGROUP_ROWS = [16, 32] as const;
 /**
+ * conv2d_packed_subgroup.wgsl (the forward and stride-1 input gradient of FaPE-GAN's 4×4, stride-2 and reflect-padded convs):
+ * skip, a kernel row whose taps all land in the padding for the subgroup's 32 pixels is skipped (the border rows of a stride-1
+ * input gradient, padded by KH - 1 - PH: D-4's 4×4 has 2); compute, every kernel row is multiplied through (zeros).
+ */
+export const CONV_SUBGROUP_PADDING_ROWS = ['skip', 'compute'] as const;
+/**
  * The packed variant's input gradient at stride 2 (strides 1-2 per axis, at least one 2; dilation 1; at most 2 taps per phase: KH <= 2·SH, KW <= 2·SW; subgroups of 8) where
  * it has at most 2 channels (FaPE-GAN's D-1, 2→64 4×4): blocks runs conv_transpose2d_thin.wgsl (both channels of a block
  * of 4 x 4 phase pixels in every phase per invocation, each X load serving up to 2·KH·KW multiply-adds); phases the phase
@@ -123,6 +129,12 @@ export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
  * four, always 4.
  */
 export const WINDOW_WEIGHT_GRAD_TAPS = ['fitted', 'four'] as const;
+/**
+ * Output channels per invocation in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_ROWS) where there are
+ * more than 16 and output rows hold whole quads: 16, or 32 (two blocks of 16 on the same X window: twice the multiply-adds per
+ * X load).
+ */
+export const WINDOW_WEIGHT_GRAD_ROWS = [16, 32] as const;
 /** Output channels per invocation of conv2d_weight_grad_vec4.wgsl's 1×1 weight gradient (its ROWS), where no subgroup kernel runs. */
 export const POINTWISE_WEIGHT_GRAD_ROWS = [4, 8] as const;
 /**
@@ -190,6 +202,7 @@ export interface KernelChoices {
   convPointwise: (typeof CONV_POINTWISE)[number];
   convThreeWideRows: (typeof CONV_THREE_WIDE_ROWS)[number];
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
+  convSubgroupPaddingRows: (typeof CONV_SUBGROUP_PADDING_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
   convFiveWideForward: (typeof CONV_FIVE_WIDE_FORWARD)[number];
@@ -199,6 +212,7 @@ export interface KernelChoices {
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
+  windowWeightGradRows: (typeof WINDOW_WEIGHT_GRAD_ROWS)[number];
   /** Workgroups the weight gradient's split-K over pixels aims for (more slices, more partial sums to add). */
   weightGradWorkgroups: number;
   normReductionLanes: (typeof NORM_REDUCTION_LANES)[number];
@@ -264,8 +278,14 @@ export interface KernelChoices {
 // mid-step read-backs left Dawn polling on the main thread while lavapipe ran the step; LightCNN-9 demo within the noise (one
 // read-back per step); 30-34 fewer launches per step; load 8-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
 // Hardware takes it untimed: no mid-step wait on any adapter.
+// windowWeightGradRows 32 (where output rows hold whole quads): FaPE-GAN's window weight gradients (N16) per CPU second side by
+// side against 16 rows, three runs at load 9-18: G-res 1.18-1.25x (0.92-1.14 -> 1.16-1.34x matmul), G-down1 1.04-1.14x, G-down2
+// 1.02-1.17x, G-in 1.16x, D-2 1.20x, D-3 1.05x; D-4 (15-wide rows) 0.86-0.97x, so it keeps 16; 48 rows 0.6-0.7x (spills).
+// convSubgroupPaddingRows 'skip': the stride-1 input gradients through conv2d_packed_subgroup.wgsl, D-4 1.33-1.54x (0.74-0.82 ->
+// 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
+// 2026-12-05 grad-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -273,7 +293,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -294,6 +314,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convPointwise: CONV_POINTWISE,
   convThreeWideRows: CONV_THREE_WIDE_ROWS,
   convSubgroupRows: CONV_SUBGROUP_ROWS,
+  convSubgroupPaddingRows: CONV_SUBGROUP_PADDING_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
   convFiveWideForward: CONV_FIVE_WIDE_FORWARD,
@@ -303,6 +324,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
+  windowWeightGradRows: WINDOW_WEIGHT_GRAD_ROWS,
   weightGradWorkgroups: 'positive integer',
   normReductionLanes: NORM_REDUCTION_LANES,
   halfOps: HALF_OPS,

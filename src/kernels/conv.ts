@@ -215,7 +215,8 @@ function launchPackedSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
   const rows = packed.rowsPerInvocation;
   const shape = packedTileShape(Math.ceil(g.Cout / rows), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.packedSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.packedSubgroup`;
-  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows }, operands, stores });
+  const skipPaddingRows = gpu().policy.get('convSubgroupPaddingRows') === 'skip' ? 1 : 0;
+  const k = kernel('conv2d_packed_subgroup', { name, entryPoint: 'packedSubgroup', constants: { ...shape.constants, ROWS: rows, SKIP_PADDING_ROWS: skipPaddingRows }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
@@ -755,7 +756,8 @@ function weightGradSubgroupEntry(g: ConvGeometry): WeightGradSubgroupEntry | und
 }
 
 /**
- * One subgroup weight-gradient launch: per invocation 16 rows (4 for narrowSubgroup) x 4 columns
+ * One subgroup weight-gradient launch: per invocation 16 rows (windowSubgroup: the policy's windowWeightGradRows, 16 or 32,
+ * where more than 16 out channels fill them and output rows hold whole quads; 4 for narrowSubgroup) x 4 columns
  * (packedSubgroup: 4 consecutive (ci, i, j); the others: 4 neighbouring taps of one (ci, i), so KW
  * rounds up to whole blocks of 4); WGX (whole subgroups, up to 64) fitted to the column blocks and WGY
  * to the row blocks, 256 invocations at most. kChunk counts quads of 4 pixels: per image for
@@ -766,12 +768,15 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
   const columnBlocks = taps ? Math.ceil((g.Cin * g.KH * g.KW) / 4) : g.Cin * g.KH * Math.ceil(g.KW / 4);
   // A single out channel runs narrowSubgroup with 1 row, not 4 copies of it: G 7×7 64→1 134² 1.26-1.30× (batch 4, 8).
   const narrowRows = g.Cout === 1 ? 1 : 4;
-  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? narrowRows : 16));
+  // windowSubgroup's rows: two blocks of 16 on one X window where the policy asks, more than 16 out channels fill them and
+  // output rows hold whole quads (D-4's 15-wide rows, GY loaded per pixel, ran 0.86-0.97x 16 rows with 32).
+  const windowRows = entryPoint === 'windowSubgroup' && g.Cout > 16 && g.OW % 4 === 0 ? gpu().policy.get('windowWeightGradRows') : 16;
+  const rowBlocks = Math.ceil(g.Cout / (entryPoint === 'narrowSubgroup' ? narrowRows : windowRows));
   const wgx = Math.min(64, Math.ceil(columnBlocks / 8) * 8);
   let wgy = 1;
   while (entryPoint !== 'narrowSubgroup' && wgy * 2 <= rowBlocks && wgx * wgy * 2 <= 256) wgy *= 2;
   const tiles: [number, number] = [Math.ceil(columnBlocks / wgx), Math.ceil(rowBlocks / wgy)];
-  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW, WINDOW_TAPS: g.KW === 3 && gpu().policy.get('windowWeightGradTaps') === 'fitted' ? 3 : 4 } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
+  const constants: Record<string, number> = entryPoint === 'packedSubgroup' ? { WGX: wgx, WGY: wgy } : entryPoint === 'windowSubgroup' ? { WGX: wgx, WGY: wgy, SW: g.SW, WINDOW_TAPS: g.KW === 3 && gpu().policy.get('windowWeightGradTaps') === 'fitted' ? 3 : 4, WINDOW_ROWS: windowRows } : { WGX: wgx, SW: g.SW, NARROW_ROWS: narrowRows };
   const k = kernel('conv2d_weight_grad_packed_subgroup', { name: `conv2d_weight_grad.${entryPoint}`, entryPoint, constants, operands });
   const quads = taps ? g.N * Math.ceil((g.OH * g.OW) / 4) : g.N * g.OH * Math.ceil(g.OW / 4);
   const kChunk = Math.ceil(quads / weightGradSplits(g, tiles));

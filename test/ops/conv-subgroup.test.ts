@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { CONV_SUBGROUP_PADDING_ROWS } from '../../src/gpu/policy.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients, kernelsRun } from './helpers.js';
 
@@ -126,6 +127,29 @@ test('the 16-row subgroup kernels in invocations of 16 and of 32 rows (convSubgr
       const inputGrad = subgroupsOfEight() ? c.inputGrad : c.inputGrad.replace('Subgroup', 'Tiled');
       assert.ok(names.includes(inputGrad), `${what}: expected ${inputGrad} among ${names.join(', ')}`);
       await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng });
+    }
+  }
+});
+
+for (const padding of CONV_SUBGROUP_PADDING_ROWS) test(`packedSubgroup with convSubgroupPaddingRows ${padding}: subgroups of 32 pixels whose top or bottom kernel rows lie in the padding (the stride-1 input gradient of a 4×4 conv on 16-wide rows, a stride-2 forward on 32-wide rows), 16 and 32 rows, against the float64 reference and finite differences`, async () => {
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions }[] = [
+    // The input gradient, a conv over gy 4 x 15 padded by 2 into rows of 16: the first subgroup (rows 0-1) skips kernel row 0;
+    // 18 input channels (a partial second block), 5 filters (an odd last channel pair).
+    { x: [2, 18, 5, 16], w: [5, 18, 4, 4], opts: { padding: 1 } },
+    // The forward: 2 output rows of 32 pixels, the first of which takes kernel row 0 from the padding; an odd channel count
+    // (5: more than conv2d_window_subgroup.wgsl's 4).
+    { x: [2, 5, 5, 64], w: [18, 5, 4, 4], opts: { stride: 2, padding: 1 } },
+  ];
+  for (const rows of [16, 32] as const) {
+    gpu().policy.set({ convSubgroupRows: rows, convSubgroupPaddingRows: padding });
+    for (const c of cases) {
+      const what = `${padding}, rows ${rows}: conv2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
+      const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, c.opts);
+      const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+      const stride1 = c.opts.stride === undefined;
+      const expected = subgroupsOfEight() ? (stride1 ? 'conv_transpose2d.packedSubgroup' : forwardKernel()) : stride1 ? 'conv_transpose2d.packedTiled' : 'conv2d.packedTiled';
+      assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
+      await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]]], forward: op, reference: ([x, w, b]) => ref.conv2d(x, w, b, c.opts), rng });
     }
   }
 });

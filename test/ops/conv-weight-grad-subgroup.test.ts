@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
-import { WINDOW_WEIGHT_GRAD_TAPS } from '../../src/gpu/policy.js';
+import { WINDOW_WEIGHT_GRAD_ROWS, WINDOW_WEIGHT_GRAD_TAPS } from '../../src/gpu/policy.js';
 import { type Tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, toTensor, assertNear, forwardAndGradients, kernelsRun } from './helpers.js';
 
@@ -78,14 +78,42 @@ test('windowSubgroup and packedSubgroup against finite differences: chosen geome
   for (const c of cases) await checkWeightGrad(c);
 });
 
-for (const taps of WINDOW_WEIGHT_GRAD_TAPS) test(`windowSubgroup on 3-wide kernels (windowWeightGradTaps ${taps}: 3 taps per lane where fitted) against finite differences: stride 2 padded (G's down convs), unpadded (G's reflect-padded residual convs), width stride 3, partial quads, out channels past a row block`, async () => {
-  gpu().policy.set({ windowWeightGradTaps: taps });
-  const cases: Case[] = [
-    { x: [2, 4, 9, 11], w: [18, 4, 3, 3], opts: { stride: [2, 2], padding: [1, 1] } },  // 5 x 6 outputs
-    { x: [2, 3, 8, 9], w: [19, 3, 3, 3], opts: { stride: [1, 1], padding: [0, 0] } },  // 6 x 7
-    { x: [2, 3, 8, 12], w: [17, 3, 2, 3], opts: { stride: [1, 3], padding: [1, 1] } },  // 9 x 4: whole quads
-  ];
-  for (const c of cases) await checkWeightGrad(c);
+for (const taps of WINDOW_WEIGHT_GRAD_TAPS) {
+  for (const rows of WINDOW_WEIGHT_GRAD_ROWS) test(`windowSubgroup on 3-wide kernels (windowWeightGradTaps ${taps}: 3 taps per lane where fitted; windowWeightGradRows ${rows}) against finite differences: stride 2 padded (G's down convs), unpadded (G's reflect-padded residual convs), width stride 3, partial quads, out channels past a row block and past a second block of 16`, async () => {
+    gpu().policy.set({ windowWeightGradTaps: taps, windowWeightGradRows: rows });
+    // 32 rows run where output rows hold whole quads (OW % 4 == 0); the 6- and 7-wide cases take 16 under either setting.
+    const cases: Case[] = [
+      { x: [2, 4, 9, 11], w: [18, 4, 3, 3], opts: { stride: [2, 2], padding: [1, 1] } },  // 5 x 6 outputs
+      { x: [2, 4, 9, 15], w: [18, 4, 3, 3], opts: { stride: [2, 2], padding: [1, 1] } },  // 5 x 8
+      { x: [2, 3, 8, 9], w: [19, 3, 3, 3], opts: { stride: [1, 1], padding: [0, 0] } },  // 6 x 7
+      { x: [2, 3, 8, 10], w: [19, 3, 3, 3], opts: { stride: [1, 1], padding: [0, 0] } },  // 6 x 8
+      { x: [2, 3, 8, 12], w: [17, 3, 2, 3], opts: { stride: [1, 3], padding: [1, 1] } },  // 9 x 4: whole quads
+      // 41 rows: at 32 a row, a whole block, then one with 9 rows in its low half and none in its high half.
+      { x: [3, 2, 7, 15], w: [41, 2, 3, 3], opts: { stride: [2, 2], padding: [1, 1] } },  // 4 x 8
+    ];
+    for (const c of cases) await checkWeightGrad(c);
+  });
+}
+
+test('windowSubgroup with 32 rows (windowWeightGradRows 32) matches 16 rows and the direct oracle: split-K slices, 2 row blocks, 4-wide tap blocks at stride 2', async () => {
+  // 40 out channels: 2 blocks of 32 (the second 8 rows); 3 x 33 x 12 outputs at width stride 2 (3 quads a row): 2 split-K
+  // slices of 149 quads, the second starting inside an output row; 5 x 3 x 2 tap blocks.
+  const s = { x: [3, 5, 65, 24], w: [40, 5, 3, 6], opts: { stride: [2, 2] as [number, number], padding: [1, 2] as [number, number] } };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2)];
+  const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, s.opts).shape);
+  const op = ([x, w]: Tensor[]) => conv2d(x, w, undefined, s.opts);
+  const gradients: number[][] = [];
+  for (const rows of WINDOW_WEIGHT_GRAD_ROWS) {
+    gpu().policy.set({ windowWeightGradRows: rows, weightGradWorkgroups: 64 });
+    const names = await kernelsRun(rng, op, [s.x, s.w]);
+    const expected = subgroupKernel(s.w, s.opts);
+    assert.ok(names.includes(expected), `rows ${rows}: expected ${expected} among ${names.join(', ')}`);
+    assert.ok(!subgroupsOfEight() || names.includes('reduce.sum.columns'), `rows ${rows}: expected split-K slices added by reduce.sum.columns, got ${names.join(', ')}`);
+    gradients.push(Array.from((await forwardAndGradients(op, xs, g))[2].data));
+  }
+  gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
+  const oracle = await forwardAndGradients(op, xs, g);
+  for (const [index, rows] of WINDOW_WEIGHT_GRAD_ROWS.entries()) assertNear(gradients[index], oracle[2], `windowWeightGradRows ${rows} vs direct weight gradient`, 1e-3, 1e-4);
 });
 
 test('narrow subgroup weight gradient (1-8 filters) against finite differences: output rows of whole and partial quads, strides 1-4, 2 row blocks', async () => {

@@ -12,6 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../../src/gpu/index.js';
+import { CONV_SUBGROUP_PADDING_ROWS, WINDOW_WEIGHT_GRAD_ROWS } from '../../src/gpu/policy.js';
 import { matmul, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, type ConvGeometry, type ConvVariant } from '../../src/kernels/conv.js';
 import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
@@ -518,6 +519,36 @@ for (const subgroups of ['shared', 'off'] as const) {
           const main = `${expected[pass]}.f16`;
           assert.ok(names.includes(main) && f16Only(names), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected ${main}`));
         }
+      }
+    });
+  });
+}
+
+for (const rows of WINDOW_WEIGHT_GRAD_ROWS) {
+  test(`f16 weight gradient by windowSubgroup with windowWeightGradRows ${rows}: 3×3 stride 2 and unpadded 3×3 on 8-wide output rows, 37 out channels (a second row block, partly past the end)`, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: 'shared', windowWeightGradRows: rows }, async () => {
+      const cases: ConvCase[] = [
+        { g: geometry(2, 5, 11, 15, 37, [3, 3], [2, 2], [1, 1], [1, 1]), bias: false },
+        { g: geometry(3, 4, 9, 10, 37, [3, 3], [1, 1], [0, 0], [1, 1]), bias: false },
+      ];
+      for (const c of cases) {
+        const what = `f16 windowSubgroup (${rows} rows) ${describeConv(c)}`;
+        const names = await checkWeightGrad(c, what);
+        const main = subgroupsOfEight() ? 'conv2d_weight_grad.windowSubgroup.f16' : 'conv2d_weight_grad.registerTiled.f16';
+        assert.ok(names.includes(main) && f16Only(names), context(`${what}: kernels ${[...new Set(names)]}, expected ${main}`));
+      }
+    });
+  });
+}
+
+for (const padding of CONV_SUBGROUP_PADDING_ROWS) {
+  test(`f16 stride-1 input gradient by packedSubgroup with convSubgroupPaddingRows ${padding}: a 4×4 pad-1 conv on 16-wide rows (its first subgroup's kernel row 0 in the padding), 18 and 37 rows`, async () => {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: 'shared', convSubgroupPaddingRows: padding }, async () => {
+      for (const c of [{ g: geometry(2, 18, 5, 16, 5, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true }, { g: geometry(2, 37, 6, 16, 6, [4, 4], [1, 1], [1, 1], [1, 1]), bias: false }]) {
+        const what = `f16 packedSubgroup (${padding}) ${describeConv(c)}`;
+        const names = await checkTranspose(c, what);
+        const main = subgroupsOfEight() ? 'conv_transpose2d.packedSubgroup.f16' : 'conv_transpose2d.packedTiled.f16';
+        assert.ok(names.includes(main) && f16Only(names), context(`${what}: kernels ${[...new Set(names)]}, expected ${main}`));
       }
     });
   });
