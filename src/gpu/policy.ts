@@ -44,7 +44,8 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl; walking input rows, each X row loaded once
  * for all tap rows, where the height stride and dilation are 1 and KH <= 8); on any adapter, a forward of that
  * geometry over fewer than 1024 tiles with at least 128 input channels (D's 4×4 512→1) splits its channels into
- * slices (conv2d_single_sliced.wgsl rowsSliced);
+ * slices (conv2d_single_sliced.wgsl rowsSliced) — except where convSingleForward 'window' runs rowsWindow; the forward's and
+ * the input gradient's row tiles: convSingleForward, convSingleInputGrad;
  * generic: the packed kernels as for any Cout.
  */
 export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
@@ -87,6 +88,20 @@ export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
  * one weight quad per lane and about one X load for 256 multiply-adds); packed the channel-pair kernel (packedSubgroup).
  */
 export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
+/**
+ * The Cout = 1 forward of rowsSubgroup's geometry (convSingleChannel 'shared', subgroups of 8; height stride and dilation 1,
+ * kernel at most 8 x 8): window runs conv2d_single_subgroup.wgsl rowsWindow (tiles of up to 16 output rows, each input row's
+ * window loaded once into registers and added only to the tile rows that have a tap row on it), also in place of rowsSliced
+ * over few tiles with many channels; rows the 4-row tiles (rowsSubgroup; rowsSliced over few tiles and >= 128 channels).
+ */
+export const CONV_SINGLE_FORWARD = ['window', 'rows'] as const;
+/**
+ * The Cout = 1 input gradient at stride 1 under convSingleChannel 'shared' where subgroups are 8 wide, height dilation 1 and
+ * kernel at most 8 x 8: window runs conv_transpose2d_single_subgroup.wgsl rowsWindow (tiles of up to 8 rows x 8 columns x
+ * 8 channels, each GY row's window loaded once into registers, the weights once per invocation); octets singleSubgroup
+ * (one row's 8 columns x 8 channels, as under 'dedicated').
+ */
+export const CONV_SINGLE_INPUT_GRAD = ['window', 'octets'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /**
@@ -161,6 +176,8 @@ export interface KernelChoices {
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
+  convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
+  convSingleInputGrad: (typeof CONV_SINGLE_INPUT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
@@ -202,6 +219,10 @@ export interface KernelChoices {
 // convThinForward 'window': G-in's forward (2→64 7×7 on 134², N16) 0.52→0.74x matmul (1.41x packedSubgroup per CPU second), D-1's
 // (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
 // (bench/RESULTS.md 2026-12-05 thin-conv section).
+// convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.38→1.02x matmul (2.7x rowsSubgroup per CPU second), D-out's
+// (512→1 4×4 pad 1 on 15²) 0.27→0.79x (2.9x rowsSliced + its reduction), side by side at load 6; convSingleInputGrad 'window':
+// G-out's input gradient 0.55→0.86x (1.55x singleSubgroup), D-out's 0.27→0.45x (1.63x) at load 15 (bench/RESULTS.md 2026-12-05
+// single-out section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -218,7 +239,7 @@ export interface KernelChoices {
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', convSingleForward: 'window', convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -226,7 +247,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', convSingleForward: 'window', convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -249,6 +270,8 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
+  convSingleForward: CONV_SINGLE_FORWARD,
+  convSingleInputGrad: CONV_SINGLE_INPUT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,
