@@ -219,10 +219,10 @@ export interface KernelChoices {
 // convThinForward 'window': G-in's forward (2→64 7×7 on 134², N16) 0.52→0.74x matmul (1.41x packedSubgroup per CPU second), D-1's
 // (2→64 4×4 s2 on 128²) 0.34→0.45x (1.34x), side by side at load 8-9; at load 12 G-in 0.58→0.89x (1.51x), D-1 0.43→0.50x (1.15x)
 // (bench/RESULTS.md 2026-12-05 thin-conv section).
-// convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.38→1.02x matmul (2.7x rowsSubgroup per CPU second), D-out's
-// (512→1 4×4 pad 1 on 15²) 0.27→0.79x (2.9x rowsSliced + its reduction), side by side at load 6; convSingleInputGrad 'window':
-// G-out's input gradient 0.55→0.86x (1.55x singleSubgroup), D-out's 0.27→0.45x (1.63x) at load 15 (bench/RESULTS.md 2026-12-05
-// single-out section).
+// convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.36-0.38→0.98-1.12x matmul (2.7-2.9x rowsSubgroup per CPU
+// second), D-out's (512→1 4×4 pad 1 on 15²) 0.18-0.27→0.44-0.79x (2.0-2.9x rowsSliced + its reduction); convSingleInputGrad
+// 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
+// side by side at load 6-15 (bench/RESULTS.md 2026-12-05 single-out section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.

@@ -360,8 +360,8 @@ const WINDOW_MAX_ROWS = 16;
 /**
  * The Cout = 1 forward in tiles of up to WINDOW_MAX_ROWS output rows x 8 columns (conv2d_single_subgroup.wgsl rowsWindow): the
  * rows split evenly into the fewest tiles (D's 14 rows: one tile of 14; G's 128: 8 of 16), KERNEL_W the kernel's width;
- * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.38-0.40 → 0.91-1.0× the
- * matmul rate; D-out (4×4 512→1 on 15²): 0.26 (rowsSliced + reduction) → 0.71× (bench/RESULTS.md, 2026-12-05 single-out).
+ * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.36-0.38 → 0.98-1.12× the
+ * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.27 (rowsSliced + reduction) → 0.44-0.79× (bench/RESULTS.md, 2026-12-05 single-out).
  */
 function launchWindowForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
   const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
