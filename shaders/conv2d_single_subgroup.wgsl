@@ -133,37 +133,54 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
 
 // ---------------------------------------------------------------------------------------------
 // rowsWindow — rowsSubgroup's geometry (SH == DH == 1, KH <= 8, KW <= 8) in tiles of WINDOW_ROWS (override, at most 16)
-// output rows x 8 columns, KERNEL_W (override) the kernel's width. Per channel and input row t of the tile (WINDOW_ROWS +
-// KH - 1 of them) an invocation loads the row's window X[.., ow0 - PW .. + KERNEL_W + 6] once into registers, then adds it to
+// output rows x 8·WINDOW_OCTETS (override, 1 or 2) columns, KERNEL_W (override) the kernel's width. Per channel and input row t
+// of the tile (WINDOW_ROWS + KH - 1 of them) an invocation loads the row's window X[.., ow0 - PW .. + KERNEL_W + 8·WINDOW_OCTETS
+// - 2] once into registers, then adds it to
 // each tile row r that has a tap row on it (kh = t - r in [0, KH): a uniform test, so rows without one cost nothing), one tile
 // row at a time: its 8 sums stay in registers through the KERNEL_W taps. Why: on lavapipe a load whose address differs per
 // lane is a loop over the lanes, about half of rowsSubgroup's time; rowsSubgroup's 4-row tiles loaded 2.5 input rows per
 // output row (rowsWindow's 16: 1.4 at KH = 7), added every input row to all 4 tile rows (30 % of G-out's multiply-adds on
 // zero weights), loaded one input past each row, and kept its 32 sums live across every tap (spilled).
 // Weights as rowsSubgroup: lane l holds tap row l of the channel (heldTaps), each tile row takes lane kh's by subgroupShuffle.
-// Tiles: (n, WINDOW_ROWS·a, 8·b), invocation = ((n · ceil(OH / WINDOW_ROWS)) + a) · ceil(OW / 8) + b, past the last repeating
-// it and storing nothing; tile rows past OH are computed and not stored. Needs subgroups of exactly 8 lanes.
+// Tiles: (n, WINDOW_ROWS·a, 8·WINDOW_OCTETS·b), invocation = ((n · ceil(OH / WINDOW_ROWS)) + a) · ceil(OW / (8·WINDOW_OCTETS)) + b,
+// past the last repeating it and storing nothing; tile rows and columns past OH / OW are computed and not stored. Needs
+// subgroups of exactly 8 lanes.
 override WINDOW_ROWS: u32 = 16u;
 override KERNEL_W: u32 = 8u;
-/** Tile row r's sums: windowAcc[2r] (columns ow0 .. + 3), windowAcc[2r + 1] (ow0 + 4 .. + 7). */
-var<private> windowAcc: array<vec4<f32>, 32>;
-/** The current input row's window: X at columns iwFirst .. iwFirst + KERNEL_W + 6. */
-var<private> inputRow: array<f32, 16>;
+override WINDOW_OCTETS: u32 = 1u;
+/** Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15). */
+var<private> windowAcc: array<vec4<f32>, 64>;
+/** The current input row's window: X at columns iwFirst .. iwFirst + KERNEL_W + 8·WINDOW_OCTETS - 2. */
+var<private> inputRow: array<f32, 24>;
 /** This lane's tap row of the current channel (taps 0 .. KERNEL_W - 1). */
 var<private> heldTaps: array<f32, 8>;
 
 /** Adds the current input row (tile row t) to tile row r's sums through tap row t - r, where that tap row exists (uniform). */
 fn addWindowRow(t: u32, r: u32) {
   if ((r >= WINDOW_ROWS) | (t < r) | (t - r >= p.KH)) { return; }
-  var lo = windowAcc[2u * r];
-  var hi = windowAcc[2u * r + 1u];
+  var lo = windowAcc[4u * r];
+  var hi = windowAcc[4u * r + 1u];
+  var lo2 = vec4<f32>();
+  var hi2 = vec4<f32>();
+  if (WINDOW_OCTETS == 2u) {
+    lo2 = windowAcc[4u * r + 2u];
+    hi2 = windowAcc[4u * r + 3u];
+  }
   for (var kw = 0u; kw < KERNEL_W; kw++) {
     let w = subgroupShuffle(heldTaps[kw], t - r);
     lo += w * vec4<f32>(inputRow[kw], inputRow[kw + 1u], inputRow[kw + 2u], inputRow[kw + 3u]);
     hi += w * vec4<f32>(inputRow[kw + 4u], inputRow[kw + 5u], inputRow[kw + 6u], inputRow[kw + 7u]);
+    if (WINDOW_OCTETS == 2u) {
+      lo2 += w * vec4<f32>(inputRow[kw + 8u], inputRow[kw + 9u], inputRow[kw + 10u], inputRow[kw + 11u]);
+      hi2 += w * vec4<f32>(inputRow[kw + 12u], inputRow[kw + 13u], inputRow[kw + 14u], inputRow[kw + 15u]);
+    }
   }
-  windowAcc[2u * r] = lo;
-  windowAcc[2u * r + 1u] = hi;
+  windowAcc[4u * r] = lo;
+  windowAcc[4u * r + 1u] = hi;
+  if (WINDOW_OCTETS == 2u) {
+    windowAcc[4u * r + 2u] = lo2;
+    windowAcc[4u * r + 3u] = hi2;
+  }
 }
 
 /** Adds the current input row to every tile row (r written out: constant indices into windowAcc keep it out of a loop). */
@@ -177,16 +194,16 @@ fn addWindowRows(t: u32) {
 @compute @workgroup_size(WG)
 fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
-  let octetsPerRow = (p.OW + 7u) / 8u;
+  let octetsPerRow = (p.OW + 8u * WINDOW_OCTETS - 1u) / (8u * WINDOW_OCTETS);
   let rowTiles = (p.OH + WINDOW_ROWS - 1u) / WINDOW_ROWS;
   let total = p.N * rowTiles * octetsPerRow;
   let q = min(invocation, total - 1u);
-  let ow0 = (q % octetsPerRow) * 8u;
+  let ow0 = (q % octetsPerRow) * 8u * WINDOW_OCTETS;
   let tile = q / octetsPerRow;
   image = tile / rowTiles;
   let oh0 = (tile % rowTiles) * WINDOW_ROWS;
   iwFirst = i32(ow0) - p.PW;
-  windowAcc = array<vec4<f32>, 32>();
+  windowAcc = array<vec4<f32>, 64>();
   let heldRow = min(lane % 8u, p.KH - 1u);
   let laneHasRow = lane % 8u < p.KH;
   // A local loop counter: the private ci is not subgroup-uniform to WGSL's analysis.
@@ -199,7 +216,7 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       let ih = i32(oh0 + t) - p.PH;
       rowInside = (ih >= 0) & (ih < i32(p.H));
       rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
-      for (var j = 0u; j < KERNEL_W + 7u; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
+      for (var j = 0u; j < KERNEL_W + 8u * WINDOW_OCTETS - 1u; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
       addWindowRows(t);
     }
   }
@@ -208,6 +225,9 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   if (p.hasBias == 1u) { bias = Bias[0]; }
   let row0 = image * p.OH + oh0;
   for (var r = 0u; r < WINDOW_ROWS; r++) {
-    if (oh0 + r < p.OH) { storeRow(row0 + r, ow0, bias, windowAcc[2u * r], windowAcc[2u * r + 1u]); }
+    if (oh0 + r < p.OH) {
+      storeRow(row0 + r, ow0, bias, windowAcc[4u * r], windowAcc[4u * r + 1u]);
+      if (WINDOW_OCTETS == 2u) { storeRow(row0 + r, ow0 + 8u, bias, windowAcc[4u * r + 2u], windowAcc[4u * r + 3u]); }
+    }
   }
 }

@@ -96,6 +96,11 @@ export const CONV_THIN_FORWARD = ['window', 'packed'] as const;
  */
 export const CONV_SINGLE_FORWARD = ['window', 'rows'] as const;
 /**
+ * Output columns per invocation of the Cout = 1 forward's rowsWindow (convSingleForward 'window'): 16 (two octets on one input
+ * row's window of KW + 15 values: fewer lane-varying loads per output), or 8; outputs at most 8 wide take 8 either way.
+ */
+export const CONV_SINGLE_FORWARD_COLUMNS = [16, 8] as const;
+/**
  * The Cout = 1 input gradient at stride 1 under convSingleChannel 'shared' where subgroups are 8 wide, height dilation 1 and
  * kernel at most 8 x 8: window runs conv_transpose2d_single_subgroup.wgsl rowsWindow (tiles of up to 8 rows x 8 columns x
  * 8 channels, each GY row's window loaded once into registers, the weights once per invocation); octets singleSubgroup
@@ -177,6 +182,7 @@ export interface KernelChoices {
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
+  convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
   convSingleInputGrad: (typeof CONV_SINGLE_INPUT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
@@ -222,7 +228,8 @@ export interface KernelChoices {
 // convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.36-0.38→0.98-1.12x matmul (2.7-2.9x rowsSubgroup per CPU
 // second), D-out's (512→1 4×4 pad 1 on 15²) 0.18-0.27→0.44-0.79x (2.0-2.9x rowsSliced + its reduction); convSingleInputGrad
 // 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
-// side by side at load 6-15 (bench/RESULTS.md 2026-12-05 single-out section).
+// side by side at load 6-15; convSingleForwardColumns 16: D-out's forward 0.95x against 0.83x with 8 side by side (load 12;
+// 0.67-0.68x against 0.36-0.45x in separate runs), G-out's the same (1.21x, 1.22x) (bench/RESULTS.md 2026-12-05 single-out section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -239,7 +246,7 @@ export interface KernelChoices {
 // (bench/RESULTS.md 2026-12-05 gemm-rows section). windowWeightGradTaps 'fitted': FaPE-GAN's 3-wide window weight gradients
 // 1.00-1.11x (G-down1, G-down2; G-res within noise).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', convSingleForward: 'window', convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -247,7 +254,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', convSingleForward: 'window', convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -271,6 +278,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
   convThinForward: CONV_THIN_FORWARD,
   convSingleForward: CONV_SINGLE_FORWARD,
+  convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,
   convSingleInputGrad: CONV_SINGLE_INPUT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,

@@ -358,16 +358,19 @@ function mayRunSliced(g: ConvGeometry, variant: ConvVariant, mfm: number): boole
 const WINDOW_MAX_ROWS = 16;
 
 /**
- * The Cout = 1 forward in tiles of up to WINDOW_MAX_ROWS output rows x 8 columns (conv2d_single_subgroup.wgsl rowsWindow): the
- * rows split evenly into the fewest tiles (D's 14 rows: one tile of 14; G's 128: 8 of 16), KERNEL_W the kernel's width;
+ * The Cout = 1 forward in tiles of up to WINDOW_MAX_ROWS output rows x 16 columns (conv2d_single_subgroup.wgsl rowsWindow; 8 under
+ * convSingleForwardColumns 8 or outputs at most 8 wide): the rows split evenly into the fewest tiles (D's 14 rows: one tile of
+ * 14; G's 128: 8 of 16), KERNEL_W the kernel's width;
  * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.36-0.38 → 0.98-1.12× the
- * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.27 (rowsSliced + reduction) → 0.44-0.79× (bench/RESULTS.md, 2026-12-05 single-out).
+ * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.30 (rowsSliced + reduction) → 0.44-0.79× in 8 columns, 0.95× in 16 (0.83× in 8
+ * beside it) (bench/RESULTS.md, 2026-12-05 single-out).
  */
 function launchWindowForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
   const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
-  const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / 8);
+  const octets = g.OW > 8 ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
+  const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (8 * octets));
   const wg = tiles < 1024 ? 8 : 64;
-  const k = kernel('conv2d_single_subgroup', { name: 'conv2d.rowsWindow', entryPoint: 'rowsWindow', constants: { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW }, operands, stores });
+  const k = kernel('conv2d_single_subgroup', { name: 'conv2d.rowsWindow', entryPoint: 'rowsWindow', constants: { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets }, operands, stores });
   gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(tiles, wg));
 }
 

@@ -99,7 +99,7 @@ test('convSingleChannel shared (on subgroups of 8: the forward in tiles of outpu
   }
 });
 
-test('Cout = 1 forward in tiles of up to 16 rows and input gradient in tiles of up to 8 (rowsWindow both, convSingleForward and convSingleInputGrad window on subgroups of 8): heights split into uneven tiles (17: 2 of 9 / 3 of 6; 37: 3 of 13 / 5 of 8, the last short), one tile of 14 (D-out\'s kind), channels past a block of 8, kernels 1×7 to 8×8 and 7×1, padding, bias, batches, against finite differences', async () => {
+test('Cout = 1 forward in tiles of up to 16 rows x 16 or 8 columns (convSingleForwardColumns) and input gradient in tiles of up to 8 rows (rowsWindow both, convSingleForward and convSingleInputGrad window on subgroups of 8): output widths 6-14 (partial column tiles), heights split into uneven tiles (17: 2 of 9 / 3 of 6; 37: 3 of 13 / 5 of 8, the last short), one tile of 14 (D-out\'s kind), channels past a block of 8, kernels 1×7 to 8×8 and 7×1, padding, bias, batches, against finite differences', async () => {
   const cases: Case[] = [
     { x: [2, 3, 23, 20], kernel: [7, 7], opts: { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, bias: true },
     { x: [3, 2, 37, 11], kernel: [3, 5], opts: { stride: [1, 1], padding: [1, 2], dilation: [1, 1] }, bias: false },
@@ -108,11 +108,15 @@ test('Cout = 1 forward in tiles of up to 16 rows and input gradient in tiles of 
     { x: [1, 4, 19, 9], kernel: [1, 7], opts: { stride: [1, 1], padding: [0, 3], dilation: [1, 1] }, bias: true },
     { x: [2, 3, 21, 6], kernel: [7, 1], opts: { stride: [1, 1], padding: [2, 0], dilation: [1, 1] }, bias: false },
   ];
-  for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
-  // A batch in runs of whole images (x 2 KiB an image, y 1 KiB, against a 4 KiB binding; offsets stay 256-byte aligned): each run's tiles start at its first image.
+  for (const columns of [16, 8] as const) {
+    gpu().policy.set({ convSingleForwardColumns: columns });
+    for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
+  }
+  // A batch in runs of whole images (x and gx 1 KiB an image, y 256 bytes, against a 4 KiB binding; offsets stay 256-byte
+  // aligned, and y's 1280 bytes fit the bias gradient's one reduction): each run's tiles start at its first image.
   gpu().setMaxBindingBytes(4096);
-  const chunked: Case = { x: [5, 2, 16, 16], kernel: [5, 5], opts: { stride: [1, 1], padding: [2, 2], dilation: [1, 1] }, bias: true };
-  const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, chunked.opts), [chunked.x, [1, 2, 5, 5], [1]]);
+  const chunked: Case = { x: [5, 4, 8, 8], kernel: [5, 5], opts: { stride: [1, 1], padding: [2, 2], dilation: [1, 1] }, bias: true };
+  const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, chunked.opts), [chunked.x, [1, 4, 5, 5], [1]]);
   for (const name of ['conv2d.rowsWindow', 'conv_transpose2d.rowsWindow']) {
     const launches = names.filter((n) => n === name).length;
     assert.ok(!subgroupsOfEight() || launches > 1, `x [${chunked.x}] in runs of images: expected several ${name} launches, got ${names.join(', ')}`);
