@@ -497,7 +497,8 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  */
 function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
-  const window = transposeWindowRuns(g);
+  // Float16 stores keep singleSubgroup: rowsWindow's written-out stores, each rounding inlined (stored()), took 12 s to minutes to compile.
+  const window = transposeWindowRuns(g) && stores === 'f32';
   const rows = window ? Math.ceil(g.H / Math.ceil(g.H / TRANSPOSE_WINDOW_MAX_ROWS)) : 1;
   const invocations = g.N * Math.ceil(g.H / rows) * Math.ceil(g.W / 8);
   const wg = window && invocations < 1024 ? 8 : 64;
