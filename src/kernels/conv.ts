@@ -464,11 +464,13 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands, output);
-  const stores = epilogueStores(output);
-  const count = whole.N * whole.Cin * whole.H * whole.W;
-  const gx = alloc(count, stores);
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
+  // rowsWindow stores f32 only (a float16 output takes the cast): its float16-store build, 64 written-out channel stores each
+  // rounding inline, took 12 s to minutes to compile on lavapipe.
+  const stores = single && transposeWindowRuns(whole) ? 'f32' : epilogueStores(output);
+  const count = whole.N * whole.Cin * whole.H * whole.W;
+  const gx = alloc(count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
   const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
@@ -497,8 +499,8 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  */
 function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
-  // Float16 stores keep singleSubgroup: rowsWindow's written-out stores, each rounding inlined (stored()), took 12 s to minutes to compile.
-  const window = transposeWindowRuns(g) && stores === 'f32';
+  const window = transposeWindowRuns(g);
+  if (window && stores !== 'f32') throw new Error('conv2dTranspose: the Cout = 1 rowsWindow input gradient stores f32 only (conv2dTranspose casts its result)');
   const rows = window ? Math.ceil(g.H / Math.ceil(g.H / TRANSPOSE_WINDOW_MAX_ROWS)) : 1;
   const invocations = g.N * Math.ceil(g.H / rows) * Math.ceil(g.W / 8);
   const wg = window && invocations < 1024 ? 8 : 64;

@@ -339,7 +339,8 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
   assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
-  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'));
+  // The Cout = 1 rowsWindow stores f32: its float16 output takes the cast.
+  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv_transpose2d.rowsWindow.f16'));
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
 }
