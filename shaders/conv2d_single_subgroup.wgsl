@@ -9,7 +9,8 @@
 // X [N, Cin, H, W], W [1, Cin, KH, KW], Y [N, 1, OH, OW], NCHW.
 // Bindings: 0 params (conv_geometry's Params), 1 X (read), 2 W (read), 3 Bias (read; used when
 //   hasBias == 1), 4 Y (write) — conv2d_single.wgsl's table.
-// rowsSubgroup (below): 4 output rows x 8 columns per invocation where also SH == DH == 1, KH <= 8 and KW <= 8.
+// rowsSubgroup (below): 4 output rows x 8 columns per invocation where also SH == DH == 1, KH <= 8 and KW <= 8;
+// rowsWindow (last): up to 16 output rows x 8 columns, only the taps that exist, an input row's window in registers.
 // Tiling: WG (override, a multiple of the subgroup size) invocations per workgroup along x, 8 outputs
 //   each (rowsSubgroup: 32); invocation = (wid.y · groups.x + wid.x) · WG + lid.x. Control flow is uniform up to the
 //   stores (shaders/include/conv_single_forward.wgsl).
@@ -128,4 +129,105 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
   if (oh0 + 1u < p.OH) { storeRow(row0 + 1u, ow0, bias, rowAcc[2], rowAcc[3]); }
   if (oh0 + 2u < p.OH) { storeRow(row0 + 2u, ow0, bias, rowAcc[4], rowAcc[5]); }
   if (oh0 + 3u < p.OH) { storeRow(row0 + 3u, ow0, bias, rowAcc[6], rowAcc[7]); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rowsWindow — rowsSubgroup's geometry (SH == DH == 1, KH <= 8, KW <= 8) in tiles of WINDOW_ROWS (override, at most 16)
+// output rows x 8·WINDOW_OCTETS (override, 1 or 2) columns, KERNEL_W (override) the kernel's width. Per channel and input row t
+// of the tile (WINDOW_ROWS + KH - 1 of them) an invocation loads the row's window X[.., ow0 - PW .. + KERNEL_W + 8·WINDOW_OCTETS
+// - 2] once into registers, then adds it to
+// each tile row r that has a tap row on it (kh = t - r in [0, KH): a uniform test, so rows without one cost nothing), one tile
+// row at a time: its 8 sums stay in registers through the KERNEL_W taps. Why: on lavapipe a load whose address differs per
+// lane is a loop over the lanes, about half of rowsSubgroup's time; rowsSubgroup's 4-row tiles loaded 2.5 input rows per
+// output row (rowsWindow's 16: 1.4 at KH = 7), added every input row to all 4 tile rows (30 % of G-out's multiply-adds on
+// zero weights), loaded one input past each row, and kept its 32 sums live across every tap (spilled).
+// Weights as rowsSubgroup: lane l holds tap row l of the channel (heldTaps), each tile row takes lane kh's by subgroupShuffle.
+// Tiles: (n, WINDOW_ROWS·a, 8·WINDOW_OCTETS·b), invocation = ((n · ceil(OH / WINDOW_ROWS)) + a) · ceil(OW / (8·WINDOW_OCTETS)) + b,
+// past the last repeating it and storing nothing; tile rows and columns past OH / OW are computed and not stored. Needs
+// subgroups of exactly 8 lanes.
+override WINDOW_ROWS: u32 = 16u;
+override KERNEL_W: u32 = 8u;
+override WINDOW_OCTETS: u32 = 1u;
+/** Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15). */
+var<private> windowAcc: array<vec4<f32>, 64>;
+/** The current input row's window: X at columns iwFirst .. iwFirst + KERNEL_W + 8·WINDOW_OCTETS - 2. */
+var<private> inputRow: array<f32, 24>;
+/** This lane's tap row of the current channel (taps 0 .. KERNEL_W - 1). */
+var<private> heldTaps: array<f32, 8>;
+
+/** Adds the current input row (tile row t) to tile row r's sums through tap row t - r, where that tap row exists (uniform). */
+fn addWindowRow(t: u32, r: u32) {
+  if ((r >= WINDOW_ROWS) | (t < r) | (t - r >= p.KH)) { return; }
+  var lo = windowAcc[4u * r];
+  var hi = windowAcc[4u * r + 1u];
+  var lo2 = vec4<f32>();
+  var hi2 = vec4<f32>();
+  if (WINDOW_OCTETS == 2u) {
+    lo2 = windowAcc[4u * r + 2u];
+    hi2 = windowAcc[4u * r + 3u];
+  }
+  for (var kw = 0u; kw < KERNEL_W; kw++) {
+    let w = subgroupShuffle(heldTaps[kw], t - r);
+    lo += w * vec4<f32>(inputRow[kw], inputRow[kw + 1u], inputRow[kw + 2u], inputRow[kw + 3u]);
+    hi += w * vec4<f32>(inputRow[kw + 4u], inputRow[kw + 5u], inputRow[kw + 6u], inputRow[kw + 7u]);
+    if (WINDOW_OCTETS == 2u) {
+      lo2 += w * vec4<f32>(inputRow[kw + 8u], inputRow[kw + 9u], inputRow[kw + 10u], inputRow[kw + 11u]);
+      hi2 += w * vec4<f32>(inputRow[kw + 12u], inputRow[kw + 13u], inputRow[kw + 14u], inputRow[kw + 15u]);
+    }
+  }
+  windowAcc[4u * r] = lo;
+  windowAcc[4u * r + 1u] = hi;
+  if (WINDOW_OCTETS == 2u) {
+    windowAcc[4u * r + 2u] = lo2;
+    windowAcc[4u * r + 3u] = hi2;
+  }
+}
+
+/** Adds the current input row to every tile row (r written out: constant indices into windowAcc keep it out of a loop). */
+fn addWindowRows(t: u32) {
+  addWindowRow(t, 0u); addWindowRow(t, 1u); addWindowRow(t, 2u); addWindowRow(t, 3u);
+  addWindowRow(t, 4u); addWindowRow(t, 5u); addWindowRow(t, 6u); addWindowRow(t, 7u);
+  addWindowRow(t, 8u); addWindowRow(t, 9u); addWindowRow(t, 10u); addWindowRow(t, 11u);
+  addWindowRow(t, 12u); addWindowRow(t, 13u); addWindowRow(t, 14u); addWindowRow(t, 15u);
+}
+
+@compute @workgroup_size(WG)
+fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
+  let octetsPerRow = (p.OW + 8u * WINDOW_OCTETS - 1u) / (8u * WINDOW_OCTETS);
+  let rowTiles = (p.OH + WINDOW_ROWS - 1u) / WINDOW_ROWS;
+  let total = p.N * rowTiles * octetsPerRow;
+  let q = min(invocation, total - 1u);
+  let ow0 = (q % octetsPerRow) * 8u * WINDOW_OCTETS;
+  let tile = q / octetsPerRow;
+  image = tile / rowTiles;
+  let oh0 = (tile % rowTiles) * WINDOW_ROWS;
+  iwFirst = i32(ow0) - p.PW;
+  windowAcc = array<vec4<f32>, 64>();
+  let heldRow = min(lane % 8u, p.KH - 1u);
+  let laneHasRow = lane % 8u < p.KH;
+  // A local loop counter: the private ci is not subgroup-uniform to WGSL's analysis.
+  for (var channel = 0u; channel < p.Cin; channel++) {
+    ci = channel;
+    let wBase = (ci * p.KH + heldRow) * KERNEL_W;
+    for (var j = 0u; j < KERNEL_W; j++) { heldTaps[j] = select(0.0, f32(W[wBase + j]), laneHasRow); }
+    for (var t = 0u; t < WINDOW_ROWS + p.KH - 1u; t++) {
+      // Input row oh0 - PH + t (startRow's ih with oh = oh0 and tapRow = t, SH = DH = 1).
+      let ih = i32(oh0 + t) - p.PH;
+      rowInside = (ih >= 0) & (ih < i32(p.H));
+      rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+      for (var j = 0u; j < KERNEL_W + 8u * WINDOW_OCTETS - 1u; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
+      addWindowRows(t);
+    }
+  }
+  if (invocation >= total) { return; }
+  var bias = 0.0;
+  if (p.hasBias == 1u) { bias = Bias[0]; }
+  let row0 = image * p.OH + oh0;
+  for (var r = 0u; r < WINDOW_ROWS; r++) {
+    if (oh0 + r < p.OH) {
+      storeRow(row0 + r, ow0, bias, windowAcc[4u * r], windowAcc[4u * r + 1u]);
+      if (WINDOW_OCTETS == 2u) { storeRow(row0 + r, ow0 + 8u, bias, windowAcc[4u * r + 2u], windowAcc[4u * r + 3u]); }
+    }
+  }
 }

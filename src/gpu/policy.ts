@@ -44,7 +44,8 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl; walking input rows, each X row loaded once
  * for all tap rows, where the height stride and dilation are 1 and KH <= 8); on any adapter, a forward of that
  * geometry over fewer than 1024 tiles with at least 128 input channels (D's 4×4 512→1) splits its channels into
- * slices (conv2d_single_sliced.wgsl rowsSliced);
+ * slices (conv2d_single_sliced.wgsl rowsSliced) — except where convSingleForward 'window' runs rowsWindow; the forward's and
+ * the input gradient's row tiles: convSingleForward, convSingleInputGrad;
  * generic: the packed kernels as for any Cout.
  */
 export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
@@ -115,6 +116,25 @@ export const CONV_FIVE_BY_FIVE_WEIGHT_GRAD = ['subgroup', 'vec4'] as const;
 export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
 export const WINDOW_STORES = ['quads', 'elements'] as const;
+/**
+ * The Cout = 1 forward of rowsSubgroup's geometry (convSingleChannel 'shared', subgroups of 8; height stride and dilation 1,
+ * kernel at most 8 x 8): window runs conv2d_single_subgroup.wgsl rowsWindow (tiles of up to 16 output rows, each input row's
+ * window loaded once into registers and added only to the tile rows that have a tap row on it), also in place of rowsSliced
+ * over few tiles with many channels; rows the 4-row tiles (rowsSubgroup; rowsSliced over few tiles and >= 128 channels).
+ */
+export const CONV_SINGLE_FORWARD = ['window', 'rows'] as const;
+/**
+ * Output columns per invocation of the Cout = 1 forward's rowsWindow (convSingleForward 'window'): 16 (two octets on one input
+ * row's window of KW + 15 values: fewer lane-varying loads per output), or 8; outputs at most 8 wide take 8 either way.
+ */
+export const CONV_SINGLE_FORWARD_COLUMNS = [16, 8] as const;
+/**
+ * The Cout = 1 input gradient at stride 1 under convSingleChannel 'shared' where subgroups are 8 wide, height dilation 1 and
+ * kernel at most 8 x 8: window runs conv_transpose2d_single_subgroup.wgsl rowsWindow (tiles of up to 8 rows x 8 columns x
+ * 8 channels, each GY row's window loaded once into registers, the weights once per invocation); octets singleSubgroup
+ * (one row's 8 columns x 8 channels, as under 'dedicated').
+ */
+export const CONV_SINGLE_INPUT_GRAD = ['window', 'octets'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /**
@@ -209,6 +229,9 @@ export interface KernelChoices {
   windowStores: (typeof WINDOW_STORES)[number];
   windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
   convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
+  convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
+  convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
+  convSingleInputGrad: (typeof CONV_SINGLE_INPUT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
@@ -258,6 +281,11 @@ export interface KernelChoices {
 // rows 1.05-1.48x one tap at a time in two runs, 0.92x in a third (a loop over an array of taps ran 0.56x: Mesa kept it
 // rolled, the taps in memory). convFiveByFiveWeightGrad 'subgroup': conv1's weight gradient 0.43-0.50→1.40-1.52x matmul
 // (2.8-3.5x fiveWide per CPU second) (bench/RESULTS.md 2026-12-05 conv1 section).
+// convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.36-0.38→0.98-1.12x matmul (2.7-2.9x rowsSubgroup per CPU
+// second), D-out's (512→1 4×4 pad 1 on 15²) 0.18-0.27→0.44-0.79x (2.0-2.9x rowsSliced + its reduction); convSingleInputGrad
+// 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
+// side by side at load 6-15; convSingleForwardColumns 16: D-out's forward 0.95x against 0.83x with 8 side by side (load 12;
+// 0.67-0.68x against 0.36-0.45x in separate runs), G-out's the same (1.21x, 1.22x) (bench/RESULTS.md 2026-12-05 single-out section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -285,7 +313,7 @@ export interface KernelChoices {
 // 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
 // 2026-12-05 grad-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32,
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -293,7 +321,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16,
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -321,6 +349,9 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   windowStores: WINDOW_STORES,
   windowTapOrder: WINDOW_TAP_ORDER,
   convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
+  convSingleForward: CONV_SINGLE_FORWARD,
+  convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,
+  convSingleInputGrad: CONV_SINGLE_INPUT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,

@@ -323,18 +323,20 @@ function singleChannelKernels(g: ConvGeometry): boolean {
 
 /**
  * The Cout = 1 forward: 8 neighbouring outputs of one row per invocation (rowsSubgroup, under
- * convSingleChannel 'shared': of 4 rows), 64 per workgroup (a whole number of subgroups);
- * conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(), conv2d_single.wgsl elsewhere.
- * Under 'shared', few tiles over many input channels take rowsSliced (launchSlicedForwardChunk) on any adapter.
+ * convSingleChannel 'shared': of 4 rows; rowsWindow, under convSingleForward 'window' too: of up to 16 rows), 64 per
+ * workgroup (a whole number of subgroups); conv2d_single_subgroup.wgsl shares the weight loads where subgroupKernels(),
+ * conv2d_single.wgsl elsewhere. Under 'shared', few tiles over many input channels take rowsSliced
+ * (launchSlicedForwardChunk) on any adapter, except where rowsWindow runs.
  */
 function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
   const tiles = g.N * Math.ceil(g.OH / 4) * Math.ceil(g.OW / 8);
   const tileable = singleTileable(g);
-  if (tileable && tiles < 1024 && g.Cin >= SLICED_MIN_CHANNELS) {
+  if (tileable && !windowRowsRun(g) && tiles < 1024 && g.Cin >= SLICED_MIN_CHANNELS) {
     if (stores !== 'f32') throw new Error('conv2d: the sliced Cout = 1 forward stores f32 only (conv2dForward casts its result)');
     return launchSlicedForwardChunk(x, weight, bias, g, y, tiles, operands);
   }
+  if (windowRowsRun(g)) return launchWindowForwardChunk(x, weight, bias, g, y, operands, stores);
   const rows = shared && tileable;
   // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
   // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
@@ -350,9 +352,34 @@ function singleTileable(g: ConvGeometry): boolean {
   return gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
 }
 
+/** Whether the Cout = 1 forward runs rowsWindow: a tileable geometry under convSingleForward 'window' where subgroups are 8 wide. */
+function windowRowsRun(g: ConvGeometry): boolean {
+  return singleTileable(g) && subgroupKernels() && gpu().policy.get('convSingleForward') === 'window';
+}
+
 /** Whether some batch run of this forward may take rowsSliced (which sums f32 slices, so stores no float16). */
 function mayRunSliced(g: ConvGeometry, variant: ConvVariant, mfm: number): boolean {
-  return variant === 'packed' && !mfm && singleChannelKernels(g) && singleTileable(g) && g.Cin >= SLICED_MIN_CHANNELS;
+  return variant === 'packed' && !mfm && singleChannelKernels(g) && singleTileable(g) && !windowRowsRun(g) && g.Cin >= SLICED_MIN_CHANNELS;
+}
+
+/** The most output rows a rowsWindow tile has (its sums: 2 vec4 a row, private to the invocation). */
+const WINDOW_MAX_ROWS = 16;
+
+/**
+ * The Cout = 1 forward in tiles of up to WINDOW_MAX_ROWS output rows x 16 columns (conv2d_single_subgroup.wgsl rowsWindow; 8 under
+ * convSingleForwardColumns 8 or outputs at most 8 wide): the rows split evenly into the fewest tiles (D's 14 rows: one tile of
+ * 14; G's 128: 8 of 16), KERNEL_W the kernel's width;
+ * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.36-0.38 → 0.98-1.12× the
+ * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.30 (rowsSliced + reduction) → 0.44-0.79× in 8 columns, 0.95× in 16 (0.83× in 8
+ * beside it) (bench/RESULTS.md, 2026-12-05 single-out).
+ */
+function launchWindowForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
+  const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
+  const octets = g.OW > 8 ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
+  const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (8 * octets));
+  const wg = tiles < 1024 ? 8 : 64;
+  const k = kernel('conv2d_single_subgroup', { name: 'conv2d.rowsWindow', entryPoint: 'rowsWindow', constants: { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets }, operands, stores });
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(tiles, wg));
 }
 
 /** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */
@@ -445,11 +472,13 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const inputs = () => [gyPerImage * whole.N, whole.Cout * whole.Cin * whole.KH * whole.KW, ...(bias ? [whole.Cin] : [])];
   const chosen = operands === 'f16' ? f16Variant('convInputGrad', 'conv2dTranspose') : gpu().policy.choose('convInputGrad', () => shapeClass('input grad', whole, bias !== undefined), TUNED_VARIANTS, scratchRun(inputs, ([sgy, sw, sb]) => [conv2dTranspose(sgy!, sw!, sb, whole)]));
   if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands, output);
-  const stores = epilogueStores(output);
-  const count = whole.N * whole.Cin * whole.H * whole.W;
-  const gx = alloc(count, stores);
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
+  // rowsWindow stores f32 only (a float16 output takes the cast): its float16-store build, 64 written-out channel stores each
+  // rounding inline, took 12 s to minutes to compile on lavapipe.
+  const stores = single && transposeWindowRuns(whole) ? 'f32' : epilogueStores(output);
+  const count = whole.N * whole.Cin * whole.H * whole.W;
+  const gx = alloc(count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
   const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
@@ -472,19 +501,35 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * The input gradient of a Cout = 1 conv at stride 1 (conv_transpose2d_single*.wgsl): 8 outputs of a
  * row x 8 input channels per invocation, one GY load per tap serving all 8 (the packed kernels run it
  * as a forward over one input channel, whose 4 pixels x 8 rows per invocation load 4 GY values per tap);
- * 64 invocations per workgroup, wid.y the block of 8 channels, pixel workgroups folded into z past
- * the per-dimension limit.
+ * under convSingleInputGrad 'window' (transposeWindowRuns) up to 8 rows of that per invocation (rowsWindow);
+ * 64 invocations per workgroup (8 under 1024 invocations a block of channels), wid.y the block of 8 channels,
+ * pixel workgroups folded into z past the per-dimension limit.
  */
 function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   const shared = subgroupKernels();
-  const wg = 64;
-  const k = shared
+  const window = transposeWindowRuns(g);
+  if (window && stores !== 'f32') throw new Error('conv2dTranspose: the Cout = 1 rowsWindow input gradient stores f32 only (conv2dTranspose casts its result)');
+  const rows = window ? Math.ceil(g.H / Math.ceil(g.H / TRANSPOSE_WINDOW_MAX_ROWS)) : 1;
+  const invocations = g.N * Math.ceil(g.H / rows) * Math.ceil(g.W / 8);
+  const wg = window && invocations < 1024 ? 8 : 64;
+  const k = window
+    ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.rowsWindow', entryPoint: 'rowsWindow', constants: { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW }, operands, stores })
+    : shared
     ? kernel('conv_transpose2d_single_subgroup', { name: 'conv_transpose2d.singleSubgroup', entryPoint: 'singleSubgroup', constants: { WG: wg }, operands, stores })
     : kernel('conv_transpose2d_single', { name: 'conv_transpose2d.single', entryPoint: 'single', constants: { WG: wg }, operands, stores });
-  const groups = Math.ceil((g.N * g.H * Math.ceil(g.W / 8)) / wg);
+  const groups = Math.ceil(invocations / wg);
   const maxPerDim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   const depth = Math.ceil(groups / maxPerDim);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
+}
+
+/** The most GX rows a rowsWindow tile of the Cout = 1 input gradient has (its sums: 8 channels x 2 vec4 a row, private). */
+const TRANSPOSE_WINDOW_MAX_ROWS = 8;
+
+/** Whether the Cout = 1 input gradient runs rowsWindow: convSingleChannel 'shared' and convSingleInputGrad 'window' on subgroups of 8, DH 1, kernel at most 8 x 8. */
+function transposeWindowRuns(g: ConvGeometry): boolean {
+  const policy = gpu().policy;
+  return subgroupKernels() && policy.get('convSingleChannel') === 'shared' && policy.get('convSingleInputGrad') === 'window' && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
 }
 
 /**

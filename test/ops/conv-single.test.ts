@@ -36,22 +36,27 @@ interface Expected { forward: boolean; input: boolean; weight: boolean }
 const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single');
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
+/** The policy for the window kernels (rowsWindow forward and input gradient) or, without them, the 4-row tiles and octets before them. */
+const windowChoices = (windows: boolean) => ({ convSingleForward: windows ? 'window' : 'rows', convSingleInputGrad: windows ? 'window' : 'octets' }) as const;
+
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
-async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated'): Promise<void> {
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated', windows = true): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
-  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups });
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups, ...windowChoices(windows) });
   const w = [1, c.x[1], ...c.kernel];
-  const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups})`;
+  const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups}, ${mode}${windows ? '' : ', no windows'})`;
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
   const tileable = mode === 'shared' && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
   const outputs = c.x.slice(2).map((size, d) => size + 2 * c.opts.padding[d]! - c.kernel[d]! + 1);
-  const sliced = tileable && c.x[1]! >= 128 && c.x[0]! * Math.ceil(outputs[0]! / 4) * Math.ceil(outputs[1]! / 8) < 1024;
   const rows = tileable && subgroups === 'shared' && subgroupsOfEight();
-  const single = sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
+  const windowRows = rows && windows;
+  const sliced = tileable && !windowRows && c.x[1]! >= 128 && c.x[0]! * Math.ceil(outputs[0]! / 4) * Math.ceil(outputs[1]! / 8) < 1024;
+  const single = windowRows ? 'conv2d.rowsWindow' : sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
-  const transpose = transposeName(subgroups);
+  const transposeWindow = mode === 'shared' && windows && subgroups === 'shared' && subgroupsOfEight() && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
+  const transpose = transposeWindow ? 'conv_transpose2d.rowsWindow' : transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
   const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
@@ -82,18 +87,47 @@ for (const subgroups of ['shared', 'off'] as const) {
   });
 }
 
-test('convSingleChannel shared (on subgroups of 8: the forward in tiles of 4 output rows, rowsSubgroup; the weight gradient sharing GY, by input rows: singleRowsSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
+test('convSingleChannel shared (on subgroups of 8: the forward in tiles of output rows, rowsWindow or, under convSingleForward rows, rowsSubgroup\'s 4; the weight gradient sharing GY, by input rows: singleRowsSubgroup): output heights 1-9 (partial tiles), kernels 1×1 to 8×8, Cin 1-70 (partial workgroups of (ci, i) rows)', async () => {
   const cases: Case[] = [
     ...CASES,
     { x: [2, 3, 9, 17], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: true },
     { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
     { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
   ];
-  for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
+  for (const windows of [true, false]) {
+    for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', windows);
+  }
 });
 
-test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
-  for (const [x, kernel, padding] of [[[4, 3, 64, 128], [7, 7], [3, 3]], [[2, 5, 14, 15], [4, 4], [1, 1]]] as [number[], Pair, Pair][]) {
+test('Cout = 1 forward in tiles of up to 16 rows x 16 or 8 columns (convSingleForwardColumns) and input gradient in tiles of up to 8 rows (rowsWindow both, convSingleForward and convSingleInputGrad window on subgroups of 8): output widths 6-14 (partial column tiles), heights split into uneven tiles (17: 2 of 9 / 3 of 6; 37: 3 of 13 / 5 of 8, the last short), one tile of 14 (D-out\'s kind), channels past a block of 8, kernels 1×7 to 8×8 and 7×1, padding, bias, batches, against finite differences', async () => {
+  const cases: Case[] = [
+    { x: [2, 3, 23, 20], kernel: [7, 7], opts: { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, bias: true },
+    { x: [3, 2, 37, 11], kernel: [3, 5], opts: { stride: [1, 1], padding: [1, 2], dilation: [1, 1] }, bias: false },
+    { x: [2, 11, 15, 15], kernel: [4, 4], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true },
+    { x: [2, 5, 10, 13], kernel: [8, 8], opts: { stride: [1, 1], padding: [3, 4], dilation: [1, 1] }, bias: false },
+    { x: [1, 4, 19, 9], kernel: [1, 7], opts: { stride: [1, 1], padding: [0, 3], dilation: [1, 1] }, bias: true },
+    { x: [2, 3, 21, 6], kernel: [7, 1], opts: { stride: [1, 1], padding: [2, 0], dilation: [1, 1] }, bias: false },
+  ];
+  for (const columns of [16, 8] as const) {
+    gpu().policy.set({ convSingleForwardColumns: columns });
+    for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
+  }
+  // A batch in runs of whole images (x and gx 1 KiB an image, y 256 bytes, against a 4 KiB binding; offsets stay 256-byte
+  // aligned, and y's 1280 bytes fit the bias gradient's one reduction): each run's tiles start at its first image.
+  gpu().setMaxBindingBytes(4096);
+  const chunked: Case = { x: [5, 4, 8, 8], kernel: [5, 5], opts: { stride: [1, 1], padding: [2, 2], dilation: [1, 1] }, bias: true };
+  const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, chunked.opts), [chunked.x, [1, 4, 5, 5], [1]]);
+  for (const name of ['conv2d.rowsWindow', 'conv_transpose2d.rowsWindow']) {
+    const launches = names.filter((n) => n === name).length;
+    assert.ok(!subgroupsOfEight() || launches > 1, `x [${chunked.x}] in runs of images: expected several ${name} launches, got ${names.join(', ')}`);
+  }
+  await checkSingle(chunked, 'shared', {}, 'shared');
+});
+
+test('Cout = 1 forward in tiles of rows (rowsWindow; rowsSubgroup under convSingleForward rows) over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
+  // The last: D-out's kind, 130 channels over one tile of 14 rows (no slices under rowsWindow).
+  const geometries = [[[4, 3, 64, 128], [7, 7], [3, 3], false], [[2, 5, 14, 15], [4, 4], [1, 1], false], [[16, 3, 128, 128], [7, 7], [3, 3], true], [[3, 130, 15, 15], [4, 4], [1, 1], true]];
+  for (const [x, kernel, padding, windows] of geometries as [number[], Pair, Pair, boolean][]) {
     const xs = ref.randn(rng, x);
     const w = ref.randn(rng, [1, x[1]!, ...kernel], 0.2);
     const run = async () => {
@@ -104,13 +138,13 @@ test('Cout = 1 forward in 4-row tiles over 1024 tiles (workgroups of 64) and ove
       [tx, tw, y].forEach((t) => t.dispose());
       return { names, out };
     };
-    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', ...windowChoices(windows) });
     const tiled = await run();
-    const expected = subgroupsOfEight() ? 'conv2d.rowsSubgroup' : 'conv2d.single';
+    const expected = subgroupsOfEight() ? (windows ? 'conv2d.rowsWindow' : 'conv2d.rowsSubgroup') : 'conv2d.single';
     assert.ok(tiled.names.includes(expected), `x [${x}]: expected ${expected} among ${tiled.names.join(', ')}`);
     gpu().policy.set({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const direct = await run();
-    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: shared vs direct forward`, 1e-4, 1e-5);
+    assertNear(tiled.out, direct.out, `x [${x}] k ${kernel}: ${expected} vs direct forward`, 1e-4, 1e-5);
   }
 });
 
@@ -145,14 +179,14 @@ test('convSingleChannel shared without the subgroup kernels (convSubgroups off, 
   await checkSingle({ x: [3, 5, 6, 7], kernel: [4, 4], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: false }, 'off', {}, 'shared');
 });
 
-test('Cout = 1 forward over few tiles with many input channels (rowsSliced, under shared with or without subgroups): channels in slices (an uneven last one, 9 slices, one slice), kernels 1×1 to 8×8, odd sizes, padding, bias, against the float64 reference', async () => {
+test('Cout = 1 forward over few tiles with many input channels (rowsSliced, under shared without subgroups or under convSingleForward rows): channels in slices (an uneven last one, 9 slices, one slice), kernels 1×1 to 8×8, odd sizes, padding, bias, against the float64 reference', async () => {
   // [x, kernel, padding, bias]: 12 tiles x 4 slices of 33 channels (the last 32); 2 tiles x 9 of 34 (the last 28);
   // 288 tiles, one slice (written straight to y); a 1×1.
   const cases: [number[], Pair, Pair, boolean][] = [
     [[3, 131, 7, 9], [4, 4], [1, 1], true], [[1, 300, 5, 11], [8, 8], [3, 4], false], [[4, 128, 34, 64], [3, 2], [1, 0], true], [[2, 160, 3, 17], [1, 1], [0, 0], true],
   ];
   for (const subgroups of ['shared', 'off'] as const) {
-    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: subgroups });
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: subgroups, ...windowChoices(false) });
     for (const [x, kernel, padding, withBias] of cases) {
       const what = `x [${x}] k ${kernel} p ${padding}${withBias ? ' bias' : ''} (${subgroups})`;
       const [xs, w, b] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1), ref.randn(rng, [1])];
@@ -168,6 +202,7 @@ test('Cout = 1 forward over few tiles with many input channels (rowsSliced, unde
   // Gradients against finite differences, Cin 128 over 2 tiles x 4 slices.
   await checkSingle({ x: [2, 128, 5, 6], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'off', {}, 'shared');
   // A batch in runs of whole images (x 64 KiB an image against a 160 KiB binding): each run's slice sums land at its images' place in y.
+  gpu().policy.set(windowChoices(false));
   gpu().setMaxBindingBytes(160 * 1024);
   const [xs, w, b] = [ref.randn(rng, [5, 128, 8, 16]), ref.randn(rng, [1, 128, 3, 3], 0.1), ref.randn(rng, [1])];
   const inputs = [toTensor(xs), toTensor(w), toTensor(b)];

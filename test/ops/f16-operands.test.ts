@@ -340,7 +340,8 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
   assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
-  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'));
+  // The Cout = 1 rowsWindow stores f32: its float16 output takes the cast.
+  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv_transpose2d.rowsWindow.f16'));
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
 }
@@ -482,9 +483,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
   {
-    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in 4-row tiles; bias: the transposed conv\'s [Cin])',
+    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward and input grad in tiles of rows: rowsWindow; bias: the transposed conv\'s [Cin])',
     g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsSubgroup', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowsWindow', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
   {
@@ -494,9 +495,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.single' },
   },
   {
-    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels: rowsSliced, with or without subgroups)',
+    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels without subgroups of 8, rowsSliced; rowsWindow with)',
     g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.singleSubgroup', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowsWindow', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
 ];
@@ -553,6 +554,21 @@ for (const padding of CONV_SUBGROUP_PADDING_ROWS) {
     });
   });
 }
+
+test('f16 Cout = 1 forward under convSingleForward rows and input grad under convSingleInputGrad octets: the 4-row tiles (rowsSubgroup on subgroups of 8), the channel slices over few tiles (rowsSliced), one row\'s octets x 8 channels (singleSubgroup)', async () => {
+  await gpu().policy.with({ ...forcing('packed'), convSubgroups: 'shared', convSingleChannel: 'shared', convSingleForward: 'rows', convSingleInputGrad: 'octets' }, async () => {
+    const rows: ConvCase = { g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true };
+    const sliced: ConvCase = { g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true };
+    for (const [c, name] of [[rows, subgroupsOfEight() ? 'conv2d.rowsSubgroup' : 'conv2d.single'], [sliced, 'conv2d.rowsSliced']] as const) {
+      const what = `f16 Cout = 1 forward (rows): ${describeConv(c)}`;
+      const names = await checkForward(c, what);
+      assert.ok(names.includes(`${name}.f16`) && f16Only(names), context(`${what}: kernels ${[...new Set(names)]}, expected ${name}.f16`));
+      const transpose = subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single';
+      const inputNames = await checkTranspose(c, what);
+      assert.ok(inputNames.includes(`${transpose}.f16`) && f16Only(inputNames), context(`${what}: input grad kernels ${[...new Set(inputNames)]}, expected ${transpose}.f16`));
+    }
+  });
+});
 
 /** 1×1 convs under convPointwise 'gemm': odd channels, H·W not a multiple of 4 (the subgroup kernel on packed copies), batches, bias; an aligned case read in place. */
 const POINTWISE_GEMM_CASES: ConvCase[] = [
@@ -629,10 +645,10 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // One output channel: x [5, 4, 8, 16] f16 1024 bytes an image, y / gy [5, 1, 8, 16] f32 512 / f16 256 (the
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
-      chunked(await checkForward(single, what), sg ? 'conv2d.rowsSubgroup' : 'conv2d.single', 'Cout = 1 forward');
+      chunked(await checkForward(single, what), sg ? 'conv2d.rowsWindow' : 'conv2d.single', 'Cout = 1 forward');
       chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
-      chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single', 'Cout = 1 input grad');
+      chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.rowsWindow' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
   }
   // The 1×1 conv as GEMM: the matmul launcher splits the products, the weight gradient runs in runs of images.
