@@ -72,17 +72,28 @@ fn storeRow(row: u32, ow0: u32, bias: f32, lo: vec4<f32>, hi: vec4<f32>) {
   }
 }
 
+/** An invocation's output tile: image, first row, first column; copy: past the last tile (computes it again, stores nothing). */
+struct TilePlace { image: u32, oh0: u32, ow0: u32, copy: bool }
+
+/**
+ * The tile of `rows` x `columns` outputs of an invocation, images outermost, then row tiles, then column tiles. Invocations
+ * past the last tile compute the last one again, so that none returns before the subgroup operations.
+ */
+fn placeTile(invocation: u32, rows: u32, columns: u32) -> TilePlace {
+  let columnTiles = (p.OW + columns - 1u) / columns;
+  let rowTiles = (p.OH + rows - 1u) / rows;
+  let total = p.N * rowTiles * columnTiles;
+  let q = min(invocation, total - 1u);
+  let tile = q / columnTiles;
+  return TilePlace(tile / rowTiles, (tile % rowTiles) * rows, (q % columnTiles) * columns, invocation >= total);
+}
+
 @compute @workgroup_size(WG)
 fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
-  let octetsPerRow = (p.OW + 7u) / 8u;
-  let rowTiles = (p.OH + TILE_ROWS - 1u) / TILE_ROWS;
-  let total = p.N * rowTiles * octetsPerRow;
-  let q = min(invocation, total - 1u);
-  let ow0 = (q % octetsPerRow) * 8u;
-  let tile = q / octetsPerRow;
-  image = tile / rowTiles;
-  let oh0 = (tile % rowTiles) * TILE_ROWS;
+  let placed = placeTile((wid.y * groups.x + wid.x) * WG + lid.x, TILE_ROWS, 8u);
+  image = placed.image;
+  let oh0 = placed.oh0;
+  let ow0 = placed.ow0;
   iwFirst = i32(ow0) - p.PW;
   rowAcc = array<vec4<f32>, 8>();
   let heldRow = min(lane % 8u, p.KH - 1u);
@@ -121,7 +132,7 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
       }
     }
   }
-  if (invocation >= total) { return; }
+  if (placed.copy) { return; }
   var bias = 0.0;
   if (p.hasBias == 1u) { bias = Bias[0]; }
   let row0 = image * p.OH + oh0;
@@ -193,15 +204,10 @@ fn addWindowRows(t: u32) {
 
 @compute @workgroup_size(WG)
 fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
-  let octetsPerRow = (p.OW + 8u * WINDOW_OCTETS - 1u) / (8u * WINDOW_OCTETS);
-  let rowTiles = (p.OH + WINDOW_ROWS - 1u) / WINDOW_ROWS;
-  let total = p.N * rowTiles * octetsPerRow;
-  let q = min(invocation, total - 1u);
-  let ow0 = (q % octetsPerRow) * 8u * WINDOW_OCTETS;
-  let tile = q / octetsPerRow;
-  image = tile / rowTiles;
-  let oh0 = (tile % rowTiles) * WINDOW_ROWS;
+  let placed = placeTile((wid.y * groups.x + wid.x) * WG + lid.x, WINDOW_ROWS, 8u * WINDOW_OCTETS);
+  image = placed.image;
+  let oh0 = placed.oh0;
+  let ow0 = placed.ow0;
   iwFirst = i32(ow0) - p.PW;
   windowAcc = array<vec4<f32>, 64>();
   let heldRow = min(lane % 8u, p.KH - 1u);
@@ -220,7 +226,7 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       addWindowRows(t);
     }
   }
-  if (invocation >= total) { return; }
+  if (placed.copy) { return; }
   var bias = 0.0;
   if (p.hasBias == 1u) { bias = Bias[0]; }
   let row0 = image * p.OH + oh0;
