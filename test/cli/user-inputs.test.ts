@@ -1,0 +1,32 @@
+// A new researcher's slips, typed at the built `webfer` binary on small real files: each is refused
+// in one line naming what is wrong and what to do, before anything is written or guessed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
+
+const root = tempDir('webfer-user-inputs-');
+const dataset = join(root, 'faces');
+const index = join(dataset, 'index.csv');
+
+test.before(async () => {
+  expectOk(await runCli(['synth', dataset, '--subjects', '2', '--expressions', '2', '--frames', '1', '--size', '64', '--workers', '1']));
+});
+
+test.after(() => removeDir(root));
+
+test('a flag without its value is refused naming it (split --out "" wrote the CSVs into the current folder; train --data with no path trained on synthetic faces; --epochs alone ran the default 10)', async () => {
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-zid', '--out', ''], { cwd: root }), /^webfer: --out was given without a value \(an empty ""\): write --out VALUE$/);
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-zid', '--out='], { cwd: root }), /--out was given without a value/);
+  assert.equal(readdirSync(root).filter((name) => name.endsWith('.csv') || name === 'split.json'), [], 'split wrote into the current folder');
+  const out = join(root, 'run');
+  expectRefused(await runCli(['train', '--data', '--epochs', '1', '--out', out], { timeoutMs: 60_000 }), /^webfer: --data was given without a value: write --data VALUE$/);
+  expectRefused(await runCli(['train', '--data', index, '--out', out, '--epochs'], { timeoutMs: 60_000 }), /^webfer: --epochs was given without a value: write --epochs VALUE, or leave it out for the default 10$/);
+  assert.not.ok(existsSync(out), 'train made its run folder');
+  expectRefused(await runCli(['eval', '--checkpoint', join(root, 'none.safetensors'), '--data', '']), /--data was given without a value/);
+  // Values that look like flags but are numbers still count as values.
+  expectRefused(await runCli(['train', '--data', index, '--lr', '-1']), /--lr must be a finite number above 0, got -1/);
+});
+
+test.run();
