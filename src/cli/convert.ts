@@ -1,6 +1,6 @@
 // `webfer convert`: a PyTorch checkpoint (.pth / .pth.tar, zip or legacy format) → safetensors
 // with the reference state-dict names, checked against webfer's LightCNN variants.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { init } from '../gpu/index.js';
@@ -10,6 +10,7 @@ import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
 import { encodeSafetensors, type HostArray } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { formatBytes } from './format.js';
+import { checkOutputFile } from './option-checks.js';
 
 interface ConvertArgs {
   file: string;
@@ -23,6 +24,16 @@ function listSome(names: string[], limit: number): string {
   return names.length <= limit ? names.join(', ') : `${names.slice(0, limit).join(', ')} and ${names.length - limit} more`;
 }
 
+/** Whether replacing `out` (a rename over it, so a link there is replaced, not its target) would replace the file `input` reads. */
+function replacesInput(out: string, input: string): boolean {
+  try {
+    const [x, y] = [lstatSync(out), statSync(input)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <file>',
   describe: 'Convert a PyTorch checkpoint (.pth / .pth.tar, zip or legacy format) to safetensors with the reference names',
@@ -34,8 +45,11 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('key', { type: 'string', describe: 'top-level key of the state dict (default: state_dict when present, else the whole file)' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace --out if it exists' }) as never,
   handler: async (argv) => {
+    checkOutputFile(argv.out, '--out', `${basename(argv.file).replace(/\.pth(\.tar)?$/, '')}.safetensors`);
+    if (existsSync(argv.out) && replacesInput(argv.out, argv.file)) {
+      throw new Error(`--out ${argv.out} is the checkpoint being converted (${argv.file}): writing there would replace it; choose another --out, e.g. --out ${basename(argv.file).replace(/\.pth(\.tar)?$/, '')}.safetensors`);
+    }
     if (existsSync(argv.out) && !argv.overwrite) throw new Error(`--out ${argv.out} exists: pass --overwrite to replace it, or choose another --out`);
-    if (existsSync(argv.out) && statSync(argv.out).isDirectory()) throw new Error(`--out ${argv.out} is a folder: name a file, e.g. --out ${argv.out.replace(/\/$/, '')}/${basename(argv.file).replace(/\.pth(\.tar)?$/, '')}.safetensors`);
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(argv.file);

@@ -2,7 +2,7 @@
 // made by make_fixtures.py): both formats convert to safetensors that a webfer LightCNN loads
 // and runs to PyTorch's logits; foreign pickles, truncated files, existing outputs and tensors
 // of the wrong shape are refused with one line and nothing written.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -148,6 +148,21 @@ test('an existing --out is refused, naming --overwrite, and left as it was; --ov
   assert.equal([...decodeSafetensors(readFileSync(join(work, 'taken.safetensors'))).tensors.keys()], expected.keys);
   assertOnlyFiles(['taken.safetensors'], 'no temp file left');
   removeDir(join(work, 'taken.safetensors'));
+});
+
+test('--out naming the checkpoint itself (or, through a link, its target) is refused even with --overwrite, and the .pth is kept (it was replaced by the safetensors); an --out under a file is named (was ENOTDIR on a temp file)', async () => {
+  const original = readFileSync(fixture('lightcnn9-tiny.pth'));
+  writeFileSync(join(work, 'mine.pth'), original);
+  symlinkSync('mine.pth', join(work, 'link.pth'));
+  for (const [input, out] of [['mine.pth', 'mine.pth'], ['mine.pth', './mine.pth'], ['link.pth', 'mine.pth']] as const) {
+    const line = oneError(await run([input, '--out', out, '--overwrite']));
+    assert.is(line, `webfer: --out ${out} is the checkpoint being converted (${input}): writing there would replace it; choose another --out, e.g. --out ${input.replace('.pth', '')}.safetensors`);
+  }
+  assert.equal(readFileSync(join(work, 'mine.pth')), original, 'the checkpoint is untouched');
+  writeFileSync(join(work, 'notes'), 'a file');
+  assert.match(oneError(await run(['mine.pth', '--out', 'notes/mine.safetensors'])), /^webfer: --out notes\/mine\.safetensors is inside .*notes, which is a file, not a folder: pass a path in a folder$/);
+  assertOnlyFiles(['mine.pth', 'link.pth', 'notes'], 'nothing written');
+  for (const name of ['mine.pth', 'link.pth', 'notes']) removeDir(join(work, name));
 });
 
 test('--model: a tensor of the wrong shape is named with the expected shape; another variant\'s keys name the right --model', async () => {
