@@ -13,7 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
-import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkSeed, checkSynthImages } from './option-checks.js';
+import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
 function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -77,6 +77,10 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         checkF2edScale(argv.scale);
       }
       if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 1)) throw new Error(`--workers must be a positive integer, got ${argv.workers}`);
+      for (const [value, flag, example] of [[argv.subjects, 'subjects', 4], [argv.clips, 'clips', 1], [argv.frames, 'frames', 3]] as const) {
+        if (value !== undefined) checkPositiveInteger(value, `--${flag}`, `e.g. --${flag} ${example}`);
+      }
+      if (argv.expressions !== undefined) checkSynthExpressions(argv.expressions, '--expressions', 54);
       checkSeed(argv.seed);
       checkFiniteNumber(argv.noise, '--noise', 0, 'e.g. --noise 3 (grey levels), or --noise 0 for none', true);
       checkFiniteNumber(argv.jitter, '--jitter', 0, 'e.g. --jitter 3 (degrees), or --jitter 0 for none', true);

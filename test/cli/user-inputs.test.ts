@@ -29,4 +29,12 @@ test('a flag without its value is refused naming it (split --out "" wrote the CS
   expectRefused(await runCli(['train', '--data', index, '--lr', '-1']), /--lr must be a finite number above 0, got -1/);
 });
 
+test('synth names the flag of a bad layout number (it said "synth clipsPerExpression must be a positive integer") and writes nothing', async () => {
+  const out = join(root, 'bad-synth');
+  for (const [flag, value, rule] of [['--subjects', '0', 'a positive integer'], ['--clips', '0', 'a positive integer'], ['--frames', '1.5', 'a positive integer'], ['--expressions', '55', 'an integer from 1 to 54']]) {
+    expectRefused(await runCli(['synth', out, flag!, value!]), new RegExp(`^webfer: ${flag} must be ${rule}, got ${value}; e\\.g\\. ${flag} \\d+$`));
+  }
+  assert.not.ok(existsSync(out), 'synth made its folder');
+});
+
 test.run();
