@@ -75,7 +75,7 @@ export function initFromPretrained(model: LightCNN, stateDict: StateSource, opti
       const hint = isClassifier(name)
         ? 'the class counts differ: pass replaceClassifier: true (--init-from replaces it when the class count differs)'
         : name.startsWith('fc1.') ? 'fc1 follows the input size and width: use the checkpoint\'s --input-size and --width'
-        : name.includes('features.0.') || name.startsWith('conv1.') ? 'the input channel counts or widths differ: use the checkpoint\'s --width and channel count (--gray / --rgb)'
+        : (name.includes('features.0.') || name.startsWith('conv1.')) && shape[1] !== target.shape[1] ? `the checkpoint takes ${shape[1]}-channel images, the model ${target.shape[1]}: build the model with inputChannels ${shape[1]}`
         : 'the widths differ: use the checkpoint\'s --width';
       throw new Error(`${name} is ${formatShape(shape)} in the state dict but ${formatShape(target.shape)} in the model; ${hint}`);
     }

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
+import { expectOk, expectRefused, removeDir, repoRoot, runCli, tempDir } from './run-cli.js';
 
 const root = tempDir('webfer-user-inputs-');
 const dataset = join(root, 'faces');
@@ -35,6 +35,15 @@ test('synth names the flag of a bad layout number (it said "synth clipsPerExpres
     expectRefused(await runCli(['synth', out, flag!, value!]), new RegExp(`^webfer: ${flag} must be ${rule}, got ${value}; e\\.g\\. ${flag} \\d+$`));
   }
   assert.not.ok(existsSync(out), 'synth made its folder');
+});
+
+test('train --init-from weights of another --width names --width, not the --gray / --rgb flags train does not have', async () => {
+  const weights = join(root, 'tiny.safetensors');
+  expectOk(await runCli(['convert', join(repoRoot, 'test/reference/fixtures/pytorch/lightcnn9-tiny.pth'), '--out', weights]));
+  const out = join(root, 'wider');
+  const result = await runCli(['train', '--data', index, '--init-from', weights, '--width', '0.125', '--input-size', '32', '--epochs', '1', '--out', out]);
+  expectRefused(result, /^webfer: --init-from .*tiny\.safetensors: features\.0\.filter\.weight is \[6, 1, 5, 5\] in the state dict but \[12, 1, 5, 5\] in the model; the widths differ: use the checkpoint's --width$/);
+  assert.match(result.stderr, /was --width 0\.0625; using --width 0\.125 as given/);
 });
 
 test.run();
