@@ -26,7 +26,7 @@ import { readPretrainedWeights, type PretrainedWeights } from '../node/pretraine
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { makeFolders } from '../node/atomic-write.js';
-import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
+import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
 import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 interface DataArgs {
@@ -226,6 +226,7 @@ function checkDataArgs(argv: DataArgs): void {
   if (argv.splitDir !== undefined && ignored) {
     throw new Error(`--split-dir ${argv.splitDir} already names the data and its split; ${ignored[0]} ${ignored[1]} would be ignored: pass one of them`);
   }
+  checkSynthFlagsUnused(givenOptions(), argv.data !== undefined ? '--data' : argv.splitDir !== undefined ? '--split-dir' : undefined);
   checkSeed(argv.seed);
   checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 6');
   checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 6);

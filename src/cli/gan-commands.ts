@@ -35,7 +35,7 @@ import { setBaseLearningRate } from '../train/learning-rate.js';
 import { assertFreshRunFolder, assertSameGanImages, ganImageList, givenOptions, resumedMetrics, resumeGanSettings, type GanResumeSettings } from './resume.js';
 import { PRECISIONS, type Precision } from '../train/precision.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
+import { checkFiniteNumber, checkGanImageSize, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
 import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 /**
@@ -103,6 +103,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
       // A negative weight would reward the generator for moving away from the target face.
       checkFiniteNumber(argv.lambda, '--lambda', 0, 'e.g. --lambda 10 (the paper), or 0 for the adversarial loss alone', true);
       checkSeed(argv.seed);
+      checkSynthFlagsUnused(givenOptions(), argv.data !== undefined ? '--data' : undefined);
       checkPositiveInteger(argv.synthSubjects, '--synth-subjects', 'e.g. --synth-subjects 4');
       checkSynthExpressions(argv.synthExpressions, '--synth-expressions', 8);
       checkSynthImages(argv.synthSubjects * argv.synthExpressions * 2 * 4, '--synth-subjects × --synth-expressions × 2 frames × 4 poses');

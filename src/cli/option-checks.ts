@@ -36,6 +36,18 @@ export function checkGanImageSize(value: number, flag: string): void {
 }
 
 /**
+ * The --synth-* flags shape the synthetic set made when no dataset is named; beside --data (or
+ * --split-dir) they were ignored without a word. `given` holds the flags typed (givenOptions()).
+ */
+export function checkSynthFlagsUnused(given: ReadonlySet<string>, dataFlag: string | undefined): void {
+  const ignored = ([['synth-subjects', 'synthSubjects'], ['synth-expressions', 'synthExpressions']] as const)
+    .filter((names) => names.some((name) => given.has(name))).map(([flag]) => flag);
+  if (dataFlag && ignored.length) {
+    throw new Error(`${ignored.map((name) => `--${name}`).join(' and ')} shape${ignored.length === 1 ? 's' : ''} the synthetic data made without a dataset; with ${dataFlag} the images are read from files: drop ${ignored.length === 1 ? 'it' : 'them'}`);
+  }
+}
+
+/**
  * Synthetic sets are listed in memory before rendering (about 140 bytes an image): a slip such as
  * --subjects 100000000 crashed V8 out of memory with a native stack, even with --dry-run.
  */

@@ -46,4 +46,14 @@ test('train --init-from weights of another --width names --width, not the --gray
   assert.match(result.stderr, /was --width 0\.0625; using --width 0\.125 as given/);
 });
 
+test('--synth-subjects / --synth-expressions beside --data or --split-dir are refused (they were ignored without a word)', async () => {
+  const out = join(root, 'synth-flags');
+  expectRefused(await runCli(['train', '--data', index, '--synth-subjects', '3', '--epochs', '1', '--out', out]),
+    /^webfer: --synth-subjects shapes the synthetic data made without a dataset; with --data the images are read from files: drop it$/);
+  expectRefused(await runCli(['eval', '--checkpoint', join(root, 'none.safetensors'), '--split-dir', root, '--synth-expressions', '3', '--synth-subjects', '2']),
+    /^webfer: --synth-subjects and --synth-expressions shape the synthetic data made without a dataset; with --split-dir the images are read from files: drop them$/);
+  expectRefused(await runCli(['gan-train', '--data', index, '--synth-expressions', '2', '--epochs', '1', '--out', out]), /^webfer: --synth-expressions shapes .* with --data .*: drop it$/);
+  assert.not.ok(existsSync(out), 'a run folder was made');
+});
+
 test.run();
