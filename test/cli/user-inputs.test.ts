@@ -2,7 +2,7 @@
 // in one line naming what is wrong and what to do, before anything is written or guessed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectOk, expectRefused, removeDir, repoRoot, runCli, tempDir } from './run-cli.js';
 
@@ -54,6 +54,30 @@ test('--synth-subjects / --synth-expressions beside --data or --split-dir are re
     /^webfer: --synth-subjects and --synth-expressions shape the synthetic data made without a dataset; with --split-dir the images are read from files: drop them$/);
   expectRefused(await runCli(['gan-train', '--data', index, '--synth-expressions', '2', '--epochs', '1', '--out', out]), /^webfer: --synth-expressions shapes .* with --data .*: drop it$/);
   assert.not.ok(existsSync(out), 'a run folder was made');
+});
+
+test('an index in Windows-1252 or UTF-16 is refused naming the line (split wrote U+FFFD into its CSVs in place of "é"); the same index in UTF-8 with a BOM, CRLF and quoted paths holding commas and spaces is read', async () => {
+  const folder = join(root, 'accents');
+  mkdirSync(join(folder, 'José, 1'), { recursive: true });
+  const rows = ['path,subject,pose,expression'];
+  for (const [k, name] of readdirSync(join(dataset, 'images', 's000', 'F')).entries()) {
+    copyFileSync(join(dataset, 'images', 's000', 'F', name), join(folder, 'José, 1', name));
+    rows.push(`"José, 1/${name}",${k % 2 ? 'José' : 'Josè'},F,${k % 2}`);
+  }
+  const text = `${rows.join('\r\n')}\r\n`;
+  writeFileSync(join(folder, 'latin1.csv'), Buffer.from(text, 'latin1'));
+  writeFileSync(join(folder, 'utf16.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+  writeFileSync(join(folder, 'utf8.csv'), `\ufeff${text}`);
+  const splits = join(folder, 'splits');
+  expectRefused(await runCli(['split', '--index', join(folder, 'latin1.csv'), '--task', 'er-zid', '--out', splits]),
+    /latin1\.csv:2: not UTF-8 text; expected UTF-8 text, got bytes UTF-8 does not allow .*save it as UTF-8/);
+  assert.not.ok(existsSync(splits), 'split wrote files');
+  expectRefused(await runCli(['inspect', join(folder, 'utf16.csv')]), /utf16\.csv: UTF-16 text; expected UTF-8 text, got a UTF-16 byte-order mark\. save it as UTF-8/);
+  expectOk(await runCli(['split', '--index', join(folder, 'utf8.csv'), '--task', 'er-zid', '--out', splits]));
+  const written = ['train.csv', 'test.csv'].flatMap((name) => readFileSync(join(splits, name), 'utf8').split('\n').slice(1, -1));
+  assert.is(written.length, rows.length - 1);
+  for (const line of written) assert.ok(line.startsWith('"../José, 1/'), `path kept as written: ${line}`);
+  assert.equal(new Set(written.map((line) => line.split(',')[2])), new Set(['José', 'Josè']), 'two subjects');
 });
 
 test.run();

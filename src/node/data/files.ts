@@ -1,7 +1,7 @@
 /** Node file helpers for the data layer: recursive listing, friendly read errors (atomic writes: ../atomic-write.ts). */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError } from '../../data/errors.js';
+import { DataError, preview } from '../../data/errors.js';
 
 export async function readBytes(path: string): Promise<Uint8Array> {
   try {
@@ -12,8 +12,41 @@ export async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * A text file (index, FER2013 CSV, landmarks, split.json) as UTF-8; a byte-order mark is fine.
+ * Other encodings are refused: decoding a Windows-1252 index put U+FFFD in place of each accented
+ * letter, which `split` wrote into its CSVs and which merged subjects differing in one letter.
+ */
 export async function readText(path: string): Promise<string> {
-  return new TextDecoder().decode(await readBytes(path));
+  const bytes = await readBytes(path);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new DataError('UTF-16 text', { file: path, expected: 'UTF-8 text', got: 'a UTF-16 byte-order mark', hint: 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -f UTF-16 -t UTF-8)' });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw notUtf8(bytes, path);
+  }
+}
+
+/** The error for bytes that are not UTF-8, naming the first bad line and byte. */
+function notUtf8(bytes: Uint8Array, path: string): DataError {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  for (let line = 1; ; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    try {
+      decoder.decode(bytes.subarray(start, end));
+    } catch {
+      return new DataError('not UTF-8 text', {
+        file: path, line, expected: 'UTF-8 text', got: `bytes UTF-8 does not allow (shown as �) in ${preview(new TextDecoder().decode(bytes.subarray(start, end)), 80)}`,
+        hint: 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -f WINDOWS-1252 -t UTF-8)',
+      });
+    }
+    if (newline < 0) return new DataError('not UTF-8 text', { file: path, expected: 'UTF-8 text', got: 'a byte sequence UTF-8 does not allow' });
+    start = newline + 1;
+  }
 }
 
 export async function isDirectory(path: string): Promise<boolean> {
