@@ -126,11 +126,25 @@ function decodePng(bytes: Uint8Array): ImageU8 {
   return grayIfNeutral(new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
 }
 
+/** jpeg-js's memory cap for one decode (see decodeJpeg). */
+const JPEG_MEMORY_MB = 1024;
+
 function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
   // The frame's declared size is checked first, as for PNG and TIFF; jpeg-js's own limit (100 MP by default) is raised to match.
   const frame = jpegDeclaredSize(bytes);
   if (frame) checkImageSize(frame.width, frame.height, 'jpeg', name);
-  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
+  let decoded: { width: number; height: number; data: Uint8Array };
+  try {
+    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
+  } catch (error) {
+    // jpeg-js keeps every 8×8 block as 256 bytes, so a valid JPEG well under the pixel limit can
+    // exceed its memory cap: that file is large, not damaged.
+    if (!(error instanceof Error && error.message.includes('maxMemoryUsageInMB'))) throw error;
+    throw new DataError('JPEG is too large to decode', {
+      file: name, expected: `a JPEG the decoder holds in ${JPEG_MEMORY_MB} MB (its 8×8 blocks take about 4 bytes a pixel per channel)`, got: frame ? `${frame.width}×${frame.height}` : 'a larger one',
+      hint: 'shrink it before training (faces are cropped to 128–256 px), or remove it (or pass --skip-bad)',
+    });
+  }
   return grayIfNeutral(decoded.data, decoded.width, decoded.height);
 }
 

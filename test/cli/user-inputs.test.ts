@@ -10,6 +10,31 @@ const root = tempDir('webfer-user-inputs-');
 const dataset = join(root, 'faces');
 const index = join(dataset, 'index.csv');
 
+/**
+ * A valid baseline JPEG of one flat colour: one Huffman code of 1 bit per table, so every 8×8 block
+ * is two 0 bits (DC difference 0, end of block) and a 9500×9500 image takes 1 MB.
+ */
+function flatJpeg(width: number, height: number, components: number): Buffer {
+  const segment = (marker: number, body: number[]) => {
+    const bytes = Buffer.alloc(4 + body.length);
+    bytes[0] = 0xff; bytes[1] = marker; bytes.writeUInt16BE(body.length + 2, 2);
+    Buffer.from(body).copy(bytes, 4);
+    return bytes;
+  };
+  const ids = Array.from({ length: components }, (_, k) => k + 1);
+  const table = (tableClass: number) => segment(0xc4, [tableClass << 4, 1, ...new Array(15).fill(0), 0]);
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8) * components;
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    segment(0xdb, [0, ...new Array(64).fill(1)]),
+    segment(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, components, ...ids.flatMap((id) => [id, 0x11, 0])]),
+    table(0), table(1),
+    segment(0xda, [components, ...ids.flatMap((id) => [id, 0]), 0, 63, 0]),
+    Buffer.alloc(Math.ceil((blocks * 2) / 8)),
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}
+
 test.before(async () => {
   expectOk(await runCli(['synth', dataset, '--subjects', '2', '--expressions', '2', '--frames', '1', '--size', '64', '--workers', '1']));
 });
@@ -78,6 +103,18 @@ test('an index in Windows-1252 or UTF-16 is refused naming the line (split wrote
   assert.is(written.length, rows.length - 1);
   for (const line of written) assert.ok(line.startsWith('"../José, 1/'), `path kept as written: ${line}`);
   assert.equal(new Set(written.map((line) => line.split(',')[2])), new Set(['José', 'Josè']), 'two subjects');
+});
+
+test('a valid JPEG too large for the decoder\'s memory is called too large, with its size (it was "corrupt or truncated JPEG ... the file is damaged")', async () => {
+  const folder = join(root, 'large-jpeg');
+  mkdirSync(join(folder, 'big'), { recursive: true });
+  mkdirSync(join(folder, 'small'));
+  writeFileSync(join(folder, 'big', 'scan.jpg'), flatJpeg(9500, 9500, 3));
+  writeFileSync(join(folder, 'small', 'face.jpg'), flatJpeg(64, 48, 3));
+  const result = expectOk(await runCli(['inspect', folder], { timeoutMs: 180_000 }));
+  assert.match(result.stdout, /big\/scan\.jpg: JPEG is too large to decode; expected a JPEG the decoder holds in 1024 MB .*, got 9500×9500\. shrink it before training/);
+  assert.not.match(result.stdout, /corrupt|damaged/);
+  assert.match(result.stdout, /small +1/, 'the small JPEG of the same make is read');
 });
 
 test.run();
