@@ -131,8 +131,11 @@ const JPEG_MEMORY_MB = 1024;
 
 function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
   // The frame's declared size is checked first, as for PNG and TIFF; jpeg-js's own limit (100 MP by default) is raised to match.
-  const frame = jpegDeclaredSize(bytes);
-  if (frame) checkImageSize(frame.width, frame.height, 'jpeg', name);
+  const frame = jpegFrame(bytes);
+  if (frame) {
+    checkImageSize(frame.width, frame.height, 'jpeg', name);
+    checkJpegCoding(frame, name);
+  }
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
@@ -148,18 +151,39 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
   return grayIfNeutral(decoded.data, decoded.width, decoded.height);
 }
 
-/** The size in a JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC), read before decoding. */
-function jpegDeclaredSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+/** A JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC): its marker, sample precision and size, read before decoding. */
+function jpegFrame(bytes: Uint8Array): { marker: number; precision: number; width: number; height: number } | undefined {
   let position = 2;
   while (position + 9 <= bytes.length && bytes[position] === 0xff) {
     const marker = bytes[position + 1]!;
     const length = (bytes[position + 2]! << 8) | bytes[position + 3]!;
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (bytes[position + 5]! << 8) | bytes[position + 6]!, width: (bytes[position + 7]! << 8) | bytes[position + 8]! };
+      return { marker, precision: bytes[position + 4]!, height: (bytes[position + 5]! << 8) | bytes[position + 6]!, width: (bytes[position + 7]! << 8) | bytes[position + 8]! };
     }
     position += 2 + length;
   }
   return undefined;
+}
+
+/**
+ * jpeg-js decodes 8-bit Huffman-coded sequential and progressive JPEGs (SOF0..SOF2). It reads any
+ * other precision as 8-bit (a 12-bit JPEG came out saturated, without an error) and calls the
+ * other codings unknown markers, so those are named here instead (PIL's libjpeg refuses 12-bit too).
+ */
+const UNSUPPORTED_JPEG_CODINGS: Record<number, string> = {
+  0xc3: 'lossless', 0xc5: 'hierarchical sequential', 0xc6: 'hierarchical progressive', 0xc7: 'hierarchical lossless',
+  0xc9: 'arithmetic-coded sequential', 0xca: 'arithmetic-coded progressive', 0xcb: 'arithmetic-coded lossless',
+  0xcd: 'arithmetic-coded hierarchical sequential', 0xce: 'arithmetic-coded hierarchical progressive', 0xcf: 'arithmetic-coded hierarchical lossless',
+};
+
+function checkJpegCoding(frame: { marker: number; precision: number }, name: string): void {
+  const coding = UNSUPPORTED_JPEG_CODINGS[frame.marker];
+  if (coding === undefined && frame.precision === 8) return;
+  throw new DataError('unsupported JPEG', {
+    file: name, expected: 'an 8-bit baseline, extended or progressive JPEG (Huffman-coded)',
+    got: coding ? `SOF${frame.marker - 0xc0}: ${coding}` : `${frame.precision}-bit samples`,
+    hint: 're-save it as an ordinary 8-bit JPEG or as PNG, or remove it (or pass --skip-bad)',
+  });
 }
 
 function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {

@@ -14,7 +14,7 @@ const index = join(dataset, 'index.csv');
  * A valid baseline JPEG of one flat colour: one Huffman code of 1 bit per table, so every 8×8 block
  * is two 0 bits (DC difference 0, end of block) and a 9500×9500 image takes 1 MB.
  */
-function flatJpeg(width: number, height: number, components: number): Buffer {
+function flatJpeg(width: number, height: number, components: number, frame = { marker: 0xc0, precision: 8 }): Buffer {
   const segment = (marker: number, body: number[]) => {
     const bytes = Buffer.alloc(4 + body.length);
     bytes[0] = 0xff; bytes[1] = marker; bytes.writeUInt16BE(body.length + 2, 2);
@@ -27,7 +27,7 @@ function flatJpeg(width: number, height: number, components: number): Buffer {
   return Buffer.concat([
     Buffer.from([0xff, 0xd8]),
     segment(0xdb, [0, ...new Array(64).fill(1)]),
-    segment(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, components, ...ids.flatMap((id) => [id, 0x11, 0])]),
+    segment(frame.marker, [frame.precision, height >> 8, height & 255, width >> 8, width & 255, components, ...ids.flatMap((id) => [id, 0x11, 0])]),
     table(0), table(1),
     segment(0xda, [components, ...ids.flatMap((id) => [id, 0]), 0, 63, 0]),
     Buffer.alloc(Math.ceil((blocks * 2) / 8)),
@@ -115,6 +115,18 @@ test('a valid JPEG too large for the decoder\'s memory is called too large, with
   assert.match(result.stdout, /big\/scan\.jpg: JPEG is too large to decode; expected a JPEG the decoder holds in 1024 MB .*, got 9500×9500\. shrink it before training/);
   assert.not.match(result.stdout, /corrupt|damaged/);
   assert.match(result.stdout, /small +1/, 'the small JPEG of the same make is read');
+});
+
+test('a 12-bit JPEG (decoded as 8-bit, without a word) and an arithmetic-coded one (called damaged) are refused as unsupported, naming what they are', async () => {
+  const folder = join(root, 'jpeg-codings');
+  for (const name of ['a', 'b']) mkdirSync(join(folder, name), { recursive: true });
+  writeFileSync(join(folder, 'a', 'twelve-bit.jpg'), flatJpeg(16, 16, 1, { marker: 0xc1, precision: 12 }));
+  writeFileSync(join(folder, 'a', 'arithmetic.jpg'), flatJpeg(16, 16, 1, { marker: 0xc9, precision: 8 }));
+  writeFileSync(join(folder, 'b', 'extended.jpg'), flatJpeg(16, 16, 1, { marker: 0xc1, precision: 8 }));
+  const result = expectOk(await runCli(['inspect', folder]));
+  assert.match(result.stdout, /twelve-bit\.jpg: unsupported JPEG; expected an 8-bit baseline, extended or progressive JPEG \(Huffman-coded\), got 12-bit samples\. re-save it/);
+  assert.match(result.stdout, /arithmetic\.jpg: unsupported JPEG; .*, got SOF9: arithmetic-coded sequential\. re-save it/);
+  assert.match(result.stdout, /b +1/, 'an 8-bit extended-sequential JPEG is read');
 });
 
 test.run();
