@@ -104,7 +104,7 @@ function parseIndexRecord(fields: string[], at: (name: string) => number | undef
   const expressionText = get('expression')!;
   const expression = parseExpression(expressionText);
   if (expression === undefined) {
-    throw new DataError('unknown expression', { file, line, expected: `an integer 0..${EXPRESSIONS.length - 1} or a name such as "${EXPRESSIONS[0]}"`, got: preview(expressionText), hint: 'see EXPRESSIONS in src/data/labels.ts' });
+    throw new DataError('unknown expression', { file, line, expected: `an integer 0..${EXPRESSIONS.length - 1} or a name such as "${EXPRESSIONS[0]}"`, got: preview(expressionText), hint: `the ${EXPRESSIONS.length} names, ids 0..${EXPRESSIONS.length - 1} in order: ${EXPRESSIONS.join(', ')}` });
   }
   const row: IndexRow = { path, subject, pose: poseText, expression };
   const landmarks = get('landmarks');

@@ -105,6 +105,19 @@ test('an index in Windows-1252 or UTF-16 is refused naming the line (split wrote
   assert.equal(new Set(written.map((line) => line.split(',')[2])), new Set(['José', 'Josè']), 'two subjects');
 });
 
+test('an index written on Windows (backslash separators) is named as such, and an unknown expression lists the 54 names (the hints pointed at src/data/labels.ts and at the path alone)', async () => {
+  const [header, row] = readFileSync(index, 'utf8').split('\n');
+  const cells = row.split(',');
+  const windowsIndex = join(dataset, 'windows.csv');
+  writeFileSync(windowsIndex, `${header}\n${[cells[0].replaceAll('/', '\\'), ...cells.slice(1)].join(',')}\n`);
+  const backslashes = await runCli(['inspect', windowsIndex]);
+  assert.match(backslashes.stdout + backslashes.stderr, /got ENOENT\. the path has backslashes \(Windows separators\): write the index's paths with \//);
+  const unknownIndex = join(dataset, 'unknown-expression.csv');
+  writeFileSync(unknownIndex, `${header}\n${[...cells.slice(0, 3), 'glee', ...cells.slice(4)].join(',')}\n`);
+  const unknown = await runCli(['inspect', unknownIndex]);
+  assert.match(unknown.stdout + unknown.stderr, /unknown-expression\.csv:2: unknown expression; .*got "glee"\. the 54 names, ids 0\.\.53 in order: neutral, calm, .*, despair, pain/);
+});
+
 test('a valid JPEG too large for the decoder\'s memory is called too large, with its size (it was "corrupt or truncated JPEG ... the file is damaged")', async () => {
   const folder = join(root, 'large-jpeg');
   mkdirSync(join(folder, 'big'), { recursive: true });

@@ -1,6 +1,6 @@
 /** Node file helpers for the data layer: recursive listing, friendly read errors (atomic writes: ../atomic-write.ts). */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { DataError, preview } from '../../data/errors.js';
 
 export async function readBytes(path: string): Promise<Uint8Array> {
@@ -8,7 +8,12 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     const buffer = await readFile(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
-    throw new DataError('cannot read file', { file: path, expected: 'a readable file', got: (error as NodeJS.ErrnoException).code ?? String(error), hint: 'check the path (index paths are relative to the index file)' });
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    // An index written on Windows names files with backslashes, which are part of a file name here.
+    const hint = code === 'ENOENT' && path.includes('\\') && sep === '/'
+      ? 'the path has backslashes (Windows separators): write the index\'s paths with / (e.g. sed \'s#\\\\#/#g\')'
+      : 'check the path (index paths are relative to the index file)';
+    throw new DataError('cannot read file', { file: path, expected: 'a readable file', got: code, hint });
   }
 }
 
