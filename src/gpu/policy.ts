@@ -203,7 +203,8 @@ export const HALF_STORES = ['epilogue', 'cast'] as const;
  * inf / NaN flag read back (the GPU drained mid-step), optimizer.step() run or skipped on the host, the scale updated there.
  * onDevice: grad_unscale_batched.wgsl unscales seven gradients per launch against the scaler's state on the GPU, the
  * optimizer's kernels skip their update when its found word is set, grad_scale_update.wgsl updates the scale there, and the
- * state comes back without a wait (the host's step counts and scale catch up at the scaler's next step). Same bits (same
+ * state comes back without a wait or a submit of its own (its read-back rides the next submit; the host's step counts and
+ * scale catch up at the scaler's next step). Same bits (same
  * multiply and check, power-of-two scales); a scaler with factors that are not powers of two takes perTensor.
  */
 export const GRAD_UNSCALE = ['onDevice', 'perTensor'] as const;

@@ -134,9 +134,9 @@ export class GradScaler {
     const pending = this.pending;
     if (!pending) return this.settling ?? Promise.resolve();
     this.pending = undefined;
-    pending.words.submit();
     this.settling = (async () => {
       try {
+        pending.words.submit();
         const words = new DataView(await pending.words.bytes);
         const skipped = words.getUint32(4 * SCALER_WORDS.skipped, true);
         if (skipped !== this.skipped) pending.undo();
