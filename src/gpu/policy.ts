@@ -309,6 +309,9 @@ export interface KernelChoices {
 // alternated runs, three runs; medians 0.74-0.92x) against 0.98-1.17x (medians 0.88-1.55x) with 'perTensor', whose two
 // mid-step read-backs left Dawn polling on the main thread while lavapipe ran the step; LightCNN-9 demo within the noise (one
 // read-back per step); 30-34 fewer launches per step; load 8-18 (bench/f16-step-waits.ts; bench/RESULTS.md 2026-12-05 f16-gan section).
+// gradUnscaleWidth 'quads': the batched unscale of LightCNN-9's paper gradients (5.5 M elements) in 3.6x less process CPU than
+// 'elements' (184.7 -> 51.2 ms a call), the FaPE-GAN's at 128², width 64 (5.9 M) 3.7x (176.2 -> 48.1); load 13-16
+// (bench/grad-unscale.ts; bench/RESULTS.md 2026-12-05 scaler-submit section).
 // Hardware takes it untimed: no mid-step wait on any adapter.
 // windowWeightGradRows 32 (where output rows hold whole quads): FaPE-GAN's window weight gradients (N16) per CPU second side by
 // side against 16 rows, three runs at load 9-18: G-res 1.18-1.25x (0.92-1.14 -> 1.16-1.34x matmul), G-down1 1.04-1.14x, G-down2
