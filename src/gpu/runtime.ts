@@ -98,7 +98,25 @@ type DeferredOp =
   | { kind: 'dispatch'; kernel: Kernel; resources: { buffer: GPUBuffer; offset: number; size: number }[]; params: Uint8Array | undefined; workgroups: [number, number, number] }
   | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; target: GPUBuffer; targetOffset: number; bytes: number }
   | { kind: 'clear'; buffer: GPUBuffer; bytes: number }
-  | { kind: 'flush' };
+  | { kind: 'flush' }
+  | { kind: 'mapAfterSubmit'; read: ReadAwaitingSubmit };
+
+/** A read-back copy encoded but not yet submitted (readAfterSubmit): mapped once a submit has carried it. */
+interface ReadAwaitingSubmit {
+  staging: GPUBuffer;
+  byteLength: number;
+  submitted: boolean;
+  resolve: (bytes: ArrayBuffer) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A read-back that rides the next submit, whoever makes it (Gpu.readAfterSubmit). */
+export interface ReadAfterSubmit {
+  /** The bytes, once the GPU has run the submit that carried the copy. */
+  readonly bytes: Promise<ArrayBuffer>;
+  /** Submits now unless a submit has carried the copy already (for a reader about to wait on it). */
+  submit(): void;
+}
 
 /** The bindings a kernel declares: @binding(0) uniform params (optional), then storage buffers. */
 interface BindingPlan {
@@ -205,6 +223,8 @@ export class Gpu {
   private paramsUsed = 0;
   private readonly destroyAfterSubmit: GPUBuffer[] = [];
   private readonly readbackFree = new Map<number, GPUBuffer[]>();
+  /** readAfterSubmit's copies in the open encoder: mapped after the next submit. */
+  private readonly readsAwaitingSubmit: ReadAwaitingSubmit[] = [];
   private readonly pendingFlags: FlagCheck[] = [];
   /** Flags buffers already read back and cleared (in queue order), ready for the next kernel. */
   private readonly flagsFree: GPUBuffer[] = [];
@@ -382,6 +402,7 @@ export class Gpu {
       case 'copy': return this.encodeCopy(op.source, op.sourceOffset, op.target, op.targetOffset, op.bytes);
       case 'clear': return this.encodeClear(op.buffer, op.bytes);
       case 'flush': return this.flush();
+      case 'mapAfterSubmit': return void this.readsAwaitingSubmit.push(op.read);
     }
   }
 
@@ -623,6 +644,7 @@ export class Gpu {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.paramsUsed = 0;
+    if (this.readsAwaitingSubmit.length > 0) this.mapSubmittedReads();
     if (!this.replaying) this.destroyFreedBuffers();
   }
 
@@ -664,19 +686,40 @@ export class Gpu {
   }
 
   /**
-   * A read-back that does not wait: submits what is encoded so far with a copy of the range, and
-   * returns a promise of the bytes that resolves once the GPU has run that far. The checked flags
-   * and kernel errors stay for the next read() or sync() to raise. For state the host needs later
-   * but not now (a loss scaler's check of a step that the GPU skips by itself if it must).
+   * A read-back that neither waits nor submits: the copy of the range joins the open encoder and
+   * its read-back buffer is mapped after the next submit, whoever makes it (a step's loss read, a
+   * sync, the dispatch limit); `submit()` forces one when nothing else will. The checked flags and
+   * kernel errors stay for the next read() or sync() to raise. For state the host needs later but
+   * not now (a loss scaler's check of a step that the GPU skips by itself if it must).
    */
-  readWhenDone(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+  readAfterSubmit(buffer: GPUBuffer, byteLength: number, byteOffset = 0): ReadAfterSubmit {
     this.assertAlive();
     const staging = this.copyToReadback(buffer, byteLength, byteOffset);
-    this.flush();
-    return (async () => {
-      await this.whileAlive(this.drain(), 'read-back');
-      return this.mapAndCopy(staging, byteLength, 'read-back');
-    })();
+    let read!: ReadAwaitingSubmit;
+    const bytes = new Promise<ArrayBuffer>((resolve, reject) => {
+      read = { staging, byteLength, submitted: false, resolve, reject };
+    });
+    if (this.deferred) this.deferred.push({ kind: 'mapAfterSubmit', read });
+    else this.readsAwaitingSubmit.push(read);
+    // Nothing encoded (an empty range): no submit will come, and none is needed.
+    if (!this.encoder && !this.deferred) this.mapSubmittedReads();
+    return {
+      bytes,
+      submit: () => {
+        if (read.submitted) return;
+        this.flush();
+        // Recorded while pipelines compile: the submit comes when they are ready.
+        void this.drain();
+      },
+    };
+  }
+
+  /** Maps the read-back buffers of readAfterSubmit's copies, which the submit just made carried. */
+  private mapSubmittedReads(): void {
+    for (const read of this.readsAwaitingSubmit.splice(0)) {
+      read.submitted = true;
+      this.mapAndCopy(read.staging, read.byteLength, 'read-back').then(read.resolve, read.reject);
+    }
   }
 
   /** Encodes a copy of a buffer's byte range into a read-back buffer (counted as a read-back). */

@@ -1,7 +1,8 @@
 // Launchers for the in-place optimizer updates in shaders/optim.wgsl (one dispatch per parameter) and
 // for a loss scaler's kernels: unscaling and checking the gradients, per gradient
 // (grad_unscale.wgsl) or seven at a time against the scaler's state on the GPU
-// (grad_unscale_batched.wgsl), and the scale's update there (grad_scale_update.wgsl).
+// (grad_unscale_batched_quads.wgsl, grad_unscale_batched.wgsl), and the scale's update there
+// (grad_scale_update.wgsl).
 import { gpu } from '../gpu/index.js';
 import { BufferUsage } from '../gpu/constants.js';
 import { Params, WORKGROUP_SIZE, bindingChunks, elementRange, grid1d, kernel } from './launch.js';
@@ -111,17 +112,29 @@ export const UNSCALE_SLOTS = 7;
 /**
  * grad *= the state's inverse scale in place for every gradient (`count` elements each), seven
  * gradients (or binding-sized pieces of one) per launch, and the state's found word set to 1 if any
- * element was ±inf or NaN (shaders/grad_unscale_batched.wgsl).
+ * element was ±inf or NaN. The kernel policy's gradUnscaleWidth 'quads' runs a quad per invocation
+ * (shaders/grad_unscale_batched_quads.wgsl) on every piece whose buffer holds its last quad whole
+ * (a pooled buffer does, but for 5-6 elements), the rest one element per invocation
+ * (shaders/grad_unscale_batched.wgsl), as 'elements' runs everything.
  */
 export function unscaleGradientsBatched(grads: readonly { buffer: GPUBuffer; count: number }[], state: GPUBuffer): void {
-  const k = kernel('grad_unscale_batched');
   const pieces = grads.flatMap((g) => bindingChunks(g.count).map((chunk) => ({ binding: elementRange(g.buffer, chunk.start, chunk.count), count: chunk.count })));
+  const quads = gpu().policy.get('gradUnscaleWidth') === 'quads';
+  const wholeQuads = (piece: (typeof pieces)[number]) => quads && piece.binding.size >= Math.ceil(piece.count / 4) * 16;
+  launchUnscale('grad_unscale_batched_quads', 4, pieces.filter(wholeQuads), state);
+  launchUnscale('grad_unscale_batched', 1, pieces.filter((piece) => !wholeQuads(piece)), state);
+}
+
+/** Launches of `name` over the pieces, seven at a time, `perInvocation` elements per invocation. */
+function launchUnscale(name: string, perInvocation: number, pieces: readonly { binding: ReturnType<typeof elementRange>; count: number }[], state: GPUBuffer): void {
+  if (pieces.length === 0) return;
+  const k = kernel(name);
   const empty = scratch(UNSCALE_SLOTS);
   for (let first = 0; first < pieces.length; first += UNSCALE_SLOTS) {
     const slots = pieces.slice(first, first + UNSCALE_SLOTS);
     const counts = Array.from({ length: 8 }, (_, s) => slots[s]?.count ?? 0);
     let groups = 0;
-    const groupEnds = counts.map((count) => (groups += Math.ceil(count / WORKGROUP_SIZE)));
+    const groupEnds = counts.map((count) => (groups += Math.ceil(count / (perInvocation * WORKGROUP_SIZE))));
     if (groups === 0) continue;
     const bindings = Array.from({ length: UNSCALE_SLOTS }, (_, s) => slots[s]?.binding ?? empty[s]!);
     gpu().dispatch(k, [state, ...bindings], new Params().u32(...counts, ...groupEnds).done(), grid1d(groups * WORKGROUP_SIZE));

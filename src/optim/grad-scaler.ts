@@ -5,8 +5,10 @@
 // without one the scale doubles. Same defaults and update rule as PyTorch's.
 // Two ways to run a step (the kernel policy's gradUnscale): perTensor checks on the host (one read
 // back, the GPU drained mid-step); onDevice keeps the scale on the GPU, where the optimizer's kernels
-// skip a step with a non-finite gradient themselves, and brings the outcome back without a wait.
+// skip a step with a non-finite gradient themselves, and brings the outcome back without a wait or
+// a submit of its own: the read-back rides the next submit (the step's loss read, a sync).
 import { gpu } from '../gpu/index.js';
+import type { ReadAfterSubmit } from '../gpu/runtime.js';
 import { fill } from '../kernels/elementwise.js';
 import { SCALER_STATE_BYTES, SCALER_WORDS, unscaleGradient, unscaleGradientsBatched, updateLossScale } from '../kernels/optim.js';
 import * as F from '../nn/functional/index.js';
@@ -37,7 +39,7 @@ function exactScale(x: number): boolean {
 
 /** An on-device step whose outcome the host has not read yet: its state words, and how to undo the optimizer's bookkeeping if it was skipped. */
 interface PendingStep {
-  words: Promise<ArrayBuffer>;
+  words: ReadAfterSubmit;
   undo: () => void;
 }
 
@@ -124,14 +126,18 @@ export class GradScaler {
     this.update(finite);
   }
 
-  /** Brings the host's copy of the state up to date with the last on-device step (normally already done on the GPU: no wait). */
+  /**
+   * Brings the host's copy of the state up to date with the last on-device step (normally already
+   * done on the GPU: no wait). Submits the step's check if no submit has carried it yet.
+   */
   settle(): Promise<void> {
     const pending = this.pending;
     if (!pending) return this.settling ?? Promise.resolve();
     this.pending = undefined;
     this.settling = (async () => {
       try {
-        const words = new DataView(await pending.words);
+        pending.words.submit();
+        const words = new DataView(await pending.words.bytes);
         const skipped = words.getUint32(4 * SCALER_WORDS.skipped, true);
         if (skipped !== this.skipped) pending.undo();
         this.scaleValue = words.getFloat32(4 * SCALER_WORDS.scale, true);
@@ -149,10 +155,20 @@ export class GradScaler {
     unscaleGradientsBatched(gradients(optimizer).map((g) => ({ buffer: g.buffer, count: g.size })), state);
     const undo = optimizer.stepUnlessFlagged({ buffer: state, word: SCALER_WORDS.found });
     updateLossScale(state, this);
-    const words = gpu().readWhenDone(state, 4 * (SCALER_WORDS.skipped + 1));
+    const words = gpu().readAfterSubmit(state, 4 * (SCALER_WORDS.skipped + 1));
     // settle() awaits it; meanwhile a lost device must not be an unhandled rejection.
-    words.catch(() => undefined);
+    words.bytes.catch(() => undefined);
     this.pending = { words, undo };
+  }
+
+  /**
+   * Submits the last on-device step's check unless a submit has carried it already. A trainer
+   * that reads its losses only every few steps calls it as a step begins, so that the GPU runs the
+   * previous step while the host encodes this one; where each step ends in a read or sync, that
+   * submit carries the check and this does nothing (no submit of the scaler's own).
+   */
+  submitCheck(): void {
+    this.pending?.words.submit();
   }
 
   /** The state buffer on the GPU, written from the host's copy when that is the latest. */

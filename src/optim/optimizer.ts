@@ -50,6 +50,8 @@ export type AnyOptimizer = Optimizer<any>;
 export abstract class Optimizer<H extends Hyper> {
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, ParamState<Tensor>>();
+  /** The parameters whose state the last stepUnlessFlagged only counted on (one array, reused step after step). */
+  private readonly countedUnlessFlagged: Tensor[] = [];
 
   constructor(
     params: ParamsInput<H>,
@@ -100,14 +102,23 @@ export abstract class Optimizer<H extends Hyper> {
    * to be called once the flag is known to have been set. No other step may come in between.
    */
   stepUnlessFlagged(skip: SkipFlag): () => void {
-    const before = new Map<Tensor, ParamState<Tensor> | undefined>();
-    for (const p of this.flatParams()) {
-      const s = this.state.get(p);
-      if (p.grad) before.set(p, s && { step: s.step, buffers: { ...s.buffers } });
+    // A step that only counts (every state tensor there already: the steady state) is undone by
+    // counting back, with no copy; only a step that creates state (a first one) snapshots it.
+    const counted = this.countedUnlessFlagged;
+    counted.length = 0;
+    let created: Map<Tensor, ParamState<Tensor> | undefined> | undefined;
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (!p.grad) continue;
+        const s = this.state.get(p);
+        if (s && this.stateComplete(s, group)) counted.push(p);
+        else (created ??= new Map()).set(p, s && { step: s.step, buffers: { ...s.buffers } });
+      }
     }
     this.updateAll(skip);
     return () => {
-      for (const [p, previous] of before) {
+      for (const p of counted) this.state.get(p)!.step--;
+      for (const [p, previous] of created ?? []) {
         const now = this.state.get(p);
         for (const [name, t] of Object.entries(now?.buffers ?? {})) if (previous?.buffers[name] !== t) t.dispose();
         if (!previous) {
@@ -119,6 +130,12 @@ export abstract class Optimizer<H extends Hyper> {
         this.state.set(p, { step: previous.step, buffers: Object.fromEntries(kept) });
       }
     };
+  }
+
+  /** Whether a step leaves this state's tensors as they are and only counts: once every state tensor exists. */
+  protected stateComplete(state: ParamState<Tensor>, _group: ParamGroup<H>): boolean {
+    for (const name of this.stateNames) if (!state.buffers[name]) return false;
+    return true;
   }
 
   private updateAll(skip: SkipFlag | undefined): void {

@@ -37,6 +37,11 @@ export class SGD extends Optimizer<SgdHyper> {
     }
   }
 
+  /** Without momentum a step creates nothing: the state only counts. */
+  protected override stateComplete(state: ParamState<Tensor>, group: ParamGroup<SgdHyper>): boolean {
+    return group.momentum === 0 || state.buffers.momentumBuffer !== undefined;
+  }
+
   protected update(p: Tensor, grad: Tensor, group: ParamGroup<SgdHyper>, state: ParamState<Tensor> | undefined, skip?: SkipFlag): ParamState<Tensor> {
     const s = state ?? { step: 0, buffers: {} };
     let momentumBuffer = s.buffers.momentumBuffer;

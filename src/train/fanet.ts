@@ -247,6 +247,8 @@ export function fanetTrainStep(model: LightCNN, optimizer: FanetOptimizer, image
 
 /** fanetTrainStep with loss scaling (float16 training): the step is skipped when the gradients overflow. */
 export async function fanetScaledTrainStep(model: LightCNN, optimizer: FanetOptimizer, scaler: GradScaler, images: Float32Array, shape: readonly number[], labels: Int32Array): Promise<Tensor> {
+  // The last step's check goes to the GPU now if no read carried it (readEvery > 1): the GPU runs it while this step encodes.
+  scaler.submitCheck();
   return scope(async () => {
     optimizer.zeroGrad();
     const { loss, logits } = batchLoss(model, images, shape, labels);

@@ -212,11 +212,14 @@ async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Prom
  * One D update (on the detached fake), then one G update. source / target [N, C, S, S] and mask
  * [N, 1, S, S], all in [−1, 1]. Returns the three losses (detached scalars owned by the caller);
  * everything else made here is freed. Asynchronous for float16 sessions' loss scalers (under the
- * policy's gradUnscale 'perTensor' two reads back; 'onDevice' waits for nothing); a float32 step waits for nothing.
+ * policy's gradUnscale 'perTensor' two reads back; 'onDevice' waits for nothing and submits nothing of its own); a float32 step waits for nothing.
  */
 export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<GanStepLosses> {
   const { generator, discriminator, optimizerG, optimizerD, scalerG, scalerD } = session;
   const lambda = session.options.lambdaL1;
+  // The last step's checks go to the GPU now (one submit for both) if no read carried them: see GradScaler.submitCheck.
+  scalerD?.submitCheck();
+  scalerG?.submitCheck();
   return scope(async () => {
     const fake = generator.call(source, mask);
 

@@ -2,7 +2,9 @@
 // float32 products on the host (per gradient and seven at a time, in binding-sized pieces too,
 // with ±inf and NaN planted), and GradScaler with SGD momentum and Adam: a step holding an inf /
 // NaN gradient updates no parameter and creates no optimizer state, the scale backs off and grows
-// as torch's, and both paths give the same bits step after step, in a float16 FaPE-GAN too.
+// as torch's, and both paths give the same bits step after step, in a float16 FaPE-GAN too. The
+// batched unscale per quad (gradUnscaleWidth 'quads') on lengths that end in a partial quad, the
+// buffer's slack poisoned; and a float16 step that submits no more often than a float32 one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { memory, optim, tensor, untrack, type Tensor } from '../../src/index.js';
@@ -12,6 +14,7 @@ import { SCALER_STATE_BYTES, SCALER_WORDS, UNSCALE_SLOTS, unscaleGradient, unsca
 import { Parameter } from '../../src/nn/index.js';
 import { manualSeed } from '../../src/tensor/random.js';
 import { createFaPEGanSession, freeSession, ganStepLosses, type FaPEGanSession } from '../../src/train/fapegan.js';
+import { ganWorkload, lightcnnWorkload, type StepWorkload } from '../../src/bench/step.js';
 import { context, fileRng, ref, setup } from '../ops/helpers.js';
 
 const rng = fileRng('loss-scaling');
@@ -28,21 +31,26 @@ function randomGradients(count: number, plant?: { at: number; value: number }): 
 
 const bitsOf = (values: Float32Array) => new Uint32Array(values.buffer, values.byteOffset, values.length);
 
-async function unscaleOnGpu(path: 'perTensor' | 'batched', grads: Float32Array[], inverse: number): Promise<{ out: Float32Array[]; found: boolean }> {
+const WIDTHS: KernelChoices['gradUnscaleWidth'][] = ['quads', 'elements'];
+type UnscalePath = 'perTensor' | `batched ${KernelChoices['gradUnscaleWidth']}`;
+const UNSCALE_PATHS: UnscalePath[] = ['perTensor', ...WIDTHS.map((w) => `batched ${w}` as const)];
+
+async function unscaleOnGpu(path: UnscalePath, grads: Float32Array[], inverse: number): Promise<{ out: Float32Array[]; found: boolean }> {
   const tensors = grads.map((g) => untrack(tensor(g, [g.length])));
   const state = gpu().pool.acquire(SCALER_STATE_BYTES);
   const words = new DataView(new ArrayBuffer(SCALER_STATE_BYTES));
   words.setFloat32(4 * SCALER_WORDS.inverse, inverse, true);
   gpu().upload(state, words);
   const found = fill(1, 0);
-  if (path === 'batched') unscaleGradientsBatched(tensors.map((t) => ({ buffer: t.buffer, count: t.size })), state);
+  const batched = path !== 'perTensor';
+  if (batched) gpu().policy.with({ gradUnscaleWidth: path === 'batched quads' ? 'quads' : 'elements' }, () => unscaleGradientsBatched(tensors.map((t) => ({ buffer: t.buffer, count: t.size })), state));
   else for (const t of tensors) unscaleGradient(t.buffer, t.size, inverse, found);
-  const flagWords = new Uint32Array(await gpu().read(path === 'batched' ? state : found, path === 'batched' ? SCALER_STATE_BYTES : 4));
+  const flagWords = new Uint32Array(await gpu().read(batched ? state : found, batched ? SCALER_STATE_BYTES : 4));
   const out = await Promise.all(tensors.map((t) => t.toArray()));
   for (const t of tensors) t.dispose();
   gpu().pool.release(state);
   gpu().pool.release(found);
-  return { out, found: flagWords[path === 'batched' ? SCALER_WORDS.found : 0] !== 0 };
+  return { out, found: flagWords[batched ? SCALER_WORDS.found : 0] !== 0 };
 }
 
 test('grad_unscale and grad_unscale_batched: every gradient times the inverse scale, bit for bit with float32 on the host; found set by an inf or NaN in any gradient of any launch', async () => {
@@ -60,7 +68,7 @@ test('grad_unscale and grad_unscale_batched: every gradient times the inverse sc
     const inverse = 2 ** -rng.int(0, 24);
     gpu().setMaxBindingBytes(c.bindingBytes);
     try {
-      for (const path of ['perTensor', 'batched'] as const) {
+      for (const path of UNSCALE_PATHS) {
         const { out, found } = await unscaleOnGpu(path, grads, inverse);
         assert.is(found, c.plant !== undefined, context(`${path}, ${c.label}: found flag`));
         grads.forEach((g, k) => {
@@ -71,6 +79,68 @@ test('grad_unscale and grad_unscale_batched: every gradient times the inverse sc
     } finally {
       gpu().setMaxBindingBytes(undefined);
     }
+  }
+});
+
+/** Lengths ending in a partial quad (4m + 1..3), with the 5-6 element ones (whose pooled buffer lacks the last quad: the element kernel) and whole quads among them. */
+function oddLengths(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (i % 5 === 4 ? rng.int(5, 6) : 4 * rng.int(0, 180) + (i % 5 === 3 ? 4 : rng.int(1, 3))));
+}
+
+test('grad_unscale_batched per quad: lengths ending in a partial quad, a non-finite value planted in the quads or the last partial quad, the buffers\' slack poisoned with inf / NaN: every element in range unscaled and checked, the slack neither checked nor changed, the same bits as per element', async () => {
+  const cases: { label: string; where?: 'quads' | 'tail'; bindingBytes?: number }[] = [
+    { label: 'finite' }, { label: 'in the quads', where: 'quads' }, { label: 'in the last partial quad', where: 'tail' },
+    { label: 'in the last partial quad, 1 KiB bindings', where: 'tail', bindingBytes: 1024 }, { label: 'finite, 1 KiB bindings', bindingBytes: 1024 },
+  ];
+  const nonFinite = [Infinity, -Infinity, NaN];
+  for (const c of cases) {
+    const lengths = oddLengths(rng.int(UNSCALE_SLOTS + 2, 3 * UNSCALE_SLOTS));
+    const grads = lengths.map((n) => Float32Array.from(ref.randn(rng, [n]).data, (v) => v * 2 ** rng.int(-12, 12)));
+    if (c.where) {
+      // A gradient with elements past its last whole quad (the tail) or with whole quads, per case.
+      const candidates = grads.flatMap((g, k) => ((c.where === 'tail' ? g.length % 4 !== 0 : g.length >= 4) ? [k] : []));
+      const g = grads[candidates[rng.int(0, candidates.length - 1)]!]!;
+      const wholeQuads = g.length - (g.length % 4);
+      g[c.where === 'tail' ? rng.int(wholeQuads, g.length - 1) : rng.int(0, wholeQuads - 1)] = nonFinite[rng.int(0, 2)]!;
+    }
+    const inverse = 2 ** -rng.int(0, 24);
+    const results: { out: Float32Array[]; slack: Uint32Array[]; found: boolean }[] = [];
+    gpu().setMaxBindingBytes(c.bindingBytes);
+    try {
+      for (const width of WIDTHS) {
+        const tensors = grads.map((g) => untrack(tensor(g, [g.length])));
+        // The slack past each gradient (its pooled buffer's spare bytes) holds inf and NaN: not the gradient's, so never checked.
+        const slacks = tensors.map((t, k) => {
+          const words = new Uint32Array(t.buffer.size / 4);
+          words.set(bitsOf(grads[k]!));
+          for (let i = grads[k]!.length; i < words.length; i++) words[i] = i % 2 ? 0x7f800000 : 0x7fc00001;
+          gpu().upload(t.buffer, words);
+          return words.slice(grads[k]!.length);
+        });
+        const state = gpu().pool.acquire(SCALER_STATE_BYTES);
+        const stateWords = new DataView(new ArrayBuffer(SCALER_STATE_BYTES));
+        stateWords.setFloat32(4 * SCALER_WORDS.inverse, inverse, true);
+        gpu().upload(state, stateWords);
+        gpu().policy.with({ gradUnscaleWidth: width }, () => unscaleGradientsBatched(tensors.map((t) => ({ buffer: t.buffer, count: t.size })), state));
+        const found = new Uint32Array(await gpu().read(state, SCALER_STATE_BYTES))[SCALER_WORDS.found] !== 0;
+        const whole = await Promise.all(tensors.map(async (t) => new Uint32Array(await gpu().read(t.buffer, t.buffer.size))));
+        const out = whole.map((words, k) => new Float32Array(words.buffer.slice(0, 4 * grads[k]!.length)));
+        const slack = whole.map((words, k) => words.slice(grads[k]!.length));
+        slack.forEach((words, k) => assert.equal(Array.from(words), Array.from(slacks[k]!), context(`${width}, ${c.label}: the slack past gradient ${k} (${grads[k]!.length} elements) unchanged`)));
+        results.push({ out, slack, found });
+        for (const t of tensors) t.dispose();
+        gpu().pool.release(state);
+      }
+    } finally {
+      gpu().setMaxBindingBytes(undefined);
+    }
+    results.forEach(({ out, found }, w) => {
+      assert.is(found, c.where !== undefined, context(`${WIDTHS[w]}, ${c.label}: found flag`));
+      grads.forEach((g, k) => {
+        const expected = Float32Array.from(g, (v) => Math.fround(v * inverse));
+        assert.equal(Array.from(bitsOf(out[k]!)), Array.from(bitsOf(expected)), context(`${WIDTHS[w]}, ${c.label}: gradient ${k} of ${grads.length} (${g.length} elements)`));
+      });
+    });
   }
 });
 
@@ -157,6 +227,76 @@ test('GradScaler onDevice: the step waits for nothing — its state reads back a
   const after = memory();
   assert.is(after.liveTensors, before.liveTensors, 'live tensors');
   assert.is(after.bytesInUse, before.bytesInUse, 'bytes in use');
+});
+
+test('GradScaler onDevice per quad: an inf / NaN in a gradient\'s last partial quad or in its whole quads skips the step after a finite one (no parameter moves, step counts back), the scale halves; the next step runs; the same bits as perTensor', async () => {
+  for (const where of ['tail', 'quads'] as const) {
+    const count = rng.int(3, 2 * UNSCALE_SLOTS);
+    const shapes = Array.from({ length: count }, () => [rng.int(1, 9), rng.int(1, 40)]);
+    const planted = rng.int(0, count - 1);
+    shapes[planted] = [2 * rng.int(1, 8) + 1, 4 * rng.int(1, 10) + 1]; // odd x (4m + 1): a partial last quad after whole ones
+    const size = shapes[planted]![0]! * shapes[planted]![1]!;
+    const initial = shapes.map((shape) => Float32Array.from(ref.randn(rng, shape).data));
+    const runs = PATHS.map(() => makeRun(initial, shapes, 'adam'));
+    const value = [Infinity, -Infinity, NaN][rng.int(0, 2)]!;
+    for (let s = 0; s < 3; s++) {
+      const grads = shapes.map((shape) => Float32Array.from(ref.randn(rng, shape).data));
+      if (s === 1) grads[planted]![where === 'tail' ? size - 1 : rng.int(0, size - 1 - (size % 4))] = value;
+      const before = await valuesOf(runs[0]!);
+      const what = (x: string) => context(`${where}, step ${s + 1}${s === 1 ? ` (${value} planted in parameter ${planted} of ${size} elements)` : ''}: ${x}`);
+      for (const [r, run] of runs.entries()) {
+        const scaleBefore = run.scaler.scale;
+        await scaledStep(run, PATHS[r]!, grads);
+        const moved = (await valuesOf(run)).some((values, i) => values.some((v, j) => v !== before[i]![j]));
+        assert.is(moved, s !== 1, what(`${PATHS[r]}: parameters moved`));
+        if (s === 1) {
+          assert.equal(run.scaler.stateDict(), { scale: scaleBefore / 2, growthTracker: 0, skippedSteps: 1 }, what(`${PATHS[r]}: scale halved, one step skipped`));
+          assert.equal(Object.values(run.optimizer.stateDict().state).map((state) => state.step), shapes.map(() => 1), what(`${PATHS[r]}: step counts back to 1`));
+        }
+      }
+      const [reference, onDevice] = await Promise.all(runs.map(valuesOf));
+      reference!.forEach((values, i) => assert.equal(Array.from(bitsOf(onDevice![i]!)), Array.from(bitsOf(values)), what(`parameter ${i}: onDevice's bits = perTensor's`)));
+    }
+    for (const run of runs) {
+      run.optimizer.zeroGrad();
+      run.optimizer.dispose();
+      run.scaler.dispose();
+      for (const p of run.params) p.dispose();
+    }
+  }
+});
+
+/** Submits made by one warm training step that ends in a sync (as bench --step's, or a read of its losses). */
+async function submitsPerStep(workload: StepWorkload): Promise<number> {
+  const step = async () => {
+    const losses = await workload.step();
+    await gpu().sync();
+    losses.dispose();
+  };
+  await step(); // pipelines compiled, buffers pooled
+  await step();
+  const before = gpu().counters.submits;
+  await step();
+  return gpu().counters.submits - before;
+}
+
+test('a float16 training step with loss scaling on the device submits no more often than the float32 step (LightCNN-9, FaPE-GAN): the scalers\' checks ride the step\'s own submit', async () => {
+  const workloads = {
+    'LightCNN-9': (precision: 'f32' | 'f16') => lightcnnWorkload('lightcnn9', { inputSize: 32, width: 0.125, batch: 2, batchNorm: false, optimizer: 'sgd', classes: 7, precision }),
+    'FaPE-GAN': (precision: 'f32' | 'f16') => ganWorkload('fapegan', { imageSize: 24, baseWidth: 4, residualBlocks: 1, batch: 2, precision }),
+  };
+  for (const [name, make] of Object.entries(workloads)) {
+    const submits: Record<string, number> = {};
+    for (const precision of ['f32', 'f16'] as const) {
+      const workload = make(precision);
+      try {
+        submits[precision] = await gpu().policy.with({ gradUnscale: 'onDevice' }, () => submitsPerStep(workload));
+      } finally {
+        workload.free();
+      }
+    }
+    assert.ok(submits.f16! <= submits.f32!, context(`${name}: ${submits.f16} submits per float16 step, ${submits.f32} per float32 step`));
+  }
 });
 
 /** A tiny float16 FaPE-GAN session whose scalers start high (2^20) and grow every 2 steps, so that steps overflow. */
