@@ -10,7 +10,8 @@
 // Bindings: 0 params (conv_geometry's Params), 1 X (read), 2 W (read), 3 Bias (read; used when
 //   hasBias == 1), 4 Y (write) — conv2d_single.wgsl's table.
 // rowsSubgroup (below): 4 output rows x 8 columns per invocation where also SH == DH == 1, KH <= 8 and KW <= 8;
-// rowsWindow (last): up to 16 output rows x 8 columns, only the taps that exist, an input row's window in registers.
+// rowsWindow (last): up to 16 output rows x 8 columns, only the taps that exist, an input row's window in registers; it also
+// runs few output channels, one per workgroup z (conv2d's stride-1 input gradient into 1-2 input channels).
 // Tiling: WG (override, a multiple of the subgroup size) invocations per workgroup along x, 8 outputs
 //   each (rowsSubgroup: 32); invocation = (wid.y · groups.x + wid.x) · WG + lid.x. Control flow is uniform up to the
 //   stores (shaders/include/conv_single_forward.wgsl).
@@ -156,9 +157,15 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
 // Tiles: (n, WINDOW_ROWS·a, 8·WINDOW_OCTETS·b), invocation = ((n · ceil(OH / WINDOW_ROWS)) + a) · ceil(OW / (8·WINDOW_OCTETS)) + b,
 // past the last repeating it and storing nothing; tile rows and columns past OH / OW are computed and not stored. Needs
 // subgroups of exactly 8 lanes.
+// Several output channels (the stride-1 input gradient of a conv with 1-2 input channels, run as a forward over GY): one per
+// workgroup z (`outChannel`), each its own launch-wide pass over X (Y [N, Cout, OH, OW], Bias [Cout]). Under FLIPPED_WEIGHTS 1, W is
+// the original conv's weight [Cin' = p.Cout, Cout' = p.Cin, KH, KW] read transposed and rotated by 180° in place:
+// W'[outChannel, ci, i, j] = W[ci, outChannel, KH - 1 - i, KW - 1 - j] (only KERNEL_W loads per channel and lane, so no pack step,
+// and f16 weights stay Operand).
 override WINDOW_ROWS: u32 = 16u;
 override KERNEL_W: u32 = 8u;
 override WINDOW_OCTETS: u32 = 1u;
+override FLIPPED_WEIGHTS: u32 = 0u;
 /** Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15). */
 var<private> windowAcc: array<vec4<f32>, 64>;
 /** The current input row's window: X at columns iwFirst .. iwFirst + KERNEL_W + 8·WINDOW_OCTETS - 2. */
@@ -202,8 +209,15 @@ fn addWindowRows(t: u32) {
   addWindowRow(t, 12u); addWindowRow(t, 13u); addWindowRow(t, 14u); addWindowRow(t, 15u);
 }
 
+/** Weight (outChannel, ci, row, tap) of the forward rowsWindow computes: W's own, or under FLIPPED_WEIGHTS the original conv's rotated and transposed. */
+fn windowWeight(outChannel: u32, ci: u32, row: u32, tap: u32) -> f32 {
+  if (FLIPPED_WEIGHTS == 1u) { return f32(W[((ci * p.Cout + outChannel) * p.KH + p.KH - 1u - row) * KERNEL_W + KERNEL_W - 1u - tap]); }
+  return f32(W[((outChannel * p.Cin + ci) * p.KH + row) * KERNEL_W + tap]);
+}
+
 @compute @workgroup_size(WG)
 fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let outChannel = wid.z;
   let placed = placeTile((wid.y * groups.x + wid.x) * WG + lid.x, WINDOW_ROWS, 8u * WINDOW_OCTETS);
   image = placed.image;
   let oh0 = placed.oh0;
@@ -215,8 +229,7 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   // A local loop counter: the private ci is not subgroup-uniform to WGSL's analysis.
   for (var channel = 0u; channel < p.Cin; channel++) {
     ci = channel;
-    let wBase = (ci * p.KH + heldRow) * KERNEL_W;
-    for (var j = 0u; j < KERNEL_W; j++) { heldTaps[j] = select(0.0, f32(W[wBase + j]), laneHasRow); }
+    for (var j = 0u; j < KERNEL_W; j++) { heldTaps[j] = select(0.0, windowWeight(outChannel, ci, heldRow, j), laneHasRow); }
     for (var t = 0u; t < WINDOW_ROWS + p.KH - 1u; t++) {
       // Input row oh0 - PH + t (startRow's ih with oh = oh0 and tapRow = t, SH = DH = 1).
       let ih = i32(oh0 + t) - p.PH;
@@ -228,8 +241,8 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   }
   if (placed.copy) { return; }
   var bias = 0.0;
-  if (p.hasBias == 1u) { bias = Bias[0]; }
-  let row0 = image * p.OH + oh0;
+  if (p.hasBias == 1u) { bias = Bias[outChannel]; }
+  let row0 = (image * p.Cout + outChannel) * p.OH + oh0;
   for (var r = 0u; r < WINDOW_ROWS; r++) {
     if (oh0 + r < p.OH) {
       storeRow(row0 + r, ow0, bias, windowAcc[4u * r], windowAcc[4u * r + 1u]);
