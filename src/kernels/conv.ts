@@ -379,14 +379,17 @@ const WINDOW_MAX_ROWS = 16;
  * (LightCNN's conv1 at 0.52× the matmul rate, FaPE-GAN's G-in at 0.15×).
  */
 function launchRowsWindowChunk(pass: PackedPass, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
+  const flipped = pass === 'inputGrad';
+  // Two output channels in one invocation's sums (8 columns): under convThinUnitStrideInputGrad 'pairs'.
+  const paired = flipped && g.Cout === 2 && gpu().policy.get('convThinUnitStrideInputGrad') === 'pairs';
   const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
-  const octets = g.OW > 8 ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
+  const octets = g.OW > 8 && !paired ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
   const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (8 * octets));
   const wg = tiles < 1024 ? 8 : 64;
-  const flipped = pass === 'inputGrad';
-  const constants = { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets, FLIPPED_WEIGHTS: flipped ? 1 : 0 };
-  const k = kernel('conv2d_single_subgroup', { name: flipped ? 'conv_transpose2d.thinRowsWindow' : 'conv2d.rowsWindow', entryPoint: 'rowsWindow', constants, operands, stores });
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), [...grid1d(tiles, wg), g.Cout]);
+  const constants = { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets, FLIPPED_WEIGHTS: flipped ? 1 : 0, CHANNEL_PAIR: paired ? 1 : 0 };
+  const name = flipped ? `conv_transpose2d.${paired ? 'thinRowsWindowPair' : 'thinRowsWindow'}` : 'conv2d.rowsWindow';
+  const k = kernel('conv2d_single_subgroup', { name, entryPoint: 'rowsWindow', constants, operands, stores });
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), [...grid1d(tiles, wg), paired ? 1 : g.Cout]);
 }
 
 /** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */
@@ -576,7 +579,7 @@ const THIN_WINDOW_MAX_CHANNELS = 2;
  * dilation 1, kernel at most 8 x 8 (rowsWindow's geometry; elsewhere the packed kernels run it).
  */
 function thinWindowInputGradRuns(g: ConvGeometry): boolean {
-  return gpu().policy.get('convThinUnitStrideInputGrad') === 'window' && subgroupKernels() && g.Cin <= THIN_WINDOW_MAX_CHANNELS && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.KH <= 8 && g.KW <= 8;
+  return gpu().policy.get('convThinUnitStrideInputGrad') !== 'packed' && subgroupKernels() && g.Cin <= THIN_WINDOW_MAX_CHANNELS && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.KH <= 8 && g.KW <= 8;
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */
