@@ -486,8 +486,9 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
   const thinWindow = chosen === 'packed' && !strided && !single && thinWindowInputGradRuns(whole);
   // rowsWindow stores f32 only (a float16 output takes the cast): its float16-store build, 64 written-out channel stores each
-  // rounding inline, took 12 s to minutes to compile on lavapipe.
-  const stores = single && transposeWindowRuns(whole) ? 'f32' : epilogueStores(output);
+  // rounding inline, took 12 s to minutes to compile on lavapipe. The thin one too: its float16-store build's compile was not
+  // seen to finish on a loaded lavapipe.
+  const stores = (single && transposeWindowRuns(whole)) || thinWindow ? 'f32' : epilogueStores(output);
   const count = whole.N * whole.Cin * whole.H * whole.W;
   const gx = alloc(count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
