@@ -653,7 +653,8 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
       chunked(await checkForward(pointwise, what), sg ? 'conv2d.pointwiseSubgroup' : 'conv2d.pointwise', 'pointwise forward');
       chunked(await checkWeightGrad(pointwise, what), sg ? 'conv2d_weight_grad.pointwiseSubgroup' : 'conv2d_weight_grad.pointwise', 'pointwise weight grad');
-      chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.threeWidePairSubgroup' : 'conv_transpose2d.threeWidePair', 'input grad');
+      // Two input channels at stride 1: the thin rowsWindow where subgroups are 8 wide (convThinUnitStrideInputGrad 'pairs').
+      chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.thinRowsWindowPair' : 'conv_transpose2d.threeWidePair', 'input grad');
       chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
       chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
       // Two output channels at stride 2: the thin kernel where subgroups are 8 wide (policy convThinInputGrad 'blocks').
