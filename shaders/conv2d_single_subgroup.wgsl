@@ -10,7 +10,8 @@
 // Bindings: 0 params (conv_geometry's Params), 1 X (read), 2 W (read), 3 Bias (read; used when
 //   hasBias == 1), 4 Y (write) — conv2d_single.wgsl's table.
 // rowsSubgroup (below): 4 output rows x 8 columns per invocation where also SH == DH == 1, KH <= 8 and KW <= 8;
-// rowsWindow (last): up to 16 output rows x 8 columns, only the taps that exist, an input row's window in registers.
+// rowsWindow (last): up to 16 output rows x 8 columns, only the taps that exist, an input row's window in registers; it also
+// runs few output channels, one per workgroup z (conv2d's stride-1 input gradient into 1-2 input channels).
 // Tiling: WG (override, a multiple of the subgroup size) invocations per workgroup along x, 8 outputs
 //   each (rowsSubgroup: 32); invocation = (wid.y · groups.x + wid.x) · WG + lid.x. Control flow is uniform up to the
 //   stores (shaders/include/conv_single_forward.wgsl).
@@ -156,15 +157,27 @@ fn rowsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
 // Tiles: (n, WINDOW_ROWS·a, 8·WINDOW_OCTETS·b), invocation = ((n · ceil(OH / WINDOW_ROWS)) + a) · ceil(OW / (8·WINDOW_OCTETS)) + b,
 // past the last repeating it and storing nothing; tile rows and columns past OH / OW are computed and not stored. Needs
 // subgroups of exactly 8 lanes.
+// Several output channels (the stride-1 input gradient of a conv with 1-2 input channels, run as a forward over GY): one per
+// workgroup z (`outChannel`), each its own launch-wide pass over X (Y [N, Cout, OH, OW], Bias [Cout]). Under FLIPPED_WEIGHTS 1, W is
+// the original conv's weight [Cin' = p.Cout, Cout' = p.Cin, KH, KW] read transposed and rotated by 180° in place:
+// W'[outChannel, ci, i, j] = W[ci, outChannel, KH - 1 - i, KW - 1 - j] (only KERNEL_W loads per channel and lane, so no pack step,
+// and f16 weights stay Operand). Under CHANNEL_PAIR 1 (with WINDOW_OCTETS 1) an invocation computes output channels 2·z and
+// 2·z + 1, the second in the sums the second octet would use: each window of X serves both (half the lane-varying loads).
 override WINDOW_ROWS: u32 = 16u;
 override KERNEL_W: u32 = 8u;
 override WINDOW_OCTETS: u32 = 1u;
-/** Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15). */
+override FLIPPED_WEIGHTS: u32 = 0u;
+override CHANNEL_PAIR: u32 = 0u;
+/**
+ * Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15;
+ * with a channel pair the second channel's ow0 .. + 3, + 4 .. + 7).
+ */
 var<private> windowAcc: array<vec4<f32>, 64>;
 /** The current input row's window: X at columns iwFirst .. iwFirst + KERNEL_W + 8·WINDOW_OCTETS - 2. */
 var<private> inputRow: array<f32, 24>;
-/** This lane's tap row of the current channel (taps 0 .. KERNEL_W - 1). */
+/** This lane's tap row of the current channel (taps 0 .. KERNEL_W - 1), and under CHANNEL_PAIR the second output channel's. */
 var<private> heldTaps: array<f32, 8>;
+var<private> pairTaps: array<f32, 8>;
 
 /** Adds the current input row (tile row t) to tile row r's sums through tap row t - r, where that tap row exists (uniform). */
 fn addWindowRow(t: u32, r: u32) {
@@ -173,7 +186,8 @@ fn addWindowRow(t: u32, r: u32) {
   var hi = windowAcc[4u * r + 1u];
   var lo2 = vec4<f32>();
   var hi2 = vec4<f32>();
-  if (WINDOW_OCTETS == 2u) {
+  let secondHalf = (WINDOW_OCTETS == 2u) | (CHANNEL_PAIR == 1u);
+  if (secondHalf) {
     lo2 = windowAcc[4u * r + 2u];
     hi2 = windowAcc[4u * r + 3u];
   }
@@ -185,10 +199,15 @@ fn addWindowRow(t: u32, r: u32) {
       lo2 += w * vec4<f32>(inputRow[kw + 8u], inputRow[kw + 9u], inputRow[kw + 10u], inputRow[kw + 11u]);
       hi2 += w * vec4<f32>(inputRow[kw + 12u], inputRow[kw + 13u], inputRow[kw + 14u], inputRow[kw + 15u]);
     }
+    if (CHANNEL_PAIR == 1u) {
+      let w2 = subgroupShuffle(pairTaps[kw], t - r);
+      lo2 += w2 * vec4<f32>(inputRow[kw], inputRow[kw + 1u], inputRow[kw + 2u], inputRow[kw + 3u]);
+      hi2 += w2 * vec4<f32>(inputRow[kw + 4u], inputRow[kw + 5u], inputRow[kw + 6u], inputRow[kw + 7u]);
+    }
   }
   windowAcc[4u * r] = lo;
   windowAcc[4u * r + 1u] = hi;
-  if (WINDOW_OCTETS == 2u) {
+  if (secondHalf) {
     windowAcc[4u * r + 2u] = lo2;
     windowAcc[4u * r + 3u] = hi2;
   }
@@ -202,8 +221,15 @@ fn addWindowRows(t: u32) {
   addWindowRow(t, 12u); addWindowRow(t, 13u); addWindowRow(t, 14u); addWindowRow(t, 15u);
 }
 
+/** Weight (outChannel, ci, row, tap) of the forward rowsWindow computes: W's own, or under FLIPPED_WEIGHTS the original conv's rotated and transposed. */
+fn windowWeight(outChannel: u32, ci: u32, row: u32, tap: u32) -> f32 {
+  if (FLIPPED_WEIGHTS == 1u) { return f32(W[((ci * p.Cout + outChannel) * p.KH + p.KH - 1u - row) * KERNEL_W + KERNEL_W - 1u - tap]); }
+  return f32(W[((outChannel * p.Cin + ci) * p.KH + row) * KERNEL_W + tap]);
+}
+
 @compute @workgroup_size(WG)
 fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let outChannel = wid.z * (1u + CHANNEL_PAIR);
   let placed = placeTile((wid.y * groups.x + wid.x) * WG + lid.x, WINDOW_ROWS, 8u * WINDOW_OCTETS);
   image = placed.image;
   let oh0 = placed.oh0;
@@ -215,8 +241,10 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   // A local loop counter: the private ci is not subgroup-uniform to WGSL's analysis.
   for (var channel = 0u; channel < p.Cin; channel++) {
     ci = channel;
-    let wBase = (ci * p.KH + heldRow) * KERNEL_W;
-    for (var j = 0u; j < KERNEL_W; j++) { heldTaps[j] = select(0.0, f32(W[wBase + j]), laneHasRow); }
+    for (var j = 0u; j < KERNEL_W; j++) { heldTaps[j] = select(0.0, windowWeight(outChannel, ci, heldRow, j), laneHasRow); }
+    if (CHANNEL_PAIR == 1u) {
+      for (var j = 0u; j < KERNEL_W; j++) { pairTaps[j] = select(0.0, windowWeight(outChannel + 1u, ci, heldRow, j), laneHasRow); }
+    }
     for (var t = 0u; t < WINDOW_ROWS + p.KH - 1u; t++) {
       // Input row oh0 - PH + t (startRow's ih with oh = oh0 and tapRow = t, SH = DH = 1).
       let ih = i32(oh0 + t) - p.PH;
@@ -228,12 +256,17 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
   }
   if (placed.copy) { return; }
   var bias = 0.0;
-  if (p.hasBias == 1u) { bias = Bias[0]; }
-  let row0 = image * p.OH + oh0;
+  var pairBias = 0.0;
+  if (p.hasBias == 1u) {
+    bias = Bias[outChannel];
+    if (CHANNEL_PAIR == 1u) { pairBias = Bias[outChannel + 1u]; }
+  }
+  let row0 = (image * p.Cout + outChannel) * p.OH + oh0;
   for (var r = 0u; r < WINDOW_ROWS; r++) {
     if (oh0 + r < p.OH) {
       storeRow(row0 + r, ow0, bias, windowAcc[4u * r], windowAcc[4u * r + 1u]);
       if (WINDOW_OCTETS == 2u) { storeRow(row0 + r, ow0 + 8u, bias, windowAcc[4u * r + 2u], windowAcc[4u * r + 3u]); }
+      if (CHANNEL_PAIR == 1u) { storeRow(row0 + p.OH + r, ow0, pairBias, windowAcc[4u * r + 2u], windowAcc[4u * r + 3u]); }
     }
   }
 }

@@ -135,6 +135,15 @@ export const CONV_SINGLE_FORWARD_COLUMNS = [16, 8] as const;
  * (one row's 8 columns x 8 channels, as under 'dedicated').
  */
 export const CONV_SINGLE_INPUT_GRAD = ['window', 'octets'] as const;
+/**
+ * The packed variant's stride-1 input gradient (dilation 1, kernel at most 8 x 8) into at most 2 input channels (LightCNN's
+ * conv1 1→96 5×5, FaPE-GAN's G-in 2→64 7×7: saliency maps, adversarial inputs) where subgroups are 8 wide: window runs it as
+ * a forward over GY with 1-2 output channels through conv2d_single_subgroup.wgsl rowsWindow (one channel per workgroup z,
+ * the weights read rotated and transposed in place); pairs the same with both of 2 channels per invocation (on one window of
+ * GY, 8 columns); packed the packed forward kernels over GY (fiveWideRowSubgroup, packedTiled), which fill 1-2 of their 4
+ * GEMM rows.
+ */
+export const CONV_THIN_UNIT_STRIDE_INPUT_GRAD = ['pairs', 'window', 'packed'] as const;
 /** The vec4 weight gradient's workgroup: fitted to the column and channel blocks, or registerTileShape's 256 (see weightGradTileShape in src/kernels/conv.ts). */
 export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
 /**
@@ -235,6 +244,7 @@ export interface KernelChoices {
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
   convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
   convSingleInputGrad: (typeof CONV_SINGLE_INPUT_GRAD)[number];
+  convThinUnitStrideInputGrad: (typeof CONV_THIN_UNIT_STRIDE_INPUT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
   windowWeightGradTaps: (typeof WINDOW_WEIGHT_GRAD_TAPS)[number];
@@ -320,7 +330,7 @@ export interface KernelChoices {
 // 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
 // 2026-12-05 grad-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -328,7 +338,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -359,6 +369,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSingleForward: CONV_SINGLE_FORWARD,
   convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,
   convSingleInputGrad: CONV_SINGLE_INPUT_GRAD,
+  convThinUnitStrideInputGrad: CONV_THIN_UNIT_STRIDE_INPUT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,
   windowWeightGradTaps: WINDOW_WEIGHT_GRAD_TAPS,

@@ -9,7 +9,8 @@
 // through conv2d_weight_grad_vec4.wgsl (else conv2d_weight_grad_packed_subgroup.wgsl where subgroups
 // are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
 // dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
-// under the policy's convSingleChannel (singleChannelKernels); a 1×1, stride-1, unpadded conv runs its
+// under the policy's convSingleChannel (singleChannelKernels), and a stride-1 input gradient into 1-2 channels the Cout = 1
+// forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns); a 1×1, stride-1, unpadded conv runs its
 // forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
 // policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
 // epilogue (matmulMfm) where the subgroup matmul kernel runs it.
@@ -336,7 +337,7 @@ function launchSingleForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer
     if (stores !== 'f32') throw new Error('conv2d: the sliced Cout = 1 forward stores f32 only (conv2dForward casts its result)');
     return launchSlicedForwardChunk(x, weight, bias, g, y, tiles, operands);
   }
-  if (windowRowsRun(g)) return launchWindowForwardChunk(x, weight, bias, g, y, operands, stores);
+  if (windowRowsRun(g)) return launchRowsWindowChunk('forward', x, weight, bias, g, y, operands, stores);
   const rows = shared && tileable;
   // Few tiles run 8 to a workgroup (lavapipe runs a workgroup on one thread): D's 4×4 512→1 at batch 4
   // (14² outputs, 32 tiles) ran at 0.29× singleSubgroup in one workgroup of 64, 1.24× in 4 of 8.
@@ -372,14 +373,23 @@ const WINDOW_MAX_ROWS = 16;
  * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.36-0.38 → 0.98-1.12× the
  * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.30 (rowsSliced + reduction) → 0.44-0.79× in 8 columns, 0.95× in 16 (0.83× in 8
  * beside it) (bench/RESULTS.md, 2026-12-05 single-out).
+ * The input gradient ('inputGrad', thinWindowInputGradRuns) passes its forward over gy (asForwardOfGradient: 1-2 output
+ * channels, one per workgroup z) and the conv's own weights, which FLIPPED_WEIGHTS reads rotated and transposed in place (a
+ * handful of loads per channel and invocation: no pack step). Its packed path filled 1-2 of 4 GEMM rows per invocation
+ * (LightCNN's conv1 at 0.52× the matmul rate, FaPE-GAN's G-in at 0.15×).
  */
-function launchWindowForwardChunk(x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
+function launchRowsWindowChunk(pass: PackedPass, x: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, operands: OperandType, stores: OperandType): void {
+  const flipped = pass === 'inputGrad';
+  // Two output channels in one invocation's sums (8 columns): under convThinUnitStrideInputGrad 'pairs'.
+  const paired = flipped && g.Cout === 2 && gpu().policy.get('convThinUnitStrideInputGrad') === 'pairs';
   const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
-  const octets = g.OW > 8 ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
+  const octets = g.OW > 8 && !paired ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
   const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (8 * octets));
   const wg = tiles < 1024 ? 8 : 64;
-  const k = kernel('conv2d_single_subgroup', { name: 'conv2d.rowsWindow', entryPoint: 'rowsWindow', constants: { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets }, operands, stores });
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), grid1d(tiles, wg));
+  const constants = { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets, FLIPPED_WEIGHTS: flipped ? 1 : 0, CHANNEL_PAIR: paired ? 1 : 0 };
+  const name = flipped ? `conv_transpose2d.${paired ? 'thinRowsWindowPair' : 'thinRowsWindow'}` : 'conv2d.rowsWindow';
+  const k = kernel('conv2d_single_subgroup', { name, entryPoint: 'rowsWindow', constants, operands, stores });
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), [...grid1d(tiles, wg), paired ? 1 : g.Cout]);
 }
 
 /** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */
@@ -474,20 +484,23 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   if (pointwiseGemm(whole, chosen)) return pointwiseInputGradGemm(gy, weight, bias, whole, operands, output);
   const strided = whole.SH > 1 || whole.SW > 1;
   const single = chosen === 'packed' && !strided && singleChannelKernels(whole);
+  const thinWindow = chosen === 'packed' && !strided && !single && thinWindowInputGradRuns(whole);
   // rowsWindow stores f32 only (a float16 output takes the cast): its float16-store build, 64 written-out channel stores each
-  // rounding inline, took 12 s to minutes to compile on lavapipe.
-  const stores = single && transposeWindowRuns(whole) ? 'f32' : epilogueStores(output);
+  // rounding inline, took 12 s to minutes to compile on lavapipe. The thin one too: its float16-store build's compile was not
+  // seen to finish on a loaded lavapipe.
+  const stores = (single && transposeWindowRuns(whole)) || thinWindow ? 'f32' : epilogueStores(output);
   const count = whole.N * whole.Cin * whole.H * whole.W;
   const gx = alloc(count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
-  const packed = single || thin ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
+  const packed = single || thin || thinWindow ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
   const [gyBytes, gxBytes] = [bytesPerElement(operands), bytesPerElement(stores)];
   for (const chunk of batchChunks(whole.N, [gyPerImage, gxPerImage], [gyBytes, gxBytes])) {
     const g = { ...whole, N: chunk.count };
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage, gxBytes);
     if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
+    else if (thinWindow) launchRowsWindowChunk('inputGrad', gyChunk, weight, bias, asForwardOfGradient(g), gxChunk, operands, stores);
     else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
     else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands, stores);
     else if (packed) launchPackedChunk('inputGrad', gyChunk, packed, bias, asForwardOfGradient(g), gxChunk, gpu().placeholderOutput, MFM_MODE.off, operands, stores);
@@ -556,6 +569,18 @@ function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffe
   const quads = g.OW % 4 === 0 && Math.floor(g.PW / g.SW) % 4 === 0;
   const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands, stores });
   gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 2), depth]);
+}
+
+/** The most input channels (gx's) whose stride-1 input gradient runs rowsWindow: each costs a pass over GY. */
+const THIN_WINDOW_MAX_CHANNELS = 2;
+
+/**
+ * Whether a stride-1 conv's input gradient (gx of at most THIN_WINDOW_MAX_CHANNELS channels) runs as a forward over gy through
+ * rowsWindow (launchRowsWindowChunk): the policy's convThinUnitStrideInputGrad 'window' where subgroups are 8 wide,
+ * dilation 1, kernel at most 8 x 8 (rowsWindow's geometry; elsewhere the packed kernels run it).
+ */
+function thinWindowInputGradRuns(g: ConvGeometry): boolean {
+  return gpu().policy.get('convThinUnitStrideInputGrad') !== 'packed' && subgroupKernels() && g.Cin <= THIN_WINDOW_MAX_CHANNELS && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.KH <= 8 && g.KW <= 8;
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */

@@ -219,7 +219,8 @@ spec('packed: with convFiveWide generic, 5-wide rows take the generic kernels; b
 
 spec('subgroup kernels (1×1, 3-wide and 5-wide forward and stride-1 input gradient, one-row 5-wide input gradient, 1×1 and 3×3 weight gradients) match the reference and the direct oracle, or the launchers fall back without subgroups of 8', async () => {
   setConvVariant('packed');
-  gpu().policy.set({ convSubgroups: 'shared', convPointwise: 'conv' });
+  // The one-channel input gradients keep these kernels (rowsWindow takes them by default: test/ops/conv-thin-input-grad.test.ts).
+  gpu().policy.set({ convSubgroups: 'shared', convPointwise: 'conv', convThinUnitStrideInputGrad: 'packed' });
   const subgroup = subgroupsOfEight();
   const cases: { what: string; x: number[]; w: number[]; opts: object; mfm?: boolean; expected: string[] }[] = [
     { what: 'conv1-like mfm 5×5 pad 2, one input channel', x: [3, 1, 7, 16], w: [10, 1, 5, 5], opts: { padding: 2 }, mfm: true, expected: subgroup ? ['conv2dMfm.fiveWidePairSubgroup', 'conv_transpose2d.fiveWideRowSubgroup'] : ['conv2dMfm.fiveWidePair'] },

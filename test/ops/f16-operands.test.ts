@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../../src/gpu/index.js';
-import { CONV_SUBGROUP_PADDING_ROWS, WINDOW_WEIGHT_GRAD_ROWS } from '../../src/gpu/policy.js';
+import { CONV_SUBGROUP_PADDING_ROWS, WINDOW_WEIGHT_GRAD_ROWS, type KernelChoices } from '../../src/gpu/policy.js';
 import { matmul, type MatrixOperand } from '../../src/kernels/matmul.js';
 import { conv2dForward, conv2dTranspose, conv2dWeightGrad, subgroupsOfEight, type ConvGeometry, type ConvVariant } from '../../src/kernels/conv.js';
 import { subgroupMatmulRuns } from '../../src/kernels/matmul.js';
@@ -340,8 +340,9 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
   assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
-  // The Cout = 1 rowsWindow stores f32: its float16 output takes the cast.
-  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv_transpose2d.rowsWindow.f16'));
+  // The Cout = 1 and thin rowsWindow store f32: their float16 output takes the cast.
+  const castAllowed = ['conv_transpose2d.rowsWindow.f16', 'conv_transpose2d.thinRowsWindow.f16', 'conv_transpose2d.thinRowsWindowPair.f16'].some((name) => names.includes(name));
+  await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), castAllowed);
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
 }
@@ -405,14 +406,28 @@ for (const variant of GENERIC_VARIANTS) {
  */
 interface PackedCase extends ConvCase {
   name: string;
+  /** Policy choices of this case on top of the test's. */
+  policy?: Partial<KernelChoices>;
   shared: { forward: string; input: string; weight: string };
   off: { forward: string; input: string; weight: string };
 }
 
 const PACKED_CASES: PackedCase[] = [
   {
-    name: '3×7 from 2 channels, 20 rows, rows of one octet (windowSubgroup forward)',
+    name: '3×7 from 2 channels, 20 rows, rows of one octet (windowSubgroup forward, thinRowsWindowPair input grad)',
     g: geometry(2, 2, 9, 14, 20, [3, 7], [1, 1], [0, 0], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinRowsWindowPair', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '3×7 from 2 channels under convThinUnitStrideInputGrad window (thinRowsWindow input grad, a channel per workgroup z)',
+    g: geometry(2, 2, 9, 14, 20, [3, 7], [1, 1], [0, 0], [1, 1]), bias: true, policy: { convThinUnitStrideInputGrad: 'window' },
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinRowsWindow', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '3×7 from 2 channels under convThinUnitStrideInputGrad packed (packedTiled input grad)',
+    g: geometry(2, 2, 9, 14, 20, [3, 7], [1, 1], [0, 0], [1, 1]), bias: true, policy: { convThinUnitStrideInputGrad: 'packed' },
     shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.windowSubgroup' },
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
@@ -447,15 +462,15 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
-    name: '5×5 pad 2 at stride 1 from one channel, 7 filters (ROWS 8)',
-    g: geometry(2, 1, 5, 16, 7, [5, 5], [1, 1], [2, 2], [1, 1]), bias: false,
+    name: '5×5 pad 2 at stride 1 from one channel, 7 filters (ROWS 8; the input grad under convThinUnitStrideInputGrad packed)',
+    g: geometry(2, 1, 5, 16, 7, [5, 5], [1, 1], [2, 2], [1, 1]), bias: false, policy: { convThinUnitStrideInputGrad: 'packed' },
     shared: { forward: 'conv2d.fiveWidePairSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
-    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowSubgroup forward)',
+    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowSubgroup forward, thinRowsWindow input grad)',
     g: geometry(2, 1, 5, 16, 20, [5, 5], [1, 1], [2, 2], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.fiveWideRowSubgroup', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
+    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinRowsWindow', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
@@ -512,11 +527,12 @@ for (const subgroups of ['shared', 'off'] as const) {
       for (const c of PACKED_CASES) {
         const what = `f16 packed (${subgroups}) ${c.name}: ${describeConv(c)}`;
         const expected = c[expectedSet];
-        for (const [pass, names] of [
+        const runs = await gpu().policy.with(c.policy ?? {}, async () => [
           ['forward', await checkForward(c, what)],
           ['input', await checkTranspose(c, what)],
           ['weight', await checkWeightGrad(c, what)],
-        ] as const) {
+        ] as const);
+        for (const [pass, names] of runs) {
           const main = `${expected[pass]}.f16`;
           assert.ok(names.includes(main) && f16Only(names), context(`${what}: ${pass} kernels ${[...new Set(names)]}, expected ${main}`));
         }
@@ -637,7 +653,8 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       const chunked = (names: string[], name: string, pass: string) => assert.ok(runs(names, `${name}.f16`) > 1 && f16Only(names), context(`${what} ${pass}: kernels ${names}, expected ${name}.f16 more than once`));
       chunked(await checkForward(pointwise, what), sg ? 'conv2d.pointwiseSubgroup' : 'conv2d.pointwise', 'pointwise forward');
       chunked(await checkWeightGrad(pointwise, what), sg ? 'conv2d_weight_grad.pointwiseSubgroup' : 'conv2d_weight_grad.pointwise', 'pointwise weight grad');
-      chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.threeWidePairSubgroup' : 'conv_transpose2d.threeWidePair', 'input grad');
+      // Two input channels at stride 1: the thin rowsWindow where subgroups are 8 wide (convThinUnitStrideInputGrad 'pairs').
+      chunked(await checkTranspose(wide, what), sg ? 'conv_transpose2d.thinRowsWindowPair' : 'conv_transpose2d.threeWidePair', 'input grad');
       chunked(await checkForward(strided, what), 'conv2d.packedTiled', 'stride-2 forward');
       chunked(await checkWeightGrad(strided, what), sg ? 'conv2d_weight_grad.narrowSubgroup' : 'conv2d_weight_grad.registerTiled', 'stride-2 weight grad');
       // Two output channels at stride 2: the thin kernel where subgroups are 8 wide (policy convThinInputGrad 'blocks').
