@@ -65,6 +65,15 @@ override EPILOGUE_PER_ROW: bool = true;
  * same for a whole subgroup and masks the store (group1's 1×1 forward 1.05-1.1x without it).
  */
 override C_QUADS: bool = false;
+/**
+ * C contiguous along m (column n from p.strideCCol · n): each invocation stores its 16 rows of each of its 4 columns as 4
+ * whole vec4s (storeColumns). Set by the launcher (src/kernels/matmul.ts matmulTransposedC) where M % 16 == 0 and C's
+ * offset, column and batch strides are multiples of 4. Why: a 1×1 conv's forward as (W·x)ᵀ = xᵀ·Wᵀ, the pixels as GEMM
+ * rows, stores each lane's 16 pixels of a channel as 64 contiguous bytes; as W·x a lane's 16 rows are 16 separate
+ * 16-byte pieces a plane apart (4096 floats in LightCNN group1: a power-of-2 stride), which cost group1's forward
+ * (K = 48) about a fifth of its time (bench/RESULTS.md, short-K section).
+ */
+override C_ALONG_M: bool = false;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -154,6 +163,37 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
       var previous = 0.0;
       if (p.accumulate == 1u) { previous = f32(C[i / 4u][i % 4u]); }
       C[i / 4u][i % 4u] = stored(epilogueValue(m, n0 + c, row[c], previous));
+    }
+  }
+}
+
+/**
+ * C_ALONG_M's epilogue: quads[i] holds rows m0 + 4i .. m0 + 4i + 3 of the 4 columns n0 .. n0 + 3 (an invocation's
+ * accumulators, transposed), each column's 16 rows stored as 4 vec4s, with matmul_epilogue.wgsl's bias (along rows or
+ * columns), earlier sum and activation. Columns past N (clamped copies) and invocations past M store nothing.
+ */
+fn storeColumns(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
+  // The launch parameters read once, before the stores (RowEpilogue's reason).
+  let e = rowEpilogue(batch, n0);
+  let N = p.N;
+  let strideCCol = p.strideCCol;
+  let base = p.offsetC + batch * p.strideCBatch + m0;
+  if (m0 >= e.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= N) { return; }
+    let first = (base + n * strideCCol) / 4u;
+    var columnBias = 0.0;
+    if (e.bias && !e.biasAlongRows) { columnBias = Bias[e.offsetBias + n]; }
+    for (var i = 0u; i < 4u; i++) {
+      var v = quads[i][j] + vec4<f32>(columnBias);
+      if (e.accumulate) { v += vec4<f32>(C[first + i]); }
+      if (e.bias && e.biasAlongRows) {
+        let m = e.offsetBias + m0 + 4u * i;
+        v += vec4<f32>(Bias[m], Bias[m + 1u], Bias[m + 2u], Bias[m + 3u]);
+      }
+      if (e.activate) { v = vec4<f32>(activation(v.x), activation(v.y), activation(v.z), activation(v.w)); }
+      C[first + i] = storedQuad(v);
     }
   }
 }
@@ -260,6 +300,10 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     storePair(batch, m0 + 10u, n0, acc2[2], acc2[3]);
     storePair(batch, m0 + 12u, n0, acc3[0], acc3[1]);
     storePair(batch, m0 + 14u, n0, acc3[2], acc3[3]);
+    return;
+  }
+  if (C_ALONG_M) {
+    storeColumns(batch, m0, n0, array<mat4x4<f32>, 4>(transpose(acc0), transpose(acc1), transpose(acc2), transpose(acc3)));
     return;
   }
   let e = rowEpilogue(batch, n0);

@@ -12,7 +12,8 @@
 // under the policy's convSingleChannel (singleChannelKernels); a 1×1, stride-1, unpadded conv runs its
 // forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
 // policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
-// epilogue (matmulMfm) where the subgroup matmul kernel runs it.
+// epilogue (matmulMfm) where the subgroup matmul kernel runs it, its plain forward there as xᵀ·Wᵀ stored transposed
+// (matmulColumnsOut) under pointwiseForwardLayout 'pixelRows'.
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers) run the same
@@ -27,7 +28,7 @@ import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, epilogueStores, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { resultAs } from './cast.js';
 import { accumulate, stridedCopy } from './elementwise.js';
-import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
+import { matmul, matmulColumnsOut, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 // Where the subgroup kernels run; imported from here by the tests and benchmarks.
 export { subgroupsOfEight } from './launch.js';
@@ -595,9 +596,16 @@ function planesOperand(buffer: GPUBuffer, channels: number, plane: number, trans
   return { buffer, batchStride: channels * plane, rowStride: transposed ? 1 : plane, colStride: transposed ? plane : 1, offset: firstImage * channels * plane, type: operands };
 }
 
-/** y[n] = W · x[n] + bias (one per output channel: along C's rows). */
+/**
+ * y[n] = W · x[n] + bias (one per output channel: along C's rows); under pointwiseForwardLayout 'pixelRows' as
+ * y[n]ᵀ = x[n]ᵀ · Wᵀ stored transposed (matmulColumnsOut) where that runs.
+ */
 function pointwiseForwardGemm(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType, output: OperandType): GPUBuffer {
   const plane = g.H * g.W;
+  if (gpu().policy.get('pointwiseForwardLayout') === 'pixelRows') {
+    const y = matmulColumnsOut(planesOperand(x, g.Cin, plane, true, operands), weightOperand(weight, g, true, operands), g.N, plane, g.Cout, g.Cin, bias, 'cols', output);
+    if (y) return y;
+  }
   return matmul(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, 'v', 'none', 'rows', output);
 }
 
