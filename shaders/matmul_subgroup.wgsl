@@ -25,6 +25,7 @@
 // C's 2C rows in the pair order 0, C, 1, C + 1, ... (row r reads A's row (r >> 1) + (r & 1)·C; A contiguous along k),
 // so each invocation's quads hold whole pairs, and stores the max-feature-map of each pair, biased by the pair's two
 // biases (Bias along rows), as row r >> 1 of a C-row output (strideC* set for it), with its mask (shaders/include/mfm_pair.wgsl).
+// With C_ALONG_M (matmulMfm's pairs 'columns') the pairs are the GEMM's columns instead: storeColumnPairs.
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
 // component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32 as vec4, as C; MFM 1 only).
@@ -198,10 +199,46 @@ fn storeColumns(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
   }
 }
 
-/** The A row that GEMM row r reads: r, or under MFM the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
+/** The A row that GEMM row r reads: r, or under MFM (pairs along rows) the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
 fn filterOf(r: vec2<u32>) -> vec2<u32> {
-  if (MFM == 0u) { return r; }
+  if (MFM == 0u || C_ALONG_M) { return r; }
   return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
+}
+
+/** The B column that GEMM column n reads: n, or under MFM with C_ALONG_M (pairs along columns) the filter (n >> 1) + (n & 1)·(N / 2). */
+fn columnFilterOf(n: vec4<u32>) -> vec4<u32> {
+  if (MFM == 0u || !C_ALONG_M) { return n; }
+  return (n >> vec4<u32>(1u)) + (n & vec4<u32>(1u)) * (p.N >> 1u);
+}
+
+/**
+ * MFM with C_ALONG_M: the GEMM's columns are the filters in the pair order 0, N/2, 1, N/2 + 1, ... (columnFilterOf; B read
+ * along k), so an invocation's columns n0 .. n0 + 3 are the pairs of output channels n0 / 2 and n0 / 2 + 1: each channel's
+ * 16 rows stored as 4 vec4s of max(first + its bias, second + its partner's), with the mask (MFM 1), in a C of N / 2 columns.
+ */
+fn storeColumnPairs(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
+  let e = rowEpilogue(batch, n0);
+  let half = p.N >> 1u;
+  let strideCCol = p.strideCCol;
+  let base = p.offsetC + batch * p.strideCBatch + m0;
+  if (m0 >= e.M) { return; }
+  for (var q = 0u; q < 2u; q++) {
+    let c = (n0 >> 1u) + q;
+    if (c >= half) { return; }
+    var biasA = 0.0;
+    var biasB = 0.0;
+    if (e.bias) {
+      biasA = Bias[e.offsetBias + c];
+      biasB = Bias[e.offsetBias + c + half];
+    }
+    let first = (base + c * strideCCol) / 4u;
+    for (var i = 0u; i < 4u; i++) {
+      let a = quads[i][2u * q] + vec4<f32>(biasA);
+      let b = quads[i][2u * q + 1u] + vec4<f32>(biasB);
+      C[first + i] = storedQuad(mfmValue4(a, b));
+      if (MFM == 1u) { Mask[first + i] = mfmMask4(a, b); }
+    }
+  }
 }
 
 /**
@@ -268,7 +305,7 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   var b: vec4<u32>;
   var bStep = 1u;
   if (B_ALONG_K) {
-    b = (vec4<u32>(bBase) + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u)) * p.strideBCol) / 4u;
+    b = (vec4<u32>(bBase) + columnFilterOf(min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u))) * p.strideBCol) / 4u;
   } else {
     let block = bBase + min(n0, (p.N - 1u) & ~3u);
     b = vec4<u32>(block / 4u) + vec4<u32>(0u, 1u, 2u, 3u) * (p.strideBRow / 4u);
@@ -291,6 +328,15 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     a += vec2<u32>(aStep);
     b += vec4<u32>(bStep);
   }
+  if (C_ALONG_M) {
+    let quads = array<mat4x4<f32>, 4>(transpose(acc0), transpose(acc1), transpose(acc2), transpose(acc3));
+    if (MFM != 0u) {
+      storeColumnPairs(batch, m0, n0, quads);
+    } else {
+      storeColumns(batch, m0, n0, quads);
+    }
+    return;
+  }
   if (MFM != 0u) {
     storePair(batch, m0, n0, acc0[0], acc0[1]);
     storePair(batch, m0 + 2u, n0, acc0[2], acc0[3]);
@@ -300,10 +346,6 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     storePair(batch, m0 + 10u, n0, acc2[2], acc2[3]);
     storePair(batch, m0 + 12u, n0, acc3[0], acc3[1]);
     storePair(batch, m0 + 14u, n0, acc3[2], acc3[3]);
-    return;
-  }
-  if (C_ALONG_M) {
-    storeColumns(batch, m0, n0, array<mat4x4<f32>, 4>(transpose(acc0), transpose(acc1), transpose(acc2), transpose(acc3)));
     return;
   }
   let e = rowEpilogue(batch, n0);

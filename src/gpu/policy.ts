@@ -144,10 +144,12 @@ export const WEIGHT_GRAD_TILES = ['fitted', 'square'] as const;
  */
 export const POINTWISE_WEIGHT_GRAD_LAYOUT = ['fitted', 'outputRows'] as const;
 /**
- * The 1×1 forward's GEMM under convPointwise gemm (src/kernels/conv.ts pointwiseForwardGemm): pixelRows, as xᵀ·Wᵀ (pixels as
- * rows, stored along them: matmul.ts matmulColumnsOut) where the subgroup matmul runs it; channelRows, always W·x.
+ * The 1×1 forward's GEMM under convPointwise gemm (src/kernels/conv.ts pixelRowsForward): pixelRows, as xᵀ·Wᵀ (pixels as
+ * rows, stored along them: matmul.ts matmulColumnsOut, matmulMfm's pairs 'columns') where the subgroup matmul runs it
+ * (H·W % 16 == 0, Cin % 4 == 0); fitted, pixelRows on planes of 1024 pixels or more (LightCNN-9's group1 and group2),
+ * W·x on smaller ones; channelRows, always W·x.
  */
-export const POINTWISE_FORWARD_LAYOUT = ['pixelRows', 'channelRows'] as const;
+export const POINTWISE_FORWARD_LAYOUT = ['fitted', 'pixelRows', 'channelRows'] as const;
 /**
  * Taps per lane in conv2d_weight_grad_packed_subgroup.wgsl's windowSubgroup (its WINDOW_TAPS): fitted, 3 for a 3-wide
  * kernel (FaPE-GAN's 3×3 stride-2 and reflect-padded weight gradients), whose 4th would be computed and never stored;
@@ -319,7 +321,7 @@ export interface KernelChoices {
 // 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
 // 2026-12-05 grad-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', pointwiseForwardLayout: 'pixelRows', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', pointwiseForwardLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

@@ -273,6 +273,47 @@ for (const layout of POINTWISE_FORWARD_LAYOUT) test(`the forward under pointwise
     assert.is(names.includes('matmul.subgroupColumnsOut.none'), columnsOut, context(`${describe(c)} (${layout}): expected ${columnsOut ? 'matmul.subgroupColumnsOut' : 'W·x'}, got ${names.join(', ')}`));
     await checkCase(c, `forward layout ${layout}`);
   }
+  // fitted: pixelRows from 1024 pixels a plane (the forward alone against the reference: finite differences on a 32² plane
+  // would take minutes), W·x below.
+  const fittedCases: [{ x: number[]; w: number[] }, boolean][] = [[{ x: [2, 4, 32, 32], w: [6, 4, 1, 1] }, true], [{ x: [2, 4, 16, 16], w: [6, 4, 1, 1] }, false]];
+  for (const [c, large] of fittedCases) {
+    const xs = [ref.randn(rng, c.x), ref.randn(rng, c.w, 0.3), ref.randn(rng, [c.w[0]])];
+    const inputs = xs.map((t) => tensor(Float32Array.from(t.data), t.shape));
+    let y: Tensor | undefined;
+    const { timings } = await gpu().profile(() => {
+      y = conv2d(inputs[0], inputs[1], inputs[2]);
+    });
+    const columnsOut = subgroupMatmulRuns() && (layout === 'pixelRows' || (layout === 'fitted' && large));
+    assert.is(timings.some((t) => t.name === 'matmul.subgroupColumnsOut.none'), columnsOut, context(`x [${c.x}] (${layout}): ${timings.map((t) => t.name).join(', ')}`));
+    assertNear(Float64Array.from(await y!.toArray()), ref.conv2d(xs[0], xs[1], xs[2]), `x [${c.x}] w [${c.w}] (${layout})`, 1e-4, 1e-5);
+    for (const t of [...inputs, y!]) t.dispose();
+  }
+  // The mfm forward: filter pairs along the columns (7 pairs: the last quad half past N; 20 pairs over 2 column subgroups).
+  const mfmCases = [
+    { x: [2, 8, 4, 4], w: [14, 8, 1, 1], columnsOut: true },
+    { x: [3, 12, 4, 8], w: [40, 12, 1, 1], columnsOut: true },
+    { x: [2, 8, 6, 6], w: [10, 8, 1, 1], columnsOut: false },
+  ];
+  for (const c of mfmCases) {
+    const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+    const columnsOut = layout === 'pixelRows' && c.columnsOut && subgroupMatmulRuns();
+    assert.is(names.includes('matmul.subgroupMfmColumnsOut'), columnsOut, context(`mfm x [${c.x}] w [${c.w}] (${layout}): got ${names.join(', ')}`));
+    await checkOp({ name: `conv2dMfm 1×1 ${layout} x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w, { shape: [c.w[0]], draw: draw.mfmSeparatingBias }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
+  }
+});
+
+test('the pixelRows mfm GEMM propagates NaN as torch.maximum (against mfm(conv2d))', async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
+  const s = { x: [2, 8, 4, 8], w: [12, 8, 1, 1] };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
+  xs[2].data[1] = NaN;
+  xs[0].data[rng.int(0, xs[0].data.length - 1)] = NaN;
+  const g = ref.randn(rng, [s.x[0], s.w[0] / 2, s.x[2], s.x[3]]);
+  const fused = await forwardAndGradients(([x, w, b]) => conv2dMfm(x, w, b), xs, g);
+  const unfused = await gpu().policy.with({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' }, () => forwardAndGradients(([x, w, b]) => F.mfm(conv2d(x, w, b)), xs, g));
+  assert.ok(Array.from(unfused[0].data).some(Number.isNaN), 'the reference has NaN outputs');
+  ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => ref.assertClose(fused[i], unfused[i], { rtol: 1e-3, atol: 1e-3, context: context(`pixelRows mfm GEMM vs mfm(conv2d) ${what} with NaN`) }));
 });
 
 test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd N, A along m or k, B along n or k), undefined where it cannot run', async () => {
@@ -317,21 +358,23 @@ test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd
   for (const buffer of [a.buffer, b.buffer]) gpu().pool.release(buffer);
 });
 
-test('the pixelRows forward with float16 operands and output (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs', async () => {
+for (const mfm of [false, true]) test(`the pixelRows ${mfm ? 'mfm ' : ''}forward with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs`, async () => {
   gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
-  const s = { x: [2, 8, 4, 8], w: [13, 8, 1, 1] };
+  const s = { x: [2, 8, 4, 8], w: [14, 8, 1, 1] };
   const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => halfToFloat(floatToHalf(v)));
   const [x, w, b] = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
   const inputs = [x, w, b].map((t) => tensor(Float32Array.from(t.data), t.shape));
   let y: Tensor | undefined;
   const { timings } = await gpu().profile(() => {
-    y = conv2d(inputs[0], inputs[1], inputs[2], { computeDtype: 'float16' });
+    y = (mfm ? conv2dMfm : conv2d)(inputs[0], inputs[1], inputs[2], { computeDtype: 'float16' });
   });
   const names = timings.map((t) => t.name);
-  if (subgroupMatmulRuns()) assert.ok(names.some((name) => /^matmul\.subgroupColumnsOut\.none\.f16(\.toHalf)?$/.test(name)), context(`f16 pixelRows forward: kernels ${names.join(', ')}`));
-  const expected = ref.conv2d(half(x), half(w), b);
+  const kernelName = mfm ? /^matmul\.subgroupMfmColumnsOut\.f16(\.toHalf)?$/ : /^matmul\.subgroupColumnsOut\.none\.f16(\.toHalf)?$/;
+  if (subgroupMatmulRuns()) assert.ok(names.some((name) => kernelName.test(name)), context(`f16 pixelRows forward: kernels ${names.join(', ')}`));
+  const product = ref.conv2d(half(x), half(w), b);
+  const expected = mfm ? ref.mfm(product) : product;
   const float16 = y!.dtype === 'float16';
-  assertNear(Float64Array.from(await y!.toArray()), float16 ? half(expected) : expected, `f16 pixelRows forward (${y!.dtype} output)`, float16 ? 1e-3 : 1e-4, 1e-5);
+  assertNear(Float64Array.from(await y!.toArray()), float16 ? half(expected) : expected, `f16 pixelRows ${mfm ? 'mfm ' : ''}forward (${y!.dtype} output)`, float16 ? 1e-3 : 1e-4, 1e-5);
   for (const t of [...inputs, y!]) t.dispose();
 });
 
