@@ -25,6 +25,7 @@
 // C's 2C rows in the pair order 0, C, 1, C + 1, ... (row r reads A's row (r >> 1) + (r & 1)·C; A contiguous along k),
 // so each invocation's quads hold whole pairs, and stores the max-feature-map of each pair, biased by the pair's two
 // biases (Bias along rows), as row r >> 1 of a C-row output (strideC* set for it), with its mask (shaders/include/mfm_pair.wgsl).
+// With C_ALONG_M (matmulMfm's pairs 'columns') the pairs are the GEMM's columns instead: storeColumnPairs.
 // Bindings: 0 params, 1 A (read, vec4), 2 B (read, vec4), 3 Bias (read; used when hasBias == 1),
 // 4 C (read_write, vec4: a row's 4 columns stored as one vec4 where they are whole and aligned, else one
 // component at a time; the runtime binds ranges in whole 16 bytes), 5 Mask (read_write, u32 as vec4, as C; MFM 1 only).
@@ -65,6 +66,15 @@ override EPILOGUE_PER_ROW: bool = true;
  * same for a whole subgroup and masks the store (group1's 1×1 forward 1.05-1.1x without it).
  */
 override C_QUADS: bool = false;
+/**
+ * C contiguous along m (column n from p.strideCCol · n): each invocation stores its 16 rows of each of its 4 columns as 4
+ * whole vec4s (storeColumns). Set by the launcher (src/kernels/matmul.ts matmulTransposedC) where M % 16 == 0 and C's
+ * offset, column and batch strides are multiples of 4. Why: a 1×1 conv's forward as (W·x)ᵀ = xᵀ·Wᵀ, the pixels as GEMM
+ * rows, stores each lane's 16 pixels of a channel as 64 contiguous bytes; as W·x a lane's 16 rows are 16 separate
+ * 16-byte pieces a plane apart (4096 floats in LightCNN group1: a power-of-2 stride), which cost group1's forward
+ * (K = 48) about a fifth of its time (bench/RESULTS.md, short-K section).
+ */
+override C_ALONG_M: bool = false;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -158,10 +168,77 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
   }
 }
 
-/** The A row that GEMM row r reads: r, or under MFM the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
+/**
+ * C_ALONG_M's epilogue: quads[i] holds rows m0 + 4i .. m0 + 4i + 3 of the 4 columns n0 .. n0 + 3 (an invocation's
+ * accumulators, transposed), each column's 16 rows stored as 4 vec4s, with matmul_epilogue.wgsl's bias (along rows or
+ * columns), earlier sum and activation. Columns past N (clamped copies) and invocations past M store nothing.
+ */
+fn storeColumns(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
+  // The launch parameters read once, before the stores (RowEpilogue's reason).
+  let e = rowEpilogue(batch, n0);
+  let N = p.N;
+  let strideCCol = p.strideCCol;
+  let base = p.offsetC + batch * p.strideCBatch + m0;
+  if (m0 >= e.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= N) { return; }
+    let first = (base + n * strideCCol) / 4u;
+    var columnBias = 0.0;
+    if (e.bias && !e.biasAlongRows) { columnBias = Bias[e.offsetBias + n]; }
+    for (var i = 0u; i < 4u; i++) {
+      var v = quads[i][j] + vec4<f32>(columnBias);
+      if (e.accumulate) { v += vec4<f32>(C[first + i]); }
+      if (e.bias && e.biasAlongRows) {
+        let m = e.offsetBias + m0 + 4u * i;
+        v += vec4<f32>(Bias[m], Bias[m + 1u], Bias[m + 2u], Bias[m + 3u]);
+      }
+      if (e.activate) { v = vec4<f32>(activation(v.x), activation(v.y), activation(v.z), activation(v.w)); }
+      C[first + i] = storedQuad(v);
+    }
+  }
+}
+
+/** The A row that GEMM row r reads: r, or under MFM (pairs along rows) the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
 fn filterOf(r: vec2<u32>) -> vec2<u32> {
-  if (MFM == 0u) { return r; }
+  if (MFM == 0u || C_ALONG_M) { return r; }
   return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
+}
+
+/** The B column that GEMM column n reads: n, or under MFM with C_ALONG_M (pairs along columns) the filter (n >> 1) + (n & 1)·(N / 2). */
+fn columnFilterOf(n: vec4<u32>) -> vec4<u32> {
+  if (MFM == 0u || !C_ALONG_M) { return n; }
+  return (n >> vec4<u32>(1u)) + (n & vec4<u32>(1u)) * (p.N >> 1u);
+}
+
+/**
+ * MFM with C_ALONG_M: the GEMM's columns are the filters in the pair order 0, N/2, 1, N/2 + 1, ... (columnFilterOf; B read
+ * along k), so an invocation's columns n0 .. n0 + 3 are the pairs of output channels n0 / 2 and n0 / 2 + 1: each channel's
+ * 16 rows stored as 4 vec4s of max(first + its bias, second + its partner's), with the mask (MFM 1), in a C of N / 2 columns.
+ */
+fn storeColumnPairs(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
+  let e = rowEpilogue(batch, n0);
+  let half = p.N >> 1u;
+  let strideCCol = p.strideCCol;
+  let base = p.offsetC + batch * p.strideCBatch + m0;
+  if (m0 >= e.M) { return; }
+  for (var q = 0u; q < 2u; q++) {
+    let c = (n0 >> 1u) + q;
+    if (c >= half) { return; }
+    var biasA = 0.0;
+    var biasB = 0.0;
+    if (e.bias) {
+      biasA = Bias[e.offsetBias + c];
+      biasB = Bias[e.offsetBias + c + half];
+    }
+    let first = (base + c * strideCCol) / 4u;
+    for (var i = 0u; i < 4u; i++) {
+      let a = quads[i][2u * q] + vec4<f32>(biasA);
+      let b = quads[i][2u * q + 1u] + vec4<f32>(biasB);
+      C[first + i] = storedQuad(mfmValue4(a, b));
+      if (MFM == 1u) { Mask[first + i] = mfmMask4(a, b); }
+    }
+  }
 }
 
 /**
@@ -228,7 +305,7 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   var b: vec4<u32>;
   var bStep = 1u;
   if (B_ALONG_K) {
-    b = (vec4<u32>(bBase) + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u)) * p.strideBCol) / 4u;
+    b = (vec4<u32>(bBase) + columnFilterOf(min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u))) * p.strideBCol) / 4u;
   } else {
     let block = bBase + min(n0, (p.N - 1u) & ~3u);
     b = vec4<u32>(block / 4u) + vec4<u32>(0u, 1u, 2u, 3u) * (p.strideBRow / 4u);
@@ -250,6 +327,15 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     acc3 = accumulateQuad(acc3, rowQuad(a0, a1, 3u), bRows);
     a += vec2<u32>(aStep);
     b += vec4<u32>(bStep);
+  }
+  if (C_ALONG_M) {
+    let quads = array<mat4x4<f32>, 4>(transpose(acc0), transpose(acc1), transpose(acc2), transpose(acc3));
+    if (MFM != 0u) {
+      storeColumnPairs(batch, m0, n0, quads);
+    } else {
+      storeColumns(batch, m0, n0, quads);
+    }
+    return;
   }
   if (MFM != 0u) {
     storePair(batch, m0, n0, acc0[0], acc0[1]);

@@ -13,7 +13,9 @@ struct Params {
   strideABatch: u32, strideARow: u32, strideACol: u32, offsetA: u32,
   strideBBatch: u32, strideBRow: u32, strideBCol: u32, offsetB: u32,
   strideCBatch: u32, strideCRow: u32, offsetC: u32, offsetBias: u32,
-  accumulate: u32, activate: u32, biasAlongRows: u32, pad0: u32,
+  accumulate: u32, activate: u32, biasAlongRows: u32,
+  /** C's stride between columns: read only by matmul_subgroup.wgsl's C_ALONG_M (C contiguous along n elsewhere). */
+  strideCCol: u32,
 }
 
 /** Element index of C[batch, m, n] in the bound range. */

@@ -13,7 +13,8 @@
 // forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns); a 1×1, stride-1, unpadded conv runs its
 // forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
 // policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
-// epilogue (matmulMfm) where the subgroup matmul kernel runs it.
+// epilogue (matmulMfm) where the subgroup matmul kernel runs it; under pointwiseForwardLayout (pixelRowsForward) both
+// forwards there as xᵀ·Wᵀ stored transposed (matmulColumnsOut; matmulMfm's pairs 'columns').
 // A batch whose tensors exceed one storage binding (gpu().maxBindingBytes) runs as several
 // launches over runs of whole images (batchChunks); the weight gradient adds their results.
 // f16 operands (operands 'f16': the conv's two inputs are f16 buffers) run the same
@@ -28,7 +29,7 @@ import type { KernelChoices } from '../gpu/policy.js';
 import { Params, alloc, batchChunks, bytesPerElement, epilogueStores, grid1d, images, kernel, registerTileShape, subgroupsOfEight, workgroupTileGrid, type OperandType, type WindowGeometry } from './launch.js';
 import { resultAs } from './cast.js';
 import { accumulate, stridedCopy } from './elementwise.js';
-import { matmul, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
+import { matmul, matmulColumnsOut, matmulMfm, subgroupMatmulRuns, type MatrixOperand } from './matmul.js';
 import { reduceAxis } from './reduce.js';
 // Where the subgroup kernels run; imported from here by the tests and benchmarks.
 export { subgroupsOfEight } from './launch.js';
@@ -458,7 +459,9 @@ export function conv2dMfmForward(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   const variant = forwardVariant(g, bias !== undefined, mfm, operands);
   if (pointwiseGemm(g, variant)) {
     const plane = g.H * g.W;
-    const fused = matmulMfm(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, withMask, output);
+    const fused =
+      (pixelRowsForward(g) ? matmulMfm(planesOperand(x, g.Cin, plane, true, operands), weightOperand(weight, g, true, operands), g.N, plane, g.Cout, g.Cin, bias, withMask, output, 'columns') : undefined) ??
+      matmulMfm(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, withMask, output);
     if (fused) return { y: fused.c, mask: fused.mask };
   }
   const outputs = (g.N * g.Cout * g.OH * g.OW) / 2;
@@ -620,9 +623,29 @@ function planesOperand(buffer: GPUBuffer, channels: number, plane: number, trans
   return { buffer, batchStride: channels * plane, rowStride: transposed ? 1 : plane, colStride: transposed ? plane : 1, offset: firstImage * channels * plane, type: operands };
 }
 
-/** y[n] = W · x[n] + bias (one per output channel: along C's rows). */
+/**
+ * Planes from which pointwiseForwardLayout 'fitted' runs the forward as xᵀ·Wᵀ: W·x's lanes store their 16 rows a plane
+ * apart, which cost LightCNN-9's group1 (4096 pixels, K = 48) up to a fifth of its forward; on its 16² planes W·x was as fast
+ * or faster (bench/RESULTS.md, short-K section).
+ */
+const PIXEL_ROWS_MIN_PLANE = 1024;
+
+/** Whether a 1×1 forward tries the GEMM with the pixels as rows (pointwiseForwardLayout). */
+function pixelRowsForward(g: ConvGeometry): boolean {
+  const layout = gpu().policy.get('pointwiseForwardLayout');
+  return layout === 'pixelRows' || (layout === 'fitted' && g.H * g.W >= PIXEL_ROWS_MIN_PLANE);
+}
+
+/**
+ * y[n] = W · x[n] + bias (one per output channel: along C's rows), or as y[n]ᵀ = x[n]ᵀ · Wᵀ stored transposed
+ * (matmulColumnsOut) where pixelRowsForward and that launch run.
+ */
 function pointwiseForwardGemm(x: GPUBuffer, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, operands: OperandType, output: OperandType): GPUBuffer {
   const plane = g.H * g.W;
+  if (pixelRowsForward(g)) {
+    const y = matmulColumnsOut(planesOperand(x, g.Cin, plane, true, operands), weightOperand(weight, g, true, operands), g.N, plane, g.Cout, g.Cin, bias, 'cols', output);
+    if (y) return y;
+  }
   return matmul(weightOperand(weight, g, false, operands), planesOperand(x, g.Cin, plane, false, operands), g.N, g.Cout, plane, g.Cin, bias, 'v', 'none', 'rows', output);
 }
 

@@ -308,7 +308,7 @@ function stridedParams(a: Part, b: Part, bias: Part | undefined, c: Part, sizes:
     .u32(A.strides.batch, A.strides.rows, A.strides.depth, A.offset)
     .u32(B.strides.batch, B.strides.depth, B.strides.cols, B.offset)
     .u32(C.strides.batch, C.strides.rows, C.offset, bias?.tensor.offset ?? 0)
-    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, epilogue.biasAlongRows ? 1 : 0, 0);
+    .u32(epilogue.accumulate ? 1 : 0, epilogue.activate ? 1 : 0, epilogue.biasAlongRows ? 1 : 0, C.strides.cols);
 }
 
 /** Rows of C per invocation of matmul_subgroup.wgsl (its ROWS). */
@@ -360,10 +360,12 @@ function cQuads(c: Part, sizes: Sizes): number {
   return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
 }
 
-function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType): void {
+/** C contiguous along n (C_QUADS where its quads are whole) or, with `cAlongM`, along m (matmul_subgroup.wgsl's C_ALONG_M: matmulColumnsOut). */
+function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType, cAlongM = false): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(c, sizes) };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroup.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
+  const cLayout: Record<string, number> = cAlongM ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(c, sizes) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup${cAlongM ? 'ColumnsOut' : ''}.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
@@ -372,20 +374,24 @@ function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes
  * The max-feature-map of a product's row pairs, a 1×1 conv2dMfm's forward as one GEMM launch (matmul_subgroup.wgsl's MFM):
  * C[batch, c, n] = max over h of (A[batch] @ B[batch])[c + h·M/2, n] + bias[c + h·M/2] (M = 2C rows, bias along rows),
  * and with `withMask` the mask [batch, C, N] (u32; shaders/include/mfm_pair.wgsl) mfmBackwardFromMask routes by.
- * Undefined where that one launch cannot run — the policy's matmul not 'subgroup', subgroups not 8 wide, M odd, A not read in place along k or B not in
- * place (matmul's vec4 layouts), or a tensor past one binding — and the caller runs its own kernels.
+ * With pairs 'columns' the pairs are the product's columns, stored transposed as matmulColumnsOut stores:
+ * C[batch, c, m] = max over h of (A[batch] @ B[batch])[m, c + h·N/2] + bias[c + h·N/2] (the forward as xᵀ·Wᵀ).
+ * Undefined where that one launch cannot run — the policy's matmul not 'subgroup', subgroups not 8 wide, the paired
+ * dimension odd, operands not in matmul's vec4 layouts (rows: A read along k; columns: B read along k, M % 16 == 0),
+ * or a tensor past one binding — and the caller runs its own kernels.
  */
-export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, withMask: boolean, output: OperandType = 'f32'): { c: GPUBuffer; mask: GPUBuffer | undefined } | undefined {
+export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, withMask: boolean, output: OperandType = 'f32', pairs: 'rows' | 'columns' = 'rows'): { c: GPUBuffer; mask: GPUBuffer | undefined } | undefined {
   const operands = a.type ?? 'f32';
-  if (gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns() || M % 2 !== 0 || batch * M * N === 0 || (b.type ?? 'f32') !== operands) return undefined;
+  const columns = pairs === 'columns';
+  if (gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns() || (columns ? N % 2 !== 0 || M % SUBGROUP_ROWS !== 0 : M % 2 !== 0) || batch * M * N === 0 || (b.type ?? 'f32') !== operands) return undefined;
   const operandBytes = bytesPerElement(operands);
   const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
   const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
   const sizes: Sizes = { batch, rows: M, cols: N, depth: K };
   const layout = vec4Layout(A, B, sizes);
-  const outputs = batch * (M / 2) * N;
+  const outputs = (batch * M * N) / 2;
   const fits = [A, B].every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, sizes)) * t.elementBytes <= gpu().maxBindingBytes) && outputs * 4 <= gpu().maxBindingBytes;
-  if (!layout || layout.aAlongM || !fits) return undefined;
+  if (!layout || (columns ? !layout.bAlongK : layout.aAlongM) || !fits) return undefined;
   if (operands === 'f16') assertShaderF16('matmulMfm');
   const stores = epilogueStores(output);
   const c = alloc(Math.ceil(outputs / 4) * 4, stores);
@@ -395,16 +401,51 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
     const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
     return { binding, tensor: { ...t, offset } };
   };
-  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: bytesPerElement(stores), offset: 0, strides: { batch: (M / 2) * N, rows: N, cols: 1, depth: 0 } } };
+  const cStrides = columns ? { batch: (M * N) / 2, rows: 1, cols: M, depth: 0 } : { batch: (M / 2) * N, rows: N, cols: 1, depth: 0 };
+  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: bytesPerElement(stores), offset: 0, strides: cStrides } };
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
-  const constants = { ...shape.constants, A_ALONG_M: 0, B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
-  const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: true, accumulate: false, activate: false };
+  const cLayout: Record<string, number> = columns ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm${columns ? 'ColumnsOut' : ''}`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
+  const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: !columns, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(aPart, bPart, Bias, C, sizes, epilogue).done(), [...shape.workgroups, batch]);
   return { c: resultAs(c, outputs, stores, output), mask };
+}
+
+/**
+ * C[batch, n, m] = (A[batch] @ B[batch])[m, n] + bias[n] (bias[m] with biasAlong 'rows'): the product stored transposed,
+ * [batch, N, M], in one launch of the subgroup kernel with C_ALONG_M. A 1×1 conv's forward as xᵀ·Wᵀ (M the pixels,
+ * N the output channels) so, y [N, Cout, HW] being C, each invocation stores 16 contiguous pixels per channel
+ * (matmul_subgroup.wgsl's C_ALONG_M says why). Undefined where that one launch cannot run — the policy's matmul not
+ * 'subgroup', subgroups not 8 wide, M not a multiple of 16, operands not in a vec4 layout, operand types that differ, or a
+ * tensor past one binding — and the caller runs the product another way.
+ */
+export function matmulColumnsOut(a: MatrixOperand, b: MatrixOperand, batch: number, M: number, N: number, K: number, bias: GPUBuffer | undefined, biasAlong: BiasAlong = 'cols', output: OperandType = 'f32'): GPUBuffer | undefined {
+  const operands = a.type ?? 'f32';
+  if (gpu().policy.get('matmul') !== 'subgroup' || !subgroupMatmulRuns() || M % SUBGROUP_ROWS !== 0 || batch * M * N === 0 || (b.type ?? 'f32') !== operands) return undefined;
+  const operandBytes = bytesPerElement(operands);
+  const A: StridedTensor = { buffer: a.buffer, elementBytes: operandBytes, offset: a.offset ?? 0, strides: { batch: a.batchStride, rows: a.rowStride, cols: 0, depth: a.colStride } };
+  const B: StridedTensor = { buffer: b.buffer, elementBytes: operandBytes, offset: b.offset ?? 0, strides: { batch: b.batchStride, rows: 0, cols: b.colStride, depth: b.rowStride } };
+  const sizes: Sizes = { batch, rows: M, cols: N, depth: K };
+  const layout = vec4Layout(A, B, sizes);
+  const stores = epilogueStores(output);
+  const fits = [A, B].every((t) => ((t.offset % offsetAlignment(t.elementBytes)) + span(t, sizes)) * t.elementBytes <= gpu().maxBindingBytes) && batch * M * N * bytesPerElement(stores) <= gpu().maxBindingBytes;
+  if (!layout || !fits) return undefined;
+  if (operands === 'f16') assertShaderF16('matmulColumnsOut');
+  if (stores === 'f16') assertShaderF16('matmulColumnsOut (float16 output)');
+  const c = alloc(batch * M * N, stores);
+  const part = (t: StridedTensor): Part => {
+    const { binding, offset } = bindFrom(t.buffer, t.offset, span(t, sizes), t.elementBytes);
+    return { binding, tensor: { ...t, offset } };
+  };
+  const C: Part = { binding: c, tensor: { buffer: c, elementBytes: bytesPerElement(stores), offset: 0, strides: { batch: M * N, rows: 1, cols: M, depth: 0 } } };
+  const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 0, cols: 0, depth: 0 } } } : undefined;
+  const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: biasAlong === 'rows', accumulate: false, activate: false };
+  launchSubgroup(part(A), part(B), Bias, C, sizes, layout, epilogue, 'v', 'none', operands, stores, true);
+  return resultAs(c, batch * M * N, stores, output);
 }
 
 /**

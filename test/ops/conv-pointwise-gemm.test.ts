@@ -5,16 +5,17 @@
 // batch > 1; each matmul kernel forced through the policy (subgroup in place and on packed copies, registerTiledVec4,
 // registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward as one GEMM with its
 // bias + max-feature-map + mask epilogue (finite differences, NaN), or its fused conv kernel where that cannot run; batches and products split over several bindings; the subgroup matmul kernel's vec4 stores of C (tiny C, N
-// not a multiple of 4, K split into accumulating launches, bias along rows and columns). f16 operands:
+// not a multiple of 4, K split into accumulating launches, bias along rows and columns); the forward as xᵀ·Wᵀ stored
+// transposed (pointwiseForwardLayout pixelRows: matmulColumnsOut). f16 operands:
 // test/ops/f16-operands.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, convTranspose2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
-import { matmul as matmulKernel, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
+import { matmul as matmulKernel, matmulColumnsOut, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
+import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_FORWARD_LAYOUT, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
@@ -252,6 +253,129 @@ for (const [epilogue, tiles] of [['perRow', 'fitted'], ['perElement', 'fitted'],
     assertNear(got, expected, what);
     for (const buffer of [a.buffer, b.buffer, bias.buffer, product]) gpu().pool.release(buffer);
   }
+});
+
+for (const layout of POINTWISE_FORWARD_LAYOUT) test(`the forward under pointwiseForwardLayout ${layout}: xᵀ·Wᵀ stored along the pixels (pixelRows, where H·W % 16 == 0 and Cin % 4 == 0), else W·x; against the reference and finite differences`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: layout });
+  // Odd output channels (columns past N clamped), 1-3 column subgroups, 1-4 row blocks of 16 pixels, batches; H·W 25 and
+  // Cin 5 (not in a vec4 layout) take W·x.
+  const cases = [
+    { x: [3, 12, 4, 8], w: [13, 12, 1, 1], bias: true, columnsOut: true },
+    { x: [2, 8, 8, 8], w: [40, 8, 1, 1], bias: true, columnsOut: true },
+    { x: [3, 4, 4, 4], w: [6, 4, 1, 1], bias: false, columnsOut: true },
+    { x: [2, 16, 4, 12], w: [71, 16, 1, 1], bias: true, columnsOut: true },
+    { x: [2, 12, 5, 5], w: [7, 12, 1, 1], bias: true, columnsOut: false },
+    { x: [2, 5, 4, 4], w: [9, 5, 1, 1], bias: true, columnsOut: false },
+  ];
+  for (const c of cases) {
+    const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b), c.bias ? [c.x, c.w, [c.w[0]]] : [c.x, c.w]);
+    const columnsOut = layout === 'pixelRows' && c.columnsOut && subgroupMatmulRuns();
+    assert.is(names.includes('matmul.subgroupColumnsOut.none'), columnsOut, context(`${describe(c)} (${layout}): expected ${columnsOut ? 'matmul.subgroupColumnsOut' : 'W·x'}, got ${names.join(', ')}`));
+    await checkCase(c, `forward layout ${layout}`);
+  }
+  // fitted: pixelRows from 1024 pixels a plane (the forward alone against the reference: finite differences on a 32² plane
+  // would take minutes), W·x below.
+  const fittedCases: [{ x: number[]; w: number[] }, boolean][] = [[{ x: [2, 4, 32, 32], w: [6, 4, 1, 1] }, true], [{ x: [2, 4, 16, 16], w: [6, 4, 1, 1] }, false]];
+  for (const [c, large] of fittedCases) {
+    const xs = [ref.randn(rng, c.x), ref.randn(rng, c.w, 0.3), ref.randn(rng, [c.w[0]])];
+    const inputs = xs.map((t) => tensor(Float32Array.from(t.data), t.shape));
+    let y: Tensor | undefined;
+    const { timings } = await gpu().profile(() => {
+      y = conv2d(inputs[0], inputs[1], inputs[2]);
+    });
+    const columnsOut = subgroupMatmulRuns() && (layout === 'pixelRows' || (layout === 'fitted' && large));
+    assert.is(timings.some((t) => t.name === 'matmul.subgroupColumnsOut.none'), columnsOut, context(`x [${c.x}] (${layout}): ${timings.map((t) => t.name).join(', ')}`));
+    assertNear(Float64Array.from(await y!.toArray()), ref.conv2d(xs[0], xs[1], xs[2]), `x [${c.x}] w [${c.w}] (${layout})`, 1e-4, 1e-5);
+    for (const t of [...inputs, y!]) t.dispose();
+  }
+  // The mfm forward: filter pairs along the columns (7 pairs: the last quad half past N; 20 pairs over 2 column subgroups).
+  const mfmCases = [
+    { x: [2, 8, 4, 4], w: [14, 8, 1, 1], columnsOut: true },
+    { x: [3, 12, 4, 8], w: [40, 12, 1, 1], columnsOut: true },
+    { x: [2, 8, 6, 6], w: [10, 8, 1, 1], columnsOut: false },
+  ];
+  for (const c of mfmCases) {
+    const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
+    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
+    const columnsOut = layout === 'pixelRows' && c.columnsOut && subgroupMatmulRuns();
+    assert.is(names.includes('matmul.subgroupMfmColumnsOut'), columnsOut, context(`mfm x [${c.x}] w [${c.w}] (${layout}): got ${names.join(', ')}`));
+    await checkOp({ name: `conv2dMfm 1×1 ${layout} x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w, { shape: [c.w[0]], draw: draw.mfmSeparatingBias }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
+  }
+});
+
+test('the pixelRows mfm GEMM propagates NaN as torch.maximum (against mfm(conv2d))', async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
+  const s = { x: [2, 8, 4, 8], w: [12, 8, 1, 1] };
+  const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
+  xs[2].data[1] = NaN;
+  xs[0].data[rng.int(0, xs[0].data.length - 1)] = NaN;
+  const g = ref.randn(rng, [s.x[0], s.w[0] / 2, s.x[2], s.x[3]]);
+  const fused = await forwardAndGradients(([x, w, b]) => conv2dMfm(x, w, b), xs, g);
+  const unfused = await gpu().policy.with({ convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' }, () => forwardAndGradients(([x, w, b]) => F.mfm(conv2d(x, w, b)), xs, g));
+  assert.ok(Array.from(unfused[0].data).some(Number.isNaN), 'the reference has NaN outputs');
+  ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => ref.assertClose(fused[i], unfused[i], { rtol: 1e-3, atol: 1e-3, context: context(`pixelRows mfm GEMM vs mfm(conv2d) ${what} with NaN`) }));
+});
+
+test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd N, A along m or k, B along n or k), undefined where it cannot run', async () => {
+  gpu().policy.set({ matmul: 'subgroup' });
+  const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; aAlongM: boolean; bAlongK: boolean }[] = [
+    { batch: 3, M: 32, N: 13, K: 12, along: 'cols', aAlongM: true, bAlongK: true },
+    { batch: 2, M: 16, N: 36, K: 8, along: 'rows', aAlongM: false, bAlongK: false },
+    { batch: 1, M: 48, N: 5, K: 20, along: 'rows', aAlongM: true, bAlongK: true },
+    { batch: 2, M: 64, N: 40, K: 4, along: 'cols', aAlongM: false, bAlongK: true },
+  ];
+  for (const c of cases) {
+    const what = `batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}, A along ${c.aAlongM ? 'm' : 'k'}, B along ${c.bAlongK ? 'k' : 'n'}, bias along ${c.along}`;
+    const [a, b, bias] = [upload(c.batch * c.M * c.K), upload(c.batch * c.K * c.N), upload(c.along === 'rows' ? c.M : c.N)];
+    const aAt = (n: number, m: number, k: number) => n * c.M * c.K + (c.aAlongM ? k * c.M + m : m * c.K + k);
+    const bAt = (n: number, k: number, j: number) => n * c.K * c.N + (c.bAlongK ? j * c.K + k : k * c.N + j);
+    const aOperand = { buffer: a.buffer, batchStride: c.M * c.K, rowStride: c.aAlongM ? 1 : c.K, colStride: c.aAlongM ? c.M : 1 };
+    const bOperand = { buffer: b.buffer, batchStride: c.K * c.N, rowStride: c.bAlongK ? 1 : c.N, colStride: c.bAlongK ? c.K : 1 };
+    const product = matmulColumnsOut(aOperand, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, c.along);
+    if (!subgroupMatmulRuns()) {
+      assert.is(product, undefined, context(`${what}: runs only where subgroups are 8 wide`));
+      continue;
+    }
+    assert.ok(product, context(`${what}: expected one launch`));
+    const got = new Float32Array(await gpu().read(product!, c.batch * c.M * c.N * 4));
+    const expected = ref.zeros([c.batch, c.N, c.M]);
+    for (let n = 0; n < c.batch; n++)
+      for (let m = 0; m < c.M; m++)
+        for (let j = 0; j < c.N; j++) {
+          let sum = bias.values[c.along === 'rows' ? m : j];
+          for (let k = 0; k < c.K; k++) sum += a.values[aAt(n, m, k)] * b.values[bAt(n, k, j)];
+          expected.data[(n * c.N + j) * c.M + m] = sum;
+        }
+    assertNear(got, expected, what);
+    for (const buffer of [a.buffer, b.buffer, bias.buffer, product!]) gpu().pool.release(buffer);
+  }
+  // M % 16 != 0, K % 4 != 0, or another matmul variant: the caller's path.
+  const [a, b] = [upload(2 * 20 * 8), upload(2 * 8 * 8)];
+  const operand = (buffer: GPUBuffer, rows: number, cols: number) => ({ buffer, batchStride: rows * cols, rowStride: cols, colStride: 1 });
+  assert.is(matmulColumnsOut(operand(a.buffer, 20, 8), operand(b.buffer, 8, 8), 2, 20, 8, 8, undefined), undefined, 'M = 20');
+  assert.is(matmulColumnsOut(operand(a.buffer, 16, 6), operand(b.buffer, 6, 8), 2, 16, 8, 6, undefined), undefined, 'K = 6');
+  assert.is(await gpu().policy.with({ matmul: 'registerTiled' }, async () => matmulColumnsOut(operand(a.buffer, 16, 8), operand(b.buffer, 8, 8), 2, 16, 8, 8, undefined)), undefined, 'matmul registerTiled');
+  for (const buffer of [a.buffer, b.buffer]) gpu().pool.release(buffer);
+});
+
+for (const mfm of [false, true]) test(`the pixelRows ${mfm ? 'mfm ' : ''}forward with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
+  const s = { x: [2, 8, 4, 8], w: [14, 8, 1, 1] };
+  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => halfToFloat(floatToHalf(v)));
+  const [x, w, b] = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
+  const inputs = [x, w, b].map((t) => tensor(Float32Array.from(t.data), t.shape));
+  let y: Tensor | undefined;
+  const { timings } = await gpu().profile(() => {
+    y = (mfm ? conv2dMfm : conv2d)(inputs[0], inputs[1], inputs[2], { computeDtype: 'float16' });
+  });
+  const names = timings.map((t) => t.name);
+  const kernelName = mfm ? /^matmul\.subgroupMfmColumnsOut\.f16(\.toHalf)?$/ : /^matmul\.subgroupColumnsOut\.none\.f16(\.toHalf)?$/;
+  if (subgroupMatmulRuns()) assert.ok(names.some((name) => kernelName.test(name)), context(`f16 pixelRows forward: kernels ${names.join(', ')}`));
+  const product = ref.conv2d(half(x), half(w), b);
+  const expected = mfm ? ref.mfm(product) : product;
+  const float16 = y!.dtype === 'float16';
+  assertNear(Float64Array.from(await y!.toArray()), float16 ? half(expected) : expected, `f16 pixelRows ${mfm ? 'mfm ' : ''}forward (${y!.dtype} output)`, float16 ? 1e-3 : 1e-4, 1e-5);
+  for (const t of [...inputs, y!]) t.dispose();
 });
 
 test.run();
