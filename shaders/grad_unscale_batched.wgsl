@@ -25,7 +25,7 @@ struct ScalerState { scale: f32, inverse: f32, found: atomic<u32>, growthTracker
 override WG: u32 = 256;
 const SLOTS = 7u;
 
-fn groupEndOf(k: u32) -> u32 { return p.groupEnds[k / 4u][k % 4u]; }
+//!include batched_slot
 
 fn unscaled(g: f32, inverse: f32) -> f32 {
   if ((bitcast<u32>(g) & 0x7f800000u) == 0x7f800000u) { atomicStore(&State.found, 1u); }
@@ -36,11 +36,9 @@ fn unscaled(g: f32, inverse: f32) -> f32 {
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let group = wid.x + wid.y * nwg.x;
   if (group >= groupEndOf(SLOTS - 1u)) { return; }
-  var k = 0u;
-  while (group >= groupEndOf(k)) { k++; }
-  var firstGroup = 0u;
-  if (k > 0u) { firstGroup = groupEndOf(k - 1u); }
-  let j = (group - firstGroup) * WG + lid.x;
+  let slot = batchedSlot(group);
+  let k = slot.index;
+  let j = (group - slot.firstGroup) * WG + lid.x;
   if (j >= p.counts[k / 4u][k % 4u]) { return; }
   let inverse = State.inverse;
   switch k {

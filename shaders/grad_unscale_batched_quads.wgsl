@@ -26,7 +26,7 @@ struct ScalerState { scale: f32, inverse: f32, found: atomic<u32>, growthTracker
 override WG: u32 = 256;
 const SLOTS = 7u;
 
-fn groupEndOf(k: u32) -> u32 { return p.groupEnds[k / 4u][k % 4u]; }
+//!include batched_slot
 
 /** g · inverse where inRange, found set by a ±inf / NaN there; components out of range keep their bits. */
 fn unscaledQuad(g: vec4<f32>, inRange: vec4<bool>, inverse: f32) -> vec4<f32> {
@@ -39,11 +39,9 @@ fn unscaledQuad(g: vec4<f32>, inRange: vec4<bool>, inverse: f32) -> vec4<f32> {
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let group = wid.x + wid.y * nwg.x;
   if (group >= groupEndOf(SLOTS - 1u)) { return; }
-  var k = 0u;
-  while (group >= groupEndOf(k)) { k++; }
-  var firstGroup = 0u;
-  if (k > 0u) { firstGroup = groupEndOf(k - 1u); }
-  let q = (group - firstGroup) * WG + lid.x;
+  let slot = batchedSlot(group);
+  let k = slot.index;
+  let q = (group - slot.firstGroup) * WG + lid.x;
   let count = p.counts[k / 4u][k % 4u];
   if (4u * q >= count) { return; }
   let inRange = 4u * q + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(count);
