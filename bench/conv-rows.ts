@@ -13,6 +13,7 @@ import { gpu, init } from '../src/gpu/index.js';
 import type { KernelChoices } from '../src/gpu/policy.js';
 import { conv2dMfmForward, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
+import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({
   options: {
@@ -70,20 +71,12 @@ const wanted = values.rows?.split(',');
 const models = values.models!.split(',');
 const rows = ROWS.filter((r) => (!wanted || wanted.includes(r.name)) && models.includes(r.model));
 
-function random(count: number, seed: number): GPUBuffer {
-  let state = seed;
-  const data = Float32Array.from({ length: count }, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-  const buffer = gpu().pool.acquire(data.byteLength);
-  gpu().upload(buffer, data);
-  return buffer;
-}
-
 interface Case { label: string; flops: number; run: () => GPUBuffer[]; setting: Partial<KernelChoices> }
 const cases: Case[] = [];
 for (const { name, g, mfm } of rows) {
-  const x = random(g.N * g.Cin * g.H * g.W, 11);
-  const w = random(g.Cout * g.Cin * g.KH * g.KW, 13);
-  const gy = random(g.N * g.Cout * g.OH * g.OW, 17);
+  const x = randomBuffer(g.N * g.Cin * g.H * g.W, 11);
+  const w = randomBuffer(g.Cout * g.Cin * g.KH * g.KW, 13);
+  const gy = randomBuffer(g.N * g.Cout * g.OH * g.OW, 17);
   const flops = 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
   const passes: [string, () => GPUBuffer[]][] = [
     ['forward', () => (mfm ? Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((b): b is GPUBuffer => b !== undefined) : [conv2dForward(x, w, undefined, g)])],
@@ -97,7 +90,7 @@ for (const { name, g, mfm } of rows) {
   }
 }
 const M = 1024;
-const a = random(M * M, 19), b = random(M * M, 23);
+const a = randomBuffer(M * M, 19), b = randomBuffer(M * M, 23);
 cases.push({ label: `matmul ${M}³`, flops: 2 * M * M * M, run: () => [matmul({ buffer: a, batchStride: 0, rowStride: M, colStride: 1 }, { buffer: b, batchStride: 0, rowStride: M, colStride: 1 }, 1, M, M, M)], setting: {} });
 
 /**

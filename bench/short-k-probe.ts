@@ -8,6 +8,7 @@ import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
+import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false } } });
 await init();
@@ -19,14 +20,6 @@ const LIGHTCNN: Record<string, { Cin: number; Cout: number; size: number }> = {
   group4: { Cin: 128, Cout: 256, size: 16 },
 };
 const BATCH = 16;
-
-function random(count: number, seed: number): GPUBuffer {
-  let state = seed;
-  const data = Float32Array.from({ length: count }, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-  const buffer = gpu().pool.acquire(data.byteLength);
-  gpu().upload(buffer, data);
-  return buffer;
-}
 
 // Timing-only edits of matmul_subgroup.wgsl (their outputs are not the product's): where the epilogue's time goes.
 const EDITS: Record<string, [string, string][]> = {
@@ -97,9 +90,9 @@ const only = values.only?.split(',');
 for (const name of values.rows!.split(',')) {
   const { Cin, Cout, size } = LIGHTCNN[name]!;
   const HW = size * size;
-  const w = random(Cout * Cin * 4, 13);
-  const x = random(BATCH * 4 * Cin * HW, 11);
-  const bias = random(Cout, 17);
+  const w = randomBuffer(Cout * Cin * 4, 13);
+  const x = randomBuffer(BATCH * 4 * Cin * HW, 11);
+  const bias = randomBuffer(Cout, 17);
   const flops = 2 * BATCH * Cout * Cin * HW;
   const forward: Launch = { M: Cout, N: HW, K: Cin, batch: BATCH, ...fitted(Cout, HW) };
   const variants: [string, Launch][] = [
@@ -130,7 +123,7 @@ for (const name of values.rows!.split(',')) {
     variants.push([`tile${wgx}x${wgy}`, { ...forward, wgx, wgy }]);
   }
   const g: ConvGeometry = { N: BATCH, Cin, H: size, W: size, Cout, OH: size, OW: size, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1 };
-  const gy = random(BATCH * Cout * HW, 29);
+  const gy = randomBuffer(BATCH * Cout * HW, 29);
   // --twice: each case again right after itself, to tell its own cost from what the case before it leaves behind.
   const repeat = (c: Case) => (values.twice ? [c, { ...c, label: `${c.label} (again)` }] : [c]);
   const real: [string, () => GPUBuffer[]][] = [
@@ -146,7 +139,7 @@ for (const name of values.rows!.split(',')) {
   }
 }
 const S = 1024;
-const ma = random(S * S, 19), mb = random(S * S, 23);
+const ma = randomBuffer(S * S, 19), mb = randomBuffer(S * S, 23);
 cases.push({ label: `matmul ${S}³`, flops: 2 * S ** 3, run: () => [matmul({ buffer: ma, batchStride: 0, rowStride: S, colStride: 1 }, { buffer: mb, batchStride: 0, rowStride: S, colStride: 1 }, 1, S, S, S)] });
 
 async function time(c: Case): Promise<number> {
