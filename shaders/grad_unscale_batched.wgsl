@@ -34,12 +34,10 @@ fn unscaled(g: f32, inverse: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let group = wid.x + wid.y * nwg.x;
-  if (group >= groupEndOf(SLOTS - 1u)) { return; }
-  let slot = batchedSlot(group);
-  let k = slot.index;
-  let j = (group - slot.firstGroup) * WG + lid.x;
-  if (j >= p.counts[k / 4u][k % 4u]) { return; }
+  let at = batchedItem(lid, wid, nwg);
+  let k = at.slot;
+  let j = at.item;
+  if (!at.inside || j >= at.count) { return; }
   let inverse = State.inverse;
   switch k {
     case 0u: { G0[j] = unscaled(G0[j], inverse); }

@@ -37,13 +37,11 @@ fn unscaledQuad(g: vec4<f32>, inRange: vec4<bool>, inverse: f32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let group = wid.x + wid.y * nwg.x;
-  if (group >= groupEndOf(SLOTS - 1u)) { return; }
-  let slot = batchedSlot(group);
-  let k = slot.index;
-  let q = (group - slot.firstGroup) * WG + lid.x;
-  let count = p.counts[k / 4u][k % 4u];
-  if (4u * q >= count) { return; }
+  let at = batchedItem(lid, wid, nwg);
+  let k = at.slot;
+  let q = at.item;
+  let count = at.count;
+  if (!at.inside || 4u * q >= count) { return; }
   let inRange = 4u * q + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(count);
   let inverse = State.inverse;
   switch k {
