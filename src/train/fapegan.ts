@@ -218,8 +218,8 @@ async function stepScaled(optimizer: Adam, scaler: GradScaler | undefined): Prom
 export async function ganStepLosses(session: FaPEGanSession, source: Tensor, mask: Tensor, target: Tensor): Promise<GanStepLosses> {
   const { generator, discriminator, optimizerG, optimizerD, scalerG, scalerD } = session;
   const lambda = session.options.lambdaL1;
-  // The last step's checks go to the GPU now (one submit for both) if no read carried them: see GradScaler.submitCheck.
-  scalerD?.submitCheck();
+  // The last step's G check goes to the GPU now if no read carried it (see GradScaler.submitCheck); D's rode the mid-step
+  // submit below.
   scalerG?.submitCheck();
   return scope(async () => {
     const fake = generator.call(source, mask);
