@@ -1,7 +1,9 @@
 // LightCNN-9's and FaPE-GAN's conv rows at paper scale (batch 16, 128 px images) under several kernel-policy settings,
 // side by side in one process: each round times one call of every (row, setting) pair in turn,
-// alternating the settings call by call, and the best round per pair is reported with the
-// matmul kernel's 1024³ rate timed in the same rounds. Shapes are conv2d's; flops 2·N·Cout·OH·OW·Cin·KH·KW.
+// alternating the settings call by call, each call followed by one call of the matmul kernel at 1024³.
+// A row's "× matmul" is the median over rounds of its rate over that paired matmul call's rate: the
+// reference's own rate moves by ±30 % between runs on a shared machine, and pairing cancels most of
+// that drift. The best round per pair is reported beside it. Shapes are conv2d's; flops 2·N·Cout·OH·OW·Cin·KH·KW.
 // FaPE-GAN (channels 1: image + pose mask in, base width 64) as the models build them: reflect-padded
 // convs as unpadded ones on the padded size; G's two transposed convs (up1 256→128 32²→64², up2 128→64
 // 64²→128²) are G-down2's and G-down1's geometries with forward and input gradient swapped, so not rows of their own.
@@ -91,7 +93,7 @@ for (const { name, g, mfm } of rows) {
 }
 const M = 1024;
 const a = randomBuffer(M * M, 19), b = randomBuffer(M * M, 23);
-cases.push({ label: `matmul ${M}³`, flops: 2 * M * M * M, run: () => [matmul({ buffer: a, batchStride: 0, rowStride: M, colStride: 1 }, { buffer: b, batchStride: 0, rowStride: M, colStride: 1 }, 1, M, M, M)], setting: {} });
+const reference: Case = { label: `matmul ${M}³`, flops: 2 * M * M * M, run: () => [matmul({ buffer: a, batchStride: 0, rowStride: M, colStride: 1 }, { buffer: b, batchStride: 0, rowStride: M, colStride: 1 }, 1, M, M, M)], setting: {} };
 
 /**
  * Wall ms of one synced call, and the process's CPU ms over it: lavapipe runs the kernels on its
@@ -110,24 +112,39 @@ async function time(c: Case): Promise<{ wall: number; cpu: number }> {
   return { wall: performance.now() - start, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
+const cpuRate = (c: Case, cpuMs: number) => c.flops / cpuMs / 1e6;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 const best = new Map<Case, { wall: number; cpu: number }>();
+const pairedRatios = new Map<Case, number[]>(cases.map((c) => [c, []]));
+const referenceRates: number[] = [];
+const record = (c: Case, t: { wall: number; cpu: number }) => {
+  const b = best.get(c) ?? { wall: Infinity, cpu: Infinity };
+  best.set(c, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
+};
 // The first call compiles the pipelines; profiled, it names the kernels each case launches (where the adapter has timestamps).
 const kernels = new Map<Case, string>();
-for (const c of cases) {
+for (const c of [...cases, reference]) {
   const { timings } = await gpu().profile(() => time(c));
   kernels.set(c, timings.map((t) => t.name).join(' + '));
 }
 for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
     const t = await time(c);
-    const b = best.get(c) ?? { wall: Infinity, cpu: Infinity };
-    best.set(c, { wall: Math.min(b.wall, t.wall), cpu: Math.min(b.cpu, t.cpu) });
+    const r = await time(reference);
+    record(c, t);
+    record(reference, r);
+    referenceRates.push(cpuRate(reference, r.cpu));
+    pairedRatios.get(c)!.push(cpuRate(c, t.cpu) / referenceRates.at(-1)!);
   }
 }
-console.log(`${gpu().info.description}; best of ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; GFLOP per CPU second counts lavapipe's threads' time`);
-const matmulRate = cases.at(-1)!.flops / best.get(cases.at(-1)!)!.cpu / 1e6;
+console.log(`${gpu().info.description}; ${rounds} rounds, each call paired with a matmul ${M}³ call; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; GFLOP per CPU second counts lavapipe's threads' time`);
+console.log(`matmul ${M}³ over the run: best ${cpuRate(reference, best.get(reference)!.cpu).toFixed(2)} GFLOP/CPU-s (${(reference.flops / best.get(reference)!.wall / 1e6).toFixed(2)} GFLOP/s wall), paired calls ${Math.min(...referenceRates).toFixed(2)}-${Math.max(...referenceRates).toFixed(2)}, median ${median(referenceRates).toFixed(2)}  ${kernels.get(reference)}`);
 for (const c of cases) {
   const { wall, cpu } = best.get(c)!;
-  const rate = c.flops / cpu / 1e6;
-  console.log(`${c.label.padEnd(58)} ${wall.toFixed(1).padStart(8)} ms ${(c.flops / wall / 1e6).toFixed(2).padStart(6)} GFLOP/s | CPU ${cpu.toFixed(0).padStart(6)} ms ${rate.toFixed(2).padStart(6)} GFLOP/CPU-s ${(rate / matmulRate).toFixed(2).padStart(5)}x matmul  ${kernels.get(c)}`);
+  const ratios = pairedRatios.get(c)!;
+  console.log(`${c.label.padEnd(58)} ${wall.toFixed(1).padStart(8)} ms ${(c.flops / wall / 1e6).toFixed(2).padStart(6)} GFLOP/s | CPU ${cpu.toFixed(0).padStart(6)} ms ${cpuRate(c, cpu).toFixed(2).padStart(6)} GFLOP/CPU-s ${median(ratios).toFixed(2).padStart(5)}x matmul (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})  ${kernels.get(c)}`);
 }
