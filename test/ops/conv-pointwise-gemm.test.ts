@@ -19,7 +19,7 @@ import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_FORWARD_LAYOUT, POINTWISE_WEIGHT_GR
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
-import { floatToHalf, halfToFloat } from '../reference/half.js';
+import { roundToHalf } from '../reference/half.js';
 
 const rng = fileRng('conv-pointwise-gemm');
 const GEMM: Partial<KernelChoices> = { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convPointwise: 'gemm' };
@@ -138,7 +138,9 @@ test('the mfm GEMM propagates NaN as torch.maximum: the output is NaN and both h
 test('the mfm GEMM with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs', async () => {
   gpu().policy.set({ matmul: 'subgroup' });
   const s = { x: [2, 8, 6, 6], w: [14, 8, 1, 1] };
-  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => halfToFloat(floatToHalf(v)));
+  // The kernel rounds the float32 inputs it is given, so the reference rounds those too: float64 → float16
+  // directly differs from float64 → float32 → float16 where the float32 rounding lands on a float16 tie.
+  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => roundToHalf(Math.fround(v)));
   const [x, w, b] = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
   const inputs = [x, w, b].map((t) => tensor(Float32Array.from(t.data), t.shape));
   let y: Tensor | undefined;
@@ -361,7 +363,9 @@ test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd
 for (const mfm of [false, true]) test(`the pixelRows ${mfm ? 'mfm ' : ''}forward with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs`, async () => {
   gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
   const s = { x: [2, 8, 4, 8], w: [14, 8, 1, 1] };
-  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => halfToFloat(floatToHalf(v)));
+  // The kernel rounds the float32 inputs it is given, so the reference rounds those too: float64 → float16
+  // directly differs from float64 → float32 → float16 where the float32 rounding lands on a float16 tie.
+  const half = (t: ReturnType<typeof ref.randn>) => ref.map(t, (v) => roundToHalf(Math.fround(v)));
   const [x, w, b] = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.3), ref.randn(rng, [s.w[0]])];
   const inputs = [x, w, b].map((t) => tensor(Float32Array.from(t.data), t.shape));
   let y: Tensor | undefined;
