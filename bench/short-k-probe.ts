@@ -1,6 +1,6 @@
 // What costs LightCNN-9's 1×1 forward GEMMs (short K = Cin) their time: matmul_subgroup.wgsl dispatched directly, one
 // thing varied at a time against the launcher's choice, alternated call by call in one process (best CPU ms of the rounds).
-//   node --import tsx bench/short-k-probe.ts [--rounds 5] [--rows group4,group1] [--only base,aAlongM,...,conv2dForwardBias.subgroupUniform,...]
+//   node --import tsx bench/short-k-probe.ts [--rounds 5] [--rows group4,group1] [--only base,aAlongM,...]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
@@ -8,7 +8,6 @@ import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
-import { COLUMNS_OUT_STORES } from '../src/gpu/policy.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false } } });
@@ -31,10 +30,7 @@ const EDITS: Record<string, [string, string][]> = {
   matStore: [
     ['@group(0) @binding(4) var<storage, read_write> C: array<vec4<Stored>>;', '@group(0) @binding(4) var<storage, read_write> CM: array<mat4x4<f32>>;\nvar<private> C: array<vec4<f32>, 4>;'],
     ['  let e = rowEpilogue(batch, n0);\n  for (var c = 0u; c < 4u; c++) {', '  let e = rowEpilogue(batch, n0);\n  let q = ((batch * p.M + m0) * p.N + n0 * 16u) / 64u;\n  CM[q] = acc0; CM[q + 1u] = acc1; CM[q + 2u] = acc2; CM[q + 3u] = acc3;\n  for (var c = 0u; c < 0u; c++) {'],
-  ],
-  // C_ALONG_M: one store per invocation (the sum of its columns): what the other stores cost.
-  columnsOneStore: [
-    ['    for (var i = 0u; i < 4u; i++) { C[first + i] = storedQuad(values[i]); }', '    if (j == 0u) { C[first] = storedQuad(values[0] + quads[0][0] + quads[1][1] + quads[2][2] + quads[3][3] + quads[0][1] + quads[1][2] + quads[2][3] + quads[3][0] + quads[0][2] + quads[1][3] + quads[2][0] + quads[3][1] + quads[0][3] + quads[1][0] + quads[2][1] + quads[3][2]); }'],
+    
   ],
 };
 for (const [name, edits] of Object.entries(EDITS)) {
@@ -88,16 +84,6 @@ function dispatcher(l: Launch, a: GPUBuffer, b: GPUBuffer, bias: GPUBuffer): () 
   };
 }
 
-/** run with pointwiseForwardLayout pixelRows and the given columnsOutStores in force (dispatches are encoded synchronously). */
-function withStores(stores: (typeof COLUMNS_OUT_STORES)[number], run: () => GPUBuffer[]): GPUBuffer[] {
-  gpu().policy.set({ pointwiseForwardLayout: 'pixelRows', columnsOutStores: stores });
-  try {
-    return run();
-  } finally {
-    gpu().policy.set({ pointwiseForwardLayout: undefined, columnsOutStores: undefined });
-  }
-}
-
 interface Case { label: string; flops: number; run: () => GPUBuffer[] }
 const cases: Case[] = [];
 const only = values.only?.split(',');
@@ -121,8 +107,7 @@ for (const name of values.rows!.split(',')) {
     ['cShared', { ...forward, cShared: true }],
     ['transposed', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, ...fitted(HW, Cout) }],
     ['transposedBias', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, bias: true, ...fitted(HW, Cout) }],
-    ['transposedOneStore', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, edit: 'columnsOneStore', ...fitted(HW, Cout) }],
-    ...Object.keys(EDITS).filter((edit) => !edit.startsWith('columns')).map((edit): [string, Launch] => [edit, { ...forward, edit }]),
+    ...Object.keys(EDITS).map((edit): [string, Launch] => [edit, { ...forward, edit }]),
     ['uniformRowsBias', { ...forward, bias: true, edit: 'uniformRows' }],
     ['uniformRowsMfm1', { ...forward, mfm: 1, bias: true, edit: 'uniformRows' }],
     ['uniformRowsMfm2', { ...forward, mfm: 2, bias: true, edit: 'uniformRows' }],
@@ -146,11 +131,6 @@ for (const name of values.rows!.split(',')) {
     ['conv2dForwardBias', () => [conv2dForward(x, w, bias, g)]],
     ['conv2dMfmForward', () => Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((o): o is GPUBuffer => o !== undefined)],
     ['conv2dTranspose', () => [conv2dTranspose(gy, w, undefined, g)]],
-    // The forwards under each columnsOutStores (pointwiseForwardLayout pixelRows).
-    ...COLUMNS_OUT_STORES.flatMap((stores): [string, () => GPUBuffer[]][] => [
-      [`conv2dForwardBias.${stores}`, () => withStores(stores, () => [conv2dForward(x, w, bias, g)])],
-      [`conv2dMfmForward.${stores}`, () => withStores(stores, () => Object.values(conv2dMfmForward(x, w, bias, g, true)).filter((o): o is GPUBuffer => o !== undefined))],
-    ]),
   ];
   for (const [label, run] of real) if (!only || only.includes(label)) cases.push(...repeat({ label: `${name} ${Cin}→${Cout} ${size}² ${label}`, flops, run }));
   for (const [label, l] of variants) {

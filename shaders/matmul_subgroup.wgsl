@@ -75,14 +75,6 @@ override C_QUADS: bool = false;
  * (K = 48) about a fifth of its time (bench/RESULTS.md, short-K section).
  */
 override C_ALONG_M: bool = false;
-/**
- * C_ALONG_M's stores lane by lane at subgroup-uniform addresses (storeColumnsByLane, storeColumnPairsByLane). Set by the
- * launcher (the policy's columnsOutStores 'subgroupUniform') where the tiles are whole: M % (16·WGY) == 0 and
- * N % (4·WGX) == 0. Why: lavapipe stores a value whose address differs across lanes lane by lane, each behind a branch on
- * the lane's mask and bounds (~6 instructions a float, a third of group1's 1×1 forward at K = 48); a store whose address
- * is the same for the subgroup, outside any branch, is one scalar store of the first lane's value.
- */
-override C_LANE_STORES: bool = false;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -178,49 +170,9 @@ fn storeRow(batch: u32, m: u32, n0: u32, row: vec4<f32>, e: RowEpilogue) {
 
 /**
  * C_ALONG_M's epilogue: quads[i] holds rows m0 + 4i .. m0 + 4i + 3 of the 4 columns n0 .. n0 + 3 (an invocation's
- * accumulators, transposed). What column j's 16 rows become: matmul_epilogue.wgsl's bias (along rows or columns) and
- * activation. Never accumulated: C_ALONG_M's launchers (matmulColumnsOut, matmulMfm) run the whole K in one launch.
+ * accumulators, transposed), each column's 16 rows stored as 4 vec4s, with matmul_epilogue.wgsl's bias (along rows or
+ * columns), earlier sum and activation. Columns past N (clamped copies) and invocations past M store nothing.
  */
-fn columnValues(e: RowEpilogue, m0: u32, n: u32, quads: array<mat4x4<f32>, 4>, j: u32) -> mat4x4<f32> {
-  var columnBias = 0.0;
-  if (e.bias && !e.biasAlongRows) { columnBias = Bias[e.offsetBias + n]; }
-  var values: mat4x4<f32>;
-  for (var i = 0u; i < 4u; i++) {
-    var v = quads[i][j] + vec4<f32>(columnBias);
-    if (e.bias && e.biasAlongRows) {
-      let m = e.offsetBias + m0 + 4u * i;
-      v += vec4<f32>(Bias[m], Bias[m + 1u], Bias[m + 2u], Bias[m + 3u]);
-    }
-    if (e.activate) { v = vec4<f32>(activation(v.x), activation(v.y), activation(v.z), activation(v.w)); }
-    values[i] = v;
-  }
-  return values;
-}
-
-/**
- * The max-feature-map of column pair q (GEMM columns n0 + 2q, n0 + 2q + 1: output channel c, biases c and c + N / 2) over
- * an invocation's 16 rows, and its mask, for storeColumnPairs / storeColumnPairsByLane.
- */
-struct PairBlock { values: mat4x4<f32>, mask: array<vec4<u32>, 4> }
-
-fn columnPair(e: RowEpilogue, c: u32, half: u32, quads: array<mat4x4<f32>, 4>, q: u32) -> PairBlock {
-  var biasA = 0.0;
-  var biasB = 0.0;
-  if (e.bias) {
-    biasA = Bias[e.offsetBias + c];
-    biasB = Bias[e.offsetBias + c + half];
-  }
-  var pair: PairBlock;
-  for (var i = 0u; i < 4u; i++) {
-    let a = quads[i][2u * q] + vec4<f32>(biasA);
-    let b = quads[i][2u * q + 1u] + vec4<f32>(biasB);
-    pair.values[i] = mfmValue4(a, b);
-    pair.mask[i] = mfmMask4(a, b);
-  }
-  return pair;
-}
-
-/** C_ALONG_M (entry point subgroupTiled): each column's 16 rows as 4 vec4s. Columns past N (clamped copies) and invocations past M store nothing. */
 fn storeColumns(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
   // The launch parameters read once, before the stores (RowEpilogue's reason).
   let e = rowEpilogue(batch, n0);
@@ -232,50 +184,31 @@ fn storeColumns(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
     let n = n0 + j;
     if (n >= N) { return; }
     let first = (base + n * strideCCol) / 4u;
-    let values = columnValues(e, m0, n, quads, j);
-    for (var i = 0u; i < 4u; i++) { C[first + i] = storedQuad(values[i]); }
+    var columnBias = 0.0;
+    if (e.bias && !e.biasAlongRows) { columnBias = Bias[e.offsetBias + n]; }
+    for (var i = 0u; i < 4u; i++) {
+      var v = quads[i][j] + vec4<f32>(columnBias);
+      if (e.accumulate) { v += vec4<f32>(C[first + i]); }
+      if (e.bias && e.biasAlongRows) {
+        let m = e.offsetBias + m0 + 4u * i;
+        v += vec4<f32>(Bias[m], Bias[m + 1u], Bias[m + 2u], Bias[m + 3u]);
+      }
+      if (e.activate) { v = vec4<f32>(activation(v.x), activation(v.y), activation(v.z), activation(v.w)); }
+      C[first + i] = storedQuad(v);
+    }
   }
 }
 
-/**
- * Lane `lane`'s 16 values of one column from C's vec4 `quad` (the same for the whole subgroup) on, broadcast from that lane.
- * `lane` is a constant at every call (the stores unrolled by hand: within a loop lavapipe stores lane by lane again).
- */
-fn storeLaneColumn(quad: u32, column: mat4x4<f32>, lane: u32) {
-  C[quad] = storedQuad(subgroupShuffle(column[0], lane));
-  C[quad + 1u] = storedQuad(subgroupShuffle(column[1], lane));
-  C[quad + 2u] = storedQuad(subgroupShuffle(column[2], lane));
-  C[quad + 3u] = storedQuad(subgroupShuffle(column[3], lane));
+/** The A row that GEMM row r reads: r, or under MFM (pairs along rows) the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
+fn filterOf(r: vec2<u32>) -> vec2<u32> {
+  if (MFM == 0u || C_ALONG_M) { return r; }
+  return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
 }
 
-/** Lane `lane`'s 4 columns (first + 4·lane .. + 3, `columns` their values; `base` C's index of their row m0 in column 0). */
-fn storeLaneColumns(base: u32, strideCCol: u32, first: u32, columns: array<mat4x4<f32>, 4>, lane: u32) {
-  let n = first + 4u * lane;
-  storeLaneColumn((base + n * strideCCol) / 4u, columns[0], lane);
-  storeLaneColumn((base + (n + 1u) * strideCCol) / 4u, columns[1], lane);
-  storeLaneColumn((base + (n + 2u) * strideCCol) / 4u, columns[2], lane);
-  storeLaneColumn((base + (n + 3u) * strideCCol) / 4u, columns[3], lane);
-}
-
-/**
- * storeColumns under C_LANE_STORES: the subgroup's 8 lanes' columns stored one lane at a time, each value broadcast from
- * its lane (subgroupShuffle from a constant lane) to an address the whole subgroup shares. m0 is the subgroup's, the
- * launcher's whole tiles (every invocation inside M and N) leave no test, and the stores lie outside any branch.
- */
-fn storeColumnsByLane(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
-  let e = rowEpilogue(batch, n0);
-  let strideCCol = p.strideCCol;
-  let base = p.offsetC + batch * p.strideCBatch + m0;
-  let columns = array<mat4x4<f32>, 4>(columnValues(e, m0, n0, quads, 0u), columnValues(e, m0, n0 + 1u, quads, 1u), columnValues(e, m0, n0 + 2u, quads, 2u), columnValues(e, m0, n0 + 3u, quads, 3u));
-  let first = subgroupBroadcastFirst(n0);
-  storeLaneColumns(base, strideCCol, first, columns, 0u);
-  storeLaneColumns(base, strideCCol, first, columns, 1u);
-  storeLaneColumns(base, strideCCol, first, columns, 2u);
-  storeLaneColumns(base, strideCCol, first, columns, 3u);
-  storeLaneColumns(base, strideCCol, first, columns, 4u);
-  storeLaneColumns(base, strideCCol, first, columns, 5u);
-  storeLaneColumns(base, strideCCol, first, columns, 6u);
-  storeLaneColumns(base, strideCCol, first, columns, 7u);
+/** The B column that GEMM column n reads: n, or under MFM with C_ALONG_M (pairs along columns) the filter (n >> 1) + (n & 1)·(N / 2). */
+fn columnFilterOf(n: vec4<u32>) -> vec4<u32> {
+  if (MFM == 0u || !C_ALONG_M) { return n; }
+  return (n >> vec4<u32>(1u)) + (n & vec4<u32>(1u)) * (p.N >> 1u);
 }
 
 /**
@@ -292,61 +225,20 @@ fn storeColumnPairs(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) 
   for (var q = 0u; q < 2u; q++) {
     let c = (n0 >> 1u) + q;
     if (c >= half) { return; }
-    let pair = columnPair(e, c, half, quads, q);
+    var biasA = 0.0;
+    var biasB = 0.0;
+    if (e.bias) {
+      biasA = Bias[e.offsetBias + c];
+      biasB = Bias[e.offsetBias + c + half];
+    }
     let first = (base + c * strideCCol) / 4u;
     for (var i = 0u; i < 4u; i++) {
-      C[first + i] = storedQuad(pair.values[i]);
-      if (MFM == 1u) { Mask[first + i] = pair.mask[i]; }
+      let a = quads[i][2u * q] + vec4<f32>(biasA);
+      let b = quads[i][2u * q + 1u] + vec4<f32>(biasB);
+      C[first + i] = storedQuad(mfmValue4(a, b));
+      if (MFM == 1u) { Mask[first + i] = mfmMask4(a, b); }
     }
   }
-}
-
-/** Lane `lane`'s mfm pair (its 16 values and, MFM 1, mask) from C's vec4 `quad` on, as storeLaneColumn. */
-fn storeLanePair(quad: u32, pair: PairBlock, lane: u32) {
-  storeLaneColumn(quad, pair.values, lane);
-  if (MFM == 1u) {
-    Mask[quad] = subgroupShuffle(pair.mask[0], lane);
-    Mask[quad + 1u] = subgroupShuffle(pair.mask[1], lane);
-    Mask[quad + 2u] = subgroupShuffle(pair.mask[2], lane);
-    Mask[quad + 3u] = subgroupShuffle(pair.mask[3], lane);
-  }
-}
-
-/** Lane `lane`'s 2 output channels (first + 2·lane, + 1), as storeLaneColumns. */
-fn storeLanePairs(base: u32, strideCCol: u32, first: u32, pairs: array<PairBlock, 2>, lane: u32) {
-  let c = first + 2u * lane;
-  storeLanePair((base + c * strideCCol) / 4u, pairs[0], lane);
-  storeLanePair((base + (c + 1u) * strideCCol) / 4u, pairs[1], lane);
-}
-
-/** storeColumnPairs under C_LANE_STORES, lane by lane as storeColumnsByLane: lane l's pair q is output channel n0 / 2 + 2l + q. */
-fn storeColumnPairsByLane(batch: u32, m0: u32, n0: u32, quads: array<mat4x4<f32>, 4>) {
-  let e = rowEpilogue(batch, n0);
-  let half = p.N >> 1u;
-  let strideCCol = p.strideCCol;
-  let base = p.offsetC + batch * p.strideCBatch + m0;
-  let pairs = array<PairBlock, 2>(columnPair(e, n0 >> 1u, half, quads, 0u), columnPair(e, (n0 >> 1u) + 1u, half, quads, 1u));
-  let first = subgroupBroadcastFirst(n0) >> 1u;
-  storeLanePairs(base, strideCCol, first, pairs, 0u);
-  storeLanePairs(base, strideCCol, first, pairs, 1u);
-  storeLanePairs(base, strideCCol, first, pairs, 2u);
-  storeLanePairs(base, strideCCol, first, pairs, 3u);
-  storeLanePairs(base, strideCCol, first, pairs, 4u);
-  storeLanePairs(base, strideCCol, first, pairs, 5u);
-  storeLanePairs(base, strideCCol, first, pairs, 6u);
-  storeLanePairs(base, strideCCol, first, pairs, 7u);
-}
-
-/** The A row that GEMM row r reads: r, or under MFM (pairs along rows) the pair order's filter (r >> 1) + (r & 1)·(M / 2). */
-fn filterOf(r: vec2<u32>) -> vec2<u32> {
-  if (MFM == 0u || C_ALONG_M) { return r; }
-  return (r >> vec2<u32>(1u)) + (r & vec2<u32>(1u)) * (p.M >> 1u);
-}
-
-/** The B column that GEMM column n reads: n, or under MFM with C_ALONG_M (pairs along columns) the filter (n >> 1) + (n & 1)·(N / 2). */
-fn columnFilterOf(n: vec4<u32>) -> vec4<u32> {
-  if (MFM == 0u || !C_ALONG_M) { return n; }
-  return (n >> vec4<u32>(1u)) + (n & vec4<u32>(1u)) * (p.N >> 1u);
 }
 
 /**
@@ -391,8 +283,11 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   }
 }
 
-/** The product's block of one invocation: [i][c] is C row m0 + 4i + c over columns n0..n0+3, before the epilogue. */
-fn product(batch: u32, m0: u32, n0: u32, lane: u32) -> array<mat4x4<f32>, 4> {
+@compute @workgroup_size(WGX, WGY)
+fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let batch = wid.z;
+  let m0 = (wid.y * WGY + lid.y) * ROWS;
+  let n0 = (wid.x * WGX + lid.x) * 4u;
   let aBase = p.offsetA + batch * p.strideABatch;
   let bBase = p.offsetB + batch * p.strideBBatch;
   // Vec4 indices of this lane's two A loads and four B loads at k = 0, and their steps per 4 k.
@@ -433,28 +328,9 @@ fn product(batch: u32, m0: u32, n0: u32, lane: u32) -> array<mat4x4<f32>, 4> {
     a += vec2<u32>(aStep);
     b += vec4<u32>(bStep);
   }
-  return array<mat4x4<f32>, 4>(acc0, acc1, acc2, acc3);
-}
-
-@compute @workgroup_size(WGX, WGY)
-fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let batch = wid.z;
-  let m0 = (wid.y * WGY + lid.y) * ROWS;
-  let n0 = (wid.x * WGX + lid.x) * 4u;
-  let acc = product(batch, m0, n0, lane);
-  let acc0 = acc[0];
-  let acc1 = acc[1];
-  let acc2 = acc[2];
-  let acc3 = acc[3];
   if (C_ALONG_M) {
     let quads = array<mat4x4<f32>, 4>(transpose(acc0), transpose(acc1), transpose(acc2), transpose(acc3));
-    if (C_LANE_STORES) {
-      if (MFM != 0u) {
-        storeColumnPairsByLane(batch, subgroupBroadcastFirst(m0), n0, quads);
-      } else {
-        storeColumnsByLane(batch, subgroupBroadcastFirst(m0), n0, quads);
-      }
-    } else if (MFM != 0u) {
+    if (MFM != 0u) {
       storeColumnPairs(batch, m0, n0, quads);
     } else {
       storeColumns(batch, m0, n0, quads);

@@ -360,23 +360,12 @@ function cQuads(c: Part, sizes: Sizes): number {
   return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
 }
 
-/**
- * C_ALONG_M's constants and kernel-name part: with the policy's columnsOutStores 'subgroupUniform' and whole tiles (no
- * invocation past M or N), C_LANE_STORES.
- */
-function columnsOut(shape: { constants: { WGX: number; WGY: number } }, M: number, N: number): { constants: Record<string, number>; name: string } {
-  const { WGX, WGY } = shape.constants;
-  const whole = M % (SUBGROUP_ROWS * WGY) === 0 && N % (4 * WGX) === 0;
-  const laneStores = whole && gpu().policy.get('columnsOutStores') === 'subgroupUniform';
-  return { constants: { C_ALONG_M: 1, C_LANE_STORES: Number(laneStores) }, name: laneStores ? 'LaneColumnsOut' : 'ColumnsOut' };
-}
-
 /** C contiguous along n (C_QUADS where its quads are whole) or, with `cAlongM`, along m (matmul_subgroup.wgsl's C_ALONG_M: matmulColumnsOut). */
 function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType, cAlongM = false): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
-  const columns = cAlongM ? columnsOut(shape, sizes.rows, sizes.cols) : { constants: { C_QUADS: cQuads(c, sizes) }, name: '' };
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), ...columns.constants };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroup${columns.name}.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
+  const cLayout: Record<string, number> = cAlongM ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(c, sizes) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup${cAlongM ? 'ColumnsOut' : ''}.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
@@ -417,9 +406,9 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
-  const cLayout = columns ? columnsOut(shape, M, N) : { constants: { C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) }, name: '' };
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout.constants };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm${cLayout.name}`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
+  const cLayout: Record<string, number> = columns ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm${columns ? 'ColumnsOut' : ''}`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
   const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: !columns, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(aPart, bPart, Bias, C, sizes, epilogue).done(), [...shape.workgroups, batch]);
