@@ -1,6 +1,8 @@
 // What costs LightCNN-9's 1×1 forward GEMMs (short K = Cin) their time: matmul_subgroup.wgsl dispatched directly, one
 // thing varied at a time against the launcher's choice, alternated call by call in one process (best CPU ms of the rounds).
 //   node --import tsx bench/short-k-probe.ts [--rounds 5] [--rows group4,group1] [--only base,aAlongM,...]
+//     [--baseline main]   (also the 1024³ product through that commit's matmul_subgroup.wgsl and this tree's, dispatched alike)
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
@@ -8,9 +10,10 @@ import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
+import { COLUMNS_OUT_B, type KernelChoices } from '../src/gpu/policy.js';
 import { randomBuffer } from './random-buffer.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false }, baseline: { type: 'string' } } });
 await init();
 
 const LIGHTCNN: Record<string, { Cin: number; Cout: number; size: number }> = {
@@ -30,7 +33,16 @@ const EDITS: Record<string, [string, string][]> = {
   matStore: [
     ['@group(0) @binding(4) var<storage, read_write> C: array<vec4<Stored>>;', '@group(0) @binding(4) var<storage, read_write> CM: array<mat4x4<f32>>;\nvar<private> C: array<vec4<f32>, 4>;'],
     ['  let e = rowEpilogue(batch, n0);\n  for (var c = 0u; c < 4u; c++) {', '  let e = rowEpilogue(batch, n0);\n  let q = ((batch * p.M + m0) * p.N + n0 * 16u) / 64u;\n  CM[q] = acc0; CM[q + 1u] = acc1; CM[q + 2u] = acc2; CM[q + 3u] = acc3;\n  for (var c = 0u; c < 0u; c++) {'],
-    
+  ],
+  // C_ALONG_M (the forward as xᵀ·Wᵀ): each column's 16 rows as one mat4x4 store instead of 4 vec4 stores.
+  columnsMat: [
+    ['@group(0) @binding(4) var<storage, read_write> C: array<vec4<Stored>>;', '@group(0) @binding(4) var<storage, read_write> CM: array<mat4x4<f32>>;\nvar<private> C: array<vec4<f32>, 4>;'],
+    ['    for (var i = 0u; i < 4u; i++) {\n      var v = quads[i][j] + vec4<f32>(columnBias);', '    var block: mat4x4<f32>;\n    for (var i = 0u; i < 4u; i++) {\n      var v = quads[i][j] + vec4<f32>(columnBias);'],
+    ['      C[first + i] = storedQuad(v);\n    }\n  }\n}', '      block[i] = v;\n    }\n    CM[first / 4u] = block;\n  }\n}'],
+  ],
+  // C_ALONG_M: one vec4 store per invocation (the sum of its accumulators): what the other 15 cost.
+  columnsOneStore: [
+    ['      C[first + i] = storedQuad(v);\n    }\n  }\n}', '      if (j == 0u && i == 0u) { C[first] = storedQuad(v + quads[1][1] + quads[2][2] + quads[3][3] + quads[0][1] + quads[1][2] + quads[2][3] + quads[3][0] + quads[0][2] + quads[1][3] + quads[2][0] + quads[3][1] + quads[0][3] + quads[1][0] + quads[2][1] + quads[3][2]); }\n    }\n  }\n}'],
   ],
 };
 for (const [name, edits] of Object.entries(EDITS)) {
@@ -84,6 +96,17 @@ function dispatcher(l: Launch, a: GPUBuffer, b: GPUBuffer, bias: GPUBuffer): () 
   };
 }
 
+/** run's launches encoded under `overrides` (dispatches are encoded synchronously). */
+function withPolicy(overrides: Partial<KernelChoices>, run: () => GPUBuffer[]): GPUBuffer[] {
+  const saved = gpu().policy.choices();
+  gpu().policy.set(overrides);
+  try {
+    return run();
+  } finally {
+    gpu().policy.set(Object.fromEntries(Object.keys(overrides).map((key) => [key, saved[key as keyof KernelChoices]])));
+  }
+}
+
 interface Case { label: string; flops: number; run: () => GPUBuffer[] }
 const cases: Case[] = [];
 const only = values.only?.split(',');
@@ -107,7 +130,9 @@ for (const name of values.rows!.split(',')) {
     ['cShared', { ...forward, cShared: true }],
     ['transposed', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, ...fitted(HW, Cout) }],
     ['transposedBias', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, bias: true, ...fitted(HW, Cout) }],
-    ...Object.keys(EDITS).map((edit): [string, Launch] => [edit, { ...forward, edit }]),
+    ['transposedMat', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, edit: 'columnsMat', ...fitted(HW, Cout) }],
+    ['transposedOneStore', { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, edit: 'columnsOneStore', ...fitted(HW, Cout) }],
+    ...Object.keys(EDITS).filter((edit) => !edit.startsWith('columns')).map((edit): [string, Launch] => [edit, { ...forward, edit }]),
     ['uniformRowsBias', { ...forward, bias: true, edit: 'uniformRows' }],
     ['uniformRowsMfm1', { ...forward, mfm: 1, bias: true, edit: 'uniformRows' }],
     ['uniformRowsMfm2', { ...forward, mfm: 2, bias: true, edit: 'uniformRows' }],
@@ -122,6 +147,14 @@ for (const name of values.rows!.split(',')) {
     if (rowBlocks % wgy !== 0 || wgx * wgy > 256) continue;
     variants.push([`tile${wgx}x${wgy}`, { ...forward, wgx, wgy }]);
   }
+  // The forward as xᵀ·Wᵀ (matmulColumnsOut's launch) under other tiles: WGX lanes of 4 output channels, WGY blocks of 16 pixels.
+  const pixelRows: Launch = { M: HW, N: Cout, K: Cin, batch: BATCH, transposed: true, ...fitted(HW, Cout) };
+  for (const wgx of [8, 16, 24, 32]) {
+    for (const wgy of [1, 2, 4, 8, 16]) {
+      if ((wgx === pixelRows.wgx && wgy === pixelRows.wgy) || wgx * wgy > 256 || Cout % (4 * wgx) !== 0) continue;
+      variants.push([`transposedTile${wgx}x${wgy}`, { ...pixelRows, wgx, wgy }]);
+    }
+  }
   const g: ConvGeometry = { N: BATCH, Cin, H: size, W: size, Cout, OH: size, OW: size, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1 };
   const gy = randomBuffer(BATCH * Cout * HW, 29);
   // --twice: each case again right after itself, to tell its own cost from what the case before it leaves behind.
@@ -131,6 +164,11 @@ for (const name of values.rows!.split(',')) {
     ['conv2dForwardBias', () => [conv2dForward(x, w, bias, g)]],
     ['conv2dMfmForward', () => Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((o): o is GPUBuffer => o !== undefined)],
     ['conv2dTranspose', () => [conv2dTranspose(gy, w, undefined, g)]],
+    // The forwards as xᵀ·Wᵀ with B (the weights) read from storage or a workgroup copy (columnsOutB).
+    ...COLUMNS_OUT_B.flatMap((source): [string, () => GPUBuffer[]][] => [
+      [`pixelRowsBias.${source}`, () => withPolicy({ pointwiseForwardLayout: 'pixelRows', columnsOutB: source }, () => [conv2dForward(x, w, bias, g)])],
+      [`pixelRowsMfm.${source}`, () => withPolicy({ pointwiseForwardLayout: 'pixelRows', columnsOutB: source }, () => Object.values(conv2dMfmForward(x, w, bias, g, true)).filter((o): o is GPUBuffer => o !== undefined))],
+    ]),
   ];
   for (const [label, run] of real) if (!only || only.includes(label)) cases.push(...repeat({ label: `${name} ${Cin}→${Cout} ${size}² ${label}`, flops, run }));
   for (const [label, l] of variants) {
@@ -140,6 +178,14 @@ for (const name of values.rows!.split(',')) {
 }
 const S = 1024;
 const ma = randomBuffer(S * S, 19), mb = randomBuffer(S * S, 23);
+if (values.baseline) {
+  // That commit's file with its includes spliced in from the same commit, as scripts/bundle-shaders.mjs splices them.
+  const show = (path: string) => execFileSync('git', ['show', `${values.baseline}:${path}`], { encoding: 'utf8' });
+  shaderSources['probe_baseline'] = show('shaders/matmul_subgroup.wgsl').replace(/^\/\/!include (\S+)\s*$/gm, (_, name: string) => show(`shaders/include/${name}.wgsl`).trimEnd());
+  const square: Launch = { M: S, N: S, K: S, batch: 1, ...fitted(S, S), cQuads: true };
+  cases.push({ label: `matmul ${S}³ direct, ${values.baseline}'s kernel`, flops: 2 * S ** 3, run: dispatcher({ ...square, edit: 'baseline' }, ma, mb, ma) });
+  cases.push({ label: `matmul ${S}³ direct, this tree's kernel`, flops: 2 * S ** 3, run: dispatcher(square, ma, mb, ma) });
+}
 cases.push({ label: `matmul ${S}³`, flops: 2 * S ** 3, run: () => [matmul({ buffer: ma, batchStride: 0, rowStride: S, colStride: 1 }, { buffer: mb, batchStride: 0, rowStride: S, colStride: 1 }, 1, S, S, S)] });
 
 async function time(c: Case): Promise<number> {

@@ -75,6 +75,17 @@ override C_QUADS: bool = false;
  * (K = 48) about a fifth of its time (bench/RESULTS.md, short-K section).
  */
 override C_ALONG_M: bool = false;
+/**
+ * B read from a workgroup copy (SharedB) instead of storage: the workgroup's 4·WGX columns of B over the whole K, copied
+ * once before the product (shareB). Set by the launcher (src/kernels/matmul.ts, the policy's columnsOutB) with
+ * B_ALONG_K where 4·WGX·K floats fit the workgroup storage (B_SHARED_QUADS = WGX·K vec4s): the 1×1 forward as xᵀ·Wᵀ, whose
+ * B, the weights, every row block reads again. Why: on lavapipe a workgroup load skips the storage load's per-lane bounds
+ * check, and B's loads replaced by loads of an unfilled workgroup array took group1's forward 43 → 40 ms, group2's 40 → 30;
+ * with the copy and its barrier it measured no faster (bench/RESULTS.md, pointwise section), so not the default.
+ */
+override B_SHARED: bool = false;
+override B_SHARED_QUADS: u32 = 1u;
+var<workgroup> SharedB: array<vec4<f32>, B_SHARED_QUADS>;
 /** Rows of C per invocation: the subgroup's 8 lanes x 2 loads of A per step of 4 k. */
 const ROWS = 16u;
 const LANES = 8u;
@@ -283,6 +294,27 @@ fn storePair(batch: u32, r: u32, n0: u32, first: vec4<f32>, second: vec4<f32>) {
   }
 }
 
+/**
+ * B_SHARED: SharedB[c·K/4 + k4] = B's column firstColumn + c (clamped to N - 1, through columnFilterOf) at k = 4·k4 ..
+ * 4·k4 + 3, the workgroup's invocations copying every WGX·WGY-th vec4. Called in uniform control flow (its barrier).
+ */
+fn shareB(bBase: u32, firstColumn: u32, invocation: u32) {
+  let quads = p.K / 4u;
+  let last = p.N - 1u;
+  let strideBCol = p.strideBCol;
+  for (var i = invocation; i < 4u * WGX * quads; i += WGX * WGY) {
+    let n = columnFilterOf(vec4<u32>(min(firstColumn + i / quads, last))).x;
+    SharedB[i] = vec4<f32>(B[(bBase + n * strideBCol) / 4u + i % quads]);
+  }
+  workgroupBarrier();
+}
+
+/** B's vec4 at index i: SharedB's (B_SHARED) or storage's. */
+fn bQuad(i: u32) -> vec4<f32> {
+  if (B_SHARED) { return SharedB[i]; }
+  return vec4<f32>(B[i]);
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let batch = wid.z;
@@ -290,6 +322,7 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   let n0 = (wid.x * WGX + lid.x) * 4u;
   let aBase = p.offsetA + batch * p.strideABatch;
   let bBase = p.offsetB + batch * p.strideBBatch;
+  if (B_SHARED) { shareB(bBase, wid.x * WGX * 4u, lid.y * WGX + lid.x); }
   // Vec4 indices of this lane's two A loads and four B loads at k = 0, and their steps per 4 k.
   var a: vec2<u32>;
   var aStep = 1u;
@@ -304,7 +337,9 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   }
   var b: vec4<u32>;
   var bStep = 1u;
-  if (B_ALONG_K) {
+  if (B_SHARED) {
+    b = (vec4<u32>(lid.x * 4u) + vec4<u32>(0u, 1u, 2u, 3u)) * (p.K / 4u);
+  } else if (B_ALONG_K) {
     b = (vec4<u32>(bBase) + columnFilterOf(min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u))) * p.strideBCol) / 4u;
   } else {
     let block = bBase + min(n0, (p.N - 1u) & ~3u);
@@ -319,7 +354,7 @@ fn subgroupTiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
   for (var k4 = 0u; k4 < p.K / 4u; k4++) {
     let a0 = vec4<f32>(A[a.x]);
     let a1 = vec4<f32>(A[a.y]);
-    var bRows = mat4x4<f32>(vec4<f32>(B[b.x]), vec4<f32>(B[b.y]), vec4<f32>(B[b.z]), vec4<f32>(B[b.w]));
+    var bRows = mat4x4<f32>(bQuad(b.x), bQuad(b.y), bQuad(b.z), bQuad(b.w));
     if (B_ALONG_K) { bRows = transpose(bRows); }
     acc0 = accumulateQuad(acc0, rowQuad(a0, a1, 0u), bRows);
     acc1 = accumulateQuad(acc1, rowQuad(a0, a1, 1u), bRows);

@@ -360,12 +360,22 @@ function cQuads(c: Part, sizes: Sizes): number {
   return Number(isMultipleOf4(sizes.cols) && isMultipleOf4(offset) && (sizes.rows <= 1 || isMultipleOf4(strides.rows)) && (sizes.batch <= 1 || isMultipleOf4(strides.batch)));
 }
 
+/**
+ * C_ALONG_M's constants and kernel-name part: with B read along k, the policy's columnsOutB 'workgroup' and the
+ * workgroup's 4·WGX columns over the whole K within the workgroup storage, B_SHARED.
+ */
+function columnsOut(shape: { constants: { WGX: number } }, K: number, bAlongK: boolean): { constants: Record<string, number>; name: string } {
+  const quads = shape.constants.WGX * K;
+  const shared = bAlongK && gpu().policy.get('columnsOutB') === 'workgroup' && quads * 16 <= gpu().device.limits.maxComputeWorkgroupStorageSize;
+  return { constants: { C_ALONG_M: 1, ...(shared ? { B_SHARED: 1, B_SHARED_QUADS: quads } : {}) }, name: shared ? 'ColumnsOutSharedB' : 'ColumnsOut' };
+}
+
 /** C contiguous along n (C_QUADS where its quads are whole) or, with `cAlongM`, along m (matmul_subgroup.wgsl's C_ALONG_M: matmulColumnsOut). */
 function launchSubgroup(a: Part, b: Part, bias: Part | undefined, c: Part, sizes: Sizes, layout: { aAlongM: boolean; bAlongK: boolean }, epilogue: Epilogue, activation: string, activationName: string, operands: OperandType, stores: OperandType, cAlongM = false): void {
   const shape = subgroupTileShape(sizes.rows, sizes.cols);
-  const cLayout: Record<string, number> = cAlongM ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(c, sizes) };
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroup${cAlongM ? 'ColumnsOut' : ''}.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
+  const cLayout = cAlongM ? columnsOut(shape, sizes.depth, layout.bAlongK) : { constants: { C_QUADS: cQuads(c, sizes) }, name: '' };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout.constants };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroup${cLayout.name}.${activationName}`, entryPoint: 'subgroupTiled', replacements: { ACT: activation }, constants, operands, stores });
   const bindings = [a.binding, b.binding, epilogue.bias ? bias!.binding : gpu().placeholder, c.binding, gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(a, b, bias, c, sizes, epilogue).done(), [...shape.workgroups, sizes.batch]);
 }
@@ -406,9 +416,9 @@ export function matmulMfm(a: MatrixOperand, b: MatrixOperand, batch: number, M: 
   const Bias: Part | undefined = bias ? { binding: bias, tensor: { buffer: bias, elementBytes: 4, offset: 0, strides: { batch: 0, rows: 1, cols: 0, depth: 0 } } } : undefined;
   const [aPart, bPart] = [part(A), part(B)];
   const shape = subgroupTileShape(M, N);
-  const cLayout: Record<string, number> = columns ? { C_ALONG_M: 1 } : { C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) };
-  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout };
-  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm${columns ? 'ColumnsOut' : ''}`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
+  const cLayout = columns ? columnsOut(shape, K, layout.bAlongK) : { constants: { C_QUADS: cQuads(C, { ...sizes, rows: M / 2 }) }, name: '' };
+  const constants = { ...shape.constants, A_ALONG_M: Number(layout.aAlongM), B_ALONG_K: Number(layout.bAlongK), MFM: withMask ? 1 : 2, EPILOGUE_PER_ROW: epiloguePerRow(), ...cLayout.constants };
+  const k = kernel('matmul_subgroup', { name: `matmul.subgroupMfm${cLayout.name}`, entryPoint: 'subgroupTiled', replacements: { ACT: 'v' }, constants, operands, stores });
   const epilogue: Epilogue = { bias: bias !== undefined, biasAlongRows: !columns, accumulate: false, activate: false };
   const bindings = [aPart.binding, bPart.binding, bias ?? gpu().placeholder, c, mask ?? gpu().placeholderOutput];
   gpu().dispatch(k, bindings, stridedParams(aPart, bPart, Bias, C, sizes, epilogue).done(), [...shape.workgroups, batch]);

@@ -6,7 +6,8 @@
 // registerTiled, workgroupTiled, packed); the direct oracle on a LightCNN-like shape; the mfm forward as one GEMM with its
 // bias + max-feature-map + mask epilogue (finite differences, NaN), or its fused conv kernel where that cannot run; batches and products split over several bindings; the subgroup matmul kernel's vec4 stores of C (tiny C, N
 // not a multiple of 4, K split into accumulating launches, bias along rows and columns); the forward as xᵀ·Wᵀ stored
-// transposed (pointwiseForwardLayout pixelRows: matmulColumnsOut). f16 operands:
+// transposed (pointwiseForwardLayout pixelRows: matmulColumnsOut), its B read from storage or a workgroup copy
+// (columnsOutB). f16 operands:
 // test/ops/f16-operands.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,7 @@ import { gpu } from '../../src/gpu/index.js';
 import { matmul as matmulKernel, matmulColumnsOut, subgroupMatmulRuns, type BiasAlong } from '../../src/kernels/matmul.js';
 import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import { MATMUL_SUBGROUP_EPILOGUE, POINTWISE_FORWARD_LAYOUT, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
+import { COLUMNS_OUT_B, MATMUL_SUBGROUP_EPILOGUE, POINTWISE_FORWARD_LAYOUT, POINTWISE_WEIGHT_GRAD_LAYOUT, POLICY_DEFAULTS, type KernelChoices } from '../../src/gpu/policy.js';
 import { ACTIVATIONS } from '../../src/nn/functional/linalg.js';
 import { assertNear, checkOp, context, draw, fileRng, forwardAndGradients, kernelsRun, ref, setup } from './helpers.js';
 import { F, tensor } from '../../src/index.js';
@@ -30,6 +31,10 @@ test.after.each(() => {
   gpu().setMaxBindingBytes(undefined);
   gpu().policy.reset();
 });
+
+/** matmulColumnsOut's kernel (without the activation part), B from storage or a workgroup copy (columnsOutB). */
+const COLUMNS_OUT = /^matmul\.subgroupColumnsOut(SharedB)?\.none$/;
+const MFM_COLUMNS_OUT = /^matmul\.subgroupMfmColumnsOut(SharedB)?$/;
 
 /** The conv kernels among those launched (the weight packing included): a GEMM pass launches none. */
 const convKernels = (names: string[]) => names.filter((name) => /^conv/.test(name));
@@ -272,7 +277,7 @@ for (const layout of POINTWISE_FORWARD_LAYOUT) test(`the forward under pointwise
   for (const c of cases) {
     const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b), c.bias ? [c.x, c.w, [c.w[0]]] : [c.x, c.w]);
     const columnsOut = layout === 'pixelRows' && c.columnsOut && subgroupMatmulRuns();
-    assert.is(names.includes('matmul.subgroupColumnsOut.none'), columnsOut, context(`${describe(c)} (${layout}): expected ${columnsOut ? 'matmul.subgroupColumnsOut' : 'W·x'}, got ${names.join(', ')}`));
+    assert.is(names.some((name) => COLUMNS_OUT.test(name)), columnsOut, context(`${describe(c)} (${layout}): expected ${columnsOut ? 'matmul.subgroupColumnsOut' : 'W·x'}, got ${names.join(', ')}`));
     await checkCase(c, `forward layout ${layout}`);
   }
   // fitted: pixelRows from 1024 pixels a plane (the forward alone against the reference: finite differences on a 32² plane
@@ -286,7 +291,7 @@ for (const layout of POINTWISE_FORWARD_LAYOUT) test(`the forward under pointwise
       y = conv2d(inputs[0], inputs[1], inputs[2]);
     });
     const columnsOut = subgroupMatmulRuns() && (layout === 'pixelRows' || (layout === 'fitted' && large));
-    assert.is(timings.some((t) => t.name === 'matmul.subgroupColumnsOut.none'), columnsOut, context(`x [${c.x}] (${layout}): ${timings.map((t) => t.name).join(', ')}`));
+    assert.is(timings.some((t) => COLUMNS_OUT.test(t.name)), columnsOut, context(`x [${c.x}] (${layout}): ${timings.map((t) => t.name).join(', ')}`));
     assertNear(Float64Array.from(await y!.toArray()), ref.conv2d(xs[0], xs[1], xs[2]), `x [${c.x}] w [${c.w}] (${layout})`, 1e-4, 1e-5);
     for (const t of [...inputs, y!]) t.dispose();
   }
@@ -300,7 +305,7 @@ for (const layout of POINTWISE_FORWARD_LAYOUT) test(`the forward under pointwise
     const op = ([x, w, b]: Tensor[]) => conv2dMfm(x, w, b);
     const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]]]);
     const columnsOut = layout === 'pixelRows' && c.columnsOut && subgroupMatmulRuns();
-    assert.is(names.includes('matmul.subgroupMfmColumnsOut'), columnsOut, context(`mfm x [${c.x}] w [${c.w}] (${layout}): got ${names.join(', ')}`));
+    assert.is(names.some((name) => MFM_COLUMNS_OUT.test(name)), columnsOut, context(`mfm x [${c.x}] w [${c.w}] (${layout}): got ${names.join(', ')}`));
     await checkOp({ name: `conv2dMfm 1×1 ${layout} x [${c.x}] w [${c.w}]`, inputs: [c.x, c.w, { shape: [c.w[0]], draw: draw.mfmSeparatingBias }], forward: op, reference: ([x, w, b]) => ref.mfm(ref.conv2d(x, w, b)), rng, fdStep: 1e-8 });
   }
 });
@@ -318,27 +323,36 @@ test('the pixelRows mfm GEMM propagates NaN as torch.maximum (against mfm(conv2d
   ['forward', 'input grad', 'weight grad', 'bias grad'].forEach((what, i) => ref.assertClose(fused[i], unfused[i], { rtol: 1e-3, atol: 1e-3, context: context(`pixelRows mfm GEMM vs mfm(conv2d) ${what} with NaN`) }));
 });
 
-test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd N, A along m or k, B along n or k), undefined where it cannot run', async () => {
-  gpu().policy.set({ matmul: 'subgroup' });
+for (const source of COLUMNS_OUT_B) test(`matmulColumnsOut (columnsOutB ${source}): C stored [batch, N, M] (bias along columns and rows, odd N, A along m or k, B along n or k, B's workgroup copy over 1-3 workgroups of columns or past the workgroup storage), undefined where it cannot run`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', columnsOutB: source });
+  // Past the workgroup storage: 8 lanes of 4 columns (N <= 32, one block of 16 rows) over a K whose copy needs 16 bytes more.
+  const pastStorage = Math.ceil((gpu().device.limits.maxComputeWorkgroupStorageSize / 16 / 8 + 1) / 4) * 4;
   const cases: { batch: number; M: number; N: number; K: number; along: BiasAlong; aAlongM: boolean; bAlongK: boolean }[] = [
     { batch: 3, M: 32, N: 13, K: 12, along: 'cols', aAlongM: true, bAlongK: true },
     { batch: 2, M: 16, N: 36, K: 8, along: 'rows', aAlongM: false, bAlongK: false },
     { batch: 1, M: 48, N: 5, K: 20, along: 'rows', aAlongM: true, bAlongK: true },
     { batch: 2, M: 64, N: 40, K: 4, along: 'cols', aAlongM: false, bAlongK: true },
+    { batch: 2, M: 32, N: 74, K: 28, along: 'cols', aAlongM: true, bAlongK: true },
+    { batch: 1, M: 16, N: 6, K: pastStorage, along: 'cols', aAlongM: true, bAlongK: true },
   ];
   for (const c of cases) {
-    const what = `batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}, A along ${c.aAlongM ? 'm' : 'k'}, B along ${c.bAlongK ? 'k' : 'n'}, bias along ${c.along}`;
+    const what = `batch ${c.batch} ${c.M}x${c.K} @ ${c.K}x${c.N}, A along ${c.aAlongM ? 'm' : 'k'}, B along ${c.bAlongK ? 'k' : 'n'}, bias along ${c.along} (${source})`;
     const [a, b, bias] = [upload(c.batch * c.M * c.K), upload(c.batch * c.K * c.N), upload(c.along === 'rows' ? c.M : c.N)];
     const aAt = (n: number, m: number, k: number) => n * c.M * c.K + (c.aAlongM ? k * c.M + m : m * c.K + k);
     const bAt = (n: number, k: number, j: number) => n * c.K * c.N + (c.bAlongK ? j * c.K + k : k * c.N + j);
     const aOperand = { buffer: a.buffer, batchStride: c.M * c.K, rowStride: c.aAlongM ? 1 : c.K, colStride: c.aAlongM ? c.M : 1 };
     const bOperand = { buffer: b.buffer, batchStride: c.K * c.N, rowStride: c.bAlongK ? 1 : c.N, colStride: c.bAlongK ? c.K : 1 };
-    const product = matmulColumnsOut(aOperand, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, c.along);
+    let product: GPUBuffer | undefined;
+    const { timings } = await gpu().profile(() => {
+      product = matmulColumnsOut(aOperand, bOperand, c.batch, c.M, c.N, c.K, bias.buffer, c.along);
+    });
     if (!subgroupMatmulRuns()) {
       assert.is(product, undefined, context(`${what}: runs only where subgroups are 8 wide`));
       continue;
     }
     assert.ok(product, context(`${what}: expected one launch`));
+    const sharedB = source === 'workgroup' && c.bAlongK && c.K !== pastStorage;
+    assert.equal(timings.map((t) => t.name), [sharedB ? 'matmul.subgroupColumnsOutSharedB.none' : 'matmul.subgroupColumnsOut.none'], context(what));
     const got = new Float32Array(await gpu().read(product!, c.batch * c.M * c.N * 4));
     const expected = ref.zeros([c.batch, c.N, c.M]);
     for (let n = 0; n < c.batch; n++)
@@ -360,6 +374,32 @@ test('matmulColumnsOut: C stored [batch, N, M] (bias along columns and rows, odd
   for (const buffer of [a.buffer, b.buffer]) gpu().pool.release(buffer);
 });
 
+for (const source of COLUMNS_OUT_B) test(`the pixelRows forward and mfm forward with B from ${source} (columnsOutB): against the reference on odd output channels, 1-3 column subgroups, 2-4 row blocks, batches`, async () => {
+  gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows', columnsOutB: source });
+  const cases = [
+    { x: [2, 12, 4, 8], w: [13, 12, 1, 1], mfm: false },
+    { x: [3, 8, 8, 8], w: [74, 8, 1, 1], mfm: false },
+    { x: [2, 8, 4, 4], w: [14, 8, 1, 1], mfm: true },
+    { x: [3, 12, 4, 8], w: [40, 12, 1, 1], mfm: true },
+  ];
+  for (const c of cases) {
+    const xs = [ref.randn(rng, c.x), ref.randn(rng, c.w, 0.3), ref.randn(rng, [c.w[0]])];
+    const inputs = xs.map((t) => tensor(Float32Array.from(t.data), t.shape));
+    let y: Tensor | undefined;
+    const { timings } = await gpu().profile(() => {
+      y = (c.mfm ? conv2dMfm : conv2d)(inputs[0], inputs[1], inputs[2]);
+    });
+    const what = `${c.mfm ? 'mfm ' : ''}x [${c.x}] w [${c.w}] (${source})`;
+    if (subgroupMatmulRuns()) {
+      const kernelName = `matmul.subgroup${c.mfm ? 'Mfm' : ''}ColumnsOut${source === 'workgroup' ? 'SharedB' : ''}${c.mfm ? '' : '.none'}`;
+      assert.ok(timings.some((t) => t.name === kernelName), context(`${what}: expected ${kernelName}, got ${timings.map((t) => t.name).join(', ')}`));
+    }
+    const product = ref.conv2d(xs[0], xs[1], xs[2]);
+    assertNear(Float64Array.from(await y!.toArray()), c.mfm ? ref.mfm(product) : product, what, 1e-4, 1e-5);
+    for (const t of [...inputs, y!]) t.dispose();
+  }
+});
+
 for (const mfm of [false, true]) test(`the pixelRows ${mfm ? 'mfm ' : ''}forward with float16 operands (computeDtype float16): its f16 build, against the reference on the float16-rounded inputs`, async () => {
   gpu().policy.set({ matmul: 'subgroup', pointwiseForwardLayout: 'pixelRows' });
   const s = { x: [2, 8, 4, 8], w: [14, 8, 1, 1] };
@@ -373,7 +413,7 @@ for (const mfm of [false, true]) test(`the pixelRows ${mfm ? 'mfm ' : ''}forward
     y = (mfm ? conv2dMfm : conv2d)(inputs[0], inputs[1], inputs[2], { computeDtype: 'float16' });
   });
   const names = timings.map((t) => t.name);
-  const kernelName = mfm ? /^matmul\.subgroupMfmColumnsOut\.f16(\.toHalf)?$/ : /^matmul\.subgroupColumnsOut\.none\.f16(\.toHalf)?$/;
+  const kernelName = mfm ? /^matmul\.subgroupMfmColumnsOut(SharedB)?\.f16(\.toHalf)?$/ : /^matmul\.subgroupColumnsOut(SharedB)?\.none\.f16(\.toHalf)?$/;
   if (subgroupMatmulRuns()) assert.ok(names.some((name) => kernelName.test(name)), context(`f16 pixelRows forward: kernels ${names.join(', ')}`));
   const product = ref.conv2d(half(x), half(w), b);
   const expected = mfm ? ref.mfm(product) : product;
