@@ -26,7 +26,7 @@ import { readPretrainedWeights, type PretrainedWeights } from '../node/pretraine
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { makeFolders } from '../node/atomic-write.js';
-import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
+import { checkFiniteNumber, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
 import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 interface DataArgs {
@@ -296,10 +296,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
         checkDataArgs(argv);
-        if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
-        if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
-          throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
-        }
+        checkFiniteNumber(argv.width, '--width', 0, 'e.g. --width 0.25', false, 4);
+        checkInteger(argv.inputSize, '--input-size', 16, 'the four 2× poolings before the flatten need 16 pixels: use 128, 64 or 48');
         if (argv.lr !== undefined) checkFiniteNumber(argv.lr, '--lr', 0, 'e.g. --lr 0.01');
         return true;
       }) as never,
