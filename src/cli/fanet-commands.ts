@@ -491,9 +491,9 @@ const evalCommand: CommandModule<object, EvalArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
-    await init();
     const info = peekTrainingCheckpoint(argv.checkpoint);
     if (info.kind !== 'fanet') throw new Error(`${argv.checkpoint} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
+    await init();
     const config = info.config as unknown as LightCNNConfig;
     const extra = info.extra ?? {};
     // With no --data, rebuild the data the run was trained on (synthetic set, task and seed).
