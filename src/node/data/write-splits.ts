@@ -82,6 +82,39 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
   return { result, files, problems: parsed.problems.problems };
 }
 
+export type SplitPart = 'train' | 'val' | 'test';
+
+/**
+ * Split files read back (--split-dir) against the row counts split.json records: a lost val.csv
+ * made a run monitor its test part, and a truncated or emptied train.csv trained on fewer images,
+ * both without a word. `rows` holds each part's images as read (undefined: no file); --skip-bad
+ * may have skipped some. Without a split.json (split files made by hand) train and test must list images.
+ */
+export async function assertSplitFilesComplete(dir: string, rows: Record<SplitPart, number | undefined>, skipBad: boolean): Promise<void> {
+  const manifestPath = join(dir, SPLIT_MANIFEST);
+  let sizes: Partial<Record<SplitPart, unknown>> = { train: undefined, test: undefined };
+  if (existsSync(manifestPath)) {
+    try { sizes = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).sizes ?? {}; } catch { /* refused below */ }
+  }
+  for (const part of ['train', 'val', 'test'] as const) {
+    const file = join(dir, `${part}.csv`);
+    const recorded = sizes[part];
+    if (!existsSync(manifestPath)) {
+      if (part !== 'val' && rows[part] === 0) throw new DataError('no images listed', { file, expected: `the ${part} images, one row each`, got: 'a header without rows', hint: 'split the index again with `webfer split`' });
+      continue;
+    }
+    if (!(typeof recorded === 'number' && Number.isSafeInteger(recorded) && recorded >= 0)) {
+      throw new DataError('unreadable split manifest', { file: manifestPath, expected: `"sizes" with the ${part} row count (written by \`webfer split\`)`, got: JSON.stringify(recorded ?? null), hint: 'split the index again with `webfer split`' });
+    }
+    const read = rows[part] ?? 0;
+    if (read === recorded || (skipBad && read < recorded)) continue;
+    throw new DataError(rows[part] === undefined ? 'split file missing' : 'split file does not list the images split.json records', {
+      file, expected: `${recorded} image(s), as ${manifestPath} records`, got: rows[part] === undefined ? 'no such file' : `${read}`,
+      hint: 'restore the split files, or split the index again with `webfer split` (if you edited it on purpose, set "sizes" in split.json to match)',
+    });
+  }
+}
+
 /**
  * The dataset folder an index's paths must stay inside, relative to the index's folder: the
  * folder named by a split.json beside it (files from `webfer split`), else the index's own.
