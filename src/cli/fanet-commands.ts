@@ -165,7 +165,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     const train = await open('train.csv');
     const test = await open('test.csv');
     const val = existsSync(join(args.splitDir, 'val.csv')) ? await open('val.csv') : undefined;
-    await assertSplitFilesComplete(args.splitDir, { train: train.samples.length, val: val?.samples.length, test: test.samples.length }, args.skipBad);
+    await assertSplitFilesComplete(args.splitDir, { train: train.samples.length, val: val?.samples.length, test: test.samples.length });
     return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: resolve(args.splitDir) }, close: async () => {} };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);

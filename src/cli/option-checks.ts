@@ -41,37 +41,32 @@ export function checkNumberText(flag: string, text: string): void {
 }
 
 /**
- * An integer flag's value, as typed where it was (for messages: "got 1e-999", not "got 0"). An
- * integer is typed in digits: a point or an exponent means a fraction was meant somewhere.
+ * An integer flag: `valid` says whether its value keeps `rule`; the message shows the text typed
+ * ("got 1e-999", not "got 0"). A valid integer must be typed in digits: a point or an exponent
+ * means a fraction was meant somewhere.
  */
-function integerShown(value: number, flag: string): string {
+function checkIntegerFlag(value: number, flag: string, valid: boolean, rule: string, hint: string): void {
   const text = typedText(flag, value);
-  if (text === undefined) return String(value);
-  if (Number.isSafeInteger(value) && !DECIMAL_INTEGER.test(text)) throw new Error(`${flag} takes an integer in digits, got ${text}; write ${flag} ${value}`);
-  return text;
+  if (!valid) throw new Error(`${flag} must be ${rule}, got ${text ?? value}; ${hint}`);
+  if (text !== undefined && !DECIMAL_INTEGER.test(text)) throw new Error(`${flag} takes an integer in digits, got ${text}; write ${flag} ${value}`);
 }
 
 /** The generators take 32-bit seeds: a larger or fractional seed would quietly equal another one. */
 export const MAX_SEED = 2 ** 32 - 1;
 
-export function checkInteger(value: number, flag: string, minimum: number, hint: string): void {
-  const shown = integerShown(value, flag);
-  if (!(Number.isSafeInteger(value) && value >= minimum)) throw new Error(`${flag} must be an integer of at least ${minimum}${tooLarge(value)}, got ${shown}; ${hint}`);
-}
-
-export function checkPositiveInteger(value: number, flag: string, hint: string): void {
-  const shown = integerShown(value, flag);
-  if (!(Number.isSafeInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer${tooLarge(value)}, got ${shown}; ${hint}`);
-}
-
 /** Above 2^53 neighbouring integers share one double (9007199254740993 is read as …992): named in the message. */
 const tooLarge = (value: number) => (value > Number.MAX_SAFE_INTEGER ? ` up to ${Number.MAX_SAFE_INTEGER}` : '');
 
+export function checkInteger(value: number, flag: string, minimum: number, hint: string): void {
+  checkIntegerFlag(value, flag, Number.isSafeInteger(value) && value >= minimum, `an integer of at least ${minimum}${tooLarge(value)}`, hint);
+}
+
+export function checkPositiveInteger(value: number, flag: string, hint: string): void {
+  checkIntegerFlag(value, flag, Number.isSafeInteger(value) && value >= 1, `a positive integer${tooLarge(value)}`, hint);
+}
+
 export function checkSeed(value: number, flag = '--seed'): void {
-  const shown = integerShown(value, flag);
-  if (!(Number.isInteger(value) && value >= 0 && value <= MAX_SEED)) {
-    throw new Error(`${flag} must be an integer from 0 to ${MAX_SEED}, got ${shown}; e.g. ${flag} 1`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 0 && value <= MAX_SEED, `an integer from 0 to ${MAX_SEED}`, `e.g. ${flag} 1`);
 }
 
 /** A finite number above `minimum` (or at least it, with `orEqual`), and at most `maximum`. */
@@ -84,10 +79,8 @@ export function checkFiniteNumber(value: number, flag: string, minimum: number, 
 
 /** FaPE-GAN's image size: its stride-2 convs and transposed convs must return the input size. */
 export function checkGanImageSize(value: number, flag: string): void {
-  const shown = integerShown(value, flag);
-  if (!(Number.isInteger(value) && value >= 24 && value % 4 === 0)) {
-    throw new Error(`${flag} must be a multiple of 4 of at least 24 (FaPE-GAN's stride-2 convs and transposed convs must return the input size), got ${shown}; use 128, 64 or 48`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 24 && value % 4 === 0,
+    'a multiple of 4 of at least 24 (FaPE-GAN\'s stride-2 convs and transposed convs must return the input size)', 'use 128, 64 or 48');
 }
 
 /**
@@ -117,10 +110,7 @@ export function checkSynthImages(images: number, flags: string): void {
 
 /** Synthetic faces show expressions 0..N-1 of the F²ED label list. */
 export function checkSynthExpressions(value: number, flag: string, example: number): void {
-  const shown = integerShown(value, flag);
-  if (!(Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS)) {
-    throw new Error(`${flag} must be an integer from 1 to ${NUM_EXPRESSIONS}, got ${shown}; e.g. ${flag} ${example}`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS, `an integer from 1 to ${NUM_EXPRESSIONS}`, `e.g. ${flag} ${example}`);
 }
 
 /**

@@ -32,13 +32,13 @@ const headerOnly = (file: string) => writeFileSync(file, `${readFileSync(file, '
 test('a missing val.csv, an emptied val.csv and an emptied train.csv are refused by train and eval before a run folder is made', async () => {
   const out = join(root, 'never');
   const noVal = damagedCopy('no-val', (folder) => rmSync(join(folder, 'val.csv')));
-  const missing = (folder: string) => new RegExp(`^webfer: ${folder}/val\\.csv: split file missing; expected 1 image\\(s\\), as ${folder}/split\\.json records, got no such file\\. restore the split files, or split the index again with \`webfer split\``);
+  const missing = (folder: string) => new RegExp(`^webfer: ${folder}/val\\.csv: split file missing; expected 1 image\\(s\\), as ${folder}/split\\.json records, got no such file\\. restore it, or split the index again with \`webfer split\``);
   expectRefused(await runCli(['train', '--split-dir', noVal, ...TINY, '--out', out]), missing(noVal));
   const emptyVal = damagedCopy('empty-val', (folder) => headerOnly(join(folder, 'val.csv')));
   expectRefused(await runCli(['train', '--split-dir', emptyVal, ...TINY, '--out', out]),
-    new RegExp(`^webfer: ${emptyVal}/val\\.csv: split file does not list the images split\\.json records; expected 1 image\\(s\\), as ${emptyVal}/split\\.json records, got 0\\.`));
+    new RegExp(`^webfer: ${emptyVal}/val\\.csv: split file lists no images; expected 1 image\\(s\\), as ${emptyVal}/split\\.json records, got none\\.`));
   const emptyTrain = damagedCopy('empty-train', (folder) => headerOnly(join(folder, 'train.csv')));
-  expectRefused(await runCli(['train', '--split-dir', emptyTrain, ...TINY, '--out', out]), /empty-train\/train\.csv: split file does not list the images split\.json records; expected \d+ image\(s\).*, got 0\./);
+  expectRefused(await runCli(['train', '--split-dir', emptyTrain, ...TINY, '--out', out]), /empty-train\/train\.csv: split file lists no images; expected \d+ image\(s\).*, got none\./);
   assert.not.ok(existsSync(out), 'train made its run folder');
 
   const run = join(root, 'run');
@@ -52,7 +52,7 @@ test('hand-made split files (no split.json) must list train and test images', as
     headerOnly(join(folder, 'test.csv'));
   });
   expectRefused(await runCli(['train', '--split-dir', handMade, '--allow-outside-paths', ...TINY, '--out', join(root, 'never')]),
-    /^webfer: \S+hand-made\/test\.csv: no images listed; expected the test images, one row each, got a header without rows\. split the index again with `webfer split`$/);
+    /^webfer: \S+hand-made\/test\.csv: no images listed; expected the test images, one row each, got a header without rows\. restore it, or split the index again with `webfer split`$/);
 });
 
 test.run();

@@ -85,33 +85,25 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
 export type SplitPart = 'train' | 'val' | 'test';
 
 /**
- * Split files read back (--split-dir) against the row counts split.json records: a lost val.csv
- * made a run monitor its test part, and a truncated or emptied train.csv trained on fewer images,
- * both without a word. `rows` holds each part's images as read (undefined: no file); --skip-bad
- * may have skipped some. Without a split.json (split files made by hand) train and test must list images.
+ * Split files read back (--split-dir) against split.json: a lost val.csv made a run monitor its
+ * test part, and an emptied train.csv was called "0 training images, all of one class", both
+ * without naming the file. A part split.json records rows for must be there with rows (hand edits
+ * that add or drop some stay allowed). `rows` holds each part's images as read (undefined: no
+ * file). Without a split.json (split files made by hand) train and test must list images.
  */
-export async function assertSplitFilesComplete(dir: string, rows: Record<SplitPart, number | undefined>, skipBad: boolean): Promise<void> {
+export async function assertSplitFilesComplete(dir: string, rows: Record<SplitPart, number | undefined>): Promise<void> {
   const manifestPath = join(dir, SPLIT_MANIFEST);
-  let sizes: Partial<Record<SplitPart, unknown>> = { train: undefined, test: undefined };
+  let recorded: Partial<Record<SplitPart, unknown>> = { train: 1, test: 1 };
   if (existsSync(manifestPath)) {
-    try { sizes = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).sizes ?? {}; } catch { /* refused below */ }
+    try { recorded = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).sizes ?? {}; } catch { /* datasetFolderOf refused it */ }
   }
   for (const part of ['train', 'val', 'test'] as const) {
+    const size = recorded[part];
+    if (!(typeof size === 'number' && size > 0) || (rows[part] ?? 0) > 0) continue;
     const file = join(dir, `${part}.csv`);
-    const recorded = sizes[part];
-    if (!existsSync(manifestPath)) {
-      if (part !== 'val' && rows[part] === 0) throw new DataError('no images listed', { file, expected: `the ${part} images, one row each`, got: 'a header without rows', hint: 'split the index again with `webfer split`' });
-      continue;
-    }
-    if (!(typeof recorded === 'number' && Number.isSafeInteger(recorded) && recorded >= 0)) {
-      throw new DataError('unreadable split manifest', { file: manifestPath, expected: `"sizes" with the ${part} row count (written by \`webfer split\`)`, got: JSON.stringify(recorded ?? null), hint: 'split the index again with `webfer split`' });
-    }
-    const read = rows[part] ?? 0;
-    if (read === recorded || (skipBad && read < recorded)) continue;
-    throw new DataError(rows[part] === undefined ? 'split file missing' : 'split file does not list the images split.json records', {
-      file, expected: `${recorded} image(s), as ${manifestPath} records`, got: rows[part] === undefined ? 'no such file' : `${read}`,
-      hint: 'restore the split files, or split the index again with `webfer split` (if you edited it on purpose, set "sizes" in split.json to match)',
-    });
+    const fix = 'restore it, or split the index again with `webfer split`';
+    if (!existsSync(manifestPath)) throw new DataError('no images listed', { file, expected: `the ${part} images, one row each`, got: 'a header without rows', hint: fix });
+    throw new DataError(rows[part] === undefined ? 'split file missing' : 'split file lists no images', { file, expected: `${size} image(s), as ${manifestPath} records`, got: rows[part] === undefined ? 'no such file' : 'none', hint: fix });
   }
 }
 
