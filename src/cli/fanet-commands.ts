@@ -137,6 +137,7 @@ async function withExtraTraining(train: Dataset, path: string, options: Pick<Dat
     throw new Error(`--extra-train ${path}: its ${extra.classes.length} F²ED classes differ from the training data's ${train.classes.length} (${train.format}); add rows only to F²ED index data`);
   }
   const rows = extra.samples.filter((sample) => sample.split === undefined || sample.split === 'train');
+  if (extra.samples.length === 0) throw new Error(`--extra-train ${path}: the index lists no images: drop --extra-train ${path}, or make images into it (webfer augment)`);
   if (rows.length === 0) throw new Error(`--extra-train ${path}: no train rows (its split column names other splits only)`);
   const added = new Set(rows);
   return {

@@ -61,7 +61,7 @@ test('a PyTorch checkpoint given to predict or eval is named as one (it was "hea
   expectRefused(await runCli(['predict', image(), '--checkpoint', legacy]), /lightcnn9-tiny-legacy\.pth\.tar is a PyTorch checkpoint \(torch\.save, pickle format\), not safetensors/);
 });
 
-test('the suggested train --init-from replaces the identity classifier, and predict takes the run it writes', async () => {
+test('the suggested train --init-from replaces the identity classifier, and predict takes the run it writes (gan-train --resume does not)', async () => {
   const run = join(root, 'fine-tuned');
   const trained = await runCli(['train', '--init-from', faceId, '--data', index, '--epochs', '1', '--batch-size', '4', '--out', run], { timeoutMs: 180_000 });
   expectOk(trained);
@@ -70,6 +70,9 @@ test('the suggested train --init-from replaces the identity classifier, and pred
   expectOk(predicted);
   const [result] = JSON.parse(predicted.stdout) as { predictions: { name: string }[] }[];
   assert.is(result!.predictions.length, 5, 'the top 5 of the 54 F²ED classes');
+  // A Fa-Net run given to gan-train --resume names the fix, not only the mismatch.
+  expectRefused(await runCli(['gan-train', '--resume', '--epochs', '2', '--out', run]),
+    /^webfer: --resume: \S+fine-tuned\/checkpoint\.safetensors is a "fanet" checkpoint, not FaPE-GAN: pass the --out of a gan-train run, or another --out without --resume for a new one$/);
 });
 
 test.run();
