@@ -61,7 +61,7 @@ test('a PyTorch checkpoint given to predict or eval is named as one (it was "hea
   expectRefused(await runCli(['predict', image(), '--checkpoint', legacy]), /lightcnn9-tiny-legacy\.pth\.tar is a PyTorch checkpoint \(torch\.save, pickle format\), not safetensors/);
 });
 
-test('the suggested train --init-from replaces the identity classifier, and predict takes the run it writes (gan-train --resume does not)', async () => {
+test('the suggested train --init-from replaces the identity classifier, and predict takes the run it writes (its folder and gan-train --resume are refused naming the fix)', async () => {
   const run = join(root, 'fine-tuned');
   const trained = await runCli(['train', '--init-from', faceId, '--data', index, '--epochs', '1', '--batch-size', '4', '--out', run], { timeoutMs: 180_000 });
   expectOk(trained);
@@ -70,6 +70,10 @@ test('the suggested train --init-from replaces the identity classifier, and pred
   expectOk(predicted);
   const [result] = JSON.parse(predicted.stdout) as { predictions: { name: string }[] }[];
   assert.is(result!.predictions.length, 5, 'the top 5 of the 54 F²ED classes');
+  // The run folder itself (it said "cannot read checkpoint RUN: not a file") names the files to pass.
+  const folderGiven = new RegExp(`^webfer: \\S+fine-tuned is a folder, not a checkpoint file: pass \\S+fine-tuned/checkpoint\\.safetensors or \\S+fine-tuned/best\\.safetensors$`);
+  expectRefused(await runCli(['predict', image(), '--checkpoint', run]), folderGiven);
+  expectRefused(await runCli(['eval', '--checkpoint', run]), folderGiven);
   // A Fa-Net run given to gan-train --resume names the fix, not only the mismatch.
   expectRefused(await runCli(['gan-train', '--resume', '--epochs', '2', '--out', run]),
     /^webfer: --resume: \S+fine-tuned\/checkpoint\.safetensors is a "fanet" checkpoint, not FaPE-GAN: pass the --out of a gan-train run, or another --out without --resume for a new one$/);
