@@ -448,7 +448,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         },
       });
       if (result.stopped) {
-        console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
+        console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with \`webfer train --resume --out ${out}\`)`);
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }

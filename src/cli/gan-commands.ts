@@ -179,7 +179,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         stop.release();
       }
       if (session.epoch < options.epochs) {
-        console.error(`stopped ${session.batchInEpoch > 0 ? `in epoch ${session.epoch + 1} after batch ${session.batchInEpoch}` : `after epoch ${session.epoch}`} (step ${session.step}); saved ${checkpointPath} (continue with --resume)`);
+        console.error(`stopped ${session.batchInEpoch > 0 ? `in epoch ${session.epoch + 1} after batch ${session.batchInEpoch}` : `after epoch ${session.epoch}`} (step ${session.step}); saved ${checkpointPath} (continue with \`webfer gan-train --resume --out ${argv.out}\`)`);
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }

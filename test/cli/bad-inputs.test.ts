@@ -158,9 +158,12 @@ test('Ctrl-C during train saves a checkpoint and exits 130 (it exited 0, so `tra
   const args = ['train', '--data', join(dataset, 'index.csv'), '--input-size', '32', '--width', '0.125', '--batch-size', '2', '--epochs', '2', '--out', run];
   const stopped = await runCli(args, { signalWhen: { text: 'epoch 1/2 ', signal: 'SIGINT' } });
   assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
-  assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with --resume\)/);
+  assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with `webfer train --resume --out \S+`\)/);
   assert.is(errorLines(stopped).length, 0, stopped.stderr);
-  const resumed = expectOk(await runCli([...args, '--resume']));
+  // The command the message gives, word for word: the checkpoint holds the data recipe and every setting.
+  const resumeCommand = /continue with `webfer ([^`]+)`/.exec(stopped.stderr)![1]!.split(' ');
+  assert.equal(resumeCommand, ['train', '--resume', '--out', run]);
+  const resumed = expectOk(await runCli(resumeCommand));
   assert.match(resumed.stderr, /resuming .*after epoch [01]( and [1-9]\d* batch\(es\) of epoch [12])? \(step [1-9]\d*\)/);
   const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { epoch: number }).epoch);
   assert.equal(epochs, [1, 2]);
@@ -171,7 +174,7 @@ test('Ctrl-C during gan-train saves a checkpoint mid-epoch and exits 130 (it had
   const interrupted = at('gan-interrupted');
   const stopped = await runCli(args(interrupted), { signalWhen: { text: 'epoch 1/2', signal: 'SIGINT' } });
   assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
-  assert.match(stopped.stderr, /stopped in epoch 1 after batch [1-9]\d* \(step [1-9]\d*\); saved .*checkpoint\.safetensors \(continue with --resume\)/);
+  assert.match(stopped.stderr, /stopped in epoch 1 after batch [1-9]\d* \(step [1-9]\d*\); saved .*checkpoint\.safetensors \(continue with `webfer gan-train --resume --out \S+`\)/);
   assert.is(errorLines(stopped).length, 0, stopped.stderr);
   assert.not.ok(existsSync(join(interrupted, 'metrics.jsonl')) && readFileSync(join(interrupted, 'metrics.jsonl'), 'utf8').trim() !== '', 'no epoch was finished, so no metrics line');
   const resumed = expectOk(await runCli([...args(interrupted), '--resume']));
