@@ -78,7 +78,6 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
   };
 }
 
-/** Reads the run info without touching any module (to rebuild the right model first). */
 /**
  * Most often a state dict (`webfer convert` output, a PyTorch-written file): weights without a
  * run, and for a face-ID LightCNN a classifier over thousands of identities, not expressions.
@@ -97,6 +96,7 @@ function notACheckpoint(metadata: Record<string, string>, source: string): strin
     `to use these weights, fine-tune them first: \`webfer train --init-from ${source} --data DATA --out RUN\`${classifier}, then pass RUN/checkpoint.safetensors (in code: module.loadStateDict())`;
 }
 
+/** Reads the run info without touching any module (to rebuild the right model first). */
 export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'): RunInfo {
   const version = /^webfer-checkpoint-(\d+)$/.exec(content.metadata.format ?? '')?.[1];
   if (version !== undefined && content.metadata.format !== FORMAT) {

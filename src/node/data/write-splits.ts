@@ -93,6 +93,7 @@ export type SplitPart = 'train' | 'val' | 'test';
  */
 export async function assertSplitFilesComplete(dir: string, rows: Record<SplitPart, number | undefined>): Promise<void> {
   const manifestPath = join(dir, SPLIT_MANIFEST);
+  // Without a manifest nothing is recorded; train and test must still list an image each.
   let recorded: Partial<Record<SplitPart, unknown>> = { train: 1, test: 1 };
   if (existsSync(manifestPath)) {
     try { recorded = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).sizes ?? {}; } catch { /* datasetFolderOf refused it */ }
