@@ -53,12 +53,17 @@ test('predict, eval, augment and train --resume refuse a converted face-ID state
   assert.equal(readdirSync(resumed), ['checkpoint.safetensors'], 'the refused resume wrote into the run folder');
 });
 
-test('a PyTorch checkpoint given to predict or eval is named as one (it was "header length 578712552184433488 runs past the end of the file"), with convert and --init-from', async () => {
+test('a PyTorch checkpoint given to predict or eval is named as one (it was "header length 578712552184433488 runs past the end of the file"), with convert and --init-from; convert given safetensors says it is already converted', async () => {
   const expected = /^webfer: \S+lightcnn9-tiny\.pth is a PyTorch checkpoint \(torch\.save, zip format\), not safetensors: convert it with `webfer convert \S+lightcnn9-tiny\.pth`, or start training from it with `webfer train --init-from \S+lightcnn9-tiny\.pth`$/;
   expectRefused(await runCli(['predict', image(), '--checkpoint', pth]), expected);
   expectRefused(await runCli(['eval', '--checkpoint', pth, '--data', index]), expected);
   const legacy = join(repoRoot, 'test/reference/fixtures/pytorch/lightcnn9-tiny-legacy.pth.tar');
   expectRefused(await runCli(['predict', image(), '--checkpoint', legacy]), /lightcnn9-tiny-legacy\.pth\.tar is a PyTorch checkpoint \(torch\.save, pickle format\), not safetensors/);
+  // The other way round: convert given what it already wrote (it said "neither a zip archive nor a pickle").
+  const again = join(root, 'again.safetensors');
+  expectRefused(await runCli(['convert', faceId, '--out', again]),
+    /^webfer: \S+face-id\.safetensors is already safetensors \(convert reads PyTorch \.pth \/ \.pth\.tar\): pass it as it is to `webfer train --init-from \S+face-id\.safetensors`$/);
+  assert.not.ok(existsSync(again), 'convert wrote --out');
 });
 
 test('the suggested train --init-from replaces the identity classifier, and predict takes the run it writes (its folder and gan-train --resume are refused naming the fix)', async () => {
