@@ -13,6 +13,7 @@ import { predictCommand } from './cli/predict.js';
 import { modelsCommand } from './cli/models.js';
 import { convertCommand } from './cli/convert.js';
 import { gpu, hasGpu } from './gpu/index.js';
+import { checkNumberText, typedFlags } from './cli/option-checks.js';
 
 const verbose = process.argv.includes('--verbose') || ['1', 'true'].includes(process.env.WEBFER_DEBUG ?? '');
 
@@ -38,28 +39,24 @@ function refuseRepeatedOptions(argv: Record<string, unknown>, options: { key: Re
   return true;
 }
 
-interface ParserOptions { key: Record<string, unknown>; boolean: string[]; count: string[]; default: Record<string, unknown> }
+interface ParserOptions { key: Record<string, unknown>; boolean: string[]; count: string[]; number: string[]; default: Record<string, unknown> }
 
 /**
  * A flag written without its value (`--data --epochs 1`, or `--data "$DATA"` with DATA unset)
  * reaches a command as '' or, for a number, as its default: `train --data` trained on synthetic
  * faces, `--out ''` wrote the run into the current folder, `--lr` ran the default lr. yargs
- * cannot tell these apart afterwards, so the words typed are read.
+ * cannot tell these apart afterwards, nor 0x10 from 16 for a number, so the words typed are read.
  */
 function refuseMissingValues(_argv: unknown, options: ParserOptions): true {
-  const words = hideBin(process.argv);
-  for (let i = 0; i < words.length; i++) {
-    if (words[i] === '--') break;
-    const flag = /^--([^=]+)(=(.*))?$/s.exec(words[i]!);
-    if (!flag) continue;
-    const name = flag[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  for (const { name, value, attached } of typedFlags()) {
     if (!(name in options.key) || options.boolean.includes(name) || options.count.includes(name)) continue;
-    const value = flag[2] !== undefined ? flag[3]! : words[i + 1];
-    const nextIsFlag = flag[2] === undefined && value !== undefined && /^-./.test(value) && Number.isNaN(Number(value));
+    // A word such as -1, -Infinity or -0x1 is a (negative, maybe malformed) number, not the next flag.
+    const nextIsFlag = !attached && value !== undefined && /^-[^\d.]/.test(value) && Number.isNaN(Number(value));
     if (value === undefined || value.trim() === '' || nextIsFlag) {
       const fallback = options.default[name] === undefined ? '' : `, or leave it out for the default ${String(options.default[name])}`;
       throw new Error(`--${name} was given without a value${value === undefined || nextIsFlag ? '' : ` (an empty "${value}")`}: write --${name} VALUE${fallback}`);
     }
+    if (options.number.includes(name)) checkNumberText(`--${name}`, value);
   }
   return true;
 }
@@ -84,7 +81,8 @@ await yargs(hideBin(process.argv))
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
   .check(refuseRepeatedOptions as never, true)
-  .check(refuseMissingValues as never, true)
+  // Before yargs' own validation: `--lr -Infinity` is otherwise refused as unknown flags -I -n -f ….
+  .middleware(((argv: unknown, y: { getOptions(): ParserOptions }) => { refuseMissingValues(argv, y.getOptions()); }) as never, true)
   .fail((message, error, y) => {
     if (error) exitWithError(error);
     // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): keep the one-line rule.

@@ -17,7 +17,7 @@ import { COMPARE_ROW_GROUPS, benchCompareTfjs, type CompareRowGroup, type Compar
 import type { AdapterDescription } from '../gpu/index.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkOutputFile } from './option-checks.js';
+import { checkOutputFile, checkPositiveInteger } from './option-checks.js';
 
 interface BenchArgs {
   quick: boolean;
@@ -133,7 +133,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         if (argv.rows && argv.compare === undefined) throw new Error('--rows picks the groups of --compare rows: add --compare tfjs (or use --only for kernel suites)');
         if (argv.precision && !argv.step) throw new Error('--precision applies to --step: add --step');
         if (argv.steps !== undefined && !argv.step && argv.compare === undefined) throw new Error('--steps applies to --step and --compare only: add one or drop --steps');
-        if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps >= 1)) throw new Error(`--steps must be a positive integer, got ${argv.steps}`);
+        if (argv.steps !== undefined) checkPositiveInteger(argv.steps, '--steps', 'e.g. --steps 5');
         if (argv.json !== undefined) checkOutputFile(argv.json, '--json', 'bench.json');
         return true;
       }) as never,

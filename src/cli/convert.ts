@@ -7,7 +7,7 @@ import { init } from '../gpu/index.js';
 import { LIGHTCNN_VARIANTS, type LightCNNVariant } from '../models/lightcnn.js';
 import { detectLightCNN, floatTensors } from '../models/lightcnn-detect.js';
 import { readPytorchCheckpoint } from '../nn/pytorch/index.js';
-import { encodeSafetensors, type HostArray } from '../nn/safetensors.js';
+import { encodeSafetensors, parseSafetensorsHeader, readHeaderLength, type HostArray } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { formatBytes } from './format.js';
 import { checkOutputFile } from './option-checks.js';
@@ -29,6 +29,17 @@ function replacesInput(out: string, input: string): boolean {
   try {
     const [x, y] = [lstatSync(out), statSync(input)];
     return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** A file whose header keeps every safetensors rule (what convert writes, or a webfer checkpoint). */
+function isSafetensors(bytes: Uint8Array): boolean {
+  try {
+    const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length, '');
+    parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, '');
+    return true;
   } catch {
     return false;
   }
@@ -56,6 +67,8 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     } catch (error) {
       throw new Error(`cannot read ${argv.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`);
     }
+    // It was called "neither a zip archive nor a pickle: not a PyTorch checkpoint".
+    if (isSafetensors(bytes)) throw new Error(`${argv.file} is already safetensors (convert reads PyTorch .pth / .pth.tar): pass it as it is to \`webfer train --init-from ${argv.file}\``);
     const checkpoint = readPytorchCheckpoint(bytes, { source: argv.file, key: argv.key });
     const other = Object.entries(checkpoint.otherEntries).map(([k, v]) => `${k} ${v}`);
     console.log(

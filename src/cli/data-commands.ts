@@ -74,9 +74,13 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       }
       if (argv.scale !== undefined) {
         if (argv.preset !== 'f2ed') throw new Error(`--scale needs --preset f2ed (f2ed-small is --scale ${SYNTH_PRESETS['f2ed-small']})`);
-        checkF2edScale(argv.scale);
+        try {
+          checkF2edScale(argv.scale);
+        } catch (error) {
+          throw new Error(`--scale ${argv.scale}: ${(error as Error).message}`);
+        }
       }
-      if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 1)) throw new Error(`--workers must be a positive integer, got ${argv.workers}`);
+      if (argv.workers !== undefined) checkPositiveInteger(argv.workers, '--workers', 'e.g. --workers 2, or leave it out for every core');
       for (const [value, flag, example] of [[argv.subjects, 'subjects', 4], [argv.clips, 'clips', 1], [argv.frames, 'frames', 3]] as const) {
         if (value !== undefined) checkPositiveInteger(value, `--${flag}`, `e.g. --${flag} ${example}`);
       }

@@ -22,7 +22,7 @@ import { SynthWorkerPool, workerSynthRenderer } from '../node/data/synth-workers
 import { terminalProgress } from '../node/progress.js';
 import { runSelfCheck } from './selfcheck.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
-import { checkOutputFolder, checkSeed } from './option-checks.js';
+import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed } from './option-checks.js';
 
 interface DemoArgs {
   out?: string;
@@ -92,7 +92,7 @@ function buildOptions(argv: DemoArgs, software: boolean): PaperDemoOptions {
   const preset = argv.preset ?? (argv.quick ? 'quick' : software ? 'software' : 'gpu');
   const base = presetOptions(preset);
   const positiveInteger = (name: string, value: number | undefined) => {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`--${name} must be a positive integer, got ${value}`);
+    if (value !== undefined) checkPositiveInteger(value, `--${name}`, `e.g. --${name} 2, or leave it out for the preset's`);
   };
   positiveInteger('seeds', argv.seeds);
   positiveInteger('fanet-epochs', argv['fanet-epochs']);
@@ -101,7 +101,7 @@ function buildOptions(argv: DemoArgs, software: boolean): PaperDemoOptions {
   positiveInteger('subjects', argv.subjects);
   checkSeed(argv.seed);
   const share = argv['repose-share'];
-  if (share !== undefined && !(share >= 0 && share <= 4)) throw new Error(`--repose-share must be between 0 and 4 (a share of the training images), got ${share}`);
+  if (share !== undefined) checkFiniteNumber(share, '--repose-share', 0, 'it is a share of the training images, e.g. --repose-share 0.5', true, 4);
   const tasks = argv.tasks === undefined ? base.tasks : parseTasks(argv.tasks);
   if (argv.subjects !== undefined && argv.subjects < 2) throw new Error('--subjects must be at least 2 (ER-ZID holds whole subjects out)');
   return {

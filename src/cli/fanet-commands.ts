@@ -26,7 +26,8 @@ import { readPretrainedWeights, type PretrainedWeights } from '../node/pretraine
 import { freezeFeatures, initFromPretrained } from '../train/fine-tune.js';
 import { initWithAutotuneCache } from '../node/autotune-cache.js';
 import { makeFolders } from '../node/atomic-write.js';
-import { checkFiniteNumber, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
+import { assertSplitFilesComplete } from '../node/data/write-splits.js';
+import { checkFiniteNumber, checkInteger, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthFlagsUnused, checkSynthImages } from './option-checks.js';
 import { INTERRUPTED_EXIT_CODE, stopOnCtrlC } from './interrupt.js';
 
 interface DataArgs {
@@ -136,6 +137,7 @@ async function withExtraTraining(train: Dataset, path: string, options: Pick<Dat
     throw new Error(`--extra-train ${path}: its ${extra.classes.length} F²ED classes differ from the training data's ${train.classes.length} (${train.format}); add rows only to F²ED index data`);
   }
   const rows = extra.samples.filter((sample) => sample.split === undefined || sample.split === 'train');
+  if (extra.samples.length === 0) throw new Error(`--extra-train ${path}: the index lists no images: drop --extra-train ${path}, or make images into it (webfer augment)`);
   if (rows.length === 0) throw new Error(`--extra-train ${path}: no train rows (its split column names other splits only)`);
   const added = new Set(rows);
   return {
@@ -164,6 +166,7 @@ async function loadBaseSplits(args: DataArgs, inputSize: number): Promise<DataSp
     const train = await open('train.csv');
     const test = await open('test.csv');
     const val = existsSync(join(args.splitDir, 'val.csv')) ? await open('val.csv') : undefined;
+    await assertSplitFilesComplete(args.splitDir, { train: train.samples.length, val: val?.samples.length, test: test.samples.length });
     return { train, test, monitor: val && val.samples.length > 0 ? val : test, description: `split files in ${args.splitDir}`, recipe: { splitDir: resolve(args.splitDir) }, close: async () => {} };
   }
   const synth = args.data ? undefined : synthOptions(args.synthSubjects, args.synthExpressions, args.seed, inputSize);
@@ -296,10 +299,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         checkPositiveInteger(argv.readEvery, '--read-every', 'e.g. --read-every 4');
         checkDataArgs(argv);
-        if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
-        if (!(Number.isInteger(argv.inputSize) && argv.inputSize >= 16)) {
-          throw new Error(`--input-size ${argv.inputSize}: the four 2× poolings before the flatten need an integer of at least 16 (use 128, 64 or 48)`);
-        }
+        checkFiniteNumber(argv.width, '--width', 0, 'e.g. --width 0.25', false, 4);
+        checkInteger(argv.inputSize, '--input-size', 16, 'the four 2× poolings before the flatten need 16 pixels: use 128, 64 or 48');
         if (argv.lr !== undefined) checkFiniteNumber(argv.lr, '--lr', 0, 'e.g. --lr 0.01');
         return true;
       }) as never,
@@ -447,7 +448,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         },
       });
       if (result.stopped) {
-        console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with --resume)`);
+        console.error(`stopped in epoch ${result.epoch + 1} at step ${result.step}; saved ${checkpointPath} (continue with \`webfer train --resume --out ${out}\`)`);
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
@@ -493,9 +494,9 @@ const evalCommand: CommandModule<object, EvalArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
-    await init();
     const info = peekTrainingCheckpoint(argv.checkpoint);
     if (info.kind !== 'fanet') throw new Error(`${argv.checkpoint} is a ${info.kind} checkpoint, not Fa-Net (LightCNN): pass a checkpoint from \`webfer train\``);
+    await init();
     const config = info.config as unknown as LightCNNConfig;
     const extra = info.extra ?? {};
     // With no --data, rebuild the data the run was trained on (synthetic set, task and seed).

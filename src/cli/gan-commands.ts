@@ -123,7 +123,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
     if (argv.resume) {
       if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}; start without --resume or pass the run's --out`);
       const info = peekTrainingCheckpoint(checkpointPath);
-      if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN`);
+      if (info.kind !== 'fapegan') throw new Error(`--resume: ${checkpointPath} is a "${info.kind}" checkpoint, not FaPE-GAN: pass the --out of a gan-train run, or another --out without --resume for a new one`);
       resumed = resumeGanSettings(info, argv, givenOptions(), checkpointPath);
       history = resumedMetrics(metricsPath, info, checkpointPath) as unknown as GanCurvePoint[];
       config = info.config as Partial<FaPEGanConfig>;
@@ -179,7 +179,7 @@ const ganTrainCommand: CommandModule<object, GanTrainArgs> = {
         stop.release();
       }
       if (session.epoch < options.epochs) {
-        console.error(`stopped ${session.batchInEpoch > 0 ? `in epoch ${session.epoch + 1} after batch ${session.batchInEpoch}` : `after epoch ${session.epoch}`} (step ${session.step}); saved ${checkpointPath} (continue with --resume)`);
+        console.error(`stopped ${session.batchInEpoch > 0 ? `in epoch ${session.epoch + 1} after batch ${session.batchInEpoch}` : `after epoch ${session.epoch}`} (step ${session.step}); saved ${checkpointPath} (continue with \`webfer gan-train --resume --out ${argv.out}\`)`);
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
@@ -282,14 +282,14 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
     .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint.safetensors from webfer gan-train' })
     .option('data', { type: 'string', demandOption: true, describe: 'index CSV of the task split (webfer split), with landmarks; only train rows are used' })
     .option('task', { type: 'string', demandOption: true, choices: AUGMENT_TASKS, describe: 'er-up: top up half-left · er-ue: top up the rare expressions · er-ss / er-zid: re-pose a share of the training faces into other poses' })
-    .option('count', { type: 'number', describe: 'images to make (default: up to the mean count of the common classes)' })
+    .option('count', { type: 'number', describe: 'images to make (default: er-up tops half-left up to the other poses\' mean count, er-ue the rare expressions up to the common ones\' mean, er-ss / er-zid re-pose half the training images)' })
     .option('batch-size', { type: 'number', default: 8 })
     .option('seed', { type: 'number', default: 0 })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (images/ + index.csv)' })
     .option('allow-outside-paths', allowOutsidePathsOption)
     .check((parsed) => {
       const argv = parsed as unknown as AugmentArgs;
-      if (argv.count !== undefined) checkPositiveInteger(argv.count, '--count', 'e.g. --count 100, or leave it out to top up to the common classes\' mean');
+      if (argv.count !== undefined) checkPositiveInteger(argv.count, '--count', 'e.g. --count 100, or leave it out for the task\'s default');
       checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 8');
       checkSeed(argv.seed);
       return true;
@@ -303,6 +303,11 @@ const augmentCommand: CommandModule<object, AugmentArgs> = {
     try {
       const dataset = await openDataset(argv.data, { format: 'index', allowOutsidePaths: argv.allowOutsidePaths });
       const plan = planAugmentation(dataset, argv.task, { count: argv.count, seed: argv.seed });
+      // An empty index.csv, exit 0 and advice to --extra-train it: that train then failed on it.
+      if (plan.jobs.length === 0) {
+        const before = Object.entries(plan.countsBefore).map(([k, v]) => `${k} ${v}`).join(', ');
+        throw new Error(`${argv.task}: no synthetic images to make by default (training images before: ${before}${argv.task === 'er-up' ? ', already the other poses\' mean or more' : ''}); nothing was written: pass --count N to make N anyway`);
+      }
       checkAugmentOutput(argv.out, indexFile, { paths: augmentationPaths(plan), sources: dataset.samples.map((s) => s.path) });
       const before = Object.entries(plan.countsBefore).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${argv.task}: ${plan.jobs.length} synthetic images to make (training images before: ${before})`);

@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { fapeGeneratorCost, lightcnnCost, patchDiscriminatorCost, type ModelCost } from '../models/cost.js';
 import { LIGHTCNN_VARIANTS } from '../models/lightcnn.js';
-import { checkGanImageSize, checkInteger } from './option-checks.js';
+import { checkFiniteNumber, checkGanImageSize, checkInteger } from './option-checks.js';
 
 export const MAC_CONVENTION =
   'one per multiply-add of conv / transposed conv / linear layers (fvcore\'s convention; transposed convs counted on their input grid); ' +
@@ -42,7 +42,7 @@ export const modelsCommand: CommandModule<object, ModelsArgs> = {
         const argv = parsed as unknown as ModelsArgs;
         checkGanImageSize(argv.inputSize, '--input-size');
         checkInteger(argv.classes, '--classes', 1, 'e.g. --classes 54 (F²ED) or 7 (FER2013)');
-        if (!(argv.width > 0 && argv.width <= 4)) throw new Error(`--width must be in (0, 4], got ${argv.width}; e.g. --width 0.25`);
+        checkFiniteNumber(argv.width, '--width', 0, 'e.g. --width 0.25', false, 4);
         checkInteger(argv.ganWidth, '--gan-width', 1, 'e.g. --gan-width 64 (the paper) or 16');
         checkInteger(argv.ganBlocks, '--gan-blocks', 0, 'e.g. --gan-blocks 9 (the paper) or 3');
         return true;

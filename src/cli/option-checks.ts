@@ -2,37 +2,85 @@
 // each error names the flag, the value it got and what to use instead.
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { hideBin } from 'yargs/helpers';
 import { NUM_EXPRESSIONS } from '../data/labels.js';
+
+/** A flag as typed: its kebab-case name and the word given as its value (undefined when none follows). */
+export interface TypedFlag { name: string; value: string | undefined; attached: boolean }
+
+/** The `--flag value` and `--flag=value` pairs typed, up to `--` (a camelCase `--batchSize` is named batch-size). */
+export function typedFlags(words: string[] = hideBin(process.argv)): TypedFlag[] {
+  const flags: TypedFlag[] = [];
+  for (let i = 0; i < words.length && words[i] !== '--'; i++) {
+    const flag = /^--([^=]+)(=(.*))?$/s.exec(words[i]!);
+    if (!flag) continue;
+    const name = flag[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    flags.push({ name, value: flag[2] !== undefined ? flag[3]! : words[i + 1], attached: flag[2] !== undefined });
+  }
+  return flags;
+}
+
+/** What was typed for `flag` ('--epochs'), when that text is what `value` was read from. */
+function typedText(flag: string, value: number): string | undefined {
+  const text = typedFlags().filter((typed) => `--${typed.name}` === flag).pop()?.value;
+  return text !== undefined && Number(text) === value ? text : undefined;
+}
+
+/** Decimal digits with an optional point and exponent, no leading zeros (010 is octal 8 in C and shell arithmetic). */
+const DECIMAL_NUMBER = /^[+-]?((0|[1-9]\d*)(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const DECIMAL_INTEGER = /^[+-]?(0|[1-9]\d*)$/;
+
+/**
+ * The text typed for a number flag. yargs reads it with Number(), which took 0x10 as 16, 0b11 as 3,
+ * " 8 " as 8 and 1e999 as Infinity: only decimal numbers pass, finite ones.
+ */
+export function checkNumberText(flag: string, text: string): void {
+  if (/^[+-]?0\d/.test(text)) throw new Error(`${flag} ${text}: write the number without leading zeros (010 is octal 8 in C and shell arithmetic)`);
+  if (!DECIMAL_NUMBER.test(text)) throw new Error(`${flag} takes a decimal number such as 10, 0.5 or 1e-3, got "${text}"`);
+  if (!Number.isFinite(Number(text))) throw new Error(`${flag} ${text} is beyond the largest number a double holds (about 1.8e308)`);
+}
+
+/**
+ * An integer flag: `valid` says whether its value keeps `rule`; the message shows the text typed
+ * ("got 1e-999", not "got 0"). A valid integer must be typed in digits: a point or an exponent
+ * means a fraction was meant somewhere.
+ */
+function checkIntegerFlag(value: number, flag: string, valid: boolean, rule: string, hint: string): void {
+  const text = typedText(flag, value);
+  if (!valid) throw new Error(`${flag} must be ${rule}, got ${text ?? value}; ${hint}`);
+  if (text !== undefined && !DECIMAL_INTEGER.test(text)) throw new Error(`${flag} takes an integer in digits, got ${text}; write ${flag} ${value}`);
+}
 
 /** The generators take 32-bit seeds: a larger or fractional seed would quietly equal another one. */
 export const MAX_SEED = 2 ** 32 - 1;
 
+/** Above 2^53 neighbouring integers share one double (9007199254740993 is read as …992): named in the message. */
+const tooLarge = (value: number) => (value > Number.MAX_SAFE_INTEGER ? ` up to ${Number.MAX_SAFE_INTEGER}` : '');
+
 export function checkInteger(value: number, flag: string, minimum: number, hint: string): void {
-  if (!(Number.isInteger(value) && value >= minimum)) throw new Error(`${flag} must be an integer of at least ${minimum}, got ${value}; ${hint}`);
+  checkIntegerFlag(value, flag, Number.isSafeInteger(value) && value >= minimum, `an integer of at least ${minimum}${tooLarge(value)}`, hint);
 }
 
 export function checkPositiveInteger(value: number, flag: string, hint: string): void {
-  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}; ${hint}`);
+  checkIntegerFlag(value, flag, Number.isSafeInteger(value) && value >= 1, `a positive integer${tooLarge(value)}`, hint);
 }
 
 export function checkSeed(value: number, flag = '--seed'): void {
-  if (!(Number.isInteger(value) && value >= 0 && value <= MAX_SEED)) {
-    throw new Error(`${flag} must be an integer from 0 to ${MAX_SEED}, got ${value}; e.g. ${flag} 1`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 0 && value <= MAX_SEED, `an integer from 0 to ${MAX_SEED}`, `e.g. ${flag} 1`);
 }
 
-/** A finite number above `minimum` (or at least it, with `orEqual`). */
-export function checkFiniteNumber(value: number, flag: string, minimum: number, hint: string, orEqual = false): void {
-  if (!(Number.isFinite(value) && (orEqual ? value >= minimum : value > minimum))) {
-    throw new Error(`${flag} must be a finite number ${orEqual ? 'of at least' : 'above'} ${minimum}, got ${value}; ${hint}`);
+/** A finite number above `minimum` (or at least it, with `orEqual`), and at most `maximum`. */
+export function checkFiniteNumber(value: number, flag: string, minimum: number, hint: string, orEqual = false, maximum = Infinity): void {
+  if (!(Number.isFinite(value) && (orEqual ? value >= minimum : value > minimum) && value <= maximum)) {
+    const range = `${orEqual ? 'of at least' : 'above'} ${minimum}${maximum < Infinity ? ` and at most ${maximum}` : ''}`;
+    throw new Error(`${flag} must be a finite number ${range}, got ${typedText(flag, value) ?? value}; ${hint}`);
   }
 }
 
 /** FaPE-GAN's image size: its stride-2 convs and transposed convs must return the input size. */
 export function checkGanImageSize(value: number, flag: string): void {
-  if (!(Number.isInteger(value) && value >= 24 && value % 4 === 0)) {
-    throw new Error(`${flag} must be a multiple of 4 of at least 24 (FaPE-GAN's stride-2 convs and transposed convs must return the input size), got ${value}; use 128, 64 or 48`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 24 && value % 4 === 0,
+    'a multiple of 4 of at least 24 (FaPE-GAN\'s stride-2 convs and transposed convs must return the input size)', 'use 128, 64 or 48');
 }
 
 /**
@@ -62,9 +110,7 @@ export function checkSynthImages(images: number, flags: string): void {
 
 /** Synthetic faces show expressions 0..N-1 of the F²ED label list. */
 export function checkSynthExpressions(value: number, flag: string, example: number): void {
-  if (!(Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS)) {
-    throw new Error(`${flag} must be an integer from 1 to ${NUM_EXPRESSIONS}, got ${value}; e.g. ${flag} ${example}`);
-  }
+  checkIntegerFlag(value, flag, Number.isInteger(value) && value >= 1 && value <= NUM_EXPRESSIONS, `an integer from 1 to ${NUM_EXPRESSIONS}`, `e.g. ${flag} ${example}`);
 }
 
 /**

@@ -12,6 +12,7 @@ import { createLightCNN, type LightCNNConfig } from '../models/lightcnn.js';
 import { loadSafetensors } from '../node/checkpoint.js';
 import { readRunInfo, restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { predictImages, topPredictions, type Prediction } from '../train/predict.js';
+import { checkPositiveInteger } from './option-checks.js';
 
 export { topPredictions, type Prediction };
 
@@ -86,8 +87,8 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images (each named on stderr) instead of stopping' })
       .check((parsed) => {
         const argv = parsed as unknown as PredictArgs;
-        if (argv.top !== undefined && !(Number.isInteger(argv.top) && argv.top >= 1)) throw new Error(`--top must be a positive integer, got ${argv.top}; e.g. --top 5`);
-        if (!(Number.isInteger(argv.batchSize) && argv.batchSize >= 1)) throw new Error(`--batch-size must be a positive integer, got ${argv.batchSize}; e.g. --batch-size 16`);
+        if (argv.top !== undefined) checkPositiveInteger(argv.top, '--top', 'e.g. --top 5');
+        checkPositiveInteger(argv.batchSize, '--batch-size', 'e.g. --batch-size 16');
         return true;
       }) as never,
   handler: async (argv) => {

@@ -3,7 +3,7 @@
 // with the fix before anything is built — never printed and then ignored. Options yargs filled in
 // with their defaults are not "typed", so `--resume` alone continues the run as it was.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hideBin, Parser } from 'yargs/helpers';
 import type { Sample } from '../data/dataset.js';
@@ -18,12 +18,16 @@ export function givenOptions(args: string[] = hideBin(process.argv)): Set<string
   return new Set(Object.keys(parsed).filter((key) => key !== '_' && key !== '--'));
 }
 
-/** Refuses to start a new run where one exists: the checkpoint, or files a run wrote without one. */
+/**
+ * Refuses to start a new run where one exists: the checkpoint, or files a run wrote without one.
+ * An empty file holds nothing to lose: a run stopped by a NaN loss in its first epoch leaves an
+ * empty metrics.jsonl, and the rerun its message advises (a lower --lr) must not be refused.
+ */
 export function assertFreshRunFolder(out: string, runFiles: (name: string) => boolean): void {
   const checkpoint = join(out, 'checkpoint.safetensors');
   if (existsSync(checkpoint)) throw new Error(`${checkpoint} exists: pass --resume to continue that run, or another --out`);
   if (!existsSync(out)) return;
-  const leftover = readdirSync(out).find(runFiles);
+  const leftover = readdirSync(out).find((name) => runFiles(name) && statSync(join(out, name)).size > 0);
   if (leftover) throw new Error(`${join(out, leftover)} exists (a run without a checkpoint): pass another --out, or delete ${out} to start over`);
 }
 

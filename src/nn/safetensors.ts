@@ -111,6 +111,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 export function readHeaderLength(prefix: Uint8Array, fileLength: number, source: string): number {
   if (fileLength < 8 || prefix.length < 8) throw new Error(`${source}: ${fileLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (length > BigInt(Math.min(fileLength - 8, MAX_HEADER_LENGTH))) {
+    // torch.save writes a zip archive (PyTorch 1.6+) or a pickle stream (older): its first bytes read as an impossible length.
+    const pytorch = prefix[0] === 0x50 && prefix[1] === 0x4b && prefix[2] === 0x03 && prefix[3] === 0x04 ? 'zip' : prefix[0] === 0x80 && prefix[1]! >= 2 && prefix[1]! <= 5 ? 'pickle' : undefined;
+    if (pytorch) throw new Error(`${source} is a PyTorch checkpoint (torch.save, ${pytorch} format), not safetensors: convert it with \`webfer convert ${source}\`, or start training from it with \`webfer train --init-from ${source}\``);
+  }
   if (length > BigInt(fileLength - 8)) throw new Error(`${source}: header length ${length} runs past the end of the file (${fileLength} bytes): truncated or not safetensors`);
   if (length > BigInt(MAX_HEADER_LENGTH)) throw new Error(`${source}: header length ${length} is over the format's limit of ${MAX_HEADER_LENGTH} bytes: not a safetensors file`);
   return Number(length);

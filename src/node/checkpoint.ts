@@ -2,7 +2,8 @@
 // fsync, then rename — so an interrupted save never leaves a half-written checkpoint behind, and
 // read by ranges (header first, then each tensor's bytes straight into its array), so files of
 // any size load and a header-only look reads a few kilobytes.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic, removeStaleTempFiles } from './atomic-write.js';
 import {
   assertFiniteTensors, assertReadableDtype, decodeTensorData, encodeSafetensors, parseSafetensorsHeader, readHeaderLength,
@@ -34,6 +35,11 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): Safete
   }
   try {
     const stats = fstatSync(fd);
+    if (stats.isDirectory()) {
+      // Most often a run folder: name the checkpoint a run writes there.
+      const inside = ['checkpoint.safetensors', 'best.safetensors'].map((name) => join(path, name)).filter((file) => existsSync(file));
+      throw new Error(`${path} is a folder, not a checkpoint file: ${inside.length ? `pass ${inside.join(' or ')}` : 'pass a .safetensors file (a run folder holds checkpoint.safetensors)'}`);
+    }
     if (!stats.isFile()) throw new Error(`cannot read checkpoint ${path}: not a file`);
     const fileLength = stats.size;
     const headerLength = readHeaderLength(readRange(fd, 0, Math.min(8, fileLength), path), fileLength, path);

@@ -78,6 +78,24 @@ export async function captureCheckpoint(parts: TrainingParts, info: RunInfo): Pr
   };
 }
 
+/**
+ * Most often a state dict (`webfer convert` output, a PyTorch-written file): weights without a
+ * run, and for a face-ID LightCNN a classifier over thousands of identities, not expressions.
+ */
+function notACheckpoint(metadata: Record<string, string>, source: string): string {
+  let model: { variant?: unknown; classes?: unknown } = {};
+  try {
+    model = JSON.parse(metadata.model ?? '{}') as typeof model;
+  } catch { /* described without its model */ }
+  const classes = typeof model.classes === 'number' ? model.classes : undefined;
+  const what = metadata.converted_from !== undefined
+    ? `a state dict that \`webfer convert\` made from ${metadata.converted_from}${classes !== undefined ? ` (${typeof model.variant === 'string' ? model.variant : 'a model'} with ${classes} classes)` : ''}`
+    : `not a webfer training checkpoint (its metadata has no webfer run, format ${JSON.stringify(metadata.format ?? null)})`;
+  const classifier = classes !== undefined ? ` (its ${classes}-class classifier is replaced when DATA has another number of classes)` : '';
+  return `${source} is ${what}: predict, eval, augment and --resume need a checkpoint.safetensors written by \`webfer train\` or \`gan-train\`; ` +
+    `to use these weights, fine-tune them first: \`webfer train --init-from ${source} --data DATA --out RUN\`${classifier}, then pass RUN/checkpoint.safetensors (in code: module.loadStateDict())`;
+}
+
 /** Reads the run info without touching any module (to rebuild the right model first). */
 export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'): RunInfo {
   const version = /^webfer-checkpoint-(\d+)$/.exec(content.metadata.format ?? '')?.[1];
@@ -85,10 +103,7 @@ export function readRunInfo(content: SafetensorsContent, source = 'checkpoint'):
     // Another version's layout may mean other things under the same names: never guess.
     throw new Error(`${source} is a webfer training checkpoint of format ${version}; this webfer reads format ${FORMAT.split('-').pop()} only: open it with the webfer version that wrote it (a newer one: update webfer)`);
   }
-  if (content.metadata.format !== FORMAT || !content.metadata.run) {
-    // Most often a state dict (`webfer convert` output, a PyTorch-written file): weights without a run.
-    throw new Error(`${source} is not a webfer training checkpoint (its metadata has no webfer run, format ${JSON.stringify(content.metadata.format ?? null)}): pass a checkpoint.safetensors written by \`webfer train\` or \`gan-train\`; to start from plain weights run \`webfer train --init-from ${source}\` (in code: module.loadStateDict())`);
-  }
+  if (content.metadata.format !== FORMAT || !content.metadata.run) throw new Error(notACheckpoint(content.metadata, source));
   try {
     return JSON.parse(content.metadata.run) as RunInfo;
   } catch (error) {

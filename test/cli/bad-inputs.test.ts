@@ -63,18 +63,19 @@ test('a flag given twice is refused naming it and both values (it crashed inside
 test('--seed must be a 32-bit integer: NaN, fractions, negatives and 2^32 + 1 (which equalled seed 1) are refused by every command', async () => {
   const index = join(dataset, 'index.csv');
   const cases: [string[], string][] = [
-    [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', 'NaN'], 'NaN'],
     [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', '1.5'], '1.5'],
     [['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', '4294967297'], '4294967297'],
     [['synth', at('synth-seed'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64', '--seed', '-1'], '-1'],
     [['train', '--data', index, '--epochs', '1', '--out', at('train-seed'), '--seed', '0.5'], '0.5'],
-    [['eval', '--checkpoint', at('none.safetensors'), '--seed', 'NaN'], 'NaN'],
-    [['gan-train', '--data', dataset, '--epochs', '1', '--out', at('gan-seed'), '--seed', '1e10'], '10000000000'],
+    [['eval', '--checkpoint', at('none.safetensors'), '--seed', '-2'], '-2'],
+    [['gan-train', '--data', dataset, '--epochs', '1', '--out', at('gan-seed'), '--seed', '1e10'], '1e10'],
     [['augment', '--checkpoint', at('none.safetensors'), '--data', dataset, '--task', 'er-up', '--out', at('augment-seed'), '--seed', '2.5'], '2.5'],
   ];
   for (const [args, shown] of cases) {
     expectRefused(await runCli(args), new RegExp(`--seed must be an integer from 0 to 4294967295, got ${shown.replace('.', '\\.')}; e\\.g\\. --seed 1`));
   }
+  // NaN is no decimal number: refused as typed, for every number flag, before the range checks.
+  expectRefused(await runCli(['split', '--index', index, '--task', 'er-ss', '--out', at('split-seed'), '--seed', 'NaN']), /^webfer: --seed takes a decimal number such as 10, 0\.5 or 1e-3, got "NaN"$/);
   for (const name of ['split-seed', 'synth-seed', 'train-seed', 'gan-seed', 'augment-seed']) assert.not.ok(existsSync(at(name)), `${name} was written`);
 });
 
@@ -85,22 +86,22 @@ test('gan-train and augment check their numbers before the device starts, naming
   expectRefused(await gan('--blocks', '-1'), /--blocks must be an integer of at least 0, got -1/);
   // A negative L1 weight trained (exit 0) a generator rewarded for moving away from the target.
   expectRefused(await gan('--lambda', '-3'), /--lambda must be a finite number of at least 0, got -3/);
-  expectRefused(await gan('--lambda', 'NaN'), /--lambda must be a finite number of at least 0, got NaN/);
-  expectRefused(await gan('--lr', 'Infinity'), /--lr must be a finite number above 0, got Infinity/);
+  expectRefused(await gan('--lambda', 'NaN'), /--lambda takes a decimal number such as 10, 0\.5 or 1e-3, got "NaN"/);
+  expectRefused(await gan('--lr', 'Infinity'), /--lr takes a decimal number such as 10, 0\.5 or 1e-3, got "Infinity"/);
   assert.not.ok(existsSync(at('gan-flags')), 'gan-train made its run folder');
 
   const augment = (...args: string[]) => runCli(['augment', '--checkpoint', at('none.safetensors'), '--data', dataset, '--task', 'er-up', '--out', at('augment-flags'), ...args], { timeoutMs: 60_000 });
   expectRefused(await augment('--batch-size', '0'), /--batch-size must be a positive integer, got 0/);
   // --count 0 / -1 / NaN wrote an empty index.csv and exited 0; 1.5 made 1 image.
-  for (const count of ['0', '-1', 'NaN', '1.5']) expectRefused(await augment('--count', count), new RegExp(`--count must be a positive integer, got ${count.replace('.', '\\.')}`));
+  for (const count of ['0', '-1', '1.5']) expectRefused(await augment('--count', count), new RegExp(`--count must be a positive integer, got ${count.replace('.', '\\.')}`));
   assert.not.ok(existsSync(at('augment-flags')), 'augment made its output folder');
 });
 
 test('synth --noise and --jitter must be finite and not negative (NaN and -5 silently rendered without noise)', async () => {
   const synth = (...args: string[]) => runCli(['synth', at('synth-noise'), '--subjects', '1', '--expressions', '1', '--frames', '1', '--size', '64', ...args]);
-  expectRefused(await synth('--noise', 'NaN'), /--noise must be a finite number of at least 0, got NaN/);
+  expectRefused(await synth('--noise', 'NaN'), /--noise takes a decimal number such as 10, 0\.5 or 1e-3, got "NaN"/);
   expectRefused(await synth('--noise', '-5'), /--noise must be a finite number of at least 0, got -5/);
-  expectRefused(await synth('--jitter', 'Infinity'), /--jitter must be a finite number of at least 0, got Infinity/);
+  expectRefused(await synth('--jitter', '1e400'), /--jitter 1e400 is beyond the largest number a double holds/);
   assert.not.ok(existsSync(at('synth-noise')) && readdirSync(at('synth-noise')).length > 0, 'synth wrote images');
 });
 
@@ -157,9 +158,12 @@ test('Ctrl-C during train saves a checkpoint and exits 130 (it exited 0, so `tra
   const args = ['train', '--data', join(dataset, 'index.csv'), '--input-size', '32', '--width', '0.125', '--batch-size', '2', '--epochs', '2', '--out', run];
   const stopped = await runCli(args, { signalWhen: { text: 'epoch 1/2 ', signal: 'SIGINT' } });
   assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
-  assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with --resume\)/);
+  assert.match(stopped.stderr, /stopped in epoch [12] at step \d+; saved .*checkpoint\.safetensors \(continue with `webfer train --resume --out \S+`\)/);
   assert.is(errorLines(stopped).length, 0, stopped.stderr);
-  const resumed = expectOk(await runCli([...args, '--resume']));
+  // The command the message gives, word for word: the checkpoint holds the data recipe and every setting.
+  const resumeCommand = /continue with `webfer ([^`]+)`/.exec(stopped.stderr)![1]!.split(' ');
+  assert.equal(resumeCommand, ['train', '--resume', '--out', run]);
+  const resumed = expectOk(await runCli(resumeCommand));
   assert.match(resumed.stderr, /resuming .*after epoch [01]( and [1-9]\d* batch\(es\) of epoch [12])? \(step [1-9]\d*\)/);
   const epochs = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { epoch: number }).epoch);
   assert.equal(epochs, [1, 2]);
@@ -170,7 +174,7 @@ test('Ctrl-C during gan-train saves a checkpoint mid-epoch and exits 130 (it had
   const interrupted = at('gan-interrupted');
   const stopped = await runCli(args(interrupted), { signalWhen: { text: 'epoch 1/2', signal: 'SIGINT' } });
   assert.is(stopped.code, 130, `${stopped.command}: exit code after Ctrl-C\n${stopped.stderr.slice(-1500)}`);
-  assert.match(stopped.stderr, /stopped in epoch 1 after batch [1-9]\d* \(step [1-9]\d*\); saved .*checkpoint\.safetensors \(continue with --resume\)/);
+  assert.match(stopped.stderr, /stopped in epoch 1 after batch [1-9]\d* \(step [1-9]\d*\); saved .*checkpoint\.safetensors \(continue with `webfer gan-train --resume --out \S+`\)/);
   assert.is(errorLines(stopped).length, 0, stopped.stderr);
   assert.not.ok(existsSync(join(interrupted, 'metrics.jsonl')) && readFileSync(join(interrupted, 'metrics.jsonl'), 'utf8').trim() !== '', 'no epoch was finished, so no metrics line');
   const resumed = expectOk(await runCli([...args(interrupted), '--resume']));

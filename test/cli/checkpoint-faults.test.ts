@@ -41,12 +41,15 @@ function plantStaleTempFile(folder: string, target: string): string {
   return name;
 }
 
-test('a NaN loss before the first checkpoint says none was written', async () => {
+test('a NaN loss before the first checkpoint says none was written; the advised rerun with a lower --lr takes the same --out (its empty metrics.jsonl refused it)', async () => {
   const out = join(work, 'nan-first');
   const line = oneError(await run(['train', ...TINY_FANET, '--epochs', '1', '--lr', '1e30', '--out', out]));
-  assert.match(line, /training loss became (NaN|Infinity) at epoch 1, step \d+\. No checkpoint was written yet\./);
+  assert.match(line, /training loss became (NaN|Infinity) at epoch 1, step \d+\. No checkpoint was written yet\. Usual causes: a learning rate too high .*\(lower --lr\)/);
   assert.not.match(line, /intact/);
   assert.not.ok(existsSync(join(out, 'checkpoint.safetensors')));
+  const rerun = await run(['train', ...TINY_FANET, '--epochs', '1', '--lr', '1e-3', '--out', out]);
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 1, 'one epoch record');
 });
 
 test('a NaN loss after a checkpoint names it, leaves it untouched; the resume removed a killed save\'s temp file', async () => {

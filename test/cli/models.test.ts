@@ -54,7 +54,7 @@ test('bad sizes are one-line errors naming the flag', async () => {
   const cases: [string[], RegExp][] = [
     [['--input-size', '50'], /--input-size must be a multiple of 4 of at least 24.*got 50/],
     [['--classes', '0'], /--classes must be an integer of at least 1, got 0/],
-    [['--width', '5'], /--width must be in \(0, 4\], got 5/],
+    [['--width', '5'], /--width must be a finite number above 0 and at most 4, got 5/],
     [['--gan-blocks', '-1'], /--gan-blocks must be an integer of at least 0, got -1/],
   ];
   for (const [args, pattern] of cases) {

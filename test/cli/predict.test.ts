@@ -164,7 +164,7 @@ test('errors: a missing image, an unreadable one (or skipped with --skip-bad), a
   // A state dict (what `webfer convert` writes): the error names the command that takes plain weights.
   const stateDict = join(dir, 'state-dict.safetensors');
   saveSafetensors(stateDict, new Map([...content.tensors].filter(([name]) => name.startsWith('model.')).map(([name, t]) => [name.slice('model.'.length), t])), { converted_from: 'weights.pth' });
-  await expectOneLine(['predict', grayPng, '--checkpoint', stateDict], /state-dict\.safetensors is not a webfer training checkpoint .*: pass a checkpoint\.safetensors written by `webfer train` .*run `webfer train --init-from .*state-dict\.safetensors`/);
+  await expectOneLine(['predict', grayPng, '--checkpoint', stateDict], /state-dict\.safetensors is a state dict that `webfer convert` made from weights\.pth: predict, eval, augment and --resume need a checkpoint\.safetensors written by `webfer train` .*fine-tune them first: `webfer train --init-from .*state-dict\.safetensors --data DATA --out RUN`/);
   await expectOneLine(['predict', grayPng, '--checkpoint', checkpoint, '--top', '0'], /--top must be a positive integer, got 0/);
   await expectOneLine(['predict', grayPng, '--checkpoint', checkpoint, '--top', '55'], /--top 55 is more than the model's 54 classes/);
 });

@@ -109,6 +109,19 @@ test('augment into a folder that already holds an index.csv is refused and write
   assert.equal(readdirSync(out), ['index.csv']);
 });
 
+test('augment with nothing to make by default (half-left already at the other poses\' mean) is refused and writes nothing (it wrote an empty index.csv and advised --extra-train, which train refused as "no train rows (its split column names other splits only)")', async () => {
+  const out = join(root, 'nothing-to-make');
+  // A balanced synthetic set: every pose has as many training images as the others.
+  expectRefused(await runCli(['augment', '--checkpoint', join(ganRun, 'checkpoint.safetensors'), '--data', dataset, '--task', 'er-up', '--out', out]),
+    /^webfer: er-up: no synthetic images to make by default \(training images before: HL \d+, already the other poses' mean or more\); nothing was written: pass --count N to make N anyway$/);
+  assert.not.ok(existsSync(out), 'augment made its output folder');
+  const empty = join(root, 'empty-augment.csv');
+  writeFileSync(empty, 'path,subject,pose,expression,split,synthetic,source\n');
+  expectRefused(await runCli(['train', '--data', join(dataset, 'index.csv'), '--extra-train', empty, '--epochs', '1', '--out', join(root, 'never')]),
+    /^webfer: --extra-train \S+empty-augment\.csv: the index lists no images: drop --extra-train \S+empty-augment\.csv, or make images into it \(webfer augment\)$/);
+  assert.not.ok(existsSync(join(root, 'never')), 'train made its run folder');
+});
+
 test('train --resume --optimizer adam on an SGD run: one line naming the run\'s optimizer, before anything is built', async () => {
   const before = snapshot(fanetRun);
   const line = expectRefused(await runCli(['train', '--resume', '--optimizer', 'adam', '--epochs', '2', '--out', fanetRun]), /used sgd; drop --optimizer or pass --optimizer sgd/);

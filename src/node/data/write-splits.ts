@@ -82,6 +82,32 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
   return { result, files, problems: parsed.problems.problems };
 }
 
+export type SplitPart = 'train' | 'val' | 'test';
+
+/**
+ * Split files read back (--split-dir) against split.json: a lost val.csv made a run monitor its
+ * test part, and an emptied train.csv was called "0 training images, all of one class", both
+ * without naming the file. A part split.json records rows for must be there with rows (hand edits
+ * that add or drop some stay allowed). `rows` holds each part's images as read (undefined: no
+ * file). Without a split.json (split files made by hand) train and test must list images.
+ */
+export async function assertSplitFilesComplete(dir: string, rows: Record<SplitPart, number | undefined>): Promise<void> {
+  const manifestPath = join(dir, SPLIT_MANIFEST);
+  // Without a manifest nothing is recorded; train and test must still list an image each.
+  let recorded: Partial<Record<SplitPart, unknown>> = { train: 1, test: 1 };
+  if (existsSync(manifestPath)) {
+    try { recorded = (JSON.parse(await readText(manifestPath)) as Partial<SplitManifest>).sizes ?? {}; } catch { /* datasetFolderOf refused it */ }
+  }
+  for (const part of ['train', 'val', 'test'] as const) {
+    const size = recorded[part];
+    if (!(typeof size === 'number' && size > 0) || (rows[part] ?? 0) > 0) continue;
+    const file = join(dir, `${part}.csv`);
+    const fix = 'restore it, or split the index again with `webfer split`';
+    if (!existsSync(manifestPath)) throw new DataError('no images listed', { file, expected: `the ${part} images, one row each`, got: 'a header without rows', hint: fix });
+    throw new DataError(rows[part] === undefined ? 'split file missing' : 'split file lists no images', { file, expected: `${size} image(s), as ${manifestPath} records`, got: rows[part] === undefined ? 'no such file' : 'none', hint: fix });
+  }
+}
+
 /**
  * The dataset folder an index's paths must stay inside, relative to the index's folder: the
  * folder named by a split.json beside it (files from `webfer split`), else the index's own.
