@@ -353,9 +353,9 @@ export interface KernelChoices {
 // 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
 // 2026-12-05 grad-rows section).
 // thinBlocksOrder 'byBlockRow': D-1's input gradient (2→64 4×4 stride 2 on 128², N16) per CPU second side by side against
-// 'byWindowRow', four pairs in three runs at load 12-16: 1.37-1.60x (0.56-0.70 -> 0.88-1.02x matmul). windowTapOrder 'byRow' on
-// D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against 'byTap': 1.08-1.21x (0.53-0.61 ->
-// 0.59-0.69x matmul) in four runs, 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
+// 'byWindowRow', six pairs in four runs at load 9-16: 1.25-1.60x (0.56-0.70 -> 0.88-1.02x matmul), one reversal (0.62x, a test
+// run beside it). windowTapOrder 'byRow' on D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against
+// 'byTap': 1.04-1.20x (0.53-0.66 -> 0.58-0.77x matmul), 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', thinBlocksOrder: 'byBlockRow', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowInputLoads: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted',
 };
