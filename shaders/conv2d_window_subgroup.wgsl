@@ -14,7 +14,8 @@
 // Layouts: X [N, Cin, H, W], Packed [K][packedWidth] vec4 (shaders/conv_pack_weights.wgsl in 32-row blocks),
 // Y [N, Cout, OH, OW] (or [N, Cout/2, OH, OW] under mfm), NCHW.
 // Bindings: 0 params, 1 X (read), 2 Packed (read), 3 Bias (read; used when hasBias == 1), 4 Y (write, vec4),
-//   5 Mask (write, u32 as vec4; used when p.mfm == 1) — as conv2d_packed.wgsl, the outputs as quads.
+//   5 Mask (write, u32 as vec4; used when p.mfm == 1) — as conv2d_packed.wgsl, the outputs as quads; 6 X4 (read: the same
+//   buffer as X, as vec4s, read only under X_QUADS).
 // Why quads: with conv1's K = 25 an invocation's 256 outputs cost about as much to store one float at a time (per-lane
 // addressing, bounds tests, uniform reloads) as its 6400 multiply-adds; a vec4 store pays the addressing once per 4.
 // Assumes (the launcher runs it only where they hold): subgroups of exactly 8 invocations of consecutive local
@@ -37,6 +38,7 @@ enable subgroups;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<vec4<Stored>>;
 @group(0) @binding(5) var<storage, read_write> Mask: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> X4: array<vec4<Operand>>;
 //!include mfm_pair
 //!include is_nan
 
@@ -135,11 +137,18 @@ fn storeRows(r0: u32, n: u32, offset: u32, acc: Acc4x4, e: WindowEpilogue) {
 }
 
 /**
- * 5: a whole row of 5 taps per update of the sums (the launcher sets it where KW == 5 and STRIDE_W == 1, under the policy's
- * windowTapOrder 'byRow'), or 0: one tap at a time. lavapipe keeps an invocation's 256 sums in memory, so each update of
- * a sum is a load and a store beside its multiply-add; a whole row of taps per update pays them once per 5.
+ * 5: a whole row of 5 taps per update of the sums (the launcher sets it where KW == 5 and STRIDE_W == 1), 4: a row of 4 taps
+ * (KW == 4 and STRIDE_W == 2: D-1), both under the policy's windowTapOrder 'byRow'; or 0: one tap at a time. lavapipe keeps an
+ * invocation's 256 sums in memory, so each update of a sum is a load and a store beside its multiply-add; a whole row of
+ * taps per update pays them once per row.
  */
 override ROW_TAPS: u32 = 0u;
+/**
+ * Under ROW_TAPS 4: inputs iwFirst + 1 .. + 16 of a row of taps loaded as 4 aligned vec4s of X4 (the launcher sets it where
+ * PW == 1 and W % 4 == 0: iwFirst + 1 = 16·(an octet's first column) is a multiple of 4, every row starts at one, and the 16
+ * lie inside the row since OW = W / 2), else one at a time.
+ */
+override X_QUADS: bool = false;
 
 /** Rows 4t .. 4t + 3 of sums lo / hi (outputs 0..3 / 4..7) plus taps w0..w4 times their inputs (tap j: inputs j .. j + 7 of x). */
 fn addFiveTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>) -> Acc4x4 {
@@ -182,6 +191,67 @@ fn accumulateFiveTapRow(k: u32, iwFirst: i32) {
   }
 }
 
+/** Rows 4t .. 4t + 3 of sums plus taps w0..w3 times their inputs x0..x3. */
+fn addFourTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) -> Acc4x4 {
+  return Acc4x4(
+    acc.r0 + w0.x * x0 + w1.x * x1 + w2.x * x2 + w3.x * x3,
+    acc.r1 + w0.y * x0 + w1.y * x1 + w2.y * x2 + w3.y * x3,
+    acc.r2 + w0.z * x0 + w1.z * x1 + w2.z * x2 + w3.z * x3,
+    acc.r3 + w0.w * x0 + w1.w * x1 + w2.w * x2 + w3.w * x3,
+  );
+}
+
+/** A row of 4 taps at width stride 2 (weight quads from k, packedWidth apart) over the 8 outputs' inputs from iwFirst, each sum updated once. */
+fn accumulateFourTapStrideTwoRow(k: u32, iwFirst: i32) {
+  // Output o's tap j reads input iwFirst + 2o + j: even taps the even inputs iwFirst + 2m, odd taps the odd ones, tap j
+  // from m = j / 2 on (outputs 0..3: m .. m + 3, outputs 4..7: m + 4 .. m + 7), so 9 of each serve the whole row.
+  var evenLo: vec4<f32>;
+  var evenHi: vec4<f32>;
+  var evenLast: f32;
+  var oddLo: vec4<f32>;
+  var oddHi: vec4<f32>;
+  var oddLast: f32;
+  if (X_QUADS) {
+    // Inputs iwFirst + 1 .. + 16 (from a multiple of 16 within a row of whole quads: all inside the row) as 4 aligned
+    // vec4s, and the two ends one at a time.
+    let at = (rowBase + u32(iwFirst + 1)) / 4u;
+    let a = select(vec4<f32>(0.0), vec4<f32>(X4[at]), rowInside);
+    let b = select(vec4<f32>(0.0), vec4<f32>(X4[at + 1u]), rowInside);
+    let c = select(vec4<f32>(0.0), vec4<f32>(X4[at + 2u]), rowInside);
+    let d = select(vec4<f32>(0.0), vec4<f32>(X4[at + 3u]), rowInside);
+    evenLo = vec4<f32>(inputAt(iwFirst), a.y, a.w, b.y);
+    evenHi = vec4<f32>(b.w, c.y, c.w, d.y);
+    evenLast = d.w;
+    oddLo = vec4<f32>(a.x, a.z, b.x, b.z);
+    oddHi = vec4<f32>(c.x, c.z, d.x, d.z);
+    oddLast = inputAt(iwFirst + 17);
+  } else {
+    evenLo = inputQuad(iwFirst);
+    evenHi = inputQuad(iwFirst + 8);
+    evenLast = inputAt(iwFirst + 16);
+    oddLo = inputQuad(iwFirst + 1);
+    oddHi = inputQuad(iwFirst + 9);
+    oddLast = inputAt(iwFirst + 17);
+  }
+  let evenLoNext = vec4<f32>(evenLo.yzw, evenHi.x);
+  let evenHiNext = vec4<f32>(evenHi.yzw, evenLast);
+  let oddLoNext = vec4<f32>(oddLo.yzw, oddHi.x);
+  let oddHiNext = vec4<f32>(oddHi.yzw, oddLast);
+  let step = p.packedWidth;
+  let w0 = Packed[k];
+  let w1 = Packed[k + step];
+  let w2 = Packed[k + 2u * step];
+  let w3 = Packed[k + 3u * step];
+  for (var t = 0u; t < 8u; t++) {
+    let a0 = subgroupShuffle(w0, t);
+    let a1 = subgroupShuffle(w1, t);
+    let a2 = subgroupShuffle(w2, t);
+    let a3 = subgroupShuffle(w3, t);
+    lo[t] = addFourTaps(lo[t], a0, a1, a2, a3, evenLo, oddLo, evenLoNext, oddLoNext);
+    hi[t] = addFourTaps(hi[t], a0, a1, a2, a3, evenHi, oddHi, evenHiNext, oddHiNext);
+  }
+}
+
 @compute @workgroup_size(WGX, WGY)
 fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let r0 = (wid.y * WGY + lid.y) * ROWS;
@@ -198,8 +268,12 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
       rowInside = (ih >= 0) & (ih < i32(p.H));
       rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
       var k = ((ci * p.KH + i) * p.KW) * p.packedWidth + laneQuad;
-      if (ROW_TAPS > 0u) {
+      if (ROW_TAPS == 5u) {
         accumulateFiveTapRow(k, iwFirst);
+        continue;
+      }
+      if (ROW_TAPS == 4u) {
+        accumulateFourTapStrideTwoRow(k, iwFirst);
         continue;
       }
       // The inputs tap j meets at outputs 0..3 and 4..7 (xLo, xHi); under STRIDE_W 2 also tap j + 1's (nextLo, nextHi).

@@ -65,8 +65,8 @@ fn columnTap(x: array<f32, 5>, v: u32) -> vec4<f32> {
   return vec4<f32>(x[1u - v], x[2u - v], x[3u - v], x[4u - v]);
 }
 
-/** Adds window row e (X row m0 - 1 + e: row tap t = r + 1 - e of block rows r = e - 1, e) of X plane `plane`. */
-fn accumulateRow(e: u32, plane: u32) {
+/** Loads window row e of X plane `plane`: X columns b0 - 1 .. b0 + 3 of X row m0 - 1 + e, 0 outside X. */
+fn windowRow(e: u32, plane: u32) -> array<f32, 5> {
   var x: array<f32, 5>;
   if (QUADS) {
     let at = e * 5u;
@@ -83,6 +83,12 @@ fn accumulateRow(e: u32, plane: u32) {
       x[q] = select(0.0, f32(X[plane + windowOffset[at]]), windowInside[at]);
     }
   }
+  return x;
+}
+
+/** Adds window row e (X row m0 - 1 + e: row tap t = r + 1 - e of block rows r = e - 1, e) of X plane `plane`. */
+fn accumulateRow(e: u32, plane: u32) {
+  let x = windowRow(e, plane);
   let near = columnTap(x, 0u);
   let far = columnTap(x, 1u);
   for (var t = 0u; t < 2u; t++) {
@@ -96,6 +102,37 @@ fn accumulateRow(e: u32, plane: u32) {
             sums[sum] += row[u] * near + row[u + STRIDE_W] * far;
           }
         }
+      }
+    }
+  }
+}
+
+/**
+ * true: per input channel the 5 window rows are loaded first and each sum takes all its taps (both row taps t) in one update;
+ * false: window row by window row, each sum updated once per row tap. lavapipe keeps the 32 vec4 sums in memory, so each
+ * update is a load and a store beside its multiply-adds: by block rows halves them.
+ */
+override BY_BLOCK_ROWS: bool = true;
+/** The window rows' near / far column taps (columnTap v = 0 / 1) of the current input channel, under BY_BLOCK_ROWS. */
+var<private> nearRows: array<vec4<f32>, 5>;
+var<private> farRows: array<vec4<f32>, 5>;
+
+/** Loads window row e's column taps into nearRows[e], farRows[e]. */
+fn loadWindowRow(e: u32, plane: u32) {
+  let x = windowRow(e, plane);
+  nearRows[e] = columnTap(x, 0u);
+  farRows[e] = columnTap(x, 1u);
+}
+
+/** Adds block row r's taps: row tap 0 from window row r + 1, row tap 1 from window row r, each sum updated once. */
+fn accumulateBlockRow(r: u32) {
+  for (var s = 0u; s < STRIDE_H; s++) {
+    for (var u = 0u; u < STRIDE_W; u++) {
+      for (var ch = 0u; ch < CHANNELS; ch++) {
+        let tap0 = weights[ch * 4u + s];
+        let tap1 = weights[ch * 4u + s + STRIDE_H];
+        let sum = ((ch * 4u + r) * 2u + s) * 2u + u;
+        sums[sum] += tap0[u] * nearRows[r + 1u] + tap0[u + STRIDE_W] * farRows[r + 1u] + tap1[u] * nearRows[r] + tap1[u + STRIDE_W] * farRows[r];
       }
     }
   }
@@ -147,6 +184,18 @@ fn thinBlocks(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       weights[row] = vec4<f32>(subgroupShuffle(mine[row / 2u], (row % 2u) * 4u), subgroupShuffle(mine[row / 2u], (row % 2u) * 4u + 1u), subgroupShuffle(mine[row / 2u], (row % 2u) * 4u + 2u), subgroupShuffle(mine[row / 2u], (row % 2u) * 4u + 3u));
     }
     let plane = (n * p.Cout + co) * planeSize;
+    if (BY_BLOCK_ROWS) {
+      loadWindowRow(0u, plane);
+      loadWindowRow(1u, plane);
+      loadWindowRow(2u, plane);
+      loadWindowRow(3u, plane);
+      loadWindowRow(4u, plane);
+      accumulateBlockRow(0u);
+      accumulateBlockRow(1u);
+      accumulateBlockRow(2u);
+      accumulateBlockRow(3u);
+      continue;
+    }
     accumulateRow(0u, plane);
     accumulateRow(1u, plane);
     accumulateRow(2u, plane);

@@ -88,6 +88,12 @@ export const CONV_SUBGROUP_PADDING_ROWS = ['skip', 'compute'] as const;
  */
 export const CONV_THIN_INPUT_GRAD = ['blocks', 'phases'] as const;
 /**
+ * conv_transpose2d_thin.wgsl's order of multiply-adds (its BY_BLOCK_ROWS): byBlockRow loads an input channel's 5 window rows
+ * first and adds both row taps to each of the 32 vec4 sums at once (each sum loaded and stored once per channel: lavapipe
+ * keeps them in memory); byWindowRow adds each window row to the sums it meets as it is loaded (twice per channel).
+ */
+export const THIN_BLOCKS_ORDER = ['byBlockRow', 'byWindowRow'] as const;
+/**
  * The packed variant's forward with few input channels (at most 4; FaPE-GAN's G-in 2→64 7×7 and D-1 2→64 4×4 stride 2) where
  * packedSubgroup would run it, width stride 1-2, no width dilation, output rows of whole octets, subgroups of 8: window runs
  * conv2d_window_subgroup.wgsl (32 rows x 8 outputs of a row per invocation, a window of X slid along each row of taps: per tap
@@ -109,13 +115,20 @@ export const CONV_FIVE_WIDE_FORWARD = ['window', 'pair'] as const;
  */
 export const CONV_FIVE_BY_FIVE_WEIGHT_GRAD = ['subgroup', 'vec4'] as const;
 /**
- * conv2d_window_subgroup.wgsl's order of multiply-adds (its ROW_TAPS): byRow adds a whole row of taps (width stride 1, at most
- * 8 taps) to each of its 256 sums at once, so each sum is loaded and stored once per row of taps (lavapipe keeps them in
- * memory); byTap one tap at a time (any geometry the kernel takes).
+ * conv2d_window_subgroup.wgsl's order of multiply-adds (its ROW_TAPS): byRow adds a whole row of taps (5 at width stride 1, 4
+ * at width stride 2) to each of its 256 sums at once, so each sum is loaded and stored once per row of taps (lavapipe keeps
+ * them in memory); byTap one tap at a time (any geometry the kernel takes).
  */
 export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
 export const WINDOW_STORES = ['quads', 'elements'] as const;
+/**
+ * conv2d_window_subgroup.wgsl's loads of X in a row of 4 taps at width stride 2, padding 1 and rows of whole quads (its
+ * X_QUADS: D-1's forward under windowTapOrder 'byRow'): quads, the 16 inputs between the window's two ends as 4 aligned vec4
+ * loads (a load whose address differs per lane is a loop over the lanes on lavapipe, whatever its width); elements, all 18
+ * one at a time.
+ */
+export const WINDOW_INPUT_LOADS = ['quads', 'elements'] as const;
 /**
  * The Cout = 1 forward of rowsSubgroup's geometry (convSingleChannel 'shared', subgroups of 8; height stride and dilation 1,
  * kernel at most 8 x 8): window runs conv2d_single_subgroup.wgsl rowsWindow (tiles of up to 16 output rows, each input row's
@@ -250,9 +263,11 @@ export interface KernelChoices {
   convSubgroupRows: (typeof CONV_SUBGROUP_ROWS)[number];
   convSubgroupPaddingRows: (typeof CONV_SUBGROUP_PADDING_ROWS)[number];
   convThinInputGrad: (typeof CONV_THIN_INPUT_GRAD)[number];
+  thinBlocksOrder: (typeof THIN_BLOCKS_ORDER)[number];
   convThinForward: (typeof CONV_THIN_FORWARD)[number];
   convFiveWideForward: (typeof CONV_FIVE_WIDE_FORWARD)[number];
   windowStores: (typeof WINDOW_STORES)[number];
+  windowInputLoads: (typeof WINDOW_INPUT_LOADS)[number];
   windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
   convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
@@ -345,8 +360,12 @@ export interface KernelChoices {
 // convSubgroupPaddingRows 'skip': the stride-1 input gradients through conv2d_packed_subgroup.wgsl, D-4 1.33-1.54x (0.74-0.82 ->
 // 1.09-1.14x matmul), G-res 1.27-1.33x (0.84-0.87 -> 1.06-1.16x); forwards 1.02-1.31x (G-res 1.21-1.31x) (bench/RESULTS.md
 // 2026-12-05 grad-rows section).
+// thinBlocksOrder 'byBlockRow': D-1's input gradient (2→64 4×4 stride 2 on 128², N16) per CPU second side by side against
+// 'byWindowRow', six pairs in four runs at load 9-16: 1.25-1.60x (0.56-0.70 -> 0.88-1.02x matmul), one reversal (0.62x, a test
+// run beside it). windowTapOrder 'byRow' on D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against
+// 'byTap': 1.04-1.20x (0.53-0.66 -> 0.58-0.77x matmul), 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -354,7 +373,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -377,9 +396,11 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSubgroupRows: CONV_SUBGROUP_ROWS,
   convSubgroupPaddingRows: CONV_SUBGROUP_PADDING_ROWS,
   convThinInputGrad: CONV_THIN_INPUT_GRAD,
+  thinBlocksOrder: THIN_BLOCKS_ORDER,
   convThinForward: CONV_THIN_FORWARD,
   convFiveWideForward: CONV_FIVE_WIDE_FORWARD,
   windowStores: WINDOW_STORES,
+  windowInputLoads: WINDOW_INPUT_LOADS,
   windowTapOrder: WINDOW_TAP_ORDER,
   convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
   convSingleForward: CONV_SINGLE_FORWARD,

@@ -237,9 +237,14 @@ function windowGeometry(g: ConvGeometry): boolean {
   return g.Cin <= 4 && g.Cout > 16 && (g.SW === 1 || g.SW === 2) && g.DW === 1 && g.OW % 8 === 0;
 }
 
-/** conv2d_window_subgroup.wgsl's ROW_TAPS: 5, a whole row of 5 taps per update of its sums under windowTapOrder 'byRow' (KW 5, width stride 1), else 0 (one tap at a time). */
+/**
+ * conv2d_window_subgroup.wgsl's ROW_TAPS: a whole row of taps per update of its sums under windowTapOrder 'byRow' — 5 (KW 5,
+ * width stride 1: conv1) or 4 (KW 4, width stride 2: D-1) — else 0 (one tap at a time).
+ */
 function windowRowTaps(g: ConvGeometry): number {
-  return gpu().policy.get('windowTapOrder') === 'byRow' && g.SW === 1 && g.KW === 5 ? 5 : 0;
+  if (gpu().policy.get('windowTapOrder') !== 'byRow') return 0;
+  if (g.SW === 1 && g.KW === 5) return 5;
+  return g.SW === 2 && g.KW === 4 ? 4 : 0;
 }
 
 /** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
@@ -247,8 +252,11 @@ function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedW
   const pixelBlocks = (g.N * g.OH * g.OW) / 8;
   const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: windowRowTaps(g) }, operands, stores });
-  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
+  const rowTaps = windowRowTaps(g);
+  // The 4-tap stride-2 rows' inputs as aligned quads: padding 1 and rows of whole quads (windowInputLoads).
+  const inputQuads = rowTaps === 4 && g.PW === 1 && g.W % 4 === 0 && gpu().policy.get('windowInputLoads') === 'quads';
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: rowTaps, X_QUADS: inputQuads ? 1 : 0 }, operands, stores });
+  gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask, x], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
 /**
@@ -570,7 +578,7 @@ function launchThinTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffe
   const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
   // Each block's 4 columns b0 .. b0 + 3 one aligned vec4 of gy (b0 = floor(PW / SW) + 4·block column; chunks start at whole images).
   const quads = g.OW % 4 === 0 && Math.floor(g.PW / g.SW) % 4 === 0;
-  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0 }, operands, stores });
+  const k = kernel('conv_transpose2d_thin', { name: 'conv_transpose2d.thinBlocks', entryPoint: 'thinBlocks', constants: { WG: wg, STRIDE_H: g.SH, STRIDE_W: g.SW, QUADS: quads ? 1 : 0, BY_BLOCK_ROWS: gpu().policy.get('thinBlocksOrder') === 'byBlockRow' ? 1 : 0 }, operands, stores });
   gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 2), depth]);
 }
 

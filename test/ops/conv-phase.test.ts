@@ -5,7 +5,8 @@
 // non-square sizes, output padding, 1-12 channels, batch > 1, bias), against the direct oracle where the
 // phases span several workgroups along pixels and channels (odd channel counts, partial row blocks,
 // outputs smaller than a workgroup), the subgroup kernel's adapter condition, which geometries fall
-// back to the gather kernel, and batches split over several bindings.
+// back to the gather kernel, and batches split over several bindings; the thin kernel (conv_transpose2d_thin.wgsl) under
+// both of its orders of multiply-adds (policy thinBlocksOrder).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, convTranspose2d, type Conv2dOptions } from '../../src/nn/functional/conv.js';
@@ -135,24 +136,28 @@ test('phases over a batch larger than one binding run in runs of whole images', 
   }
 });
 
-test('thin outputs (1-2 channels) at stride 2 run conv_transpose2d_thin.wgsl: conv2d input gradient against finite differences, convTranspose2d forward with bias, odd sizes, batch > 1', async () => {
+test('thin outputs (1-2 channels) at stride 2 run conv_transpose2d_thin.wgsl under thinBlocksOrder byBlockRow and byWindowRow: conv2d input gradient against finite differences, convTranspose2d forward with bias, odd sizes, batch > 1', async () => {
   const cases: { x: number[]; w: number[]; opts: Conv2dOptions }[] = [
     { x: [3, 2, 21, 18], w: [5, 2, 4, 4], opts: { stride: 2, padding: 1 } },
     { x: [2, 1, 13, 11], w: [3, 1, 3, 2], opts: { stride: [2, 1], padding: [1, 0] } },
     { x: [2, 2, 9, 14], w: [4, 2, 2, 4], opts: { stride: [1, 2], padding: [0, 2] } },
     { x: [2, 2, 17, 16], w: [3, 2, 3, 3], opts: { stride: 2, padding: 0 } },
   ];
-  for (const c of cases) {
-    const what = `thin conv2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
-    const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
-    if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `${what}: expected ${THIN_KERNEL} among ${names.join(', ')}`);
-    await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: ([a, b, bias]) => conv2d(a, b, bias, c.opts), reference: ([a, b, bias]) => ref.conv2d(a, b, bias, c.opts), rng });
+  for (const order of ['byBlockRow', 'byWindowRow'] as const) {
+    await gpu().policy.with({ thinBlocksOrder: order }, async () => {
+      for (const c of cases) {
+        const what = `thin conv2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${order}`;
+        const names = await kernelsRun(rng, ([a, b]) => conv2d(a, b, undefined, c.opts), [c.x, c.w]);
+        if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `${what}: expected ${THIN_KERNEL} among ${names.join(', ')}`);
+        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: ([a, b, bias]) => conv2d(a, b, bias, c.opts), reference: ([a, b, bias]) => ref.conv2d(a, b, bias, c.opts), rng });
+      }
+      // convTranspose2d's forward: 2 output channels, bias, output padding (an output row no tap reaches holds the bias).
+      const transposed = { x: [2, 3, 6, 7], w: [3, 2, 4, 4], opts: { stride: 2, padding: 1, outputPadding: 1 } };
+      const names = await kernelsRun(rng, ([a, b]) => convTranspose2d(a, b, undefined, transposed.opts), [transposed.x, transposed.w]);
+      if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `convTranspose2d: expected ${THIN_KERNEL} among ${names.join(', ')}`);
+      await checkOp({ name: `thin convTranspose2d ${order}`, inputs: [transposed.x, transposed.w, [2]], forward: ([a, b, bias]) => convTranspose2d(a, b, bias, transposed.opts), reference: ([a, b, bias]) => ref.convTranspose2d(a, b, bias, transposed.opts), rng });
+    });
   }
-  // convTranspose2d's forward: 2 output channels, bias, output padding (an output row no tap reaches holds the bias).
-  const transposed = { x: [2, 3, 6, 7], w: [3, 2, 4, 4], opts: { stride: 2, padding: 1, outputPadding: 1 } };
-  const names = await kernelsRun(rng, ([a, b]) => convTranspose2d(a, b, undefined, transposed.opts), [transposed.x, transposed.w]);
-  if (subgroupsOfEight()) assert.ok(names.includes(THIN_KERNEL), `convTranspose2d: expected ${THIN_KERNEL} among ${names.join(', ')}`);
-  await checkOp({ name: 'thin convTranspose2d', inputs: [transposed.x, transposed.w, [2]], forward: ([a, b, bias]) => convTranspose2d(a, b, bias, transposed.opts), reference: ([a, b, bias]) => ref.convTranspose2d(a, b, bias, transposed.opts), rng });
 });
 
 test('thin kernel against the direct oracle on D-1\'s geometry (4×4 stride 2 pad 1) over several workgroups, aligned quads and not, and against phases', async () => {
@@ -167,11 +172,13 @@ test('thin kernel against the direct oracle on D-1\'s geometry (4×4 stride 2 pa
     const g = ref.randn(rng, ref.conv2d(xs[0], xs[1], undefined, opts).shape);
     const op = ([a, b]: Tensor[]) => conv2d(a, b, undefined, opts);
     const got = await forwardAndGradients(op, xs, g);
+    const byWindowRow = await gpu().policy.with({ thinBlocksOrder: 'byWindowRow' }, () => forwardAndGradients(op, xs, g));
     gpu().policy.set({ convThinInputGrad: 'phases' });
     const phases = await forwardAndGradients(op, xs, g);
     gpu().policy.set({ convThinInputGrad: undefined, convForward: 'direct', convInputGrad: 'direct', convWeightGrad: 'direct' });
     const oracle = await forwardAndGradients(op, xs, g);
     assertNear(got[1], oracle[1], `thin vs direct input grad x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
+    assertNear(byWindowRow[1], oracle[1], `thin byWindowRow vs direct input grad x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
     assertNear(phases[1], oracle[1], `phases vs direct input grad x [${s.x}] w [${s.w}]`, 1e-3, 1e-4);
     gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' });
   }

@@ -5,7 +5,8 @@
 // direct oracle over several workgroups and against packedSubgroup (convThinForward 'packed'); the shapes that keep the
 // channel-pair kernel. LightCNN's conv1 (5×5 pad 2, one channel; policy convFiveWideForward 'window', against 'pair': conv2d_subgroup.wgsl
 // fiveWidePair), the quad epilogue against element stores (policy windowStores), 5 taps per update of the sums against one
-// (policy windowTapOrder).
+// (policy windowTapOrder); FaPE-GAN's D-1 (4×4 stride 2) with 4 taps per update, its inputs as aligned quads or one at a time
+// (policy windowInputLoads), against one tap at a time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
@@ -105,6 +106,34 @@ test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under
         // Finite differences under the first setting only: the other settings change the forward kernel alone.
         const forwardOnly = setting !== settings[0];
         await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, { padding: 2 })) : ref.conv2d(x, w, b, { padding: 2 })), rng, forwardOnly });
+      }
+    });
+  }
+});
+
+test('D-1\'s forward (4-wide rows at width stride 2) under windowTapOrder byRow with windowInputLoads quads and elements, and byTap: padding, odd heights, height stride 1 and 2, bias, mfm, against finite differences', async () => {
+  // W % 4 == 0 with width padding 1 takes the aligned quads; W 17 and width padding 0 keep the 4-tap rows loading one value at a time.
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+    { x: [2, 2, 9, 16], w: [20, 2, 4, 4], opts: { stride: 2, padding: 1 } },
+    { x: [3, 1, 7, 17], w: [18, 1, 3, 4], opts: { stride: [1, 2], padding: 1 } },
+    { x: [2, 3, 6, 16], w: [20, 3, 4, 4], opts: { stride: 2, padding: [2, 1] }, mfm: true },
+    { x: [1, 2, 5, 18], w: [17, 2, 4, 4], opts: { stride: 2, padding: [1, 0] } },
+  ];
+  const settings = [
+    { windowTapOrder: 'byRow', windowInputLoads: 'quads' },
+    { windowTapOrder: 'byRow', windowInputLoads: 'elements' },
+    { windowTapOrder: 'byTap' },
+  ] as const;
+  for (const setting of settings) {
+    await gpu().policy.with(setting, async () => {
+      for (const c of cases) {
+        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${JSON.stringify(setting)}`;
+        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
+        assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
+        // Finite differences under the first setting only: the other settings change the forward kernel alone.
+        const forwardOnly = setting !== settings[0];
+        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly });
       }
     });
   }
