@@ -242,12 +242,22 @@ function windowRowTaps(g: ConvGeometry): number {
   return gpu().policy.get('windowTapOrder') === 'byRow' && g.SW === 1 && g.KW === 5 ? 5 : 0;
 }
 
-/** conv2d_window_subgroup.wgsl over a 32-row packing: 8 outputs per invocation along x (whole subgroups), 32 rows along y. */
+/** conv2d_window_subgroup.wgsl's outputs of a row per invocation: 16 under windowRowPixels 16 with 5-tap rows in output rows of whole 16s, else 8. */
+function windowRowPixels(g: ConvGeometry): number {
+  return windowRowTaps(g) === 5 && g.OW % 16 === 0 ? gpu().policy.get('windowRowPixels') : 8;
+}
+
+/**
+ * conv2d_window_subgroup.wgsl over a 32-row packing: 8 or 16 outputs per invocation along x (whole subgroups), 32 rows along
+ * y. With 16 outputs (512 sums an invocation) workgroups of 64: at conv1's shape 64 ran 1.2x faster than 256 side by side.
+ */
 function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
-  const pixelBlocks = (g.N * g.OH * g.OW) / 8;
-  const shape = packedTileShape(Math.ceil(g.Cout / WINDOW_ROWS), Math.max(pixelBlocks, 16));
+  const rowPixels = windowRowPixels(g);
+  const pixelBlocks = (g.N * g.OH * g.OW) / rowPixels;
+  const rowBlocks = Math.ceil(g.Cout / WINDOW_ROWS);
+  const shape = rowPixels === 16 ? { constants: { WGX: 64, WGY: 1 }, workgroups: [Math.ceil(pixelBlocks / 64), rowBlocks] as [number, number] } : packedTileShape(rowBlocks, Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: windowRowTaps(g) }, operands, stores });
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: windowRowTaps(g), PIXEL_QUADS: rowPixels / 4 }, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask], params(g, bias !== undefined, 0, mfm, packed.width), shape.workgroups);
 }
 
