@@ -14,6 +14,11 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5'
 await init();
 
 const SUM_ALL = Array.from({ length: 8 }, (_, t) => `lo[${t}].r0 + lo[${t}].r1 + lo[${t}].r2 + lo[${t}].r3 + hi[${t}].r0 + hi[${t}].r1 + hi[${t}].r2 + hi[${t}].r3`).join(' + ');
+// noStores: one store of all sums per invocation; noX / noW: inputs / weight quads made up from their indices instead of
+// loaded (noXUniform: X at a subgroup-uniform address); noShuffle: each lane's own weight quad for every t; uniformW(2): the 8
+// weight quads loaded at subgroup-uniform addresses instead of one per lane and shuffled; x4: X bound as vec4, 4 aligned quad
+// loads per row of taps instead of 12 scalars; mat2x4Stores / plainQuadStores: each channel's 8 outputs as one mat2x4 / two
+// vec4 stores without the epilogue's bounds tests, bias or mfm; computeOnly: noX, noW and noStores together.
 const EDITS: Record<string, [string, string][]> = {
   noStores: [['if (pix0 >= pixels) { return; }', `if (pix0 < pixels + 1u) { Y[pix0 / 4u] = storedQuad(${SUM_ALL}); return; }`]],
   noX: [['return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);', 'return select(0.0, f32(rowBase) + f32(iw), inside);']],
