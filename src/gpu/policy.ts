@@ -116,8 +116,8 @@ export const CONV_FIVE_BY_FIVE_WEIGHT_GRAD = ['subgroup', 'vec4'] as const;
 export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
 /**
  * Outputs of a row per invocation in conv2d_window_subgroup.wgsl's 5-tap rows (its PIXEL_QUADS; windowTapOrder byRow, output
- * rows of whole 16s: LightCNN's conv1): 16 (512 sums, 64 invocations a workgroup), each lane's weight quad per tap — a
- * lane-varying load, which lavapipe runs lane by lane — serving twice the multiply-adds; or 8 (256 sums).
+ * rows of whole 16s, float32 stores: LightCNN's conv1): 16 (512 sums, 64 invocations a workgroup), each lane's weight quad
+ * per tap — a lane-varying load, which lavapipe runs lane by lane — serving twice the multiply-adds; or 8 (256 sums).
  */
 export const WINDOW_ROW_PIXELS = [16, 8] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */

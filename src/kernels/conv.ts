@@ -242,9 +242,13 @@ function windowRowTaps(g: ConvGeometry): number {
   return gpu().policy.get('windowTapOrder') === 'byRow' && g.SW === 1 && g.KW === 5 ? 5 : 0;
 }
 
-/** conv2d_window_subgroup.wgsl's outputs of a row per invocation: 16 under windowRowPixels 16 with 5-tap rows in output rows of whole 16s, else 8. */
-function windowRowPixels(g: ConvGeometry): number {
-  return windowRowTaps(g) === 5 && g.OW % 16 === 0 ? gpu().policy.get('windowRowPixels') : 8;
+/**
+ * conv2d_window_subgroup.wgsl's outputs of a row per invocation: 16 under windowRowPixels 16 with 5-tap rows in output rows of
+ * whole 16s and float32 stores, else 8. Float16 stores keep 8: lavapipe compiled the 8-output float16-store build in 390 s
+ * at load 12 (each of its 64 quad stores rounds inline), and the 16-output one did not finish in 190 s.
+ */
+function windowRowPixels(g: ConvGeometry, stores: OperandType): number {
+  return windowRowTaps(g) === 5 && g.OW % 16 === 0 && stores === 'f32' ? gpu().policy.get('windowRowPixels') : 8;
 }
 
 /**
@@ -252,7 +256,7 @@ function windowRowPixels(g: ConvGeometry): number {
  * y. With 16 outputs (512 sums an invocation) workgroups of 64: at conv1's shape 64 ran 1.2x faster than 256 side by side.
  */
 function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
-  const rowPixels = windowRowPixels(g);
+  const rowPixels = windowRowPixels(g, stores);
   const pixelBlocks = (g.N * g.OH * g.OW) / rowPixels;
   const rowBlocks = Math.ceil(g.Cout / WINDOW_ROWS);
   const shape = rowPixels === 16 ? { constants: { WGX: 64, WGY: 1 }, workgroups: [Math.ceil(pixelBlocks / 64), rowBlocks] as [number, number] } : packedTileShape(rowBlocks, Math.max(pixelBlocks, 16));
