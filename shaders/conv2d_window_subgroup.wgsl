@@ -23,7 +23,8 @@
 // outputs are one row's, and each quad of 4 is one aligned vec4 of Y: OH·OW % 8 == 0), p.SW == STRIDE_W, p.DW == 1.
 // Subgroup operations need uniform control flow: invocations past the last pixel repeat it and store nothing
 // (and return before the epilogue); inputs outside X read an in-bounds stand-in that a select zeroes.
-// Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7, rows 32y .. 32y + 31.
+// Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7 (PIXEL_QUADS 4: 16x .. 16x + 15, in
+// output rows of whole 16s), rows 32y .. 32y + 31.
 // Invariant: every sum adds exactly the (ci, i, j) taps that land inside X; each Y element is stored once.
 // X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
@@ -66,9 +67,11 @@ fn inputQuad(iw: i32) -> vec4<f32> {
   return vec4<f32>(inputAt(iw), inputAt(iw + s), inputAt(iw + 2 * s), inputAt(iw + 3 * s));
 }
 
-/** Sums of outputs 0..3 (lo) and 4..7 (hi) of rows r0 + 4t .. + 3 at [t]. */
+/** Sums of outputs 0..3 (lo) and 4..7 (hi) of rows r0 + 4t .. + 3 at [t]; under PIXEL_QUADS 4 also outputs 8..11 (lo2) and 12..15 (hi2). */
 var<private> lo: array<Acc4x4, 8>;
 var<private> hi: array<Acc4x4, 8>;
+var<private> lo2: array<Acc4x4, 8>;
+var<private> hi2: array<Acc4x4, 8>;
 
 /** Adds tap weights w (lane t's quad: rows r0 + 4t .. + 3, taken by shuffles from constant lanes) times inputs xLo, xHi. */
 fn accumulateQuads(w: vec4<f32>, xLo: vec4<f32>, xHi: vec4<f32>) {
@@ -150,6 +153,13 @@ override ROW_TAPS: u32 = 0u;
  */
 override X_QUADS: bool = false;
 
+/**
+ * Quads of outputs of a row per invocation: 2 (8 outputs), or 4 (16; the launcher sets it under the policy's windowRowPixels
+ * 16, only with ROW_TAPS 5 and output rows of whole 16s). Each lane loads its weight quad once per tap, a lane-varying load
+ * that lavapipe runs lane by lane: 16 outputs halve those loads per multiply-add (and take 20 inputs per row, not 2 x 12).
+ */
+override PIXEL_QUADS: u32 = 2u;
+
 /** Rows 4t .. 4t + 3 of sums lo / hi (outputs 0..3 / 4..7) plus taps w0..w4 times their inputs (tap j: inputs j .. j + 7 of x). */
 fn addFiveTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>) -> Acc4x4 {
   return Acc4x4(
@@ -160,20 +170,29 @@ fn addFiveTaps(acc: Acc4x4, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec
   );
 }
 
-/** A row of 5 taps (weight quads from k, packedWidth apart) over the 8 outputs' inputs from iwFirst, each sum updated once. */
+/** The inputs taps 1, 2 and 3 of a row meet at 4 outputs whose tap-0 inputs are a, b the 4 inputs after a. */
+struct ShiftedInputs { tap1: vec4<f32>, tap2: vec4<f32>, tap3: vec4<f32> }
+
+fn shiftedInputs(a: vec4<f32>, b: vec4<f32>) -> ShiftedInputs {
+  return ShiftedInputs(vec4<f32>(a.yzw, b.x), vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz));
+}
+
+/** A row of 5 taps (weight quads from k, packedWidth apart) over the outputs' inputs from iwFirst, each sum updated once. */
 fn accumulateFiveTapRow(k: u32, iwFirst: i32) {
-  // Inputs iwFirst .. iwFirst + 11: tap j meets j .. j + 3 (outputs 0..3) and j + 4 .. j + 7 (outputs 4..7).
+  // Inputs iwFirst .. iwFirst + 4·PIXEL_QUADS + 3: tap j meets j + 4u .. j + 4u + 3 at outputs 4u .. 4u + 3.
   let a = inputQuad(iwFirst);
   let b = inputQuad(iwFirst + 4);
   let c = inputQuad(iwFirst + 8);
-  let lo0 = a;
-  let lo1 = vec4<f32>(a.yzw, b.x);
-  let lo2 = vec4<f32>(a.zw, b.xy);
-  let lo3 = vec4<f32>(a.w, b.xyz);
-  let lo4 = b;
-  let hi1 = vec4<f32>(b.yzw, c.x);
-  let hi2 = vec4<f32>(b.zw, c.xy);
-  let hi3 = vec4<f32>(b.w, c.xyz);
+  let ab = shiftedInputs(a, b);
+  let bc = shiftedInputs(b, c);
+  var d = vec4<f32>(0.0);
+  var e = vec4<f32>(0.0);
+  if (PIXEL_QUADS == 4u) {
+    d = inputQuad(iwFirst + 12);
+    e = inputQuad(iwFirst + 16);
+  }
+  let cd = shiftedInputs(c, d);
+  let de = shiftedInputs(d, e);
   let step = p.packedWidth;
   let w0 = Packed[k];
   let w1 = Packed[k + step];
@@ -186,8 +205,12 @@ fn accumulateFiveTapRow(k: u32, iwFirst: i32) {
     let a2 = subgroupShuffle(w2, t);
     let a3 = subgroupShuffle(w3, t);
     let a4 = subgroupShuffle(w4, t);
-    lo[t] = addFiveTaps(lo[t], a0, a1, a2, a3, a4, lo0, lo1, lo2, lo3, lo4);
-    hi[t] = addFiveTaps(hi[t], a0, a1, a2, a3, a4, lo4, hi1, hi2, hi3, c);
+    lo[t] = addFiveTaps(lo[t], a0, a1, a2, a3, a4, a, ab.tap1, ab.tap2, ab.tap3, b);
+    hi[t] = addFiveTaps(hi[t], a0, a1, a2, a3, a4, b, bc.tap1, bc.tap2, bc.tap3, c);
+    if (PIXEL_QUADS == 4u) {
+      lo2[t] = addFiveTaps(lo2[t], a0, a1, a2, a3, a4, c, cd.tap1, cd.tap2, cd.tap3, d);
+      hi2[t] = addFiveTaps(hi2[t], a0, a1, a2, a3, a4, d, de.tap1, de.tap2, de.tap3, e);
+    }
   }
 }
 
@@ -256,8 +279,8 @@ fn accumulateFourTapStrideTwoRow(k: u32, iwFirst: i32) {
 fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let r0 = (wid.y * WGY + lid.y) * ROWS;
   let pixels = p.N * p.OH * p.OW;
-  let pix0 = (wid.x * WGX + lid.x) * 8u;
-  let q = min(pix0, pixels - 8u);
+  let pix0 = (wid.x * WGX + lid.x) * 4u * PIXEL_QUADS;
+  let q = min(pix0, pixels - 4u * PIXEL_QUADS);
   let image = q / (p.OH * p.OW);
   let oh = q / p.OW % p.OH;
   let iwFirst = i32((q % p.OW) * STRIDE_W) - p.PW;
@@ -324,4 +347,22 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
   storeRows(r0 + 20u, image, offset + 4u, hi[5], e);
   storeRows(r0 + 24u, image, offset + 4u, hi[6], e);
   storeRows(r0 + 28u, image, offset + 4u, hi[7], e);
+  if (PIXEL_QUADS == 4u) {
+    storeRows(r0, image, offset + 8u, lo2[0], e);
+    storeRows(r0 + 4u, image, offset + 8u, lo2[1], e);
+    storeRows(r0 + 8u, image, offset + 8u, lo2[2], e);
+    storeRows(r0 + 12u, image, offset + 8u, lo2[3], e);
+    storeRows(r0 + 16u, image, offset + 8u, lo2[4], e);
+    storeRows(r0 + 20u, image, offset + 8u, lo2[5], e);
+    storeRows(r0 + 24u, image, offset + 8u, lo2[6], e);
+    storeRows(r0 + 28u, image, offset + 8u, lo2[7], e);
+    storeRows(r0, image, offset + 12u, hi2[0], e);
+    storeRows(r0 + 4u, image, offset + 12u, hi2[1], e);
+    storeRows(r0 + 8u, image, offset + 12u, hi2[2], e);
+    storeRows(r0 + 12u, image, offset + 12u, hi2[3], e);
+    storeRows(r0 + 16u, image, offset + 12u, hi2[4], e);
+    storeRows(r0 + 20u, image, offset + 12u, hi2[5], e);
+    storeRows(r0 + 24u, image, offset + 12u, hi2[6], e);
+    storeRows(r0 + 28u, image, offset + 12u, hi2[7], e);
+  }
 }

@@ -120,6 +120,12 @@ export const CONV_FIVE_BY_FIVE_WEIGHT_GRAD = ['subgroup', 'vec4'] as const;
  * them in memory); byTap one tap at a time (any geometry the kernel takes).
  */
 export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
+/**
+ * Outputs of a row per invocation in conv2d_window_subgroup.wgsl's 5-tap rows (its PIXEL_QUADS; windowTapOrder byRow, output
+ * rows of whole 16s, float32 stores: LightCNN's conv1): 16 (512 sums, 64 invocations a workgroup), each lane's weight quad
+ * per tap — a lane-varying load, which lavapipe runs lane by lane — serving twice the multiply-adds; or 8 (256 sums).
+ */
+export const WINDOW_ROW_PIXELS = [16, 8] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
 export const WINDOW_STORES = ['quads', 'elements'] as const;
 /**
@@ -269,6 +275,7 @@ export interface KernelChoices {
   windowStores: (typeof WINDOW_STORES)[number];
   windowInputLoads: (typeof WINDOW_INPUT_LOADS)[number];
   windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
+  windowRowPixels: (typeof WINDOW_ROW_PIXELS)[number];
   convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
   convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
@@ -326,6 +333,8 @@ export interface KernelChoices {
 // rows 1.05-1.48x one tap at a time in two runs, 0.92x in a third (a loop over an array of taps ran 0.56x: Mesa kept it
 // rolled, the taps in memory). convFiveByFiveWeightGrad 'subgroup': conv1's weight gradient 0.43-0.50→1.40-1.52x matmul
 // (2.8-3.5x fiveWide per CPU second) (bench/RESULTS.md 2026-12-05 conv1 section).
+// windowRowPixels 16: conv1's forward 0.50→0.68x matmul (1.37x 8 outputs per CPU second), its mfm forward 0.45→0.63x (1.39x),
+// side by side at load 15 (bench/RESULTS.md 2026-12-05 conv1-fwd section).
 // convSingleForward 'window': G-out's forward (64→1 7×7 on 134², N16) 0.36-0.38→0.98-1.12x matmul (2.7-2.9x rowsSubgroup per CPU
 // second), D-out's (512→1 4×4 pad 1 on 15²) 0.18-0.27→0.44-0.79x (2.0-2.9x rowsSliced + its reduction); convSingleInputGrad
 // 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
@@ -365,7 +374,7 @@ export interface KernelChoices {
 // run beside it). windowTapOrder 'byRow' on D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against
 // 'byTap': 1.04-1.20x (0.53-0.66 -> 0.58-0.77x matmul), 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -373,7 +382,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8,
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -402,6 +411,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   windowStores: WINDOW_STORES,
   windowInputLoads: WINDOW_INPUT_LOADS,
   windowTapOrder: WINDOW_TAP_ORDER,
+  windowRowPixels: WINDOW_ROW_PIXELS,
   convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
   convSingleForward: CONV_SINGLE_FORWARD,
   convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,

@@ -5,8 +5,8 @@
 // direct oracle over several workgroups and against packedSubgroup (convThinForward 'packed'); the shapes that keep the
 // channel-pair kernel. LightCNN's conv1 (5×5 pad 2, one channel; policy convFiveWideForward 'window', against 'pair': conv2d_subgroup.wgsl
 // fiveWidePair), the quad epilogue against element stores (policy windowStores), 5 taps per update of the sums against one
-// (policy windowTapOrder); FaPE-GAN's D-1 (4×4 stride 2) with 4 taps per update, its inputs as aligned quads or one at a time
-// (policy windowInputLoads), against one tap at a time.
+// (policy windowTapOrder), 16 outputs of a row per invocation against 8 (policy windowRowPixels); FaPE-GAN's D-1 (4×4 stride 2)
+// with 4 taps per update, its inputs as aligned quads or one at a time (policy windowInputLoads), against one tap at a time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
@@ -84,14 +84,18 @@ test('the channel-pair kernel keeps the shapes the window kernel does not take (
   }
 });
 
-test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under convFiveWideForward window and pair, windowStores quads and elements, windowTapOrder byRow and byTap: bias, mfm with its mask, partial row blocks, odd heights, against finite differences', async () => {
+test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under convFiveWideForward window and pair, windowStores quads and elements, windowTapOrder byRow and byTap, windowRowPixels 16 and 8: bias, mfm with its mask, partial row blocks, odd heights, against finite differences', async () => {
   const cases: { x: number[]; w: number[]; mfm: boolean }[] = [
     { x: [2, 1, 7, 16], w: [20, 1, 5, 5], mfm: false },
     { x: [3, 1, 5, 8], w: [34, 1, 5, 5], mfm: true },
     { x: [2, 2, 3, 24], w: [36, 2, 5, 5], mfm: true },
+    // Rows of whole 16s (windowRowPixels 16 takes them): one and two channels, the last invocation's pixels past the end.
+    { x: [3, 1, 5, 16], w: [40, 1, 5, 5], mfm: false },
+    { x: [1, 2, 9, 32], w: [36, 2, 5, 5], mfm: true },
   ];
   const settings: { policy: object; kernel: string }[] = [
-    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow' }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 8 }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 16 }, kernel: 'windowSubgroup' },
     { policy: { convFiveWideForward: 'window', windowStores: 'elements', windowTapOrder: 'byTap' }, kernel: 'windowSubgroup' },
     { policy: { convFiveWideForward: 'pair' }, kernel: 'fiveWidePairSubgroup' },
   ];
@@ -139,8 +143,11 @@ test('D-1\'s forward (4-wide rows at width stride 2) under windowTapOrder byRow 
   }
 });
 
-test('conv1\'s window forward matches the direct oracle over several workgroups (96 filters, mfm and its mask, 40-pixel rows, batch 3)', async () => {
-  const shape = { x: [3, 1, 21, 40], w: [96, 1, 5, 5] };
+for (const rowPixels of [8, 16] as const) {
+test(`conv1's window forward matches the direct oracle over several workgroups (96 filters, mfm and its mask, batch 3, windowRowPixels ${rowPixels})`, async () => {
+  // 40-pixel rows take 8 outputs per invocation; 48-pixel rows, 189 invocations of 16 (3 workgroups of 64, the last partial).
+  const shape = { x: [3, 1, 21, rowPixels === 16 ? 48 : 40], w: [96, 1, 5, 5] };
+  gpu().policy.set({ windowRowPixels: rowPixels });
   const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
   const run = (mfm: boolean) => noGrad(async () => {
     const inputs = xs.map((x) => toTensor(x));
@@ -158,5 +165,6 @@ test('conv1\'s window forward matches the direct oracle over several workgroups 
     assertNear(await run(mfm), oracle, `window vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
   }
 });
+}
 
 test.run();
