@@ -2,12 +2,11 @@
 // the kernel dispatched directly, with timing-only edits (their outputs are not the conv's), alternated call by call in one
 // process (best CPU ms of the rounds, × the matmul 1024³ of the same rounds).
 //   node --import tsx bench/conv1-probe.ts [--rounds 5] [--only base,noStores,...]
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
-import { matmul } from '../src/kernels/matmul.js';
+import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, only: { type: 'string' } } });
@@ -89,7 +88,7 @@ function dispatcher(l: Launch): () => GPUBuffer[] {
   };
 }
 
-interface Case { label: string; flops: number; run: () => GPUBuffer[] }
+type Case = ProbeCase;
 const flops = 2 * N * Cout * H * W * KH * KW;
 const variants: [string, Launch][] = [
   ['base', {}],
@@ -106,24 +105,5 @@ const only = values.only?.split(',');
 const cases: Case[] = variants.filter(([label]) => !only || only.includes(label)).map(([label, l]) => ({ label: `conv1 ${label}`, flops, run: dispatcher(l) }));
 const S = 1024;
 const ma = randomBuffer(S * S, 19), mb = randomBuffer(S * S, 23);
-cases.push({ label: `matmul ${S}³`, flops: 2 * S ** 3, run: () => [matmul({ buffer: ma, batchStride: 0, rowStride: S, colStride: 1 }, { buffer: mb, batchStride: 0, rowStride: S, colStride: 1 }, 1, S, S, S)] });
-
-async function time(c: Case): Promise<number> {
-  await gpu().sync();
-  const cpuStart = process.cpuUsage();
-  c.run().forEach((o) => gpu().pool.release(o));
-  await gpu().sync();
-  const cpu = process.cpuUsage(cpuStart);
-  return (cpu.user + cpu.system) / 1000;
-}
-const best = new Map<Case, number>();
-for (const c of cases) await time(c);
-for (let round = 0; round < Number(values.rounds); round++) {
-  for (const c of cases) best.set(c, Math.min(best.get(c) ?? Infinity, await time(c)));
-}
-console.log(`best CPU ms of ${values.rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
-const reference = cases.at(-1)!.flops / best.get(cases.at(-1)!)!;
-for (const c of cases) {
-  const ms = best.get(c)!;
-  console.log(`${c.label.padEnd(40)} ${ms.toFixed(1).padStart(7)} ms ${(c.flops / ms / reference).toFixed(2).padStart(5)}x`);
-}
+cases.push(matmulCase(S, ma, mb));
+await printBestRounds(cases, Number(values.rounds), 40);

@@ -3,14 +3,13 @@
 //   node --import tsx bench/short-k-probe.ts [--rounds 5] [--rows group4,group1] [--only base,aAlongM,...]
 //     [--baseline main]   (also the 1024³ product through that commit's matmul_subgroup.wgsl and this tree's, dispatched alike)
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, type ConvGeometry } from '../src/kernels/conv.js';
-import { matmul } from '../src/kernels/matmul.js';
 import { COLUMNS_OUT_B, type KernelChoices } from '../src/gpu/policy.js';
+import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false }, baseline: { type: 'string' } } });
@@ -107,7 +106,7 @@ function withPolicy(overrides: Partial<KernelChoices>, run: () => GPUBuffer[]): 
   }
 }
 
-interface Case { label: string; flops: number; run: () => GPUBuffer[] }
+type Case = ProbeCase;
 const cases: Case[] = [];
 const only = values.only?.split(',');
 for (const name of values.rows!.split(',')) {
@@ -186,24 +185,5 @@ if (values.baseline) {
   cases.push({ label: `matmul ${S}³ direct, ${values.baseline}'s kernel`, flops: 2 * S ** 3, run: dispatcher({ ...square, edit: 'baseline' }, ma, mb, ma) });
   cases.push({ label: `matmul ${S}³ direct, this tree's kernel`, flops: 2 * S ** 3, run: dispatcher(square, ma, mb, ma) });
 }
-cases.push({ label: `matmul ${S}³`, flops: 2 * S ** 3, run: () => [matmul({ buffer: ma, batchStride: 0, rowStride: S, colStride: 1 }, { buffer: mb, batchStride: 0, rowStride: S, colStride: 1 }, 1, S, S, S)] });
-
-async function time(c: Case): Promise<number> {
-  await gpu().sync();
-  const cpuStart = process.cpuUsage();
-  c.run().forEach((o) => gpu().pool.release(o));
-  await gpu().sync();
-  const cpu = process.cpuUsage(cpuStart);
-  return (cpu.user + cpu.system) / 1000;
-}
-const best = new Map<Case, number>();
-for (const c of cases) await time(c);
-for (let round = 0; round < Number(values.rounds); round++) {
-  for (const c of cases) best.set(c, Math.min(best.get(c) ?? Infinity, await time(c)));
-}
-console.log(`best CPU ms of ${values.rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
-const reference = cases.at(-1)!.flops / best.get(cases.at(-1)!)!;
-for (const c of cases) {
-  const ms = best.get(c)!;
-  console.log(`${c.label.padEnd(78)} ${ms.toFixed(1).padStart(7)} ms ${((c.flops / ms / reference)).toFixed(2).padStart(5)}x`);
-}
+cases.push(matmulCase(S, ma, mb));
+await printBestRounds(cases, Number(values.rounds), 78);

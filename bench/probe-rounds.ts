@@ -1,0 +1,40 @@
+// The probes' timing (bench/short-k-probe.ts, bench/conv1-probe.ts): every case called once a round, alternated,
+// the best CPU ms of the rounds reported against a 1024³ matmul timed in the same rounds.
+import { loadavg } from 'node:os';
+import { gpu } from '../src/gpu/index.js';
+import { matmul } from '../src/kernels/matmul.js';
+
+export interface ProbeCase { label: string; flops: number; run: () => GPUBuffer[] }
+
+/** The reference case: the matmul kernel at S³ on the two S×S buffers. */
+export function matmulCase(S: number, a: GPUBuffer, b: GPUBuffer): ProbeCase {
+  return { label: `matmul ${S}³`, flops: 2 * S ** 3, run: () => [matmul({ buffer: a, batchStride: 0, rowStride: S, colStride: 1 }, { buffer: b, batchStride: 0, rowStride: S, colStride: 1 }, 1, S, S, S)] };
+}
+
+/**
+ * The process's CPU ms over one synced call: lavapipe runs the kernels on its threads in this process,
+ * so CPU time counts the work done and swings less than wall time when other processes share the cores.
+ */
+async function cpuMs(c: ProbeCase): Promise<number> {
+  await gpu().sync();
+  const cpuStart = process.cpuUsage();
+  c.run().forEach((o) => gpu().pool.release(o));
+  await gpu().sync();
+  const cpu = process.cpuUsage(cpuStart);
+  return (cpu.user + cpu.system) / 1000;
+}
+
+/** Times `cases` (the last one the reference) over `rounds` after a compiling call each, and prints each best against the reference's rate. */
+export async function printBestRounds(cases: ProbeCase[], rounds: number, labelWidth: number): Promise<void> {
+  const best = new Map<ProbeCase, number>();
+  for (const c of cases) await cpuMs(c);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) best.set(c, Math.min(best.get(c) ?? Infinity, await cpuMs(c)));
+  }
+  console.log(`best CPU ms of ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+  const reference = cases.at(-1)!.flops / best.get(cases.at(-1)!)!;
+  for (const c of cases) {
+    const ms = best.get(c)!;
+    console.log(`${c.label.padEnd(labelWidth)} ${ms.toFixed(1).padStart(7)} ms ${(c.flops / ms / reference).toFixed(2).padStart(5)}x`);
+  }
+}
