@@ -41,7 +41,7 @@ test('a preset refuses the layout options it sets itself, and --scale outside 0.
     runCli(['synth', at('x'), '--preset', 'f2ed', '--scale', '0.001']),
   ]);
   assert.equal(errorLines(layout), ['webfer: --preset f2ed-small lays out subjects, expressions, clips, frames and poses itself: drop --subjects, --pose-mix (or drop --preset)']);
-  assert.equal(errorLines(scale), ['webfer: F²ED scale must be between 0.01 and 1 (a fraction of its 219,719 images), got 0.001']);
+  assert.equal(errorLines(scale), ['webfer: --scale 0.001: F²ED scale must be between 0.01 and 1 (a fraction of its 219,719 images), got 0.001']);
   assert.ok(layout.code !== 0 && scale.code !== 0);
 });
 
