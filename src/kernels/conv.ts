@@ -248,12 +248,12 @@ function windowRowTaps(g: ConvGeometry): number {
 }
 
 /**
- * conv2d_window_subgroup.wgsl's outputs of a row per invocation: 16 under windowRowPixels 16 with 5-tap rows in output rows of
+ * conv2d_window_subgroup.wgsl's outputs of a row per invocation: 16 under windowRowPixels 16 with 5-tap rows (rowTaps 5) in output rows of
  * whole 16s and float32 stores, else 8. Float16 stores keep 8: lavapipe compiled the 8-output float16-store build in 390 s
  * at load 12 (each of its 64 quad stores rounds inline), and the 16-output one did not finish in 190 s.
  */
-function windowRowPixels(g: ConvGeometry, stores: OperandType): number {
-  return windowRowTaps(g) === 5 && g.OW % 16 === 0 && stores === 'f32' ? gpu().policy.get('windowRowPixels') : 8;
+function windowRowPixels(rowTaps: number, g: ConvGeometry, stores: OperandType): number {
+  return rowTaps === 5 && g.OW % 16 === 0 && stores === 'f32' ? gpu().policy.get('windowRowPixels') : 8;
 }
 
 /**
@@ -261,12 +261,12 @@ function windowRowPixels(g: ConvGeometry, stores: OperandType): number {
  * y. With 16 outputs (512 sums an invocation) workgroups of 64: at conv1's shape 64 ran 1.2x faster than 256 side by side.
  */
 function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
-  const rowPixels = windowRowPixels(g, stores);
+  const rowTaps = windowRowTaps(g);
+  const rowPixels = windowRowPixels(rowTaps, g, stores);
   const pixelBlocks = (g.N * g.OH * g.OW) / rowPixels;
   const rowBlocks = Math.ceil(g.Cout / WINDOW_ROWS);
   const shape = rowPixels === 16 ? { constants: { WGX: 64, WGY: 1 }, workgroups: [Math.ceil(pixelBlocks / 64), rowBlocks] as [number, number] } : packedTileShape(rowBlocks, Math.max(pixelBlocks, 16));
   const name = pass === 'inputGrad' ? 'conv_transpose2d.windowSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowSubgroup`;
-  const rowTaps = windowRowTaps(g);
   // The 4-tap stride-2 rows' inputs as aligned quads: padding 1 and rows of whole quads (windowInputLoads).
   const inputQuads = rowTaps === 4 && g.PW === 1 && g.W % 4 === 0 && gpu().policy.get('windowInputLoads') === 'quads';
   const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowSubgroup', constants: { ...shape.constants, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, ROW_TAPS: rowTaps, X_QUADS: inputQuads ? 1 : 0, PIXEL_QUADS: rowPixels / 4 }, operands, stores });
