@@ -39,7 +39,7 @@ export async function detectFormat(path: string): Promise<Exclude<DatasetFormat,
     if (head.includes('path') && head.includes('subject')) return 'index';
     throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(head.slice(0, 60)), hint: 'pass --format' });
   }
-  const files = await listFiles(path);
+  const files = (await listFiles(path)).filter((file) => !isMacMetadata(file));
   // `webfer synth OUT` and `webfer augment --out OUT` write OUT/index.csv next to images/.
   if (files.includes('index.csv')) return 'index';
   if (files.some((file) => file.endsWith('_emotion.txt'))) return 'ckplus';
@@ -81,6 +81,39 @@ async function openIndex(path: string, options: OpenDatasetOptions): Promise<Dat
   };
 }
 
+/** `__MACOSX/` (the resource forks macOS puts into zip archives), or an AppleDouble `._name` file (what macOS writes beside each file on a non-Mac disk). */
+const MAC_METADATA_FOLDER = '__MACOSX';
+function isMacMetadata(relativePath: string): boolean {
+  return relativePath.split('/').some((part) => part === MAC_METADATA_FOLDER) || basename(relativePath).startsWith('._');
+}
+
+/**
+ * macOS metadata in a dataset folder: its `._x.jpg` files are named like images but hold no
+ * pixels, and a `__MACOSX/` folder would become a class of the class-folder layout. Each is a
+ * problem naming the command that deletes it (one per `__MACOSX` folder), and none is read as data.
+ */
+function withoutMacMetadata(root: string, files: readonly string[], problems: ProblemLog): string[] {
+  const reportedFolders = new Set<string>();
+  for (const file of files.filter(isMacMetadata)) {
+    const parts = file.split('/'), folderDepth = parts.indexOf(MAC_METADATA_FOLDER);
+    if (folderDepth >= 0) {
+      const folder = parts.slice(0, folderDepth + 1).join('/');
+      if (reportedFolders.has(folder)) continue;
+      reportedFolders.add(folder);
+      problems.report(new DataError('macOS archive metadata, not images', {
+        file: join(root, folder), expected: 'image files and class folders', got: 'a __MACOSX folder (the resource forks macOS adds to a zip archive)',
+        hint: `delete it (rm -r '${join(root, folder)}'), or pass --skip-bad to leave it out`,
+      }));
+    } else if (IMAGE_EXTENSIONS.test(file)) {
+      problems.report(new DataError('macOS metadata file, not an image', {
+        file: join(root, file), expected: 'an image', got: 'an AppleDouble "._" file (macOS writes one beside each file copied to a non-Mac disk)',
+        hint: `delete these (find '${root}' -name '._*' -delete), or pass --skip-bad to leave them out`,
+      }));
+    }
+  }
+  return files.filter((file) => !isMacMetadata(file));
+}
+
 /** Images in a format the codecs do not read would silently shrink a class: each is a problem. */
 function reportUnsupportedImages(root: string, files: readonly string[], problems: ProblemLog): void {
   for (const file of files.filter((name) => UNSUPPORTED_IMAGE_EXTENSIONS.test(name))) {
@@ -101,7 +134,7 @@ function splitFromPath(relativePath: string): SplitName | undefined {
 async function openNamedFolder(root: string, format: 'jaffe' | 'kdef', options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
   const samples: Sample[] = [];
-  const files = await listFiles(root);
+  const files = withoutMacMetadata(root, await listFiles(root), problems);
   reportUnsupportedImages(root, files, problems);
   for (const file of files) {
     if (!IMAGE_EXTENSIONS.test(file)) continue;
@@ -117,7 +150,7 @@ async function openNamedFolder(root: string, format: 'jaffe' | 'kdef', options: 
 
 async function openCkplus(root: string, options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
-  const files = await listFiles(root);
+  const files = withoutMacMetadata(root, await listFiles(root), problems);
   reportUnsupportedImages(root, files, problems);
   const images = files.filter((file) => IMAGE_EXTENSIONS.test(file));
   // Sequence key "S005/001" → its frames in order.
@@ -151,7 +184,7 @@ async function openCkplus(root: string, options: OpenDatasetOptions): Promise<Da
 
 async function openClassFolders(root: string, options: OpenDatasetOptions): Promise<Dataset> {
   const problems = new ProblemLog(options.skipBad ?? false);
-  const allFiles = await listFiles(root);
+  const allFiles = withoutMacMetadata(root, await listFiles(root), problems);
   reportUnsupportedImages(root, allFiles, problems);
   const files = allFiles.filter((file) => IMAGE_EXTENSIONS.test(file));
   const classOf = (file: string) => {
@@ -162,7 +195,7 @@ async function openClassFolders(root: string, options: OpenDatasetOptions): Prom
   // A class folder without images would silently shrink the label set (or, kept, be a class
   // the model never sees): it is a problem to fix, not something to drop quietly.
   const withImages = new Set(files.map((file) => file.split('/').slice(0, -1).join('/')));
-  for (const folder of await listFolders(root)) {
+  for (const folder of (await listFolders(root)).filter((name) => !isMacMetadata(name))) {
     const depth = folder.split('/').length, isClassLevel = splitFromPath(folder) ? depth === 2 : depth === 1;
     if (!isClassLevel || withImages.has(folder) || [...withImages].some((other) => other.startsWith(`${folder}/`))) continue;
     problems.report(new DataError('class folder has no images', {
