@@ -1,0 +1,186 @@
+// Images as users have them (audit 3): a class-folder dataset with upper-case extensions, spaces
+// and non-ASCII names, macOS archive metadata beside it; then `webfer predict` on every PNG colour
+// type and bit depth (written here from the PNG specification by png-writer.ts), each held against
+// an 8-bit gray PNG of what PIL's convert('L') gives for it: the two must predict the same.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import jpeg from 'jpeg-js';
+import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
+import { writePng, type PngSpec } from './png-writer.js';
+
+const work = tempDir('webfer-image-files-');
+const at = (...parts: string[]) => join(work, ...parts);
+const run = (args: string[]) => runCli(args, { cwd: work, timeoutMs: 180_000 });
+const write = (path: string, data: Uint8Array | string) => { mkdirSync(join(path, '..'), { recursive: true }); writeFileSync(path, data); };
+
+// The eval transform of a 32 px model resizes to 36 px and crops the centre 32: images of 36 px
+// reach the model unresampled, so one gray level of difference anywhere in the crop shows.
+const SIZE = 36;
+const TINY_FANET = ['--width', '0.125', '--input-size', '32', '--batch-size', '4', '--epochs', '1', '--optimizer', 'adam'];
+
+const seed = Date.now() % 100_000;
+let state = seed + 1;
+/** xorshift32: a seeded pick in [0, n) (the seed is in failure messages). */
+const pick = (n: number) => { state ^= state << 13; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state % n; };
+
+/** PIL's convert('L') for RGB (libImaging/Convert.c, L24): the oracle, written from PIL's source, not webfer's. */
+const pilGray = (r: number, g: number, b: number) => Math.floor((r * 19595 + g * 38470 + b * 7471 + 0x8000) / 65536);
+/** webfer's formula before this audit, to show the colours below tell the two apart. */
+const roundedDecimalGray = (r: number, g: number, b: number) => Math.round((299 * r + 587 * g + 114 * b) / 1000);
+
+const grayPng = (gray: ArrayLike<number>) => writePng({ width: SIZE, height: SIZE, colorType: 0, bitDepth: 8, samples: gray });
+const pixels = SIZE * SIZE;
+
+/** A face-like smooth pattern of `levels` gray levels spread over 0..255 (levels − 1 divides 255). */
+function grayPattern(levels: number): number[] {
+  const phase = pick(1000) / 100;
+  return Array.from({ length: pixels }, (_, i) => {
+    const x = i % SIZE, y = Math.floor(i / SIZE);
+    const value = 0.5 + 0.3 * Math.sin(x / 4 + phase) + 0.2 * Math.cos(y / 3 + phase);
+    return (Math.min(levels - 1, Math.max(0, Math.floor(value * levels))) * 255) / (levels - 1);
+  });
+}
+
+function jpegOf(gray: number[]): Uint8Array {
+  const rgba = new Uint8Array(pixels * 4);
+  gray.forEach((value, i) => rgba.set([value, value, value, 255], 4 * i));
+  return new Uint8Array(jpeg.encode({ width: SIZE, height: SIZE, data: rgba }, 90).data);
+}
+
+test('a class folder of .PNG / .JPG / .jpeg files named with spaces and accents trains; macOS metadata is named with the command that deletes it, never read as a class', async () => {
+  const names = ['Face 01 été.PNG', 'b.JPG', 'c.jpeg', 'd.png', '表情 5.Jpg'];
+  for (const [label, levels] of [['happy', 4], ['sad', 16]] as const) {
+    names.forEach((name) => {
+      const gray = grayPattern(levels);
+      write(at('faces', label, name), /\.png$/i.test(name) ? grayPng(gray) : jpegOf(gray));
+    });
+  }
+  const appleDouble = Buffer.from('\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ', 'latin1');
+  write(at('faces', '__MACOSX', 'happy', '._b.JPG'), appleDouble);
+  write(at('faces', '__MACOSX', 'sad', '._Face 01 été.PNG'), appleDouble);
+
+  // A zip made on a Mac: __MACOSX would have been a third class (of no readable images).
+  const refused = expectRefused(await run(['train', '--data', 'faces', '--out', 'run', ...TINY_FANET]), /__MACOSX: macOS archive metadata, not images/);
+  assert.match(refused, `rm -r '${join('faces', '__MACOSX')}'`); // the folder as the user named it
+  const inspected = expectOk(await run(['inspect', 'faces', '--json']));
+  const summary = JSON.parse(inspected.stdout) as { perClass: Record<string, number>; problems: { message: string }[] };
+  assert.equal(summary.perClass, { happy: names.length, sad: names.length }, inspected.stdout);
+  assert.is(summary.problems.length, 1, `one problem for the whole __MACOSX folder:\n${inspected.stdout}`);
+
+  // Copied to a non-Mac disk: an AppleDouble file beside each image.
+  rmSync(at('faces', '__MACOSX'), { recursive: true });
+  write(at('faces', 'happy', '._b.JPG'), appleDouble);
+  const line = expectRefused(await run(['train', '--data', 'faces', '--out', 'run', ...TINY_FANET]), /macOS metadata file, not an image/);
+  assert.match(line, join('happy', '._b.JPG'));
+  assert.match(line, "find 'faces' -name '._*' -delete");
+
+  // --skip-bad leaves it out, names it, and trains on the two classes with every image.
+  const trained = expectOk(await run(['train', '--data', 'faces', '--skip-bad', '--out', 'run', ...TINY_FANET]));
+  assert.match(trained.stderr, /\._b\.JPG: macOS metadata file/);
+  assert.match(trained.stderr, /train (\d+) · eval (\d+) · test (\d+)/);
+  const [train, evaluated, tested] = /train (\d+) · eval (\d+) · test (\d+)/.exec(trained.stderr)!.slice(1).map(Number);
+  assert.is(train! + evaluated! + tested!, 2 * names.length, `every image, upper-case and accented names included:\n${trained.stderr}`);
+  const predicted = expectOk(await run(['predict', at('faces', 'happy', names[0]!), at('faces', 'sad', names[4]!), '--checkpoint', 'run/checkpoint.safetensors', '--json']));
+  for (const entry of JSON.parse(predicted.stdout) as { predictions: { name: string }[] }[]) {
+    assert.equal(entry.predictions.map((p) => p.name).sort(), ['happy', 'sad'], 'the checkpoint knows two classes');
+  }
+});
+
+/** One image in several encodings, each of which must decode to `gray` (what PIL's convert('L') gives). */
+interface Case { name: string; gray: number[]; variants: Record<string, Omit<PngSpec, 'width' | 'height'>> }
+
+function cases(): Case[] {
+  const expand = (gray: number[], channels: number, extra: number[] = []) => gray.flatMap((value) => [...Array(channels).fill(value), ...extra]);
+  const wide = (samples: number[]) => samples.map((value) => value * 257); // 8 → 16 bits exactly (PNG spec 12.5)
+
+  const four = grayPattern(4); // 0, 85, 170, 255: exact at 2, 4, 8 and 16 bits
+  const palette4: [number, number, number][] = [[0, 0, 0], [85, 85, 85], [170, 170, 170], [255, 255, 255]];
+  const byLevel = four.map((value) => value / 85);
+  const two = grayPattern(2);
+
+  // Colours on which rounding the decimal weights is one above PIL, and colours at random.
+  const colours: [number, number, number][] = [];
+  for (let tries = 0; colours.length < 256; tries++) {
+    assert.ok(tries < 10_000_000, 'found the colours');
+    const colour: [number, number, number] = [pick(256), pick(256), pick(256)];
+    if (colours.length < 128 && pilGray(...colour) === roundedDecimalGray(...colour)) continue;
+    colours.push(colour);
+  }
+  const colourIndex = Array.from({ length: pixels }, () => pick(colours.length));
+  const rgb = colourIndex.flatMap((k) => colours[k]!);
+  const colourGray = colourIndex.map((k) => pilGray(...colours[k]!));
+  assert.ok(colourIndex.some((k) => k < 128), 'the image holds colours the old formula got wrong');
+
+  // Translucent pixels are composited onto black, then made gray (README: transparency).
+  const alpha = Array.from({ length: pixels }, (_, i) => (i % 3 === 0 ? 255 : pick(256)));
+  const rgba = colourIndex.flatMap((k, i) => [...colours[k]!, alpha[i]!]);
+  const composited = colourIndex.map((k, i) => pilGray(...colours[k]!.map((c) => Math.round((c * alpha[i]!) / 255)) as [number, number, number]));
+  // tRNS on a gray image: the pixels of that one value are fully transparent, so black.
+  const transparentLevel = four[pick(pixels)]!;
+
+  return [
+    {
+      name: 'gray', gray: four, variants: {
+        'gray 2-bit': { colorType: 0, bitDepth: 2, samples: byLevel },
+        'gray 4-bit': { colorType: 0, bitDepth: 4, samples: four.map((value) => value / 17) },
+        'gray 16-bit': { colorType: 0, bitDepth: 16, samples: wide(four) },
+        'gray 8-bit Adam7': { colorType: 0, bitDepth: 8, samples: four, interlace: true },
+        'gray 2-bit Adam7': { colorType: 0, bitDepth: 2, samples: byLevel, interlace: true },
+        'gray+alpha 8-bit': { colorType: 4, bitDepth: 8, samples: expand(four, 1, [255]) },
+        'gray+alpha 16-bit': { colorType: 4, bitDepth: 16, samples: wide(expand(four, 1, [255])) },
+        'RGB 16-bit': { colorType: 2, bitDepth: 16, samples: wide(expand(four, 3)) },
+        'RGBA 16-bit Adam7': { colorType: 6, bitDepth: 16, samples: wide(expand(four, 3, [255])), interlace: true },
+        'palette 2-bit': { colorType: 3, bitDepth: 2, samples: byLevel, palette: palette4 },
+        'palette 8-bit, opaque tRNS': { colorType: 3, bitDepth: 8, samples: byLevel, palette: palette4, transparency: [255, 255, 255, 255] },
+      },
+    },
+    {
+      name: 'black and white', gray: two, variants: {
+        'gray 1-bit': { colorType: 0, bitDepth: 1, samples: two.map((value) => value / 255) },
+        'palette 1-bit': { colorType: 3, bitDepth: 1, samples: two.map((value) => value / 255), palette: [[0, 0, 0], [255, 255, 255]] },
+      },
+    },
+    {
+      name: 'colour', gray: colourGray, variants: {
+        'RGB 8-bit': { colorType: 2, bitDepth: 8, samples: rgb },
+        'RGB 8-bit Adam7': { colorType: 2, bitDepth: 8, samples: rgb, interlace: true },
+        'RGB 16-bit': { colorType: 2, bitDepth: 16, samples: wide(rgb) },
+        'RGBA 8-bit, opaque': { colorType: 6, bitDepth: 8, samples: colourIndex.flatMap((k) => [...colours[k]!, 255]) },
+        'palette 8-bit': { colorType: 3, bitDepth: 8, samples: colourIndex, palette: colours },
+      },
+    },
+    { name: 'translucent', gray: composited, variants: { 'RGBA 8-bit': { colorType: 6, bitDepth: 8, samples: rgba } } },
+    {
+      name: 'gray with a transparent level', gray: four.map((value) => (value === transparentLevel ? 0 : value)), variants: {
+        'gray 8-bit + tRNS': { colorType: 0, bitDepth: 8, samples: four, transparency: [transparentLevel] },
+      },
+    },
+  ];
+}
+
+test('predict: every PNG colour type and bit depth (1/2/4/8/16-bit gray, gray+alpha, RGB, RGBA, palette, tRNS, Adam7) gives the probabilities of the 8-bit gray PNG that PIL\'s convert(\'L\') makes of it', async () => {
+  const files: { file: string; reference: string; what: string }[] = [];
+  for (const { name, gray, variants } of cases()) {
+    const reference = at('png', `${name} reference.png`);
+    write(reference, grayPng(gray));
+    for (const [what, spec] of Object.entries(variants)) {
+      const file = at('png', `${name} ${what}.png`);
+      write(file, writePng({ width: SIZE, height: SIZE, ...spec }));
+      files.push({ file, reference, what: `${name}: ${what}` });
+    }
+  }
+  const images = [...new Set(files.flatMap(({ file, reference }) => [reference, file]))];
+  const result = expectOk(await run(['predict', ...images, '--checkpoint', 'run/checkpoint.safetensors', '--top', '2', '--json', '--batch-size', String(images.length)]));
+  assert.equal(errorLines(result), []);
+  const byImage = new Map((JSON.parse(result.stdout) as { image: string; predictions: { class: number; probability: number }[] }[])
+    .map(({ image, predictions }) => [image, predictions.find((p) => p.class === 0)!.probability]));
+  for (const { file, reference, what } of files) {
+    const got = byImage.get(file)!, expected = byImage.get(reference)!;
+    assert.ok(Math.abs(got - expected) <= 1e-7, `${what} (seed ${seed}): P(class 0) ${got}, its PIL gray ${expected}`);
+  }
+});
+
+test.after(() => removeDir(work));
+test.run();
