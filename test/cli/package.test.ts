@@ -162,7 +162,7 @@ check("import('webfer/node') saves and loads a safetensors file atomically", asy
   assert.is(loaded.metadata.format, 'pt');
 });
 
-check("a TypeScript user's tsc resolves both entries' types, WebGPU's included, without skipLibCheck", async () => {
+check("a TypeScript user's tsc resolves both entries' types, WebGPU's included, without skipLibCheck, under each moduleResolution", async () => {
   // The declarations name GPUBuffer, GPUDevice, ...: they must come with the package, not from the user's own set-up.
   writeFileSync(join(project, 'use-types.ts'), `
     import { tensor, type Tensor } from 'webfer';
@@ -172,12 +172,31 @@ check("a TypeScript user's tsc resolves both entries' types, WebGPU's included, 
     const content: SafetensorsContent = loadSafetensors('weights.safetensors');
     export const shapes: number[][] = [...content.tensors.values()].map((x) => [...x.shape]);
   `);
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false },
-    files: ['use-types.ts'],
-  }));
-  const checked = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', project], project);
-  assert.is(checked.code, 0, `tsc in a user's project (exit ${checked.code}):\n${checked.stdout.slice(0, 2000)}`);
+  // node10 ('node') is what `module: commonjs` implies and older tsconfigs name: it reads no
+  // "exports", so 'webfer/node' resolved only once package.json's typesVersions pointed at it.
+  const settings = [['nodenext', 'nodenext'], ['node16', 'node16'], ['esnext', 'bundler'], ['preserve', 'bundler'], ['commonjs', 'node10']];
+  for (const [module, moduleResolution] of settings) {
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module, moduleResolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false },
+      files: ['use-types.ts'],
+    }));
+    const checked = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', project], project);
+    assert.is(checked.code, 0, `tsc in a user's project, module ${module}, moduleResolution ${moduleResolution} (exit ${checked.code}):\n${checked.stdout.slice(0, 2000)}`);
+  }
+});
+
+check("require('webfer') and require('webfer/node') from CommonJS, where Node can require an ES module", async () => {
+  if (!(process.features as { require_module?: boolean }).require_module) {
+    console.error(`package.test.ts: require() of ES modules needs Node 20.19 or 22.12; this is ${process.version} (CommonJS users: await import('webfer'))`);
+    return;
+  }
+  writeFileSync(join(project, 'use.cjs'), `
+    const webfer = require('webfer');
+    const node = require('webfer/node');
+    console.log(JSON.stringify([typeof webfer.init, typeof webfer.tensor, typeof node.loadSafetensors, typeof node.saveSafetensors]));`);
+  const result = await run(process.execPath, ['use.cjs'], project);
+  assertOk(result);
+  assert.equal(JSON.parse(result.stdout), ['function', 'function', 'function', 'function']);
 });
 
 check('npx webfer --help lists the commands and npx webfer info names the adapter', async () => {
