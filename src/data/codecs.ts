@@ -21,6 +21,38 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+const CONVERT_TO_PNG = "convert it to PNG (in Python: PIL.Image.open(FILE).save('FILE.png'))";
+
+/**
+ * What a file that is no PNG, JPEG or TIFF is, from its first bytes, for the error message: the
+ * files users meet under an image's name (a WebP or HEIC saved as .jpg, a Git LFS pointer left by a
+ * clone without LFS, the web page a failed download wrote) each with its own fix.
+ */
+export function foreignFile(bytes: Uint8Array): { what: string; fix: string } | undefined {
+  const ascii = (start: number, end: number) => String.fromCharCode(...bytes.subarray(start, Math.min(end, bytes.length)));
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return { what: 'a GIF image', fix: CONVERT_TO_PNG };
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return { what: 'a WebP image', fix: CONVERT_TO_PNG };
+  if (ascii(0, 2) === 'BM' && bytes.length >= 26) return { what: 'a BMP image', fix: CONVERT_TO_PNG };
+  if (ascii(4, 8) === 'ftyp') {
+    const brand = ascii(8, 12);
+    if (brand === 'avif' || brand === 'avis') return { what: 'an AVIF image', fix: CONVERT_TO_PNG };
+    if (['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return { what: 'a HEIC/HEIF image (an iPhone photo)', fix: 'export it as JPEG or PNG (on a Mac: sips -s format png FILE --out FILE.png)' };
+    return { what: `an ISO media file (brand ${JSON.stringify(brand)})`, fix: CONVERT_TO_PNG };
+  }
+  if (ascii(0, 12) === '\0\0\0\x0cjP  \r\n\x87\n' || (bytes[0] === 0xff && bytes[1] === 0x4f && bytes[2] === 0xff && bytes[3] === 0x51)) return { what: 'a JPEG 2000 image', fix: CONVERT_TO_PNG };
+  if (ascii(0, 4) === '8BPS') return { what: 'a Photoshop document', fix: CONVERT_TO_PNG };
+  if (ascii(0, 5) === '%PDF-') return { what: 'a PDF document', fix: 'export the page as PNG' };
+  if (/^P[1-7]\s/.test(ascii(0, 3))) return { what: 'a PNM (PBM/PGM/PPM) image', fix: CONVERT_TO_PNG };
+  if (bytes[0] === 0 && bytes[1] === 5 && bytes[2] === 0x16 && bytes[3] === 7) return { what: 'macOS metadata (an AppleDouble "._" file)', fix: 'delete it (macOS writes one beside each file copied to a non-Mac disk)' };
+  if (ascii(0, 31) === 'version https://git-lfs.github.') return { what: 'a Git LFS pointer (the image itself was never downloaded)', fix: 'run `git lfs pull` in the repository it came from' };
+  const text = ascii(0, 256).replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
+  if (text.startsWith('<!doctype html') || text.startsWith('<html')) return { what: 'an HTML page (a download that got a web page instead of the image)', fix: 'download the image again' };
+  if (text.startsWith('<svg') || (text.startsWith('<?xml') && text.includes('<svg'))) return { what: 'an SVG drawing', fix: 'render it to PNG' };
+  if (ascii(0, 4) === 'PK\x03\x04') return { what: 'a zip archive', fix: 'extract it and point at the images inside' };
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return { what: 'a gzip archive', fix: 'extract it and point at the images inside' };
+  return undefined;
+}
+
 /**
  * The bundle's sync reader wants its own Buffer class (it calls readUInt32BE); we obtain that
  * class from an encoded 1×1 PNG, which is the same Buffer as Node's in Node.
@@ -64,10 +96,12 @@ function pngDeclaredSize(bytes: Uint8Array): { width: number; height: number } |
 export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3): ImageU8 {
   const format = sniffFormat(bytes);
   if (!format) {
+    const foreign = bytes.length === 0 ? undefined : foreignFile(bytes);
+    const magic = `bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
     throw new DataError('not a PNG, JPEG or TIFF image', {
       file: name, expected: 'PNG, JPEG or TIFF magic bytes',
-      got: bytes.length === 0 ? 'an empty file' : `bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`,
-      hint: 'convert the file or remove it (or pass --skip-bad)',
+      got: bytes.length === 0 ? 'an empty file' : foreign ? `${foreign.what} (${magic})` : magic,
+      hint: `${foreign?.fix ?? 'convert the file to PNG'}, or remove it (or pass --skip-bad)`,
     });
   }
   const declared = format === 'png' ? pngDeclaredSize(bytes) : undefined;

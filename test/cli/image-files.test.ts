@@ -182,5 +182,27 @@ test('predict: every PNG colour type and bit depth (1/2/4/8/16-bit gray, gray+al
   }
 });
 
+test('predict names what a file under an image\'s name is (WebP or HEIC saved as .jpg, a Git LFS pointer, a web page, GIF) with its fix; --skip-bad names each and predicts the rest', async () => {
+  const ascii = (text: string) => Buffer.from(text, 'latin1');
+  const foreign: [string, Buffer, RegExp][] = [
+    ['photo.jpg', Buffer.concat([ascii('RIFF'), Buffer.from([0x24, 0, 0, 0]), ascii('WEBPVP8 '), Buffer.alloc(24)]), /got a WebP image \(bytes 52 49 46 46\)\. convert it to PNG/],
+    ['IMG_0001.JPG', Buffer.concat([Buffer.from([0, 0, 0, 0x18]), ascii('ftypheic'), Buffer.alloc(24)]), /got a HEIC\/HEIF image \(an iPhone photo\).*\. export it as JPEG or PNG/],
+    ['face.png', ascii('version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 4096\n'), /got a Git LFS pointer .*\. run `git lfs pull`/],
+    ['download.jpg', ascii('\n<!DOCTYPE html><html><body>403 Forbidden</body></html>'), /got an HTML page .*\. download the image again/],
+    ['smile.jpeg', Buffer.concat([ascii('GIF89a'), Buffer.alloc(20)]), /got a GIF image \(bytes 47 49 46 38\)\. convert it to PNG/],
+  ];
+  for (const [name, bytes] of foreign) write(at('foreign', name), bytes);
+  const good = at('foreign', 'good.png');
+  write(good, grayPng(grayPattern(4)));
+  const checkpoint = ['--checkpoint', 'run/checkpoint.safetensors'];
+  for (const [name, , pattern] of foreign) {
+    const line = expectRefused(await run(['predict', at('foreign', name), ...checkpoint]), pattern);
+    assert.match(line, `${at('foreign', name)}: not a PNG, JPEG or TIFF image`);
+  }
+  const skipped = expectOk(await run(['predict', ...foreign.map(([name]) => at('foreign', name)), good, ...checkpoint, '--skip-bad', '--json']));
+  for (const [name, , pattern] of foreign) assert.match(skipped.stderr, new RegExp(`skipped ${at('foreign', name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*${pattern.source}`));
+  assert.equal((JSON.parse(skipped.stdout) as { image: string }[]).map((entry) => entry.image), [good]);
+});
+
 test.after(() => removeDir(work));
 test.run();
