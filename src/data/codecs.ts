@@ -239,7 +239,35 @@ function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {
       }
     }
   }
-  return grayIfNeutral(UTIF.toRGBA8(first), width, height);
+  const photometric = (first['t262'] as number[] | undefined)?.[0];
+  return grayIfNeutral(photometric === TIFF_SEPARATED ? cmykTiffToRgba(first, width, height, name) : UTIF.toRGBA8(first), width, height);
+}
+
+/** TIFF PhotometricInterpretation 5: separated, i.e. CMYK ink. */
+const TIFF_SEPARATED = 5;
+
+/**
+ * A CMYK TIFF's pixels as RGBA. utif2's own CMYK branch reads `window` (there is none in Node or
+ * a worker, so every CMYK TIFF failed as "corrupt"); this is its other branch, which is PIL's
+ * convert('RGB') too: R = (255 − C)(255 − K) / 255, rounded, and so on for G, B. A fifth sample is alpha.
+ */
+function cmykTiffToRgba(directory: UTIF.IFD, width: number, height: number, name: string): Uint8Array {
+  const bits = (directory['t258'] as number[] | undefined) ?? [8];
+  const samples = (directory['t277'] as number[] | undefined)?.[0] ?? 4;
+  const inkSet = (directory['t332'] as number[] | undefined)?.[0] ?? 1;
+  if (bits.some((b) => b !== 8) || samples < 4 || inkSet !== 1) {
+    throw new DataError('unsupported TIFF', {
+      file: name, expected: 'CMYK with 8 bits a sample', got: `${samples} ink samples of ${bits.join('/')} bits${inkSet !== 1 ? ' (not CMYK inks)' : ''}`,
+      hint: 're-save it as an RGB TIFF, JPEG or PNG, or remove it (or pass --skip-bad)',
+    });
+  }
+  const data = directory.data, rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const at = i * samples, white = 255 - data[at + 3]!;
+    for (let k = 0; k < 3; k++) rgba[4 * i + k] = Math.round(((255 - data[at + k]!) * white) / 255);
+    rgba[4 * i + 3] = samples > 4 ? data[at + 4]! : 255;
+  }
+  return rgba;
 }
 
 /** Encodes an 8-bit gray or RGB image as PNG (deflate-compressed). */

@@ -182,6 +182,47 @@ test('predict: every PNG colour type and bit depth (1/2/4/8/16-bit gray, gray+al
   }
 });
 
+/** An uncompressed little-endian CMYK TIFF (PhotometricInterpretation 5), one strip, written from the TIFF 6.0 specification. */
+function cmykTiff(width: number, height: number, cmyk: number[]): Buffer {
+  const tags: [number, number, number, number | number[]][] = [ // tag, type (3 SHORT, 4 LONG), count, value
+    [256, 4, 1, width], [257, 4, 1, height], [258, 3, 4, [8, 8, 8, 8]], [259, 3, 1, 1], [262, 3, 1, 5],
+    [273, 4, 1, 0], [277, 3, 1, 4], [278, 4, 1, height], [279, 4, 1, cmyk.length], [284, 3, 1, 1],
+  ];
+  const ifdAt = 8, ifdSize = 2 + 12 * tags.length + 4, bitsAt = ifdAt + ifdSize, pixelsAt = bitsAt + 8;
+  const out = Buffer.alloc(pixelsAt + cmyk.length);
+  out.write('II', 0, 'latin1'); out.writeUInt16LE(42, 2); out.writeUInt32LE(ifdAt, 4);
+  out.writeUInt16LE(tags.length, ifdAt);
+  tags.forEach(([tag, type, count, value], k) => {
+    const at = ifdAt + 2 + 12 * k;
+    out.writeUInt16LE(tag, at); out.writeUInt16LE(type, at + 2); out.writeUInt32LE(count, at + 4);
+    if (tag === 258) out.writeUInt32LE(bitsAt, at + 8);
+    else if (tag === 273) out.writeUInt32LE(pixelsAt, at + 8);
+    else if (type === 3) out.writeUInt16LE(value as number, at + 8);
+    else out.writeUInt32LE(value as number, at + 8);
+  });
+  [8, 8, 8, 8].forEach((bits, k) => out.writeUInt16LE(bits, bitsAt + 2 * k));
+  Buffer.from(cmyk).copy(out, pixelsAt);
+  return out;
+}
+
+/** PIL's convert('RGB') of CMYK (libImaging/Convert.c cmyk2rgb): (255 − K) − MULDIV255(C, 255 − K). */
+function pilCmykToRgb(c: number, m: number, y: number, k: number): [number, number, number] {
+  const white = 255 - k, muldiv255 = (a: number) => { const t = a * white + 128; return ((t >> 8) + t) >> 8; };
+  return [white - muldiv255(c), white - muldiv255(m), white - muldiv255(y)];
+}
+
+test('predict reads a CMYK TIFF (it failed as "corrupt or truncated TIFF": window is not defined) as PIL converts it', async () => {
+  const cmyk = Array.from({ length: pixels * 4 }, () => pick(256));
+  const gray = Array.from({ length: pixels }, (_, i) => pilGray(...pilCmykToRgb(cmyk[4 * i]!, cmyk[4 * i + 1]!, cmyk[4 * i + 2]!, cmyk[4 * i + 3]!)));
+  const [tiff, reference] = [at('cmyk', 'print scan.tif'), at('cmyk', 'reference.png')];
+  write(tiff, cmykTiff(SIZE, SIZE, cmyk));
+  write(reference, grayPng(gray));
+  const result = expectOk(await run(['predict', tiff, reference, '--checkpoint', 'run/checkpoint.safetensors', '--top', '2', '--json']));
+  const [fromTiff, fromReference] = (JSON.parse(result.stdout) as { predictions: { class: number; probability: number }[] }[])
+    .map(({ predictions }) => predictions.find((p) => p.class === 0)!.probability);
+  assert.ok(Math.abs(fromTiff! - fromReference!) <= 1e-7, `CMYK TIFF (seed ${seed}): P(class 0) ${fromTiff}, its PIL gray ${fromReference}`);
+});
+
 test('predict names what a file under an image\'s name is (WebP or HEIC saved as .jpg, a Git LFS pointer, a web page, GIF) with its fix; --skip-bad names each and predicts the rest', async () => {
   const ascii = (text: string) => Buffer.from(text, 'latin1');
   const foreign: [string, Buffer, RegExp][] = [
