@@ -4,7 +4,7 @@
 // channel conversion, [0, 1]) by the same batch loader `webfer eval` uses.
 import { readFileSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { decodeImage } from '../data/codecs.js';
+import { decodeImage, EXIF_ORIENTATIONS } from '../data/codecs.js';
 import type { Dataset, Sample } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { init } from '../gpu/index.js';
@@ -69,7 +69,15 @@ function imageDataset(paths: readonly string[], classes: readonly string[], chan
       } catch (error) {
         throw new DataError('cannot read image', { file: sample.path, expected: 'a readable file', got: (error as NodeJS.ErrnoException).code ?? String(error), hint: 'check the path and its permissions' });
       }
-      return decodeImage(bytes, sample.path, channels);
+      const image = decodeImage(bytes, sample.path, channels);
+      // Both change what the model sees without failing: said once per image, on stderr.
+      if (image.exifOrientation !== undefined) {
+        console.error(`note: ${sample.path} has EXIF orientation ${image.exifOrientation} (viewers show it ${EXIF_ORIENTATIONS[image.exifOrientation]}): read as stored, as PIL and torchvision read it; turn it upright first (PIL: ImageOps.exif_transpose)`);
+      }
+      if (image.width !== image.height) {
+        console.error(`note: ${sample.path} is ${image.width}×${image.height}: squashed to a square before the centre crop (the aspect ratio is not kept); crop the face square first`);
+      }
+      return image;
     },
   };
 }

@@ -13,6 +13,10 @@ export interface ImageCheck {
   unreadable: DataProblem[];
   /** Readable images that had transparency, composited onto black (see fromRgba). */
   transparent: Sample[];
+  /** JPEGs whose EXIF orientation asks viewers to turn or mirror them: read as stored, like PIL (see ImageU8.exifOrientation). */
+  rotated: { sample: Sample; orientation: number }[];
+  /** Images that are not square: resized to a square for the model, their aspect ratio not kept. */
+  nonSquare: { sample: Sample; width: number; height: number }[];
 }
 
 export interface CheckImagesOptions {
@@ -22,7 +26,7 @@ export interface CheckImagesOptions {
 }
 
 export async function checkImages(dataset: Dataset, options: CheckImagesOptions = {}): Promise<ImageCheck> {
-  const check: ImageCheck = { readable: [], unreadable: [], transparent: [] };
+  const check: ImageCheck = { readable: [], unreadable: [], transparent: [], rotated: [], nonSquare: [] };
   const total = dataset.samples.length;
   for (let k = 0; k < total; k++) {
     const sample = dataset.samples[k]!;
@@ -32,6 +36,8 @@ export async function checkImages(dataset: Dataset, options: CheckImagesOptions 
       if (sample.landmarksPath !== undefined) await dataset.loadLandmarks?.(sample);
       check.readable.push(sample);
       if (image.alphaComposited) check.transparent.push(sample);
+      if (image.exifOrientation !== undefined) check.rotated.push({ sample, orientation: image.exifOrientation });
+      if (image.width !== image.height) check.nonSquare.push({ sample, width: image.width, height: image.height });
     } catch (error) {
       if (!options.skipBad) throw error;
       const message = error instanceof DataError ? error.message : formatProblem(error instanceof Error ? error.message : String(error), { file: sample.path });

@@ -120,6 +120,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image', channels?: 1 | 3)
   if (channels === undefined) return image;
   const converted = channels === 1 ? toGrayscale(image) : image.channels === 3 ? image : fromRgbaGray(image);
   if (image.alphaComposited) converted.alphaComposited = true;
+  if (image.exifOrientation !== undefined) converted.exifOrientation = image.exifOrientation;
   return converted;
 }
 
@@ -182,7 +183,40 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
       hint: 'shrink it before training (faces are cropped to 128–256 px), or remove it (or pass --skip-bad)',
     });
   }
-  return grayIfNeutral(decoded.data, decoded.width, decoded.height);
+  const image = grayIfNeutral(decoded.data, decoded.width, decoded.height);
+  const orientation = jpegExifOrientation(bytes);
+  if (orientation !== undefined && orientation >= 2 && orientation <= 8) image.exifOrientation = orientation;
+  return image;
+}
+
+/** What EXIF orientations 2..8 ask a viewer to do to the stored pixels (EXIF 2.3, tag 0x0112). */
+export const EXIF_ORIENTATIONS: Record<number, string> = {
+  2: 'mirrored', 3: 'turned 180°', 4: 'flipped upside down', 5: 'mirrored and turned 90° anticlockwise',
+  6: 'turned 90° clockwise', 7: 'mirrored and turned 90° clockwise', 8: 'turned 90° anticlockwise',
+};
+
+/** The orientation tag of IFD0 in a JPEG's APP1 Exif segment, if there is one. */
+function jpegExifOrientation(bytes: Uint8Array): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 2;
+  while (position + 4 <= bytes.length && bytes[position] === 0xff) {
+    const marker = bytes[position + 1]!, length = view.getUint16(position + 2);
+    if (marker === 0xda || marker === 0xd9) return undefined; // image data: the metadata segments are behind
+    const tiff = position + 10;
+    if (marker === 0xe1 && String.fromCharCode(...bytes.subarray(position + 4, tiff)) === 'Exif\0\0' && tiff + 8 <= bytes.length) {
+      const little = bytes[tiff] === 0x49;
+      const ifd = tiff + view.getUint32(tiff + 4, little);
+      if (ifd + 2 > bytes.length) return undefined;
+      const entries = view.getUint16(ifd, little);
+      for (let k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= bytes.length; k++) {
+        const entry = ifd + 2 + 12 * k;
+        if (view.getUint16(entry, little) === 0x0112) return view.getUint16(entry + 8, little);
+      }
+      return undefined;
+    }
+    position += 2 + length;
+  }
+  return undefined;
 }
 
 /** A JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC): its marker, sample precision and size, read before decoding. */

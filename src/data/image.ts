@@ -8,6 +8,11 @@ export interface ImageU8 {
   data: Uint8Array;
   /** Set by the decoders when the file had transparent or translucent pixels (see fromRgba). */
   alphaComposited?: boolean;
+  /**
+   * A JPEG's EXIF orientation when it is not 1 (upright): 2..8, the turn or flip that viewers
+   * apply and the decoders do not, as PIL's Image.open and torchvision do not.
+   */
+  exifOrientation?: number;
 }
 
 export function createImage(width: number, height: number, channels: 1 | 3): ImageU8 {

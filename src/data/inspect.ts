@@ -2,6 +2,7 @@
 import type { ImageCheck } from './check-images.js';
 import type { Dataset } from './dataset.js';
 import type { DataProblem } from './errors.js';
+import { EXIF_ORIENTATIONS } from './codecs.js';
 
 export interface DatasetSummary {
   format: string;
@@ -18,6 +19,14 @@ export interface DatasetSummary {
   transparentImages?: number;
   /** The first few of them. */
   transparentExamples?: string[];
+  /** JPEGs with an EXIF orientation other than upright, read as stored (as PIL reads them). */
+  rotatedImages?: number;
+  /** The first few of them, with what their orientation asks. */
+  rotatedExamples?: string[];
+  /** Images that are not square: squashed to a square for the model. */
+  nonSquareImages?: number;
+  /** The first few of them, with their size. */
+  nonSquareExamples?: string[];
 }
 
 function count(values: (string | undefined)[]): Record<string, number> {
@@ -27,7 +36,7 @@ function count(values: (string | undefined)[]): Record<string, number> {
 }
 
 /** `check`: the result of decoding every image (checkImages), when that was done. */
-export function summarizeDataset(dataset: Dataset, check?: Pick<ImageCheck, 'transparent'>): DatasetSummary {
+export function summarizeDataset(dataset: Dataset, check?: Pick<ImageCheck, 'transparent' | 'rotated' | 'nonSquare'>): DatasetSummary {
   const samples = dataset.samples;
   const perClass: Record<string, number> = {};
   for (const name of dataset.classes) perClass[name] = 0;
@@ -54,7 +63,11 @@ export function summarizeDataset(dataset: Dataset, check?: Pick<ImageCheck, 'tra
     format: dataset.format, source: dataset.source, images: samples.length, classes: dataset.classes.length,
     perSplit: count(samples.map((s) => s.split ?? 'unsplit')), perSubject: count(samples.map((s) => s.subject)),
     perPose: count(samples.map((s) => s.pose)), perClass, problems,
-    ...(check ? { transparentImages: check.transparent.length, transparentExamples: check.transparent.slice(0, 5).map((s) => s.path) } : {}),
+    ...(check ? {
+      transparentImages: check.transparent.length, transparentExamples: check.transparent.slice(0, 5).map((s) => s.path),
+      rotatedImages: check.rotated.length, rotatedExamples: check.rotated.slice(0, 5).map(({ sample, orientation }) => `${sample.path} (${EXIF_ORIENTATIONS[orientation]})`),
+      nonSquareImages: check.nonSquare.length, nonSquareExamples: check.nonSquare.slice(0, 5).map(({ sample, width, height }) => `${sample.path} (${width}×${height})`),
+    } : {}),
   };
 }
 
@@ -75,6 +88,14 @@ export function formatSummary(summary: DatasetSummary): string {
   if (summary.transparentImages) {
     const more = summary.transparentImages > summary.transparentExamples!.length ? ', …' : '';
     lines.push(`${summary.transparentImages} image(s) with transparency, composited onto black: ${summary.transparentExamples!.join(', ')}${more}`);
+  }
+  if (summary.rotatedImages) {
+    const more = summary.rotatedImages > summary.rotatedExamples!.length ? ', …' : '';
+    lines.push(`${summary.rotatedImages} JPEG(s) whose EXIF orientation viewers apply, read as stored (as PIL and torchvision read them; turn them upright first): ${summary.rotatedExamples!.join(', ')}${more}`);
+  }
+  if (summary.nonSquareImages) {
+    const more = summary.nonSquareImages > summary.nonSquareExamples!.length ? ', …' : '';
+    lines.push(`${summary.nonSquareImages} image(s) not square, squashed to a square for the model (the aspect ratio is not kept; crop faces square first): ${summary.nonSquareExamples!.join(', ')}${more}`);
   }
   lines.push(summary.problems.length === 0 ? 'problems: none' : `problems (${summary.problems.length}):`);
   for (const problem of summary.problems.slice(0, 50)) lines.push(`  ${problem.message}`);

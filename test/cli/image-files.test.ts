@@ -223,6 +223,47 @@ test('predict reads a CMYK TIFF (it failed as "corrupt or truncated TIFF": windo
   assert.ok(Math.abs(fromTiff! - fromReference!) <= 1e-7, `CMYK TIFF (seed ${seed}): P(class 0) ${fromTiff}, its PIL gray ${fromReference}`);
 });
 
+/** A JPEG with an APP1 Exif segment whose IFD0 holds one tag, Orientation (0x0112), big-endian (EXIF 2.3). */
+function withExifOrientation(jpegBytes: Uint8Array, orientation: number): Buffer {
+  const tiff = Buffer.alloc(8 + 2 + 12 + 4);
+  tiff.write('MM', 0, 'latin1'); tiff.writeUInt16BE(42, 2); tiff.writeUInt32BE(8, 4);
+  tiff.writeUInt16BE(1, 8);
+  tiff.writeUInt16BE(0x0112, 10); tiff.writeUInt16BE(3, 12); tiff.writeUInt32BE(1, 14); tiff.writeUInt16BE(orientation, 18);
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const segment = Buffer.alloc(4);
+  segment[0] = 0xff; segment[1] = 0xe1; segment.writeUInt16BE(body.length + 2, 2);
+  return Buffer.concat([Buffer.from(jpegBytes.subarray(0, 2)), segment, body, Buffer.from(jpegBytes.subarray(2))]);
+}
+
+test('an EXIF-rotated JPEG and a non-square image: read as PIL reads them, and said so by predict (per image) and inspect (counted)', async () => {
+  const sideways = at('shapes', 'a', 'phone photo.jpg'), wide = at('shapes', 'b', 'wide.png'), square = at('shapes', 'b', 'square.png');
+  const upright = jpegOf(grayPattern(16));
+  write(sideways, withExifOrientation(upright, 6));
+  write(at('shapes', 'upright.jpg'), upright);
+  write(wide, writePng({ width: 48, height: 30, colorType: 0, bitDepth: 8, samples: Array.from({ length: 48 * 30 }, () => pick(256)) }));
+  write(square, grayPng(grayPattern(4)));
+  const checkpoint = ['--checkpoint', 'run/checkpoint.safetensors', '--json', '--top', '2'];
+  const result = expectOk(await run(['predict', sideways, at('shapes', 'upright.jpg'), wide, square, ...checkpoint]));
+  const notes = result.stderr.split('\n').filter((line) => line.startsWith('note:'));
+  assert.equal(notes, [
+    `note: ${sideways} has EXIF orientation 6 (viewers show it turned 90° clockwise): read as stored, as PIL and torchvision read it; turn it upright first (PIL: ImageOps.exif_transpose)`,
+    `note: ${wide} is 48×30: squashed to a square before the centre crop (the aspect ratio is not kept); crop the face square first`,
+  ]);
+  // Read as stored: the same pixels as the JPEG without the tag.
+  const [rotated, plain] = (JSON.parse(result.stdout) as { predictions: { class: number; probability: number }[] }[])
+    .map(({ predictions }) => predictions.find((p) => p.class === 0)!.probability);
+  assert.is(rotated, plain);
+
+  rmSync(at('shapes', 'upright.jpg'));
+  const inspected = expectOk(await run(['inspect', 'shapes', '--json']));
+  const summary = JSON.parse(inspected.stdout) as { rotatedImages: number; rotatedExamples: string[]; nonSquareImages: number; nonSquareExamples: string[] };
+  assert.equal([summary.rotatedImages, summary.rotatedExamples], [1, [`${join('shapes', 'a', 'phone photo.jpg')} (turned 90° clockwise)`]], inspected.stdout);
+  assert.equal([summary.nonSquareImages, summary.nonSquareExamples], [1, [`${join('shapes', 'b', 'wide.png')} (48×30)`]], inspected.stdout);
+  const text = expectOk(await run(['inspect', 'shapes'])).stdout;
+  assert.match(text, "1 JPEG(s) whose EXIF orientation viewers apply, read as stored (as PIL and torchvision read them; turn them upright first)");
+  assert.match(text, '1 image(s) not square, squashed to a square for the model');
+});
+
 test('predict names what a file under an image\'s name is (WebP or HEIC saved as .jpg, a Git LFS pointer, a web page, GIF) with its fix; --skip-bad names each and predicts the rest', async () => {
   const ascii = (text: string) => Buffer.from(text, 'latin1');
   const foreign: [string, Buffer, RegExp][] = [
