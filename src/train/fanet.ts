@@ -441,5 +441,9 @@ export async function evaluateFanet(model: LightCNN, loader: BatchLoader, option
     progress.stop();
     model.train(wasTraining);
   }
+  // Every image skipped (--skip-bad): an accuracy of 0 % over nothing was reported, even as the best epoch.
+  if (matrix.total === 0 && loader.dataset.samples.length > 0) {
+    throw new Error(`${options.label ?? 'eval'}: none of its ${loader.dataset.samples.length} images could be read (each was named above as skipped): nothing to evaluate; fix or replace them`);
+  }
   return matrix.report(typeof options.classes === 'number' ? undefined : options.classes);
 }

@@ -286,5 +286,18 @@ test('predict names what a file under an image\'s name is (WebP or HEIC saved as
   assert.equal((JSON.parse(skipped.stdout) as { image: string }[]).map((entry) => entry.image), [good]);
 });
 
+test('train --skip-bad with every validation image unreadable stops naming the split (it reported "eval acc 0.00%" as the best epoch); eval likewise', async () => {
+  for (const split of ['train', 'val', 'test']) {
+    for (const label of ['happy', 'sad']) {
+      for (let k = 0; k < 2; k++) write(at('splits', split, label, `${k}.png`), split === 'val' ? 'not a PNG' : grayPng(grayPattern(label === 'happy' ? 4 : 16)));
+    }
+  }
+  const trained = await run(['train', '--data', 'splits', '--skip-bad', '--out', 'run-splits', ...TINY_FANET]);
+  expectRefused(trained, /^webfer: eval 1: none of its 4 images could be read \(each was named above as skipped\): nothing to evaluate; fix or replace them$/);
+  assert.match(trained.stderr, /skipped an unreadable image \(eval, --skip-bad\): \S*splits\/val\/happy\/0\.png: not a PNG, JPEG or TIFF image/);
+  assert.not.match(trained.stderr, /best so far/);
+  expectRefused(await run(['eval', '--checkpoint', 'run/checkpoint.safetensors', '--data', 'splits', '--split', 'val', '--skip-bad']), /^webfer: val: none of its 4 images could be read/);
+});
+
 test.after(() => removeDir(work));
 test.run();
