@@ -171,9 +171,15 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
     checkImageSize(frame.width, frame.height, 'jpeg', name);
     checkJpegCoding(frame, name);
   }
+  // Three components are YCbCr unless an Adobe marker says RGB; their conversion to RGB is done
+  // below (see yccToRgb), so jpeg-js is asked for the raw samples.
+  const colour = frame?.components === 3 ? jpegColourCoding(bytes, frame.componentIds) : undefined;
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
+    decoded = jpeg.decode(colour?.withoutAdobeMarker ?? bytes, {
+      useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      ...(colour ? { colorTransform: false } : {}),
+    });
   } catch (error) {
     // jpeg-js keeps every 8×8 block as 256 bytes, so a valid JPEG well under the pixel limit can
     // exceed its memory cap: that file is large, not damaged.
@@ -183,6 +189,7 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
       hint: 'shrink it before training (faces are cropped to 128–256 px), or remove it (or pass --skip-bad)',
     });
   }
+  if (colour?.coding === 'ycc') yccToRgb(decoded.data);
   const image = grayIfNeutral(decoded.data, decoded.width, decoded.height);
   const orientation = jpegExifOrientation(bytes);
   if (orientation !== undefined && orientation >= 2 && orientation <= 8) image.exifOrientation = orientation;
@@ -219,14 +226,59 @@ function jpegExifOrientation(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
-/** A JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC): its marker, sample precision and size, read before decoding. */
-function jpegFrame(bytes: Uint8Array): { marker: number; precision: number; width: number; height: number } | undefined {
+/**
+ * How a three-component JPEG codes colour, decided as libjpeg decides it (jdapimin.c): a JFIF
+ * marker means YCbCr; else an Adobe APP14 marker's transform (0: RGB, otherwise YCbCr); else the
+ * component ids ('R', 'G', 'B': RGB; otherwise YCbCr). jpeg-js applies the YCbCr transform
+ * whenever an Adobe marker asks for it, whatever its options say, so such a marker is cut out of
+ * the bytes it is given.
+ */
+function jpegColourCoding(bytes: Uint8Array, componentIds: number[]): { coding: 'ycc' | 'rgb'; withoutAdobeMarker?: Uint8Array } {
+  let jfif = false, adobe: { transform: number; start: number; end: number } | undefined;
+  let position = 2;
+  while (position + 4 <= bytes.length && bytes[position] === 0xff) {
+    const marker = bytes[position + 1]!, end = position + 2 + ((bytes[position + 2]! << 8) | bytes[position + 3]!);
+    if (marker === 0xda || marker === 0xd9 || end > bytes.length) break;
+    const label = String.fromCharCode(...bytes.subarray(position + 4, Math.min(position + 9, end)));
+    if (marker === 0xe0 && label === 'JFIF\0') jfif = true;
+    if (marker === 0xee && label === 'Adobe' && end >= position + 16) adobe = { transform: bytes[position + 15]!, start: position, end };
+    position = end;
+  }
+  const rgbIds = componentIds[0] === 0x52 && componentIds[1] === 0x47 && componentIds[2] === 0x42;
+  const coding = jfif ? 'ycc' : adobe ? (adobe.transform === 0 ? 'rgb' : 'ycc') : rgbIds ? 'rgb' : 'ycc';
+  if (!adobe || adobe.transform === 0) return { coding };
+  const without = new Uint8Array(bytes.length - (adobe.end - adobe.start));
+  without.set(bytes.subarray(0, adobe.start));
+  without.set(bytes.subarray(adobe.end), adobe.start);
+  return { coding, withoutAdobeMarker: without };
+}
+
+/**
+ * YCbCr → RGB in place (RGBA bytes) in libjpeg's fixed point (jdcolor.c, 16 fraction bits), which
+ * PIL decodes with. jpeg-js's own conversion stores its float result into bytes, truncating: colour
+ * JPEGs came out about 0.4 of a level darker than in PIL, half their gray pixels 1 below.
+ */
+function yccToRgb(rgba: Uint8Array): void {
+  const fix = (x: number) => Math.round(x * 65536), half = 1 << 15;
+  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  for (let i = 0; i < rgba.length; i += 4) {
+    const y = rgba[i]!, cb = rgba[i + 1]! - 128, cr = rgba[i + 2]! - 128;
+    rgba[i] = clamp(y + ((fix(1.402) * cr + half) >> 16));
+    rgba[i + 1] = clamp(y + ((-fix(0.34414) * cb + half - fix(0.71414) * cr) >> 16));
+    rgba[i + 2] = clamp(y + ((fix(1.772) * cb + half) >> 16));
+  }
+}
+
+/** A JPEG's start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC): its marker, sample precision, size and components (count, first three ids), read before decoding. */
+function jpegFrame(bytes: Uint8Array): { marker: number; precision: number; width: number; height: number; components: number; componentIds: number[] } | undefined {
   let position = 2;
   while (position + 9 <= bytes.length && bytes[position] === 0xff) {
     const marker = bytes[position + 1]!;
     const length = (bytes[position + 2]! << 8) | bytes[position + 3]!;
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { marker, precision: bytes[position + 4]!, height: (bytes[position + 5]! << 8) | bytes[position + 6]!, width: (bytes[position + 7]! << 8) | bytes[position + 8]! };
+      return { marker, precision: bytes[position + 4]!, height: (bytes[position + 5]! << 8) | bytes[position + 6]!, width: (bytes[position + 7]! << 8) | bytes[position + 8]!,
+        components: bytes[position + 9]!, componentIds: [bytes[position + 10] ?? 0, bytes[position + 13] ?? 0, bytes[position + 16] ?? 0],
+      };
     }
     position += 2 + length;
   }

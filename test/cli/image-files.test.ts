@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import jpeg from 'jpeg-js';
 import { errorLines, expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
 import { writePng, type PngSpec } from './png-writer.js';
+import { writeFlatBlockJpeg } from './jpeg-writer.js';
 
 const work = tempDir('webfer-image-files-');
 const at = (...parts: string[]) => join(work, ...parts);
@@ -262,6 +263,29 @@ test('an EXIF-rotated JPEG and a non-square image: read as PIL reads them, and s
   const text = expectOk(await run(['inspect', 'shapes'])).stdout;
   assert.match(text, "1 JPEG(s) whose EXIF orientation viewers apply, read as stored (as PIL and torchvision read them; turn them upright first)");
   assert.match(text, '1 image(s) not square, squashed to a square for the model');
+});
+
+/** libjpeg's YCbCr → RGB (jdcolor.c, 16 fraction bits), which PIL decodes JPEGs with: the oracle, written from libjpeg's source. */
+function libjpegYccToRgb(y: number, cb: number, cr: number): [number, number, number] {
+  const fix = (x: number) => Math.floor(x * 65536 + 0.5), half = 1 << 15, limit = (v: number) => Math.min(255, Math.max(0, v));
+  return [
+    limit(y + ((fix(1.402) * (cr - 128) + half) >> 16)),
+    limit(y + ((-fix(0.34414) * (cb - 128) + half - fix(0.71414) * (cr - 128)) >> 16)),
+    limit(y + ((fix(1.772) * (cb - 128) + half) >> 16)),
+  ];
+}
+
+test('predict: a colour JPEG gives the probabilities of the gray PNG PIL makes of it (jpeg-js truncated its YCbCr → RGB: a level darker on half the pixels)', async () => {
+  // Flat 8×8 blocks: every decoder's inverse DCT gives their values exactly (see jpeg-writer.ts).
+  const blocks = Array.from({ length: Math.ceil(SIZE / 8) }, () => Array.from({ length: Math.ceil(SIZE / 8) }, () => [pick(256), pick(256), pick(256)] as [number, number, number]));
+  const gray = Array.from({ length: pixels }, (_, i) => pilGray(...libjpegYccToRgb(...blocks[Math.floor(Math.floor(i / SIZE) / 8)]![Math.floor((i % SIZE) / 8)]!)));
+  const [photo, reference] = [at('ycc', 'colour photo.jpg'), at('ycc', 'reference.png')];
+  write(photo, writeFlatBlockJpeg(SIZE, SIZE, blocks));
+  write(reference, grayPng(gray));
+  const result = expectOk(await run(['predict', photo, reference, '--checkpoint', 'run/checkpoint.safetensors', '--top', '2', '--json']));
+  const [fromJpeg, fromReference] = (JSON.parse(result.stdout) as { predictions: { class: number; probability: number }[] }[])
+    .map(({ predictions }) => predictions.find((p) => p.class === 0)!.probability);
+  assert.ok(Math.abs(fromJpeg! - fromReference!) <= 1e-7, `colour JPEG (seed ${seed}): P(class 0) ${fromJpeg}, its PIL gray ${fromReference}`);
 });
 
 test('predict names what a file under an image\'s name is (WebP or HEIC saved as .jpg, a Git LFS pointer, a web page, GIF) with its fix; --skip-bad names each and predicts the rest', async () => {
