@@ -1,7 +1,10 @@
 // Images as users have them (audit 3): a class-folder dataset with upper-case extensions, spaces
 // and non-ASCII names, macOS archive metadata beside it; then `webfer predict` on every PNG colour
-// type and bit depth (written here from the PNG specification by png-writer.ts), each held against
-// an 8-bit gray PNG of what PIL's convert('L') gives for it: the two must predict the same.
+// type and bit depth, a CMYK TIFF and a colour JPEG (written here from their specifications by
+// png-writer.ts, cmykTiff and jpeg-writer.ts), each held against an 8-bit gray PNG of what PIL
+// gives for it (oracles written from PIL's and libjpeg's sources): the two must predict the same.
+// Then what is read as PIL reads it but said (EXIF orientation, non-square), files that are no
+// image named for what they are, and a validation split of unreadable images.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
