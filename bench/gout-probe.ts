@@ -108,7 +108,7 @@ function dispatcher(l: Launch): () => GPUBuffer[] {
   const invocationsPerBlock = N * Math.ceil(H / (l.constants?.STRIP_ROWS ?? rows)) * Math.ceil(W / 8);
   const wg = l.wg ?? (invocationsPerBlock < 1024 ? 8 : 64);
   const file = l.edit ? `probe_${l.edit}` : l.file ?? FILE;
-  const k = kernel(file, { name: `probe.${l.edit ?? l.file ?? 'base'}${JSON.stringify(l.constants ?? {})}`, entryPoint: l.entryPoint ?? 'rowsWindow', constants: { WG: wg, ...(l.constants?.STRIP_ROWS && l.file === 'conv_transpose2d_single_strips' ? {} : { WINDOW_ROWS: rows }), KERNEL_W: KW, ...l.constants, ...(l.constants?.KERNEL_H ? { KERNEL_H: KH } : {}), ...(l.constants?.STRIP_ROWS ? { STRIP_ROWS: Math.min(l.constants.STRIP_ROWS, H) } : {}) } });
+  const k = kernel(file, { name: `probe.${l.edit ?? l.file ?? 'base'}${JSON.stringify(l.constants ?? {})}`, entryPoint: l.entryPoint ?? 'rowsWindow', constants: { WG: wg, ...(l.constants?.STRIP_ROWS && l.file?.includes('strips') ? {} : { WINDOW_ROWS: rows }), KERNEL_W: KW, ...l.constants, ...(l.constants?.KERNEL_H ? { KERNEL_H: KH } : {}), ...(l.constants?.STRIP_ROWS ? { STRIP_ROWS: Math.min(l.constants.STRIP_ROWS, H) } : {}) } });
   const invocations = N * Math.ceil(H / Math.min(l.constants?.STRIP_ROWS ?? rows, H)) * Math.ceil(W / 8);
   const groups = Math.ceil(invocations / wg);
   return () => {
@@ -123,6 +123,8 @@ const variants: [string, Launch][] = [
   ['base', {}],
   // The kernel conv2dTranspose runs by default (convSingleInputGrad 'strips'), in strips of 45 (3 strips: the launcher's split of 134 rows) / 27 (5) / 67 (2).
   ['rowStrips', { file: 'conv_transpose2d_single_strips', entryPoint: 'rowStrips', constants: { STRIP_ROWS: 45, KERNEL_H: 7 } }],
+  // GX bound as f32, each output stored by itself (the launcher's choice on odd widths: D-out's 15).
+  ['rowStripsElements', { file: 'conv_transpose2d_single_strips_elements', entryPoint: 'rowStrips', constants: { STRIP_ROWS: 45, KERNEL_H: 7 } }],
   ['rowStrips27', { file: 'conv_transpose2d_single_strips', entryPoint: 'rowStrips', constants: { STRIP_ROWS: 27, KERNEL_H: 7 } }],
   ['rowStrips67', { file: 'conv_transpose2d_single_strips', entryPoint: 'rowStrips', constants: { STRIP_ROWS: 67, KERNEL_H: 7 } }],
   ...Object.keys(EDITS).map((edit): [string, Launch] => [edit, { edit }]),

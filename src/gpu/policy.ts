@@ -375,6 +375,9 @@ export interface KernelChoices {
 // 'byWindowRow', six pairs in four runs at load 9-16: 1.25-1.60x (0.56-0.70 -> 0.88-1.02x matmul), one reversal (0.62x, a test
 // run beside it). windowTapOrder 'byRow' on D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against
 // 'byTap': 1.04-1.20x (0.53-0.66 -> 0.58-0.77x matmul), 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
+// convSingleInputGrad 'strips': G-out's input gradient (64→1 7×7 on 134², N16) 137→65 ms CPU, 0.85→1.13x matmul (paired
+// median, 5 rounds, load 6-7), D-out's (512→1 4×4 pad 1 on 15²) 11→9 ms, 0.27→0.36x, against 'window' side by side; a sampling
+// profile put ~40 % of rowsWindow's G-out time in its written-out store epilogue (bench/RESULTS.md 2026-12-05 gout section).
 const SOFTWARE: KernelChoices = {
   matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16,
 };

@@ -515,8 +515,8 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   // seen to finish on a loaded lavapipe.
   const stores = (single && (transposeWindowRuns(whole) || transposeStripsRun(whole))) || thinWindow ? 'f32' : epilogueStores(output);
   const count = whole.N * whole.Cin * whole.H * whole.W;
-  // rowStrips binds gx as quads: whole ones, so that the last elements are inside the binding.
-  const gx = alloc(single && transposeStripsRun(whole) ? Math.ceil(count / 4) * 4 : count, stores);
+  // rowStrips on even widths binds gx as quads: whole ones, so that the last elements are inside the binding.
+  const gx = alloc(single && transposeStripsRun(whole) && stripQuadStores(whole) ? Math.ceil(count / 4) * 4 : count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
   const packed = single || thin || thinWindow ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
@@ -585,18 +585,25 @@ function transposeTileable(g: ConvGeometry): boolean {
 const TRANSPOSE_STRIP_MAX_ROWS = 64;
 
 /**
+ * Whether rowStrips stores quads (conv_transpose2d_single_strips.wgsl, gx bound as vec4): where W is even, so every row
+ * starts on an even element; odd widths store each output by itself (conv_transpose2d_single_strips_elements.wgsl).
+ */
+const stripQuadStores = (g: ConvGeometry): boolean => g.W % 2 === 0;
+
+/**
  * The Cout = 1 input gradient down strips of up to TRANSPOSE_STRIP_MAX_ROWS rows x 8 columns x 8 channels
  * (conv_transpose2d_single_strips.wgsl rowStrips): the rows split evenly into the fewest strips (G-out's 134: 3 of 45, D-out's
  * 15: one), the kernel's size as overrides; workgroups of 64, of 8 under 1024 invocations a block of channels (as rowsWindow),
- * wid.y the block of 8 channels, pixel workgroups folded into z past the per-dimension limit. gx holds whole quads (its
- * binding is a vec4 array): conv2dTranspose allocates it so, and a run of images starts on a 256-byte offset.
+ * wid.y the block of 8 channels, pixel workgroups folded into z past the per-dimension limit. Under stripQuadStores gx holds
+ * whole quads (its binding is a vec4 array): conv2dTranspose allocates it so, and a run of images starts on a 256-byte offset.
  */
 function launchTransposeStripsChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
   if (stores !== 'f32') throw new Error('conv2dTranspose: the Cout = 1 rowStrips input gradient stores f32 only (conv2dTranspose casts its result)');
   const rows = Math.ceil(g.H / Math.ceil(g.H / TRANSPOSE_STRIP_MAX_ROWS));
   const invocations = g.N * Math.ceil(g.H / rows) * Math.ceil(g.W / 8);
   const wg = invocations < 1024 ? 8 : 64;
-  const k = kernel('conv_transpose2d_single_strips', { name: 'conv_transpose2d.rowStrips', entryPoint: 'rowStrips', constants: { WG: wg, STRIP_ROWS: rows, KERNEL_H: g.KH, KERNEL_W: g.KW }, operands });
+  const [file, name] = stripQuadStores(g) ? ['conv_transpose2d_single_strips', 'conv_transpose2d.rowStrips'] : ['conv_transpose2d_single_strips_elements', 'conv_transpose2d.rowStripsElements'];
+  const k = kernel(file, { name, entryPoint: 'rowStrips', constants: { WG: wg, STRIP_ROWS: rows, KERNEL_H: g.KH, KERNEL_W: g.KW }, operands });
   const groups = Math.ceil(invocations / wg);
   const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
   gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);

@@ -37,9 +37,13 @@ interface Expected { forward: boolean; input: boolean; weight: boolean }
 const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single');
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
-/** The input gradient's kernel over tiles of rows under convSingleInputGrad: rowStrips ('strips', the default) or rowsWindow ('window'). */
+/**
+ * The input gradient's kernel over tiles of rows under convSingleInputGrad: rowStrips ('strips', the default; quad stores on
+ * even widths, rowStripsElements on odd ones) or rowsWindow ('window').
+ */
 type TransposeTiles = 'strips' | 'window';
-const TRANSPOSE_TILE_KERNELS = { strips: 'conv_transpose2d.rowStrips', window: 'conv_transpose2d.rowsWindow' } as const;
+const transposeTileKernel = (tiles: TransposeTiles, width: number) =>
+  tiles === 'window' ? 'conv_transpose2d.rowsWindow' : width % 2 === 0 ? 'conv_transpose2d.rowStrips' : 'conv_transpose2d.rowStripsElements';
 
 /**
  * The policy for the window kernels (the rowsWindow forward, the input gradient by `tiles`) or, without them, the 4-row tiles
@@ -64,7 +68,7 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   const single = windowRows ? 'conv2d.rowsWindow' : sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transposeWindow = mode === 'shared' && windows && subgroups === 'shared' && subgroupsOfEight() && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
-  const transpose = transposeWindow ? TRANSPOSE_TILE_KERNELS[tiles] : transposeName(subgroups);
+  const transpose = transposeWindow ? transposeTileKernel(tiles, c.x[3]!) : transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
   const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
@@ -133,7 +137,7 @@ test('Cout = 1 forward in tiles of up to 16 rows x 16 or 8 columns (convSingleFo
   for (const tiles of ['strips', 'window'] as const) await checkSingle(chunked, 'shared', {}, 'shared', true, tiles);
 });
 
-test('Cout = 1 input gradient down strips of rows (rowStrips) and in tiles (rowsWindow) against the float64 reference: heights over several strips (150: 3 of 50; 67: 2 of 34, the last run past H), rows that start on a quad, two past one or anywhere (widths 16, 30, 21: the quad, split and one-at-a-time stores), channels past a block of 8, 7×7, 4×4 pad 1, 3×5 pad (1, 2), bias, several workgroups of 64 and of 8', async () => {
+test('Cout = 1 input gradient down strips of rows (rowStrips) and in tiles (rowsWindow) against the float64 reference: heights over several strips (150: 3 of 50; 67: 2 of 34, the last run past H), rows that start on a quad or two past one (widths 16, 30: the quad and split stores, the row ends one at a time) and odd widths (21: rowStripsElements), channels past a block of 8, 7×7, 4×4 pad 1, 3×5 pad (1, 2), bias, several workgroups of 64 and of 8', async () => {
   const geometries: [Omit<ConvGeometry, 'OH' | 'OW' | 'Cout' | 'SH' | 'SW' | 'DH' | 'DW'>, boolean][] = [
     [{ N: 2, Cin: 13, H: 150, W: 30, KH: 7, KW: 7, PH: 0, PW: 0 }, true],
     [{ N: 3, Cin: 8, H: 67, W: 21, KH: 4, KW: 4, PH: 1, PW: 1 }, false],
@@ -157,7 +161,7 @@ test('Cout = 1 input gradient down strips of rows (rowStrips) and in tiles (rows
       gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleInputGrad: tiles });
       let gx: GPUBuffer | undefined;
       const { timings } = await gpu().profile(() => (gx = conv2dTranspose(gyBuffer, wBuffer, biasBuffer, g)));
-      const name = subgroupsOfEight() ? TRANSPOSE_TILE_KERNELS[tiles] : 'conv_transpose2d.single';
+      const name = subgroupsOfEight() ? transposeTileKernel(tiles, g.W) : 'conv_transpose2d.single';
       assert.ok(timings.some((t) => t.name === name), `${JSON.stringify(shape)}: expected ${name} among ${timings.map((t) => t.name).join(', ')}`);
       const got = new Float32Array(await gpu().read(gx!, expected.data.length * 4));
       assertNear(got, expected, `${JSON.stringify(shape)}${withBias ? ' bias' : ''}: ${name} vs float64`);
