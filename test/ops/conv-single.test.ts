@@ -302,7 +302,7 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
 
 test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
   const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
-  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_strips', 'conv_transpose2d_single_strips_elements', 'conv_transpose2d_single_subgroup']);
   for (const file of files) {
     shaderSources[file]!.split('\n').forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, '');
