@@ -149,11 +149,13 @@ export const CONV_SINGLE_FORWARD = ['window', 'rows'] as const;
 export const CONV_SINGLE_FORWARD_COLUMNS = [16, 8] as const;
 /**
  * The Cout = 1 input gradient at stride 1 under convSingleChannel 'shared' where subgroups are 8 wide, height dilation 1 and
- * kernel at most 8 x 8: window runs conv_transpose2d_single_subgroup.wgsl rowsWindow (tiles of up to 8 rows x 8 columns x
- * 8 channels, each GY row's window loaded once into registers, the weights once per invocation); octets singleSubgroup
- * (one row's 8 columns x 8 channels, as under 'dedicated').
+ * kernel at most 8 x 8: strips runs conv_transpose2d_single_strips.wgsl rowStrips (8 columns x 8 channels walked down strips
+ * of up to 64 rows, the KH GY rows that reach a row in registers, one channel's sums at a time in a loop; short code, aligned
+ * quad stores); window conv_transpose2d_single_subgroup.wgsl rowsWindow (tiles of up to 8 rows x 8 columns x 8 channels,
+ * each GY row's window loaded once into registers, the weights once per invocation, 512 stores written out); octets
+ * singleSubgroup (one row's 8 columns x 8 channels, as under 'dedicated').
  */
-export const CONV_SINGLE_INPUT_GRAD = ['window', 'octets'] as const;
+export const CONV_SINGLE_INPUT_GRAD = ['strips', 'window', 'octets'] as const;
 /**
  * The packed variant's stride-1 input gradient (dilation 1, kernel at most 8 x 8) into at most 2 input channels (LightCNN's
  * conv1 1→96 5×5, FaPE-GAN's G-in 2→64 7×7: saliency maps, adversarial inputs) where subgroups are 8 wide: window runs it as
@@ -373,8 +375,11 @@ export interface KernelChoices {
 // 'byWindowRow', six pairs in four runs at load 9-16: 1.25-1.60x (0.56-0.70 -> 0.88-1.02x matmul), one reversal (0.62x, a test
 // run beside it). windowTapOrder 'byRow' on D-1's forward (4-tap rows at width stride 2, with windowInputLoads 'quads') against
 // 'byTap': 1.04-1.20x (0.53-0.66 -> 0.58-0.77x matmul), 1.16-1.34x at batch 48 (bench/RESULTS.md 2026-12-05 d-rows section).
+// convSingleInputGrad 'strips': G-out's input gradient (64→1 7×7 on 134², N16) 137→65 ms CPU, 0.85→1.13x matmul (paired
+// median, 5 rounds, load 6-7), D-out's (512→1 4×4 pad 1 on 15²) 11→9 ms, 0.27→0.36x, against 'window' side by side; a sampling
+// profile put ~40 % of rowsWindow's G-out time in its written-out store epilogue (bench/RESULTS.md 2026-12-05 gout section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16,
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16,
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

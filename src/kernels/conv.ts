@@ -513,9 +513,10 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
   // rowsWindow stores f32 only (a float16 output takes the cast): its float16-store build, 64 written-out channel stores each
   // rounding inline, took 12 s to minutes to compile on lavapipe. The thin one too: its float16-store build's compile was not
   // seen to finish on a loaded lavapipe.
-  const stores = (single && transposeWindowRuns(whole)) || thinWindow ? 'f32' : epilogueStores(output);
+  const stores = (single && (transposeWindowRuns(whole) || transposeStripsRun(whole))) || thinWindow ? 'f32' : epilogueStores(output);
   const count = whole.N * whole.Cin * whole.H * whole.W;
-  const gx = alloc(count, stores);
+  // rowStrips on even widths binds gx as quads: whole ones, so that the last elements are inside the binding.
+  const gx = alloc(single && transposeStripsRun(whole) && stripQuadStores(whole) ? Math.ceil(count / 4) * 4 : count, stores);
   const phased = chosen === 'packed' && strided && whole.DH === 1 && whole.DW === 1;
   const thin = phased && thinBlocksFit(whole);
   const packed = single || thin || thinWindow ? undefined : chosen === 'packed' && !strided ? packWeights(weight, whole, 'transposed', asForwardOfGradient(whole), operands) : phased ? packPhaseWeights(weight, whole, operands) : undefined;
@@ -539,11 +540,12 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
  * The input gradient of a Cout = 1 conv at stride 1 (conv_transpose2d_single*.wgsl): 8 outputs of a
  * row x 8 input channels per invocation, one GY load per tap serving all 8 (the packed kernels run it
  * as a forward over one input channel, whose 4 pixels x 8 rows per invocation load 4 GY values per tap);
- * under convSingleInputGrad 'window' (transposeWindowRuns) up to 8 rows of that per invocation (rowsWindow);
- * 64 invocations per workgroup (8 under 1024 invocations a block of channels), wid.y the block of 8 channels,
+ * under convSingleInputGrad 'window' (transposeWindowRuns) up to 8 rows of that per invocation (rowsWindow), under 'strips'
+ * (transposeStripsRun) a strip of rows (launchTransposeStripsChunk); 64 invocations per workgroup (8 under 1024 invocations a block of channels), wid.y the block of 8 channels,
  * pixel workgroups folded into z past the per-dimension limit.
  */
 function launchSingleTransposeChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
+  if (transposeStripsRun(g)) return launchTransposeStripsChunk(gy, weight, bias, g, gx, operands, stores);
   const shared = subgroupKernels();
   const window = transposeWindowRuns(g);
   if (window && stores !== 'f32') throw new Error('conv2dTranspose: the Cout = 1 rowsWindow input gradient stores f32 only (conv2dTranspose casts its result)');
@@ -566,8 +568,45 @@ const TRANSPOSE_WINDOW_MAX_ROWS = 8;
 
 /** Whether the Cout = 1 input gradient runs rowsWindow: convSingleChannel 'shared' and convSingleInputGrad 'window' on subgroups of 8, DH 1, kernel at most 8 x 8. */
 function transposeWindowRuns(g: ConvGeometry): boolean {
-  const policy = gpu().policy;
-  return subgroupKernels() && policy.get('convSingleChannel') === 'shared' && policy.get('convSingleInputGrad') === 'window' && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+  return transposeTileable(g) && gpu().policy.get('convSingleInputGrad') === 'window';
+}
+
+/** Whether the Cout = 1 input gradient runs rowStrips: as rowsWindow, under convSingleInputGrad 'strips'. */
+function transposeStripsRun(g: ConvGeometry): boolean {
+  return transposeTileable(g) && gpu().policy.get('convSingleInputGrad') === 'strips';
+}
+
+/** convSingleChannel 'shared' on subgroups of 8, DH 1, kernel at most 8 x 8: rowsWindow's and rowStrips' geometry. */
+function transposeTileable(g: ConvGeometry): boolean {
+  return subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared' && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
+}
+
+/** The most GX rows a rowStrips strip has: the strip's first KH - 1 GY rows are loaded for the window alone. */
+const TRANSPOSE_STRIP_MAX_ROWS = 64;
+
+/**
+ * Whether rowStrips stores quads (conv_transpose2d_single_strips.wgsl, gx bound as vec4): where W is even, so every row
+ * starts on an even element; odd widths store each output by itself (conv_transpose2d_single_strips_elements.wgsl).
+ */
+const stripQuadStores = (g: ConvGeometry): boolean => g.W % 2 === 0;
+
+/**
+ * The Cout = 1 input gradient down strips of up to TRANSPOSE_STRIP_MAX_ROWS rows x 8 columns x 8 channels
+ * (conv_transpose2d_single_strips.wgsl rowStrips): the rows split evenly into the fewest strips (G-out's 134: 3 of 45, D-out's
+ * 15: one), the kernel's size as overrides; workgroups of 64, of 8 under 1024 invocations a block of channels (as rowsWindow),
+ * wid.y the block of 8 channels, pixel workgroups folded into z past the per-dimension limit. Under stripQuadStores gx holds
+ * whole quads (its binding is a vec4 array): conv2dTranspose allocates it so, and a run of images starts on a 256-byte offset.
+ */
+function launchTransposeStripsChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType, stores: OperandType): void {
+  if (stores !== 'f32') throw new Error('conv2dTranspose: the Cout = 1 rowStrips input gradient stores f32 only (conv2dTranspose casts its result)');
+  const rows = Math.ceil(g.H / Math.ceil(g.H / TRANSPOSE_STRIP_MAX_ROWS));
+  const invocations = g.N * Math.ceil(g.H / rows) * Math.ceil(g.W / 8);
+  const wg = invocations < 1024 ? 8 : 64;
+  const [file, name] = stripQuadStores(g) ? ['conv_transpose2d_single_strips', 'conv_transpose2d.rowStrips'] : ['conv_transpose2d_single_strips_elements', 'conv_transpose2d.rowStripsElements'];
+  const k = kernel(file, { name, entryPoint: 'rowStrips', constants: { WG: wg, STRIP_ROWS: rows, KERNEL_H: g.KH, KERNEL_W: g.KW }, operands });
+  const groups = Math.ceil(invocations / wg);
+  const depth = Math.ceil(groups / gpu().device.limits.maxComputeWorkgroupsPerDimension);
+  gpu().dispatch(k, [gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(groups / depth), Math.ceil(g.Cin / 8), depth]);
 }
 
 /**

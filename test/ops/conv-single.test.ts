@@ -14,9 +14,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
-import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { conv2dTranspose, subgroupsOfEight, type ConvGeometry } from '../../src/kernels/conv.js';
+import { alloc } from '../../src/kernels/launch.js';
 import { type Tensor } from '../../src/index.js';
-import { assertNear, checkOp, fileRng, kernelsRun, ref, setup, toT64, toTensor, type T64 } from './helpers.js';
+import { assertNear, checkOp, fileRng, kernelsRun, ref, roundF32, setup, toT64, toTensor, type T64 } from './helpers.js';
 import { shaderSources } from '../../src/shaders.generated.js';
 
 const rng = fileRng('conv-single');
@@ -36,15 +37,26 @@ interface Expected { forward: boolean; input: boolean; weight: boolean }
 const transposeName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv_transpose2d.singleSubgroup' : 'conv_transpose2d.single');
 const forwardName = (subgroups: 'shared' | 'off') => (subgroups === 'shared' && subgroupsOfEight() ? 'conv2d.singleSubgroup' : 'conv2d.single');
 
-/** The policy for the window kernels (rowsWindow forward and input gradient) or, without them, the 4-row tiles and octets before them. */
-const windowChoices = (windows: boolean) => ({ convSingleForward: windows ? 'window' : 'rows', convSingleInputGrad: windows ? 'window' : 'octets' }) as const;
+/**
+ * The input gradient's kernel over tiles of rows under convSingleInputGrad: rowStrips ('strips', the default; quad stores on
+ * even widths, rowStripsElements on odd ones) or rowsWindow ('window').
+ */
+type TransposeTiles = 'strips' | 'window';
+const transposeTileKernel = (tiles: TransposeTiles, width: number) =>
+  tiles === 'window' ? 'conv_transpose2d.rowsWindow' : width % 2 === 0 ? 'conv_transpose2d.rowStrips' : 'conv_transpose2d.rowStripsElements';
+
+/**
+ * The policy for the window kernels (the rowsWindow forward, the input gradient by `tiles`) or, without them, the 4-row tiles
+ * and octets before them.
+ */
+const windowChoices = (windows: boolean, tiles: TransposeTiles = 'strips') => ({ convSingleForward: windows ? 'window' : 'rows', convSingleInputGrad: windows ? tiles : 'octets' }) as const;
 
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
-async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated', windows = true): Promise<void> {
+async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated', windows = true, tiles: TransposeTiles = 'strips'): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
-  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups, ...windowChoices(windows) });
+  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: mode, convSubgroups: subgroups, ...windowChoices(windows, tiles) });
   const w = [1, c.x[1], ...c.kernel];
-  const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups}, ${mode}${windows ? '' : ', no windows'})`;
+  const what = `x [${c.x}] w [${w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} (${subgroups}, ${mode}${windows ? `, input grad ${tiles}` : ', no windows'})`;
   const shapes = c.bias ? [c.x, w, [1]] : [c.x, w];
   const op = ([x, wt, b]: Tensor[]) => conv2d(x, wt, b, c.opts);
   const names = await kernelsRun(rng, op, shapes);
@@ -56,7 +68,7 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   const single = windowRows ? 'conv2d.rowsWindow' : sliced ? 'conv2d.rowsSliced' : rows ? 'conv2d.rowsSubgroup' : forwardName(subgroups);
   assert.is(names.includes(single), expectSingle.forward, `${what}: ${single} ${expectSingle.forward ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const transposeWindow = mode === 'shared' && windows && subgroups === 'shared' && subgroupsOfEight() && c.opts.dilation[0] === 1 && Math.max(...c.kernel) <= 8;
-  const transpose = transposeWindow ? 'conv_transpose2d.rowsWindow' : transposeName(subgroups);
+  const transpose = transposeWindow ? transposeTileKernel(tiles, c.x[3]!) : transposeName(subgroups);
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
   const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
@@ -97,6 +109,7 @@ test('convSingleChannel shared (on subgroups of 8: the forward in tiles of outpu
   for (const windows of [true, false]) {
     for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', windows);
   }
+  for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', true, 'window');
 });
 
 test('Cout = 1 forward in tiles of up to 16 rows x 16 or 8 columns (convSingleForwardColumns) and input gradient in tiles of up to 8 rows (rowsWindow both, convSingleForward and convSingleInputGrad window on subgroups of 8): output widths 6-14 (partial column tiles), heights split into uneven tiles (17: 2 of 9 / 3 of 6; 37: 3 of 13 / 5 of 8, the last short), one tile of 14 (D-out\'s kind), channels past a block of 8, kernels 1×7 to 8×8 and 7×1, padding, bias, batches, against finite differences', async () => {
@@ -108,20 +121,54 @@ test('Cout = 1 forward in tiles of up to 16 rows x 16 or 8 columns (convSingleFo
     { x: [1, 4, 19, 9], kernel: [1, 7], opts: { stride: [1, 1], padding: [0, 3], dilation: [1, 1] }, bias: true },
     { x: [2, 3, 21, 6], kernel: [7, 1], opts: { stride: [1, 1], padding: [2, 0], dilation: [1, 1] }, bias: false },
   ];
-  for (const columns of [16, 8] as const) {
+  for (const [columns, tiles] of [[16, 'window'], [8, 'strips']] as const) {
     gpu().policy.set({ convSingleForwardColumns: columns });
-    for (const c of cases) await checkSingle(c, 'shared', {}, 'shared');
+    for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', true, tiles);
   }
   // A batch in runs of whole images (x and gx 1 KiB an image, y 256 bytes, against a 4 KiB binding; offsets stay 256-byte
   // aligned, and y's 1280 bytes fit the bias gradient's one reduction): each run's tiles start at its first image.
   gpu().setMaxBindingBytes(4096);
   const chunked: Case = { x: [5, 4, 8, 8], kernel: [5, 5], opts: { stride: [1, 1], padding: [2, 2], dilation: [1, 1] }, bias: true };
   const names = await kernelsRun(rng, ([x, w, b]) => conv2d(x, w, b, chunked.opts), [chunked.x, [1, 4, 5, 5], [1]]);
-  for (const name of ['conv2d.rowsWindow', 'conv_transpose2d.rowsWindow']) {
+  for (const name of ['conv2d.rowsWindow', 'conv_transpose2d.rowStrips']) {
     const launches = names.filter((n) => n === name).length;
     assert.ok(!subgroupsOfEight() || launches > 1, `x [${chunked.x}] in runs of images: expected several ${name} launches, got ${names.join(', ')}`);
   }
-  await checkSingle(chunked, 'shared', {}, 'shared');
+  for (const tiles of ['strips', 'window'] as const) await checkSingle(chunked, 'shared', {}, 'shared', true, tiles);
+});
+
+test('Cout = 1 input gradient down strips of rows (rowStrips) and in tiles (rowsWindow) against the float64 reference: heights over several strips (150: 3 of 50; 67: 2 of 34, the last run past H), rows that start on a quad or two past one (widths 16, 30: the quad and split stores, the row ends one at a time) and odd widths (21: rowStripsElements), channels past a block of 8, 7×7, 4×4 pad 1, 3×5 pad (1, 2), bias, several workgroups of 64 and of 8', async () => {
+  const geometries: [Omit<ConvGeometry, 'OH' | 'OW' | 'Cout' | 'SH' | 'SW' | 'DH' | 'DW'>, boolean][] = [
+    [{ N: 2, Cin: 13, H: 150, W: 30, KH: 7, KW: 7, PH: 0, PW: 0 }, true],
+    [{ N: 3, Cin: 8, H: 67, W: 21, KH: 4, KW: 4, PH: 1, PW: 1 }, false],
+    [{ N: 1, Cin: 17, H: 20, W: 16, KH: 3, KW: 5, PH: 1, PW: 2 }, true],
+    // 1024 invocations a block of channels: workgroups of 64.
+    [{ N: 16, Cin: 3, H: 64, W: 512, KH: 2, KW: 3, PH: 0, PW: 1 }, false],
+  ];
+  for (const [shape, withBias] of geometries) {
+    const g: ConvGeometry = { ...shape, Cout: 1, OH: shape.H + 2 * shape.PH - shape.KH + 1, OW: shape.W + 2 * shape.PW - shape.KW + 1, SH: 1, SW: 1, DH: 1, DW: 1 };
+    const gy = roundF32(ref.randn(rng, [g.N, 1, g.OH, g.OW]));
+    const w = roundF32(ref.randn(rng, [1, g.Cin, g.KH, g.KW], 0.3));
+    const bias = withBias ? roundF32(ref.randn(rng, [g.Cin])) : undefined;
+    const expected = ref.convTranspose2d(gy, w, bias, { padding: [g.PH, g.PW] });
+    const upload = (t: T64) => {
+      const buffer = alloc(t.data.length);
+      gpu().upload(buffer, Float32Array.from(t.data));
+      return buffer;
+    };
+    const [gyBuffer, wBuffer, biasBuffer] = [upload(gy), upload(w), bias && upload(bias)];
+    for (const tiles of ['strips', 'window'] as const) {
+      gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleInputGrad: tiles });
+      let gx: GPUBuffer | undefined;
+      const { timings } = await gpu().profile(() => (gx = conv2dTranspose(gyBuffer, wBuffer, biasBuffer, g)));
+      const name = subgroupsOfEight() ? transposeTileKernel(tiles, g.W) : 'conv_transpose2d.single';
+      assert.ok(timings.some((t) => t.name === name), `${JSON.stringify(shape)}: expected ${name} among ${timings.map((t) => t.name).join(', ')}`);
+      const got = new Float32Array(await gpu().read(gx!, expected.data.length * 4));
+      assertNear(got, expected, `${JSON.stringify(shape)}${withBias ? ' bias' : ''}: ${name} vs float64`);
+      gpu().pool.release(gx!);
+    }
+    [gyBuffer, wBuffer, biasBuffer].forEach((b) => b && gpu().pool.release(b));
+  }
 });
 
 test('Cout = 1 forward in tiles of rows (rowsWindow; rowsSubgroup under convSingleForward rows) over 1024 tiles (workgroups of 64) and over fewer (of 8) matches the direct kernel', async () => {
@@ -255,7 +302,7 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
 
 test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
   const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
-  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_subgroup']);
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_strips', 'conv_transpose2d_single_strips_elements', 'conv_transpose2d_single_subgroup']);
   for (const file of files) {
     shaderSources[file]!.split('\n').forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, '');

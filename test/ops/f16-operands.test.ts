@@ -340,8 +340,8 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
   assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
-  // The Cout = 1 and thin rowsWindow store f32: their float16 output takes the cast.
-  const castAllowed = ['conv_transpose2d.rowsWindow.f16', 'conv_transpose2d.thinRowsWindow.f16', 'conv_transpose2d.thinRowsWindowPair.f16'].some((name) => names.includes(name));
+  // The Cout = 1 rowStrips and rowsWindow and the thin rowsWindow store f32: their float16 output takes the cast.
+  const castAllowed = ['conv_transpose2d.rowStrips.f16', 'conv_transpose2d.rowStripsElements.f16', 'conv_transpose2d.rowsWindow.f16', 'conv_transpose2d.thinRowsWindow.f16', 'conv_transpose2d.thinRowsWindowPair.f16'].some((name) => names.includes(name));
   await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), castAllowed);
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
@@ -498,9 +498,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.packedTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
   {
-    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward and input grad in tiles of rows: rowsWindow; bias: the transposed conv\'s [Cin])',
+    name: 'one output channel, 7×7 unpadded, 11 input channels (the Cout = 1 kernels, the forward in tiles of rows: rowsWindow, the input grad down strips of rows: rowStripsElements on its odd width; bias: the transposed conv\'s [Cin])',
     g: geometry(2, 11, 12, 13, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowsWindow', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowStripsElements', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
   {
@@ -512,7 +512,7 @@ const PACKED_CASES: PackedCase[] = [
   {
     name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels without subgroups of 8, rowsSliced; rowsWindow with)',
     g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowsWindow', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowStripsElements', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
     off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
 ];
@@ -584,6 +584,20 @@ test('f16 Cout = 1 forward under convSingleForward rows and input grad under con
       assert.ok(inputNames.includes(`${transpose}.f16`) && f16Only(inputNames), context(`${what}: input grad kernels ${[...new Set(inputNames)]}, expected ${transpose}.f16`));
     }
   });
+});
+
+test('f16 Cout = 1 input grad under convSingleInputGrad window: the 2-D tiles (rowsWindow on subgroups of 8) beside the default strips of rows (rowStrips with quad stores on an even width, rowStripsElements on an odd one)', async () => {
+  for (const tiles of ['window', 'strips'] as const) {
+    await gpu().policy.with({ ...forcing('packed'), convSubgroups: 'shared', convSingleChannel: 'shared', convSingleInputGrad: tiles }, async () => {
+      for (const c of [{ g: geometry(2, 11, 12, 14, 1, [7, 7], [1, 1], [0, 0], [1, 1]), bias: true }, { g: geometry(3, 9, 15, 15, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: false }]) {
+        const what = `f16 Cout = 1 input grad (${tiles}): ${describeConv(c)}`;
+        const names = await checkTranspose(c, what);
+        const strips = c.g.W % 2 === 0 ? 'conv_transpose2d.rowStrips' : 'conv_transpose2d.rowStripsElements';
+        const main = subgroupsOfEight() ? (tiles === 'window' ? 'conv_transpose2d.rowsWindow' : strips) : 'conv_transpose2d.single';
+        assert.ok(names.includes(`${main}.f16`) && f16Only(names), context(`${what}: kernels ${[...new Set(names)]}, expected ${main}.f16`));
+      }
+    });
+  }
 });
 
 /** 1×1 convs under convPointwise 'gemm': odd channels, H·W not a multiple of 4 (the subgroup kernel on packed copies), batches, bias; an aligned case read in place. */
@@ -665,7 +679,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       chunked(await checkForward(single, what), sg ? 'conv2d.rowsWindow' : 'conv2d.single', 'Cout = 1 forward');
       chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
-      chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.rowsWindow' : 'conv_transpose2d.single', 'Cout = 1 input grad');
+      chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.rowStrips' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
   }
   // The 1×1 conv as GEMM: the matmul launcher splits the products, the weight gradient runs in runs of images.
