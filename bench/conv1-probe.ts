@@ -83,7 +83,7 @@ function dispatcher(l: Launch): () => GPUBuffer[] {
   return () => {
     const y = gpu().pool.acquire(outputs * 4);
     const mask = l.mfm === 1 ? gpu().pool.acquire(outputs * 4) : undefined;
-    gpu().dispatch(k, [x, packed, l.bias ? bias : gpu().placeholder, y, mask ?? gpu().placeholderOutput], params, workgroups);
+    gpu().dispatch(k, [x, packed, l.bias ? bias : gpu().placeholder, y, mask ?? gpu().placeholderOutput, x], params, workgroups);
     return mask ? [y, mask] : [y];
   };
 }

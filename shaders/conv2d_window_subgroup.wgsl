@@ -366,3 +366,225 @@ fn windowSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     storeRows(r0 + 28u, image, offset + 12u, hi2[7], e);
   }
 }
+
+// windowTapsSubgroup (the policy's windowSums 'tiles'; windowSubgroup is 'rows'): conv1's geometry alone — one input
+// channel, 5-wide rows of taps at width stride 1 (ROW_TAPS 5's), KERNEL_H (override, 1..5) rows of them, output rows of whole
+// 16s, float32 stores. The same invocation (16 outputs of one output row x 32 GEMM rows, weight quads shared by shuffles from
+// constant lanes) in another order: it loads its KERNEL_H input rows (20 inputs each) and weight rows (5 quads per lane) once,
+// then for each block t of 4 GEMM rows and each quad of 4 outputs adds all KERNEL_H x 5 taps into 16 sums that stay in
+// registers, and stores them. windowSubgroup keeps an invocation's 512 sums in memory and updates each once per row of taps
+// under its loop's execution mask: on lavapipe a load, a blend and a store per 10 multiply-adds and adds, about a third of its
+// arithmetic section (bench/RESULTS.md, conv1b). Everything here is written out (constant lanes, constant indices): a
+// shuffle from a lane the compiler cannot see as a constant runs lane by lane.
+// Bias: each lane loads its rows' 4 biases once; the sums start from them (bias + Σ, where windowSubgroup adds it last).
+
+/** Rows of taps (input rows) per invocation: 1 .. 5 (the kernel's height; the launcher runs this entry point only there). */
+override KERNEL_H: u32 = 5u;
+
+/** One input row's 20 inputs iwFirst .. iwFirst + 19 (as 5 quads), and one row of taps' 5 weight quads (lane l: rows r0 + 4l .. + 3). */
+var<private> tileInputs: array<array<vec4<f32>, 5>, 5>;
+var<private> tileWeights: array<array<vec4<f32>, 5>, 5>;
+
+/**
+ * Under X_QUADS (the launcher sets it where W % 4 == 0: a row of X is whole aligned quads, each inside the row or outside it):
+ * iwFirst's distance past the aligned column before it, (-PW) mod 4, so that the 20 inputs are components INPUT_SHIFT ..
+ * INPUT_SHIFT + 19 of 6 aligned quads (5 at shift 0) of X4.
+ */
+override INPUT_SHIFT: u32 = 0u;
+
+/** X4's quad of columns c .. c + 3 (c a multiple of 4) of the current input row, 0 outside X. */
+fn alignedInputQuad(c: i32) -> vec4<f32> {
+  let inside = rowInside & (c >= 0) & (c < i32(p.W));
+  return select(vec4<f32>(0.0), vec4<f32>(X4[(rowBase + u32(clamp(c, 0, i32(p.W) - 4))) / 4u]), inside);
+}
+
+/** Components INPUT_SHIFT .. INPUT_SHIFT + 3 of quads a, b (one after the other). */
+fn shiftedQuad(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  if (INPUT_SHIFT == 1u) { return vec4<f32>(a.yzw, b.x); }
+  if (INPUT_SHIFT == 2u) { return vec4<f32>(a.zw, b.xy); }
+  if (INPUT_SHIFT == 3u) { return vec4<f32>(a.w, b.xyz); }
+  return a;
+}
+
+/** Loads input row ih of image `image` (its 20 inputs from iwFirst, 0 outside X) as row of taps i, where i < KERNEL_H. */
+fn loadInputRow(i: u32, image: u32, ih: i32, iwFirst: i32) {
+  if (i >= KERNEL_H) { return; }
+  rowInside = (ih >= 0) & (ih < i32(p.H));
+  rowBase = (image * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+  if (X_QUADS) {
+    // The aligned quads from column iwFirst - INPUT_SHIFT (a multiple of 4) on: 6 vec4 loads for the 20 inputs.
+    let c = iwFirst - i32(INPUT_SHIFT);
+    let q0 = alignedInputQuad(c);
+    let q1 = alignedInputQuad(c + 4);
+    let q2 = alignedInputQuad(c + 8);
+    let q3 = alignedInputQuad(c + 12);
+    let q4 = alignedInputQuad(c + 16);
+    var q5 = vec4<f32>(0.0);
+    if (INPUT_SHIFT != 0u) { q5 = alignedInputQuad(c + 20); }
+    tileInputs[i][0] = shiftedQuad(q0, q1);
+    tileInputs[i][1] = shiftedQuad(q1, q2);
+    tileInputs[i][2] = shiftedQuad(q2, q3);
+    tileInputs[i][3] = shiftedQuad(q3, q4);
+    tileInputs[i][4] = shiftedQuad(q4, q5);
+    return;
+  }
+  tileInputs[i][0] = inputQuad(iwFirst);
+  tileInputs[i][1] = inputQuad(iwFirst + 4);
+  tileInputs[i][2] = inputQuad(iwFirst + 8);
+  tileInputs[i][3] = inputQuad(iwFirst + 12);
+  tileInputs[i][4] = inputQuad(iwFirst + 16);
+}
+
+/** Loads row of taps i's 5 weight quads (lane l: GEMM rows r0 + 4l .. + 3, from laneQuad), where i < KERNEL_H. */
+fn loadWeightRow(i: u32, laneQuad: u32) {
+  if (i >= KERNEL_H) { return; }
+  let step = p.packedWidth;
+  let k = i * 5u * step + laneQuad;
+  tileWeights[i][0] = Packed[k];
+  tileWeights[i][1] = Packed[k + step];
+  tileWeights[i][2] = Packed[k + 2u * step];
+  tileWeights[i][3] = Packed[k + 3u * step];
+  tileWeights[i][4] = Packed[k + 4u * step];
+}
+
+/** Row of taps i takes row i + 1's inputs (the next output row's, at height stride 1 and dilation 1), where i + 1 < KERNEL_H. */
+fn slideInputRow(i: u32) {
+  if (i + 1u >= KERNEL_H) { return; }
+  tileInputs[i] = tileInputs[i + 1u];
+}
+
+/** acc plus row of taps i (weights w0..w4, block t's 4 rows) at output quad q (inputs 4q .. 4q + 7 of the row), where i < KERNEL_H. */
+fn addTapRow(acc: Acc4x4, i: u32, q: u32, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32>) -> Acc4x4 {
+  if (i >= KERNEL_H) { return acc; }
+  let a = tileInputs[i][q];
+  let b = tileInputs[i][q + 1u];
+  let s = shiftedInputs(a, b);
+  return addFiveTaps(acc, w0, w1, w2, w3, w4, a, s.tap1, s.tap2, s.tap3, b);
+}
+
+/** Block t's weights of row of taps i (lane t's quads), where i < KERNEL_H. */
+struct TapRow { w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, w4: vec4<f32> }
+
+fn shuffledTapRow(i: u32, t: u32) -> TapRow {
+  if (i >= KERNEL_H) { return TapRow(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0)); }
+  return TapRow(subgroupShuffle(tileWeights[i][0], t), subgroupShuffle(tileWeights[i][1], t), subgroupShuffle(tileWeights[i][2], t), subgroupShuffle(tileWeights[i][3], t), subgroupShuffle(tileWeights[i][4], t));
+}
+
+/** The 16 sums of block t (bias b) at output quad q over every tap. */
+fn tileQuad(t: u32, q: u32, b: vec4<f32>, r0: TapRow, r1: TapRow, r2: TapRow, r3: TapRow, r4: TapRow) -> Acc4x4 {
+  var acc = Acc4x4(vec4<f32>(b.x), vec4<f32>(b.y), vec4<f32>(b.z), vec4<f32>(b.w));
+  acc = addTapRow(acc, 0u, q, r0.w0, r0.w1, r0.w2, r0.w3, r0.w4);
+  acc = addTapRow(acc, 1u, q, r1.w0, r1.w1, r1.w2, r1.w3, r1.w4);
+  acc = addTapRow(acc, 2u, q, r2.w0, r2.w1, r2.w2, r2.w3, r2.w4);
+  acc = addTapRow(acc, 3u, q, r3.w0, r3.w1, r3.w2, r3.w3, r3.w4);
+  acc = addTapRow(acc, 4u, q, r4.w0, r4.w1, r4.w2, r4.w3, r4.w4);
+  return acc;
+}
+
+/** Stores GEMM rows r .. r + 3 (already biased; under mfm two pairs in filterOf's pair order) at 4 pixels of image n. */
+fn storeTileRows(r: u32, n: u32, offset: u32, acc: Acc4x4, e: WindowEpilogue) {
+  if (e.mfm == 0u) {
+    let base = (n * e.Cout + r) * e.plane + offset;
+    if (r < e.Cout) { storeQuad(base, acc.r0); }
+    if (r + 1u < e.Cout) { storeQuad(base + e.plane, acc.r1); }
+    if (r + 2u < e.Cout) { storeQuad(base + 2u * e.plane, acc.r2); }
+    if (r + 3u < e.Cout) { storeQuad(base + 3u * e.plane, acc.r3); }
+    return;
+  }
+  let C = e.Cout >> 1u;
+  let c = r >> 1u;
+  if (c < C) { storeMfmQuad(n, c, offset, acc.r0, acc.r1, e); }
+  if (c + 1u < C) { storeMfmQuad(n, c + 1u, offset, acc.r2, acc.r3, e); }
+}
+
+/** Block t (GEMM rows r0 + 4t .. + 3): its 4 output quads over every tap, stored where the invocation's pixels exist. */
+fn tileBlock(t: u32, r0: u32, biasQuad: vec4<f32>, live: bool, image: u32, offset: u32, e: WindowEpilogue) {
+  let b = subgroupShuffle(biasQuad, t);
+  let r0w = shuffledTapRow(0u, t);
+  let r1w = shuffledTapRow(1u, t);
+  let r2w = shuffledTapRow(2u, t);
+  let r3w = shuffledTapRow(3u, t);
+  let r4w = shuffledTapRow(4u, t);
+  let q0 = tileQuad(t, 0u, b, r0w, r1w, r2w, r3w, r4w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset, q0, e); }
+  let q1 = tileQuad(t, 1u, b, r0w, r1w, r2w, r3w, r4w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 4u, q1, e); }
+  let q2 = tileQuad(t, 2u, b, r0w, r1w, r2w, r3w, r4w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 8u, q2, e); }
+  let q3 = tileQuad(t, 3u, b, r0w, r1w, r2w, r3w, r4w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 12u, q3, e); }
+}
+
+/** Lane l's bias quad: the biases of GEMM rows r0 + 4l .. + 3 (under mfm in pair order), 0 past Cout or without a bias. */
+fn laneBias(r: u32, e: WindowEpilogue) -> vec4<f32> {
+  if (!e.hasBias) { return vec4<f32>(0.0); }
+  var f = vec4<u32>(r, r + 1u, r + 2u, r + 3u);
+  if (e.mfm != 0u) {
+    let C = e.Cout >> 1u;
+    let c = r >> 1u;
+    f = vec4<u32>(c, c + C, c + 1u, c + 1u + C);
+  }
+  let inside = vec4<u32>(r, r + 1u, r + 2u, r + 3u) < vec4<u32>(e.Cout);
+  let last = e.Cout - 1u;
+  return select(vec4<f32>(0.0), vec4<f32>(Bias[min(f.x, last)], Bias[min(f.y, last)], Bias[min(f.z, last)], Bias[min(f.w, last)]), inside);
+}
+
+/**
+ * Output rows per invocation (override): 1, or more at height stride 1 and dilation 1, where each next output row needs one
+ * new input row (the others slide up) and the weight quads, loaded once, serve them all: per output row 20 inputs and no
+ * weight loads instead of KERNEL_H x 20 inputs and KERNEL_H x 5 weight quads, each a load lavapipe runs lane by lane.
+ */
+override TILE_ROWS: u32 = 1u;
+/**
+ * p.mfm as a constant (0 off, 1 with the mask, 2 without; the launcher sets it): each pipeline then holds one epilogue, not
+ * both, about half the code lavapipe compiles.
+ */
+override TILE_MFM: u32 = 0u;
+
+@compute @workgroup_size(WGX, WGY)
+fn windowTapsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let plane = p.OH * p.OW;
+  // Invocation (image, block of TILE_ROWS output rows, 16 columns), the last one repeated past the end.
+  let segments = p.OW / 16u;
+  let blocks = (p.OH + TILE_ROWS - 1u) / TILE_ROWS;
+  let tiles = p.N * blocks * segments;
+  let tile = wid.x * WGX + lid.x;
+  let clamped = min(tile, tiles - 1u);
+  let image = clamped / (blocks * segments);
+  let oh0 = clamped / segments % blocks * TILE_ROWS;
+  let ow0 = clamped % segments * 16u;
+  let iwFirst = i32(ow0) - p.PW;
+  let laneQuad = r0 / 4u + lane;
+  loadWeightRow(0u, laneQuad);
+  loadWeightRow(1u, laneQuad);
+  loadWeightRow(2u, laneQuad);
+  loadWeightRow(3u, laneQuad);
+  loadWeightRow(4u, laneQuad);
+  // Rows of taps 0 .. KERNEL_H - 2 of the first output row; the loop loads the last one of each.
+  let ihFirst = i32(min(oh0, p.OH - 1u) * p.SH) - p.PH;
+  if (1u < KERNEL_H) { loadInputRow(0u, image, ihFirst, iwFirst); }
+  if (2u < KERNEL_H) { loadInputRow(1u, image, ihFirst + i32(p.DH), iwFirst); }
+  if (3u < KERNEL_H) { loadInputRow(2u, image, ihFirst + 2 * i32(p.DH), iwFirst); }
+  if (4u < KERNEL_H) { loadInputRow(3u, image, ihFirst + 3 * i32(p.DH), iwFirst); }
+  let e = WindowEpilogue(p.Cout, plane, p.hasBias == 1u, TILE_MFM);
+  let biasQuad = laneBias(r0 + 4u * lane, e);
+  for (var r = 0u; r < TILE_ROWS; r++) {
+    let oh = min(oh0 + r, p.OH - 1u);
+    loadInputRow(KERNEL_H - 1u, image, i32(oh * p.SH + (KERNEL_H - 1u) * p.DH) - p.PH, iwFirst);
+    let live = (tile < tiles) & (oh0 + r < p.OH);
+    let offset = oh * p.OW + ow0;
+    tileBlock(0u, r0, biasQuad, live, image, offset, e);
+    tileBlock(1u, r0, biasQuad, live, image, offset, e);
+    tileBlock(2u, r0, biasQuad, live, image, offset, e);
+    tileBlock(3u, r0, biasQuad, live, image, offset, e);
+    tileBlock(4u, r0, biasQuad, live, image, offset, e);
+    tileBlock(5u, r0, biasQuad, live, image, offset, e);
+    tileBlock(6u, r0, biasQuad, live, image, offset, e);
+    tileBlock(7u, r0, biasQuad, live, image, offset, e);
+    slideInputRow(0u);
+    slideInputRow(1u);
+    slideInputRow(2u);
+    slideInputRow(3u);
+  }
+}

@@ -126,6 +126,13 @@ export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
  * per tap — a lane-varying load, which lavapipe runs lane by lane — serving twice the multiply-adds; or 8 (256 sums).
  */
 export const WINDOW_ROW_PIXELS = [16, 8] as const;
+/**
+ * How conv2d_window_subgroup.wgsl keeps conv1's sums (one input channel, 5-wide rows of up to 5 taps at width stride 1, output
+ * rows of whole 16s, float32 stores; elsewhere rows): tiles, windowTapsSubgroup — each block of 4 GEMM rows x 4 outputs summed
+ * over every tap in registers and stored at once, the weight quads and the input rows loaded once for 16 output rows; rows,
+ * windowSubgroup — an invocation's 512 sums in memory, updated once per row of taps (windowRowPixels, windowTapOrder).
+ */
+export const WINDOW_SUMS = ['tiles', 'rows'] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
 export const WINDOW_STORES = ['quads', 'elements'] as const;
 /**
@@ -278,6 +285,7 @@ export interface KernelChoices {
   windowInputLoads: (typeof WINDOW_INPUT_LOADS)[number];
   windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
   windowRowPixels: (typeof WINDOW_ROW_PIXELS)[number];
+  windowSums: (typeof WINDOW_SUMS)[number];
   convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
   convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
@@ -379,7 +387,7 @@ export interface KernelChoices {
 // median, 5 rounds, load 6-7), D-out's (512→1 4×4 pad 1 on 15²) 11→9 ms, 0.27→0.36x, against 'window' side by side; a sampling
 // profile put ~40 % of rowsWindow's G-out time in its written-out store epilogue (bench/RESULTS.md 2026-12-05 gout section).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16,
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -387,7 +395,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8,
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8, windowSums: 'rows',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -417,6 +425,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   windowInputLoads: WINDOW_INPUT_LOADS,
   windowTapOrder: WINDOW_TAP_ORDER,
   windowRowPixels: WINDOW_ROW_PIXELS,
+  windowSums: WINDOW_SUMS,
   convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
   convSingleForward: CONV_SINGLE_FORWARD,
   convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,

@@ -7,11 +7,16 @@
 // fiveWidePair), the quad epilogue against element stores (policy windowStores), 5 taps per update of the sums against one
 // (policy windowTapOrder), 16 outputs of a row per invocation against 8 (policy windowRowPixels); FaPE-GAN's D-1 (4×4 stride 2)
 // with 4 taps per update, its inputs as aligned quads or one at a time (policy windowInputLoads), against one tap at a time.
+// conv1's geometry under windowSums 'tiles' (windowTapsSubgroup: one input channel, up to 5 rows of 5 taps, output rows of
+// whole 16s; each 4 x 4 block of sums over every tap in registers, 16 output rows per invocation at height stride 1) against
+// 'rows' (windowSubgroup): finite differences on heights of stride 1 and 2, height dilation, width padding 0 to 2, odd
+// heights, partial row blocks, bias, mfm with an odd channel count; the direct oracle over several workgroups with 96
+// filters, and the mfm mask against the oracle's two halves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
-import { subgroupsOfEight } from '../../src/kernels/conv.js';
+import { conv2dMfmForward, subgroupsOfEight, type ConvGeometry } from '../../src/kernels/conv.js';
 import { noGrad, type Tensor } from '../../src/index.js';
 import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor } from './helpers.js';
 
@@ -93,10 +98,12 @@ test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under
     { x: [3, 1, 5, 16], w: [40, 1, 5, 5], mfm: false },
     { x: [1, 2, 9, 32], w: [36, 2, 5, 5], mfm: true },
   ];
-  const settings: { policy: object; kernel: string }[] = [
-    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 8 }, kernel: 'windowSubgroup' },
-    { policy: { convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 16 }, kernel: 'windowSubgroup' },
-    { policy: { convFiveWideForward: 'window', windowStores: 'elements', windowTapOrder: 'byTap' }, kernel: 'windowSubgroup' },
+  // windowSums 'tiles' takes the one-channel cases on rows of whole 16s (windowTapsSubgroup), the rest stay windowSubgroup's.
+  const settings: { policy: object; kernel: string; tiles?: boolean }[] = [
+    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 8 }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 16 }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'elements', windowTapOrder: 'byTap' }, kernel: 'windowSubgroup' },
+    { policy: { convFiveWideForward: 'window', windowSums: 'tiles', windowStores: 'quads', windowTapOrder: 'byRow' }, kernel: 'windowSubgroup', tiles: true },
     { policy: { convFiveWideForward: 'pair' }, kernel: 'fiveWidePairSubgroup' },
   ];
   for (const setting of settings) {
@@ -105,7 +112,8 @@ test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under
         const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(setting.policy)}`;
         const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 }));
         const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? setting.kernel : 'fiveWidePair'}`;
+        const kernel = setting.tiles && c.x[1] === 1 && c.x[3]! % 16 === 0 ? 'windowTapsSubgroup' : setting.kernel;
+        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? kernel : 'fiveWidePair'}`;
         assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
         // Finite differences under the first setting only: the other settings change the forward kernel alone.
         const forwardOnly = setting !== settings[0];
@@ -147,7 +155,7 @@ for (const rowPixels of [8, 16] as const) {
 test(`conv1's window forward matches the direct oracle over several workgroups (96 filters, mfm and its mask, batch 3, windowRowPixels ${rowPixels})`, async () => {
   // 40-pixel rows take 8 outputs per invocation; 48-pixel rows, 189 invocations of 16 (3 workgroups of 64, the last partial).
   const shape = { x: [3, 1, 21, rowPixels === 16 ? 48 : 40], w: [96, 1, 5, 5] };
-  gpu().policy.set({ windowRowPixels: rowPixels });
+  gpu().policy.set({ windowRowPixels: rowPixels, windowSums: 'rows' });
   const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
   const run = (mfm: boolean) => noGrad(async () => {
     const inputs = xs.map((x) => toTensor(x));
@@ -166,5 +174,84 @@ test(`conv1's window forward matches the direct oracle over several workgroups (
   }
 });
 }
+
+test('conv1\'s geometry under windowSums tiles (windowTapsSubgroup): 1-5 rows of taps, height stride 2 and dilation 2 (one output row per invocation), width padding 0-2, odd heights, partial row blocks, bias, mfm with an odd channel count, inputs as aligned quads and one at a time, quad and element stores, against finite differences', async () => {
+  // [x, w, options]: rows of whole 16s from one channel. OH 21 splits into tiles of 11 and 10 rows; OH 9 one tile.
+  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+    { x: [2, 1, 21, 16], w: [20, 1, 5, 5], opts: { padding: 2 } },
+    { x: [1, 1, 9, 32], w: [34, 1, 5, 5], opts: { padding: 2 }, mfm: true },
+    { x: [2, 1, 9, 20], w: [24, 1, 3, 5], opts: { padding: [1, 0] } },
+    { x: [1, 1, 6, 18], w: [33, 1, 5, 5], opts: { padding: [2, 1] } },
+    { x: [2, 1, 11, 16], w: [20, 1, 5, 5], opts: { stride: [2, 1], padding: 2 }, mfm: true },
+    { x: [1, 1, 12, 16], w: [18, 1, 3, 5], opts: { padding: 2, dilation: [2, 1] } },
+    { x: [3, 1, 2, 16], w: [20, 1, 1, 5], opts: { padding: [0, 2] } },
+  ];
+  const settings = [
+    { windowSums: 'tiles', windowInputLoads: 'quads', windowStores: 'quads' },
+    { windowSums: 'tiles', windowInputLoads: 'elements', windowStores: 'elements' },
+  ] as const;
+  for (const setting of settings) {
+    await gpu().policy.with(setting, async () => {
+      for (const c of cases) {
+        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${JSON.stringify(setting)}`;
+        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
+        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
+        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowTapsSubgroup' : 'fiveWidePair'}`;
+        if (subgroupsOfEight()) assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
+        // Finite differences under the first setting only: the second changes the forward kernel's loads and stores alone.
+        const forwardOnly = setting !== settings[0];
+        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly });
+      }
+    });
+  }
+});
+
+test('conv1\'s windowTapsSubgroup forward matches the direct oracle over several workgroups (96 filters, batch 9, 40 rows in tiles of 14, 14 and 12, 128-wide rows), and its mfm mask the oracle\'s halves', async () => {
+  // 9 images x 3 tiles of rows x 8 segments of 16 = 216 invocations: 4 workgroups of 64 (the last partial), 3 row blocks.
+  const shape = { x: [9, 1, 40, 128], w: [96, 1, 5, 5] };
+  const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
+  const run = (mfm: boolean) => noGrad(async () => {
+    const inputs = xs.map((x) => toTensor(x));
+    const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
+    const y = mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 });
+    const out = await toT64(y);
+    for (const t of [...inputs, y]) t.dispose();
+    return out;
+  });
+  for (const mfm of [false, true]) {
+    const names = await kernelsRun(rng, ([x, w, b]) => (mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 })), [shape.x, shape.w, [96]]);
+    const expected = `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowTapsSubgroup' : 'fiveWidePair'}`;
+    assert.ok(names.includes(expected), `mfm ${mfm}: expected ${expected} among ${names.join(', ')}`);
+    const oracle = await gpu().policy.with({ convForward: 'direct' }, () => run(mfm));
+    assertNear(await run(mfm), oracle, `windowTapsSubgroup vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
+  }
+  // The mask (1: the first half won, 2: the second, 7: a tie) against the direct conv's two halves, where they differ clearly.
+  const halves = await gpu().policy.with({ convForward: 'direct' }, () => run(false));
+  const [N, H, W] = [shape.x[0]!, shape.x[2]!, shape.x[3]!];
+  const g: ConvGeometry = { N, Cin: 1, H, W, Cout: 96, OH: H, OW: W, KH: 5, KW: 5, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1 };
+  const mask = await noGrad(async () => {
+    const [x, w, b] = xs.map((t) => toTensor(t)) as [Tensor, Tensor, Tensor];
+    const out = conv2dMfmForward(x.buffer, w.buffer, b.buffer, g, true);
+    const bits = new Uint32Array(await gpu().read(out.mask!, N * 48 * H * W * 4));
+    for (const buffer of [out.y, out.mask!]) gpu().pool.release(buffer);
+    for (const t of [x, w, b]) t.dispose();
+    return bits;
+  });
+  const plane = H * W;
+  let checked = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < 48; c++) {
+      for (let i = 0; i < plane; i++) {
+        const a = halves.data[(n * 96 + c) * plane + i]!;
+        const b = halves.data[(n * 96 + c + 48) * plane + i]!;
+        if (Math.abs(a - b) < 1e-3 * Math.max(1, Math.abs(a))) continue;
+        const got = mask[(n * 48 + c) * plane + i];
+        if (got !== (a > b ? 1 : 2)) assert.unreachable(`mask at image ${n} channel ${c} pixel ${i}: ${got}, halves ${a} and ${b}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 0.99 * N * 48 * plane, `checked ${checked} of ${N * 48 * plane} mask elements`);
+});
 
 test.run();

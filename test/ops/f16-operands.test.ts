@@ -468,9 +468,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
-    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowSubgroup forward, thinRowsWindow input grad)',
+    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowTapsSubgroup forward, thinRowsWindow input grad)',
     g: geometry(2, 1, 5, 16, 20, [5, 5], [1, 1], [2, 2], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinRowsWindow', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
+    shared: { forward: 'conv2d.windowTapsSubgroup', input: 'conv_transpose2d.thinRowsWindow', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
