@@ -319,9 +319,17 @@ async function checkForward({ g, bias: withBias }: ConvCase, what: string): Prom
   const magnitude = ref.conv2d(magnitudes(xt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(y!, g.N * g.Cout * g.OH * g.OW);
   assertWithinAccumulation(f32, expected, magnitude, `${what} forward`);
+  // windowTapsSubgroup stores float32 only: a float16 output runs windowSubgroup, which adds the taps in another order,
+  // so the float16 words are checked against that kernel's float32 result (itself checked against float64 above).
+  let halfSource = f32, halfSourceBuffer: GPUBuffer | undefined;
+  if (names.includes('conv2d.windowTapsSubgroup.f16')) {
+    await gpu().policy.with({ windowSums: 'rows' }, async () => { halfSourceBuffer = conv2dForward(x.buffer, w.buffer, bias?.buffer, g, 'f16'); });
+    halfSource = await readF32(halfSourceBuffer!, g.N * g.Cout * g.OH * g.OW);
+    assertWithinAccumulation(halfSource, expected, magnitude, `${what} forward under windowSums 'rows'`);
+  }
   // rowsSliced sums f32 slices of channels: its float16 output takes the cast.
-  await checkHalfStores(`${what} forward`, f32, () => conv2dForward(x.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv2d.rowsSliced.f16'));
-  release(x.buffer, w.buffer, bias?.buffer, y);
+  await checkHalfStores(`${what} forward`, halfSource, () => conv2dForward(x.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), names.includes('conv2d.rowsSliced.f16'));
+  release(x.buffer, w.buffer, bias?.buffer, y, halfSourceBuffer);
   return names;
 }
 
