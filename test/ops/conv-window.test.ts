@@ -18,13 +18,38 @@ import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/c
 import { gpu } from '../../src/gpu/index.js';
 import { conv2dMfmForward, subgroupsOfEight, type ConvGeometry } from '../../src/kernels/conv.js';
 import { noGrad, type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor } from './helpers.js';
+import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor, type T64 } from './helpers.js';
 
 const rng = fileRng('conv-window');
 
 test.before(setup);
 test.before.each(() => gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed' }));
 test.after.each(() => gpu().policy.reset());
+
+/** conv1's geometry (5×5 pad 2, 96 filters, bias) on one draw of inputs of `shape`: the inputs and a run of conv2d or conv2dMfm. */
+function conv1Inputs(shape: { x: number[]; w: number[] }) {
+  const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
+  const run = (mfm: boolean) => noGrad(async () => {
+    const inputs = xs.map((x) => toTensor(x));
+    const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
+    const y = mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 });
+    const out = await toT64(y);
+    for (const t of [...inputs, y]) t.dispose();
+    return out;
+  });
+  return { xs, run };
+}
+
+/** conv1's forward and mfm forward run `kernel` (where subgroups are 8 wide) and match the direct oracle. */
+async function assertConv1MatchesDirect(shape: { x: number[]; w: number[] }, run: (mfm: boolean) => Promise<T64>, kernel: string): Promise<void> {
+  for (const mfm of [false, true]) {
+    const names = await kernelsRun(rng, ([x, w, b]) => (mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 })), [shape.x, shape.w, [96]]);
+    const expected = `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? kernel : 'fiveWidePair'}`;
+    assert.ok(names.includes(expected), `mfm ${mfm}: expected ${expected} among ${names.join(', ')}`);
+    const oracle = await gpu().policy.with({ convForward: 'direct' }, () => run(mfm));
+    assertNear(await run(mfm), oracle, `${kernel} vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
+  }
+}
 
 /** The kernel a packed forward of a fitting shape runs here: the window kernel, or packedTiled where subgroups are not 8 wide. */
 const forwardKernel = (mfm = false) => `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowSubgroup' : 'packedTiled'}`;
@@ -156,22 +181,7 @@ test(`conv1's window forward matches the direct oracle over several workgroups (
   // 40-pixel rows take 8 outputs per invocation; 48-pixel rows, 189 invocations of 16 (3 workgroups of 64, the last partial).
   const shape = { x: [3, 1, 21, rowPixels === 16 ? 48 : 40], w: [96, 1, 5, 5] };
   gpu().policy.set({ windowRowPixels: rowPixels, windowSums: 'rows' });
-  const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
-  const run = (mfm: boolean) => noGrad(async () => {
-    const inputs = xs.map((x) => toTensor(x));
-    const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
-    const y = mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 });
-    const out = await toT64(y);
-    for (const t of [...inputs, y]) t.dispose();
-    return out;
-  });
-  for (const mfm of [false, true]) {
-    const names = await kernelsRun(rng, ([x, w, b]) => (mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 })), [shape.x, shape.w, [96]]);
-    const expected = `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowSubgroup' : 'fiveWidePair'}`;
-    assert.ok(names.includes(expected), `mfm ${mfm}: expected ${expected} among ${names.join(', ')}`);
-    const oracle = await gpu().policy.with({ convForward: 'direct' }, () => run(mfm));
-    assertNear(await run(mfm), oracle, `window vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
-  }
+  await assertConv1MatchesDirect(shape, conv1Inputs(shape).run, 'windowSubgroup');
 });
 }
 
@@ -209,22 +219,8 @@ test('conv1\'s geometry under windowSums tiles (windowTapsSubgroup): 1-5 rows of
 test('conv1\'s windowTapsSubgroup forward matches the direct oracle over several workgroups (96 filters, batch 9, 40 rows in tiles of 14, 14 and 12, 128-wide rows), and its mfm mask the oracle\'s halves', async () => {
   // 9 images x 3 tiles of rows x 8 segments of 16 = 216 invocations: 4 workgroups of 64 (the last partial), 3 row blocks.
   const shape = { x: [9, 1, 40, 128], w: [96, 1, 5, 5] };
-  const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [96])];
-  const run = (mfm: boolean) => noGrad(async () => {
-    const inputs = xs.map((x) => toTensor(x));
-    const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
-    const y = mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 });
-    const out = await toT64(y);
-    for (const t of [...inputs, y]) t.dispose();
-    return out;
-  });
-  for (const mfm of [false, true]) {
-    const names = await kernelsRun(rng, ([x, w, b]) => (mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 })), [shape.x, shape.w, [96]]);
-    const expected = `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowTapsSubgroup' : 'fiveWidePair'}`;
-    assert.ok(names.includes(expected), `mfm ${mfm}: expected ${expected} among ${names.join(', ')}`);
-    const oracle = await gpu().policy.with({ convForward: 'direct' }, () => run(mfm));
-    assertNear(await run(mfm), oracle, `windowTapsSubgroup vs direct forward, mfm ${mfm}`, 1e-3, 1e-4);
-  }
+  const { xs, run } = conv1Inputs(shape);
+  await assertConv1MatchesDirect(shape, run, 'windowTapsSubgroup');
   // The mask (1: the first half won, 2: the second, 7: a tie) against the direct conv's two halves, where they differ clearly.
   const halves = await gpu().policy.with({ convForward: 'direct' }, () => run(false));
   const [N, H, W] = [shape.x[0]!, shape.x[2]!, shape.x[3]!];
