@@ -105,10 +105,14 @@ function assertSameBits(a: Uint32Array, b: Uint32Array, what: string): void {
   assert.ok(differ.length === 0, context(`${what}: ${differ.length} of ${a.length} differ: ${differ.slice(0, 4).join('; ')}`));
 }
 
-/** The conv kernels forced: the generic registerTiled ones, and the packed policy (software default) with and without subgroups. */
+/**
+ * The conv kernels forced: the generic registerTiled ones, and the packed policy (software default) with and without subgroups.
+ * windowSums 'rows': conv1's windowTapsSubgroup stores float32 only, so under 'cast' it would run where 'epilogue' runs
+ * windowSubgroup, which adds the taps in another order; this test compares the two store paths of one kernel.
+ */
 const CONV_POLICIES: [string, Partial<KernelChoices>][] = [
   ['registerTiled', { convForward: 'registerTiled', convInputGrad: 'registerTiled', convWeightGrad: 'registerTiled', matmul: 'registerTiled' }],
-  ['packed, subgroups shared, 1×1 as GEMM', { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', matmul: 'subgroup' }],
+  ['packed, subgroups shared, 1×1 as GEMM', { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'gemm', matmul: 'subgroup', windowSums: 'rows' }],
   ['packed, subgroups off, 1×1 conv kernels', { convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSubgroups: 'off', convSingleChannel: 'dedicated', convPointwise: 'conv', matmul: 'registerTiledVec4' }],
 ];
 
