@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
-import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
+import { matmulCase, printBestRounds, type ProbeCase, registerShaderEdits } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, only: { type: 'string' } } });
@@ -56,14 +56,7 @@ EDITS.plainQuadStores = [[EPILOGUE, quadStores]];
 EDITS.noXnoW = [...EDITS.noW!, ...EDITS.noX!];
 EDITS.computeOnly = [...EDITS.noW!, ...EDITS.noX!, ...EDITS.noStores!];
 EDITS.computeNoShuffle = [...EDITS.noW!, ...EDITS.noX!, ...EDITS.noStores!, ...EDITS.noShuffle!];
-for (const [name, edits] of Object.entries(EDITS)) {
-  let code = shaderSources['conv2d_window_subgroup']!;
-  for (const [from, to] of edits) {
-    if (!code.includes(from)) throw new Error(`edit ${name}: no ${from}`);
-    code = code.split(from).join(to);
-  }
-  shaderSources[`probe_${name}`] = code;
-}
+registerShaderEdits('conv2d_window_subgroup', EDITS);
 
 const N = 16, H = 128, W = 128, Cout = 96, KH = 5, KW = 5;
 const x = randomBuffer(N * H * W, 11);

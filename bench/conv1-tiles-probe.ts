@@ -5,8 +5,7 @@
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { kernel, Params } from '../src/kernels/launch.js';
-import { shaderSources } from '../src/shaders.generated.js';
-import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
+import { matmulCase, printBestRounds, type ProbeCase, registerShaderEdits } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { profile: { type: 'string' }, reps: { type: 'string', default: '200' }, rounds: { type: 'string', default: '5' }, only: { type: 'string' }, batch: { type: 'string', default: '16' } } });
@@ -24,14 +23,7 @@ const EDITS: Record<string, [string, string][]> = {
     ['  if (live) { storeTileRows(r0 + 4u * t, image, offset + 12u, q3, e); }', '  Y[(r0 + 4u * t) % 97u + 3u] = q3.r0 + q3.r1 + q3.r2 + q3.r3;']],
 };
 EDITS.noXW = [...EDITS.noX!, ...EDITS.noW!];
-for (const [name, edits] of Object.entries(EDITS)) {
-  let code = shaderSources['conv2d_window_subgroup']!;
-  for (const [from, to] of edits) {
-    if (!code.includes(from)) throw new Error(`edit ${name}: no ${from}`);
-    code = code.split(from).join(to);
-  }
-  shaderSources[`probe_${name}`] = code;
-}
+registerShaderEdits('conv2d_window_subgroup', EDITS);
 
 const N = Number(values.batch), H = 128, W = 128, Cout = 96, KH = 5, KW = 5;
 const x = randomBuffer(N * H * W, 11);

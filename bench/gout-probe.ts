@@ -6,8 +6,7 @@
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import { kernel, Params } from '../src/kernels/launch.js';
-import { shaderSources } from '../src/shaders.generated.js';
-import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
+import { matmulCase, printBestRounds, type ProbeCase, registerShaderEdits } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, only: { type: 'string' }, row: { type: 'string', default: 'G-out' } } });
@@ -87,14 +86,7 @@ EDITS.unrolledStores = [['  let outputs = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, 
 EDITS.vec4Unrolled = EDITS.vec4Stores!.map(([a, b]): [string, string] => [a, b.replace(/    let outputs = array[\s\S]*?\n    }\n/, `${SCALAR8((t) => `GX[(at + ${t}u) / 4u][(at + ${t}u) % 4u]`)}\n`)]);
 EDITS.noGYnoStores = [...EDITS.noGY!, ...EDITS.noStores!];
 EDITS.computeOnly = [...EDITS.noGY!, ...EDITS.noStores!, ...EDITS.noShuffle!];
-for (const [name, edits] of Object.entries(EDITS)) {
-  let code = shaderSources[FILE]!;
-  for (const [from, to] of edits) {
-    if (!code.includes(from)) throw new Error(`edit ${name}: no ${from}`);
-    code = code.split(from).join(to);
-  }
-  shaderSources[`probe_${name}`] = code;
-}
+registerShaderEdits(FILE, EDITS);
 
 const G = values.row === 'D-out' ? { N: 16, H: 15, W: 15, Cin: 512, OH: 14, OW: 14, KH: 4, KW: 4, P: 1 } : { N: 16, H: 134, W: 134, Cin: 64, OH: 128, OW: 128, KH: 7, KW: 7, P: 0 };
 const { N, H, W, Cin, OH, OW, KH, KW } = G;

@@ -1,8 +1,9 @@
-// The probes' timing (bench/short-k-probe.ts, bench/conv1-probe.ts): every case called once a round, alternated,
-// the best CPU ms of the rounds reported against a 1024³ matmul timed in the same rounds.
+// The probes' shared parts (bench/short-k-probe.ts, conv1-probe.ts, conv1-tiles-probe.ts, gout-probe.ts): shader variants by text edits;
+// timing: every case called once a round, alternated, the best CPU ms of the rounds against a 1024³ matmul of the same rounds.
 import { loadavg } from 'node:os';
 import { gpu } from '../src/gpu/index.js';
 import { matmul } from '../src/kernels/matmul.js';
+import { shaderSources } from '../src/shaders.generated.js';
 
 export interface ProbeCase { label: string; flops: number; run: () => GPUBuffer[] }
 
@@ -36,5 +37,21 @@ export async function printBestRounds(cases: ProbeCase[], rounds: number, labelW
   for (const c of cases) {
     const ms = best.get(c)!;
     console.log(`${c.label.padEnd(labelWidth)} ${ms.toFixed(1).padStart(7)} ms ${(c.flops / ms / reference).toFixed(2).padStart(5)}x`);
+  }
+}
+
+/**
+ * Registers, for each named list of [from, to] text edits, the shader `file` with those edits as `probe_NAME`
+ * (timing-only variants: their outputs are not the op's). An edit whose text is gone throws, so a probe never
+ * times the unedited kernel under an edit's name.
+ */
+export function registerShaderEdits(file: string, edits: Record<string, [string, string][]>): void {
+  for (const [name, list] of Object.entries(edits)) {
+    let code = shaderSources[file]!;
+    for (const [from, to] of list) {
+      if (!code.includes(from)) throw new Error(`edit ${name}: no ${from}`);
+      code = code.split(from).join(to);
+    }
+    shaderSources[`probe_${name}`] = code;
   }
 }

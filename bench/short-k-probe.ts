@@ -9,7 +9,7 @@ import { kernel, Params } from '../src/kernels/launch.js';
 import { shaderSources } from '../src/shaders.generated.js';
 import { conv2dForward, conv2dMfmForward, conv2dTranspose, type ConvGeometry } from '../src/kernels/conv.js';
 import { COLUMNS_OUT_B, type KernelChoices } from '../src/gpu/policy.js';
-import { matmulCase, printBestRounds, type ProbeCase } from './probe-rounds.js';
+import { matmulCase, printBestRounds, type ProbeCase, registerShaderEdits } from './probe-rounds.js';
 import { randomBuffer } from './random-buffer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: 'group1,group2,group3,group4' }, only: { type: 'string' }, twice: { type: 'boolean', default: false }, baseline: { type: 'string' } } });
@@ -44,14 +44,7 @@ const EDITS: Record<string, [string, string][]> = {
     ['      C[first + i] = storedQuad(v);\n    }\n  }\n}', '      if (j == 0u && i == 0u) { C[first] = storedQuad(v + quads[1][1] + quads[2][2] + quads[3][3] + quads[0][1] + quads[1][2] + quads[2][3] + quads[3][0] + quads[0][2] + quads[1][3] + quads[2][0] + quads[3][1] + quads[0][3] + quads[1][0] + quads[2][1] + quads[3][2]); }\n    }\n  }\n}'],
   ],
 };
-for (const [name, edits] of Object.entries(EDITS)) {
-  let code = shaderSources['matmul_subgroup']!;
-  for (const [from, to] of edits) {
-    if (!code.includes(from)) throw new Error(`edit ${name}: no ${from}`);
-    code = code.split(from).join(to);
-  }
-  shaderSources[`probe_${name}`] = code;
-}
+registerShaderEdits('matmul_subgroup', EDITS);
 
 interface Launch {
   M: number; N: number; K: number; batch: number;
