@@ -15,11 +15,19 @@ export const allowOutsidePathsOption = {
   describe: 'let index paths point outside the dataset folder (../ or absolute paths); only for an index you trust',
 } as const;
 
+/**
+ * A problem's text as shown once it was skipped: its hint ends with "or pass --skip-bad" (advice for the
+ * run that stopped on it), which reads as wrong where --skip-bad is already on.
+ */
+export function withoutSkipAdvice(message: string): string {
+  return message.replace(/,? \(?or pass --skip-bad(?: to leave (?:it|them) out)?\)?/g, '');
+}
+
 /** "skipped 3 bad row(s)/image(s) in SOURCE:" and the first few, one per line, on stderr. */
 export function reportProblems(what: string, where: string, problems: readonly DataProblem[], log: (line: string) => void = console.error): void {
   if (problems.length === 0) return;
   log(`skipped ${problems.length} ${what} in ${where} (--skip-bad):`);
-  for (const problem of problems.slice(0, NAMED_PROBLEMS)) log(`  ${problem.message}`);
+  for (const problem of problems.slice(0, NAMED_PROBLEMS)) log(`  ${withoutSkipAdvice(problem.message)}`);
   if (problems.length > NAMED_PROBLEMS) log(`  … and ${problems.length - NAMED_PROBLEMS} more (\`webfer inspect\` lists them all)`);
 }
 
@@ -43,7 +51,7 @@ export class SkipReporter {
     this.counts.set(part, 0);
     loader.onProblem = (problem) => {
       this.counts.set(part, (this.counts.get(part) ?? 0) + 1);
-      if (this.named++ < NAMED_PROBLEMS) this.log(`skipped an unreadable image (${part}, --skip-bad): ${problem.message}`);
+      if (this.named++ < NAMED_PROBLEMS) this.log(`skipped an unreadable image (${part}, --skip-bad): ${withoutSkipAdvice(problem.message)}`);
       else if (this.named === NAMED_PROBLEMS + 1) this.log('more unreadable images skipped: counted at the end');
     };
   }

@@ -12,6 +12,7 @@ import { createLightCNN, type LightCNNConfig } from '../models/lightcnn.js';
 import { loadSafetensors } from '../node/checkpoint.js';
 import { readRunInfo, restoreCheckpoint, type RunInfo } from '../train/checkpoint.js';
 import { predictImages, topPredictions, type Prediction } from '../train/predict.js';
+import { withoutSkipAdvice } from './data-report.js';
 import { checkPositiveInteger } from './option-checks.js';
 
 export { topPredictions, type Prediction };
@@ -119,7 +120,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       restoreCheckpoint(content, { modules: { model } }, argv.checkpoint);
       const inputSize = config.inputSize ?? 128;
       const { results, loader: evalLoader } = await predictImages(model, imageDataset(paths, names, channels), { names, top, batchSize: argv.batchSize, skipBad: argv.skipBad });
-      for (const problem of evalLoader.problems) console.error(`skipped ${problem.message}`);
+      for (const problem of evalLoader.problems) console.error(`skipped ${withoutSkipAdvice(problem.message)}`);
       if (results.length === 0) throw new Error(`none of the ${paths.length} images could be read (each is named above)`);
       if (argv.json) {
         console.log(JSON.stringify(results));

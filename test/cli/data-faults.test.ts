@@ -53,11 +53,13 @@ test('train / eval --skip-bad name the unreadable image as they skip it and coun
   assertOk(trained);
   assert.match(trained.stderr, new RegExp(`skipped an unreadable image \\((train|eval|test), --skip-bad\\): \\S*${badImage}: not a PNG, JPEG or TIFF image`));
   assert.match(trained.stderr, /skipped 1 unreadable image\(s\) \(--skip-bad\): (train|eval|test) 1; `webfer inspect` lists them/);
+  assert.not.match(trained.stderr, /pass --skip-bad/, 'the advice to pass --skip-bad where it is on');
 
   const evaluated = await run(['eval', '--checkpoint', 'runs/fanet/checkpoint.safetensors', '--split', 'all', '--skip-bad']);
   assertOk(evaluated);
   assert.match(evaluated.stderr, new RegExp(`skipped an unreadable image \\(all, --skip-bad\\): \\S*${badImage}`));
   assert.match(evaluated.stderr, /skipped 1 unreadable image\(s\) \(--skip-bad\): all 1/);
+  assert.not.match(evaluated.stderr, /pass --skip-bad/);
   assert.match(evaluated.stdout, new RegExp(`on all \\(${indexLines().length - 2} images`));
 });
 
@@ -71,12 +73,14 @@ test('train --skip-bad on FER2013 names the skipped row at load time', async () 
   const result = await runCli(['train', '--data', 'fer.csv', '--skip-bad', '--out', 'runs/fer', ...TINY_FANET],
     { cwd: work, timeoutMs: 120_000, signalWhen: { text: 'wrong number of pixels', signal: 'SIGKILL' } });
   assert.match(result.stderr, new RegExp(`skipped 1 bad row\\(s\\)/file\\(s\\) in fer\\.csv \\(--skip-bad\\):\\n  fer\\.csv:${short}: wrong number of pixels; expected 2304 values`), `seed ${seed}`);
+  assert.not.match(result.stderr, /pass --skip-bad/);
 });
 
 test('gan-train --skip-bad decodes first and names what it leaves out', async () => {
   const result = await run(['gan-train', '--data', 'ds', '--skip-bad', '--out', 'runs/gan', ...TINY_GAN]);
   assertOk(result);
   assert.match(result.stderr, new RegExp(`skipped 1 unreadable image\\(s\\) in ds/index\\.csv \\(--skip-bad\\):\\n  \\S*${badImage}: not a PNG`));
+  assert.not.match(result.stderr, /pass --skip-bad/);
   assert.match(result.stdout, new RegExp(`; ${indexLines().length - 2} images from ds`));
 });
 

@@ -156,6 +156,7 @@ test('errors: a missing image, an unreadable one (or skipped with --skip-bad), a
   assert.is(skipped.code, 0, `${skipped.command}: ${skipped.stderr}`);
   assert.equal((JSON.parse(skipped.stdout) as PredictionJson[]).map((p) => p.image), [grayPng]);
   assert.match(skipped.stderr, /skipped .*not-an-image\.png/);
+  assert.not.match(skipped.stderr, /pass --skip-bad/, 'the advice to pass --skip-bad where it is on');
 
   const content = loadSafetensors(checkpoint);
   const gan = join(dir, 'gan.safetensors');
