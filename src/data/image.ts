@@ -154,8 +154,14 @@ export function crop(image: ImageU8, left: number, top: number, width: number, h
   return out;
 }
 
+/** torchvision's center_crop: the offset is int(round(margin / 2)), Python's round taking halves to even (a margin of 3 starts at 2). */
 export function centerCrop(image: ImageU8, width: number, height: number): ImageU8 {
-  return crop(image, Math.floor((image.width - width) / 2), Math.floor((image.height - height) / 2), width, height);
+  return crop(image, halfMarginToEven(image.width - width), halfMarginToEven(image.height - height), width, height);
+}
+
+function halfMarginToEven(margin: number): number {
+  const half = Math.floor(margin / 2);
+  return margin % 2 !== 0 && half % 2 !== 0 ? half + 1 : half;
 }
 
 export function flipHorizontal(image: ImageU8): ImageU8 {

@@ -12,7 +12,7 @@ import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
 import { parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
-import { resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { centerCrop, crop, resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
 import { summarizeDataset } from '../../src/data/inspect.js';
 import { openDataset, detectFormat } from '../../src/node/data/open-dataset.js';
 import { writeSplits } from '../../src/node/data/write-splits.js';
@@ -79,6 +79,16 @@ test('image ops: area and bilinear resize, flip, grayscale', () => {
   assert.equal(flipHorizontal(flipped).data, image.data);
   const gray = toGrayscale({ width: 1, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0) });
   assert.is(gray.data[0], 76);
+});
+
+test("centre crop starts where torchvision's center_crop does: int(round(margin / 2)), halves to even", () => {
+  // Margins 0..9 → offsets as Python's round(m / 2): 0 0 1 2 2 2 3 4 4 4.
+  const expected = [0, 0, 1, 2, 2, 2, 3, 4, 4, 4];
+  for (let margin = 0; margin < expected.length; margin++) {
+    const image = gradient(6 + margin, 5 + margin, margin + 1);
+    const offset = expected[margin]!;
+    assert.equal(centerCrop(image, 6, 5).data, crop(image, offset, offset, 6, 5).data, `margin ${margin}`);
+  }
 });
 
 test('index CSV: parses names and ids, rejects bad rows with file and line', () => {
