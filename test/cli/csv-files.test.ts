@@ -1,10 +1,11 @@
 // CSV files as other tools write them (RFC 4180): pandas, R's write.csv, Kaggle's re-uploads.
 // webfer must read what they write as they would read it back, whatever the column order or quoting.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectOk, removeDir, runCli, tempDir } from './run-cli.js';
+import { parseRfc4180 } from './files.js';
 
 const work = tempDir('webfer-csv-files-');
 const at = (name: string) => join(work, name);
@@ -57,6 +58,39 @@ test('FER2013 files are recognised by their column names in any order and quotin
     assert.equal(sorted(summary.perClass), sorted(expected.perClass), `${name}: images per class (seed ${seed})`);
     assert.equal(sorted(summary.perSplit), sorted(expected.perSplit), `${name}: images per split (seed ${seed})`);
   }
+});
+
+/** A CSV field as Python's csv.writer quotes it (QUOTE_MINIMAL). */
+const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+test('webfer split keeps the index\'s own columns (a user\'s age, notes, ...) in its train / val / test files, each value as written, read back by an RFC 4180 reader', async () => {
+  const POSES = ['HL', 'F', 'HR', 'BV'];
+  const notes = ['plain', 'with, comma', 'with "quotes"', 'two\nlines', 'émotion 表情', ' spaced '];
+  // Extra columns before, between and after the ones webfer reads; one name needs quoting.
+  const header = ['session', 'path', 'subject', 'age', 'pose', 'expression', 'note, free text'];
+  const rows = Array.from({ length: 24 + pick(12) }, (_, k) => ({
+    session: `s${pick(5)}`, path: `images/img${k}.png`, subject: `p${pick(4)}`, age: String(18 + pick(60)),
+    pose: POSES[pick(4)]!, expression: String(pick(54)), 'note, free text': notes[pick(notes.length)]!,
+  }));
+  writeFileSync(at('index.csv'), `${[header.map(quote).join(','), ...rows.map((row) => header.map((name) => quote(row[name as keyof typeof row])).join(','))].join('\r\n')}\r\n`);
+  expectOk(await runCli(['split', '--index', at('index.csv'), '--task', 'er-ss', '--seed', String(seed), '--out', at('splits')]));
+  const byPath = new Map(rows.map((row) => [`../${row.path}`, row]));
+  let read = 0;
+  for (const part of ['train', 'val', 'test']) {
+    const [names, ...records] = parseRfc4180(readFileSync(at(join('splits', `${part}.csv`)), 'utf8'));
+    for (const name of ['session', 'age', 'note, free text']) assert.ok(names!.includes(name), `${part}.csv lacks the column ${JSON.stringify(name)}: ${JSON.stringify(names)} (seed ${seed})`);
+    for (const record of records) {
+      assert.is(record.length, names!.length, `${part}.csv: ${JSON.stringify(record)} (seed ${seed})`);
+      const got = Object.fromEntries(names!.map((name, k) => [name, record[k]!]));
+      const source = byPath.get(got.path!);
+      assert.ok(source, `${part}.csv lists ${got.path}, which the index does not (seed ${seed})`);
+      for (const name of ['session', 'age', 'note, free text', 'subject', 'pose', 'expression'] as const) {
+        assert.is(got[name], source[name], `${part}.csv ${got.path}: ${name} (seed ${seed})`);
+      }
+      read++;
+    }
+  }
+  assert.is(read, rows.length, `rows in the split files (seed ${seed})`);
 });
 
 test.after(() => removeDir(work));
