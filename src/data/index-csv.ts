@@ -5,7 +5,7 @@
  * inside the dataset's folder (see paths.ts); each image may be listed once, since a repeated
  * image can land in train and test at once and inflate test accuracy.
  */
-import { assertFieldCount, formatCsv, headerIndex, iterateCsv } from './csv.js';
+import { assertFieldCount, delimiterHint, formatCsv, headerIndex, iterateCsv } from './csv.js';
 import { DataError, ProblemLog, preview } from './errors.js';
 import { EXPRESSIONS, POSES, SPLITS, isPose, parseExpression, type Pose, type SplitName } from './labels.js';
 import { isInsideFolder, normalizeIndexPath } from './paths.js';
@@ -58,7 +58,7 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
   if (missing.length > 0) {
     throw new DataError(`index header lacks ${missing.join(', ')}`, {
       file, line: first.value.line, expected: `columns ${INDEX_REQUIRED_COLUMNS.join(',')} (+ optional ${INDEX_OPTIONAL_COLUMNS.join(',')})`,
-      got: preview(first.value.fields.join(','), 80), hint: 'is this a dataset index? for other layouts pass --format',
+      got: preview(first.value.fields.join(','), 80), hint: delimiterHint(first.value.fields) ?? 'is this a dataset index? for other layouts pass --format',
     });
   }
   const at = (name: string) => columns.get(name);

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expectOk, removeDir, runCli, tempDir } from './run-cli.js';
+import { expectOk, expectRefused, removeDir, runCli, tempDir } from './run-cli.js';
 import { parseRfc4180 } from './files.js';
 
 const work = tempDir('webfer-csv-files-');
@@ -91,6 +91,21 @@ test('webfer split keeps the index\'s own columns (a user\'s age, notes, ...) in
     }
   }
   assert.is(read, rows.length, `rows in the split files (seed ${seed})`);
+});
+
+test('an index or FER2013 file separated by semicolons or tabs (a spreadsheet\'s regional CSV, a TSV) is refused naming the separator and how to write commas, whether detected or given --format', async () => {
+  const rows = fer2013Rows(3);
+  const POSES = ['HL', 'F', 'HR', 'BV'];
+  for (const [separator, name] of [[';', 'semicolons'], ['\t', 'tabs']] as const) {
+    const index = at(`index-${name}.csv`), fer = at(`fer-${name}.csv`);
+    const indexRows = Array.from({ length: 3 + pick(4) }, (_, k) => [`img${k}.png`, `s${pick(3)}`, POSES[pick(4)]!, String(pick(54))].join(separator));
+    writeFileSync(index, `${['path', 'subject', 'pose', 'expression'].join(separator)}\n${indexRows.join('\n')}\n`);
+    writeFileSync(fer, `${['emotion', 'pixels', 'Usage'].join(separator)}\n${rows.map((r) => [r.emotion, r.pixels, r.usage].join(separator)).join('\n')}\n`);
+    const fix = new RegExp(`the file is separated by ${name}, not commas: save it as comma-separated CSV`);
+    for (const args of [['inspect', index], ['inspect', index, '--format', 'index'], ['split', '--index', index, '--task', 'er-ss', '--out', at(`splits-${name}`)], ['inspect', fer], ['inspect', fer, '--format', 'fer2013']]) {
+      expectRefused(await runCli(args), fix);
+    }
+  }
 });
 
 test.after(() => removeDir(work));

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { decodeImage } from '../../data/codecs.js';
 import type { Dataset, Sample } from '../../data/dataset.js';
 import { DataError, ProblemLog } from '../../data/errors.js';
-import { iterateCsv } from '../../data/csv.js';
+import { delimiterHint, iterateCsv } from '../../data/csv.js';
 import { parseFer2013 } from '../../data/datasets/fer2013.js';
 import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, parseKdefName } from '../../data/datasets/filenames.js';
 import { parseIndexCsv } from '../../data/index-csv.js';
@@ -40,7 +40,7 @@ export async function detectFormat(path: string): Promise<Exclude<DatasetFormat,
     // icml_face_data.csv has "emotion, Usage, pixels"; R's write.csv quotes every name).
     if (columns.includes('emotion') && columns.includes('pixels')) return 'fer2013';
     if (columns.includes('path') && columns.includes('subject')) return 'index';
-    throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(columns.join(',').slice(0, 60)), hint: 'pass --format' });
+    throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(columns.join(',').slice(0, 60)), hint: delimiterHint(columns) ?? 'pass --format' });
   }
   const files = (await listFiles(path)).filter((file) => !isMacMetadata(file));
   // `webfer synth OUT` and `webfer augment --out OUT` write OUT/index.csv next to images/.
