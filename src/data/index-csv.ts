@@ -89,7 +89,12 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
       problems.report(error, { file, line: record.line });
     }
   }
-  return { rows, lines, problems, extraColumns };
+  // A nameless column with no values (a spreadsheet's trailing comma) holds nothing to keep.
+  const kept = extraColumns.flatMap((name, k) => (name !== '' || rows.some((row) => row.extra![k]!.trim() !== '') ? [k] : []));
+  if (kept.length < extraColumns.length) {
+    for (const row of rows) row.extra = kept.length > 0 ? kept.map((k) => row.extra![k]!) : undefined;
+  }
+  return { rows, lines, problems, extraColumns: kept.map((k) => extraColumns[k]!) };
 }
 
 function checkRowPaths(row: IndexRow, line: number, options: ParseIndexOptions): void {

@@ -63,7 +63,7 @@ test('FER2013 files are recognised by their column names in any order and quotin
 /** A CSV field as Python's csv.writer quotes it (QUOTE_MINIMAL). */
 const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-test('webfer split keeps the index\'s own columns (a user\'s age, notes, ...) in its train / val / test files, each value as written, read back by an RFC 4180 reader', async () => {
+test('webfer split keeps the index\'s own columns (a user\'s age, notes, ...) in its train / val / test files, each value as written, read back by an RFC 4180 reader; a stray empty column is not kept', async () => {
   const POSES = ['HL', 'F', 'HR', 'BV'];
   const notes = ['plain', 'with, comma', 'with "quotes"', 'two\nlines', 'émotion 表情', ' spaced '];
   // Extra columns before, between and after the ones webfer reads; one name needs quoting.
@@ -72,13 +72,15 @@ test('webfer split keeps the index\'s own columns (a user\'s age, notes, ...) in
     session: `s${pick(5)}`, path: `images/img${k}.png`, subject: `p${pick(4)}`, age: String(18 + pick(60)),
     pose: POSES[pick(4)]!, expression: String(pick(54)), 'note, free text': notes[pick(notes.length)]!,
   }));
-  writeFileSync(at('index.csv'), `${[header.map(quote).join(','), ...rows.map((row) => header.map((name) => quote(row[name as keyof typeof row])).join(','))].join('\r\n')}\r\n`);
+  // Each line ends in a comma, as a spreadsheet writes a stray empty column: a nameless column of no values, nothing to keep.
+  writeFileSync(at('index.csv'), `${[header.map(quote).join(','), ...rows.map((row) => header.map((name) => quote(row[name as keyof typeof row])).join(','))].map((line) => `${line},`).join('\r\n')}\r\n`);
   expectOk(await runCli(['split', '--index', at('index.csv'), '--task', 'er-ss', '--seed', String(seed), '--out', at('splits')]));
   const byPath = new Map(rows.map((row) => [`../${row.path}`, row]));
   let read = 0;
   for (const part of ['train', 'val', 'test']) {
     const [names, ...records] = parseRfc4180(readFileSync(at(join('splits', `${part}.csv`)), 'utf8'));
     for (const name of ['session', 'age', 'note, free text']) assert.ok(names!.includes(name), `${part}.csv lacks the column ${JSON.stringify(name)}: ${JSON.stringify(names)} (seed ${seed})`);
+    assert.not.ok(names!.includes(''), `${part}.csv keeps the empty nameless column: ${JSON.stringify(names)} (seed ${seed})`);
     for (const record of records) {
       assert.is(record.length, names!.length, `${part}.csv: ${JSON.stringify(record)} (seed ${seed})`);
       const got = Object.fromEntries(names!.map((name, k) => [name, record[k]!]));
