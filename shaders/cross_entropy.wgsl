@@ -1,7 +1,7 @@
 // cross_entropy: fused softmax cross-entropy over the class dimension, for logits viewed as
 // [N, C, S] (S = product of spatial sizes, 1 for [N, C]) and class indices Targets [N, S] (f32).
 // The target distribution is PyTorch's label smoothing: q_c = (1 - e) [c == t] + e / C.
-//   forward:  Loss[n, s] = logsumexp_c x[n, c, s] - sum_c q_c x[n, c, s]
+//   forward:  Loss[n, s] = logsumexp_c x[n, c, s] - sum_c q_c x[n, c, s]  (classes with q_c = 0 left out)
 //   backward: GradX[n, c, s] = G[n, s] * (softmax_c x[n, c, s] - q_c)
 // One invocation per (n, s) row; logsumexp is taken around the row maximum (stable for any range).
 // A target that is not an integer in [0, C) (negative, too large, fractional, NaN) is never
@@ -55,8 +55,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var total = 0.0;
   for (var c = 0u; c < p.classes; c++) { total += exp(X[base + c * p.inner] - m); }
   if (p.backward == 0u) {
+    // A class of weight 0 is left out, not added as 0 · x: a masked logit of -inf would make the
+    // loss NaN (0 · -inf), where PyTorch's loss reads only the target's log-probability.
     var expected = 0.0;
-    for (var c = 0u; c < p.classes; c++) { expected += select(off, on, c == label) * X[base + c * p.inner]; }
+    for (var c = 0u; c < p.classes; c++) {
+      let weight = select(off, on, c == label);
+      if (weight != 0.0) { expected += weight * X[base + c * p.inner]; }
+    }
     Out[row] = m + log(total) - expected;
     return;
   }

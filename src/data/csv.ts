@@ -71,7 +71,22 @@ export function formatCsv(header: readonly string[], rows: readonly (readonly (s
   return `${lines.join('\n')}\n`;
 }
 
+/** What a header line of one field separated by something else than commas was split by. */
+const FOREIGN_DELIMITERS: readonly [string, string][] = [[';', 'semicolons'], ['\t', 'tabs'], ['|', 'vertical bars']];
+
 /**
+ * The fix for a header that is one field holding semicolons, tabs or bars (a spreadsheet's
+ * regional "CSV", a TSV): a comma-separated copy. undefined for any other header.
+ */
+export function delimiterHint(header: readonly string[]): string | undefined {
+  if (header.length !== 1) return undefined;
+  const found = FOREIGN_DELIMITERS.find(([delimiter]) => header[0]!.includes(delimiter));
+  if (!found) return undefined;
+  return `the file is separated by ${found[1]}, not commas: save it as comma-separated CSV (Excel: "CSV UTF-8 (Comma delimited)"; pandas: pd.read_csv(FILE, sep=${JSON.stringify(found[0])}).to_csv(NEW, index=False))`;
+}
+
+/**
+ * Maps header names/**
  * Maps header names (trimmed, lower-cased) to column indices. A name given twice is refused: one
  * of the two columns would be read and the other ignored without a word.
  */

@@ -5,7 +5,7 @@
  * inside the dataset's folder (see paths.ts); each image may be listed once, since a repeated
  * image can land in train and test at once and inflate test accuracy.
  */
-import { assertFieldCount, formatCsv, headerIndex, iterateCsv } from './csv.js';
+import { assertFieldCount, delimiterHint, formatCsv, headerIndex, iterateCsv } from './csv.js';
 import { DataError, ProblemLog, preview } from './errors.js';
 import { EXPRESSIONS, POSES, SPLITS, isPose, parseExpression, type Pose, type SplitName } from './labels.js';
 import { isInsideFolder, normalizeIndexPath } from './paths.js';
@@ -19,6 +19,8 @@ export interface IndexRow {
   split?: SplitName;
   clip?: number;
   frame?: number;
+  /** The values of the index's other columns (ParsedIndex.extraColumns), as written, so that split files keep them. */
+  extra?: string[];
 }
 
 export const INDEX_REQUIRED_COLUMNS = ['path', 'subject', 'pose', 'expression'] as const;
@@ -37,7 +39,13 @@ export interface ParseIndexOptions {
   datasetFolder?: string;
 }
 
-export interface ParsedIndex { rows: IndexRow[]; lines: number[]; problems: ProblemLog }
+export interface ParsedIndex {
+  rows: IndexRow[];
+  lines: number[];
+  problems: ProblemLog;
+  /** Header names of the columns webfer does not read (a user's own: age, session, ...), in file order; each row's `extra` holds their values. */
+  extraColumns: string[];
+}
 
 export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): ParsedIndex {
   const file = options.file;
@@ -50,10 +58,13 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
   if (missing.length > 0) {
     throw new DataError(`index header lacks ${missing.join(', ')}`, {
       file, line: first.value.line, expected: `columns ${INDEX_REQUIRED_COLUMNS.join(',')} (+ optional ${INDEX_OPTIONAL_COLUMNS.join(',')})`,
-      got: preview(first.value.fields.join(','), 80), hint: 'is this a dataset index? for other layouts pass --format',
+      got: preview(first.value.fields.join(','), 80), hint: delimiterHint(first.value.fields) ?? 'is this a dataset index? for other layouts pass --format',
     });
   }
   const at = (name: string) => columns.get(name);
+  const known: readonly string[] = [...INDEX_REQUIRED_COLUMNS, ...INDEX_OPTIONAL_COLUMNS];
+  const extraIndices = first.value.fields.flatMap((name, index) => (known.includes(name.trim().toLowerCase()) ? [] : [index]));
+  const extraColumns = extraIndices.map((index) => first.value.fields[index]!.trim());
   const rows: IndexRow[] = [];
   const lines: number[] = [];
   const firstLineOfPath = new Map<string, number>();
@@ -61,6 +72,7 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
     try {
       assertFieldCount(record, first.value, file, 'quote paths that contain commas');
       const row = parseIndexRecord(record.fields, at, record.line, file);
+      if (extraIndices.length > 0) row.extra = extraIndices.map((index) => record.fields[index]!);
       checkRowPaths(row, record.line, options);
       const key = normalizeIndexPath(row.path);
       const earlier = firstLineOfPath.get(key);
@@ -77,7 +89,12 @@ export function parseIndexCsv(text: string, options: ParseIndexOptions = {}): Pa
       problems.report(error, { file, line: record.line });
     }
   }
-  return { rows, lines, problems };
+  // A nameless column with no values (a spreadsheet's trailing comma) holds nothing to keep.
+  const kept = extraColumns.flatMap((name, k) => (name !== '' || rows.some((row) => row.extra![k]!.trim() !== '') ? [k] : []));
+  if (kept.length < extraColumns.length) {
+    for (const row of rows) row.extra = kept.length > 0 ? kept.map((k) => row.extra![k]!) : undefined;
+  }
+  return { rows, lines, problems, extraColumns: kept.map((k) => extraColumns[k]!) };
 }
 
 function checkRowPaths(row: IndexRow, line: number, options: ParseIndexOptions): void {
@@ -124,9 +141,12 @@ function parseIndexRecord(fields: string[], at: (name: string) => number | undef
   return row;
 }
 
-/** Writes rows with the columns they use (required ones always, in contract order). */
-export function formatIndexCsv(rows: readonly IndexRow[]): string {
+/**
+ * Writes rows with the columns they use (required ones always, in contract order), then
+ * `extraColumns` (ParsedIndex.extraColumns: the source index's own columns) with each row's values.
+ */
+export function formatIndexCsv(rows: readonly IndexRow[], extraColumns: readonly string[] = []): string {
   const optional = INDEX_OPTIONAL_COLUMNS.filter((name) => rows.some((row) => row[name] !== undefined));
-  const header = [...INDEX_REQUIRED_COLUMNS, ...optional];
-  return formatCsv(header, rows.map((row) => [row.path, row.subject, row.pose, row.expression, ...optional.map((name) => row[name])]));
+  const header = [...INDEX_REQUIRED_COLUMNS, ...optional, ...extraColumns];
+  return formatCsv(header, rows.map((row) => [row.path, row.subject, row.pose, row.expression, ...optional.map((name) => row[name]), ...extraColumns.map((_, k) => row.extra?.[k])]));
 }

@@ -51,6 +51,8 @@ export class GradScaler {
   private onDevice?: { buffer: GPUBuffer; scale: Tensor; current: boolean };
   private pending?: PendingStep;
   private settling?: Promise<void>;
+  /** Optimizers whose gradients unscale() divided since their last step(), with what it found (finite or not). */
+  private readonly unscaled = new WeakMap<AnyOptimizer, boolean>();
   readonly growthFactor: number;
   readonly backoffFactor: number;
   readonly growthInterval: number;
@@ -92,8 +94,19 @@ export class GradScaler {
   /**
    * Divides every gradient the optimizer holds by the scale, in place, and reads back whether all
    * are finite: one dispatch per gradient and one GPU sync (torch's unscale_, e.g. before clipping).
+   * The next step(optimizer) steps on these gradients as they are, as torch's step() after
+   * unscale_(); a second unscale() before that step is refused, as torch refuses it.
    */
   async unscale(optimizer: AnyOptimizer): Promise<boolean> {
+    if (this.unscaled.has(optimizer)) {
+      throw new Error('GradScaler.unscale: already called on this optimizer since its last scaler.step() (its gradients are unscaled; a second division would shrink them again); call it once per step');
+    }
+    const finite = await this.unscaleGradients(optimizer);
+    this.unscaled.set(optimizer, finite);
+    return finite;
+  }
+
+  private async unscaleGradients(optimizer: AnyOptimizer): Promise<boolean> {
     await this.settle();
     const grads = gradients(optimizer);
     if (grads.length === 0) return true;
@@ -117,11 +130,14 @@ export class GradScaler {
    */
   async step(optimizer: AnyOptimizer): Promise<void> {
     await this.settle();
-    if (gpu().policy.get('gradUnscale') === 'onDevice' && exactScale(this.scaleValue) && exactScale(this.growthFactor) && exactScale(this.backoffFactor)) {
+    // After unscale(optimizer) the gradients are already divided and checked (torch: OptState.UNSCALED).
+    const unscaled = this.unscaled.get(optimizer);
+    this.unscaled.delete(optimizer);
+    if (unscaled === undefined && gpu().policy.get('gradUnscale') === 'onDevice' && exactScale(this.scaleValue) && exactScale(this.growthFactor) && exactScale(this.backoffFactor)) {
       this.stepOnDevice(optimizer);
       return;
     }
-    const finite = await this.unscale(optimizer);
+    const finite = unscaled ?? (await this.unscaleGradients(optimizer));
     if (finite) optimizer.step();
     this.update(finite);
   }

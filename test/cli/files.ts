@@ -14,6 +14,31 @@ export function readCsv(path: string): Record<string, string>[] {
   });
 }
 
+/**
+ * The records of RFC 4180 text, read character by character as Python's csv.reader reads them
+ * (quoted fields with commas, doubled quotes and line breaks; CRLF or LF), kept apart from
+ * src/data/csv.ts so that a test checks webfer's writer against another reader.
+ */
+export function parseRfc4180(text: string): string[][] {
+  const records: string[][] = [];
+  let fields: string[] = [], field = '', quoted = false, i = 0;
+  const endRecord = () => { fields.push(field); records.push(fields); fields = []; field = ''; };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { fields.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') { endRecord(); if (c === '\r' && text[i + 1] === '\n') i++; }
+    else field += c;
+    i++;
+  }
+  if (field !== '' || fields.length > 0) endRecord();
+  return records;
+}
+
 /** Width, height and channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) from a PNG's IHDR chunk. */
 export function pngInfo(path: string): { width: number; height: number; channels: number } {
   const bytes = readFileSync(path);

@@ -209,6 +209,47 @@ test('GradScaler on both paths, SGD momentum and Adam: a step with an inf / NaN 
   }
 });
 
+test('GradScaler.unscale() then step(), as torch\'s unscale_() before clipping: the step takes the gradients as unscaled (not divided again), skips when unscale found inf / NaN; a second unscale() before the step is refused', async () => {
+  for (const path of PATHS) {
+    for (const kind of ['adam', 'sgd'] as const) {
+      const shapes = Array.from({ length: rng.int(2, 5) }, () => [rng.int(1, 6), rng.int(1, 20)]);
+      const initial = shapes.map((shape) => Float32Array.from(ref.randn(rng, shape).data));
+      // The same steps twice: through unscale() then step(), and through step() alone.
+      const [viaUnscale, direct] = [makeRun(initial, shapes, kind), makeRun(initial, shapes, kind)];
+      const plan: (number | undefined)[] = [undefined, NaN, undefined];
+      for (const [s, plant] of plan.entries()) {
+        const grads = shapes.map((shape) => Float32Array.from(ref.randn(rng, shape).data));
+        if (plant !== undefined) grads[rng.int(0, grads.length - 1)]![0] = plant;
+        const what = (x: string) => context(`${path}, ${kind}, step ${s + 1}${plant === undefined ? '' : ` (${plant} planted)`}: ${x}`);
+        const scale = viaUnscale.scaler.scale;
+        viaUnscale.params.forEach((p, i) => {
+          p.grad?.dispose();
+          p.grad = untrack(tensor(Float32Array.from(grads[i]!, (v) => v * scale), p.shape));
+        });
+        const finite = await viaUnscale.scaler.unscale(viaUnscale.optimizer);
+        assert.is(finite, plant === undefined, what('unscale() tells whether every gradient is finite'));
+        const unscaled = await Promise.all(viaUnscale.params.map((p) => p.grad!.toArray()));
+        unscaled.forEach((g, i) => assert.equal(Array.from(bitsOf(g)), Array.from(bitsOf(grads[i]!)), what(`gradient ${i} divided by the scale ${scale}`)));
+        let refusal: unknown;
+        await viaUnscale.scaler.unscale(viaUnscale.optimizer).catch((error: unknown) => (refusal = error));
+        assert.match(String(refusal), /already called on this optimizer since its last scaler\.step\(\)/, what('a second unscale() refused'));
+        await gpu().policy.with({ gradUnscale: path }, () => viaUnscale.scaler.step(viaUnscale.optimizer));
+        await viaUnscale.scaler.settle();
+        await scaledStep(direct, path, grads);
+        const [got, expected] = await Promise.all([valuesOf(viaUnscale), valuesOf(direct)]);
+        got.forEach((values, i) => assert.equal(Array.from(bitsOf(values)), Array.from(bitsOf(expected[i]!)), what(`parameter ${i}: unscale() + step() = step()`)));
+        assert.equal(viaUnscale.scaler.stateDict(), direct.scaler.stateDict(), what('scaler state'));
+      }
+      for (const run of [viaUnscale, direct]) {
+        run.optimizer.zeroGrad();
+        run.optimizer.dispose();
+        run.scaler.dispose();
+        for (const p of run.params) p.dispose();
+      }
+    }
+  }
+});
+
 test('GradScaler onDevice: the step waits for nothing — its state reads back at settle(), and until then scale / stateDict refuse with the fix; no tensor or byte left after dispose', async () => {
   const before = memory();
   const p = new Parameter([5], Float32Array.from(ref.randn(rng, [5]).data));

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F, InvalidInputError, memory, sync, tensor, type Tensor } from '../../src/index.js';
-import { checkOp, context, draw, fileRng, ref, setup, throwsWith, toT64, toTensor, type Draw } from './helpers.js';
+import { assertNear, checkOp, context, draw, fileRng, ref, setup, throwsWith, toT64, toTensor, type Draw } from './helpers.js';
 
 const rng = fileRng('loss');
 await setup();
@@ -249,6 +249,35 @@ test('bceWithLogits at ±inf gives the inf or NaN of PyTorch ((1 - t) x - log_si
   // 0 · inf is NaN for x = inf, t = 1 (and -inf + inf for x = -inf, t = 0): torch gives NaN there, not 0.
   assert.equal(losses, [NaN, NaN, Infinity, NaN], context('bceWithLogits([inf, -inf, inf, -inf], [1, 0, 0, 1])'));
   assert.equal(losses, Array.from(ref.bceWithLogits(x64, t64, { reduction: 'none' }).data), context('against the float64 reference'));
+});
+
+test('crossEntropy with masked classes (logit -inf off the target): finite losses and gradients without smoothing, inf with it, as PyTorch', async () => {
+  // PyTorch reads only the target's log-probability unless label_smoothing > 0; with smoothing the
+  // -inf log-probabilities enter the smoothing term and the loss is inf.
+  const [N, C] = [rng.int(2, 6), rng.int(3, 8)];
+  const target = Array.from({ length: N }, () => rng.int(0, C - 1));
+  const x64 = ref.randn(rng, [N, C], 2);
+  for (let n = 0; n < N; n++) {
+    const masked = (target[n]! + rng.int(1, C - 1)) % C;
+    x64.data[n * C + masked] = -Infinity;
+  }
+  for (const labelSmoothing of [0, 0.1]) {
+    for (const reduction of reductions) {
+      const options = { reduction, labelSmoothing };
+      const x = tensor(Float32Array.from(x64.data), [N, C], { requiresGrad: true });
+      const loss = F.crossEntropy(x, target, options);
+      assertNear(await toT64(loss), ref.crossEntropy(x64, target, options), `masked crossEntropy ${JSON.stringify(options)}`);
+      if (labelSmoothing === 0) {
+        F.sum(loss).backward();
+        // d loss / d x = softmax(x) - onehot(target) per row (divided by N for the mean): 0 at a masked class.
+        const p = ref.softmax(x64, 1);
+        const expected = ref.map(p, (v, i) => (v - (target[Math.floor(i / C)] === i % C ? 1 : 0)) / (reduction === 'mean' ? N : 1));
+        assertNear(await toT64(x.grad!), expected, `masked crossEntropy gradient ${reduction}`);
+      }
+      x.dispose();
+      loss.dispose();
+    }
+  }
 });
 
 test('crossEntropy of an empty batch: NaN (mean), 0 (sum), [] (none), as PyTorch', async () => {

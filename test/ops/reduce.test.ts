@@ -206,4 +206,21 @@ test('reducing over an out-of-range or repeated dim is a clear error', () => {
   throwsWith(() => F.max(x, 1, { keepDim: true } as never), /max: unknown option "keepDim"/, 'misspelt keepdim');
 });
 
+test('long sums and means keep float32 accuracy (PyTorch sums pairwise): down 10^5 rows of positive values, along rows of 10^6, max / min unchanged', async () => {
+  // One float32 addition after another drifts by up to n roundings: the mean over dim 0 of
+  // [10^5, C] positive values was ~1e-5 off; pairwise it stays within a few roundings.
+  const cases: [number[], number][] = [[[rng.int(100_000, 140_000), rng.int(2, 4)], 0], [[rng.int(2, 3), rng.int(1_000_000, 1_200_000)], 1], [[rng.int(60, 90), rng.int(3_000, 4_000), rng.int(2, 3)], 1]];
+  for (const [shape, dim] of cases) {
+    const x64 = roundF32(ref.randu(rng, shape, 0.5, 1));
+    const x = tensor(Float32Array.from(x64.data), shape);
+    for (const [name, op, reference] of [['sum', F.sum, ref.sum], ['mean', F.mean, ref.mean], ['max', F.max, ref.max], ['min', F.min, ref.min]] as const) {
+      const y = op(x, dim);
+      // rtol 1e-6: float32 rounding of the result and a few roundings on the way.
+      ref.assertClose(await toT64(y), reference(x64, [dim]), { rtol: 1e-6, atol: 0, context: context(`${name} over dim ${dim} of [${shape}]`) });
+      y.dispose();
+    }
+    x.dispose();
+  }
+});
+
 test.run();

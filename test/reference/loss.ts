@@ -80,9 +80,11 @@ function classIndexLoss(logp: T64, target: number[] | T64, opts: CrossEntropyOpt
       if (!Number.isInteger(ti) || ti < 0 || ti >= C) throw new Error(`crossEntropy: target ${ti} at ${i} is not a class in [0, ${C - 1}]`);
       const lp = (c: number) => logp.data[(n * C + c) * S + s];
       const nll = -wc(ti) * lp(ti);
+      // PyTorch takes the smoothing path only when label_smoothing > 0: without it a masked class
+      // (log-probability -inf) does not enter the loss (0 · -inf would make it NaN).
       let smooth = 0;
       for (let c = 0; c < C; c++) smooth -= wc(c) * lp(c);
-      perElement.data[i] = (1 - eps) * nll + (eps / C) * smooth;
+      perElement.data[i] = eps > 0 ? (1 - eps) * nll + (eps / C) * smooth : nll;
       weightSum += wc(ti);
     }
   if (reduction === 'none') return perElement;

@@ -3,7 +3,7 @@
  * levels of a 48×48 face. Usage Training / PublicTest / PrivateTest → train / val / test.
  * Kaggle re-uploads differ in header spacing (`emotion, pixels, Usage`) and may lack Usage.
  */
-import { assertFieldCount, headerIndex, iterateCsv } from '../csv.js';
+import { assertFieldCount, delimiterHint, headerIndex, iterateCsv } from '../csv.js';
 import { DataError, ProblemLog, preview } from '../errors.js';
 import type { ImageU8 } from '../image.js';
 import { FER2013_CLASSES, type SplitName } from '../labels.js';
@@ -23,7 +23,7 @@ export function parseFer2013(text: string, options: Fer2013Options = {}): Datase
   const columns = headerIndex(first.value, file);
   const emotionColumn = columns.get('emotion'), pixelsColumn = columns.get('pixels'), usageColumn = columns.get('usage');
   if (emotionColumn === undefined || pixelsColumn === undefined) {
-    throw new DataError('not a FER2013 header', { file, line: first.value.line, expected: 'columns emotion,pixels[,Usage]', got: preview(first.value.fields.join(','), 60), hint: 'pass --format to choose another loader' });
+    throw new DataError('not a FER2013 header', { file, line: first.value.line, expected: 'columns emotion,pixels[,Usage]', got: preview(first.value.fields.join(','), 60), hint: delimiterHint(first.value.fields) ?? 'pass --format to choose another loader' });
   }
   const samples: Sample[] = [];
   const images = new Map<string, ImageU8>();

@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { decodeImage } from '../../data/codecs.js';
 import type { Dataset, Sample } from '../../data/dataset.js';
 import { DataError, ProblemLog } from '../../data/errors.js';
+import { delimiterHint, iterateCsv } from '../../data/csv.js';
 import { parseFer2013 } from '../../data/datasets/fer2013.js';
 import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, parseKdefName } from '../../data/datasets/filenames.js';
 import { parseIndexCsv } from '../../data/index-csv.js';
@@ -34,10 +35,12 @@ export interface OpenDatasetOptions {
 
 export async function detectFormat(path: string): Promise<Exclude<DatasetFormat, 'auto'>> {
   if (!(await isDirectory(path))) {
-    const head = (await readText(path)).slice(0, 300).split(/\r?\n/)[0]!.toLowerCase().replace(/\s+/g, '');
-    if (head.startsWith('emotion,pixels')) return 'fer2013';
-    if (head.includes('path') && head.includes('subject')) return 'index';
-    throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(head.slice(0, 60)), hint: 'pass --format' });
+    const columns = headerColumns(await readText(path));
+    // By column names, as the loaders read them: in any order, quoted or not (Kaggle's
+    // icml_face_data.csv has "emotion, Usage, pixels"; R's write.csv quotes every name).
+    if (columns.includes('emotion') && columns.includes('pixels')) return 'fer2013';
+    if (columns.includes('path') && columns.includes('subject')) return 'index';
+    throw new DataError('cannot tell the dataset format', { file: path, expected: 'an index CSV header (path,subject,pose,expression) or FER2013 (emotion,pixels,Usage)', got: JSON.stringify(columns.join(',').slice(0, 60)), hint: delimiterHint(columns) ?? 'pass --format' });
   }
   const files = (await listFiles(path)).filter((file) => !isMacMetadata(file));
   // `webfer synth OUT` and `webfer augment --out OUT` write OUT/index.csv next to images/.
@@ -48,6 +51,19 @@ export async function detectFormat(path: string): Promise<Exclude<DatasetFormat,
   if (names.length > 0 && names.filter((name) => parseJaffeName(name)).length > names.length / 2) return 'jaffe';
   if (names.length > 0 && names.filter((name) => parseKdefName(name)).length > names.length / 2) return 'kdef';
   return 'folder';
+}
+
+/** The header names of a CSV text (trimmed, lower-cased, quotes removed); [] when its first line is no CSV record. */
+function headerColumns(text: string): string[] {
+  // The first line is enough (a FER2013 file is ~300 MB): no header name holds a line break.
+  const end = text.search(/\r|\n/);
+  const firstLine = end < 0 ? text : text.slice(0, end);
+  try {
+    const header = iterateCsv(firstLine).next();
+    return header.done ? [] : header.value.fields.map((name) => name.trim().toLowerCase());
+  } catch {
+    return [];
+  }
 }
 
 export async function openDataset(path: string, options: OpenDatasetOptions = {}): Promise<Dataset> {

@@ -67,7 +67,7 @@ export async function writeSplits(indexPath: string, task: Task, seed: number, o
   const files: string[] = [];
   for (const [name, rows] of parts) {
     const file = join(outDir, `${name}.csv`);
-    await writeFileAtomic(file, formatIndexCsv(rows.map((row) => ({ ...row, path: rebase(row.path), landmarks: row.landmarks ? rebase(row.landmarks) : undefined, split: name as IndexRow['split'] }))));
+    await writeFileAtomic(file, formatIndexCsv(rows.map((row) => ({ ...row, path: rebase(row.path), landmarks: row.landmarks ? rebase(row.landmarks) : undefined, split: name as IndexRow['split'] })), parsed.extraColumns));
     files.push(file);
   }
   const manifest: SplitManifest = {
