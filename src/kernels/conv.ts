@@ -10,7 +10,8 @@
 // are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
 // dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
 // under the policy's convSingleChannel (singleChannelKernels), and a stride-1 input gradient into 1-2 channels the Cout = 1
-// forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns); a 1×1, stride-1, unpadded conv runs its
+// forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns; into one channel with kernel rows of up
+// to 5 taps and rows of whole 16s, conv_transpose2d_quad_rows.wgsl under thinInputGradRows, quadRowsRun); a 1×1, stride-1, unpadded conv runs its
 // forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
 // policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
 // epilogue (matmulMfm) where the subgroup matmul kernel runs it; under pointwiseForwardLayout (pixelRowsForward) both
