@@ -31,7 +31,7 @@ const width = Cout / 4;
 const packed = randomBuffer(KH * KW * width * 4, 13);
 const bias = randomBuffer(Cout, 17);
 
-interface Launch { entry: 'windowSubgroup' | 'windowTapsSubgroup'; edit?: string; mfm?: 0 | 1; bias?: boolean; wgx?: number; constants?: Record<string, number> }
+interface Launch { entry: 'windowSubgroup' | 'windowTapsSubgroup'; edit?: string; mfm?: 0 | 1 | 2; bias?: boolean; wgx?: number; constants?: Record<string, number> }
 function dispatcher(l: Launch): () => GPUBuffer[] {
   const wgx = l.wgx ?? 64;
   const constants: Record<string, number> = l.entry === 'windowSubgroup'
@@ -66,6 +66,8 @@ const variants: [string, Launch][] = [
   ['tiles16wg16', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16 }, wgx: 16 }],
   ['tiles16x4', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16, X_QUADS: 1, INPUT_SHIFT: 2 } }],
   ['tiles16x4Mfm', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16, X_QUADS: 1, INPUT_SHIFT: 2 }, mfm: 1, bias: true }],
+  ['tiles16x4MfmNoMask', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16, X_QUADS: 1, INPUT_SHIFT: 2 }, mfm: 2, bias: true }],
+  ['tiles16x4Bias', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16, X_QUADS: 1, INPUT_SHIFT: 2 }, bias: true }],
   ['tiles16Mfm', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 16 }, mfm: 1, bias: true }],
   ['tiles4wg32', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 4 }, wgx: 32 }],
   ['tiles4Mfm', { entry: 'windowTapsSubgroup', constants: { TILE_ROWS: 4 }, mfm: 1, bias: true }],

@@ -28,15 +28,25 @@ async function cpuMs(c: ProbeCase): Promise<number> {
 /** Times `cases` (the last one the reference) over `rounds` after a compiling call each, and prints each best against the reference's rate. */
 export async function printBestRounds(cases: ProbeCase[], rounds: number, labelWidth: number): Promise<void> {
   const best = new Map<ProbeCase, number>();
+  // Per round, each case's time over the first case's of the same round (a load change between rounds cancels).
+  const ratios = new Map<ProbeCase, number[]>();
   for (const c of cases) await cpuMs(c);
   for (let round = 0; round < rounds; round++) {
-    for (const c of cases) best.set(c, Math.min(best.get(c) ?? Infinity, await cpuMs(c)));
+    let first = 0;
+    for (const c of cases) {
+      const ms = await cpuMs(c);
+      if (c === cases[0]) first = ms;
+      best.set(c, Math.min(best.get(c) ?? Infinity, ms));
+      ratios.set(c, [...(ratios.get(c) ?? []), ms / first]);
+    }
   }
-  console.log(`best CPU ms of ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+  console.log(`best CPU ms of ${rounds} rounds; × the matmul at the best times; time over the first case's in the same round (median, range); load ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
   const reference = cases.at(-1)!.flops / best.get(cases.at(-1)!)!;
   for (const c of cases) {
     const ms = best.get(c)!;
-    console.log(`${c.label.padEnd(labelWidth)} ${ms.toFixed(1).padStart(7)} ms ${(c.flops / ms / reference).toFixed(2).padStart(5)}x`);
+    const r = [...ratios.get(c)!].sort((a, b) => a - b);
+    const median = r[Math.floor(r.length / 2)]!;
+    console.log(`${c.label.padEnd(labelWidth)} ${ms.toFixed(1).padStart(7)} ms ${(c.flops / ms / reference).toFixed(2).padStart(5)}x  ${median.toFixed(2)} (${r[0]!.toFixed(2)}-${r.at(-1)!.toFixed(2)})`);
   }
 }
 

@@ -133,6 +133,13 @@ export const WINDOW_ROW_PIXELS = [16, 8] as const;
  * windowSubgroup — an invocation's 512 sums in memory, updated once per row of taps (windowRowPixels, windowTapOrder).
  */
 export const WINDOW_SUMS = ['tiles', 'rows'] as const;
+/**
+ * The stride-1 input gradient into one channel (conv_transpose2d: gx of 1 channel, kernels up to 8 x 5, gx rows of whole 16s:
+ * LightCNN's conv1) where convThinUnitStrideInputGrad runs rowsWindow: quads, conv_transpose2d_quad_rows.wgsl thinQuadRows —
+ * each input row of gy as aligned vec4 loads (where gy's rows are whole quads), 32 output rows per invocation; window,
+ * conv2d_single_subgroup.wgsl rowsWindow (16 rows, the row loaded one float at a time).
+ */
+export const THIN_INPUT_GRAD_ROWS = ['quads', 'window'] as const;
 /** conv2d_window_subgroup.wgsl's epilogue (its QUAD_STORES): quads, a vec4 store per 4 pixels of a row; elements, one store per output. */
 export const WINDOW_STORES = ['quads', 'elements'] as const;
 /**
@@ -286,6 +293,7 @@ export interface KernelChoices {
   windowTapOrder: (typeof WINDOW_TAP_ORDER)[number];
   windowRowPixels: (typeof WINDOW_ROW_PIXELS)[number];
   windowSums: (typeof WINDOW_SUMS)[number];
+  thinInputGradRows: (typeof THIN_INPUT_GRAD_ROWS)[number];
   convFiveByFiveWeightGrad: (typeof CONV_FIVE_BY_FIVE_WEIGHT_GRAD)[number];
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
   convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
@@ -389,8 +397,11 @@ export interface KernelChoices {
 // windowSums 'tiles': conv1's forward (1→96 5×5 on 128², N16) 108-147→72-76 ms CPU, 0.58-0.62→0.89-1.29x matmul, its mfm
 // forward 0.54-0.63→0.87-1.15x, against 'rows' side by side in three runs at load 0.3-2.4; a sampling profile put half of
 // windowSubgroup's time in updating sums kept in memory (bench/RESULTS.md 2026-12-05 conv1b section).
+// thinInputGradRows 'quads': conv1's input gradient (96→1 5×5 pad 2 on 128², N16) 84-88→58-71 ms CPU, 0.79-0.94→0.95-1.09x
+// matmul against 'window' side by side in three runs at load 6-8; a sampling profile had put ~half of rowsWindow's time in
+// its one-float-at-a-time gy loads (bench/RESULTS.md 2026-12-05 conv1g section). The hardware default stays 'window' (unmeasured).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -398,7 +409,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8, windowSums: 'rows',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8, windowSums: 'rows', thinInputGradRows: 'window',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -429,6 +440,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   windowTapOrder: WINDOW_TAP_ORDER,
   windowRowPixels: WINDOW_ROW_PIXELS,
   windowSums: WINDOW_SUMS,
+  thinInputGradRows: THIN_INPUT_GRAD_ROWS,
   convFiveByFiveWeightGrad: CONV_FIVE_BY_FIVE_WEIGHT_GRAD,
   convSingleForward: CONV_SINGLE_FORWARD,
   convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,

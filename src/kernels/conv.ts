@@ -10,7 +10,8 @@
 // are 8 wide), each where its geometry allows; a conv with one output channel (Cout = 1) runs the
 // dedicated conv2d_single*.wgsl, conv_transpose2d_single*.wgsl and conv2d_weight_grad_single*.wgsl
 // under the policy's convSingleChannel (singleChannelKernels), and a stride-1 input gradient into 1-2 channels the Cout = 1
-// forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns); a 1×1, stride-1, unpadded conv runs its
+// forward's rowsWindow over gy (convThinUnitStrideInputGrad, thinWindowInputGradRuns; into one channel with kernel rows of up
+// to 5 taps and rows of whole 16s, conv_transpose2d_quad_rows.wgsl under thinInputGradRows, quadRowsRun); a 1×1, stride-1, unpadded conv runs its
 // forward, input gradient and weight gradient as batched GEMMs through the matmul launcher under the
 // policy's convPointwise 'gemm' (pointwiseGemm), its mfm forward as one GEMM with the max-feature-map
 // epilogue (matmulMfm) where the subgroup matmul kernel runs it; under pointwiseForwardLayout (pixelRowsForward) both
@@ -566,6 +567,7 @@ export function conv2dTranspose(gy: GPUBuffer, weight: GPUBuffer, bias: GPUBuffe
     const gyChunk = images(gy, chunk, whole.N, gyPerImage, gyBytes);
     const gxChunk = images(gx, chunk, whole.N, gxPerImage, gxBytes);
     if (single) launchSingleTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
+    else if (thinWindow && quadRowsRun(whole)) launchQuadRowsChunk(gyChunk, weight, bias, asForwardOfGradient(g), gxChunk, operands);
     else if (thinWindow) launchRowsWindowChunk('inputGrad', gyChunk, weight, bias, asForwardOfGradient(g), gxChunk, operands, stores);
     else if (thin) launchThinTransposeChunk(gyChunk, weight, bias, g, gxChunk, operands, stores);
     else if (phased) launchPhaseChunk(gyChunk, packed!, bias, g, gxChunk, operands, stores);
@@ -685,6 +687,35 @@ const THIN_WINDOW_MAX_CHANNELS = 2;
  */
 function thinWindowInputGradRuns(g: ConvGeometry): boolean {
   return gpu().policy.get('convThinUnitStrideInputGrad') !== 'packed' && subgroupKernels() && g.Cin <= THIN_WINDOW_MAX_CHANNELS && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.KH <= 8 && g.KW <= 8;
+}
+
+/**
+ * Whether a thin stride-1 input gradient (thinWindowInputGradRuns) runs conv_transpose2d_quad_rows.wgsl thinQuadRows: under
+ * thinInputGradRows 'quads', into one channel (gx's), kernel rows of at most 5 taps, gx rows of whole 16s (LightCNN's conv1).
+ */
+function quadRowsRun(g: ConvGeometry): boolean {
+  return gpu().policy.get('thinInputGradRows') === 'quads' && g.Cin === 1 && g.KW <= 5 && g.W % 16 === 0;
+}
+
+/** The most output rows a thinQuadRows tile has (its sums: 4 vec4 a row, private to the invocation). */
+const QUAD_ROWS_MAX_ROWS = 32;
+
+/**
+ * The one-channel stride-1 input gradient as a forward over gy (g: asForwardOfGradient's geometry) through thinQuadRows: tiles
+ * of up to QUAD_ROWS_MAX_ROWS output rows (split evenly: conv1's 128 into 4 of 32) x 16 columns, gy's rows as aligned quads
+ * where they are whole quads (X_QUADS, INPUT_SHIFT its first column's place in a quad); workgroups of 64, of 8 under 1024
+ * tiles (lavapipe runs a workgroup on one thread); workgroup y the gx channel; float32 stores.
+ * conv1 (96→1 5×5 pad 2 on 128², N16): 0.79-0.94 → 0.95-1.09× the matmul rate against rowsWindow side by side; 16-row tiles
+ * ran at 0.86-0.95 of rowsWindow's time, 32-row ones at 0.71-0.79 (bench/RESULTS.md, 2026-12-05 conv1g).
+ */
+function launchQuadRowsChunk(gy: Binding, weight: GPUBuffer, bias: GPUBuffer | undefined, g: ConvGeometry, gx: Binding, operands: OperandType): void {
+  const rows = Math.ceil(g.OH / Math.ceil(g.OH / QUAD_ROWS_MAX_ROWS));
+  const tiles = g.N * Math.ceil(g.OH / rows) * (g.OW / 16);
+  const wg = tiles < 1024 ? 8 : 64;
+  const quads = g.W % 4 === 0;
+  const constants = { WG: wg, TILE_ROWS: rows, KERNEL_W: g.KW, X_QUADS: quads ? 1 : 0, INPUT_SHIFT: (((-g.PW) % 4) + 4) % 4 };
+  const k = kernel('conv_transpose2d_quad_rows', { name: 'conv_transpose2d.thinQuadRows', entryPoint: 'thinQuadRows', constants, operands });
+  gpu().dispatch(k, [gy, gy, weight, bias ?? gpu().placeholder, gx], params(g, bias !== undefined), [Math.ceil(tiles / wg), g.Cout]);
 }
 
 /** A stride-1 conv's input gradient as the geometry of a forward conv over gy (rows: the input channels). */

@@ -348,8 +348,8 @@ async function checkTranspose({ g, bias: withBias }: ConvCase, what: string): Pr
   const magnitude = ref.convTranspose2d(magnitudes(gyt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(gx!, g.N * g.Cin * g.H * g.W);
   assertWithinAccumulation(f32, expected, magnitude, `${what} input grad`);
-  // The Cout = 1 rowStrips and rowsWindow and the thin rowsWindow store f32: their float16 output takes the cast.
-  const castAllowed = ['conv_transpose2d.rowStrips.f16', 'conv_transpose2d.rowStripsElements.f16', 'conv_transpose2d.rowsWindow.f16', 'conv_transpose2d.thinRowsWindow.f16', 'conv_transpose2d.thinRowsWindowPair.f16'].some((name) => names.includes(name));
+  // The Cout = 1 rowStrips and rowsWindow and the thin rowsWindow and thinQuadRows store f32: their float16 output takes the cast.
+  const castAllowed = ['conv_transpose2d.rowStrips.f16', 'conv_transpose2d.rowStripsElements.f16', 'conv_transpose2d.rowsWindow.f16', 'conv_transpose2d.thinRowsWindow.f16', 'conv_transpose2d.thinRowsWindowPair.f16', 'conv_transpose2d.thinQuadRows.f16'].some((name) => names.includes(name));
   await checkHalfStores(`${what} input grad`, f32, () => conv2dTranspose(gy.buffer, w.buffer, bias?.buffer, g, 'f16', 'f16'), castAllowed);
   release(gy.buffer, w.buffer, bias?.buffer, gx);
   return names;
@@ -476,9 +476,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {
-    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowTapsSubgroup forward, thinRowsWindow input grad)',
+    name: '5×5 pad 2 at stride 1 from one channel, 20 filters (conv1: windowTapsSubgroup forward, thinQuadRows input grad)',
     g: geometry(2, 1, 5, 16, 20, [5, 5], [1, 1], [2, 2], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.windowTapsSubgroup', input: 'conv_transpose2d.thinRowsWindow', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
+    shared: { forward: 'conv2d.windowTapsSubgroup', input: 'conv_transpose2d.thinQuadRows', weight: 'conv2d_weight_grad.fiveByFiveSubgroup' },
     off: { forward: 'conv2d.fiveWidePair', input: 'conv_transpose2d.fiveWidePair', weight: 'conv2d_weight_grad.fiveWide' },
   },
   {

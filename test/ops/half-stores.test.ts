@@ -134,8 +134,8 @@ for (const [policyName, policy] of CONV_POLICIES) {
       const casts = (r: Run) => r.kernels.filter((name) => name === 'cast.toHalf').length;
       assert.ok(casts(viaCast) >= 3, context(`${what}: 'cast' rounds the weight, y and x's gradient (${casts(viaCast)} casts)`));
       // The rowStrips and rowsWindow input gradients (Cout = 1's, and the thin one into 1-2 channels: thinRowsWindow,
-      // thinRowsWindowPair) store f32, and their float16 gradient takes a cast.
-      const windowCast = inEpilogue.kernels.some((name) => /^conv_transpose2d\.(rowStrips|rowsWindow|thinRowsWindow)/.test(name)) ? 1 : 0;
+      // thinRowsWindowPair, thinQuadRows) store f32, and their float16 gradient takes a cast.
+      const windowCast = inEpilogue.kernels.some((name) => /^conv_transpose2d\.(rowStrips|rowsWindow|thinRowsWindow|thinQuadRows)/.test(name)) ? 1 : 0;
       assert.is(casts(inEpilogue), 1 + (c.otherCasts ?? 0) + windowCast, context(`${what}: 'epilogue' casts the weight only, kernels ${[...new Set(inEpilogue.kernels)]}`));
     }
   });
