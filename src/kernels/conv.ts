@@ -161,7 +161,7 @@ type Vec4Geometry = 'pointwise' | 'threeWide' | 'fiveWide';
  * same for a 5-wide row with padding 2 (when the policy's convFiveWide takes it).
  */
 function vec4EntryPoint(g: ConvGeometry): Vec4Geometry | undefined {
-  if (g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W && (g.H * g.W) % 4 === 0) return 'pointwise';
+  if (isPointwise(g) && (g.H * g.W) % 4 === 0) return 'pointwise';
   const rowOfVec4s = g.SW === 1 && g.DW === 1 && g.OW === g.W && g.W % 4 === 0;
   if (rowOfVec4s && g.KW === 3 && g.PW === 1) return 'threeWide';
   if (rowOfVec4s && g.KW === 5 && g.PW === 2 && gpu().policy.get('convFiveWide') !== 'generic') return 'fiveWide';
@@ -727,9 +727,13 @@ function asForwardOfGradient(g: ConvGeometry): ConvGeometry {
 }
 
 
-/** A 1×1 conv at stride 1 without padding: per image, a GEMM between the weights [Cout, Cin] and the planes [Cin, H·W]. */
+/**
+ * A 1×1 conv at stride 1 without padding: per image, a GEMM between the weights [Cout, Cin] and the planes [Cin, H·W].
+ * The output plane must be the input's: a transposed conv's output padding makes its conv geometry's H·W larger than
+ * OH·OW (convTranspose2d 1×1, dilation 2, outputPadding 1), which the GEMM would read as one plane size.
+ */
 function isPointwise(g: ConvGeometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W;
 }
 
 /**

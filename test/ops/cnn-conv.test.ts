@@ -77,6 +77,28 @@ spec('conv2d: fixed corner cases (1×1, 7×7 stride 2 pad 3, non-square, batch 2
   }
 });
 
+spec('convTranspose2d 1×1 with output padding (dilation 2): the output plane is larger than the input, so not a pointwise GEMM', async () => {
+  // The pointwise GEMM read the output's plane size for the input's: rows past the input held stale pool data and
+  // every image after the first was read at the wrong offset.
+  const cases: { x: number[]; w: number[]; opts: object }[] = [
+    { x: [2, 3, 4, 5], w: [3, 2, 1, 1], opts: { outputPadding: [1, 0], dilation: 2 } },
+    { x: [3, 1, 3, 4], w: [1, 3, 1, 1], opts: { outputPadding: [1, 1], dilation: [2, 3] } },
+  ];
+  for (const variant of VARIANTS) {
+    setConvVariant(variant);
+    for (const c of cases) {
+      for (const size of [64, 128, 256]) toTensor(ref.randn(rng, [size])).dispose();  // stale values in the pool where a kernel reads too far
+      await checkOp({
+        name: `${variant} convTranspose2d x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`,
+        inputs: [c.x, c.w, [c.w[1]]],
+        forward: ([x, w, b]) => convTranspose2d(x, w, b, c.opts),
+        reference: ([x, w, b]) => ref.convTranspose2d(x, w, b, c.opts),
+        rng,
+      });
+    }
+  }
+});
+
 spec('tiled variants match the direct oracle on multi-tile shapes (channels > 64, split-K)', async () => {
   const shapes = [
     { x: [2, 67, 13, 11], w: [70, 67, 3, 3], opts: { padding: 1 } },
