@@ -1022,10 +1022,12 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
  * are 8 wide, conv2d_weight_grad_single_subgroup.wgsl: GY shared by the lanes, and at height stride and
  * dilation 1 and KH <= 8 one invocation per ci over slices of input rows (weightGradSingleRowsSubgroup: each
  * X row loaded once for all KH tap rows; 1.4-2.1x weightGradSingleSubgroup per CPU second on FaPE-GAN's
- * output layers, lavapipe, bench/RESULTS.md 2026-12-05).
+ * output layers, lavapipe, bench/RESULTS.md 2026-12-05); on small planes under convSingleWeightGrad 'planes',
+ * weightGradSinglePlanes (below).
  */
 function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const shared = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared';
+  if (shared && gpu().policy.get('convSingleWeightGrad') === 'planes' && singlePlanesFit(g)) return weightGradSinglePlanesChunk(x, gy, g, operands);
   // By input rows (weightGradSingleRowsSubgroup): one invocation per ci, slices of input rows.
   const byInputRows = shared && g.SH === 1 && g.DH === 1 && g.KH <= 8;
   const columns = byInputRows ? g.Cin : g.Cin * g.KH;
@@ -1046,6 +1048,29 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
 
 /** Invocations the Cout = 1 weight gradient aims for: each sums whole output rows of one (ci, i). */
 const SINGLE_WEIGHT_GRAD_INVOCATIONS = 4096;
+
+/**
+ * Where conv2d_weight_grad_single_planes.wgsl's registers hold the geometry: stride and dilation 1, input and output rows at
+ * most 16 wide (a row of X and two octets of GY per lane), at most 16 taps in all (sums) and 16 tap rows.
+ */
+function singlePlanesFit(g: ConvGeometry): boolean {
+  return g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.W <= 16 && g.OW <= 16 && g.KH * g.KW <= 16;
+}
+
+/**
+ * weightGradSinglePlanes: one invocation per input channel (workgroups of whole subgroups, up to 64), wid.z the slice of
+ * images (about SINGLE_WEIGHT_GRAD_INVOCATIONS invocations, partial sums within one binding), added by reduceAxis. The row
+ * geometry is the pipeline's (override constants), so each (KH, KW, W, OW, PW) builds its own pipeline.
+ * D-out (512→1 4×4 pad 1 on 15², N16): 3.3x weightGradSingleRowsSubgroup per CPU second (bench/RESULTS.md 2026-12-05 wgrad1).
+ */
+function weightGradSinglePlanesChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const wg = Math.min(64, Math.ceil(g.Cin / 8) * 8);
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
+  const perSlice = Math.ceil(g.N / Math.max(1, Math.min(g.N, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / g.Cin))));
+  const constants = { WG: wg, KERNEL_H: g.KH, KERNEL_W: g.KW, IN_W: g.W, OUT_W: g.OW, PAD_W: g.PW };
+  const k = kernel('conv2d_weight_grad_single_planes', { name: 'conv2d_weight_grad.singlePlanes', entryPoint: 'weightGradSinglePlanes', constants, operands });
+  return splitKWeightGrad(k, x, gy, g, [Math.ceil(g.Cin / wg), 1], perSlice, Math.ceil(g.N / perSlice));
+}
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree', operands: OperandType): GPUBuffer {
