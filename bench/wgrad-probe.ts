@@ -140,6 +140,11 @@ const PLANE_EDITS: Record<string, [string, string][]> = {
   planesNoGY: [['return select(0.0, f32(GY[(n * p.OH + u32(clamp(oh, 0, i32(p.OH) - 1))) * OUT_W + min(column, OUT_W - 1u)]), inside);', 'return select(0.0, f32(n * p.OH + column) * 0.5, inside);']],
   planesNoShuffle: [['subgroupBroadcast(lo, ', 'notBroadcast(lo, '], ['subgroupBroadcast(hi, ', 'notBroadcast(hi, '], ['override WG: u32 = 64u;', 'override WG: u32 = 64u;\nfn notBroadcast(v: f32, l: u32) -> f32 { return v + f32(l); }']],
 };
+// planesQuadLoads (timing only): each input row's W values from ceil(W / 4) vec4 loads at the row's start rounded down (the
+// values misplaced where the row does not start on a quad): the most X loaded as vec4 could save.
+PLANE_EDITS.planesQuadLoads = [
+  ['for (var iw = 0u; iw < IN_W; iw++) { row[iw] = f32(X[rowBase + iw]); }', 'var quads: array<vec4<f32>, 4>;\n      for (var v = 0u; v < (IN_W + 3u) / 4u; v++) { quads[v] = X4[rowBase / 4u + v]; }\n      for (var iw = 0u; iw < IN_W; iw++) { row[iw] = quads[iw / 4u][iw % 4u]; }'],
+];
 PLANE_EDITS.planesComputeOnly = [...PLANE_EDITS.planesNoX!, ...PLANE_EDITS.planesNoGY!, ...PLANE_EDITS.planesNoShuffle!];
 registerShaderEdits(PLANES, PLANE_EDITS);
 
@@ -170,13 +175,13 @@ function rowsLaunch(file: string, invocations = 4096, entryPoint = 'weightGradSi
 }
 
 /** conv2d_weight_grad_single_planes.wgsl: one invocation per ci, slices of `perSlice` images, reduceAxis. */
-function planesLaunch(perSlice: number, file = 'conv2d_weight_grad_single_planes'): () => GPUBuffer[] {
-  const wg = Math.min(64, Math.ceil(Cin / 8) * 8);
+function planesLaunch(perSlice: number, file = 'conv2d_weight_grad_single_planes', quads = false): () => GPUBuffer[] {
+  const wg = quads ? Math.min(64, Math.ceil(Cin / 32) * 32) : Math.min(64, Math.ceil(Cin / 8) * 8);
   const slices = Math.ceil(N / perSlice);
-  const k = kernel(file, { name: `probe.${file}`, entryPoint: 'weightGradSinglePlanes', constants: { WG: wg, KERNEL_H: K, KERNEL_W: K, IN_W: H, OUT_W: OH, PAD_W: G.P } });
+  const k = kernel(file, { name: `probe.${file}${quads ? '.quads' : ''}`, entryPoint: 'weightGradSinglePlanes', constants: { WG: wg, KERNEL_H: K, KERNEL_W: K, IN_W: H, OUT_W: OH, PAD_W: G.P, QUAD_LOADS: quads ? 1 : 0 } });
   return () => {
     const partial = alloc(slices * count);
-    gpu().dispatch(k, [x, gy, partial], params(perSlice), [Math.ceil(Cin / wg), 1, slices]);
+    gpu().dispatch(k, [x, gy, partial, x], params(perSlice), [Math.ceil(Cin / wg), 1, slices]);
     if (slices === 1) return [partial];
     const out = reduceAxis('sum', partial, 1, slices, count);
     gpu().pool.release(partial);
@@ -198,6 +203,9 @@ const variants: [string, () => GPUBuffer[]][] = [
   ['planes1', planesLaunch(1)],
   ['planes2', planesLaunch(2)],
   ['planes4', planesLaunch(4)],
+  // X as the vec4s that cover each row (QUAD_LOADS).
+  ['planesQuads1', planesLaunch(1, undefined, true)],
+  ['planesQuads2', planesLaunch(2, undefined, true)],
   ...Object.keys(PLANE_EDITS).map((edit): [string, () => GPUBuffer[]] => [edit, planesLaunch(2, `probe_${edit}`)]),
   ...Object.keys(EDITS).map((edit): [string, () => GPUBuffer[]] => [edit, rowsLaunch(`probe_${edit}`)]),
 ];
@@ -211,7 +219,7 @@ if (process.env.WGRAD_CHECK) {
   const read = async (run: () => GPUBuffer[]) => { const [b] = run(); const out = new Float32Array(await gpu().read(b!, count * 4)); gpu().pool.release(b!); return out; };
   const reference = await read(variants[0]![1]);
   const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  for (const [label, run] of variants.filter(([l]) => (l.startsWith('planes') && H <= 16) || l === 'launcher' || l === 'rowsBroadcast' || l === 'sevenTaps' || l.startsWith('tapRowHalves') || l.startsWith('rowPairs'))) {
+  for (const [label, run] of variants.filter(([l]) => (/^planes(Quads)?\d/.test(l) && H <= 16) || l === 'launcher' || l === 'rowsBroadcast' || l === 'sevenTaps' || l.startsWith('tapRowHalves') || l.startsWith('rowPairs'))) {
     const out = await read(run);
     console.log(`${label}: largest difference from base ${(out.reduce((m, v, t) => Math.max(m, Math.abs(v - reference[t]!)), 0) / scale).toExponential(1)} of ${scale.toFixed(1)}`);
   }

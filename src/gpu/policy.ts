@@ -175,10 +175,12 @@ export const CONV_SINGLE_INPUT_GRAD = ['strips', 'window', 'octets'] as const;
  * The Cout = 1 weight gradient under convSingleChannel 'shared' where subgroups are 8 wide, stride and dilation 1: planes runs
  * conv2d_weight_grad_single_planes.wgsl weightGradSinglePlanes where input and output rows are at most 16 wide and the kernel
  * has at most 16 taps (one invocation per input channel over slices of images, the geometry fixed per pipeline so every X
- * value is one load, the GY rows held in registers and broadcast from constant lanes); elsewhere, and under rows,
- * conv2d_weight_grad_single_subgroup.wgsl weightGradSingleRowsSubgroup (height stride and dilation 1, KH <= 8).
+ * value is one load, the GY rows held in registers and broadcast from constant lanes); planeQuads the same with each input
+ * row read as the vec4s that cover it (lanes on channels 4 apart, so a subgroup's rows share their offset in a vec4) where the
+ * run's X holds whole vec4s, else as planes; elsewhere, and under rows, conv2d_weight_grad_single_subgroup.wgsl
+ * weightGradSingleRowsSubgroup (height stride and dilation 1, KH <= 8).
  */
-export const CONV_SINGLE_WEIGHT_GRAD = ['planes', 'rows'] as const;
+export const CONV_SINGLE_WEIGHT_GRAD = ['planeQuads', 'planes', 'rows'] as const;
 /**
  * The packed variant's stride-1 input gradient (dilation 1, kernel at most 8 x 8) into at most 2 input channels (LightCNN's
  * conv1 1→96 5×5, FaPE-GAN's G-in 2→64 7×7: saliency maps, adversarial inputs) where subgroups are 8 wide: window runs it as
@@ -411,7 +413,7 @@ export interface KernelChoices {
 // matmul against 'window' side by side in three runs at load 6-8; a sampling profile had put ~half of rowsWindow's time in
 // its one-float-at-a-time gy loads (bench/RESULTS.md 2026-12-05 conv1g section). The hardware default stays 'window' (unmeasured).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convSingleWeightGrad: 'planes', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convSingleWeightGrad: 'planeQuads', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

@@ -56,6 +56,10 @@ const windowChoices = (windows: boolean, tiles: TransposeTiles = 'strips') => ({
 const planesFit = (W: number, OW: number, kernel: Pair, opts: Case['opts']) =>
   [...opts.stride, ...opts.dilation].every((v) => v === 1) && W <= 16 && OW <= 16 && kernel[1] <= 8 && kernel[0] * kernel[1] <= 16;
 
+/** The small-plane kernel's name for input x under the policy: singlePlaneQuads under planeQuads where x holds whole vec4s, else singlePlanes. */
+const planesName = (x: number[]) =>
+  gpu().policy.get('convSingleWeightGrad') === 'planeQuads' && x.reduce((a, b) => a * b, 1) % 4 === 0 ? 'conv2d_weight_grad.singlePlaneQuads' : 'conv2d_weight_grad.singlePlanes';
+
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
 async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated', windows = true, tiles: TransposeTiles = 'strips'): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
@@ -77,8 +81,8 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
   const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
-  const planes = sharedWeight && gpu().policy.get('convSingleWeightGrad') === 'planes' && planesFit(c.x[3]!, outputs[1]!, c.kernel, c.opts);
-  const weight = planes ? 'conv2d_weight_grad.singlePlanes' : byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  const planes = sharedWeight && gpu().policy.get('convSingleWeightGrad') !== 'rows' && planesFit(c.x[3]!, outputs[1]!, c.kernel, c.opts);
+  const weight = planes ? planesName(c.x) : byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
   assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
@@ -112,12 +116,12 @@ test('convSingleChannel shared (on subgroups of 8: the forward in tiles of outpu
     { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
     { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
   ];
+  // The weight gradient on small planes with quad loads, with element loads (convSingleWeightGrad planes), by input rows (rows).
   for (const windows of [true, false]) {
-    // Without the windows, the weight gradient by input rows also on the small planes (convSingleWeightGrad rows).
-    gpu().policy.set({ convSingleWeightGrad: windows ? 'planes' : 'rows' });
+    gpu().policy.set({ convSingleWeightGrad: windows ? 'planeQuads' : 'planes' });
     for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', windows);
   }
-  gpu().policy.set({ convSingleWeightGrad: 'planes' });
+  gpu().policy.set({ convSingleWeightGrad: 'rows' });
   for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', true, 'window');
 });
 
@@ -269,20 +273,20 @@ test('Cout = 1 forward over few tiles with many input channels (rowsSliced, unde
   [y, ...inputs].forEach((t) => t.dispose());
 });
 
-test('Cout = 1 weight gradient over long sums matches the float64 reference, by input rows (singleRowsSubgroup) and on small planes (singlePlanes, convSingleWeightGrad planes), shared on subgroups of 8: G\'s 7×7 kind, D\'s 4×4 512→1 kind (3 workgroups, the last partial), 8 channels (narrow workgroups); planes: 17 images in slices of 2 (the last 1) over 5 workgroups, rows of 16 in and out, outputs at most 8 wide (one octet of GY), 16 tap rows, 8-wide taps, padding past the kernel\'s reach, stride 2 in height (falls back)', async () => {
+test('Cout = 1 weight gradient over long sums matches the float64 reference, by input rows (singleRowsSubgroup) and on small planes (singlePlaneQuads under convSingleWeightGrad planeQuads, singlePlanes under planes), shared on subgroups of 8: G\'s 7×7 kind, D\'s 4×4 512→1 kind (3 workgroups, the last partial), 8 channels (narrow workgroups); planes: 17 images in slices of 2 (the last 1) over 5 workgroups, channels short of a block of 32 (quads: lanes 4 channels apart, some past Cin), rows of 13, 15 and 16 (starting at every offset in a vec4), outputs at most 8 wide (one octet of GY), 16 tap rows, 8-wide taps, padding past the kernel\'s reach, an input of odd length (planeQuads falls back to planes), stride 2 in height (falls back to rows)', async () => {
   const cases: [number[], Pair, Pair, Pair][] = [
     [[3, 5, 40, 37], [7, 7], [0, 0], [1, 1]], [[2, 130, 15, 15], [4, 4], [1, 1], [1, 1]], [[4, 8, 38, 21], [7, 5], [0, 2], [1, 1]],
     [[17, 300, 9, 13], [4, 4], [1, 1], [1, 1]], [[3, 11, 16, 16], [1, 3], [0, 1], [1, 1]], [[5, 9, 7, 5], [3, 5], [2, 2], [1, 1]],
     [[2, 20, 11, 16], [16, 1], [8, 0], [1, 1]], [[4, 7, 13, 9], [2, 8], [1, 4], [1, 1]], [[3, 6, 11, 15], [3, 4], [1, 1], [2, 1]],
   ];
-  for (const kernels of ['planes', 'rows'] as const) {
+  for (const kernels of ['planeQuads', 'planes', 'rows'] as const) {
     gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleWeightGrad: kernels });
     for (const [x, kernel, padding, stride] of cases) {
       const [N, Cin, H, W] = x as [number, number, number, number];
       const [OH, OW] = [0, 1].map((d) => Math.floor((x[d + 2]! + 2 * padding[d]! - kernel[d]!) / stride[d]!) + 1) as Pair;
       const opts = { stride, padding, dilation: [1, 1] as Pair };
-      const planes = kernels === 'planes' && planesFit(W, OW, kernel, opts);
-      const expected = !subgroupsOfEight() ? 'conv2d_weight_grad.single' : planes ? 'conv2d_weight_grad.singlePlanes' : stride[0] === 1 && kernel[0] <= 8 ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.singleSubgroup';
+      const planes = kernels !== 'rows' && planesFit(W, OW, kernel, opts);
+      const expected = !subgroupsOfEight() ? 'conv2d_weight_grad.single' : planes ? planesName(x) : stride[0] === 1 && kernel[0] <= 8 ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.singleSubgroup';
       const what = `x [${x}] k ${kernel} p ${padding} s ${stride} (${kernels})`;
       const [xs, w] = [ref.randn(rng, x), ref.randn(rng, [1, Cin, ...kernel], 0.1)];
       const [tx, tw] = [toTensor(xs), toTensor(w, true)];
