@@ -2,7 +2,7 @@
 // 512 → 1, 4×4 pad 1 on 15² → 14²; batch 16): conv2d_weight_grad_single_subgroup.wgsl weightGradSingleRowsSubgroup ('base')
 // and conv2d_weight_grad_single_planes.wgsl weightGradSinglePlanes ('planes<images per slice>', D-out only) dispatched directly
 // with their launchers' slicing, beside timing-only edits (noX, noGY, noShuffle, computeOnly, planes*: their outputs are not
-// the gradient's) and tried variants (rowsBroadcast, sevenTaps, rowPairs, tapRowHalves: the gradient, not kept), alternated call
+// the gradient's) and tried variants (rowsBroadcast, rowPairs, tapRowHalves: the gradient, not kept; eightTaps: the kernel before WIDE_TAPS_8), alternated call
 // by call in one process (best CPU ms of the rounds, × the matmul 1024³ of the same rounds). 'launcher' runs conv2dWeightGrad
 // (the policy's choice). WGRAD_CHECK=1 prints each gradient variant's largest difference from base.
 //   node --import tsx bench/wgrad-probe.ts [--rounds 5] [--row G-out|D-out] [--batch 16] [--only base,noX,...]
@@ -113,16 +113,8 @@ const EDITS: Record<string, [string, string][]> = {
 EDITS.computeOnly = [...EDITS.noX!, ...EDITS.noGY!, ...EDITS.noShuffle!];
 // rowsBroadcast: the 8 pixels of an octet written out, each tap row's gradient by subgroupBroadcast from a constant lane (Tint
 // clamps subgroupShuffle's lane to the subgroup size, so its lane is never a constant: a generic shuffle per pixel and tap row).
-EDITS.rowsBroadcast = [["      for (var t = 0u; t < 8u; t++) {\n        for (var i = 0u; i < KERNEL_H; i++) {\n          let g = subgroupShuffle(gy[i], t);\n          rowAcc[2u * i] += g * win0;\n          if (WIDE) { rowAcc[2u * i + 1u] += g * win1; }\n        }\n        // Slide the window to pixel ow0 + t + 1.\n        if (WIDE) {\n          let next = inputAt(i32(ow0 + t) + 8 - p.PW);\n          win0 = vec4<f32>(win0.yzw, win1.x);\n          win1 = vec4<f32>(win1.yzw, next);\n        } else {\n          win0 = vec4<f32>(win0.yzw, inputAt(i32(ow0 + t) + 4 - p.PW));\n        }\n      }", "      var g: array<f32, 8>;\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 0u); }\n      rowsPixel(g, ow0 + 0u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 1u); }\n      rowsPixel(g, ow0 + 1u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 2u); }\n      rowsPixel(g, ow0 + 2u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 3u); }\n      rowsPixel(g, ow0 + 3u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 4u); }\n      rowsPixel(g, ow0 + 4u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 5u); }\n      rowsPixel(g, ow0 + 5u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 6u); }\n      rowsPixel(g, ow0 + 6u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 7u); }\n      rowsPixel(g, ow0 + 7u);"], ['var<private> rowAcc: array<vec4<f32>, 16>;', "var<private> rowAcc: array<vec4<f32>, 16>;\n\nfn rowsPixel(g: array<f32, 8>, ow: u32) {\n  for (var i = 0u; i < KERNEL_H; i++) {\n    rowAcc[2u * i] += g[i] * win0;\n    if (WIDE) { rowAcc[2u * i + 1u] += g[i] * win1; }\n  }\n  if (WIDE) {\n    let next = inputAt(i32(ow) + 8 - p.PW);\n    win0 = vec4<f32>(win0.yzw, win1.x);\n    win1 = vec4<f32>(win1.yzw, next);\n  } else {\n    win0 = vec4<f32>(win0.yzw, inputAt(i32(ow) + 4 - p.PW));\n  }\n}\n"]];
+EDITS.rowsBroadcast = [["      for (var t = 0u; t < 8u; t++) {\n        for (var i = 0u; i < KERNEL_H; i++) {\n          let g = subgroupShuffle(gy[i], t);\n          rowAcc[2u * i] += g * win0;\n          if (WIDE & WIDE_TAPS_8) {\n            rowAcc[2u * i + 1u] += g * win1;\n          } else if (WIDE) {\n            rowAccHigh[i] += g * win1.xyz;\n          }\n        }\n        // Slide the window to pixel ow0 + t + 1.\n        if (WIDE) {\n          let next = inputAt(i32(ow0 + t) + 8 - p.PW);\n          win0 = vec4<f32>(win0.yzw, win1.x);\n          win1 = vec4<f32>(win1.yzw, next);\n        } else {\n          win0 = vec4<f32>(win0.yzw, inputAt(i32(ow0 + t) + 4 - p.PW));\n        }\n      }", "      var g: array<f32, 8>;\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 0u); }\n      rowsPixel(g, ow0 + 0u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 1u); }\n      rowsPixel(g, ow0 + 1u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 2u); }\n      rowsPixel(g, ow0 + 2u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 3u); }\n      rowsPixel(g, ow0 + 3u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 4u); }\n      rowsPixel(g, ow0 + 4u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 5u); }\n      rowsPixel(g, ow0 + 5u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 6u); }\n      rowsPixel(g, ow0 + 6u);\n      for (var i = 0u; i < KERNEL_H; i++) { g[i] = subgroupBroadcast(gy[i], 7u); }\n      rowsPixel(g, ow0 + 7u);"], ['var<private> rowAcc: array<vec4<f32>, 16>;', "var<private> rowAcc: array<vec4<f32>, 16>;\n\nfn rowsPixel(g: array<f32, 8>, ow: u32) {\n  for (var i = 0u; i < KERNEL_H; i++) {\n    rowAcc[2u * i] += g[i] * win0;\n    if (WIDE & WIDE_TAPS_8) {\n      rowAcc[2u * i + 1u] += g[i] * win1;\n    } else if (WIDE) {\n      rowAccHigh[i] += g[i] * win1.xyz;\n    }\n  }\n  if (WIDE) {\n    let next = inputAt(i32(ow) + 8 - p.PW);\n    win0 = vec4<f32>(win0.yzw, win1.x);\n    win1 = vec4<f32>(win1.yzw, next);\n  } else {\n    win0 = vec4<f32>(win0.yzw, inputAt(i32(ow) + 4 - p.PW));\n  }\n}\n"]];
 
-// sevenTaps: KW 5-7 sum taps 4 .. 6 in a vec3 (rowAccHi) instead of a vec4 whose fourth sum is never stored (12.5 % of the
-// multiply-adds on G-out's 7×7).
-EDITS.sevenTaps = [
-  ['var<private> rowAcc: array<vec4<f32>, 16>;', 'var<private> rowAcc: array<vec4<f32>, 16>;\nvar<private> rowAccHi: array<vec3<f32>, 8>;'],
-  ['  rowAcc = array<vec4<f32>, 16>();\n  rowInside = true;\n  for (var q = first; q < end; q++) {\n    let n = q / p.H;', '  rowAcc = array<vec4<f32>, 16>();\n  rowAccHi = array<vec3<f32>, 8>();\n  rowInside = true;\n  for (var q = first; q < end; q++) {\n    let n = q / p.H;'],
-  ['if (WIDE) { rowAcc[2u * i + 1u] += g * win1; }', 'if (WIDE) { rowAccHi[i] += g * win1.xyz; }'],
-  ['rowAcc[2u * i + 1u].x, rowAcc[2u * i + 1u].y, rowAcc[2u * i + 1u].z, rowAcc[2u * i + 1u].w', 'rowAccHi[i].x, rowAccHi[i].y, rowAccHi[i].z, 0.0'],
-];
 // splitTapRows: the KH tap rows split over wid.y (KERNEL_H of them each): fewer sums per invocation (4 x 8 for G-out's 7
 // tap rows, against 7 x 8), each X row loaded once per part.
 EDITS.splitTapRows = [
@@ -158,12 +150,12 @@ const params = (kChunk: number) => new Params().u32(N, Cin, H, H, 1, OH, OH, 0, 
 
 interface Launch { file?: string; entryPoint?: string; constants?: Record<string, number>; invocations?: number; byChannel?: boolean }
 /** weightGradSingleRowsSubgroup as weightGradSingleChunk launches it: one invocation per ci, slices of input rows, reduceAxis. */
-function rowsLaunch(file: string, invocations = 4096, entryPoint = 'weightGradSingleRowsSubgroup', parts = 1): () => GPUBuffer[] {
+function rowsLaunch(file: string, invocations = 4096, entryPoint = 'weightGradSingleRowsSubgroup', parts = 1, wideTaps8 = K === 8): () => GPUBuffer[] {
   const rows = entryPoint === 'weightGradSingleRowPairsSubgroup' ? N * Math.ceil(H / 2) : N * H;
   const wg = Math.min(64, Math.ceil(Cin / 8) * 8);
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, Math.ceil(invocations / Cin))));
   const slices = Math.ceil(rows / kChunk);
-  const k = kernel(file, { name: `probe.${file}.${invocations}.${entryPoint}`, entryPoint, constants: { WG: wg, WIDE: K > 4 ? 1 : 0, KERNEL_H: Math.ceil(K / parts) } });
+  const k = kernel(file, { name: `probe.${file}.${invocations}.${entryPoint}.${wideTaps8}`, entryPoint, constants: { WG: wg, WIDE: K > 4 ? 1 : 0, KERNEL_H: Math.ceil(K / parts), ...(entryPoint === 'weightGradSingleRowsSubgroup' ? { WIDE_TAPS_8: wideTaps8 ? 1 : 0 } : {}) } });
   return () => {
     const partial = alloc(slices * count);
     gpu().dispatch(k, [x, gy, partial], params(kChunk), [Math.ceil(Cin / wg), parts, slices]);
@@ -193,6 +185,8 @@ const flops = 2 * N * OH * OH * Cin * K * K;
 const variants: [string, () => GPUBuffer[]][] = [
   ['base', rowsLaunch(FILE)],
   ['base1024', rowsLaunch(FILE, 1024)],
+  // eightTaps: KW 5-7 summing taps 4 .. 7 as a whole vec4 (WIDE_TAPS_8 on, as before 2026-12-05 wgrad1).
+  ['eightTaps', rowsLaunch(FILE, 4096, 'weightGradSingleRowsSubgroup', 1, true)],
   ['tapRowHalves', rowsLaunch('probe_splitTapRows', 4096, 'weightGradSingleRowsSubgroup', 2)],
   ['tapRowHalves2048', rowsLaunch('probe_splitTapRows', 2048, 'weightGradSingleRowsSubgroup', 2)],
   ['rowPairs', rowsLaunch('probe_rowPairs', 4096, 'weightGradSingleRowPairsSubgroup')],
@@ -219,7 +213,7 @@ if (process.env.WGRAD_CHECK) {
   const read = async (run: () => GPUBuffer[]) => { const [b] = run(); const out = new Float32Array(await gpu().read(b!, count * 4)); gpu().pool.release(b!); return out; };
   const reference = await read(variants[0]![1]);
   const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  for (const [label, run] of variants.filter(([l]) => (/^planes(Quads)?\d/.test(l) && H <= 16) || l === 'launcher' || l === 'rowsBroadcast' || l === 'sevenTaps' || l.startsWith('tapRowHalves') || l.startsWith('rowPairs'))) {
+  for (const [label, run] of variants.filter(([l]) => (/^planes(Quads)?\d/.test(l) && H <= 16) || l === 'launcher' || l === 'rowsBroadcast' || l === 'eightTaps' || l.startsWith('tapRowHalves') || l.startsWith('rowPairs'))) {
     const out = await read(run);
     console.log(`${label}: largest difference from base ${(out.reduce((m, v, t) => Math.max(m, Math.abs(v - reference[t]!)), 0) / scale).toExponential(1)} of ${scale.toFixed(1)}`);
   }

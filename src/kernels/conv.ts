@@ -1039,7 +1039,7 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
   const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
   const k = byInputRows
-    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH }, operands })
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH, WIDE_TAPS_8: g.KW === 8 ? 1 : 0 }, operands })
     : shared
       ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
       : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
