@@ -406,6 +406,10 @@ export interface KernelChoices {
 // convSingleInputGrad 'strips': G-out's input gradient (64→1 7×7 on 134², N16) 137→65 ms CPU, 0.85→1.13x matmul (paired
 // median, 5 rounds, load 6-7), D-out's (512→1 4×4 pad 1 on 15²) 11→9 ms, 0.27→0.36x, against 'window' side by side; a sampling
 // profile put ~40 % of rowsWindow's G-out time in its written-out store epilogue (bench/RESULTS.md 2026-12-05 gout section).
+// convSingleWeightGrad 'planeQuads': D-out's weight gradient (512→1 4×4 pad 1 on 15², N16) 8-12→3-4 ms CPU (best of 15 rounds),
+// 0.22-0.26→0.42-0.49x matmul (paired median; best rounds 1.19-1.23x) against 'rows' side by side in two runs at load 5.4-5.9,
+// 'planes' (element loads) 4-7 ms, 0.40-0.44x in the same runs; at batch 64 39→18 ('planes')→13 ms, 0.36→0.75x
+// (bench/RESULTS.md 2026-12-05 wgrad1 section).
 // windowSums 'tiles': conv1's forward (1→96 5×5 on 128², N16) 108-147→72-76 ms CPU, 0.58-0.62→0.89-1.29x matmul, its mfm
 // forward 0.54-0.63→0.87-1.15x, against 'rows' side by side in three runs at load 0.3-2.4; a sampling profile put half of
 // windowSubgroup's time in updating sums kept in memory (bench/RESULTS.md 2026-12-05 conv1b section).
