@@ -14,7 +14,7 @@
 // Tiling: WG (override, a multiple of the subgroup size) invocations along x, one (ci, i) each; wid.z
 //   the slice. WIDE (override): KW 5-8 hold 8 taps in two vec4 sums, else (KW <= 4) one vec4.
 // weightGradSingleRowsSubgroup (below): one invocation per ci over slices of input rows, where also SH == DH == 1
-//   and KH <= 8 (X loaded once per input row for all KH tap rows).
+//   and KH <= 8 (X loaded once per input row for all KH tap rows); overrides KERNEL_H and WIDE_TAPS_8 (below).
 // Uniform control flow through the loops (subgroup operations need it): lanes past the last (ci, i)
 // and input rows outside X read clamped and zeroed; pixels past OW have GY 0.
 // Bounds tests use `&` and `|`, not `&&` or `||` (SwiftShader: shaders/include/conv_single_forward.wgsl).
