@@ -1,7 +1,7 @@
-// What one lane-varying access costs on lavapipe, by kind: storage stores (f32, vec4), storage loads (lane-varying and at a
-// subgroup-uniform address), workgroup-memory loads (lane-varying and uniform) and private arrays indexed per lane. Each
-// kernel does ACCESSES accesses per invocation of a 1-D grid; the CPU ms per million lane accesses is printed beside a
-// register-only kernel with the same loop and arithmetic.
+// What one lane-varying access costs on lavapipe, by kind: storage stores (f32, vec4), storage loads (lane-varying, at a
+// subgroup-uniform address, at a constant one, lanes on consecutive floats), uniform-buffer loads, workgroup-memory loads
+// (lane-varying and uniform) and private arrays indexed per lane. Each kernel does ACCESSES accesses per invocation of a 1-D
+// grid; the CPU ms per million lane accesses is printed beside a register-only kernel with the same loop and arithmetic.
 //   node --import tsx bench/lane-access-probe.ts [--rounds 5]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,16 @@ const BODIES: Record<string, { before?: string; body: string; after?: string; ac
   loadVec2: { body: 'let v = X2[(g * 7u + k * 64u) & 0x7ffffu]; s = s * 0.999 + v.x + v.y;', accesses: 2 },
   loadVec4: { body: 'let v = X4[(g * 7u + k * 64u) & 0x3ffffu]; s = s * 0.999 + v.x + v.y + v.z + v.w;', accesses: 4 },
   loadStorageUniform: { body: 's = s * 0.999 + X[(wid * 7u + k * 64u) & 0xfffffu];' },
+  // An address from the loop counter alone (the same for every invocation), lanes reading 8 consecutive floats, and vec4 loads
+  // at consecutive / subgroup-uniform addresses: lavapipe loads lane by lane in each.
+  loadConstantAddress: { body: 's = s * 0.999 + X[(k * 64u) & 0xfffffu];' },
+  loadLaneConsecutive: { body: 's = s * 0.999 + X[(wid * 8u + k * 64u + l % 8u) & 0xfffffu];' },
+  loadLaneConsecutiveVec4: { body: 'let v = X4[(wid * 8u + k * 64u + l % 8u) & 0x3ffffu]; s = s * 0.999 + v.x + v.y + v.z + v.w;', accesses: 4 },
+  loadUniformVec4: { body: 'let v = X4[(wid * 8u + k * 64u) & 0x3ffffu]; s = s * 0.999 + v.x + v.y + v.z + v.w;', accesses: 4 },
+  // The uniform buffer (the params slot, 16 vec4) at a subgroup-uniform index: one load for the subgroup where the component
+  // is a constant; a component chosen at run time is picked lane by lane.
+  loadUniformBufferConstantComponent: { body: 's = s * 0.999 + U[(wid * 7u + k * 5u) & 15u].x;' },
+  loadUniformBufferComponent: { body: 's = s * 0.999 + U[(wid * 7u + k * 5u) & 15u][k & 3u];' },
   loadStorageBroadcast: { body: 's = s * 0.999 + X[subgroupBroadcastFirst((g * 7u + k * 64u) & 0xfffffu)];' },
   loadShared: {
     before: 'for (var t = 0u; t < 16u; t++) { tile[l * 16u + t] = X[(wid * 1024u + l * 16u + t) & 0xfffffu]; } workgroupBarrier();',
@@ -63,7 +73,7 @@ const BODIES: Record<string, { before?: string; body: string; after?: string; ac
   storeShared: { body: 's = s * 0.999 + f32(k); tile[(l * 7u + k * 5u) & 1023u] = s;', after: 'workgroupBarrier(); s += tile[l];' },
 };
 for (const [name, b] of Object.entries(BODIES)) {
-  shaderSources[`lane_${name}`] = `${HEADER}
+  shaderSources[`lane_${name}`] = `${HEADER}${name.startsWith('loadUniformBuffer') ? '\n@group(0) @binding(0) var<uniform> U: array<vec4<f32>, 16>;' : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) l: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let g = gid.x;
@@ -89,7 +99,8 @@ async function cpuMs(name: string): Promise<number> {
   const k = kernel(`lane_${name}`, { name: `lane.${name}`, entryPoint: 'main' });
   await gpu().sync();
   const start = process.cpuUsage();
-  gpu().dispatch(k, [x, y, y4, y2, z, z2, z4, x, x], undefined, [INVOCATIONS / 64, 1]);
+  // U (binding 0) is the params slot: 256 bytes, bound only where a body reads it.
+  gpu().dispatch(k, [x, y, y4, y2, z, z2, z4, x, x], name.startsWith('loadUniformBuffer') ? new Uint8Array(256) : undefined, [INVOCATIONS / 64, 1]);
   await gpu().sync();
   const c = process.cpuUsage(start);
   return (c.user + c.system) / 1000;

@@ -45,7 +45,8 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * for all tap rows, where the height stride and dilation are 1 and KH <= 8); on any adapter, a forward of that
  * geometry over fewer than 1024 tiles with at least 128 input channels (D's 4×4 512→1) splits its channels into
  * slices (conv2d_single_sliced.wgsl rowsSliced) — except where convSingleForward 'window' runs rowsWindow; the forward's and
- * the input gradient's row tiles: convSingleForward, convSingleInputGrad;
+ * the input gradient's row tiles: convSingleForward, convSingleInputGrad; the weight gradient on small planes:
+ * convSingleWeightGrad;
  * generic: the packed kernels as for any Cout.
  */
 export const CONV_SINGLE_CHANNEL = ['shared', 'dedicated', 'generic'] as const;
@@ -170,6 +171,16 @@ export const CONV_SINGLE_FORWARD_COLUMNS = [16, 8] as const;
  * singleSubgroup (one row's 8 columns x 8 channels, as under 'dedicated').
  */
 export const CONV_SINGLE_INPUT_GRAD = ['strips', 'window', 'octets'] as const;
+/**
+ * The Cout = 1 weight gradient under convSingleChannel 'shared' where subgroups are 8 wide, stride and dilation 1: planes runs
+ * conv2d_weight_grad_single_planes.wgsl weightGradSinglePlanes where input and output rows are at most 16 wide and the kernel
+ * has at most 16 taps (one invocation per input channel over slices of images, the geometry fixed per pipeline so every X
+ * value is one load, the GY rows held in registers and broadcast from constant lanes); planeQuads the same with each input
+ * row read as the vec4s that cover it (lanes on channels 4 apart, so a subgroup's rows share their offset in a vec4) where the
+ * run's X holds whole vec4s, else as planes; elsewhere, and under rows, conv2d_weight_grad_single_subgroup.wgsl
+ * weightGradSingleRowsSubgroup (height stride and dilation 1, KH <= 8).
+ */
+export const CONV_SINGLE_WEIGHT_GRAD = ['planeQuads', 'planes', 'rows'] as const;
 /**
  * The packed variant's stride-1 input gradient (dilation 1, kernel at most 8 x 8) into at most 2 input channels (LightCNN's
  * conv1 1→96 5×5, FaPE-GAN's G-in 2→64 7×7: saliency maps, adversarial inputs) where subgroups are 8 wide: window runs it as
@@ -298,6 +309,7 @@ export interface KernelChoices {
   convSingleForward: (typeof CONV_SINGLE_FORWARD)[number];
   convSingleForwardColumns: (typeof CONV_SINGLE_FORWARD_COLUMNS)[number];
   convSingleInputGrad: (typeof CONV_SINGLE_INPUT_GRAD)[number];
+  convSingleWeightGrad: (typeof CONV_SINGLE_WEIGHT_GRAD)[number];
   convThinUnitStrideInputGrad: (typeof CONV_THIN_UNIT_STRIDE_INPUT_GRAD)[number];
   pointwiseWeightGradRows: (typeof POINTWISE_WEIGHT_GRAD_ROWS)[number];
   pointwiseWeightGradLayout: (typeof POINTWISE_WEIGHT_GRAD_LAYOUT)[number];
@@ -394,6 +406,10 @@ export interface KernelChoices {
 // convSingleInputGrad 'strips': G-out's input gradient (64→1 7×7 on 134², N16) 137→65 ms CPU, 0.85→1.13x matmul (paired
 // median, 5 rounds, load 6-7), D-out's (512→1 4×4 pad 1 on 15²) 11→9 ms, 0.27→0.36x, against 'window' side by side; a sampling
 // profile put ~40 % of rowsWindow's G-out time in its written-out store epilogue (bench/RESULTS.md 2026-12-05 gout section).
+// convSingleWeightGrad 'planeQuads': D-out's weight gradient (512→1 4×4 pad 1 on 15², N16) 8-12→3-4 ms CPU (best of 15 rounds),
+// 0.22-0.26→0.42-0.49x matmul (paired median; best rounds 1.19-1.23x) against 'rows' side by side in two runs at load 5.4-5.9,
+// 'planes' (element loads) 4-7 ms, 0.40-0.44x in the same runs; at batch 64 39→18 ('planes')→13 ms, 0.36→0.75x
+// (bench/RESULTS.md 2026-12-05 wgrad1 section).
 // windowSums 'tiles': conv1's forward (1→96 5×5 on 128², N16) 108-147→72-76 ms CPU, 0.58-0.62→0.89-1.29x matmul, its mfm
 // forward 0.54-0.63→0.87-1.15x, against 'rows' side by side in three runs at load 0.3-2.4; a sampling profile put half of
 // windowSubgroup's time in updating sums kept in memory (bench/RESULTS.md 2026-12-05 conv1b section).
@@ -401,7 +417,7 @@ export interface KernelChoices {
 // matmul against 'window' side by side in three runs at load 6-8; a sampling profile had put ~half of rowsWindow's time in
 // its one-float-at-a-time gy loads (bench/RESULTS.md 2026-12-05 conv1g section). The hardware default stays 'window' (unmeasured).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convSingleWeightGrad: 'planeQuads', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled
@@ -409,7 +425,7 @@ const SOFTWARE: KernelChoices = {
 // were written: bench/RESULTS.md). AMD, Intel and Apple take the same choices until measured.
 // convFiveWide, convSubgroups, weightGradTile and pointwiseWeightGradRows only steer the packed variant (subgroups off: untimed here).
 const HARDWARE: KernelChoices = {
-  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8, windowSums: 'rows', thinInputGradRows: 'window',
+  matmul: 'workgroupTiled', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'workgroupTiled', convInputGrad: 'workgroupTiled', convWeightGrad: 'workgroupTiled', convFiveWide: 'fiveWide', convSubgroups: 'off', convSingleChannel: 'generic', convPointwise: 'conv', convThreeWideRows: 4, convSubgroupRows: 16, convThinInputGrad: 'phases', convThinForward: 'packed', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 256, normReductionLanes: 256, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'pair', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'vec4', convSubgroupPaddingRows: 'compute', windowWeightGradRows: 16, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'window', convSingleWeightGrad: 'rows', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'channelRows', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 8, windowSums: 'rows', thinInputGradRows: 'window',
 };
 
 export const POLICY_DEFAULTS: Record<AdapterClass, KernelChoices> = {
@@ -445,6 +461,7 @@ const ALLOWED: { [K in keyof KernelChoices]: readonly KernelChoices[K][] | 'posi
   convSingleForward: CONV_SINGLE_FORWARD,
   convSingleForwardColumns: CONV_SINGLE_FORWARD_COLUMNS,
   convSingleInputGrad: CONV_SINGLE_INPUT_GRAD,
+  convSingleWeightGrad: CONV_SINGLE_WEIGHT_GRAD,
   convThinUnitStrideInputGrad: CONV_THIN_UNIT_STRIDE_INPUT_GRAD,
   pointwiseWeightGradRows: POINTWISE_WEIGHT_GRAD_ROWS,
   pointwiseWeightGradLayout: POINTWISE_WEIGHT_GRAD_LAYOUT,

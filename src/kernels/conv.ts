@@ -1026,10 +1026,12 @@ function weightGradPackedSubgroupChunk(x: Binding, gy: Binding, g: ConvGeometry,
  * are 8 wide, conv2d_weight_grad_single_subgroup.wgsl: GY shared by the lanes, and at height stride and
  * dilation 1 and KH <= 8 one invocation per ci over slices of input rows (weightGradSingleRowsSubgroup: each
  * X row loaded once for all KH tap rows; 1.4-2.1x weightGradSingleSubgroup per CPU second on FaPE-GAN's
- * output layers, lavapipe, bench/RESULTS.md 2026-12-05).
+ * output layers, lavapipe, bench/RESULTS.md 2026-12-05); on small planes under convSingleWeightGrad 'planeQuads' or
+ * 'planes', weightGradSinglePlanes (below).
  */
 function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const shared = subgroupKernels() && gpu().policy.get('convSingleChannel') === 'shared';
+  if (shared && gpu().policy.get('convSingleWeightGrad') !== 'rows' && singlePlanesFit(g)) return weightGradSinglePlanesChunk(x, gy, g, operands);
   // By input rows (weightGradSingleRowsSubgroup): one invocation per ci, slices of input rows.
   const byInputRows = shared && g.SH === 1 && g.DH === 1 && g.KH <= 8;
   const columns = byInputRows ? g.Cin : g.Cin * g.KH;
@@ -1041,7 +1043,7 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
   const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
   const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
   const k = byInputRows
-    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH }, operands })
+    ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH, WIDE_TAPS_8: g.KW === 8 ? 1 : 0 }, operands })
     : shared
       ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleSubgroup', entryPoint: 'weightGradSingleSubgroup', constants, operands })
       : kernel('conv2d_weight_grad_single', { name: 'conv2d_weight_grad.single', entryPoint: 'weightGradSingle', constants, operands });
@@ -1050,6 +1052,35 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
 
 /** Invocations the Cout = 1 weight gradient aims for: each sums whole output rows of one (ci, i). */
 const SINGLE_WEIGHT_GRAD_INVOCATIONS = 4096;
+
+/**
+ * Where conv2d_weight_grad_single_planes.wgsl's registers hold the geometry: stride and dilation 1, input and output rows at
+ * most 16 wide (a row of X and two octets of GY per lane), at most 16 taps in all (sums) and 16 tap rows.
+ */
+function singlePlanesFit(g: ConvGeometry): boolean {
+  return g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.W <= 16 && g.OW <= 16 && g.KH * g.KW <= 16;
+}
+
+/**
+ * weightGradSinglePlanes: one invocation per input channel (workgroups of whole subgroups, up to 64), wid.z the slice of
+ * images (about SINGLE_WEIGHT_GRAD_INVOCATIONS invocations, partial sums within one binding), added by reduceAxis. The row
+ * geometry is the pipeline's (override constants), so each (KH, KW, W, OW, PW) builds its own pipeline. Under
+ * convSingleWeightGrad 'planeQuads', where the run's X holds whole vec4s, each input row is read as the vec4s that cover it
+ * (QUAD_LOADS; X bound again as vec4 at binding 4): the subgroups then take channels 4 apart, in workgroups of whole
+ * blocks of 32 channels.
+ * D-out (512→1 4×4 pad 1 on 15², N16): 'planes' 2.2-3.3x weightGradSingleRowsSubgroup per CPU second, 'planeQuads' 1.2-1.3x
+ * 'planes' (bench/RESULTS.md 2026-12-05 wgrad1).
+ */
+function weightGradSinglePlanesChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
+  const quads = gpu().policy.get('convSingleWeightGrad') === 'planeQuads' && (g.N * g.Cin * g.H * g.W) % 4 === 0;
+  const wg = Math.min(64, Math.ceil(g.Cin / (quads ? 32 : 8)) * (quads ? 32 : 8));
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
+  const perSlice = Math.ceil(g.N / Math.max(1, Math.min(g.N, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / g.Cin))));
+  const constants = { WG: wg, KERNEL_H: g.KH, KERNEL_W: g.KW, IN_W: g.W, OUT_W: g.OW, PAD_W: g.PW, QUAD_LOADS: quads ? 1 : 0 };
+  const name = quads ? 'conv2d_weight_grad.singlePlaneQuads' : 'conv2d_weight_grad.singlePlanes';
+  const k = kernel('conv2d_weight_grad_single_planes', { name, entryPoint: 'weightGradSinglePlanes', constants, operands });
+  return splitKWeightGrad(k, x, gy, g, [Math.ceil(g.Cin / wg), 1], perSlice, Math.ceil(g.N / perSlice), [x]);
+}
 
 /** The vec4 weight gradient: K walked in quads of 4 pixels, so kChunk counts quads. */
 function weightGradVec4Chunk(x: Binding, gy: Binding, g: ConvGeometry, entryPoint: Vec4Geometry | 'threeByThree', operands: OperandType): GPUBuffer {
@@ -1092,11 +1123,11 @@ function weightGradFiveByFiveChunk(x: Binding, gy: Binding, g: ConvGeometry, ope
   return splitKWeightGrad(k, x, gy, g, workgroups, kChunk, Math.ceil(rows / kChunk));
 }
 
-/** One split-K launch (`slices` workgroups deep, kChunk of K each) and the sum of its slices. */
-function splitKWeightGrad(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, tiles: [number, number], kChunk: number, slices: number): GPUBuffer {
+/** One split-K launch (`slices` workgroups deep, kChunk of K each; moreBindings after the partial sums) and the sum of its slices. */
+function splitKWeightGrad(k: Kernel, x: Binding, gy: Binding, g: ConvGeometry, tiles: [number, number], kChunk: number, slices: number, moreBindings: Binding[] = []): GPUBuffer {
   const count = g.Cout * g.Cin * g.KH * g.KW;
   const partial = alloc(slices * count);
-  gpu().dispatch(k, [x, gy, partial], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
+  gpu().dispatch(k, [x, gy, partial, ...moreBindings], params(g, false, kChunk), [tiles[0], tiles[1], slices]);
   if (slices === 1) return partial;
   const gw = reduceAxis('sum', partial, 1, slices, count);
   gpu().pool.release(partial);

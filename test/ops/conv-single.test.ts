@@ -2,7 +2,8 @@
 // (subgroups of 8) and conv2d_single.wgsl (convSubgroups 'off', or subgroups not 8 wide) forward, their
 // input-gradient pair conv_transpose2d_single(_subgroup).wgsl (stride 1), and the
 // conv2d_weight_grad_single.wgsl weight gradient; under convSingleChannel 'shared' also the forward in
-// tiles of 4 output rows (rowsSubgroup) and conv2d_weight_grad_single_subgroup.wgsl — each asserted by
+// tiles of 4 output rows (rowsSubgroup) and conv2d_weight_grad_single_subgroup.wgsl, on small planes
+// conv2d_weight_grad_single_planes.wgsl (convSingleWeightGrad 'planes') — each asserted by
 // name, against the float64 reference with finite-difference gradients: odd and
 // non-square sizes, kernels 1-8 wide (and 9 wide: the weight gradient falls back), stride 2 in height
 // (the input gradient falls back), padding, dilation in height, batches, Cin 1-70 (input gradient:
@@ -51,6 +52,14 @@ const transposeTileKernel = (tiles: TransposeTiles, width: number) =>
  */
 const windowChoices = (windows: boolean, tiles: TransposeTiles = 'strips') => ({ convSingleForward: windows ? 'window' : 'rows', convSingleInputGrad: windows ? tiles : 'octets' }) as const;
 
+/** Where the weight gradient on small planes (convSingleWeightGrad 'planes') applies: stride and dilation 1, rows of at most 16 in and out, at most 16 taps. */
+const planesFit = (W: number, OW: number, kernel: Pair, opts: Case['opts']) =>
+  [...opts.stride, ...opts.dilation].every((v) => v === 1) && W <= 16 && OW <= 16 && kernel[1] <= 8 && kernel[0] * kernel[1] <= 16;
+
+/** The small-plane kernel's name for input x under the policy: singlePlaneQuads under planeQuads where x holds whole vec4s, else singlePlanes. */
+const planesName = (x: number[]) =>
+  gpu().policy.get('convSingleWeightGrad') === 'planeQuads' && x.reduce((a, b) => a * b, 1) % 4 === 0 ? 'conv2d_weight_grad.singlePlaneQuads' : 'conv2d_weight_grad.singlePlanes';
+
 /** Runs case c under the packed policy with convSubgroups `subgroups`: asserts the kernels and checks values and gradients. */
 async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial<Expected> = {}, mode: 'dedicated' | 'shared' = 'dedicated', windows = true, tiles: TransposeTiles = 'strips'): Promise<void> {
   const expectSingle: Expected = { forward: true, input: c.opts.stride[0] === 1, weight: true, ...expect };
@@ -72,7 +81,8 @@ async function checkSingle(c: Case, subgroups: 'shared' | 'off', expect: Partial
   assert.is(names.includes(transpose), expectSingle.input, `${what}: ${transpose} ${expectSingle.input ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   const sharedWeight = mode === 'shared' && subgroups === 'shared' && subgroupsOfEight();
   const byInputRows = sharedWeight && c.opts.stride[0] === 1 && c.opts.dilation[0] === 1 && c.kernel[0] <= 8;
-  const weight = byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
+  const planes = sharedWeight && gpu().policy.get('convSingleWeightGrad') !== 'rows' && planesFit(c.x[3]!, outputs[1]!, c.kernel, c.opts);
+  const weight = planes ? planesName(c.x) : byInputRows ? 'conv2d_weight_grad.singleRowsSubgroup' : sharedWeight ? 'conv2d_weight_grad.singleSubgroup' : 'conv2d_weight_grad.single';
   assert.is(names.includes(weight), expectSingle.weight, `${what}: ${weight} ${expectSingle.weight ? 'expected' : 'not expected'} among ${names.join(', ')}`);
   await checkOp({
     name: what, inputs: shapes, forward: op, rng,
@@ -106,9 +116,12 @@ test('convSingleChannel shared (on subgroups of 8: the forward in tiles of outpu
     { x: [1, 70, 4, 9], kernel: [4, 2], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false },
     { x: [3, 2, 12, 3], kernel: [5, 3], opts: { stride: [1, 1], padding: [2, 1], dilation: [1, 1] }, bias: true },
   ];
+  // The weight gradient on small planes with quad loads, with element loads (convSingleWeightGrad planes), by input rows (rows).
   for (const windows of [true, false]) {
+    gpu().policy.set({ convSingleWeightGrad: windows ? 'planeQuads' : 'planes' });
     for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', windows);
   }
+  gpu().policy.set({ convSingleWeightGrad: 'rows' });
   for (const c of cases) await checkSingle(c, 'shared', {}, 'shared', true, 'window');
 });
 
@@ -260,29 +273,51 @@ test('Cout = 1 forward over few tiles with many input channels (rowsSliced, unde
   [y, ...inputs].forEach((t) => t.dispose());
 });
 
-test('Cout = 1 weight gradient by input rows (singleRowsSubgroup, shared on subgroups of 8) over long sums matches the float64 reference: G\'s 7×7 kind, D\'s 4×4 512→1 kind, 8 channels (narrow workgroups)', async () => {
-  gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared' });
-  const expected = subgroupsOfEight() ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single';
-  for (const [x, kernel, padding] of [[[3, 5, 40, 37], [7, 7], [0, 0]], [[2, 130, 15, 15], [4, 4], [1, 1]], [[4, 8, 38, 21], [7, 5], [0, 2]]] as [number[], Pair, Pair][]) {
-    const what = `x [${x}] k ${kernel} p ${padding}`;
-    const [xs, w] = [ref.randn(rng, x), ref.randn(rng, [1, x[1]!, ...kernel], 0.1)];
-    const [tx, tw] = [toTensor(xs), toTensor(w, true)];
-    const y = conv2d(tx, tw, undefined, { padding });
-    const gy = ref.randn(rng, [...y.shape]);
-    const tgy = toTensor(gy);
-    const { timings } = await gpu().profile(() => y.backward(tgy));
-    assert.ok(timings.some((t) => t.name === expected), `${what}: ${expected} expected among ${timings.map((t) => t.name).join(', ')}`);
-    // gW[0, ci, i, j] = Σ_n conv2d(x[n] with its channels as a batch, gy[n] as a kernel): a Cout = 1 conv's weight gradient.
-    const [N, Cin, H, W] = x as [number, number, number, number];
-    const [OH, OW] = [gy.shape[2]!, gy.shape[3]!];
-    const expectedGrad: T64 = { shape: [1, Cin, ...kernel], data: new Float64Array(Cin * kernel[0] * kernel[1]) };
-    for (let n = 0; n < N; n++) {
-      const image: T64 = { shape: [Cin, 1, H, W], data: xs.data.subarray(n * Cin * H * W, (n + 1) * Cin * H * W) };
-      const kernelOfGy: T64 = { shape: [1, 1, OH, OW], data: gy.data.subarray(n * OH * OW, (n + 1) * OH * OW) };
-      ref.conv2d(image, kernelOfGy, undefined, { padding }).data.forEach((v, k) => { expectedGrad.data[k]! += v; });
+test('Cout = 1 weight gradient over long sums matches the float64 reference, by input rows (singleRowsSubgroup) and on small planes (singlePlaneQuads under convSingleWeightGrad planeQuads, singlePlanes under planes), shared on subgroups of 8: G\'s 7×7 kind, D\'s 4×4 512→1 kind (3 workgroups, the last partial), 8 channels (narrow workgroups); planes: 17 images in slices of 2 (the last 1) over 5 workgroups, channels short of a block of 32 (quads: lanes 4 channels apart, some past Cin), rows of 13, 15 and 16 (starting at every offset in a vec4), outputs at most 8 wide (one octet of GY), 16 tap rows, 8-wide taps, padding past the kernel\'s reach, an input of odd length (planeQuads falls back to planes), stride 2 in height (falls back to rows)', async () => {
+  const cases: [number[], Pair, Pair, Pair][] = [
+    [[3, 5, 40, 37], [7, 7], [0, 0], [1, 1]], [[2, 130, 15, 15], [4, 4], [1, 1], [1, 1]], [[4, 8, 38, 21], [7, 5], [0, 2], [1, 1]],
+    [[17, 300, 9, 13], [4, 4], [1, 1], [1, 1]], [[3, 11, 16, 16], [1, 3], [0, 1], [1, 1]], [[5, 9, 7, 5], [3, 5], [2, 2], [1, 1]],
+    [[2, 20, 11, 16], [16, 1], [8, 0], [1, 1]], [[4, 7, 13, 9], [2, 8], [1, 4], [1, 1]], [[3, 6, 11, 15], [3, 4], [1, 1], [2, 1]],
+  ];
+  for (const kernels of ['planeQuads', 'planes', 'rows'] as const) {
+    gpu().policy.set({ convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleWeightGrad: kernels });
+    for (const [x, kernel, padding, stride] of cases) {
+      const [N, Cin, H, W] = x as [number, number, number, number];
+      const [OH, OW] = [0, 1].map((d) => Math.floor((x[d + 2]! + 2 * padding[d]! - kernel[d]!) / stride[d]!) + 1) as Pair;
+      const opts = { stride, padding, dilation: [1, 1] as Pair };
+      const planes = kernels !== 'rows' && planesFit(W, OW, kernel, opts);
+      const expected = !subgroupsOfEight() ? 'conv2d_weight_grad.single' : planes ? planesName(x) : stride[0] === 1 && kernel[0] <= 8 ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.singleSubgroup';
+      const what = `x [${x}] k ${kernel} p ${padding} s ${stride} (${kernels})`;
+      const [xs, w] = [ref.randn(rng, x), ref.randn(rng, [1, Cin, ...kernel], 0.1)];
+      const [tx, tw] = [toTensor(xs), toTensor(w, true)];
+      const y = conv2d(tx, tw, undefined, { stride, padding });
+      const gy = ref.randn(rng, [...y.shape]);
+      const tgy = toTensor(gy);
+      const { timings } = await gpu().profile(() => y.backward(tgy));
+      assert.ok(timings.some((t) => t.name === expected), `${what}: ${expected} expected among ${timings.map((t) => t.name).join(', ')}`);
+      // gW[0, ci, i, j] = Σ_n Σ_{oh, ow} gy[n, 0, oh, ow] · x[n, ci, oh·SH - PH + i, ow·SW - PW + j] (0 outside x).
+      const expectedGrad: T64 = { shape: [1, Cin, ...kernel], data: new Float64Array(Cin * kernel[0] * kernel[1]) };
+      for (let n = 0; n < N; n++) {
+        for (let ci = 0; ci < Cin; ci++) {
+          for (let i = 0; i < kernel[0]; i++) {
+            for (let j = 0; j < kernel[1]; j++) {
+              let sum = 0;
+              for (let oh = 0; oh < OH; oh++) {
+                const ih = oh * stride[0] - padding[0] + i;
+                if (ih < 0 || ih >= H) continue;
+                for (let ow = 0; ow < OW; ow++) {
+                  const iw = ow * stride[1] - padding[1] + j;
+                  if (iw >= 0 && iw < W) sum += gy.data[(n * OH + oh) * OW + ow]! * xs.data[((n * Cin + ci) * H + ih) * W + iw]!;
+                }
+              }
+              expectedGrad.data[(ci * kernel[0] + i) * kernel[1] + j]! += sum;
+            }
+          }
+        }
+      }
+      assertNear(await toT64(tw.grad!), expectedGrad, `${what}: weight gradient`, 1e-4, 1e-5);
+      [tx, tw, y, tgy].forEach((t) => t.dispose());
     }
-    assertNear(await toT64(tw.grad!), expectedGrad, `${what}: weight gradient`, 1e-4, 1e-5);
-    [tx, tw, y, tgy].forEach((t) => t.dispose());
   }
 });
 
@@ -302,7 +337,7 @@ test('Cout = 1 over a batch larger than one binding: the single kernels run once
 
 test('the Cout = 1 kernels test bounds with & and |, never short-circuit && or || (each a SPIR-V branch: SwiftShader never finished compiling conv2d_single.wgsl with them)', () => {
   const files = Object.keys(shaderSources).filter((name) => /^conv(2d|_transpose2d)(_weight_grad)?_single/.test(name));
-  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_strips', 'conv_transpose2d_single_strips_elements', 'conv_transpose2d_single_subgroup']);
+  assert.equal(files.sort(), ['conv2d_single', 'conv2d_single_sliced', 'conv2d_single_subgroup', 'conv2d_weight_grad_single', 'conv2d_weight_grad_single_planes', 'conv2d_weight_grad_single_subgroup', 'conv_transpose2d_single', 'conv_transpose2d_single_strips', 'conv_transpose2d_single_strips_elements', 'conv_transpose2d_single_subgroup']);
   for (const file of files) {
     shaderSources[file]!.split('\n').forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, '');

@@ -518,9 +518,9 @@ const PACKED_CASES: PackedCase[] = [
     off: { forward: 'conv2d.single', input: 'conv_transpose2d.registerTiled', weight: 'conv2d_weight_grad.single' },
   },
   {
-    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels without subgroups of 8, rowsSliced; rowsWindow with)',
+    name: 'one output channel, 4×4 pad 1, 133 input channels over few tiles (the forward in slices of channels without subgroups of 8, rowsSliced; rowsWindow with; the weight grad on its small planes, X as vec4: singlePlaneQuads)',
     g: geometry(2, 133, 6, 9, 1, [4, 4], [1, 1], [1, 1], [1, 1]), bias: true,
-    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowStripsElements', weight: 'conv2d_weight_grad.singleRowsSubgroup' },
+    shared: { forward: 'conv2d.rowsWindow', input: 'conv_transpose2d.rowStripsElements', weight: 'conv2d_weight_grad.singlePlaneQuads' },
     off: { forward: 'conv2d.rowsSliced', input: 'conv_transpose2d.single', weight: 'conv2d_weight_grad.single' },
   },
 ];
@@ -685,7 +685,7 @@ test('f16 operands larger than a binding: matmul in blocks, conv in runs of whol
       // weight gradient's partial sums capped to one binding).
       const single: ConvCase = { g: geometry(5, 4, 8, 16, 1, [3, 3], [1, 1], [1, 1], [1, 1]), bias: true };
       chunked(await checkForward(single, what), sg ? 'conv2d.rowsWindow' : 'conv2d.single', 'Cout = 1 forward');
-      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singleRowsSubgroup' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
+      chunked(await checkWeightGrad(single, what), sg ? 'conv2d_weight_grad.singlePlaneQuads' : 'conv2d_weight_grad.single', 'Cout = 1 weight grad');
       // Its input grad: gy f16 256 bytes an image, gx [5, 4, 8, 16] f32 2048.
       chunked(await checkTranspose(single, what), sg ? 'conv_transpose2d.rowStrips' : 'conv_transpose2d.single', 'Cout = 1 input grad');
     });
