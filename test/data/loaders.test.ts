@@ -12,7 +12,8 @@ import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
 import { parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
-import { centerCrop, crop, resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { centerCrop, crop, resize, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { Rng } from '../reference/random.js';
 import { summarizeDataset } from '../../src/data/inspect.js';
 import { openDataset, detectFormat } from '../../src/node/data/open-dataset.js';
 import { writeSplits } from '../../src/node/data/write-splits.js';
@@ -68,17 +69,69 @@ test('bad images: a clear error naming the file', () => {
   assert.throws(() => decodeImage(new Uint8Array(0), 'empty.jpg'), /an empty file/);
 });
 
-test('image ops: area and bilinear resize, flip, grayscale', () => {
+test('image ops: flip, grayscale, same-size resize', () => {
   const image = gradient(8, 8, 0);
-  const half = resizeArea(image, 4, 4);
-  assert.is(half.data[0], Math.round((image.data[0]! + image.data[1]! + image.data[8]! + image.data[9]!) / 4));
-  const same = resizeBilinear(image, 8, 8);
-  assert.equal(same.data, image.data);
+  assert.equal(resize(image, 8, 8).data, image.data);
   const flipped = flipHorizontal(image);
   assert.is(flipped.data[0], image.data[7]);
   assert.equal(flipHorizontal(flipped).data, image.data);
   const gray = toGrayscale({ width: 1, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0) });
   assert.is(gray.data[0], 76);
+});
+
+/**
+ * PIL's 8-bit BILINEAR resample along one axis, written from Pillow's Resample.c
+ * (precompute_coeffs, normalize_coeffs_8bpc, ImagingResampleHorizontal_8bpc): triangle filter of
+ * support max(1, in/out), taps from int(centre - support + 0.5) to int(centre + support + 0.5),
+ * weights normalised, then int(0.5 + w · 2^22); a pixel is (2^21 + Σ v·w) >> 22 clipped to 0..255.
+ */
+function pilBilinear1d(values: readonly number[], outSize: number): number[] {
+  const scale = values.length / outSize, filterScale = Math.max(1, scale);
+  return Array.from({ length: outSize }, (_, o) => {
+    const centre = (o + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(centre - filterScale + 0.5)), hi = Math.min(values.length, Math.trunc(centre + filterScale + 0.5));
+    const taps: number[] = [];
+    for (let i = lo; i < hi; i++) taps.push(Math.max(0, 1 - Math.abs((i - centre + 0.5) * (1 / filterScale))));
+    const total = taps.reduce((a, b) => a + b, 0);
+    let sum = 2 ** 21;
+    taps.forEach((w, t) => { sum += values[lo + t]! * Math.trunc(0.5 + (w / total) * 2 ** 22); });
+    return Math.min(255, Math.max(0, Math.floor(sum / 2 ** 22)));
+  });
+}
+
+/** PIL's Image.resize((width, height), BILINEAR): rows first into 8 bits, then columns. */
+function pilResize(image: ImageU8, width: number, height: number): Uint8Array {
+  const c = image.channels;
+  let rows: number[][][] = []; // [y][x][channel]
+  for (let y = 0; y < image.height; y++) {
+    const pixels = Array.from({ length: image.width }, (_, x) => Array.from({ length: c }, (_, k) => image.data[(y * image.width + x) * c + k]!));
+    if (width === image.width) { rows.push(pixels); continue; }
+    const channels = Array.from({ length: c }, (_, k) => pilBilinear1d(pixels.map((p) => p[k]!), width));
+    rows.push(Array.from({ length: width }, (_, x) => channels.map((ch) => ch[x]!)));
+  }
+  if (height !== image.height) {
+    const columns = Array.from({ length: width }, (_, x) => Array.from({ length: c }, (_, k) => pilBilinear1d(rows.map((row) => row[x]![k]!), height)));
+    rows = Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => columns[x]!.map((ch) => ch[y]!)));
+  }
+  return Uint8Array.from(rows.flat(2));
+}
+
+test("resize is PIL's Image.resize BILINEAR (torchvision's Resize on PIL images) to the bit, shrinking and enlarging", () => {
+  // Halving weighs source pixels 1:3:3:1 (support 2); at the edge the taps 3:3:1 of pixels 0..2 are
+  // renormalised: 2^22 · 3/7 → 1797559, 2^22 · 1/7 → 599186. Row 0 0 255 255 → (2^21 + 255 · 599186) >> 22 = 36
+  // and (2^21 + 255 · 2 · 1797559) >> 22 = 219 (an area average gave 0 and 255).
+  assert.equal(Array.from(resize({ width: 4, height: 1, channels: 1, data: Uint8Array.of(0, 0, 255, 255) }, 2, 1).data), [36, 219]);
+  const rng = new Rng(5150);
+  const cases: [number, number, 1 | 3, number, number][] = [
+    [48, 48, 1, 144, 144], [200, 200, 1, 144, 144], [250, 190, 3, 144, 144], [144, 144, 1, 128, 128],
+    [7, 5, 3, 3, 9], [33, 17, 1, 33, 40], [17, 33, 1, 40, 33], [101, 64, 3, 57, 64],
+  ];
+  for (const [w, h, c, ow, oh] of cases) {
+    const image: ImageU8 = { width: w, height: h, channels: c, data: Uint8Array.from({ length: w * h * c }, () => rng.u32() % 256) };
+    const got = resize(image, ow, oh);
+    assert.equal([got.width, got.height, got.channels], [ow, oh, c]);
+    assert.equal(Array.from(got.data), Array.from(pilResize(image, ow, oh)), `${w}x${h}x${c} -> ${ow}x${oh}`);
+  }
 });
 
 test("centre crop starts where torchvision's center_crop does: int(round(margin / 2)), halves to even", () => {
