@@ -201,13 +201,18 @@ export type Normalization = 'unit' | 'symmetric';
 
 /**
  * Writes an image as CHW floats into `out` at `offset`: 'unit' → [0, 1] (Fa-Net / LightCNN),
- * 'symmetric' → [−1, 1] (FaPE-GAN, matching its tanh output).
+ * 'symmetric' → [−1, 1] (FaPE-GAN, matching its tanh output). The values are torchvision's
+ * float32 arithmetic to the bit: ToTensor's v / 255, then for 'symmetric' Normalize(0.5, 0.5)'s
+ * (x − 0.5) / 0.5, each step rounded to float32 (v · 2/255 − 1 in one rounding is 1 ulp off
+ * for half the byte values).
  */
 export function writeChw(image: ImageU8, out: Float32Array, offset: number, normalization: Normalization): void {
   const c = image.channels, plane = image.width * image.height;
-  const scale = normalization === 'unit' ? 1 / 255 : 2 / 255;
-  const shift = normalization === 'unit' ? 0 : -1;
+  const values = normalization === 'unit' ? UNIT_VALUES : SYMMETRIC_VALUES;
   for (let k = 0; k < c; k++) {
-    for (let i = 0; i < plane; i++) out[offset + k * plane + i] = image.data[i * c + k]! * scale + shift;
+    for (let i = 0; i < plane; i++) out[offset + k * plane + i] = values[image.data[i * c + k]!]!;
   }
 }
+
+const UNIT_VALUES = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const SYMMETRIC_VALUES = Float32Array.from(UNIT_VALUES, (x) => Math.fround(x - 0.5) / 0.5);

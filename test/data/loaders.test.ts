@@ -12,7 +12,7 @@ import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
 import { parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
-import { centerCrop, crop, resize, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { centerCrop, crop, resize, flipHorizontal, toGrayscale, writeChw, type ImageU8 } from '../../src/data/image.js';
 import { Rng } from '../reference/random.js';
 import { summarizeDataset } from '../../src/data/inspect.js';
 import { openDataset, detectFormat } from '../../src/node/data/open-dataset.js';
@@ -131,6 +131,20 @@ test("resize is PIL's Image.resize BILINEAR (torchvision's Resize on PIL images)
     const got = resize(image, ow, oh);
     assert.equal([got.width, got.height, got.channels], [ow, oh, c]);
     assert.equal(Array.from(got.data), Array.from(pilResize(image, ow, oh)), `${w}x${h}x${c} -> ${ow}x${oh}`);
+  }
+});
+
+test("writeChw: torchvision's ToTensor (v / 255 in float32) and Normalize(0.5, 0.5) ((x - 0.5) / 0.5 in float32), to the bit", () => {
+  const rng = new Rng(77);
+  const image: ImageU8 = { width: 16, height: 16, channels: 3, data: Uint8Array.from({ length: 768 }, (_, i) => i < 256 ? i : rng.u32() % 256) };
+  for (const normalization of ['unit', 'symmetric'] as const) {
+    const out = new Float32Array(768 + 5).fill(Number.NaN);
+    writeChw(image, out, 5, normalization);
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 256; i++) {
+      const unit = Math.fround(image.data[i * 3 + k]! / 255);
+      const expected = normalization === 'unit' ? unit : Math.fround(Math.fround(unit - 0.5) / 0.5);
+      assert.is(out[5 + k * 256 + i], expected, `${normalization} channel ${k} pixel ${i}`);
+    }
   }
 });
 
