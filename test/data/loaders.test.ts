@@ -9,7 +9,7 @@ import UTIF from 'utif2';
 import { encodePng, decodeImage } from '../../src/data/codecs.js';
 import { parseIndexCsv } from '../../src/data/index-csv.js';
 import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
-import { parseLandmarks } from '../../src/data/landmarks.js';
+import { flipLandmarks, parseLandmarks } from '../../src/data/landmarks.js';
 import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
 import { centerCrop, crop, resize, flipHorizontal, toGrayscale, writeChw, type ImageU8 } from '../../src/data/image.js';
@@ -200,13 +200,21 @@ test('FER2013: both header spellings, splits, labels, pixels; bad rows reported'
   });
 });
 
-test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts; hex numbers and an n_points that disagrees are refused', () => {
+test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts (1-based, moved by -0.5); hex numbers and an n_points that disagrees are refused', () => {
   const points = Array.from({ length: 68 }, (_, i) => [i + 0.25, 2 * i - 1e-1] as const);
   const lines = points.map(([x, y]) => `${x} ${y}`);
   const expected = points.flat().map(Math.fround);
   assert.equal(Array.from(parseLandmarks(`\ufeff${lines.join('\r\n')}\r\n`, 'a.txt')), expected);
   assert.equal(Array.from(parseLandmarks(points.map(([x, y]) => `${x},${y}`).join('\n'), 'a.csv')), expected);
-  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), expected);
+  // iBUG .pts are 1-based (MATLAB: the top-left pixel's centre is (1, 1); menpo's importer subtracts 1):
+  // here the top-left pixel's centre is (0.5, 0.5), so each coordinate moves by -0.5, with or without the header.
+  const fromPts = points.flat().map((v) => Math.fround(v - 0.5));
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), fromPts);
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'annotation')), fromPts);
+  assert.equal(Array.from(parseLandmarks(lines.join('\n'), 'FACE_01.PTS')), fromPts);
+  // A .pts point on pixel column 1 (the first) flips with the image onto its last column, whose centre is width - 0.5.
+  const firstColumn = parseLandmarks(`version: 1\nn_points: 68\n{\n${points.map(([, y]) => `1 ${y}`).join('\n')}\n}\n`, 'edge.pts');
+  assert.is(flipLandmarks(firstColumn, 40)[0], 40 - 0.5);
   // Number() read "0x10" as 16; numpy.loadtxt and the iBUG readers refuse it.
   assert.throws(() => parseLandmarks(['0x10 5', ...lines.slice(1)].join('\n'), 'hex.txt'), /hex\.txt:1: malformed landmark line; expected "x y" with two decimal numbers, got "0x10 5"/);
   assert.throws(() => parseLandmarks(`version: 1\nn_points: 70\n{\n${lines.join('\n')}\n}\n`, 'b.pts'), /b\.pts: n_points disagrees with the points listed; expected n_points: 68 .* got n_points: 70/);
