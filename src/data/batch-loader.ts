@@ -10,7 +10,7 @@
  */
 import type { Dataset, Sample } from './dataset.js';
 import { DataError, ProblemLog, type DataProblem } from './errors.js';
-import { centerCrop, crop, flipHorizontal, resize, toChannels, writeChw, type ImageU8, type Normalization } from './image.js';
+import { centerCrop, centerCropOffset, crop, flipHorizontal, resize, toChannels, writeChw, type ImageU8, type Normalization } from './image.js';
 import { flipLandmarks, scaleLandmarks } from './landmarks.js';
 import { renderPoseMask } from './pose-mask.js';
 import { Random, hashSeed } from './random.js';
@@ -72,7 +72,7 @@ export function transformImage(image: ImageU8, options: TransformOptions, random
       const left = random.int(out.width - width + 1), top = random.int(out.height - height + 1);
       out = crop(out, left, top, width, height); offsetX = -left; offsetY = -top;
     } else {
-      offsetX = -Math.floor((out.width - width) / 2); offsetY = -Math.floor((out.height - height) / 2);
+      offsetX = -centerCropOffset(out.width, width); offsetY = -centerCropOffset(out.height, height);
       out = centerCrop(out, width, height);
     }
   }

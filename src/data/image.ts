@@ -177,7 +177,12 @@ export function crop(image: ImageU8, left: number, top: number, width: number, h
 
 /** torchvision's center_crop: the offset is int(round(margin / 2)), Python's round taking halves to even (a margin of 3 starts at 2). */
 export function centerCrop(image: ImageU8, width: number, height: number): ImageU8 {
-  return crop(image, halfMarginToEven(image.width - width), halfMarginToEven(image.height - height), width, height);
+  return crop(image, centerCropOffset(image.width, width), centerCropOffset(image.height, height), width, height);
+}
+
+/** Where centerCrop starts along an axis of `size` pixels cropped to `cropSize`. */
+export function centerCropOffset(size: number, cropSize: number): number {
+  return halfMarginToEven(size - cropSize);
 }
 
 function halfMarginToEven(margin: number): number {

@@ -10,7 +10,8 @@ import { encodePng, decodeImage } from '../../src/data/codecs.js';
 import { parseIndexCsv } from '../../src/data/index-csv.js';
 import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
 import { flipLandmarks, parseLandmarks } from '../../src/data/landmarks.js';
-import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
+import { BatchLoader, PairedBatchLoader, transformImage } from '../../src/data/batch-loader.js';
+import { Random } from '../../src/data/random.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
 import { centerCrop, crop, resize, flipHorizontal, toGrayscale, writeChw, type ImageU8 } from '../../src/data/image.js';
 import { Rng } from '../reference/random.js';
@@ -155,6 +156,9 @@ test("centre crop starts where torchvision's center_crop does: int(round(margin 
     const image = gradient(6 + margin, 5 + margin, margin + 1);
     const offset = expected[margin]!;
     assert.equal(centerCrop(image, 6, 5).data, crop(image, offset, offset, 6, 5).data, `margin ${margin}`);
+    // transformImage reports the same shift for the landmarks that ride along.
+    const transformed = transformImage(image, { channels: 1, crop: [5, 6] }, new Random(margin));
+    assert.equal([transformed.offsetX, transformed.offsetY], [-offset, -offset], `landmark offsets at margin ${margin}`);
   }
 });
 
