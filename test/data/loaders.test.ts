@@ -226,6 +226,23 @@ test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts (1-based, moved b
   assert.throws(() => parseLandmarks(lines.slice(0, 67).join('\n'), 'c.txt'), /c\.txt: wrong number of landmarks; expected 68 points \(iBUG 68\), got 67/);
 });
 
+test("class folders: labels and sample order as torchvision's ImageFolder (Python's code-point order, case-sensitive)", async () => {
+  const folder = join(root, 'imagefolder-order');
+  // Class names: 'Zed' (Z = U+5A) before 'apple'; 'ｈappy' (U+FF48) before '😀' (U+1F600), which UTF-16 order reverses.
+  // Files: 'B' before 'a', 'img10' before 'img2' (no numeric order); folder by folder as sorted(os.walk()) lists
+  // the roots: 'apple', 'apple/sub', then 'apple/sub-2' before 'apple/sub/deep' ('-' is U+2D, '/' U+2F).
+  const files = ['apple/img2.png', 'apple/img10.png', 'apple/a.png', 'apple/B.png', 'apple/sub/z.png', 'apple/sub-2/y.png', 'apple/sub/deep/x.png',
+    'Zed/c.png', '😀/e.png', 'ｈappy/d.png'];
+  const rng = new Rng(31);
+  for (const file of files) write(join(folder, file), encodePng(gradient(10, 10, rng.u32() % 5)));
+  const dataset = await openDataset(folder, { format: 'folder' });
+  assert.equal(dataset.classes, ['Zed', 'apple', 'ｈappy', '😀']);
+  const relative = dataset.samples.map((sample) => sample.path.slice(folder.length + 1).split(/[\\/]/).join('/'));
+  assert.equal(relative, ['Zed/c.png', 'apple/B.png', 'apple/a.png', 'apple/img10.png', 'apple/img2.png', 'apple/sub/z.png', 'apple/sub-2/y.png',
+    'apple/sub/deep/x.png', 'ｈappy/d.png', '😀/e.png']);
+  assert.equal(dataset.samples.map((sample) => sample.label), [0, 1, 1, 1, 1, 1, 1, 1, 2, 3]);
+});
+
 test('JAFFE (TIFF), KDEF (JPEG), CK+, class folders, index: from files on disk', async () => {
   const jaffe = join(root, 'jaffe');
   for (const [name, seed] of [['KA.AN1.39.tiff', 1], ['KA.HA2.44.tiff', 2], ['YM.NE1.49.tiff', 3]] as const) {
