@@ -10,7 +10,7 @@
  */
 import type { Dataset, Sample } from './dataset.js';
 import { DataError, ProblemLog, type DataProblem } from './errors.js';
-import { centerCrop, crop, flipHorizontal, resize, toChannels, writeChw, type ImageU8, type Normalization } from './image.js';
+import { centerCrop, centerCropOffset, crop, flipHorizontal, resize, toChannels, writeChw, type ImageU8, type Normalization } from './image.js';
 import { flipLandmarks, scaleLandmarks } from './landmarks.js';
 import { renderPoseMask } from './pose-mask.js';
 import { Random, hashSeed } from './random.js';
@@ -18,7 +18,7 @@ import { Random, hashSeed } from './random.js';
 export interface TransformOptions {
   /** 1 = grayscale (Fa-Net), 3 = RGB. Default 1. */
   channels?: 1 | 3;
-  /** Resize to this size (square, or [height, width]) first. */
+  /** Resize to this size (square, or [height, width]) first, as PIL's Image.resize BILINEAR. */
   resize?: number | [number, number];
   /** Then crop to this size: centre crop, or random when randomCrop. */
   crop?: number | [number, number];
@@ -54,7 +54,11 @@ function pair(value: number | [number, number]): [number, number] {
   return typeof value === 'number' ? [value, value] : value;
 }
 
-/** Applies resize → crop → flip → channel conversion; returns the image and what was done, for landmarks. */
+/**
+ * Applies channel conversion → resize → crop → flip, the order of the LightCNN reference (PIL's
+ * convert('L') in its loader, then Resize / RandomCrop or CenterCrop / RandomHorizontalFlip);
+ * returns the image and what was done, for landmarks.
+ */
 export function transformImage(image: ImageU8, options: TransformOptions, random: Random): { image: ImageU8; flipped: boolean; scaleX: number; scaleY: number; offsetX: number; offsetY: number } {
   let out = toChannels(image, options.channels ?? 1);
   let scaleX = 1, scaleY = 1, offsetX = 0, offsetY = 0;
@@ -72,7 +76,7 @@ export function transformImage(image: ImageU8, options: TransformOptions, random
       const left = random.int(out.width - width + 1), top = random.int(out.height - height + 1);
       out = crop(out, left, top, width, height); offsetX = -left; offsetY = -top;
     } else {
-      offsetX = -Math.floor((out.width - width) / 2); offsetY = -Math.floor((out.height - height) / 2);
+      offsetX = -centerCropOffset(out.width, width); offsetY = -centerCropOffset(out.height, height);
       out = centerCrop(out, width, height);
     }
   }

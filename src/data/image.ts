@@ -83,62 +83,83 @@ export function toRgba(image: ImageU8): Uint8Array {
   return rgba;
 }
 
-/** Bilinear resize with half-pixel centres (PyTorch align_corners=False, OpenCV INTER_LINEAR). */
-export function resizeBilinear(image: ImageU8, width: number, height: number): ImageU8 {
-  const out = createImage(width, height, image.channels);
-  const c = image.channels;
-  const scaleX = image.width / width, scaleY = image.height / height;
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), image.height - 1);
-    const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, image.height - 1), fy = sy - y0;
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), image.width - 1);
-      const x0 = Math.floor(sx), x1 = Math.min(x0 + 1, image.width - 1), fx = sx - x0;
-      for (let k = 0; k < c; k++) {
-        const a = image.data[(y0 * image.width + x0) * c + k]!, b = image.data[(y0 * image.width + x1) * c + k]!;
-        const d = image.data[(y1 * image.width + x0) * c + k]!, e = image.data[(y1 * image.width + x1) * c + k]!;
-        const top = a + (b - a) * fx, bottom = d + (e - d) * fx;
-        out.data[(y * width + x) * c + k] = Math.round(top + (bottom - top) * fy);
-      }
-    }
-  }
-  return out;
-}
-
 /**
- * Area (box) resize for downscaling: each output pixel averages the source area it covers,
- * with fractional edge weights, so thin features (wrinkle lines) do not alias away.
+ * PIL's Image.resize(size, Image.BILINEAR) on an 8-bit image, bit for bit: what torchvision's
+ * transforms.Resize does to the PIL images of the LightCNN reference's loader. As in PIL's
+ * Resample.c, the triangle filter's support widens by the scale when shrinking (an antialiased
+ * downscale: halving weighs four source pixels 1:3:3:1), the weights are normalised per output
+ * pixel and stored in 22-bit fixed point, and the image is resampled horizontally into an
+ * 8-bit intermediate (rounded, clipped) and then vertically. Same size: the image itself.
  */
-export function resizeArea(image: ImageU8, width: number, height: number): ImageU8 {
-  const c = image.channels;
-  const scaleX = image.width / width, scaleY = image.height / height;
-  const out = createImage(width, height, c);
-  const sums = new Float64Array(c);
-  for (let y = 0; y < height; y++) {
-    const top = y * scaleY, bottom = top + scaleY;
-    for (let x = 0; x < width; x++) {
-      const left = x * scaleX, right = left + scaleX;
-      sums.fill(0);
-      let total = 0;
-      for (let sy = Math.floor(top); sy < Math.min(Math.ceil(bottom), image.height); sy++) {
-        const wy = Math.min(bottom, sy + 1) - Math.max(top, sy);
-        for (let sx = Math.floor(left); sx < Math.min(Math.ceil(right), image.width); sx++) {
-          const weight = wy * (Math.min(right, sx + 1) - Math.max(left, sx));
-          const base = (sy * image.width + sx) * c;
-          for (let k = 0; k < c; k++) sums[k]! += weight * image.data[base + k]!;
-          total += weight;
-        }
-      }
-      for (let k = 0; k < c; k++) out.data[(y * width + x) * c + k] = Math.round(sums[k]! / total);
-    }
-  }
-  return out;
-}
-
-/** Area filter when shrinking in both directions, bilinear otherwise. */
 export function resize(image: ImageU8, width: number, height: number): ImageU8 {
   if (width === image.width && height === image.height) return image;
-  return width <= image.width && height <= image.height ? resizeArea(image, width, height) : resizeBilinear(image, width, height);
+  const c = image.channels;
+  let out = image;
+  if (width !== image.width) {
+    const taps = pilBilinearTaps(image.width, width);
+    const rows = createImage(width, image.height, c);
+    for (let y = 0; y < image.height; y++) {
+      const row = y * image.width * c;
+      for (let x = 0; x < width; x++) {
+        const first = taps.first[x]!, count = taps.count[x]!, base = x * taps.stride;
+        for (let k = 0; k < c; k++) {
+          let sum = FIXED_HALF;
+          for (let t = 0; t < count; t++) sum += image.data[row + (first + t) * c + k]! * taps.weights[base + t]!;
+          rows.data[(y * width + x) * c + k] = clipFixed(sum);
+        }
+      }
+    }
+    out = rows;
+  }
+  if (height !== image.height) {
+    const taps = pilBilinearTaps(image.height, height);
+    const columns = createImage(out.width, height, c);
+    const stride = out.width * c;
+    for (let y = 0; y < height; y++) {
+      const first = taps.first[y]!, count = taps.count[y]!, base = y * taps.stride;
+      for (let i = 0; i < stride; i++) {
+        let sum = FIXED_HALF;
+        for (let t = 0; t < count; t++) sum += out.data[(first + t) * stride + i]! * taps.weights[base + t]!;
+        columns.data[y * stride + i] = clipFixed(sum);
+      }
+    }
+    out = columns;
+  }
+  return out;
+}
+
+/** Resample.c's PRECISION_BITS for 8-bit images (32 - 8 - 2). */
+const FIXED_BITS = 22;
+const FIXED_ONE = 2 ** FIXED_BITS;
+const FIXED_HALF = 2 ** (FIXED_BITS - 1);
+
+function clipFixed(sum: number): number {
+  return Math.min(Math.max(Math.floor(sum / FIXED_ONE), 0), 255);
+}
+
+/** Resample.c's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1), in its order of operations. */
+function pilBilinearTaps(inSize: number, outSize: number): { first: Int32Array; count: Int32Array; weights: Int32Array; stride: number } {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale;
+  const stride = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outSize), count = new Int32Array(outSize), weights = new Int32Array(outSize * stride);
+  const inverseFilterScale = 1 / filterScale;
+  const raw = new Float64Array(stride);
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - lo;
+    let total = 0;
+    for (let t = 0; t < n; t++) {
+      const distance = Math.abs((t + lo - center + 0.5) * inverseFilterScale);
+      raw[t] = distance < 1 ? 1 - distance : 0;
+      total += raw[t]!;
+    }
+    for (let t = 0; t < n; t++) weights[o * stride + t] = Math.trunc(0.5 + (total !== 0 ? raw[t]! / total : raw[t]!) * FIXED_ONE);
+    first[o] = lo; count[o] = n;
+  }
+  return { first, count, weights, stride };
 }
 
 export function crop(image: ImageU8, left: number, top: number, width: number, height: number): ImageU8 {
@@ -156,7 +177,12 @@ export function crop(image: ImageU8, left: number, top: number, width: number, h
 
 /** torchvision's center_crop: the offset is int(round(margin / 2)), Python's round taking halves to even (a margin of 3 starts at 2). */
 export function centerCrop(image: ImageU8, width: number, height: number): ImageU8 {
-  return crop(image, halfMarginToEven(image.width - width), halfMarginToEven(image.height - height), width, height);
+  return crop(image, centerCropOffset(image.width, width), centerCropOffset(image.height, height), width, height);
+}
+
+/** Where centerCrop starts along an axis of `size` pixels cropped to `cropSize`. */
+export function centerCropOffset(size: number, cropSize: number): number {
+  return halfMarginToEven(size - cropSize);
 }
 
 function halfMarginToEven(margin: number): number {
@@ -180,13 +206,18 @@ export type Normalization = 'unit' | 'symmetric';
 
 /**
  * Writes an image as CHW floats into `out` at `offset`: 'unit' → [0, 1] (Fa-Net / LightCNN),
- * 'symmetric' → [−1, 1] (FaPE-GAN, matching its tanh output).
+ * 'symmetric' → [−1, 1] (FaPE-GAN, matching its tanh output). The values are torchvision's
+ * float32 arithmetic to the bit: ToTensor's v / 255, then for 'symmetric' Normalize(0.5, 0.5)'s
+ * (x − 0.5) / 0.5, each step rounded to float32 (v · 2/255 − 1 in one rounding is 1 ulp off
+ * for half the byte values).
  */
 export function writeChw(image: ImageU8, out: Float32Array, offset: number, normalization: Normalization): void {
   const c = image.channels, plane = image.width * image.height;
-  const scale = normalization === 'unit' ? 1 / 255 : 2 / 255;
-  const shift = normalization === 'unit' ? 0 : -1;
+  const values = normalization === 'unit' ? UNIT_VALUES : SYMMETRIC_VALUES;
   for (let k = 0; k < c; k++) {
-    for (let i = 0; i < plane; i++) out[offset + k * plane + i] = image.data[i * c + k]! * scale + shift;
+    for (let i = 0; i < plane; i++) out[offset + k * plane + i] = values[image.data[i * c + k]!]!;
   }
 }
+
+const UNIT_VALUES = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const SYMMETRIC_VALUES = Float32Array.from(UNIT_VALUES, (x) => Math.fround(x - 0.5) / 0.5);

@@ -3,8 +3,11 @@
  * mouth 48–67), stored as Float32Array [x0, y0, x1, y1, …] in pixel coordinates.
  *
  * Text format (`.txt`, written by `webfer synth`): 68 lines `x y` (decimal pixels, origin at the
- * top-left pixel's corner, x right, y down). The reader also accepts `x,y` lines and iBUG `.pts`
- * files (`version: 1` / `n_points: 68` / `{` … `}`).
+ * top-left pixel's corner, x right, y down: pixel (i, j)'s centre is (i + 0.5, j + 0.5)). The reader
+ * also accepts `x,y` lines and iBUG `.pts` files (`version: 1` / `n_points: 68` / `{` … `}`), whose
+ * coordinates are 1-based as MATLAB counts pixels (the 300-W / iBUG annotations: the top-left
+ * pixel's centre is (1, 1); menpo's pts importer subtracts 1 for the same reason): a .pts point
+ * is moved by −0.5 into this convention.
  */
 import { DataError } from './errors.js';
 
@@ -75,18 +78,24 @@ function round2(value: number): string {
   return (Math.round(value * 100) / 100).toString();
 }
 
+/** From a .pts file's 1-based pixel centres to the top-left corner origin: the centre of pixel 1 (MATLAB) is 0.5 here. */
+const PTS_TO_CORNER = 0.5;
+
 /** A decimal number as numpy's loadtxt and the iBUG tools read it (Number() also took "0x10", "0b1", ""). */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function parseLandmarks(text: string, file?: string): Float32Array {
   const values: number[] = [];
   let declaredPoints: number | undefined;
+  let isPts = false;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, index) => {
     const line = raw.trim();
-    if (line === '' || line === '{' || line === '}' || /^version\s*:/i.test(line)) return;
+    if (line === '') return;
+    if (line === '{' || line === '}' || /^version\s*:/i.test(line)) { isPts = true; return; }
     const count = /^n_points\s*:\s*(\S*)$/i.exec(line);
     if (count) {
+      isPts = true;
       if (!/^\d+$/.test(count[1]!)) throw new DataError('malformed n_points line', { file, line: index + 1, expected: '"n_points: 68"', got: JSON.stringify(raw.slice(0, 40)) });
       declaredPoints = Number(count[1]);
       return;
@@ -104,5 +113,6 @@ export function parseLandmarks(text: string, file?: string): Float32Array {
   if (points !== NUM_LANDMARKS) {
     throw new DataError('wrong number of landmarks', { file, expected: `${NUM_LANDMARKS} points (iBUG 68)`, got: `${points}`, hint: 'write one "x y" line per point' });
   }
-  return Float32Array.from(values);
+  const oneBased = isPts || /\.pts$/i.test(file ?? '');
+  return Float32Array.from(values, (value) => (oneBased ? value - PTS_TO_CORNER : value));
 }

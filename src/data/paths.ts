@@ -37,3 +37,23 @@ export function isInsideFolder(path: string, folder = '.'): boolean {
   // name that does not climb back out.
   return target.length > root.length && root.every((part, k) => target[k] === part) && target[root.length] !== '..';
 }
+
+/**
+ * Python's string order (by code point, case-sensitive), which torchvision's ImageFolder sorts
+ * class names and file names by. JavaScript's `<` compares UTF-16 code units, which puts a
+ * character beyond U+FFFF (an emoji) before U+E000..U+FFFF (fullwidth letters); localeCompare
+ * ignores case and reads digits as numbers ('img2' before 'img10', which Python puts after).
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 unit's place in code-point order: surrogates (characters beyond U+FFFF) after U+FFFF. */
+function codePointRank(unit: number): number {
+  return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}

@@ -9,10 +9,12 @@ import UTIF from 'utif2';
 import { encodePng, decodeImage } from '../../src/data/codecs.js';
 import { parseIndexCsv } from '../../src/data/index-csv.js';
 import { parseFer2013 } from '../../src/data/datasets/fer2013.js';
-import { parseLandmarks } from '../../src/data/landmarks.js';
-import { BatchLoader, PairedBatchLoader } from '../../src/data/batch-loader.js';
+import { flipLandmarks, parseLandmarks } from '../../src/data/landmarks.js';
+import { BatchLoader, PairedBatchLoader, transformImage } from '../../src/data/batch-loader.js';
+import { Random } from '../../src/data/random.js';
 import { createSynthDataset } from '../../src/data/synth/synth-dataset.js';
-import { centerCrop, crop, resizeArea, resizeBilinear, flipHorizontal, toGrayscale, type ImageU8 } from '../../src/data/image.js';
+import { centerCrop, crop, resize, flipHorizontal, toGrayscale, writeChw, type ImageU8 } from '../../src/data/image.js';
+import { Rng } from '../reference/random.js';
 import { summarizeDataset } from '../../src/data/inspect.js';
 import { openDataset, detectFormat } from '../../src/node/data/open-dataset.js';
 import { writeSplits } from '../../src/node/data/write-splits.js';
@@ -68,17 +70,83 @@ test('bad images: a clear error naming the file', () => {
   assert.throws(() => decodeImage(new Uint8Array(0), 'empty.jpg'), /an empty file/);
 });
 
-test('image ops: area and bilinear resize, flip, grayscale', () => {
+test('image ops: flip, grayscale, same-size resize', () => {
   const image = gradient(8, 8, 0);
-  const half = resizeArea(image, 4, 4);
-  assert.is(half.data[0], Math.round((image.data[0]! + image.data[1]! + image.data[8]! + image.data[9]!) / 4));
-  const same = resizeBilinear(image, 8, 8);
-  assert.equal(same.data, image.data);
+  assert.equal(resize(image, 8, 8).data, image.data);
   const flipped = flipHorizontal(image);
   assert.is(flipped.data[0], image.data[7]);
   assert.equal(flipHorizontal(flipped).data, image.data);
   const gray = toGrayscale({ width: 1, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0) });
   assert.is(gray.data[0], 76);
+});
+
+/**
+ * PIL's 8-bit BILINEAR resample along one axis, written from Pillow's Resample.c
+ * (precompute_coeffs, normalize_coeffs_8bpc, ImagingResampleHorizontal_8bpc): triangle filter of
+ * support max(1, in/out), taps from int(centre - support + 0.5) to int(centre + support + 0.5),
+ * weights normalised, then int(0.5 + w · 2^22); a pixel is (2^21 + Σ v·w) >> 22 clipped to 0..255.
+ */
+function pilBilinear1d(values: readonly number[], outSize: number): number[] {
+  const scale = values.length / outSize, filterScale = Math.max(1, scale);
+  return Array.from({ length: outSize }, (_, o) => {
+    const centre = (o + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(centre - filterScale + 0.5)), hi = Math.min(values.length, Math.trunc(centre + filterScale + 0.5));
+    const taps: number[] = [];
+    for (let i = lo; i < hi; i++) taps.push(Math.max(0, 1 - Math.abs((i - centre + 0.5) * (1 / filterScale))));
+    const total = taps.reduce((a, b) => a + b, 0);
+    let sum = 2 ** 21;
+    taps.forEach((w, t) => { sum += values[lo + t]! * Math.trunc(0.5 + (w / total) * 2 ** 22); });
+    return Math.min(255, Math.max(0, Math.floor(sum / 2 ** 22)));
+  });
+}
+
+/** PIL's Image.resize((width, height), BILINEAR): rows first into 8 bits, then columns. */
+function pilResize(image: ImageU8, width: number, height: number): Uint8Array {
+  const c = image.channels;
+  let rows: number[][][] = []; // [y][x][channel]
+  for (let y = 0; y < image.height; y++) {
+    const pixels = Array.from({ length: image.width }, (_, x) => Array.from({ length: c }, (_, k) => image.data[(y * image.width + x) * c + k]!));
+    if (width === image.width) { rows.push(pixels); continue; }
+    const channels = Array.from({ length: c }, (_, k) => pilBilinear1d(pixels.map((p) => p[k]!), width));
+    rows.push(Array.from({ length: width }, (_, x) => channels.map((ch) => ch[x]!)));
+  }
+  if (height !== image.height) {
+    const columns = Array.from({ length: width }, (_, x) => Array.from({ length: c }, (_, k) => pilBilinear1d(rows.map((row) => row[x]![k]!), height)));
+    rows = Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => columns[x]!.map((ch) => ch[y]!)));
+  }
+  return Uint8Array.from(rows.flat(2));
+}
+
+test("resize is PIL's Image.resize BILINEAR (torchvision's Resize on PIL images) to the bit, shrinking and enlarging", () => {
+  // Halving weighs source pixels 1:3:3:1 (support 2); at the edge the taps 3:3:1 of pixels 0..2 are
+  // renormalised: 2^22 · 3/7 → 1797559, 2^22 · 1/7 → 599186. Row 0 0 255 255 → (2^21 + 255 · 599186) >> 22 = 36
+  // and (2^21 + 255 · 2 · 1797559) >> 22 = 219 (an area average gave 0 and 255).
+  assert.equal(Array.from(resize({ width: 4, height: 1, channels: 1, data: Uint8Array.of(0, 0, 255, 255) }, 2, 1).data), [36, 219]);
+  const rng = new Rng(5150);
+  const cases: [number, number, 1 | 3, number, number][] = [
+    [48, 48, 1, 144, 144], [200, 200, 1, 144, 144], [250, 190, 3, 144, 144], [144, 144, 1, 128, 128],
+    [7, 5, 3, 3, 9], [33, 17, 1, 33, 40], [17, 33, 1, 40, 33], [101, 64, 3, 57, 64],
+  ];
+  for (const [w, h, c, ow, oh] of cases) {
+    const image: ImageU8 = { width: w, height: h, channels: c, data: Uint8Array.from({ length: w * h * c }, () => rng.u32() % 256) };
+    const got = resize(image, ow, oh);
+    assert.equal([got.width, got.height, got.channels], [ow, oh, c]);
+    assert.equal(Array.from(got.data), Array.from(pilResize(image, ow, oh)), `${w}x${h}x${c} -> ${ow}x${oh}`);
+  }
+});
+
+test("writeChw: torchvision's ToTensor (v / 255 in float32) and Normalize(0.5, 0.5) ((x - 0.5) / 0.5 in float32), to the bit", () => {
+  const rng = new Rng(77);
+  const image: ImageU8 = { width: 16, height: 16, channels: 3, data: Uint8Array.from({ length: 768 }, (_, i) => i < 256 ? i : rng.u32() % 256) };
+  for (const normalization of ['unit', 'symmetric'] as const) {
+    const out = new Float32Array(768 + 5).fill(Number.NaN);
+    writeChw(image, out, 5, normalization);
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 256; i++) {
+      const unit = Math.fround(image.data[i * 3 + k]! / 255);
+      const expected = normalization === 'unit' ? unit : Math.fround(Math.fround(unit - 0.5) / 0.5);
+      assert.is(out[5 + k * 256 + i], expected, `${normalization} channel ${k} pixel ${i}`);
+    }
+  }
 });
 
 test("centre crop starts where torchvision's center_crop does: int(round(margin / 2)), halves to even", () => {
@@ -88,6 +156,9 @@ test("centre crop starts where torchvision's center_crop does: int(round(margin 
     const image = gradient(6 + margin, 5 + margin, margin + 1);
     const offset = expected[margin]!;
     assert.equal(centerCrop(image, 6, 5).data, crop(image, offset, offset, 6, 5).data, `margin ${margin}`);
+    // transformImage reports the same shift for the landmarks that ride along.
+    const transformed = transformImage(image, { channels: 1, crop: [5, 6] }, new Random(margin));
+    assert.equal([transformed.offsetX, transformed.offsetY], [-offset, -offset], `landmark offsets at margin ${margin}`);
   }
 });
 
@@ -133,18 +204,43 @@ test('FER2013: both header spellings, splits, labels, pixels; bad rows reported'
   });
 });
 
-test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts; hex numbers and an n_points that disagrees are refused', () => {
+test('landmarks: "x y" lines (CRLF, BOM, commas) and iBUG .pts (1-based, moved by -0.5); hex numbers and an n_points that disagrees are refused', () => {
   const points = Array.from({ length: 68 }, (_, i) => [i + 0.25, 2 * i - 1e-1] as const);
   const lines = points.map(([x, y]) => `${x} ${y}`);
   const expected = points.flat().map(Math.fround);
   assert.equal(Array.from(parseLandmarks(`\ufeff${lines.join('\r\n')}\r\n`, 'a.txt')), expected);
   assert.equal(Array.from(parseLandmarks(points.map(([x, y]) => `${x},${y}`).join('\n'), 'a.csv')), expected);
-  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), expected);
+  // iBUG .pts are 1-based (MATLAB: the top-left pixel's centre is (1, 1); menpo's importer subtracts 1):
+  // here the top-left pixel's centre is (0.5, 0.5), so each coordinate moves by -0.5, with or without the header.
+  const fromPts = points.flat().map((v) => Math.fround(v - 0.5));
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'a.pts')), fromPts);
+  assert.equal(Array.from(parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.join('\n')}\n}\n`, 'annotation')), fromPts);
+  assert.equal(Array.from(parseLandmarks(lines.join('\n'), 'FACE_01.PTS')), fromPts);
+  // A .pts point on pixel column 1 (the first) flips with the image onto its last column, whose centre is width - 0.5.
+  const firstColumn = parseLandmarks(`version: 1\nn_points: 68\n{\n${points.map(([, y]) => `1 ${y}`).join('\n')}\n}\n`, 'edge.pts');
+  assert.is(flipLandmarks(firstColumn, 40)[0], 40 - 0.5);
   // Number() read "0x10" as 16; numpy.loadtxt and the iBUG readers refuse it.
   assert.throws(() => parseLandmarks(['0x10 5', ...lines.slice(1)].join('\n'), 'hex.txt'), /hex\.txt:1: malformed landmark line; expected "x y" with two decimal numbers, got "0x10 5"/);
   assert.throws(() => parseLandmarks(`version: 1\nn_points: 70\n{\n${lines.join('\n')}\n}\n`, 'b.pts'), /b\.pts: n_points disagrees with the points listed; expected n_points: 68 .* got n_points: 70/);
   assert.throws(() => parseLandmarks(`version: 1\nn_points: 68\n{\n${lines.slice(0, 67).join('\n')}\n}\n`, 'cut.pts'), /cut\.pts: n_points disagrees .* got n_points: 68/);
   assert.throws(() => parseLandmarks(lines.slice(0, 67).join('\n'), 'c.txt'), /c\.txt: wrong number of landmarks; expected 68 points \(iBUG 68\), got 67/);
+});
+
+test("class folders: labels and sample order as torchvision's ImageFolder (Python's code-point order, case-sensitive)", async () => {
+  const folder = join(root, 'imagefolder-order');
+  // Class names: 'Zed' (Z = U+5A) before 'apple'; 'ｈappy' (U+FF48) before '😀' (U+1F600), which UTF-16 order reverses.
+  // Files: 'B' before 'a', 'img10' before 'img2' (no numeric order); folder by folder as sorted(os.walk()) lists
+  // the roots: 'apple', 'apple/sub', then 'apple/sub-2' before 'apple/sub/deep' ('-' is U+2D, '/' U+2F).
+  const files = ['apple/img2.png', 'apple/img10.png', 'apple/a.png', 'apple/B.png', 'apple/sub/z.png', 'apple/sub-2/y.png', 'apple/sub/deep/x.png',
+    'Zed/c.png', '😀/e.png', 'ｈappy/d.png'];
+  const rng = new Rng(31);
+  for (const file of files) write(join(folder, file), encodePng(gradient(10, 10, rng.u32() % 5)));
+  const dataset = await openDataset(folder, { format: 'folder' });
+  assert.equal(dataset.classes, ['Zed', 'apple', 'ｈappy', '😀']);
+  const relative = dataset.samples.map((sample) => sample.path.slice(folder.length + 1).split(/[\\/]/).join('/'));
+  assert.equal(relative, ['Zed/c.png', 'apple/B.png', 'apple/a.png', 'apple/img10.png', 'apple/img2.png', 'apple/sub/z.png', 'apple/sub-2/y.png',
+    'apple/sub/deep/x.png', 'ｈappy/d.png', '😀/e.png']);
+  assert.equal(dataset.samples.map((sample) => sample.label), [0, 1, 1, 1, 1, 1, 1, 1, 2, 3]);
 });
 
 test('JAFFE (TIFF), KDEF (JPEG), CK+, class folders, index: from files on disk', async () => {

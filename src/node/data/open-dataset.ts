@@ -17,6 +17,7 @@ import { JAFFE_NAME_HINT, KDEF_NAME_HINT, parseCkplusEmotion, parseJaffeName, pa
 import { parseIndexCsv } from '../../data/index-csv.js';
 import { CKPLUS_CLASSES, EXPRESSIONS, JAFFE_CLASSES, KDEF_CLASSES, SPLITS, type SplitName } from '../../data/labels.js';
 import { parseLandmarks } from '../../data/landmarks.js';
+import { compareCodePoints } from '../../data/paths.js';
 import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS, isDirectory, listFiles, listFolders, readBytes, readText } from './files.js';
 import { datasetFolderOf } from './write-splits.js';
 
@@ -141,6 +142,27 @@ function reportUnsupportedImages(root: string, files: readonly string[], problem
 }
 
 /** The split named by a top-level train/ val/ test/ folder, if any. */
+/**
+ * torchvision's ImageFolder order (make_dataset): class by class in sorted order, inside a class
+ * folder by sorted(os.walk(...)) (a folder's own images before its subfolders' when the names
+ * sort so) and sorted file names, all in Python's code-point order; a split folder comes first.
+ */
+function imageFolderOrder(files: string[], classOf: (file: string) => string | undefined): string[] {
+  const parts = (file: string) => {
+    const slash = file.lastIndexOf('/');
+    return [file.split('/')[0]!, classOf(file) ?? '', file.slice(0, slash), file.slice(slash + 1)];
+  };
+  return files.map((file) => ({ file, key: parts(file) }))
+    .sort((a, b) => {
+      for (let k = 0; k < a.key.length; k++) {
+        const order = compareCodePoints(a.key[k]!, b.key[k]!);
+        if (order !== 0) return order;
+      }
+      return 0;
+    })
+    .map(({ file }) => file);
+}
+
 function splitFromPath(relativePath: string): SplitName | undefined {
   const top = relativePath.split('/')[0]!.toLowerCase();
   const alias: Record<string, SplitName> = { training: 'train', validation: 'val', valid: 'val', testing: 'test' };
@@ -219,9 +241,9 @@ async function openClassFolders(root: string, options: OpenDatasetOptions): Prom
       hint: 'add images or delete the folder (its name would be a class with nothing to learn from), or pass --skip-bad to leave it out',
     }));
   }
-  const classes = [...new Set(files.map(classOf).filter((name): name is string => name !== undefined))].sort();
+  const classes = [...new Set(files.map(classOf).filter((name): name is string => name !== undefined))].sort(compareCodePoints);
   const samples: Sample[] = [];
-  for (const file of files) {
+  for (const file of imageFolderOrder(files, classOf)) {
     const name = classOf(file);
     if (name === undefined) {
       problems.report(new DataError('image outside a class folder', { file: join(root, file), expected: 'root/<class>/<image> or root/<split>/<class>/<image>', got: file }));
