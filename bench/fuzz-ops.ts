@@ -12,7 +12,8 @@
 //   node --import tsx bench/fuzz-ops.ts --seed 1 --ops conv2d --only 37      (replays case 37 of that run)
 //   node --import tsx bench/fuzz-ops.ts --seed 1 --ops conv2d --cases 500 --list   (prints the cases, runs nothing)
 // ops: conv2d, convTranspose2d, conv2dMfm, maxPool2d, avgPool2d, mfmPool, batchNorm, matmul, linear, reduce,
-// softmax, crossEntropy (default: all). --policies: random policies per case besides the default (2).
+// softmax, crossEntropy (default: all). --policies: random policies per case besides the default (2). Conv cases:
+// --multiplies (multiplies per pass, 4e5), --channels (the Cin / Cout drawn), --half (share with float16 reads, 0.12).
 // Exit 1 if any case failed; each failure prints its op, case, policy and a replay line.
 import { init, memory, tensor, F, type Tensor } from '../src/index.js';
 import { gpu } from '../src/gpu/index.js';
@@ -227,9 +228,12 @@ function convWeightAdjoint(g: Geometry, x: T64, gy: T64): T64 {
 const channelSums = (t: T64): T64 => ref.sum(t, [0, 2, 3]);
 
 const KERNELS: [number, number][] = [[1, 1], [1, 1], [1, 1], [3, 3], [3, 3], [3, 3], [5, 5], [5, 5], [4, 4], [2, 2], [7, 7], [1, 3], [3, 1], [1, 5], [5, 1], [1, 2], [2, 1], [3, 5], [5, 3], [1, 7], [2, 3], [8, 8], [1, 4]];
-/** Multiplies of one pass, so a case's float64 reference and its kernels run in milliseconds. */
-const MAX_MULTIPLIES = 4e5;
-const CHANNELS = [1, 1, 1, 2, 2, 2, 3, 4, 5, 8, 9, 16, 17, 33];
+/** Multiplies of one pass, so a case's float64 reference and its kernels run in milliseconds (--multiplies). */
+const MAX_MULTIPLIES = Number(option('multiplies', '4e5'));
+/** Channel counts drawn for Cin and Cout (--channels, comma-separated; repeats weight a count). */
+const CHANNELS = option('channels', '1,1,1,2,2,2,3,4,5,8,9,16,17,33').split(',').map(Number);
+/** The share of conv cases with float16 reads (computeDtype float16, where the device has shader-f16) (--half). */
+const HALF_SHARE = Number(option('half', '0.12'));
 const SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 15, 16, 17, 20, 24, 31, 32, 33];
 const axisPair = (rng: Rng, draw: () => number): [number, number] => {
   const a = draw();
@@ -361,7 +365,7 @@ function convCase(rng: Rng, op: 'conv2d' | 'convTranspose2d' | 'conv2dMfm' | 'mf
       if (g.OH + 2 * pool.padding[0] < span(0) || g.OW + 2 * pool.padding[1] < span(1)) continue;
       if (pool.dilation[0] > 1 || pool.dilation[1] > 1) if (g.OH < span(0) || g.OW < span(1)) continue;
     }
-    const f16 = hasF16 && rng.bool(0.12);
+    const f16 = hasF16 && rng.bool(HALF_SHARE);
     const round = f16 ? roundHalf : roundF32;
     const bias = rng.bool(0.7);
     // Weights scaled by 1 / sqrt(fan-in) keep outputs O(1) whatever the channel count.
@@ -613,6 +617,7 @@ async function main(): Promise<void> {
     let failed = 0;
     const used = new Map<string, number>();
     for (let index = ONLY ?? 0; index < (ONLY === undefined ? CASES : ONLY + 1); index++) {
+      if (index > 0 && index % 50 === 0 && ONLY === undefined) console.log(`  ${op}: ${index} cases, ${runs} runs, ${failed} failed, ${((Date.now() - start) / 1000).toFixed(0)} s`);
       const rng = caseRng(op, index);
       const { c, keys } = drawCase(op, rng);
       if (LIST) {
