@@ -52,14 +52,7 @@ override QUAD_STORES: bool = true;
 /** GEMM rows per invocation: 8 quads, one loaded by each lane. */
 const ROWS = 32u;
 
-var<private> rowBase: u32;
-var<private> rowInside: bool;
-
-/** X at column iw of the current input row, 0 outside X. */
-fn inputAt(iw: i32) -> f32 {
-  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
-  return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
-}
+//!include row_input
 
 /** Inputs iw, iw + SW, iw + 2·SW, iw + 3·SW. */
 fn inputQuad(iw: i32) -> vec4<f32> {

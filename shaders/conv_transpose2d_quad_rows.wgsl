@@ -49,14 +49,7 @@ var<private> windowAcc: array<vec4<f32>, 128>;
 var<private> inputRow: array<vec4<f32>, 5>;
 /** Lane l's row of taps l of the current channel (taps 0 .. KERNEL_W - 1: the kernel's row KH - 1 - l, reversed). */
 var<private> heldTaps: array<f32, 5>;
-var<private> rowBase: u32;
-var<private> rowInside: bool;
-
-/** X at column iw of the current input row, 0 outside X. */
-fn inputAt(iw: i32) -> f32 {
-  let inside = rowInside & (iw >= 0) & (iw < i32(p.W));
-  return select(0.0, f32(X[rowBase + u32(clamp(iw, 0, i32(p.W) - 1))]), inside);
-}
+//!include row_input
 
 /** Inputs iw .. iw + 3. */
 fn inputQuad(iw: i32) -> vec4<f32> {
