@@ -385,20 +385,6 @@ var<private> tileWeights: array<array<vec4<f32>, 5>, 5>;
  */
 override INPUT_SHIFT: u32 = 0u;
 
-/** X4's quad of columns c .. c + 3 (c a multiple of 4) of the current input row, 0 outside X. */
-fn alignedInputQuad(c: i32) -> vec4<f32> {
-  let inside = rowInside & (c >= 0) & (c < i32(p.W));
-  return select(vec4<f32>(0.0), vec4<f32>(X4[(rowBase + u32(clamp(c, 0, i32(p.W) - 4))) / 4u]), inside);
-}
-
-/** Components INPUT_SHIFT .. INPUT_SHIFT + 3 of quads a, b (one after the other). */
-fn shiftedQuad(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-  if (INPUT_SHIFT == 1u) { return vec4<f32>(a.yzw, b.x); }
-  if (INPUT_SHIFT == 2u) { return vec4<f32>(a.zw, b.xy); }
-  if (INPUT_SHIFT == 3u) { return vec4<f32>(a.w, b.xyz); }
-  return a;
-}
-
 /** Loads input row ih of image `image` (its 20 inputs from iwFirst, 0 outside X) as row of taps i, where i < KERNEL_H. */
 fn loadInputRow(i: u32, image: u32, ih: i32, iwFirst: i32) {
   if (i >= KERNEL_H) { return; }
