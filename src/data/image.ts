@@ -95,35 +95,29 @@ export function resize(image: ImageU8, width: number, height: number): ImageU8 {
   if (width === image.width && height === image.height) return image;
   const c = image.channels;
   let out = image;
-  if (width !== image.width) {
-    const taps = pilBilinearTaps(image.width, width);
-    const rows = createImage(width, image.height, c);
-    for (let y = 0; y < image.height; y++) {
-      const row = y * image.width * c;
-      for (let x = 0; x < width; x++) {
-        const first = taps.first[x]!, count = taps.count[x]!, base = x * taps.stride;
-        for (let k = 0; k < c; k++) {
-          let sum = FIXED_HALF;
-          for (let t = 0; t < count; t++) sum += image.data[row + (first + t) * c + k]! * taps.weights[base + t]!;
-          rows.data[(y * width + x) * c + k] = clipFixed(sum);
-        }
-      }
-    }
-    out = rows;
-  }
-  if (height !== image.height) {
-    const taps = pilBilinearTaps(image.height, height);
-    const columns = createImage(out.width, height, c);
-    const stride = out.width * c;
-    for (let y = 0; y < height; y++) {
-      const first = taps.first[y]!, count = taps.count[y]!, base = y * taps.stride;
-      for (let i = 0; i < stride; i++) {
+  // Rows first ([height][width][c] resampled along width), then columns (one [height][width·c] block along height).
+  if (width !== image.width) out = { width, height: out.height, channels: c, data: resampleAxis(out.data, out.height, image.width, width, c) };
+  if (height !== image.height) out = { width, height, channels: c, data: resampleAxis(out.data, 1, image.height, height, width * c) };
+  return out;
+}
+
+/**
+ * One PIL pass over data laid out [outer][inSize][inner]: every (outer, inner) line along the middle axis resampled
+ * from inSize to outSize samples with pilBilinearTaps, each result rounded and clipped to 8 bits.
+ */
+function resampleAxis(data: Uint8Array, outer: number, inSize: number, outSize: number, inner: number): Uint8Array {
+  const taps = pilBilinearTaps(inSize, outSize);
+  const out = new Uint8Array(outer * outSize * inner);
+  for (let a = 0; a < outer; a++) {
+    for (let o = 0; o < outSize; o++) {
+      const first = taps.first[o]!, count = taps.count[o]!, base = o * taps.stride;
+      const source = (a * inSize + first) * inner, target = (a * outSize + o) * inner;
+      for (let b = 0; b < inner; b++) {
         let sum = FIXED_HALF;
-        for (let t = 0; t < count; t++) sum += out.data[(first + t) * stride + i]! * taps.weights[base + t]!;
-        columns.data[y * stride + i] = clipFixed(sum);
+        for (let t = 0; t < count; t++) sum += data[source + t * inner + b]! * taps.weights[base + t]!;
+        out[target + b] = clipFixed(sum);
       }
     }
-    out = columns;
   }
   return out;
 }
@@ -182,11 +176,7 @@ export function centerCrop(image: ImageU8, width: number, height: number): Image
 
 /** Where centerCrop starts along an axis of `size` pixels cropped to `cropSize`. */
 export function centerCropOffset(size: number, cropSize: number): number {
-  return halfMarginToEven(size - cropSize);
-}
-
-function halfMarginToEven(margin: number): number {
-  const half = Math.floor(margin / 2);
+  const margin = size - cropSize, half = Math.floor(margin / 2);
   return margin % 2 !== 0 && half % 2 !== 0 ? half + 1 : half;
 }
 
