@@ -86,7 +86,6 @@ export function delimiterHint(header: readonly string[]): string | undefined {
 }
 
 /**
- * Maps header names/**
  * Maps header names (trimmed, lower-cased) to column indices. A name given twice is refused: one
  * of the two columns would be read and the other ignored without a word.
  */

@@ -141,7 +141,6 @@ function reportUnsupportedImages(root: string, files: readonly string[], problem
   }
 }
 
-/** The split named by a top-level train/ val/ test/ folder, if any. */
 /**
  * torchvision's ImageFolder order (make_dataset): class by class in sorted order, inside a class
  * folder by sorted(os.walk(...)) (a folder's own images before its subfolders' when the names
@@ -163,6 +162,7 @@ function imageFolderOrder(files: string[], classOf: (file: string) => string | u
     .map(({ file }) => file);
 }
 
+/** The split named by a top-level train/ val/ test/ folder, if any. */
 function splitFromPath(relativePath: string): SplitName | undefined {
   const top = relativePath.split('/')[0]!.toLowerCase();
   const alias: Record<string, SplitName> = { training: 'train', validation: 'val', valid: 'val', testing: 'test' };
