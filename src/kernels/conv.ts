@@ -1038,9 +1038,7 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
   // By input rows, workgroups no wider than the channels (whole subgroups of 8): G's demo layer has 8.
   const wg = byInputRows ? Math.min(64, Math.ceil(columns / 8) * 8) : 64;
   const rows = byInputRows ? g.N * g.H : g.N * g.OH;
-  // Slices: enough for the wanted invocations, no more than the rows, and partial sums within one binding.
-  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
-  const kChunk = Math.ceil(rows / Math.max(1, Math.min(rows, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
+  const kChunk = singleWeightGradSlice(rows, columns, g);
   const constants = { WG: wg, WIDE: g.KW > 4 ? 1 : 0 };
   const k = byInputRows
     ? kernel('conv2d_weight_grad_single_subgroup', { name: 'conv2d_weight_grad.singleRowsSubgroup', entryPoint: 'weightGradSingleRowsSubgroup', constants: { ...constants, KERNEL_H: g.KH, WIDE_TAPS_8: g.KW === 8 ? 1 : 0 }, operands })
@@ -1052,6 +1050,15 @@ function weightGradSingleChunk(x: Binding, gy: Binding, g: ConvGeometry, operand
 
 /** Invocations the Cout = 1 weight gradient aims for: each sums whole output rows of one (ci, i). */
 const SINGLE_WEIGHT_GRAD_INVOCATIONS = 4096;
+
+/**
+ * The Cout = 1 weight gradient's slice of its `total` rows (or images) per split-K slice: enough slices for about
+ * SINGLE_WEIGHT_GRAD_INVOCATIONS over `columns` invocations a slice, no more than the rows, partial sums within one binding.
+ */
+function singleWeightGradSlice(total: number, columns: number, g: ConvGeometry): number {
+  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
+  return Math.ceil(total / Math.max(1, Math.min(total, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / columns))));
+}
 
 /**
  * Where conv2d_weight_grad_single_planes.wgsl's registers hold the geometry: stride and dilation 1, input and output rows at
@@ -1074,8 +1081,7 @@ function singlePlanesFit(g: ConvGeometry): boolean {
 function weightGradSinglePlanesChunk(x: Binding, gy: Binding, g: ConvGeometry, operands: OperandType): GPUBuffer {
   const quads = gpu().policy.get('convSingleWeightGrad') === 'planeQuads' && (g.N * g.Cin * g.H * g.W) % 4 === 0;
   const wg = Math.min(64, Math.ceil(g.Cin / (quads ? 32 : 8)) * (quads ? 32 : 8));
-  const fitting = Math.floor(gpu().maxBindingBytes / (4 * g.Cin * g.KH * g.KW));
-  const perSlice = Math.ceil(g.N / Math.max(1, Math.min(g.N, fitting, Math.ceil(SINGLE_WEIGHT_GRAD_INVOCATIONS / g.Cin))));
+  const perSlice = singleWeightGradSlice(g.N, g.Cin, g);
   const constants = { WG: wg, KERNEL_H: g.KH, KERNEL_W: g.KW, IN_W: g.W, OUT_W: g.OW, PAD_W: g.PW, QUAD_LOADS: quads ? 1 : 0 };
   const name = quads ? 'conv2d_weight_grad.singlePlaneQuads' : 'conv2d_weight_grad.singlePlanes';
   const k = kernel('conv2d_weight_grad_single_planes', { name, entryPoint: 'weightGradSinglePlanes', constants, operands });
