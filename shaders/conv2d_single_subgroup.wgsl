@@ -168,6 +168,14 @@ override KERNEL_W: u32 = 8u;
 override WINDOW_OCTETS: u32 = 1u;
 override FLIPPED_WEIGHTS: u32 = 0u;
 override CHANNEL_PAIR: u32 = 0u;
+// Under SHARED_COLUMNS 1 (the forward; convSingleForward 'windowShared') the tiles are placed per subgroup: its 8 lanes take 8
+// neighbouring column tiles of one row tile (lane l: columns ow0 + 8·WINDOW_OCTETS·l ..), so that the lanes' windows of an input
+// row overlap, and each lane loads only its own 8·WINDOW_OCTETS columns (plus at most one of the KERNEL_W - 1 past the last lane's)
+// and takes the KERNEL_W - 1 past its own from lane l + 1 by subgroupShuffle (one vpermd on lavapipe with AVX2): G-out's 22 loads
+// a lane and input row become 17. Why: on lavapipe each lane's load is a bounds-checked branch per component (Mesa's
+// emit_load_mem), about half of G-out's forward time, and a vec4 load costs as much per component (timing-only edits,
+// bench/goutfwd-probe.ts). Needs subgroups of 8 consecutive invocations (lavapipe's), WG a multiple of 8.
+override SHARED_COLUMNS: u32 = 0u;
 /**
  * Tile row r's sums: windowAcc[4r .. 4r + 3] (columns ow0 .. + 3, + 4 .. + 7, and with two octets + 8 .. + 11, + 12 .. + 15;
  * with a channel pair the second channel's ow0 .. + 3, + 4 .. + 7).
@@ -221,6 +229,20 @@ fn addWindowRows(t: u32) {
   addWindowRow(t, 12u); addWindowRow(t, 13u); addWindowRow(t, 14u); addWindowRow(t, 15u);
 }
 
+/**
+ * The current input row's window under SHARED_COLUMNS (inputRow[j] = X at column iwFirst + j, 0 outside X): this lane's own
+ * 8·WINDOW_OCTETS columns loaded, the KERNEL_W - 1 after them lane + 1's first ones; the last lane's from `tail`, column
+ * spanEnd + l of the row loaded by lane l.
+ */
+fn loadSharedWindow(lane: u32, spanEnd: i32) {
+  for (var j = 0u; j < 8u * WINDOW_OCTETS; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
+  let tail = inputAt(spanEnd + i32(min(lane, max(KERNEL_W, 2u) - 2u)));
+  let right = min(lane + 1u, 7u);
+  for (var j = 0u; j + 1u < KERNEL_W; j++) {
+    inputRow[8u * WINDOW_OCTETS + j] = select(subgroupShuffle(inputRow[j], right), subgroupShuffle(tail, j), lane == 7u);
+  }
+}
+
 /** Weight (outChannel, ci, row, tap) of the forward rowsWindow computes: W's own, or under FLIPPED_WEIGHTS the original conv's rotated and transposed. */
 fn windowWeight(outChannel: u32, ci: u32, row: u32, tap: u32) -> f32 {
   if (FLIPPED_WEIGHTS == 1u) { return f32(W[((ci * p.Cout + outChannel) * p.KH + p.KH - 1u - row) * KERNEL_W + KERNEL_W - 1u - tap]); }
@@ -230,10 +252,21 @@ fn windowWeight(outChannel: u32, ci: u32, row: u32, tap: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let outChannel = wid.z * (1u + CHANNEL_PAIR);
-  let placed = placeTile((wid.y * groups.x + wid.x) * WG + lid.x, WINDOW_ROWS, 8u * WINDOW_OCTETS);
+  let invocation = (wid.y * groups.x + wid.x) * WG + lid.x;
+  var placed: TilePlace;
+  var ow0: u32;
+  if (SHARED_COLUMNS == 1u) {
+    // The subgroup's tile (8 lane tiles side by side), placed from lane 0's invocation so that every lane agrees.
+    placed = placeTile(subgroupBroadcast(invocation, 0u) / 8u, WINDOW_ROWS, 64u * WINDOW_OCTETS);
+    ow0 = placed.ow0 + 8u * WINDOW_OCTETS * lane;
+  } else {
+    placed = placeTile(invocation, WINDOW_ROWS, 8u * WINDOW_OCTETS);
+    ow0 = placed.ow0;
+  }
   image = placed.image;
   let oh0 = placed.oh0;
-  let ow0 = placed.ow0;
+  // Under SHARED_COLUMNS: the first column after the subgroup's lane tiles' own columns.
+  let spanEnd = i32(placed.ow0 + 64u * WINDOW_OCTETS) - p.PW;
   iwFirst = i32(ow0) - p.PW;
   windowAcc = array<vec4<f32>, 64>();
   let heldRow = min(lane % 8u, p.KH - 1u);
@@ -250,7 +283,11 @@ fn rowsWindow(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
       let ih = i32(oh0 + t) - p.PH;
       rowInside = (ih >= 0) & (ih < i32(p.H));
       rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
-      for (var j = 0u; j < KERNEL_W + 8u * WINDOW_OCTETS - 1u; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
+      if (SHARED_COLUMNS == 1u) {
+        loadSharedWindow(lane, spanEnd);
+      } else {
+        for (var j = 0u; j < KERNEL_W + 8u * WINDOW_OCTETS - 1u; j++) { inputRow[j] = inputAt(iwFirst + i32(j)); }
+      }
       addWindowRows(t);
     }
   }

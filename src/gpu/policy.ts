@@ -44,7 +44,7 @@ export const CONV_SUBGROUPS = ['shared', 'off'] as const;
  * and the weight gradient's GY loads (conv2d_weight_grad_single_subgroup.wgsl; walking input rows, each X row loaded once
  * for all tap rows, where the height stride and dilation are 1 and KH <= 8); on any adapter, a forward of that
  * geometry over fewer than 1024 tiles with at least 128 input channels (D's 4×4 512→1) splits its channels into
- * slices (conv2d_single_sliced.wgsl rowsSliced) — except where convSingleForward 'window' runs rowsWindow; the forward's and
+ * slices (conv2d_single_sliced.wgsl rowsSliced) — except where convSingleForward 'windowShared' or 'window' runs rowsWindow; the forward's and
  * the input gradient's row tiles: convSingleForward, convSingleInputGrad; the weight gradient on small planes:
  * convSingleWeightGrad;
  * generic: the packed kernels as for any Cout.
@@ -154,9 +154,12 @@ export const WINDOW_INPUT_LOADS = ['quads', 'elements'] as const;
  * The Cout = 1 forward of rowsSubgroup's geometry (convSingleChannel 'shared', subgroups of 8; height stride and dilation 1,
  * kernel at most 8 x 8): window runs conv2d_single_subgroup.wgsl rowsWindow (tiles of up to 16 output rows, each input row's
  * window loaded once into registers and added only to the tile rows that have a tap row on it), also in place of rowsSliced
- * over few tiles with many channels; rows the 4-row tiles (rowsSubgroup; rowsSliced over few tiles and >= 128 channels).
+ * over few tiles with many channels; windowShared the same with a subgroup's 8 lane tiles side by side along the rows
+ * (SHARED_COLUMNS: each lane loads its own columns of an input row and takes the KW - 1 past them from the next lane by
+ * subgroupShuffle; rowsWindowShared) where at least half of those 8 tiles hold outputs, rowsWindow elsewhere; rows the 4-row
+ * tiles (rowsSubgroup; rowsSliced over few tiles and >= 128 channels).
  */
-export const CONV_SINGLE_FORWARD = ['window', 'rows'] as const;
+export const CONV_SINGLE_FORWARD = ['windowShared', 'window', 'rows'] as const;
 /**
  * Output columns per invocation of the Cout = 1 forward's rowsWindow (convSingleForward 'window'): 16 (two octets on one input
  * row's window of KW + 15 values: fewer lane-varying loads per output), or 8; outputs at most 8 wide take 8 either way.
@@ -370,6 +373,7 @@ export interface KernelChoices {
 // 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
 // side by side at load 6-15; convSingleForwardColumns 16: D-out's forward 0.95x against 0.83x with 8 side by side (load 12;
 // 0.67-0.68x against 0.36-0.45x in separate runs), G-out's the same (1.21x, 1.22x) (bench/RESULTS.md 2026-12-05 single-out section).
+// convSingleForward 'windowShared': G-out's forward ABRESULT (bench/RESULTS.md 2026-12-06 goutfwd section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
@@ -417,7 +421,7 @@ export interface KernelChoices {
 // matmul against 'window' side by side in three runs at load 6-8; a sampling profile had put ~half of rowsWindow's time in
 // its one-float-at-a-time gy loads (bench/RESULTS.md 2026-12-05 conv1g section). The hardware default stays 'window' (unmeasured).
 const SOFTWARE: KernelChoices = {
-  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'window', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convSingleWeightGrad: 'planeQuads', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
+  matmul: 'subgroup', matmulSubgroupEpilogue: 'perRow', matmulSubgroupTiles: 'fitted', convForward: 'packed', convInputGrad: 'packed', convWeightGrad: 'packed', convFiveWide: 'fiveWide', convSubgroups: 'shared', convSingleChannel: 'shared', convPointwise: 'subgroupGemm', convThreeWideRows: 8, convSubgroupRows: 32, convThinInputGrad: 'blocks', convThinForward: 'window', weightGradTile: 'fitted', pointwiseWeightGradRows: 4, pointwiseWeightGradLayout: 'fitted', windowWeightGradTaps: 'fitted', weightGradWorkgroups: 8, normReductionLanes: 16, halfOps: 'native', weightCastCache: 'on', halfStores: 'epilogue', gradUnscale: 'onDevice', gradUnscaleWidth: 'quads', convFiveWideForward: 'window', windowStores: 'quads', windowTapOrder: 'byRow', convFiveByFiveWeightGrad: 'subgroup', convSubgroupPaddingRows: 'skip', windowWeightGradRows: 32, convSingleForward: 'windowShared', convSingleForwardColumns: 16, convSingleInputGrad: 'strips', convSingleWeightGrad: 'planeQuads', convThinUnitStrideInputGrad: 'pairs', pointwiseForwardLayout: 'fitted', columnsOutB: 'storage', thinBlocksOrder: 'byBlockRow', windowInputLoads: 'quads', windowRowPixels: 16, windowSums: 'tiles', thinInputGradRows: 'quads',
 };
 // Forward and matmul measured on an NVIDIA H200 (bench/results/2026-11-30-nvidia-h200.json), where
 // the register-tiled gradients ran at 0.35-2 TFLOP/s against 2-4.6 forward; the workgroup-tiled

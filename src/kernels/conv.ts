@@ -417,9 +417,12 @@ function singleTileable(g: ConvGeometry): boolean {
   return gpu().policy.get('convSingleChannel') === 'shared' && g.SH === 1 && g.DH === 1 && g.KH <= 8 && g.KW <= 8;
 }
 
-/** Whether the Cout = 1 forward runs rowsWindow: a tileable geometry under convSingleForward 'window' where subgroups are 8 wide. */
+/**
+ * Whether the Cout = 1 forward runs rowsWindow: a tileable geometry under convSingleForward 'windowShared' or 'window' where
+ * subgroups are 8 wide.
+ */
 function windowRowsRun(g: ConvGeometry): boolean {
-  return singleTileable(g) && subgroupKernels() && gpu().policy.get('convSingleForward') === 'window';
+  return singleTileable(g) && subgroupKernels() && gpu().policy.get('convSingleForward') !== 'rows';
 }
 
 /** Whether some batch run of this forward may take rowsSliced (which sums f32 slices, so stores no float16). */
@@ -436,7 +439,10 @@ const WINDOW_MAX_ROWS = 16;
  * 14; G's 128: 8 of 16), KERNEL_W the kernel's width;
  * workgroups of 64, of 8 under 1024 tiles (as rowsSubgroup). G-out (7×7 64→1 on 134², N16): 0.36-0.38 → 0.98-1.12× the
  * matmul rate; D-out (4×4 512→1 on 15²): 0.18-0.30 (rowsSliced + reduction) → 0.44-0.79× in 8 columns, 0.95× in 16 (0.83× in 8
- * beside it) (bench/RESULTS.md, 2026-12-05 single-out).
+ * beside it) (bench/RESULTS.md, 2026-12-05 single-out). Under convSingleForward 'windowShared' the forward's tiles go 8 to a
+ * subgroup side by side along the rows (SHARED_COLUMNS: 8 invocations a subgroup tile of 64 or 128 columns), each lane loading
+ * only its own columns of an input row and taking the next lane's first KW - 1 by shuffle, where at least half of a subgroup
+ * tile's columns are outputs (G-out's 128: one subgroup tile a row tile; D-out's 14 keep rowsWindow).
  * The input gradient ('inputGrad', thinWindowInputGradRuns) passes its forward over gy (asForwardOfGradient: 1-2 output
  * channels, one per workgroup z) and the conv's own weights, which FLIPPED_WEIGHTS reads rotated and transposed in place (a
  * handful of loads per channel and invocation: no pack step). Its packed path filled 1-2 of 4 GEMM rows per invocation
@@ -449,11 +455,15 @@ function launchRowsWindowChunk(pass: PackedPass, x: Binding, weight: GPUBuffer, 
   const rows = Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_MAX_ROWS));
   const octets = g.OW > 8 && !paired ? gpu().policy.get('convSingleForwardColumns') / 8 : 1;
   const tiles = g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (8 * octets));
-  const wg = tiles < 1024 ? 8 : 64;
-  const constants = { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets, FLIPPED_WEIGHTS: flipped ? 1 : 0, CHANNEL_PAIR: paired ? 1 : 0 };
-  const name = flipped ? `conv_transpose2d.${paired ? 'thinRowsWindowPair' : 'thinRowsWindow'}` : 'conv2d.rowsWindow';
+  // The forward's lanes side by side along a row, sharing their windows (convSingleForward 'windowShared'), where at least half
+  // of a subgroup's 8 lane tiles hold outputs (the others compute and store nothing).
+  const shared = !flipped && gpu().policy.get('convSingleForward') === 'windowShared' && g.OW >= 32 * octets;
+  const invocations = shared ? 8 * g.N * Math.ceil(g.OH / rows) * Math.ceil(g.OW / (64 * octets)) : tiles;
+  const wg = invocations < 1024 ? 8 : 64;
+  const constants = { WG: wg, WINDOW_ROWS: rows, KERNEL_W: g.KW, WINDOW_OCTETS: octets, FLIPPED_WEIGHTS: flipped ? 1 : 0, CHANNEL_PAIR: paired ? 1 : 0, SHARED_COLUMNS: shared ? 1 : 0 };
+  const name = flipped ? `conv_transpose2d.${paired ? 'thinRowsWindowPair' : 'thinRowsWindow'}` : shared ? 'conv2d.rowsWindowShared' : 'conv2d.rowsWindow';
   const k = kernel('conv2d_single_subgroup', { name, entryPoint: 'rowsWindow', constants, operands, stores });
-  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), [...grid1d(tiles, wg), paired ? 1 : g.Cout]);
+  gpu().dispatch(k, [x, weight, bias ?? gpu().placeholder, y], params(g, bias !== undefined), [...grid1d(invocations, wg), paired ? 1 : g.Cout]);
 }
 
 /** Input channels from which the Cout = 1 forward over few tiles splits its channels (rowsSliced): D's 512, not G's 64. */

@@ -208,6 +208,52 @@ test('Cout = 1 forward in tiles of rows (rowsWindow; rowsSubgroup under convSing
   }
 });
 
+test('Cout = 1 forward with the lanes of a subgroup side by side along a row, sharing their windows (rowsWindowShared, convSingleForward windowShared) against the float64 reference: subgroup tiles of 128 and 64 columns (convSingleForwardColumns 16 / 8) past OW (lanes that store nothing), the last tile one lane wide, row tiles split unevenly, kernels 1×1 to 8×8, 1×7 and 7×1, padding, Cin 1-13, bias, batches, workgroups of 8 and 64; where it does not apply (outputs narrower than half a subgroup tile, stride 2 or dilation 2 in height, stride 2 along the width, a 9-tall kernel) the other kernels', async () => {
+  // [x, kernel, padding, columns, bias]; OW: 64 (lanes 4-7 past it), 136 (2 tiles, the second one lane), 40 (8 columns a lane),
+  // 70, 81, 64, 70, 128 (1024 invocations: workgroups of 64).
+  const cases: [number[], Pair, Pair, 16 | 8, boolean][] = [
+    [[2, 5, 23, 70], [7, 7], [0, 0], 16, true], [[3, 3, 20, 137], [4, 4], [1, 1], 16, false], [[1, 13, 9, 44], [3, 5], [1, 0], 8, true],
+    [[2, 6, 5, 70], [1, 1], [0, 0], 16, true], [[2, 5, 12, 80], [8, 8], [3, 4], 16, false], [[1, 4, 3, 64], [1, 7], [0, 3], 8, true],
+    [[2, 1, 19, 70], [7, 1], [2, 0], 16, false], [[16, 2, 128, 128], [7, 7], [3, 3], 16, true],
+  ];
+  for (const [x, kernel, padding, columns, withBias] of cases) {
+    gpu().policy.set({ convForward: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleForward: 'windowShared', convSingleForwardColumns: columns });
+    const what = `x [${x}] k ${kernel} p ${padding} columns ${columns}${withBias ? ' bias' : ''}`;
+    const [xs, w, b] = [roundF32(ref.randn(rng, x)), roundF32(ref.randn(rng, [1, x[1]!, ...kernel], 0.2)), roundF32(ref.randn(rng, [1]))];
+    const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+    const run = () => conv2d(inputs[0]!, inputs[1]!, withBias ? inputs[2] : undefined, { padding });
+    const { timings } = await gpu().profile(() => run().dispose());
+    const name = subgroupsOfEight() ? 'conv2d.rowsWindowShared' : 'conv2d.single';
+    assert.ok(timings.some((t) => t.name === name), `${what}: ${name} expected among ${timings.map((t) => t.name).join(', ')}`);
+    const y = run();
+    assertNear(await toT64(y), ref.conv2d(xs, w, withBias ? b : undefined, { padding }), `${what}: ${name} forward`, 1e-4, 1e-5);
+    [y, ...inputs].forEach((t) => t.dispose());
+  }
+  // Where rowsWindowShared does not apply, under windowShared: 40 columns of 16 a lane (below half of 128: rowsWindow); stride 2
+  // or dilation 2 in height, a 9-tall kernel (not tileable: singleSubgroup); stride 2 along the width (the packed kernels).
+  const declined: [Case, string][] = [
+    [{ x: [2, 3, 9, 46], kernel: [7, 7], opts: { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, bias: true }, 'conv2d.rowsWindow'],
+    [{ x: [2, 3, 11, 70], kernel: [3, 3], opts: { stride: [2, 1], padding: [1, 1], dilation: [1, 1] }, bias: false }, 'conv2d.singleSubgroup'],
+    [{ x: [2, 3, 11, 70], kernel: [3, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [2, 1] }, bias: true }, 'conv2d.singleSubgroup'],
+    [{ x: [1, 2, 12, 70], kernel: [9, 3], opts: { stride: [1, 1], padding: [0, 1], dilation: [1, 1] }, bias: false }, 'conv2d.singleSubgroup'],
+    [{ x: [2, 3, 9, 70], kernel: [3, 3], opts: { stride: [1, 2], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'conv2d.packed'],
+  ];
+  for (const [c, expected] of declined) {
+    gpu().policy.set({ convForward: 'packed', convSingleChannel: 'shared', convSubgroups: 'shared', convSingleForward: 'windowShared', convSingleForwardColumns: 16 });
+    const what = `x [${c.x}] k ${c.kernel} ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''} under windowShared`;
+    const [xs, w, b] = [roundF32(ref.randn(rng, c.x)), roundF32(ref.randn(rng, [1, c.x[1]!, ...c.kernel], 0.2)), roundF32(ref.randn(rng, [1]))];
+    const inputs = [toTensor(xs), toTensor(w), toTensor(b)];
+    const run = () => conv2d(inputs[0]!, inputs[1]!, c.bias ? inputs[2] : undefined, c.opts);
+    const { timings } = await gpu().profile(() => run().dispose());
+    const names = timings.map((t) => t.name);
+    assert.ok(!names.includes('conv2d.rowsWindowShared'), `${what}: rowsWindowShared not expected among ${names.join(', ')}`);
+    if (subgroupsOfEight()) assert.ok(names.some((n) => n.startsWith(expected)), `${what}: ${expected} expected among ${names.join(', ')}`);
+    const y = run();
+    assertNear(await toT64(y), ref.conv2d(xs, w, c.bias ? b : undefined, c.opts), `${what}: forward`, 1e-4, 1e-5);
+    [y, ...inputs].forEach((t) => t.dispose());
+  }
+});
+
 test('Cout = 1 with many input channels (Cin 70: K past several octets, 2 workgroups of (ci, i) rows), 9 slices of output rows', async () => {
   await checkSingle({ x: [3, 70, 6, 5], kernel: [2, 3], opts: { stride: [1, 1], padding: [1, 1], dilation: [1, 1] }, bias: true }, 'shared');
   // 24 output rows split into slices: 1 x 2 rows of taps = 2 columns, so 4096 / 2 invocations wanted: one row per slice.
