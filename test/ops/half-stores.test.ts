@@ -41,6 +41,7 @@ const CASES: StoreCase[] = [
   { label: 'conv2d 5×5 pad 2 from one channel, 20 filters, 5×16 (conv1: the window kernel\'s quad stores), batch 2', x: [2, 1, 5, 16], weight: [20, 1, 5, 5], bias: 20, op: (x, w, b) => F.conv2d(x, w, b, { padding: 2, ...autocast }) },
   { label: 'conv2dMfm 5×5 pad 2 from one channel, 2·17 filters, 3×8 (conv1-mfm: the window kernel\'s quad mfm epilogue), batch 3', x: [3, 1, 3, 8], weight: [34, 1, 5, 5], bias: 34, op: (x, w, b) => F.conv2dMfm(x, w, b, { padding: 2, ...autocast }) },
   { label: 'conv2d 7×7 to one channel, 4 → 1, 11×12, batch 2', x: [2, 4, 11, 12], weight: [1, 4, 7, 7], bias: 1, op: (x, w, b) => F.conv2d(x, w, b, autocast) },
+  { label: 'conv2d 7×7 to one channel, 3 → 1, 8×70 (G-out\'s kind, 64 outputs wide: rowsWindowShared where subgroups are 8 wide), batch 2', x: [2, 3, 8, 70], weight: [1, 3, 7, 7], bias: 1, op: (x, w, b) => F.conv2d(x, w, b, autocast) },
   { label: 'conv2d 4×4 pad 1, 18 → 5, 5×16, batch 2 (the input gradient by packedSubgroup, kernel rows in the padding skipped)', x: [2, 18, 5, 16], weight: [5, 18, 4, 4], bias: 5, op: (x, w, b) => F.conv2d(x, w, b, { padding: 1, ...autocast }) },
   { label: 'conv2d 4×4 stride 2 pad 1, 3 → 5, 9×10, batch 3', x: [3, 3, 9, 10], weight: [5, 3, 4, 4], op: (x, w, b) => F.conv2d(x, w, b, { stride: 2, padding: 1, ...autocast }) },
   { label: 'conv2dMfm 3×3 pad 1, 5 → 2·6, 7×9, batch 2', x: [2, 5, 7, 9], weight: [12, 5, 3, 3], bias: 12, op: (x, w, b) => F.conv2dMfm(x, w, b, { padding: 1, ...autocast }) },
