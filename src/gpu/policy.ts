@@ -373,8 +373,8 @@ export interface KernelChoices {
 // 'window': G-out's input gradient 0.50-0.56→0.89-0.91x (1.6-1.8x singleSubgroup), D-out's 0.28-0.29→0.37-0.48x (1.3-1.7x);
 // side by side at load 6-15; convSingleForwardColumns 16: D-out's forward 0.95x against 0.83x with 8 side by side (load 12;
 // 0.67-0.68x against 0.36-0.45x in separate runs), G-out's the same (1.21x, 1.22x) (bench/RESULTS.md 2026-12-05 single-out section).
-// convSingleForward 'windowShared': G-out's forward 0.93-0.97→1.31-1.51x matmul (105/101→76/75 CPU ms, 1.35-1.38x per CPU second)
-// side by side at load 14-23; input rows as aligned vec4 loads no faster (bench/RESULTS.md 2026-12-06 goutfwd section).
+// convSingleForward 'windowShared': G-out's forward 0.93-1.07→1.17-1.51x matmul (105/101/96→76/75/80 CPU ms, 1.19-1.38x per CPU
+// second) side by side at load 14-23; input rows as aligned vec4 loads no faster (bench/RESULTS.md 2026-12-06 goutfwd section).
 // weightGradTile 'fitted' (pointwise and fiveWide only; the 3-wide kernels ran at 0.6x with it): conv1's weight gradient
 // 2.5x 'square', group1 1×1 (48→96 64², without subgroups) 1.6-1.7x, group2 1.2-1.4x, group3 and group4 within noise.
 // pointwiseWeightGradRows 8 was 0.8-1.2x 4 across the four 1×1 rows: not the default.
