@@ -170,7 +170,8 @@ override FLIPPED_WEIGHTS: u32 = 0u;
 override CHANNEL_PAIR: u32 = 0u;
 // Under SHARED_COLUMNS 1 (the forward; convSingleForward 'windowShared') the tiles are placed per subgroup: its 8 lanes take 8
 // neighbouring column tiles of one row tile (lane l: columns ow0 + 8·WINDOW_OCTETS·l ..), so that the lanes' windows of an input
-// row overlap, and each lane loads only its own 8·WINDOW_OCTETS columns (plus at most one of the KERNEL_W - 1 past the last lane's)
+// row overlap, and each lane loads only its own 8·WINDOW_OCTETS columns (plus one of the KERNEL_W - 1 past the last lane's: lanes
+// past KERNEL_W - 2 load a duplicate)
 // and takes the KERNEL_W - 1 past its own from lane l + 1 by subgroupShuffle (one vpermd on lavapipe with AVX2): G-out's 22 loads
 // a lane and input row become 17. Why: on lavapipe each lane's load is a bounds-checked branch per component (Mesa's
 // emit_load_mem), about half of G-out's forward time, and a vec4 load costs as much per component (timing-only edits,
