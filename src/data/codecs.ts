@@ -329,7 +329,19 @@ function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {
   }
   const photometric = (first['t262'] as number[] | undefined)?.[0];
   if (photometric === TIFF_WHITE_IS_ZERO || photometric === TIFF_BLACK_IS_ZERO) return decodeGrayTiff(first, width, height);
-  return grayIfNeutral(photometric === TIFF_SEPARATED ? cmykTiffToRgba(first, width, height, name) : UTIF.toRGBA8(first), width, height);
+  if (photometric === TIFF_SEPARATED) return grayIfNeutral(cmykTiffToRgba(first, width, height, name), width, height);
+  const rgba = UTIF.toRGBA8(first);
+  // utif2 takes an RGB image's fourth sample as unassociated alpha whatever ExtraSamples says. An
+  // unspecified one (0) is no alpha (PIL reads the image as RGB); an associated one (1) has its
+  // colour premultiplied, i.e. composited onto black already.
+  const extra = photometric === TIFF_RGB && ((first['t277'] as number[] | undefined)?.[0] ?? 3) > 3 ? (first['t338'] as number[] | undefined)?.[0] : undefined;
+  let premultiplied = false;
+  if (extra === 0 || extra === 1) {
+    for (let j = 3; j < rgba.length; j += 4) { if (rgba[j] !== 255) premultiplied = true; rgba[j] = 255; }
+  }
+  const image = grayIfNeutral(rgba, width, height);
+  if (extra === 1 && premultiplied) image.alphaComposited = true;
+  return image;
 }
 
 /**

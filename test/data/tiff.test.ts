@@ -44,6 +44,17 @@ test('gray + unassociated alpha (ExtraSamples 2) is composited onto black as eve
   }
 });
 
+test('RGB + a fourth sample: unassociated alpha (ExtraSamples 2) composited onto black, associated (1) premultiplied already, unspecified (0) no alpha (PIL reads RGB)', () => {
+  const rgb = samples(WIDTH * HEIGHT * 3, 8), alpha = samples(WIDTH * HEIGHT, 8);
+  const interleaved = alpha.flatMap((a, i) => [rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, a]);
+  for (const extra of [2, 1, 0]) {
+    const tiff = writeTiff([...baseTags(WIDTH, HEIGHT, 8, 2, 4), SHORT(338, extra)], { pixels: Uint8Array.from(interleaved) });
+    const image = decodeImage(tiff, 'rgba.tif', 3);
+    assert.equal([...image.data], extra === 2 ? rgb.map((v, k) => Math.round((v * alpha[Math.floor(k / 3)]!) / 255)) : rgb, `ExtraSamples ${extra}`);
+    assert.is(image.alphaComposited, extra === 0 ? undefined : true, `ExtraSamples ${extra}: counted as transparent or not`);
+  }
+});
+
 test('a tiled TIFF decodes and prints nothing (utif2 logged "==== tilesX tilesY" to stdout, breaking --json output)', () => {
   const width = 20, height = 18, tile = 16;
   const values = samples(width * height, 8);
