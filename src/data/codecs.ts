@@ -7,7 +7,7 @@ import pngModule from 'pngjs/browser.js';
 import jpeg from 'jpeg-js';
 import UTIF from 'utif2';
 import { DataError } from './errors.js';
-import { fromRgba, toGrayscale, type ImageU8 } from './image.js';
+import { fromRgba, orient, toGrayscale, type ImageU8 } from './image.js';
 
 const { PNG } = pngModule;
 
@@ -306,11 +306,24 @@ function checkJpegCoding(frame: { marker: number; precision: number }, name: str
   });
 }
 
+/**
+ * The first page of a TIFF, turned upright by its Orientation tag (274) as PIL's TiffImagePlugin
+ * does on load (ImageOps.exif_transpose; JPEGs it leaves as stored). For 5..8 on a non-square
+ * image Pillow (12.3) decodes the raster with width and height swapped before turning it, which
+ * scrambles the pixels; webfer turns the image as TIFF 6.0 says.
+ */
 function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {
+  let orientation: number | undefined;
+  const image = decodeTiffPage(bytes, name, (directory) => { orientation = (directory['t274'] as number[] | undefined)?.[0]; });
+  return orientation !== undefined && orientation >= 2 && orientation <= 8 ? orient(image, orientation) : image;
+}
+
+function decodeTiffPage(bytes: Uint8Array, name: string, seen: (directory: UTIF.IFD) => void): ImageU8 {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const directories = UTIF.decode(buffer);
   const first = directories[0];
   if (!first) throw new Error('no image directory');
+  seen(first);
   const declaredWidth = (first['t256'] as number[] | undefined)?.[0] ?? 0, declaredHeight = (first['t257'] as number[] | undefined)?.[0] ?? 0;
   checkImageSize(declaredWidth, declaredHeight, 'tiff', name);
   checkTiffLayout(first, name);

@@ -55,6 +55,30 @@ test('RGB + a fourth sample: unassociated alpha (ExtraSamples 2) composited onto
   }
 });
 
+test('the Orientation tag turns the image upright on load, as PIL\'s TiffImagePlugin does (exif_transpose); JPEG EXIF is left as stored', () => {
+  const wide = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110]; // 4 × 3
+  const square = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  // np.array(Image.open(...)) in Pillow 12.3 for the 4 × 3 image (1..4) and the 3 × 3 one (5..8).
+  const pil: Record<number, { width: number; pixels: number[]; values: number[] }> = {
+    1: { width: 4, pixels: wide, values: wide },
+    2: { width: 4, pixels: wide, values: [30, 20, 10, 0, 70, 60, 50, 40, 110, 100, 90, 80] },
+    3: { width: 4, pixels: wide, values: [110, 100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 0] },
+    4: { width: 4, pixels: wide, values: [80, 90, 100, 110, 40, 50, 60, 70, 0, 10, 20, 30] },
+    5: { width: 3, pixels: square, values: [0, 3, 6, 1, 4, 7, 2, 5, 8] },
+    6: { width: 3, pixels: square, values: [6, 3, 0, 7, 4, 1, 8, 5, 2] },
+    7: { width: 3, pixels: square, values: [8, 5, 2, 7, 4, 1, 6, 3, 0] },
+    8: { width: 3, pixels: square, values: [2, 5, 8, 1, 4, 7, 0, 3, 6] },
+  };
+  for (const [orientation, { width, pixels, values }] of Object.entries(pil)) {
+    const height = pixels.length / width;
+    const image = decodeImage(writeTiff([...baseTags(width, height, 8, 1), SHORT(274, Number(orientation))], { pixels: Uint8Array.from(pixels) }), 'turned.tif', 1);
+    assert.equal([...image.data], values, `orientation ${orientation}`);
+  }
+  // A non-square image under 6 (turned 90° clockwise): 3 wide, 4 tall, as TIFF 6.0 says (Pillow 12.3 scrambles this case).
+  const turned = decodeImage(writeTiff([...baseTags(4, 3, 8, 1), SHORT(274, 6)], { pixels: Uint8Array.from(wide) }), 'turned.tif', 1);
+  assert.equal([turned.width, turned.height, ...turned.data], [3, 4, 80, 40, 0, 90, 50, 10, 100, 60, 20, 110, 70, 30]);
+});
+
 test('a tiled TIFF decodes and prints nothing (utif2 logged "==== tilesX tilesY" to stdout, breaking --json output)', () => {
   const width = 20, height = 18, tile = 16;
   const values = samples(width * height, 8);
