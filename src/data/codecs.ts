@@ -40,6 +40,8 @@ export function foreignFile(bytes: Uint8Array): { what: string; fix: string } | 
     return { what: `an ISO media file (brand ${JSON.stringify(brand)})`, fix: CONVERT_TO_PNG };
   }
   if (ascii(0, 12) === '\0\0\0\x0cjP  \r\n\x87\n' || (bytes[0] === 0xff && bytes[1] === 0x4f && bytes[2] === 0xff && bytes[3] === 0x51)) return { what: 'a JPEG 2000 image', fix: CONVERT_TO_PNG };
+  // BigTIFF (64-bit offsets, version 43 where TIFF has 42): PIL reads it, utif2 does not.
+  if ((ascii(0, 2) === 'II' && bytes[2] === 0x2b && bytes[3] === 0) || (ascii(0, 2) === 'MM' && bytes[2] === 0 && bytes[3] === 0x2b)) return { what: 'a BigTIFF image (webfer reads classic TIFF)', fix: CONVERT_TO_PNG };
   if (ascii(0, 4) === '8BPS') return { what: 'a Photoshop document', fix: CONVERT_TO_PNG };
   if (ascii(0, 5) === '%PDF-') return { what: 'a PDF document', fix: 'export the page as PNG' };
   if (/^P[1-7]\s/.test(ascii(0, 3))) return { what: 'a PNM (PBM/PGM/PPM) image', fix: CONVERT_TO_PNG };

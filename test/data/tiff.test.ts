@@ -119,4 +119,11 @@ test('TIFF layouts webfer cannot read as PIL does are refused by name, not decod
   }
 });
 
+test('a BigTIFF is named as one (it was "not a PNG, JPEG or TIFF image ... bytes 49 49 2b 00")', () => {
+  for (const header of [[0x49, 0x49, 0x2b, 0, 8, 0, 0, 0], [0x4d, 0x4d, 0, 0x2b, 0, 8, 0, 0]]) {
+    const bytes = Uint8Array.from([...header, ...new Uint8Array(32)]);
+    assert.throws(() => decodeImage(bytes, 'stack.tif'), /stack\.tif: not a PNG, JPEG or TIFF image; expected PNG, JPEG or TIFF magic bytes, got a BigTIFF image \(webfer reads classic TIFF\) \(bytes (49 49 2b 00|4d 4d 00 2b)\)\. convert it to PNG/);
+  }
+});
+
 test.run();
