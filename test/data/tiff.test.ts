@@ -96,6 +96,9 @@ test('a tiled TIFF decodes and prints nothing (utif2 logged "==== tilesX tilesY"
   try { image = decodeImage(writeTiff(tags, { tiles }), 'tiled.tif', 1); } finally { console.log = log; }
   assert.equal(printed, []);
   assert.equal([...image.data], values);
+  // A tile past the end of the file is truncation, as a strip past it is (utif2 filled it with zeros).
+  const whole = writeTiff(tags, { tiles });
+  assert.throws(() => decodeImage(whole.subarray(0, whole.length - 300), 'cut.tif'), /cut\.tif: corrupt or truncated TIFF; expected a readable TIFF, got decoder error "tile 2 ends at byte \d+ but the file has \d+ bytes \(truncated\)"/);
 });
 
 test('TIFF layouts webfer cannot read as PIL does are refused by name, not decoded into other pixels', () => {
