@@ -178,7 +178,7 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
   const colour = frame?.components === 3 ? jpegColourCoding(bytes, frame.componentIds) : undefined;
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    decoded = jpeg.decode(colour?.withoutAdobeMarker ?? bytes, {
+    decoded = jpeg.decode(colour?.withoutAdobeMarker ?? (frame?.components === 4 ? withAdobeMarker(bytes) : bytes), {
       useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
       ...(colour ? { colorTransform: false } : {}),
     });
@@ -253,6 +253,29 @@ function jpegColourCoding(bytes: Uint8Array, componentIds: number[]): { coding: 
   without.set(bytes.subarray(0, adobe.start));
   without.set(bytes.subarray(adobe.end), adobe.start);
   return { coding, withoutAdobeMarker: without };
+}
+
+/**
+ * A four-component JPEG with an Adobe APP14 marker (transform 0: CMYK) after its SOI if it has
+ * none. PIL reads every CMYK JPEG by Adobe's convention, inverted ink (JpegImagePlugin: "CMYK;I",
+ * "assume adobe conventions"); jpeg-js refuses one without the marker ("Unsupported color mode
+ * (4 components)"), which was reported as a damaged file.
+ */
+function withAdobeMarker(bytes: Uint8Array): Uint8Array {
+  let position = 2;
+  while (position + 4 <= bytes.length && bytes[position] === 0xff) {
+    const marker = bytes[position + 1]!;
+    if (marker === 0xda || marker === 0xd9) break;
+    if (marker === 0xee && String.fromCharCode(...bytes.subarray(position + 4, position + 9)) === 'Adobe') return bytes;
+    position += 2 + ((bytes[position + 2]! << 8) | bytes[position + 3]!);
+  }
+  // FF EE, length 14, "Adobe", version 100, flags0 0, flags1 0, transform 0.
+  const marker = [0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0];
+  const out = new Uint8Array(bytes.length + marker.length);
+  out.set(bytes.subarray(0, 2));
+  out.set(marker, 2);
+  out.set(bytes.subarray(2), 2 + marker.length);
+  return out;
 }
 
 /**
