@@ -7,7 +7,7 @@ import pngModule from 'pngjs/browser.js';
 import jpeg from 'jpeg-js';
 import UTIF from 'utif2';
 import { DataError } from './errors.js';
-import { fromRgba, toGrayscale, type ImageU8 } from './image.js';
+import { fromRgba, orient, toGrayscale, type ImageU8 } from './image.js';
 
 const { PNG } = pngModule;
 
@@ -40,6 +40,8 @@ export function foreignFile(bytes: Uint8Array): { what: string; fix: string } | 
     return { what: `an ISO media file (brand ${JSON.stringify(brand)})`, fix: CONVERT_TO_PNG };
   }
   if (ascii(0, 12) === '\0\0\0\x0cjP  \r\n\x87\n' || (bytes[0] === 0xff && bytes[1] === 0x4f && bytes[2] === 0xff && bytes[3] === 0x51)) return { what: 'a JPEG 2000 image', fix: CONVERT_TO_PNG };
+  // BigTIFF (64-bit offsets, version 43 where TIFF has 42): PIL reads it, utif2 does not.
+  if ((ascii(0, 2) === 'II' && bytes[2] === 0x2b && bytes[3] === 0) || (ascii(0, 2) === 'MM' && bytes[2] === 0 && bytes[3] === 0x2b)) return { what: 'a BigTIFF image (webfer reads classic TIFF)', fix: CONVERT_TO_PNG };
   if (ascii(0, 4) === '8BPS') return { what: 'a Photoshop document', fix: CONVERT_TO_PNG };
   if (ascii(0, 5) === '%PDF-') return { what: 'a PDF document', fix: 'export the page as PNG' };
   if (/^P[1-7]\s/.test(ascii(0, 3))) return { what: 'a PNM (PBM/PGM/PPM) image', fix: CONVERT_TO_PNG };
@@ -176,7 +178,7 @@ function decodeJpeg(bytes: Uint8Array, name: string): ImageU8 {
   const colour = frame?.components === 3 ? jpegColourCoding(bytes, frame.componentIds) : undefined;
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    decoded = jpeg.decode(colour?.withoutAdobeMarker ?? bytes, {
+    decoded = jpeg.decode(colour?.withoutAdobeMarker ?? (frame?.components === 4 ? withAdobeMarker(bytes) : bytes), {
       useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
       ...(colour ? { colorTransform: false } : {}),
     });
@@ -254,6 +256,29 @@ function jpegColourCoding(bytes: Uint8Array, componentIds: number[]): { coding: 
 }
 
 /**
+ * A four-component JPEG with an Adobe APP14 marker (transform 0: CMYK) after its SOI if it has
+ * none. PIL reads every CMYK JPEG by Adobe's convention, inverted ink (JpegImagePlugin: "CMYK;I",
+ * "assume adobe conventions"); jpeg-js refuses one without the marker ("Unsupported color mode
+ * (4 components)"), which was reported as a damaged file.
+ */
+function withAdobeMarker(bytes: Uint8Array): Uint8Array {
+  let position = 2;
+  while (position + 4 <= bytes.length && bytes[position] === 0xff) {
+    const marker = bytes[position + 1]!;
+    if (marker === 0xda || marker === 0xd9) break;
+    if (marker === 0xee && String.fromCharCode(...bytes.subarray(position + 4, position + 9)) === 'Adobe') return bytes;
+    position += 2 + ((bytes[position + 2]! << 8) | bytes[position + 3]!);
+  }
+  // FF EE, length 14, "Adobe", version 100, flags0 0, flags1 0, transform 0.
+  const marker = [0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0];
+  const out = new Uint8Array(bytes.length + marker.length);
+  out.set(bytes.subarray(0, 2));
+  out.set(marker, 2);
+  out.set(bytes.subarray(2), 2 + marker.length);
+  return out;
+}
+
+/**
  * YCbCr → RGB in place (RGBA bytes) in libjpeg's fixed point (jdcolor.c, 16 fraction bits), which
  * PIL decodes with. jpeg-js's own conversion stores its float result into bytes, truncating: colour
  * JPEGs came out about 0.4 of a level darker than in PIL, half their gray pixels 1 below.
@@ -306,27 +331,135 @@ function checkJpegCoding(frame: { marker: number; precision: number }, name: str
   });
 }
 
+/**
+ * The first page of a TIFF, turned upright by its Orientation tag (274) as PIL's TiffImagePlugin
+ * does on load (ImageOps.exif_transpose; JPEGs it leaves as stored). For 5..8 on a non-square
+ * image Pillow (12.3) decodes the raster with width and height swapped before turning it, which
+ * scrambles the pixels; webfer turns the image as TIFF 6.0 says.
+ */
 function decodeTiff(bytes: Uint8Array, name: string): ImageU8 {
+  let orientation: number | undefined;
+  const image = decodeTiffPage(bytes, name, (directory) => { orientation = (directory['t274'] as number[] | undefined)?.[0]; });
+  return orientation !== undefined && orientation >= 2 && orientation <= 8 ? orient(image, orientation) : image;
+}
+
+function decodeTiffPage(bytes: Uint8Array, name: string, seen: (directory: UTIF.IFD) => void): ImageU8 {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const directories = UTIF.decode(buffer);
   const first = directories[0];
   if (!first) throw new Error('no image directory');
+  seen(first);
   const declaredWidth = (first['t256'] as number[] | undefined)?.[0] ?? 0, declaredHeight = (first['t257'] as number[] | undefined)?.[0] ?? 0;
   checkImageSize(declaredWidth, declaredHeight, 'tiff', name);
-  UTIF.decodeImage(buffer, first);
+  checkTiffLayout(first, name);
+  withoutConsoleLog(() => UTIF.decodeImage(buffer, first));
   const width = first.width, height = first.height;
   if (!width || !height) throw new Error('image directory without width/height');
-  // utif2 leaves missing strips as zeros rather than failing, so check the strips fit the file.
-  const offsets = first['t273'] as number[] | undefined, counts = first['t279'] as number[] | undefined;
+  // utif2 leaves missing strips (or tiles) as zeros rather than failing, so check they fit the file.
+  const tiled = first['t322'] !== undefined;
+  const offsets = first[tiled ? 't324' : 't273'] as number[] | undefined, counts = first[tiled ? 't325' : 't279'] as number[] | undefined;
   if (offsets && counts) {
     for (let i = 0; i < offsets.length; i++) {
       if (offsets[i]! + (counts[i] ?? 0) > bytes.length) {
-        throw new Error(`strip ${i} ends at byte ${offsets[i]! + (counts[i] ?? 0)} but the file has ${bytes.length} bytes (truncated)`);
+        throw new Error(`${tiled ? 'tile' : 'strip'} ${i} ends at byte ${offsets[i]! + (counts[i] ?? 0)} but the file has ${bytes.length} bytes (truncated)`);
       }
     }
   }
   const photometric = (first['t262'] as number[] | undefined)?.[0];
-  return grayIfNeutral(photometric === TIFF_SEPARATED ? cmykTiffToRgba(first, width, height, name) : UTIF.toRGBA8(first), width, height);
+  if (photometric === TIFF_WHITE_IS_ZERO || photometric === TIFF_BLACK_IS_ZERO) return decodeGrayTiff(first, width, height);
+  if (photometric === TIFF_SEPARATED) return grayIfNeutral(cmykTiffToRgba(first, width, height, name), width, height);
+  const rgba = UTIF.toRGBA8(first);
+  // utif2 takes an RGB image's fourth sample as unassociated alpha whatever ExtraSamples says. An
+  // unspecified one (0) is no alpha (PIL reads the image as RGB); an associated one (1) has its
+  // colour premultiplied, i.e. composited onto black already.
+  const extra = photometric === TIFF_RGB && ((first['t277'] as number[] | undefined)?.[0] ?? 3) > 3 ? (first['t338'] as number[] | undefined)?.[0] : undefined;
+  let premultiplied = false;
+  if (extra === 0 || extra === 1) {
+    for (let j = 3; j < rgba.length; j += 4) { if (rgba[j] !== 255) premultiplied = true; rgba[j] = 255; }
+  }
+  const image = grayIfNeutral(rgba, width, height);
+  if (extra === 1 && premultiplied) image.alphaComposited = true;
+  return image;
+}
+
+/**
+ * utif2 prints "==== tilesX tilesY" with console.log for every tiled TIFF it decodes: on stdout,
+ * in the middle of `inspect --json` or `predict --json` output. Its decoding is synchronous.
+ */
+function withoutConsoleLog<T>(run: () => T): T {
+  const log = console.log;
+  console.log = () => {};
+  try { return run(); } finally { console.log = log; }
+}
+
+const TIFF_WHITE_IS_ZERO = 0, TIFF_BLACK_IS_ZERO = 1, TIFF_RGB = 2, TIFF_PALETTE = 3, TIFF_YCBCR = 6;
+
+/** The compressions utif2 decodes for the layouts below (6 is the old-style JPEG, 32946 Deflate's old code). */
+const TIFF_COMPRESSIONS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 32773, 32946]);
+/** Names of compressions that TIFF writers use and utif2 does not decode (it left their pixels zero). */
+const UNSUPPORTED_TIFF_COMPRESSIONS: Record<number, string> = {
+  34925: 'LZMA', 50000: 'Zstandard', 50001: 'WebP', 50002: 'JPEG XL', 34712: 'JPEG 2000', 34887: 'LERC', 32809: 'ThunderScan', 34676: 'SGI LogLuv',
+};
+const TIFF_PHOTOMETRICS: Record<number, string> = {
+  4: 'transparency mask', 8: 'CIELab', 9: 'ICC Lab', 10: 'ITU Lab', 32803: 'colour filter array (camera raw)', 32844: 'LogL', 32845: 'LogLuv', 34892: 'linear raw',
+};
+const TIFF_SAMPLE_FORMATS: Record<number, string> = { 2: 'signed integer', 3: 'floating-point', 4: 'undefined' };
+
+/**
+ * Refuses the TIFF layouts that utif2 decodes into other pixels than PIL's (or none) instead of
+ * failing: float samples scaled by 255 or gamma-corrected, signed ones read unsigned, separate
+ * colour planes read as interleaved, unknown compressions left zero, 32-bit integers.
+ */
+function checkTiffLayout(directory: UTIF.IFD, name: string): void {
+  const tag = (id: number) => directory[`t${id}`] as number[] | undefined;
+  const compression = tag(259)?.[0] ?? 1, photometric = tag(262)?.[0], samples = tag(277)?.[0] ?? 1;
+  const bits = tag(258)?.[0] ?? 1, sampleFormat = tag(339)?.find((format) => format !== 1), planar = tag(284)?.[0] ?? 1;
+  let got: string | undefined;
+  if (!TIFF_COMPRESSIONS.has(compression)) got = `compression ${compression}${UNSUPPORTED_TIFF_COMPRESSIONS[compression] ? ` (${UNSUPPORTED_TIFF_COMPRESSIONS[compression]})` : ''}`;
+  else if (sampleFormat !== undefined) got = `${TIFF_SAMPLE_FORMATS[sampleFormat] ?? `sample format ${sampleFormat}`} samples`;
+  else if (planar === 2 && samples > 1) got = 'separate colour planes (PlanarConfiguration 2)';
+  else if (photometric !== undefined && TIFF_PHOTOMETRICS[photometric]) got = `photometric interpretation ${photometric} (${TIFF_PHOTOMETRICS[photometric]})`;
+  else if (photometric === TIFF_YCBCR && compression !== 7) got = 'YCbCr samples without JPEG compression';
+  // utif2's JPEG decoder writes three samples a pixel, into room for one: the gray came out as every third byte of RGB triplets.
+  else if ((photometric === TIFF_WHITE_IS_ZERO || photometric === TIFF_BLACK_IS_ZERO) && (compression === 6 || compression === 7)) got = 'gray with JPEG compression';
+  else if ((photometric === TIFF_WHITE_IS_ZERO || photometric === TIFF_BLACK_IS_ZERO) && ![1, 2, 4, 8, 16].includes(bits)) got = `gray of ${bits} bits a sample`;
+  else if (photometric === TIFF_RGB && !(bits === 8 || (bits === 16 && samples <= 4))) got = `RGB of ${bits} bits a sample${bits === 16 ? ` with ${samples} samples` : ''}`;
+  else if (photometric === TIFF_PALETTE && ![1, 2, 4, 8].includes(bits)) got = `a palette indexed by ${bits} bits`;
+  if (got === undefined) return;
+  throw new DataError('unsupported TIFF', {
+    file: name, got,
+    expected: 'gray of 1-16 bits, RGB of 8 or 16 bits, palette or CMYK, unsigned integer samples interleaved, uncompressed or LZW, Deflate, PackBits, CCITT or (colour only) JPEG',
+    hint: 're-save it as an 8-bit TIFF, JPEG or PNG (in Python: PIL.Image.open(FILE).save(\'FILE.png\')), or remove it (or pass --skip-bad)',
+  });
+}
+
+/**
+ * A gray TIFF's pixels, as PIL unpacks them: 1, 2, 4 and 8-bit samples v become v · 255 / (2^bits − 1)
+ * (its "1", L;2, L;4 and L rawmodes), WhiteIsZero inverted (L;2I, ...), 16-bit ones their high byte
+ * (see README). utif2 returned black, with alpha 0, for 4-bit BlackIsZero and 2-bit WhiteIsZero.
+ * An unassociated alpha sample (ExtraSamples 2) is composited onto black as in every other image;
+ * an associated one's gray is premultiplied, composited already.
+ */
+function decodeGrayTiff(directory: UTIF.IFD, width: number, height: number): ImageU8 {
+  const bits = (directory['t258'] as number[] | undefined)?.[0] ?? 1, samples = (directory['t277'] as number[] | undefined)?.[0] ?? 1;
+  const whiteIsZero = (directory['t262'] as number[])[0] === TIFF_WHITE_IS_ZERO;
+  const alpha = samples > 1 ? (directory['t338'] as number[] | undefined)?.[0] : undefined; // 1 associated, 2 unassociated
+  const data = directory.data, rowBytes = Math.ceil((width * samples * bits) / 8), maxValue = 2 ** bits - 1;
+  // 16-bit samples are little-endian here: utif2 swaps a big-endian file's.
+  const sample = (row: number, index: number) => (bits === 16 ? data[row + 2 * index + 1]!
+    : bits === 8 ? data[row + index]! : (((data[row + ((index * bits) >> 3)]! >> (8 - bits - ((index * bits) & 7))) & maxValue) * 255) / maxValue);
+  const rgba = new Uint8Array(width * height * 4);
+  let translucent = false;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const at = 4 * (y * width + x), gray = sample(y * rowBytes, x * samples);
+    const opacity = alpha === 1 || alpha === 2 ? sample(y * rowBytes, x * samples + 1) : 255;
+    if (opacity !== 255) translucent = true;
+    rgba.fill(whiteIsZero ? 255 - gray : gray, at, at + 3);
+    rgba[at + 3] = alpha === 2 ? opacity : 255;
+  }
+  const image = fromRgba(rgba, width, height, 1);
+  if (translucent) image.alphaComposited = true;
+  return image;
 }
 
 /** TIFF PhotometricInterpretation 5: separated, i.e. CMYK ink. */

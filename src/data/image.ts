@@ -71,6 +71,25 @@ export function fromRgba(rgba: Uint8Array, width: number, height: number, channe
   return out;
 }
 
+/**
+ * The image as a viewer shows it under EXIF / TIFF orientation 2..8 (2 mirrored, 3 turned 180°,
+ * 4 upside down, 5 transposed, 6 turned 90° clockwise, 7 transversed, 8 turned 90° anticlockwise):
+ * PIL's ImageOps.exif_transpose.
+ */
+export function orient(image: ImageU8, orientation: number): ImageU8 {
+  const { width, height, channels } = image, swap = orientation >= 5;
+  const out = createImage(swap ? height : width, swap ? width : height, channels);
+  if (image.alphaComposited) out.alphaComposited = true;
+  for (let y = 0; y < out.height; y++) for (let x = 0; x < out.width; x++) {
+    // The stored pixel that lands at (x, y).
+    const [sx, sy] = orientation === 2 ? [width - 1 - x, y] : orientation === 3 ? [width - 1 - x, height - 1 - y] : orientation === 4 ? [x, height - 1 - y]
+      : orientation === 5 ? [y, x] : orientation === 6 ? [y, height - 1 - x] : orientation === 7 ? [width - 1 - y, height - 1 - x] : [width - 1 - y, x];
+    const from = (sy * width + sx) * channels, to = (y * out.width + x) * channels;
+    for (let c = 0; c < channels; c++) out.data[to + c] = image.data[from + c]!;
+  }
+  return out;
+}
+
 export function toRgba(image: ImageU8): Uint8Array {
   const rgba = new Uint8Array(image.width * image.height * 4);
   const c = image.channels;

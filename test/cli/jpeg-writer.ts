@@ -2,7 +2,7 @@
 // decoding every decoder must agree on: each 8×8 block of each component is flat (only its DC
 // coefficient is coded, with quantization 1), so the inverse DCT gives the block's value exactly
 // and what remains to compare is the colour conversion. Three components (ids 1, 2, 3: YCbCr, as
-// libjpeg reads a file without JFIF or Adobe markers), no subsampling.
+// libjpeg reads a file without JFIF or Adobe markers) or four (CMYK), no subsampling.
 
 /** Canonical Huffman codes (T.81 Annex C) from the count of codes of each length 1..16. */
 function huffmanCodes(counts: number[], symbols: number[]): Map<number, { code: number; length: number }> {
@@ -25,8 +25,10 @@ function segment(marker: number, body: number[]): number[] {
   return [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
 }
 
-/** `blocks[row][column]` = [Y, Cb, Cr] of that 8×8 block; the image is cropped to width × height. */
-export function writeFlatBlockJpeg(width: number, height: number, blocks: [number, number, number][][]): Buffer {
+/** `blocks[row][column]` = [Y, Cb, Cr] (or [C, M, Y, K] as stored) of that 8×8 block; the image is cropped to width × height. */
+export function writeFlatBlockJpeg(width: number, height: number, blocks: number[][][]): Buffer {
+  const components = blocks[0]![0]!.length;
+  const ids = Array.from({ length: components }, (_, c) => c + 1);
   const dc = huffmanCodes(DC_COUNTS, DC_SYMBOLS), ac = huffmanCodes(AC_COUNTS, AC_SYMBOLS);
   const out: number[] = [];
   let buffer = 0, filled = 0;
@@ -40,10 +42,10 @@ export function writeFlatBlockJpeg(width: number, height: number, blocks: [numbe
       }
     }
   };
-  const previous = [0, 0, 0];
+  const previous = ids.map(() => 0);
   for (let row = 0; row < Math.ceil(height / 8); row++) {
     for (let column = 0; column < Math.ceil(width / 8); column++) {
-      for (let c = 0; c < 3; c++) {
+      for (let c = 0; c < components; c++) {
         const coefficient = 8 * (blocks[row]![column]![c]! - 128); // F(0,0) of a flat block (T.81 A.3.3)
         const difference = coefficient - previous[c]!;
         previous[c] = coefficient;
@@ -60,9 +62,9 @@ export function writeFlatBlockJpeg(width: number, height: number, blocks: [numbe
   return Buffer.from([
     0xff, 0xd8,
     ...segment(0xdb, [0x00, ...Array(64).fill(1)]),
-    ...segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]),
+    ...segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, components, ...ids.flatMap((id) => [id, 0x11, 0])]),
     ...segment(0xc4, [0x00, ...DC_COUNTS, ...DC_SYMBOLS, 0x10, ...AC_COUNTS, ...AC_SYMBOLS]),
-    ...segment(0xda, [3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]),
+    ...segment(0xda, [components, ...ids.flatMap((id) => [id, 0x00]), 0, 63, 0]),
     ...out,
     0xff, 0xd9,
   ]);
