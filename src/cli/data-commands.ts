@@ -13,6 +13,7 @@ import { writeSplits } from '../node/data/write-splits.js';
 import { writeSynthContactSheet, writeSynthDataset } from '../node/data/write-synth.js';
 import { terminalProgress } from '../node/progress.js';
 import { allowOutsidePathsOption, reportProblems } from './data-report.js';
+import { INTERRUPTED_EXIT_CODE } from './interrupt.js';
 import { checkFiniteNumber, checkInteger, checkOutputFile, checkOutputFolder, checkPositiveInteger, checkSeed, checkSynthExpressions, checkSynthImages } from './option-checks.js';
 
 /** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
@@ -134,6 +135,14 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       const started = Date.now();
       let bar: ReturnType<typeof terminalProgress> | undefined;
       let renderStarted = started;
+      let written = 0;
+      // The images already written are complete files (temp + rename), so a later run resumes from them.
+      const onSigint = () => {
+        bar?.stop();
+        console.error(`\ninterrupted: ${written} image(s) written this run are kept in ${argv.out}; run the same command again to continue (index.csv is written once every image is)`);
+        process.exit(INTERRUPTED_EXIT_CODE);
+      };
+      process.on('SIGINT', onSigint);
       try {
         const result = await writeSynthDataset(argv.out, options, {
           specs, recipe, workers,
@@ -145,6 +154,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
             renderStarted = Date.now();
           },
           onProgress: (done, total) => {
+            written = done;
             const rate = done / Math.max(1e-3, (Date.now() - renderStarted) / 1000);
             bar?.update(done, done > 0 ? { 'images/s': rate, eta: formatDuration((total - done) / rate) } : {});
           },
@@ -153,7 +163,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         const seconds = (Date.now() - started) / 1000;
         const kept = result.kept > 0 ? `; ${result.kept} kept from an earlier run` : '';
         console.log(`wrote ${result.images} images and ${result.indexPath} in ${seconds.toFixed(1)} s (${result.rendered} rendered, ${(result.rendered / Math.max(1e-3, (Date.now() - renderStarted) / 1000)).toFixed(1)} images/s${kept})`);
-      } finally { bar?.stop(); }
+      } finally { bar?.stop(); process.off('SIGINT', onSigint); }
     }
   },
 };

@@ -77,6 +77,16 @@ test('an interrupted synth resumes: finished images kept, missing ones rendered,
   assert.match(errorLines(other)[0]!, `holds a synth made with other settings (seed ${seed} → ${seed + 1})`);
 });
 
+test('Ctrl-C stops synth with exit 130 and says how to continue; the images written stay', async () => {
+  const stopped = await runCli(['synth', at('ctrl-c'), ...TINY, '--workers', '2'], { signalWhen: { text: 'images/s', signal: 'SIGINT' } });
+  assert.is(stopped.code, 130, `${stopped.command} exited ${stopped.code}:\n${stopped.stderr.slice(-2000)}`);
+  const [written] = (/interrupted: (\d+) image\(s\) written this run are kept in .*; run the same command again to continue/.exec(stopped.stderr) ?? []).slice(1).map(Number);
+  assert.ok(written !== undefined, `no interruption note:\n${stopped.stderr.slice(-2000)}`);
+  const pngs = [...filesUnder(at('ctrl-c')).keys()].filter((path) => path.endsWith('.png'));
+  assert.ok(pngs.length >= written! && pngs.length < 64, `${pngs.length} images on disk, ${written} counted`);
+  assert.not.ok(filesUnder(at('ctrl-c')).has('index.csv'), 'no index before every image is written');
+});
+
 test('a worker that fails ends synth with one line naming the image', async () => {
   const image = join('images', 's001', 'BV', 'e02_c0_f1.png');
   rmSync(at('whole', image));
