@@ -398,18 +398,22 @@ try {
     const points = () => page.evaluate(() => Number(document.getElementById('loss-chart').dataset.points));
     await waitFor(page, 'the live chart\'s first points (#loss-chart[data-points] > 0)', () => Number(document.getElementById('loss-chart').dataset.points) > 0 || document.body.dataset.training === 'failed', null, { timeout: 60_000, polling: 100 });
     await page.click('#train-pause');
-    // The batches already loaded (up to the loader's prefetch) still run, and the live chart is
-    // redrawn at most every 1.5 s (later on a loaded machine); then nothing moves. Settled = the
-    // same count over 5 s.
-    let pausedAt = await points();
+    // The batches already loaded (up to the loader's prefetch) still run; then nothing moves.
+    // Settled = no step and no redraw over 5 s: the status line changes with every step, while
+    // the chart's count alone would not (it is redrawn at most every 1.5 s, later under load, so
+    // a step's points could land after a quiet 5 s and look like a run that kept moving).
+    const progress = () => page.evaluate(() => `${document.getElementById('train-status').textContent.replace(/^(paused · )+/, '')} | ${document.getElementById('loss-chart').dataset.points} chart points`);
+    let settled = await progress();
     for (let waited = 0; waited < 30_000; waited += 5000) {
       await page.waitForTimeout(5000);
-      const now = await points();
-      if (now === pausedAt) break;
-      pausedAt = now;
+      const now = await progress();
+      if (now === settled) break;
+      settled = now;
     }
+    const pausedAt = await points();
     await page.waitForTimeout(5000);
-    const stillPaused = (await points()) === pausedAt && (await page.textContent('#train-pause')) === 'Resume';
+    const afterHold = await progress();
+    const stillPaused = afterHold === settled && (await page.textContent('#train-pause')) === 'Resume';
     await page.click('#train-pause');
     await waitFor(page, `new chart points after Resume (#loss-chart[data-points] > ${pausedAt})`, (n) => Number(document.getElementById('loss-chart').dataset.points) > n, pausedAt, { timeout: 30_000, polling: 100 });
     const pressed = Date.now();
@@ -420,7 +424,7 @@ try {
     await page.fill('#set-epochs', '1');
     return {
       ok: stillPaused && result.summary.stopped && result.state === 'stopped' && !result.start && result.stop && seconds < 20,
-      detail: `paused at ${pausedAt} chart points: ${stillPaused ? 'held' : 'kept moving'}; resumed; stopped ${seconds.toFixed(1)} s after the click, ${result.summary.losses.length} numbers read`,
+      detail: `paused at ${pausedAt} chart points: ${stillPaused ? 'held' : `kept moving (${settled} → ${afterHold})`}; resumed; stopped ${seconds.toFixed(1)} s after the click, ${result.summary.losses.length} numbers read`,
     };
   });
 
