@@ -239,7 +239,7 @@ try {
     // Each slow frame in the share of the CPUs the test's own processes had meanwhile.
     for (const frame of run.slowFrames) {
       frame.otherShare = cpuShare.otherShareDuring(frame.start, frame.end);
-      frame.ownGap = frame.gap * (1 - frame.otherShare);
+      frame.ownGap = frame.gap * (1 - (frame.otherShare ?? 0));
     }
     run.cpuShareMeasured = cpuShare.available;
     // Gaps under 100 ms are not listed, and are within the bound anyway.
@@ -248,7 +248,7 @@ try {
   }
 
   /** A run's frames in words: the longest gap, the gaps over 100 ms (when, during what) and the main thread's long tasks. */
-  const describeSlowFrame = (frame) => `${frame.gap.toFixed(0)} ms ending at ${frame.endsAt.toFixed(1)} s (${frame.status}) while other programs held ${(100 * frame.otherShare).toFixed(0)} % of the CPUs`;
+  const describeSlowFrame = (frame) => `${frame.gap.toFixed(0)} ms ending at ${frame.endsAt.toFixed(1)} s (${frame.status})${frame.otherShare === undefined ? ', other programs\' share not sampled (counted whole)' : ` while other programs held ${(100 * frame.otherShare).toFixed(0)} % of the CPUs`}`;
   const describeFrames = (run) => {
     const worst = [...run.slowFrames].sort((x, y) => y.ownGap - x.ownGap).slice(0, 4);
     return `${run.frames} frames, longest gap ${run.maxGap.toFixed(0)} ms, ${run.maxOwnGap.toFixed(0)} ms in the test's own share of the CPUs`

@@ -39,8 +39,8 @@ function machineBusyTicks() {
  * Samples, every `intervalMs`, the machine's busy CPU time and that of the process tree under
  * `root` (listed again every second: pages and CLI runs come and go). otherShareDuring(start,
  * end) is the share of all the CPUs' time that processes outside the tree used between the first
- * and the last sample inside [start, end] (epoch ms): 0 with fewer than two samples there, so a
- * gap is never excused by load measured outside it.
+ * and the last sample inside [start, end] (epoch ms); undefined with fewer than two samples there
+ * (a gap is never excused by load measured outside it).
  */
 export function sampleOtherProgramsCpuShare(root = process.pid, intervalMs = 50) {
   const available = read('/proc/stat') !== undefined && read(`/proc/${root}/stat`) !== undefined;
@@ -64,7 +64,7 @@ export function sampleOtherProgramsCpuShare(root = process.pid, intervalMs = 50)
     stop: () => clearInterval(timer),
     otherShareDuring(start, end) {
       const inside = samples.filter((s) => s.at >= start && s.at <= end);
-      if (inside.length < 2) return 0;
+      if (inside.length < 2) return undefined;
       const [first, last] = [inside[0], inside.at(-1)];
       // A process new since the first sample counts whole (ours can only be over-counted); one that
       // ended in between drops out of the sum (no frame-timed run starts or ends one of ours).
