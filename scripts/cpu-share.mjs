@@ -37,20 +37,20 @@ function machineBusyTicks() {
 
 /**
  * Samples, every `intervalMs`, the machine's busy CPU time and that of the process tree under
- * `root` (listed again every second: pages and CLI runs come and go). otherShareDuring(start,
- * end) is the share of all the CPUs' time that processes outside the tree used between the first
- * and the last sample inside [start, end] (epoch ms); undefined with fewer than two samples there
- * (a gap is never excused by load measured outside it).
+ * `root`, listed once (listing /proc took 160 ms at load 20, and held the samples up: a frame-timed
+ * run starts no process, its workers are threads). otherShareDuring(start, end) is the share of
+ * all the CPUs' time that processes outside the tree used between the last sample before `start`
+ * and the first after `end` (epoch ms); undefined when that window is over twice the gap (the
+ * sampler itself was held up, and the share would be another time's).
  */
 export function sampleOtherProgramsCpuShare(root = process.pid, intervalMs = 50) {
   const available = read('/proc/stat') !== undefined && read(`/proc/${root}/stat`) !== undefined;
   const ticksPerSecond = 100; // USER_HZ, the unit of /proc/stat and /proc/PID/stat on Linux
   const cores = availableParallelism();
   const samples = [];
-  let tree = [], listedAt = 0;
+  const tree = available ? processTree(root) : [];
   const sample = () => {
     const at = Date.now();
-    if (at - listedAt > 1000) { tree = processTree(root); listedAt = at; }
     const ours = new Map();
     for (const pid of tree) {
       const fields = statFields(pid);
@@ -58,16 +58,15 @@ export function sampleOtherProgramsCpuShare(root = process.pid, intervalMs = 50)
     }
     samples.push({ at, busy: machineBusyTicks(), ours });
   };
+  if (available) sample();
   const timer = available ? setInterval(sample, intervalMs) : undefined;
   return {
     available,
     stop: () => clearInterval(timer),
     otherShareDuring(start, end) {
-      const inside = samples.filter((s) => s.at >= start && s.at <= end);
-      if (inside.length < 2) return undefined;
-      const [first, last] = [inside[0], inside.at(-1)];
-      // A process new since the first sample counts whole (ours can only be over-counted); one that
-      // ended in between drops out of the sum (no frame-timed run starts or ends one of ours).
+      const first = samples.findLast((s) => s.at <= start), last = samples.find((s) => s.at >= end);
+      if (!first || !last || last.at - first.at > 2 * (end - start)) return undefined;
+      // A process gone by the last sample drops out of the sum (no frame-timed run ends one of ours).
       let ours = 0;
       for (const [pid, ticks] of last.ours) ours += Math.max(0, ticks - (first.ours.get(pid) ?? 0));
       const capacity = (cores * ticksPerSecond * (last.at - first.at)) / 1000;
