@@ -198,11 +198,14 @@ try {
 
   /** Presses Train (on `target`) and waits for the run to end; returns the frame gaps seen meanwhile, the chart's points and the log's render rate. */
   async function trainOnce(timeout = 150_000, target = page) {
+    // Sampling from before the first frame, so that every gap has samples on both sides.
+    const cpuShare = sampleOtherProgramsCpuShare();
     await target.evaluate(() => {
-      const monitor = { gaps: [], last: performance.now(), started: performance.now(), running: true, longTasks: [], slowFrames: [] };
+      const monitor = { gaps: [], last: undefined, started: performance.now(), running: true, longTasks: [], slowFrames: [] };
       window.frameMonitor = monitor;
       const tick = (now) => {
-        const gap = now - monitor.last;
+        // Gaps from frame to frame: the wait for the first frame after installing this is none.
+        const gap = monitor.last === undefined ? 0 : now - monitor.last;
         monitor.gaps.push(gap);
         // Where the long gaps fall (time into the run, what the run was doing): a failure names them.
         if (gap > 100) monitor.slowFrames.push({ gap, start: performance.timeOrigin + monitor.last, end: performance.timeOrigin + now, endsAt: (now - monitor.started) / 1000, status: document.getElementById('train-status').textContent.slice(0, 60) });
@@ -217,7 +220,6 @@ try {
       monitor.observer.observe({ type: 'longtask' });
     });
     const runs = await target.evaluate(() => window.webferApp.summaries.length);
-    const cpuShare = sampleOtherProgramsCpuShare();
     await target.click('#train-start');
     try {
       await waitFor(target, 'the run\'s summary (webferApp.summaries to grow) or body[data-training=failed]', (n) => window.webferApp.summaries.length > n || document.body.dataset.training === 'failed', runs, { timeout, polling: 250 });
