@@ -7,13 +7,13 @@
 // FaPE-GAN (channels 1: image + pose mask in, base width 64) as the models build them: reflect-padded
 // convs as unpadded ones on the padded size; G's two transposed convs (up1 256→128 32²→64², up2 128→64
 // 64²→128²) are G-down2's and G-down1's geometries with forward and input gradient swapped, so not rows of their own.
-//   node --import tsx bench/conv-rows.ts [--rounds 5] [--models lightcnn9,fapegan] [--rows conv1,G-out] [--passes forward,weight grad]
+//   node --import tsx bench/conv-rows.ts [--rounds 5] [--models lightcnn9,fapegan] [--rows conv1,G-out] [--passes forward,forward no mask,weight grad]
 //     [--settings '{"old": {"convFiveWide": "generic"}, "new": {}}']   (policy overrides by label)
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import type { KernelChoices } from '../src/gpu/policy.js';
-import { conv2dMfmForward, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
+import { conv2dMfmForward, mfmOutputs, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { randomBuffer } from './random-buffer.js';
 
@@ -81,13 +81,15 @@ for (const { name, g, mfm } of rows) {
   const gy = randomBuffer(g.N * g.Cout * g.OH * g.OW, 17);
   const flops = 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
   const passes: [string, () => GPUBuffer[]][] = [
-    ['forward', () => (mfm ? Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((b): b is GPUBuffer => b !== undefined) : [conv2dForward(x, w, undefined, g)])],
+    ['forward', () => (mfm ? mfmOutputs(conv2dMfmForward(x, w, undefined, g, true)) : [conv2dForward(x, w, undefined, g)])],
+    // The mfm rows' forward without the gradient mask (as in inference): what writing the mask costs.
+    ['forward no mask', () => (mfm ? [conv2dMfmForward(x, w, undefined, g, false).y] : [conv2dForward(x, w, undefined, g)])],
     ['input grad', () => [conv2dTranspose(gy, w, undefined, g)]],
     ['weight grad', () => [conv2dWeightGrad(x, gy, g)]],
   ];
   for (const [pass, run] of passes) {
     if (!values.passes!.split(',').includes(pass)) continue;
-    if (mfm && pass !== 'forward') continue;
+    if (mfm && !pass.startsWith('forward')) continue;
     for (const [label, setting] of settings) cases.push({ label: `${name} ${pass} N${g.N} ${g.Cin}→${g.Cout} ${g.H}² k${g.KH}${g.SH > 1 ? ` s${g.SH}` : ""} [${label}]`, flops, run, setting });
   }
 }
