@@ -24,7 +24,8 @@
 // Subgroup operations need uniform control flow: invocations past the last pixel repeat it and store nothing
 // (and return before the epilogue); inputs outside X read an in-bounds stand-in that a select zeroes.
 // Entry point windowSubgroup; WGX x WGY invocations, invocation (x, y): pixels 8x .. 8x + 7 (PIXEL_QUADS 4: 16x .. 16x + 15, in
-// output rows of whole 16s), rows 32y .. 32y + 31.
+// output rows of whole 16s), rows 32y .. 32y + 31. Entry points windowTapsSubgroup (conv1's geometry) and
+// windowStrideTwoTapsSubgroup (D-1's), below: invocation (x, y) 16 outputs of each of TILE_ROWS output rows, rows 32y .. 32y + 31.
 // Invariant: every sum adds exactly the (ci, i, j) taps that land inside X; each Y element is stored once.
 // X is Operand (shaders/include/operand.wgsl: f32, or f16 in the `.f16` build), converted to f32 on load.
 enable subgroups;
@@ -565,5 +566,200 @@ fn windowTapsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wor
     slideInputRow(1u);
     slideInputRow(2u);
     slideInputRow(3u);
+  }
+}
+
+// windowStrideTwoTapsSubgroup (windowSums 'tiles' as well): D-1's geometry — rows of 4 taps at width stride 2 (ROW_TAPS 4's),
+// TILE_CIN (override, 1..4) input channels x KERNEL_H (1..4) rows of taps, at most 8 rows of taps in all, output rows of
+// whole 16s, float32 stores. windowTapsSubgroup's order for windowSubgroup's ROW_TAPS 4: the invocation (16 outputs of one
+// output row x 32 GEMM rows, weight quads shared by shuffles from constant lanes) loads each row of taps' 4 weight quads
+// once, and per output row its rows of taps' 34 inputs (iwFirst .. iwFirst + 33, 9 or 10 quads); then for each block t of 4
+// GEMM rows and each quad q of 4 outputs it adds every tap into 16 sums in registers and stores them. Tap j of quad q reads
+// inputs 8q + j, + 2, + 4, + 6 of the row: the even taps the even inputs, the odd taps the odd ones, each tap pair one
+// input further than the last. At height stride SH < KERNEL_H and dilation 1 (TILE_ROWS > 1) the next output row's rows of
+// taps 0 .. KERNEL_H - SH - 1 are this one's SH .. KERNEL_H - 1 (slid up), the other SH are loaded.
+
+/** Input channels (1..4, with TILE_CIN x KERNEL_H <= 8: the launcher runs this entry point only there). */
+override TILE_CIN: u32 = 1u;
+/** Input rows an output row moves down (SH) where TILE_ROWS > 1 (the launcher then has TILE_ROW_STEP < KERNEL_H); else unused. */
+override TILE_ROW_STEP: u32 = 1u;
+
+/**
+ * Row of taps s's (s = ci·KERNEL_H + i: its weights' row of the packing) inputs iwFirst - INPUT_SHIFT .. as 10 quads (the
+ * last one only loaded at INPUT_SHIFT 3), and its 4 weight quads (lane l: rows r0 + 4l .. + 3).
+ */
+var<private> pairInputs: array<array<vec4<f32>, 10>, 8>;
+var<private> pairWeights: array<array<vec4<f32>, 4>, 8>;
+
+/** The rows of taps: channels x kernel rows. */
+fn pairTapRows() -> u32 {
+  return TILE_CIN * KERNEL_H;
+}
+
+/** Whether row of taps s (kernel row s % KERNEL_H) is slid from row s + TILE_ROW_STEP rather than loaded, for the next output row. */
+fn pairRowKept(s: u32) -> bool {
+  return (TILE_ROWS > 1u) & (s % KERNEL_H + TILE_ROW_STEP < KERNEL_H);
+}
+
+/** Loads row of taps s's weight quads, where s < pairTapRows(). */
+fn loadPairWeights(s: u32, laneQuad: u32) {
+  if (s >= pairTapRows()) { return; }
+  let step = p.packedWidth;
+  let k = s * 4u * step + laneQuad;
+  pairWeights[s][0] = Packed[k];
+  pairWeights[s][1] = Packed[k + step];
+  pairWeights[s][2] = Packed[k + 2u * step];
+  pairWeights[s][3] = Packed[k + 3u * step];
+}
+
+/** Quad c .. c + 3 of the current input row: X4's aligned quad (X_QUADS: c a multiple of 4), or 4 inputs one at a time. */
+fn pairInputQuad(c: i32) -> vec4<f32> {
+  if (X_QUADS) { return alignedInputQuad(c); }
+  return vec4<f32>(inputAt(c), inputAt(c + 1), inputAt(c + 2), inputAt(c + 3));
+}
+
+/** Loads row of taps s's inputs for output row oh of image `image`, where s < pairTapRows(); skips rows kept by a slide unless `all`. */
+fn loadPairInputs(s: u32, image: u32, oh: u32, iwFirst: i32, all: bool) {
+  if ((s >= pairTapRows()) | (!all & pairRowKept(s))) { return; }
+  let ci = s / KERNEL_H;
+  let ih = i32(oh * p.SH + s % KERNEL_H * p.DH) - p.PH;
+  rowInside = (ih >= 0) & (ih < i32(p.H));
+  rowBase = ((image * p.Cin + ci) * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
+  let c = iwFirst - i32(INPUT_SHIFT);
+  pairInputs[s][0] = pairInputQuad(c);
+  pairInputs[s][1] = pairInputQuad(c + 4);
+  pairInputs[s][2] = pairInputQuad(c + 8);
+  pairInputs[s][3] = pairInputQuad(c + 12);
+  pairInputs[s][4] = pairInputQuad(c + 16);
+  pairInputs[s][5] = pairInputQuad(c + 20);
+  pairInputs[s][6] = pairInputQuad(c + 24);
+  pairInputs[s][7] = pairInputQuad(c + 28);
+  pairInputs[s][8] = pairInputQuad(c + 32);
+  if (INPUT_SHIFT == 3u) { pairInputs[s][9] = pairInputQuad(c + 36); }
+}
+
+/** Row of taps s takes row s + TILE_ROW_STEP's inputs (the next output row's), where it is kept. */
+fn slidePairInputs(s: u32) {
+  if ((s >= pairTapRows()) | !pairRowKept(s)) { return; }
+  pairInputs[s] = pairInputs[s + TILE_ROW_STEP];
+}
+
+/** Input n (0..33) of row of taps s: input iwFirst + n of its row. */
+fn pairInput(s: u32, n: u32) -> f32 {
+  let m = n + INPUT_SHIFT;
+  return pairInputs[s][m / 4u][m % 4u];
+}
+
+/** The inputs tap j of row of taps s meets at quad q's 4 outputs: 8q + j, + 2, + 4, + 6. */
+fn pairTapInputs(s: u32, q: u32, j: u32) -> vec4<f32> {
+  let n = 8u * q + j;
+  return vec4<f32>(pairInput(s, n), pairInput(s, n + 2u), pairInput(s, n + 4u), pairInput(s, n + 6u));
+}
+
+/** Block t's weights of row of taps s (lane t's quads), zero where s >= pairTapRows(). */
+struct FourTapWeights { w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32> }
+
+fn shuffledPairWeights(s: u32, t: u32) -> FourTapWeights {
+  if (s >= pairTapRows()) { return FourTapWeights(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0)); }
+  return FourTapWeights(subgroupShuffle(pairWeights[s][0], t), subgroupShuffle(pairWeights[s][1], t), subgroupShuffle(pairWeights[s][2], t), subgroupShuffle(pairWeights[s][3], t));
+}
+
+/** acc plus row of taps s (block t's weights w) at output quad q, where s < pairTapRows(). */
+fn addPairTapRow(acc: Acc4x4, s: u32, q: u32, w: FourTapWeights) -> Acc4x4 {
+  if (s >= pairTapRows()) { return acc; }
+  return addFourTaps(acc, w.w0, w.w1, w.w2, w.w3, pairTapInputs(s, q, 0u), pairTapInputs(s, q, 1u), pairTapInputs(s, q, 2u), pairTapInputs(s, q, 3u));
+}
+
+/** Block t's 8 rows of taps' weights (zero past pairTapRows()). */
+struct PairBlockWeights { s0: FourTapWeights, s1: FourTapWeights, s2: FourTapWeights, s3: FourTapWeights, s4: FourTapWeights, s5: FourTapWeights, s6: FourTapWeights, s7: FourTapWeights }
+
+/** The 16 sums of block t (bias b) at output quad q over every tap. */
+fn pairTileQuad(q: u32, b: vec4<f32>, w: PairBlockWeights) -> Acc4x4 {
+  var acc = Acc4x4(vec4<f32>(b.x), vec4<f32>(b.y), vec4<f32>(b.z), vec4<f32>(b.w));
+  acc = addPairTapRow(acc, 0u, q, w.s0);
+  acc = addPairTapRow(acc, 1u, q, w.s1);
+  acc = addPairTapRow(acc, 2u, q, w.s2);
+  acc = addPairTapRow(acc, 3u, q, w.s3);
+  acc = addPairTapRow(acc, 4u, q, w.s4);
+  acc = addPairTapRow(acc, 5u, q, w.s5);
+  acc = addPairTapRow(acc, 6u, q, w.s6);
+  acc = addPairTapRow(acc, 7u, q, w.s7);
+  return acc;
+}
+
+/** Block t (GEMM rows r0 + 4t .. + 3): its 4 output quads over every tap, stored where the invocation's pixels exist. */
+fn pairTileBlock(t: u32, r0: u32, biasQuad: vec4<f32>, live: bool, image: u32, offset: u32, e: WindowEpilogue) {
+  let b = subgroupShuffle(biasQuad, t);
+  let w = PairBlockWeights(shuffledPairWeights(0u, t), shuffledPairWeights(1u, t), shuffledPairWeights(2u, t), shuffledPairWeights(3u, t), shuffledPairWeights(4u, t), shuffledPairWeights(5u, t), shuffledPairWeights(6u, t), shuffledPairWeights(7u, t));
+  let q0 = pairTileQuad(0u, b, w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset, q0, e); }
+  let q1 = pairTileQuad(1u, b, w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 4u, q1, e); }
+  let q2 = pairTileQuad(2u, b, w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 8u, q2, e); }
+  let q3 = pairTileQuad(3u, b, w);
+  if (live) { storeTileRows(r0 + 4u * t, image, offset + 12u, q3, e); }
+}
+
+/** Loads the inputs of every row of taps of output row oh that is not slid there (all of them where `all`). */
+fn loadPairRows(image: u32, oh: u32, iwFirst: i32, all: bool) {
+  loadPairInputs(0u, image, oh, iwFirst, all);
+  loadPairInputs(1u, image, oh, iwFirst, all);
+  loadPairInputs(2u, image, oh, iwFirst, all);
+  loadPairInputs(3u, image, oh, iwFirst, all);
+  loadPairInputs(4u, image, oh, iwFirst, all);
+  loadPairInputs(5u, image, oh, iwFirst, all);
+  loadPairInputs(6u, image, oh, iwFirst, all);
+  loadPairInputs(7u, image, oh, iwFirst, all);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn windowStrideTwoTapsSubgroup(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wid.y * WGY + lid.y) * ROWS;
+  let plane = p.OH * p.OW;
+  // Invocation (image, block of TILE_ROWS output rows, 16 columns), the last one repeated past the end.
+  let segments = p.OW / 16u;
+  let blocks = (p.OH + TILE_ROWS - 1u) / TILE_ROWS;
+  let tiles = p.N * blocks * segments;
+  let tile = wid.x * WGX + lid.x;
+  let clamped = min(tile, tiles - 1u);
+  let image = clamped / (blocks * segments);
+  let oh0 = clamped / segments % blocks * TILE_ROWS;
+  let ow0 = clamped % segments * 16u;
+  let iwFirst = i32(2u * ow0) - p.PW;
+  let laneQuad = r0 / 4u + lane;
+  loadPairWeights(0u, laneQuad);
+  loadPairWeights(1u, laneQuad);
+  loadPairWeights(2u, laneQuad);
+  loadPairWeights(3u, laneQuad);
+  loadPairWeights(4u, laneQuad);
+  loadPairWeights(5u, laneQuad);
+  loadPairWeights(6u, laneQuad);
+  loadPairWeights(7u, laneQuad);
+  // Every row of taps of the first output row; for the next ones the loop loads those that are not slid there.
+  loadPairRows(image, oh0, iwFirst, true);
+  let e = WindowEpilogue(p.Cout, plane, p.hasBias == 1u, TILE_MFM);
+  let biasQuad = laneBias(r0 + 4u * lane, e);
+  for (var r = 0u; r < TILE_ROWS; r++) {
+    let oh = min(oh0 + r, p.OH - 1u);
+    if (r > 0u) { loadPairRows(image, oh, iwFirst, false); }
+    let live = (tile < tiles) & (oh0 + r < p.OH);
+    let offset = oh * p.OW + ow0;
+    pairTileBlock(0u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(1u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(2u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(3u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(4u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(5u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(6u, r0, biasQuad, live, image, offset, e);
+    pairTileBlock(7u, r0, biasQuad, live, image, offset, e);
+    slidePairInputs(0u);
+    slidePairInputs(1u);
+    slidePairInputs(2u);
+    slidePairInputs(3u);
+    slidePairInputs(4u);
+    slidePairInputs(5u);
+    slidePairInputs(6u);
+    slidePairInputs(7u);
   }
 }

@@ -128,10 +128,12 @@ export const WINDOW_TAP_ORDER = ['byRow', 'byTap'] as const;
  */
 export const WINDOW_ROW_PIXELS = [16, 8] as const;
 /**
- * How conv2d_window_subgroup.wgsl keeps conv1's sums (one input channel, 5-wide rows of up to 5 taps at width stride 1, output
- * rows of whole 16s, float32 stores; elsewhere rows): tiles, windowTapsSubgroup — each block of 4 GEMM rows x 4 outputs summed
- * over every tap in registers and stored at once, the weight quads and the input rows loaded once for 16 output rows; rows,
- * windowSubgroup — an invocation's 512 sums in memory, updated once per row of taps (windowRowPixels, windowTapOrder).
+ * How conv2d_window_subgroup.wgsl keeps conv1's sums (one input channel, 5-wide rows of up to 5 taps at width stride 1) and
+ * D-1's (4-wide rows of up to 4 taps at width stride 2 from up to 4 channels, 8 rows of taps in all), on output rows of whole
+ * 16s with float32 stores (elsewhere rows): tiles, windowTapsSubgroup / windowStrideTwoTapsSubgroup — each block of 4 GEMM
+ * rows x 4 outputs summed over every tap in registers and stored at once, the weight quads loaded once for up to 16 output
+ * rows and the input rows slid along them; rows, windowSubgroup — an invocation's 256-512 sums in memory, updated once per row
+ * of taps (windowRowPixels, windowTapOrder).
  */
 export const WINDOW_SUMS = ['tiles', 'rows'] as const;
 /**

@@ -257,52 +257,62 @@ function windowRowPixels(rowTaps: number, g: ConvGeometry, stores: OperandType):
   return rowTaps === 5 && g.OW % 16 === 0 && stores === 'f32' ? gpu().policy.get('windowRowPixels') : 8;
 }
 
+type WindowTilesEntryPoint = 'windowTapsSubgroup' | 'windowStrideTwoTapsSubgroup';
+
 /**
- * Whether conv2d_window_subgroup.wgsl's windowTapsSubgroup runs (the policy's windowSums 'tiles'): conv1's geometry — one input
- * channel, 5-tap rows (rowTaps 5: KW 5 at width stride 1), at most 5 rows of taps, output rows of whole 16s — with float32
- * stores (the float16-store builds of the written-out epilogues took minutes to compile on lavapipe).
+ * The register-tiled entry point of conv2d_window_subgroup.wgsl that runs under the policy's windowSums 'tiles', if any:
+ * windowTapsSubgroup for conv1's geometry — one input channel, 5-tap rows (rowTaps 5: KW 5 at width stride 1), at most 5 rows
+ * of taps; windowStrideTwoTapsSubgroup for D-1's — 4-tap rows at width stride 2 (rowTaps 4), at most 4 rows of taps from at
+ * most 4 channels, 8 rows of taps in all (each row's 34 inputs and 4 weight quads held at once); both on output rows of
+ * whole 16s with float32 stores (the float16-store builds of the written-out epilogues took minutes to compile on lavapipe).
  */
-function windowTilesRun(rowTaps: number, g: ConvGeometry, stores: OperandType): boolean {
-  return gpu().policy.get('windowSums') === 'tiles' && rowTaps === 5 && g.Cin === 1 && g.KH <= 5 && g.OW % 16 === 0 && stores === 'f32';
+function windowTilesEntryPoint(rowTaps: number, g: ConvGeometry, stores: OperandType): WindowTilesEntryPoint | undefined {
+  if (gpu().policy.get('windowSums') !== 'tiles' || g.OW % 16 !== 0 || stores !== 'f32') return undefined;
+  if (rowTaps === 5 && g.Cin === 1 && g.KH <= 5) return 'windowTapsSubgroup';
+  if (rowTaps === 4 && g.KH <= 4 && g.Cin * g.KH <= 8) return 'windowStrideTwoTapsSubgroup';
+  return undefined;
 }
 
 /**
- * Output rows per windowTapsSubgroup invocation (its TILE_ROWS): up to WINDOW_TILE_ROWS, the output rows split evenly into the
- * fewest blocks, at height stride and dilation 1 (where each next output row needs one new input row); else 1. conv1 (N16,
- * 128²), best CPU ms side by side (bench/conv1-tiles-probe.ts, load 4-6): 1 row 88-104 ms, 2 74-79, 4 71-76, 8 69-72, 16 66-77,
- * 32 65; rows (windowSubgroup) 104-143 (bench/RESULTS.md, conv1b).
+ * Output rows per register-tiled invocation (TILE_ROWS): up to WINDOW_TILE_ROWS, the output rows split evenly into the fewest
+ * blocks, at height dilation 1 and a height stride that windowTapsSubgroup slides by (1) or windowStrideTwoTapsSubgroup does
+ * (TILE_ROW_STEP: any below the kernel's height) — where each next output row's rows of taps but SH are the last one's, slid
+ * up; else 1. conv1 (N16, 128²), best CPU ms side by side (bench/conv1-tiles-probe.ts, load
+ * 4-6): 1 row 88-104 ms, 2 74-79, 4 71-76, 8 69-72, 16 66-77, 32 65; rows (windowSubgroup) 104-143 (bench/RESULTS.md, conv1b).
  */
-function windowTileRows(g: ConvGeometry): number {
-  if (g.SH !== 1 || g.DH !== 1) return 1;
+function windowTileRows(entryPoint: WindowTilesEntryPoint, g: ConvGeometry): number {
+  const slides = entryPoint === 'windowTapsSubgroup' ? g.SH === 1 : g.SH < g.KH;
+  if (g.DH !== 1 || !slides) return 1;
   return Math.ceil(g.OH / Math.ceil(g.OH / WINDOW_TILE_ROWS));
 }
 
 const WINDOW_TILE_ROWS = 16;
 
 /**
- * windowTapsSubgroup (windowTilesRun): 16 outputs of each of windowTileRows output rows x 32 GEMM rows per invocation, 64
- * invocations per workgroup along x, the 32-row blocks along y; inputs as aligned quads where rows of X are whole quads (the
- * policy's windowInputLoads 'quads').
+ * A windowTilesEntryPoint: 16 outputs of each of windowTileRows output rows x 32 GEMM rows per invocation, 64 invocations per
+ * workgroup along x, the 32-row blocks along y; inputs as aligned quads where rows of X are whole quads (the policy's
+ * windowInputLoads 'quads'; INPUT_SHIFT: an invocation's first input column past the aligned one before it).
  */
-function launchWindowTilesChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
-  const tileRows = windowTileRows(g);
+function launchWindowTilesChunk(entryPoint: WindowTilesEntryPoint, pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
+  const tileRows = windowTileRows(entryPoint, g);
   const tiles = g.N * Math.ceil(g.OH / tileRows) * (g.OW / 16);
   const wgx = 64;
   const inputQuads = g.W % 4 === 0 && gpu().policy.get('windowInputLoads') === 'quads';
-  const constants = { WGX: wgx, WGY: 1, STRIDE_W: 1, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, KERNEL_H: g.KH, TILE_ROWS: tileRows, TILE_MFM: mfm, X_QUADS: inputQuads ? 1 : 0, INPUT_SHIFT: (((-g.PW) % 4) + 4) % 4 };
-  const name = pass === 'inputGrad' ? 'conv_transpose2d.windowTapsSubgroup' : `conv2d${mfm ? 'Mfm' : ''}.windowTapsSubgroup`;
-  const k = kernel('conv2d_window_subgroup', { name, entryPoint: 'windowTapsSubgroup', constants, operands, stores });
+  const constants = { WGX: wgx, WGY: 1, STRIDE_W: g.SW, QUAD_STORES: gpu().policy.get('windowStores') === 'quads' ? 1 : 0, KERNEL_H: g.KH, TILE_ROWS: tileRows, TILE_MFM: mfm, X_QUADS: inputQuads ? 1 : 0, INPUT_SHIFT: inputQuads ? (((-g.PW) % 4) + 4) % 4 : 0, ...(entryPoint === 'windowStrideTwoTapsSubgroup' ? { TILE_CIN: g.Cin, TILE_ROW_STEP: g.SH } : {}) };
+  const name = pass === 'inputGrad' ? `conv_transpose2d.${entryPoint}` : `conv2d${mfm ? 'Mfm' : ''}.${entryPoint}`;
+  const k = kernel('conv2d_window_subgroup', { name, entryPoint, constants, operands, stores });
   gpu().dispatch(k, [x, packed.buffer, bias ?? gpu().placeholder, y, mask, x], params(g, bias !== undefined, 0, mfm, packed.width), [Math.ceil(tiles / wgx), Math.ceil(g.Cout / WINDOW_ROWS)]);
 }
 
 /**
  * conv2d_window_subgroup.wgsl over a 32-row packing: 8 or 16 outputs per invocation along x (whole subgroups), 32 rows along
  * y. With 16 outputs (512 sums an invocation) workgroups of 64: at conv1's shape 64 ran 1.2x faster than 256 side by side.
- * conv1's geometry takes windowTapsSubgroup under windowSums 'tiles' (launchWindowTilesChunk).
+ * conv1's and D-1's geometries take windowTapsSubgroup / windowStrideTwoTapsSubgroup under windowSums 'tiles' (launchWindowTilesChunk).
  */
 function launchWindowSubgroupChunk(pass: PackedPass, x: Binding, packed: PackedWeights, bias: GPUBuffer | undefined, g: ConvGeometry, y: Binding, mask: Binding, mfm: number, operands: OperandType, stores: OperandType): void {
   const rowTaps = windowRowTaps(g);
-  if (windowTilesRun(rowTaps, g, stores)) return launchWindowTilesChunk(pass, x, packed, bias, g, y, mask, mfm, operands, stores);
+  const tilesEntryPoint = windowTilesEntryPoint(rowTaps, g, stores);
+  if (tilesEntryPoint) return launchWindowTilesChunk(tilesEntryPoint, pass, x, packed, bias, g, y, mask, mfm, operands, stores);
   const rowPixels = windowRowPixels(rowTaps, g, stores);
   const pixelBlocks = (g.N * g.OH * g.OW) / rowPixels;
   const rowBlocks = Math.ceil(g.Cout / WINDOW_ROWS);

@@ -319,10 +319,11 @@ async function checkForward({ g, bias: withBias }: ConvCase, what: string): Prom
   const magnitude = ref.conv2d(magnitudes(xt), magnitudes(wt), bt && magnitudes(bt), opts);
   const f32 = await readF32(y!, g.N * g.Cout * g.OH * g.OW);
   assertWithinAccumulation(f32, expected, magnitude, `${what} forward`);
-  // windowTapsSubgroup stores float32 only: a float16 output runs windowSubgroup, which adds the taps in another order,
-  // so the float16 words are checked against that kernel's float32 result (itself checked against float64 above).
+  // windowTapsSubgroup and windowStrideTwoTapsSubgroup store float32 only: a float16 output runs windowSubgroup, which adds
+  // the taps in another order, so the float16 words are checked against that kernel's float32 result (itself checked
+  // against float64 above).
   let halfSource = f32, halfSourceBuffer: GPUBuffer | undefined;
-  if (names.includes('conv2d.windowTapsSubgroup.f16')) {
+  if (names.includes('conv2d.windowTapsSubgroup.f16') || names.includes('conv2d.windowStrideTwoTapsSubgroup.f16')) {
     await gpu().policy.with({ windowSums: 'rows' }, async () => { halfSourceBuffer = conv2dForward(x.buffer, w.buffer, bias?.buffer, g, 'f16'); });
     halfSource = await readF32(halfSourceBuffer!, g.N * g.Cout * g.OH * g.OW);
     assertWithinAccumulation(halfSource, expected, magnitude, `${what} forward under windowSums 'rows'`);
@@ -443,6 +444,12 @@ const PACKED_CASES: PackedCase[] = [
     name: '4×4 stride 2 pad 1 from 2 channels (D-1: windowSubgroup forward, thinBlocks input grad)',
     g: geometry(2, 2, 12, 16, 20, [4, 4], [2, 2], [1, 1], [1, 1]), bias: false,
     shared: { forward: 'conv2d.windowSubgroup', input: 'conv_transpose2d.thinBlocks', weight: 'conv2d_weight_grad.windowSubgroup' },
+    off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
+  },
+  {
+    name: '4×4 stride 2 pad 1 from 2 channels on output rows of 16 (D-1: windowStrideTwoTapsSubgroup forward, thinBlocks input grad)',
+    g: geometry(2, 2, 9, 32, 20, [4, 4], [2, 2], [1, 1], [1, 1]), bias: true,
+    shared: { forward: 'conv2d.windowStrideTwoTapsSubgroup', input: 'conv_transpose2d.thinBlocks', weight: 'conv2d_weight_grad.windowSubgroup' },
     off: { forward: 'conv2d.packedTiled', input: 'conv_transpose2d.phaseTiled', weight: 'conv2d_weight_grad.registerTiled' },
   },
   {
