@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gpu, init } from '../src/gpu/index.js';
 import type { KernelChoices } from '../src/gpu/policy.js';
-import { conv2dMfmForward, mfmOutputs, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
+import { conv2dMfmForward, conv2dForward, conv2dTranspose, conv2dWeightGrad, type ConvGeometry } from '../src/kernels/conv.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { randomBuffer } from './random-buffer.js';
 
@@ -81,7 +81,7 @@ for (const { name, g, mfm } of rows) {
   const gy = randomBuffer(g.N * g.Cout * g.OH * g.OW, 17);
   const flops = 2 * g.N * g.Cout * g.OH * g.OW * g.Cin * g.KH * g.KW;
   const passes: [string, () => GPUBuffer[]][] = [
-    ['forward', () => (mfm ? mfmOutputs(conv2dMfmForward(x, w, undefined, g, true)) : [conv2dForward(x, w, undefined, g)])],
+    ['forward', () => (mfm ? Object.values(conv2dMfmForward(x, w, undefined, g, true)).filter((b): b is GPUBuffer => b !== undefined) : [conv2dForward(x, w, undefined, g)])],
     // The mfm rows' forward without the gradient mask (as in inference): what writing the mask costs.
     ['forward no mask', () => (mfm ? [conv2dMfmForward(x, w, undefined, g, false).y] : [conv2dForward(x, w, undefined, g)])],
     ['input grad', () => [conv2dTranspose(gy, w, undefined, g)]],
