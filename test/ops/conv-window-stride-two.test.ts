@@ -8,11 +8,12 @@
 // 'rows' (windowSubgroup); and the shapes it leaves to windowSubgroup.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/conv.js';
+import { conv2d, type Conv2dOptions } from '../../src/nn/functional/conv.js';
 import { gpu } from '../../src/gpu/index.js';
 import { subgroupsOfEight } from '../../src/kernels/conv.js';
-import { noGrad, type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor } from './helpers.js';
+import type { Tensor } from '../../src/index.js';
+import { fileRng, ref, setup, assertNear, kernelsRun } from './helpers.js';
+import { checkConvForwardCases, forwardOn, type ConvForwardCase } from './conv-forward-cases.js';
 
 const rng = fileRng('conv-window-stride-two');
 
@@ -26,7 +27,7 @@ const tilesKernel = (mfm = false) => `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfEig
 test('windowStrideTwoTapsSubgroup: 1-4 channels, 1-4 rows of taps, height stride 1 and 2, dilation 2, width padding 0-3, odd sizes, partial row blocks, bias, mfm with an odd channel count, quad and element loads and stores, against finite differences', async () => {
   // Every case has output rows of 16. Tiles of rows: A 4 rows sliding by 2 (D-1's step), B 7 sliding by 1, the rest one row
   // (stride = kernel height, or dilation). Width 32 / 28 with padding 1 / 3 take aligned quads (shift 3 / 1); 33, 34, 30 one at a time.
-  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+  const cases: ConvForwardCase[] = [
     { x: [2, 2, 9, 32], w: [20, 2, 4, 4], opts: { stride: 2, padding: 1 } },
     { x: [3, 1, 7, 33], w: [18, 1, 3, 4], opts: { stride: [1, 2], padding: 1 } },
     { x: [2, 3, 6, 28], w: [34, 3, 2, 4], opts: { stride: 2, padding: [2, 3] }, mfm: true },
@@ -37,19 +38,7 @@ test('windowStrideTwoTapsSubgroup: 1-4 channels, 1-4 rows of taps, height stride
     { windowSums: 'tiles', windowInputLoads: 'quads', windowStores: 'quads' },
     { windowSums: 'tiles', windowInputLoads: 'elements', windowStores: 'elements' },
   ] as const;
-  for (const setting of settings) {
-    await gpu().policy.with(setting, async () => {
-      for (const c of cases) {
-        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${JSON.stringify(setting)}`;
-        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-        assert.ok(names.includes(tilesKernel(c.mfm)), `${what}: expected ${tilesKernel(c.mfm)} among ${names.join(', ')}`);
-        // Finite differences under the first setting only: the second changes the forward kernel's loads and stores alone.
-        const forwardOnly = setting !== settings[0];
-        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly });
-      }
-    });
-  }
+  await checkConvForwardCases(rng, cases, settings, (c) => tilesKernel(c.mfm));
 });
 
 test('D-1\'s geometry over several workgroups (70 filters: 3 row blocks, batch 9, 35 output rows in tiles of 12, 12 and 11, 64-wide output rows) matches the float64 reference under windowSums tiles and rows', async () => {
@@ -58,13 +47,7 @@ test('D-1\'s geometry over several workgroups (70 filters: 3 row blocks, batch 9
   const opts: Conv2dOptions = { stride: 2, padding: 1 };
   const xs = [ref.randn(rng, shape.x), ref.randn(rng, shape.w, 0.2), ref.randn(rng, [70])];
   const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, opts);
-  const forward = () => noGrad(async () => {
-    const inputs = xs.map((x) => toTensor(x));
-    const y = op(inputs);
-    const out = await toT64(y);
-    for (const t of [...inputs, y]) t.dispose();
-    return out;
-  });
+  const forward = forwardOn(op, xs);
   const expected = ref.conv2d(xs[0]!, xs[1]!, xs[2]!, opts);
   for (const [sums, kernel] of [['tiles', tilesKernel()], ['rows', `conv2d.${subgroupsOfEight() ? 'windowSubgroup' : 'packedTiled'}`]] as const) {
     await gpu().policy.with({ windowSums: sums }, async () => {

@@ -18,7 +18,9 @@ import { conv2d, conv2dMfm, type Conv2dOptions } from '../../src/nn/functional/c
 import { gpu } from '../../src/gpu/index.js';
 import { conv2dMfmForward, subgroupsOfEight, type ConvGeometry } from '../../src/kernels/conv.js';
 import { noGrad, type Tensor } from '../../src/index.js';
-import { checkOp, fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor, type T64 } from './helpers.js';
+import { fileRng, ref, setup, assertNear, kernelsRun, toT64, toTensor, type T64 } from './helpers.js';
+import { checkConvForwardCases, forwardOn, type ConvForwardCase } from './conv-forward-cases.js';
+import type { KernelChoices } from '../../src/gpu/policy.js';
 
 const rng = fileRng('conv-window');
 
@@ -56,20 +58,14 @@ const forwardKernel = (mfm = false) => `conv2d${mfm ? 'Mfm' : ''}.${subgroupsOfE
 
 test('window forward: 1-4 channels, 7×7 and 4×4 stride 2, padding, partial row blocks, bias, mfm, against finite differences', async () => {
   // forwardOnly: the 7×7 case's finite differences (the other passes are other kernels') would take minutes on the CPU.
-  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean; forwardOnly?: boolean }[] = [
+  const cases: ConvForwardCase[] = [
     { x: [2, 2, 9, 14], w: [19, 2, 7, 7], opts: {}, forwardOnly: true },
     { x: [2, 2, 7, 16], w: [17, 2, 4, 4], opts: { stride: 2, padding: 1 } },
     { x: [2, 1, 7, 10], w: [33, 1, 3, 5], opts: { stride: [2, 1], padding: 1 } },
     { x: [1, 3, 5, 13], w: [20, 3, 2, 3], opts: { stride: [1, 2], padding: [0, 2] } },
     { x: [2, 4, 5, 9], w: [36, 4, 3, 4], opts: { padding: [2, 1], dilation: [2, 1] }, mfm: true },
   ];
-  for (const c of cases) {
-    const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)}`;
-    const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-    const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-    assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
-    await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly: c.forwardOnly });
-  }
+  await checkConvForwardCases(rng, cases, [{}], (c) => forwardKernel(c.mfm));
 });
 
 test('window forward matches the direct oracle and packedSubgroup over several workgroups (G-in and D-1 geometries, 3 row blocks)', async () => {
@@ -80,13 +76,7 @@ test('window forward matches the direct oracle and packedSubgroup over several w
   for (const s of cases) {
     const xs = [ref.randn(rng, s.x), ref.randn(rng, s.w, 0.2), ref.randn(rng, [s.w[0]!])];
     const op = ([x, w, b]: Tensor[]) => conv2d(x, w, b, s.opts);
-    const forward = () => noGrad(async () => {
-      const inputs = xs.map((x) => toTensor(x));
-      const y = op(inputs);
-      const out = await toT64(y);
-      for (const t of [...inputs, y]) t.dispose();
-      return out;
-    });
+    const forward = forwardOn(op, xs);
     const names = await kernelsRun(rng, op, [s.x, s.w, [s.w[0]!]]);
     assert.ok(names.includes(forwardKernel()), `x [${s.x}] w [${s.w}]: expected ${forwardKernel()} among ${names.join(', ')}`);
     const got = await forward();
@@ -115,42 +105,33 @@ test('the channel-pair kernel keeps the shapes the window kernel does not take (
 });
 
 test('conv1\'s forward (5×5 pad 2 from one channel, more than 16 filters) under convFiveWideForward window and pair, windowStores quads and elements, windowTapOrder byRow and byTap, windowRowPixels 16 and 8: bias, mfm with its mask, partial row blocks, odd heights, against finite differences', async () => {
-  const cases: { x: number[]; w: number[]; mfm: boolean }[] = [
-    { x: [2, 1, 7, 16], w: [20, 1, 5, 5], mfm: false },
-    { x: [3, 1, 5, 8], w: [34, 1, 5, 5], mfm: true },
-    { x: [2, 2, 3, 24], w: [36, 2, 5, 5], mfm: true },
+  const padding2 = { padding: 2 };
+  const cases: ConvForwardCase[] = [
+    { x: [2, 1, 7, 16], w: [20, 1, 5, 5], opts: padding2 },
+    { x: [3, 1, 5, 8], w: [34, 1, 5, 5], opts: padding2, mfm: true },
+    { x: [2, 2, 3, 24], w: [36, 2, 5, 5], opts: padding2, mfm: true },
     // Rows of whole 16s (windowRowPixels 16 takes them): one and two channels, the last invocation's pixels past the end.
-    { x: [3, 1, 5, 16], w: [40, 1, 5, 5], mfm: false },
-    { x: [1, 2, 9, 32], w: [36, 2, 5, 5], mfm: true },
+    { x: [3, 1, 5, 16], w: [40, 1, 5, 5], opts: padding2 },
+    { x: [1, 2, 9, 32], w: [36, 2, 5, 5], opts: padding2, mfm: true },
+  ];
+  const settings: Partial<KernelChoices>[] = [
+    { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 8 },
+    { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 16 },
+    { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'elements', windowTapOrder: 'byTap' },
+    { convFiveWideForward: 'window', windowSums: 'tiles', windowStores: 'quads', windowTapOrder: 'byRow' },
+    { convFiveWideForward: 'pair' },
   ];
   // windowSums 'tiles' takes the one-channel cases on rows of whole 16s (windowTapsSubgroup), the rest stay windowSubgroup's.
-  const settings: { policy: object; kernel: string; tiles?: boolean }[] = [
-    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 8 }, kernel: 'windowSubgroup' },
-    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'quads', windowTapOrder: 'byRow', windowRowPixels: 16 }, kernel: 'windowSubgroup' },
-    { policy: { convFiveWideForward: 'window', windowSums: 'rows', windowStores: 'elements', windowTapOrder: 'byTap' }, kernel: 'windowSubgroup' },
-    { policy: { convFiveWideForward: 'window', windowSums: 'tiles', windowStores: 'quads', windowTapOrder: 'byRow' }, kernel: 'windowSubgroup', tiles: true },
-    { policy: { convFiveWideForward: 'pair' }, kernel: 'fiveWidePairSubgroup' },
-  ];
-  for (const setting of settings) {
-    await gpu().policy.with(setting.policy, async () => {
-      for (const c of cases) {
-        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(setting.policy)}`;
-        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, { padding: 2 }) : conv2d(x, w, b, { padding: 2 }));
-        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-        const kernel = setting.tiles && c.x[1] === 1 && c.x[3]! % 16 === 0 ? 'windowTapsSubgroup' : setting.kernel;
-        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? kernel : 'fiveWidePair'}`;
-        assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
-        // Finite differences under the first setting only: the other settings change the forward kernel alone.
-        const forwardOnly = setting !== settings[0];
-        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, { padding: 2 })) : ref.conv2d(x, w, b, { padding: 2 })), rng, forwardOnly });
-      }
-    });
-  }
+  await checkConvForwardCases(rng, cases, settings, (c, setting) => {
+    const tiles = setting.windowSums === 'tiles' && c.x[1] === 1 && c.x[3]! % 16 === 0;
+    const kernel = setting.convFiveWideForward === 'pair' ? 'fiveWidePairSubgroup' : tiles ? 'windowTapsSubgroup' : 'windowSubgroup';
+    return `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? kernel : 'fiveWidePair'}`;
+  });
 });
 
 test('D-1\'s forward (4-wide rows at width stride 2) under windowTapOrder byRow with windowInputLoads quads and elements, and byTap: padding, odd heights, height stride 1 and 2, bias, mfm, against finite differences', async () => {
   // W % 4 == 0 with width padding 1 takes the aligned quads; W 17 and width padding 0 keep the 4-tap rows loading one value at a time.
-  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+  const cases: ConvForwardCase[] = [
     { x: [2, 2, 9, 16], w: [20, 2, 4, 4], opts: { stride: 2, padding: 1 } },
     { x: [3, 1, 7, 17], w: [18, 1, 3, 4], opts: { stride: [1, 2], padding: 1 } },
     { x: [2, 3, 6, 16], w: [20, 3, 4, 4], opts: { stride: 2, padding: [2, 1] }, mfm: true },
@@ -161,19 +142,7 @@ test('D-1\'s forward (4-wide rows at width stride 2) under windowTapOrder byRow 
     { windowTapOrder: 'byRow', windowInputLoads: 'elements' },
     { windowTapOrder: 'byTap' },
   ] as const;
-  for (const setting of settings) {
-    await gpu().policy.with(setting, async () => {
-      for (const c of cases) {
-        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${JSON.stringify(setting)}`;
-        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-        assert.ok(names.includes(forwardKernel(c.mfm)), `${what}: expected ${forwardKernel(c.mfm)} among ${names.join(', ')}`);
-        // Finite differences under the first setting only: the other settings change the forward kernel alone.
-        const forwardOnly = setting !== settings[0];
-        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly });
-      }
-    });
-  }
+  await checkConvForwardCases(rng, cases, settings, (c) => forwardKernel(c.mfm));
 });
 
 for (const rowPixels of [8, 16] as const) {
@@ -187,7 +156,7 @@ test(`conv1's window forward matches the direct oracle over several workgroups (
 
 test('conv1\'s geometry under windowSums tiles (windowTapsSubgroup): 1-5 rows of taps, height stride 2 and dilation 2 (one output row per invocation), width padding 0-2, odd heights, partial row blocks, bias, mfm with an odd channel count, inputs as aligned quads and one at a time, quad and element stores, against finite differences', async () => {
   // [x, w, options]: rows of whole 16s from one channel. OH 21 splits into tiles of 11 and 10 rows; OH 9 one tile.
-  const cases: { x: number[]; w: number[]; opts: Conv2dOptions; mfm?: boolean }[] = [
+  const cases: ConvForwardCase[] = [
     { x: [2, 1, 21, 16], w: [20, 1, 5, 5], opts: { padding: 2 } },
     { x: [1, 1, 9, 32], w: [34, 1, 5, 5], opts: { padding: 2 }, mfm: true },
     { x: [2, 1, 9, 20], w: [24, 1, 3, 5], opts: { padding: [1, 0] } },
@@ -200,20 +169,7 @@ test('conv1\'s geometry under windowSums tiles (windowTapsSubgroup): 1-5 rows of
     { windowSums: 'tiles', windowInputLoads: 'quads', windowStores: 'quads' },
     { windowSums: 'tiles', windowInputLoads: 'elements', windowStores: 'elements' },
   ] as const;
-  for (const setting of settings) {
-    await gpu().policy.with(setting, async () => {
-      for (const c of cases) {
-        const what = `${c.mfm ? 'conv2dMfm' : 'conv2d'} x [${c.x}] w [${c.w}] ${JSON.stringify(c.opts)} ${JSON.stringify(setting)}`;
-        const op = ([x, w, b]: Tensor[]) => (c.mfm ? conv2dMfm(x, w, b, c.opts) : conv2d(x, w, b, c.opts));
-        const names = await kernelsRun(rng, op, [c.x, c.w, [c.w[0]!]]);
-        const expected = `conv2d${c.mfm ? 'Mfm' : ''}.${subgroupsOfEight() ? 'windowTapsSubgroup' : 'fiveWidePair'}`;
-        if (subgroupsOfEight()) assert.ok(names.includes(expected), `${what}: expected ${expected} among ${names.join(', ')}`);
-        // Finite differences under the first setting only: the second changes the forward kernel's loads and stores alone.
-        const forwardOnly = setting !== settings[0];
-        await checkOp({ name: what, inputs: [c.x, c.w, [c.w[0]!]], forward: op, reference: ([x, w, b]) => (c.mfm ? ref.mfm(ref.conv2d(x, w, b, c.opts)) : ref.conv2d(x, w, b, c.opts)), rng, forwardOnly });
-      }
-    });
-  }
+  await checkConvForwardCases(rng, cases, settings, (c) => (subgroupsOfEight() ? `conv2d${c.mfm ? 'Mfm' : ''}.windowTapsSubgroup` : undefined));
 });
 
 test('conv1\'s windowTapsSubgroup forward matches the direct oracle over several workgroups (96 filters, batch 9, 40 rows in tiles of 14, 14 and 12, 128-wide rows), and its mfm mask the oracle\'s halves', async () => {
